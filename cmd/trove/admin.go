@@ -1,0 +1,110 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/trove-dev/trove/internal/account"
+	"github.com/trove-dev/trove/internal/config"
+	"github.com/trove-dev/trove/internal/meta"
+)
+
+// withDB runs fn with the configured metadata database. Administration
+// commands work on the data directory directly, beside a running server.
+func withDB(ctx context.Context, g *globals, fn func(c *config.Config, db *meta.DB) error) error {
+	c, err := loadConfig(g)
+	if err != nil {
+		return err
+	}
+	if err := finish(&c); err != nil {
+		return err
+	}
+	db, err := openDB(ctx, &c)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	return fn(&c, db)
+}
+
+func newAdmin(g *globals) *cobra.Command {
+	admin := &cobra.Command{Use: "admin", Short: "Administer accounts (works on the data directory)"}
+	user := &cobra.Command{Use: "user", Short: "Manage user accounts"}
+	admin.AddCommand(user)
+
+	var email string
+	var passwordStdin, isAdmin bool
+	add := &cobra.Command{
+		Use:   "add NAME --email ADDRESS --password-stdin",
+		Short: "Create a user account",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if !passwordStdin {
+				return hinted{errors.New("the password must come from standard input"),
+					"pass --password-stdin and pipe the password in: printf %s \"$PASSWORD\" | trove admin user add ..."}
+			}
+			pw, err := readPassword(cmd.InOrStdin())
+			if err != nil {
+				return err
+			}
+			return withDB(cmd.Context(), g, func(c *config.Config, db *meta.DB) error {
+				u, err := account.NewUsers(db, nil).Create(cmd.Context(), account.NewUser{Name: args[0], Email: email, Password: pw, Admin: isAdmin})
+				if err != nil {
+					return err
+				}
+				role := "user"
+				if u.Admin {
+					role = "administrator"
+				}
+				fmt.Fprintf(cmd.ErrOrStderr(), "trove: created %s %s <%s>\n", role, u.Name, u.Email)
+				return nil
+			})
+		},
+	}
+	add.Flags().StringVar(&email, "email", "", "email address (required)")
+	add.Flags().BoolVar(&passwordStdin, "password-stdin", false, "read the password from standard input (one line)")
+	add.Flags().BoolVar(&isAdmin, "admin", false, "make the user an administrator")
+	add.MarkFlagRequired("email")
+
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List user accounts",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return withDB(cmd.Context(), g, func(c *config.Config, db *meta.DB) error {
+				us, err := db.Users(cmd.Context())
+				if err != nil {
+					return err
+				}
+				tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "NAME\tEMAIL\tADMIN\tCREATED")
+				for _, u := range us {
+					fmt.Fprintf(tw, "%s\t%s\t%v\t%s\n", u.Name, u.Email, u.Admin, u.CreatedAt.Format("2006-01-02"))
+				}
+				return tw.Flush()
+			})
+		},
+	}
+	user.AddCommand(add, list)
+	return admin
+}
+
+// readPassword reads one line, without its line ending.
+func readPassword(r io.Reader) (string, error) {
+	line, err := bufio.NewReader(io.LimitReader(r, account.MaxPasswordLen+2)).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", fmt.Errorf("reading password: %w", err)
+	}
+	pw := strings.TrimRight(line, "\r\n")
+	if pw == "" {
+		return "", errors.New("reading password: standard input was empty")
+	}
+	return pw, nil
+}

@@ -1,0 +1,55 @@
+// Command trove is the Trove package registry: the server and the tools to
+// administer and verify it.
+//
+// Errors go to standard error, prefixed "trove:", in lower case, with a
+// hint where a common mistake is likely. Commands that print a secret (token
+// create) print only the secret on standard output.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+)
+
+func main() {
+	if err := newRoot().Execute(); err != nil {
+		fmt.Fprintln(os.Stderr, "trove:", err)
+		var h hinted
+		if errors.As(err, &h) {
+			fmt.Fprintln(os.Stderr, "trove: hint:", h.hint)
+		}
+		os.Exit(1)
+	}
+}
+
+// hinted is an error with advice for the user.
+type hinted struct {
+	err  error
+	hint string
+}
+
+func (h hinted) Error() string { return h.err.Error() }
+func (h hinted) Unwrap() error { return h.err }
+
+// globals are the flags every command takes.
+type globals struct {
+	config string
+	data   string
+}
+
+func newRoot() *cobra.Command {
+	g := &globals{}
+	root := &cobra.Command{
+		Use:           "trove",
+		Short:         "Trove, a secure package registry for npm, PyPI and Go",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.PersistentFlags().StringVar(&g.config, "config", os.Getenv("TROVE_CONFIG"), "TOML config file (env TROVE_CONFIG)")
+	root.PersistentFlags().StringVar(&g.data, "data", "", "data directory (default ./trove-data; env TROVE_DATA_DIR)")
+	root.AddCommand(newServe(g), newAdmin(g), newToken(g), newYank(g), newConfigCmd(g))
+	return root
+}

@@ -1,0 +1,119 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/trove-dev/trove/internal/config"
+)
+
+func newServe(g *globals) *cobra.Command {
+	var listen, baseURL string
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the registry (SQLite and files under ./trove-data on 127.0.0.1:8080 by default)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := loadConfig(g)
+			if err != nil {
+				return err
+			}
+			if listen != "" {
+				c.Listen = listen
+			}
+			if baseURL != "" {
+				c.BaseURL = baseURL
+			}
+			// Listen before deriving the base URL, so that port 0 works.
+			if err := finish(&c); err != nil {
+				return err
+			}
+			ln, err := net.Listen("tcp", c.Listen)
+			if err != nil {
+				return hinted{fmt.Errorf("listening on %s: %w", c.Listen, err), "choose another address with --listen HOST:PORT"}
+			}
+			if baseURL == "" && c.BaseURL == "http://"+c.Listen {
+				c.BaseURL = "http://" + ln.Addr().String()
+			}
+			setLogger(&c)
+			return serve(cmd.Context(), &c, ln)
+		},
+	}
+	cmd.Flags().StringVar(&listen, "listen", "", "address to listen on (default 127.0.0.1:8080; env TROVE_LISTEN)")
+	cmd.Flags().StringVar(&baseURL, "base-url", "", "public URL of this server for the links it emits (default http://<listen>; env TROVE_BASE_URL)")
+	return cmd
+}
+
+func serve(ctx context.Context, c *config.Config, ln net.Listener) error {
+	// Requests run under base, which outlives ctx: on a signal the server
+	// first stops taking requests and lets running ones finish, and only
+	// after the shutdown timeout cancels them (rolling back their uploads).
+	base, cancelRequests := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelRequests()
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	s, err := wire(ctx, c)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer s.db.Close()
+
+	n, err := s.users.Count(ctx)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	if n == 0 {
+		slog.Warn("no accounts yet; create the first administrator with: " +
+			"trove admin user add NAME --email ADDRESS --admin --password-stdin --data " + c.DataDir)
+	}
+
+	follow, stopFollow := context.WithCancel(ctx)
+	defer stopFollow()
+	go s.registry.Follow(follow)
+
+	hs := &http.Server{
+		Handler:           s.server,
+		ReadHeaderTimeout: 30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		BaseContext:       func(net.Listener) context.Context { return base },
+		ErrorLog:          slog.NewLogLogger(slog.Default().Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	s.server.SetReady(true)
+	slog.Info("trove is serving", "listen", ln.Addr().String(), "data", c.DataDir,
+		"npm_registry", c.BaseURL+"/npm/", "pip_index", c.BaseURL+"/pypi/simple/", "twine_repository", c.BaseURL+"/pypi/legacy/")
+
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serving: %w", err)
+	case <-ctx.Done():
+	}
+	slog.Info("shutting down; waiting for requests in flight", "timeout", c.ShutdownTimeout.Std())
+	s.server.SetReady(false)
+	sctx, cancel := context.WithTimeout(context.Background(), c.ShutdownTimeout.Std())
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil {
+		slog.Warn("requests still running at the shutdown timeout; cancelling them", "err", err)
+		cancelRequests()
+		hs.Close()
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	slog.Info("stopped")
+	return nil
+}

@@ -1,0 +1,188 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/trove-dev/trove/internal/access"
+	"github.com/trove-dev/trove/internal/config"
+	"github.com/trove-dev/trove/internal/meta"
+)
+
+func newToken(g *globals) *cobra.Command {
+	tok := &cobra.Command{Use: "token", Short: "Create, list and revoke API tokens (works on the data directory)"}
+
+	var user, description, expires string
+	var scopes, actions []string
+	create := &cobra.Command{
+		Use:   "create --user NAME --scope PATTERN [--action ACTION] [--expires 30d]",
+		Short: "Create an API token and print it (only the token, on standard output)",
+		Long: `Create an API token and print it on standard output. The token is shown once and
+stored only as a hash.
+
+--scope selects packages, as ECOSYSTEM:NAME where NAME may contain * (npm:@acme/*,
+pypi:demo, npm:*), or * for every package; repeat it for several.
+--action is read, publish or yank; repeat it for several (default: read and publish).
+--expires is a duration (90d, 12h) or an RFC 3339 time; the default is no expiry.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			spec, err := tokenSpec(description, scopes, actions, expires, time.Now())
+			if err != nil {
+				return err
+			}
+			return withDB(cmd.Context(), g, func(c *config.Config, db *meta.DB) error {
+				u, err := db.UserByName(cmd.Context(), strings.ToLower(user))
+				if errors.Is(err, meta.ErrNotFound) {
+					return hinted{fmt.Errorf("no user %q", user), "list users with: trove admin user list"}
+				}
+				if err != nil {
+					return err
+				}
+				secret, t, err := access.NewTokens(db, nil).Create(cmd.Context(), u.ID, spec)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintln(cmd.OutOrStdout(), secret)
+				fmt.Fprintf(cmd.ErrOrStderr(), "trove: created token %s for %s (scope %s; actions %s); it is not shown again\n",
+					t.PublicID, u.Name, strings.Join(t.Packages, ","), strings.Join(t.Actions, ","))
+				return nil
+			})
+		},
+	}
+	create.Flags().StringVar(&user, "user", "", "user the token acts as (required)")
+	create.Flags().StringArrayVar(&scopes, "scope", nil, "package pattern the token may act on (required, repeatable)")
+	create.Flags().StringArrayVar(&actions, "action", nil, "action the token may take: read, publish, yank (repeatable; default read and publish)")
+	create.Flags().StringVar(&expires, "expires", "", "expiry: a duration such as 90d or 12h, or an RFC 3339 time")
+	create.Flags().StringVar(&description, "description", "", "what the token is for")
+	create.MarkFlagRequired("user")
+
+	var listUser string
+	list := &cobra.Command{
+		Use:   "list --user NAME",
+		Short: "List a user's tokens (never their secrets)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return withDB(cmd.Context(), g, func(c *config.Config, db *meta.DB) error {
+				u, err := db.UserByName(cmd.Context(), strings.ToLower(listUser))
+				if err != nil {
+					return fmt.Errorf("user %q: %w", listUser, err)
+				}
+				ts, err := db.TokensOfUser(cmd.Context(), u.ID)
+				if err != nil {
+					return err
+				}
+				tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "ID\tSCOPE\tACTIONS\tCREATED\tEXPIRES\tLAST USED\tSTATE\tDESCRIPTION")
+				now := time.Now()
+				for _, t := range ts {
+					state := "active"
+					switch {
+					case !t.RevokedAt.IsZero():
+						state = "revoked"
+					case !t.ExpiresAt.IsZero() && !now.Before(t.ExpiresAt):
+						state = "expired"
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.PublicID, strings.Join(t.Packages, ","), strings.Join(t.Actions, ","),
+						day(t.CreatedAt), day(t.ExpiresAt), day(t.LastUsedAt), state, t.Description)
+				}
+				return tw.Flush()
+			})
+		},
+	}
+	list.Flags().StringVar(&listUser, "user", "", "user whose tokens to list (required)")
+	list.MarkFlagRequired("user")
+
+	var revokeUser string
+	revoke := &cobra.Command{
+		Use:   "revoke --user NAME ID",
+		Short: "Revoke a token by the ID that token list shows",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return withDB(cmd.Context(), g, func(c *config.Config, db *meta.DB) error {
+				u, err := db.UserByName(cmd.Context(), strings.ToLower(revokeUser))
+				if err != nil {
+					return fmt.Errorf("user %q: %w", revokeUser, err)
+				}
+				if err := access.NewTokens(db, nil).Revoke(cmd.Context(), u.ID, args[0]); err != nil {
+					return hinted{err, "list the user's token IDs with: trove token list --user " + u.Name}
+				}
+				fmt.Fprintf(cmd.ErrOrStderr(), "trove: revoked token %s of %s\n", args[0], u.Name)
+				return nil
+			})
+		},
+	}
+	revoke.Flags().StringVar(&revokeUser, "user", "", "user the token belongs to (required)")
+	revoke.MarkFlagRequired("user")
+
+	tok.AddCommand(create, list, revoke)
+	return tok
+}
+
+func day(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.Format("2006-01-02")
+}
+
+// tokenSpec turns the flags of token create into a Spec.
+func tokenSpec(description string, scopes, actions []string, expires string, now time.Time) (access.Spec, error) {
+	spec := access.Spec{Description: description}
+	var errs []error
+	if len(scopes) == 0 {
+		errs = append(errs, hinted{errors.New("a token needs at least one --scope"), "use --scope '*' for every package, or --scope npm:@acme/* for one scope"})
+	}
+	for _, s := range scopes {
+		for _, part := range strings.Split(s, ",") {
+			p, err := access.ParsePattern(part)
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			spec.Packages = append(spec.Packages, p)
+		}
+	}
+	if len(actions) == 0 {
+		actions = []string{"read", "publish"}
+	}
+	for _, s := range actions {
+		for _, part := range strings.Split(s, ",") {
+			a, err := access.ParseAction(part)
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			spec.Actions = append(spec.Actions, a)
+		}
+	}
+	if expires != "" {
+		t, err := parseExpiry(expires, now)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		spec.ExpiresAt = t
+	}
+	return spec, errors.Join(errs...)
+}
+
+// parseExpiry accepts "90d", Go durations ("12h") and RFC 3339 times.
+func parseExpiry(s string, now time.Time) (time.Time, error) {
+	if n, ok := strings.CutSuffix(s, "d"); ok {
+		if d, err := strconv.Atoi(n); err == nil && d > 0 {
+			return now.Add(time.Duration(d) * 24 * time.Hour), nil
+		}
+	}
+	if d, err := time.ParseDuration(s); err == nil && d > 0 {
+		return now.Add(d), nil
+	}
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t, nil
+	}
+	return time.Time{}, fmt.Errorf("--expires %q is not a duration (90d, 12h) or an RFC 3339 time", s)
+}

@@ -1,0 +1,130 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+
+	"github.com/trove-dev/trove/internal/access"
+	"github.com/trove-dev/trove/internal/account"
+	"github.com/trove-dev/trove/internal/api"
+	"github.com/trove-dev/trove/internal/blob"
+	"github.com/trove-dev/trove/internal/blob/fsblob"
+	"github.com/trove-dev/trove/internal/config"
+	"github.com/trove-dev/trove/internal/meta"
+	"github.com/trove-dev/trove/internal/npm"
+	"github.com/trove-dev/trove/internal/page"
+	"github.com/trove-dev/trove/internal/pypi"
+	"github.com/trove-dev/trove/internal/registry"
+	"github.com/trove-dev/trove/internal/scan"
+	"github.com/trove-dev/trove/internal/server"
+)
+
+// loadConfig loads, completes and validates the configuration.
+func loadConfig(g *globals) (config.Config, error) {
+	c, err := config.Load(g.config, os.Environ())
+	if err != nil {
+		return c, err
+	}
+	if g.data != "" {
+		c.DataDir = g.data
+	}
+	return c, nil
+}
+
+func finish(c *config.Config) error {
+	c.Finish()
+	if err := c.Validate(); err != nil {
+		return fmt.Errorf("invalid configuration:\n%w", err)
+	}
+	return nil
+}
+
+// openDB opens the metadata database the configuration names.
+func openDB(ctx context.Context, c *config.Config) (*meta.DB, error) {
+	switch c.Database.Driver {
+	case "sqlite":
+		return meta.OpenSQLite(ctx, c.Database.Path)
+	}
+	return nil, fmt.Errorf("database driver %q is not supported", c.Database.Driver)
+}
+
+// openBlobs opens the blob store the configuration names.
+func openBlobs(c *config.Config) (blob.Store, error) {
+	switch c.Storage.Backend {
+	case "fs":
+		return fsblob.New(c.Storage.Dir)
+	}
+	return nil, fmt.Errorf("storage backend %q is not supported", c.Storage.Backend)
+}
+
+// stack is a wired Trove.
+type stack struct {
+	db       *meta.DB
+	registry *registry.Service
+	server   *server.Server
+	users    *account.Users
+}
+
+// wire builds the whole server from a finished configuration.
+func wire(ctx context.Context, c *config.Config) (*stack, error) {
+	db, err := openDB(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	metrics := server.NewMetrics()
+	fs, err := openBlobs(c)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	blobs := metrics.CountBlobErrors(fs)
+	reg, err := registry.New(registry.Config{
+		DB:      db,
+		Blobs:   blobs,
+		Scan:    scan.NewPipeline(), // TODO(issue: scanners): secrets, malware, install scripts, typosquats
+		Rules:   []registry.Rules{npm.Rules{}, pypi.Rules{}},
+		TempDir: c.TempDir(),
+	})
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	pages := page.NewCache(int(c.Cache.MaxBytes))
+	reg.Watch(func(eco registry.Ecosystem, name registry.Name) { pages.Invalidate(string(eco), string(name)) })
+	tokens := access.NewTokens(db, nil)
+	users := account.NewUsers(db, nil)
+	logins := account.NewLogins(db, tokens, nil)
+	srv := server.New(server.Options{
+		Mounts: []server.Mount{
+			{Prefix: "/npm", Ecosystem: "npm", Adapter: npm.New(npm.Options{
+				Registry: reg, Pages: pages, Tokens: tokens, Users: users, Logins: logins,
+				BaseURL: c.BaseURL + "/npm", MaxPublishBytes: int64(c.Limits.NPMPublishBytes),
+				OpenRegistration: c.Accounts.OpenRegistration, UnpublishWindow: c.Policy.UnpublishWindow.Std(),
+			})},
+			{Prefix: "/pypi", Ecosystem: "pypi", Adapter: pypi.New(pypi.Options{
+				Registry: reg, Pages: pages, BaseURL: c.BaseURL + "/pypi", MaxUploadBytes: int64(c.Limits.PyPIUploadBytes),
+			})},
+			{Prefix: "/api", Ecosystem: "api", Adapter: api.New(api.Options{Registry: reg, Tokens: tokens})},
+		},
+		Tokens:    tokens,
+		DB:        db,
+		Blobs:     blobs,
+		Metrics:   metrics,
+		AccessLog: c.Log.Requests,
+	})
+	return &stack{db: db, registry: reg, server: srv, users: users}, nil
+}
+
+// setLogger makes the configured logger the default one.
+func setLogger(c *config.Config) {
+	var level slog.Level
+	level.UnmarshalText([]byte(c.Log.Level))
+	opts := &slog.HandlerOptions{Level: level}
+	var h slog.Handler = slog.NewTextHandler(os.Stderr, opts)
+	if c.Log.Format == "json" {
+		h = slog.NewJSONHandler(os.Stderr, opts)
+	}
+	slog.SetDefault(slog.New(h))
+}

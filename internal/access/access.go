@@ -1,0 +1,106 @@
+// Package access decides who may do what: API tokens (their format, storage
+// and scopes), principals, and the one authorization rule, [Authorize].
+//
+// # Invariants
+//
+//   - A token secret is shown once, at creation, and never stored: the
+//     database holds only its SHA-256 ([HashToken]).
+//   - Checking a token costs one SHA-256 and, on a cache miss, one indexed
+//     lookup; never a password hash.
+//   - Every mutating operation calls Authorize, which requires both the
+//     token's scope and the user's role on the package.
+package access
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+)
+
+// Errors callers branch on.
+var (
+	// ErrUnauthenticated reports missing, malformed, unknown, expired or
+	// revoked credentials.
+	ErrUnauthenticated = errors.New("authentication required")
+	// ErrDenied reports valid credentials that do not allow the action.
+	ErrDenied = errors.New("permission denied")
+)
+
+// A Principal is an authenticated user and what the credentials used allow.
+type Principal struct {
+	UserID   int64
+	UserName string
+	Email    string
+	Admin    bool
+	// TokenID identifies the API token the request presented.
+	TokenID       int64
+	TokenPublicID string
+	// Packages and Actions are the token's scope.
+	Packages []Pattern
+	Actions  []Action
+}
+
+// Allows reports whether the principal's scope covers action a on the
+// package (ecosystem, name). Roles are not considered; see Authorize.
+func (p *Principal) Allows(a Action, ecosystem, name string) bool {
+	if p == nil || !slices.Contains(p.Actions, a) {
+		return false
+	}
+	for _, pat := range p.Packages {
+		if pat.Match(ecosystem, name) {
+			return true
+		}
+	}
+	return false
+}
+
+// A Resource is a package an action is about, with the facts about it
+// that authorization needs.
+type Resource struct {
+	Ecosystem string
+	Name      string // normalized
+	// Exists is false when the action would create the package.
+	Exists bool
+	// Owner reports whether the principal's user owns the package.
+	Owner bool
+}
+
+// Authorize returns nil if p may take action a on r, or an error wrapping
+// ErrUnauthenticated or ErrDenied that says why.
+//
+// The rule: reading needs nothing (every package is public). Any other
+// action needs credentials whose scope covers the action on the package,
+// and then either a new package (its first publisher becomes its owner),
+// ownership of the package, or an administrator account.
+func Authorize(p *Principal, a Action, r Resource) error {
+	if a == Read {
+		return nil
+	}
+	if p == nil {
+		return fmt.Errorf("%w: %s %s:%s needs an API token", ErrUnauthenticated, a, r.Ecosystem, r.Name)
+	}
+	if !p.Allows(a, r.Ecosystem, r.Name) {
+		return fmt.Errorf("%w: this token's scope does not allow %s on %s:%s", ErrDenied, a, r.Ecosystem, r.Name)
+	}
+	switch {
+	case !r.Exists && a == Publish:
+		return nil
+	case r.Owner, p.Admin:
+		return nil
+	}
+	return fmt.Errorf("%w: user %s is not an owner of %s:%s", ErrDenied, p.UserName, r.Ecosystem, r.Name)
+}
+
+type principalKey struct{}
+
+// WithPrincipal returns a context carrying the request's principal.
+func WithPrincipal(ctx context.Context, p *Principal) context.Context {
+	return context.WithValue(ctx, principalKey{}, p)
+}
+
+// PrincipalFrom returns the request's principal, or nil for an anonymous request.
+func PrincipalFrom(ctx context.Context) *Principal {
+	p, _ := ctx.Value(principalKey{}).(*Principal)
+	return p
+}

@@ -1,0 +1,166 @@
+package access
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/trove-dev/trove/internal/meta"
+)
+
+// CacheTTL bounds how long a verified token is remembered in memory. A token
+// revoked on another replica stops working within this time; on the
+// replica that revoked it, at once.
+const CacheTTL = 10 * time.Second
+
+// A Spec describes a token to create.
+type Spec struct {
+	Description string
+	Packages    []Pattern
+	Actions     []Action
+	ExpiresAt   time.Time // zero: never
+}
+
+// Tokens creates, checks, lists and revokes API tokens.
+type Tokens struct {
+	db  *meta.DB
+	now func() time.Time
+
+	mu    sync.RWMutex
+	cache map[string]cachedPrincipal // by token hash
+}
+
+type cachedPrincipal struct {
+	p       *Principal
+	expires time.Time // of the token itself; zero: never
+	until   time.Time // of this cache entry
+}
+
+// NewTokens returns a token service over db. now may be nil for time.Now.
+func NewTokens(db *meta.DB, now func() time.Time) *Tokens {
+	if now == nil {
+		now = time.Now
+	}
+	return &Tokens{db: db, now: now, cache: make(map[string]cachedPrincipal)}
+}
+
+// Create makes a token for the user and returns its secret, which is not
+// stored and cannot be shown again.
+func (t *Tokens) Create(ctx context.Context, userID int64, spec Spec) (string, *meta.Token, error) {
+	if len(spec.Packages) == 0 {
+		return "", nil, errors.New("a token needs at least one package pattern (use * for all packages)")
+	}
+	if len(spec.Actions) == 0 {
+		return "", nil, errors.New("a token needs at least one action (read, publish or yank)")
+	}
+	now := t.now().UTC()
+	if !spec.ExpiresAt.IsZero() && !spec.ExpiresAt.After(now) {
+		return "", nil, fmt.Errorf("expiry %s is in the past", spec.ExpiresAt.Format(time.RFC3339))
+	}
+	secret := NewToken()
+	tok := &meta.Token{
+		PublicID:    newPublicID(),
+		Hash:        HashToken(secret),
+		UserID:      userID,
+		Description: spec.Description,
+		CreatedAt:   now,
+		ExpiresAt:   spec.ExpiresAt.UTC(),
+	}
+	for _, p := range spec.Packages {
+		tok.Packages = append(tok.Packages, string(p))
+	}
+	for _, a := range spec.Actions {
+		tok.Actions = append(tok.Actions, string(a))
+	}
+	if err := t.db.Tx(ctx, func(tx *meta.Tx) error { return tx.InsertToken(ctx, tok) }); err != nil {
+		return "", nil, fmt.Errorf("storing token: %w", err)
+	}
+	return secret, tok, nil
+}
+
+// Authenticate returns the principal a token secret stands for. Every
+// failure (malformed, unknown, expired, revoked) wraps ErrUnauthenticated.
+func (t *Tokens) Authenticate(ctx context.Context, secret string) (*Principal, error) {
+	if err := CheckToken(secret); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrUnauthenticated, err)
+	}
+	h := HashToken(secret)
+	now := t.now()
+	t.mu.RLock()
+	c, ok := t.cache[h]
+	t.mu.RUnlock()
+	if ok && now.Before(c.until) {
+		if !c.expires.IsZero() && !now.Before(c.expires) {
+			return nil, fmt.Errorf("%w: token expired at %s", ErrUnauthenticated, c.expires.Format(time.RFC3339))
+		}
+		return c.p, nil
+	}
+	tok, err := t.db.TokenByHash(ctx, h)
+	if errors.Is(err, meta.ErrNotFound) {
+		return nil, fmt.Errorf("%w: unknown token", ErrUnauthenticated)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("looking up token: %w", err)
+	}
+	if !tok.RevokedAt.IsZero() {
+		return nil, fmt.Errorf("%w: token was revoked", ErrUnauthenticated)
+	}
+	if !tok.ExpiresAt.IsZero() && !now.Before(tok.ExpiresAt) {
+		return nil, fmt.Errorf("%w: token expired at %s", ErrUnauthenticated, tok.ExpiresAt.Format(time.RFC3339))
+	}
+	u, err := t.db.UserByID(ctx, tok.UserID)
+	if err != nil {
+		return nil, fmt.Errorf("looking up token owner: %w", err)
+	}
+	p := &Principal{UserID: u.ID, UserName: u.Name, Email: u.Email, Admin: u.Admin, TokenID: tok.ID, TokenPublicID: tok.PublicID}
+	for _, s := range tok.Packages {
+		p.Packages = append(p.Packages, Pattern(s))
+	}
+	for _, s := range tok.Actions {
+		p.Actions = append(p.Actions, Action(s))
+	}
+	if now.Sub(tok.LastUsedAt) > time.Minute {
+		// Best effort: the time of last use is informational.
+		_ = t.db.Tx(ctx, func(tx *meta.Tx) error { return tx.TouchToken(ctx, tok.ID, now) })
+	}
+	t.mu.Lock()
+	if len(t.cache) > 100_000 {
+		clear(t.cache)
+	}
+	t.cache[h] = cachedPrincipal{p: p, expires: tok.ExpiresAt, until: now.Add(CacheTTL)}
+	t.mu.Unlock()
+	return p, nil
+}
+
+// List returns the user's tokens, newest first.
+func (t *Tokens) List(ctx context.Context, userID int64) ([]*meta.Token, error) {
+	return t.db.TokensOfUser(ctx, userID)
+}
+
+// Revoke revokes the user's token with the public id (or with the secret,
+// if publicIDOrSecret is a token) and forgets it at once on this replica.
+func (t *Tokens) Revoke(ctx context.Context, userID int64, publicIDOrSecret string) error {
+	publicID := publicIDOrSecret
+	if strings.HasPrefix(publicIDOrSecret, TokenPrefix) {
+		tok, err := t.db.TokenByHash(ctx, HashToken(publicIDOrSecret))
+		if err != nil || tok.UserID != userID {
+			return fmt.Errorf("revoking token: %w", meta.ErrNotFound)
+		}
+		publicID = tok.PublicID
+	}
+	err := t.db.Tx(ctx, func(tx *meta.Tx) error { return tx.RevokeToken(ctx, userID, publicID, t.now().UTC()) })
+	if err != nil {
+		return fmt.Errorf("revoking token %s: %w", publicID, err)
+	}
+	t.mu.Lock()
+	for h, c := range t.cache {
+		if c.p.TokenPublicID == publicID {
+			delete(t.cache, h)
+		}
+	}
+	t.mu.Unlock()
+	return nil
+}

@@ -1,0 +1,125 @@
+// Package api serves Trove's own JSON API, for operations that no
+// ecosystem client offers (PyPI yanks, for one). Every endpoint takes an
+// API token as Bearer credentials; errors are {"error": "..."}.
+//
+//	GET    /v1/whoami                                       → {"username": …}
+//	POST   /v1/packages/ECOSYSTEM/NAME/VERSION/yank        {"reason": …} → {"ok": true}
+//	DELETE /v1/packages/ECOSYSTEM/NAME/VERSION/yank        → {"ok": true} (unyank)
+//
+// NAME is path-escaped: an npm scope's slash is %2F.
+package api
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/trove-dev/trove/internal/access"
+	"github.com/trove-dev/trove/internal/registry"
+)
+
+// Options configure a Handler.
+type Options struct {
+	Registry *registry.Service
+	Tokens   *access.Tokens
+}
+
+// Handler serves the API.
+type Handler struct {
+	o Options
+}
+
+// New returns a Handler.
+func New(o Options) *Handler { return &Handler{o: o} }
+
+// A request is a parsed API path.
+type request struct {
+	op      string
+	target  registry.Target
+}
+
+// parsePath parses a request path (after the /api prefix), in its escaped form.
+func parsePath(escaped string) (request, bool) {
+	parts := strings.Split(strings.TrimPrefix(escaped, "/"), "/")
+	switch {
+	case len(parts) == 2 && parts[0] == "v1" && parts[1] == "whoami":
+		return request{op: "whoami"}, true
+	case len(parts) == 6 && parts[0] == "v1" && parts[1] == "packages" && parts[5] == "yank":
+		var t registry.Target
+		var err1, err2 error
+		t.Ecosystem = registry.Ecosystem(parts[2])
+		t.Name, err1 = url.PathUnescape(parts[3])
+		t.Version, err2 = url.PathUnescape(parts[4])
+		if err1 != nil || err2 != nil || t.Name == "" || t.Version == "" {
+			return request{}, false
+		}
+		return request{op: "yank", target: t}, true
+	}
+	return request{}, false
+}
+
+// Route maps a request to an endpoint.
+func (h *Handler) Route(r *http.Request) (string, func(http.ResponseWriter, *http.Request) error) {
+	req, ok := parsePath(r.URL.EscapedPath())
+	if !ok {
+		return "", nil
+	}
+	switch {
+	case req.op == "whoami" && r.Method == http.MethodGet:
+		return "whoami", h.whoami
+	case req.op == "yank" && r.Method == http.MethodPost:
+		return "yank", func(w http.ResponseWriter, r *http.Request) error { return h.yank(w, r, req.target) }
+	case req.op == "yank" && r.Method == http.MethodDelete:
+		return "unyank", func(w http.ResponseWriter, r *http.Request) error { return h.unyank(w, r, req.target) }
+	}
+	return "unsupported", func(http.ResponseWriter, *http.Request) error {
+		return registry.Error(registry.ErrUnsupported, "%s is not supported on %s", r.Method, r.URL.Path)
+	}
+}
+
+// WriteError writes {"error": msg}.
+func (h *Handler) WriteError(w http.ResponseWriter, r *http.Request, status int, msg string) {
+	writeJSON(w, status, map[string]string{"error": msg})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) error {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	return json.NewEncoder(w).Encode(v)
+}
+
+func (h *Handler) whoami(w http.ResponseWriter, r *http.Request) error {
+	p := access.PrincipalFrom(r.Context())
+	if p == nil {
+		return access.ErrUnauthenticated
+	}
+	return writeJSON(w, http.StatusOK, map[string]string{"username": p.UserName})
+}
+
+func (h *Handler) yank(w http.ResponseWriter, r *http.Request, t registry.Target) error {
+	var body struct {
+		Reason string `json:"reason"`
+	}
+	b, err := io.ReadAll(io.LimitReader(r.Body, 64<<10))
+	if err != nil {
+		return err
+	}
+	if len(strings.TrimSpace(string(b))) > 0 {
+		if err := json.Unmarshal(b, &body); err != nil {
+			return registry.Error(registry.ErrInvalid, "request body is not JSON like {\"reason\": \"...\"}: %v", err)
+		}
+	}
+	if err := h.o.Registry.Yank(r.Context(), access.PrincipalFrom(r.Context()), t, body.Reason); err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
+}
+
+func (h *Handler) unyank(w http.ResponseWriter, r *http.Request, t registry.Target) error {
+	if err := h.o.Registry.Unyank(r.Context(), access.PrincipalFrom(r.Context()), t); err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
+}

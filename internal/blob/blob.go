@@ -1,0 +1,102 @@
+// Package blob stores immutable byte streams addressed by their SHA-256 digest.
+//
+// A blob becomes visible only through [Writer.Commit], which checks the digest
+// the caller expects against the digest of the bytes actually written. Until
+// then the bytes live under a temporary key that no reader can name, so a
+// failed or aborted upload leaves nothing behind that a reader could see.
+//
+// # Invariants
+//
+//   - Open(d) returns exactly the bytes whose SHA-256 is d, or ErrNotFound.
+//   - A committed blob is never modified. Committing the same bytes twice is
+//     not an error: the second commit finds the blob present and keeps it.
+//   - Backends translate their native "does not exist" errors into
+//     [ErrNotFound]; blobtest checks this for every backend.
+//
+// Which blobs are referenced is recorded in the metadata database, never
+// derived by listing a store; garbage collection is an anti-join there.
+package blob
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+)
+
+// Errors callers branch on.
+var (
+	// ErrNotFound reports that no committed blob has the digest.
+	ErrNotFound = errors.New("blob not found")
+	// ErrDigestMismatch reports that the written bytes do not have the
+	// digest the committer expected. Nothing is stored.
+	ErrDigestMismatch = errors.New("blob digest mismatch")
+)
+
+// A Digest is the lowercase hex SHA-256 of a blob's bytes: the blob's key.
+type Digest string
+
+// ParseDigest checks that s is a lowercase hex SHA-256 digest.
+func ParseDigest(s string) (Digest, error) {
+	if len(s) != 2*sha256.Size {
+		return "", fmt.Errorf("parsing digest %q: want %d hex characters", s, 2*sha256.Size)
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return "", fmt.Errorf("parsing digest %q: not lowercase hex", s)
+		}
+	}
+	return Digest(s), nil
+}
+
+// Sum returns the digest of b.
+func Sum(b []byte) Digest {
+	s := sha256.Sum256(b)
+	return Digest(hex.EncodeToString(s[:]))
+}
+
+// A Store holds blobs. Implementations are safe for concurrent use.
+type Store interface {
+	// Create starts a new blob. The caller writes its bytes to the Writer and
+	// then calls exactly one of Commit or Abort.
+	Create(ctx context.Context) (Writer, error)
+	// Open returns the blob's bytes starting at offset off (0 <= off <= size).
+	// It returns an error wrapping ErrNotFound if no blob has the digest.
+	// Backends on local files return a reader that also implements
+	// io.ReadSeeker, so that HTTP range requests need no extra reads.
+	Open(ctx context.Context, d Digest, off int64) (io.ReadCloser, error)
+	// Stat returns the size of the blob, or an error wrapping ErrNotFound.
+	Stat(ctx context.Context, d Digest) (int64, error)
+	// Delete removes the blob. Deleting a missing blob is not an error.
+	// Only garbage collection calls it, for blobs no record references.
+	Delete(ctx context.Context, d Digest) error
+}
+
+// A Writer receives the bytes of a new blob.
+type Writer interface {
+	io.Writer
+	// Commit makes the blob visible under want if, and only if, the bytes
+	// written have that SHA-256. Otherwise it discards them and returns an
+	// error wrapping ErrDigestMismatch. After Commit the Writer is done.
+	Commit(ctx context.Context, want Digest) error
+	// Abort discards the bytes written. It is safe to call after Commit,
+	// where it does nothing, so callers may defer it.
+	Abort() error
+}
+
+// Put streams r into s and commits it under want. It is the common case of
+// Create, Write, Commit.
+func Put(ctx context.Context, s Store, r io.Reader, want Digest) error {
+	w, err := s.Create(ctx)
+	if err != nil {
+		return err
+	}
+	defer w.Abort()
+	if _, err := io.Copy(w, r); err != nil {
+		return fmt.Errorf("writing blob: %w", err)
+	}
+	return w.Commit(ctx, want)
+}

@@ -1,0 +1,112 @@
+// Package memblob is an in-memory blob.Store for tests.
+package memblob
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+
+	"github.com/trove-dev/trove/internal/blob"
+)
+
+// Store keeps blobs in a map. The zero value is not usable; call New.
+type Store struct {
+	mu    sync.RWMutex
+	blobs map[blob.Digest][]byte
+}
+
+// New returns an empty Store.
+func New() *Store {
+	return &Store{blobs: make(map[blob.Digest][]byte)}
+}
+
+// Create starts a blob buffered in memory.
+func (s *Store) Create(ctx context.Context) (blob.Writer, error) {
+	return &writer{s: s}, nil
+}
+
+// Open returns a reader over the blob's bytes from off. The reader also
+// implements io.ReadSeeker.
+func (s *Store) Open(ctx context.Context, d blob.Digest, off int64) (io.ReadCloser, error) {
+	s.mu.RLock()
+	b, ok := s.blobs[d]
+	s.mu.RUnlock()
+	if !ok {
+		return nil, fmt.Errorf("opening blob %s: %w", d, blob.ErrNotFound)
+	}
+	if off < 0 || off > int64(len(b)) {
+		return nil, fmt.Errorf("opening blob %s at %d: offset out of range", d, off)
+	}
+	r := bytes.NewReader(b)
+	r.Seek(off, io.SeekStart)
+	return readSeekNopCloser{r}, nil
+}
+
+// Stat returns the blob's size.
+func (s *Store) Stat(ctx context.Context, d blob.Digest) (int64, error) {
+	s.mu.RLock()
+	b, ok := s.blobs[d]
+	s.mu.RUnlock()
+	if !ok {
+		return 0, fmt.Errorf("stat blob %s: %w", d, blob.ErrNotFound)
+	}
+	return int64(len(b)), nil
+}
+
+// Delete removes the blob.
+func (s *Store) Delete(ctx context.Context, d blob.Digest) error {
+	s.mu.Lock()
+	delete(s.blobs, d)
+	s.mu.Unlock()
+	return nil
+}
+
+// Len returns the number of committed blobs.
+func (s *Store) Len() int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return len(s.blobs)
+}
+
+type readSeekNopCloser struct{ *bytes.Reader }
+
+func (readSeekNopCloser) Close() error { return nil }
+
+type writer struct {
+	s    *Store
+	buf  bytes.Buffer
+	done bool
+}
+
+func (w *writer) Write(p []byte) (int, error) {
+	if w.done {
+		return 0, errors.New("write to finished blob writer")
+	}
+	return w.buf.Write(p)
+}
+
+func (w *writer) Commit(ctx context.Context, want blob.Digest) error {
+	if w.done {
+		return errors.New("commit of finished blob writer")
+	}
+	w.done = true
+	sum := sha256.Sum256(w.buf.Bytes())
+	if got := blob.Digest(hex.EncodeToString(sum[:])); got != want {
+		return fmt.Errorf("committing blob: got %s, want %s: %w", got, want, blob.ErrDigestMismatch)
+	}
+	w.s.mu.Lock()
+	w.s.blobs[want] = bytes.Clone(w.buf.Bytes())
+	w.s.mu.Unlock()
+	return nil
+}
+
+func (w *writer) Abort() error {
+	w.done = true
+	w.buf = bytes.Buffer{}
+	return nil
+}

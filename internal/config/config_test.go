@@ -1,0 +1,87 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestDefaultIsValid(t *testing.T) {
+	c := Default()
+	c.Finish()
+	if err := c.Validate(); err != nil {
+		t.Fatalf("Default().Validate() = %v", err)
+	}
+	if c.BaseURL != "http://127.0.0.1:8080" || c.Database.Path != filepath.Join("trove-data", "trove.db") {
+		t.Errorf("Finish derived BaseURL %q and database path %q", c.BaseURL, c.Database.Path)
+	}
+}
+
+func TestLoadFileThenEnv(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "trove.toml")
+	os.WriteFile(path, []byte(`
+data_dir = "/srv/trove"
+listen = "0.0.0.0:9000"
+shutdown_timeout = "5s"
+[limits]
+npm_publish_bytes = "10MiB"
+pypi_upload_bytes = 2048
+[log]
+format = "json"
+`), 0o600)
+	c, err := Load(path, []string{"TROVE_LISTEN=127.0.0.1:9001", "TROVE_LOG_REQUESTS=false", "TROVE_POLICY_UNPUBLISH_WINDOW=1h", "OTHER=x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.DataDir != "/srv/trove" || c.Listen != "127.0.0.1:9001" || c.Log.Format != "json" || c.Log.Requests {
+		t.Errorf("Load = %+v", c)
+	}
+	if c.Limits.NPMPublishBytes != 10<<20 || c.Limits.PyPIUploadBytes != 2048 {
+		t.Errorf("limits = %+v", c.Limits)
+	}
+	if time.Duration(c.ShutdownTimeout) != 5*time.Second || time.Duration(c.Policy.UnpublishWindow) != time.Hour {
+		t.Errorf("durations = %v, %v", c.ShutdownTimeout, c.Policy.UnpublishWindow)
+	}
+}
+
+func TestLoadRejectsUnknownKeysAndBadValues(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "trove.toml")
+	os.WriteFile(path, []byte("listen = \"x\"\nlisten_port = 3\n"), 0o600)
+	if _, err := Load(path, nil); err == nil || !strings.Contains(err.Error(), "listen_port") {
+		t.Errorf("Load(unknown key) = %v, want an error naming listen_port", err)
+	}
+	if _, err := Load("", []string{"TROVE_LOG_REQUESTS=maybe", "TROVE_CACHE_MAX_BYTES=lots"}); err == nil ||
+		!strings.Contains(err.Error(), "TROVE_LOG_REQUESTS") || !strings.Contains(err.Error(), "TROVE_CACHE_MAX_BYTES") {
+		t.Errorf("Load(bad env) = %v, want both variables named", err)
+	}
+}
+
+func TestValidateReportsEverything(t *testing.T) {
+	c := Default()
+	c.Listen = "nope"
+	c.BaseURL = "ftp://x"
+	c.Log.Level = "loud"
+	c.Database.Driver = "oracle"
+	c.Storage.Backend = "tape"
+	err := c.Validate()
+	if err == nil {
+		t.Fatal("Validate() = nil")
+	}
+	for _, want := range []string{"listen", "base_url", "log.level", "database.driver", "storage.backend"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("Validate() = %q, does not mention %s", err, want)
+		}
+	}
+}
+
+func TestEnvVarsCoverEverySetting(t *testing.T) {
+	vars := strings.Join(EnvVars(), " ")
+	for _, want := range []string{"TROVE_DATA_DIR", "TROVE_BASE_URL", "TROVE_LOG_REQUESTS", "TROVE_DATABASE_PATH", "TROVE_STORAGE_DIR",
+		"TROVE_LIMITS_NPM_PUBLISH_BYTES", "TROVE_CACHE_MAX_BYTES", "TROVE_ACCOUNTS_OPEN_REGISTRATION", "TROVE_POLICY_UNPUBLISH_WINDOW"} {
+		if !strings.Contains(vars, want) {
+			t.Errorf("EnvVars() lacks %s", want)
+		}
+	}
+}

@@ -1,0 +1,52 @@
+package meta
+
+import (
+	"context"
+	"time"
+)
+
+// A Change is one entry of the change feed.
+type Change struct {
+	Serial    int64
+	Ecosystem string
+	Name      string
+	Kind      string
+	At        time.Time
+}
+
+// AddChange appends a change of the package to the feed, makes it the
+// package's last serial, and returns its serial.
+func (tx *Tx) AddChange(ctx context.Context, p *Package, kind string, at time.Time) (int64, error) {
+	serial, err := tx.insert(ctx, `INSERT INTO changes (ecosystem, name, kind, at) VALUES (?, ?, ?, ?)`,
+		p.Ecosystem, p.Name, kind, at.UnixMicro())
+	if err != nil {
+		return 0, err
+	}
+	if err := affected(tx.exec(ctx, `UPDATE packages SET last_serial = ? WHERE id = ?`, serial, p.ID)); err != nil {
+		return 0, err
+	}
+	p.LastSerial = serial
+	return serial, nil
+}
+
+// ChangesSince returns up to limit changes with a serial above after, in order.
+func (q q) ChangesSince(ctx context.Context, after int64, limit int) ([]Change, error) {
+	rows, err := q.query(ctx, `SELECT id, ecosystem, name, kind, at FROM changes WHERE id > ? ORDER BY id LIMIT ?`, after, limit)
+	if err != nil {
+		return nil, err
+	}
+	return collect(rows, func(s interface{ Scan(...any) error }) (Change, error) {
+		var c Change
+		var at int64
+		err := s.Scan(&c.Serial, &c.Ecosystem, &c.Name, &c.Kind, &at)
+		c.At = time.UnixMicro(at).UTC()
+		return c, err
+	})
+}
+
+// LastSerial returns the serial of the newest change, or 0.
+func (q q) LastSerial(ctx context.Context) (int64, error) {
+	var n int64
+	err := q.row(ctx, `SELECT COALESCE(MAX(id), 0) FROM changes`).Scan(&n)
+	return n, q.err(err)
+}

@@ -1,0 +1,279 @@
+// Package metatest is the conformance suite every database engine behind
+// meta.DB must pass: the same schema, queries and error translation.
+package metatest
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/trove-dev/trove/internal/meta"
+)
+
+// Run runs the suite; newDB returns a fresh, empty, migrated database.
+func Run(t *testing.T, newDB func(t *testing.T) *meta.DB) {
+	t.Run("Users", func(t *testing.T) { testUsers(t, newDB(t)) })
+	t.Run("Tokens", func(t *testing.T) { testTokens(t, newDB(t)) })
+	t.Run("ReleasesNeverReused", func(t *testing.T) { testReleasesNeverReused(t, newDB(t)) })
+	t.Run("QuarantineRollback", func(t *testing.T) { testQuarantineRollback(t, newDB(t)) })
+	t.Run("DistTags", func(t *testing.T) { testDistTags(t, newDB(t)) })
+	t.Run("Changes", func(t *testing.T) { testChanges(t, newDB(t)) })
+	t.Run("Search", func(t *testing.T) { testSearch(t, newDB(t)) })
+	t.Run("LoginSessions", func(t *testing.T) { testLoginSessions(t, newDB(t)) })
+	t.Run("TxRollback", func(t *testing.T) { testTxRollback(t, newDB(t)) })
+}
+
+var (
+	ctx = context.Background()
+	now = time.Date(2026, 11, 22, 8, 0, 0, 0, time.UTC)
+)
+
+func tx(t *testing.T, db *meta.DB, fn func(tx *meta.Tx) error) {
+	t.Helper()
+	if err := db.Tx(ctx, fn); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func addUser(t *testing.T, db *meta.DB, name string) *meta.User {
+	t.Helper()
+	u := &meta.User{Name: name, Email: name + "@example.test", PasswordHash: "$argon2id$x", CreatedAt: now}
+	tx(t, db, func(tx *meta.Tx) error { return tx.InsertUser(ctx, u) })
+	return u
+}
+
+func addPackage(t *testing.T, db *meta.DB, eco, name string) *meta.Package {
+	t.Helper()
+	p := &meta.Package{Ecosystem: eco, Name: name, DisplayName: name, Skeleton: name, CreatedAt: now}
+	tx(t, db, func(tx *meta.Tx) error { return tx.InsertPackage(ctx, p) })
+	return p
+}
+
+func addRelease(t *testing.T, db *meta.DB, p *meta.Package, version, state string) *meta.Release {
+	t.Helper()
+	r := &meta.Release{PackageID: p.ID, Version: version, VersionKey: version, State: state, Metadata: []byte(`{}`), CreatedAt: now}
+	tx(t, db, func(tx *meta.Tx) error {
+		if err := tx.InsertRelease(ctx, r); err != nil {
+			return err
+		}
+		return tx.InsertFile(ctx, &meta.File{ReleaseID: r.ID, PackageID: p.ID, Filename: p.Name + "-" + version + ".tgz",
+			Kind: "tarball", State: state, Size: 3, SHA256: "aa", SHA512: "bb", SHA1: "cc", Blake2b256: "dd", MD5: "ee", CreatedAt: now})
+	})
+	return r
+}
+
+func testUsers(t *testing.T, db *meta.DB) {
+	u := addUser(t, db, "alice")
+	got, err := db.UserByName(ctx, "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(u, got); diff != "" {
+		t.Errorf("UserByName mismatch (-want +got):\n%s", diff)
+	}
+	if _, err := db.UserByName(ctx, "bob"); !errors.Is(err, meta.ErrNotFound) {
+		t.Errorf("UserByName(missing) = %v, want ErrNotFound", err)
+	}
+	err = db.Tx(ctx, func(tx *meta.Tx) error {
+		return tx.InsertUser(ctx, &meta.User{Name: "alice", Email: "x", PasswordHash: "y", CreatedAt: now})
+	})
+	if !errors.Is(err, meta.ErrConflict) {
+		t.Errorf("InsertUser(taken name) = %v, want ErrConflict", err)
+	}
+	if n, _ := db.CountUsers(ctx); n != 1 {
+		t.Errorf("CountUsers = %d, want 1", n)
+	}
+}
+
+func testTokens(t *testing.T, db *meta.DB) {
+	u := addUser(t, db, "alice")
+	tok := &meta.Token{PublicID: "pub1", Hash: "h1", UserID: u.ID, Description: "ci", Packages: []string{"npm:@acme/*"},
+		Actions: []string{"publish"}, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
+	tx(t, db, func(tx *meta.Tx) error { return tx.InsertToken(ctx, tok) })
+	got, err := db.TokenByHash(ctx, "h1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(tok, got); diff != "" {
+		t.Errorf("TokenByHash mismatch (-want +got):\n%s", diff)
+	}
+	tx(t, db, func(tx *meta.Tx) error { return tx.RevokeToken(ctx, u.ID, "pub1", now.Add(time.Minute)) })
+	tx(t, db, func(tx *meta.Tx) error { return tx.RevokeToken(ctx, u.ID, "pub1", now.Add(time.Hour)) })
+	got, _ = db.TokenByHash(ctx, "h1")
+	if !got.RevokedAt.Equal(now.Add(time.Minute)) {
+		t.Errorf("RevokedAt = %v, want the first revocation time %v", got.RevokedAt, now.Add(time.Minute))
+	}
+	other := addUser(t, db, "mallory")
+	err = db.Tx(ctx, func(tx *meta.Tx) error { return tx.RevokeToken(ctx, other.ID, "pub1", now) })
+	if !errors.Is(err, meta.ErrNotFound) {
+		t.Errorf("RevokeToken(another user's token) = %v, want ErrNotFound", err)
+	}
+	list, err := db.TokensOfUser(ctx, u.ID)
+	if err != nil || len(list) != 1 {
+		t.Errorf("TokensOfUser = %d tokens, %v; want 1", len(list), err)
+	}
+}
+
+func testReleasesNeverReused(t *testing.T, db *meta.DB) {
+	p := addPackage(t, db, "npm", "demo")
+	r := addRelease(t, db, p, "1.0.0", meta.StatePublished)
+	tx(t, db, func(tx *meta.Tx) error {
+		return tx.SetReleaseState(ctx, r.ID, meta.StatePublished, meta.StateDeleted, now)
+	})
+	err := db.Tx(ctx, func(tx *meta.Tx) error {
+		return tx.InsertRelease(ctx, &meta.Release{PackageID: p.ID, Version: "1.0.0", VersionKey: "1.0.0", State: meta.StateQuarantined, Metadata: []byte(`{}`), CreatedAt: now})
+	})
+	if !errors.Is(err, meta.ErrConflict) {
+		t.Errorf("InsertRelease(deleted version) = %v, want ErrConflict", err)
+	}
+	r2 := addRelease(t, db, p, "2.0.0", meta.StatePublished)
+	err = db.Tx(ctx, func(tx *meta.Tx) error {
+		return tx.InsertFile(ctx, &meta.File{ReleaseID: r2.ID, PackageID: p.ID, Filename: "demo-1.0.0.tgz", Kind: "tarball",
+			State: meta.StateQuarantined, SHA256: "ff", CreatedAt: now})
+	})
+	if !errors.Is(err, meta.ErrConflict) {
+		t.Errorf("InsertFile(filename of a deleted release) = %v, want ErrConflict", err)
+	}
+	f, err := db.File(ctx, p.ID, "demo-1.0.0.tgz")
+	if err != nil || f.State != meta.StateDeleted {
+		t.Errorf("File(deleted) = %+v, %v; want a tombstone in state deleted", f, err)
+	}
+	rs, err := db.Releases(ctx, p.ID)
+	if err != nil || len(rs) != 2 || rs[0].State != meta.StateDeleted || rs[0].DeletedAt.IsZero() {
+		t.Errorf("Releases = %+v, %v; want the tombstone and 2.0.0", rs, err)
+	}
+}
+
+func testQuarantineRollback(t *testing.T, db *meta.DB) {
+	p := addPackage(t, db, "npm", "demo")
+	r := addRelease(t, db, p, "1.0.0", meta.StateQuarantined)
+	tx(t, db, func(tx *meta.Tx) error { return tx.DiscardQuarantined(ctx, r.ID) })
+	if _, err := db.Release(ctx, p.ID, "1.0.0"); !errors.Is(err, meta.ErrNotFound) {
+		t.Errorf("Release after DiscardQuarantined = %v, want ErrNotFound", err)
+	}
+	// The version and filename are free again: nothing was ever visible.
+	addRelease(t, db, p, "1.0.0", meta.StatePublished)
+	r2, _ := db.Release(ctx, p.ID, "1.0.0")
+	tx(t, db, func(tx *meta.Tx) error { return tx.DiscardQuarantined(ctx, r2.ID) })
+	if got, _ := db.Release(ctx, p.ID, "1.0.0"); got == nil || got.State != meta.StatePublished {
+		t.Errorf("published release changed by DiscardQuarantined: %+v", got)
+	}
+}
+
+func testDistTags(t *testing.T, db *meta.DB) {
+	p := addPackage(t, db, "npm", "demo")
+	r1 := addRelease(t, db, p, "1.0.0", meta.StatePublished)
+	r2 := addRelease(t, db, p, "2.0.0-beta.1", meta.StatePublished)
+	tx(t, db, func(tx *meta.Tx) error {
+		if err := tx.SetDistTag(ctx, p.ID, "latest", r1.ID); err != nil {
+			return err
+		}
+		if err := tx.SetDistTag(ctx, p.ID, "beta", r1.ID); err != nil {
+			return err
+		}
+		return tx.SetDistTag(ctx, p.ID, "beta", r2.ID)
+	})
+	got, err := db.DistTags(ctx, p.ID)
+	want := []meta.DistTag{{Tag: "beta", ReleaseID: r2.ID, Version: "2.0.0-beta.1"}, {Tag: "latest", ReleaseID: r1.ID, Version: "1.0.0"}}
+	if err != nil || !cmp.Equal(got, want) {
+		t.Errorf("DistTags = %v, %v; want %v", got, err, want)
+	}
+	tx(t, db, func(tx *meta.Tx) error { return tx.DeleteDistTag(ctx, p.ID, "beta") })
+	err = db.Tx(ctx, func(tx *meta.Tx) error { return tx.DeleteDistTag(ctx, p.ID, "beta") })
+	if !errors.Is(err, meta.ErrNotFound) {
+		t.Errorf("DeleteDistTag(absent) = %v, want ErrNotFound", err)
+	}
+}
+
+func testChanges(t *testing.T, db *meta.DB) {
+	a := addPackage(t, db, "npm", "a")
+	b := addPackage(t, db, "pypi", "b")
+	var s1, s2 int64
+	tx(t, db, func(tx *meta.Tx) (err error) {
+		s1, err = tx.AddChange(ctx, a, "publish", now)
+		return err
+	})
+	tx(t, db, func(tx *meta.Tx) (err error) {
+		s2, err = tx.AddChange(ctx, b, "yank", now)
+		return err
+	})
+	if s2 <= s1 {
+		t.Errorf("serials %d then %d, want increasing", s1, s2)
+	}
+	cs, err := db.ChangesSince(ctx, s1, 10)
+	if err != nil || len(cs) != 1 || cs[0].Name != "b" || cs[0].Kind != "yank" {
+		t.Errorf("ChangesSince(%d) = %+v, %v; want the change of b", s1, cs, err)
+	}
+	if p, _ := db.Package(ctx, "npm", "a"); p.LastSerial != s1 {
+		t.Errorf("LastSerial of a = %d, want %d", p.LastSerial, s1)
+	}
+	if n, _ := db.LastSerial(ctx); n != s2 {
+		t.Errorf("LastSerial = %d, want %d", n, s2)
+	}
+}
+
+func testSearch(t *testing.T, db *meta.DB) {
+	for _, n := range []string{"left-pad", "leftpad_x", "right-pad", "hidden"} {
+		p := addPackage(t, db, "npm", n)
+		state := meta.StatePublished
+		if n == "hidden" {
+			state = meta.StateQuarantined
+		}
+		addRelease(t, db, p, "1.0.0", state)
+	}
+	ps, total, err := db.SearchPackages(ctx, "npm", "pad", 1, 0)
+	if err != nil || total != 3 || len(ps) != 1 || ps[0].Name != "left-pad" {
+		t.Errorf("SearchPackages(pad, limit 1) = %v, %d, %v; want left-pad of 3", ps, total, err)
+	}
+	if _, total, _ := db.SearchPackages(ctx, "npm", "_", 10, 0); total != 1 {
+		t.Errorf("SearchPackages(_) matched %d, want 1: LIKE wildcards must be escaped", total)
+	}
+	if _, total, _ := db.SearchPackages(ctx, "npm", "hidden", 10, 0); total != 0 {
+		t.Errorf("SearchPackages found a package with no visible release")
+	}
+	all, err := db.Packages(ctx, "npm")
+	if err != nil || len(all) != 3 {
+		t.Errorf("Packages = %d, %v; want the 3 with visible releases", len(all), err)
+	}
+}
+
+func testLoginSessions(t *testing.T, db *meta.DB) {
+	u := addUser(t, db, "alice")
+	l := &meta.LoginSession{LoginHash: "l", DoneHash: "d", CreatedAt: now, ExpiresAt: now.Add(10 * time.Minute)}
+	tx(t, db, func(tx *meta.Tx) error { return tx.InsertLoginSession(ctx, l) })
+	tx(t, db, func(tx *meta.Tx) error { return tx.CompleteLoginSession(ctx, l.ID, u.ID) })
+	err := db.Tx(ctx, func(tx *meta.Tx) error { return tx.CompleteLoginSession(ctx, l.ID, u.ID) })
+	if !errors.Is(err, meta.ErrNotFound) {
+		t.Errorf("second CompleteLoginSession = %v, want ErrNotFound", err)
+	}
+	got, err := db.LoginSessionByDone(ctx, "d")
+	if err != nil || got.UserID != u.ID {
+		t.Errorf("LoginSessionByDone = %+v, %v", got, err)
+	}
+	// A new session removes expired ones.
+	tx(t, db, func(tx *meta.Tx) error {
+		return tx.InsertLoginSession(ctx, &meta.LoginSession{LoginHash: "l2", DoneHash: "d2", CreatedAt: now.Add(time.Hour), ExpiresAt: now.Add(2 * time.Hour)})
+	})
+	if _, err := db.LoginSessionByLogin(ctx, "l"); !errors.Is(err, meta.ErrNotFound) {
+		t.Errorf("expired session still present: %v", err)
+	}
+}
+
+func testTxRollback(t *testing.T, db *meta.DB) {
+	boom := errors.New("boom")
+	err := db.Tx(ctx, func(tx *meta.Tx) error {
+		if err := tx.InsertUser(ctx, &meta.User{Name: "ghost", Email: "g", PasswordHash: "h", CreatedAt: now}); err != nil {
+			return err
+		}
+		return boom
+	})
+	if !errors.Is(err, boom) {
+		t.Fatalf("Tx = %v, want boom", err)
+	}
+	if _, err := db.UserByName(ctx, "ghost"); !errors.Is(err, meta.ErrNotFound) {
+		t.Errorf("row of a rolled-back transaction is visible: %v", err)
+	}
+}

@@ -1,0 +1,64 @@
+package meta
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"embed"
+	"fmt"
+	"io/fs"
+	"testing/fstest"
+	"text/template"
+
+	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/database"
+)
+
+// Migrations are goose SQL files, run in order, each once. They are
+// text/template files so that one text serves every engine: {{.ID}} is the
+// dialect's auto-assigned key column. Never edit a migration that has been
+// released; add a new one.
+//
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// migrate brings the schema up to date.
+func migrate(ctx context.Context, db *sql.DB, d dialect) error {
+	fsys, err := renderMigrations(d)
+	if err != nil {
+		return err
+	}
+	p, err := goose.NewProvider(database.Dialect(d.name), db, fsys, goose.WithDisableGlobalRegistry(true))
+	if err != nil {
+		return fmt.Errorf("preparing migrations: %w", err)
+	}
+	if _, err := p.Up(ctx); err != nil {
+		return fmt.Errorf("migrating database: %w", err)
+	}
+	return nil
+}
+
+func renderMigrations(d dialect) (fs.FS, error) {
+	out := fstest.MapFS{}
+	vars := struct{ ID string }{ID: d.id}
+	err := fs.WalkDir(migrations, "migrations", func(path string, e fs.DirEntry, err error) error {
+		if err != nil || e.IsDir() {
+			return err
+		}
+		src, err := migrations.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		t, err := template.New(path).Option("missingkey=error").Parse(string(src))
+		if err != nil {
+			return fmt.Errorf("parsing migration %s: %w", path, err)
+		}
+		var b bytes.Buffer
+		if err := t.Execute(&b, vars); err != nil {
+			return fmt.Errorf("rendering migration %s: %w", path, err)
+		}
+		out[e.Name()] = &fstest.MapFile{Data: b.Bytes()}
+		return nil
+	})
+	return out, err
+}

@@ -1,0 +1,128 @@
+-- +goose Up
+
+-- Accounts. Names are stored lowercase; passwords only as argon2id PHC strings.
+CREATE TABLE users (
+    id            {{.ID}},
+    name          TEXT NOT NULL UNIQUE,
+    email         TEXT NOT NULL,
+    password_hash TEXT NOT NULL,
+    admin         INTEGER NOT NULL DEFAULT 0,
+    created_at    BIGINT NOT NULL
+);
+
+-- API tokens. Only the SHA-256 of a token is stored; public_id is a short,
+-- non-secret handle shown in lists and used to revoke.
+CREATE TABLE tokens (
+    id           {{.ID}},
+    public_id    TEXT NOT NULL UNIQUE,
+    hash         TEXT NOT NULL UNIQUE,
+    user_id      BIGINT NOT NULL REFERENCES users(id),
+    description  TEXT NOT NULL DEFAULT '',
+    packages     TEXT NOT NULL,
+    actions      TEXT NOT NULL,
+    created_at   BIGINT NOT NULL,
+    expires_at   BIGINT,
+    last_used_at BIGINT,
+    revoked_at   BIGINT
+);
+CREATE INDEX tokens_user ON tokens (user_id);
+
+-- Packages, unique by (ecosystem, normalized name). skeleton is the
+-- look-alike key new names are checked against ('' when unused).
+CREATE TABLE packages (
+    id           {{.ID}},
+    ecosystem    TEXT NOT NULL,
+    name         TEXT NOT NULL,
+    display_name TEXT NOT NULL,
+    skeleton     TEXT NOT NULL DEFAULT '',
+    created_at   BIGINT NOT NULL,
+    last_serial  BIGINT NOT NULL DEFAULT 0,
+    UNIQUE (ecosystem, name)
+);
+CREATE INDEX packages_skeleton ON packages (ecosystem, skeleton);
+
+CREATE TABLE owners (
+    package_id BIGINT NOT NULL REFERENCES packages(id),
+    user_id    BIGINT NOT NULL REFERENCES users(id),
+    created_at BIGINT NOT NULL,
+    PRIMARY KEY (package_id, user_id)
+);
+
+-- Releases are never deleted: state 'deleted' is a tombstone that keeps
+-- (package, version_key) taken forever.
+CREATE TABLE releases (
+    id            {{.ID}},
+    package_id    BIGINT NOT NULL REFERENCES packages(id),
+    version       TEXT NOT NULL,
+    version_key   TEXT NOT NULL,
+    state         TEXT NOT NULL,
+    metadata      TEXT NOT NULL,
+    publisher_id  BIGINT REFERENCES users(id),
+    created_at    BIGINT NOT NULL,
+    published_at  BIGINT,
+    yanked_reason TEXT NOT NULL DEFAULT '',
+    deprecated    TEXT NOT NULL DEFAULT '',
+    deleted_at    BIGINT,
+    UNIQUE (package_id, version_key)
+);
+
+-- Files are never deleted either, so a filename is never reused.
+CREATE TABLE files (
+    id              {{.ID}},
+    release_id      BIGINT NOT NULL REFERENCES releases(id),
+    package_id      BIGINT NOT NULL REFERENCES packages(id),
+    filename        TEXT NOT NULL,
+    kind            TEXT NOT NULL,
+    state           TEXT NOT NULL,
+    size            BIGINT NOT NULL,
+    sha256          TEXT NOT NULL,
+    sha512          TEXT NOT NULL,
+    sha1            TEXT NOT NULL,
+    blake2b_256     TEXT NOT NULL,
+    md5             TEXT NOT NULL,
+    metadata_sha256 TEXT NOT NULL DEFAULT '',
+    attrs           TEXT NOT NULL DEFAULT '{}',
+    created_at      BIGINT NOT NULL,
+    UNIQUE (package_id, filename)
+);
+CREATE INDEX files_release ON files (release_id);
+CREATE INDEX files_sha256 ON files (sha256);
+
+CREATE TABLE dist_tags (
+    package_id BIGINT NOT NULL REFERENCES packages(id),
+    tag        TEXT NOT NULL,
+    release_id BIGINT NOT NULL REFERENCES releases(id),
+    PRIMARY KEY (package_id, tag)
+);
+
+-- The change feed: one row per public state change of a package, in
+-- commit order. Caches on every replica follow it.
+CREATE TABLE changes (
+    id        {{.ID}},
+    ecosystem TEXT NOT NULL,
+    name      TEXT NOT NULL,
+    kind      TEXT NOT NULL,
+    at        BIGINT NOT NULL
+);
+
+-- Pending browser logins (npm's web login). Only hashes of the two
+-- secrets are stored.
+CREATE TABLE login_sessions (
+    id         {{.ID}},
+    login_hash TEXT NOT NULL UNIQUE,
+    done_hash  TEXT NOT NULL UNIQUE,
+    user_id    BIGINT REFERENCES users(id),
+    created_at BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL
+);
+
+-- +goose Down
+DROP TABLE login_sessions;
+DROP TABLE changes;
+DROP TABLE dist_tags;
+DROP TABLE files;
+DROP TABLE releases;
+DROP TABLE owners;
+DROP TABLE packages;
+DROP TABLE tokens;
+DROP TABLE users;

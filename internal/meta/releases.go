@@ -1,0 +1,213 @@
+package meta
+
+import (
+	"context"
+	"database/sql"
+	"time"
+)
+
+// Release and file states. A release or file is visible to readers only
+// when published or yanked.
+const (
+	StateQuarantined = "quarantined"
+	StatePublished   = "published"
+	StateYanked      = "yanked"
+	StateDeleted     = "deleted"
+)
+
+// A Release is one version of a package.
+type Release struct {
+	ID           int64
+	PackageID    int64
+	Version      string // as published
+	VersionKey   string // canonical form; unique per package
+	State        string
+	Metadata     []byte // JSON owned by the ecosystem adapter
+	PublisherID  int64
+	CreatedAt    time.Time
+	PublishedAt  time.Time
+	YankedReason string
+	Deprecated   string
+	DeletedAt    time.Time
+}
+
+const releaseCols = `id, package_id, version, version_key, state, metadata, publisher_id, created_at, published_at, yanked_reason, deprecated, deleted_at`
+
+func scanRelease(s interface{ Scan(...any) error }) (*Release, error) {
+	var r Release
+	var md string
+	var publisher sql.NullInt64
+	var created int64
+	var published, deleted sql.NullInt64
+	if err := s.Scan(&r.ID, &r.PackageID, &r.Version, &r.VersionKey, &r.State, &md, &publisher, &created, &published,
+		&r.YankedReason, &r.Deprecated, &deleted); err != nil {
+		return nil, err
+	}
+	r.Metadata = []byte(md)
+	r.PublisherID = publisher.Int64
+	r.CreatedAt = time.UnixMicro(created).UTC()
+	r.PublishedAt, r.DeletedAt = timeOf(published), timeOf(deleted)
+	return &r, nil
+}
+
+// InsertRelease adds r and sets r.ID. A taken (package, version key) is
+// ErrConflict, whatever the state of the release holding it.
+func (tx *Tx) InsertRelease(ctx context.Context, r *Release) error {
+	var publisher any
+	if r.PublisherID != 0 {
+		publisher = r.PublisherID
+	}
+	id, err := tx.insert(ctx, `INSERT INTO releases (package_id, version, version_key, state, metadata, publisher_id, created_at, published_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		r.PackageID, r.Version, r.VersionKey, r.State, string(r.Metadata), publisher, r.CreatedAt.UnixMicro(), micros(r.PublishedAt))
+	r.ID = id
+	return err
+}
+
+// Release returns the package's release with the version key, in any state.
+func (q q) Release(ctx context.Context, packageID int64, versionKey string) (*Release, error) {
+	r, err := scanRelease(q.row(ctx, `SELECT `+releaseCols+` FROM releases WHERE package_id = ? AND version_key = ?`, packageID, versionKey))
+	return r, q.err(err)
+}
+
+// Releases returns all of the package's releases in every state, oldest first.
+func (q q) Releases(ctx context.Context, packageID int64) ([]*Release, error) {
+	rows, err := q.query(ctx, `SELECT `+releaseCols+` FROM releases WHERE package_id = ? ORDER BY id`, packageID)
+	if err != nil {
+		return nil, err
+	}
+	return collect(rows, scanRelease)
+}
+
+// SetReleaseState moves a release, and its files in state from, to state
+// to. publishedAt is recorded when non-zero.
+func (tx *Tx) SetReleaseState(ctx context.Context, releaseID int64, from, to string, at time.Time) error {
+	var err error
+	switch to {
+	case StatePublished:
+		err = affected(tx.exec(ctx, `UPDATE releases SET state = ?, published_at = COALESCE(published_at, ?) WHERE id = ? AND state = ?`,
+			to, at.UnixMicro(), releaseID, from))
+	case StateDeleted:
+		err = affected(tx.exec(ctx, `UPDATE releases SET state = ?, deleted_at = ? WHERE id = ? AND state = ?`,
+			to, at.UnixMicro(), releaseID, from))
+	default:
+		err = affected(tx.exec(ctx, `UPDATE releases SET state = ? WHERE id = ? AND state = ?`, to, releaseID, from))
+	}
+	if err != nil {
+		return err
+	}
+	_, err = tx.exec(ctx, `UPDATE files SET state = ? WHERE release_id = ? AND state = ?`, to, releaseID, from)
+	return err
+}
+
+// SetYankedReason records why a release was yanked.
+func (tx *Tx) SetYankedReason(ctx context.Context, releaseID int64, reason string) error {
+	return affected(tx.exec(ctx, `UPDATE releases SET yanked_reason = ? WHERE id = ?`, reason, releaseID))
+}
+
+// SetDeprecated sets a release's deprecation message ("" removes it).
+func (tx *Tx) SetDeprecated(ctx context.Context, releaseID int64, msg string) error {
+	return affected(tx.exec(ctx, `UPDATE releases SET deprecated = ? WHERE id = ?`, msg, releaseID))
+}
+
+// DiscardQuarantined removes the release's files that never became
+// visible, and the release itself if it never became visible either, so
+// that their version and filenames stay free. Visible rows are untouched.
+func (tx *Tx) DiscardQuarantined(ctx context.Context, releaseID int64) error {
+	if _, err := tx.exec(ctx, `DELETE FROM files WHERE release_id = ? AND state = ?`, releaseID, StateQuarantined); err != nil {
+		return err
+	}
+	var n int
+	if err := tx.row(ctx, `SELECT COUNT(*) FROM files WHERE release_id = ?`, releaseID).Scan(&n); err != nil {
+		return tx.err(err)
+	}
+	if n > 0 {
+		return nil // the release has visible files: keep it
+	}
+	_, err := tx.exec(ctx, `DELETE FROM releases WHERE id = ? AND state = ?`, releaseID, StateQuarantined)
+	return err
+}
+
+// A File is one artifact of a release.
+type File struct {
+	ID             int64
+	ReleaseID      int64
+	PackageID      int64
+	Filename       string
+	Kind           string
+	State          string
+	Size           int64
+	SHA256         string
+	SHA512         string
+	SHA1           string
+	Blake2b256     string
+	MD5            string
+	MetadataSHA256 string // blob of metadata extracted from the file, if any
+	Attrs          []byte // JSON owned by the ecosystem adapter
+	CreatedAt      time.Time
+}
+
+const fileCols = `id, release_id, package_id, filename, kind, state, size, sha256, sha512, sha1, blake2b_256, md5, metadata_sha256, attrs, created_at`
+
+func scanFile(s interface{ Scan(...any) error }) (*File, error) {
+	var f File
+	var attrs string
+	var created int64
+	if err := s.Scan(&f.ID, &f.ReleaseID, &f.PackageID, &f.Filename, &f.Kind, &f.State, &f.Size, &f.SHA256, &f.SHA512,
+		&f.SHA1, &f.Blake2b256, &f.MD5, &f.MetadataSHA256, &attrs, &created); err != nil {
+		return nil, err
+	}
+	f.Attrs = []byte(attrs)
+	f.CreatedAt = time.UnixMicro(created).UTC()
+	return &f, nil
+}
+
+// InsertFile adds f and sets f.ID. A filename the package has used before,
+// in any state, is ErrConflict.
+func (tx *Tx) InsertFile(ctx context.Context, f *File) error {
+	attrs := string(f.Attrs)
+	if attrs == "" {
+		attrs = "{}"
+	}
+	id, err := tx.insert(ctx, `INSERT INTO files (release_id, package_id, filename, kind, state, size, sha256, sha512, sha1,
+		blake2b_256, md5, metadata_sha256, attrs, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		f.ReleaseID, f.PackageID, f.Filename, f.Kind, f.State, f.Size, f.SHA256, f.SHA512, f.SHA1, f.Blake2b256, f.MD5,
+		f.MetadataSHA256, attrs, f.CreatedAt.UnixMicro())
+	f.ID = id
+	return err
+}
+
+// SetFileState moves one file from state from to state to.
+func (tx *Tx) SetFileState(ctx context.Context, fileID int64, from, to string) error {
+	return affected(tx.exec(ctx, `UPDATE files SET state = ? WHERE id = ? AND state = ?`, to, fileID, from))
+}
+
+// Files returns all of the package's files in every state, oldest first.
+func (q q) Files(ctx context.Context, packageID int64) ([]*File, error) {
+	rows, err := q.query(ctx, `SELECT `+fileCols+` FROM files WHERE package_id = ? ORDER BY id`, packageID)
+	if err != nil {
+		return nil, err
+	}
+	return collect(rows, scanFile)
+}
+
+// File returns the package's file with the filename, in any state.
+func (q q) File(ctx context.Context, packageID int64, filename string) (*File, error) {
+	f, err := scanFile(q.row(ctx, `SELECT `+fileCols+` FROM files WHERE package_id = ? AND filename = ?`, packageID, filename))
+	return f, q.err(err)
+}
+
+// QuarantinedBefore returns the ids of releases with quarantined files
+// created before t.
+func (q q) QuarantinedBefore(ctx context.Context, t time.Time) ([]int64, error) {
+	rows, err := q.query(ctx, `SELECT DISTINCT release_id FROM files WHERE state = ? AND created_at < ? ORDER BY release_id`,
+		StateQuarantined, t.UnixMicro())
+	if err != nil {
+		return nil, err
+	}
+	return collect(rows, func(s interface{ Scan(...any) error }) (int64, error) {
+		var id int64
+		err := s.Scan(&id)
+		return id, err
+	})
+}

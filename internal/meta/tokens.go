@@ -1,0 +1,83 @@
+package meta
+
+import (
+	"context"
+	"database/sql"
+	"time"
+)
+
+// A Token is a stored API token. The secret itself is never stored: Hash
+// is the hex SHA-256 of the whole token string.
+type Token struct {
+	ID          int64
+	PublicID    string
+	Hash        string
+	UserID      int64
+	Description string
+	Packages    []string // package patterns the token may act on
+	Actions     []string // actions it may take
+	CreatedAt   time.Time
+	ExpiresAt   time.Time // zero: never
+	LastUsedAt  time.Time // zero: never used
+	RevokedAt   time.Time // zero: not revoked
+}
+
+const tokenCols = `id, public_id, hash, user_id, description, packages, actions, created_at, expires_at, last_used_at, revoked_at`
+
+func scanToken(s interface{ Scan(...any) error }) (*Token, error) {
+	var t Token
+	var pkgs, acts string
+	var created int64
+	var expires, used, revoked sql.NullInt64
+	if err := s.Scan(&t.ID, &t.PublicID, &t.Hash, &t.UserID, &t.Description, &pkgs, &acts, &created, &expires, &used, &revoked); err != nil {
+		return nil, err
+	}
+	var err error
+	if t.Packages, err = unmarshalStrings(pkgs); err != nil {
+		return nil, err
+	}
+	if t.Actions, err = unmarshalStrings(acts); err != nil {
+		return nil, err
+	}
+	t.CreatedAt = time.UnixMicro(created).UTC()
+	t.ExpiresAt, t.LastUsedAt, t.RevokedAt = timeOf(expires), timeOf(used), timeOf(revoked)
+	return &t, nil
+}
+
+// InsertToken adds t and sets t.ID.
+func (tx *Tx) InsertToken(ctx context.Context, t *Token) error {
+	id, err := tx.insert(ctx, `INSERT INTO tokens (public_id, hash, user_id, description, packages, actions, created_at, expires_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		t.PublicID, t.Hash, t.UserID, t.Description, marshalStrings(t.Packages), marshalStrings(t.Actions),
+		t.CreatedAt.UnixMicro(), micros(t.ExpiresAt))
+	t.ID = id
+	return err
+}
+
+// RevokeToken marks the user's token with the public id revoked. Revoking a
+// revoked token is not an error; an unknown one is ErrNotFound.
+func (tx *Tx) RevokeToken(ctx context.Context, userID int64, publicID string, at time.Time) error {
+	return affected(tx.exec(ctx, `UPDATE tokens SET revoked_at = COALESCE(revoked_at, ?) WHERE user_id = ? AND public_id = ?`,
+		at.UnixMicro(), userID, publicID))
+}
+
+// TouchToken records that the token was used at t.
+func (tx *Tx) TouchToken(ctx context.Context, id int64, t time.Time) error {
+	_, err := tx.exec(ctx, `UPDATE tokens SET last_used_at = ? WHERE id = ?`, t.UnixMicro(), id)
+	return err
+}
+
+// TokenByHash returns the token whose hash is h, revoked or not.
+func (q q) TokenByHash(ctx context.Context, h string) (*Token, error) {
+	t, err := scanToken(q.row(ctx, `SELECT `+tokenCols+` FROM tokens WHERE hash = ?`, h))
+	return t, q.err(err)
+}
+
+// TokensOfUser returns the user's tokens, newest first, revoked ones included.
+func (q q) TokensOfUser(ctx context.Context, userID int64) ([]*Token, error) {
+	rows, err := q.query(ctx, `SELECT `+tokenCols+` FROM tokens WHERE user_id = ? ORDER BY id DESC`, userID)
+	if err != nil {
+		return nil, err
+	}
+	return collect(rows, scanToken)
+}

@@ -1,0 +1,157 @@
+package registry
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/trove-dev/trove/internal/access"
+	"github.com/trove-dev/trove/internal/meta"
+)
+
+// DefaultUnpublishWindow is how long after publication the owners of a
+// package may delete a version themselves (npm's policy, too). Later only
+// an administrator can, and owners deprecate or yank instead.
+const DefaultUnpublishWindow = 72 * time.Hour
+
+// A Target names a package, or one release of it, that a change is about.
+type Target struct {
+	Ecosystem Ecosystem
+	Name      string // as the client wrote it
+	Version   string // "" for the package as a whole
+}
+
+// change runs fn in a transaction on the target's package and release
+// (nil when t.Version is ""), after authorizing who for action a, and
+// records a change of kind in the feed.
+func (s *Service) change(ctx context.Context, who *access.Principal, a access.Action, t Target, kind string,
+	fn func(tx *meta.Tx, pkg *meta.Package, rel *meta.Release) error) error {
+	_, name, key, err := s.parse(t.Ecosystem, t.Name, t.Version)
+	if err != nil {
+		return err
+	}
+	pkg, err := s.db.Package(ctx, string(t.Ecosystem), string(name))
+	if errors.Is(err, meta.ErrNotFound) {
+		return Error(ErrNotFound, "package %s not found", t.Name)
+	}
+	if err != nil {
+		return err
+	}
+	if err := s.authorize(ctx, who, a, string(t.Ecosystem), name, pkg); err != nil {
+		return err
+	}
+	err = s.db.Tx(ctx, func(tx *meta.Tx) error {
+		var rel *meta.Release
+		if key != "" {
+			var err error
+			rel, err = tx.Release(ctx, pkg.ID, key)
+			if errors.Is(err, meta.ErrNotFound) || err == nil && !visible(rel.State) {
+				return Error(ErrNotFound, "version %s of %s not found", t.Version, pkg.DisplayName)
+			}
+			if err != nil {
+				return err
+			}
+		}
+		if err := fn(tx, pkg, rel); err != nil {
+			return err
+		}
+		_, err := tx.AddChange(ctx, pkg, kind, now(s))
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	s.changed(t.Ecosystem, name)
+	return nil
+}
+
+func visible(state string) bool {
+	return state == meta.StatePublished || state == meta.StateYanked
+}
+
+// Yank hides a release from version resolution (it stays installable when
+// pinned exactly) and records why. Yanking a yanked release updates the reason.
+func (s *Service) Yank(ctx context.Context, who *access.Principal, t Target, reason string) error {
+	return s.change(ctx, who, access.Yank, t, "yank", func(tx *meta.Tx, pkg *meta.Package, rel *meta.Release) error {
+		if rel.State == meta.StatePublished {
+			if err := tx.SetReleaseState(ctx, rel.ID, meta.StatePublished, meta.StateYanked, time.Time{}); err != nil {
+				return err
+			}
+		}
+		return tx.SetYankedReason(ctx, rel.ID, reason)
+	})
+}
+
+// Unyank makes a yanked release resolvable again.
+func (s *Service) Unyank(ctx context.Context, who *access.Principal, t Target) error {
+	return s.change(ctx, who, access.Yank, t, "unyank", func(tx *meta.Tx, pkg *meta.Package, rel *meta.Release) error {
+		if rel.State != meta.StateYanked {
+			return Error(ErrInvalid, "version %s of %s is not yanked", rel.Version, pkg.DisplayName)
+		}
+		if err := tx.SetReleaseState(ctx, rel.ID, meta.StateYanked, meta.StatePublished, time.Time{}); err != nil {
+			return err
+		}
+		return tx.SetYankedReason(ctx, rel.ID, "")
+	})
+}
+
+// Deprecate sets a release's deprecation message; "" removes it.
+func (s *Service) Deprecate(ctx context.Context, who *access.Principal, t Target, msg string) error {
+	return s.change(ctx, who, access.Yank, t, "deprecate", func(tx *meta.Tx, pkg *meta.Package, rel *meta.Release) error {
+		if rel.Deprecated == msg {
+			return nil
+		}
+		return tx.SetDeprecated(ctx, rel.ID, msg)
+	})
+}
+
+// Delete turns a release into a tombstone: it disappears from every read
+// path, its version and filenames stay taken forever, and dist-tags that
+// pointed at it are removed. Owners may delete within the unpublish
+// window after publication; afterwards only administrators may.
+func (s *Service) Delete(ctx context.Context, who *access.Principal, t Target, window time.Duration) error {
+	if t.Version == "" {
+		return Error(ErrInvalid, "deleting needs a version")
+	}
+	return s.change(ctx, who, access.Yank, t, "delete", func(tx *meta.Tx, pkg *meta.Package, rel *meta.Release) error {
+		at := now(s)
+		if !who.Admin && at.Sub(rel.PublishedAt) > window {
+			return Error(access.ErrDenied, "%s %s was published more than %s ago and can no longer be deleted by its owners: deprecate it, or ask an administrator",
+				pkg.DisplayName, rel.Version, window)
+		}
+		tags, err := tx.DistTags(ctx, pkg.ID)
+		if err != nil {
+			return err
+		}
+		for _, tag := range tags {
+			if tag.ReleaseID == rel.ID {
+				if err := tx.DeleteDistTag(ctx, pkg.ID, tag.Tag); err != nil {
+					return err
+				}
+			}
+		}
+		return tx.SetReleaseState(ctx, rel.ID, rel.State, meta.StateDeleted, at)
+	})
+}
+
+// SetDistTag points a tag of the package at one of its visible releases.
+func (s *Service) SetDistTag(ctx context.Context, who *access.Principal, t Target, tag string) error {
+	if t.Version == "" || tag == "" {
+		return Error(ErrInvalid, "a dist-tag needs a tag and a version")
+	}
+	return s.change(ctx, who, access.Publish, t, "tag", func(tx *meta.Tx, pkg *meta.Package, rel *meta.Release) error {
+		return tx.SetDistTag(ctx, pkg.ID, tag, rel.ID)
+	})
+}
+
+// RemoveDistTag removes a tag of the package.
+func (s *Service) RemoveDistTag(ctx context.Context, who *access.Principal, t Target, tag string) error {
+	return s.change(ctx, who, access.Publish, Target{Ecosystem: t.Ecosystem, Name: t.Name}, "tag",
+		func(tx *meta.Tx, pkg *meta.Package, _ *meta.Release) error {
+			err := tx.DeleteDistTag(ctx, pkg.ID, tag)
+			if errors.Is(err, meta.ErrNotFound) {
+				return Error(ErrNotFound, "%s has no dist-tag %q", pkg.DisplayName, tag)
+			}
+			return err
+		})
+}

@@ -1,0 +1,69 @@
+package registry
+
+import (
+	"context"
+	"time"
+
+	"github.com/trove-dev/trove/internal/meta"
+)
+
+// FollowInterval is how often Follow reads the change feed. Changes made
+// by this process reach its caches at once; changes made by other
+// replicas within this interval.
+const FollowInterval = time.Second
+
+// StaleQuarantine is the age after which a quarantined upload that is not
+// held for review is known to be abandoned (its process died mid-publish)
+// and is discarded, freeing its version again. No publish request runs
+// this long.
+const StaleQuarantine = time.Hour
+
+// Follow reads the change feed until ctx is done, telling watchers about
+// changes made by other replicas, and discards abandoned quarantined
+// uploads. It starts at the feed's current end.
+func (s *Service) Follow(ctx context.Context) error {
+	last, err := s.db.LastSerial(ctx)
+	if err != nil {
+		return err
+	}
+	tick := time.NewTicker(FollowInterval)
+	defer tick.Stop()
+	sweep := time.Now()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+		}
+		changes, err := s.db.ChangesSince(ctx, last, 1000)
+		if err != nil {
+			log().Warn("reading change feed", "err", err)
+			continue
+		}
+		for _, c := range changes {
+			s.changed(Ecosystem(c.Ecosystem), Name(c.Name))
+			last = c.Serial
+		}
+		if time.Since(sweep) > StaleQuarantine/4 {
+			sweep = time.Now()
+			if err := s.sweepQuarantine(ctx, now(s).Add(-StaleQuarantine)); err != nil {
+				log().Warn("discarding abandoned uploads", "err", err)
+			}
+		}
+	}
+}
+
+// sweepQuarantine discards quarantined uploads created before cutoff.
+func (s *Service) sweepQuarantine(ctx context.Context, cutoff time.Time) error {
+	ids, err := s.db.QuarantinedBefore(ctx, cutoff)
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		if err := s.db.Tx(ctx, func(tx *meta.Tx) error { return tx.DiscardQuarantined(ctx, id) }); err != nil {
+			return err
+		}
+		log().Info("discarded abandoned upload", "release", id)
+	}
+	return nil
+}

@@ -1,0 +1,361 @@
+package registry
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/trove-dev/trove/internal/access"
+	"github.com/trove-dev/trove/internal/blob"
+	"github.com/trove-dev/trove/internal/meta"
+	"github.com/trove-dev/trove/internal/scan"
+)
+
+// An Upload is a release, or files to add to one, as an adapter parsed it.
+// Its metadata must already be derived from the artifacts themselves.
+type Upload struct {
+	Ecosystem Ecosystem
+	// Name is the package name as the client wrote it; it is normalized
+	// with the ecosystem's rules and kept as the display name of a new package.
+	Name    string
+	Version string
+	// Metadata is the release's metadata, owned by the adapter. It is
+	// stored when the release is created and never changed by later files.
+	Metadata json.RawMessage
+	Files    []UploadFile
+	// Tags are dist-tags to point at the release once it is published.
+	Tags []string
+	// AddFiles allows the release to exist already: the files are added to
+	// it (PyPI uploads one file per request). Without it an existing
+	// release is ErrExists.
+	AddFiles bool
+}
+
+// An UploadFile is one artifact of an Upload.
+type UploadFile struct {
+	Filename string
+	Kind     string
+	Content  *Staged
+	Attrs    json.RawMessage // adapter-owned per-file attributes
+	// Metadata is a document extracted from the file and stored beside it
+	// (PyPI core metadata, PEP 658), or nil.
+	Metadata []byte
+}
+
+// A Result describes a publish.
+type Result struct {
+	Package *meta.Package
+	Release *meta.Release
+	Files   []*meta.File // the files of the upload, as stored
+	// Unchanged is true when every file was already published with the
+	// same bytes: a retried upload that changed nothing.
+	Unchanged bool
+}
+
+// Publish stores an upload and, once the scan pipeline lets it, makes it
+// visible. See the package documentation for the states and invariants.
+//
+// Errors: ErrInvalid for bad names or versions, access errors when who may
+// not publish the package, ErrExists when the version (or a filename) is
+// taken (also by a deleted release), ErrRejected or ErrHeld from the
+// scanners, ErrUnavailable when a scanner could not run.
+func (s *Service) Publish(ctx context.Context, who *access.Principal, u *Upload) (*Result, error) {
+	rules, name, key, err := s.parse(u.Ecosystem, u.Name, u.Version)
+	if err != nil {
+		return nil, err
+	}
+	if u.Version == "" {
+		return nil, Error(ErrInvalid, "a release needs a version")
+	}
+	if len(u.Files) == 0 {
+		return nil, Error(ErrInvalid, "a release needs at least one file")
+	}
+	if len(u.Metadata) == 0 {
+		u.Metadata = json.RawMessage(`{}`)
+	}
+	eco := string(u.Ecosystem)
+
+	// Cheap checks first, so that refused uploads write nothing at all.
+	pkg, err := s.db.Package(ctx, eco, string(name))
+	if err != nil && !errors.Is(err, meta.ErrNotFound) {
+		return nil, err
+	}
+	if err := s.authorize(ctx, who, access.Publish, eco, name, pkg); err != nil {
+		return nil, err
+	}
+	if pkg == nil {
+		if err := s.checkLookalike(ctx, rules, name); err != nil {
+			return nil, err
+		}
+	} else {
+		unchanged, err := s.checkNew(ctx, pkg, key, u)
+		if err != nil {
+			return nil, err
+		}
+		if unchanged != nil {
+			return unchanged, nil
+		}
+	}
+
+	// Blobs before rows: a row never points at a missing blob.
+	for _, f := range u.Files {
+		if err := blob.Put(ctx, s.blobs, f.Content.Reader(), f.Content.Digests.SHA256); err != nil {
+			return nil, fmt.Errorf("storing %s: %w", f.Filename, err)
+		}
+		if f.Metadata != nil {
+			if err := blob.Put(ctx, s.blobs, bytes.NewReader(f.Metadata), blob.Sum(f.Metadata)); err != nil {
+				return nil, fmt.Errorf("storing metadata of %s: %w", f.Filename, err)
+			}
+		}
+	}
+
+	res, err := s.quarantine(ctx, who, rules, name, key, u)
+	if err != nil {
+		return nil, err
+	}
+
+	report, err := s.scan.Scan(ctx, artifact(u, name, res.Files))
+	// Cleanup must happen even if the client went away.
+	bg := context.WithoutCancel(ctx)
+	switch {
+	case err != nil:
+		s.discard(bg, res)
+		// TODO(issue: scanning): keep the release quarantined and retry
+		// in the background instead of asking the client to retry.
+		return nil, Error(ErrUnavailable, "upload checks could not run, nothing was published; try again later (%v)", err)
+	case report.Verdict == scan.Reject:
+		s.discard(bg, res)
+		return nil, Error(ErrRejected, "%s %s was not published: %v", u.Name, u.Version, report.Err())
+	case report.Verdict == scan.Hold:
+		return nil, Error(ErrHeld, "%s %s is held for review by the registry's administrators: %v", u.Name, u.Version, report.Err())
+	}
+
+	if err := s.publishQuarantined(bg, res, u.Tags); err != nil {
+		return nil, err
+	}
+	s.changed(u.Ecosystem, name)
+	return res, nil
+}
+
+// authorize applies access.Authorize to the package, which may not exist.
+func (s *Service) authorize(ctx context.Context, who *access.Principal, a access.Action, eco string, name Name, pkg *meta.Package) error {
+	r := access.Resource{Ecosystem: eco, Name: string(name), Exists: pkg != nil}
+	if pkg != nil && who != nil {
+		owner, err := s.db.IsOwner(ctx, pkg.ID, who.UserID)
+		if err != nil {
+			return err
+		}
+		r.Owner = owner
+	}
+	return access.Authorize(who, a, r)
+}
+
+// checkLookalike refuses a new name whose skeleton an existing package has.
+func (s *Service) checkLookalike(ctx context.Context, rules Rules, name Name) error {
+	sk := rules.Skeleton(name)
+	if sk == "" {
+		return nil
+	}
+	similar, err := s.db.PackagesBySkeleton(ctx, string(rules.Ecosystem()), sk)
+	if err != nil {
+		return err
+	}
+	for _, p := range similar {
+		if p.Name != string(name) {
+			return Error(access.ErrDenied, "package name %q is too similar to the existing package %q; choose another name", name, p.DisplayName)
+		}
+	}
+	return nil
+}
+
+// checkNew refuses an upload that would reuse a version or a filename of
+// an existing package. If every file is already published with the same
+// bytes it returns the existing state as an unchanged Result.
+func (s *Service) checkNew(ctx context.Context, pkg *meta.Package, key string, u *Upload) (*Result, error) {
+	rel, err := s.db.Release(ctx, pkg.ID, key)
+	if errors.Is(err, meta.ErrNotFound) {
+		return nil, s.checkFilenames(ctx, pkg, u)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := versionTaken(pkg, rel, u); err != nil {
+		return nil, err
+	}
+	var files []*meta.File
+	for _, f := range u.Files {
+		old, err := s.db.File(ctx, pkg.ID, f.Filename)
+		if errors.Is(err, meta.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if err := filenameTaken(old, f, rel); err != nil {
+			return nil, err
+		}
+		files = append(files, old)
+	}
+	if len(files) == len(u.Files) {
+		return &Result{Package: pkg, Release: rel, Files: files, Unchanged: true}, nil
+	}
+	return nil, nil
+}
+
+// checkFilenames refuses filenames the package used for another release.
+func (s *Service) checkFilenames(ctx context.Context, pkg *meta.Package, u *Upload) error {
+	for _, f := range u.Files {
+		old, err := s.db.File(ctx, pkg.ID, f.Filename)
+		if errors.Is(err, meta.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		return Error(ErrExists, "file %s already exists (%s); filenames are never reused, even after deletion", f.Filename, old.State)
+	}
+	return nil
+}
+
+func versionTaken(pkg *meta.Package, rel *meta.Release, u *Upload) error {
+	switch {
+	case rel.State == meta.StateDeleted:
+		return Error(ErrExists, "%s %s was deleted; a deleted version can never be published again, publish a new version", pkg.DisplayName, rel.Version)
+	case rel.State == meta.StateQuarantined:
+		return Error(ErrExists, "%s %s is being published or is held for review", pkg.DisplayName, rel.Version)
+	case !u.AddFiles:
+		return Error(ErrExists, "you cannot publish over the previously published version %s of %s: versions are immutable, publish a new version", rel.Version, pkg.DisplayName)
+	}
+	return nil
+}
+
+// filenameTaken allows an existing file only when it is the same bytes in
+// the same release, already visible.
+func filenameTaken(old *meta.File, f UploadFile, rel *meta.Release) error {
+	if old.ReleaseID == rel.ID && old.SHA256 == string(f.Content.Digests.SHA256) &&
+		(old.State == meta.StatePublished || old.State == meta.StateYanked) {
+		return nil
+	}
+	return Error(ErrExists, "file %s already exists with different content or in another state (%s); filenames are never reused", f.Filename, old.State)
+}
+
+// quarantine records the upload, invisible, in one transaction. The
+// database's uniqueness constraints settle races between concurrent
+// publishers of the same version or filename.
+func (s *Service) quarantine(ctx context.Context, who *access.Principal, rules Rules, name Name, key string, u *Upload) (*Result, error) {
+	res := &Result{}
+	at := now(s)
+	err := s.db.Tx(ctx, func(tx *meta.Tx) error {
+		pkg, err := tx.Package(ctx, string(u.Ecosystem), string(name))
+		switch {
+		case errors.Is(err, meta.ErrNotFound):
+			pkg = &meta.Package{Ecosystem: string(u.Ecosystem), Name: string(name), DisplayName: u.Name,
+				Skeleton: rules.Skeleton(name), CreatedAt: at}
+			if err := tx.InsertPackage(ctx, pkg); err != nil {
+				return err
+			}
+			if err := tx.AddOwner(ctx, pkg.ID, who.UserID, at); err != nil {
+				return err
+			}
+		case err != nil:
+			return err
+		default:
+			// The package may have been created since the check above.
+			owner, err := tx.IsOwner(ctx, pkg.ID, who.UserID)
+			if err != nil {
+				return err
+			}
+			r := access.Resource{Ecosystem: pkg.Ecosystem, Name: pkg.Name, Exists: true, Owner: owner}
+			if err := access.Authorize(who, access.Publish, r); err != nil {
+				return err
+			}
+		}
+		res.Package = pkg
+
+		rel, err := tx.Release(ctx, pkg.ID, key)
+		switch {
+		case errors.Is(err, meta.ErrNotFound):
+			rel = &meta.Release{PackageID: pkg.ID, Version: u.Version, VersionKey: key, State: meta.StateQuarantined,
+				Metadata: u.Metadata, PublisherID: who.UserID, CreatedAt: at}
+			if err := tx.InsertRelease(ctx, rel); err != nil {
+				return err
+			}
+		case err != nil:
+			return err
+		default:
+			if err := versionTaken(pkg, rel, u); err != nil {
+				return err
+			}
+		}
+		res.Release = rel
+
+		for _, f := range u.Files {
+			mf := &meta.File{ReleaseID: rel.ID, PackageID: pkg.ID, Filename: f.Filename, Kind: f.Kind, State: meta.StateQuarantined,
+				Size: f.Content.Size(), SHA256: string(f.Content.Digests.SHA256), SHA512: f.Content.Digests.SHA512,
+				SHA1: f.Content.Digests.SHA1, Blake2b256: f.Content.Digests.Blake2b256, MD5: f.Content.Digests.MD5,
+				Attrs: f.Attrs, CreatedAt: at}
+			if f.Metadata != nil {
+				mf.MetadataSHA256 = string(blob.Sum(f.Metadata))
+			}
+			if err := tx.InsertFile(ctx, mf); err != nil {
+				return err
+			}
+			res.Files = append(res.Files, mf)
+		}
+		return nil
+	})
+	if errors.Is(err, meta.ErrConflict) {
+		return nil, Error(ErrExists, "%s %s, or one of its filenames, was published concurrently or already exists; versions are immutable", u.Name, u.Version)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// publishQuarantined makes a quarantined upload visible and points its tags at it.
+func (s *Service) publishQuarantined(ctx context.Context, res *Result, tags []string) error {
+	at := now(s)
+	return s.db.Tx(ctx, func(tx *meta.Tx) error {
+		if res.Release.State == meta.StateQuarantined {
+			if err := tx.SetReleaseState(ctx, res.Release.ID, meta.StateQuarantined, meta.StatePublished, at); err != nil {
+				return fmt.Errorf("publishing %s: %w", res.Release.Version, err)
+			}
+			res.Release.State, res.Release.PublishedAt = meta.StatePublished, at
+		} else {
+			for _, f := range res.Files {
+				if err := tx.SetFileState(ctx, f.ID, meta.StateQuarantined, meta.StatePublished); err != nil {
+					return fmt.Errorf("publishing %s: %w", f.Filename, err)
+				}
+			}
+		}
+		for _, f := range res.Files {
+			f.State = meta.StatePublished
+		}
+		for _, t := range tags {
+			if err := tx.SetDistTag(ctx, res.Package.ID, t, res.Release.ID); err != nil {
+				return err
+			}
+		}
+		_, err := tx.AddChange(ctx, res.Package, "publish", at)
+		return err
+	})
+}
+
+// discard removes the rows of an upload that never became visible.
+func (s *Service) discard(ctx context.Context, res *Result) {
+	err := s.db.Tx(ctx, func(tx *meta.Tx) error { return tx.DiscardQuarantined(ctx, res.Release.ID) })
+	if err != nil {
+		log().Error("discarding quarantined upload", "release", res.Release.ID, "err", err)
+	}
+}
+
+func artifact(u *Upload, name Name, files []*meta.File) *scan.Artifact {
+	a := &scan.Artifact{Ecosystem: string(u.Ecosystem), Name: string(name), Version: u.Version, Metadata: u.Metadata}
+	for i, f := range u.Files {
+		a.Files = append(a.Files, scan.File{Name: files[i].Filename, Size: f.Content.Size(), Content: f.Content})
+	}
+	return a
+}

@@ -1,0 +1,138 @@
+package registry
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/trove-dev/trove/internal/blob"
+	"github.com/trove-dev/trove/internal/meta"
+)
+
+// A Project is everything visible about a package, read in one snapshot:
+// what an adapter needs to render its metadata documents.
+type Project struct {
+	Package  *meta.Package
+	Releases []*meta.Release // published and yanked, oldest first
+	Files    []*meta.File    // published and yanked files of those releases
+	Tags     []meta.DistTag
+	Owners   []*meta.User
+}
+
+// FilesOf returns the project's files of one release.
+func (p *Project) FilesOf(releaseID int64) []*meta.File {
+	var out []*meta.File
+	for _, f := range p.Files {
+		if f.ReleaseID == releaseID {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// Project returns the visible state of a package. A package without any
+// visible release is ErrNotFound, exactly as one that does not exist.
+func (s *Service) Project(ctx context.Context, eco Ecosystem, name string) (*Project, error) {
+	_, n, _, err := s.parse(eco, name, "")
+	if err != nil {
+		return nil, err
+	}
+	p := &Project{}
+	err = s.db.Snapshot(ctx, func(q *meta.Snapshot) error {
+		pkg, err := q.Package(ctx, string(eco), string(n))
+		if err != nil {
+			return err
+		}
+		p.Package = pkg
+		rels, err := q.Releases(ctx, pkg.ID)
+		if err != nil {
+			return err
+		}
+		for _, r := range rels {
+			if visible(r.State) {
+				p.Releases = append(p.Releases, r)
+			}
+		}
+		files, err := q.Files(ctx, pkg.ID)
+		if err != nil {
+			return err
+		}
+		for _, f := range files {
+			if visible(f.State) {
+				p.Files = append(p.Files, f)
+			}
+		}
+		if p.Tags, err = q.DistTags(ctx, pkg.ID); err != nil {
+			return err
+		}
+		p.Owners, err = q.Owners(ctx, pkg.ID)
+		return err
+	})
+	if errors.Is(err, meta.ErrNotFound) || err == nil && len(p.Releases) == 0 {
+		return nil, Error(ErrNotFound, "package %s not found", name)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading package %s: %w", name, err)
+	}
+	return p, nil
+}
+
+// Packages returns the ecosystem's packages that have a visible release.
+func (s *Service) Packages(ctx context.Context, eco Ecosystem) ([]*meta.Package, error) {
+	return s.db.Packages(ctx, string(eco))
+}
+
+// Search returns up to limit visible packages whose name contains text,
+// after skipping offset, and the total number of matches.
+func (s *Service) Search(ctx context.Context, eco Ecosystem, text string, limit, offset int) ([]*meta.Package, int, error) {
+	return s.db.SearchPackages(ctx, string(eco), text, limit, offset)
+}
+
+// File returns a visible file of a package by its filename. Results are
+// cached until the package changes, so a download costs no query.
+func (s *Service) File(ctx context.Context, eco Ecosystem, name Name, filename string) (*meta.File, error) {
+	k := fileKey{eco, name, filename}
+	s.mu.RLock()
+	f, ok := s.files[k]
+	gen := s.gen
+	s.mu.RUnlock()
+	if ok {
+		return f, nil
+	}
+	notFound := Error(ErrNotFound, "file %s of %s not found", filename, name)
+	pkg, err := s.db.Package(ctx, string(eco), string(name))
+	if errors.Is(err, meta.ErrNotFound) {
+		return nil, notFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	f, err = s.db.File(ctx, pkg.ID, filename)
+	if errors.Is(err, meta.ErrNotFound) || err == nil && !visible(f.State) {
+		return nil, notFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	if s.gen == gen { // no change raced with the lookup
+		if len(s.files) > 200_000 {
+			clear(s.files)
+		}
+		s.files[k] = f
+	}
+	s.mu.Unlock()
+	return f, nil
+}
+
+// Open returns the bytes of a blob from offset off. Adapters open only
+// digests of visible files (or their metadata), found through File or Project.
+func (s *Service) Open(ctx context.Context, d blob.Digest, off int64) (io.ReadCloser, error) {
+	rc, err := s.blobs.Open(ctx, d, off)
+	if errors.Is(err, blob.ErrNotFound) {
+		// A visible file whose blob is gone is a storage fault, not a 404.
+		return nil, fmt.Errorf("blob %s of a visible file is missing: %w", d, err)
+	}
+	return rc, err
+}

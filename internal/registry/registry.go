@@ -1,0 +1,218 @@
+// Package registry is Trove's ecosystem-agnostic core: packages, releases
+// and files, the release state machine, and the invariants every ecosystem
+// shares. Protocol adapters (npm, pypi, …) parse requests and artifacts and
+// call this package; it calls storage (meta, blob) and the scan pipeline.
+//
+// # Release states
+//
+//	upload ──► quarantined ──scan: publish──► published ◄──unyank── yanked
+//	               │   │                          │ └────yank──────►  │
+//	               │   └─scan: reject──► (discarded: never visible)   │
+//	               └─held for review                delete ─► deleted (tombstone)
+//
+// # Invariants
+//
+//   - (ecosystem, name, version key) and every (package, filename) are
+//     taken forever once used: published, yanked and deleted releases keep
+//     them. Only an upload that never became visible frees them again.
+//   - A release or file is visible (to every read path) only in state
+//     published or yanked, and only after its blobs were committed with
+//     verified digests.
+//   - Of concurrent publishes of one version exactly one succeeds: the
+//     database's uniqueness constraint decides, not a check-then-act race.
+//   - Every visible state change appends to the change feed in the same
+//     transaction, and caches on every replica follow that feed.
+package registry
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/trove-dev/trove/internal/blob"
+	"github.com/trove-dev/trove/internal/meta"
+	"github.com/trove-dev/trove/internal/scan"
+)
+
+// An Ecosystem is a package ecosystem Trove serves.
+type Ecosystem string
+
+// The ecosystems.
+const (
+	NPM  Ecosystem = "npm"
+	PyPI Ecosystem = "pypi"
+	Go   Ecosystem = "go"
+)
+
+// A Name is a package name in its ecosystem's normalized form, as returned
+// by Rules.ParseName.
+type Name string
+
+// Rules are what the core needs to know about an ecosystem. Each protocol
+// adapter provides them; the server passes them to New.
+type Rules interface {
+	// Ecosystem returns the ecosystem the rules are for.
+	Ecosystem() Ecosystem
+	// ParseName validates a package name as a client wrote it and returns
+	// it normalized. Errors explain what is wrong.
+	ParseName(s string) (Name, error)
+	// VersionKey validates a version and returns its canonical key: two
+	// versions with one key are the same release (PEP 440: 1.0 == 1.0.0).
+	VersionKey(v string) (string, error)
+	// Skeleton returns the key under which look-alike names collide: a new
+	// package whose skeleton equals an existing one's is refused. An empty
+	// skeleton disables the check.
+	Skeleton(n Name) string
+}
+
+// Error categories callers branch on. Errors from this package wrap one of
+// them (or access.ErrUnauthenticated / access.ErrDenied).
+var (
+	ErrNotFound    = errors.New("not found")
+	ErrExists      = errors.New("already exists")
+	ErrInvalid     = errors.New("invalid request")
+	ErrTooLarge    = errors.New("too large")
+	ErrRejected    = errors.New("rejected by upload checks")
+	ErrHeld        = errors.New("held for review")
+	ErrUnavailable = errors.New("temporarily unavailable")
+	// ErrUnsupported reports an operation the protocol does not offer on
+	// the thing named (a method a URL does not take).
+	ErrUnsupported = errors.New("operation not supported")
+)
+
+// kindError is an error of one category with a message for people.
+type kindError struct {
+	kind error
+	err  error
+}
+
+func (e *kindError) Error() string   { return e.err.Error() }
+func (e *kindError) Unwrap() []error { return []error{e.kind, e.err} }
+
+// Error returns an error of the category kind (one of the Err variables)
+// whose message is formatted from format and args, without the category's
+// own text. Adapters use it for errors in what clients sent.
+func Error(kind error, format string, args ...any) error {
+	return &kindError{kind: kind, err: fmt.Errorf(format, args...)}
+}
+
+// Config is what a Service is made of.
+type Config struct {
+	DB      *meta.DB
+	Blobs   blob.Store
+	Scan    *scan.Pipeline // nil: no scanners
+	Rules   []Rules
+	TempDir string           // where uploads are spooled; "" for os.TempDir
+	Now     func() time.Time // nil for time.Now
+}
+
+// A Service is the registry core. It is safe for concurrent use.
+type Service struct {
+	db      *meta.DB
+	blobs   blob.Store
+	scan    *scan.Pipeline
+	rules   map[Ecosystem]Rules
+	tempDir string
+	now     func() time.Time
+
+	mu       sync.RWMutex
+	watchers []func(Ecosystem, Name)
+	files    map[fileKey]*meta.File // visible files by key, filled on demand
+	gen      uint64                 // incremented by every change; guards fills of files
+}
+
+type fileKey struct {
+	eco      Ecosystem
+	name     Name
+	filename string
+}
+
+// New returns a Service.
+func New(cfg Config) (*Service, error) {
+	if cfg.DB == nil || cfg.Blobs == nil {
+		return nil, errors.New("registry: DB and Blobs are required")
+	}
+	s := &Service{
+		db:      cfg.DB,
+		blobs:   cfg.Blobs,
+		scan:    cfg.Scan,
+		rules:   make(map[Ecosystem]Rules),
+		tempDir: cfg.TempDir,
+		now:     cfg.Now,
+		files:   make(map[fileKey]*meta.File),
+	}
+	if s.scan == nil {
+		s.scan = scan.NewPipeline()
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.tempDir == "" {
+		s.tempDir = os.TempDir()
+	}
+	if err := os.MkdirAll(s.tempDir, 0o750); err != nil {
+		return nil, fmt.Errorf("registry: creating temp dir: %w", err)
+	}
+	for _, r := range cfg.Rules {
+		s.rules[r.Ecosystem()] = r
+	}
+	return s, nil
+}
+
+// Rules returns the rules of an ecosystem, or nil.
+func (s *Service) Rules(eco Ecosystem) Rules {
+	return s.rules[eco]
+}
+
+// Watch registers fn to be called after every change to a package's
+// visible state, whether made by this process or, through the change
+// feed, by another replica. fn must not block.
+func (s *Service) Watch(fn func(Ecosystem, Name)) {
+	s.mu.Lock()
+	s.watchers = append(s.watchers, fn)
+	s.mu.Unlock()
+}
+
+// changed forgets cached state of the package and tells the watchers.
+func (s *Service) changed(eco Ecosystem, name Name) {
+	s.mu.Lock()
+	s.gen++
+	for k := range s.files {
+		if k.eco == eco && k.name == name {
+			delete(s.files, k)
+		}
+	}
+	ws := s.watchers
+	s.mu.Unlock()
+	for _, w := range ws {
+		w(eco, name)
+	}
+}
+
+// parse checks the ecosystem, name and version of a request.
+func (s *Service) parse(eco Ecosystem, name, version string) (Rules, Name, string, error) {
+	r := s.rules[eco]
+	if r == nil {
+		return nil, "", "", Error(ErrInvalid, "unknown ecosystem %q", eco)
+	}
+	n, err := r.ParseName(name)
+	if err != nil {
+		return nil, "", "", Error(ErrInvalid, "%v", err)
+	}
+	if version == "" {
+		return r, n, "", nil
+	}
+	key, err := r.VersionKey(version)
+	if err != nil {
+		return nil, "", "", Error(ErrInvalid, "%v", err)
+	}
+	return r, n, key, nil
+}
+
+func now(s *Service) time.Time { return s.now().UTC() }
+
+// log returns the logger for background work.
+func log() *slog.Logger { return slog.Default() }

@@ -1,0 +1,114 @@
+package server
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"strconv"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/trove-dev/trove/internal/blob"
+)
+
+// Metrics are the Prometheus metrics Trove exports at /metrics.
+type Metrics struct {
+	reg           *prometheus.Registry
+	requests      *prometheus.CounterVec
+	latency       *prometheus.HistogramVec
+	publishes     *prometheus.CounterVec
+	storageErrors *prometheus.CounterVec
+}
+
+// NewMetrics returns a fresh set of metrics on their own registry, with the
+// Go runtime and process collectors.
+func NewMetrics() *Metrics {
+	m := &Metrics{
+		reg: prometheus.NewRegistry(),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "trove_http_requests_total",
+			Help: "HTTP requests by route and status code.",
+		}, []string{"route", "code"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "trove_http_request_duration_seconds",
+			Help:    "Time to answer an HTTP request, by route.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
+		}, []string{"route"}),
+		publishes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "trove_publishes_total",
+			Help: "Publish requests by ecosystem and outcome (published, refused, failed).",
+		}, []string{"ecosystem", "outcome"}),
+		storageErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "trove_storage_errors_total",
+			Help: "Errors of the storage backends, by backend and operation.",
+		}, []string{"backend", "op"}),
+	}
+	m.reg.MustRegister(m.requests, m.latency, m.publishes, m.storageErrors,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// Handler serves the metrics in the Prometheus text format.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
+}
+
+func (m *Metrics) observe(route string, code int, seconds float64) {
+	m.requests.WithLabelValues(route, strconv.Itoa(code)).Inc()
+	m.latency.WithLabelValues(route).Observe(seconds)
+}
+
+func (m *Metrics) publish(ecosystem string, code int) {
+	outcome := "published"
+	switch {
+	case code >= 500:
+		outcome = "failed"
+	case code >= 300:
+		outcome = "refused"
+	}
+	m.publishes.WithLabelValues(ecosystem, outcome).Inc()
+}
+
+// StorageError counts an error of a storage backend.
+func (m *Metrics) StorageError(backend, op string) {
+	m.storageErrors.WithLabelValues(backend, op).Inc()
+}
+
+// CountBlobErrors wraps a blob store so that its errors (other than
+// ErrNotFound, which is an answer, not a fault) are counted.
+func (m *Metrics) CountBlobErrors(s blob.Store) blob.Store {
+	return &countingStore{Store: s, m: m}
+}
+
+type countingStore struct {
+	blob.Store
+	m *Metrics
+}
+
+func (c *countingStore) count(op string, err error) error {
+	if err != nil && !isNotFound(err) {
+		c.m.StorageError("blob", op)
+	}
+	return err
+}
+
+func (c *countingStore) Create(ctx context.Context) (blob.Writer, error) {
+	w, err := c.Store.Create(ctx)
+	return w, c.count("create", err)
+}
+
+func (c *countingStore) Open(ctx context.Context, d blob.Digest, off int64) (io.ReadCloser, error) {
+	rc, err := c.Store.Open(ctx, d, off)
+	return rc, c.count("open", err)
+}
+
+func (c *countingStore) Stat(ctx context.Context, d blob.Digest) (int64, error) {
+	n, err := c.Store.Stat(ctx, d)
+	return n, c.count("stat", err)
+}
+
+func (c *countingStore) Delete(ctx context.Context, d blob.Digest) error {
+	return c.count("delete", c.Store.Delete(ctx, d))
+}

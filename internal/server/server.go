@@ -1,0 +1,318 @@
+// Package server assembles Trove's HTTP surface: it mounts each ecosystem
+// adapter under its prefix, wraps every request in the same middleware
+// (request ID, recovery, authentication, logging, metrics) and turns
+// endpoint errors into responses through one function, status.
+//
+// # Request flow
+//
+//	net/http ─► Server.ServeHTTP
+//	             ├─ /healthz, /readyz, /metrics
+//	             └─ /npm/…, /pypi/… ─► adapter.Route(r) ─► endpoint(w, r) error
+//	                                        │                    │
+//	                                        └── not found ───────┴─► status(err) ─► adapter.WriteError
+//
+// Middleware order, outermost first: request ID, access log and metrics,
+// panic recovery, authentication. The request context carries only the
+// principal (access.PrincipalFrom) and the request ID (RequestID).
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/trove-dev/trove/internal/access"
+	"github.com/trove-dev/trove/internal/blob"
+	"github.com/trove-dev/trove/internal/meta"
+)
+
+// An Adapter serves one ecosystem's protocol under a path prefix.
+type Adapter interface {
+	// Route maps a request, whose URL path has the adapter's prefix
+	// removed, to one of its endpoints: a short stable name for metrics and
+	// logs, and the function serving it. A nil function means no endpoint
+	// matches, and the client gets a 404.
+	Route(r *http.Request) (name string, serve func(http.ResponseWriter, *http.Request) error)
+	// WriteError writes an error response in the protocol's own format.
+	// msg is meant for the person using the client.
+	WriteError(w http.ResponseWriter, r *http.Request, status int, msg string)
+}
+
+// A Mount is an adapter at a path prefix such as "/npm".
+type Mount struct {
+	Prefix    string
+	Ecosystem string
+	Adapter   Adapter
+}
+
+// Options configure a Server.
+type Options struct {
+	Mounts  []Mount
+	Tokens  *access.Tokens
+	DB      *meta.DB
+	Blobs   blob.Store
+	Metrics *Metrics
+	// AccessLog logs one line per request at level Info.
+	AccessLog bool
+}
+
+// A Server is Trove's HTTP handler.
+type Server struct {
+	opts    Options
+	mux     *http.ServeMux
+	ready   atomic.Bool
+	idBase  string
+	idCount atomic.Uint64
+}
+
+// New returns a Server. It reports ready once SetReady(true) is called.
+func New(o Options) *Server {
+	if o.Metrics == nil {
+		o.Metrics = NewMetrics()
+	}
+	var b [6]byte
+	rand.Read(b[:])
+	s := &Server{opts: o, mux: http.NewServeMux(), idBase: base64.RawURLEncoding.EncodeToString(b[:])}
+	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		fmt.Fprintln(w, "ok")
+	})
+	s.mux.HandleFunc("GET /readyz", s.readyz)
+	s.mux.Handle("GET /metrics", o.Metrics.Handler())
+	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.WriteHeader(http.StatusNotFound)
+		fmt.Fprintln(w, "not found: Trove serves npm under /npm/ and PyPI under /pypi/ (see /pypi/simple/)")
+	})
+	for _, m := range o.Mounts {
+		m := m
+		s.mux.Handle(m.Prefix+"/", http.StripPrefix(m.Prefix, s.adapterHandler(m)))
+	}
+	return s
+}
+
+// SetReady sets what /readyz answers; serve sets it false when shutting down.
+func (s *Server) SetReady(ready bool) { s.ready.Store(ready) }
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	var problems []string
+	if !s.ready.Load() {
+		problems = append(problems, "not serving (starting or shutting down)")
+	}
+	if s.opts.DB != nil {
+		if err := s.opts.DB.Ping(ctx); err != nil {
+			problems = append(problems, "database: "+err.Error())
+		}
+	}
+	if s.opts.Blobs != nil {
+		if _, err := s.opts.Blobs.Stat(ctx, blob.Sum(nil)); err != nil && !isNotFound(err) {
+			problems = append(problems, "blob store: "+err.Error())
+		}
+	}
+	if len(problems) > 0 {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		fmt.Fprintln(w, strings.Join(problems, "\n"))
+		return
+	}
+	fmt.Fprintln(w, "ready")
+}
+
+func isNotFound(err error) bool { return errors.Is(err, blob.ErrNotFound) }
+
+// ServeHTTP serves a request.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	id := s.idBase + "-" + encodeCount(s.idCount.Add(1))
+	w.Header().Set("X-Request-Id", id)
+	r = r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id))
+	s.mux.ServeHTTP(w, r)
+}
+
+func encodeCount(n uint64) string {
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], n)
+	i := 0
+	for i < 7 && b[i] == 0 {
+		i++
+	}
+	return base64.RawURLEncoding.EncodeToString(b[i:])
+}
+
+type requestIDKey struct{}
+
+// RequestID returns the ID of the request the context belongs to.
+func RequestID(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey{}).(string)
+	return id
+}
+
+// adapterHandler runs the middleware and an adapter endpoint.
+func (s *Server) adapterHandler(m Mount) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &recorder{ResponseWriter: w}
+		route := m.Ecosystem + ".unknown"
+		defer func() {
+			if p := recover(); p != nil {
+				slog.Error("panic serving request", "request_id", RequestID(r.Context()), "route", route, "panic", p)
+				if !rec.wroteHeader {
+					m.Adapter.WriteError(rec, r, http.StatusInternalServerError, "internal error; the request ID is "+RequestID(r.Context()))
+				}
+			}
+			s.finish(m, r, rec, route, start)
+		}()
+
+		name, serve := m.Adapter.Route(r)
+		if serve == nil {
+			route = m.Ecosystem + ".notfound"
+			m.Adapter.WriteError(rec, r, http.StatusNotFound, "not found")
+			return
+		}
+		route = m.Ecosystem + "." + name
+		p, err := s.authenticate(r)
+		if err == nil {
+			r = r.WithContext(access.WithPrincipal(r.Context(), p))
+			err = serve(rec, r)
+		}
+		if err != nil {
+			s.writeError(m, rec, r, route, err)
+		}
+	})
+}
+
+// authenticate resolves the request's credentials. No credentials is not
+// an error (the principal is nil); bad credentials are.
+func (s *Server) authenticate(r *http.Request) (*access.Principal, error) {
+	h := r.Header.Get("Authorization")
+	if h == "" || s.opts.Tokens == nil {
+		return nil, nil
+	}
+	scheme, rest, _ := strings.Cut(h, " ")
+	switch strings.ToLower(scheme) {
+	case "bearer":
+		return s.opts.Tokens.Authenticate(r.Context(), strings.TrimSpace(rest))
+	case "basic":
+		_, pass, ok := r.BasicAuth()
+		if !ok {
+			return nil, fmt.Errorf("%w: malformed Basic credentials", access.ErrUnauthenticated)
+		}
+		if strings.HasPrefix(pass, access.TokenPrefix) {
+			return s.opts.Tokens.Authenticate(r.Context(), pass)
+		}
+		// A password is never checked on an API request; the client
+		// endpoints that sign in with a password read it themselves.
+		return nil, nil
+	}
+	return nil, fmt.Errorf("%w: unsupported Authorization scheme %q; send an API token as Bearer", access.ErrUnauthenticated, scheme)
+}
+
+func (s *Server) writeError(m Mount, w *recorder, r *http.Request, route string, err error) {
+	code := status(err)
+	msg := err.Error()
+	if code >= 500 {
+		slog.Error("request failed", "request_id", RequestID(r.Context()), "route", route, "err", err)
+		msg = "internal error; the request ID is " + RequestID(r.Context())
+		if code == http.StatusServiceUnavailable {
+			msg = err.Error()
+		}
+	}
+	if w.wroteHeader {
+		// The response is already on its way; all we can do is log.
+		slog.Warn("error after response started", "request_id", RequestID(r.Context()), "route", route, "err", err)
+		return
+	}
+	m.Adapter.WriteError(w, r, code, msg)
+}
+
+func (s *Server) finish(m Mount, r *http.Request, rec *recorder, route string, start time.Time) {
+	code := rec.code()
+	d := time.Since(start)
+	s.opts.Metrics.observe(route, code, d.Seconds())
+	if strings.HasSuffix(route, ".publish") || strings.HasSuffix(route, ".upload") {
+		s.opts.Metrics.publish(m.Ecosystem, code)
+	}
+	if s.opts.AccessLog {
+		attrs := []slog.Attr{
+			slog.String("request_id", RequestID(r.Context())),
+			slog.String("method", r.Method),
+			slog.String("path", redact(r.URL.Path)),
+			slog.String("route", route),
+			slog.Int("status", code),
+			slog.Int64("bytes", rec.n),
+			slog.Duration("duration", d),
+		}
+		if p := access.PrincipalFrom(r.Context()); p != nil {
+			attrs = append(attrs, slog.String("user", p.UserName), slog.String("token", p.TokenPublicID))
+		}
+		slog.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs...)
+	}
+}
+
+// redact removes anything shaped like a token from a logged path (npm
+// logout puts the token in the URL).
+func redact(path string) string {
+	if !strings.Contains(path, access.TokenPrefix) {
+		return path
+	}
+	return access.TokenPattern.ReplaceAllString(path, access.TokenPrefix+"REDACTED")
+}
+
+// recorder remembers the status and size of a response.
+type recorder struct {
+	http.ResponseWriter
+	status      int
+	n           int64
+	wroteHeader bool
+}
+
+func (r *recorder) WriteHeader(code int) {
+	if !r.wroteHeader {
+		r.status, r.wroteHeader = code, true
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *recorder) Write(p []byte) (int, error) {
+	r.wroteHeader = true
+	n, err := r.ResponseWriter.Write(p)
+	r.n += int64(n)
+	return n, err
+}
+
+func (r *recorder) code() int {
+	if r.status == 0 {
+		return http.StatusOK
+	}
+	return r.status
+}
+
+// Unwrap lets http.ResponseController reach the connection (for sendfile
+// through ReadFrom, flushing, and hijacking).
+func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+// ReadFrom keeps sendfile working for blobs on local files.
+func (r *recorder) ReadFrom(src io.Reader) (int64, error) {
+	r.wroteHeader = true
+	var n int64
+	var err error
+	if rf, ok := r.ResponseWriter.(io.ReaderFrom); ok {
+		n, err = rf.ReadFrom(src)
+	} else {
+		n, err = io.Copy(onlyWriter{r.ResponseWriter}, src)
+	}
+	r.n += n
+	return n, err
+}
+
+type onlyWriter struct{ io.Writer }

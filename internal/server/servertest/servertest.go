@@ -1,0 +1,116 @@
+// Package servertest builds a complete Trove stack for tests: SQLite in a
+// temporary directory, an in-memory blob store, the registry core, accounts,
+// tokens and the page cache, served by an httptest.Server with the
+// adapters the test mounts.
+package servertest
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"testing"
+
+	"github.com/trove-dev/trove/internal/access"
+	"github.com/trove-dev/trove/internal/account"
+	"github.com/trove-dev/trove/internal/blob/memblob"
+	"github.com/trove-dev/trove/internal/meta"
+	"github.com/trove-dev/trove/internal/page"
+	"github.com/trove-dev/trove/internal/registry"
+	"github.com/trove-dev/trove/internal/scan"
+	"github.com/trove-dev/trove/internal/server"
+)
+
+// Password is the password of every user Env.User creates.
+const Password = "correct horse battery staple"
+
+// Options configure an Env.
+type Options struct {
+	Rules    []registry.Rules
+	Scanners []scan.Scanner
+}
+
+// An Env is a Trove stack for one test.
+type Env struct {
+	DB       *meta.DB
+	Blobs    *memblob.Store
+	Registry *registry.Service
+	Tokens   *access.Tokens
+	Users    *account.Users
+	Logins   *account.Logins
+	Pages    *page.Cache
+	Metrics  *server.Metrics
+	// URL is the test server's URL once Start has run.
+	URL string
+}
+
+// New builds a stack; nothing listens until Start.
+func New(t testing.TB, o Options) *Env {
+	t.Helper()
+	dir := t.TempDir()
+	db, err := meta.OpenSQLite(context.Background(), filepath.Join(dir, "trove.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	e := &Env{DB: db, Blobs: memblob.New(), Pages: page.NewCache(16 << 20), Metrics: server.NewMetrics()}
+	e.Registry, err = registry.New(registry.Config{DB: db, Blobs: e.Blobs, Scan: scan.NewPipeline(o.Scanners...), Rules: o.Rules,
+		TempDir: filepath.Join(dir, "tmp")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Registry.Watch(func(eco registry.Ecosystem, name registry.Name) { e.Pages.Invalidate(string(eco), string(name)) })
+	e.Tokens = access.NewTokens(db, nil)
+	e.Users = account.NewUsers(db, nil)
+	e.Logins = account.NewLogins(db, e.Tokens, nil)
+	return e
+}
+
+// Start serves the adapters that mount returns, given the server's base
+// URL, and returns the server. It is closed when the test ends.
+func (e *Env) Start(t testing.TB, mount func(baseURL string) []server.Mount) *httptest.Server {
+	t.Helper()
+	var h http.Handler
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))
+	t.Cleanup(ts.Close)
+	e.URL = ts.URL
+	s := server.New(server.Options{Mounts: mount(ts.URL), Tokens: e.Tokens, DB: e.DB, Blobs: e.Blobs, Metrics: e.Metrics})
+	s.SetReady(true)
+	h = s
+	return ts
+}
+
+// User creates an account with Password.
+func (e *Env) User(t testing.TB, name string, admin bool) *meta.User {
+	t.Helper()
+	u, err := e.Users.Create(context.Background(), account.NewUser{Name: name, Email: name + "@example.test", Password: Password, Admin: admin})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+// Token creates a token for the user allowing actions (default: every
+// action) on the package patterns (default: "*").
+func (e *Env) Token(t testing.TB, u *meta.User, patterns []string, actions ...access.Action) string {
+	t.Helper()
+	if len(actions) == 0 {
+		actions = access.Actions
+	}
+	if len(patterns) == 0 {
+		patterns = []string{"*"}
+	}
+	var ps []access.Pattern
+	for _, s := range patterns {
+		p, err := access.ParsePattern(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ps = append(ps, p)
+	}
+	tok, _, err := e.Tokens.Create(context.Background(), u.ID, access.Spec{Description: "test", Packages: ps, Actions: actions})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
