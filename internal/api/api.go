@@ -36,8 +36,8 @@ func New(o Options) *Handler { return &Handler{o: o} }
 
 // A request is a parsed API path.
 type request struct {
-	op      string
-	target  registry.Target
+	op     string
+	target registry.Target
 }
 
 // parsePath parses a request path (after the /api prefix), in its escaped form.

@@ -43,18 +43,3 @@ func (h *Handler) Route(r *http.Request) (string, func(http.ResponseWriter, *htt
 func (h *Handler) WriteError(w http.ResponseWriter, r *http.Request, status int, msg string) {
 	http.Error(w, msg, status)
 }
-
-// Rules are npm's naming and versioning rules.
-type Rules struct{}
-
-// Ecosystem returns registry.NPM.
-func (Rules) Ecosystem() registry.Ecosystem { return registry.NPM }
-
-// ParseName validates an npm package name.
-func (Rules) ParseName(s string) (registry.Name, error) { return registry.Name(s), nil }
-
-// VersionKey validates a semver version.
-func (Rules) VersionKey(v string) (string, error) { return v, nil }
-
-// Skeleton returns the look-alike key of a name.
-func (Rules) Skeleton(n registry.Name) string { return "" }

@@ -1,0 +1,107 @@
+package npm
+
+import (
+	"fmt"
+	"net/url"
+	"regexp"
+	"strings"
+
+	"golang.org/x/mod/semver"
+
+	"github.com/trove-dev/trove/internal/registry"
+)
+
+// Rules are npm's naming and versioning rules (validate-npm-package-name,
+// node-semver).
+type Rules struct{}
+
+// MaxNameLen is the longest package name npm accepts.
+const MaxNameLen = 214
+
+// Ecosystem returns registry.NPM.
+func (Rules) Ecosystem() registry.Ecosystem { return registry.NPM }
+
+// ParseName validates a package name the way npm does for new packages:
+// lowercase, at most 214 characters, URL-safe, not starting with '.' or
+// '_', optionally scoped as @scope/name. npm names are case-sensitive
+// and need no further normalization.
+func (Rules) ParseName(s string) (registry.Name, error) {
+	if s == "" {
+		return "", fmt.Errorf("package name is empty")
+	}
+	if len(s) > MaxNameLen {
+		return "", fmt.Errorf("package name %q is longer than %d characters", s, MaxNameLen)
+	}
+	if strings.TrimSpace(s) != s {
+		return "", fmt.Errorf("package name %q has leading or trailing spaces", s)
+	}
+	if strings.ToLower(s) != s {
+		return "", fmt.Errorf("package name %q has uppercase letters; npm names are lowercase", s)
+	}
+	base := s
+	if strings.HasPrefix(s, "@") {
+		scope, name, ok := strings.Cut(s[1:], "/")
+		if !ok || scope == "" || name == "" || strings.Contains(name, "/") {
+			return "", fmt.Errorf("package name %q: a scoped name is @scope/name", s)
+		}
+		if err := checkPart(s, scope); err != nil {
+			return "", err
+		}
+		base = name
+	}
+	if err := checkPart(s, base); err != nil {
+		return "", err
+	}
+	if base == "node_modules" || base == "favicon.ico" {
+		return "", fmt.Errorf("package name %q is reserved", s)
+	}
+	return registry.Name(s), nil
+}
+
+func checkPart(full, part string) error {
+	if strings.HasPrefix(part, ".") || strings.HasPrefix(part, "_") {
+		return fmt.Errorf("package name %q: a name cannot start with '.' or '_'", full)
+	}
+	if url.PathEscape(part) != part || strings.ContainsAny(part, "~'!()*:@$&+,;=") {
+		return fmt.Errorf("package name %q: use only lowercase letters, digits, '-', '_' and '.'", full)
+	}
+	return nil
+}
+
+// semverPattern is SemVer 2.0.0 without a "v" prefix.
+var semverPattern = regexp.MustCompile(`^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)` +
+	`(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?` +
+	`(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$`)
+
+// MaxVersionLen is the longest version npm accepts (node-semver MAX_LENGTH).
+const MaxVersionLen = 256
+
+// VersionKey validates a SemVer 2.0.0 version and returns it without build
+// metadata, the form npm publishes (semver.clean): 1.0.0+a and 1.0.0+b are
+// the same release.
+func (Rules) VersionKey(v string) (string, error) {
+	if len(v) > MaxVersionLen || !semverPattern.MatchString(v) {
+		return "", fmt.Errorf("version %q is not a valid semver version like 1.2.3 or 1.2.3-beta.1", v)
+	}
+	return strings.TrimPrefix(semver.Canonical("v"+v), "v"), nil
+}
+
+// Skeleton returns an unscoped name without punctuation, so that a new
+// "reactdom" collides with an existing "react-dom" (npm refuses such
+// names too). Scoped names are namespaced by their scope and not checked.
+func (Rules) Skeleton(n registry.Name) string {
+	if strings.HasPrefix(string(n), "@") {
+		return ""
+	}
+	return strings.Map(func(r rune) rune {
+		if r == '-' || r == '_' || r == '.' {
+			return -1
+		}
+		return r
+	}, string(n))
+}
+
+// CompareVersions orders two valid versions by semver precedence.
+func CompareVersions(a, b string) int {
+	return semver.Compare("v"+a, "v"+b)
+}

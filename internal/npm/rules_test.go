@@ -1,0 +1,65 @@
+package npm
+
+import "testing"
+
+func TestParseName(t *testing.T) {
+	good := []string{"demo", "@acme/demo", "left-pad", "a.b_c", "x1", "@a/b"}
+	for _, s := range good {
+		if n, err := (Rules{}).ParseName(s); err != nil || string(n) != s {
+			t.Errorf("ParseName(%q) = %q, %v; want it unchanged", s, n, err)
+		}
+	}
+	bad := []string{"", "Demo", ".hidden", "_under", "@acme", "@acme/", "@/x", "@a/b/c", "a b", " a", "node_modules",
+		"favicon.ico", "a~b", "a(b)", "a!b", "a*b", "a'b", "a%2fb", "a/b", "é", string(make([]byte, 215))}
+	for _, s := range bad {
+		if _, err := (Rules{}).ParseName(s); err == nil {
+			t.Errorf("ParseName(%q) = nil error, want an error", s)
+		}
+	}
+}
+
+func TestVersionKey(t *testing.T) {
+	for in, want := range map[string]string{
+		"1.0.0":           "1.0.0",
+		"1.2.3-beta.1":    "1.2.3-beta.1",
+		"1.0.0+build.5":   "1.0.0",
+		"0.0.0-0":         "0.0.0-0",
+		"10.20.30-rc.1+x": "10.20.30-rc.1",
+	} {
+		if got, err := (Rules{}).VersionKey(in); err != nil || got != want {
+			t.Errorf("VersionKey(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"", "1", "1.0", "v1.0.0", "01.0.0", "1.0.0-", "1.0.0-01", "=1.0.0", "1.0.0 ", "latest"} {
+		if _, err := (Rules{}).VersionKey(bad); err == nil {
+			t.Errorf("VersionKey(%q) = nil error, want an error", bad)
+		}
+	}
+}
+
+func TestSkeleton(t *testing.T) {
+	if a, b := (Rules{}).Skeleton("react-dom"), (Rules{}).Skeleton("reactdom"); a != b {
+		t.Errorf("Skeleton(react-dom) = %q, Skeleton(reactdom) = %q; want equal", a, b)
+	}
+	if s := (Rules{}).Skeleton("@acme/react-dom"); s != "" {
+		t.Errorf("Skeleton(scoped) = %q, want empty", s)
+	}
+}
+
+func FuzzParseName(f *testing.F) {
+	for _, s := range []string{"demo", "@acme/demo", "@a/b/c", "..", "%2f"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		n, err := (Rules{}).ParseName(s)
+		if err != nil {
+			return
+		}
+		if string(n) != s {
+			t.Fatalf("ParseName(%q) = %q: npm names are not rewritten", s, n)
+		}
+		if n2, err := (Rules{}).ParseName(string(n)); err != nil || n2 != n {
+			t.Fatalf("ParseName not idempotent on %q", s)
+		}
+	})
+}
