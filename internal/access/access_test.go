@@ -1,0 +1,188 @@
+package access
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/trove-dev/trove/internal/meta"
+)
+
+func TestTokenFormat(t *testing.T) {
+	seen := map[string]bool{}
+	for i := 0; i < 200; i++ {
+		tok := NewToken()
+		if err := CheckToken(tok); err != nil {
+			t.Fatalf("CheckToken(NewToken()) = %v", err)
+		}
+		if !TokenPattern.MatchString("token: " + tok + "\n") {
+			t.Fatalf("TokenPattern does not match %q", tok)
+		}
+		if seen[tok] {
+			t.Fatalf("NewToken repeated %q", tok)
+		}
+		seen[tok] = true
+	}
+	tok := NewToken()
+	flip := []byte(tok)
+	if flip[10] == 'a' {
+		flip[10] = 'b'
+	} else {
+		flip[10] = 'a'
+	}
+	for _, bad := range []string{"", "trove_", tok[:len(tok)-1], tok + "x", strings.Replace(tok, "trove_", "trove-", 1), string(flip), tok[:20] + "!" + tok[21:]} {
+		if err := CheckToken(bad); err == nil {
+			t.Errorf("CheckToken(%q) = nil, want an error", bad)
+		}
+	}
+}
+
+func TestPatterns(t *testing.T) {
+	for _, tc := range []struct {
+		pattern, eco, name string
+		want               bool
+	}{
+		{"*", "npm", "anything", true},
+		{"npm:@acme/*", "npm", "@acme/demo", true},
+		{"npm:@acme/*", "npm", "@acme2/demo", false},
+		{"npm:@acme/*", "pypi", "@acme/demo", false},
+		{"npm:*", "npm", "@scope/x", true},
+		{"pypi:demo", "pypi", "demo", true},
+		{"pypi:demo", "pypi", "demo2", false},
+		{"pypi:demo-*", "pypi", "demo-utils", true},
+		{"npm:a*b*c", "npm", "axxbyyc", true},
+		{"npm:a*b*c", "npm", "axxbyy", false},
+	} {
+		p, err := ParsePattern(tc.pattern)
+		if err != nil {
+			t.Fatalf("ParsePattern(%q): %v", tc.pattern, err)
+		}
+		if got := p.Match(tc.eco, tc.name); got != tc.want {
+			t.Errorf("Pattern(%q).Match(%s, %s) = %v, want %v", tc.pattern, tc.eco, tc.name, got, tc.want)
+		}
+	}
+	for _, bad := range []string{"", "npm", "npm:", ":x", "cargo:x", "npm:a b"} {
+		if _, err := ParsePattern(bad); err == nil {
+			t.Errorf("ParsePattern(%q) = nil error", bad)
+		}
+	}
+	if p, err := ParsePattern("pypi:Demo"); err != nil || p != "pypi:demo" {
+		t.Errorf("ParsePattern(pypi:Demo) = %q, %v; want the name lowercased", p, err)
+	}
+}
+
+func FuzzGlobMatch(f *testing.F) {
+	f.Add("a*b", "axxb")
+	f.Add("*", "")
+	f.Add("**a", "ba")
+	f.Fuzz(func(t *testing.T, pattern, s string) {
+		if !strings.Contains(pattern, "*") && globMatch(pattern, s) != (pattern == s) {
+			t.Fatalf("globMatch(%q, %q) without * must be equality", pattern, s)
+		}
+		if globMatch("*", s) != true {
+			t.Fatalf("* must match %q", s)
+		}
+	})
+}
+
+func TestAuthorize(t *testing.T) {
+	owner := &Principal{UserID: 1, UserName: "alice", Packages: []Pattern{"npm:*"}, Actions: []Action{Read, Publish, Yank}}
+	admin := &Principal{UserID: 2, UserName: "root", Admin: true, Packages: []Pattern{"*"}, Actions: Actions}
+	narrow := &Principal{UserID: 1, UserName: "alice", Packages: []Pattern{"npm:other"}, Actions: Actions}
+	publishOnly := &Principal{UserID: 1, UserName: "alice", Packages: []Pattern{"*"}, Actions: []Action{Publish}}
+	existing := Resource{Ecosystem: "npm", Name: "demo", Exists: true}
+	owned := Resource{Ecosystem: "npm", Name: "demo", Exists: true, Owner: true}
+	fresh := Resource{Ecosystem: "npm", Name: "demo"}
+	for _, tc := range []struct {
+		name string
+		p    *Principal
+		a    Action
+		r    Resource
+		want error
+	}{
+		{"anyone reads", nil, Read, existing, nil},
+		{"anonymous publish", nil, Publish, fresh, ErrUnauthenticated},
+		{"new package", owner, Publish, fresh, nil},
+		{"owner publishes", owner, Publish, owned, nil},
+		{"non-owner publishes", owner, Publish, existing, ErrDenied},
+		{"admin publishes", admin, Publish, existing, nil},
+		{"out of scope", narrow, Publish, fresh, ErrDenied},
+		{"action not granted", publishOnly, Yank, owned, ErrDenied},
+		{"yank creates nothing", owner, Yank, fresh, ErrDenied},
+		{"admin scope still applies", &Principal{Admin: true, Packages: []Pattern{"pypi:*"}, Actions: Actions}, Publish, existing, ErrDenied},
+		{"other ecosystem", owner, Publish, Resource{Ecosystem: "pypi", Name: "demo"}, ErrDenied},
+	} {
+		err := Authorize(tc.p, tc.a, tc.r)
+		if tc.want == nil && err != nil || tc.want != nil && !errors.Is(err, tc.want) {
+			t.Errorf("%s: Authorize = %v, want %v", tc.name, err, tc.want)
+		}
+	}
+}
+
+func TestTokensLifecycle(t *testing.T) {
+	ctx := context.Background()
+	db, err := meta.OpenSQLite(ctx, filepath.Join(t.TempDir(), "trove.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	now := time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC)
+	u := &meta.User{Name: "alice", Email: "a@x.test", PasswordHash: "x", CreatedAt: now}
+	if err := db.Tx(ctx, func(tx *meta.Tx) error { return tx.InsertUser(ctx, u) }); err != nil {
+		t.Fatal(err)
+	}
+	clock := now
+	ts := NewTokens(db, func() time.Time { return clock })
+	secret, tok, err := ts.Create(ctx, u.ID, Spec{Packages: []Pattern{"npm:demo"}, Actions: []Action{Publish}, ExpiresAt: now.Add(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored, err := db.TokenByHash(ctx, HashToken(secret))
+	if err != nil || stored.ID != tok.ID {
+		t.Fatalf("token not stored by hash: %v", err)
+	}
+	if strings.Contains(stored.Hash+stored.PublicID+stored.Description, secret[len(TokenPrefix):len(TokenPrefix)+10]) {
+		t.Errorf("stored token row contains part of the secret")
+	}
+	p, err := ts.Authenticate(ctx, secret)
+	if err != nil || p.UserName != "alice" || !p.Allows(Publish, "npm", "demo") || p.Allows(Publish, "npm", "other") || p.Allows(Yank, "npm", "demo") {
+		t.Fatalf("Authenticate = %+v, %v", p, err)
+	}
+	if _, err := ts.Authenticate(ctx, NewToken()); !errors.Is(err, ErrUnauthenticated) {
+		t.Errorf("Authenticate(unknown) = %v, want ErrUnauthenticated", err)
+	}
+	if _, err := ts.Authenticate(ctx, "trove_garbage"); !errors.Is(err, ErrUnauthenticated) {
+		t.Errorf("Authenticate(malformed) = %v, want ErrUnauthenticated", err)
+	}
+	clock = now.Add(2 * time.Hour) // past the expiry, and past the cache entry
+	if _, err := ts.Authenticate(ctx, secret); !errors.Is(err, ErrUnauthenticated) || !strings.Contains(err.Error(), "expired") {
+		t.Errorf("Authenticate(expired) = %v, want an expiry error", err)
+	}
+
+	clock = now
+	secret2, tok2, err := ts.Create(ctx, u.ID, Spec{Packages: []Pattern{"*"}, Actions: Actions})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ts.Authenticate(ctx, secret2); err != nil {
+		t.Fatal(err)
+	}
+	if err := ts.Revoke(ctx, u.ID, tok2.PublicID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ts.Authenticate(ctx, secret2); !errors.Is(err, ErrUnauthenticated) {
+		t.Errorf("Authenticate(revoked, cached before) = %v, want ErrUnauthenticated at once", err)
+	}
+	if err := ts.Revoke(ctx, u.ID+1, tok.PublicID); err == nil {
+		t.Errorf("revoking another user's token succeeded")
+	}
+	if _, _, err := ts.Create(ctx, u.ID, Spec{Packages: []Pattern{"*"}, Actions: Actions, ExpiresAt: now.Add(-time.Minute)}); err == nil {
+		t.Errorf("Create with an expiry in the past succeeded")
+	}
+	if _, _, err := ts.Create(ctx, u.ID, Spec{Actions: Actions}); err == nil {
+		t.Errorf("Create without packages succeeded")
+	}
+}

@@ -1,0 +1,140 @@
+package account
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/trove-dev/trove/internal/access"
+	"github.com/trove-dev/trove/internal/meta"
+)
+
+func TestPasswordPolicy(t *testing.T) {
+	for pw, ok := range map[string]bool{
+		"short":                   false,
+		"alllowercase":            false,
+		"Abcdefgh1!":              false, // 10 characters: too short even with classes
+		"Abcdefgh12!":             true,  // 11 with four classes
+		"abcdefgh123":             false, // 11 with two classes
+		"abcdefghijklmnop":        true,  // 16
+		"correct horse battery":   true,
+		strings.Repeat("x", 2000): false,
+		"ÄÖÜäöü123456":            true, // letters in two cases and digits
+	} {
+		if err := CheckPasswordPolicy(pw); (err == nil) != ok {
+			t.Errorf("CheckPasswordPolicy(%q) = %v, want ok=%v", pw, err, ok)
+		}
+	}
+}
+
+func TestHashAndVerify(t *testing.T) {
+	h := HashPassword("correct horse battery staple")
+	if !strings.HasPrefix(h, "$argon2id$v=19$m=19456,t=2,p=1$") {
+		t.Errorf("hash %q is not a PHC argon2id string with our parameters", h)
+	}
+	if h2 := HashPassword("correct horse battery staple"); h2 == h {
+		t.Errorf("two hashes of one password are equal: salts not random")
+	}
+	for pw, want := range map[string]bool{"correct horse battery staple": true, "correct horse battery stapler": false, "": false} {
+		if ok, err := VerifyPassword(h, pw); err != nil || ok != want {
+			t.Errorf("VerifyPassword(%q) = %v, %v; want %v", pw, ok, err, want)
+		}
+	}
+	for _, bad := range []string{"", "$argon2i$v=19$m=1,t=1,p=1$a$b", "$argon2id$v=19$m=x$a$b", "plain"} {
+		if _, err := VerifyPassword(bad, "x"); err == nil {
+			t.Errorf("VerifyPassword(malformed %q) = nil error", bad)
+		}
+	}
+}
+
+func newDB(t *testing.T) *meta.DB {
+	t.Helper()
+	db, err := meta.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "trove.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+func TestCreateAndSignIn(t *testing.T) {
+	ctx := context.Background()
+	users := NewUsers(newDB(t), nil)
+	u, err := users.Create(ctx, NewUser{Name: "Alice", Email: "alice@example.test", Password: "correct horse battery staple"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.Name != "alice" || strings.Contains(u.PasswordHash, "horse") {
+		t.Errorf("created %+v", u)
+	}
+	if _, err := users.Create(ctx, NewUser{Name: "alice", Email: "other@example.test", Password: "correct horse battery staple"}); !errors.Is(err, ErrExists) {
+		t.Errorf("Create(taken name) = %v, want ErrExists", err)
+	}
+	_, err = users.Create(ctx, NewUser{Name: "-bad", Email: "not an email", Password: "weak"})
+	if !errors.Is(err, ErrInvalid) {
+		t.Fatalf("Create(bad) = %v, want ErrInvalid", err)
+	}
+	for _, want := range []string{"user name", "email", "password"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("Create(bad) error %q does not mention the %s", err, want)
+		}
+	}
+	if got, err := users.SignIn(ctx, "ALICE", "correct horse battery staple"); err != nil || got.ID != u.ID {
+		t.Errorf("SignIn = %v, %v", got, err)
+	}
+	_, errWrong := users.SignIn(ctx, "alice", "wrong password")
+	_, errUnknown := users.SignIn(ctx, "nobody", "wrong password")
+	if !errors.Is(errWrong, ErrBadCredentials) || errWrong.Error() != errUnknown.Error() {
+		t.Errorf("wrong password = %v, unknown user = %v; want the same ErrBadCredentials", errWrong, errUnknown)
+	}
+}
+
+func TestBrowserLogin(t *testing.T) {
+	ctx := context.Background()
+	db := newDB(t)
+	users := NewUsers(db, nil)
+	u, err := users.Create(ctx, NewUser{Name: "alice", Email: "alice@example.test", Password: "correct horse battery staple"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock := time.Now()
+	tokens := access.NewTokens(db, nil)
+	logins := NewLogins(db, tokens, func() time.Time { return clock })
+	loginID, doneID, err := logins.Start(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tok, err := logins.Poll(ctx, doneID); err != nil || tok != "" {
+		t.Fatalf("Poll before sign-in = %q, %v; want pending", tok, err)
+	}
+	if err := logins.Pending(ctx, loginID); err != nil {
+		t.Fatalf("Pending = %v", err)
+	}
+	if err := logins.Complete(ctx, doneID, u); !errors.Is(err, ErrLoginNotFound) {
+		t.Errorf("Complete with the done secret = %v, want ErrLoginNotFound: the secrets are not interchangeable", err)
+	}
+	if err := logins.Complete(ctx, loginID, u); err != nil {
+		t.Fatal(err)
+	}
+	if err := logins.Complete(ctx, loginID, u); !errors.Is(err, ErrLoginNotFound) {
+		t.Errorf("second Complete = %v, want ErrLoginNotFound", err)
+	}
+	tok, err := logins.Poll(ctx, doneID)
+	if err != nil || tok == "" {
+		t.Fatalf("Poll after sign-in = %q, %v", tok, err)
+	}
+	if p, err := tokens.Authenticate(ctx, tok); err != nil || p.UserName != "alice" {
+		t.Errorf("minted token authenticates as %v, %v", p, err)
+	}
+	if tok2, err := logins.Poll(ctx, doneID); !errors.Is(err, ErrLoginNotFound) || tok2 != "" {
+		t.Errorf("second Poll = %q, %v; want ErrLoginNotFound: a token is issued once", tok2, err)
+	}
+	loginID, _, _ = logins.Start(ctx)
+	clock = clock.Add(LoginSessionTTL + time.Second)
+	if err := logins.Complete(ctx, loginID, u); !errors.Is(err, ErrLoginNotFound) {
+		t.Errorf("Complete after expiry = %v, want ErrLoginNotFound", err)
+	}
+}

@@ -1,0 +1,59 @@
+package registry
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/trove-dev/trove/internal/blob/memblob"
+	"github.com/trove-dev/trove/internal/meta"
+)
+
+func TestSweepDiscardsAbandonedUploads(t *testing.T) {
+	ctx := context.Background()
+	db, err := meta.OpenSQLite(ctx, filepath.Join(t.TempDir(), "trove.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	s, err := New(Config{DB: db, Blobs: memblob.New(), TempDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := time.Now().Add(-2 * StaleQuarantine)
+	var p meta.Package
+	var rels [2]meta.Release
+	err = db.Tx(ctx, func(tx *meta.Tx) error {
+		p = meta.Package{Ecosystem: "npm", Name: "demo", DisplayName: "demo", CreatedAt: old}
+		if err := tx.InsertPackage(ctx, &p); err != nil {
+			return err
+		}
+		for i, at := range []time.Time{old, time.Now()} { // one abandoned, one in progress
+			rels[i] = meta.Release{PackageID: p.ID, Version: []string{"1.0.0", "2.0.0"}[i], VersionKey: []string{"1.0.0", "2.0.0"}[i],
+				State: meta.StateQuarantined, Metadata: []byte(`{}`), CreatedAt: at}
+			if err := tx.InsertRelease(ctx, &rels[i]); err != nil {
+				return err
+			}
+			f := meta.File{ReleaseID: rels[i].ID, PackageID: p.ID, Filename: rels[i].Version + ".tgz", Kind: "tarball",
+				State: meta.StateQuarantined, SHA256: "x", CreatedAt: at}
+			if err := tx.InsertFile(ctx, &f); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.sweepQuarantine(ctx, time.Now().Add(-StaleQuarantine)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Release(ctx, p.ID, "1.0.0"); !errors.Is(err, meta.ErrNotFound) {
+		t.Errorf("abandoned upload still present: %v", err)
+	}
+	if _, err := db.Release(ctx, p.ID, "2.0.0"); err != nil {
+		t.Errorf("upload in progress was discarded: %v", err)
+	}
+}
