@@ -1,0 +1,114 @@
+package control
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// frameworkIDs are every control ID of ../shared/reference/frameworks.md.
+var frameworkIDs = func() []string {
+	var ids []string
+	for _, s := range []string{"1.1", "1.2", "1.3", "1.4", "1.5", "2.1", "2.2", "2.3", "2.4", "3.1", "3.2", "3.3"} {
+		ids = append(ids, "OSSF-AUTHN-"+s)
+	}
+	for _, s := range []string{"1.1", "2.1", "3.1", "3.2", "3.3"} {
+		ids = append(ids, "OSSF-AUTHZ-"+s)
+	}
+	for _, s := range []string{"1.1", "1.2", "2.1", "2.2", "2.3", "3.1", "3.2", "3.3"} {
+		ids = append(ids, "OSSF-GEN-"+s)
+	}
+	for _, s := range []string{"1.1", "2.1", "3.1", "3.2"} {
+		ids = append(ids, "OSSF-CLI-"+s)
+	}
+	for i := 1; i <= 17; i++ {
+		ids = append(ids, fmt.Sprintf("PKM-%02d", i))
+	}
+	for i := 1; i <= 19; i++ {
+		ids = append(ids, "SCVS-4."+strconv.Itoa(i))
+	}
+	return ids
+}()
+
+func TestCatalogueIsComplete(t *testing.T) {
+	c, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]int{}
+	for _, ctl := range c.Controls {
+		seen[ctl.ID]++
+	}
+	for _, id := range frameworkIDs {
+		if seen[id] != 1 {
+			t.Errorf("control %s appears %d times in the catalogue, want once", id, seen[id])
+		}
+		delete(seen, id)
+	}
+	for id := range seen {
+		t.Errorf("catalogue has %s, which is not a framework control", id)
+	}
+}
+
+// TestClaimsNameExistingTests checks that every implemented or partial
+// control names tests, and that each named test function exists.
+func TestClaimsNameExistingTests(t *testing.T) {
+	c, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := filepath.Join("..", "..")
+	for _, ctl := range c.Controls {
+		switch ctl.Status {
+		case Implemented, Partial:
+			if len(ctl.Tests) == 0 {
+				t.Errorf("%s is %s but names no test", ctl.ID, ctl.Status)
+			}
+		case NotImplemented:
+			if len(ctl.Tests) > 0 {
+				t.Errorf("%s is not implemented but names tests", ctl.ID)
+			}
+			continue
+		}
+		if ctl.Status != Implemented && ctl.Notes == "" {
+			t.Errorf("%s is %s without notes saying what is missing or why", ctl.ID, ctl.Status)
+		}
+		for _, ref := range ctl.Tests {
+			dir, name, ok := strings.Cut(ref, " ")
+			if !ok || !regexp.MustCompile(`^(Test|Fuzz|Benchmark)\w+$`).MatchString(name) {
+				t.Errorf("%s: test reference %q is not \"dir TestName\"", ctl.ID, ref)
+				continue
+			}
+			if !testExists(t, filepath.Join(root, dir), name) {
+				t.Errorf("%s: test %s not found in %s", ctl.ID, name, dir)
+			}
+		}
+		for _, doc := range ctl.Docs {
+			if _, err := os.Stat(filepath.Join(root, doc)); err != nil {
+				t.Errorf("%s: document %s: %v", ctl.ID, doc, err)
+			}
+		}
+	}
+}
+
+func testExists(t *testing.T, dir, name string) bool {
+	files, err := filepath.Glob(filepath.Join(dir, "*_test.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	re := regexp.MustCompile(`(?m)^func ` + regexp.QuoteMeta(name) + `\(`)
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if re.Match(b) {
+			return true
+		}
+	}
+	return false
+}

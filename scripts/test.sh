@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it (.ci/run calls this script).
+#
+# It installs what the tests need on a fresh Debian machine of the project's
+# kind (twine and python3-build from Debian; npm, node, pip and Go are on the
+# machine), then runs formatting and vet checks, the unit tests with the race
+# detector, the fuzz targets' seed corpora plus a short fuzzing budget, and
+# the end-to-end tests with the real npm, pip, twine and go clients against
+# a real `trove serve`.
+#
+# Usage: scripts/test.sh            everything
+#        FUZZTIME=0 scripts/test.sh skip the extra fuzzing (seeds still run)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export GOTOOLCHAIN=local GOFLAGS=-buildvcs=false
+FUZZTIME=${FUZZTIME:-5s}
+
+step() { printf '\n=== %s\n' "$*"; }
+
+step "installing test dependencies"
+need=()
+command -v twine >/dev/null || need+=(twine)
+/usr/bin/python3 -c 'import build, wheel, setuptools' 2>/dev/null || need+=(python3-build python3-wheel python3-setuptools)
+if [ ${#need[@]} -gt 0 ]; then
+	SUDO=; [ "$(id -u)" -eq 0 ] || SUDO=sudo
+	$SUDO apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+for tool in go node npm pip twine; do
+	command -v "$tool" >/dev/null || { echo "test.sh: $tool is not installed and cannot be installed here" >&2; exit 1; }
+done
+go version; node --version; npm --version; pip --version; twine --version | head -1
+
+step "gofmt"
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
+if [ -n "$unformatted" ]; then echo "gofmt would change:"; echo "$unformatted"; exit 1; fi
+
+step "go vet"
+go vet ./...
+go vet -tags e2e ./test/e2e/
+
+step "unit tests (race detector)"
+go test -race -count=1 ./...
+
+if [ "$FUZZTIME" != 0 ]; then
+	step "fuzzing each target for $FUZZTIME"
+	for pkg in $(go list ./...); do
+		for target in $(go test -list '^Fuzz' "$pkg" | grep '^Fuzz' || true); do
+			echo "--- $pkg $target"
+			out=$(go test -run '^$' -fuzz "^$target\$" -fuzztime "$FUZZTIME" "$pkg" 2>&1) || { echo "$out"; exit 1; }
+		done
+	done
+fi
+
+step "end-to-end tests with the real clients"
+go test -tags e2e -count=1 -timeout 20m ./test/e2e/
+
+step "all tests passed"
