@@ -45,7 +45,8 @@ func newServe(g *globals) *cobra.Command {
 			if baseURL == "" && c.BaseURL == "http://"+c.Listen {
 				c.BaseURL = "http://" + ln.Addr().String()
 			}
-			setLogger(&c)
+			lw := setLogger(&c)
+			defer lw.Close()
 			return serve(cmd.Context(), &c, ln)
 		},
 	}

@@ -117,14 +117,18 @@ func wire(ctx context.Context, c *config.Config) (*stack, error) {
 	return &stack{db: db, registry: reg, server: srv, users: users}, nil
 }
 
-// setLogger makes the configured logger the default one.
-func setLogger(c *config.Config) {
+// setLogger makes the configured logger, writing to standard error
+// through a buffer, the default one. The caller closes the returned
+// writer to flush it.
+func setLogger(c *config.Config) *logWriter {
 	var level slog.Level
 	level.UnmarshalText([]byte(c.Log.Level))
 	opts := &slog.HandlerOptions{Level: level}
-	var h slog.Handler = slog.NewTextHandler(os.Stderr, opts)
+	lw := newLogWriter(os.Stderr)
+	var h slog.Handler = slog.NewTextHandler(lw, opts)
 	if c.Log.Format == "json" {
-		h = slog.NewJSONHandler(os.Stderr, opts)
+		h = slog.NewJSONHandler(lw, opts)
 	}
 	slog.SetDefault(slog.New(h))
+	return lw
 }
