@@ -111,6 +111,9 @@ func serve(ctx context.Context, c *config.Config, ln net.Listener) error {
 		slog.Warn("requests still running at the shutdown timeout; cancelling them", "err", err)
 		cancelRequests()
 		hs.Close()
+		if !s.server.Wait(10 * time.Second) {
+			slog.Error("cancelled requests did not end within 10s; exiting anyway")
+		}
 	}
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err

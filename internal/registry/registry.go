@@ -156,6 +156,7 @@ func New(cfg Config) (*Service, error) {
 	if err := os.MkdirAll(s.tempDir, 0o750); err != nil {
 		return nil, fmt.Errorf("registry: creating temp dir: %w", err)
 	}
+	removeStaleStages(s.tempDir, s.now().Add(-StaleQuarantine))
 	for _, r := range cfg.Rules {
 		s.rules[r.Ecosystem()] = r
 	}

@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"strings"
+	"time"
 
 	"github.com/trove-dev/trove/internal/blob"
 )
@@ -42,6 +45,21 @@ func (s *Service) Stage(r io.Reader, limit int64) (*Staged, error) {
 		return nil, Error(ErrTooLarge, "upload is larger than the limit of %d bytes", limit)
 	}
 	return &Staged{f: f, Digests: h.Digests()}, nil
+}
+
+// removeStaleStages removes staged uploads older than cutoff, left behind
+// by a process that died while checking them. Younger ones may belong to
+// another process sharing the directory.
+func removeStaleStages(dir string, cutoff time.Time) {
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if !strings.HasPrefix(e.Name(), "stage-") {
+			continue
+		}
+		if fi, err := e.Info(); err == nil && fi.ModTime().Before(cutoff) {
+			os.Remove(filepath.Join(dir, e.Name()))
+		}
+	}
 }
 
 // ReadAt reads the staged bytes at off.

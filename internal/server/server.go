@@ -17,6 +17,8 @@
 package server
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -25,8 +27,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
+	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -70,6 +75,7 @@ type Server struct {
 	opts    Options
 	mux     *http.ServeMux
 	ready   atomic.Bool
+	active  sync.WaitGroup // adapter requests being served
 	idBase  string
 	idCount atomic.Uint64
 }
@@ -98,6 +104,20 @@ func New(o Options) *Server {
 		s.mux.Handle(m.Prefix+"/", http.StripPrefix(m.Prefix, s.adapterHandler(m)))
 	}
 	return s
+}
+
+// Wait waits until no adapter request is being served, or until timeout,
+// and reports whether they all ended. Shutdown calls it after cancelling
+// requests, so that their rollbacks finish before the process exits.
+func (s *Server) Wait(timeout time.Duration) bool {
+	done := make(chan struct{})
+	go func() { s.active.Wait(); close(done) }()
+	select {
+	case <-done:
+		return true
+	case <-time.After(timeout):
+		return false
+	}
 }
 
 // SetReady sets what /readyz answers; serve sets it false when shutting down.
@@ -160,6 +180,8 @@ func RequestID(ctx context.Context) string {
 // adapterHandler runs the middleware and an adapter endpoint.
 func (s *Server) adapterHandler(m Mount) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.active.Add(1)
+		defer s.active.Done()
 		start := time.Now()
 		rec := &recorder{ResponseWriter: w}
 		route := m.Ecosystem + ".unknown"
@@ -316,3 +338,51 @@ func (r *recorder) ReadFrom(src io.Reader) (int64, error) {
 }
 
 type onlyWriter struct{ io.Writer }
+
+// Hijack lets an endpoint take over the connection to write a response
+// net/http cannot write itself (PyPI's upload errors carry their message
+// in the reason phrase). The status is read from the status line the
+// endpoint writes, so that metrics and the access log still see it.
+func (r *recorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	c, brw, err := http.NewResponseController(r.ResponseWriter).Hijack()
+	if err != nil {
+		return nil, nil, err
+	}
+	r.wroteHeader = true
+	hc := &hijackedConn{Conn: c, rec: r}
+	return hc, bufio.NewReadWriter(brw.Reader, bufio.NewWriter(hc)), nil
+}
+
+// A hijackedConn records the status of the response written on it.
+type hijackedConn struct {
+	net.Conn
+	rec  *recorder
+	line []byte // the status line, until it is complete
+}
+
+func (c *hijackedConn) Write(p []byte) (int, error) {
+	if c.line != nil || c.rec.status == 0 {
+		c.line = append(c.line, p[:min(len(p), 64)]...)
+		// "HTTP/1.1 409 …": the code follows the first space.
+		if _, rest, ok := bytes.Cut(c.line, []byte(" ")); ok && len(rest) >= 3 {
+			if code, err := strconv.Atoi(string(rest[:3])); err == nil {
+				c.rec.status = code
+			}
+			c.line = nil
+		}
+		if len(c.line) >= 64 {
+			c.line = nil
+		}
+	}
+	n, err := c.Conn.Write(p)
+	c.rec.n += int64(n)
+	return n, err
+}
+
+// CloseWrite half-closes the connection when the underlying one can.
+func (c *hijackedConn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return nil
+}

@@ -18,6 +18,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -59,16 +60,43 @@ func run(m *testing.M) int {
 
 // A Trove is a running `trove serve`.
 type Trove struct {
-	URL  string // http://127.0.0.1:PORT
-	Data string
-	log  *bytes.Buffer
+	URL    string // http://127.0.0.1:PORT
+	Data   string
+	log    *syncBuffer
+	cmd     *exec.Cmd
+	done    chan struct{} // closed when the process has exited
+	exitErr error         // how it exited, once done is closed
+}
+
+// syncBuffer is a bytes.Buffer safe for the process's writes and our reads.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 // startTrove runs `trove serve` on a free port with a fresh data directory
 // and stops it when the test ends.
 func startTrove(t *testing.T, env ...string) *Trove {
 	t.Helper()
-	tr := &Trove{Data: t.TempDir(), log: &bytes.Buffer{}}
+	return startTroveAt(t, t.TempDir(), env...)
+}
+
+// startTroveAt is startTrove on an existing data directory.
+func startTroveAt(t *testing.T, data string, env ...string) *Trove {
+	t.Helper()
+	tr := &Trove{Data: data, log: &syncBuffer{}}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -82,15 +110,11 @@ func startTrove(t *testing.T, env ...string) *Trove {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
+	tr.cmd, tr.done = cmd, make(chan struct{})
+	go func() { tr.exitErr = cmd.Wait(); close(tr.done) }()
 	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(20 * time.Second):
-			cmd.Process.Kill()
-			t.Errorf("trove serve did not stop within 20s of SIGTERM")
+		if err := tr.Stop(20 * time.Second); err != nil {
+			t.Errorf("stopping trove serve: %v", err)
 		}
 		if t.Failed() {
 			t.Logf("trove serve log:\n%s", tr.log)
@@ -106,14 +130,33 @@ func startTrove(t *testing.T, env ...string) *Trove {
 			}
 		}
 		select {
-		case err := <-exited:
-			t.Fatalf("trove serve exited: %v\n%s", err, tr.log)
+		case <-tr.done:
+			t.Fatalf("trove serve exited: %v\n%s", tr.exitErr, tr.log)
 		default:
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("trove serve not ready after 20s\n%s", tr.log)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// Stop sends SIGTERM (unless the process already exited) and waits up to
+// timeout for it to exit. It returns how the process exited.
+func (tr *Trove) Stop(timeout time.Duration) error {
+	select {
+	case <-tr.done:
+		return tr.exitErr
+	default:
+	}
+	tr.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-tr.done:
+		return tr.exitErr
+	case <-time.After(timeout):
+		tr.cmd.Process.Kill()
+		<-tr.done
+		return fmt.Errorf("did not exit within %s of SIGTERM", timeout)
 	}
 }
 
