@@ -60,9 +60,9 @@ func run(m *testing.M) int {
 
 // A Trove is a running `trove serve`.
 type Trove struct {
-	URL    string // http://127.0.0.1:PORT
-	Data   string
-	log    *syncBuffer
+	URL     string // http://127.0.0.1:PORT
+	Data    string
+	log     *syncBuffer
 	cmd     *exec.Cmd
 	done    chan struct{} // closed when the process has exited
 	exitErr error         // how it exited, once done is closed

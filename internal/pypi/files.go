@@ -1,0 +1,103 @@
+package pypi
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/trove-dev/trove/internal/blob"
+	"github.com/trove-dev/trove/internal/meta"
+	"github.com/trove-dev/trove/internal/registry"
+)
+
+// Content types of served files. Distributions are opaque bytes to HTTP
+// (a .tar.gz must not be mistaken for a gzip-encoded response); core
+// metadata files are UTF-8 text (checked at upload).
+const (
+	distContentType     = "application/octet-stream"
+	metadataContentType = "text/plain; charset=utf-8"
+	immutable           = "public, max-age=31536000, immutable"
+)
+
+// lookupFile finds the visible file a /packages/ URL names. The URL holds
+// no project name, so it is read from the filename; an sdist's filename
+// may be read several ways, and the one whose project has the file with
+// the URL's digest wins. A digest that does not match is a 404: the URL
+// names those exact bytes.
+func (h *Handler) lookupFile(ctx context.Context, req request) (*meta.File, error) {
+	ds, err := parseFilename(req.filename)
+	if err != nil {
+		return nil, registry.Error(registry.ErrNotFound, "%v", err)
+	}
+	for _, d := range ds {
+		f, err := h.o.Registry.File(ctx, registry.PyPI, registry.Name(Normalize(d.Name)), req.filename)
+		if errors.Is(err, registry.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if f.SHA256 == string(req.digest) {
+			return f, nil
+		}
+	}
+	return nil, registry.Error(registry.ErrNotFound, "file %s with sha256 %s not found", req.filename, req.digest)
+}
+
+// file serves a distribution file. Yanked files are served too (PEP 592).
+func (h *Handler) file(w http.ResponseWriter, r *http.Request, req request) error {
+	f, err := h.lookupFile(r.Context(), req)
+	if err != nil {
+		return err
+	}
+	return h.serveBlob(w, r, blob.Digest(f.SHA256), f.Size, f.CreatedAt, distContentType)
+}
+
+// metadata serves a file's core metadata (PEP 658), byte-exact as it was
+// in the wheel. Only files whose metadata was extracted have it.
+func (h *Handler) metadata(w http.ResponseWriter, r *http.Request, req request) error {
+	f, err := h.lookupFile(r.Context(), req)
+	if err != nil {
+		return err
+	}
+	if f.MetadataSHA256 == "" {
+		return registry.Error(registry.ErrNotFound, "%s has no separate core metadata file (only wheels do)", f.Filename)
+	}
+	return h.serveBlob(w, r, blob.Digest(f.MetadataSHA256), -1, f.CreatedAt, metadataContentType)
+}
+
+// serveBlob serves immutable bytes with Range and conditional requests.
+// Blobs on local files go out through sendfile. size is used only for
+// stores that cannot seek (-1 if unknown).
+func (h *Handler) serveBlob(w http.ResponseWriter, r *http.Request, d blob.Digest, size int64, mod time.Time, contentType string) error {
+	rc, err := h.o.Registry.Open(r.Context(), d, 0)
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	hdr := w.Header()
+	hdr.Set("Content-Type", contentType)
+	hdr.Set("ETag", `"`+string(d)+`"`)
+	hdr.Set("Cache-Control", immutable)
+	hdr.Set("X-Content-Type-Options", "nosniff")
+	if rs, ok := rc.(io.ReadSeeker); ok {
+		http.ServeContent(w, r, "", mod, rs)
+		return nil
+	}
+	if inm := r.Header.Get("If-None-Match"); inm == `"`+string(d)+`"` || inm == "*" {
+		w.WriteHeader(http.StatusNotModified)
+		return nil
+	}
+	if size >= 0 {
+		hdr.Set("Content-Length", strconv.FormatInt(size, 10))
+	}
+	w.WriteHeader(http.StatusOK)
+	if r.Method == http.MethodHead {
+		return nil
+	}
+	_, err = io.Copy(w, rc)
+	return err
+}
