@@ -378,9 +378,8 @@ func kindWord(kind string) string {
 
 // publishRetries bounds how often publish tries an upload that finds its
 // release or filename held, invisible, by a concurrent upload (CI jobs
-// uploading the wheels of one new version at once), and retryDelay how
-// long it waits before the next try. A tombstone (a deleted release or
-// file) looks the same from here, so refusing it waits the ~1.3s too.
+// uploading the wheels of one new version at once: registry.ErrInProgress),
+// and retryDelay how long it waits before the next try.
 const (
 	publishRetries = 8
 	retryDelay     = 50 * time.Millisecond
@@ -414,7 +413,7 @@ func (h *Handler) publish(ctx context.Context, who *access.Principal, up *regist
 				uf.Filename, f.SHA256)
 		case !errors.Is(ferr, registry.ErrNotFound):
 			return false, ferr
-		case attempt == publishRetries:
+		case !errors.Is(err, registry.ErrInProgress), attempt == publishRetries:
 			return false, err
 		}
 		select {

@@ -224,7 +224,7 @@ func versionTaken(pkg *meta.Package, rel *meta.Release, u *Upload) error {
 	case rel.State == meta.StateDeleted:
 		return Error(ErrExists, "%s %s was deleted; a deleted version can never be published again, publish a new version", pkg.DisplayName, rel.Version)
 	case rel.State == meta.StateQuarantined:
-		return Error(ErrExists, "%s %s is being published or is held for review", pkg.DisplayName, rel.Version)
+		return Error(ErrInProgress, "%s %s is being published by another upload, or is held for review", pkg.DisplayName, rel.Version)
 	case !u.AddFiles:
 		return Error(ErrExists, "you cannot publish over the previously published version %s of %s: versions are immutable, publish a new version", rel.Version, pkg.DisplayName)
 	}
@@ -307,7 +307,7 @@ func (s *Service) quarantine(ctx context.Context, who *access.Principal, rules R
 		return nil
 	})
 	if errors.Is(err, meta.ErrConflict) {
-		return nil, Error(ErrExists, "%s %s, or one of its filenames, was published concurrently or already exists; versions are immutable", u.Name, u.Version)
+		return nil, Error(ErrInProgress, "%s %s, or one of its filenames, was taken by a concurrent upload; versions are immutable", u.Name, u.Version)
 	}
 	if err != nil {
 		return nil, err

@@ -78,6 +78,10 @@ var (
 	ErrRejected    = errors.New("rejected by upload checks")
 	ErrHeld        = errors.New("held for review")
 	ErrUnavailable = errors.New("temporarily unavailable")
+	// ErrInProgress reports that another upload of the same release or
+	// file is being published (or is held for review): the name is taken
+	// for now, but retrying may succeed or find that upload published.
+	ErrInProgress = fmt.Errorf("%w: another upload of it is in progress", ErrExists)
 	// ErrUnsupported reports an operation the protocol does not offer on
 	// the thing named (a method a URL does not take).
 	ErrUnsupported = errors.New("operation not supported")
