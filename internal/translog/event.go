@@ -1,0 +1,255 @@
+package translog
+
+import (
+	"bytes"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// An Event is one public state change, the content of one log record.
+//
+// # Record format
+//
+// A record is UTF-8 text of lines ending in "\n", with no empty line and
+// no control character (so that it is also a valid go.sum database record):
+//
+//	trove-event 1
+//	<kind> <ecosystem> <name> [<version>]
+//	time <RFC 3339 UTC, seconds>
+//	file <filename> sha256:<64 hex>        (publish; one line per file)
+//	tag <tag> <version>                    (tag: a dist-tag now points at version)
+//	untag <tag>                            (tag: a dist-tag was removed)
+//	reason <Go-quoted string>              (yank, delete, takedown)
+//	message <Go-quoted string>             (deprecate; "" undeprecates)
+//	owner add|remove <user name>           (owner)
+//	<module> <version> h1:<hash>           (publish of a Go module: its go.sum lines)
+//	<module> <version>/go.mod h1:<hash>
+//
+// Kinds: publish, yank, unyank, deprecate, delete, tag, owner, and any
+// later kind (trusted-publisher, takedown) written the same way. Names and
+// versions never contain spaces in any ecosystem; free text is quoted.
+// Private data (email addresses, tokens, IP addresses, private package
+// names) never enters a record.
+type Event struct {
+	Kind      string
+	Ecosystem string
+	Name      string
+	Version   string
+	Time      time.Time
+	Files     []FileDigest
+	Tags      []TagChange
+	Reason    *string
+	Message   *string
+	Owners    []OwnerChange
+	GoSum     []string // go.sum lines, without "\n"
+}
+
+// A FileDigest is a file of a published release.
+type FileDigest struct {
+	Name   string
+	SHA256 string // lowercase hex
+}
+
+// A TagChange moves (Version != "") or removes (Version == "") a dist-tag.
+type TagChange struct {
+	Tag     string
+	Version string
+}
+
+// An OwnerChange adds or removes an owner.
+type OwnerChange struct {
+	Add  bool
+	User string
+}
+
+const header = "trove-event 1"
+
+// MaxRecordSize bounds a record's text; it is the largest entry a C2SP
+// entry bundle can hold.
+const MaxRecordSize = 0xffff
+
+var errField = errors.New("field contains a space, control character or invalid UTF-8, or is empty")
+
+// word checks a field written bare on a line.
+func word(s string) error {
+	if s == "" || !utf8.ValidString(s) {
+		return errField
+	}
+	for _, r := range s {
+		if r <= ' ' || r == 0x7f {
+			return errField
+		}
+	}
+	return nil
+}
+
+// Format returns the record text of e.
+func (e *Event) Format() ([]byte, error) {
+	var b bytes.Buffer
+	fail := func(what string, err error) ([]byte, error) {
+		return nil, fmt.Errorf("formatting %s event: %s: %w", e.Kind, what, err)
+	}
+	for what, v := range map[string]string{"kind": e.Kind, "ecosystem": e.Ecosystem, "name": e.Name} {
+		if err := word(v); err != nil {
+			return fail(what, err)
+		}
+	}
+	b.WriteString(header + "\n")
+	b.WriteString(e.Kind + " " + e.Ecosystem + " " + e.Name)
+	if e.Version != "" {
+		if err := word(e.Version); err != nil {
+			return fail("version", err)
+		}
+		b.WriteString(" " + e.Version)
+	}
+	b.WriteString("\n")
+	if e.Time.IsZero() {
+		return fail("time", errors.New("missing"))
+	}
+	b.WriteString("time " + e.Time.UTC().Truncate(time.Second).Format(time.RFC3339) + "\n")
+	for _, f := range e.Files {
+		if err := word(f.Name); err != nil {
+			return fail("file name", err)
+		}
+		if len(f.SHA256) != 64 || strings.ToLower(f.SHA256) != f.SHA256 {
+			return fail("file sha256", errors.New("not 64 lowercase hex digits"))
+		}
+		if _, err := hex.DecodeString(f.SHA256); err != nil {
+			return fail("file sha256", err)
+		}
+		b.WriteString("file " + f.Name + " sha256:" + f.SHA256 + "\n")
+	}
+	for _, t := range e.Tags {
+		if err := word(t.Tag); err != nil {
+			return fail("tag", err)
+		}
+		if t.Version == "" {
+			b.WriteString("untag " + t.Tag + "\n")
+			continue
+		}
+		if err := word(t.Version); err != nil {
+			return fail("tag version", err)
+		}
+		b.WriteString("tag " + t.Tag + " " + t.Version + "\n")
+	}
+	if e.Reason != nil {
+		b.WriteString("reason " + strconv.QuoteToASCII(*e.Reason) + "\n")
+	}
+	if e.Message != nil {
+		b.WriteString("message " + strconv.QuoteToASCII(*e.Message) + "\n")
+	}
+	for _, o := range e.Owners {
+		if err := word(o.User); err != nil {
+			return fail("owner", err)
+		}
+		op := "remove"
+		if o.Add {
+			op = "add"
+		}
+		b.WriteString("owner " + op + " " + o.User + "\n")
+	}
+	for _, l := range e.GoSum {
+		f := strings.Fields(l)
+		if len(f) != 3 || strings.Join(f, " ") != l || !strings.HasPrefix(f[2], "h1:") || f[0] != e.Name {
+			return fail("go.sum line", fmt.Errorf("%q is not \"%s <version>[/go.mod] h1:<hash>\"", l, e.Name))
+		}
+		b.WriteString(l + "\n")
+	}
+	if b.Len() > MaxRecordSize {
+		return fail("record", fmt.Errorf("longer than %d bytes", MaxRecordSize))
+	}
+	return b.Bytes(), nil
+}
+
+// ParseEvent parses a record text. It accepts exactly what Format writes.
+func ParseEvent(text []byte) (*Event, error) {
+	if len(text) > MaxRecordSize {
+		return nil, fmt.Errorf("parsing event: longer than %d bytes", MaxRecordSize)
+	}
+	if !utf8.Valid(text) || !bytes.HasSuffix(text, []byte("\n")) {
+		return nil, errors.New("parsing event: not UTF-8 text ending in a newline")
+	}
+	lines := strings.Split(strings.TrimSuffix(string(text), "\n"), "\n")
+	if len(lines) < 3 || lines[0] != header {
+		return nil, fmt.Errorf("parsing event: does not start with %q and two lines", header)
+	}
+	bad := func(i int, why string) (*Event, error) {
+		return nil, fmt.Errorf("parsing event: line %d %q: %s", i+1, lines[i], why)
+	}
+	e := &Event{}
+	f := strings.Split(lines[1], " ")
+	if len(f) < 3 || len(f) > 4 {
+		return bad(1, "want <kind> <ecosystem> <name> [<version>]")
+	}
+	e.Kind, e.Ecosystem, e.Name = f[0], f[1], f[2]
+	if len(f) == 4 {
+		e.Version = f[3]
+	}
+	ts, ok := strings.CutPrefix(lines[2], "time ")
+	if !ok {
+		return bad(2, "want time <RFC 3339>")
+	}
+	t, err := time.Parse(time.RFC3339, ts)
+	if err != nil {
+		return bad(2, err.Error())
+	}
+	e.Time = t
+	for i := 3; i < len(lines); i++ {
+		l := lines[i]
+		key, rest, _ := strings.Cut(l, " ")
+		switch key {
+		case "file":
+			name, sum, ok := strings.Cut(rest, " sha256:")
+			if !ok {
+				return bad(i, "want file <name> sha256:<hex>")
+			}
+			e.Files = append(e.Files, FileDigest{Name: name, SHA256: sum})
+		case "tag":
+			tag, v, ok := strings.Cut(rest, " ")
+			if !ok {
+				return bad(i, "want tag <tag> <version>")
+			}
+			e.Tags = append(e.Tags, TagChange{Tag: tag, Version: v})
+		case "untag":
+			e.Tags = append(e.Tags, TagChange{Tag: rest})
+		case "reason", "message":
+			s, err := strconv.Unquote(rest)
+			if err != nil {
+				return bad(i, "want a Go-quoted string")
+			}
+			if key == "reason" {
+				e.Reason = &s
+			} else {
+				e.Message = &s
+			}
+		case "owner":
+			op, user, ok := strings.Cut(rest, " ")
+			if !ok || op != "add" && op != "remove" {
+				return bad(i, "want owner add|remove <user>")
+			}
+			e.Owners = append(e.Owners, OwnerChange{Add: op == "add", User: user})
+		default:
+			e.GoSum = append(e.GoSum, l)
+		}
+	}
+	// What Format refuses, Parse refuses: the round trip is exact.
+	again, err := e.Format()
+	if err != nil {
+		return nil, fmt.Errorf("parsing event: %w", err)
+	}
+	if !bytes.Equal(again, text) {
+		return nil, errors.New("parsing event: not in canonical form")
+	}
+	return e, nil
+}
+
+// HasFile reports whether the event lists a file with the name and digest.
+func (e *Event) HasFile(name, sha256 string) bool {
+	return slices.Contains(e.Files, FileDigest{Name: name, SHA256: sha256})
+}

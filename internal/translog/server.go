@@ -1,0 +1,113 @@
+package translog
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"golang.org/x/mod/sumdb/tlog"
+)
+
+// TileHeight is the height of every tile (C2SP tlog-tiles and the Go
+// checksum database both use 8: 256 hashes or entries a tile).
+const TileHeight = 8
+
+// ParseTilePath parses a C2SP tlog-tiles path relative to the log's
+// prefix: "tile/<L>/<N>[.p/<W>]" for hash tiles and
+// "tile/entries/<N>[.p/<W>]" for entry bundles (returned with L == -1).
+// N is written in groups of three digits, all but the last prefixed "x".
+func ParseTilePath(path string) (tlog.Tile, error) {
+	rest, ok := strings.CutPrefix(path, "tile/")
+	if !ok {
+		return tlog.Tile{}, fmt.Errorf("malformed tile path %q", path)
+	}
+	level, rest, ok := strings.Cut(rest, "/")
+	if !ok {
+		return tlog.Tile{}, fmt.Errorf("malformed tile path %q", path)
+	}
+	if level == "entries" {
+		level = "data"
+	} else if l, err := strconv.Atoi(level); err != nil || l < 0 || l > 63 || strconv.Itoa(l) != level {
+		return tlog.Tile{}, fmt.Errorf("malformed tile path %q: bad level", path)
+	}
+	t, err := tlog.ParseTilePath("tile/" + strconv.Itoa(TileHeight) + "/" + level + "/" + rest)
+	if err != nil {
+		return tlog.Tile{}, fmt.Errorf("malformed tile path %q", path)
+	}
+	return t, nil
+}
+
+// TilePath formats a tile's C2SP path, the inverse of ParseTilePath.
+func TilePath(t tlog.Tile) string {
+	p := t.Path() // tile/8/L/N or tile/8/data/N
+	p = strings.TrimPrefix(p, "tile/"+strconv.Itoa(t.H)+"/")
+	if strings.HasPrefix(p, "data/") {
+		return "tile/entries/" + strings.TrimPrefix(p, "data/")
+	}
+	return "tile/" + p
+}
+
+// A Server serves a log over HTTP at paths relative to its mount point:
+//
+//	checkpoint                      the latest signed C2SP checkpoint
+//	tile/<L>/<N>[.p/<W>]            hash tiles
+//	tile/entries/<N>[.p/<W>]        entry bundles
+//	key                             the verifier key
+//
+// Tiles never change once they exist, so they are served as immutable.
+type Server struct {
+	log   *Log
+	store Store
+}
+
+// NewServer returns a Server for the log, reading tiles from store.
+func NewServer(l *Log, store Store) *Server { return &Server{log: l, store: store} }
+
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		http.Error(w, "the transparency log is read-only", http.StatusMethodNotAllowed)
+		return
+	}
+	path := strings.TrimPrefix(r.URL.Path, "/")
+	switch path {
+	case "checkpoint":
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-cache")
+		w.Write(s.log.Latest().Checkpoint)
+		return
+	case "key":
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		fmt.Fprintln(w, s.log.VerifierKey())
+		return
+	}
+	t, err := ParseTilePath(path)
+	if err != nil {
+		http.Error(w, "not found: the log serves checkpoint, key, tile/<L>/<N> and tile/entries/<N>", http.StatusNotFound)
+		return
+	}
+	if !covered(t, s.log.Latest().Tree.N) {
+		http.Error(w, "tile beyond the latest checkpoint", http.StatusNotFound)
+		return
+	}
+	data, err := ReadTile(r.Context(), s.store, t)
+	if err != nil {
+		http.Error(w, "reading tile failed", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/octet-stream")
+	w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+	w.Write(data)
+}
+
+// covered reports whether tile t lies within a tree of size n.
+func covered(t tlog.Tile, n int64) bool {
+	level := max(t.L, 0)
+	if t.N < 0 || t.W <= 0 || t.W > 1<<uint(t.H) || level*t.H >= 62 {
+		return false
+	}
+	end := (t.N<<uint(t.H) + int64(t.W)) << uint(level*t.H)
+	return end > 0 && end <= n
+}
+
