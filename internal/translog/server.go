@@ -110,4 +110,3 @@ func covered(t tlog.Tile, n int64) bool {
 	end := (t.N<<uint(t.H) + int64(t.W)) << uint(level*t.H)
 	return end > 0 && end <= n
 }
-

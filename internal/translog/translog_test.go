@@ -301,7 +301,7 @@ func TestTilesServeVerifiableProofs(t *testing.T) {
 
 type tileReaderFunc func([]tlog.Tile) ([][]byte, error)
 
-func (f tileReaderFunc) Height() int                                { return TileHeight }
+func (f tileReaderFunc) Height() int                                   { return TileHeight }
 func (f tileReaderFunc) ReadTiles(tiles []tlog.Tile) ([][]byte, error) { return f(tiles) }
 func (f tileReaderFunc) SaveTiles(tiles []tlog.Tile, data [][]byte)    {}
 
