@@ -5,12 +5,15 @@ package metatest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/trove-dev/trove/internal/meta"
+	"github.com/trove-dev/trove/internal/translog"
 )
 
 // Run runs the suite; newDB returns a fresh, empty, migrated database.
@@ -24,6 +27,73 @@ func Run(t *testing.T, newDB func(t *testing.T) *meta.DB) {
 	t.Run("Search", func(t *testing.T) { testSearch(t, newDB(t)) })
 	t.Run("LoginSessions", func(t *testing.T) { testLoginSessions(t, newDB(t)) })
 	t.Run("TxRollback", func(t *testing.T) { testTxRollback(t, newDB(t)) })
+	t.Run("TransparencyLog", func(t *testing.T) { testTransparencyLog(t, newDB(t)) })
+}
+
+// The metadata database stores the transparency log.
+var (
+	_ translog.Writer = (*meta.Tx)(nil)
+	_ translog.Store  = (*meta.DB)(nil)
+	_ translog.Store  = (*meta.Snapshot)(nil)
+)
+
+func testTransparencyLog(t *testing.T, db *meta.DB) {
+	var texts [][]byte
+	for i := 0; i < 300; i++ {
+		texts = append(texts, []byte(fmt.Sprintf("record %d\n", i)))
+	}
+	// Appends in several transactions, several records each.
+	for i := 0; i < len(texts); i += 7 {
+		batch := texts[i:min(i+7, len(texts))]
+		tx(t, db, func(tx *meta.Tx) error {
+			first, err := translog.Append(ctx, tx, batch...)
+			if err != nil {
+				return err
+			}
+			return tx.IndexLogRecord(ctx, "npm", "demo", fmt.Sprint(i), "publish", first)
+		})
+	}
+	// A rolled-back append leaves nothing.
+	boom := errors.New("boom")
+	if err := db.Tx(ctx, func(tx *meta.Tx) error {
+		translog.Append(ctx, tx, []byte("never\n"))
+		return boom
+	}); !errors.Is(err, boom) {
+		t.Fatal(err)
+	}
+	n, err := db.LogSize(ctx)
+	if err != nil || n != 300 {
+		t.Fatalf("LogSize = %d, %v; want 300", n, err)
+	}
+	tree, err := translog.TreeOf(ctx, db, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []int64{0, 1, 150, 255, 256, 299} {
+		p, err := translog.ProveRecord(ctx, db, id, n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := tlog.CheckRecord(p, n, tree.Hash, id, tlog.RecordHash(texts[id])); err != nil {
+			t.Errorf("record %d: %v", id, err)
+		}
+	}
+	recs, err := db.ReadLogRecords(ctx, 255, 3)
+	if err != nil || len(recs) != 3 || string(recs[0]) != "record 255\n" {
+		t.Errorf("ReadLogRecords = %q, %v", recs, err)
+	}
+	if _, err := db.ReadLogRecords(ctx, 299, 2); err == nil {
+		t.Errorf("ReadLogRecords past the end succeeded")
+	}
+	entries, err := db.LogEntries(ctx, "npm", "demo", "14")
+	if err != nil || len(entries) != 1 || entries[0].ID != 14 || entries[0].Kind != "publish" {
+		t.Errorf("LogEntries = %+v, %v", entries, err)
+	}
+	// Record ids are unique: a second writer at the same id fails.
+	err = db.Tx(ctx, func(tx *meta.Tx) error { return tx.WriteLogRecord(ctx, 5, []byte("dup\n"), 0, nil) })
+	if !errors.Is(err, meta.ErrConflict) {
+		t.Errorf("writing an existing record id = %v, want ErrConflict", err)
+	}
 }
 
 var (
