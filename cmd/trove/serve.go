@@ -83,7 +83,8 @@ func serve(ctx context.Context, c *config.Config, ln net.Listener) error {
 
 	follow, stopFollow := context.WithCancel(ctx)
 	defer stopFollow()
-	go s.registry.Follow(follow)
+	followErr := make(chan error, 1)
+	go func() { followErr <- s.registry.Follow(follow) }()
 
 	hs := &http.Server{
 		Handler:           s.server,
@@ -98,9 +99,18 @@ func serve(ctx context.Context, c *config.Config, ln net.Listener) error {
 	slog.Info("trove is serving", "listen", ln.Addr().String(), "data", c.DataDir,
 		"npm_registry", c.BaseURL+"/npm/", "pip_index", c.BaseURL+"/pypi/simple/", "twine_repository", c.BaseURL+"/pypi/legacy/")
 
+	var fatal error
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serving: %w", err)
+	case err := <-followErr:
+		if err == nil {
+			break
+		}
+		// The transparency log no longer extends what this server signed:
+		// stop serving rather than publish anything inconsistent.
+		slog.Error("stopping: " + err.Error())
+		fatal = fmt.Errorf("stopped serving: %w", err)
 	case <-ctx.Done():
 	}
 	slog.Info("shutting down; waiting for requests in flight", "timeout", c.ShutdownTimeout.Std())
@@ -119,5 +129,5 @@ func serve(ctx context.Context, c *config.Config, ln net.Listener) error {
 		return err
 	}
 	slog.Info("stopped")
-	return nil
+	return fatal
 }

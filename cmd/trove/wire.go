@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 
 	"github.com/trove-dev/trove/internal/access"
 	"github.com/trove-dev/trove/internal/account"
@@ -19,6 +21,7 @@ import (
 	"github.com/trove-dev/trove/internal/registry"
 	"github.com/trove-dev/trove/internal/scan"
 	"github.com/trove-dev/trove/internal/server"
+	"github.com/trove-dev/trove/internal/translog"
 )
 
 // loadConfig loads, completes and validates the configuration.
@@ -59,6 +62,21 @@ func openBlobs(c *config.Config) (blob.Store, error) {
 	return nil, fmt.Errorf("storage backend %q is not supported", c.Storage.Backend)
 }
 
+// openLog opens the transparency log, creating its key on first start. It
+// refuses a database that does not extend the last tree signed.
+func openLog(ctx context.Context, c *config.Config, db *meta.DB) (*translog.Log, error) {
+	signer, vkey, err := translog.LoadOrCreateKey(c.LogDir(), c.Transparency.Name)
+	if err != nil {
+		return nil, err
+	}
+	l, err := translog.Open(ctx, db, signer, vkey, filepath.Join(c.LogDir(), "checkpoint"))
+	if errors.Is(err, translog.ErrRollback) || errors.Is(err, translog.ErrFork) {
+		return nil, hinted{fmt.Errorf("refusing to start: %w", err),
+			"the database is older than, or differs from, what this server last published in its transparency log; restore the matching database, or investigate tampering"}
+	}
+	return l, err
+}
+
 // stack is a wired Trove.
 type stack struct {
 	db       *meta.DB
@@ -80,12 +98,18 @@ func wire(ctx context.Context, c *config.Config) (*stack, error) {
 		return nil, err
 	}
 	blobs := metrics.CountBlobErrors(fs)
+	tlog, err := openLog(ctx, c, db)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
 	reg, err := registry.New(registry.Config{
 		DB:      db,
 		Blobs:   blobs,
 		Scan:    scan.NewPipeline(), // TODO(issue: scanners): secrets, malware, install scripts, typosquats
 		Rules:   []registry.Rules{npm.Rules{}, pypi.Rules{}},
 		TempDir: c.TempDir(),
+		Log:     tlog,
 	})
 	if err != nil {
 		db.Close()
@@ -107,6 +131,7 @@ func wire(ctx context.Context, c *config.Config) (*stack, error) {
 				Registry: reg, Pages: pages, BaseURL: c.BaseURL + "/pypi", MaxUploadBytes: int64(c.Limits.PyPIUploadBytes),
 			})},
 			{Prefix: "/api", Ecosystem: "api", Adapter: api.New(api.Options{Registry: reg, Tokens: tokens})},
+			{Prefix: "/log", Ecosystem: "log", Handler: translog.NewServer(tlog, db)},
 		},
 		Tokens:    tokens,
 		DB:        db,

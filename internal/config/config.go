@@ -18,6 +18,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/BurntSushi/toml"
 )
@@ -36,13 +37,23 @@ type Config struct {
 	// on shutdown; after it they are cancelled and their uploads rolled back.
 	ShutdownTimeout Duration `toml:"shutdown_timeout"`
 
-	Log      Log      `toml:"log"`
-	Database Database `toml:"database"`
-	Storage  Storage  `toml:"storage"`
-	Limits   Limits   `toml:"limits"`
-	Cache    Cache    `toml:"cache"`
-	Accounts Accounts `toml:"accounts"`
-	Policy   Policy   `toml:"policy"`
+	Log          Log          `toml:"log"`
+	Database     Database     `toml:"database"`
+	Storage      Storage      `toml:"storage"`
+	Limits       Limits       `toml:"limits"`
+	Cache        Cache        `toml:"cache"`
+	Accounts     Accounts     `toml:"accounts"`
+	Policy       Policy       `toml:"policy"`
+	Transparency Transparency `toml:"transparency"`
+}
+
+// Transparency configures the transparency log.
+type Transparency struct {
+	// Name is the log's name: the origin of its checkpoints, the name of
+	// its signing key and of its Go checksum database. It is fixed when the
+	// key is generated (first start); changing it later has no effect.
+	// Default: the host and path of base_url, then "/log".
+	Name string `toml:"name"`
 }
 
 // Log configures logging.
@@ -147,7 +158,15 @@ func (c *Config) Finish() {
 		c.BaseURL = "http://" + c.Listen
 	}
 	c.BaseURL = strings.TrimRight(c.BaseURL, "/")
+	if c.Transparency.Name == "" {
+		if u, err := url.Parse(c.BaseURL); err == nil && u.Host != "" {
+			c.Transparency.Name = u.Host + strings.TrimRight(u.Path, "/") + "/log"
+		}
+	}
 }
+
+// LogDir holds the transparency log's keys and last signed checkpoint.
+func (c *Config) LogDir() string { return filepath.Join(c.DataDir, "log") }
 
 // TempDir is where uploads are spooled while they are checked.
 func (c *Config) TempDir() string { return filepath.Join(c.DataDir, "tmp") }
@@ -207,6 +226,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Policy.UnpublishWindow < 0 {
 		bad("policy.unpublish_window: must not be negative")
+	}
+	if n := c.Transparency.Name; n != "" && (strings.ContainsAny(n, "+ \t\n") || !utf8.ValidString(n)) {
+		bad("transparency.name: %q must not contain spaces or '+'", n)
 	}
 	return errors.Join(errs...)
 }

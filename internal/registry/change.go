@@ -7,6 +7,7 @@ import (
 
 	"github.com/trove-dev/trove/internal/access"
 	"github.com/trove-dev/trove/internal/meta"
+	"github.com/trove-dev/trove/internal/translog"
 )
 
 // DefaultUnpublishWindow is how long after publication the owners of a
@@ -21,11 +22,16 @@ type Target struct {
 	Version   string // "" for the package as a whole
 }
 
+// errNoChange is returned by a change function that found nothing to do.
+var errNoChange = errors.New("no change")
+
 // change runs fn in a transaction on the target's package and release
 // (nil when t.Version is ""), after authorizing who for action a, and
-// records a change of kind in the feed.
+// records a change of kind in the feed and in the transparency log. fn
+// adds what it changed to the event; it returns errNoChange if nothing
+// changed, and then nothing is recorded.
 func (s *Service) change(ctx context.Context, who *access.Principal, a access.Action, t Target, kind string,
-	fn func(tx *meta.Tx, pkg *meta.Package, rel *meta.Release) error) error {
+	fn func(tx *meta.Tx, pkg *meta.Package, rel *meta.Release, ev *translog.Event) error) error {
 	_, name, key, err := s.parse(t.Ecosystem, t.Name, t.Version)
 	if err != nil {
 		return err
@@ -52,17 +58,27 @@ func (s *Service) change(ctx context.Context, who *access.Principal, a access.Ac
 				return err
 			}
 		}
-		if err := fn(tx, pkg, rel); err != nil {
+		ev := &translog.Event{Kind: kind, Ecosystem: pkg.Ecosystem, Name: pkg.Name, Time: now(s)}
+		if rel != nil {
+			ev.Version = rel.Version
+		}
+		if err := fn(tx, pkg, rel, ev); err != nil {
 			return err
 		}
-		_, err := tx.AddChange(ctx, pkg, kind, now(s))
+		if err := appendEvent(ctx, tx, ev); err != nil {
+			return err
+		}
+		_, err := tx.AddChange(ctx, pkg, kind, ev.Time)
 		return err
 	})
+	if errors.Is(err, errNoChange) {
+		return nil
+	}
 	if err != nil {
 		return err
 	}
 	s.changed(t.Ecosystem, name)
-	return nil
+	return s.sign(context.WithoutCancel(ctx))
 }
 
 func visible(state string) bool {
@@ -72,7 +88,8 @@ func visible(state string) bool {
 // Yank hides a release from version resolution (it stays installable when
 // pinned exactly) and records why. Yanking a yanked release updates the reason.
 func (s *Service) Yank(ctx context.Context, who *access.Principal, t Target, reason string) error {
-	return s.change(ctx, who, access.Yank, t, "yank", func(tx *meta.Tx, pkg *meta.Package, rel *meta.Release) error {
+	return s.change(ctx, who, access.Yank, t, "yank", func(tx *meta.Tx, pkg *meta.Package, rel *meta.Release, ev *translog.Event) error {
+		ev.Reason = &reason
 		if rel.State == meta.StatePublished {
 			if err := tx.SetReleaseState(ctx, rel.ID, meta.StatePublished, meta.StateYanked, time.Time{}); err != nil {
 				return err
@@ -84,7 +101,7 @@ func (s *Service) Yank(ctx context.Context, who *access.Principal, t Target, rea
 
 // Unyank makes a yanked release resolvable again.
 func (s *Service) Unyank(ctx context.Context, who *access.Principal, t Target) error {
-	return s.change(ctx, who, access.Yank, t, "unyank", func(tx *meta.Tx, pkg *meta.Package, rel *meta.Release) error {
+	return s.change(ctx, who, access.Yank, t, "unyank", func(tx *meta.Tx, pkg *meta.Package, rel *meta.Release, ev *translog.Event) error {
 		if rel.State != meta.StateYanked {
 			return Error(ErrInvalid, "version %s of %s is not yanked", rel.Version, pkg.DisplayName)
 		}
@@ -97,10 +114,11 @@ func (s *Service) Unyank(ctx context.Context, who *access.Principal, t Target) e
 
 // Deprecate sets a release's deprecation message; "" removes it.
 func (s *Service) Deprecate(ctx context.Context, who *access.Principal, t Target, msg string) error {
-	return s.change(ctx, who, access.Yank, t, "deprecate", func(tx *meta.Tx, pkg *meta.Package, rel *meta.Release) error {
+	return s.change(ctx, who, access.Yank, t, "deprecate", func(tx *meta.Tx, pkg *meta.Package, rel *meta.Release, ev *translog.Event) error {
 		if rel.Deprecated == msg {
-			return nil
+			return errNoChange
 		}
+		ev.Message = &msg
 		return tx.SetDeprecated(ctx, rel.ID, msg)
 	})
 }
@@ -113,7 +131,7 @@ func (s *Service) Delete(ctx context.Context, who *access.Principal, t Target, w
 	if t.Version == "" {
 		return Error(ErrInvalid, "deleting needs a version")
 	}
-	return s.change(ctx, who, access.Yank, t, "delete", func(tx *meta.Tx, pkg *meta.Package, rel *meta.Release) error {
+	return s.change(ctx, who, access.Yank, t, "delete", func(tx *meta.Tx, pkg *meta.Package, rel *meta.Release, ev *translog.Event) error {
 		at := now(s)
 		if !who.Admin && at.Sub(rel.PublishedAt) > window {
 			return Error(access.ErrDenied, "%s %s was published more than %s ago and can no longer be deleted by its owners: deprecate it, or ask an administrator",
@@ -128,6 +146,7 @@ func (s *Service) Delete(ctx context.Context, who *access.Principal, t Target, w
 				if err := tx.DeleteDistTag(ctx, pkg.ID, tag.Tag); err != nil {
 					return err
 				}
+				ev.Tags = append(ev.Tags, translog.TagChange{Tag: tag.Tag})
 			}
 		}
 		return tx.SetReleaseState(ctx, rel.ID, rel.State, meta.StateDeleted, at)
@@ -139,7 +158,9 @@ func (s *Service) SetDistTag(ctx context.Context, who *access.Principal, t Targe
 	if t.Version == "" || tag == "" {
 		return Error(ErrInvalid, "a dist-tag needs a tag and a version")
 	}
-	return s.change(ctx, who, access.Publish, t, "tag", func(tx *meta.Tx, pkg *meta.Package, rel *meta.Release) error {
+	return s.change(ctx, who, access.Publish, t, "tag", func(tx *meta.Tx, pkg *meta.Package, rel *meta.Release, ev *translog.Event) error {
+		ev.Version = ""
+		ev.Tags = []translog.TagChange{{Tag: tag, Version: rel.Version}}
 		return tx.SetDistTag(ctx, pkg.ID, tag, rel.ID)
 	})
 }
@@ -147,11 +168,12 @@ func (s *Service) SetDistTag(ctx context.Context, who *access.Principal, t Targe
 // RemoveDistTag removes a tag of the package.
 func (s *Service) RemoveDistTag(ctx context.Context, who *access.Principal, t Target, tag string) error {
 	return s.change(ctx, who, access.Publish, Target{Ecosystem: t.Ecosystem, Name: t.Name}, "tag",
-		func(tx *meta.Tx, pkg *meta.Package, _ *meta.Release) error {
+		func(tx *meta.Tx, pkg *meta.Package, _ *meta.Release, ev *translog.Event) error {
 			err := tx.DeleteDistTag(ctx, pkg.ID, tag)
 			if errors.Is(err, meta.ErrNotFound) {
 				return Error(ErrNotFound, "%s has no dist-tag %q", pkg.DisplayName, tag)
 			}
+			ev.Tags = []translog.TagChange{{Tag: tag}}
 			return err
 		})
 }

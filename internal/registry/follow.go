@@ -2,9 +2,11 @@ package registry
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/trove-dev/trove/internal/meta"
+	"github.com/trove-dev/trove/internal/translog"
 )
 
 // FollowInterval is how often Follow reads the change feed. Changes made
@@ -19,8 +21,11 @@ const FollowInterval = time.Second
 const StaleQuarantine = time.Hour
 
 // Follow reads the change feed until ctx is done, telling watchers about
-// changes made by other replicas, and discards abandoned quarantined
-// uploads. It starts at the feed's current end.
+// changes made by other replicas and signing the transparency log's new
+// tree, and discards abandoned quarantined uploads. It starts at the
+// feed's current end. It returns an error only when the transparency log
+// no longer extends what it signed (translog.ErrRollback, ErrFork): the
+// server must then stop serving.
 func (s *Service) Follow(ctx context.Context) error {
 	last, err := s.db.LastSerial(ctx)
 	if err != nil {
@@ -43,6 +48,15 @@ func (s *Service) Follow(ctx context.Context) error {
 		for _, c := range changes {
 			s.changed(Ecosystem(c.Ecosystem), Name(c.Name))
 			last = c.Serial
+		}
+		if len(changes) > 0 {
+			err := s.sign(ctx)
+			if errors.Is(err, translog.ErrRollback) || errors.Is(err, translog.ErrFork) {
+				return err
+			}
+			if err != nil {
+				log().Warn("signing the transparency log", "err", err)
+			}
 		}
 		if time.Since(sweep) > StaleQuarantine/4 {
 			sweep = time.Now()

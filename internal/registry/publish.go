@@ -11,6 +11,7 @@ import (
 	"github.com/trove-dev/trove/internal/blob"
 	"github.com/trove-dev/trove/internal/meta"
 	"github.com/trove-dev/trove/internal/scan"
+	"github.com/trove-dev/trove/internal/translog"
 )
 
 // An Upload is a release, or files to add to one, as an adapter parsed it.
@@ -31,6 +32,9 @@ type Upload struct {
 	// it (PyPI uploads one file per request). Without it an existing
 	// release is ErrExists.
 	AddFiles bool
+	// GoSum are the go.sum lines of a Go module version, which its publish
+	// record carries so that the log doubles as a checksum database.
+	GoSum []string
 }
 
 // An UploadFile is one artifact of an Upload.
@@ -132,10 +136,13 @@ func (s *Service) Publish(ctx context.Context, who *access.Principal, u *Upload)
 		return nil, Error(ErrHeld, "%s %s is held for review by the registry's administrators: %v", u.Name, u.Version, report.Err())
 	}
 
-	if err := s.publishQuarantined(bg, res, u.Tags); err != nil {
+	if err := s.publishQuarantined(bg, res, u); err != nil {
 		return nil, err
 	}
 	s.changed(u.Ecosystem, name)
+	if err := s.sign(bg); err != nil {
+		return nil, err
+	}
 	return res, nil
 }
 
@@ -315,9 +322,19 @@ func (s *Service) quarantine(ctx context.Context, who *access.Principal, rules R
 	return res, nil
 }
 
-// publishQuarantined makes a quarantined upload visible and points its tags at it.
-func (s *Service) publishQuarantined(ctx context.Context, res *Result, tags []string) error {
+// publishQuarantined makes a quarantined upload visible, points its tags
+// at it and appends its publish record to the transparency log, all in one
+// transaction.
+func (s *Service) publishQuarantined(ctx context.Context, res *Result, u *Upload) error {
 	at := now(s)
+	ev := &translog.Event{Kind: "publish", Ecosystem: res.Package.Ecosystem, Name: res.Package.Name, Version: res.Release.Version,
+		Time: at, GoSum: u.GoSum}
+	for _, f := range res.Files {
+		ev.Files = append(ev.Files, translog.FileDigest{Name: f.Filename, SHA256: f.SHA256})
+	}
+	for _, t := range u.Tags {
+		ev.Tags = append(ev.Tags, translog.TagChange{Tag: t, Version: res.Release.Version})
+	}
 	return s.db.Tx(ctx, func(tx *meta.Tx) error {
 		if res.Release.State == meta.StateQuarantined {
 			if err := tx.SetReleaseState(ctx, res.Release.ID, meta.StateQuarantined, meta.StatePublished, at); err != nil {
@@ -334,10 +351,13 @@ func (s *Service) publishQuarantined(ctx context.Context, res *Result, tags []st
 		for _, f := range res.Files {
 			f.State = meta.StatePublished
 		}
-		for _, t := range tags {
+		for _, t := range u.Tags {
 			if err := tx.SetDistTag(ctx, res.Package.ID, t, res.Release.ID); err != nil {
 				return err
 			}
+		}
+		if err := appendEvent(ctx, tx, ev); err != nil {
+			return err
 		}
 		_, err := tx.AddChange(ctx, res.Package, "publish", at)
 		return err

@@ -25,6 +25,7 @@
 package registry
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -35,6 +36,7 @@ import (
 	"github.com/trove-dev/trove/internal/blob"
 	"github.com/trove-dev/trove/internal/meta"
 	"github.com/trove-dev/trove/internal/scan"
+	"github.com/trove-dev/trove/internal/translog"
 )
 
 // An Ecosystem is a package ecosystem Trove serves.
@@ -111,6 +113,9 @@ type Config struct {
 	Rules   []Rules
 	TempDir string           // where uploads are spooled; "" for os.TempDir
 	Now     func() time.Time // nil for time.Now
+	// Log signs the transparency log after every change. Records are
+	// appended with or without it; nil leaves them unsigned (tests).
+	Log *translog.Log
 }
 
 // A Service is the registry core. It is safe for concurrent use.
@@ -121,6 +126,7 @@ type Service struct {
 	rules   map[Ecosystem]Rules
 	tempDir string
 	now     func() time.Time
+	log     *translog.Log
 
 	mu       sync.RWMutex
 	watchers []func(Ecosystem, Name)
@@ -146,6 +152,7 @@ func New(cfg Config) (*Service, error) {
 		rules:   make(map[Ecosystem]Rules),
 		tempDir: cfg.TempDir,
 		now:     cfg.Now,
+		log:     cfg.Log,
 		files:   make(map[fileKey]*meta.File),
 	}
 	if s.scan == nil {
@@ -195,6 +202,32 @@ func (s *Service) changed(eco Ecosystem, name Name) {
 	for _, w := range ws {
 		w(eco, name)
 	}
+}
+
+// appendEvent appends the event to the transparency log within tx and
+// indexes it under its package version.
+func appendEvent(ctx context.Context, tx *meta.Tx, ev *translog.Event) error {
+	text, err := ev.Format()
+	if err != nil {
+		return err
+	}
+	id, err := translog.Append(ctx, tx, text)
+	if err != nil {
+		return err
+	}
+	return tx.IndexLogRecord(ctx, ev.Ecosystem, ev.Name, ev.Version, ev.Kind, id)
+}
+
+// sign signs the transparency log's new tree, so that a change is
+// provable as soon as it is visible.
+func (s *Service) sign(ctx context.Context) error {
+	if s.log == nil {
+		return nil
+	}
+	if _, err := s.log.Sign(ctx); err != nil {
+		return fmt.Errorf("signing the transparency log: %w", err)
+	}
+	return nil
 }
 
 // parse checks the ecosystem, name and version of a request.

@@ -18,6 +18,7 @@ import (
 	"github.com/trove-dev/trove/internal/meta"
 	"github.com/trove-dev/trove/internal/registry"
 	"github.com/trove-dev/trove/internal/scan"
+	"github.com/trove-dev/trove/internal/translog"
 )
 
 // rules is a small ecosystem for testing the core: lowercase names,
@@ -531,4 +532,104 @@ func TestFollowSeesOtherReplicas(t *testing.T) {
 	}
 	cancel()
 	<-done
+}
+
+// lastEvent returns the log's size and its newest record, parsed.
+func lastEvent(t *testing.T, e *env) (int64, *translog.Event) {
+	t.Helper()
+	n, err := e.db.LogSize(ctx)
+	if err != nil || n == 0 {
+		t.Fatalf("LogSize = %d, %v", n, err)
+	}
+	recs, err := e.db.ReadLogRecords(ctx, n-1, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev, err := translog.ParseEvent(recs[0])
+	if err != nil {
+		t.Fatalf("newest record does not parse: %v\n%s", err, recs[0])
+	}
+	return n, ev
+}
+
+func TestEveryChangeIsLogged(t *testing.T) {
+	e := newEnv(t, &verdictScanner{verdict: scan.Publish})
+	dir := t.TempDir()
+	signer, vkey, err := translog.LoadOrCreateKey(dir, "log.example.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tl, err := translog.Open(ctx, e.db, signer, vkey, filepath.Join(dir, "checkpoint"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.reg, err = registry.New(registry.Config{DB: e.db, Blobs: e.blobs, Rules: []registry.Rules{rules{"npm"}}, TempDir: t.TempDir(),
+		Now: func() time.Time { return e.now }, Log: tl})
+	if err != nil {
+		t.Fatal(err)
+	}
+	alice := e.user(t, "alice", false)
+	bob := e.user(t, "bob", false)
+	res := e.publish(t, alice, "demo", "1.0", "bytes")
+	n, ev := lastEvent(t, e)
+	if ev.Kind != "publish" || ev.Name != "demo" || ev.Version != "1.0" || !ev.HasFile("demo-1.0.tgz", res.Files[0].SHA256) ||
+		len(ev.Tags) != 1 || ev.Tags[0] != (translog.TagChange{Tag: "latest", Version: "1.0"}) {
+		t.Errorf("publish record = %+v", ev)
+	}
+	if got := tl.Latest().Tree.N; got != n {
+		t.Errorf("after Publish returned the signed tree has %d records, want %d (the publish must be provable)", got, n)
+	}
+	entries, _ := e.db.LogEntries(ctx, "npm", "demo", "1.0")
+	if len(entries) != 1 || entries[0].ID != n-1 {
+		t.Errorf("LogEntries(demo 1.0) = %+v, want record %d", entries, n-1)
+	}
+	v1 := registry.Target{Ecosystem: "npm", Name: "demo", Version: "1.0"}
+	steps := []struct {
+		do   func() error
+		kind string
+		chk  func(*translog.Event) bool
+	}{
+		{func() error { return e.reg.Yank(ctx, alice, v1, "oops") }, "yank", func(ev *translog.Event) bool { return *ev.Reason == "oops" }},
+		{func() error { return e.reg.Unyank(ctx, alice, v1) }, "unyank", func(ev *translog.Event) bool { return ev.Version == "1.0" }},
+		{func() error { return e.reg.Deprecate(ctx, alice, v1, "old") }, "deprecate", func(ev *translog.Event) bool { return *ev.Message == "old" }},
+		{func() error { return e.reg.SetDistTag(ctx, alice, v1, "stable") }, "tag", func(ev *translog.Event) bool {
+			return len(ev.Tags) == 1 && ev.Tags[0] == translog.TagChange{Tag: "stable", Version: "1.0"}
+		}},
+		{func() error { return e.reg.RemoveDistTag(ctx, alice, v1, "stable") }, "tag", func(ev *translog.Event) bool {
+			return len(ev.Tags) == 1 && ev.Tags[0] == translog.TagChange{Tag: "stable"}
+		}},
+		{func() error { return e.reg.Delete(ctx, alice, v1, time.Hour) }, "delete", func(ev *translog.Event) bool {
+			return len(ev.Tags) == 1 && ev.Tags[0].Tag == "latest" && ev.Tags[0].Version == ""
+		}},
+	}
+	for _, st := range steps {
+		if err := st.do(); err != nil {
+			t.Fatalf("%s: %v", st.kind, err)
+		}
+		m, ev := lastEvent(t, e)
+		if m != n+1 || ev.Kind != st.kind || !st.chk(ev) {
+			t.Errorf("%s: log size %d (want %d), record %+v", st.kind, m, n+1, ev)
+		}
+		if tl.Latest().Tree.N != m {
+			t.Errorf("%s: signed tree lags the log", st.kind)
+		}
+		n = m
+	}
+	// Refused and no-op changes log nothing.
+	e.reg.Publish(ctx, bob, e.upload(t, "demo", "2.0", map[string]string{"demo-2.0.tgz": "x"}))
+	e.reg.Deprecate(ctx, alice, registry.Target{Ecosystem: "npm", Name: "demo", Version: "9.9"}, "x")
+	if m, _ := lastEvent(t, e); m != n {
+		t.Errorf("refused changes appended %d records", m-n)
+	}
+}
+
+func TestRejectedUploadIsNotLogged(t *testing.T) {
+	e := newEnv(t, &verdictScanner{verdict: scan.Reject})
+	alice := e.user(t, "alice", false)
+	if _, err := e.reg.Publish(ctx, alice, e.upload(t, "demo", "1.0", map[string]string{"demo-1.0.tgz": "x"})); err == nil {
+		t.Fatal("rejected upload published")
+	}
+	if n, _ := e.db.LogSize(ctx); n != 0 {
+		t.Errorf("a rejected upload appended %d records", n)
+	}
 }

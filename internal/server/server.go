@@ -52,11 +52,14 @@ type Adapter interface {
 	WriteError(w http.ResponseWriter, r *http.Request, status int, msg string)
 }
 
-// A Mount is an adapter at a path prefix such as "/npm".
+// A Mount is an adapter at a path prefix such as "/npm", or a plain
+// handler (Handler set, Adapter nil) that keeps its own error format, such
+// as the transparency log's.
 type Mount struct {
 	Prefix    string
-	Ecosystem string
+	Ecosystem string // names the mount in routes: "<ecosystem>.<endpoint>"
 	Adapter   Adapter
+	Handler   http.Handler
 }
 
 // Options configure a Server.
@@ -100,8 +103,11 @@ func New(o Options) *Server {
 		fmt.Fprintln(w, "not found: Trove serves npm under /npm/ and PyPI under /pypi/ (see /pypi/simple/)")
 	})
 	for _, m := range o.Mounts {
-		m := m
-		s.mux.Handle(m.Prefix+"/", http.StripPrefix(m.Prefix, s.adapterHandler(m)))
+		h := s.plainHandler(m)
+		if m.Adapter != nil {
+			h = s.adapterHandler(m)
+		}
+		s.mux.Handle(m.Prefix+"/", http.StripPrefix(m.Prefix, h))
 	}
 	return s
 }
@@ -210,6 +216,28 @@ func (s *Server) adapterHandler(m Mount) http.Handler {
 		if err != nil {
 			s.writeError(m, rec, r, route, err)
 		}
+	})
+}
+
+// plainHandler serves a mount with its own handler, with the same logs
+// and metrics as adapters (route "<ecosystem>.all").
+func (s *Server) plainHandler(m Mount) http.Handler {
+	route := m.Ecosystem + ".all"
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.active.Add(1)
+		defer s.active.Done()
+		start := time.Now()
+		rec := &recorder{ResponseWriter: w}
+		defer func() {
+			if p := recover(); p != nil {
+				slog.Error("panic serving request", "request_id", RequestID(r.Context()), "route", route, "panic", p)
+				if !rec.wroteHeader {
+					http.Error(rec, "internal error; the request ID is "+RequestID(r.Context()), http.StatusInternalServerError)
+				}
+			}
+			s.finish(m, r, rec, route, start)
+		}()
+		m.Handler.ServeHTTP(rec, r)
 	})
 }
 
