@@ -143,3 +143,68 @@ func TestServeShutdownTimeoutRollsBack(t *testing.T) {
 		t.Errorf("staged upload files left behind after restart: %v", left)
 	}
 }
+
+// upload sends a wheel to the server and fails the test unless it is accepted.
+func upload(t *testing.T, tr *Trove, wheel, token string) {
+	t.Helper()
+	conn, err := net.Dial("tcp", strings.TrimPrefix(tr.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.Write(uploadRequest(t, tr, wheel, token))
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("upload of %s: %v %v", filepath.Base(wheel), resp, err)
+	}
+}
+
+// copyDB copies the SQLite database files of a stopped server.
+func copyDB(t *testing.T, fromDir, toDir string) {
+	t.Helper()
+	for _, suffix := range []string{"", "-wal", "-shm"} {
+		b, err := os.ReadFile(filepath.Join(fromDir, "trove.db"+suffix))
+		if os.IsNotExist(err) {
+			os.Remove(filepath.Join(toDir, "trove.db"+suffix))
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.MkdirAll(toDir, 0o755)
+		if err := os.WriteFile(filepath.Join(toDir, "trove.db"+suffix), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestServeRefusesRolledBackLog restores an older database under a server
+// that already signed a larger transparency log: it must refuse to start.
+func TestServeRefusesRolledBackLog(t *testing.T) {
+	_, wheel1 := pyBuild(t, pyProject(t, pyLib, "1.0.0", "one"))
+	_, wheel2 := pyBuild(t, pyProject(t, pyLib, "2.0.0", "two"))
+	tr := startTrove(t)
+	tr.AddUser(t, "alice")
+	token := tr.Token(t, "alice", "*", "publish")
+	upload(t, tr, wheel1, token)
+	if err := tr.Stop(20 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	backup := t.TempDir()
+	copyDB(t, tr.Data, backup)
+
+	tr2 := startTroveAt(t, tr.Data)
+	upload(t, tr2, wheel2, token)
+	if err := tr2.Stop(20 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	copyDB(t, backup, tr.Data) // restore the older backup
+
+	out, err := runCmd(t, "", nil, "", troveBin, "serve", "--data", tr.Data, "--listen", "127.0.0.1:0")
+	if err == nil {
+		t.Fatalf("trove serve started on a rolled-back database:\n%s", out)
+	}
+	if !strings.Contains(out, "refusing to start") || !strings.Contains(out, "rolled back") {
+		t.Errorf("trove serve output does not explain the refusal:\n%s", out)
+	}
+}
