@@ -1,7 +1,55 @@
-// Package npm serves the npm registry protocol.
+// Package npm serves the npm registry protocol to unmodified npm 10/11
+// clients (and yarn and pnpm, which speak the same protocol): packuments,
+// tarballs, publish, dist-tags, deprecate, unpublish, login, tokens and
+// search.
+//
+// # Endpoints
+//
+// Paths are below the registry root (mounted at /npm); E is a package
+// name, scoped ones as @scope%2fname, @scope%2Fname or @scope/name.
+//
+//	GET    /E                              packument: abbreviated for Accept: application/vnd.npm.install-v1+json, else full
+//	PUT    /E                              publish (with _attachments), or deprecate / dist-tag changes (without)
+//	PUT    /E/-rev/R                       the same; versions missing from the body are unpublished
+//	DELETE /E/-rev/R                       unpublish every version
+//	GET    /E/-/NAME-VERSION.tgz           tarball
+//	DELETE /E/-/NAME-VERSION.tgz/-rev/R    no-op once the version is unpublished
+//	GET    /-/package/E/dist-tags          dist-tags
+//	PUT    /-/package/E/dist-tags/T        point tag T at the version in the body ("1.2.3")
+//	DELETE /-/package/E/dist-tags/T        remove tag T (not latest)
+//	GET    /-/ping                         {}
+//	GET    /-/v1/search?text=&size=&from=  search
+//	GET    /-/whoami                       {"username": …}
+//	POST   /-/v1/login                     start a browser login: {"loginUrl", "doneUrl"}
+//	GET    /-/v1/login/S, POST             the sign-in page of a browser login
+//	GET    /-/v1/done?sessionId=S          poll a browser login: 202 until done, then {"token"}
+//	PUT    /-/user/org.couchdb.user:U      legacy login (npm login --auth-type=legacy, npm adduser)
+//	DELETE /-/user/token/T                 logout: revoke the token T
+//	GET    /-/npm/v1/tokens, POST          list and create tokens
+//	DELETE /-/npm/v1/tokens/token/K        revoke a token
+//
+// # Security invariants
+//
+//   - The metadata served for a version is derived from the package.json
+//     inside its tarball, never from the manifest in the publish request
+//     (manifest confusion): the request's manifest must agree with the
+//     tarball on every field that changes what an install does, or the
+//     publish is refused. See [derive] and [confusion].
+//   - Tarballs are read with bounded entry counts, sizes and compression
+//     ratio, and refused if they hold path traversal, links that point
+//     outside the package, device files or duplicate entries
+//     ([readTarball]).
+//   - Published bytes are served as stored: never re-packed.
+//   - A metadata-only PUT may change only deprecations and dist-tags, and
+//     unpublish versions; never a version's manifest or dist.
+//   - A cached packument read does no SQL and no JSON encoding: documents
+//     are rendered once per change of their package ([page.Cache]).
 package npm
 
 import (
+	"encoding/json"
+	"errors"
+	"html/template"
 	"net/http"
 	"time"
 
@@ -26,20 +74,194 @@ type Options struct {
 	UnpublishWindow  time.Duration
 }
 
-// Handler serves the npm protocol.
+// DefaultMaxPublishBytes bounds publish requests when Options leave it zero.
+const DefaultMaxPublishBytes = 128 << 20
+
+// Handler serves the npm protocol. It implements server.Adapter.
 type Handler struct {
 	o Options
 }
 
 // New returns a Handler.
-func New(o Options) *Handler { return &Handler{o: o} }
+func New(o Options) *Handler {
+	if o.MaxPublishBytes <= 0 {
+		o.MaxPublishBytes = DefaultMaxPublishBytes
+	}
+	if o.UnpublishWindow == 0 {
+		o.UnpublishWindow = registry.DefaultUnpublishWindow
+	}
+	if o.Pages == nil {
+		o.Pages = page.NewCache(16 << 20)
+	}
+	return &Handler{o: o}
+}
+
+type endpoint = func(http.ResponseWriter, *http.Request) error
 
 // Route maps a request to an endpoint.
-func (h *Handler) Route(r *http.Request) (string, func(http.ResponseWriter, *http.Request) error) {
-	return "", nil // TODO(issue 2): the npm endpoints
+func (h *Handler) Route(r *http.Request) (string, endpoint) {
+	req, err := parsePath(r.URL.EscapedPath())
+	if errors.Is(err, errNoRoute) {
+		return "", nil
+	}
+	if err != nil {
+		return "invalid", func(http.ResponseWriter, *http.Request) error { return err }
+	}
+	with := func(name string, f func(http.ResponseWriter, *http.Request, request) error) (string, endpoint) {
+		return name, func(w http.ResponseWriter, r *http.Request) error { return f(w, r, req) }
+	}
+	m := r.Method
+	read := m == http.MethodGet || m == http.MethodHead
+	switch req.op {
+	case opPackument:
+		switch {
+		case read && !req.hasRev:
+			return with("packument", h.packument)
+		case m == http.MethodPut && !req.hasRev:
+			return with("publish", h.putPackage)
+		case m == http.MethodPut:
+			return with("update", h.putPackage)
+		case m == http.MethodDelete && req.hasRev:
+			return with("unpublish", h.unpublishAll)
+		}
+	case opTarball:
+		switch {
+		case read && !req.hasRev:
+			return with("tarball", h.tarball)
+		case m == http.MethodDelete && req.hasRev:
+			return with("tarball.delete", h.deleteTarball)
+		}
+	case opDistTags:
+		if read {
+			return with("disttags", h.distTags)
+		}
+	case opDistTag:
+		switch m {
+		case http.MethodPut:
+			return with("disttag.set", h.setDistTag)
+		case http.MethodDelete:
+			return with("disttag.remove", h.removeDistTag)
+		}
+	case opPing:
+		if read {
+			return with("ping", h.ping)
+		}
+	case opWhoami:
+		if read {
+			return with("whoami", h.whoami)
+		}
+	case opSearch:
+		if read {
+			return with("search", h.search)
+		}
+	case opLoginStart:
+		if m == http.MethodPost {
+			return with("login.start", h.loginStart)
+		}
+	case opLoginPage:
+		switch {
+		case read:
+			return with("login.page", h.loginPage)
+		case m == http.MethodPost:
+			return with("login.submit", h.loginSubmit)
+		}
+	case opLoginDone:
+		if read {
+			return with("login.done", h.loginDone)
+		}
+	case opCouchUser:
+		if m == http.MethodPut {
+			return with("login.couch", h.couchLogin)
+		}
+	case opLogout:
+		if m == http.MethodDelete {
+			return with("logout", h.logout)
+		}
+	case opTokens:
+		switch {
+		case read:
+			return with("tokens.list", h.listTokens)
+		case m == http.MethodPost:
+			return with("tokens.create", h.createToken)
+		}
+	case opToken:
+		if m == http.MethodDelete {
+			return with("tokens.revoke", h.revokeToken)
+		}
+	}
+	return "unsupported", func(http.ResponseWriter, *http.Request) error {
+		return registry.Error(registry.ErrUnsupported, "%s is not supported on %s", m, r.URL.Path)
+	}
 }
 
-// WriteError writes an npm JSON error.
+// WriteError writes an npm error, {"error": msg}, which npm prints. The
+// browser login page gets its HTML form back instead, with the message.
 func (h *Handler) WriteError(w http.ResponseWriter, r *http.Request, status int, msg string) {
-	http.Error(w, msg, status)
+	if req, err := parsePath(r.URL.EscapedPath()); err == nil && req.op == opLoginPage {
+		h.renderLoginPage(w, status, loginView{Error: msg, Form: status == http.StatusUnauthorized || status == http.StatusBadRequest})
+		return
+	}
+	// Never WWW-Authenticate: npm reads "OTP" there as a one-time
+	// password challenge, and anything else as an unknown scheme.
+	w.Header().Del("WWW-Authenticate")
+	writeJSON(w, status, map[string]string{"error": msg})
 }
+
+// writeJSON writes v as a JSON response.
+func writeJSON(w http.ResponseWriter, status int, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, err = w.Write(append(b, '\n'))
+	return err
+}
+
+// ok is the body of successful writes.
+var ok = map[string]bool{"ok": true}
+
+func (h *Handler) ping(w http.ResponseWriter, r *http.Request, _ request) error {
+	return writeJSON(w, http.StatusOK, struct{}{})
+}
+
+// decodeJSON decodes a JSON document (trailing data is an error) and
+// turns syntax and type errors into a clear ErrInvalid. It decodes from b
+// itself, without a copy: values that keep their raw bytes (rawString)
+// point into b.
+func decodeJSON(b []byte, v any, what string) error {
+	if err := json.Unmarshal(b, v); err != nil {
+		return registry.Error(registry.ErrInvalid, "%s is not valid: %v", what, jsonError(err))
+	}
+	return nil
+}
+
+// jsonError rewords encoding/json errors for people.
+func jsonError(err error) string {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) && te.Field != "" {
+		return "field " + te.Field + " must be " + jsonKind(te.Type.Kind().String()) + ", not " + te.Value
+	}
+	return err.Error()
+}
+
+func jsonKind(k string) string {
+	switch k {
+	case "map", "struct":
+		return "an object"
+	case "slice":
+		return "an array"
+	case "string":
+		return "a string"
+	case "int64", "int", "float64":
+		return "a number"
+	case "bool":
+		return "a boolean"
+	}
+	return k
+}
+
+// templates are parsed once; a broken template is a programming error.
+var templates = template.Must(template.New("login").Parse(loginHTML))

@@ -1,0 +1,357 @@
+package npm
+
+import (
+	"encoding/json"
+	"net/http"
+	"sort"
+	"time"
+
+	"github.com/trove-dev/trove/internal/access"
+	"github.com/trove-dev/trove/internal/registry"
+)
+
+// MaxDeprecationLen bounds a deprecation message.
+const MaxDeprecationLen = 4096
+
+// update serves a PUT /E without attachments: npm sends the whole
+// packument it read with ?write=true, changed. Only deprecations and
+// dist-tags may change, and, with /-rev/R, versions left out of the
+// document are unpublished. Everything is checked before anything is
+// applied.
+func (h *Handler) update(w http.ResponseWriter, r *http.Request, who *access.Principal, req request, doc *packageDoc) error {
+	ctx := r.Context()
+	proj, err := h.o.Registry.Project(ctx, registry.NPM, string(req.name))
+	if err != nil {
+		return err
+	}
+	pk, err := h.newPackument(proj)
+	if err != nil {
+		return err
+	}
+	if err := checkRev(pk.rev, req, doc.Rev); err != nil {
+		return err
+	}
+	if len(doc.Maintainers) > 0 && string(doc.Maintainers) != "null" {
+		var sent []person
+		if err := json.Unmarshal(doc.Maintainers, &sent); err != nil {
+			return registry.Error(registry.ErrInvalid, "maintainers must be a list of {name, email}: %v", jsonError(err))
+		}
+		if !sameMaintainers(sent, pk.maintainers()) {
+			return registry.Error(registry.ErrInvalid, "changing the maintainers (npm owner) is not supported; the first publisher owns a package, and administrators can change that")
+		}
+	}
+
+	var deletes []string
+	type deprecation struct{ version, msg string }
+	var deprecations []deprecation
+	if doc.Versions != nil {
+		sentVersions := *doc.Versions
+		for _, v := range sortedKeys(sentVersions) {
+			served, ok := pk.versions[v]
+			if !ok {
+				return registry.Error(registry.ErrInvalid, "%s has no version %s; a version is added only by publishing it with its tarball (npm publish), and an unpublished version never comes back", req.name, v)
+			}
+			sent, err := decodeManifest(sentVersions[v])
+			if err != nil {
+				return registry.Error(registry.ErrInvalid, "versions[%q] is not a JSON object: %v", v, err)
+			}
+			servedM, _ := decodeManifest(mustJSON(served))
+			if field := versionChange(sent, servedM); field != "" {
+				return registry.Error(registry.ErrInvalid, "%s@%s: %q differs from the published version; a published version never changes, only its deprecation message may", req.name, v, field)
+			}
+			msg, err := deprecationOf(sent)
+			if err != nil {
+				return registry.Error(registry.ErrInvalid, "%s@%s: %v", req.name, v, err)
+			}
+			if old, _ := deprecationOf(servedM); msg != old {
+				deprecations = append(deprecations, deprecation{v, msg})
+			}
+		}
+		for _, v := range sortedVersions(keys(pk.versions)) {
+			if _, ok := sentVersions[v]; !ok {
+				deletes = append(deletes, v)
+			}
+		}
+		if len(deletes) > 0 && !req.hasRev {
+			return registry.Error(registry.ErrInvalid, "the document leaves out versions %v; to unpublish a version use npm unpublish %s@<version>", deletes, req.name)
+		}
+	}
+
+	deleted := make(map[string]bool, len(deletes))
+	for _, v := range deletes {
+		deleted[v] = true
+	}
+	real := make(map[string]string, len(proj.Tags)) // tags that exist, not computed
+	for _, t := range proj.Tags {
+		if _, ok := pk.versions[t.Version]; ok {
+			real[t.Tag] = t.Version
+		}
+	}
+	type tagSet struct{ tag, version string }
+	var sets []tagSet
+	var removes []string
+	if doc.DistTags != nil {
+		sent := *doc.DistTags
+		for _, tag := range sortedKeys(sent) {
+			v := sent[tag]
+			if err := checkTag(tag); err != nil {
+				return err
+			}
+			if _, ok := pk.versions[v]; !ok || deleted[v] {
+				return registry.Error(registry.ErrInvalid, "dist-tag %q points at %q, which is not a version of %s", tag, v, req.name)
+			}
+			if pk.tags[tag] != v {
+				sets = append(sets, tagSet{tag, v})
+			}
+		}
+		for _, tag := range sortedKeys(real) {
+			if _, ok := sent[tag]; ok || deleted[real[tag]] {
+				continue
+			}
+			if tag == "latest" {
+				return registry.Error(registry.ErrInvalid, "the latest dist-tag cannot be removed; point it at another version instead")
+			}
+			removes = append(removes, tag)
+		}
+	}
+
+	// Check permissions and the unpublish window for everything first, so
+	// that a refused request changes nothing.
+	if len(deletes)+len(deprecations) > 0 {
+		if err := allow(who, access.Yank, req.name); err != nil {
+			return err
+		}
+	}
+	if len(sets)+len(removes) > 0 {
+		if err := allow(who, access.Publish, req.name); err != nil {
+			return err
+		}
+	}
+	if err := h.checkWindow(who, pk, deletes); err != nil {
+		return err
+	}
+
+	target := func(v string) registry.Target {
+		return registry.Target{Ecosystem: registry.NPM, Name: string(req.name), Version: v}
+	}
+	for _, v := range deletes {
+		if err := h.o.Registry.Delete(ctx, who, target(v), h.o.UnpublishWindow); err != nil {
+			return err
+		}
+	}
+	for _, s := range sets {
+		if err := h.o.Registry.SetDistTag(ctx, who, target(s.version), s.tag); err != nil {
+			return err
+		}
+	}
+	for _, tag := range removes {
+		if err := h.o.Registry.RemoveDistTag(ctx, who, target(""), tag); err != nil {
+			return err
+		}
+	}
+	for _, d := range deprecations {
+		if err := h.o.Registry.Deprecate(ctx, who, target(d.version), d.msg); err != nil {
+			return err
+		}
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"ok": true, "id": string(req.name)})
+}
+
+// checkRev refuses a write based on an outdated read of the package.
+func checkRev(current string, req request, docRev *string) error {
+	for _, rev := range []struct {
+		ok bool
+		v  string
+	}{{req.hasRev, req.rev}, {docRev != nil, deref(docRev)}} {
+		if rev.ok && rev.v != current {
+			return registry.Error(registry.ErrExists, "the package changed since you read it (revision %q, now %q); run the command again", rev.v, current)
+		}
+	}
+	return nil
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+// checkWindow refuses, before anything is deleted, versions that the
+// caller may no longer unpublish (the registry enforces it again).
+func (h *Handler) checkWindow(who *access.Principal, pk *packument, versions []string) error {
+	if who.Admin {
+		return nil
+	}
+	for _, rel := range pk.proj.Releases {
+		for _, v := range versions {
+			if rel.Version == v && time.Since(rel.PublishedAt) > h.o.UnpublishWindow {
+				return registry.Error(access.ErrDenied, "%s %s was published more than %s ago and can no longer be unpublished by its owners: deprecate it instead (npm deprecate), or ask an administrator",
+					pk.name, v, h.o.UnpublishWindow)
+			}
+		}
+	}
+	return nil
+}
+
+// versionChange returns the first field, other than deprecated, in which
+// a sent version document differs from the served one.
+func versionChange(sent, served manifest) string {
+	fields := make(map[string]bool, len(sent)+len(served))
+	for k := range sent {
+		fields[k] = true
+	}
+	for k := range served {
+		fields[k] = true
+	}
+	for _, k := range sortedKeys(fields) {
+		if k != "deprecated" && !jsonEqual(sent[k], served[k]) {
+			return k
+		}
+	}
+	return ""
+}
+
+// deprecationOf returns a version's deprecation message ("" for none).
+func deprecationOf(m manifest) (string, error) {
+	switch d := m["deprecated"].(type) {
+	case nil:
+		return "", nil
+	case string:
+		if len(d) > MaxDeprecationLen {
+			return "", registry.Error(registry.ErrInvalid, "the deprecation message is longer than %d bytes", MaxDeprecationLen)
+		}
+		return d, nil
+	}
+	return "", registry.Error(registry.ErrInvalid, "deprecated must be a string")
+}
+
+func sameMaintainers(a, b []person) bool {
+	names := func(ps []person) []string {
+		var out []string
+		for _, p := range ps {
+			out = append(out, p.Name)
+		}
+		sort.Strings(out)
+		return out
+	}
+	x, y := names(a), names(b)
+	if len(x) != len(y) {
+		return false
+	}
+	for i := range x {
+		if x[i] != y[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// unpublishAll serves DELETE /E/-rev/R: every version is unpublished
+// (each becomes a tombstone; no version or file name is ever reused).
+func (h *Handler) unpublishAll(w http.ResponseWriter, r *http.Request, req request) error {
+	who, err := h.needPrincipal(r.Context(), "unpublishing")
+	if err != nil {
+		return err
+	}
+	if err := allow(who, access.Yank, req.name); err != nil {
+		return err
+	}
+	proj, err := h.o.Registry.Project(r.Context(), registry.NPM, string(req.name))
+	if err != nil {
+		return err
+	}
+	pk, err := h.newPackument(proj)
+	if err != nil {
+		return err
+	}
+	if err := checkRev(pk.rev, req, nil); err != nil {
+		return err
+	}
+	versions := sortedVersions(keys(pk.versions))
+	if err := h.checkWindow(who, pk, versions); err != nil {
+		return err
+	}
+	for _, v := range versions {
+		t := registry.Target{Ecosystem: registry.NPM, Name: string(req.name), Version: v}
+		if err := h.o.Registry.Delete(r.Context(), who, t, h.o.UnpublishWindow); err != nil {
+			return err
+		}
+	}
+	return writeJSON(w, http.StatusOK, ok)
+}
+
+// deleteTarball serves DELETE /E/-/F.tgz/-rev/R, which npm sends after
+// unpublishing a version. A tarball goes with its version, so once that is
+// unpublished there is nothing left to do; a tarball of a version that is
+// still published cannot be deleted on its own.
+func (h *Handler) deleteTarball(w http.ResponseWriter, r *http.Request, req request) error {
+	if _, err := h.needPrincipal(r.Context(), "deleting a tarball"); err != nil {
+		return err
+	}
+	_, err := h.o.Registry.File(r.Context(), registry.NPM, req.name, req.filename)
+	switch {
+	case err == nil:
+		return registry.Error(registry.ErrInvalid, "a tarball cannot be deleted on its own: unpublish its version with npm unpublish %s@<version>", req.name)
+	case !isNotFound(err):
+		return err
+	}
+	return writeJSON(w, http.StatusOK, ok)
+}
+
+// jsonEqual compares decoded JSON values, numbers by value.
+func jsonEqual(a, b any) bool {
+	switch a := a.(type) {
+	case map[string]any:
+		bm, ok := b.(map[string]any)
+		if !ok || len(a) != len(bm) {
+			return false
+		}
+		for k, v := range a {
+			w, ok := bm[k]
+			if !ok || !jsonEqual(v, w) {
+				return false
+			}
+		}
+		return true
+	case []any:
+		bs, ok := b.([]any)
+		if !ok || len(a) != len(bs) {
+			return false
+		}
+		for i := range a {
+			if !jsonEqual(a[i], bs[i]) {
+				return false
+			}
+		}
+		return true
+	case json.Number:
+		bn, ok := b.(json.Number)
+		if !ok {
+			return false
+		}
+		if a == bn {
+			return true
+		}
+		x, err1 := a.Float64()
+		y, err2 := bn.Float64()
+		return err1 == nil && err2 == nil && x == y
+	case string, bool, float64, nil:
+		return a == b
+	}
+	return false
+}
+
+func keys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := keys(m)
+	sort.Strings(out)
+	return out
+}

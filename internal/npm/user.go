@@ -1,0 +1,293 @@
+package npm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/trove-dev/trove/internal/access"
+	"github.com/trove-dev/trove/internal/account"
+	"github.com/trove-dev/trove/internal/meta"
+	"github.com/trove-dev/trove/internal/registry"
+)
+
+// maxAccountBody bounds the bodies of login and token requests.
+const maxAccountBody = 64 << 10
+
+// whoami serves GET /-/whoami.
+func (h *Handler) whoami(w http.ResponseWriter, r *http.Request, _ request) error {
+	who, err := h.needPrincipal(r.Context(), "npm whoami")
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]string{"username": who.UserName})
+}
+
+// couchLogin serves PUT /-/user/org.couchdb.user:NAME, npm's legacy login
+// and adduser: it checks the password and returns a new API token. An
+// unknown user is created only when registration is open.
+func (h *Handler) couchLogin(w http.ResponseWriter, r *http.Request, req request) error {
+	body, err := readBody(w, r, maxAccountBody, "the login request")
+	if err != nil {
+		return err
+	}
+	var u struct {
+		Name     string `json:"name"`
+		Password string `json:"password"`
+		Email    string `json:"email"`
+	}
+	if err := decodeJSON(body, &u, "the login request"); err != nil {
+		return err
+	}
+	switch {
+	case u.Name == "":
+		return registry.Error(registry.ErrInvalid, "the login request has no user name")
+	case u.Name != req.arg:
+		return registry.Error(registry.ErrInvalid, "the user name in the request (%q) differs from the one in the URL (%q)", u.Name, req.arg)
+	case u.Password == "":
+		return registry.Error(registry.ErrInvalid, "the login request has no password")
+	}
+	ctx := r.Context()
+	user, err := h.o.Users.SignIn(ctx, u.Name, u.Password)
+	if errors.Is(err, account.ErrBadCredentials) {
+		user, err = h.register(ctx, u.Name, u.Email, u.Password)
+	}
+	if err != nil {
+		return err
+	}
+	tok, _, err := h.o.Tokens.Create(ctx, user.ID, access.Spec{
+		Description: "npm login",
+		Packages:    []access.Pattern{"*"},
+		Actions:     access.Actions,
+		ExpiresAt:   time.Now().Add(account.LoginTokenTTL),
+	})
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusCreated, map[string]any{"ok": true, "id": couchUserPrefix + user.Name, "token": tok})
+}
+
+// register handles a sign-in that failed: with open registration an
+// unknown name becomes a new account; otherwise, and for a wrong
+// password, the answer is the same whether the name exists or not.
+func (h *Handler) register(ctx context.Context, name, email, password string) (*meta.User, error) {
+	if !h.o.OpenRegistration {
+		return nil, fmt.Errorf("%w; accounts are created by an administrator (trove admin user add): ask one if you have none", account.ErrBadCredentials)
+	}
+	_, err := h.o.Users.ByName(ctx, name)
+	switch {
+	case err == nil:
+		return nil, account.ErrBadCredentials
+	case !errors.Is(err, meta.ErrNotFound):
+		return nil, err
+	case email == "":
+		return nil, registry.Error(registry.ErrInvalid, "there is no user %q; to create the account, run npm adduser, which asks for an email address", name)
+	}
+	return h.o.Users.Create(ctx, account.NewUser{Name: name, Email: email, Password: password})
+}
+
+// logout serves DELETE /-/user/token/TOKEN: the caller's token is revoked.
+func (h *Handler) logout(w http.ResponseWriter, r *http.Request, req request) error {
+	who, err := h.needPrincipal(r.Context(), "npm logout")
+	if err != nil {
+		return err
+	}
+	if err := h.revoke(r.Context(), who, req.arg); err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, ok)
+}
+
+// revoke revokes one of the user's tokens, by secret or public id.
+func (h *Handler) revoke(ctx context.Context, who *access.Principal, tokenOrKey string) error {
+	err := h.o.Tokens.Revoke(ctx, who.UserID, tokenOrKey)
+	if errors.Is(err, meta.ErrNotFound) {
+		return registry.Error(registry.ErrNotFound, "you have no such token")
+	}
+	return err
+}
+
+// tokenObject is a token as npm token list shows it.
+type tokenObject struct {
+	Key           string   `json:"key"`
+	Token         string   `json:"token"`
+	Name          string   `json:"name"`
+	CIDRWhitelist []string `json:"cidr_whitelist"`
+	Readonly      bool     `json:"readonly"`
+	Automation    bool     `json:"automation"`
+	Created       string   `json:"created"`
+	Updated       string   `json:"updated"`
+	Expires       string   `json:"expires,omitempty"`
+	Packages      []string `json:"packages"`
+	Actions       []string `json:"actions"`
+}
+
+func newTokenObject(t *meta.Token) tokenObject {
+	o := tokenObject{
+		Key: t.PublicID,
+		// Only a hash of the secret is stored; the prefix is all there is
+		// to show (npm adds the ellipsis), and it lets npm token revoke
+		// accept a whole token, which the server matches by its hash.
+		Token:    access.TokenPrefix,
+		Name:     t.Description,
+		Readonly: !containsString(t.Actions, string(access.Publish)),
+		Created:  formatTime(t.CreatedAt),
+		Updated:  formatTime(t.CreatedAt),
+		Packages: t.Packages,
+		Actions:  t.Actions,
+	}
+	if !t.LastUsedAt.IsZero() {
+		o.Updated = formatTime(t.LastUsedAt)
+	}
+	if !t.ExpiresAt.IsZero() {
+		o.Expires = formatTime(t.ExpiresAt)
+	}
+	if o.Name == "" {
+		o.Name = "token"
+	}
+	return o
+}
+
+func containsString(ss []string, s string) bool {
+	for _, x := range ss {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// listTokens serves GET /-/npm/v1/tokens: the caller's live tokens.
+func (h *Handler) listTokens(w http.ResponseWriter, r *http.Request, _ request) error {
+	who, err := h.needPrincipal(r.Context(), "npm token list")
+	if err != nil {
+		return err
+	}
+	toks, err := h.o.Tokens.List(r.Context(), who.UserID)
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	objects := []tokenObject{}
+	for _, t := range toks {
+		if !t.RevokedAt.IsZero() || !t.ExpiresAt.IsZero() && !now.Before(t.ExpiresAt) {
+			continue
+		}
+		objects = append(objects, newTokenObject(t))
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"objects": objects, "total": len(objects), "urls": map[string]any{"next": nil}})
+}
+
+// maxTokenDays bounds the lifetime of a token made with npm token create.
+const maxTokenDays = 365
+
+// createToken serves POST /-/npm/v1/tokens (npm token create): after
+// checking the caller's password, a new token. npm 11 sends granular
+// fields (packages, scopes, expires, permissions); older clients only
+// password, readonly and cidr_whitelist.
+func (h *Handler) createToken(w http.ResponseWriter, r *http.Request, _ request) error {
+	who, err := h.needPrincipal(r.Context(), "npm token create")
+	if err != nil {
+		return err
+	}
+	body, err := readBody(w, r, maxAccountBody, "the token request")
+	if err != nil {
+		return err
+	}
+	var req struct {
+		Password     string   `json:"password"`
+		Readonly     bool     `json:"readonly"`
+		CIDR         []string `json:"cidr_whitelist"`
+		Name         string   `json:"name"`
+		Description  string   `json:"description"`
+		Packages     []string `json:"packages"`
+		PackagesAll  bool     `json:"packages_all"`
+		Scopes       []string `json:"scopes"`
+		Orgs         []string `json:"orgs"`
+		Permission   string   `json:"packages_and_scopes_permission"`
+		OrgsPerm     string   `json:"orgs_permission"`
+		ExpiresDays  *int     `json:"expires"`
+		BypassTwoFac bool     `json:"bypass_2fa"`
+	}
+	if err := decodeJSON(body, &req, "the token request"); err != nil {
+		return err
+	}
+	spec := access.Spec{Actions: access.Actions}
+	switch {
+	case len(req.CIDR) > 0:
+		return registry.Error(registry.ErrInvalid, "tokens limited to IP ranges (--cidr) are not supported; create the token without --cidr")
+	case len(req.Orgs) > 0 || req.OrgsPerm != "":
+		return registry.Error(registry.ErrInvalid, "organization tokens (--orgs) are not supported")
+	}
+	switch req.Permission {
+	case "", "read-write":
+	case "read-only":
+		req.Readonly = true
+	default:
+		return registry.Error(registry.ErrInvalid, "unknown permission %q (want read-only or read-write)", req.Permission)
+	}
+	if req.Readonly {
+		spec.Actions = []access.Action{access.Read}
+	}
+	for _, p := range req.Packages {
+		n, err := Rules{}.ParseName(p)
+		if err != nil {
+			return registry.Error(registry.ErrInvalid, "packages: %v", err)
+		}
+		spec.Packages = append(spec.Packages, access.Pattern("npm:"+string(n)))
+	}
+	for _, s := range req.Scopes {
+		s = strings.TrimSuffix(strings.TrimPrefix(s, "@"), "/")
+		if _, err := (Rules{}).ParseName("@" + s + "/x"); err != nil || s == "" {
+			return registry.Error(registry.ErrInvalid, "scopes: %q is not a scope like @acme", s)
+		}
+		spec.Packages = append(spec.Packages, access.Pattern("npm:@"+s+"/*"))
+	}
+	if req.PackagesAll {
+		spec.Packages = []access.Pattern{"npm:*"}
+	}
+	if len(spec.Packages) == 0 {
+		spec.Packages = []access.Pattern{"*"}
+	}
+	if req.ExpiresDays != nil {
+		if *req.ExpiresDays < 1 || *req.ExpiresDays > maxTokenDays {
+			return registry.Error(registry.ErrInvalid, "expires must be between 1 and %d days", maxTokenDays)
+		}
+		spec.ExpiresAt = time.Now().Add(time.Duration(*req.ExpiresDays) * 24 * time.Hour)
+	}
+	spec.Description = strings.TrimSpace(req.Name + " " + req.Description)
+	if spec.Description == "" {
+		spec.Description = "npm token create"
+	}
+	if len(spec.Description) > 200 {
+		return registry.Error(registry.ErrInvalid, "the token name and description are longer than 200 bytes")
+	}
+	if req.Password == "" {
+		return registry.Error(registry.ErrInvalid, "creating a token needs your password")
+	}
+	if _, err := h.o.Users.SignIn(r.Context(), who.UserName, req.Password); err != nil {
+		return err
+	}
+	secret, tok, err := h.o.Tokens.Create(r.Context(), who.UserID, spec)
+	if err != nil {
+		return err
+	}
+	o := newTokenObject(tok)
+	o.Token = secret
+	return writeJSON(w, http.StatusOK, o)
+}
+
+// revokeToken serves DELETE /-/npm/v1/tokens/token/KEY.
+func (h *Handler) revokeToken(w http.ResponseWriter, r *http.Request, req request) error {
+	who, err := h.needPrincipal(r.Context(), "npm token revoke")
+	if err != nil {
+		return err
+	}
+	if err := h.revoke(r.Context(), who, req.arg); err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, ok)
+}
