@@ -100,7 +100,7 @@ func TestUploadErrorReasonPhrase(t *testing.T) {
 	var metrics response
 	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 		req, _ := http.NewRequest("GET", e.URL+"/metrics", nil)
-		if metrics = do(t, req); strings.Contains(metrics.body, wants[0]) {
+		if metrics = do(t, req); strings.Contains(metrics.body, wants[0]) && strings.Contains(metrics.body, wants[1]) {
 			break
 		}
 	}
