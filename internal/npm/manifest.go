@@ -531,17 +531,7 @@ func depsDiffer(field string, a, b any) string {
 		}
 		return field
 	}
-	names := make([]string, 0, len(am)+len(bm))
-	for k := range am {
-		names = append(names, k)
-	}
-	for k := range bm {
-		if _, ok := am[k]; !ok {
-			names = append(names, k)
-		}
-	}
-	sort.Strings(names)
-	for _, n := range names {
+	for _, n := range unionKeys(am, bm) {
 		x, xok := am[n]
 		y, yok := bm[n]
 		if xok && yok && (jsonEqual(x, y) || hostedSpec(x) && hostedSpec(y)) {
@@ -550,6 +540,21 @@ func depsDiffer(field string, a, b any) string {
 		return fmt.Sprintf("%s[%q]", field, n)
 	}
 	return ""
+}
+
+// unionKeys returns the keys of a and b, sorted.
+func unionKeys(a, b map[string]any) []string {
+	names := make([]string, 0, len(a)+len(b))
+	for k := range a {
+		names = append(names, k)
+	}
+	for k := range b {
+		if _, ok := a[k]; !ok {
+			names = append(names, k)
+		}
+	}
+	sort.Strings(names)
+	return names
 }
 
 // hostedSpec reports whether a dependency spec is a git, URL or path spec,
@@ -567,17 +572,7 @@ func scriptsDiffer(a, b any) string {
 	if !aok && !empty(a) || !bok && !empty(b) {
 		return "scripts"
 	}
-	names := make([]string, 0, len(am)+len(bm))
-	for k := range am {
-		names = append(names, k)
-	}
-	for k := range bm {
-		if _, ok := am[k]; !ok {
-			names = append(names, k)
-		}
-	}
-	sort.Strings(names)
-	for _, n := range names {
+	for _, n := range unionKeys(am, bm) {
 		x, xok := am[n]
 		y, yok := bm[n]
 		switch {
