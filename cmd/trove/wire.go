@@ -77,6 +77,24 @@ func openLog(ctx context.Context, c *config.Config, db *meta.DB) (*translog.Log,
 	return l, err
 }
 
+// logLookup finds the transparency log records about a package version.
+func logLookup(reg *registry.Service) translog.LookupFunc {
+	return func(ctx context.Context, eco, name, version string) ([]int64, error) {
+		entries, err := reg.LogEntries(ctx, registry.Ecosystem(eco), name, version)
+		if errors.Is(err, registry.ErrNotFound) || errors.Is(err, registry.ErrInvalid) {
+			return nil, fmt.Errorf("%w: %v", translog.ErrNotFound, err)
+		}
+		if err != nil {
+			return nil, err
+		}
+		ids := make([]int64, len(entries))
+		for i, e := range entries {
+			ids[i] = e.ID
+		}
+		return ids, nil
+	}
+}
+
 // stack is a wired Trove.
 type stack struct {
 	db       *meta.DB
@@ -131,7 +149,7 @@ func wire(ctx context.Context, c *config.Config) (*stack, error) {
 				Registry: reg, Pages: pages, BaseURL: c.BaseURL + "/pypi", MaxUploadBytes: int64(c.Limits.PyPIUploadBytes),
 			})},
 			{Prefix: "/api", Ecosystem: "api", Adapter: api.New(api.Options{Registry: reg, Tokens: tokens})},
-			{Prefix: "/log", Ecosystem: "log", Handler: translog.NewServer(tlog, db)},
+			{Prefix: "/log", Ecosystem: "log", Handler: translog.NewServer(tlog, db, logLookup(reg))},
 		},
 		Tokens:    tokens,
 		DB:        db,

@@ -136,3 +136,34 @@ func (s *Service) Open(ctx context.Context, d blob.Digest, off int64) (io.ReadCl
 	}
 	return rc, err
 }
+
+// LogEntries returns the transparency log records about a package version
+// (its publish, and any later yank, deprecation or deletion), oldest first.
+// The name and version are normalized with the ecosystem's rules, so
+// "Demo" 1.0 finds the records of "demo" 1.0.0.
+func (s *Service) LogEntries(ctx context.Context, eco Ecosystem, name, version string) ([]meta.LogEntry, error) {
+	_, n, key, err := s.parse(eco, name, version)
+	if err != nil {
+		return nil, err
+	}
+	notFound := Error(ErrNotFound, "no log records about %s %s", name, version)
+	pkg, err := s.db.Package(ctx, string(eco), string(n))
+	if errors.Is(err, meta.ErrNotFound) {
+		return nil, notFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	rel, err := s.db.Release(ctx, pkg.ID, key)
+	if errors.Is(err, meta.ErrNotFound) || err == nil && rel.State == meta.StateQuarantined {
+		return nil, notFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	entries, err := s.db.LogEntries(ctx, string(eco), pkg.Name, rel.Version)
+	if err == nil && len(entries) == 0 {
+		return nil, notFound
+	}
+	return entries, err
+}

@@ -1,7 +1,11 @@
 package translog
 
 import (
+	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"net/url"
 	"net/http"
 	"strconv"
 	"strings"
@@ -54,15 +58,46 @@ func TilePath(t tlog.Tile) string {
 //	tile/<L>/<N>[.p/<W>]            hash tiles
 //	tile/entries/<N>[.p/<W>]        entry bundles
 //	key                             the verifier key
+//	lookup/<ecosystem>/<name>/<version>
+//	                                the records about a package version, as
+//	                                JSON {"checkpoint": <signed checkpoint>,
+//	                                "records": [{"id": N, "text": …}]}; name
+//	                                and version are path-escaped (an npm
+//	                                scope's "/" is %2F). Only records in the
+//	                                returned checkpoint's tree are listed.
 //
 // Tiles never change once they exist, so they are served as immutable.
+// Clients verify everything they get against the checkpoint's signature.
 type Server struct {
-	log   *Log
-	store Store
+	log    *Log
+	store  Store
+	lookup LookupFunc
 }
 
-// NewServer returns a Server for the log, reading tiles from store.
-func NewServer(l *Log, store Store) *Server { return &Server{log: l, store: store} }
+// A LookupFunc returns the ids of the records about a package version.
+// An unknown package version is an error satisfying IsNotFound.
+type LookupFunc func(ctx context.Context, ecosystem, name, version string) ([]int64, error)
+
+// NewServer returns a Server for the log, reading tiles from store and
+// finding records with lookup (nil: no lookup endpoint).
+func NewServer(l *Log, store Store, lookup LookupFunc) *Server {
+	return &Server{log: l, store: store, lookup: lookup}
+}
+
+// A LookupResponse is the body of a lookup.
+type LookupResponse struct {
+	Checkpoint string         `json:"checkpoint"`
+	Records    []LookupRecord `json:"records"`
+}
+
+// A LookupRecord is one record of a lookup.
+type LookupRecord struct {
+	ID   int64  `json:"id"`
+	Text string `json:"text"`
+}
+
+// ErrNotFound is what a LookupFunc returns, or wraps, for an unknown package version.
+var ErrNotFound = errors.New("not found")
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
@@ -82,6 +117,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintln(w, s.log.VerifierKey())
 		return
 	}
+	if rest, ok := strings.CutPrefix(strings.TrimPrefix(r.URL.EscapedPath(), "/"), "lookup/"); ok && s.lookup != nil {
+		s.serveLookup(w, r, rest)
+		return
+	}
 	t, err := ParseTilePath(path)
 	if err != nil {
 		http.Error(w, "not found: the log serves checkpoint, key, tile/<L>/<N> and tile/entries/<N>", http.StatusNotFound)
@@ -99,6 +138,46 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/octet-stream")
 	w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
 	w.Write(data)
+}
+
+func (s *Server) serveLookup(w http.ResponseWriter, r *http.Request, rest string) {
+	parts := strings.Split(rest, "/")
+	var args [3]string
+	ok := len(parts) == 3
+	for i := 0; ok && i < 3; i++ {
+		var err error
+		args[i], err = url.PathUnescape(parts[i])
+		ok = err == nil && args[i] != ""
+	}
+	if !ok {
+		http.Error(w, "bad lookup: want lookup/<ecosystem>/<path-escaped name>/<path-escaped version>", http.StatusBadRequest)
+		return
+	}
+	signed := s.log.Latest()
+	ids, err := s.lookup(r.Context(), args[0], args[1], args[2])
+	if errors.Is(err, ErrNotFound) {
+		http.Error(w, err.Error(), http.StatusNotFound)
+		return
+	}
+	if err != nil {
+		http.Error(w, "lookup failed", http.StatusInternalServerError)
+		return
+	}
+	resp := LookupResponse{Checkpoint: string(signed.Checkpoint), Records: []LookupRecord{}}
+	for _, id := range ids {
+		if id >= signed.Tree.N {
+			continue // appended by another replica, not yet in this checkpoint
+		}
+		recs, err := s.store.ReadLogRecords(r.Context(), id, 1)
+		if err != nil {
+			http.Error(w, "reading record failed", http.StatusInternalServerError)
+			return
+		}
+		resp.Records = append(resp.Records, LookupRecord{ID: id, Text: string(recs[0])})
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-cache")
+	json.NewEncoder(w).Encode(resp)
 }
 
 // covered reports whether tile t lies within a tree of size n.

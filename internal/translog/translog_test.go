@@ -2,6 +2,7 @@ package translog
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -238,7 +239,13 @@ func TestTilesServeVerifiableProofs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts := httptest.NewServer(http.StripPrefix("/log", NewServer(l, s)))
+	lookup := func(ctx context.Context, eco, name, version string) ([]int64, error) {
+		if eco == "npm" && name == "@acme/x" && version == "1.0.0" {
+			return []int64{3, 517, 10_000}, nil // 10000 is not in the tree yet
+		}
+		return nil, fmt.Errorf("%s %s: %w", name, version, ErrNotFound)
+	}
+	ts := httptest.NewServer(http.StripPrefix("/log", NewServer(l, s, lookup)))
 	defer ts.Close()
 	get := func(path string) (int, []byte, http.Header) {
 		resp, err := http.Get(ts.URL + "/log/" + path)
@@ -292,6 +299,18 @@ func TestTilesServeVerifiableProofs(t *testing.T) {
 	}
 	if code, _, _ := get("tile/1/000.p/2"); code != 200 {
 		t.Errorf("level-1 partial tile within the tree: %d, want 200", code)
+	}
+	code, body, _ := get("lookup/npm/@acme%2Fx/1.0.0")
+	var lr LookupResponse
+	if code != 200 || json.Unmarshal(body, &lr) != nil || lr.Checkpoint != string(cp) || len(lr.Records) != 2 ||
+		lr.Records[1].ID != 517 || lr.Records[1].Text != string(record(517)) {
+		t.Errorf("lookup: %d %s", code, body)
+	}
+	if code, _, _ := get("lookup/npm/other/1.0.0"); code != 404 {
+		t.Errorf("lookup of an unknown version: %d, want 404", code)
+	}
+	if code, _, _ := get("lookup/npm/x"); code != 400 {
+		t.Errorf("malformed lookup: %d, want 400", code)
 	}
 	resp, _ := http.Post(ts.URL+"/log/checkpoint", "text/plain", nil)
 	if resp.StatusCode != http.StatusMethodNotAllowed {
