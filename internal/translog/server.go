@@ -5,8 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/url"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
