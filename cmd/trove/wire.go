@@ -115,7 +115,10 @@ func wire(ctx context.Context, c *config.Config) (*stack, error) {
 		db.Close()
 		return nil, err
 	}
-	blobs := metrics.CountBlobErrors(fs)
+	var blobs blob.Store = metrics.CountBlobErrors(fs)
+	if c.Cache.BlobBytes > 0 {
+		blobs = blob.NewCache(blobs, int64(c.Cache.BlobBytes), int64(c.Cache.BlobMax))
+	}
 	tlog, err := openLog(ctx, c, db)
 	if err != nil {
 		db.Close()

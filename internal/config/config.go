@@ -87,9 +87,14 @@ type Limits struct {
 	PyPIUploadBytes ByteSize `toml:"pypi_upload_bytes"`
 }
 
-// Cache sizes the metadata document cache.
+// Cache sizes the in-memory caches of the read path.
 type Cache struct {
+	// MaxBytes bounds the rendered metadata documents.
 	MaxBytes ByteSize `toml:"max_bytes"`
+	// BlobBytes bounds the small files (up to BlobMax each) kept in memory
+	// for downloads; 0 turns the blob cache off.
+	BlobBytes ByteSize `toml:"blob_bytes"`
+	BlobMax   ByteSize `toml:"blob_max"`
 }
 
 // Accounts configures account creation.
@@ -117,7 +122,7 @@ func Default() Config {
 		Database:        Database{Driver: "sqlite"},
 		Storage:         Storage{Backend: "fs"},
 		Limits:          Limits{NPMPublishBytes: 128 << 20, PyPIUploadBytes: 100 << 20},
-		Cache:           Cache{MaxBytes: 64 << 20},
+		Cache:           Cache{MaxBytes: 64 << 20, BlobBytes: 32 << 20, BlobMax: 256 << 10},
 		Policy:          Policy{UnpublishWindow: Duration(72 * time.Hour)},
 	}
 }
@@ -221,8 +226,8 @@ func (c *Config) Validate() error {
 	if c.Limits.PyPIUploadBytes < 1<<10 {
 		bad("limits.pypi_upload_bytes: %d is below 1KiB", c.Limits.PyPIUploadBytes)
 	}
-	if c.Cache.MaxBytes < 0 {
-		bad("cache.max_bytes: must not be negative")
+	if c.Cache.MaxBytes < 0 || c.Cache.BlobBytes < 0 || c.Cache.BlobMax < 0 {
+		bad("cache: sizes must not be negative")
 	}
 	if c.Policy.UnpublishWindow < 0 {
 		bad("policy.unpublish_window: must not be negative")

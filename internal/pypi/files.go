@@ -3,13 +3,12 @@ package pypi
 import (
 	"context"
 	"errors"
-	"io"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/trove-dev/trove/internal/blob"
 	"github.com/trove-dev/trove/internal/meta"
+	"github.com/trove-dev/trove/internal/page"
 	"github.com/trove-dev/trove/internal/registry"
 )
 
@@ -69,35 +68,14 @@ func (h *Handler) metadata(w http.ResponseWriter, r *http.Request, req request) 
 	return h.serveBlob(w, r, blob.Digest(f.MetadataSHA256), -1, f.CreatedAt, metadataContentType)
 }
 
-// serveBlob serves immutable bytes with Range and conditional requests.
-// Blobs on local files go out through sendfile. size is used only for
-// stores that cannot seek (-1 if unknown).
+// serveBlob serves immutable bytes with Range and conditional requests
+// (page.ServeBlob). size is -1 if unknown.
 func (h *Handler) serveBlob(w http.ResponseWriter, r *http.Request, d blob.Digest, size int64, mod time.Time, contentType string) error {
 	rc, err := h.o.Registry.Open(r.Context(), d, 0)
 	if err != nil {
 		return err
 	}
 	defer rc.Close()
-	hdr := w.Header()
-	hdr.Set("Content-Type", contentType)
-	hdr.Set("ETag", `"`+string(d)+`"`)
-	hdr.Set("Cache-Control", immutable)
-	hdr.Set("X-Content-Type-Options", "nosniff")
-	if rs, ok := rc.(io.ReadSeeker); ok {
-		http.ServeContent(w, r, "", mod, rs)
-		return nil
-	}
-	if inm := r.Header.Get("If-None-Match"); inm == `"`+string(d)+`"` || inm == "*" {
-		w.WriteHeader(http.StatusNotModified)
-		return nil
-	}
-	if size >= 0 {
-		hdr.Set("Content-Length", strconv.FormatInt(size, 10))
-	}
-	w.WriteHeader(http.StatusOK)
-	if r.Method == http.MethodHead {
-		return nil
-	}
-	_, err = io.Copy(w, rc)
-	return err
+	return page.ServeBlob(w, r, rc, page.Blob{ETag: `"` + string(d) + `"`, Size: size, ContentType: contentType,
+		CacheControl: immutable, ModTime: mod})
 }
