@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/trove-dev/trove/internal/access"
 	"github.com/trove-dev/trove/internal/blob"
@@ -356,12 +357,42 @@ func (s *Service) publishQuarantined(ctx context.Context, res *Result, u *Upload
 				return err
 			}
 		}
+		if err := logFirstOwners(ctx, tx, res.Package, at); err != nil {
+			return err
+		}
 		if err := appendEvent(ctx, tx, ev); err != nil {
 			return err
 		}
 		_, err := tx.AddChange(ctx, res.Package, "publish", at)
 		return err
 	})
+}
+
+// logFirstOwners appends an owner record naming the package's owners when
+// its first release becomes visible: until then the package, and who owns
+// it, are not public. Later owner changes append their own records.
+func logFirstOwners(ctx context.Context, tx *meta.Tx, pkg *meta.Package, at time.Time) error {
+	entries, err := tx.LogEntries(ctx, pkg.Ecosystem, pkg.Name, "")
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if e.Kind == "owner" {
+			return nil
+		}
+	}
+	owners, err := tx.Owners(ctx, pkg.ID)
+	if err != nil {
+		return err
+	}
+	ev := &translog.Event{Kind: "owner", Ecosystem: pkg.Ecosystem, Name: pkg.Name, Time: at}
+	for _, o := range owners {
+		ev.Owners = append(ev.Owners, translog.OwnerChange{Add: true, User: o.Name})
+	}
+	if len(ev.Owners) == 0 {
+		return nil
+	}
+	return appendEvent(ctx, tx, ev)
 }
 
 // discard removes the rows of an upload that never became visible.

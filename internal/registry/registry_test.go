@@ -583,6 +583,16 @@ func TestEveryChangeIsLogged(t *testing.T) {
 	if len(entries) != 1 || entries[0].ID != n-1 {
 		t.Errorf("LogEntries(demo 1.0) = %+v, want record %d", entries, n-1)
 	}
+	// The package's first owner became public with its first release, in
+	// the record just before it; a second release logs no owner again.
+	entries, _ = e.db.LogEntries(ctx, "npm", "demo", "")
+	if len(entries) != 1 || entries[0].Kind != "owner" || entries[0].ID != n-2 {
+		t.Fatalf("LogEntries(demo) = %+v, want the owner record %d", entries, n-2)
+	}
+	recs, _ := e.db.ReadLogRecords(ctx, n-2, 1)
+	if oev, err := translog.ParseEvent(recs[0]); err != nil || len(oev.Owners) != 1 || oev.Owners[0] != (translog.OwnerChange{Add: true, User: "alice"}) {
+		t.Errorf("owner record = %+v, %v; want owner add alice", oev, err)
+	}
 	v1 := registry.Target{Ecosystem: "npm", Name: "demo", Version: "1.0"}
 	steps := []struct {
 		do   func() error
@@ -620,6 +630,10 @@ func TestEveryChangeIsLogged(t *testing.T) {
 	e.reg.Deprecate(ctx, alice, registry.Target{Ecosystem: "npm", Name: "demo", Version: "9.9"}, "x")
 	if m, _ := lastEvent(t, e); m != n {
 		t.Errorf("refused changes appended %d records", m-n)
+	}
+	e.publish(t, alice, "demo", "1.1", "more bytes")
+	if m, ev := lastEvent(t, e); m != n+1 || ev.Kind != "publish" {
+		t.Errorf("second release: log size %d (want %d), last record %+v; want no second owner record", m, n+1, ev)
 	}
 }
 

@@ -31,7 +31,8 @@ import (
 //	<module> <version> h1:<hash>           (publish of a Go module: its go.sum lines)
 //	<module> <version>/go.mod h1:<hash>
 //
-// Kinds: publish, yank, unyank, deprecate, delete, tag, owner, and any
+// Kinds: publish, yank, unyank, deprecate, delete, tag, owner (a
+// package's first owners are logged with its first release), and any
 // later kind (trusted-publisher, takedown) written the same way. Names and
 // versions never contain spaces in any ecosystem; free text is quoted.
 // Private data (email addresses, tokens, IP addresses, private package
