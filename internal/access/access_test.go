@@ -55,6 +55,11 @@ func TestPatterns(t *testing.T) {
 		{"pypi:demo-*", "pypi", "demo-utils", true},
 		{"npm:a*b*c", "npm", "axxbyyc", true},
 		{"npm:a*b*c", "npm", "axxbyy", false},
+		// Go module paths keep their case; patterns match them regardless.
+		{"go:github.com/Acme/*", "go", "github.com/Acme/lib", true},
+		{"go:github.com/acme/*", "go", "github.com/ACME/lib", true},
+		{"go:github.com/acme/*", "go", "github.com/acme2/lib", false},
+		{"go:github.com/acme/*", "npm", "github.com/acme/lib", false},
 	} {
 		p, err := ParsePattern(tc.pattern)
 		if err != nil {

@@ -59,12 +59,17 @@ func ParsePattern(s string) (Pattern, error) {
 }
 
 // Match reports whether the pattern selects the package (ecosystem, name),
-// name being normalized.
+// name being normalized. Go module paths keep their case, and no two
+// modules may differ only in case (their skeleton is the lowercase path),
+// so Go names are matched case-insensitively.
 func (p Pattern) Match(ecosystem, name string) bool {
 	if p == "*" {
 		return true
 	}
 	eco, glob, _ := strings.Cut(string(p), ":")
+	if eco == "go" {
+		name = strings.ToLower(name)
+	}
 	return eco == ecosystem && globMatch(glob, name)
 }
 

@@ -126,7 +126,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "not found: the log serves checkpoint, key, tile/<L>/<N> and tile/entries/<N>", http.StatusNotFound)
 		return
 	}
-	if !covered(t, s.log.Latest().Tree.N) {
+	if !Covered(t, s.log.Latest().Tree.N) {
 		http.Error(w, "tile beyond the latest checkpoint", http.StatusNotFound)
 		return
 	}
@@ -180,10 +180,12 @@ func (s *Server) serveLookup(w http.ResponseWriter, r *http.Request, rest string
 	json.NewEncoder(w).Encode(resp)
 }
 
-// covered reports whether tile t lies within a tree of size n.
-func covered(t tlog.Tile, n int64) bool {
+// Covered reports whether tile t lies within a tree of n records: its
+// last hash is one the tree of size n has. Servers use it to serve only
+// tiles the latest signed tree covers.
+func Covered(t tlog.Tile, n int64) bool {
 	level := max(t.L, 0)
-	if t.N < 0 || t.W <= 0 || t.W > 1<<uint(t.H) || level*t.H >= 62 {
+	if t.H <= 0 || t.H > 30 || t.N < 0 || t.W <= 0 || t.W > 1<<uint(t.H) || (level+1)*t.H >= 62 || t.N >= 1<<(62-uint((level+1)*t.H)) {
 		return false
 	}
 	end := (t.N<<uint(t.H) + int64(t.W)) << uint(level*t.H)

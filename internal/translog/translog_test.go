@@ -360,6 +360,27 @@ func FuzzParseTilePath(f *testing.F) {
 		if back := TilePath(tile); back != path {
 			t.Fatalf("TilePath(ParseTilePath(%q)) = %q: not canonical", path, back)
 		}
-		covered(tile, 1<<40) // must not panic or overflow
+		Covered(tile, 1<<40) // must not panic or overflow
 	})
+}
+
+func TestCovered(t *testing.T) {
+	for _, tc := range []struct {
+		t    tlog.Tile
+		n    int64
+		want bool
+	}{
+		{tlog.Tile{H: 8, L: 0, N: 0, W: 1}, 1, true},
+		{tlog.Tile{H: 8, L: 0, N: 0, W: 2}, 1, false},
+		{tlog.Tile{H: 8, L: 0, N: 0, W: 256}, 256, true},
+		{tlog.Tile{H: 8, L: 0, N: 1, W: 1}, 256, false},
+		{tlog.Tile{H: 8, L: 1, N: 0, W: 1}, 256, true},
+		{tlog.Tile{H: 8, L: 1, N: 0, W: 1}, 255, false},
+		{tlog.Tile{H: 8, L: -1, N: 0, W: 3}, 3, true},
+		{tlog.Tile{H: 8, L: 7, N: 1 << 40, W: 1}, 1 << 62, false},
+	} {
+		if got := Covered(tc.t, tc.n); got != tc.want {
+			t.Errorf("covered(%+v, %d) = %v, want %v", tc.t, tc.n, got, tc.want)
+		}
+	}
 }
