@@ -14,6 +14,7 @@ import (
 	"github.com/trove-dev/trove/internal/blob"
 	"github.com/trove-dev/trove/internal/blob/fsblob"
 	"github.com/trove-dev/trove/internal/config"
+	"github.com/trove-dev/trove/internal/goproxy"
 	"github.com/trove-dev/trove/internal/meta"
 	"github.com/trove-dev/trove/internal/npm"
 	"github.com/trove-dev/trove/internal/page"
@@ -128,7 +129,7 @@ func wire(ctx context.Context, c *config.Config) (*stack, error) {
 		DB:      db,
 		Blobs:   blobs,
 		Scan:    scan.NewPipeline(), // TODO(issue: scanners): secrets, malware, install scripts, typosquats
-		Rules:   []registry.Rules{npm.Rules{}, pypi.Rules{}},
+		Rules:   []registry.Rules{npm.Rules{}, pypi.Rules{}, goproxy.Rules{}},
 		TempDir: c.TempDir(),
 		Log:     tlog,
 	})
@@ -150,6 +151,9 @@ func wire(ctx context.Context, c *config.Config) (*stack, error) {
 			})},
 			{Prefix: "/pypi", Ecosystem: "pypi", Adapter: pypi.New(pypi.Options{
 				Registry: reg, Pages: pages, BaseURL: c.BaseURL + "/pypi", MaxUploadBytes: int64(c.Limits.PyPIUploadBytes),
+			})},
+			{Prefix: "/go", Ecosystem: "go", Adapter: goproxy.New(goproxy.Options{
+				Registry: reg, Pages: pages, Log: tlog, LogStore: db,
 			})},
 			{Prefix: "/api", Ecosystem: "api", Adapter: api.New(api.Options{Registry: reg, Tokens: tokens})},
 			{Prefix: "/log", Ecosystem: "log", Handler: translog.NewServer(tlog, db, logLookup(reg))},

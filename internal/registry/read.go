@@ -167,3 +167,27 @@ func (s *Service) LogEntries(ctx context.Context, eco Ecosystem, name, version s
 	}
 	return entries, err
 }
+
+// Deleted reports whether a version of a package was deleted: it is a
+// tombstone, gone for good (HTTP 410), rather than never published.
+func (s *Service) Deleted(ctx context.Context, eco Ecosystem, name, version string) (bool, error) {
+	_, n, key, err := s.parse(eco, name, version)
+	if err != nil || key == "" {
+		return false, nil
+	}
+	pkg, err := s.db.Package(ctx, string(eco), string(n))
+	if errors.Is(err, meta.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	rel, err := s.db.Release(ctx, pkg.ID, key)
+	if errors.Is(err, meta.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return rel.State == meta.StateDeleted, nil
+}

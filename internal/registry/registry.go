@@ -84,6 +84,9 @@ var (
 	// file is being published (or is held for review): the name is taken
 	// for now, but retrying may succeed or find that upload published.
 	ErrInProgress = fmt.Errorf("%w: another upload of it is in progress", ErrExists)
+	// ErrGone reports a release that existed and was deleted (a
+	// tombstone): not found, and never to be found again.
+	ErrGone = fmt.Errorf("%w: it was deleted", ErrNotFound)
 	// ErrUnsupported reports an operation the protocol does not offer on
 	// the thing named (a method a URL does not take).
 	ErrUnsupported = errors.New("operation not supported")

@@ -65,6 +65,10 @@ func removeStaleStages(dir string, cutoff time.Time) {
 // ReadAt reads the staged bytes at off.
 func (st *Staged) ReadAt(p []byte, off int64) (int, error) { return st.f.ReadAt(p, off) }
 
+// Path returns the name of the staged file, for readers that need one
+// (golang.org/x/mod/zip.CheckZip). It must not be written or removed.
+func (st *Staged) Path() string { return st.f.Name() }
+
 // Size returns the number of staged bytes.
 func (st *Staged) Size() int64 { return st.Digests.Size }
 

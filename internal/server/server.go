@@ -100,7 +100,7 @@ func New(o Options) *Server {
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.WriteHeader(http.StatusNotFound)
-		fmt.Fprintln(w, "not found: Trove serves npm under /npm/ and PyPI under /pypi/ (see /pypi/simple/)")
+		fmt.Fprintln(w, "not found: Trove serves npm under /npm/, PyPI under /pypi/ (see /pypi/simple/) and Go modules under /go/")
 	})
 	for _, m := range o.Mounts {
 		h := s.plainHandler(m)

@@ -1,0 +1,150 @@
+// Package goproxy serves Go modules: the GOPROXY protocol for the go
+// command, a checksum database (sumdb) backed by Trove's transparency log,
+// and an upload endpoint for publishing module versions. It is mounted
+// below a prefix (such as /go):
+//
+//	GET  /<module>/@v/list               published versions, one a line (no yanked ones)
+//	GET  /<module>/@v/<version>.info     {"Version", "Time"}: the publish time
+//	GET  /<module>/@v/<version>.mod      the go.mod, byte-exact
+//	GET  /<module>/@v/<version>.zip      the module zip
+//	GET  /<module>/@latest               like .info, for the highest published version
+//	GET  /sumdb/<name>/supported         200: the proxy serves the checksum database <name>
+//	GET  /sumdb/<name>/latest            the signed tree (golang.org/x/mod/sumdb)
+//	GET  /sumdb/<name>/lookup/<module>@<version>
+//	GET  /sumdb/<name>/tile/8/<L>/<N>[.p/<W>], tile/8/data/<N>[.p/<W>]
+//	POST /-/upload                       multipart form: module, version, mod, zip
+//
+// Module paths and versions in URLs are case-encoded (module.EscapePath).
+// Every URL path is parsed by one function, parsePath.
+//
+// # Versions and states
+//
+// A version's .mod and .zip never change once published (go.sum and the
+// checksum database pin them). Yanked versions are left out of list and
+// @latest but stay downloadable, so builds that pin them keep working.
+// Deleted versions answer 410 Gone; unknown ones 404 (both let the go
+// command try its next proxy).
+//
+// # Checksum database
+//
+// Every publish appends a record to the transparency log that carries the
+// version's go.sum lines (translog.Event), so the log is also a go.sum
+// database: golang.org/x/mod/sumdb.Server serves it, signed by the log's
+// key, under the log's name (its origin). Set GOSUMDB to the log's
+// verifier key, optionally followed by <base>/go/sumdb/<name>; with just
+// the key, the go command finds the database through GOPROXY
+// (/sumdb/<name>/supported). Only records inside the latest signed tree
+// are served.
+//
+// # Uploads
+//
+// An upload is a multipart/form-data POST with the fields module and
+// version and the files mod (the go.mod) and zip (the module zip, as
+// golang.org/x/mod/zip.CreateFromDir writes it). The zip is checked with
+// zip.CheckZip and the go.mod against the zip and the module path; sizes
+// are bounded before anything is parsed (MaxModBytes, Options.MaxZipBytes).
+// Trove computes the go.sum hashes (dirhash.Hash1) itself.
+package goproxy
+
+import (
+	"fmt"
+	"net/http"
+
+	"golang.org/x/mod/sumdb"
+	modzip "golang.org/x/mod/zip"
+
+	"github.com/trove-dev/trove/internal/page"
+	"github.com/trove-dev/trove/internal/registry"
+	"github.com/trove-dev/trove/internal/translog"
+)
+
+// DefaultMaxZipBytes bounds an uploaded module zip when Options leave it
+// 0: the go command's own limit.
+const DefaultMaxZipBytes = modzip.MaxZipFile
+
+// Options configure a Handler.
+type Options struct {
+	Registry *registry.Service
+	Pages    *page.Cache
+	// Log is the transparency log served as the checksum database, read
+	// from LogStore. With a nil Log the proxy serves no checksum database.
+	Log         *translog.Log
+	LogStore    translog.Store
+	MaxZipBytes int64
+}
+
+// Handler serves the Go module protocols. It is a server.Adapter.
+type Handler struct {
+	o     Options
+	sumdb *sumdb.Server // nil without a log
+}
+
+// New returns a Handler.
+func New(o Options) *Handler {
+	if o.MaxZipBytes <= 0 {
+		o.MaxZipBytes = DefaultMaxZipBytes
+	}
+	if o.Pages == nil {
+		o.Pages = page.NewCache(16 << 20)
+	}
+	h := &Handler{o: o}
+	if o.Log != nil && o.LogStore != nil {
+		h.sumdb = sumdb.NewServer(&checksumDB{log: o.Log, store: o.LogStore, reg: o.Registry})
+	}
+	return h
+}
+
+// Route maps a request to an endpoint.
+func (h *Handler) Route(r *http.Request) (string, func(http.ResponseWriter, *http.Request) error) {
+	req, err := parsePath(r.URL.Path)
+	if err != nil {
+		return "notfound", func(http.ResponseWriter, *http.Request) error { return err }
+	}
+	if req.ep == epUpload {
+		if r.Method != http.MethodPost {
+			return "upload", methods("POST")
+		}
+		return "upload", h.upload
+	}
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		return "unsupported", methods("GET, HEAD")
+	}
+	serve := func(f func(http.ResponseWriter, *http.Request, request) error) func(http.ResponseWriter, *http.Request) error {
+		return func(w http.ResponseWriter, r *http.Request) error { return f(w, r, req) }
+	}
+	switch req.ep {
+	case epList:
+		return "list", serve(h.list)
+	case epInfo:
+		return "info", serve(h.info)
+	case epLatest:
+		return "latest", serve(h.latest)
+	case epMod, epZip:
+		return "download", serve(h.download)
+	case epSumdb:
+		return "sumdb", serve(h.serveSumdb)
+	}
+	panic(fmt.Sprintf("goproxy: endpoint %d has no route", req.ep))
+}
+
+// methods returns an endpoint refusing a method; allow lists the methods the URL takes.
+func methods(allow string) func(http.ResponseWriter, *http.Request) error {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		w.Header().Set("Allow", allow)
+		return registry.Error(registry.ErrUnsupported, "%s is not allowed on %s; use %s", r.Method, r.URL.Path, allow)
+	}
+}
+
+// WriteError writes a plain text error, which the go command shows to
+// its user. A 401 carries a Bearer challenge.
+func (h *Handler) WriteError(w http.ResponseWriter, r *http.Request, status int, msg string) {
+	hdr := w.Header()
+	if status == http.StatusUnauthorized {
+		hdr.Set("WWW-Authenticate", `Bearer realm="trove"`)
+	}
+	hdr.Set("Content-Type", "text/plain; charset=utf-8")
+	hdr.Set("X-Content-Type-Options", "nosniff")
+	hdr.Del("Content-Length")
+	w.WriteHeader(status)
+	fmt.Fprintln(w, msg)
+}

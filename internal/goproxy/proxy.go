@@ -1,0 +1,179 @@
+package goproxy
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"golang.org/x/mod/module"
+	"golang.org/x/mod/semver"
+
+	"github.com/trove-dev/trove/internal/blob"
+	"github.com/trove-dev/trove/internal/meta"
+	"github.com/trove-dev/trove/internal/page"
+	"github.com/trove-dev/trove/internal/registry"
+)
+
+// Content types of the proxy's responses.
+const (
+	textContentType = "text/plain; charset=utf-8"
+	zipContentType  = "application/zip"
+	immutable       = "public, max-age=31536000, immutable"
+)
+
+// An Info is the JSON of .info and @latest.
+type Info struct {
+	Version string
+	Time    time.Time
+}
+
+// list serves the published versions that are neither yanked nor
+// pseudo-versions (which the go command ignores in lists), oldest first.
+func (h *Handler) list(w http.ResponseWriter, r *http.Request, req request) error {
+	p, err := h.o.Pages.Get(pageKey(req.module, "list"), func() (*page.Page, error) {
+		proj, err := h.o.Registry.Project(r.Context(), registry.Go, req.module)
+		if err != nil {
+			return nil, err
+		}
+		var b strings.Builder
+		for _, v := range listed(proj) {
+			b.WriteString(v + "\n")
+		}
+		return page.New([]byte(b.String()), textContentType), nil
+	})
+	if err != nil {
+		return err
+	}
+	page.Serve(w, r, p)
+	return nil
+}
+
+func pageKey(mod, variant string) page.Key {
+	return page.Key{Group: string(registry.Go), Name: mod, Variant: variant}
+}
+
+// listed returns the versions @v/list shows, in semver order.
+func listed(proj *registry.Project) []string {
+	var vs []string
+	for _, rel := range proj.Releases {
+		if rel.State == meta.StatePublished && !module.IsPseudoVersion(rel.Version) {
+			vs = append(vs, rel.Version)
+		}
+	}
+	semver.Sort(vs)
+	return vs
+}
+
+// latest serves the .info of the version the go command would pick: the
+// highest release, else the highest pre-release, else the highest
+// pseudo-version, leaving yanked versions out.
+func (h *Handler) latest(w http.ResponseWriter, r *http.Request, req request) error {
+	p, err := h.o.Pages.Get(pageKey(req.module, "latest"), func() (*page.Page, error) {
+		proj, err := h.o.Registry.Project(r.Context(), registry.Go, req.module)
+		if err != nil {
+			return nil, err
+		}
+		rel := pickLatest(proj.Releases)
+		if rel == nil {
+			return nil, registry.Error(registry.ErrNotFound, "%s has no published version that is not yanked", req.module)
+		}
+		return infoPage(rel)
+	})
+	if err != nil {
+		return err
+	}
+	page.Serve(w, r, p)
+	return nil
+}
+
+func pickLatest(rels []*meta.Release) *meta.Release {
+	rank := func(v string) int {
+		switch {
+		case module.IsPseudoVersion(v):
+			return 0
+		case semver.Prerelease(v) != "":
+			return 1
+		}
+		return 2
+	}
+	var best *meta.Release
+	for _, rel := range rels {
+		if rel.State != meta.StatePublished {
+			continue
+		}
+		if best == nil || rank(rel.Version) > rank(best.Version) ||
+			rank(rel.Version) == rank(best.Version) && semver.Compare(rel.Version, best.Version) > 0 {
+			best = rel
+		}
+	}
+	return best
+}
+
+func infoPage(rel *meta.Release) (*page.Page, error) {
+	b, err := json.Marshal(Info{Version: rel.Version, Time: rel.PublishedAt.UTC().Truncate(time.Second)})
+	if err != nil {
+		return nil, err
+	}
+	return page.New(append(b, '\n'), "application/json"), nil
+}
+
+// info serves a version's .info, yanked or not.
+func (h *Handler) info(w http.ResponseWriter, r *http.Request, req request) error {
+	p, err := h.o.Pages.Get(pageKey(req.module, "info "+req.version), func() (*page.Page, error) {
+		proj, err := h.o.Registry.Project(r.Context(), registry.Go, req.module)
+		if err != nil && !errors.Is(err, registry.ErrNotFound) {
+			return nil, err
+		}
+		if proj != nil {
+			for _, rel := range proj.Releases {
+				if rel.Version == req.version {
+					return infoPage(rel)
+				}
+			}
+		}
+		return nil, h.missing(r.Context(), req)
+	})
+	if err != nil {
+		return err
+	}
+	page.Serve(w, r, p)
+	return nil
+}
+
+// missing returns the error for a version that is not visible: gone if
+// it was deleted, else not found.
+func (h *Handler) missing(ctx context.Context, req request) error {
+	deleted, err := h.o.Registry.Deleted(ctx, registry.Go, req.module, req.version)
+	if err != nil {
+		return err
+	}
+	if deleted {
+		return registry.Error(registry.ErrGone, "%s@%s was deleted from this registry; choose another version", req.module, req.version)
+	}
+	return registry.Error(registry.ErrNotFound, "%s@%s: not found", req.module, req.version)
+}
+
+// download serves a version's .mod or .zip, yanked or not.
+func (h *Handler) download(w http.ResponseWriter, r *http.Request, req request) error {
+	filename, ct := req.version+".zip", zipContentType
+	if req.ep == epMod {
+		filename, ct = req.version+".mod", textContentType
+	}
+	f, err := h.o.Registry.File(r.Context(), registry.Go, registry.Name(req.module), filename)
+	if errors.Is(err, registry.ErrNotFound) {
+		return h.missing(r.Context(), req)
+	}
+	if err != nil {
+		return err
+	}
+	rc, err := h.o.Registry.Open(r.Context(), blob.Digest(f.SHA256), 0)
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	return page.ServeBlob(w, r, rc, page.Blob{ETag: `"` + f.SHA256 + `"`, Size: f.Size, ContentType: ct,
+		CacheControl: immutable, ModTime: f.CreatedAt})
+}

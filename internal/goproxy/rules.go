@@ -1,0 +1,86 @@
+package goproxy
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"golang.org/x/mod/module"
+	"golang.org/x/mod/semver"
+
+	"github.com/trove-dev/trove/internal/registry"
+)
+
+// Rules are the Go module rules of golang.org/x/mod/module: module paths
+// as the go command accepts them and canonical semantic versions.
+type Rules struct{}
+
+// Ecosystem returns registry.Go.
+func (Rules) Ecosystem() registry.Ecosystem { return registry.Go }
+
+// ParseName validates a module path (module.CheckPath). Module paths are
+// case-sensitive, so the name is kept exactly as written.
+func (Rules) ParseName(s string) (registry.Name, error) {
+	if err := module.CheckPath(s); err != nil {
+		return "", fmt.Errorf("module path %q is not valid: %v; a module path looks like example.com/name or example.com/name/v2 (its first element needs a dot)",
+			s, unwrapPathError(err))
+	}
+	return registry.Name(s), nil
+}
+
+// unwrapPathError drops the path that module.InvalidPathError repeats.
+func unwrapPathError(err error) error {
+	var pe *module.InvalidPathError
+	if errors.As(err, &pe) && pe.Err != nil {
+		return pe.Err
+	}
+	return err
+}
+
+// VersionKey accepts only canonical semantic versions (v1.2.3,
+// v1.2.3-pre, v2.0.0+incompatible, pseudo-versions): the version is its
+// own key. Whether the version suits a module path (major version
+// suffixes, +incompatible) is checked with the path, by CheckVersion.
+func (Rules) VersionKey(v string) (string, error) {
+	c := module.CanonicalVersion(v)
+	switch {
+	case c == "":
+		return "", fmt.Errorf("version %q is not a semantic version; Go module versions look like v1.2.3 or v1.2.3-rc.1", v)
+	case c != v:
+		return "", fmt.Errorf("version %q is not canonical; use %q", v, c)
+	}
+	return v, nil
+}
+
+// Skeleton is the lowercased module path: two modules whose paths differ
+// only in case cannot both exist (they would collide in module caches on
+// case-insensitive file systems, and confuse people).
+func (Rules) Skeleton(n registry.Name) string { return strings.ToLower(string(n)) }
+
+// CheckVersion checks that version is canonical and allowed for the
+// module path (module.Check): a /vN path needs vN.x.y versions, and v2+
+// versions of a path without a suffix need +incompatible.
+func CheckVersion(path, version string) error {
+	if _, err := (Rules{}).VersionKey(version); err != nil {
+		return err
+	}
+	if err := module.Check(path, version); err != nil {
+		var ve *module.InvalidVersionError
+		if errors.As(err, &ve) {
+			return fmt.Errorf("version %s is not allowed for module %s: %v", version, path, ve.Err)
+		}
+		return fmt.Errorf("module %s version %s: %v", path, version, err)
+	}
+	// module.Check leaves these to the go command, which refuses them.
+	if strings.HasSuffix(version, "+incompatible") {
+		_, suffix, _ := module.SplitPathVersion(path)
+		switch major := semver.Major(version); {
+		case suffix != "":
+			return fmt.Errorf("version %s is not allowed for module %s: +incompatible is only for paths without a major version suffix", version, path)
+		case major == "v0" || major == "v1":
+			return fmt.Errorf("version %s is not allowed for module %s: +incompatible is only for major versions v2 and later; use %s", version, path,
+				strings.TrimSuffix(version, "+incompatible"))
+		}
+	}
+	return nil
+}

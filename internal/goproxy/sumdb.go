@@ -1,0 +1,127 @@
+package goproxy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/http"
+	"strings"
+
+	"golang.org/x/mod/module"
+	"golang.org/x/mod/sumdb/tlog"
+
+	"github.com/trove-dev/trove/internal/registry"
+	"github.com/trove-dev/trove/internal/translog"
+)
+
+// A checksumDB is the Go checksum database over Trove's transparency log:
+// a sumdb.ServerOps. It serves only what the latest signed tree covers,
+// so every answer is provable against the tree the client is given.
+type checksumDB struct {
+	log   *translog.Log
+	store translog.Store
+	reg   *registry.Service
+}
+
+// notExist is the error sumdb.Server reports as 404: it tests with
+// os.IsNotExist, which sees through *fs.PathError only.
+func notExist(op, what string) error {
+	return &fs.PathError{Op: op, Path: what, Err: fs.ErrNotExist}
+}
+
+// Signed returns the latest signed tree, in the go.sum database format.
+func (d *checksumDB) Signed(ctx context.Context) ([]byte, error) {
+	return d.log.Latest().GoSumTree, nil
+}
+
+// ReadRecords returns records id through id+n-1, all in the signed tree.
+func (d *checksumDB) ReadRecords(ctx context.Context, id, n int64) ([][]byte, error) {
+	size := d.log.Latest().Tree.N
+	if id < 0 || n < 0 || id > size || n > size-id {
+		return nil, notExist("reading records", fmt.Sprintf("%d+%d beyond the signed tree of %d records", id, n, size))
+	}
+	return d.store.ReadLogRecords(ctx, id, n)
+}
+
+// Lookup returns the id of the publish record of a module version: the
+// record holding its go.sum lines.
+func (d *checksumDB) Lookup(ctx context.Context, m module.Version) (int64, error) {
+	entries, err := d.reg.LogEntries(ctx, registry.Go, m.Path, m.Version)
+	if errors.Is(err, registry.ErrNotFound) || errors.Is(err, registry.ErrInvalid) {
+		return 0, notExist("lookup", m.String()+" was never published here")
+	}
+	if err != nil {
+		return 0, err
+	}
+	size := d.log.Latest().Tree.N
+	for _, e := range entries {
+		if e.Kind == "publish" && e.ID < size {
+			return e.ID, nil
+		}
+	}
+	return 0, notExist("lookup", m.String()+" is not in the signed tree yet")
+}
+
+// ReadTileData returns a hash tile inside the signed tree.
+func (d *checksumDB) ReadTileData(ctx context.Context, t tlog.Tile) ([]byte, error) {
+	if !translog.Covered(t, d.log.Latest().Tree.N) {
+		return nil, notExist("reading tile", t.Path()+" beyond the signed tree")
+	}
+	return translog.ReadTile(ctx, d.store, t)
+}
+
+// serveSumdb serves the checksum database below /sumdb/<name>/, where
+// name is the log's origin, and answers /sumdb/<name>/supported so that
+// the go command, given only the key in GOSUMDB, reaches the database
+// through GOPROXY. Other databases are 404: this proxy cannot relay them.
+func (h *Handler) serveSumdb(w http.ResponseWriter, r *http.Request, req request) error {
+	if h.sumdb == nil {
+		return registry.Error(registry.ErrNotFound, "this server has no checksum database")
+	}
+	name := h.o.Log.Origin()
+	op, ok := strings.CutPrefix(req.sumdb, name+"/")
+	if !ok {
+		return registry.Error(registry.ErrNotFound, "this proxy serves only the checksum database %s, not %s; set GOSUMDB to its key (trove log gosumdb)",
+			name, req.sumdb)
+	}
+	switch {
+	case op == "supported":
+		w.Header().Set("Content-Type", textContentType)
+		w.WriteHeader(http.StatusOK)
+		return nil
+	case op == "latest", strings.HasPrefix(op, "lookup/"):
+		w.Header().Set("Cache-Control", "no-cache")
+	case strings.HasPrefix(op, "tile/"):
+		// Tiles never change; the sumdb server only writes 200 for them.
+		w = &okHeader{ResponseWriter: w, key: "Cache-Control", value: immutable}
+	default:
+		return registry.Error(registry.ErrNotFound, "the checksum database serves supported, latest, lookup/<module>@<version> and tile/…")
+	}
+	sub := r.Clone(r.Context())
+	sub.URL.Path, sub.URL.RawPath = "/"+op, ""
+	h.sumdb.ServeHTTP(w, sub)
+	return nil
+}
+
+// okHeader sets a header on a successful response only.
+type okHeader struct {
+	http.ResponseWriter
+	key, value string
+	wrote      bool
+}
+
+func (o *okHeader) WriteHeader(code int) {
+	if !o.wrote && code == http.StatusOK {
+		o.Header().Set(o.key, o.value)
+	}
+	o.wrote = true
+	o.ResponseWriter.WriteHeader(code)
+}
+
+func (o *okHeader) Write(p []byte) (int, error) {
+	if !o.wrote {
+		o.WriteHeader(http.StatusOK)
+	}
+	return o.ResponseWriter.Write(p)
+}

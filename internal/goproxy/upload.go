@@ -1,0 +1,325 @@
+package goproxy
+
+import (
+	"archive/zip"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"strings"
+	"time"
+
+	"golang.org/x/mod/modfile"
+	"golang.org/x/mod/module"
+	"golang.org/x/mod/sumdb/dirhash"
+	modzip "golang.org/x/mod/zip"
+
+	"github.com/trove-dev/trove/internal/access"
+	"github.com/trove-dev/trove/internal/registry"
+)
+
+// Limits on the upload form besides the zip, which Options.MaxZipBytes bounds.
+const (
+	// MaxModBytes bounds the go.mod file: the go command's own limit.
+	MaxModBytes = modzip.MaxGoMod
+	// MaxFieldBytes bounds the module and version fields.
+	MaxFieldBytes = 1024
+	// formOverhead allows for the multipart framing around the parts.
+	formOverhead = 64 << 10
+)
+
+// An UploadResult is the JSON answer to a successful upload.
+type UploadResult struct {
+	Module  string
+	Version string
+	Time    time.Time
+	GoSum   []string // the version's go.sum lines
+}
+
+// A form is a received upload form.
+type form struct {
+	module, version string
+	mod             []byte
+	zip             *registry.Staged
+	seen            map[string]bool
+}
+
+func invalid(format string, args ...any) error {
+	return registry.Error(registry.ErrInvalid, format, args...)
+}
+
+// upload receives a module version, checks it and publishes it.
+func (h *Handler) upload(w http.ResponseWriter, r *http.Request) error {
+	who := access.PrincipalFrom(r.Context())
+	if who == nil {
+		return fmt.Errorf("%w: publishing a Go module needs an API token, sent as Authorization: Bearer <token>", access.ErrUnauthenticated)
+	}
+	f, err := h.readForm(w, r, who)
+	if f != nil && f.zip != nil {
+		defer f.zip.Close()
+	}
+	if err != nil {
+		return err
+	}
+	up, err := f.check()
+	if err != nil {
+		return err
+	}
+	modStaged, err := h.o.Registry.Stage(bytes.NewReader(f.mod), MaxModBytes)
+	if err != nil {
+		return err
+	}
+	defer modStaged.Close()
+	up.Files = []registry.UploadFile{
+		{Filename: f.version + ".mod", Kind: "mod", Content: modStaged},
+		{Filename: f.version + ".zip", Kind: "zip", Content: f.zip},
+	}
+	res, err := h.o.Registry.Publish(r.Context(), who, up)
+	if err != nil {
+		return err
+	}
+	b, err := json.Marshal(UploadResult{Module: f.module, Version: f.version, Time: res.Release.PublishedAt.UTC(), GoSum: up.GoSum})
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusCreated)
+	w.Write(append(b, '\n'))
+	return nil
+}
+
+// readForm streams the multipart form: fields are bounded, the go.mod is
+// read into memory (it is small) and the zip staged as it arrives.
+func (h *Handler) readForm(w http.ResponseWriter, r *http.Request, who *access.Principal) (*form, error) {
+	r.Body = http.MaxBytesReader(w, r.Body, h.o.MaxZipBytes+MaxModBytes+formOverhead)
+	mr, err := r.MultipartReader()
+	if err != nil {
+		return nil, invalid("the upload must be a multipart/form-data POST with the fields module and version and the files mod and zip: %v", err)
+	}
+	f := &form{seen: make(map[string]bool)}
+	for {
+		p, err := mr.NextPart()
+		if err == io.EOF {
+			return f, nil
+		}
+		if err != nil {
+			return f, bodyError("reading the upload form", err)
+		}
+		name := p.FormName()
+		if f.seen[name] {
+			return f, invalid("the upload form has more than one %q part", name)
+		}
+		f.seen[name] = true
+		switch name {
+		case "module", "version":
+			b, err := readAtMost(p, MaxFieldBytes, "form field "+name)
+			if err != nil {
+				return f, err
+			}
+			if name == "module" {
+				f.module = string(b)
+				// Refuse before the zip arrives what the token cannot publish.
+				if err := early(who, f.module); err != nil {
+					return f, err
+				}
+			} else {
+				f.version = string(b)
+			}
+		case "mod":
+			if f.mod, err = readAtMost(p, MaxModBytes, "the go.mod file (mod)"); err != nil {
+				return f, err
+			}
+		case "zip":
+			if f.module == "" {
+				return f, invalid("the upload form must send the module field before the zip file")
+			}
+			body := &errReader{r: p}
+			st, err := h.o.Registry.Stage(body, h.o.MaxZipBytes)
+			switch {
+			case body.err != nil:
+				return f, bodyError("receiving the module zip", body.err)
+			case errors.Is(err, registry.ErrTooLarge):
+				return f, registry.Error(registry.ErrTooLarge, "the module zip is larger than the limit of %d bytes", h.o.MaxZipBytes)
+			case err != nil:
+				return f, err
+			}
+			f.zip = st
+		default:
+			return f, invalid("unknown upload form part %q: send module, version, mod and zip", clip(name, 40))
+		}
+	}
+}
+
+// early checks that the token may publish the module, if it is a valid path.
+func early(who *access.Principal, mod string) error {
+	n, err := (Rules{}).ParseName(mod)
+	if err != nil {
+		return invalid("form field module: %v", err)
+	}
+	return access.Authorize(who, access.Publish, access.Resource{Ecosystem: string(registry.Go), Name: string(n)})
+}
+
+// readAtMost reads a part of at most limit bytes.
+func readAtMost(p *multipart.Part, limit int64, what string) ([]byte, error) {
+	b, err := io.ReadAll(io.LimitReader(p, limit+1))
+	if err != nil {
+		return nil, bodyError("reading "+what, err)
+	}
+	if int64(len(b)) > limit {
+		return nil, registry.Error(registry.ErrTooLarge, "%s is larger than the limit of %d bytes", what, limit)
+	}
+	return b, nil
+}
+
+// check validates the received module version and computes its go.sum
+// lines. Every problem with the zip's files is reported at once.
+func (f *form) check() (*registry.Upload, error) {
+	switch {
+	case f.module == "":
+		return nil, invalid("the upload form has no module field (the module path)")
+	case f.version == "":
+		return nil, invalid("the upload form has no version field (a version like v1.2.3)")
+	case f.mod == nil:
+		return nil, invalid("the upload form has no mod file (the module's go.mod)")
+	case f.zip == nil:
+		return nil, invalid("the upload form has no zip file (the module zip)")
+	}
+	if _, err := (Rules{}).ParseName(f.module); err != nil {
+		return nil, invalid("%v", err)
+	}
+	if err := CheckVersion(f.module, f.version); err != nil {
+		return nil, invalid("%v", err)
+	}
+	m := module.Version{Path: f.module, Version: f.version}
+	if err := checkMod(m, f.mod); err != nil {
+		return nil, err
+	}
+	if err := checkZip(m, f.zip, f.mod); err != nil {
+		return nil, err
+	}
+	zipSum, err := dirhash.HashZip(f.zip.Path(), dirhash.Hash1)
+	if err != nil {
+		return nil, invalid("hashing the module zip: %v", err)
+	}
+	modSum, err := hashMod(f.mod)
+	if err != nil {
+		return nil, err
+	}
+	md, err := json.Marshal(map[string]string{"module": f.module})
+	if err != nil {
+		return nil, err
+	}
+	return &registry.Upload{Ecosystem: registry.Go, Name: f.module, Version: f.version, Metadata: md,
+		GoSum: []string{
+			f.module + " " + f.version + " " + zipSum,
+			f.module + " " + f.version + "/go.mod " + modSum,
+		}}, nil
+}
+
+// checkMod checks that the go.mod parses and declares the module path.
+func checkMod(m module.Version, mod []byte) error {
+	if _, err := modfile.ParseLax("go.mod", mod, nil); err != nil {
+		return invalid("the go.mod file does not parse: %v", err)
+	}
+	if got := modfile.ModulePath(mod); got != m.Path {
+		if got == "" {
+			return invalid("the go.mod file has no module directive; it must say: module %s", m.Path)
+		}
+		return invalid("the go.mod file declares module %s, but the upload is for %s; they must be the same", got, m.Path)
+	}
+	return nil
+}
+
+// checkZip checks the module zip (zip.CheckZip: the module@version/
+// prefix, file names, case-fold collisions, sizes, a go.mod only at the
+// root) and that its go.mod, if any, is the uploaded one. A +incompatible
+// version must have none.
+func checkZip(m module.Version, st *registry.Staged, mod []byte) error {
+	cf, err := modzip.CheckZip(m, st.Path())
+	if err != nil {
+		if cf.Err() == nil {
+			return invalid("the module zip cannot be read: %v", err)
+		}
+		var b strings.Builder
+		fmt.Fprintf(&b, "the module zip is not valid for %s:", m)
+		if cf.SizeError != nil {
+			fmt.Fprintf(&b, "\n\t%v", cf.SizeError)
+		}
+		for _, fe := range cf.Invalid {
+			fmt.Fprintf(&b, "\n\t%s: %v", fe.Path, fe.Err)
+		}
+		return invalid("%s", b.String())
+	}
+	z, err := zip.NewReader(st, st.Size())
+	if err != nil {
+		return invalid("the module zip cannot be read: %v", err)
+	}
+	var inZip []byte
+	for _, zf := range z.File {
+		if zf.Name != m.Path+"@"+m.Version+"/go.mod" {
+			continue
+		}
+		rc, err := zf.Open()
+		if err != nil {
+			return invalid("reading go.mod in the module zip: %v", err)
+		}
+		inZip, err = io.ReadAll(io.LimitReader(rc, MaxModBytes+1))
+		rc.Close()
+		if err != nil {
+			return invalid("reading go.mod in the module zip: %v", err)
+		}
+	}
+	switch {
+	case inZip == nil:
+		// A module without go.mod (legacy, or +incompatible): the mod
+		// file only declares the path, as the go command synthesizes it.
+	case strings.HasSuffix(m.Version, "+incompatible"):
+		return invalid("%s is +incompatible, which only a module without a go.mod may be: remove +incompatible and add a major version suffix (/vN) to the module path", m.Version)
+	case !bytes.Equal(inZip, mod):
+		return invalid("the go.mod in the module zip differs from the uploaded mod file; they must be byte-identical")
+	}
+	return nil
+}
+
+// hashMod returns the go.sum hash of a go.mod file: dirhash.Hash1 of the
+// one file "go.mod", as the go command computes it (modfetch).
+func hashMod(mod []byte) (string, error) {
+	return dirhash.Hash1([]string{"go.mod"}, func(string) (io.ReadCloser, error) {
+		return io.NopCloser(bytes.NewReader(mod)), nil
+	})
+}
+
+// bodyError classifies an error reading the request body: too large, or
+// a malformed or interrupted upload.
+func bodyError(what string, err error) error {
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return registry.Error(registry.ErrTooLarge, "the upload is larger than %d bytes", mbe.Limit)
+	}
+	return invalid("%s: %v", what, err)
+}
+
+// errReader remembers the error of the reader it wraps.
+type errReader struct {
+	r   io.Reader
+	err error
+}
+
+func (e *errReader) Read(p []byte) (int, error) {
+	n, err := e.r.Read(p)
+	if err != nil && err != io.EOF {
+		e.err = err
+	}
+	return n, err
+}
+
+// clip shortens s to at most n bytes for a message.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
