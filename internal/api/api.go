@@ -5,11 +5,18 @@
 //	GET    /v1/whoami                                       → {"username": …}
 //	POST   /v1/packages/ECOSYSTEM/NAME/VERSION/yank        {"reason": …} → {"ok": true}
 //	DELETE /v1/packages/ECOSYSTEM/NAME/VERSION/yank        → {"ok": true} (unyank)
+//	GET    /v1/packages/ECOSYSTEM/NAME/owners              → {"owners": [{"name": …}]}
+//	PUT    /v1/packages/ECOSYSTEM/NAME/owners/USER         → {"ok": true} (add an owner)
+//	DELETE /v1/packages/ECOSYSTEM/NAME/owners/USER         → {"ok": true} (remove an owner)
 //
-// NAME is path-escaped: an npm scope's slash is %2F.
+// NAME is path-escaped: an npm scope's slash is %2F, and so are the
+// slashes of a Go module path. Listing owners needs no token. Adding an
+// existing owner or removing a user who is not one succeeds and changes
+// nothing; removing the last owner is refused.
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -38,6 +45,7 @@ func New(o Options) *Handler { return &Handler{o: o} }
 type request struct {
 	op     string
 	target registry.Target
+	user   string // owner, for owner changes
 }
 
 // parsePath parses a request path (after the /api prefix), in its escaped form.
@@ -46,6 +54,19 @@ func parsePath(escaped string) (request, bool) {
 	switch {
 	case len(parts) == 2 && parts[0] == "v1" && parts[1] == "whoami":
 		return request{op: "whoami"}, true
+	case (len(parts) == 5 || len(parts) == 6) && parts[0] == "v1" && parts[1] == "packages" && parts[4] == "owners":
+		// Before yank: no ecosystem has a version "owners", but a user may be called "yank".
+		req := request{op: "owners", target: registry.Target{Ecosystem: registry.Ecosystem(parts[2])}}
+		var err1, err2 error
+		req.target.Name, err1 = url.PathUnescape(parts[3])
+		if len(parts) == 6 {
+			req.op = "owner"
+			req.user, err2 = url.PathUnescape(parts[5])
+		}
+		if err1 != nil || err2 != nil || req.target.Name == "" || len(parts) == 6 && req.user == "" {
+			return request{}, false
+		}
+		return req, true
 	case len(parts) == 6 && parts[0] == "v1" && parts[1] == "packages" && parts[5] == "yank":
 		var t registry.Target
 		var err1, err2 error
@@ -73,6 +94,16 @@ func (h *Handler) Route(r *http.Request) (string, func(http.ResponseWriter, *htt
 		return "yank", func(w http.ResponseWriter, r *http.Request) error { return h.yank(w, r, req.target) }
 	case req.op == "yank" && r.Method == http.MethodDelete:
 		return "unyank", func(w http.ResponseWriter, r *http.Request) error { return h.unyank(w, r, req.target) }
+	case req.op == "owners" && (r.Method == http.MethodGet || r.Method == http.MethodHead):
+		return "owners", func(w http.ResponseWriter, r *http.Request) error { return h.owners(w, r, req.target) }
+	case req.op == "owner" && r.Method == http.MethodPut:
+		return "owner.add", func(w http.ResponseWriter, r *http.Request) error {
+			return h.changeOwner(w, r, req, h.o.Registry.AddOwner)
+		}
+	case req.op == "owner" && r.Method == http.MethodDelete:
+		return "owner.remove", func(w http.ResponseWriter, r *http.Request) error {
+			return h.changeOwner(w, r, req, h.o.Registry.RemoveOwner)
+		}
 	}
 	return "unsupported", func(http.ResponseWriter, *http.Request) error {
 		return registry.Error(registry.ErrUnsupported, "%s is not supported on %s", r.Method, r.URL.Path)
@@ -119,6 +150,31 @@ func (h *Handler) yank(w http.ResponseWriter, r *http.Request, t registry.Target
 
 func (h *Handler) unyank(w http.ResponseWriter, r *http.Request, t registry.Target) error {
 	if err := h.o.Registry.Unyank(r.Context(), access.PrincipalFrom(r.Context()), t); err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
+}
+
+// An owner is a package owner as the API lists it: by name, without email.
+type owner struct {
+	Name string `json:"name"`
+}
+
+func (h *Handler) owners(w http.ResponseWriter, r *http.Request, t registry.Target) error {
+	us, err := h.o.Registry.Owners(r.Context(), t.Ecosystem, t.Name)
+	if err != nil {
+		return err
+	}
+	out := make([]owner, 0, len(us))
+	for _, u := range us {
+		out = append(out, owner{Name: u.Name})
+	}
+	return writeJSON(w, http.StatusOK, map[string][]owner{"owners": out})
+}
+
+func (h *Handler) changeOwner(w http.ResponseWriter, r *http.Request, req request,
+	change func(context.Context, *access.Principal, registry.Ecosystem, string, string) error) error {
+	if err := change(r.Context(), access.PrincipalFrom(r.Context()), req.target.Ecosystem, req.target.Name, req.user); err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, map[string]bool{"ok": true})

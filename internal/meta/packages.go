@@ -96,6 +96,12 @@ func (tx *Tx) AddOwner(ctx context.Context, packageID, userID int64, at time.Tim
 	return err
 }
 
+// RemoveOwner removes the user from the package's owners; a user who is
+// not an owner is ErrNotFound.
+func (tx *Tx) RemoveOwner(ctx context.Context, packageID, userID int64) error {
+	return affected(tx.exec(ctx, `DELETE FROM owners WHERE package_id = ? AND user_id = ?`, packageID, userID))
+}
+
 // Owners returns the package's owners, by name.
 func (q q) Owners(ctx context.Context, packageID int64) ([]*User, error) {
 	rows, err := q.query(ctx, `SELECT u.id, u.name, u.email, u.password_hash, u.admin, u.created_at

@@ -1,7 +1,7 @@
 // Package npm serves the npm registry protocol to unmodified npm 10/11
 // clients (and yarn and pnpm, which speak the same protocol): packuments,
-// tarballs, publish, dist-tags, deprecate, unpublish, login, tokens and
-// search.
+// tarballs, publish, dist-tags, deprecate, unpublish, owners, login,
+// tokens and search.
 //
 // # Endpoints
 //
@@ -24,6 +24,7 @@
 //	GET    /-/v1/login/S, POST             the sign-in page of a browser login
 //	GET    /-/v1/done?sessionId=S          poll a browser login: 202 until done, then {"token"}
 //	PUT    /-/user/org.couchdb.user:U      legacy login (npm login --auth-type=legacy, npm adduser)
+//	GET    /-/user/org.couchdb.user:U      {"name": U} if the user exists (npm owner add|rm; no email)
 //	DELETE /-/user/token/T                 logout: revoke the token T
 //	GET    /-/npm/v1/tokens, POST          list and create tokens
 //	DELETE /-/npm/v1/tokens/token/K        revoke a token
@@ -40,8 +41,9 @@
 //     outside the package, device files or duplicate entries
 //     ([readTarball]).
 //   - Published bytes are served as stored: never re-packed.
-//   - A metadata-only PUT may change only deprecations and dist-tags, and
-//     unpublish versions; never a version's manifest or dist.
+//   - A metadata-only PUT may change only deprecations and dist-tags,
+//     unpublish versions, or add or remove one owner (by name: emails sent
+//     in maintainers are ignored); never a version's manifest or dist.
 //   - A cached packument read does no SQL and no JSON encoding: documents
 //     are rendered once per change of their package ([page.Cache]).
 package npm
@@ -170,8 +172,11 @@ func (h *Handler) Route(r *http.Request) (string, endpoint) {
 			return with("login.done", h.loginDone)
 		}
 	case opCouchUser:
-		if m == http.MethodPut {
+		switch {
+		case m == http.MethodPut:
 			return with("login.couch", h.couchLogin)
+		case read && !req.hasRev:
+			return with("user", h.couchUser)
 		}
 	case opLogout:
 		if m == http.MethodDelete {

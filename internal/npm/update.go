@@ -16,8 +16,9 @@ const MaxDeprecationLen = 4096
 // update serves a PUT /E without attachments: npm sends the whole
 // packument it read with ?write=true, changed. Only deprecations and
 // dist-tags may change, and, with /-rev/R, versions left out of the
-// document are unpublished. Everything is checked before anything is
-// applied.
+// document are unpublished. npm owner sends only the maintainers, with one
+// name added or removed: that changes the package's owners. Everything is
+// checked before anything is applied.
 func (h *Handler) update(w http.ResponseWriter, r *http.Request, who *access.Principal, req request, doc *packageDoc) error {
 	ctx := r.Context()
 	proj, err := h.o.Registry.Project(ctx, registry.NPM, string(req.name))
@@ -31,13 +32,14 @@ func (h *Handler) update(w http.ResponseWriter, r *http.Request, who *access.Pri
 	if err := checkRev(pk.rev, req, doc.Rev); err != nil {
 		return err
 	}
+	var owner *ownerChange
 	if len(doc.Maintainers) > 0 && string(doc.Maintainers) != "null" {
 		var sent []person
 		if err := json.Unmarshal(doc.Maintainers, &sent); err != nil {
 			return registry.Error(registry.ErrInvalid, "maintainers must be a list of {name, email}: %v", jsonError(err))
 		}
-		if !sameMaintainers(sent, pk.maintainers()) {
-			return registry.Error(registry.ErrInvalid, "changing the maintainers (npm owner) is not supported; the first publisher owns a package, and administrators can change that")
+		if owner, err = maintainersChange(sent, pk.maintainers()); err != nil {
+			return err
 		}
 	}
 
@@ -113,6 +115,23 @@ func (h *Handler) update(w http.ResponseWriter, r *http.Request, who *access.Pri
 			}
 			removes = append(removes, tag)
 		}
+	}
+
+	if owner != nil {
+		if len(deletes)+len(deprecations)+len(sets)+len(removes) > 0 {
+			return registry.Error(registry.ErrInvalid, "change the maintainers in a request of their own (npm owner add|rm), not together with versions or dist-tags")
+		}
+		if err := allow(who, access.Publish, req.name); err != nil {
+			return err
+		}
+		change := h.o.Registry.RemoveOwner
+		if owner.add {
+			change = h.o.Registry.AddOwner
+		}
+		if err := change(ctx, who, registry.NPM, string(req.name), owner.user); err != nil {
+			return err
+		}
+		return writeJSON(w, http.StatusOK, map[string]any{"ok": true, "id": string(req.name)})
 	}
 
 	// Check permissions and the unpublish window for everything first, so
@@ -226,25 +245,47 @@ func deprecationOf(m manifest) (string, error) {
 	return "", registry.Error(registry.ErrInvalid, "deprecated must be a string")
 }
 
-func sameMaintainers(a, b []person) bool {
-	names := func(ps []person) []string {
-		var out []string
-		for _, p := range ps {
-			out = append(out, p.Name)
+// An ownerChange adds or removes one owner, by user name.
+type ownerChange struct {
+	add  bool
+	user string
+}
+
+// maintainersChange compares the maintainers sent with the current ones by
+// name (emails are ignored) and returns the one owner added or removed, or
+// nil if the names are the same. npm owner changes one at a time; more
+// changes at once are refused, so that a request is applied whole or not at all.
+func maintainersChange(sent, current []person) (*ownerChange, error) {
+	now := make(map[string]bool, len(current))
+	for _, p := range current {
+		now[p.Name] = true
+	}
+	want := make(map[string]bool, len(sent))
+	var changes []ownerChange
+	for _, p := range sent {
+		if p.Name == "" {
+			return nil, registry.Error(registry.ErrInvalid, "maintainers must be a list of {name, email}, and a name is missing")
 		}
-		sort.Strings(out)
-		return out
+		if !want[p.Name] && !now[p.Name] {
+			changes = append(changes, ownerChange{add: true, user: p.Name})
+		}
+		want[p.Name] = true
 	}
-	x, y := names(a), names(b)
-	if len(x) != len(y) {
-		return false
-	}
-	for i := range x {
-		if x[i] != y[i] {
-			return false
+	for _, p := range current {
+		if !want[p.Name] {
+			changes = append(changes, ownerChange{user: p.Name})
 		}
 	}
-	return true
+	switch len(changes) {
+	case 0:
+		return nil, nil
+	case 1:
+		return &changes[0], nil
+	}
+	if len(want) == 0 {
+		return nil, registry.Error(registry.ErrInvalid, "a package keeps at least one owner; add another owner first")
+	}
+	return nil, registry.Error(registry.ErrInvalid, "the maintainers sent differ from the current ones in %d names; add or remove one owner at a time (npm owner add|rm)", len(changes))
 }
 
 // unpublishAll serves DELETE /E/-rev/R: every version is unpublished

@@ -98,9 +98,20 @@ func TestMetadataUpdateRejects(t *testing.T) {
 		{"stale rev in body", "/demo", func(d map[string]any) { d["_rev"] = "1-0000000000000000" }, 409, "changed since you read it"},
 		{"stale rev in URL", "/demo/-rev/1-0000000000000000", func(d map[string]any) {}, 409, "changed since you read it"},
 		{"name differs", "/demo", func(d map[string]any) { d["name"] = "other" }, 400, "differs from the package"},
-		{"maintainers", "/demo", func(d map[string]any) {
+		{"two maintainers added", "/demo", func(d map[string]any) {
+			d["maintainers"] = append(d["maintainers"].([]any), map[string]any{"name": "mallory"}, map[string]any{"name": "eve"})
+		}, 400, "one owner at a time"},
+		{"every maintainer removed", "/demo", func(d map[string]any) { d["maintainers"] = []any{} }, 400, "at least one owner"},
+		{"maintainer without a name", "/demo", func(d map[string]any) {
+			d["maintainers"] = append(d["maintainers"].([]any), map[string]any{"email": "x@example.test"})
+		}, 400, "a name is missing"},
+		{"maintainers and deprecation", "/demo", func(d map[string]any) {
 			d["maintainers"] = append(d["maintainers"].([]any), map[string]any{"name": "mallory"})
-		}, 400, "npm owner"},
+			version(d, "1.0.0")["deprecated"] = "old"
+		}, 400, "request of their own"},
+		{"unknown maintainer", "/demo", func(d map[string]any) {
+			d["maintainers"] = append(d["maintainers"].([]any), map[string]any{"name": "nobody"})
+		}, 404, "no user nobody"},
 		{"deprecated not a string", "/demo", func(d map[string]any) { version(d, "1.0.0")["deprecated"] = 5 }, 400, "deprecated must be a string"},
 		{"deprecation too long", "/demo", func(d map[string]any) {
 			version(d, "1.0.0")["deprecated"] = strings.Repeat("x", MaxDeprecationLen+1)

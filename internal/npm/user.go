@@ -70,6 +70,23 @@ func (h *Handler) couchLogin(w http.ResponseWriter, r *http.Request, req request
 	return writeJSON(w, http.StatusCreated, map[string]any{"ok": true, "id": couchUserPrefix + user.Name, "token": tok})
 }
 
+// couchUser serves GET /-/user/org.couchdb.user:NAME, which npm owner
+// add|rm reads to learn the user's name. Only signed-in users may ask, and
+// the answer holds the name alone: an email address is private.
+func (h *Handler) couchUser(w http.ResponseWriter, r *http.Request, req request) error {
+	if _, err := h.needPrincipal(r.Context(), "looking up a user"); err != nil {
+		return err
+	}
+	u, err := h.o.Users.ByName(r.Context(), req.arg)
+	if errors.Is(err, meta.ErrNotFound) {
+		return registry.Error(registry.ErrNotFound, "no user %s", req.arg)
+	}
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]string{"_id": couchUserPrefix + u.Name, "name": u.Name})
+}
+
 // register handles a sign-in that failed: with open registration an
 // unknown name becomes a new account; otherwise, and for a wrong
 // password, the answer is the same whether the name exists or not.

@@ -29,17 +29,15 @@ var errNoChange = errors.New("no change")
 // (nil when t.Version is ""), after authorizing who for action a, and
 // records a change of kind in the feed and in the transparency log. fn
 // adds what it changed to the event; it returns errNoChange if nothing
-// changed, and then nothing is recorded.
+// changed, and then nothing is recorded. A package without a visible
+// release is not found, whoever asks.
 func (s *Service) change(ctx context.Context, who *access.Principal, a access.Action, t Target, kind string,
 	fn func(tx *meta.Tx, pkg *meta.Package, rel *meta.Release, ev *translog.Event) error) error {
 	_, name, key, err := s.parse(t.Ecosystem, t.Name, t.Version)
 	if err != nil {
 		return err
 	}
-	pkg, err := s.db.Package(ctx, string(t.Ecosystem), string(name))
-	if errors.Is(err, meta.ErrNotFound) {
-		return Error(ErrNotFound, "package %s not found", t.Name)
-	}
+	pkg, err := s.visiblePackage(ctx, t.Ecosystem, name, t.Name)
 	if err != nil {
 		return err
 	}
@@ -79,6 +77,30 @@ func (s *Service) change(ctx context.Context, who *access.Principal, a access.Ac
 	}
 	s.changed(t.Ecosystem, name)
 	return s.sign(context.WithoutCancel(ctx))
+}
+
+// visiblePackage returns the package if it has a visible release. One
+// without is ErrNotFound, exactly like one that does not exist, and this is
+// checked before authorization so that a refusal does not reveal it.
+func (s *Service) visiblePackage(ctx context.Context, eco Ecosystem, name Name, asWritten string) (*meta.Package, error) {
+	notFound := Error(ErrNotFound, "package %s not found", asWritten)
+	pkg, err := s.db.Package(ctx, string(eco), string(name))
+	if errors.Is(err, meta.ErrNotFound) {
+		return nil, notFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	rels, err := s.db.Releases(ctx, pkg.ID)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range rels {
+		if visible(r.State) {
+			return pkg, nil
+		}
+	}
+	return nil, notFound
 }
 
 func visible(state string) bool {

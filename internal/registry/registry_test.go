@@ -608,6 +608,12 @@ func TestEveryChangeIsLogged(t *testing.T) {
 		{func() error { return e.reg.RemoveDistTag(ctx, alice, v1, "stable") }, "tag", func(ev *translog.Event) bool {
 			return len(ev.Tags) == 1 && ev.Tags[0] == translog.TagChange{Tag: "stable"}
 		}},
+		{func() error { return e.reg.AddOwner(ctx, alice, "npm", "demo", "bob") }, "owner", func(ev *translog.Event) bool {
+			return ev.Version == "" && len(ev.Owners) == 1 && ev.Owners[0] == translog.OwnerChange{Add: true, User: "bob"}
+		}},
+		{func() error { return e.reg.RemoveOwner(ctx, alice, "npm", "demo", "bob") }, "owner", func(ev *translog.Event) bool {
+			return len(ev.Owners) == 1 && ev.Owners[0] == translog.OwnerChange{User: "bob"}
+		}},
 		{func() error { return e.reg.Delete(ctx, alice, v1, time.Hour) }, "delete", func(ev *translog.Event) bool {
 			return len(ev.Tags) == 1 && ev.Tags[0].Tag == "latest" && ev.Tags[0].Version == ""
 		}},

@@ -23,6 +23,7 @@ func Run(t *testing.T, newDB func(t *testing.T) *meta.DB) {
 	t.Run("ReleasesNeverReused", func(t *testing.T) { testReleasesNeverReused(t, newDB(t)) })
 	t.Run("QuarantineRollback", func(t *testing.T) { testQuarantineRollback(t, newDB(t)) })
 	t.Run("DistTags", func(t *testing.T) { testDistTags(t, newDB(t)) })
+	t.Run("Owners", func(t *testing.T) { testOwners(t, newDB(t)) })
 	t.Run("Changes", func(t *testing.T) { testChanges(t, newDB(t)) })
 	t.Run("Search", func(t *testing.T) { testSearch(t, newDB(t)) })
 	t.Run("LoginSessions", func(t *testing.T) { testLoginSessions(t, newDB(t)) })
@@ -255,6 +256,35 @@ func testDistTags(t *testing.T, db *meta.DB) {
 	err = db.Tx(ctx, func(tx *meta.Tx) error { return tx.DeleteDistTag(ctx, p.ID, "beta") })
 	if !errors.Is(err, meta.ErrNotFound) {
 		t.Errorf("DeleteDistTag(absent) = %v, want ErrNotFound", err)
+	}
+}
+
+func testOwners(t *testing.T, db *meta.DB) {
+	p := addPackage(t, db, "npm", "demo")
+	alice, bob := addUser(t, db, "alice"), addUser(t, db, "bob")
+	tx(t, db, func(tx *meta.Tx) error {
+		if err := tx.AddOwner(ctx, p.ID, bob.ID, now); err != nil {
+			return err
+		}
+		if err := tx.AddOwner(ctx, p.ID, alice.ID, now); err != nil {
+			return err
+		}
+		return tx.AddOwner(ctx, p.ID, alice.ID, now) // already one: no error
+	})
+	owners, err := db.Owners(ctx, p.ID)
+	if err != nil || len(owners) != 2 || owners[0].Name != "alice" || owners[1].Name != "bob" {
+		t.Fatalf("Owners = %v, %v; want alice, bob", owners, err)
+	}
+	tx(t, db, func(tx *meta.Tx) error { return tx.RemoveOwner(ctx, p.ID, alice.ID) })
+	if ok, err := db.IsOwner(ctx, p.ID, alice.ID); ok || err != nil {
+		t.Errorf("IsOwner(removed owner) = %v, %v", ok, err)
+	}
+	err = db.Tx(ctx, func(tx *meta.Tx) error { return tx.RemoveOwner(ctx, p.ID, alice.ID) })
+	if !errors.Is(err, meta.ErrNotFound) {
+		t.Errorf("RemoveOwner(not an owner) = %v, want ErrNotFound", err)
+	}
+	if ok, err := db.IsOwner(ctx, p.ID, bob.ID); !ok || err != nil {
+		t.Errorf("IsOwner(bob) = %v, %v", ok, err)
 	}
 }
 
