@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -33,6 +34,7 @@ type verifyFlags struct {
 	url, key, keyFile, state string
 	lockfile, format, file   string
 	allowDeleted, audit      bool
+	timeout                  time.Duration
 }
 
 func newVerify(g *globals) *cobra.Command {
@@ -93,6 +95,7 @@ unless --allow-deleted. The exit status is non-zero on any failure.`,
 	fl.StringVar(&f.file, "file", "", "a local file that must be a published file of the one version given")
 	fl.BoolVar(&f.allowDeleted, "allow-deleted", false, "warn about, instead of failing, versions deleted or taken down after publishing")
 	fl.BoolVar(&f.audit, "audit", false, "download every record, recompute the log's root hash, and count records by kind")
+	fl.DurationVar(&f.timeout, "timeout", 2*time.Minute, "give up on a server that has not answered one request within this time")
 	return cmd
 }
 
@@ -148,7 +151,8 @@ func runVerify(ctx context.Context, f *verifyFlags, args []string, stdout, stder
 	if err != nil {
 		return err
 	}
-	ops := &logclient.HTTPOps{Base: strings.TrimRight(f.url, "/") + "/log/", Stderr: stderr, Ctx: ctx}
+	client := &http.Client{Timeout: f.timeout}
+	ops := &logclient.HTTPOps{Base: strings.TrimRight(f.url, "/") + "/log/", Client: client, Stderr: stderr, Ctx: ctx}
 	c, err := logclient.New(ops, key)
 	if err != nil {
 		return hinted{err, "the key looks like <origin>+<8 hex digits>+<base64>, as trove log key prints it"}
@@ -156,7 +160,7 @@ func runVerify(ctx context.Context, f *verifyFlags, args []string, stdout, stder
 	if ops.Dir, err = stateDir(f, c.Origin()); err != nil {
 		return err
 	}
-	v := &verifier{c: c, f: f, base: strings.TrimRight(f.url, "/"), out: stdout, errw: stderr, ctx: ctx}
+	v := &verifier{c: c, f: f, base: strings.TrimRight(f.url, "/"), out: stdout, errw: stderr, ctx: ctx, client: client}
 	cp, err := c.Latest()
 	if err != nil {
 		return v.fatal(err)
@@ -206,6 +210,7 @@ type verifier struct {
 	out      io.Writer
 	errw     io.Writer
 	ctx      context.Context
+	client   *http.Client
 	cp       *logclient.Checkpoint // the largest checkpoint proofs used
 	verified int
 	failed   int
@@ -456,7 +461,7 @@ func (v *verifier) download(u string) (sha512b64, sha256hex string, err error) {
 	if err != nil {
 		return "", "", err
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := v.client.Do(req)
 	if err != nil {
 		return "", "", err
 	}

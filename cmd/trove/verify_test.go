@@ -273,3 +273,19 @@ func TestVerifyAudit(t *testing.T) {
 	}
 	wantIn(t, "stdout", out, "audited 2 records", "publish    1", "yank       1", "npm        2")
 }
+
+// TestVerifyTimeout: a server that never answers fails the run after
+// --timeout instead of hanging it.
+func TestVerifyTimeout(t *testing.T) {
+	r := newFakeRegistry(t)
+	release := make(chan struct{})
+	hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) { <-release }))
+	defer hang.Close()
+	defer close(release)
+	f := &verifyFlags{url: hang.URL, key: r.log.VKey, state: t.TempDir(), timeout: 200 * time.Millisecond}
+	var out, errw bytes.Buffer
+	err := runVerify(context.Background(), f, []string{"npm:demo@1.0.0"}, &out, &errw)
+	if err == nil || !strings.Contains(err.Error(), "Timeout") {
+		t.Fatalf("verify against a server that hangs: %v, want a timeout error", err)
+	}
+}
