@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+
+	"github.com/trove-dev/trove/internal/translog"
 )
 
 // MaxRemoteSize bounds any one response of the log server (a full entry
@@ -90,23 +92,7 @@ func (o *HTTPOps) WriteConfig(file string, old, new []byte) error {
 	if err := os.MkdirAll(o.Dir, 0o700); err != nil {
 		return err
 	}
-	path := filepath.Join(o.Dir, file)
-	tmp, err := os.CreateTemp(o.Dir, ".tmp-"+file)
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	_, err = tmp.Write(new)
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	return err
+	return translog.WriteFileAtomic(filepath.Join(o.Dir, file), new, 0o600)
 }
 
 // SecurityError writes msg to Stderr.

@@ -84,10 +84,10 @@ func LoadOrCreateKey(dir, name string) (note.Signer, string, error) {
 		if err != nil {
 			return nil, "", fmt.Errorf("generating log key %q: %w", name, err)
 		}
-		if err := writeFileAtomic(vkeyPath, []byte(v+"\n"), 0o644); err != nil {
+		if err := WriteFileAtomic(vkeyPath, []byte(v+"\n"), 0o644); err != nil {
 			return nil, "", err
 		}
-		if err := writeFileAtomic(skeyPath, []byte(s+"\n"), 0o600); err != nil {
+		if err := WriteFileAtomic(skeyPath, []byte(s+"\n"), 0o600); err != nil {
 			return nil, "", err
 		}
 		skey = []byte(s)
@@ -110,7 +110,10 @@ func LoadOrCreateKey(dir, name string) (note.Signer, string, error) {
 	return signer, v, nil
 }
 
-func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
+// WriteFileAtomic replaces the file at path with data, durably: a
+// temporary file in the same directory, synced, then renamed over it. A
+// crash leaves the old content or the new, never a mix.
+func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
 	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path))
 	if err != nil {
 		return fmt.Errorf("writing %s: %w", path, err)
@@ -240,7 +243,7 @@ func (l *Log) Sign(ctx context.Context) (*Signed, error) {
 	if err != nil {
 		return nil, fmt.Errorf("signing tree note: %w", err)
 	}
-	if err := writeFileAtomic(l.statePath, cp, 0o644); err != nil {
+	if err := WriteFileAtomic(l.statePath, cp, 0o644); err != nil {
 		return nil, err
 	}
 	s := &Signed{Tree: tree, Checkpoint: cp, GoSumTree: gs}
