@@ -153,7 +153,7 @@ func wire(ctx context.Context, c *config.Config) (*stack, error) {
 				Registry: reg, Pages: pages, BaseURL: c.BaseURL + "/pypi", MaxUploadBytes: int64(c.Limits.PyPIUploadBytes),
 			})},
 			{Prefix: "/go", Ecosystem: "go", Adapter: goproxy.New(goproxy.Options{
-				Registry: reg, Pages: pages, Log: tlog, LogStore: db,
+				Registry: reg, Pages: pages, Log: tlog, LogStore: db, MaxZipBytes: int64(c.Limits.GoZipBytes),
 			})},
 			{Prefix: "/api", Ecosystem: "api", Adapter: api.New(api.Options{Registry: reg, Tokens: tokens})},
 			{Prefix: "/log", Ecosystem: "log", Handler: translog.NewServer(tlog, db, logLookup(reg))},

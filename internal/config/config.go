@@ -85,6 +85,9 @@ type Limits struct {
 	NPMPublishBytes ByteSize `toml:"npm_publish_bytes"`
 	// PyPIUploadBytes bounds one uploaded PyPI distribution file.
 	PyPIUploadBytes ByteSize `toml:"pypi_upload_bytes"`
+	// GoZipBytes bounds an uploaded Go module zip (the go command's own
+	// limit is 500 MiB).
+	GoZipBytes ByteSize `toml:"go_zip_bytes"`
 }
 
 // Cache sizes the in-memory caches of the read path.
@@ -121,7 +124,7 @@ func Default() Config {
 		Log:             Log{Level: "info", Format: "text", Requests: true},
 		Database:        Database{Driver: "sqlite"},
 		Storage:         Storage{Backend: "fs"},
-		Limits:          Limits{NPMPublishBytes: 128 << 20, PyPIUploadBytes: 100 << 20},
+		Limits:          Limits{NPMPublishBytes: 128 << 20, PyPIUploadBytes: 100 << 20, GoZipBytes: 500 << 20},
 		Cache:           Cache{MaxBytes: 64 << 20, BlobBytes: 32 << 20, BlobMax: 256 << 10},
 		Policy:          Policy{UnpublishWindow: Duration(72 * time.Hour)},
 	}
@@ -225,6 +228,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Limits.PyPIUploadBytes < 1<<10 {
 		bad("limits.pypi_upload_bytes: %d is below 1KiB", c.Limits.PyPIUploadBytes)
+	}
+	if c.Limits.GoZipBytes < 1<<10 || c.Limits.GoZipBytes > 500<<20 {
+		bad("limits.go_zip_bytes: %d is outside 1KiB..500MiB (the go command refuses larger module zips)", c.Limits.GoZipBytes)
 	}
 	if c.Cache.MaxBytes < 0 || c.Cache.BlobBytes < 0 || c.Cache.BlobMax < 0 {
 		bad("cache: sizes must not be negative")

@@ -28,6 +28,7 @@ shutdown_timeout = "5s"
 [limits]
 npm_publish_bytes = "10MiB"
 pypi_upload_bytes = 2048
+go_zip_bytes = "1MiB"
 [log]
 format = "json"
 `), 0o600)
@@ -38,7 +39,7 @@ format = "json"
 	if c.DataDir != "/srv/trove" || c.Listen != "127.0.0.1:9001" || c.Log.Format != "json" || c.Log.Requests {
 		t.Errorf("Load = %+v", c)
 	}
-	if c.Limits.NPMPublishBytes != 10<<20 || c.Limits.PyPIUploadBytes != 2048 {
+	if c.Limits.NPMPublishBytes != 10<<20 || c.Limits.PyPIUploadBytes != 2048 || c.Limits.GoZipBytes != 1<<20 {
 		t.Errorf("limits = %+v", c.Limits)
 	}
 	if time.Duration(c.ShutdownTimeout) != 5*time.Second || time.Duration(c.Policy.UnpublishWindow) != time.Hour {
@@ -65,11 +66,12 @@ func TestValidateReportsEverything(t *testing.T) {
 	c.Log.Level = "loud"
 	c.Database.Driver = "oracle"
 	c.Storage.Backend = "tape"
+	c.Limits.GoZipBytes = 600 << 20
 	err := c.Validate()
 	if err == nil {
 		t.Fatal("Validate() = nil")
 	}
-	for _, want := range []string{"listen", "base_url", "log.level", "database.driver", "storage.backend"} {
+	for _, want := range []string{"listen", "base_url", "log.level", "database.driver", "storage.backend", "limits.go_zip_bytes"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("Validate() = %q, does not mention %s", err, want)
 		}
@@ -79,7 +81,7 @@ func TestValidateReportsEverything(t *testing.T) {
 func TestEnvVarsCoverEverySetting(t *testing.T) {
 	vars := strings.Join(EnvVars(), " ")
 	for _, want := range []string{"TROVE_DATA_DIR", "TROVE_BASE_URL", "TROVE_LOG_REQUESTS", "TROVE_DATABASE_PATH", "TROVE_STORAGE_DIR",
-		"TROVE_LIMITS_NPM_PUBLISH_BYTES", "TROVE_CACHE_MAX_BYTES", "TROVE_ACCOUNTS_OPEN_REGISTRATION", "TROVE_POLICY_UNPUBLISH_WINDOW"} {
+		"TROVE_LIMITS_NPM_PUBLISH_BYTES", "TROVE_LIMITS_GO_ZIP_BYTES", "TROVE_CACHE_MAX_BYTES", "TROVE_ACCOUNTS_OPEN_REGISTRATION", "TROVE_POLICY_UNPUBLISH_WINDOW"} {
 		if !strings.Contains(vars, want) {
 			t.Errorf("EnvVars() lacks %s", want)
 		}
