@@ -155,7 +155,7 @@ func wire(ctx context.Context, c *config.Config) (*stack, error) {
 			{Prefix: "/go", Ecosystem: "go", Adapter: goproxy.New(goproxy.Options{
 				Registry: reg, Pages: pages, Log: tlog, LogStore: db, MaxZipBytes: int64(c.Limits.GoZipBytes),
 			})},
-			{Prefix: "/api", Ecosystem: "api", Adapter: api.New(api.Options{Registry: reg, Tokens: tokens})},
+			{Prefix: "/api", Ecosystem: "api", Adapter: api.New(api.Options{Registry: reg, Tokens: tokens, UnpublishWindow: c.Policy.UnpublishWindow.Std()})},
 			{Prefix: "/log", Ecosystem: "log", Handler: translog.NewServer(tlog, db, logLookup(reg))},
 		},
 		Tokens:    tokens,

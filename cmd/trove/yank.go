@@ -1,15 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"net/http"
-	"net/url"
-	"os"
-	"strings"
 
 	"github.com/spf13/cobra"
 )
@@ -26,51 +20,57 @@ func newYank(g *globals) *cobra.Command {
 $TROVE_TOKEN, which needs the yank action on the package.`,
 		Args: cobra.ExactArgs(3),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			token := os.Getenv("TROVE_TOKEN")
-			if token == "" {
-				return hinted{errors.New("no API token: set TROVE_TOKEN"), "create one with: trove token create --user NAME --scope ECOSYSTEM:NAME --action yank"}
-			}
-			u := strings.TrimRight(registryURL, "/") + "/api/v1/packages/" + url.PathEscape(args[0]) + "/" +
-				url.PathEscape(args[1]) + "/" + url.PathEscape(args[2]) + "/yank"
-			method, body := http.MethodPost, []byte(nil)
-			if undo {
-				method = http.MethodDelete
-			} else {
-				body, _ = json.Marshal(map[string]string{"reason": reason})
-			}
-			req, err := http.NewRequestWithContext(cmd.Context(), method, u, bytes.NewReader(body))
+			token, err := apiToken("yank")
 			if err != nil {
 				return err
 			}
-			req.Header.Set("Authorization", "Bearer "+token)
-			req.Header.Set("Content-Type", "application/json")
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				return hinted{err, "is the server running at " + registryURL + "? set --url or TROVE_URL"}
-			}
-			defer resp.Body.Close()
-			b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-			if resp.StatusCode != http.StatusOK {
-				var e struct{ Error string }
-				if json.Unmarshal(b, &e) == nil && e.Error != "" {
-					return fmt.Errorf("%s: %s", resp.Status, e.Error)
-				}
-				return fmt.Errorf("%s: %s", resp.Status, strings.TrimSpace(string(b)))
-			}
-			verb := "yanked"
+			method, body, verb := http.MethodPost, []byte(nil), "yanked"
 			if undo {
-				verb = "unyanked"
+				method, verb = http.MethodDelete, "unyanked"
+			} else {
+				body, _ = json.Marshal(map[string]string{"reason": reason})
+			}
+			if _, err := callAPI(cmd.Context(), method, packageURL(registryURL, args[0], args[1], args[2], "yank"), token, registryURL, body); err != nil {
+				return err
 			}
 			fmt.Fprintf(cmd.ErrOrStderr(), "trove: %s %s %s %s\n", verb, args[0], args[1], args[2])
 			return nil
 		},
 	}
-	def := os.Getenv("TROVE_URL")
-	if def == "" {
-		def = "http://127.0.0.1:8080"
-	}
 	cmd.Flags().StringVar(&reason, "reason", "", "why the release is yanked (shown to installers)")
 	cmd.Flags().BoolVar(&undo, "undo", false, "unyank instead")
-	cmd.Flags().StringVar(&registryURL, "url", def, "server URL (env TROVE_URL)")
+	cmd.Flags().StringVar(&registryURL, "url", defaultServerURL(), "server URL (env TROVE_URL)")
+	return cmd
+}
+
+func newDelete(g *globals) *cobra.Command {
+	var registryURL string
+	cmd := &cobra.Command{
+		Use:   "delete ECOSYSTEM NAME VERSION",
+		Short: "Delete a release through a server's API, for good",
+		Long: `Delete a release: it disappears from every index and download (Go's proxy
+answers 410 Gone), while its version and filenames stay taken forever, so the
+same version can never be published again with other bytes. The deletion is
+recorded in the transparency log. Owners may delete within the unpublish
+window after publishing (policy.unpublish_window, 72h by default);
+afterwards only administrators may: yank or deprecate instead.
+
+The command talks to a running server (--url, default $TROVE_URL or
+http://127.0.0.1:8080) with the API token in $TROVE_TOKEN, which needs the
+yank action on the package.`,
+		Args: cobra.ExactArgs(3),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			token, err := apiToken("yank")
+			if err != nil {
+				return err
+			}
+			if _, err := callAPI(cmd.Context(), http.MethodDelete, packageURL(registryURL, args[0], args[1], args[2]), token, registryURL, nil); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.ErrOrStderr(), "trove: deleted %s %s %s; the version stays taken\n", args[0], args[1], args[2])
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&registryURL, "url", defaultServerURL(), "server URL (env TROVE_URL)")
 	return cmd
 }

@@ -5,6 +5,7 @@
 //	GET    /v1/whoami                                       → {"username": …}
 //	POST   /v1/packages/ECOSYSTEM/NAME/VERSION/yank        {"reason": …} → {"ok": true}
 //	DELETE /v1/packages/ECOSYSTEM/NAME/VERSION/yank        → {"ok": true} (unyank)
+//	DELETE /v1/packages/ECOSYSTEM/NAME/VERSION             → {"ok": true} (delete: a tombstone)
 //	GET    /v1/packages/ECOSYSTEM/NAME/owners              → {"owners": [{"name": …}]}
 //	PUT    /v1/packages/ECOSYSTEM/NAME/owners/USER         → {"ok": true} (add an owner)
 //	DELETE /v1/packages/ECOSYSTEM/NAME/owners/USER         → {"ok": true} (remove an owner)
@@ -12,7 +13,9 @@
 // NAME is path-escaped: an npm scope's slash is %2F, and so are the
 // slashes of a Go module path. Listing owners needs no token. Adding an
 // existing owner or removing a user who is not one succeeds and changes
-// nothing; removing the last owner is refused.
+// nothing; removing the last owner is refused. Owners may delete a release
+// within the unpublish window after publishing, administrators at any time;
+// the version stays taken forever.
 package api
 
 import (
@@ -22,6 +25,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/trove-dev/trove/internal/access"
 	"github.com/trove-dev/trove/internal/registry"
@@ -31,6 +35,9 @@ import (
 type Options struct {
 	Registry *registry.Service
 	Tokens   *access.Tokens
+	// UnpublishWindow is how long after publishing owners may delete a
+	// release (0: registry.DefaultUnpublishWindow).
+	UnpublishWindow time.Duration
 }
 
 // Handler serves the API.
@@ -67,7 +74,7 @@ func parsePath(escaped string) (request, bool) {
 			return request{}, false
 		}
 		return req, true
-	case len(parts) == 6 && parts[0] == "v1" && parts[1] == "packages" && parts[5] == "yank":
+	case (len(parts) == 5 || len(parts) == 6 && parts[5] == "yank") && parts[0] == "v1" && parts[1] == "packages":
 		var t registry.Target
 		var err1, err2 error
 		t.Ecosystem = registry.Ecosystem(parts[2])
@@ -76,7 +83,11 @@ func parsePath(escaped string) (request, bool) {
 		if err1 != nil || err2 != nil || t.Name == "" || t.Version == "" {
 			return request{}, false
 		}
-		return request{op: "yank", target: t}, true
+		op := "release"
+		if len(parts) == 6 {
+			op = "yank"
+		}
+		return request{op: op, target: t}, true
 	}
 	return request{}, false
 }
@@ -94,6 +105,8 @@ func (h *Handler) Route(r *http.Request) (string, func(http.ResponseWriter, *htt
 		return "yank", func(w http.ResponseWriter, r *http.Request) error { return h.yank(w, r, req.target) }
 	case req.op == "yank" && r.Method == http.MethodDelete:
 		return "unyank", func(w http.ResponseWriter, r *http.Request) error { return h.unyank(w, r, req.target) }
+	case req.op == "release" && r.Method == http.MethodDelete:
+		return "delete", func(w http.ResponseWriter, r *http.Request) error { return h.delete(w, r, req.target) }
 	case req.op == "owners" && (r.Method == http.MethodGet || r.Method == http.MethodHead):
 		return "owners", func(w http.ResponseWriter, r *http.Request) error { return h.owners(w, r, req.target) }
 	case req.op == "owner" && r.Method == http.MethodPut:
@@ -150,6 +163,17 @@ func (h *Handler) yank(w http.ResponseWriter, r *http.Request, t registry.Target
 
 func (h *Handler) unyank(w http.ResponseWriter, r *http.Request, t registry.Target) error {
 	if err := h.o.Registry.Unyank(r.Context(), access.PrincipalFrom(r.Context()), t); err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
+}
+
+func (h *Handler) delete(w http.ResponseWriter, r *http.Request, t registry.Target) error {
+	window := h.o.UnpublishWindow
+	if window <= 0 {
+		window = registry.DefaultUnpublishWindow
+	}
+	if err := h.o.Registry.Delete(r.Context(), access.PrincipalFrom(r.Context()), t, window); err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, map[string]bool{"ok": true})

@@ -135,6 +135,28 @@ func TestGoModules(t *testing.T) {
 		t.Errorf("go get of an unknown version:\n%s", out)
 	}
 
+	// A deleted version is gone for good: 410 for the go command, left out
+	// of the list, and never publishable again.
+	must(t, "", pubEnv, troveBin, "publish", "go", liba, "--version", "v1.1.0")
+	yankEnv := []string{"TROVE_TOKEN=" + tr.Token(t, "alice", "go:example.test/*", "yank"), "TROVE_URL=" + tr.URL}
+	must(t, "", yankEnv, troveBin, "delete", "go", goLibA, "v1.1.0")
+	if resp, err := http.Get(tr.URL + "/go/" + goLibA + "/@v/v1.1.0.info"); err != nil || resp.StatusCode != http.StatusGone {
+		t.Errorf("GET .info of a deleted version: %v %v, want 410 Gone", resp.Status, err)
+	}
+	if resp, err := http.Get(tr.URL + "/go/" + goLibA + "/@v/list"); err == nil {
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if string(b) != "v1.0.0\n" {
+			t.Errorf("@v/list after deleting v1.1.0 = %q, want only v1.0.0", b)
+		}
+	}
+	if out := mustFail(t, app2, env, "go", "get", goLibA+"@v1.1.0"); !strings.Contains(out, "410 Gone") {
+		t.Errorf("go get of a deleted version:\n%s\nwant 410 Gone", out)
+	}
+	if out := mustFail(t, "", pubEnv, troveBin, "publish", "go", liba, "--version", "v1.1.0"); !strings.Contains(out, "409") {
+		t.Errorf("republishing a deleted version:\n%s\nwant 409", out)
+	}
+
 	// Tamper with liba's zip blob: with a clean module cache, the go
 	// command must refuse it.
 	tamper(t, tr, "/go/example.test/liba/@v/v1.0.0.zip")
