@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Read-path load test of Trove beside nginx serving the same bytes as static
-# files (and, with VERDACCIO=1, beside Verdaccio), with the shared anchor
+# files (docs/benchmarks.md tells how to add Verdaccio), with the shared anchor
 # workload in ../shared/bench. Every server listens on 127.0.0.1 and every
 # wrk run is bounded by DUR; the whole run takes about 15 minutes, most of it
 # publishing the corpus with the real npm client.
