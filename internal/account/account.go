@@ -7,6 +7,10 @@
 //   - Signing in with an unknown name costs the same hash as with a known
 //     one, and fails with the same error, so timing and answers do not tell
 //     which names exist.
+//   - Password guessing is bounded: after MaxFailures failed sign-ins for a
+//     name within FailureWindow, sign-ins for that name are refused with
+//     ErrThrottled, without checking the password, until the window ends;
+//     known and unknown names alike.
 package account
 
 import (
@@ -16,6 +20,7 @@ import (
 	"net/mail"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/trove-dev/trove/internal/meta"
@@ -29,6 +34,18 @@ var (
 	ErrInvalid = errors.New("invalid account data")
 	// ErrExists reports that the user name is taken.
 	ErrExists = errors.New("user name is taken")
+	// ErrThrottled reports too many failed sign-ins for a user name.
+	ErrThrottled = errors.New("too many failed sign-ins")
+)
+
+// Brute-force limits of SignIn. The counts are kept in memory, per
+// process: each replica allows MaxFailures guesses per name per window.
+const (
+	MaxFailures   = 10
+	FailureWindow = 15 * time.Minute
+	// maxTracked bounds the names whose failures are counted; beyond it,
+	// failures of new names are not counted until old windows expire.
+	maxTracked = 100_000
 )
 
 var namePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,38}$`)
@@ -47,6 +64,15 @@ type Users struct {
 	db    *meta.DB
 	now   func() time.Time
 	dummy string // hash verified when the user does not exist
+
+	mu       sync.Mutex
+	failures map[string]*failures // by normalized name
+}
+
+// failures counts the failed sign-ins of a name since the window began.
+type failures struct {
+	n     int
+	since time.Time
 }
 
 // NewUsers returns an account service over db. now may be nil for time.Now.
@@ -54,7 +80,8 @@ func NewUsers(db *meta.DB, now func() time.Time) *Users {
 	if now == nil {
 		now = time.Now
 	}
-	return &Users{db: db, now: now, dummy: HashPassword("not a password: only spends the time a real check takes")}
+	return &Users{db: db, now: now, dummy: HashPassword("not a password: only spends the time a real check takes"),
+		failures: make(map[string]*failures)}
 }
 
 // A NewUser is an account to create.
@@ -94,9 +121,15 @@ func (s *Users) Create(ctx context.Context, nu NewUser) (*meta.User, error) {
 }
 
 // SignIn returns the user if the password is theirs, and ErrBadCredentials
-// otherwise, in about the same time whether or not the name exists.
+// otherwise, in about the same time whether or not the name exists. After
+// MaxFailures failures for the name within FailureWindow it returns
+// ErrThrottled until the window ends, without checking the password.
 func (s *Users) SignIn(ctx context.Context, name, password string) (*meta.User, error) {
-	u, err := s.db.UserByName(ctx, strings.ToLower(strings.TrimSpace(name)))
+	name = strings.ToLower(strings.TrimSpace(name))
+	if err := s.throttled(name); err != nil {
+		return nil, err
+	}
+	u, err := s.db.UserByName(ctx, name)
 	if err != nil && !errors.Is(err, meta.ErrNotFound) {
 		return nil, fmt.Errorf("looking up user: %w", err)
 	}
@@ -109,9 +142,52 @@ func (s *Users) SignIn(ctx context.Context, name, password string) (*meta.User, 
 		return nil, fmt.Errorf("checking password of %s: %w", name, err)
 	}
 	if u == nil || !ok {
+		s.failed(name)
 		return nil, ErrBadCredentials
 	}
+	s.mu.Lock()
+	delete(s.failures, name)
+	s.mu.Unlock()
 	return u, nil
+}
+
+// throttled returns ErrThrottled if the name has used up its failures.
+func (s *Users) throttled(name string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f := s.failures[name]
+	if f == nil || f.n < MaxFailures {
+		return nil
+	}
+	wait := f.since.Add(FailureWindow).Sub(s.now())
+	if wait <= 0 {
+		delete(s.failures, name)
+		return nil
+	}
+	return fmt.Errorf("%w for %s: try again in %s", ErrThrottled, name, wait.Round(time.Second))
+}
+
+// failed counts a failed sign-in of the name.
+func (s *Users) failed(name string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	f := s.failures[name]
+	if f == nil || now.Sub(f.since) >= FailureWindow {
+		if f == nil && len(s.failures) >= maxTracked {
+			for n, old := range s.failures {
+				if now.Sub(old.since) >= FailureWindow {
+					delete(s.failures, n)
+				}
+			}
+			if len(s.failures) >= maxTracked {
+				return
+			}
+		}
+		f = &failures{since: now}
+		s.failures[name] = f
+	}
+	f.n++
 }
 
 // ByName returns the user with the name, or an error wrapping meta.ErrNotFound.

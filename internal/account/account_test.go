@@ -138,3 +138,44 @@ func TestBrowserLogin(t *testing.T) {
 		t.Errorf("Complete after expiry = %v, want ErrLoginNotFound", err)
 	}
 }
+
+// TestSignInThrottle: password guessing is bounded per name, for known and
+// unknown names alike, and the window ends.
+func TestSignInThrottle(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	users := NewUsers(newDB(t), func() time.Time { return now })
+	const pw = "correct horse battery staple"
+	if _, err := users.Create(ctx, NewUser{Name: "alice", Email: "alice@example.test", Password: pw}); err != nil {
+		t.Fatal(err)
+	}
+	// A success resets the count.
+	for range MaxFailures - 1 {
+		users.SignIn(ctx, "alice", "guess")
+	}
+	if _, err := users.SignIn(ctx, "alice", pw); err != nil {
+		t.Fatalf("sign-in after %d failures: %v", MaxFailures-1, err)
+	}
+	for _, name := range []string{"alice", "nobody"} {
+		for i := range MaxFailures {
+			if _, err := users.SignIn(ctx, name, "guess"); !errors.Is(err, ErrBadCredentials) {
+				t.Fatalf("%s: failure %d = %v, want ErrBadCredentials", name, i+1, err)
+			}
+		}
+	}
+	_, errKnown := users.SignIn(ctx, "ALICE", pw) // the right password, too late
+	_, errUnknown := users.SignIn(ctx, "nobody", pw)
+	if !errors.Is(errKnown, ErrThrottled) || !errors.Is(errUnknown, ErrThrottled) {
+		t.Fatalf("after %d failures: alice %v, nobody %v; want ErrThrottled for both", MaxFailures, errKnown, errUnknown)
+	}
+	if strings.Replace(errKnown.Error(), "alice", "nobody", 1) != errUnknown.Error() {
+		t.Errorf("throttled answers differ beyond the name: %q vs %q", errKnown, errUnknown)
+	}
+	if _, err := users.SignIn(ctx, "bob", "guess"); !errors.Is(err, ErrBadCredentials) {
+		t.Errorf("another name is throttled too: %v", err)
+	}
+	now = now.Add(FailureWindow)
+	if _, err := users.SignIn(ctx, "alice", pw); err != nil {
+		t.Errorf("sign-in after the window: %v", err)
+	}
+}

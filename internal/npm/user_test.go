@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/trove-dev/trove/internal/access"
+	"github.com/trove-dev/trove/internal/account"
 	"github.com/trove-dev/trove/internal/server/servertest"
 )
 
@@ -113,6 +114,15 @@ func TestLoginCouch(t *testing.T) {
 	login("alice", body("bob", servertest.Password)).want(t, http.StatusBadRequest)
 	login("alice", map[string]any{"name": "alice"}).want(t, http.StatusBadRequest)
 	do(t, "PUT", e.reg+"/-/user/org.couchdb.user:alice", "", "not json").want(t, http.StatusBadRequest)
+
+	// Password guessing is cut off: after account.MaxFailures failures
+	// (one so far), even the right password gets 429 until the window ends.
+	for range account.MaxFailures - 1 {
+		login("alice", body("alice", "guess")).want(t, http.StatusUnauthorized)
+	}
+	if r := login("alice", body("alice", servertest.Password)).want(t, http.StatusTooManyRequests); !strings.Contains(r.errorText(), "too many failed sign-ins") {
+		t.Errorf("throttled login: %q", r.errorText())
+	}
 }
 
 func TestLoginCouchOpenRegistration(t *testing.T) {

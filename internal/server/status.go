@@ -18,6 +18,8 @@ func status(err error) int {
 		return http.StatusUnauthorized
 	case errors.Is(err, access.ErrDenied):
 		return http.StatusForbidden
+	case errors.Is(err, account.ErrThrottled):
+		return http.StatusTooManyRequests
 	case errors.Is(err, registry.ErrGone):
 		return http.StatusGone
 	case errors.Is(err, registry.ErrNotFound), errors.Is(err, account.ErrLoginNotFound):

@@ -1,19 +1,22 @@
 package server
 
 import (
+	"fmt"
 	"net/http"
 	"testing"
 
+	"github.com/trove-dev/trove/internal/account"
 	"github.com/trove-dev/trove/internal/registry"
 )
 
-func TestStatusGone(t *testing.T) {
+func TestStatus(t *testing.T) {
 	for _, tc := range []struct {
 		err  error
 		want int
 	}{
 		{registry.Error(registry.ErrGone, "example.test/m@v1.0.0 was deleted"), http.StatusGone},
 		{registry.Error(registry.ErrNotFound, "example.test/m@v1.0.0: not found"), http.StatusNotFound},
+		{fmt.Errorf("%w for alice: try again in 5m0s", account.ErrThrottled), http.StatusTooManyRequests},
 	} {
 		if got := status(tc.err); got != tc.want {
 			t.Errorf("status(%v) = %d, want %d", tc.err, got, tc.want)
