@@ -189,6 +189,14 @@ func (c *Cache) Get(k Key, render func() (*Page, error)) (*Page, error) {
 	c.mu.Unlock()
 
 	v, err, _ := c.sf.Do(sfKey(k), func() (any, error) {
+		// A render of k may have finished and stored its page between the
+		// lookup above and this call: use it rather than render again.
+		c.mu.Lock()
+		if e, ok := c.pages[k]; ok {
+			c.mu.Unlock()
+			return e.page, nil
+		}
+		c.mu.Unlock()
 		p, err := render()
 		if err != nil {
 			return nil, err
