@@ -520,18 +520,25 @@ func TestFollowSeesOtherReplicas(t *testing.T) {
 	defer cancel()
 	done := make(chan struct{})
 	go func() { other.Follow(fctx); close(done) }()
-	time.Sleep(50 * time.Millisecond) // let Follow read the feed's end
-	e.publish(t, alice, "demo", "1.0", "a")
-	select {
-	case n := <-seen:
-		if n != "demo" {
-			t.Errorf("other replica saw a change of %q, want demo", n)
+	// Follow starts at the feed's end, whenever its goroutine gets to
+	// run: publish until the other replica sees a change, without
+	// assuming when that was.
+	timeout := time.After(10 * registry.FollowInterval)
+	for i := 0; ; i++ {
+		e.publish(t, alice, "demo", fmt.Sprintf("1.%d", i), fmt.Sprintf("bytes %d", i))
+		select {
+		case n := <-seen:
+			if n != "demo" {
+				t.Errorf("other replica saw a change of %q, want demo", n)
+			}
+			cancel()
+			<-done
+			return
+		case <-time.After(2 * registry.FollowInterval):
+		case <-timeout:
+			t.Fatal("other replica did not see the publishes through the change feed")
 		}
-	case <-time.After(10 * registry.FollowInterval):
-		t.Fatal("other replica did not see the publish through the change feed")
 	}
-	cancel()
-	<-done
 }
 
 // lastEvent returns the log's size and its newest record, parsed.
