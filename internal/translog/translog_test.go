@@ -12,64 +12,14 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
+
+	"github.com/trove-dev/trove/internal/translog/memstore"
 )
-
-// memStore is a Writer in memory.
-type memStore struct {
-	mu      sync.Mutex
-	records [][]byte
-	hashes  map[int64]tlog.Hash
-}
-
-func newMemStore() *memStore { return &memStore{hashes: map[int64]tlog.Hash{}} }
-
-func (m *memStore) LogSize(ctx context.Context) (int64, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return int64(len(m.records)), nil
-}
-
-func (m *memStore) ReadLogHashes(ctx context.Context, indexes []int64) ([]tlog.Hash, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	out := make([]tlog.Hash, len(indexes))
-	for i, x := range indexes {
-		h, ok := m.hashes[x]
-		if !ok {
-			return nil, fmt.Errorf("no hash %d", x)
-		}
-		out[i] = h
-	}
-	return out, nil
-}
-
-func (m *memStore) ReadLogRecords(ctx context.Context, id, n int64) ([][]byte, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if id < 0 || id+n > int64(len(m.records)) {
-		return nil, fmt.Errorf("records %d+%d out of range", id, n)
-	}
-	return m.records[id : id+n], nil
-}
-
-func (m *memStore) WriteLogRecord(ctx context.Context, id int64, text []byte, first int64, hashes []tlog.Hash) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if id != int64(len(m.records)) {
-		return fmt.Errorf("write of record %d at size %d", id, len(m.records))
-	}
-	m.records = append(m.records, text)
-	for i, h := range hashes {
-		m.hashes[first+int64(i)] = h
-	}
-	return nil
-}
 
 var ctx = context.Background()
 
@@ -83,7 +33,7 @@ func record(i int) []byte {
 	return b
 }
 
-func fill(t testing.TB, s *memStore, n int) {
+func fill(t testing.TB, s *memstore.Store, n int) {
 	t.Helper()
 	for i := 0; i < n; i++ {
 		if _, err := Append(ctx, s, record(i)); err != nil {
@@ -93,7 +43,7 @@ func fill(t testing.TB, s *memStore, n int) {
 }
 
 func TestAppendAndProofs(t *testing.T) {
-	s := newMemStore()
+	s := memstore.New()
 	var trees []tlog.Tree
 	for i := 0; i < 700; i++ {
 		id, err := Append(ctx, s, record(i))
@@ -150,7 +100,7 @@ func newLog(t *testing.T, s Store, dir string) (*Log, error) {
 
 func TestSignAndReopen(t *testing.T) {
 	dir := t.TempDir()
-	s := newMemStore()
+	s := memstore.New()
 	fill(t, s, 10)
 	l, err := newLog(t, s, dir)
 	if err != nil {
@@ -192,21 +142,21 @@ func TestSignAndReopen(t *testing.T) {
 
 func TestOpenRefusesRollbackAndFork(t *testing.T) {
 	dir := t.TempDir()
-	s := newMemStore()
+	s := memstore.New()
 	fill(t, s, 20)
 	if _, err := newLog(t, s, dir); err != nil {
 		t.Fatal(err)
 	}
 
 	// An older backup of the database: fewer records.
-	old := newMemStore()
+	old := memstore.New()
 	fill(t, old, 12)
 	if _, err := newLog(t, old, dir); !errors.Is(err, ErrRollback) {
 		t.Errorf("Open(rolled back database) = %v, want ErrRollback", err)
 	}
 
 	// A database with the same size but other contents.
-	other := newMemStore()
+	other := memstore.New()
 	for i := 0; i < 20; i++ {
 		Append(ctx, other, record(i+100))
 	}
@@ -233,7 +183,7 @@ func TestOpenRefusesRollbackAndFork(t *testing.T) {
 }
 
 func TestTilesServeVerifiableProofs(t *testing.T) {
-	s := newMemStore()
+	s := memstore.New()
 	fill(t, s, 600)
 	l, err := newLog(t, s, t.TempDir())
 	if err != nil {

@@ -7,10 +7,8 @@ package logtest
 import (
 	"context"
 	"crypto/rand"
-	"fmt"
 	"net/http"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,6 +16,7 @@ import (
 	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/trove-dev/trove/internal/translog"
+	"github.com/trove-dev/trove/internal/translog/memstore"
 )
 
 // Origin is the name of the keys GenerateKey makes.
@@ -37,7 +36,7 @@ func GenerateKey(t testing.TB) (skey, vkey string) {
 // the log's root ("checkpoint", "tile/…", "lookup/…").
 type Log struct {
 	t     testing.TB
-	store *store
+	store *memstore.Store
 	log   *translog.Log
 	srv   *translog.Server
 	VKey  string
@@ -50,12 +49,12 @@ func New(t testing.TB, skey, vkey string) *Log {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &store{hashes: map[int64]tlog.Hash{}}
+	s := memstore.New()
 	l, err := translog.Open(context.Background(), s, signer, vkey, filepath.Join(t.TempDir(), "checkpoint"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &Log{t: t, store: s, log: l, srv: translog.NewServer(l, s, s.lookup), VKey: vkey}
+	return &Log{t: t, store: s, log: l, srv: translog.NewServer(l, s, lookup(s)), VKey: vkey}
 }
 
 // Append appends the events' records, signs the new tree and returns the
@@ -109,68 +108,27 @@ func Change(kind, eco, name, version, reason string) *translog.Event {
 		Time: time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC), Reason: &reason}
 }
 
-// store is a translog.Writer in memory.
-type store struct {
-	mu      sync.Mutex
-	records [][]byte
-	hashes  map[int64]tlog.Hash
-}
-
-func (m *store) LogSize(ctx context.Context) (int64, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return int64(len(m.records)), nil
-}
-
-func (m *store) ReadLogHashes(ctx context.Context, indexes []int64) ([]tlog.Hash, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	out := make([]tlog.Hash, len(indexes))
-	for i, x := range indexes {
-		h, ok := m.hashes[x]
-		if !ok {
-			return nil, fmt.Errorf("no hash %d", x)
-		}
-		out[i] = h
-	}
-	return out, nil
-}
-
-func (m *store) ReadLogRecords(ctx context.Context, id, n int64) ([][]byte, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if id < 0 || n < 0 || id+n > int64(len(m.records)) {
-		return nil, fmt.Errorf("records %d+%d out of range", id, n)
-	}
-	return m.records[id : id+n], nil
-}
-
-func (m *store) WriteLogRecord(ctx context.Context, id int64, text []byte, first int64, hashes []tlog.Hash) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if id != int64(len(m.records)) {
-		return fmt.Errorf("write of record %d at size %d", id, len(m.records))
-	}
-	m.records = append(m.records, text)
-	for i, h := range hashes {
-		m.hashes[first+int64(i)] = h
-	}
-	return nil
-}
-
 // lookup finds the records about a version by parsing every record.
-func (m *store) lookup(ctx context.Context, eco, name, version string) ([]int64, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	var ids []int64
-	for id, text := range m.records {
-		ev, err := translog.ParseEvent(text)
-		if err == nil && ev.Ecosystem == eco && ev.Name == name && ev.Version == version {
-			ids = append(ids, int64(id))
+func lookup(m *memstore.Store) translog.LookupFunc {
+	return func(ctx context.Context, eco, name, version string) ([]int64, error) {
+		n, err := m.LogSize(ctx)
+		if err != nil {
+			return nil, err
 		}
+		texts, err := m.ReadLogRecords(ctx, 0, n)
+		if err != nil {
+			return nil, err
+		}
+		var ids []int64
+		for id, text := range texts {
+			ev, err := translog.ParseEvent(text)
+			if err == nil && ev.Ecosystem == eco && ev.Name == name && ev.Version == version {
+				ids = append(ids, int64(id))
+			}
+		}
+		if len(ids) == 0 {
+			return nil, translog.ErrNotFound
+		}
+		return ids, nil
 	}
-	if len(ids) == 0 {
-		return nil, translog.ErrNotFound
-	}
-	return ids, nil
 }
