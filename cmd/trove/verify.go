@@ -20,6 +20,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/trove-dev/trove/internal/goproxy"
 	"github.com/trove-dev/trove/internal/lockfile"
 	"github.com/trove-dev/trove/internal/logclient"
 	"github.com/trove-dev/trove/internal/npm"
@@ -227,7 +228,7 @@ func (v *verifier) fatal(err error) error {
 	if errors.Is(err, logclient.ErrSecurity) {
 		return hinted{err, "the stored checkpoint was kept; keep both signed checkpoints above as evidence, report them to the registry's operator, and do not trust this registry until it is explained"}
 	}
-	if strings.Contains(err.Error(), "verifying checkpoint signature") {
+	if errors.Is(err, logclient.ErrBadSignature) {
 		return hinted{err, "is the key the one of the registry at " + v.f.url + "? its operator prints it with: trove log key"}
 	}
 	return err
@@ -303,7 +304,7 @@ func query(spec string) (logclient.Query, error) {
 		if i <= 0 {
 			return bad("go:MODULE@VERSION")
 		}
-		return logclient.Query{Ecosystem: "go", Name: rest[:i], Version: rest[i+1:]}, nil
+		name, version, rules = rest[:i], rest[i+1:], goproxy.Rules{}
 	default:
 		return bad("ECOSYSTEM:NAME@VERSION with ecosystem npm, pypi or go")
 	}

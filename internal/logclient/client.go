@@ -73,6 +73,9 @@ var (
 	// ErrNotProved reports a record the server claims but could not prove
 	// to be in the log.
 	ErrNotProved = errors.New("record not proved to be in the log")
+	// ErrBadSignature reports a checkpoint the verifier key does not
+	// verify: another log's key, or a checkpoint not signed by this log.
+	ErrBadSignature = errors.New("the checkpoint is not signed by the key given")
 )
 
 // CheckpointFile is the state file holding the last verified checkpoint.
@@ -133,7 +136,7 @@ func (c *Client) Latest() (*Checkpoint, error) {
 func (c *Client) open(msg []byte) (*Checkpoint, error) {
 	n, err := note.Open(msg, note.VerifierList(c.verifier))
 	if err != nil {
-		return nil, fmt.Errorf("verifying checkpoint signature with key %s: %w", c.Origin(), err)
+		return nil, fmt.Errorf("verifying checkpoint signature with key %s: %w: %w", c.Origin(), ErrBadSignature, err)
 	}
 	origin, t, err := translog.ParseCheckpoint(n.Text)
 	if err != nil {
