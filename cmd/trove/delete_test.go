@@ -11,6 +11,7 @@ import (
 	"github.com/trove-dev/trove/internal/registry"
 	"github.com/trove-dev/trove/internal/server"
 	"github.com/trove-dev/trove/internal/server/servertest"
+	"github.com/trove-dev/trove/internal/trove"
 )
 
 // TestDeleteCommand: trove delete turns a release into a tombstone through
@@ -31,7 +32,7 @@ func TestDeleteCommand(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer st.Close()
-		_, err = e.Registry.Publish(context.Background(), who, &registry.Upload{Ecosystem: registry.PyPI, Name: "demo", Version: version,
+		_, err = e.Registry.Publish(context.Background(), who, &registry.Upload{Ecosystem: trove.PyPI, Name: "demo", Version: version,
 			Metadata: []byte(`{}`), Files: []registry.UploadFile{{Filename: "demo-" + version + ".tar.gz", Kind: "sdist", Content: st}}})
 		return err
 	}
@@ -58,7 +59,7 @@ func TestDeleteCommand(t *testing.T) {
 			t.Errorf("trove delete %v = %v, want an error containing %q", tc.args, err, tc.want)
 		}
 	}
-	if _, err := e.Registry.File(context.Background(), registry.PyPI, "demo", "demo-1.0.tar.gz"); err != nil {
+	if _, err := e.Registry.File(context.Background(), trove.PyPI, "demo", "demo-1.0.tar.gz"); err != nil {
 		t.Fatalf("a refused delete removed the file: %v", err)
 	}
 
@@ -66,7 +67,7 @@ func TestDeleteCommand(t *testing.T) {
 	if err != nil || !strings.Contains(stderr, "deleted pypi demo 1.0") {
 		t.Fatalf("trove delete = %q, %v", stderr, err)
 	}
-	if _, err := e.Registry.File(context.Background(), registry.PyPI, "demo", "demo-1.0.tar.gz"); err == nil {
+	if _, err := e.Registry.File(context.Background(), trove.PyPI, "demo", "demo-1.0.tar.gz"); err == nil {
 		t.Error("the deleted release's file is still served")
 	}
 	if _, _, err := runTrove(t, aliceTok, "delete", "pypi", "demo", "1.0", url); err == nil || !strings.Contains(err.Error(), "404") {

@@ -14,6 +14,7 @@ import (
 	"github.com/trove-dev/trove/internal/registry"
 	"github.com/trove-dev/trove/internal/server"
 	"github.com/trove-dev/trove/internal/server/servertest"
+	"github.com/trove-dev/trove/internal/trove"
 )
 
 // runTrove runs the command line with TROVE_TOKEN set to token and returns
@@ -40,9 +41,9 @@ func TestOwnerCommand(t *testing.T) {
 	readOnly := e.Token(t, alice, nil, access.Read)
 	who := &access.Principal{UserID: alice.ID, UserName: "alice", Packages: []access.Pattern{"*"}, Actions: access.Actions}
 	for _, p := range []struct {
-		eco      registry.Ecosystem
+		eco      trove.Ecosystem
 		name, fn string
-	}{{registry.NPM, "@acme/demo", "demo-1.0.0.tgz"}, {registry.PyPI, "Demo_Pkg", "demo_pkg-1.0.0.tar.gz"}} {
+	}{{trove.NPM, "@acme/demo", "demo-1.0.0.tgz"}, {trove.PyPI, "Demo_Pkg", "demo_pkg-1.0.0.tar.gz"}} {
 		st, err := e.Registry.Stage(strings.NewReader("bytes"), 1<<20)
 		if err != nil {
 			t.Fatal(err)

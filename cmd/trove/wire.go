@@ -23,6 +23,7 @@ import (
 	"github.com/trove-dev/trove/internal/scan"
 	"github.com/trove-dev/trove/internal/server"
 	"github.com/trove-dev/trove/internal/translog"
+	"github.com/trove-dev/trove/internal/trove"
 )
 
 // loadConfig loads, completes and validates the configuration.
@@ -81,8 +82,8 @@ func openLog(ctx context.Context, c *config.Config, db *meta.DB) (*translog.Log,
 // logLookup finds the transparency log records about a package version.
 func logLookup(reg *registry.Service) translog.LookupFunc {
 	return func(ctx context.Context, eco, name, version string) ([]int64, error) {
-		entries, err := reg.LogEntries(ctx, registry.Ecosystem(eco), name, version)
-		if errors.Is(err, registry.ErrNotFound) || errors.Is(err, registry.ErrInvalid) {
+		entries, err := reg.LogEntries(ctx, trove.Ecosystem(eco), name, version)
+		if errors.Is(err, trove.ErrNotFound) || errors.Is(err, trove.ErrInvalid) {
 			return nil, fmt.Errorf("%w: %v", translog.ErrNotFound, err)
 		}
 		if err != nil {
@@ -138,7 +139,7 @@ func wire(ctx context.Context, c *config.Config) (*stack, error) {
 		return nil, err
 	}
 	pages := page.NewCache(int(c.Cache.MaxBytes))
-	reg.Watch(func(eco registry.Ecosystem, name registry.Name) { pages.Invalidate(string(eco), string(name)) })
+	reg.Watch(func(eco trove.Ecosystem, name trove.Name) { pages.Invalidate(string(eco), string(name)) })
 	tokens := access.NewTokens(db, nil)
 	users := account.NewUsers(db, nil)
 	logins := account.NewLogins(db, tokens, nil)

@@ -29,6 +29,7 @@ import (
 
 	"github.com/trove-dev/trove/internal/access"
 	"github.com/trove-dev/trove/internal/registry"
+	"github.com/trove-dev/trove/internal/trove"
 )
 
 // Options configure a Handler.
@@ -51,7 +52,7 @@ func New(o Options) *Handler { return &Handler{o: o} }
 // A request is a parsed API path.
 type request struct {
 	op     string
-	target registry.Target
+	target trove.Target
 	user   string // owner, for owner changes
 }
 
@@ -63,7 +64,7 @@ func parsePath(escaped string) (request, bool) {
 		return request{op: "whoami"}, true
 	case (len(parts) == 5 || len(parts) == 6) && parts[0] == "v1" && parts[1] == "packages" && parts[4] == "owners":
 		// Before yank: no ecosystem has a version "owners", but a user may be called "yank".
-		req := request{op: "owners", target: registry.Target{Ecosystem: registry.Ecosystem(parts[2])}}
+		req := request{op: "owners", target: trove.Target{Ecosystem: trove.Ecosystem(parts[2])}}
 		var err1, err2 error
 		req.target.Name, err1 = url.PathUnescape(parts[3])
 		if len(parts) == 6 {
@@ -75,9 +76,9 @@ func parsePath(escaped string) (request, bool) {
 		}
 		return req, true
 	case (len(parts) == 5 || len(parts) == 6 && parts[5] == "yank") && parts[0] == "v1" && parts[1] == "packages":
-		var t registry.Target
+		var t trove.Target
 		var err1, err2 error
-		t.Ecosystem = registry.Ecosystem(parts[2])
+		t.Ecosystem = trove.Ecosystem(parts[2])
 		t.Name, err1 = url.PathUnescape(parts[3])
 		t.Version, err2 = url.PathUnescape(parts[4])
 		if err1 != nil || err2 != nil || t.Name == "" || t.Version == "" {
@@ -119,7 +120,7 @@ func (h *Handler) Route(r *http.Request) (string, func(http.ResponseWriter, *htt
 		}
 	}
 	return "unsupported", func(http.ResponseWriter, *http.Request) error {
-		return registry.Error(registry.ErrUnsupported, "%s is not supported on %s", r.Method, r.URL.Path)
+		return trove.Error(trove.ErrUnsupported, "%s is not supported on %s", r.Method, r.URL.Path)
 	}
 }
 
@@ -142,7 +143,7 @@ func (h *Handler) whoami(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusOK, map[string]string{"username": p.UserName})
 }
 
-func (h *Handler) yank(w http.ResponseWriter, r *http.Request, t registry.Target) error {
+func (h *Handler) yank(w http.ResponseWriter, r *http.Request, t trove.Target) error {
 	var body struct {
 		Reason string `json:"reason"`
 	}
@@ -152,7 +153,7 @@ func (h *Handler) yank(w http.ResponseWriter, r *http.Request, t registry.Target
 	}
 	if len(strings.TrimSpace(string(b))) > 0 {
 		if err := json.Unmarshal(b, &body); err != nil {
-			return registry.Error(registry.ErrInvalid, "request body is not JSON like {\"reason\": \"...\"}: %v", err)
+			return trove.Error(trove.ErrInvalid, "request body is not JSON like {\"reason\": \"...\"}: %v", err)
 		}
 	}
 	if err := h.o.Registry.Yank(r.Context(), access.PrincipalFrom(r.Context()), t, body.Reason); err != nil {
@@ -161,14 +162,14 @@ func (h *Handler) yank(w http.ResponseWriter, r *http.Request, t registry.Target
 	return writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
 }
 
-func (h *Handler) unyank(w http.ResponseWriter, r *http.Request, t registry.Target) error {
+func (h *Handler) unyank(w http.ResponseWriter, r *http.Request, t trove.Target) error {
 	if err := h.o.Registry.Unyank(r.Context(), access.PrincipalFrom(r.Context()), t); err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
 }
 
-func (h *Handler) delete(w http.ResponseWriter, r *http.Request, t registry.Target) error {
+func (h *Handler) delete(w http.ResponseWriter, r *http.Request, t trove.Target) error {
 	window := h.o.UnpublishWindow
 	if window <= 0 {
 		window = registry.DefaultUnpublishWindow
@@ -184,7 +185,7 @@ type owner struct {
 	Name string `json:"name"`
 }
 
-func (h *Handler) owners(w http.ResponseWriter, r *http.Request, t registry.Target) error {
+func (h *Handler) owners(w http.ResponseWriter, r *http.Request, t trove.Target) error {
 	us, err := h.o.Registry.Owners(r.Context(), t.Ecosystem, t.Name)
 	if err != nil {
 		return err
@@ -197,7 +198,7 @@ func (h *Handler) owners(w http.ResponseWriter, r *http.Request, t registry.Targ
 }
 
 func (h *Handler) changeOwner(w http.ResponseWriter, r *http.Request, req request,
-	change func(context.Context, *access.Principal, registry.Ecosystem, string, string) error) error {
+	change func(context.Context, *access.Principal, trove.Ecosystem, string, string) error) error {
 	if err := change(r.Context(), access.PrincipalFrom(r.Context()), req.target.Ecosystem, req.target.Name, req.user); err != nil {
 		return err
 	}

@@ -3,7 +3,7 @@ package api
 import (
 	"testing"
 
-	"github.com/trove-dev/trove/internal/registry"
+	"github.com/trove-dev/trove/internal/trove"
 )
 
 func FuzzParsePath(f *testing.F) {
@@ -44,6 +44,6 @@ func TestParsePath(t *testing.T) {
 	}
 }
 
-func target(eco, name, version string) registry.Target {
-	return registry.Target{Ecosystem: registry.Ecosystem(eco), Name: name, Version: version}
+func target(eco, name, version string) trove.Target {
+	return trove.Target{Ecosystem: trove.Ecosystem(eco), Name: name, Version: version}
 }

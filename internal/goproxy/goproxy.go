@@ -56,6 +56,7 @@ import (
 	"github.com/trove-dev/trove/internal/page"
 	"github.com/trove-dev/trove/internal/registry"
 	"github.com/trove-dev/trove/internal/translog"
+	"github.com/trove-dev/trove/internal/trove"
 )
 
 // DefaultMaxZipBytes bounds an uploaded module zip when Options leave it
@@ -131,7 +132,7 @@ func (h *Handler) Route(r *http.Request) (string, func(http.ResponseWriter, *htt
 func methods(allow string) func(http.ResponseWriter, *http.Request) error {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		w.Header().Set("Allow", allow)
-		return registry.Error(registry.ErrUnsupported, "%s is not allowed on %s; use %s", r.Method, r.URL.Path, allow)
+		return trove.Error(trove.ErrUnsupported, "%s is not allowed on %s; use %s", r.Method, r.URL.Path, allow)
 	}
 }
 

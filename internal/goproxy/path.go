@@ -3,10 +3,9 @@ package goproxy
 import (
 	"strings"
 
+	"github.com/trove-dev/trove/internal/trove"
 	"golang.org/x/mod/module"
 	"golang.org/x/mod/semver"
-
-	"github.com/trove-dev/trove/internal/registry"
 )
 
 // An endpoint is a kind of URL below the Go mount.
@@ -41,9 +40,9 @@ const uploadPath = "/-/upload"
 // (module paths and versions hold no character that needs
 // percent-encoding; they are case-encoded instead, module.EscapePath).
 //
-// Errors wrap registry.ErrNotFound for paths that name nothing this proxy
+// Errors wrap trove.ErrNotFound for paths that name nothing this proxy
 // could serve (a 404 lets the go command try its next proxy, and it probes
-// parent paths of every import path), and registry.ErrInvalid for
+// parent paths of every import path), and trove.ErrInvalid for
 // malformed case-encoding.
 func parsePath(p string) (request, error) {
 	switch {
@@ -88,16 +87,16 @@ func parsePath(p string) (request, error) {
 		return request{}, notFound("/"+p, "the files of a version are <version>.info, .mod and .zip")
 	}
 	if hasUpper(escVersion) {
-		return request{}, registry.Error(registry.ErrInvalid, "version %q in the URL is not case-encoded: write !x for an uppercase X", escVersion)
+		return request{}, trove.Error(trove.ErrInvalid, "version %q in the URL is not case-encoded: write !x for an uppercase X", escVersion)
 	}
 	v, err := module.UnescapeVersion(escVersion)
 	if err != nil {
-		return request{}, registry.Error(registry.ErrInvalid, "%v", err)
+		return request{}, trove.Error(trove.ErrInvalid, "%v", err)
 	}
 	if module.CanonicalVersion(v) != v || !semver.IsValid(v) {
 		// Branch names and commit hashes ("queries") resolve only
 		// against a VCS; this proxy serves uploaded versions.
-		return request{}, registry.Error(registry.ErrNotFound,
+		return request{}, trove.Error(trove.ErrNotFound,
 			"%s@%s: not found: this proxy serves only published canonical versions, not branch or commit queries", mod, v)
 	}
 	return request{ep: ep, module: mod, version: v}, nil
@@ -106,13 +105,13 @@ func parsePath(p string) (request, error) {
 // unescapePath decodes a case-encoded module path.
 func unescapePath(esc string) (string, error) {
 	if hasUpper(esc) {
-		return "", registry.Error(registry.ErrInvalid, "module path %q in the URL is not case-encoded: write !x for an uppercase X", esc)
+		return "", trove.Error(trove.ErrInvalid, "module path %q in the URL is not case-encoded: write !x for an uppercase X", esc)
 	}
 	mod, err := module.UnescapePath(esc)
 	if err != nil {
 		// Not a module path at all: nothing here, and a 404 lets the
 		// go command carry on (it probes parent paths of imports).
-		return "", registry.Error(registry.ErrNotFound, "not found: %v", err)
+		return "", trove.Error(trove.ErrNotFound, "not found: %v", err)
 	}
 	return mod, nil
 }
@@ -125,5 +124,5 @@ func notFound(path, why string) error {
 	if why == "" {
 		why = "Go proxy URLs are /<module>/@v/list, /<module>/@v/<version>.info, .mod and .zip, /<module>/@latest and /sumdb/<name>/…"
 	}
-	return registry.Error(registry.ErrNotFound, "no such Go proxy URL %q: %s", path, why)
+	return trove.Error(trove.ErrNotFound, "no such Go proxy URL %q: %s", path, why)
 }

@@ -5,9 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/trove-dev/trove/internal/trove"
 	"golang.org/x/mod/module"
-
-	"github.com/trove-dev/trove/internal/registry"
 )
 
 func TestParsePath(t *testing.T) {
@@ -25,17 +24,17 @@ func TestParsePath(t *testing.T) {
 		{"/github.com/!burnt!sushi/toml/@v/v1.0.0-!r!c1.info", request{ep: epInfo, module: "github.com/BurntSushi/toml", version: "v1.0.0-RC1"}, nil},
 		{"/-/upload", request{ep: epUpload}, nil},
 		{"/sumdb/127.0.0.1:8080/log/supported", request{ep: epSumdb, sumdb: "127.0.0.1:8080/log/supported"}, nil},
-		{"/github.com/BurntSushi/toml/@v/list", request{}, registry.ErrInvalid},
-		{"/example.com/m/@v/v1.0.0-RC1.info", request{}, registry.ErrInvalid},
-		{"/example.com/m/@v/master.info", request{}, registry.ErrNotFound},
-		{"/example.com/m/@v/v1.2.info", request{}, registry.ErrNotFound},
-		{"/example.com/m/@v/v1.2.3.tar", request{}, registry.ErrNotFound},
-		{"/example.com/m", request{}, registry.ErrNotFound},
-		{"/nodot/@v/list", request{}, registry.ErrNotFound},
-		{"/example.com/m/@v/", request{}, registry.ErrNotFound},
-		{"/example.com/!/@v/list", request{}, registry.ErrNotFound},
-		{"", request{}, registry.ErrNotFound},
-		{"/", request{}, registry.ErrNotFound},
+		{"/github.com/BurntSushi/toml/@v/list", request{}, trove.ErrInvalid},
+		{"/example.com/m/@v/v1.0.0-RC1.info", request{}, trove.ErrInvalid},
+		{"/example.com/m/@v/master.info", request{}, trove.ErrNotFound},
+		{"/example.com/m/@v/v1.2.info", request{}, trove.ErrNotFound},
+		{"/example.com/m/@v/v1.2.3.tar", request{}, trove.ErrNotFound},
+		{"/example.com/m", request{}, trove.ErrNotFound},
+		{"/nodot/@v/list", request{}, trove.ErrNotFound},
+		{"/example.com/m/@v/", request{}, trove.ErrNotFound},
+		{"/example.com/!/@v/list", request{}, trove.ErrNotFound},
+		{"", request{}, trove.ErrNotFound},
+		{"/", request{}, trove.ErrNotFound},
 	} {
 		got, err := parsePath(tc.in)
 		if tc.err != nil {
@@ -61,7 +60,7 @@ func FuzzParsePath(f *testing.F) {
 	f.Fuzz(func(t *testing.T, p string) {
 		req, err := parsePath(p)
 		if err != nil {
-			if !errors.Is(err, registry.ErrNotFound) && !errors.Is(err, registry.ErrInvalid) {
+			if !errors.Is(err, trove.ErrNotFound) && !errors.Is(err, trove.ErrInvalid) {
 				t.Fatalf("parsePath(%q) = %v, want a not-found or invalid error", p, err)
 			}
 			return

@@ -15,6 +15,7 @@ import (
 	"github.com/trove-dev/trove/internal/meta"
 	"github.com/trove-dev/trove/internal/page"
 	"github.com/trove-dev/trove/internal/registry"
+	"github.com/trove-dev/trove/internal/trove"
 )
 
 // Content types of the proxy's responses.
@@ -34,7 +35,7 @@ type Info struct {
 // pseudo-versions (which the go command ignores in lists), oldest first.
 func (h *Handler) list(w http.ResponseWriter, r *http.Request, req request) error {
 	p, err := h.o.Pages.Get(pageKey(req.module, "list"), func() (*page.Page, error) {
-		proj, err := h.o.Registry.Project(r.Context(), registry.Go, req.module)
+		proj, err := h.o.Registry.Project(r.Context(), trove.Go, req.module)
 		if err != nil {
 			return nil, err
 		}
@@ -52,7 +53,7 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request, req request) erro
 }
 
 func pageKey(mod, variant string) page.Key {
-	return page.Key{Group: string(registry.Go), Name: mod, Variant: variant}
+	return page.Key{Group: string(trove.Go), Name: mod, Variant: variant}
 }
 
 // listed returns the versions @v/list shows, in semver order.
@@ -72,13 +73,13 @@ func listed(proj *registry.Project) []string {
 // pseudo-version, leaving yanked versions out.
 func (h *Handler) latest(w http.ResponseWriter, r *http.Request, req request) error {
 	p, err := h.o.Pages.Get(pageKey(req.module, "latest"), func() (*page.Page, error) {
-		proj, err := h.o.Registry.Project(r.Context(), registry.Go, req.module)
+		proj, err := h.o.Registry.Project(r.Context(), trove.Go, req.module)
 		if err != nil {
 			return nil, err
 		}
 		rel := pickLatest(proj.Releases)
 		if rel == nil {
-			return nil, registry.Error(registry.ErrNotFound, "%s has no published version that is not yanked", req.module)
+			return nil, trove.Error(trove.ErrNotFound, "%s has no published version that is not yanked", req.module)
 		}
 		return infoPage(rel)
 	})
@@ -123,8 +124,8 @@ func infoPage(rel *meta.Release) (*page.Page, error) {
 // info serves a version's .info, yanked or not.
 func (h *Handler) info(w http.ResponseWriter, r *http.Request, req request) error {
 	p, err := h.o.Pages.Get(pageKey(req.module, "info "+req.version), func() (*page.Page, error) {
-		proj, err := h.o.Registry.Project(r.Context(), registry.Go, req.module)
-		if err != nil && !errors.Is(err, registry.ErrNotFound) {
+		proj, err := h.o.Registry.Project(r.Context(), trove.Go, req.module)
+		if err != nil && !errors.Is(err, trove.ErrNotFound) {
 			return nil, err
 		}
 		if proj != nil {
@@ -146,14 +147,14 @@ func (h *Handler) info(w http.ResponseWriter, r *http.Request, req request) erro
 // missing returns the error for a version that is not visible: gone if
 // it was deleted, else not found.
 func (h *Handler) missing(ctx context.Context, req request) error {
-	deleted, err := h.o.Registry.Deleted(ctx, registry.Go, req.module, req.version)
+	deleted, err := h.o.Registry.Deleted(ctx, trove.Go, req.module, req.version)
 	if err != nil {
 		return err
 	}
 	if deleted {
-		return registry.Error(registry.ErrGone, "%s@%s was deleted from this registry; choose another version", req.module, req.version)
+		return trove.Error(trove.ErrGone, "%s@%s was deleted from this registry; choose another version", req.module, req.version)
 	}
-	return registry.Error(registry.ErrNotFound, "%s@%s: not found", req.module, req.version)
+	return trove.Error(trove.ErrNotFound, "%s@%s: not found", req.module, req.version)
 }
 
 // download serves a version's .mod or .zip, yanked or not.
@@ -162,8 +163,8 @@ func (h *Handler) download(w http.ResponseWriter, r *http.Request, req request) 
 	if req.ep == epMod {
 		filename, ct = req.version+".mod", textContentType
 	}
-	f, err := h.o.Registry.File(r.Context(), registry.Go, registry.Name(req.module), filename)
-	if errors.Is(err, registry.ErrNotFound) {
+	f, err := h.o.Registry.File(r.Context(), trove.Go, trove.Name(req.module), filename)
+	if errors.Is(err, trove.ErrNotFound) {
 		return h.missing(r.Context(), req)
 	}
 	if err != nil {

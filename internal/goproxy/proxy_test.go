@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/trove-dev/trove/internal/registry"
+	"github.com/trove-dev/trove/internal/trove"
 )
 
 func TestProxyReads(t *testing.T) {
@@ -52,7 +52,7 @@ func TestProxyReads(t *testing.T) {
 	// Yanked: out of list and @latest, still downloadable.
 	who := principal(e.alice)
 	ctx := context.Background()
-	if err := e.Registry.Yank(ctx, who, registry.Target{Ecosystem: registry.Go, Name: modA, Version: "v1.1.0"}, "broken"); err != nil {
+	if err := e.Registry.Yank(ctx, who, trove.Target{Ecosystem: trove.Go, Name: modA, Version: "v1.1.0"}, "broken"); err != nil {
 		t.Fatal(err)
 	}
 	if r := e.get(t, "/example.test/liba/@v/list"); r.body != "v1.0.0\nv1.1.0-rc.1\n" {
@@ -69,7 +69,7 @@ func TestProxyReads(t *testing.T) {
 	}
 
 	// Deleted: 410 Gone. Unknown: 404.
-	if err := e.Registry.Delete(ctx, who, registry.Target{Ecosystem: registry.Go, Name: modA, Version: "v1.0.0"}, time.Hour); err != nil {
+	if err := e.Registry.Delete(ctx, who, trove.Target{Ecosystem: trove.Go, Name: modA, Version: "v1.0.0"}, time.Hour); err != nil {
 		t.Fatal(err)
 	}
 	for _, p := range []string{"/example.test/liba/@v/v1.0.0.info", "/example.test/liba/@v/v1.0.0.mod", "/example.test/liba/@v/v1.0.0.zip"} {

@@ -5,27 +5,26 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/trove-dev/trove/internal/trove"
 	"golang.org/x/mod/module"
 	"golang.org/x/mod/semver"
-
-	"github.com/trove-dev/trove/internal/registry"
 )
 
 // Rules are the Go module rules of golang.org/x/mod/module: module paths
 // as the go command accepts them and canonical semantic versions.
 type Rules struct{}
 
-// Ecosystem returns registry.Go.
-func (Rules) Ecosystem() registry.Ecosystem { return registry.Go }
+// Ecosystem returns trove.Go.
+func (Rules) Ecosystem() trove.Ecosystem { return trove.Go }
 
 // ParseName validates a module path (module.CheckPath). Module paths are
 // case-sensitive, so the name is kept exactly as written.
-func (Rules) ParseName(s string) (registry.Name, error) {
+func (Rules) ParseName(s string) (trove.Name, error) {
 	if err := module.CheckPath(s); err != nil {
 		return "", fmt.Errorf("module path %q is not valid: %v; a module path looks like example.com/name or example.com/name/v2 (its first element needs a dot)",
 			s, unwrapPathError(err))
 	}
-	return registry.Name(s), nil
+	return trove.Name(s), nil
 }
 
 // unwrapPathError drops the path that module.InvalidPathError repeats.
@@ -55,7 +54,7 @@ func (Rules) VersionKey(v string) (string, error) {
 // Skeleton is the lowercased module path: two modules whose paths differ
 // only in case cannot both exist (they would collide in module caches on
 // case-insensitive file systems, and confuse people).
-func (Rules) Skeleton(n registry.Name) string { return strings.ToLower(string(n)) }
+func (Rules) Skeleton(n trove.Name) string { return strings.ToLower(string(n)) }
 
 // CheckVersion checks that version is canonical and allowed for the
 // module path (module.Check): a /vN path needs vN.x.y versions, and v2+

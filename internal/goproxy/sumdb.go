@@ -13,6 +13,7 @@ import (
 
 	"github.com/trove-dev/trove/internal/registry"
 	"github.com/trove-dev/trove/internal/translog"
+	"github.com/trove-dev/trove/internal/trove"
 )
 
 // A checksumDB is the Go checksum database over Trove's transparency log:
@@ -47,8 +48,8 @@ func (d *checksumDB) ReadRecords(ctx context.Context, id, n int64) ([][]byte, er
 // Lookup returns the id of the publish record of a module version: the
 // record holding its go.sum lines.
 func (d *checksumDB) Lookup(ctx context.Context, m module.Version) (int64, error) {
-	entries, err := d.reg.LogEntries(ctx, registry.Go, m.Path, m.Version)
-	if errors.Is(err, registry.ErrNotFound) || errors.Is(err, registry.ErrInvalid) {
+	entries, err := d.reg.LogEntries(ctx, trove.Go, m.Path, m.Version)
+	if errors.Is(err, trove.ErrNotFound) || errors.Is(err, trove.ErrInvalid) {
 		return 0, notExist("lookup", m.String()+" was never published here")
 	}
 	if err != nil {
@@ -77,12 +78,12 @@ func (d *checksumDB) ReadTileData(ctx context.Context, t tlog.Tile) ([]byte, err
 // through GOPROXY. Other databases are 404: this proxy cannot relay them.
 func (h *Handler) serveSumdb(w http.ResponseWriter, r *http.Request, req request) error {
 	if h.sumdb == nil {
-		return registry.Error(registry.ErrNotFound, "this server has no checksum database")
+		return trove.Error(trove.ErrNotFound, "this server has no checksum database")
 	}
 	name := h.o.Log.Origin()
 	op, ok := strings.CutPrefix(req.sumdb, name+"/")
 	if !ok {
-		return registry.Error(registry.ErrNotFound, "this proxy serves only the checksum database %s, not %s; set GOSUMDB to its key (trove log gosumdb)",
+		return trove.Error(trove.ErrNotFound, "this proxy serves only the checksum database %s, not %s; set GOSUMDB to its key (trove log gosumdb)",
 			name, req.sumdb)
 	}
 	switch {
@@ -96,7 +97,7 @@ func (h *Handler) serveSumdb(w http.ResponseWriter, r *http.Request, req request
 		// Tiles never change; the sumdb server only writes 200 for them.
 		w = &okHeader{ResponseWriter: w, key: "Cache-Control", value: immutable}
 	default:
-		return registry.Error(registry.ErrNotFound, "the checksum database serves supported, latest, lookup/<module>@<version> and tile/…")
+		return trove.Error(trove.ErrNotFound, "the checksum database serves supported, latest, lookup/<module>@<version> and tile/…")
 	}
 	sub := r.Clone(r.Context())
 	sub.URL.Path, sub.URL.RawPath = "/"+op, ""

@@ -19,6 +19,7 @@ import (
 
 	"github.com/trove-dev/trove/internal/access"
 	"github.com/trove-dev/trove/internal/registry"
+	"github.com/trove-dev/trove/internal/trove"
 )
 
 // Limits on the upload form besides the zip, which Options.MaxZipBytes bounds.
@@ -48,7 +49,7 @@ type form struct {
 }
 
 func invalid(format string, args ...any) error {
-	return registry.Error(registry.ErrInvalid, format, args...)
+	return trove.Error(trove.ErrInvalid, format, args...)
 }
 
 // upload receives a module version, checks it and publishes it.
@@ -141,8 +142,8 @@ func (h *Handler) readForm(w http.ResponseWriter, r *http.Request, who *access.P
 			switch {
 			case body.err != nil:
 				return f, bodyError("receiving the module zip", body.err)
-			case errors.Is(err, registry.ErrTooLarge):
-				return f, registry.Error(registry.ErrTooLarge, "the module zip is larger than the limit of %d bytes", h.o.MaxZipBytes)
+			case errors.Is(err, trove.ErrTooLarge):
+				return f, trove.Error(trove.ErrTooLarge, "the module zip is larger than the limit of %d bytes", h.o.MaxZipBytes)
 			case err != nil:
 				return f, err
 			}
@@ -159,7 +160,7 @@ func early(who *access.Principal, mod string) error {
 	if err != nil {
 		return invalid("form field module: %v", err)
 	}
-	return access.Authorize(who, access.Publish, access.Resource{Ecosystem: string(registry.Go), Name: string(n)})
+	return access.Authorize(who, access.Publish, access.Resource{Ecosystem: string(trove.Go), Name: string(n)})
 }
 
 // readAtMost reads a part of at most limit bytes.
@@ -169,7 +170,7 @@ func readAtMost(p *multipart.Part, limit int64, what string) ([]byte, error) {
 		return nil, bodyError("reading "+what, err)
 	}
 	if int64(len(b)) > limit {
-		return nil, registry.Error(registry.ErrTooLarge, "%s is larger than the limit of %d bytes", what, limit)
+		return nil, trove.Error(trove.ErrTooLarge, "%s is larger than the limit of %d bytes", what, limit)
 	}
 	return b, nil
 }
@@ -212,7 +213,7 @@ func (f *form) check() (*registry.Upload, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &registry.Upload{Ecosystem: registry.Go, Name: f.module, Version: f.version, Metadata: md,
+	return &registry.Upload{Ecosystem: trove.Go, Name: f.module, Version: f.version, Metadata: md,
 		GoSum: []string{
 			f.module + " " + f.version + " " + zipSum,
 			f.module + " " + f.version + "/go.mod " + modSum,
@@ -297,7 +298,7 @@ func hashMod(mod []byte) (string, error) {
 func bodyError(what string, err error) error {
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
-		return registry.Error(registry.ErrTooLarge, "the upload is larger than %d bytes", mbe.Limit)
+		return trove.Error(trove.ErrTooLarge, "the upload is larger than %d bytes", mbe.Limit)
 	}
 	return invalid("%s: %v", what, err)
 }

@@ -15,7 +15,7 @@ import (
 	"golang.org/x/mod/sumdb/dirhash"
 
 	"github.com/trove-dev/trove/internal/access"
-	"github.com/trove-dev/trove/internal/registry"
+	"github.com/trove-dev/trove/internal/trove"
 )
 
 const modA = "example.test/liba"
@@ -51,7 +51,7 @@ func TestUploadGoSum(t *testing.T) {
 		t.Errorf("upload result = %+v", res)
 	}
 	// The publish record carries the go.sum lines.
-	entries, err := e.Registry.LogEntries(context.Background(), registry.Go, modA, "v1.0.0")
+	entries, err := e.Registry.LogEntries(context.Background(), trove.Go, modA, "v1.0.0")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,7 +146,7 @@ func TestUploadInvalid(t *testing.T) {
 
 func assertNothingStored(t testing.TB, e *testEnv) {
 	t.Helper()
-	if pkgs, err := e.Registry.Packages(context.Background(), registry.Go); err != nil || len(pkgs) != 0 {
+	if pkgs, err := e.Registry.Packages(context.Background(), trove.Go); err != nil || len(pkgs) != 0 {
 		t.Errorf("packages after a refused upload: %v, %v; want none", pkgs, err)
 	}
 	if n := e.Blobs.Len(); n != 0 {

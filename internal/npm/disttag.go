@@ -7,7 +7,7 @@ import (
 	"strings"
 
 	"github.com/trove-dev/trove/internal/access"
-	"github.com/trove-dev/trove/internal/registry"
+	"github.com/trove-dev/trove/internal/trove"
 )
 
 // maxTagLen bounds a dist-tag name.
@@ -23,7 +23,7 @@ var semverRange = regexp.MustCompile(`^~?v?(?:[xX*]|0|[1-9][0-9]*)(?:\.(?:[xX*]|
 // encodeURIComponent, and not a semver version or range.
 func checkTag(tag string) error {
 	bad := func(why string) error {
-		return registry.Error(registry.ErrInvalid, "invalid dist-tag %q: %s", tag, why)
+		return trove.Error(trove.ErrInvalid, "invalid dist-tag %q: %s", tag, why)
 	}
 	if tag == "" {
 		return bad("empty")
@@ -62,12 +62,12 @@ func (h *Handler) setDistTag(w http.ResponseWriter, r *http.Request, req request
 		return err
 	}
 	if _, err := (Rules{}).VersionKey(version); err != nil {
-		return registry.Error(registry.ErrInvalid, "%v", err)
+		return trove.Error(trove.ErrInvalid, "%v", err)
 	}
 	if err := allow(who, access.Publish, req.name); err != nil {
 		return err
 	}
-	t := registry.Target{Ecosystem: registry.NPM, Name: string(req.name), Version: version}
+	t := trove.Target{Ecosystem: trove.NPM, Name: string(req.name), Version: version}
 	if err := h.o.Registry.SetDistTag(r.Context(), who, t, req.arg); err != nil {
 		return err
 	}
@@ -81,16 +81,16 @@ func (h *Handler) removeDistTag(w http.ResponseWriter, r *http.Request, req requ
 		return err
 	}
 	if req.arg == "latest" {
-		return registry.Error(registry.ErrInvalid, "the latest dist-tag cannot be removed: point it at another version with npm dist-tag add %s@<version> latest", req.name)
+		return trove.Error(trove.ErrInvalid, "the latest dist-tag cannot be removed: point it at another version with npm dist-tag add %s@<version> latest", req.name)
 	}
 	if err := allow(who, access.Publish, req.name); err != nil {
 		return err
 	}
-	t := registry.Target{Ecosystem: registry.NPM, Name: string(req.name)}
+	t := trove.Target{Ecosystem: trove.NPM, Name: string(req.name)}
 	if err := h.o.Registry.RemoveDistTag(r.Context(), who, t, req.arg); err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, ok)
 }
 
-func isNotFound(err error) bool { return errors.Is(err, registry.ErrNotFound) }
+func isNotFound(err error) bool { return errors.Is(err, trove.ErrNotFound) }

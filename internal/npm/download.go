@@ -5,7 +5,7 @@ import (
 
 	"github.com/trove-dev/trove/internal/blob"
 	"github.com/trove-dev/trove/internal/page"
-	"github.com/trove-dev/trove/internal/registry"
+	"github.com/trove-dev/trove/internal/trove"
 )
 
 // tarball serves GET /E/-/F.tgz: the published bytes, unchanged. The file
@@ -13,7 +13,7 @@ import (
 // come from the blob cache in memory, others from the fs store through
 // sendfile (page.ServeBlob).
 func (h *Handler) tarball(w http.ResponseWriter, r *http.Request, req request) error {
-	f, err := h.o.Registry.File(r.Context(), registry.NPM, req.name, req.filename)
+	f, err := h.o.Registry.File(r.Context(), trove.NPM, req.name, req.filename)
 	if err != nil {
 		return err
 	}

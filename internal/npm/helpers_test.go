@@ -21,6 +21,7 @@ import (
 	"github.com/trove-dev/trove/internal/registry"
 	"github.com/trove-dev/trove/internal/server"
 	"github.com/trove-dev/trove/internal/server/servertest"
+	"github.com/trove-dev/trove/internal/trove"
 )
 
 var ctx = context.Background()
@@ -264,14 +265,14 @@ func (e *env) publish(token, pkgJSON string, files ...string) []byte {
 	e.t.Helper()
 	tgz := pkgTgz(e.t, pkgJSON, files...)
 	doc := publishDoc(e.t, e.reg, pkgJSON, tgz)
-	do(e.t, "PUT", e.reg+"/"+escapeName(registry.Name(doc["name"].(string))), token, doc).want(e.t, http.StatusOK)
+	do(e.t, "PUT", e.reg+"/"+escapeName(trove.Name(doc["name"].(string))), token, doc).want(e.t, http.StatusOK)
 	return tgz
 }
 
 // packument fetches a full packument.
 func (e *env) packument(name string) map[string]any {
 	e.t.Helper()
-	return do(e.t, "GET", e.reg+"/"+escapeName(registry.Name(name)), "", nil, "Accept", "application/json").want(e.t, http.StatusOK).json(e.t)
+	return do(e.t, "GET", e.reg+"/"+escapeName(trove.Name(name)), "", nil, "Accept", "application/json").want(e.t, http.StatusOK).json(e.t)
 }
 
 // releases returns the release rows of a package, in every state.
@@ -305,6 +306,6 @@ func get(v any, keys ...string) any {
 
 // escapeName returns a package name as npm puts it in packument URLs:
 // the scope's slash as %2f.
-func escapeName(n registry.Name) string {
+func escapeName(n trove.Name) string {
 	return strings.Replace(string(n), "/", "%2f", 1)
 }

@@ -6,7 +6,7 @@ import (
 	"net/http"
 
 	"github.com/trove-dev/trove/internal/account"
-	"github.com/trove-dev/trove/internal/registry"
+	"github.com/trove-dev/trove/internal/trove"
 )
 
 // Browser login (npm login with auth-type=web, npm's default):
@@ -41,7 +41,7 @@ func (h *Handler) loginStart(w http.ResponseWriter, r *http.Request, _ request) 
 		}
 	}
 	if req.Create && h.o.OpenRegistration {
-		return registry.Error(registry.ErrUnsupported, "accounts are not created in the browser; npm asks for a user name, password and email instead")
+		return trove.Error(trove.ErrUnsupported, "accounts are not created in the browser; npm asks for a user name, password and email instead")
 	}
 	loginID, doneID, err := h.o.Logins.Start(r.Context())
 	if err != nil {
@@ -70,11 +70,11 @@ func (h *Handler) loginSubmit(w http.ResponseWriter, r *http.Request, req reques
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxLoginForm)
 	if err := r.ParseForm(); err != nil {
-		return registry.Error(registry.ErrInvalid, "the form could not be read: %v", err)
+		return trove.Error(trove.ErrInvalid, "the form could not be read: %v", err)
 	}
 	name, password := r.PostForm.Get("name"), r.PostForm.Get("password")
 	if name == "" || password == "" {
-		return registry.Error(registry.ErrInvalid, "enter your user name and password")
+		return trove.Error(trove.ErrInvalid, "enter your user name and password")
 	}
 	user, err := h.o.Users.SignIn(r.Context(), name, password)
 	if err != nil {

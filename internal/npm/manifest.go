@@ -12,7 +12,7 @@ import (
 
 	"github.com/trove-dev/trove/internal/access"
 	"github.com/trove-dev/trove/internal/blob"
-	"github.com/trove-dev/trove/internal/registry"
+	"github.com/trove-dev/trove/internal/trove"
 )
 
 // A manifest is a package.json document, or a version of a packument.
@@ -21,32 +21,32 @@ type manifest map[string]any
 
 // parsePackageJSON parses a package.json as npm does (a UTF-8 byte order
 // mark is allowed) and checks that it names a package and a version.
-// Errors wrap registry.ErrInvalid or registry.ErrTooLarge.
+// Errors wrap trove.ErrInvalid or trove.ErrTooLarge.
 func parsePackageJSON(b []byte) (manifest, error) {
 	if len(b) > MaxPackageJSONSize {
-		return nil, registry.Error(registry.ErrTooLarge, "package.json is larger than %d bytes", MaxPackageJSONSize)
+		return nil, trove.Error(trove.ErrTooLarge, "package.json is larger than %d bytes", MaxPackageJSONSize)
 	}
 	b = bytes.TrimPrefix(b, []byte("\xef\xbb\xbf"))
 	if !utf8.Valid(b) {
-		return nil, registry.Error(registry.ErrInvalid, "package.json is not valid UTF-8")
+		return nil, trove.Error(trove.ErrInvalid, "package.json is not valid UTF-8")
 	}
 	m, err := decodeManifest(b)
 	if err != nil {
-		return nil, registry.Error(registry.ErrInvalid, "package.json is not a JSON object: %v", err)
+		return nil, trove.Error(trove.ErrInvalid, "package.json is not a JSON object: %v", err)
 	}
 	name, ok := m["name"].(string)
 	if !ok || name == "" {
-		return nil, registry.Error(registry.ErrInvalid, "package.json has no \"name\" string")
+		return nil, trove.Error(trove.ErrInvalid, "package.json has no \"name\" string")
 	}
 	if _, err := (Rules{}).ParseName(strings.TrimSpace(name)); err != nil {
-		return nil, registry.Error(registry.ErrInvalid, "package.json: %v", err)
+		return nil, trove.Error(trove.ErrInvalid, "package.json: %v", err)
 	}
 	v, ok := m["version"].(string)
 	if !ok || v == "" {
-		return nil, registry.Error(registry.ErrInvalid, "package.json has no \"version\" string")
+		return nil, trove.Error(trove.ErrInvalid, "package.json has no \"version\" string")
 	}
 	if _, err := cleanVersion(v); err != nil {
-		return nil, registry.Error(registry.ErrInvalid, "package.json: %v", err)
+		return nil, trove.Error(trove.ErrInvalid, "package.json: %v", err)
 	}
 	return m, nil
 }
@@ -503,7 +503,7 @@ func confusion(sent, derived manifest) error {
 }
 
 func confusionError(field string) error {
-	return registry.Error(registry.ErrInvalid, "the manifest in the publish request disagrees with the package.json in the tarball on %s; "+
+	return trove.Error(trove.ErrInvalid, "the manifest in the publish request disagrees with the package.json in the tarball on %s; "+
 		"Trove serves what the tarball says, so the two must agree (manifest confusion): publish the tarball's own package.json", field)
 }
 

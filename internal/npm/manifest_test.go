@@ -10,7 +10,7 @@ import (
 
 	"github.com/trove-dev/trove/internal/access"
 	"github.com/trove-dev/trove/internal/blob"
-	"github.com/trove-dev/trove/internal/registry"
+	"github.com/trove-dev/trove/internal/trove"
 )
 
 func TestParsePackageJSON(t *testing.T) {
@@ -44,7 +44,7 @@ func TestParsePackageJSON(t *testing.T) {
 			t.Errorf("parsePackageJSON(%.60q) = %v", tc.in, err)
 		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
 			t.Errorf("parsePackageJSON(%.60q) = %v, want an error containing %q", tc.in, err, tc.want)
-		case err != nil && !errors.Is(err, registry.ErrInvalid) && !errors.Is(err, registry.ErrTooLarge):
+		case err != nil && !errors.Is(err, trove.ErrInvalid) && !errors.Is(err, trove.ErrTooLarge):
 			t.Errorf("parsePackageJSON(%.60q) = %v, not a client error", tc.in, err)
 		}
 	}
@@ -163,7 +163,7 @@ func FuzzParsePackageJSON(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		m, err := parsePackageJSON(b)
 		if err != nil {
-			if !errors.Is(err, registry.ErrInvalid) && !errors.Is(err, registry.ErrTooLarge) {
+			if !errors.Is(err, trove.ErrInvalid) && !errors.Is(err, trove.ErrTooLarge) {
 				t.Fatalf("parsePackageJSON error %v is not a client error", err)
 			}
 			return

@@ -59,6 +59,7 @@ import (
 	"github.com/trove-dev/trove/internal/account"
 	"github.com/trove-dev/trove/internal/page"
 	"github.com/trove-dev/trove/internal/registry"
+	"github.com/trove-dev/trove/internal/trove"
 )
 
 // Options configure a Handler.
@@ -195,7 +196,7 @@ func (h *Handler) Route(r *http.Request) (string, endpoint) {
 		}
 	}
 	return "unsupported", func(http.ResponseWriter, *http.Request) error {
-		return registry.Error(registry.ErrUnsupported, "%s is not supported on %s", m, r.URL.Path)
+		return trove.Error(trove.ErrUnsupported, "%s is not supported on %s", m, r.URL.Path)
 	}
 }
 
@@ -238,7 +239,7 @@ func (h *Handler) ping(w http.ResponseWriter, r *http.Request, _ request) error 
 // point into b.
 func decodeJSON(b []byte, v any, what string) error {
 	if err := json.Unmarshal(b, v); err != nil {
-		return registry.Error(registry.ErrInvalid, "%s is not valid: %v", what, jsonError(err))
+		return trove.Error(trove.ErrInvalid, "%s is not valid: %v", what, jsonError(err))
 	}
 	return nil
 }

@@ -17,7 +17,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/trove-dev/trove/internal/access"
-	"github.com/trove-dev/trove/internal/registry"
+	"github.com/trove-dev/trove/internal/trove"
 )
 
 const corgiAccept = "application/vnd.npm.install-v1+json; q=1.0, application/json; q=0.8, */*"
@@ -265,7 +265,7 @@ func TestDistTags(t *testing.T) {
 	e.publish(tok, pkgJSONOf("computed", "1.1.0", nil))
 	e.publish(tok, pkgJSONOf("computed", "2.0.0-rc.1", nil))
 	do(t, "PUT", e.reg+"/-/package/computed/dist-tags/latest", tok, `"1.1.0"`).want(t, 200)
-	if err := e.Registry.Delete(ctx, admin(e), registry.Target{Ecosystem: registry.NPM, Name: "computed", Version: "1.1.0"}, 0); err != nil {
+	if err := e.Registry.Delete(ctx, admin(e), trove.Target{Ecosystem: trove.NPM, Name: "computed", Version: "1.1.0"}, 0); err != nil {
 		t.Fatal(err)
 	}
 	if got := do(t, "GET", e.reg+"/-/package/computed/dist-tags", "", nil).json(t)["latest"]; got != "1.0.0" {
@@ -399,8 +399,8 @@ func TestYankedVersionIsDeprecated(t *testing.T) {
 	e.publish(tok, pkgJSONOf("demo", "1.0.0", nil))
 	e.publish(tok, pkgJSONOf("demo", "1.1.0", nil))
 	p, _ := e.Tokens.Authenticate(ctx, tok)
-	target := func(v string) registry.Target {
-		return registry.Target{Ecosystem: registry.NPM, Name: "demo", Version: v}
+	target := func(v string) trove.Target {
+		return trove.Target{Ecosystem: trove.NPM, Name: "demo", Version: v}
 	}
 	if err := e.Registry.Yank(ctx, p, target("1.0.0"), "broken build"); err != nil {
 		t.Fatal(err)

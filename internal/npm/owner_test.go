@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/trove-dev/trove/internal/registry"
+	"github.com/trove-dev/trove/internal/trove"
 )
 
 // ownerChange sends what npm owner add|rm sends: it reads the user and the
@@ -116,7 +116,7 @@ func TestOwners(t *testing.T) {
 	if got := string(recs[0]); !strings.Contains(got, "\nowner add bob\n") || strings.Contains(got, "@example.test") {
 		t.Errorf("owner record:\n%s", got)
 	}
-	if _, err := e.Registry.Owners(ctx, registry.NPM, "@acme/demo"); err != nil {
+	if _, err := e.Registry.Owners(ctx, trove.NPM, "@acme/demo"); err != nil {
 		t.Error(err)
 	}
 }

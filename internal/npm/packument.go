@@ -15,6 +15,7 @@ import (
 	"github.com/trove-dev/trove/internal/meta"
 	"github.com/trove-dev/trove/internal/page"
 	"github.com/trove-dev/trove/internal/registry"
+	"github.com/trove-dev/trove/internal/trove"
 )
 
 // Content types of packuments.
@@ -68,11 +69,11 @@ func (h *Handler) distTags(w http.ResponseWriter, r *http.Request, req request) 
 
 // page returns a cached document of a package, rendering it on a miss
 // from one snapshot of the package. A hit does no SQL and no encoding.
-func (h *Handler) page(ctx context.Context, name registry.Name, variant string) (*page.Page, error) {
-	return h.o.Pages.Get(page.Key{Group: string(registry.NPM), Name: string(name), Variant: variant}, func() (*page.Page, error) {
+func (h *Handler) page(ctx context.Context, name trove.Name, variant string) (*page.Page, error) {
+	return h.o.Pages.Get(page.Key{Group: string(trove.NPM), Name: string(name), Variant: variant}, func() (*page.Page, error) {
 		// Other requests may wait on this render: a client going away
 		// must not fail it for them.
-		proj, err := h.o.Registry.Project(context.WithoutCancel(ctx), registry.NPM, string(name))
+		proj, err := h.o.Registry.Project(context.WithoutCancel(ctx), trove.NPM, string(name))
 		if err != nil {
 			return nil, err
 		}
@@ -206,7 +207,7 @@ func (h *Handler) versionDoc(proj *registry.Project, rel *meta.Release) (map[str
 	if len(files) == 0 {
 		return nil, fmt.Errorf("version %s has no tarball", rel.Version)
 	}
-	dist["tarball"] = mustJSON(h.tarballURL(registry.Name(proj.Package.Name), files[0].Filename))
+	dist["tarball"] = mustJSON(h.tarballURL(trove.Name(proj.Package.Name), files[0].Filename))
 	doc["dist"] = mustJSON(dist)
 	switch {
 	case rel.Deprecated != "":
@@ -223,7 +224,7 @@ func (h *Handler) versionDoc(proj *registry.Project, rel *meta.Release) (map[str
 
 // tarballURL is where a tarball is served: npm's conventional
 // BASE/@scope/name/-/name-1.0.0.tgz.
-func (h *Handler) tarballURL(name registry.Name, filename string) string {
+func (h *Handler) tarballURL(name trove.Name, filename string) string {
 	return h.o.BaseURL + "/" + string(name) + "/-/" + filename
 }
 

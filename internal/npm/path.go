@@ -6,7 +6,7 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/trove-dev/trove/internal/registry"
+	"github.com/trove-dev/trove/internal/trove"
 )
 
 // An op is an npm registry endpoint, before the method is considered.
@@ -33,7 +33,7 @@ const (
 type request struct {
 	op op
 	// name is the package, for package paths.
-	name registry.Name
+	name trove.Name
 	// filename is a tarball's file name, such as demo-1.0.0.tgz (without
 	// the scope, even when the URL repeated it).
 	filename string
@@ -54,7 +54,7 @@ const maxPathLen = 4096
 
 // parsePath parses an escaped URL path below the registry root (the /npm
 // prefix removed). It returns errNoRoute for paths that are no endpoint,
-// and an error wrapping registry.ErrInvalid for an endpoint path whose
+// and an error wrapping trove.ErrInvalid for an endpoint path whose
 // package name is invalid.
 //
 // Scoped package names arrive in three forms and all are accepted:
@@ -96,7 +96,7 @@ func parsePath(escaped string) (request, error) {
 
 // parseName reads a package name from the first one or two segments and
 // returns the segments after it.
-func parseName(segs []string) (registry.Name, []string, error) {
+func parseName(segs []string) (trove.Name, []string, error) {
 	first, err := unescape(segs[0])
 	if err != nil || first == "" {
 		return "", nil, errNoRoute
@@ -115,7 +115,7 @@ func parseName(segs []string) (registry.Name, []string, error) {
 	}
 	n, err := Rules{}.ParseName(raw)
 	if err != nil {
-		return "", nil, registry.Error(registry.ErrInvalid, "%v", err)
+		return "", nil, trove.Error(trove.ErrInvalid, "%v", err)
 	}
 	return n, rest, nil
 }
@@ -123,7 +123,7 @@ func parseName(segs []string) (registry.Name, []string, error) {
 // parseFilename reads a tarball file name: "demo-1.0.0.tgz", or, as npm
 // writes it into publish requests, "@scope/demo-1.0.0.tgz" (two segments)
 // for a package of that scope.
-func parseFilename(name registry.Name, segs []string) (string, []string, error) {
+func parseFilename(name trove.Name, segs []string) (string, []string, error) {
 	first, err := unescape(segs[0])
 	if err != nil {
 		return "", nil, errNoRoute
@@ -276,7 +276,7 @@ func unescape(seg string) (string, error) {
 
 // basename returns a package name without its scope, as used in tarball
 // file names.
-func basename(n registry.Name) string {
+func basename(n trove.Name) string {
 	s := string(n)
 	if i := strings.LastIndexByte(s, '/'); i >= 0 {
 		return s[i+1:]

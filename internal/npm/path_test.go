@@ -6,8 +6,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-
-	"github.com/trove-dev/trove/internal/registry"
+	"github.com/trove-dev/trove/internal/trove"
 )
 
 func TestParsePath(t *testing.T) {
@@ -15,7 +14,7 @@ func TestParsePath(t *testing.T) {
 	for _, tc := range []struct {
 		path string
 		want request
-		err  error // errNoRoute, registry.ErrInvalid, or nil
+		err  error // errNoRoute, trove.ErrInvalid, or nil
 	}{
 		{"/left-pad", request{op: opPackument, name: "left-pad"}, nil},
 		{"/@acme%2fdemo", request{op: opPackument, name: "@acme/demo"}, nil},
@@ -83,12 +82,12 @@ func TestParsePath(t *testing.T) {
 		{"/" + strings.Repeat("a", maxPathLen), request{}, errNoRoute},
 		{"left-pad", request{}, errNoRoute},
 
-		{"/Left-Pad", request{}, registry.ErrInvalid},
-		{"/.hidden", request{}, registry.ErrInvalid},
-		{"/favicon.ico", request{}, registry.ErrInvalid},
-		{"/a%2fb", request{}, registry.ErrInvalid},
-		{"/@acme%2fdemo%2fmore", request{}, registry.ErrInvalid},
-		{"/-/package/UPPER/dist-tags", request{}, registry.ErrInvalid},
+		{"/Left-Pad", request{}, trove.ErrInvalid},
+		{"/.hidden", request{}, trove.ErrInvalid},
+		{"/favicon.ico", request{}, trove.ErrInvalid},
+		{"/a%2fb", request{}, trove.ErrInvalid},
+		{"/@acme%2fdemo%2fmore", request{}, trove.ErrInvalid},
+		{"/-/package/UPPER/dist-tags", request{}, trove.ErrInvalid},
 	} {
 		got, err := parsePath(tc.path)
 		if tc.err != nil {
@@ -118,7 +117,7 @@ func FuzzParsePath(f *testing.F) {
 	f.Fuzz(func(t *testing.T, path string) {
 		req, err := parsePath(path)
 		if err != nil {
-			if !errors.Is(err, errNoRoute) && !errors.Is(err, registry.ErrInvalid) {
+			if !errors.Is(err, errNoRoute) && !errors.Is(err, trove.ErrInvalid) {
 				t.Fatalf("parsePath(%q) = %v: neither errNoRoute nor ErrInvalid", path, err)
 			}
 			return

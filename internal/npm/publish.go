@@ -18,6 +18,7 @@ import (
 	"github.com/trove-dev/trove/internal/access"
 	"github.com/trove-dev/trove/internal/blob"
 	"github.com/trove-dev/trove/internal/registry"
+	"github.com/trove-dev/trove/internal/trove"
 )
 
 // packageDoc is the body of PUT /E: a publish (one version and its
@@ -68,7 +69,7 @@ func (s rawString) reader() (io.Reader, error) {
 
 // readBody reads a request body of at most limit bytes.
 func readBody(w http.ResponseWriter, r *http.Request, limit int64, what string) ([]byte, error) {
-	tooLarge := registry.Error(registry.ErrTooLarge, "%s is larger than the limit of %d bytes", what, limit)
+	tooLarge := trove.Error(trove.ErrTooLarge, "%s is larger than the limit of %d bytes", what, limit)
 	if r.ContentLength > limit {
 		return nil, tooLarge
 	}
@@ -82,7 +83,7 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64, what string) 
 	case errors.As(err, &mbe):
 		return nil, tooLarge
 	case err != nil:
-		return nil, registry.Error(registry.ErrInvalid, "reading %s: %v", what, err)
+		return nil, trove.Error(trove.ErrInvalid, "reading %s: %v", what, err)
 	}
 	return buf.Bytes(), nil
 }
@@ -99,8 +100,8 @@ func (h *Handler) needPrincipal(ctx context.Context, what string) (*access.Princ
 
 // allow checks the token's scope before any work is done; the registry
 // checks scope and ownership again, authoritatively.
-func allow(who *access.Principal, a access.Action, name registry.Name) error {
-	if !who.Allows(a, string(registry.NPM), string(name)) {
+func allow(who *access.Principal, a access.Action, name trove.Name) error {
+	if !who.Allows(a, string(trove.NPM), string(name)) {
 		return fmt.Errorf("%w: this token's scope does not allow %s on npm:%s", access.ErrDenied, a, name)
 	}
 	return nil
@@ -112,7 +113,7 @@ func (h *Handler) putPackage(w http.ResponseWriter, r *http.Request, req request
 	if err != nil {
 		return err
 	}
-	if !who.Allows(access.Publish, string(registry.NPM), string(req.name)) && !who.Allows(access.Yank, string(registry.NPM), string(req.name)) {
+	if !who.Allows(access.Publish, string(trove.NPM), string(req.name)) && !who.Allows(access.Yank, string(trove.NPM), string(req.name)) {
 		return allow(who, access.Publish, req.name)
 	}
 	body, err := readBody(w, r, h.o.MaxPublishBytes, "the publish request")
@@ -128,12 +129,12 @@ func (h *Handler) putPackage(w http.ResponseWriter, r *http.Request, req request
 		v     *string
 	}{{"name", doc.Name}, {"_id", doc.ID}} {
 		if f.v != nil && *f.v != string(req.name) {
-			return registry.Error(registry.ErrInvalid, "the request's %s %q differs from the package %s in the URL", f.field, *f.v, req.name)
+			return trove.Error(trove.ErrInvalid, "the request's %s %q differs from the package %s in the URL", f.field, *f.v, req.name)
 		}
 	}
 	if len(doc.Attachments) > 0 {
 		if req.hasRev {
-			return registry.Error(registry.ErrInvalid, "a publish (a request with _attachments) cannot name a revision")
+			return trove.Error(trove.ErrInvalid, "a publish (a request with _attachments) cannot name a revision")
 		}
 		res, err := h.publish(r.Context(), who, req.name, &doc)
 		if err != nil {
@@ -145,13 +146,13 @@ func (h *Handler) putPackage(w http.ResponseWriter, r *http.Request, req request
 }
 
 // publish stores the version a publish request carries.
-func (h *Handler) publish(ctx context.Context, who *access.Principal, name registry.Name, doc *packageDoc) (*registry.Result, error) {
+func (h *Handler) publish(ctx context.Context, who *access.Principal, name trove.Name, doc *packageDoc) (*registry.Result, error) {
 	if err := allow(who, access.Publish, name); err != nil {
 		return nil, err
 	}
 	// The request's shape.
 	if doc.Versions == nil || len(*doc.Versions) != 1 {
-		return nil, registry.Error(registry.ErrInvalid, "a publish request must carry exactly one version, not %d", lenVersions(doc))
+		return nil, trove.Error(trove.ErrInvalid, "a publish request must carry exactly one version, not %d", lenVersions(doc))
 	}
 	var sentVersion string
 	var rawManifest json.RawMessage
@@ -160,17 +161,17 @@ func (h *Handler) publish(ctx context.Context, who *access.Principal, name regis
 	}
 	sent, err := decodeManifest(rawManifest)
 	if err != nil {
-		return nil, registry.Error(registry.ErrInvalid, "versions[%q] is not a JSON object: %v", sentVersion, err)
+		return nil, trove.Error(trove.ErrInvalid, "versions[%q] is not a JSON object: %v", sentVersion, err)
 	}
 	version, err := cleanVersion(sentVersion)
 	if err != nil {
-		return nil, registry.Error(registry.ErrInvalid, "%v", err)
+		return nil, trove.Error(trove.ErrInvalid, "%v", err)
 	}
 	if v, ok := sent["version"].(string); !ok || v != sentVersion {
-		return nil, registry.Error(registry.ErrInvalid, "versions[%q] has version %q; the two must be the same", sentVersion, sent["version"])
+		return nil, trove.Error(trove.ErrInvalid, "versions[%q] has version %q; the two must be the same", sentVersion, sent["version"])
 	}
 	if n, ok := sent["name"].(string); !ok || n != string(name) {
-		return nil, registry.Error(registry.ErrInvalid, "versions[%q] has name %q, but the package is %s", sentVersion, sent["name"], name)
+		return nil, trove.Error(trove.ErrInvalid, "versions[%q] has name %q, but the package is %s", sentVersion, sent["name"], name)
 	}
 	tags, err := publishTags(doc, sentVersion, version)
 	if err != nil {
@@ -185,7 +186,7 @@ func (h *Handler) publish(ctx context.Context, who *access.Principal, name regis
 	// against what the request claims.
 	data, err := att.Data.reader()
 	if err != nil {
-		return nil, registry.Error(registry.ErrInvalid, "the tarball attachment's data is not a valid JSON string: %v", err)
+		return nil, trove.Error(trove.ErrInvalid, "the tarball attachment's data is not a valid JSON string: %v", err)
 	}
 	staged, err := h.o.Registry.Stage(&base64Errors{r: base64.NewDecoder(base64.StdEncoding, data)}, h.o.MaxPublishBytes)
 	if err != nil {
@@ -193,10 +194,10 @@ func (h *Handler) publish(ctx context.Context, who *access.Principal, name regis
 	}
 	defer staged.Close()
 	if staged.Size() == 0 {
-		return nil, registry.Error(registry.ErrInvalid, "the tarball attachment is empty")
+		return nil, trove.Error(trove.ErrInvalid, "the tarball attachment is empty")
 	}
 	if att.Length != nil && *att.Length != staged.Size() {
-		return nil, registry.Error(registry.ErrInvalid, "the tarball attachment has %d bytes, but its length says %d", staged.Size(), *att.Length)
+		return nil, trove.Error(trove.ErrInvalid, "the tarball attachment has %d bytes, but its length says %d", staged.Size(), *att.Length)
 	}
 	if err := checkDigests(sent, staged.Digests); err != nil {
 		return nil, err
@@ -212,10 +213,10 @@ func (h *Handler) publish(ctx context.Context, who *access.Principal, name regis
 		return nil, err
 	}
 	if n := strings.TrimSpace(pkgJSON["name"].(string)); n != string(name) {
-		return nil, registry.Error(registry.ErrInvalid, "the tarball's package.json names package %q, but the request publishes %s", n, name)
+		return nil, trove.Error(trove.ErrInvalid, "the tarball's package.json names package %q, but the request publishes %s", n, name)
 	}
 	if v, _ := cleanVersion(pkgJSON["version"].(string)); v != version {
-		return nil, registry.Error(registry.ErrInvalid, "the tarball's package.json has version %q, but the request publishes %s", pkgJSON["version"], version)
+		return nil, trove.Error(trove.ErrInvalid, "the tarball's package.json has version %q, but the request publishes %s", pkgJSON["version"], version)
 	}
 	derived, err := derive(pkgJSON, t, staged.Digests, who, version)
 	if err != nil {
@@ -228,7 +229,7 @@ func (h *Handler) publish(ctx context.Context, who *access.Principal, name regis
 	}
 
 	return h.o.Registry.Publish(ctx, who, &registry.Upload{
-		Ecosystem: registry.NPM,
+		Ecosystem: trove.NPM,
 		Name:      string(name),
 		Version:   version,
 		Metadata:  derived,
@@ -260,7 +261,7 @@ func publishTags(doc *packageDoc, sentVersion, version string) ([]string, error)
 			return nil, err
 		}
 		if cv, err := cleanVersion(v); v != sentVersion && (err != nil || cv != version) {
-			return nil, registry.Error(registry.ErrInvalid, "dist-tag %q points at %q, but a publish may only tag the version it publishes (%s)", tag, v, version)
+			return nil, trove.Error(trove.ErrInvalid, "dist-tag %q points at %q, but a publish may only tag the version it publishes (%s)", tag, v, version)
 		}
 		tags = append(tags, tag)
 	}
@@ -274,17 +275,17 @@ func tarballAttachment(doc *packageDoc) (*attachment, error) {
 	for name, a := range doc.Attachments {
 		switch {
 		case strings.HasSuffix(name, ".sigstore"):
-			return nil, registry.Error(registry.ErrInvalid, "provenance attachments (npm publish --provenance) are not supported by this registry yet; publish without --provenance")
+			return nil, trove.Error(trove.ErrInvalid, "provenance attachments (npm publish --provenance) are not supported by this registry yet; publish without --provenance")
 		case !strings.HasSuffix(name, ".tgz"):
-			return nil, registry.Error(registry.ErrInvalid, "unexpected attachment %q: a publish carries one .tgz tarball", name)
+			return nil, trove.Error(trove.ErrInvalid, "unexpected attachment %q: a publish carries one .tgz tarball", name)
 		case found != nil:
-			return nil, registry.Error(registry.ErrInvalid, "a publish request must carry exactly one tarball, not %d", len(doc.Attachments))
+			return nil, trove.Error(trove.ErrInvalid, "a publish request must carry exactly one tarball, not %d", len(doc.Attachments))
 		}
 		a := a
 		found = &a
 	}
 	if found == nil || found.Data == nil {
-		return nil, registry.Error(registry.ErrInvalid, "the tarball attachment has no data")
+		return nil, trove.Error(trove.ErrInvalid, "the tarball attachment has no data")
 	}
 	return found, nil
 }
@@ -295,7 +296,7 @@ type base64Errors struct{ r io.Reader }
 func (b *base64Errors) Read(p []byte) (int, error) {
 	n, err := b.r.Read(p)
 	if err != nil && err != io.EOF {
-		err = registry.Error(registry.ErrInvalid, "the tarball attachment is not valid base64: %v", err)
+		err = trove.Error(trove.ErrInvalid, "the tarball attachment is not valid base64: %v", err)
 	}
 	return n, err
 }
@@ -307,10 +308,10 @@ func checkDigests(sent manifest, d blob.Digests) error {
 	integrity, _ := dist["integrity"].(string)
 	shasum, _ := dist["shasum"].(string)
 	if integrity == "" && shasum == "" {
-		return registry.Error(registry.ErrInvalid, "the version has no dist.integrity or dist.shasum to check the tarball against")
+		return trove.Error(trove.ErrInvalid, "the version has no dist.integrity or dist.shasum to check the tarball against")
 	}
 	if shasum != "" && !strings.EqualFold(shasum, d.SHA1) {
-		return registry.Error(registry.ErrInvalid, "the tarball does not match dist.shasum: it was corrupted on the way, or the request is inconsistent")
+		return trove.Error(trove.ErrInvalid, "the tarball does not match dist.shasum: it was corrupted on the way, or the request is inconsistent")
 	}
 	if integrity == "" {
 		return nil
@@ -327,12 +328,12 @@ func checkDigests(sent manifest, d blob.Digests) error {
 		got, err := base64.StdEncoding.DecodeString(rest)
 		wantBytes, _ := hex.DecodeString(want)
 		if err != nil || subtle.ConstantTimeCompare(got, wantBytes) != 1 {
-			return registry.Error(registry.ErrInvalid, "the tarball does not match dist.integrity (%s): it was corrupted on the way, or the request is inconsistent", algo)
+			return trove.Error(trove.ErrInvalid, "the tarball does not match dist.integrity (%s): it was corrupted on the way, or the request is inconsistent", algo)
 		}
 		checked++
 	}
 	if checked == 0 {
-		return registry.Error(registry.ErrInvalid, "dist.integrity %q has no sha512, sha256 or sha1 hash to check the tarball against", integrity)
+		return trove.Error(trove.ErrInvalid, "dist.integrity %q has no sha512, sha256 or sha1 hash to check the tarball against", integrity)
 	}
 	return nil
 }

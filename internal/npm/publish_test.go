@@ -11,14 +11,13 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/rogpeppe/go-internal/txtar"
-
-	"github.com/trove-dev/trove/internal/registry"
+	"github.com/trove-dev/trove/internal/trove"
 )
 
 // wantNothingStored checks that a refused publish left no trace.
 func (e *env) wantNothingStored(name string) {
 	e.t.Helper()
-	do(e.t, "GET", e.reg+"/"+escapeName(registry.Name(name)), "", nil, "Accept", corgiAccept).want(e.t, http.StatusNotFound)
+	do(e.t, "GET", e.reg+"/"+escapeName(trove.Name(name)), "", nil, "Accept", corgiAccept).want(e.t, http.StatusNotFound)
 	if rels := e.releases(name); len(rels) != 0 {
 		e.t.Errorf("%d release rows of %s after a refused publish", len(rels), name)
 	}
@@ -65,7 +64,7 @@ func TestPublishFixtures(t *testing.T) {
 			tgz := pkgTgz(t, pkgJSON, files...)
 			doc := publishDoc(t, e.reg, sent, tgz)
 			name := doc["name"].(string)
-			r := do(t, "PUT", e.reg+"/"+escapeName(registry.Name(name)), tok, doc)
+			r := do(t, "PUT", e.reg+"/"+escapeName(trove.Name(name)), tok, doc)
 			if h["ok"] == "true" {
 				r.want(t, http.StatusOK)
 				corgi := do(t, "GET", e.reg+"/"+name, "", nil, "Accept", corgiAccept).want(t, 200).json(t)

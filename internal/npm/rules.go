@@ -6,9 +6,8 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/trove-dev/trove/internal/trove"
 	"golang.org/x/mod/semver"
-
-	"github.com/trove-dev/trove/internal/registry"
 )
 
 // Rules are npm's naming and versioning rules (validate-npm-package-name,
@@ -18,14 +17,14 @@ type Rules struct{}
 // MaxNameLen is the longest package name npm accepts.
 const MaxNameLen = 214
 
-// Ecosystem returns registry.NPM.
-func (Rules) Ecosystem() registry.Ecosystem { return registry.NPM }
+// Ecosystem returns trove.NPM.
+func (Rules) Ecosystem() trove.Ecosystem { return trove.NPM }
 
 // ParseName validates a package name the way npm does for new packages:
 // lowercase, at most 214 characters, URL-safe, not starting with '.' or
 // '_', optionally scoped as @scope/name. npm names are case-sensitive
 // and need no further normalization.
-func (Rules) ParseName(s string) (registry.Name, error) {
+func (Rules) ParseName(s string) (trove.Name, error) {
 	if s == "" {
 		return "", fmt.Errorf("package name is empty")
 	}
@@ -55,7 +54,7 @@ func (Rules) ParseName(s string) (registry.Name, error) {
 	if base == "node_modules" || base == "favicon.ico" {
 		return "", fmt.Errorf("package name %q is reserved", s)
 	}
-	return registry.Name(s), nil
+	return trove.Name(s), nil
 }
 
 func checkPart(full, part string) error {
@@ -89,7 +88,7 @@ func (Rules) VersionKey(v string) (string, error) {
 // Skeleton returns an unscoped name without punctuation, so that a new
 // "reactdom" collides with an existing "react-dom" (npm refuses such
 // names too). Scoped names are namespaced by their scope and not checked.
-func (Rules) Skeleton(n registry.Name) string {
+func (Rules) Skeleton(n trove.Name) string {
 	if strings.HasPrefix(string(n), "@") {
 		return ""
 	}

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/trove-dev/trove/internal/registry"
+	"github.com/trove-dev/trove/internal/trove"
 )
 
 // Search result limits: npm asks for 20 by default.
@@ -36,23 +36,23 @@ func (h *Handler) search(w http.ResponseWriter, r *http.Request, _ request) erro
 	q := r.URL.Query()
 	text := strings.TrimSpace(q.Get("text"))
 	if len(text) > maxSearchText {
-		return registry.Error(registry.ErrInvalid, "search text is longer than %d bytes", maxSearchText)
+		return trove.Error(trove.ErrInvalid, "search text is longer than %d bytes", maxSearchText)
 	}
 	size, err := intParam(q.Get("size"), defaultSearchSize, 0, MaxSearchSize)
 	if err != nil {
-		return registry.Error(registry.ErrInvalid, "size: %v", err)
+		return trove.Error(trove.ErrInvalid, "size: %v", err)
 	}
 	from, err := intParam(q.Get("from"), 0, 0, maxSearchFrom)
 	if err != nil {
-		return registry.Error(registry.ErrInvalid, "from: %v", err)
+		return trove.Error(trove.ErrInvalid, "from: %v", err)
 	}
-	pkgs, total, err := h.o.Registry.Search(r.Context(), registry.NPM, text, size, from)
+	pkgs, total, err := h.o.Registry.Search(r.Context(), trove.NPM, text, size, from)
 	if err != nil {
 		return err
 	}
 	objects := make([]searchObject, 0, len(pkgs))
 	for _, p := range pkgs {
-		pg, err := h.page(r.Context(), registry.Name(p.Name), variantSearch)
+		pg, err := h.page(r.Context(), trove.Name(p.Name), variantSearch)
 		if isNotFound(err) {
 			continue // unpublished since the query
 		}
@@ -76,7 +76,7 @@ func intParam(s string, def, lo, hi int) (int, error) {
 	}
 	n, err := strconv.Atoi(s)
 	if err != nil || n < lo {
-		return 0, registry.Error(registry.ErrInvalid, "%q is not a whole number of at least %d", s, lo)
+		return 0, trove.Error(trove.ErrInvalid, "%q is not a whole number of at least %d", s, lo)
 	}
 	return min(n, hi), nil
 }

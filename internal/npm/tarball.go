@@ -11,7 +11,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/trove-dev/trove/internal/registry"
+	"github.com/trove-dev/trove/internal/trove"
 )
 
 // Limits on the tarballs Trove accepts. They are checked while reading,
@@ -78,11 +78,11 @@ var readmeMarkdown = regexp.MustCompile(`(?i)^readme\.m?a?r?k?d?o?w?n?$`)
 
 // tarError returns a tarball error of category kind.
 func tarError(kind error, format string, args ...any) error {
-	return registry.Error(kind, "package tarball: "+format, args...)
+	return trove.Error(kind, "package tarball: "+format, args...)
 }
 
 // readTarball reads and checks a gzip-compressed package tarball of size
-// bytes. Every error wraps registry.ErrInvalid or registry.ErrTooLarge
+// bytes. Every error wraps trove.ErrInvalid or trove.ErrTooLarge
 // and says what is wrong, except errors reading r itself.
 func readTarball(r io.ReaderAt, size int64) (*tarball, error) {
 	return readTarballLimits(r, size, defaultTarLimits)
@@ -92,7 +92,7 @@ func readTarballLimits(r io.ReaderAt, size int64, lim tarLimits) (*tarball, erro
 	compressed := &countingReader{r: io.NewSectionReader(r, 0, size)}
 	zr, err := gzip.NewReader(compressed)
 	if err != nil {
-		return nil, tarError(registry.ErrInvalid, "not gzip-compressed: %v", err)
+		return nil, tarError(trove.ErrInvalid, "not gzip-compressed: %v", err)
 	}
 	defer zr.Close()
 	guard := &bombGuard{r: zr, compressed: compressed, lim: lim}
@@ -115,10 +115,10 @@ func readTarballLimits(r io.ReaderAt, size int64, lim tarLimits) (*tarball, erro
 			if size > 0 && compressed.err != nil {
 				return nil, compressed.err
 			}
-			return nil, tarError(registry.ErrInvalid, "broken archive: %v", err)
+			return nil, tarError(trove.ErrInvalid, "broken archive: %v", err)
 		}
 		if entries >= lim.entries {
-			return nil, tarError(registry.ErrTooLarge, "more than %d entries", lim.entries)
+			return nil, tarError(trove.ErrTooLarge, "more than %d entries", lim.entries)
 		}
 		if hdr.Typeflag == tar.TypeXGlobalHeader {
 			continue
@@ -129,18 +129,18 @@ func readTarballLimits(r io.ReaderAt, size int64, lim tarLimits) (*tarball, erro
 		}
 		if rel == "" {
 			if hdr.Typeflag != tar.TypeDir {
-				return nil, tarError(registry.ErrInvalid, "entry %q is not inside a directory", hdr.Name)
+				return nil, tarError(trove.ErrInvalid, "entry %q is not inside a directory", hdr.Name)
 			}
 			continue // the top directory itself
 		}
 		key := strings.ToLower(rel)
 		if _, dup := seen[key]; dup || hdr.Typeflag != tar.TypeDir && dirs[key] {
-			return nil, tarError(registry.ErrInvalid, "entry %q appears more than once (names are compared ignoring case)", hdr.Name)
+			return nil, tarError(trove.ErrInvalid, "entry %q appears more than once (names are compared ignoring case)", hdr.Name)
 		}
 		seen[key] = rel
 		for d := path.Dir(key); d != "."; d = path.Dir(d) {
 			if _, isFile := seen[d]; isFile && !dirs[d] {
-				return nil, tarError(registry.ErrInvalid, "entry %q is inside %q, which is a file", hdr.Name, d)
+				return nil, tarError(trove.ErrInvalid, "entry %q is inside %q, which is a file", hdr.Name, d)
 			}
 			dirs[d] = true
 		}
@@ -157,17 +157,17 @@ func readTarballLimits(r io.ReaderAt, size int64, lim tarLimits) (*tarball, erro
 			// is refused all the same, as an attempt to escape it.
 			target := hdr.Linkname
 			if target == "" || strings.HasPrefix(target, "/") || strings.Contains(target, `\`) || !localPath(path.Join(path.Dir(rel), target)) {
-				return nil, tarError(registry.ErrInvalid, "symbolic link %q points outside the package (%q)", hdr.Name, target)
+				return nil, tarError(trove.ErrInvalid, "symbolic link %q points outside the package (%q)", hdr.Name, target)
 			}
 		case tar.TypeLink:
 			lrel, err := t.entryPath(hdr.Linkname, false)
 			if err != nil || lrel == "" {
-				return nil, tarError(registry.ErrInvalid, "hard link %q points outside the package (%q)", hdr.Name, hdr.Linkname)
+				return nil, tarError(trove.ErrInvalid, "hard link %q points outside the package (%q)", hdr.Name, hdr.Linkname)
 			}
 		case tar.TypeChar, tar.TypeBlock, tar.TypeFifo:
-			return nil, tarError(registry.ErrInvalid, "entry %q is a device or FIFO", hdr.Name)
+			return nil, tarError(trove.ErrInvalid, "entry %q is a device or FIFO", hdr.Name)
 		default:
-			return nil, tarError(registry.ErrInvalid, "entry %q has an unsupported type %q", hdr.Name, hdr.Typeflag)
+			return nil, tarError(trove.ErrInvalid, "entry %q has an unsupported type %q", hdr.Name, hdr.Typeflag)
 		}
 	}
 	// Read to the end of the gzip stream: its checksum, and anything
@@ -180,10 +180,10 @@ func readTarballLimits(r io.ReaderAt, size int64, lim tarLimits) (*tarball, erro
 		if compressed.err != nil {
 			return nil, compressed.err
 		}
-		return nil, tarError(registry.ErrInvalid, "broken gzip stream: %v", err)
+		return nil, tarError(trove.ErrInvalid, "broken gzip stream: %v", err)
 	}
 	if t.packageJSON == nil {
-		return nil, tarError(registry.ErrInvalid, "no package.json in the package directory (want package/package.json)")
+		return nil, tarError(trove.ErrInvalid, "no package.json in the package directory (want package/package.json)")
 	}
 	return t, nil
 }
@@ -192,7 +192,7 @@ func readTarballLimits(r io.ReaderAt, size int64, lim tarLimits) (*tarball, erro
 // top directory, which the first entry decides and every entry shares.
 func (t *tarball) entryPath(name string, dir bool) (string, error) {
 	bad := func(why string) error {
-		return tarError(registry.ErrInvalid, "entry %q: %s", name, why)
+		return tarError(trove.ErrInvalid, "entry %q: %s", name, why)
 	}
 	switch {
 	case name == "":
@@ -232,11 +232,11 @@ func localPath(p string) bool {
 // readFile accounts for a regular file and keeps what Trove needs of it.
 func (t *tarball) readFile(tr *tar.Reader, hdr *tar.Header, rel string, readmeRank *int) error {
 	if hdr.Size < 0 || hdr.Size > t.lim.fileSize {
-		return tarError(registry.ErrTooLarge, "file %q is larger than %d bytes", hdr.Name, t.lim.fileSize)
+		return tarError(trove.ErrTooLarge, "file %q is larger than %d bytes", hdr.Name, t.lim.fileSize)
 	}
 	t.unpackedSize += hdr.Size
 	if t.unpackedSize > t.lim.unpacked {
-		return tarError(registry.ErrTooLarge, "files add up to more than %d bytes", t.lim.unpacked)
+		return tarError(trove.ErrTooLarge, "files add up to more than %d bytes", t.lim.unpacked)
 	}
 	t.files = append(t.files, rel)
 	if strings.Contains(rel, "/") {
@@ -246,11 +246,11 @@ func (t *tarball) readFile(tr *tar.Reader, hdr *tar.Header, rel string, readmeRa
 	switch {
 	case rel == "package.json":
 		if hdr.Size > MaxPackageJSONSize {
-			return tarError(registry.ErrTooLarge, "package.json is larger than %d bytes", MaxPackageJSONSize)
+			return tarError(trove.ErrTooLarge, "package.json is larger than %d bytes", MaxPackageJSONSize)
 		}
 		b, err := readAll(tr, hdr.Size)
 		if err != nil {
-			return tarError(registry.ErrInvalid, "reading package.json: %v", err)
+			return tarError(trove.ErrInvalid, "reading package.json: %v", err)
 		}
 		t.packageJSON = b
 	case readmeRankOf(rel) > *readmeRank:
@@ -258,7 +258,7 @@ func (t *tarball) readFile(tr *tar.Reader, hdr *tar.Header, rel string, readmeRa
 		n := min(hdr.Size, MaxReadmeSize)
 		b, err := readAll(io.LimitReader(tr, n), n)
 		if err != nil {
-			return tarError(registry.ErrInvalid, "reading %s: %v", rel, err)
+			return tarError(trove.ErrInvalid, "reading %s: %v", rel, err)
 		}
 		t.readme, t.readmeFilename = validUTF8Prefix(b), rel
 		*readmeRank = readmeRankOf(rel)
@@ -339,14 +339,14 @@ func (g *bombGuard) Read(p []byte) (int, error) {
 	g.n += int64(n)
 	switch {
 	case g.n > g.lim.unpacked+g.lim.overhead:
-		return n, &guardError{tarError(registry.ErrTooLarge, "decompresses to more than %d bytes", g.lim.unpacked+g.lim.overhead)}
+		return n, &guardError{tarError(trove.ErrTooLarge, "decompresses to more than %d bytes", g.lim.unpacked+g.lim.overhead)}
 	case g.n > g.lim.ratioFloor && g.n > g.lim.ratio*max(g.compressed.n, 1):
-		return n, &guardError{tarError(registry.ErrTooLarge, "compression ratio above %d:1 (a decompression bomb?)", g.lim.ratio)}
+		return n, &guardError{tarError(trove.ErrTooLarge, "compression ratio above %d:1 (a decompression bomb?)", g.lim.ratio)}
 	}
 	if err != nil && err != io.EOF {
 		// gzip errors (bad checksum, truncated stream) are the client's.
 		if g.compressed.err == nil {
-			return n, &guardError{tarError(registry.ErrInvalid, "broken gzip stream: %v", err)}
+			return n, &guardError{tarError(trove.ErrInvalid, "broken gzip stream: %v", err)}
 		}
 	}
 	return n, err

@@ -11,8 +11,7 @@ import (
 	"testing"
 
 	"github.com/rogpeppe/go-internal/txtar"
-
-	"github.com/trove-dev/trove/internal/registry"
+	"github.com/trove-dev/trove/internal/trove"
 )
 
 // fixtureHeader parses the key=value lines of a txtar comment.
@@ -67,7 +66,7 @@ func TestReadTarballFixtures(t *testing.T) {
 				if err == nil || !strings.Contains(err.Error(), want) {
 					t.Fatalf("readTarball = %v, want an error containing %q", err, want)
 				}
-				if !errors.Is(err, registry.ErrInvalid) && !errors.Is(err, registry.ErrTooLarge) {
+				if !errors.Is(err, trove.ErrInvalid) && !errors.Is(err, trove.ErrTooLarge) {
 					t.Fatalf("readTarball error %v is not ErrInvalid or ErrTooLarge", err)
 				}
 				return
@@ -120,7 +119,7 @@ func TestReadTarballLimits(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := readTarballLimits(bytes.NewReader(tc.tgz), int64(len(tc.tgz)), tc.lim)
-			if err == nil || !strings.Contains(err.Error(), tc.want) || !errors.Is(err, registry.ErrTooLarge) {
+			if err == nil || !strings.Contains(err.Error(), tc.want) || !errors.Is(err, trove.ErrTooLarge) {
 				t.Fatalf("readTarball = %v, want ErrTooLarge containing %q", err, tc.want)
 			}
 		})
@@ -153,7 +152,7 @@ func TestReadTarballBroken(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("readTarball = %v, want an error containing %q", err, tc.want)
 			}
-			if !errors.Is(err, registry.ErrInvalid) && !errors.Is(err, registry.ErrTooLarge) {
+			if !errors.Is(err, trove.ErrInvalid) && !errors.Is(err, trove.ErrTooLarge) {
 				t.Fatalf("readTarball error %v is not the client's (ErrInvalid or ErrTooLarge)", err)
 			}
 		})
@@ -185,7 +184,7 @@ func FuzzReadTarball(f *testing.F) {
 		lim := tarLimits{entries: 100, fileSize: 1 << 20, unpacked: 2 << 20, overhead: 1 << 20, ratio: 100, ratioFloor: 1 << 20}
 		tb, err := readTarballLimits(bytes.NewReader(b), int64(len(b)), lim)
 		if err != nil {
-			if !errors.Is(err, registry.ErrInvalid) && !errors.Is(err, registry.ErrTooLarge) {
+			if !errors.Is(err, trove.ErrInvalid) && !errors.Is(err, trove.ErrTooLarge) {
 				t.Fatalf("readTarball error %v is not ErrInvalid or ErrTooLarge", err)
 			}
 			return

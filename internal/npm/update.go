@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/trove-dev/trove/internal/access"
-	"github.com/trove-dev/trove/internal/registry"
+	"github.com/trove-dev/trove/internal/trove"
 )
 
 // MaxDeprecationLen bounds a deprecation message.
@@ -21,7 +21,7 @@ const MaxDeprecationLen = 4096
 // checked before anything is applied.
 func (h *Handler) update(w http.ResponseWriter, r *http.Request, who *access.Principal, req request, doc *packageDoc) error {
 	ctx := r.Context()
-	proj, err := h.o.Registry.Project(ctx, registry.NPM, string(req.name))
+	proj, err := h.o.Registry.Project(ctx, trove.NPM, string(req.name))
 	if err != nil {
 		return err
 	}
@@ -36,7 +36,7 @@ func (h *Handler) update(w http.ResponseWriter, r *http.Request, who *access.Pri
 	if len(doc.Maintainers) > 0 && string(doc.Maintainers) != "null" {
 		var sent []person
 		if err := json.Unmarshal(doc.Maintainers, &sent); err != nil {
-			return registry.Error(registry.ErrInvalid, "maintainers must be a list of {name, email}: %v", jsonError(err))
+			return trove.Error(trove.ErrInvalid, "maintainers must be a list of {name, email}: %v", jsonError(err))
 		}
 		if owner, err = maintainersChange(sent, pk.maintainers()); err != nil {
 			return err
@@ -51,19 +51,19 @@ func (h *Handler) update(w http.ResponseWriter, r *http.Request, who *access.Pri
 		for _, v := range sortedKeys(sentVersions) {
 			served, ok := pk.versions[v]
 			if !ok {
-				return registry.Error(registry.ErrInvalid, "%s has no version %s; a version is added only by publishing it with its tarball (npm publish), and an unpublished version never comes back", req.name, v)
+				return trove.Error(trove.ErrInvalid, "%s has no version %s; a version is added only by publishing it with its tarball (npm publish), and an unpublished version never comes back", req.name, v)
 			}
 			sent, err := decodeManifest(sentVersions[v])
 			if err != nil {
-				return registry.Error(registry.ErrInvalid, "versions[%q] is not a JSON object: %v", v, err)
+				return trove.Error(trove.ErrInvalid, "versions[%q] is not a JSON object: %v", v, err)
 			}
 			servedM, _ := decodeManifest(mustJSON(served))
 			if field := versionChange(sent, servedM); field != "" {
-				return registry.Error(registry.ErrInvalid, "%s@%s: %q differs from the published version; a published version never changes, only its deprecation message may", req.name, v, field)
+				return trove.Error(trove.ErrInvalid, "%s@%s: %q differs from the published version; a published version never changes, only its deprecation message may", req.name, v, field)
 			}
 			msg, err := deprecationOf(sent)
 			if err != nil {
-				return registry.Error(registry.ErrInvalid, "%s@%s: %v", req.name, v, err)
+				return trove.Error(trove.ErrInvalid, "%s@%s: %v", req.name, v, err)
 			}
 			if old, _ := deprecationOf(servedM); msg != old {
 				deprecations = append(deprecations, deprecation{v, msg})
@@ -75,7 +75,7 @@ func (h *Handler) update(w http.ResponseWriter, r *http.Request, who *access.Pri
 			}
 		}
 		if len(deletes) > 0 && !req.hasRev {
-			return registry.Error(registry.ErrInvalid, "the document leaves out versions %v; to unpublish a version use npm unpublish %s@<version>", deletes, req.name)
+			return trove.Error(trove.ErrInvalid, "the document leaves out versions %v; to unpublish a version use npm unpublish %s@<version>", deletes, req.name)
 		}
 	}
 
@@ -100,7 +100,7 @@ func (h *Handler) update(w http.ResponseWriter, r *http.Request, who *access.Pri
 				return err
 			}
 			if _, ok := pk.versions[v]; !ok || deleted[v] {
-				return registry.Error(registry.ErrInvalid, "dist-tag %q points at %q, which is not a version of %s", tag, v, req.name)
+				return trove.Error(trove.ErrInvalid, "dist-tag %q points at %q, which is not a version of %s", tag, v, req.name)
 			}
 			if pk.tags[tag] != v {
 				sets = append(sets, tagSet{tag, v})
@@ -111,7 +111,7 @@ func (h *Handler) update(w http.ResponseWriter, r *http.Request, who *access.Pri
 				continue
 			}
 			if tag == "latest" {
-				return registry.Error(registry.ErrInvalid, "the latest dist-tag cannot be removed; point it at another version instead")
+				return trove.Error(trove.ErrInvalid, "the latest dist-tag cannot be removed; point it at another version instead")
 			}
 			removes = append(removes, tag)
 		}
@@ -119,7 +119,7 @@ func (h *Handler) update(w http.ResponseWriter, r *http.Request, who *access.Pri
 
 	if owner != nil {
 		if len(deletes)+len(deprecations)+len(sets)+len(removes) > 0 {
-			return registry.Error(registry.ErrInvalid, "change the maintainers in a request of their own (npm owner add|rm), not together with versions or dist-tags")
+			return trove.Error(trove.ErrInvalid, "change the maintainers in a request of their own (npm owner add|rm), not together with versions or dist-tags")
 		}
 		if err := allow(who, access.Publish, req.name); err != nil {
 			return err
@@ -128,7 +128,7 @@ func (h *Handler) update(w http.ResponseWriter, r *http.Request, who *access.Pri
 		if owner.add {
 			change = h.o.Registry.AddOwner
 		}
-		if err := change(ctx, who, registry.NPM, string(req.name), owner.user); err != nil {
+		if err := change(ctx, who, trove.NPM, string(req.name), owner.user); err != nil {
 			return err
 		}
 		return writeJSON(w, http.StatusOK, map[string]any{"ok": true, "id": string(req.name)})
@@ -150,8 +150,8 @@ func (h *Handler) update(w http.ResponseWriter, r *http.Request, who *access.Pri
 		return err
 	}
 
-	target := func(v string) registry.Target {
-		return registry.Target{Ecosystem: registry.NPM, Name: string(req.name), Version: v}
+	target := func(v string) trove.Target {
+		return trove.Target{Ecosystem: trove.NPM, Name: string(req.name), Version: v}
 	}
 	for _, v := range deletes {
 		if err := h.o.Registry.Delete(ctx, who, target(v), h.o.UnpublishWindow); err != nil {
@@ -183,7 +183,7 @@ func checkRev(current string, req request, docRev *string) error {
 		v  string
 	}{{req.hasRev, req.rev}, {docRev != nil, deref(docRev)}} {
 		if rev.ok && rev.v != current {
-			return registry.Error(registry.ErrExists, "the package changed since you read it (revision %q, now %q); run the command again", rev.v, current)
+			return trove.Error(trove.ErrExists, "the package changed since you read it (revision %q, now %q); run the command again", rev.v, current)
 		}
 	}
 	return nil
@@ -205,7 +205,7 @@ func (h *Handler) checkWindow(who *access.Principal, pk *packument, versions []s
 	for _, rel := range pk.proj.Releases {
 		for _, v := range versions {
 			if rel.Version == v && time.Since(rel.PublishedAt) > h.o.UnpublishWindow {
-				return registry.Error(access.ErrDenied, "%s %s was published more than %s ago and can no longer be unpublished by its owners: deprecate it instead (npm deprecate), or ask an administrator",
+				return trove.Error(access.ErrDenied, "%s %s was published more than %s ago and can no longer be unpublished by its owners: deprecate it instead (npm deprecate), or ask an administrator",
 					pk.name, v, h.o.UnpublishWindow)
 			}
 		}
@@ -238,11 +238,11 @@ func deprecationOf(m manifest) (string, error) {
 		return "", nil
 	case string:
 		if len(d) > MaxDeprecationLen {
-			return "", registry.Error(registry.ErrInvalid, "the deprecation message is longer than %d bytes", MaxDeprecationLen)
+			return "", trove.Error(trove.ErrInvalid, "the deprecation message is longer than %d bytes", MaxDeprecationLen)
 		}
 		return d, nil
 	}
-	return "", registry.Error(registry.ErrInvalid, "deprecated must be a string")
+	return "", trove.Error(trove.ErrInvalid, "deprecated must be a string")
 }
 
 // An ownerChange adds or removes one owner, by user name.
@@ -264,7 +264,7 @@ func maintainersChange(sent, current []person) (*ownerChange, error) {
 	var changes []ownerChange
 	for _, p := range sent {
 		if p.Name == "" {
-			return nil, registry.Error(registry.ErrInvalid, "maintainers must be a list of {name, email}, and a name is missing")
+			return nil, trove.Error(trove.ErrInvalid, "maintainers must be a list of {name, email}, and a name is missing")
 		}
 		if !want[p.Name] && !now[p.Name] {
 			changes = append(changes, ownerChange{add: true, user: p.Name})
@@ -283,9 +283,9 @@ func maintainersChange(sent, current []person) (*ownerChange, error) {
 		return &changes[0], nil
 	}
 	if len(want) == 0 {
-		return nil, registry.Error(registry.ErrInvalid, "a package keeps at least one owner; add another owner first")
+		return nil, trove.Error(trove.ErrInvalid, "a package keeps at least one owner; add another owner first")
 	}
-	return nil, registry.Error(registry.ErrInvalid, "the maintainers sent differ from the current ones in %d names; add or remove one owner at a time (npm owner add|rm)", len(changes))
+	return nil, trove.Error(trove.ErrInvalid, "the maintainers sent differ from the current ones in %d names; add or remove one owner at a time (npm owner add|rm)", len(changes))
 }
 
 // unpublishAll serves DELETE /E/-rev/R: every version is unpublished
@@ -298,7 +298,7 @@ func (h *Handler) unpublishAll(w http.ResponseWriter, r *http.Request, req reque
 	if err := allow(who, access.Yank, req.name); err != nil {
 		return err
 	}
-	proj, err := h.o.Registry.Project(r.Context(), registry.NPM, string(req.name))
+	proj, err := h.o.Registry.Project(r.Context(), trove.NPM, string(req.name))
 	if err != nil {
 		return err
 	}
@@ -314,7 +314,7 @@ func (h *Handler) unpublishAll(w http.ResponseWriter, r *http.Request, req reque
 		return err
 	}
 	for _, v := range versions {
-		t := registry.Target{Ecosystem: registry.NPM, Name: string(req.name), Version: v}
+		t := trove.Target{Ecosystem: trove.NPM, Name: string(req.name), Version: v}
 		if err := h.o.Registry.Delete(r.Context(), who, t, h.o.UnpublishWindow); err != nil {
 			return err
 		}
@@ -330,10 +330,10 @@ func (h *Handler) deleteTarball(w http.ResponseWriter, r *http.Request, req requ
 	if _, err := h.needPrincipal(r.Context(), "deleting a tarball"); err != nil {
 		return err
 	}
-	_, err := h.o.Registry.File(r.Context(), registry.NPM, req.name, req.filename)
+	_, err := h.o.Registry.File(r.Context(), trove.NPM, req.name, req.filename)
 	switch {
 	case err == nil:
-		return registry.Error(registry.ErrInvalid, "a tarball cannot be deleted on its own: unpublish its version with npm unpublish %s@<version>", req.name)
+		return trove.Error(trove.ErrInvalid, "a tarball cannot be deleted on its own: unpublish its version with npm unpublish %s@<version>", req.name)
 	case !isNotFound(err):
 		return err
 	}

@@ -11,7 +11,7 @@ import (
 	"github.com/trove-dev/trove/internal/access"
 	"github.com/trove-dev/trove/internal/account"
 	"github.com/trove-dev/trove/internal/meta"
-	"github.com/trove-dev/trove/internal/registry"
+	"github.com/trove-dev/trove/internal/trove"
 )
 
 // maxAccountBody bounds the bodies of login and token requests.
@@ -44,11 +44,11 @@ func (h *Handler) couchLogin(w http.ResponseWriter, r *http.Request, req request
 	}
 	switch {
 	case u.Name == "":
-		return registry.Error(registry.ErrInvalid, "the login request has no user name")
+		return trove.Error(trove.ErrInvalid, "the login request has no user name")
 	case u.Name != req.arg:
-		return registry.Error(registry.ErrInvalid, "the user name in the request (%q) differs from the one in the URL (%q)", u.Name, req.arg)
+		return trove.Error(trove.ErrInvalid, "the user name in the request (%q) differs from the one in the URL (%q)", u.Name, req.arg)
 	case u.Password == "":
-		return registry.Error(registry.ErrInvalid, "the login request has no password")
+		return trove.Error(trove.ErrInvalid, "the login request has no password")
 	}
 	ctx := r.Context()
 	user, err := h.o.Users.SignIn(ctx, u.Name, u.Password)
@@ -79,7 +79,7 @@ func (h *Handler) couchUser(w http.ResponseWriter, r *http.Request, req request)
 	}
 	u, err := h.o.Users.ByName(r.Context(), req.arg)
 	if errors.Is(err, meta.ErrNotFound) {
-		return registry.Error(registry.ErrNotFound, "no user %s", req.arg)
+		return trove.Error(trove.ErrNotFound, "no user %s", req.arg)
 	}
 	if err != nil {
 		return err
@@ -101,7 +101,7 @@ func (h *Handler) register(ctx context.Context, name, email, password string) (*
 	case !errors.Is(err, meta.ErrNotFound):
 		return nil, err
 	case email == "":
-		return nil, registry.Error(registry.ErrInvalid, "there is no user %q; to create the account, run npm adduser, which asks for an email address", name)
+		return nil, trove.Error(trove.ErrInvalid, "there is no user %q; to create the account, run npm adduser, which asks for an email address", name)
 	}
 	return h.o.Users.Create(ctx, account.NewUser{Name: name, Email: email, Password: password})
 }
@@ -122,7 +122,7 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request, req request) er
 func (h *Handler) revoke(ctx context.Context, who *access.Principal, tokenOrKey string) error {
 	err := h.o.Tokens.Revoke(ctx, who.UserID, tokenOrKey)
 	if errors.Is(err, meta.ErrNotFound) {
-		return registry.Error(registry.ErrNotFound, "you have no such token")
+		return trove.Error(trove.ErrNotFound, "you have no such token")
 	}
 	return err
 }
@@ -235,16 +235,16 @@ func (h *Handler) createToken(w http.ResponseWriter, r *http.Request, _ request)
 	spec := access.Spec{Actions: access.Actions}
 	switch {
 	case len(req.CIDR) > 0:
-		return registry.Error(registry.ErrInvalid, "tokens limited to IP ranges (--cidr) are not supported; create the token without --cidr")
+		return trove.Error(trove.ErrInvalid, "tokens limited to IP ranges (--cidr) are not supported; create the token without --cidr")
 	case len(req.Orgs) > 0 || req.OrgsPerm != "":
-		return registry.Error(registry.ErrInvalid, "organization tokens (--orgs) are not supported")
+		return trove.Error(trove.ErrInvalid, "organization tokens (--orgs) are not supported")
 	}
 	switch req.Permission {
 	case "", "read-write":
 	case "read-only":
 		req.Readonly = true
 	default:
-		return registry.Error(registry.ErrInvalid, "unknown permission %q (want read-only or read-write)", req.Permission)
+		return trove.Error(trove.ErrInvalid, "unknown permission %q (want read-only or read-write)", req.Permission)
 	}
 	if req.Readonly {
 		spec.Actions = []access.Action{access.Read}
@@ -252,14 +252,14 @@ func (h *Handler) createToken(w http.ResponseWriter, r *http.Request, _ request)
 	for _, p := range req.Packages {
 		n, err := Rules{}.ParseName(p)
 		if err != nil {
-			return registry.Error(registry.ErrInvalid, "packages: %v", err)
+			return trove.Error(trove.ErrInvalid, "packages: %v", err)
 		}
 		spec.Packages = append(spec.Packages, access.Pattern("npm:"+string(n)))
 	}
 	for _, s := range req.Scopes {
 		s = strings.TrimSuffix(strings.TrimPrefix(s, "@"), "/")
 		if _, err := (Rules{}).ParseName("@" + s + "/x"); err != nil || s == "" {
-			return registry.Error(registry.ErrInvalid, "scopes: %q is not a scope like @acme", s)
+			return trove.Error(trove.ErrInvalid, "scopes: %q is not a scope like @acme", s)
 		}
 		spec.Packages = append(spec.Packages, access.Pattern("npm:@"+s+"/*"))
 	}
@@ -271,7 +271,7 @@ func (h *Handler) createToken(w http.ResponseWriter, r *http.Request, _ request)
 	}
 	if req.ExpiresDays != nil {
 		if *req.ExpiresDays < 1 || *req.ExpiresDays > maxTokenDays {
-			return registry.Error(registry.ErrInvalid, "expires must be between 1 and %d days", maxTokenDays)
+			return trove.Error(trove.ErrInvalid, "expires must be between 1 and %d days", maxTokenDays)
 		}
 		spec.ExpiresAt = time.Now().Add(time.Duration(*req.ExpiresDays) * 24 * time.Hour)
 	}
@@ -280,10 +280,10 @@ func (h *Handler) createToken(w http.ResponseWriter, r *http.Request, _ request)
 		spec.Description = "npm token create"
 	}
 	if len(spec.Description) > 200 {
-		return registry.Error(registry.ErrInvalid, "the token name and description are longer than 200 bytes")
+		return trove.Error(trove.ErrInvalid, "the token name and description are longer than 200 bytes")
 	}
 	if req.Password == "" {
-		return registry.Error(registry.ErrInvalid, "creating a token needs your password")
+		return trove.Error(trove.ErrInvalid, "creating a token needs your password")
 	}
 	if _, err := h.o.Users.SignIn(r.Context(), who.UserName, req.Password); err != nil {
 		return err

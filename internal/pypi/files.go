@@ -9,7 +9,7 @@ import (
 	"github.com/trove-dev/trove/internal/blob"
 	"github.com/trove-dev/trove/internal/meta"
 	"github.com/trove-dev/trove/internal/page"
-	"github.com/trove-dev/trove/internal/registry"
+	"github.com/trove-dev/trove/internal/trove"
 )
 
 // Content types of served files. Distributions are opaque bytes to HTTP
@@ -29,11 +29,11 @@ const (
 func (h *Handler) lookupFile(ctx context.Context, req request) (*meta.File, error) {
 	ds, err := parseFilename(req.filename)
 	if err != nil {
-		return nil, registry.Error(registry.ErrNotFound, "%v", err)
+		return nil, trove.Error(trove.ErrNotFound, "%v", err)
 	}
 	for _, d := range ds {
-		f, err := h.o.Registry.File(ctx, registry.PyPI, registry.Name(Normalize(d.Name)), req.filename)
-		if errors.Is(err, registry.ErrNotFound) {
+		f, err := h.o.Registry.File(ctx, trove.PyPI, trove.Name(Normalize(d.Name)), req.filename)
+		if errors.Is(err, trove.ErrNotFound) {
 			continue
 		}
 		if err != nil {
@@ -43,7 +43,7 @@ func (h *Handler) lookupFile(ctx context.Context, req request) (*meta.File, erro
 			return f, nil
 		}
 	}
-	return nil, registry.Error(registry.ErrNotFound, "file %s with sha256 %s not found", req.filename, req.digest)
+	return nil, trove.Error(trove.ErrNotFound, "file %s with sha256 %s not found", req.filename, req.digest)
 }
 
 // file serves a distribution file. Yanked files are served too (PEP 592).
@@ -63,7 +63,7 @@ func (h *Handler) metadata(w http.ResponseWriter, r *http.Request, req request) 
 		return err
 	}
 	if f.MetadataSHA256 == "" {
-		return registry.Error(registry.ErrNotFound, "%s has no separate core metadata file (only wheels do)", f.Filename)
+		return trove.Error(trove.ErrNotFound, "%s has no separate core metadata file (only wheels do)", f.Filename)
 	}
 	return h.serveBlob(w, r, blob.Digest(f.MetadataSHA256), -1, f.CreatedAt, metadataContentType)
 }

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/trove-dev/trove/internal/registry"
+	"github.com/trove-dev/trove/internal/trove"
 )
 
 func TestDownload(t *testing.T) {
@@ -107,7 +107,7 @@ func TestCoreMetadataFile(t *testing.T) {
 func TestDownloadYanked(t *testing.T) {
 	e := newTestEnv(t)
 	w := e.uploadWheel(t, "demo", "1.0")
-	if err := e.Registry.Yank(context.Background(), principal(e.alice), registry.Target{Ecosystem: registry.PyPI, Name: "demo", Version: "1.0"}, "bad"); err != nil {
+	if err := e.Registry.Yank(context.Background(), principal(e.alice), trove.Target{Ecosystem: trove.PyPI, Name: "demo", Version: "1.0"}, "bad"); err != nil {
 		t.Fatal(err)
 	}
 	if r := e.get(t, "/packages/"+sha(w)+"/"+wheelFilename("demo", "1.0")); r.StatusCode != 200 || r.body != string(w) {

@@ -12,6 +12,7 @@ import (
 	"github.com/trove-dev/trove/internal/meta"
 	"github.com/trove-dev/trove/internal/page"
 	"github.com/trove-dev/trove/internal/registry"
+	"github.com/trove-dev/trove/internal/trove"
 )
 
 // jsonAPI serves the legacy JSON API (warehouse legacy/api/json.py):
@@ -20,17 +21,17 @@ import (
 func (h *Handler) jsonAPI(w http.ResponseWriter, r *http.Request, req request) error {
 	name, err := (Rules{}).ParseName(req.name)
 	if err != nil {
-		return registry.Error(registry.ErrNotFound, "%v", err)
+		return trove.Error(trove.ErrNotFound, "%v", err)
 	}
 	variant, key := "json", ""
 	if req.ep == epJSONRelease {
 		if key, err = (Rules{}).VersionKey(req.version); err != nil {
-			return registry.Error(registry.ErrNotFound, "version %q of %s not found: %v", req.version, req.name, err)
+			return trove.Error(trove.ErrNotFound, "version %q of %s not found: %v", req.version, req.name, err)
 		}
 		variant = "json@" + key
 	}
-	p, err := h.o.Pages.Get(page.Key{Group: string(registry.PyPI), Name: string(name), Variant: variant}, func() (*page.Page, error) {
-		proj, err := h.o.Registry.Project(context.WithoutCancel(r.Context()), registry.PyPI, string(name))
+	p, err := h.o.Pages.Get(page.Key{Group: string(trove.PyPI), Name: string(name), Variant: variant}, func() (*page.Page, error) {
+		proj, err := h.o.Registry.Project(context.WithoutCancel(r.Context()), trove.PyPI, string(name))
 		if err != nil {
 			return nil, err
 		}
@@ -116,7 +117,7 @@ func (h *Handler) renderJSON(p *registry.Project, key, version string) ([]byte, 
 			}
 		}
 		if rel == nil {
-			return nil, registry.Error(registry.ErrNotFound, "version %s of %s not found", version, p.Package.DisplayName)
+			return nil, trove.Error(trove.ErrNotFound, "version %s of %s not found", version, p.Package.DisplayName)
 		}
 	}
 	var urls []jsonFile

@@ -12,9 +12,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/trove-dev/trove/internal/trove"
 	"golang.org/x/crypto/blake2b"
-
-	"github.com/trove-dev/trove/internal/registry"
 )
 
 type jsonDoc struct {
@@ -45,13 +44,13 @@ func TestJSONAPI(t *testing.T) {
 	e.uploadSdist(t, "Demo", "1.0")
 	e.uploadWheel(t, "Demo", "2.0b1")
 	e.uploadWheel(t, "Demo", "1.1")
-	if err := e.Registry.Yank(context.Background(), principal(e.alice), registry.Target{Ecosystem: registry.PyPI, Name: "demo", Version: "1.1"}, "broken"); err != nil {
+	if err := e.Registry.Yank(context.Background(), principal(e.alice), trove.Target{Ecosystem: trove.PyPI, Name: "demo", Version: "1.1"}, "broken"); err != nil {
 		t.Fatal(err)
 	}
 
 	// The project document describes the latest non-yanked final release.
 	d, raw := e.getJSON(t, "/pypi/Demo/json")
-	p, _ := e.Registry.Project(context.Background(), registry.PyPI, "demo")
+	p, _ := e.Registry.Project(context.Background(), trove.PyPI, "demo")
 	if d.Info["version"] != "1.0" || d.Info["name"] != "Demo" || d.LastSerial != p.Package.LastSerial || d.LastSerial == 0 {
 		t.Errorf("info version %v, name %v, last_serial %d (package %d)", d.Info["version"], d.Info["name"], d.LastSerial, p.Package.LastSerial)
 	}
@@ -136,14 +135,14 @@ func TestJSONAPILatest(t *testing.T) {
 		t.Errorf("a final release and a newer pre-release: version %v, want 1.0", d.Info["version"])
 	}
 	for _, v := range []string{"1.0", "2.0rc1"} {
-		if err := e.Registry.Yank(context.Background(), principal(e.alice), registry.Target{Ecosystem: registry.PyPI, Name: "demo", Version: v}, ""); err != nil {
+		if err := e.Registry.Yank(context.Background(), principal(e.alice), trove.Target{Ecosystem: trove.PyPI, Name: "demo", Version: v}, ""); err != nil {
 			t.Fatal(err)
 		}
 	}
 	if d, _ := e.getJSON(t, "/pypi/demo/json"); d.Info["version"] != "2.0rc1" || d.Info["yanked"] != true {
 		t.Errorf("everything yanked: version %v yanked %v, want the latest, 2.0rc1", d.Info["version"], d.Info["yanked"])
 	}
-	if err := e.Registry.Unyank(context.Background(), principal(e.alice), registry.Target{Ecosystem: registry.PyPI, Name: "demo", Version: "1.0"}); err != nil {
+	if err := e.Registry.Unyank(context.Background(), principal(e.alice), trove.Target{Ecosystem: trove.PyPI, Name: "demo", Version: "1.0"}); err != nil {
 		t.Fatal(err)
 	}
 	if d, _ := e.getJSON(t, "/pypi/demo/json"); d.Info["version"] != "1.0" || d.Info["yanked"] != false {

@@ -5,7 +5,7 @@ import (
 	"strings"
 
 	"github.com/trove-dev/trove/internal/blob"
-	"github.com/trove-dev/trove/internal/registry"
+	"github.com/trove-dev/trove/internal/trove"
 )
 
 // An endpoint is a kind of PyPI URL.
@@ -40,7 +40,7 @@ type request struct {
 const metadataSuffix = ".metadata"
 
 // parsePath parses a URL path below the PyPI root in its escaped form
-// (r.URL.EscapedPath()). Errors wrap registry.ErrNotFound and say what is
+// (r.URL.EscapedPath()). Errors wrap trove.ErrNotFound and say what is
 // wrong with the path.
 func parsePath(escaped string) (request, error) {
 	if !strings.HasPrefix(escaped, "/") {
@@ -66,7 +66,7 @@ func parsePath(escaped string) (request, error) {
 		case n == 2 || n == 3 && seg[2] == "":
 			norm, err := (Rules{}).ParseName(seg[1])
 			if err != nil {
-				return request{}, registry.Error(registry.ErrNotFound, "%v", err)
+				return request{}, trove.Error(trove.ErrNotFound, "%v", err)
 			}
 			if n == 2 || string(norm) != seg[1] {
 				return request{ep: epRedirect, name: seg[1], location: "/simple/" + string(norm) + "/"}, nil
@@ -86,7 +86,7 @@ func parsePath(escaped string) (request, error) {
 			req.ep, req.filename = epMetadata, fn
 		}
 		if _, err := parseFilename(req.filename); err != nil {
-			return request{}, registry.Error(registry.ErrNotFound, "%v", err)
+			return request{}, trove.Error(trove.ErrNotFound, "%v", err)
 		}
 		return req, nil
 	case "pypi":
@@ -99,7 +99,7 @@ func parsePath(escaped string) (request, error) {
 			break
 		}
 		if _, err := (Rules{}).ParseName(seg[1]); err != nil {
-			return request{}, registry.Error(registry.ErrNotFound, "%v", err)
+			return request{}, trove.Error(trove.ErrNotFound, "%v", err)
 		}
 		if n == 3 {
 			return request{ep: epJSONProject, name: seg[1]}, nil
@@ -120,5 +120,5 @@ func notFound(path, why string) error {
 	if why == "" {
 		why = "PyPI URLs are /simple/, /simple/<project>/, /packages/<sha256>/<file>, /pypi/<project>/json and /legacy/"
 	}
-	return registry.Error(registry.ErrNotFound, "no such PyPI URL %q: %s", path, why)
+	return trove.Error(trove.ErrNotFound, "no such PyPI URL %q: %s", path, why)
 }

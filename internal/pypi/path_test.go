@@ -6,8 +6,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-
-	"github.com/trove-dev/trove/internal/registry"
+	"github.com/trove-dev/trove/internal/trove"
 )
 
 const digest = "b9765af52145a1fde5d5be8f0e285a638ee58e1c5281224b451b16eaecd13229"
@@ -60,7 +59,7 @@ func TestParsePath(t *testing.T) {
 	} {
 		got, err := parsePath(tc.path)
 		if tc.wantErr != "" {
-			if err == nil || !strings.Contains(err.Error(), tc.wantErr) || !errors.Is(err, registry.ErrNotFound) {
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) || !errors.Is(err, trove.ErrNotFound) {
 				t.Errorf("parsePath(%q) = %+v, %v; want a not-found error containing %q", tc.path, got, err, tc.wantErr)
 			}
 			continue
@@ -83,7 +82,7 @@ func FuzzParsePath(f *testing.F) {
 	f.Fuzz(func(t *testing.T, path string) {
 		req, err := parsePath(path)
 		if err != nil {
-			if !errors.Is(err, registry.ErrNotFound) {
+			if !errors.Is(err, trove.ErrNotFound) {
 				t.Fatalf("parsePath(%q): error %v does not wrap ErrNotFound", path, err)
 			}
 			return

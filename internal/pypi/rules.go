@@ -6,15 +6,14 @@ import (
 	"strings"
 
 	pep440 "github.com/aquasecurity/go-pep440-version"
-
-	"github.com/trove-dev/trove/internal/registry"
+	"github.com/trove-dev/trove/internal/trove"
 )
 
 // Rules are PyPI's naming (PEP 508, PEP 503) and versioning (PEP 440) rules.
 type Rules struct{}
 
-// Ecosystem returns registry.PyPI.
-func (Rules) Ecosystem() registry.Ecosystem { return registry.PyPI }
+// Ecosystem returns trove.PyPI.
+func (Rules) Ecosystem() trove.Ecosystem { return trove.PyPI }
 
 var namePattern = regexp.MustCompile(`^(?i)([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$`)
 
@@ -30,11 +29,11 @@ func Normalize(name string) string {
 var runs = regexp.MustCompile(`[-_.]+`)
 
 // ParseName validates a project name (PEP 508) and normalizes it (PEP 503).
-func (Rules) ParseName(s string) (registry.Name, error) {
+func (Rules) ParseName(s string) (trove.Name, error) {
 	if len(s) > MaxNameLen || !namePattern.MatchString(s) {
 		return "", fmt.Errorf("project name %q is not valid: use letters, digits, '-', '_' and '.', starting and ending with a letter or digit", s)
 	}
-	return registry.Name(Normalize(s)), nil
+	return trove.Name(Normalize(s)), nil
 }
 
 // VersionKey validates a PEP 440 version and returns its canonical form
@@ -83,7 +82,7 @@ func canonical(norm string) string {
 // Skeleton is warehouse's "ultranormalized" name: no '.', '_' or '-', and
 // 'l', 'i' as '1', 'o' as '0', so that "req-uests" collides with
 // "requests", and "pi11ow" with "pillow".
-func (Rules) Skeleton(n registry.Name) string {
+func (Rules) Skeleton(n trove.Name) string {
 	return strings.Map(func(r rune) rune {
 		switch r {
 		case '-', '_', '.':

@@ -3,7 +3,7 @@ package pypi
 import (
 	"testing"
 
-	"github.com/trove-dev/trove/internal/registry"
+	"github.com/trove-dev/trove/internal/trove"
 )
 
 func TestParseName(t *testing.T) {
@@ -56,7 +56,7 @@ func TestVersionKey(t *testing.T) {
 func TestSkeleton(t *testing.T) {
 	same := [][2]string{{"requests", "req-uests"}, {"pillow", "pi11ow"}, {"foo", "f0o"}}
 	for _, p := range same {
-		if a, b := (Rules{}).Skeleton(registry.Name(p[0])), (Rules{}).Skeleton(registry.Name(p[1])); a != b {
+		if a, b := (Rules{}).Skeleton(trove.Name(p[0])), (Rules{}).Skeleton(trove.Name(p[1])); a != b {
 			t.Errorf("Skeleton(%q) = %q, Skeleton(%q) = %q; want equal", p[0], a, p[1], b)
 		}
 	}

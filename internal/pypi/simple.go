@@ -17,6 +17,7 @@ import (
 	"github.com/trove-dev/trove/internal/meta"
 	"github.com/trove-dev/trove/internal/page"
 	"github.com/trove-dev/trove/internal/registry"
+	"github.com/trove-dev/trove/internal/trove"
 )
 
 // apiVersion is the simple repository API version served: PEP 691 JSON
@@ -107,8 +108,8 @@ func negotiate(accept string) format {
 // index serves the project list.
 func (h *Handler) index(w http.ResponseWriter, r *http.Request) error {
 	f := negotiate(r.Header.Get("Accept"))
-	p, err := h.o.Pages.Get(page.Key{Group: string(registry.PyPI), Variant: "index-" + formats[f].variant}, func() (*page.Page, error) {
-		pkgs, err := h.o.Registry.Packages(context.WithoutCancel(r.Context()), registry.PyPI)
+	p, err := h.o.Pages.Get(page.Key{Group: string(trove.PyPI), Variant: "index-" + formats[f].variant}, func() (*page.Page, error) {
+		pkgs, err := h.o.Registry.Packages(context.WithoutCancel(r.Context()), trove.PyPI)
 		if err != nil {
 			return nil, err
 		}
@@ -124,8 +125,8 @@ func (h *Handler) index(w http.ResponseWriter, r *http.Request) error {
 // project serves a project's page.
 func (h *Handler) project(w http.ResponseWriter, r *http.Request, req request) error {
 	f := negotiate(r.Header.Get("Accept"))
-	p, err := h.o.Pages.Get(page.Key{Group: string(registry.PyPI), Name: req.name, Variant: "simple-" + formats[f].variant}, func() (*page.Page, error) {
-		proj, err := h.o.Registry.Project(context.WithoutCancel(r.Context()), registry.PyPI, req.name)
+	p, err := h.o.Pages.Get(page.Key{Group: string(trove.PyPI), Name: req.name, Variant: "simple-" + formats[f].variant}, func() (*page.Page, error) {
+		proj, err := h.o.Registry.Project(context.WithoutCancel(r.Context()), trove.PyPI, req.name)
 		if err != nil {
 			return nil, err
 		}

@@ -11,8 +11,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-
-	"github.com/trove-dev/trove/internal/registry"
+	"github.com/trove-dev/trove/internal/trove"
 )
 
 func TestNegotiate(t *testing.T) {
@@ -76,18 +75,18 @@ func TestSimpleHTML(t *testing.T) {
 	s1 := e.uploadSdist(t, "Demo_Pkg", "1.0", "Requires-Python: >=3.8, <4")
 	w10 := e.uploadWheel(t, "Demo_Pkg", "1.10")
 	w9 := e.uploadWheel(t, "Demo_Pkg", "1.9")
-	if err := e.Registry.Yank(context.Background(), principal(e.alice), registry.Target{Ecosystem: registry.PyPI, Name: "demo-pkg", Version: "1.9"},
+	if err := e.Registry.Yank(context.Background(), principal(e.alice), trove.Target{Ecosystem: trove.PyPI, Name: "demo-pkg", Version: "1.9"},
 		`broken <"build">`); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.Registry.Yank(context.Background(), principal(e.alice), registry.Target{Ecosystem: registry.PyPI, Name: "demo-pkg", Version: "1.10"}, ""); err != nil {
+	if err := e.Registry.Yank(context.Background(), principal(e.alice), trove.Target{Ecosystem: trove.PyPI, Name: "demo-pkg", Version: "1.10"}, ""); err != nil {
 		t.Fatal(err)
 	}
 	md := func(name, version string, extra ...string) string {
 		return sha([]byte(metadataFor(name, version, extra...)))
 	}
 	u := e.url + "/packages/"
-	p, _ := e.Registry.Project(context.Background(), registry.PyPI, "demo-pkg")
+	p, _ := e.Registry.Project(context.Background(), trove.PyPI, "demo-pkg")
 	want := `<!DOCTYPE html>
 <html>
   <head>
@@ -131,7 +130,7 @@ func TestSimpleJSON(t *testing.T) {
 	w := e.uploadWheel(t, "demo", "2.0rc1", "Requires-Python: >=3.9")
 	s := e.uploadSdist(t, "demo", "1.0")
 	e.uploadWheel(t, "demo", "1.0.post1")
-	if err := e.Registry.Yank(context.Background(), principal(e.alice), registry.Target{Ecosystem: registry.PyPI, Name: "demo", Version: "1.0.post1"}, "oops"); err != nil {
+	if err := e.Registry.Yank(context.Background(), principal(e.alice), trove.Target{Ecosystem: trove.PyPI, Name: "demo", Version: "1.0.post1"}, "oops"); err != nil {
 		t.Fatal(err)
 	}
 	r := e.get(t, "/simple/demo/", "Accept", "application/vnd.pypi.simple.v1+json")

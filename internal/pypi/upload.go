@@ -15,6 +15,7 @@ import (
 
 	"github.com/trove-dev/trove/internal/access"
 	"github.com/trove-dev/trove/internal/registry"
+	"github.com/trove-dev/trove/internal/trove"
 )
 
 // Limits on the upload form besides the file, which Options.MaxUploadBytes bounds.
@@ -58,7 +59,7 @@ func (f *form) get(k string) string {
 }
 
 func invalid(format string, args ...any) error {
-	return registry.Error(registry.ErrInvalid, format, args...)
+	return trove.Error(trove.ErrInvalid, format, args...)
 }
 
 // upload receives a file as twine sends it (the legacy upload API),
@@ -84,7 +85,7 @@ func (h *Handler) upload(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	name := registry.Name(Normalize(up.Name))
+	name := trove.Name(Normalize(up.Name))
 	unchanged, err := h.publish(r.Context(), who, up, name)
 	if err != nil {
 		return err
@@ -117,7 +118,7 @@ func (h *Handler) readForm(w http.ResponseWriter, r *http.Request, who *access.P
 			return f, bodyError("reading the upload form", err)
 		}
 		if parts >= MaxFormParts {
-			return f, registry.Error(registry.ErrTooLarge, "the upload form has more than %d parts", MaxFormParts)
+			return f, trove.Error(trove.ErrTooLarge, "the upload form has more than %d parts", MaxFormParts)
 		}
 		name := p.FormName()
 		switch name {
@@ -140,8 +141,8 @@ func (h *Handler) readForm(w http.ResponseWriter, r *http.Request, who *access.P
 			switch {
 			case body.err != nil:
 				return f, bodyError("receiving "+f.filename, body.err)
-			case errors.Is(err, registry.ErrTooLarge):
-				return f, registry.Error(registry.ErrTooLarge, "%s is larger than the upload limit of %d bytes", f.filename, h.o.MaxUploadBytes)
+			case errors.Is(err, trove.ErrTooLarge):
+				return f, trove.Error(trove.ErrTooLarge, "%s is larger than the upload limit of %d bytes", f.filename, h.o.MaxUploadBytes)
 			case err != nil:
 				return f, err
 			}
@@ -152,10 +153,10 @@ func (h *Handler) readForm(w http.ResponseWriter, r *http.Request, who *access.P
 				return f, bodyError("reading the upload form", err)
 			}
 			if len(b) > MaxFieldBytes {
-				return f, registry.Error(registry.ErrTooLarge, "form field %q is larger than %d bytes", clip(name, 40), MaxFieldBytes)
+				return f, trove.Error(trove.ErrTooLarge, "form field %q is larger than %d bytes", clip(name, 40), MaxFieldBytes)
 			}
 			if f.size += len(name) + len(b); f.size > MaxFormBytes {
-				return f, registry.Error(registry.ErrTooLarge, "the upload form's fields are larger than %d bytes together", MaxFormBytes)
+				return f, trove.Error(trove.ErrTooLarge, "the upload form's fields are larger than %d bytes together", MaxFormBytes)
 			}
 			f.fields[name] = append(f.fields[name], string(b))
 		}
@@ -185,7 +186,7 @@ func partFilename(p *multipart.Part) (string, error) {
 func bodyError(what string, err error) error {
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
-		return registry.Error(registry.ErrTooLarge, "the upload is larger than %d bytes", mbe.Limit)
+		return trove.Error(trove.ErrTooLarge, "the upload is larger than %d bytes", mbe.Limit)
 	}
 	return invalid("%s: %v", what, err)
 }
@@ -220,7 +221,7 @@ func (f *form) early(who *access.Principal) error {
 		if err != nil {
 			return invalid("form field name: %v", err)
 		}
-		return access.Authorize(who, access.Publish, access.Resource{Ecosystem: string(registry.PyPI), Name: string(n)})
+		return access.Authorize(who, access.Publish, access.Resource{Ecosystem: string(trove.PyPI), Name: string(n)})
 	}
 	return nil
 }
@@ -365,7 +366,7 @@ func (f *form) parse() (*registry.Upload, error) {
 	if ft == kindWheel {
 		uf.Metadata = raw // PEP 658: byte-exact
 	}
-	return &registry.Upload{Ecosystem: registry.PyPI, Name: md.Name(), Version: md.Version(), AddFiles: true,
+	return &registry.Upload{Ecosystem: trove.PyPI, Name: md.Name(), Version: md.Version(), AddFiles: true,
 		Metadata: rm, Files: []registry.UploadFile{uf}}, nil
 }
 
@@ -378,7 +379,7 @@ func kindWord(kind string) string {
 
 // publishRetries bounds how often publish tries an upload that finds its
 // release or filename held, invisible, by a concurrent upload (CI jobs
-// uploading the wheels of one new version at once: registry.ErrInProgress),
+// uploading the wheels of one new version at once: trove.ErrInProgress),
 // and retryDelay how long it waits before the next try.
 const (
 	publishRetries = 8
@@ -393,27 +394,27 @@ const (
 // another file under the name is "File already exists", which twine's
 // --skip-existing recognizes; a release a concurrent upload holds in
 // quarantine for a moment is retried.
-func (h *Handler) publish(ctx context.Context, who *access.Principal, up *registry.Upload, name registry.Name) (bool, error) {
+func (h *Handler) publish(ctx context.Context, who *access.Principal, up *registry.Upload, name trove.Name) (bool, error) {
 	uf := up.Files[0]
 	for attempt := 1; ; attempt++ {
 		res, err := h.o.Registry.Publish(ctx, who, up)
 		if err == nil {
 			return res.Unchanged, nil
 		}
-		if !errors.Is(err, registry.ErrExists) {
+		if !errors.Is(err, trove.ErrExists) {
 			return false, err
 		}
-		f, ferr := h.o.Registry.File(ctx, registry.PyPI, name, uf.Filename)
+		f, ferr := h.o.Registry.File(ctx, trove.PyPI, name, uf.Filename)
 		switch {
 		case ferr == nil && f.SHA256 == string(uf.Content.Digests.SHA256):
 			return true, nil
 		case ferr == nil:
-			return false, registry.Error(registry.ErrExists,
+			return false, trove.Error(trove.ErrExists,
 				"File already exists: %s was uploaded before with different content (sha256 %s); a filename can never be reused, even after deletion: publish a new version",
 				uf.Filename, f.SHA256)
-		case !errors.Is(ferr, registry.ErrNotFound):
+		case !errors.Is(ferr, trove.ErrNotFound):
 			return false, ferr
-		case !errors.Is(err, registry.ErrInProgress), attempt == publishRetries:
+		case !errors.Is(err, trove.ErrInProgress), attempt == publishRetries:
 			return false, err
 		}
 		select {

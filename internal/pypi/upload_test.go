@@ -14,6 +14,7 @@ import (
 
 	"github.com/trove-dev/trove/internal/access"
 	"github.com/trove-dev/trove/internal/registry"
+	"github.com/trove-dev/trove/internal/trove"
 )
 
 func TestUploadWheelAndSdist(t *testing.T) {
@@ -21,7 +22,7 @@ func TestUploadWheelAndSdist(t *testing.T) {
 	whl := e.uploadWheel(t, "Demo.Pkg", "1.0.0", "Requires-Python: >=3.8", "Requires-Dist: requests>=2")
 	sd := e.uploadSdist(t, "Demo.Pkg", "1.0.0", "Requires-Python: >=3.8")
 
-	p, err := e.Registry.Project(context.Background(), registry.PyPI, "demo-pkg")
+	p, err := e.Registry.Project(context.Background(), trove.PyPI, "demo-pkg")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -424,7 +425,7 @@ func TestUploadDeletedVersion(t *testing.T) {
 	e := newTestEnv(t)
 	w := e.uploadWheel(t, "demo", "1.0")
 	e.uploadWheel(t, "demo", "2.0")
-	if err := e.Registry.Delete(context.Background(), principal(e.alice), registry.Target{Ecosystem: registry.PyPI, Name: "demo", Version: "1.0"}, registry.DefaultUnpublishWindow); err != nil {
+	if err := e.Registry.Delete(context.Background(), principal(e.alice), trove.Target{Ecosystem: trove.PyPI, Name: "demo", Version: "1.0"}, registry.DefaultUnpublishWindow); err != nil {
 		t.Fatal(err)
 	}
 	r := e.post(t, e.token, twineForm(kindWheel, "demo", "1.0", w), wheelFilename("demo", "1.0"), w)
@@ -467,7 +468,7 @@ func TestConcurrentUpload(t *testing.T) {
 			t.Errorf("client %d: %d %s", i, codes[i], bodies[i])
 		}
 	}
-	p, err := e.Registry.Project(context.Background(), registry.PyPI, "demo")
+	p, err := e.Registry.Project(context.Background(), trove.PyPI, "demo")
 	if err != nil || len(p.Files) != 1 || len(p.Releases) != 1 {
 		t.Fatalf("after concurrent uploads: %v, %d files", err, len(p.Files))
 	}
@@ -519,7 +520,7 @@ func TestConcurrentUpload(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	p, err = e.Registry.Project(context.Background(), registry.PyPI, "demo")
+	p, err = e.Registry.Project(context.Background(), trove.PyPI, "demo")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,19 +8,13 @@ import (
 	"github.com/trove-dev/trove/internal/access"
 	"github.com/trove-dev/trove/internal/meta"
 	"github.com/trove-dev/trove/internal/translog"
+	"github.com/trove-dev/trove/internal/trove"
 )
 
 // DefaultUnpublishWindow is how long after publication the owners of a
 // package may delete a version themselves (npm's policy, too). Later only
 // an administrator can, and owners deprecate or yank instead.
 const DefaultUnpublishWindow = 72 * time.Hour
-
-// A Target names a package, or one release of it, that a change is about.
-type Target struct {
-	Ecosystem Ecosystem
-	Name      string // as the client wrote it
-	Version   string // "" for the package as a whole
-}
 
 // errNoChange is returned by a change function that found nothing to do.
 var errNoChange = errors.New("no change")
@@ -31,7 +25,7 @@ var errNoChange = errors.New("no change")
 // adds what it changed to the event; it returns errNoChange if nothing
 // changed, and then nothing is recorded. A package without a visible
 // release is not found, whoever asks.
-func (s *Service) change(ctx context.Context, who *access.Principal, a access.Action, t Target, kind string,
+func (s *Service) change(ctx context.Context, who *access.Principal, a access.Action, t trove.Target, kind string,
 	fn func(tx *meta.Tx, pkg *meta.Package, rel *meta.Release, ev *translog.Event) error) error {
 	_, name, key, err := s.parse(t.Ecosystem, t.Name, t.Version)
 	if err != nil {
@@ -50,7 +44,7 @@ func (s *Service) change(ctx context.Context, who *access.Principal, a access.Ac
 			var err error
 			rel, err = tx.Release(ctx, pkg.ID, key)
 			if errors.Is(err, meta.ErrNotFound) || err == nil && !visible(rel.State) {
-				return Error(ErrNotFound, "version %s of %s not found", t.Version, pkg.DisplayName)
+				return trove.Error(trove.ErrNotFound, "version %s of %s not found", t.Version, pkg.DisplayName)
 			}
 			if err != nil {
 				return err
@@ -82,8 +76,8 @@ func (s *Service) change(ctx context.Context, who *access.Principal, a access.Ac
 // visiblePackage returns the package if it has a visible release. One
 // without is ErrNotFound, exactly like one that does not exist, and this is
 // checked before authorization so that a refusal does not reveal it.
-func (s *Service) visiblePackage(ctx context.Context, eco Ecosystem, name Name, asWritten string) (*meta.Package, error) {
-	notFound := Error(ErrNotFound, "package %s not found", asWritten)
+func (s *Service) visiblePackage(ctx context.Context, eco trove.Ecosystem, name trove.Name, asWritten string) (*meta.Package, error) {
+	notFound := trove.Error(trove.ErrNotFound, "package %s not found", asWritten)
 	pkg, err := s.db.Package(ctx, string(eco), string(name))
 	if errors.Is(err, meta.ErrNotFound) {
 		return nil, notFound
@@ -109,7 +103,7 @@ func visible(state string) bool {
 
 // Yank hides a release from version resolution (it stays installable when
 // pinned exactly) and records why. Yanking a yanked release updates the reason.
-func (s *Service) Yank(ctx context.Context, who *access.Principal, t Target, reason string) error {
+func (s *Service) Yank(ctx context.Context, who *access.Principal, t trove.Target, reason string) error {
 	return s.change(ctx, who, access.Yank, t, "yank", func(tx *meta.Tx, pkg *meta.Package, rel *meta.Release, ev *translog.Event) error {
 		ev.Reason = &reason
 		if rel.State == meta.StatePublished {
@@ -122,10 +116,10 @@ func (s *Service) Yank(ctx context.Context, who *access.Principal, t Target, rea
 }
 
 // Unyank makes a yanked release resolvable again.
-func (s *Service) Unyank(ctx context.Context, who *access.Principal, t Target) error {
+func (s *Service) Unyank(ctx context.Context, who *access.Principal, t trove.Target) error {
 	return s.change(ctx, who, access.Yank, t, "unyank", func(tx *meta.Tx, pkg *meta.Package, rel *meta.Release, ev *translog.Event) error {
 		if rel.State != meta.StateYanked {
-			return Error(ErrInvalid, "version %s of %s is not yanked", rel.Version, pkg.DisplayName)
+			return trove.Error(trove.ErrInvalid, "version %s of %s is not yanked", rel.Version, pkg.DisplayName)
 		}
 		if err := tx.SetReleaseState(ctx, rel.ID, meta.StateYanked, meta.StatePublished, time.Time{}); err != nil {
 			return err
@@ -135,7 +129,7 @@ func (s *Service) Unyank(ctx context.Context, who *access.Principal, t Target) e
 }
 
 // Deprecate sets a release's deprecation message; "" removes it.
-func (s *Service) Deprecate(ctx context.Context, who *access.Principal, t Target, msg string) error {
+func (s *Service) Deprecate(ctx context.Context, who *access.Principal, t trove.Target, msg string) error {
 	return s.change(ctx, who, access.Yank, t, "deprecate", func(tx *meta.Tx, pkg *meta.Package, rel *meta.Release, ev *translog.Event) error {
 		if rel.Deprecated == msg {
 			return errNoChange
@@ -149,14 +143,14 @@ func (s *Service) Deprecate(ctx context.Context, who *access.Principal, t Target
 // path, its version and filenames stay taken forever, and dist-tags that
 // pointed at it are removed. Owners may delete within the unpublish
 // window after publication; afterwards only administrators may.
-func (s *Service) Delete(ctx context.Context, who *access.Principal, t Target, window time.Duration) error {
+func (s *Service) Delete(ctx context.Context, who *access.Principal, t trove.Target, window time.Duration) error {
 	if t.Version == "" {
-		return Error(ErrInvalid, "deleting needs a version")
+		return trove.Error(trove.ErrInvalid, "deleting needs a version")
 	}
 	return s.change(ctx, who, access.Yank, t, "delete", func(tx *meta.Tx, pkg *meta.Package, rel *meta.Release, ev *translog.Event) error {
 		at := now(s)
 		if !who.Admin && at.Sub(rel.PublishedAt) > window {
-			return Error(access.ErrDenied, "%s %s was published more than %s ago and can no longer be deleted by its owners: deprecate it, or ask an administrator",
+			return trove.Error(access.ErrDenied, "%s %s was published more than %s ago and can no longer be deleted by its owners: deprecate it, or ask an administrator",
 				pkg.DisplayName, rel.Version, window)
 		}
 		tags, err := tx.DistTags(ctx, pkg.ID)
@@ -176,9 +170,9 @@ func (s *Service) Delete(ctx context.Context, who *access.Principal, t Target, w
 }
 
 // SetDistTag points a tag of the package at one of its visible releases.
-func (s *Service) SetDistTag(ctx context.Context, who *access.Principal, t Target, tag string) error {
+func (s *Service) SetDistTag(ctx context.Context, who *access.Principal, t trove.Target, tag string) error {
 	if t.Version == "" || tag == "" {
-		return Error(ErrInvalid, "a dist-tag needs a tag and a version")
+		return trove.Error(trove.ErrInvalid, "a dist-tag needs a tag and a version")
 	}
 	return s.change(ctx, who, access.Publish, t, "tag", func(tx *meta.Tx, pkg *meta.Package, rel *meta.Release, ev *translog.Event) error {
 		ev.Version = ""
@@ -188,12 +182,12 @@ func (s *Service) SetDistTag(ctx context.Context, who *access.Principal, t Targe
 }
 
 // RemoveDistTag removes a tag of the package.
-func (s *Service) RemoveDistTag(ctx context.Context, who *access.Principal, t Target, tag string) error {
-	return s.change(ctx, who, access.Publish, Target{Ecosystem: t.Ecosystem, Name: t.Name}, "tag",
+func (s *Service) RemoveDistTag(ctx context.Context, who *access.Principal, t trove.Target, tag string) error {
+	return s.change(ctx, who, access.Publish, trove.Target{Ecosystem: t.Ecosystem, Name: t.Name}, "tag",
 		func(tx *meta.Tx, pkg *meta.Package, _ *meta.Release, ev *translog.Event) error {
 			err := tx.DeleteDistTag(ctx, pkg.ID, tag)
 			if errors.Is(err, meta.ErrNotFound) {
-				return Error(ErrNotFound, "%s has no dist-tag %q", pkg.DisplayName, tag)
+				return trove.Error(trove.ErrNotFound, "%s has no dist-tag %q", pkg.DisplayName, tag)
 			}
 			ev.Tags = []translog.TagChange{{Tag: tag}}
 			return err

@@ -7,6 +7,7 @@ import (
 
 	"github.com/trove-dev/trove/internal/meta"
 	"github.com/trove-dev/trove/internal/translog"
+	"github.com/trove-dev/trove/internal/trove"
 )
 
 // FollowInterval is how often Follow reads the change feed. Changes made
@@ -46,7 +47,7 @@ func (s *Service) Follow(ctx context.Context) error {
 			continue
 		}
 		for _, c := range changes {
-			s.changed(Ecosystem(c.Ecosystem), Name(c.Name))
+			s.changed(trove.Ecosystem(c.Ecosystem), trove.Name(c.Name))
 			last = c.Serial
 		}
 		if len(changes) > 0 {

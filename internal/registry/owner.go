@@ -8,10 +8,11 @@ import (
 	"github.com/trove-dev/trove/internal/access"
 	"github.com/trove-dev/trove/internal/meta"
 	"github.com/trove-dev/trove/internal/translog"
+	"github.com/trove-dev/trove/internal/trove"
 )
 
 // Owners returns the owners of a package with a visible release, by name.
-func (s *Service) Owners(ctx context.Context, eco Ecosystem, name string) ([]*meta.User, error) {
+func (s *Service) Owners(ctx context.Context, eco trove.Ecosystem, name string) ([]*meta.User, error) {
 	_, n, _, err := s.parse(eco, name, "")
 	if err != nil {
 		return nil, err
@@ -26,8 +27,8 @@ func (s *Service) Owners(ctx context.Context, eco Ecosystem, name string) ([]*me
 // AddOwner makes the user an owner of the package. Only an owner or an
 // administrator may, with a token allowing publish on the package. Adding
 // an existing owner changes nothing, logs nothing and is not an error.
-func (s *Service) AddOwner(ctx context.Context, who *access.Principal, eco Ecosystem, name, user string) error {
-	return s.change(ctx, who, access.Publish, Target{Ecosystem: eco, Name: name}, "owner",
+func (s *Service) AddOwner(ctx context.Context, who *access.Principal, eco trove.Ecosystem, name, user string) error {
+	return s.change(ctx, who, access.Publish, trove.Target{Ecosystem: eco, Name: name}, "owner",
 		func(tx *meta.Tx, pkg *meta.Package, _ *meta.Release, ev *translog.Event) error {
 			u, err := ownerUser(ctx, tx, user)
 			if err != nil {
@@ -49,8 +50,8 @@ func (s *Service) AddOwner(ctx context.Context, who *access.Principal, eco Ecosy
 // authorization as AddOwner. Removing a user who is not an owner changes
 // nothing, logs nothing and is not an error; removing the last owner is
 // ErrInvalid.
-func (s *Service) RemoveOwner(ctx context.Context, who *access.Principal, eco Ecosystem, name, user string) error {
-	return s.change(ctx, who, access.Publish, Target{Ecosystem: eco, Name: name}, "owner",
+func (s *Service) RemoveOwner(ctx context.Context, who *access.Principal, eco trove.Ecosystem, name, user string) error {
+	return s.change(ctx, who, access.Publish, trove.Target{Ecosystem: eco, Name: name}, "owner",
 		func(tx *meta.Tx, pkg *meta.Package, _ *meta.Release, ev *translog.Event) error {
 			u, err := ownerUser(ctx, tx, user)
 			if err != nil {
@@ -68,7 +69,7 @@ func (s *Service) RemoveOwner(ctx context.Context, who *access.Principal, eco Ec
 			case !found:
 				return errNoChange
 			case len(owners) == 1:
-				return Error(ErrInvalid, "%s is the only owner of %s: a package keeps at least one owner; add another owner first", u.Name, pkg.DisplayName)
+				return trove.Error(trove.ErrInvalid, "%s is the only owner of %s: a package keeps at least one owner; add another owner first", u.Name, pkg.DisplayName)
 			}
 			ev.Owners = []translog.OwnerChange{{User: u.Name}}
 			return tx.RemoveOwner(ctx, pkg.ID, u.ID)
@@ -79,7 +80,7 @@ func (s *Service) RemoveOwner(ctx context.Context, who *access.Principal, eco Ec
 func ownerUser(ctx context.Context, tx *meta.Tx, name string) (*meta.User, error) {
 	u, err := tx.UserByName(ctx, strings.ToLower(strings.TrimSpace(name)))
 	if errors.Is(err, meta.ErrNotFound) {
-		return nil, Error(ErrNotFound, "no user %s", name)
+		return nil, trove.Error(trove.ErrNotFound, "no user %s", name)
 	}
 	return u, err
 }

@@ -6,8 +6,8 @@ import (
 
 	"github.com/trove-dev/trove/internal/access"
 	"github.com/trove-dev/trove/internal/meta"
-	"github.com/trove-dev/trove/internal/registry"
 	"github.com/trove-dev/trove/internal/translog"
+	"github.com/trove-dev/trove/internal/trove"
 )
 
 func ownerNames(t *testing.T, e *env, name string) []string {
@@ -94,7 +94,7 @@ func TestLastOwnerStays(t *testing.T) {
 	e.publish(t, alice, "demo", "1.0", "x")
 	n := logSize(t, e)
 	err := e.reg.RemoveOwner(ctx, alice, "npm", "demo", "alice")
-	if !errors.Is(err, registry.ErrInvalid) || err.Error() != "alice is the only owner of demo: a package keeps at least one owner; add another owner first" {
+	if !errors.Is(err, trove.ErrInvalid) || err.Error() != "alice is the only owner of demo: a package keeps at least one owner; add another owner first" {
 		t.Errorf("RemoveOwner(last owner) = %v", err)
 	}
 	if got := ownerNames(t, e, "demo"); len(got) != 1 || got[0] != "alice" {
@@ -110,15 +110,15 @@ func TestOwnerUnknownUser(t *testing.T) {
 	alice := e.user(t, "alice", false)
 	e.publish(t, alice, "demo", "1.0", "x")
 	n := logSize(t, e)
-	for _, f := range []func(*access.Principal, registry.Ecosystem, string, string) error{
-		func(w *access.Principal, eco registry.Ecosystem, name, user string) error {
+	for _, f := range []func(*access.Principal, trove.Ecosystem, string, string) error{
+		func(w *access.Principal, eco trove.Ecosystem, name, user string) error {
 			return e.reg.AddOwner(ctx, w, eco, name, user)
 		},
-		func(w *access.Principal, eco registry.Ecosystem, name, user string) error {
+		func(w *access.Principal, eco trove.Ecosystem, name, user string) error {
 			return e.reg.RemoveOwner(ctx, w, eco, name, user)
 		},
 	} {
-		if err := f(alice, "npm", "demo", "nobody"); !errors.Is(err, registry.ErrNotFound) || err.Error() != "no user nobody" {
+		if err := f(alice, "npm", "demo", "nobody"); !errors.Is(err, trove.ErrNotFound) || err.Error() != "no user nobody" {
 			t.Errorf("owner change of an unknown user = %v, want ErrNotFound \"no user nobody\"", err)
 		}
 	}
@@ -195,15 +195,15 @@ func TestOwnerOfInvisiblePackage(t *testing.T) {
 	for _, name := range []string{"hidden", "absent"} {
 		for _, who := range []*access.Principal{alice, bob, nil} {
 			err := e.reg.AddOwner(ctx, who, "npm", name, "bob")
-			if !errors.Is(err, registry.ErrNotFound) || err.Error() != "package "+name+" not found" {
+			if !errors.Is(err, trove.ErrNotFound) || err.Error() != "package "+name+" not found" {
 				t.Errorf("AddOwner(%s) by %v = %v, want package %s not found", name, who, err, name)
 			}
 			err = e.reg.RemoveOwner(ctx, who, "npm", name, "alice")
-			if !errors.Is(err, registry.ErrNotFound) || err.Error() != "package "+name+" not found" {
+			if !errors.Is(err, trove.ErrNotFound) || err.Error() != "package "+name+" not found" {
 				t.Errorf("RemoveOwner(%s) by %v = %v, want package %s not found", name, who, err, name)
 			}
 		}
-		if _, err := e.reg.Owners(ctx, "npm", name); !errors.Is(err, registry.ErrNotFound) {
+		if _, err := e.reg.Owners(ctx, "npm", name); !errors.Is(err, trove.ErrNotFound) {
 			t.Errorf("Owners(%s) = %v, want ErrNotFound", name, err)
 		}
 	}

@@ -13,12 +13,13 @@ import (
 	"github.com/trove-dev/trove/internal/meta"
 	"github.com/trove-dev/trove/internal/scan"
 	"github.com/trove-dev/trove/internal/translog"
+	"github.com/trove-dev/trove/internal/trove"
 )
 
 // An Upload is a release, or files to add to one, as an adapter parsed it.
 // Its metadata must already be derived from the artifacts themselves.
 type Upload struct {
-	Ecosystem Ecosystem
+	Ecosystem trove.Ecosystem
 	// Name is the package name as the client wrote it; it is normalized
 	// with the ecosystem's rules and kept as the display name of a new package.
 	Name    string
@@ -72,10 +73,10 @@ func (s *Service) Publish(ctx context.Context, who *access.Principal, u *Upload)
 		return nil, err
 	}
 	if u.Version == "" {
-		return nil, Error(ErrInvalid, "a release needs a version")
+		return nil, trove.Error(trove.ErrInvalid, "a release needs a version")
 	}
 	if len(u.Files) == 0 {
-		return nil, Error(ErrInvalid, "a release needs at least one file")
+		return nil, trove.Error(trove.ErrInvalid, "a release needs at least one file")
 	}
 	if len(u.Metadata) == 0 {
 		u.Metadata = json.RawMessage(`{}`)
@@ -129,12 +130,12 @@ func (s *Service) Publish(ctx context.Context, who *access.Principal, u *Upload)
 		s.discard(bg, res)
 		// TODO(issue: scanning): keep the release quarantined and retry
 		// in the background instead of asking the client to retry.
-		return nil, Error(ErrUnavailable, "upload checks could not run, nothing was published; try again later (%v)", err)
+		return nil, trove.Error(trove.ErrUnavailable, "upload checks could not run, nothing was published; try again later (%v)", err)
 	case report.Verdict == scan.Reject:
 		s.discard(bg, res)
-		return nil, Error(ErrRejected, "%s %s was not published: %v", u.Name, u.Version, report.Err())
+		return nil, trove.Error(trove.ErrRejected, "%s %s was not published: %v", u.Name, u.Version, report.Err())
 	case report.Verdict == scan.Hold:
-		return nil, Error(ErrHeld, "%s %s is held for review by the registry's administrators: %v", u.Name, u.Version, report.Err())
+		return nil, trove.Error(trove.ErrHeld, "%s %s is held for review by the registry's administrators: %v", u.Name, u.Version, report.Err())
 	}
 
 	if err := s.publishQuarantined(bg, res, u); err != nil {
@@ -148,7 +149,7 @@ func (s *Service) Publish(ctx context.Context, who *access.Principal, u *Upload)
 }
 
 // authorize applies access.Authorize to the package, which may not exist.
-func (s *Service) authorize(ctx context.Context, who *access.Principal, a access.Action, eco string, name Name, pkg *meta.Package) error {
+func (s *Service) authorize(ctx context.Context, who *access.Principal, a access.Action, eco string, name trove.Name, pkg *meta.Package) error {
 	r := access.Resource{Ecosystem: eco, Name: string(name), Exists: pkg != nil}
 	if pkg != nil && who != nil {
 		owner, err := s.db.IsOwner(ctx, pkg.ID, who.UserID)
@@ -161,7 +162,7 @@ func (s *Service) authorize(ctx context.Context, who *access.Principal, a access
 }
 
 // checkLookalike refuses a new name whose skeleton an existing package has.
-func (s *Service) checkLookalike(ctx context.Context, rules Rules, name Name) error {
+func (s *Service) checkLookalike(ctx context.Context, rules Rules, name trove.Name) error {
 	sk := rules.Skeleton(name)
 	if sk == "" {
 		return nil
@@ -172,7 +173,7 @@ func (s *Service) checkLookalike(ctx context.Context, rules Rules, name Name) er
 	}
 	for _, p := range similar {
 		if p.Name != string(name) {
-			return Error(access.ErrDenied, "package name %q is too similar to the existing package %q; choose another name", name, p.DisplayName)
+			return trove.Error(access.ErrDenied, "package name %q is too similar to the existing package %q; choose another name", name, p.DisplayName)
 		}
 	}
 	return nil
@@ -222,7 +223,7 @@ func (s *Service) checkFilenames(ctx context.Context, pkg *meta.Package, u *Uplo
 		if err != nil {
 			return err
 		}
-		return Error(ErrExists, "file %s already exists (%s); filenames are never reused, even after deletion", f.Filename, old.State)
+		return trove.Error(trove.ErrExists, "file %s already exists (%s); filenames are never reused, even after deletion", f.Filename, old.State)
 	}
 	return nil
 }
@@ -230,11 +231,11 @@ func (s *Service) checkFilenames(ctx context.Context, pkg *meta.Package, u *Uplo
 func versionTaken(pkg *meta.Package, rel *meta.Release, u *Upload) error {
 	switch {
 	case rel.State == meta.StateDeleted:
-		return Error(ErrExists, "%s %s was deleted; a deleted version can never be published again, publish a new version", pkg.DisplayName, rel.Version)
+		return trove.Error(trove.ErrExists, "%s %s was deleted; a deleted version can never be published again, publish a new version", pkg.DisplayName, rel.Version)
 	case rel.State == meta.StateQuarantined:
-		return Error(ErrInProgress, "%s %s is being published by another upload, or is held for review", pkg.DisplayName, rel.Version)
+		return trove.Error(trove.ErrInProgress, "%s %s is being published by another upload, or is held for review", pkg.DisplayName, rel.Version)
 	case !u.AddFiles:
-		return Error(ErrExists, "you cannot publish over the previously published version %s of %s: versions are immutable, publish a new version", rel.Version, pkg.DisplayName)
+		return trove.Error(trove.ErrExists, "you cannot publish over the previously published version %s of %s: versions are immutable, publish a new version", rel.Version, pkg.DisplayName)
 	}
 	return nil
 }
@@ -246,13 +247,13 @@ func filenameTaken(old *meta.File, f UploadFile, rel *meta.Release) error {
 		(old.State == meta.StatePublished || old.State == meta.StateYanked) {
 		return nil
 	}
-	return Error(ErrExists, "file %s already exists with different content or in another state (%s); filenames are never reused", f.Filename, old.State)
+	return trove.Error(trove.ErrExists, "file %s already exists with different content or in another state (%s); filenames are never reused", f.Filename, old.State)
 }
 
 // quarantine records the upload, invisible, in one transaction. The
 // database's uniqueness constraints settle races between concurrent
 // publishers of the same version or filename.
-func (s *Service) quarantine(ctx context.Context, who *access.Principal, rules Rules, name Name, key string, u *Upload) (*Result, error) {
+func (s *Service) quarantine(ctx context.Context, who *access.Principal, rules Rules, name trove.Name, key string, u *Upload) (*Result, error) {
 	res := &Result{}
 	at := now(s)
 	err := s.db.Tx(ctx, func(tx *meta.Tx) error {
@@ -315,7 +316,7 @@ func (s *Service) quarantine(ctx context.Context, who *access.Principal, rules R
 		return nil
 	})
 	if errors.Is(err, meta.ErrConflict) {
-		return nil, Error(ErrInProgress, "%s %s, or one of its filenames, was taken by a concurrent upload; versions are immutable", u.Name, u.Version)
+		return nil, trove.Error(trove.ErrInProgress, "%s %s, or one of its filenames, was taken by a concurrent upload; versions are immutable", u.Name, u.Version)
 	}
 	if err != nil {
 		return nil, err
@@ -403,7 +404,7 @@ func (s *Service) discard(ctx context.Context, res *Result) {
 	}
 }
 
-func artifact(u *Upload, name Name, files []*meta.File) *scan.Artifact {
+func artifact(u *Upload, name trove.Name, files []*meta.File) *scan.Artifact {
 	a := &scan.Artifact{Ecosystem: string(u.Ecosystem), Name: string(name), Version: u.Version, Metadata: u.Metadata}
 	for i, f := range u.Files {
 		a.Files = append(a.Files, scan.File{Name: files[i].Filename, Size: f.Content.Size(), Content: f.Content})

@@ -8,6 +8,7 @@ import (
 
 	"github.com/trove-dev/trove/internal/blob"
 	"github.com/trove-dev/trove/internal/meta"
+	"github.com/trove-dev/trove/internal/trove"
 )
 
 // A Project is everything visible about a package, read in one snapshot:
@@ -33,7 +34,7 @@ func (p *Project) FilesOf(releaseID int64) []*meta.File {
 
 // Project returns the visible state of a package. A package without any
 // visible release is ErrNotFound, exactly as one that does not exist.
-func (s *Service) Project(ctx context.Context, eco Ecosystem, name string) (*Project, error) {
+func (s *Service) Project(ctx context.Context, eco trove.Ecosystem, name string) (*Project, error) {
 	_, n, _, err := s.parse(eco, name, "")
 	if err != nil {
 		return nil, err
@@ -70,7 +71,7 @@ func (s *Service) Project(ctx context.Context, eco Ecosystem, name string) (*Pro
 		return err
 	})
 	if errors.Is(err, meta.ErrNotFound) || err == nil && len(p.Releases) == 0 {
-		return nil, Error(ErrNotFound, "package %s not found", name)
+		return nil, trove.Error(trove.ErrNotFound, "package %s not found", name)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("reading package %s: %w", name, err)
@@ -79,19 +80,19 @@ func (s *Service) Project(ctx context.Context, eco Ecosystem, name string) (*Pro
 }
 
 // Packages returns the ecosystem's packages that have a visible release.
-func (s *Service) Packages(ctx context.Context, eco Ecosystem) ([]*meta.Package, error) {
+func (s *Service) Packages(ctx context.Context, eco trove.Ecosystem) ([]*meta.Package, error) {
 	return s.db.Packages(ctx, string(eco))
 }
 
 // Search returns up to limit visible packages whose name contains text,
 // after skipping offset, and the total number of matches.
-func (s *Service) Search(ctx context.Context, eco Ecosystem, text string, limit, offset int) ([]*meta.Package, int, error) {
+func (s *Service) Search(ctx context.Context, eco trove.Ecosystem, text string, limit, offset int) ([]*meta.Package, int, error) {
 	return s.db.SearchPackages(ctx, string(eco), text, limit, offset)
 }
 
 // File returns a visible file of a package by its filename. Results are
 // cached until the package changes, so a download costs no query.
-func (s *Service) File(ctx context.Context, eco Ecosystem, name Name, filename string) (*meta.File, error) {
+func (s *Service) File(ctx context.Context, eco trove.Ecosystem, name trove.Name, filename string) (*meta.File, error) {
 	k := fileKey{eco, name, filename}
 	s.mu.RLock()
 	f, ok := s.files[k]
@@ -100,7 +101,7 @@ func (s *Service) File(ctx context.Context, eco Ecosystem, name Name, filename s
 	if ok {
 		return f, nil
 	}
-	notFound := Error(ErrNotFound, "file %s of %s not found", filename, name)
+	notFound := trove.Error(trove.ErrNotFound, "file %s of %s not found", filename, name)
 	pkg, err := s.db.Package(ctx, string(eco), string(name))
 	if errors.Is(err, meta.ErrNotFound) {
 		return nil, notFound
@@ -141,12 +142,12 @@ func (s *Service) Open(ctx context.Context, d blob.Digest, off int64) (io.ReadCl
 // (its publish, and any later yank, deprecation or deletion), oldest first.
 // The name and version are normalized with the ecosystem's rules, so
 // "Demo" 1.0 finds the records of "demo" 1.0.0.
-func (s *Service) LogEntries(ctx context.Context, eco Ecosystem, name, version string) ([]meta.LogEntry, error) {
+func (s *Service) LogEntries(ctx context.Context, eco trove.Ecosystem, name, version string) ([]meta.LogEntry, error) {
 	_, n, key, err := s.parse(eco, name, version)
 	if err != nil {
 		return nil, err
 	}
-	notFound := Error(ErrNotFound, "no log records about %s %s", name, version)
+	notFound := trove.Error(trove.ErrNotFound, "no log records about %s %s", name, version)
 	pkg, err := s.db.Package(ctx, string(eco), string(n))
 	if errors.Is(err, meta.ErrNotFound) {
 		return nil, notFound
@@ -170,7 +171,7 @@ func (s *Service) LogEntries(ctx context.Context, eco Ecosystem, name, version s
 
 // Deleted reports whether a version of a package was deleted: it is a
 // tombstone, gone for good (HTTP 410), rather than never published.
-func (s *Service) Deleted(ctx context.Context, eco Ecosystem, name, version string) (bool, error) {
+func (s *Service) Deleted(ctx context.Context, eco trove.Ecosystem, name, version string) (bool, error) {
 	_, n, key, err := s.parse(eco, name, version)
 	if err != nil || key == "" {
 		return false, nil

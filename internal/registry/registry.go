@@ -37,75 +37,24 @@ import (
 	"github.com/trove-dev/trove/internal/meta"
 	"github.com/trove-dev/trove/internal/scan"
 	"github.com/trove-dev/trove/internal/translog"
+	"github.com/trove-dev/trove/internal/trove"
 )
-
-// An Ecosystem is a package ecosystem Trove serves.
-type Ecosystem string
-
-// The ecosystems.
-const (
-	NPM  Ecosystem = "npm"
-	PyPI Ecosystem = "pypi"
-	Go   Ecosystem = "go"
-)
-
-// A Name is a package name in its ecosystem's normalized form, as returned
-// by Rules.ParseName.
-type Name string
 
 // Rules are what the core needs to know about an ecosystem. Each protocol
 // adapter provides them; the server passes them to New.
 type Rules interface {
 	// Ecosystem returns the ecosystem the rules are for.
-	Ecosystem() Ecosystem
+	Ecosystem() trove.Ecosystem
 	// ParseName validates a package name as a client wrote it and returns
 	// it normalized. Errors explain what is wrong.
-	ParseName(s string) (Name, error)
+	ParseName(s string) (trove.Name, error)
 	// VersionKey validates a version and returns its canonical key: two
 	// versions with one key are the same release (PEP 440: 1.0 == 1.0.0).
 	VersionKey(v string) (string, error)
 	// Skeleton returns the key under which look-alike names collide: a new
 	// package whose skeleton equals an existing one's is refused. An empty
 	// skeleton disables the check.
-	Skeleton(n Name) string
-}
-
-// Error categories callers branch on. Errors from this package wrap one of
-// them (or access.ErrUnauthenticated / access.ErrDenied).
-var (
-	ErrNotFound    = errors.New("not found")
-	ErrExists      = errors.New("already exists")
-	ErrInvalid     = errors.New("invalid request")
-	ErrTooLarge    = errors.New("too large")
-	ErrRejected    = errors.New("rejected by upload checks")
-	ErrHeld        = errors.New("held for review")
-	ErrUnavailable = errors.New("temporarily unavailable")
-	// ErrInProgress reports that another upload of the same release or
-	// file is being published (or is held for review): the name is taken
-	// for now, but retrying may succeed or find that upload published.
-	ErrInProgress = fmt.Errorf("%w: another upload of it is in progress", ErrExists)
-	// ErrGone reports a release that existed and was deleted (a
-	// tombstone): not found, and never to be found again.
-	ErrGone = fmt.Errorf("%w: it was deleted", ErrNotFound)
-	// ErrUnsupported reports an operation the protocol does not offer on
-	// the thing named (a method a URL does not take).
-	ErrUnsupported = errors.New("operation not supported")
-)
-
-// kindError is an error of one category with a message for people.
-type kindError struct {
-	kind error
-	err  error
-}
-
-func (e *kindError) Error() string   { return e.err.Error() }
-func (e *kindError) Unwrap() []error { return []error{e.kind, e.err} }
-
-// Error returns an error of the category kind (one of the Err variables)
-// whose message is formatted from format and args, without the category's
-// own text. Adapters use it for errors in what clients sent.
-func Error(kind error, format string, args ...any) error {
-	return &kindError{kind: kind, err: fmt.Errorf(format, args...)}
+	Skeleton(n trove.Name) string
 }
 
 // Config is what a Service is made of.
@@ -126,20 +75,20 @@ type Service struct {
 	db      *meta.DB
 	blobs   blob.Store
 	scan    *scan.Pipeline
-	rules   map[Ecosystem]Rules
+	rules   map[trove.Ecosystem]Rules
 	tempDir string
 	now     func() time.Time
 	log     *translog.Log
 
 	mu       sync.RWMutex
-	watchers []func(Ecosystem, Name)
+	watchers []func(trove.Ecosystem, trove.Name)
 	files    map[fileKey]*meta.File // visible files by key, filled on demand
 	gen      uint64                 // incremented by every change; guards fills of files
 }
 
 type fileKey struct {
-	eco      Ecosystem
-	name     Name
+	eco      trove.Ecosystem
+	name     trove.Name
 	filename string
 }
 
@@ -152,7 +101,7 @@ func New(cfg Config) (*Service, error) {
 		db:      cfg.DB,
 		blobs:   cfg.Blobs,
 		scan:    cfg.Scan,
-		rules:   make(map[Ecosystem]Rules),
+		rules:   make(map[trove.Ecosystem]Rules),
 		tempDir: cfg.TempDir,
 		now:     cfg.Now,
 		log:     cfg.Log,
@@ -178,21 +127,21 @@ func New(cfg Config) (*Service, error) {
 }
 
 // Rules returns the rules of an ecosystem, or nil.
-func (s *Service) Rules(eco Ecosystem) Rules {
+func (s *Service) Rules(eco trove.Ecosystem) Rules {
 	return s.rules[eco]
 }
 
 // Watch registers fn to be called after every change to a package's
 // visible state, whether made by this process or, through the change
 // feed, by another replica. fn must not block.
-func (s *Service) Watch(fn func(Ecosystem, Name)) {
+func (s *Service) Watch(fn func(trove.Ecosystem, trove.Name)) {
 	s.mu.Lock()
 	s.watchers = append(s.watchers, fn)
 	s.mu.Unlock()
 }
 
 // changed forgets cached state of the package and tells the watchers.
-func (s *Service) changed(eco Ecosystem, name Name) {
+func (s *Service) changed(eco trove.Ecosystem, name trove.Name) {
 	s.mu.Lock()
 	s.gen++
 	for k := range s.files {
@@ -234,21 +183,21 @@ func (s *Service) sign(ctx context.Context) error {
 }
 
 // parse checks the ecosystem, name and version of a request.
-func (s *Service) parse(eco Ecosystem, name, version string) (Rules, Name, string, error) {
+func (s *Service) parse(eco trove.Ecosystem, name, version string) (Rules, trove.Name, string, error) {
 	r := s.rules[eco]
 	if r == nil {
-		return nil, "", "", Error(ErrInvalid, "unknown ecosystem %q", eco)
+		return nil, "", "", trove.Error(trove.ErrInvalid, "unknown ecosystem %q", eco)
 	}
 	n, err := r.ParseName(name)
 	if err != nil {
-		return nil, "", "", Error(ErrInvalid, "%v", err)
+		return nil, "", "", trove.Error(trove.ErrInvalid, "%v", err)
 	}
 	if version == "" {
 		return r, n, "", nil
 	}
 	key, err := r.VersionKey(version)
 	if err != nil {
-		return nil, "", "", Error(ErrInvalid, "%v", err)
+		return nil, "", "", trove.Error(trove.ErrInvalid, "%v", err)
 	}
 	return r, n, key, nil
 }

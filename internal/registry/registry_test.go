@@ -19,19 +19,20 @@ import (
 	"github.com/trove-dev/trove/internal/registry"
 	"github.com/trove-dev/trove/internal/scan"
 	"github.com/trove-dev/trove/internal/translog"
+	"github.com/trove-dev/trove/internal/trove"
 )
 
 // rules is a small ecosystem for testing the core: lowercase names,
 // versions "N.N" whose key drops a trailing ".0", look-alikes without '-'.
-type rules struct{ eco registry.Ecosystem }
+type rules struct{ eco trove.Ecosystem }
 
-func (r rules) Ecosystem() registry.Ecosystem { return r.eco }
+func (r rules) Ecosystem() trove.Ecosystem { return r.eco }
 
-func (rules) ParseName(s string) (registry.Name, error) {
+func (rules) ParseName(s string) (trove.Name, error) {
 	if s == "" || strings.ToLower(s) != s || strings.ContainsAny(s, " /") {
 		return "", fmt.Errorf("bad name %q", s)
 	}
-	return registry.Name(s), nil
+	return trove.Name(s), nil
 }
 
 func (rules) VersionKey(v string) (string, error) {
@@ -41,7 +42,7 @@ func (rules) VersionKey(v string) (string, error) {
 	return strings.TrimSuffix(v, ".0"), nil
 }
 
-func (rules) Skeleton(n registry.Name) string { return strings.ReplaceAll(string(n), "-", "") }
+func (rules) Skeleton(n trove.Name) string { return strings.ReplaceAll(string(n), "-", "") }
 
 var ctx = context.Background()
 
@@ -144,13 +145,13 @@ func TestVersionsAreImmutable(t *testing.T) {
 	e.publish(t, alice, "demo", "1.0", "first")
 	for _, v := range []string{"1.0", "1"} { // "1" has the same key as "1.0"
 		_, err := e.reg.Publish(ctx, alice, e.upload(t, "demo", v, map[string]string{"demo-other.tgz": "second"}))
-		if !errors.Is(err, registry.ErrExists) {
+		if !errors.Is(err, trove.ErrExists) {
 			t.Errorf("republish %s = %v, want ErrExists", v, err)
 		}
 	}
 	// A new version may not take an old filename either.
 	_, err := e.reg.Publish(ctx, alice, e.upload(t, "demo", "2.0", map[string]string{"demo-1.0.tgz": "other"}))
-	if !errors.Is(err, registry.ErrExists) {
+	if !errors.Is(err, trove.ErrExists) {
 		t.Errorf("new version reusing a filename = %v, want ErrExists", err)
 	}
 	f, _ := e.reg.File(ctx, "npm", "demo", "demo-1.0.tgz")
@@ -164,11 +165,11 @@ func TestDeletedVersionIsNeverReused(t *testing.T) {
 	alice := e.user(t, "alice", false)
 	e.publish(t, alice, "demo", "1.0", "first")
 	e.publish(t, alice, "demo", "2.0", "second")
-	target := registry.Target{Ecosystem: "npm", Name: "demo", Version: "1.0"}
+	target := trove.Target{Ecosystem: "npm", Name: "demo", Version: "1.0"}
 	if err := e.reg.Delete(ctx, alice, target, registry.DefaultUnpublishWindow); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.reg.File(ctx, "npm", "demo", "demo-1.0.tgz"); !errors.Is(err, registry.ErrNotFound) {
+	if _, err := e.reg.File(ctx, "npm", "demo", "demo-1.0.tgz"); !errors.Is(err, trove.ErrNotFound) {
 		t.Errorf("File(deleted) = %v, want ErrNotFound", err)
 	}
 	p, _ := e.reg.Project(ctx, "npm", "demo")
@@ -176,14 +177,14 @@ func TestDeletedVersionIsNeverReused(t *testing.T) {
 		t.Errorf("visible releases after delete = %v", p.Releases)
 	}
 	_, err := e.reg.Publish(ctx, alice, e.upload(t, "demo", "1.0", map[string]string{"demo-1.0b.tgz": "again"}))
-	if !errors.Is(err, registry.ErrExists) || errors.Is(err, registry.ErrInProgress) || !strings.Contains(err.Error(), "deleted") {
+	if !errors.Is(err, trove.ErrExists) || errors.Is(err, trove.ErrInProgress) || !strings.Contains(err.Error(), "deleted") {
 		t.Errorf("republish of a deleted version = %v, want ErrExists (not in progress) saying it was deleted", err)
 	}
 	// Deleting the last version hides the package but keeps the name.
-	if err := e.reg.Delete(ctx, alice, registry.Target{Ecosystem: "npm", Name: "demo", Version: "2.0"}, registry.DefaultUnpublishWindow); err != nil {
+	if err := e.reg.Delete(ctx, alice, trove.Target{Ecosystem: "npm", Name: "demo", Version: "2.0"}, registry.DefaultUnpublishWindow); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.reg.Project(ctx, "npm", "demo"); !errors.Is(err, registry.ErrNotFound) {
+	if _, err := e.reg.Project(ctx, "npm", "demo"); !errors.Is(err, trove.ErrNotFound) {
 		t.Errorf("Project with no visible release = %v, want ErrNotFound", err)
 	}
 	bob := e.user(t, "bob", false)
@@ -198,7 +199,7 @@ func TestUnpublishWindow(t *testing.T) {
 	admin := e.user(t, "root", true)
 	e.publish(t, alice, "demo", "1.0", "x")
 	e.now = e.now.Add(registry.DefaultUnpublishWindow + time.Minute)
-	target := registry.Target{Ecosystem: "npm", Name: "demo", Version: "1.0"}
+	target := trove.Target{Ecosystem: "npm", Name: "demo", Version: "1.0"}
 	if err := e.reg.Delete(ctx, alice, target, registry.DefaultUnpublishWindow); !errors.Is(err, access.ErrDenied) {
 		t.Errorf("owner deleting after the window = %v, want ErrDenied", err)
 	}
@@ -232,7 +233,7 @@ func TestConcurrentPublishesOfOneVersion(t *testing.T) {
 			t.Fatalf("publishes %d and %d both succeeded", winner, i)
 		case err == nil:
 			winner = i
-		case !errors.Is(err, registry.ErrExists):
+		case !errors.Is(err, trove.ErrExists):
 			t.Errorf("publish %d: %v, want success or ErrExists", i, err)
 		}
 	}
@@ -259,7 +260,7 @@ func TestAuthorization(t *testing.T) {
 	scoped.Packages = []access.Pattern{"npm:other-*"}
 	readOnly := *alice
 	readOnly.Actions = []access.Action{access.Read}
-	target := registry.Target{Ecosystem: "npm", Name: "demo", Version: "1.0"}
+	target := trove.Target{Ecosystem: "npm", Name: "demo", Version: "1.0"}
 
 	for _, tc := range []struct {
 		name string
@@ -322,7 +323,7 @@ func TestBadInputStoresNothing(t *testing.T) {
 		{"unknown ecosystem", &registry.Upload{Ecosystem: "cargo", Name: "demo", Version: "1.0"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if _, err := e.reg.Publish(ctx, alice, tc.up); !errors.Is(err, registry.ErrInvalid) {
+			if _, err := e.reg.Publish(ctx, alice, tc.up); !errors.Is(err, trove.ErrInvalid) {
 				t.Errorf("Publish = %v, want ErrInvalid", err)
 			}
 		})
@@ -337,7 +338,7 @@ func TestBadInputStoresNothing(t *testing.T) {
 
 func TestStageLimit(t *testing.T) {
 	e := newEnv(t)
-	if _, err := e.reg.Stage(bytes.NewReader(make([]byte, 101)), 100); !errors.Is(err, registry.ErrTooLarge) {
+	if _, err := e.reg.Stage(bytes.NewReader(make([]byte, 101)), 100); !errors.Is(err, trove.ErrTooLarge) {
 		t.Errorf("Stage(101 bytes, limit 100) = %v, want ErrTooLarge", err)
 	}
 	st, err := e.reg.Stage(bytes.NewReader(make([]byte, 100)), 100)
@@ -376,13 +377,13 @@ func TestScannerVerdicts(t *testing.T) {
 		e := newEnv(t, s)
 		alice := e.user(t, "alice", false)
 		_, err := e.reg.Publish(ctx, alice, e.upload(t, "demo", "1.0", map[string]string{"demo-1.0.tgz": "bad"}))
-		if !errors.Is(err, registry.ErrRejected) || !strings.Contains(err.Error(), "found something") {
+		if !errors.Is(err, trove.ErrRejected) || !strings.Contains(err.Error(), "found something") {
 			t.Fatalf("Publish = %v, want ErrRejected with the finding", err)
 		}
 		if len(s.saw) != 1 || s.saw[0] != "demo-1.0.tgz:bad" {
 			t.Errorf("scanner saw %q", s.saw)
 		}
-		if _, err := e.reg.Project(ctx, "npm", "demo"); !errors.Is(err, registry.ErrNotFound) {
+		if _, err := e.reg.Project(ctx, "npm", "demo"); !errors.Is(err, trove.ErrNotFound) {
 			t.Errorf("rejected release visible: %v", err)
 		}
 		// Nothing was ever visible, so the version is free for a fixed upload.
@@ -393,10 +394,10 @@ func TestScannerVerdicts(t *testing.T) {
 		e := newEnv(t, &verdictScanner{verdict: scan.Hold})
 		alice := e.user(t, "alice", false)
 		_, err := e.reg.Publish(ctx, alice, e.upload(t, "demo", "1.0", map[string]string{"demo-1.0.tgz": "x"}))
-		if !errors.Is(err, registry.ErrHeld) {
+		if !errors.Is(err, trove.ErrHeld) {
 			t.Fatalf("Publish = %v, want ErrHeld", err)
 		}
-		if _, err := e.reg.Project(ctx, "npm", "demo"); !errors.Is(err, registry.ErrNotFound) {
+		if _, err := e.reg.Project(ctx, "npm", "demo"); !errors.Is(err, trove.ErrNotFound) {
 			t.Errorf("held release visible: %v", err)
 		}
 	})
@@ -405,7 +406,7 @@ func TestScannerVerdicts(t *testing.T) {
 		e := newEnv(t, s)
 		alice := e.user(t, "alice", false)
 		_, err := e.reg.Publish(ctx, alice, e.upload(t, "demo", "1.0", map[string]string{"demo-1.0.tgz": "x"}))
-		if !errors.Is(err, registry.ErrUnavailable) {
+		if !errors.Is(err, trove.ErrUnavailable) {
 			t.Fatalf("Publish = %v, want ErrUnavailable", err)
 		}
 		s.err = nil
@@ -432,7 +433,7 @@ func TestAddFilesIsIdempotent(t *testing.T) {
 	if err != nil || !res.Unchanged {
 		t.Errorf("identical re-upload = %+v, %v; want Unchanged", res, err)
 	}
-	if _, err := up(map[string]string{"demo-1.0.tar.gz": "different"}); !errors.Is(err, registry.ErrExists) {
+	if _, err := up(map[string]string{"demo-1.0.tar.gz": "different"}); !errors.Is(err, trove.ErrExists) {
 		t.Errorf("re-upload with other content = %v, want ErrExists", err)
 	}
 	p, _ := e.reg.Project(ctx, "npm", "demo")
@@ -446,9 +447,9 @@ func TestYankDeprecateTags(t *testing.T) {
 	alice := e.user(t, "alice", false)
 	e.publish(t, alice, "demo", "1.0", "a")
 	e.publish(t, alice, "demo", "2.0", "b")
-	v1 := registry.Target{Ecosystem: "npm", Name: "demo", Version: "1.0"}
+	v1 := trove.Target{Ecosystem: "npm", Name: "demo", Version: "1.0"}
 	var changes []string
-	e.reg.Watch(func(eco registry.Ecosystem, n registry.Name) { changes = append(changes, string(eco)+":"+string(n)) })
+	e.reg.Watch(func(eco trove.Ecosystem, n trove.Name) { changes = append(changes, string(eco)+":"+string(n)) })
 
 	if err := e.reg.Yank(ctx, alice, v1, "broken"); err != nil {
 		t.Fatal(err)
@@ -470,16 +471,16 @@ func TestYankDeprecateTags(t *testing.T) {
 	if err := e.reg.Unyank(ctx, alice, v1); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.reg.Unyank(ctx, alice, v1); !errors.Is(err, registry.ErrInvalid) {
+	if err := e.reg.Unyank(ctx, alice, v1); !errors.Is(err, trove.ErrInvalid) {
 		t.Errorf("Unyank of a published release = %v, want ErrInvalid", err)
 	}
 	if err := e.reg.RemoveDistTag(ctx, alice, v1, "old"); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.reg.RemoveDistTag(ctx, alice, v1, "old"); !errors.Is(err, registry.ErrNotFound) {
+	if err := e.reg.RemoveDistTag(ctx, alice, v1, "old"); !errors.Is(err, trove.ErrNotFound) {
 		t.Errorf("RemoveDistTag(absent) = %v, want ErrNotFound", err)
 	}
-	if err := e.reg.Yank(ctx, alice, registry.Target{Ecosystem: "npm", Name: "demo", Version: "9.0"}, ""); !errors.Is(err, registry.ErrNotFound) {
+	if err := e.reg.Yank(ctx, alice, trove.Target{Ecosystem: "npm", Name: "demo", Version: "9.0"}, ""); !errors.Is(err, trove.ErrNotFound) {
 		t.Errorf("Yank(unknown version) = %v, want ErrNotFound", err)
 	}
 	if len(changes) != 5 {
@@ -498,10 +499,10 @@ func TestFileCacheFollowsChanges(t *testing.T) {
 	if _, err := e.reg.File(ctx, "npm", "demo", "demo-1.0.tgz"); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.reg.Delete(ctx, alice, registry.Target{Ecosystem: "npm", Name: "demo", Version: "1.0"}, time.Hour); err != nil {
+	if err := e.reg.Delete(ctx, alice, trove.Target{Ecosystem: "npm", Name: "demo", Version: "1.0"}, time.Hour); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.reg.File(ctx, "npm", "demo", "demo-1.0.tgz"); !errors.Is(err, registry.ErrNotFound) {
+	if _, err := e.reg.File(ctx, "npm", "demo", "demo-1.0.tgz"); !errors.Is(err, trove.ErrNotFound) {
 		t.Errorf("File after delete = %v, want ErrNotFound (stale cache?)", err)
 	}
 }
@@ -515,7 +516,7 @@ func TestFollowSeesOtherReplicas(t *testing.T) {
 		t.Fatal(err)
 	}
 	seen := make(chan string, 10)
-	other.Watch(func(eco registry.Ecosystem, n registry.Name) { seen <- string(n) })
+	other.Watch(func(eco trove.Ecosystem, n trove.Name) { seen <- string(n) })
 	fctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	done := make(chan struct{})
@@ -600,7 +601,7 @@ func TestEveryChangeIsLogged(t *testing.T) {
 	if oev, err := translog.ParseEvent(recs[0]); err != nil || len(oev.Owners) != 1 || oev.Owners[0] != (translog.OwnerChange{Add: true, User: "alice"}) {
 		t.Errorf("owner record = %+v, %v; want owner add alice", oev, err)
 	}
-	v1 := registry.Target{Ecosystem: "npm", Name: "demo", Version: "1.0"}
+	v1 := trove.Target{Ecosystem: "npm", Name: "demo", Version: "1.0"}
 	steps := []struct {
 		do   func() error
 		kind string
@@ -640,7 +641,7 @@ func TestEveryChangeIsLogged(t *testing.T) {
 	}
 	// Refused and no-op changes log nothing.
 	e.reg.Publish(ctx, bob, e.upload(t, "demo", "2.0", map[string]string{"demo-2.0.tgz": "x"}))
-	e.reg.Deprecate(ctx, alice, registry.Target{Ecosystem: "npm", Name: "demo", Version: "9.9"}, "x")
+	e.reg.Deprecate(ctx, alice, trove.Target{Ecosystem: "npm", Name: "demo", Version: "9.9"}, "x")
 	if m, _ := lastEvent(t, e); m != n {
 		t.Errorf("refused changes appended %d records", m-n)
 	}

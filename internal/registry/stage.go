@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/trove-dev/trove/internal/blob"
+	"github.com/trove-dev/trove/internal/trove"
 )
 
 // A Staged file is an artifact received from a client, spooled to a local
@@ -42,7 +43,7 @@ func (s *Service) Stage(r io.Reader, limit int64) (*Staged, error) {
 	if n > limit {
 		f.Close()
 		os.Remove(f.Name())
-		return nil, Error(ErrTooLarge, "upload is larger than the limit of %d bytes", limit)
+		return nil, trove.Error(trove.ErrTooLarge, "upload is larger than the limit of %d bytes", limit)
 	}
 	return &Staged{f: f, Digests: h.Digests()}, nil
 }

@@ -13,9 +13,9 @@ import (
 	"testing"
 
 	"github.com/trove-dev/trove/internal/access"
-	"github.com/trove-dev/trove/internal/registry"
 	"github.com/trove-dev/trove/internal/server"
 	"github.com/trove-dev/trove/internal/server/servertest"
+	"github.com/trove-dev/trove/internal/trove"
 )
 
 // fake is an adapter whose endpoints are chosen by path.
@@ -35,7 +35,7 @@ func (fake) Route(r *http.Request) (string, func(http.ResponseWriter, *http.Requ
 		}
 	case "/publish":
 		return "publish", func(w http.ResponseWriter, r *http.Request) error {
-			return registry.Error(registry.ErrExists, "version 1.0.0 exists")
+			return trove.Error(trove.ErrExists, "version 1.0.0 exists")
 		}
 	case "/boom":
 		return "boom", func(w http.ResponseWriter, r *http.Request) error {

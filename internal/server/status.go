@@ -6,7 +6,7 @@ import (
 
 	"github.com/trove-dev/trove/internal/access"
 	"github.com/trove-dev/trove/internal/account"
-	"github.com/trove-dev/trove/internal/registry"
+	"github.com/trove-dev/trove/internal/trove"
 )
 
 // status is the one place where an error becomes an HTTP status.
@@ -20,21 +20,21 @@ func status(err error) int {
 		return http.StatusForbidden
 	case errors.Is(err, account.ErrThrottled):
 		return http.StatusTooManyRequests
-	case errors.Is(err, registry.ErrGone):
+	case errors.Is(err, trove.ErrGone):
 		return http.StatusGone
-	case errors.Is(err, registry.ErrNotFound), errors.Is(err, account.ErrLoginNotFound):
+	case errors.Is(err, trove.ErrNotFound), errors.Is(err, account.ErrLoginNotFound):
 		return http.StatusNotFound
-	case errors.Is(err, registry.ErrExists), errors.Is(err, account.ErrExists):
+	case errors.Is(err, trove.ErrExists), errors.Is(err, account.ErrExists):
 		return http.StatusConflict
-	case errors.Is(err, registry.ErrTooLarge):
+	case errors.Is(err, trove.ErrTooLarge):
 		return http.StatusRequestEntityTooLarge
-	case errors.Is(err, registry.ErrInvalid), errors.Is(err, registry.ErrRejected), errors.Is(err, account.ErrInvalid):
+	case errors.Is(err, trove.ErrInvalid), errors.Is(err, trove.ErrRejected), errors.Is(err, account.ErrInvalid):
 		return http.StatusBadRequest
-	case errors.Is(err, registry.ErrHeld):
+	case errors.Is(err, trove.ErrHeld):
 		return http.StatusAccepted
-	case errors.Is(err, registry.ErrUnsupported):
+	case errors.Is(err, trove.ErrUnsupported):
 		return http.StatusMethodNotAllowed
-	case errors.Is(err, registry.ErrUnavailable):
+	case errors.Is(err, trove.ErrUnavailable):
 		return http.StatusServiceUnavailable
 	}
 	var mbe *http.MaxBytesError

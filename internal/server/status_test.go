@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/trove-dev/trove/internal/account"
-	"github.com/trove-dev/trove/internal/registry"
+	"github.com/trove-dev/trove/internal/trove"
 )
 
 func TestStatus(t *testing.T) {
@@ -14,8 +14,8 @@ func TestStatus(t *testing.T) {
 		err  error
 		want int
 	}{
-		{registry.Error(registry.ErrGone, "example.test/m@v1.0.0 was deleted"), http.StatusGone},
-		{registry.Error(registry.ErrNotFound, "example.test/m@v1.0.0: not found"), http.StatusNotFound},
+		{trove.Error(trove.ErrGone, "example.test/m@v1.0.0 was deleted"), http.StatusGone},
+		{trove.Error(trove.ErrNotFound, "example.test/m@v1.0.0: not found"), http.StatusNotFound},
 		{fmt.Errorf("%w for alice: try again in 5m0s", account.ErrThrottled), http.StatusTooManyRequests},
 	} {
 		if got := status(tc.err); got != tc.want {

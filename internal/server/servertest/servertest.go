@@ -19,6 +19,7 @@ import (
 	"github.com/trove-dev/trove/internal/registry"
 	"github.com/trove-dev/trove/internal/scan"
 	"github.com/trove-dev/trove/internal/server"
+	"github.com/trove-dev/trove/internal/trove"
 )
 
 // Password is the password of every user Env.User creates.
@@ -59,7 +60,7 @@ func New(t testing.TB, o Options) *Env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.Registry.Watch(func(eco registry.Ecosystem, name registry.Name) { e.Pages.Invalidate(string(eco), string(name)) })
+	e.Registry.Watch(func(eco trove.Ecosystem, name trove.Name) { e.Pages.Invalidate(string(eco), string(name)) })
 	e.Tokens = access.NewTokens(db, nil)
 	e.Users = account.NewUsers(db, nil)
 	e.Logins = account.NewLogins(db, e.Tokens, nil)
