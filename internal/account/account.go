@@ -7,10 +7,13 @@
 //   - Signing in with an unknown name costs the same hash as with a known
 //     one, and fails with the same error, so timing and answers do not tell
 //     which names exist.
-//   - Password guessing is bounded: after MaxFailures failed sign-ins for a
-//     name within FailureWindow, sign-ins for that name are refused with
-//     ErrThrottled, without checking the password, until the window ends;
+//   - Password guessing is bounded per user name and per client address,
+//     and counted before any password is checked (see [MaxFailures]):
 //     known and unknown names alike.
+//   - Password hashing takes about 19 MiB for its duration, so at most a
+//     fixed number of hashes run at once ([HashSlots]); a sign-in that
+//     finds none free within a short wait is refused as busy (503 with
+//     Retry-After), which bounds the memory a flood of sign-ins can take.
 package account
 
 import (
@@ -18,12 +21,14 @@ import (
 	"errors"
 	"fmt"
 	"net/mail"
+	"net/netip"
 	"regexp"
 	"strings"
-	"sync"
 	"time"
 
+	"github.com/trove-dev/trove/internal/limit"
 	"github.com/trove-dev/trove/internal/meta"
+	"github.com/trove-dev/trove/internal/trove"
 )
 
 // Errors callers branch on.
@@ -34,19 +39,24 @@ var (
 	ErrInvalid = errors.New("invalid account data")
 	// ErrExists reports that the user name is taken.
 	ErrExists = errors.New("user name is taken")
-	// ErrThrottled reports too many failed sign-ins for a user name.
+	// ErrThrottled reports too many failed sign-ins for a user name or
+	// from a client address.
 	ErrThrottled = errors.New("too many failed sign-ins")
 )
 
-// Brute-force limits of SignIn. The counts are kept in memory, per
-// process: each replica allows MaxFailures guesses per name per window.
+// Password hashing limits: each hash holds argonMemoryKiB of memory while
+// it runs, so the memory hashing may take bounds how many run at once.
 const (
-	MaxFailures   = 10
-	FailureWindow = 15 * time.Minute
-	// maxTracked bounds the names whose failures are counted; beyond it,
-	// failures of new names are not counted until old windows expire.
-	maxTracked = 100_000
+	// DefaultHashMemory is the memory budget of concurrent hashing.
+	DefaultHashMemory = 96 << 20
+	// DefaultHashWait is how long a sign-in waits for a hashing slot.
+	DefaultHashWait = 2 * time.Second
+	// HashMemory is what one hash takes.
+	HashMemory = argonMemoryKiB << 10
 )
+
+// HashSlots returns how many hashes fit in a memory budget (at least one).
+func HashSlots(budget int64) int { return max(int(budget/HashMemory), 1) }
 
 var namePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,38}$`)
 
@@ -65,23 +75,32 @@ type Users struct {
 	now   func() time.Time
 	dummy string // hash verified when the user does not exist
 
-	mu       sync.Mutex
-	failures map[string]*failures // by normalized name
+	throttle *throttle
+	hashing  *limit.Slots
 }
 
-// failures counts the failed sign-ins of a name since the window began.
-type failures struct {
-	n     int
-	since time.Time
-}
-
-// NewUsers returns an account service over db. now may be nil for time.Now.
+// NewUsers returns an account service over db with the default hashing
+// limits (DefaultHashMemory, DefaultHashWait). now may be nil for time.Now.
 func NewUsers(db *meta.DB, now func() time.Time) *Users {
 	if now == nil {
 		now = time.Now
 	}
 	return &Users{db: db, now: now, dummy: HashPassword("not a password: only spends the time a real check takes"),
-		failures: make(map[string]*failures)}
+		throttle: newThrottle(), hashing: limit.NewSlots(HashSlots(DefaultHashMemory), DefaultHashWait)}
+}
+
+// SetHashing replaces the limit on concurrent password hashing.
+func (s *Users) SetHashing(slots *limit.Slots) { s.hashing = slots }
+
+// hash runs fn in a hashing slot, or returns a busy error if none freed up.
+func (s *Users) hash(ctx context.Context, fn func()) error {
+	release, ok := s.hashing.Acquire(ctx)
+	if !ok {
+		return trove.Retry(time.Second, trove.ErrBusy, "too many sign-ins at once; try again in a moment")
+	}
+	defer release()
+	fn()
+	return nil
 }
 
 // A NewUser is an account to create.
@@ -109,7 +128,11 @@ func (s *Users) Create(ctx context.Context, nu NewUser) (*meta.User, error) {
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
-	u := &meta.User{Name: name, Email: addr.Address, PasswordHash: HashPassword(nu.Password), Admin: nu.Admin, CreatedAt: s.now().UTC()}
+	var hash string
+	if err := s.hash(ctx, func() { hash = HashPassword(nu.Password) }); err != nil {
+		return nil, err
+	}
+	u := &meta.User{Name: name, Email: addr.Address, PasswordHash: hash, Admin: nu.Admin, CreatedAt: s.now().UTC()}
 	err = s.db.Tx(ctx, func(tx *meta.Tx) error { return tx.InsertUser(ctx, u) })
 	if errors.Is(err, meta.ErrConflict) {
 		return nil, fmt.Errorf("%w: %s", ErrExists, name)
@@ -121,73 +144,43 @@ func (s *Users) Create(ctx context.Context, nu NewUser) (*meta.User, error) {
 }
 
 // SignIn returns the user if the password is theirs, and ErrBadCredentials
-// otherwise, in about the same time whether or not the name exists. After
-// MaxFailures failures for the name within FailureWindow it returns
-// ErrThrottled until the window ends, without checking the password.
-func (s *Users) SignIn(ctx context.Context, name, password string) (*meta.User, error) {
+// otherwise, in about the same time whether or not the name exists. from
+// is the client's address. The attempt is counted against the name's and
+// the address's budgets before the password is checked; when they are
+// spent, SignIn returns ErrThrottled (with the time to wait) without
+// checking it. When every hashing slot stays busy it returns
+// trove.ErrBusy, and the attempt does not count.
+func (s *Users) SignIn(ctx context.Context, name, password string, from netip.Addr) (*meta.User, error) {
 	name = strings.ToLower(strings.TrimSpace(name))
-	if err := s.throttled(name); err != nil {
+	tk, err := s.reserve(ctx, name, from)
+	if err != nil {
 		return nil, err
 	}
 	u, err := s.db.UserByName(ctx, name)
 	if err != nil && !errors.Is(err, meta.ErrNotFound) {
+		s.refund(tk)
 		return nil, fmt.Errorf("looking up user: %w", err)
 	}
 	hash := s.dummy
 	if u != nil {
 		hash = u.PasswordHash
 	}
-	ok, err := VerifyPassword(hash, password)
-	if err != nil {
-		return nil, fmt.Errorf("checking password of %s: %w", name, err)
+	var ok bool
+	var verr error
+	if err := s.hash(ctx, func() { ok, verr = VerifyPassword(hash, password) }); err != nil {
+		s.refund(tk)
+		return nil, err
+	}
+	if verr != nil {
+		s.refund(tk)
+		return nil, fmt.Errorf("checking password of %s: %w", name, verr)
 	}
 	if u == nil || !ok {
-		s.failed(name)
+		s.failed(tk, u != nil)
 		return nil, ErrBadCredentials
 	}
-	s.mu.Lock()
-	delete(s.failures, name)
-	s.mu.Unlock()
+	s.succeeded(tk)
 	return u, nil
-}
-
-// throttled returns ErrThrottled if the name has used up its failures.
-func (s *Users) throttled(name string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	f := s.failures[name]
-	if f == nil || f.n < MaxFailures {
-		return nil
-	}
-	wait := f.since.Add(FailureWindow).Sub(s.now())
-	if wait <= 0 {
-		delete(s.failures, name)
-		return nil
-	}
-	return fmt.Errorf("%w for %s: try again in %s", ErrThrottled, name, wait.Round(time.Second))
-}
-
-// failed counts a failed sign-in of the name.
-func (s *Users) failed(name string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	now := s.now()
-	f := s.failures[name]
-	if f == nil || now.Sub(f.since) >= FailureWindow {
-		if f == nil && len(s.failures) >= maxTracked {
-			for n, old := range s.failures {
-				if now.Sub(old.since) >= FailureWindow {
-					delete(s.failures, n)
-				}
-			}
-			if len(s.failures) >= maxTracked {
-				return
-			}
-		}
-		f = &failures{since: now}
-		s.failures[name] = f
-	}
-	f.n++
 }
 
 // ByName returns the user with the name, or an error wrapping meta.ErrNotFound.

@@ -1,15 +1,23 @@
 package account
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/trove-dev/trove/internal/access"
+	"github.com/trove-dev/trove/internal/limit"
 	"github.com/trove-dev/trove/internal/meta"
+	"github.com/trove-dev/trove/internal/trove"
 )
 
 func TestPasswordPolicy(t *testing.T) {
@@ -82,11 +90,11 @@ func TestCreateAndSignIn(t *testing.T) {
 			t.Errorf("Create(bad) error %q does not mention the %s", err, want)
 		}
 	}
-	if got, err := users.SignIn(ctx, "ALICE", "correct horse battery staple"); err != nil || got.ID != u.ID {
+	if got, err := users.SignIn(ctx, "ALICE", "correct horse battery staple", home); err != nil || got.ID != u.ID {
 		t.Errorf("SignIn = %v, %v", got, err)
 	}
-	_, errWrong := users.SignIn(ctx, "alice", "wrong password")
-	_, errUnknown := users.SignIn(ctx, "nobody", "wrong password")
+	_, errWrong := users.SignIn(ctx, "alice", "wrong password", home)
+	_, errUnknown := users.SignIn(ctx, "nobody", "wrong password", home)
 	if !errors.Is(errWrong, ErrBadCredentials) || errWrong.Error() != errUnknown.Error() {
 		t.Errorf("wrong password = %v, unknown user = %v; want the same ErrBadCredentials", errWrong, errUnknown)
 	}
@@ -139,8 +147,15 @@ func TestBrowserLogin(t *testing.T) {
 	}
 }
 
+// Client addresses of the tests: the owner's usual one and attackers'.
+var (
+	home     = netip.MustParseAddr("192.0.2.1")
+	attacker = netip.MustParseAddr("198.51.100.7")
+)
+
 // TestSignInThrottle: password guessing is bounded per name, for known and
-// unknown names alike, and the window ends.
+// unknown names alike; the guesser's address stays locked out while the
+// owner, from an address that has not failed, still gets in; the window ends.
 func TestSignInThrottle(t *testing.T) {
 	ctx := context.Background()
 	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
@@ -151,31 +166,175 @@ func TestSignInThrottle(t *testing.T) {
 	}
 	// A success resets the count.
 	for range MaxFailures - 1 {
-		users.SignIn(ctx, "alice", "guess")
+		users.SignIn(ctx, "alice", "guess", attacker)
 	}
-	if _, err := users.SignIn(ctx, "alice", pw); err != nil {
+	if _, err := users.SignIn(ctx, "alice", pw, home); err != nil {
 		t.Fatalf("sign-in after %d failures: %v", MaxFailures-1, err)
 	}
 	for _, name := range []string{"alice", "nobody"} {
 		for i := range MaxFailures {
-			if _, err := users.SignIn(ctx, name, "guess"); !errors.Is(err, ErrBadCredentials) {
+			if _, err := users.SignIn(ctx, name, "guess", attacker); !errors.Is(err, ErrBadCredentials) {
 				t.Fatalf("%s: failure %d = %v, want ErrBadCredentials", name, i+1, err)
 			}
 		}
 	}
-	_, errKnown := users.SignIn(ctx, "ALICE", pw) // the right password, too late
-	_, errUnknown := users.SignIn(ctx, "nobody", pw)
+	_, errKnown := users.SignIn(ctx, "ALICE", pw, attacker) // the right password, from the guesser's address
+	_, errUnknown := users.SignIn(ctx, "nobody", pw, attacker)
 	if !errors.Is(errKnown, ErrThrottled) || !errors.Is(errUnknown, ErrThrottled) {
 		t.Fatalf("after %d failures: alice %v, nobody %v; want ErrThrottled for both", MaxFailures, errKnown, errUnknown)
 	}
 	if strings.Replace(errKnown.Error(), "alice", "nobody", 1) != errUnknown.Error() {
 		t.Errorf("throttled answers differ beyond the name: %q vs %q", errKnown, errUnknown)
 	}
-	if _, err := users.SignIn(ctx, "bob", "guess"); !errors.Is(err, ErrBadCredentials) {
+	if s, ok := trove.RetryAfter(errKnown); !ok || s < 14*60 || s > 15*60 {
+		t.Errorf("RetryAfter(throttled) = %d, %v; want the rest of the window", s, ok)
+	}
+	if _, err := users.SignIn(ctx, "bob", "guess", home); !errors.Is(err, ErrBadCredentials) {
 		t.Errorf("another name is throttled too: %v", err)
 	}
+	// The owner, from an address that has not failed, still gets in.
+	if _, err := users.SignIn(ctx, "alice", pw, netip.MustParseAddr("203.0.113.5")); err != nil {
+		t.Errorf("the owner from a clean address: %v", err)
+	}
 	now = now.Add(FailureWindow)
-	if _, err := users.SignIn(ctx, "alice", pw); err != nil {
+	if _, err := users.SignIn(ctx, "nobody", pw, attacker); !errors.Is(err, ErrBadCredentials) {
 		t.Errorf("sign-in after the window: %v", err)
+	}
+}
+
+// TestSignInThrottleConcurrent: guesses that arrive at once are counted
+// before any password is checked, so exactly the budget is checked.
+func TestSignInThrottleConcurrent(t *testing.T) {
+	ctx := context.Background()
+	users := NewUsers(newDB(t), nil)
+	users.SetHashing(limit.NewSlots(4, time.Minute))
+	if _, err := users.Create(ctx, NewUser{Name: "alice", Email: "alice@example.test", Password: "correct horse battery staple"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name  string
+		from  func(i int) netip.Addr
+		wants int
+	}{
+		{"one address", func(int) netip.Addr { return attacker }, MaxFailures},
+		// Every guess from a fresh address: the second budget is spent too.
+		{"80 addresses", func(i int) netip.Addr { return netip.AddrFrom4([4]byte{10, 0, 0, byte(i + 1)}) }, MaxFailures + MaxCleanFailures},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			users.Unlock(ctx, "alice")
+			var wg sync.WaitGroup
+			var bad, throttled, other atomic.Int32
+			for i := range 80 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					_, err := users.SignIn(ctx, "alice", "guess", tc.from(i))
+					switch {
+					case errors.Is(err, ErrBadCredentials):
+						bad.Add(1)
+					case errors.Is(err, ErrThrottled):
+						throttled.Add(1)
+					default:
+						other.Add(1)
+					}
+				}()
+			}
+			wg.Wait()
+			if bad.Load() != int32(tc.wants) || throttled.Load() != int32(80-tc.wants) || other.Load() != 0 {
+				t.Errorf("80 concurrent guesses: %d checked, %d throttled, %d other; want %d checked", bad.Load(), throttled.Load(), other.Load(), tc.wants)
+			}
+		})
+	}
+}
+
+// TestSignInThrottlePerAddress: one address guessing across many names is
+// stopped after MaxAddrFailures, whatever names it tries next; other
+// addresses are not.
+func TestSignInThrottlePerAddress(t *testing.T) {
+	ctx := context.Background()
+	users := NewUsers(newDB(t), nil)
+	for i := range MaxAddrFailures {
+		if _, err := users.SignIn(ctx, fmt.Sprintf("user%d", i), "guess", attacker); !errors.Is(err, ErrBadCredentials) {
+			t.Fatalf("guess %d = %v, want ErrBadCredentials", i+1, err)
+		}
+	}
+	_, err := users.SignIn(ctx, "someone-else", "guess", attacker)
+	if !errors.Is(err, ErrThrottled) || !strings.Contains(err.Error(), "from your address") {
+		t.Errorf("guess %d from one address = %v, want ErrThrottled for the address", MaxAddrFailures+1, err)
+	}
+	// Another address in the attacker's IPv6 /64 shares its budget; one outside does not.
+	v6 := netip.MustParseAddr("2001:db8:1:2::1")
+	for i := range MaxAddrFailures {
+		users.SignIn(ctx, fmt.Sprintf("v6user%d", i), "guess", v6)
+	}
+	if _, err := users.SignIn(ctx, "x", "guess", netip.MustParseAddr("2001:db8:1:2:ffff::9")); !errors.Is(err, ErrThrottled) {
+		t.Errorf("same /64: %v, want ErrThrottled", err)
+	}
+	if _, err := users.SignIn(ctx, "x", "guess", netip.MustParseAddr("2001:db8:1:3::1")); !errors.Is(err, ErrBadCredentials) {
+		t.Errorf("other /64: %v, want ErrBadCredentials", err)
+	}
+}
+
+// TestSignInUnlock: an administrator's unlock, written to the database by
+// another process, lets the locked name sign in again within unlockCheck.
+func TestSignInUnlock(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	db := newDB(t)
+	users := NewUsers(db, func() time.Time { return now })
+	const pw = "correct horse battery staple"
+	if _, err := users.Create(ctx, NewUser{Name: "alice", Email: "alice@example.test", Password: pw}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range MaxFailures + MaxCleanFailures {
+		users.SignIn(ctx, "alice", "guess", netip.AddrFrom4([4]byte{10, 0, 0, byte(i + 1)}))
+	}
+	if _, err := users.SignIn(ctx, "alice", pw, home); !errors.Is(err, ErrThrottled) {
+		t.Fatalf("after both budgets: %v, want ErrThrottled even from a clean address", err)
+	}
+	now = now.Add(time.Minute)
+	cli := NewUsers(db, func() time.Time { return now }) // trove admin user unlock
+	if err := cli.Unlock(ctx, "alice"); err != nil {
+		t.Fatal(err)
+	}
+	now = now.Add(unlockCheck)
+	if _, err := users.SignIn(ctx, "alice", pw, home); err != nil {
+		t.Errorf("after the unlock: %v", err)
+	}
+}
+
+// TestHashingBusy: when every hashing slot stays taken, a sign-in is
+// refused as busy with a Retry-After, and it does not count as a failure.
+func TestHashingBusy(t *testing.T) {
+	ctx := context.Background()
+	users := NewUsers(newDB(t), nil)
+	slots := limit.NewSlots(1, 20*time.Millisecond)
+	users.SetHashing(slots)
+	release, _ := slots.Acquire(ctx)
+	for range MaxFailures + 5 {
+		_, err := users.SignIn(ctx, "alice", "guess", attacker)
+		if !errors.Is(err, trove.ErrBusy) {
+			t.Fatalf("SignIn with no free slot = %v, want ErrBusy", err)
+		}
+		if _, ok := trove.RetryAfter(err); !ok {
+			t.Fatalf("busy error %v has no retry time", err)
+		}
+	}
+	release()
+	if _, err := users.SignIn(ctx, "alice", "guess", attacker); !errors.Is(err, ErrBadCredentials) {
+		t.Errorf("after busy refusals: %v, want ErrBadCredentials (refusals are not failures)", err)
+	}
+}
+
+// TestSignInFailureLogged: a failed sign-in is logged with the client address.
+func TestSignInFailureLogged(t *testing.T) {
+	var buf bytes.Buffer
+	old := slog.Default()
+	slog.SetDefault(slog.New(slog.NewTextHandler(&buf, nil)))
+	defer slog.SetDefault(old)
+	users := NewUsers(newDB(t), nil)
+	users.SignIn(context.Background(), "mallory", "guess", attacker)
+	if line := buf.String(); !strings.Contains(line, "sign-in failed") || !strings.Contains(line, "client=198.51.100.7") || !strings.Contains(line, "user=mallory") {
+		t.Errorf("log = %q, want the failure with user and client address", line)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"github.com/trove-dev/trove/internal/account"
+	"github.com/trove-dev/trove/internal/limit"
 	"github.com/trove-dev/trove/internal/trove"
 )
 
@@ -76,7 +77,7 @@ func (h *Handler) loginSubmit(w http.ResponseWriter, r *http.Request, req reques
 	if name == "" || password == "" {
 		return trove.Error(trove.ErrInvalid, "enter your user name and password")
 	}
-	user, err := h.o.Users.SignIn(r.Context(), name, password)
+	user, err := h.o.Users.SignIn(r.Context(), name, password, limit.RemoteAddr(r.RemoteAddr))
 	if err != nil {
 		return err
 	}

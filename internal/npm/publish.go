@@ -73,10 +73,9 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64, what string) 
 	if r.ContentLength > limit {
 		return nil, tooLarge
 	}
+	// The buffer grows with the bytes that arrive, never by what
+	// Content-Length claims: a header alone must not cost memory.
 	var buf bytes.Buffer
-	if r.ContentLength > 0 {
-		buf.Grow(int(r.ContentLength))
-	}
 	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, limit))
 	var mbe *http.MaxBytesError
 	switch {

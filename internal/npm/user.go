@@ -10,6 +10,7 @@ import (
 
 	"github.com/trove-dev/trove/internal/access"
 	"github.com/trove-dev/trove/internal/account"
+	"github.com/trove-dev/trove/internal/limit"
 	"github.com/trove-dev/trove/internal/meta"
 	"github.com/trove-dev/trove/internal/trove"
 )
@@ -51,7 +52,7 @@ func (h *Handler) couchLogin(w http.ResponseWriter, r *http.Request, req request
 		return trove.Error(trove.ErrInvalid, "the login request has no password")
 	}
 	ctx := r.Context()
-	user, err := h.o.Users.SignIn(ctx, u.Name, u.Password)
+	user, err := h.o.Users.SignIn(ctx, u.Name, u.Password, limit.RemoteAddr(r.RemoteAddr))
 	if errors.Is(err, account.ErrBadCredentials) {
 		user, err = h.register(ctx, u.Name, u.Email, u.Password)
 	}
@@ -285,7 +286,7 @@ func (h *Handler) createToken(w http.ResponseWriter, r *http.Request, _ request)
 	if req.Password == "" {
 		return trove.Error(trove.ErrInvalid, "creating a token needs your password")
 	}
-	if _, err := h.o.Users.SignIn(r.Context(), who.UserName, req.Password); err != nil {
+	if _, err := h.o.Users.SignIn(r.Context(), who.UserName, req.Password, limit.RemoteAddr(r.RemoteAddr)); err != nil {
 		return err
 	}
 	secret, tok, err := h.o.Tokens.Create(r.Context(), who.UserID, spec)

@@ -1,0 +1,224 @@
+package account
+
+import (
+	"context"
+	"log/slog"
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/trove-dev/trove/internal/limit"
+	"github.com/trove-dev/trove/internal/meta"
+	"github.com/trove-dev/trove/internal/trove"
+)
+
+// Brute-force limits of SignIn, per process (each replica allows as much).
+//
+// Every sign-in takes one failure from the budgets of its user name and of
+// its client address before the password is checked, under one lock, and
+// gives it back only if the password was right: however many guesses
+// arrive at once, no more are checked than the budgets hold.
+//
+//   - A client address may fail MaxAddrFailures times per FailureWindow,
+//     whatever names it tries (password spraying).
+//   - A user name may fail MaxFailures times per FailureWindow. After that
+//     it is not locked for everyone: an address that has not failed in the
+//     window may still try, from a second budget of MaxCleanFailures, so
+//     the owner signing in from their usual place gets in while the
+//     guesses came from elsewhere. Only when that budget is spent too
+//     (guesses from many fresh addresses) is the name locked, until the
+//     window ends or an administrator runs trove admin user unlock NAME.
+//
+// Known and unknown names are counted alike, and a success clears the
+// name's counts.
+const (
+	MaxFailures      = 10
+	MaxCleanFailures = 10
+	MaxAddrFailures  = 30
+	FailureWindow    = 15 * time.Minute
+	// maxTracked bounds the names and addresses whose failures are
+	// counted; beyond it, failures of new ones are not counted until old
+	// windows expire.
+	maxTracked = 100_000
+	// unlockCheck is how often a locked name's unlock record is read
+	// from the database: an administrator's unlock takes effect within it.
+	unlockCheck = 5 * time.Second
+)
+
+// budget counts the failures of a name or an address in one window.
+type budget struct {
+	since   time.Time
+	n       int // failures (names: from any address, the first MaxFailures)
+	clean   int // names: failures from addresses with none before, after n ran out
+	checked time.Time
+}
+
+// throttle holds the budgets.
+type throttle struct {
+	mu    sync.Mutex
+	names map[string]*budget
+	addrs map[netip.Addr]*budget
+}
+
+func newThrottle() *throttle {
+	return &throttle{names: make(map[string]*budget), addrs: make(map[netip.Addr]*budget)}
+}
+
+// A ticket is one sign-in's reservation in the budgets.
+type ticket struct {
+	name  string
+	addr  netip.Addr
+	clean bool // taken from the name's second budget
+	none  bool // nothing was taken: the maps were full
+}
+
+// current returns m[k] if its window is still open, dropping it otherwise.
+func current[K comparable](m map[K]*budget, k K, now time.Time) *budget {
+	b := m[k]
+	if b != nil && now.Sub(b.since) >= FailureWindow {
+		delete(m, k)
+		return nil
+	}
+	return b
+}
+
+// ensure returns m[k], starting a window if there is none, or nil if the
+// map is full of open windows.
+func ensure[K comparable](m map[K]*budget, k K, now time.Time) *budget {
+	if b := current(m, k, now); b != nil {
+		return b
+	}
+	if len(m) >= maxTracked {
+		for k2, b := range m {
+			if now.Sub(b.since) >= FailureWindow {
+				delete(m, k2)
+			}
+		}
+		if len(m) >= maxTracked {
+			return nil
+		}
+	}
+	b := &budget{since: now}
+	m[k] = b
+	return b
+}
+
+// reserve takes one failure from the budgets of name and addr, or says why
+// it cannot. unlocked reads when the name was last unlocked; it is called
+// only for a name whose budgets are spent, at most every unlockCheck.
+func (s *Users) reserve(ctx context.Context, name string, addr netip.Addr) (ticket, error) {
+	t := s.throttle
+	now := s.now()
+	addr = limit.Key(addr)
+	for attempt := 0; ; attempt++ {
+		t.mu.Lock()
+		a := current(t.addrs, addr, now)
+		if a != nil && a.n >= MaxAddrFailures {
+			t.mu.Unlock()
+			wait := a.since.Add(FailureWindow).Sub(now)
+			return ticket{}, trove.Retry(wait, ErrThrottled, "too many failed sign-ins from your address: try again in %s", wait.Round(time.Second))
+		}
+		dirty := a != nil && a.n > 0
+		nb := current(t.names, name, now)
+		switch {
+		case nb == nil || nb.n < MaxFailures:
+		case !dirty && nb.clean < MaxCleanFailures:
+		default:
+			// The name's budgets are spent: unless an administrator
+			// unlocked it since, refuse.
+			check := attempt == 0 && now.Sub(nb.checked) >= unlockCheck
+			since := nb.since
+			if check {
+				nb.checked = now
+			}
+			t.mu.Unlock()
+			if check {
+				at, err := s.db.SignInUnlockedAt(ctx, name)
+				if err != nil {
+					return ticket{}, err
+				}
+				if at.After(since) {
+					t.mu.Lock()
+					if b := t.names[name]; b != nil && !at.Before(b.since) {
+						delete(t.names, name)
+					}
+					t.mu.Unlock()
+					continue
+				}
+			}
+			wait := since.Add(FailureWindow).Sub(now)
+			return ticket{}, trove.Retry(wait, ErrThrottled, "too many failed sign-ins for %s: try again in %s, or ask an administrator to unlock it", name, wait.Round(time.Second))
+		}
+		tk := ticket{name: name, addr: addr}
+		nb = ensure(t.names, name, now)
+		if a == nil {
+			a = ensure(t.addrs, addr, now)
+		}
+		switch {
+		case nb == nil || a == nil:
+			tk.none = true
+		case nb.n < MaxFailures:
+			nb.n++
+			a.n++
+		default:
+			nb.clean++
+			a.n++
+			tk.clean = true
+		}
+		t.mu.Unlock()
+		return tk, nil
+	}
+}
+
+// refund gives back what the ticket took: the sign-in did not check a
+// password after all.
+func (s *Users) refund(tk ticket) {
+	if tk.none {
+		return
+	}
+	t := s.throttle
+	now := s.now()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if nb := current(t.names, tk.name, now); nb != nil {
+		if tk.clean && nb.clean > 0 {
+			nb.clean--
+		} else if !tk.clean && nb.n > 0 {
+			nb.n--
+		}
+	}
+	if a := current(t.addrs, tk.addr, now); a != nil && a.n > 0 {
+		a.n--
+	}
+}
+
+// succeeded clears the name's counts and gives the address its failure back.
+func (s *Users) succeeded(tk ticket) {
+	t := s.throttle
+	now := s.now()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	delete(t.names, tk.name)
+	if a := current(t.addrs, tk.addr, now); !tk.none && a != nil && a.n > 0 {
+		a.n--
+	}
+}
+
+// failed logs a failed sign-in; the ticket already counted it.
+func (s *Users) failed(tk ticket, known bool) {
+	slog.Warn("sign-in failed", "user", tk.name, "client", tk.addr.String(), "known_user", known)
+}
+
+// Unlock lets a user name whose sign-ins are throttled try again at once,
+// on this server now and on every server sharing the database within a few
+// seconds. It does not lift the limits of the addresses the guesses came
+// from.
+func (s *Users) Unlock(ctx context.Context, name string) error {
+	if err := s.db.Tx(ctx, func(tx *meta.Tx) error { return tx.UnlockSignIn(ctx, name, s.now()) }); err != nil {
+		return err
+	}
+	s.throttle.mu.Lock()
+	delete(s.throttle.names, name)
+	s.throttle.mu.Unlock()
+	return nil
+}
