@@ -20,6 +20,7 @@ type Metrics struct {
 	latency       *prometheus.HistogramVec
 	publishes     *prometheus.CounterVec
 	storageErrors *prometheus.CounterVec
+	refused       *prometheus.CounterVec
 }
 
 // NewMetrics returns a fresh set of metrics on their own registry, with the
@@ -44,8 +45,12 @@ func NewMetrics() *Metrics {
 			Name: "trove_storage_errors_total",
 			Help: "Errors of the storage backends, by backend and operation.",
 		}, []string{"backend", "op"}),
+		refused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "trove_refused_total",
+			Help: "Requests refused or cut by a guard, by reason (slow_body, anonymous_write_rate, login_rate, publish_rate).",
+		}, []string{"reason"}),
 	}
-	m.reg.MustRegister(m.requests, m.latency, m.publishes, m.storageErrors,
+	m.reg.MustRegister(m.requests, m.latency, m.publishes, m.storageErrors, m.refused,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -69,6 +74,17 @@ func (m *Metrics) publish(ecosystem string, code int) {
 		outcome = "refused"
 	}
 	m.publishes.WithLabelValues(ecosystem, outcome).Inc()
+}
+
+func (m *Metrics) refuse(reason string) { m.refused.WithLabelValues(reason).Inc() }
+
+// Connections exports the listener's open and refused connections.
+func (m *Metrics) Connections(open func() int, refused func() int64) {
+	m.reg.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "trove_connections_open", Help: "Client connections open now."},
+			func() float64 { return float64(open()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "trove_connections_refused_total", Help: "Client connections refused at accept by the connection limits."},
+			func() float64 { return float64(refused()) }))
 }
 
 // StorageError counts an error of a storage backend.

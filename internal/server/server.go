@@ -11,9 +11,10 @@
 //	                                        │                    │
 //	                                        └── not found ───────┴─► status(err) ─► adapter.WriteError
 //
-// Middleware order, outermost first: request ID, access log and metrics,
-// panic recovery, authentication. The request context carries only the
-// principal (access.PrincipalFrom) and the request ID (RequestID).
+// Middleware order, outermost first: request ID, client address and the
+// slow-body guard, access log and metrics, panic recovery,
+// authentication, rate limits (see [Guards]). The request context carries
+// only the principal (access.PrincipalFrom) and the request ID (RequestID).
 package server
 
 import (
@@ -71,6 +72,8 @@ type Options struct {
 	Metrics *Metrics
 	// AccessLog logs one line per request at level Info.
 	AccessLog bool
+	// Guards protect the server from clients that misbehave.
+	Guards Guards
 }
 
 // A Server is Trove's HTTP handler.
@@ -162,6 +165,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	id := s.idBase + "-" + encodeCount(s.idCount.Add(1))
 	w.Header().Set("X-Request-Id", id)
 	r = r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id))
+	r.RemoteAddr = s.opts.Guards.clientAddr(r)
+	s.opts.Guards.guardBody(w, r, s.opts.Metrics)
 	s.mux.ServeHTTP(w, r)
 }
 
@@ -209,6 +214,9 @@ func (s *Server) adapterHandler(m Mount) http.Handler {
 		}
 		route = m.Ecosystem + "." + name
 		p, err := s.authenticate(r)
+		if err == nil {
+			err = s.opts.Guards.limitRequest(r, p, name, route, s.opts.Metrics)
+		}
 		if err == nil {
 			r = r.WithContext(access.WithPrincipal(r.Context(), p))
 			err = serve(rec, r)
@@ -281,6 +289,9 @@ func (s *Server) writeError(m Mount, w *recorder, r *http.Request, route string,
 		// The response is already on its way; all we can do is log.
 		slog.Warn("error after response started", "request_id", RequestID(r.Context()), "route", route, "err", err)
 		return
+	}
+	if secs, ok := retryAfter(err); ok {
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
 	}
 	m.Adapter.WriteError(w, r, code, msg)
 }

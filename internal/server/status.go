@@ -18,7 +18,7 @@ func status(err error) int {
 		return http.StatusUnauthorized
 	case errors.Is(err, access.ErrDenied):
 		return http.StatusForbidden
-	case errors.Is(err, account.ErrThrottled):
+	case errors.Is(err, account.ErrThrottled), errors.Is(err, trove.ErrTooMany):
 		return http.StatusTooManyRequests
 	case errors.Is(err, trove.ErrGone):
 		return http.StatusGone
@@ -43,3 +43,7 @@ func status(err error) int {
 	}
 	return http.StatusInternalServerError
 }
+
+// retryAfter returns the Retry-After seconds an error asks for, if any: a
+// trove.RetryError, whatever its status.
+func retryAfter(err error) (int, bool) { return trove.RetryAfter(err) }
