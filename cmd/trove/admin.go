@@ -92,7 +92,29 @@ func newAdmin(g *globals) *cobra.Command {
 			})
 		},
 	}
-	user.AddCommand(add, list)
+	unlock := &cobra.Command{
+		Use:   "unlock NAME",
+		Short: "Let a user name throttled after failed sign-ins sign in again (every server, within seconds)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return withDB(cmd.Context(), g, func(c *config.Config, db *meta.DB) error {
+				users := account.NewUsers(db, nil)
+				u, err := users.ByName(cmd.Context(), args[0])
+				if errors.Is(err, meta.ErrNotFound) {
+					return hinted{fmt.Errorf("no user %s", args[0]), "list the accounts with: trove admin user list"}
+				}
+				if err != nil {
+					return err
+				}
+				if err := users.Unlock(cmd.Context(), u.Name); err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.ErrOrStderr(), "trove: unlocked sign-ins for %s; the addresses the failures came from stay limited\n", u.Name)
+				return nil
+			})
+		},
+	}
+	user.AddCommand(add, list, unlock)
 	return admin
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/trove-dev/trove/internal/config"
+	"github.com/trove-dev/trove/internal/limit"
 )
 
 func newServe(g *globals) *cobra.Command {
@@ -85,11 +86,16 @@ func serve(ctx context.Context, c *config.Config, ln net.Listener) error {
 	defer stopFollow()
 	followErr := make(chan error, 1)
 	go func() { followErr <- s.registry.Follow(follow) }()
+	go scrubEvery(follow, c, s)
 
+	lln := limitListener(ln, c)
+	s.metrics.Connections(lln.Open, lln.Refused)
+	ln = lln
 	hs := &http.Server{
 		Handler:           s.server,
-		ReadHeaderTimeout: 30 * time.Second,
-		IdleTimeout:       120 * time.Second,
+		ReadHeaderTimeout: c.Connections.HeaderTimeout.Std(),
+		IdleTimeout:       c.Connections.IdleTimeout.Std(),
+		MaxHeaderBytes:    maxHeaderBytes,
 		BaseContext:       func(net.Listener) context.Context { return base },
 		ErrorLog:          slog.NewLogLogger(slog.Default().Handler(), slog.LevelWarn),
 	}
@@ -130,4 +136,30 @@ func serve(ctx context.Context, c *config.Config, ln net.Listener) error {
 	}
 	slog.Info("stopped")
 	return fatal
+}
+
+// maxHeaderBytes bounds a request's headers (net/http adds 4 KiB): every
+// open connection may hold that much while its headers arrive.
+const maxHeaderBytes = 32 << 10
+
+// fdReserve is what the server keeps of its open file limit for other
+// than client connections: the database, blobs being served or written,
+// temporary uploads, the page files.
+const fdReserve = 512
+
+// limitListener puts the configured connection limits on ln, keeping them
+// below the process's open file limit.
+func limitListener(ln net.Listener, c *config.Config) *limit.Listener {
+	conns := c.Connections.Max
+	if n, ok := openFileLimit(); ok && n < uint64(conns)+fdReserve {
+		lower := int(max(int64(n)-fdReserve, 16))
+		slog.Warn("connections.max is above what the open file limit allows; lowering it (raise ulimit -n to keep it)",
+			"configured", conns, "open_file_limit", n, "max", lower)
+		conns = lower
+	}
+	return limit.NewListener(ln, limit.ListenerOptions{
+		Max:     conns,
+		PerAddr: min(c.Connections.MaxPerAddress, conns),
+		Exempt:  c.Connections.TrustedProxies,
+	})
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/trove-dev/trove/internal/blob/fsblob"
 	"github.com/trove-dev/trove/internal/config"
 	"github.com/trove-dev/trove/internal/goproxy"
+	"github.com/trove-dev/trove/internal/limit"
 	"github.com/trove-dev/trove/internal/meta"
 	"github.com/trove-dev/trove/internal/npm"
 	"github.com/trove-dev/trove/internal/page"
@@ -99,10 +100,12 @@ func logLookup(reg *registry.Service) translog.LookupFunc {
 
 // stack is a wired Trove.
 type stack struct {
-	db       *meta.DB
-	registry *registry.Service
-	server   *server.Server
-	users    *account.Users
+	db        *meta.DB
+	registry  *registry.Service
+	server    *server.Server
+	users     *account.Users
+	metrics   *server.Metrics
+	blobStore blob.Store // the store itself, without the cache in front
 }
 
 // wire builds the whole server from a finished configuration.
@@ -117,7 +120,8 @@ func wire(ctx context.Context, c *config.Config) (*stack, error) {
 		db.Close()
 		return nil, err
 	}
-	var blobs blob.Store = metrics.CountBlobErrors(fs)
+	store := metrics.CountBlobErrors(fs)
+	blobs := store
 	if c.Cache.BlobBytes > 0 {
 		blobs = blob.NewCache(blobs, int64(c.Cache.BlobBytes), int64(c.Cache.BlobMax))
 	}
@@ -138,10 +142,16 @@ func wire(ctx context.Context, c *config.Config) (*stack, error) {
 		db.Close()
 		return nil, err
 	}
-	pages := page.NewCache(int(c.Cache.MaxBytes))
+	pages, err := page.Open(page.Options{MaxBytes: int64(c.Cache.MaxBytes), PageMax: int64(c.Cache.PageMax),
+		Dir: filepath.Join(c.DataDir, "pages"), DiskBytes: int64(c.Cache.DiskBytes)})
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
 	reg.Watch(func(eco trove.Ecosystem, name trove.Name) { pages.Invalidate(string(eco), string(name)) })
 	tokens := access.NewTokens(db, nil)
 	users := account.NewUsers(db, nil)
+	users.SetHashing(limit.NewSlots(account.HashSlots(int64(c.Accounts.HashMemory)), c.Accounts.HashWait.Std()))
 	logins := account.NewLogins(db, tokens, nil)
 	srv := server.New(server.Options{
 		Mounts: []server.Mount{
@@ -164,8 +174,16 @@ func wire(ctx context.Context, c *config.Config) (*stack, error) {
 		Blobs:     blobs,
 		Metrics:   metrics,
 		AccessLog: c.Log.Requests,
+		Guards: server.Guards{
+			TrustedProxies:  c.Connections.TrustedProxies,
+			MinBodyRate:     int64(c.Connections.MinBodyRate),
+			BodyGrace:       c.Connections.BodyGrace.Std(),
+			AnonymousWrites: limit.NewRates(c.Rates.AnonymousWrites, nil),
+			Logins:          limit.NewRates(c.Rates.Logins, nil),
+			Publishes:       limit.NewRates(c.Rates.Publishes, nil),
+		},
 	})
-	return &stack{db: db, registry: reg, server: srv, users: users}, nil
+	return &stack{db: db, registry: reg, server: srv, users: users, metrics: metrics, blobStore: store}, nil
 }
 
 // setLogger makes the configured logger, writing to standard error

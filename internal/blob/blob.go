@@ -12,6 +12,14 @@
 //     not an error: the second commit finds the blob present and keeps it.
 //   - Backends translate their native "does not exist" errors into
 //     [ErrNotFound]; blobtest checks this for every backend.
+//   - Bytes that no longer match their digest (disk corruption) are never
+//     served as good: [Cache] checks every blob it loads, trove fsck and
+//     the scheduled scrub check every stored blob, and a damaged blob is
+//     taken out of service ([Quarantiner]), after which Open and Stat
+//     return [ErrDamaged]. Large blobs sent straight from a file are not
+//     checked on each download: between scrubs, the clients' own checks
+//     (npm integrity, pip hashes, the go checksum database) are what
+//     catches damage to them.
 //
 // Which blobs are referenced is recorded in the metadata database, never
 // derived by listing a store; garbage collection is an anti-join there.
@@ -33,7 +41,31 @@ var (
 	// ErrDigestMismatch reports that the written bytes do not have the
 	// digest the committer expected. Nothing is stored.
 	ErrDigestMismatch = errors.New("blob digest mismatch")
+	// ErrDamaged reports a stored blob whose bytes were found not to match
+	// its digest and that was taken out of service.
+	ErrDamaged = errors.New("stored blob is damaged (its bytes no longer match its sha256)")
 )
+
+// A Quarantiner is a Store that can take a damaged blob out of service:
+// afterwards Open and Stat of its digest return an error wrapping
+// ErrDamaged, until the same digest is committed again (restored from a
+// good copy). Quarantining a missing blob is not an error.
+type Quarantiner interface {
+	Quarantine(ctx context.Context, d Digest) error
+}
+
+// Verify reads r to its end and returns an error wrapping ErrDamaged if
+// its bytes do not have the digest d.
+func Verify(r io.Reader, d Digest) error {
+	h := sha256.New()
+	if _, err := io.Copy(h, r); err != nil {
+		return fmt.Errorf("reading blob %s: %w", d, err)
+	}
+	if got := Digest(hex.EncodeToString(h.Sum(nil))); got != d {
+		return fmt.Errorf("blob %s has sha256 %s: %w", d, got, ErrDamaged)
+	}
+	return nil
+}
 
 // A Digest is the lowercase hex SHA-256 of a blob's bytes: the blob's key.
 type Digest string

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"container/list"
 	"context"
+	"errors"
 	"io"
+	"log/slog"
 	"sync"
 )
 
@@ -14,8 +16,11 @@ import (
 // one. It saves the open, seek and close system calls of the file store
 // on the hot download path, where those calls cost more than the copy.
 //
-// Blobs larger than the per-blob limit are never cached and are read
-// from the underlying store as they are.
+// Every blob is checked against its digest as it enters the cache: bytes
+// that do not match are never served, and the blob is taken out of
+// service in the underlying store if it is a Quarantiner. Blobs larger
+// than the per-blob limit are never cached and are read from the
+// underlying store as they are.
 type Cache struct {
 	Store
 	maxBytes int64
@@ -60,8 +65,29 @@ func (c *Cache) Open(ctx context.Context, d Digest, off int64) (io.ReadCloser, e
 	if _, err := io.ReadFull(rc, b); err != nil {
 		return nil, err
 	}
+	if err := Verify(bytes.NewReader(b), d); err != nil {
+		if qerr := c.Quarantine(ctx, d); qerr != nil {
+			return nil, errors.Join(err, qerr)
+		}
+		slog.Error("a stored blob is damaged; it was taken out of service", "digest", string(d), "err", err)
+		return nil, err
+	}
 	c.put(d, b)
 	return reader(b, off)
+}
+
+// Quarantine drops the blob from the cache and quarantines it in the
+// underlying store, if that is a Quarantiner.
+func (c *Cache) Quarantine(ctx context.Context, d Digest) error {
+	c.mu.Lock()
+	if e, ok := c.items[d]; ok {
+		c.removeLocked(e)
+	}
+	c.mu.Unlock()
+	if q, ok := c.Store.(Quarantiner); ok {
+		return q.Quarantine(ctx, d)
+	}
+	return nil
 }
 
 // Delete removes the blob from the cache and the store.

@@ -3,7 +3,10 @@ package blob_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/trove-dev/trove/internal/blob"
@@ -70,5 +73,51 @@ func TestCacheServesFromMemoryWithinBounds(t *testing.T) {
 	}
 	if _, err := c.Open(ctx, small[4], 0); err == nil {
 		t.Errorf("deleted blob still served from the cache")
+	}
+}
+
+// TestCacheRefusesDamagedBlobs: bytes that no longer match their digest
+// are never served from the cache, and the blob is taken out of service.
+func TestCacheRefusesDamagedBlobs(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	fs, err := fsblob.New(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := blob.NewCache(fs, 1<<20, 64<<10)
+	good := []byte("the published tarball")
+	d := blob.Sum(good)
+	if err := blob.Put(ctx, c, bytes.NewReader(good), d); err != nil {
+		t.Fatal(err)
+	}
+	// Disk corruption: same length, one byte flipped.
+	p := filepath.Join(dir, "sha256", string(d[:2]), string(d))
+	os.Chmod(p, 0o644)
+	if err := os.WriteFile(p, []byte("the published tarbalL"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		rc, err := c.Open(ctx, d, 0)
+		if err == nil {
+			b, _ := io.ReadAll(rc)
+			t.Fatalf("Open of a damaged blob served %q", b)
+		}
+		if !errors.Is(err, blob.ErrDamaged) {
+			t.Fatalf("Open of a damaged blob = %v, want ErrDamaged", err)
+		}
+	}
+	if _, err := os.Stat(p); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the damaged file is still in service: %v", err)
+	}
+	if err := blob.Put(ctx, c, bytes.NewReader(good), d); err != nil {
+		t.Fatal(err)
+	}
+	rc, err := c.Open(ctx, d, 0)
+	if err != nil {
+		t.Fatalf("after restoring: %v", err)
+	}
+	if b, _ := io.ReadAll(rc); !bytes.Equal(b, good) {
+		t.Errorf("after restoring: %q", b)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
 	"path/filepath"
 	"reflect"
@@ -21,6 +22,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/trove-dev/trove/internal/limit"
 )
 
 // Config is the whole configuration.
@@ -41,10 +44,51 @@ type Config struct {
 	Database     Database     `toml:"database"`
 	Storage      Storage      `toml:"storage"`
 	Limits       Limits       `toml:"limits"`
+	Connections  Connections  `toml:"connections"`
+	Rates        Rates        `toml:"rates"`
 	Cache        Cache        `toml:"cache"`
 	Accounts     Accounts     `toml:"accounts"`
 	Policy       Policy       `toml:"policy"`
 	Transparency Transparency `toml:"transparency"`
+}
+
+// Connections bound what clients can hold open, and how slowly they may
+// send. Connections beyond a limit are answered 503 and closed at accept.
+type Connections struct {
+	// Max bounds the client connections open at once. It must stay well
+	// below the process's open file limit (ulimit -n), which the database
+	// and blob files share; trove serve lowers it if it does not.
+	Max int `toml:"max"`
+	// MaxPerAddress bounds the connections from one client address (an
+	// IPv4 address, an IPv6 /64). Once three quarters of Max are open, an
+	// address may only open new ones while it holds fewer than 8.
+	MaxPerAddress int `toml:"max_per_address"`
+	// HeaderTimeout bounds the time to send a request's headers.
+	HeaderTimeout Duration `toml:"header_timeout"`
+	// IdleTimeout closes keep-alive connections idle that long.
+	IdleTimeout Duration `toml:"idle_timeout"`
+	// MinBodyRate is the slowest a request body may arrive, in bytes a
+	// second, once BodyGrace has passed; slower bodies are cut. 0 is off.
+	MinBodyRate ByteSize `toml:"min_body_rate"`
+	BodyGrace   Duration `toml:"body_grace"`
+	// TrustedProxies are the reverse proxies (addresses or CIDR prefixes)
+	// whose X-Forwarded-For header names the client. Their connections
+	// count only towards Max. Empty: the peer is the client.
+	TrustedProxies Prefixes `toml:"trusted_proxies"`
+}
+
+// Rates limit how often clients may do what costs the server, written
+// "N/DURATION" (at most N per DURATION, in bursts of up to N); "0" is no
+// limit. Refusals answer 429 with Retry-After.
+type Rates struct {
+	// AnonymousWrites limits requests other than GET and HEAD without
+	// credentials, per client address.
+	AnonymousWrites limit.Rate `toml:"anonymous_writes"`
+	// Logins limits sign-in requests (npm login, both ways, and the
+	// browser login's session creation), per client address.
+	Logins limit.Rate `toml:"logins"`
+	// Publishes limits publish and upload requests, per API token.
+	Publishes limit.Rate `toml:"publishes"`
 }
 
 // Transparency configures the transparency log.
@@ -76,6 +120,11 @@ type Storage struct {
 	Backend string `toml:"backend"` // fs
 	// Dir of the fs backend. Default: <data_dir>/blobs.
 	Dir string `toml:"dir"`
+	// ScrubInterval is how often trove serve re-reads every stored file
+	// to check it against its SHA-256 (as trove fsck does); 0 is never.
+	ScrubInterval Duration `toml:"scrub_interval"`
+	// ScrubRate bounds the bytes a second a scrub reads.
+	ScrubRate ByteSize `toml:"scrub_rate"`
 }
 
 // Limits bound what clients may send.
@@ -92,8 +141,13 @@ type Limits struct {
 
 // Cache sizes the in-memory caches of the read path.
 type Cache struct {
-	// MaxBytes bounds the rendered metadata documents.
+	// MaxBytes bounds the rendered metadata documents kept in memory.
 	MaxBytes ByteSize `toml:"max_bytes"`
+	// PageMax bounds one document kept in memory. Larger ones are kept
+	// on disk under <data_dir>/pages, up to DiskBytes in all (0: not at
+	// all, and they are rendered again for every request).
+	PageMax   ByteSize `toml:"page_max"`
+	DiskBytes ByteSize `toml:"disk_bytes"`
 	// BlobBytes bounds the small files (up to BlobMax each) kept in memory
 	// for downloads; 0 turns the blob cache off.
 	BlobBytes ByteSize `toml:"blob_bytes"`
@@ -105,6 +159,13 @@ type Accounts struct {
 	// OpenRegistration lets anyone create an account from a client
 	// (npm adduser). Off by default: administrators create accounts.
 	OpenRegistration bool `toml:"open_registration"`
+	// HashMemory bounds the memory password hashing takes at once: each
+	// sign-in's argon2id hash holds 19 MiB while it runs, so it is also
+	// the number of concurrent sign-ins (96MiB: 5).
+	HashMemory ByteSize `toml:"hash_memory"`
+	// HashWait is how long a sign-in waits for its turn before being
+	// refused with 503 and Retry-After.
+	HashWait Duration `toml:"hash_wait"`
 }
 
 // Policy holds registry policies.
@@ -123,10 +184,15 @@ func Default() Config {
 		ShutdownTimeout: Duration(30 * time.Second),
 		Log:             Log{Level: "info", Format: "text", Requests: true},
 		Database:        Database{Driver: "sqlite"},
-		Storage:         Storage{Backend: "fs"},
+		Storage:         Storage{Backend: "fs", ScrubInterval: Duration(7 * 24 * time.Hour), ScrubRate: 32 << 20},
 		Limits:          Limits{NPMPublishBytes: 128 << 20, PyPIUploadBytes: 100 << 20, GoZipBytes: 500 << 20},
-		Cache:           Cache{MaxBytes: 64 << 20, BlobBytes: 32 << 20, BlobMax: 256 << 10},
-		Policy:          Policy{UnpublishWindow: Duration(72 * time.Hour)},
+		Connections: Connections{Max: 4096, MaxPerAddress: 256, HeaderTimeout: Duration(10 * time.Second),
+			IdleTimeout: Duration(60 * time.Second), MinBodyRate: 4 << 10, BodyGrace: Duration(10 * time.Second)},
+		Rates: Rates{AnonymousWrites: limit.Rate{N: 30, Per: time.Minute}, Logins: limit.Rate{N: 10, Per: time.Minute},
+			Publishes: limit.Rate{N: 60, Per: time.Minute}},
+		Cache:    Cache{MaxBytes: 64 << 20, PageMax: 8 << 20, DiskBytes: 1 << 30, BlobBytes: 32 << 20, BlobMax: 256 << 10},
+		Accounts: Accounts{HashMemory: 96 << 20, HashWait: Duration(2 * time.Second)},
+		Policy:   Policy{UnpublishWindow: Duration(72 * time.Hour)},
 	}
 }
 
@@ -232,8 +298,29 @@ func (c *Config) Validate() error {
 	if c.Limits.GoZipBytes < 1<<10 || c.Limits.GoZipBytes > 500<<20 {
 		bad("limits.go_zip_bytes: %d is outside 1KiB..500MiB (the go command refuses larger module zips)", c.Limits.GoZipBytes)
 	}
-	if c.Cache.MaxBytes < 0 || c.Cache.BlobBytes < 0 || c.Cache.BlobMax < 0 {
+	if c.Cache.MaxBytes < 0 || c.Cache.BlobBytes < 0 || c.Cache.BlobMax < 0 || c.Cache.PageMax < 0 || c.Cache.DiskBytes < 0 {
 		bad("cache: sizes must not be negative")
+	}
+	if c.Connections.Max < 16 {
+		bad("connections.max: %d is below 16", c.Connections.Max)
+	}
+	if c.Connections.MaxPerAddress < 1 || c.Connections.MaxPerAddress > c.Connections.Max {
+		bad("connections.max_per_address: %d is outside 1..connections.max", c.Connections.MaxPerAddress)
+	}
+	if c.Connections.HeaderTimeout <= 0 || c.Connections.IdleTimeout <= 0 {
+		bad("connections: header_timeout and idle_timeout must be positive")
+	}
+	if c.Connections.MinBodyRate < 0 || c.Connections.BodyGrace < 0 {
+		bad("connections: min_body_rate and body_grace must not be negative")
+	}
+	if c.Accounts.HashMemory < 19<<20 {
+		bad("accounts.hash_memory: %d is below 19MiB, the memory of one password hash", c.Accounts.HashMemory)
+	}
+	if c.Accounts.HashWait <= 0 {
+		bad("accounts.hash_wait: must be positive")
+	}
+	if c.Storage.ScrubInterval < 0 || c.Storage.ScrubRate < 1<<20 {
+		bad("storage: scrub_interval must not be negative, and scrub_rate must be at least 1MiB")
 	}
 	if c.Policy.UnpublishWindow < 0 {
 		bad("policy.unpublish_window: must not be negative")
@@ -251,12 +338,14 @@ func EnvVars() []string {
 	return out
 }
 
+var textUnmarshaler = reflect.TypeFor[interface{ UnmarshalText([]byte) error }]()
+
 func walk(v reflect.Value, prefix string, fn func(name string, field reflect.Value)) {
 	t := v.Type()
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
 		name := prefix + "_" + strings.ToUpper(f.Tag.Get("toml"))
-		if f.Type.Kind() == reflect.Struct {
+		if f.Type.Kind() == reflect.Struct && !reflect.PointerTo(f.Type).Implements(textUnmarshaler) {
 			walk(v.Field(i), name, fn)
 			continue
 		}
@@ -292,6 +381,12 @@ func setField(field reflect.Value, s string) error {
 	switch field.Kind() {
 	case reflect.String:
 		field.SetString(s)
+	case reflect.Int:
+		n, err := strconv.Atoi(s)
+		if err != nil {
+			return fmt.Errorf("%q is not a whole number", s)
+		}
+		field.SetInt(int64(n))
 	case reflect.Bool:
 		b, err := strconv.ParseBool(s)
 		if err != nil {
@@ -352,3 +447,69 @@ func (b *ByteSize) UnmarshalText(text []byte) error {
 
 // MarshalText formats a size in bytes.
 func (b ByteSize) MarshalText() ([]byte, error) { return []byte(strconv.FormatInt(int64(b), 10)), nil }
+
+// Prefixes are IP prefixes, written as a TOML array of addresses or CIDR
+// prefixes, or as one string of them separated by commas (in TROVE_*
+// variables): ["10.0.0.0/8", "192.0.2.1"].
+type Prefixes []netip.Prefix
+
+// UnmarshalText parses comma-separated addresses and prefixes.
+func (p *Prefixes) UnmarshalText(b []byte) error {
+	var out Prefixes
+	for _, f := range strings.Split(string(b), ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		pfx, err := parsePrefix(f)
+		if err != nil {
+			return err
+		}
+		out = append(out, pfx)
+	}
+	*p = out
+	return nil
+}
+
+// UnmarshalTOML takes an array of strings, or one string.
+func (p *Prefixes) UnmarshalTOML(v any) error {
+	switch v := v.(type) {
+	case string:
+		return p.UnmarshalText([]byte(v))
+	case []any:
+		var out Prefixes
+		for _, e := range v {
+			s, ok := e.(string)
+			if !ok {
+				return fmt.Errorf("%v is not an address or prefix string", e)
+			}
+			pfx, err := parsePrefix(strings.TrimSpace(s))
+			if err != nil {
+				return err
+			}
+			out = append(out, pfx)
+		}
+		*p = out
+		return nil
+	}
+	return fmt.Errorf("%v is not a list of addresses or prefixes", v)
+}
+
+// MarshalText formats the prefixes separated by commas.
+func (p Prefixes) MarshalText() ([]byte, error) {
+	s := make([]string, len(p))
+	for i, pfx := range p {
+		s[i] = pfx.String()
+	}
+	return []byte(strings.Join(s, ",")), nil
+}
+
+func parsePrefix(s string) (netip.Prefix, error) {
+	if a, err := netip.ParseAddr(s); err == nil {
+		return netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()), nil
+	}
+	pfx, err := netip.ParsePrefix(s)
+	if err != nil {
+		return netip.Prefix{}, fmt.Errorf("%q is not an IP address or CIDR prefix like 10.0.0.0/8", s)
+	}
+	return pfx.Masked(), nil
+}

@@ -87,3 +87,48 @@ func TestEnvVarsCoverEverySetting(t *testing.T) {
 		}
 	}
 }
+
+func TestLoadGuards(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "trove.toml")
+	os.WriteFile(path, []byte(`
+[connections]
+max = 1000
+max_per_address = 50
+min_body_rate = "8KiB"
+trusted_proxies = ["10.0.0.0/8", "192.0.2.1"]
+[rates]
+publishes = "5/1s"
+anonymous_writes = "0"
+`), 0o600)
+	c, err := Load(path, []string{"TROVE_RATES_LOGINS=3/1m", "TROVE_CONNECTIONS_MAX_PER_ADDRESS=40"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := c.Connections.TrustedProxies.MarshalText(); string(got) != "10.0.0.0/8,192.0.2.1/32" {
+		t.Errorf("trusted_proxies = %s", got)
+	}
+	if c.Connections.Max != 1000 || c.Connections.MaxPerAddress != 40 || c.Connections.MinBodyRate != 8<<10 {
+		t.Errorf("connections = %+v", c.Connections)
+	}
+	if c.Rates.Publishes.String() != "5/1s" || c.Rates.Logins.String() != "3/1m0s" || c.Rates.AnonymousWrites.N != 0 {
+		t.Errorf("rates = %+v", c.Rates)
+	}
+	c2, err := Load("", []string{"TROVE_CONNECTIONS_TRUSTED_PROXIES=127.0.0.1, ::1"})
+	if err != nil || len(c2.Connections.TrustedProxies) != 2 {
+		t.Errorf("TROVE_CONNECTIONS_TRUSTED_PROXIES: %v, %v", c2.Connections.TrustedProxies, err)
+	}
+	for env, want := range map[string]string{
+		"TROVE_RATES_LOGINS=often":                 "TROVE_RATES_LOGINS",
+		"TROVE_CONNECTIONS_MAX=many":               "TROVE_CONNECTIONS_MAX",
+		"TROVE_CONNECTIONS_TRUSTED_PROXIES=proxy1": "TROVE_CONNECTIONS_TRUSTED_PROXIES",
+	} {
+		if _, err := Load("", []string{env}); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Load(%s) = %v, want an error naming %s", env, err, want)
+		}
+	}
+	c.Connections.MaxPerAddress = 5000
+	c.Accounts.HashMemory = 1 << 20
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "max_per_address") || !strings.Contains(err.Error(), "hash_memory") {
+		t.Errorf("Validate = %v, want max_per_address and hash_memory named", err)
+	}
+}

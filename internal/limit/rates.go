@@ -120,3 +120,16 @@ func (l *Rates) Len() int {
 	defer l.mu.Unlock()
 	return len(l.buckets)
 }
+
+// UnmarshalText parses a rate as ParseRate does (for configuration files).
+func (r *Rate) UnmarshalText(b []byte) error {
+	v, err := ParseRate(string(b))
+	if err != nil {
+		return err
+	}
+	*r = v
+	return nil
+}
+
+// MarshalText formats the rate as ParseRate reads it.
+func (r Rate) MarshalText() ([]byte, error) { return []byte(r.String()), nil }

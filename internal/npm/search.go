@@ -59,11 +59,15 @@ func (h *Handler) search(w http.ResponseWriter, r *http.Request, _ request) erro
 		if err != nil {
 			return err
 		}
+		entry, err := pg.Bytes()
+		if err != nil {
+			return err
+		}
 		score := 1.0
 		if p.Name == text {
 			score = 100
 		}
-		objects = append(objects, searchObject{Package: pg.Body, SearchScore: score,
+		objects = append(objects, searchObject{Package: entry, SearchScore: score,
 			Score: searchScore{Final: 1, Detail: map[string]float64{"quality": 1, "popularity": 1, "maintenance": 1}}})
 	}
 	return writeJSON(w, http.StatusOK, map[string]any{"objects": objects, "total": total, "time": time.Now().UTC().Format(time.RFC3339)})

@@ -14,6 +14,21 @@
 //   - Concurrent misses of one page render it once (singleflight).
 //   - The cache is bounded by the total size of bodies it holds; the least
 //     recently used pages go first.
+//   - A page larger than the entry limit (PageMax) is not kept in memory.
+//     With a directory (see [Open]) it is kept on disk instead, in a second
+//     tier bounded by its own size (DiskBytes) and invalidated like the
+//     first, so that even a document of many megabytes is rendered once per
+//     change of its package and then served from the file.
+//
+// # Disk tier
+//
+// A spilled page is one file holding the body and then its gzip copy. The
+// file is unlinked as soon as it is written and kept open: it has no name
+// a later process could trip over, a page dropped from the cache stays
+// readable for requests already serving it, and its space is freed when
+// the last of them is done and the *os.File is collected. Space of
+// dropped pages can therefore outlive DiskBytes until the next garbage
+// collection.
 package page
 
 import (
@@ -22,7 +37,13 @@ import (
 	"container/list"
 	"crypto/sha256"
 	"encoding/base64"
+	"fmt"
+	"io"
+	"log/slog"
 	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -43,7 +64,17 @@ type Page struct {
 	// Accept-Encoding, which is always added.
 	Vary         string
 	LastModified time.Time
+
+	// file holds Body and then Gzip for a page in the disk tier, whose
+	// Body and Gzip are then nil.
+	file             *os.File
+	bodyLen, gzipLen int64
 }
+
+// largeBody is the size from which bodies are compressed with gzip's
+// default level rather than its best: a body of many megabytes at the
+// best level takes seconds of CPU.
+const largeBody = 1 << 20
 
 // New returns a page for body with its ETag and, for bodies large enough
 // to gain from it, a gzip copy.
@@ -52,7 +83,11 @@ func New(body []byte, contentType string) *Page {
 	p := &Page{Body: body, ContentType: contentType, ETag: `"` + base64.RawURLEncoding.EncodeToString(sum[:18]) + `"`}
 	if len(body) >= 512 {
 		var b bytes.Buffer
-		zw, _ := gzip.NewWriterLevel(&b, gzip.BestCompression)
+		level := gzip.BestCompression
+		if len(body) >= largeBody {
+			level = gzip.DefaultCompression
+		}
+		zw, _ := gzip.NewWriterLevel(&b, level)
 		zw.Write(body)
 		zw.Close()
 		if b.Len() < len(body) {
@@ -62,7 +97,19 @@ func New(body []byte, contentType string) *Page {
 	return p
 }
 
-func (p *Page) size() int { return len(p.Body) + len(p.Gzip) + 256 }
+func (p *Page) size() int64 { return int64(len(p.Body)+len(p.Gzip)) + p.bodyLen + p.gzipLen + 256 }
+
+// Bytes returns the page's body, read from disk for a page in the disk tier.
+func (p *Page) Bytes() ([]byte, error) {
+	if p.file == nil {
+		return p.Body, nil
+	}
+	b := make([]byte, p.bodyLen)
+	if _, err := p.file.ReadAt(b, 0); err != nil {
+		return nil, fmt.Errorf("reading a cached page: %w", err)
+	}
+	return b, nil
+}
 
 // Serve writes the page, answering If-None-Match with 304 and sending the
 // gzip copy to clients that accept it. HEAD gets the headers only.
@@ -87,10 +134,25 @@ func Serve(w http.ResponseWriter, r *http.Request, p *Page) {
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
-	body := p.Body
-	if p.Gzip != nil && acceptsGzip(r.Header.Get("Accept-Encoding")) {
-		body = p.Gzip
+	gz := (p.Gzip != nil || p.gzipLen > 0) && acceptsGzip(r.Header.Get("Accept-Encoding"))
+	if gz {
 		h.Set("Content-Encoding", "gzip")
+	}
+	if p.file != nil {
+		off, n := int64(0), p.bodyLen
+		if gz {
+			off, n = p.bodyLen, p.gzipLen
+		}
+		h.Set("Content-Length", strconv.FormatInt(n, 10))
+		w.WriteHeader(http.StatusOK)
+		if r.Method != http.MethodHead {
+			io.Copy(w, io.NewSectionReader(p.file, off, n))
+		}
+		return
+	}
+	body := p.Body
+	if gz {
+		body = p.Gzip
 	}
 	h.Set("Content-Length", itoa(len(body)))
 	w.WriteHeader(http.StatusOK)
@@ -150,17 +212,32 @@ type groupKey struct{ group, name string }
 type entry struct {
 	key  Key
 	page *Page
-	elem *list.Element
+	elem *list.Element // in lru, or in dlru for a page on disk
+}
+
+// Options configure a Cache.
+type Options struct {
+	// MaxBytes bounds the pages kept in memory.
+	MaxBytes int64
+	// PageMax bounds one page kept in memory; 0 means MaxBytes.
+	PageMax int64
+	// Dir, if set, holds the pages larger than PageMax, up to DiskBytes.
+	Dir       string
+	DiskBytes int64
 }
 
 // A Cache holds rendered pages. It is safe for concurrent use.
 type Cache struct {
-	max int // bytes
+	max, pageMax int64
+	dir          string
+	diskMax      int64
 
 	mu    sync.Mutex
 	pages map[Key]*entry
 	lru   *list.List // front: most recently used
-	size  int
+	size  int64
+	dlru  *list.List // the disk tier's pages
+	dsize int64
 	// Generations: every Invalidate takes the next counter value and
 	// stamps the package with it. A fill may store its page only if the
 	// package's stamp did not move while it rendered. floor stands in for
@@ -171,9 +248,58 @@ type Cache struct {
 	sf      singleflight.Group
 }
 
-// NewCache returns a cache holding at most maxBytes of pages.
+// NewCache returns a cache holding at most maxBytes of pages in memory,
+// and no page larger than that.
 func NewCache(maxBytes int) *Cache {
-	return &Cache{max: maxBytes, pages: make(map[Key]*entry), lru: list.New(), gens: make(map[groupKey]uint64)}
+	return newCache(Options{MaxBytes: int64(maxBytes)})
+}
+
+func newCache(o Options) *Cache {
+	if o.PageMax <= 0 || o.PageMax > o.MaxBytes {
+		o.PageMax = o.MaxBytes
+	}
+	return &Cache{max: o.MaxBytes, pageMax: o.PageMax, dir: o.Dir, diskMax: o.DiskBytes,
+		pages: make(map[Key]*entry), lru: list.New(), dlru: list.New(), gens: make(map[groupKey]uint64)}
+}
+
+// Open returns a cache with the options' tiers, creating the disk tier's
+// directory and removing what an earlier process left in it.
+func Open(o Options) (*Cache, error) {
+	if o.Dir == "" || o.DiskBytes <= 0 {
+		o.Dir = ""
+		return newCache(o), nil
+	}
+	if err := os.MkdirAll(o.Dir, 0o750); err != nil {
+		return nil, fmt.Errorf("creating the page directory: %w", err)
+	}
+	old, err := filepath.Glob(filepath.Join(o.Dir, "page-*"))
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range old {
+		os.Remove(f)
+	}
+	return newCache(o), nil
+}
+
+// spill moves a page too large for memory to a file of the disk tier.
+func (c *Cache) spill(p *Page) (*Page, error) {
+	f, err := os.CreateTemp(c.dir, "page-")
+	if err != nil {
+		return nil, fmt.Errorf("spilling a page to disk: %w", err)
+	}
+	os.Remove(f.Name()) // see "Disk tier" above
+	if _, err := f.Write(p.Body); err == nil {
+		_, err = f.Write(p.Gzip)
+	}
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("spilling a page to disk: %w", err)
+	}
+	dp := *p
+	dp.Body, dp.Gzip = nil, nil
+	dp.file, dp.bodyLen, dp.gzipLen = f, int64(len(p.Body)), int64(len(p.Gzip))
+	return &dp, nil
 }
 
 // Get returns the cached page for k, or renders, caches and returns it.
@@ -181,7 +307,11 @@ func NewCache(maxBytes int) *Cache {
 func (c *Cache) Get(k Key, render func() (*Page, error)) (*Page, error) {
 	c.mu.Lock()
 	if e, ok := c.pages[k]; ok {
-		c.lru.MoveToFront(e.elem)
+		if e.page.file != nil {
+			c.dlru.MoveToFront(e.elem)
+		} else {
+			c.lru.MoveToFront(e.elem)
+		}
 		c.mu.Unlock()
 		return e.page, nil
 	}
@@ -200,6 +330,13 @@ func (c *Cache) Get(k Key, render func() (*Page, error)) (*Page, error) {
 		p, err := render()
 		if err != nil {
 			return nil, err
+		}
+		if c.dir != "" && p.file == nil && p.size() > c.pageMax && p.size() <= c.diskMax {
+			if dp, err := c.spill(p); err == nil {
+				p = dp
+			} else {
+				slog.Warn("page cache: serving a large page without keeping it", "err", err)
+			}
 		}
 		c.mu.Lock()
 		if c.genLocked(k) == gen {
@@ -224,10 +361,22 @@ func (c *Cache) storeLocked(k Key, p *Page) {
 	if old, ok := c.pages[k]; ok {
 		c.removeLocked(old)
 	}
-	if p.size() > c.max {
+	e := &entry{key: k, page: p}
+	if p.file != nil {
+		if p.size() > c.diskMax {
+			return
+		}
+		e.elem = c.dlru.PushFront(e)
+		c.pages[k] = e
+		c.dsize += p.size()
+		for c.dsize > c.diskMax {
+			c.removeLocked(c.dlru.Back().Value.(*entry))
+		}
 		return
 	}
-	e := &entry{key: k, page: p}
+	if p.size() > c.pageMax {
+		return
+	}
 	e.elem = c.lru.PushFront(e)
 	c.pages[k] = e
 	c.size += p.size()
@@ -236,9 +385,16 @@ func (c *Cache) storeLocked(k Key, p *Page) {
 	}
 }
 
+// removeLocked drops a page. A page on disk keeps its file open for the
+// requests serving it; the file closes when it is collected.
 func (c *Cache) removeLocked(e *entry) {
-	c.lru.Remove(e.elem)
 	delete(c.pages, e.key)
+	if e.page.file != nil {
+		c.dlru.Remove(e.elem)
+		c.dsize -= e.page.size()
+		return
+	}
+	c.lru.Remove(e.elem)
 	c.size -= e.page.size()
 }
 
@@ -261,9 +417,10 @@ func (c *Cache) Invalidate(group, name string) {
 	}
 }
 
-// Len returns the number of cached pages and their total size in bytes.
-func (c *Cache) Len() (pages, bytes int) {
+// Len returns the number of cached pages and their total size in bytes,
+// in memory and on disk.
+func (c *Cache) Len() (pages int, bytes int64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return len(c.pages), c.size
+	return len(c.pages), c.size + c.dsize
 }

@@ -135,6 +135,9 @@ func (s *Service) Open(ctx context.Context, d blob.Digest, off int64) (io.ReadCl
 		// A visible file whose blob is gone is a storage fault, not a 404.
 		return nil, fmt.Errorf("blob %s of a visible file is missing: %w", d, err)
 	}
+	if errors.Is(err, blob.ErrDamaged) {
+		return nil, fmt.Errorf("the stored file with sha256 %s is damaged and out of service until an administrator restores it (trove fsck lists damaged files): %w", d, err)
+	}
 	return rc, err
 }
 

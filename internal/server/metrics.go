@@ -125,6 +125,14 @@ func (c *countingStore) Stat(ctx context.Context, d blob.Digest) (int64, error) 
 	return n, c.count("stat", err)
 }
 
+// Quarantine passes the call on to a store that can (blob.Quarantiner).
+func (c *countingStore) Quarantine(ctx context.Context, d blob.Digest) error {
+	if q, ok := c.Store.(blob.Quarantiner); ok {
+		return c.count("quarantine", q.Quarantine(ctx, d))
+	}
+	return nil
+}
+
 func (c *countingStore) Delete(ctx context.Context, d blob.Digest) error {
 	return c.count("delete", c.Store.Delete(ctx, d))
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/trove-dev/trove/internal/access"
 	"github.com/trove-dev/trove/internal/account"
+	"github.com/trove-dev/trove/internal/blob"
 	"github.com/trove-dev/trove/internal/trove"
 )
 
@@ -34,7 +35,7 @@ func status(err error) int {
 		return http.StatusAccepted
 	case errors.Is(err, trove.ErrUnsupported):
 		return http.StatusMethodNotAllowed
-	case errors.Is(err, trove.ErrUnavailable):
+	case errors.Is(err, trove.ErrUnavailable), errors.Is(err, blob.ErrDamaged):
 		return http.StatusServiceUnavailable
 	}
 	var mbe *http.MaxBytesError

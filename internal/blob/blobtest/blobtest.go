@@ -135,6 +135,35 @@ func Run(t *testing.T, newStore func(t *testing.T) blob.Store) {
 			t.Errorf("empty blob read back %d bytes", len(got))
 		}
 	})
+	t.Run("Quarantine", func(t *testing.T) {
+		s := newStore(t)
+		q, ok := s.(blob.Quarantiner)
+		if !ok {
+			return // an optional ability
+		}
+		b := []byte("bytes found damaged")
+		mustPut(t, s, b)
+		d := blob.Sum(b)
+		if err := q.Quarantine(ctx, d); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Open(ctx, d, 0); !errors.Is(err, blob.ErrDamaged) {
+			t.Errorf("Open(quarantined) = %v, want ErrDamaged", err)
+		}
+		if _, err := s.Stat(ctx, d); !errors.Is(err, blob.ErrDamaged) {
+			t.Errorf("Stat(quarantined) = %v, want ErrDamaged", err)
+		}
+		if err := q.Quarantine(ctx, blob.Sum([]byte("never stored"))); err != nil {
+			t.Errorf("Quarantine(missing) = %v", err)
+		}
+		if _, err := s.Open(ctx, blob.Sum([]byte("never stored")), 0); !errors.Is(err, blob.ErrNotFound) {
+			t.Errorf("Open(never stored) = %v, want ErrNotFound", err)
+		}
+		mustPut(t, s, b) // restored from a good copy
+		if got := read(t, s, d, 0); !bytes.Equal(got, b) {
+			t.Errorf("after restoring: %q", got)
+		}
+	})
 	t.Run("Concurrent", func(t *testing.T) {
 		s := newStore(t)
 		var wg sync.WaitGroup

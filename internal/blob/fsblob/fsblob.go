@@ -6,8 +6,11 @@
 //	├── sha256/
 //	│   └── ab/                     first two hex digits of the digest
 //	│       └── ab12…ef             the blob, named by its full digest, mode 0444
-//	└── tmp/
-//	    └── upload-<random>         bytes being written; renamed into sha256/ by Commit
+//	├── tmp/
+//	│   └── upload-<random>         bytes being written; renamed into sha256/ by Commit
+//	└── damaged/
+//	    └── ab12…ef                 a blob whose bytes no longer match its name, moved
+//	                                aside by Quarantine; a new Commit of the digest removes it
 //
 // Commit computes the digest while the bytes stream in, fsyncs the file,
 // and renames it into place, so a blob path exists only for complete,
@@ -38,7 +41,7 @@ type Store struct {
 // New returns a Store rooted at dir, creating it if needed, and removes any
 // temporary files left by an earlier process.
 func New(dir string) (*Store, error) {
-	for _, d := range []string{dir, filepath.Join(dir, "sha256"), filepath.Join(dir, "tmp")} {
+	for _, d := range []string{dir, filepath.Join(dir, "sha256"), filepath.Join(dir, "tmp"), filepath.Join(dir, "damaged")} {
 		if err := os.MkdirAll(d, 0o750); err != nil {
 			return nil, fmt.Errorf("creating blob directory: %w", err)
 		}
@@ -79,7 +82,7 @@ func (s *Store) Open(ctx context.Context, d blob.Digest, off int64) (io.ReadClos
 	}
 	f, err := os.Open(p)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("opening blob %s: %w", d, blob.ErrNotFound)
+		return nil, fmt.Errorf("opening blob %s: %w", d, s.missing(d))
 	}
 	if err != nil {
 		return nil, fmt.Errorf("opening blob %s: %w", d, err)
@@ -101,12 +104,33 @@ func (s *Store) Stat(ctx context.Context, d blob.Digest) (int64, error) {
 	}
 	fi, err := os.Stat(p)
 	if errors.Is(err, fs.ErrNotExist) {
-		return 0, fmt.Errorf("stat blob %s: %w", d, blob.ErrNotFound)
+		return 0, fmt.Errorf("stat blob %s: %w", d, s.missing(d))
 	}
 	if err != nil {
 		return 0, fmt.Errorf("stat blob %s: %w", d, err)
 	}
 	return fi.Size(), nil
+}
+
+// missing tells a blob that was never stored (ErrNotFound) from one taken
+// out of service (ErrDamaged). Only the miss path pays for the check.
+func (s *Store) missing(d blob.Digest) error {
+	if _, err := os.Stat(filepath.Join(s.root, "damaged", string(d))); err == nil {
+		return blob.ErrDamaged
+	}
+	return blob.ErrNotFound
+}
+
+// Quarantine moves a damaged blob aside, to damaged/ (see the layout).
+func (s *Store) Quarantine(ctx context.Context, d blob.Digest) error {
+	p, err := s.path(d)
+	if err != nil {
+		return nil
+	}
+	if err := os.Rename(p, filepath.Join(s.root, "damaged", string(d))); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("quarantining blob %s: %w", d, err)
+	}
+	return nil
 }
 
 // Delete removes the blob if it exists.
@@ -168,6 +192,8 @@ func (w *writer) Commit(ctx context.Context, want blob.Digest) error {
 		return fmt.Errorf("committing blob %s: %w", want, err)
 	}
 	w.done = true
+	// Good bytes for a quarantined digest restore it.
+	os.Remove(filepath.Join(w.s.root, "damaged", string(want)))
 	return syncDir(filepath.Dir(dst))
 }
 

@@ -16,13 +16,14 @@ import (
 
 // Store keeps blobs in a map. The zero value is not usable; call New.
 type Store struct {
-	mu    sync.RWMutex
-	blobs map[blob.Digest][]byte
+	mu      sync.RWMutex
+	blobs   map[blob.Digest][]byte
+	damaged map[blob.Digest]bool
 }
 
 // New returns an empty Store.
 func New() *Store {
-	return &Store{blobs: make(map[blob.Digest][]byte)}
+	return &Store{blobs: make(map[blob.Digest][]byte), damaged: make(map[blob.Digest]bool)}
 }
 
 // Create starts a blob buffered in memory.
@@ -35,9 +36,10 @@ func (s *Store) Create(ctx context.Context) (blob.Writer, error) {
 func (s *Store) Open(ctx context.Context, d blob.Digest, off int64) (io.ReadCloser, error) {
 	s.mu.RLock()
 	b, ok := s.blobs[d]
+	damaged := s.damaged[d]
 	s.mu.RUnlock()
 	if !ok {
-		return nil, fmt.Errorf("opening blob %s: %w", d, blob.ErrNotFound)
+		return nil, fmt.Errorf("opening blob %s: %w", d, missing(damaged))
 	}
 	if off < 0 || off > int64(len(b)) {
 		return nil, fmt.Errorf("opening blob %s at %d: offset out of range", d, off)
@@ -51,9 +53,10 @@ func (s *Store) Open(ctx context.Context, d blob.Digest, off int64) (io.ReadClos
 func (s *Store) Stat(ctx context.Context, d blob.Digest) (int64, error) {
 	s.mu.RLock()
 	b, ok := s.blobs[d]
+	damaged := s.damaged[d]
 	s.mu.RUnlock()
 	if !ok {
-		return 0, fmt.Errorf("stat blob %s: %w", d, blob.ErrNotFound)
+		return 0, fmt.Errorf("stat blob %s: %w", d, missing(damaged))
 	}
 	return int64(len(b)), nil
 }
@@ -64,6 +67,32 @@ func (s *Store) Delete(ctx context.Context, d blob.Digest) error {
 	delete(s.blobs, d)
 	s.mu.Unlock()
 	return nil
+}
+
+func missing(damaged bool) error {
+	if damaged {
+		return blob.ErrDamaged
+	}
+	return blob.ErrNotFound
+}
+
+// Quarantine takes the blob out of service (blob.Quarantiner).
+func (s *Store) Quarantine(ctx context.Context, d blob.Digest) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.blobs[d]; ok {
+		delete(s.blobs, d)
+		s.damaged[d] = true
+	}
+	return nil
+}
+
+// Damage replaces the bytes of a stored blob without checking them, as
+// disk corruption would, for tests of what notices.
+func (s *Store) Damage(d blob.Digest, b []byte) {
+	s.mu.Lock()
+	s.blobs[d] = bytes.Clone(b)
+	s.mu.Unlock()
 }
 
 // Len returns the number of committed blobs.
@@ -101,6 +130,7 @@ func (w *writer) Commit(ctx context.Context, want blob.Digest) error {
 	}
 	w.s.mu.Lock()
 	w.s.blobs[want] = bytes.Clone(w.buf.Bytes())
+	delete(w.s.damaged, want)
 	w.s.mu.Unlock()
 	return nil
 }
