@@ -148,6 +148,7 @@ func wire(ctx context.Context, c *config.Config) (*stack, error) {
 		db.Close()
 		return nil, err
 	}
+	metrics.PageRenders(pages.Renders)
 	reg.Watch(func(eco trove.Ecosystem, name trove.Name) { pages.Invalidate(string(eco), string(name)) })
 	tokens := access.NewTokens(db, nil)
 	users := account.NewUsers(db, nil)

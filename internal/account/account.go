@@ -23,6 +23,7 @@ import (
 	"net/mail"
 	"net/netip"
 	"regexp"
+	"runtime"
 	"strings"
 	"time"
 
@@ -47,16 +48,21 @@ var (
 // Password hashing limits: each hash holds argonMemoryKiB of memory while
 // it runs, so the memory hashing may take bounds how many run at once.
 const (
-	// DefaultHashMemory is the memory budget of concurrent hashing.
-	DefaultHashMemory = 96 << 20
 	// DefaultHashWait is how long a sign-in waits for a hashing slot.
 	DefaultHashWait = 2 * time.Second
 	// HashMemory is what one hash takes.
 	HashMemory = argonMemoryKiB << 10
 )
 
-// HashSlots returns how many hashes fit in a memory budget (at least one).
-func HashSlots(budget int64) int { return max(int(budget/HashMemory), 1) }
+// HashSlots returns how many hashes fit in a memory budget (at least
+// one). A budget of 0 gives one slot per CPU: a hash keeps a CPU busy for
+// its whole duration, so more would add memory and waiting, not speed.
+func HashSlots(budget int64) int {
+	if budget == 0 {
+		return runtime.NumCPU()
+	}
+	return max(int(budget/HashMemory), 1)
+}
 
 var namePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,38}$`)
 
@@ -80,13 +86,13 @@ type Users struct {
 }
 
 // NewUsers returns an account service over db with the default hashing
-// limits (DefaultHashMemory, DefaultHashWait). now may be nil for time.Now.
+// limits (HashSlots(0), DefaultHashWait). now may be nil for time.Now.
 func NewUsers(db *meta.DB, now func() time.Time) *Users {
 	if now == nil {
 		now = time.Now
 	}
 	return &Users{db: db, now: now, dummy: HashPassword("not a password: only spends the time a real check takes"),
-		throttle: newThrottle(), hashing: limit.NewSlots(HashSlots(DefaultHashMemory), DefaultHashWait)}
+		throttle: newThrottle(), hashing: limit.NewSlots(HashSlots(0), DefaultHashWait)}
 }
 
 // SetHashing replaces the limit on concurrent password hashing.

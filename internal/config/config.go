@@ -160,8 +160,9 @@ type Accounts struct {
 	// (npm adduser). Off by default: administrators create accounts.
 	OpenRegistration bool `toml:"open_registration"`
 	// HashMemory bounds the memory password hashing takes at once: each
-	// sign-in's argon2id hash holds 19 MiB while it runs, so it is also
-	// the number of concurrent sign-ins (96MiB: 5).
+	// sign-in's argon2id hash holds 19 MiB while it runs, so it sets the
+	// number of concurrent hashes (96MiB: 5). 0, the default, is 19 MiB
+	// per CPU: one hash per CPU, which already keeps them all busy.
 	HashMemory ByteSize `toml:"hash_memory"`
 	// HashWait is how long a sign-in waits for its turn before being
 	// refused with 503 and Retry-After.
@@ -191,7 +192,7 @@ func Default() Config {
 		Rates: Rates{AnonymousWrites: limit.Rate{N: 30, Per: time.Minute}, Logins: limit.Rate{N: 10, Per: time.Minute},
 			Publishes: limit.Rate{N: 60, Per: time.Minute}},
 		Cache:    Cache{MaxBytes: 64 << 20, PageMax: 8 << 20, DiskBytes: 1 << 30, BlobBytes: 32 << 20, BlobMax: 256 << 10},
-		Accounts: Accounts{HashMemory: 96 << 20, HashWait: Duration(2 * time.Second)},
+		Accounts: Accounts{HashWait: Duration(2 * time.Second)},
 		Policy:   Policy{UnpublishWindow: Duration(72 * time.Hour)},
 	}
 }
@@ -313,8 +314,8 @@ func (c *Config) Validate() error {
 	if c.Connections.MinBodyRate < 0 || c.Connections.BodyGrace < 0 {
 		bad("connections: min_body_rate and body_grace must not be negative")
 	}
-	if c.Accounts.HashMemory < 19<<20 {
-		bad("accounts.hash_memory: %d is below 19MiB, the memory of one password hash", c.Accounts.HashMemory)
+	if c.Accounts.HashMemory != 0 && c.Accounts.HashMemory < 19<<20 {
+		bad("accounts.hash_memory: %d is below 19MiB, the memory of one password hash (0: 19MiB per CPU)", c.Accounts.HashMemory)
 	}
 	if c.Accounts.HashWait <= 0 {
 		bad("accounts.hash_wait: must be positive")

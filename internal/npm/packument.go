@@ -1,6 +1,7 @@
 package npm
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -8,6 +9,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -91,7 +93,6 @@ func (h *Handler) render(proj *registry.Project, variant string) (*page.Page, er
 	contentType := typeJSON
 	switch variant {
 	case variantFull:
-		body = pk.full()
 	case variantAbbreviated:
 		body, contentType = pk.abbreviated(), typeAbbreviated
 	case variantDistTags:
@@ -101,8 +102,10 @@ func (h *Handler) render(proj *registry.Project, variant string) (*page.Page, er
 	default:
 		return nil, fmt.Errorf("unknown packument variant %q", variant)
 	}
-	b, err := json.Marshal(body)
-	if err != nil {
+	var b []byte
+	if variant == variantFull {
+		b = pk.fullJSON()
+	} else if b, err = json.Marshal(body); err != nil {
 		return nil, fmt.Errorf("encoding %s: %w", proj.Package.Name, err)
 	}
 	p := page.New(b, contentType)
@@ -233,14 +236,42 @@ type person struct {
 	Email string `json:"email,omitempty"`
 }
 
-// full returns the full packument: every version document, the time of
-// each publish, the maintainers, and, from the latest version, the
-// description, readme, license and links.
-func (pk *packument) full() map[string]json.RawMessage {
-	versions := make(map[string]json.RawMessage, len(pk.versions))
+// fullJSON encodes the full packument: every version document, the time
+// of each publish, the maintainers, and, from the latest version, the
+// description, readme, license and links. The version documents, most of
+// the bytes, are encoded one at a time straight into one buffer sized for
+// them all: a package of many large versions (tens of megabytes) is not
+// copied several times over while it is encoded. The bytes are those of
+// json.Marshal of the whole document: keys sorted, "versions" last.
+func (pk *packument) fullJSON() []byte {
+	head := mustJSON(pk.fullHead())
+	size := len(head) + 16
+	keys := make([]string, 0, len(pk.versions))
 	for v, d := range pk.versions {
-		versions[v] = mustJSON(d)
+		keys = append(keys, v)
+		for k, x := range d {
+			size += len(k) + len(x) + 4
+		}
 	}
+	sort.Strings(keys)
+	b := bytes.NewBuffer(make([]byte, 0, size+len(keys)*32))
+	b.Write(head[:len(head)-1]) // without its closing brace
+	b.WriteString(`,"versions":{`)
+	for i, v := range keys {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.Write(mustJSON(v))
+		b.WriteByte(':')
+		b.Write(mustJSON(pk.versions[v]))
+	}
+	b.WriteString("}}")
+	return b.Bytes()
+}
+
+// fullHead returns the full packument without its versions, whose key
+// sorts after all of these.
+func (pk *packument) fullHead() map[string]json.RawMessage {
 	doc := map[string]json.RawMessage{"readme": mustJSON("")}
 	latest := pk.latestStored()
 	for _, f := range topLevelFields {
@@ -254,7 +285,6 @@ func (pk *packument) full() map[string]json.RawMessage {
 	doc["dist-tags"] = mustJSON(pk.tags)
 	doc["time"] = mustJSON(pk.times)
 	doc["maintainers"] = mustJSON(pk.maintainers())
-	doc["versions"] = mustJSON(versions)
 	return doc
 }
 

@@ -11,7 +11,9 @@
 //   - A page rendered from state older than the latest Invalidate of its
 //     package is never stored: each package has a generation, and a fill
 //     that raced with an invalidation is served once but not kept.
-//   - Concurrent misses of one page render it once (singleflight).
+//   - Concurrent misses of one page render it once (singleflight), and at
+//     most max(2, GOMAXPROCS) pages render at once, which bounds the
+//     memory and CPU a burst of misses on many packages can take.
 //   - The cache is bounded by the total size of bodies it holds; the least
 //     recently used pages go first.
 //   - A page larger than the entry limit (PageMax) is not kept in memory.
@@ -43,9 +45,11 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/singleflight"
@@ -246,7 +250,13 @@ type Cache struct {
 	floor   uint64
 	gens    map[groupKey]uint64
 	sf      singleflight.Group
+
+	renders   atomic.Int64
+	rendering chan struct{} // slots of concurrent renders
 }
+
+// Renders returns how many pages the cache has rendered.
+func (c *Cache) Renders() int64 { return c.renders.Load() }
 
 // NewCache returns a cache holding at most maxBytes of pages in memory,
 // and no page larger than that.
@@ -259,7 +269,8 @@ func newCache(o Options) *Cache {
 		o.PageMax = o.MaxBytes
 	}
 	return &Cache{max: o.MaxBytes, pageMax: o.PageMax, dir: o.Dir, diskMax: o.DiskBytes,
-		pages: make(map[Key]*entry), lru: list.New(), dlru: list.New(), gens: make(map[groupKey]uint64)}
+		pages: make(map[Key]*entry), lru: list.New(), dlru: list.New(), gens: make(map[groupKey]uint64),
+		rendering: make(chan struct{}, max(2, runtime.GOMAXPROCS(0)))}
 }
 
 // Open returns a cache with the options' tiers, creating the disk tier's
@@ -327,7 +338,10 @@ func (c *Cache) Get(k Key, render func() (*Page, error)) (*Page, error) {
 			return e.page, nil
 		}
 		c.mu.Unlock()
+		c.rendering <- struct{}{}
+		c.renders.Add(1)
 		p, err := render()
+		<-c.rendering
 		if err != nil {
 			return nil, err
 		}

@@ -87,6 +87,13 @@ func (m *Metrics) Connections(open func() int, refused func() int64) {
 			func() float64 { return float64(refused()) }))
 }
 
+// PageRenders exports how many metadata documents were rendered.
+func (m *Metrics) PageRenders(renders func() int64) {
+	m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "trove_page_renders_total",
+		Help: "Metadata documents rendered (each then served from the page cache until its package changes)."},
+		func() float64 { return float64(renders()) }))
+}
+
 // StorageError counts an error of a storage backend.
 func (m *Metrics) StorageError(backend, op string) {
 	m.storageErrors.WithLabelValues(backend, op).Inc()
