@@ -68,12 +68,19 @@ func (l *Listener) Accept() (net.Conn, error) {
 			return &conn{Conn: c, l: l, key: k, exempt: exempt}, nil
 		}
 		l.refused.Add(1)
-		// A fresh socket's send buffer takes the answer at once; the
-		// deadline only guards the accept loop against the unexpected.
-		c.SetWriteDeadline(time.Now().Add(20 * time.Millisecond))
-		c.Write([]byte(refusal))
-		c.Close()
+		// Answer and close off the accept loop, which must keep draining
+		// the kernel's queue: while it is full, new clients' connections
+		// wait for their retransmission.
+		go refuse(c)
 	}
+}
+
+// refuse answers a refused connection and closes it. A fresh socket's send
+// buffer takes the answer at once; the deadline only bounds the unexpected.
+func refuse(c net.Conn) {
+	c.SetWriteDeadline(time.Now().Add(100 * time.Millisecond))
+	c.Write([]byte(refusal))
+	c.Close()
 }
 
 func (l *Listener) admit(k netip.Addr, exempt bool) bool {

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/base64"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -383,8 +384,20 @@ func hugeScenario(h *harness) error {
 }
 
 // bytesScenario: a stored tarball rots on disk before anyone downloaded
-// it; downloads, then trove fsck.
+// it; downloads, then trove fsck over it and 20 larger tarballs.
 func bytesScenario(h *harness) error {
+	// Random bytes in base64: tarballs that do not compress, 700 KB each.
+	raw := make([]byte, 675<<10)
+	rng := rand.New(rand.NewPCG(1, 2))
+	for v := range 20 {
+		for i := range raw {
+			raw[i] = byte(rng.Uint32())
+		}
+		field := base64.StdEncoding.EncodeToString(raw)
+		if _, err := h.publish(h.tokens["huge1"], "attack-scrub", fmt.Sprintf("1.0.%d", v), map[string]any{"x-data": field}); err != nil {
+			return err
+		}
+	}
 	tarball := h.srv.url + "/npm/attack-small/-/attack-small-1.0.0.tgz"
 	good := h.smallTgz
 	var file string
