@@ -16,6 +16,8 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+
+	"github.com/trove-dev/trove/internal/trove"
 )
 
 // Errors callers branch on.
@@ -43,7 +45,7 @@ type Principal struct {
 
 // Allows reports whether the principal's scope covers action a on the
 // package (ecosystem, name). Roles are not considered; see Authorize.
-func (p *Principal) Allows(a Action, ecosystem, name string) bool {
+func (p *Principal) Allows(a Action, ecosystem trove.Ecosystem, name trove.Name) bool {
 	if p == nil || !slices.Contains(p.Actions, a) {
 		return false
 	}
@@ -58,8 +60,8 @@ func (p *Principal) Allows(a Action, ecosystem, name string) bool {
 // A Resource is a package an action is about, with the facts about it
 // that authorization needs.
 type Resource struct {
-	Ecosystem string
-	Name      string // normalized
+	Ecosystem trove.Ecosystem
+	Name      trove.Name // normalized
 	// Exists is false when the action would create the package.
 	Exists bool
 	// Owner reports whether the principal's user owns the package.

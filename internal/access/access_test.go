@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/trove-dev/trove/internal/meta"
+	"github.com/trove-dev/trove/internal/trove"
 )
 
 func TestTokenFormat(t *testing.T) {
@@ -65,7 +66,7 @@ func TestPatterns(t *testing.T) {
 		if err != nil {
 			t.Fatalf("ParsePattern(%q): %v", tc.pattern, err)
 		}
-		if got := p.Match(tc.eco, tc.name); got != tc.want {
+		if got := p.Match(trove.Ecosystem(tc.eco), trove.Name(tc.name)); got != tc.want {
 			t.Errorf("Pattern(%q).Match(%s, %s) = %v, want %v", tc.pattern, tc.eco, tc.name, got, tc.want)
 		}
 	}
@@ -135,8 +136,8 @@ func TestTokensLifecycle(t *testing.T) {
 	}
 	defer db.Close()
 	now := time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC)
-	u := &meta.User{Name: "alice", Email: "a@x.test", PasswordHash: "x", CreatedAt: now}
-	if err := db.Tx(ctx, func(tx *meta.Tx) error { return tx.InsertUser(ctx, u) }); err != nil {
+	u := &trove.User{Name: "alice", Email: "a@x.test", CreatedAt: now}
+	if err := db.Tx(ctx, func(tx *meta.Tx) error { return tx.InsertUser(ctx, u, "x") }); err != nil {
 		t.Fatal(err)
 	}
 	clock := now

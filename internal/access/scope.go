@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/trove-dev/trove/internal/trove"
 )
 
 // An Action is something a token may be allowed to do to a package.
@@ -62,15 +64,16 @@ func ParsePattern(s string) (Pattern, error) {
 // name being normalized. Go module paths keep their case, and no two
 // modules may differ only in case (their skeleton is the lowercase path),
 // so Go names are matched case-insensitively.
-func (p Pattern) Match(ecosystem, name string) bool {
+func (p Pattern) Match(ecosystem trove.Ecosystem, name trove.Name) bool {
 	if p == "*" {
 		return true
 	}
 	eco, glob, _ := strings.Cut(string(p), ":")
-	if eco == "go" {
-		name = strings.ToLower(name)
+	n := string(name)
+	if eco == string(trove.Go) {
+		n = strings.ToLower(n)
 	}
-	return eco == ecosystem && globMatch(glob, name)
+	return eco == string(ecosystem) && globMatch(glob, n)
 }
 
 // globMatch matches s against a pattern where '*' matches any run of

@@ -12,7 +12,6 @@ import (
 	"golang.org/x/mod/semver"
 
 	"github.com/trove-dev/trove/internal/blob"
-	"github.com/trove-dev/trove/internal/meta"
 	"github.com/trove-dev/trove/internal/page"
 	"github.com/trove-dev/trove/internal/registry"
 	"github.com/trove-dev/trove/internal/trove"
@@ -60,7 +59,7 @@ func pageKey(mod, variant string) page.Key {
 func listed(proj *registry.Project) []string {
 	var vs []string
 	for _, rel := range proj.Releases {
-		if rel.State == meta.StatePublished && !module.IsPseudoVersion(rel.Version) {
+		if rel.State == trove.Published && !module.IsPseudoVersion(rel.Version) {
 			vs = append(vs, rel.Version)
 		}
 	}
@@ -90,7 +89,7 @@ func (h *Handler) latest(w http.ResponseWriter, r *http.Request, req request) er
 	return nil
 }
 
-func pickLatest(rels []*meta.Release) *meta.Release {
+func pickLatest(rels []*trove.Release) *trove.Release {
 	rank := func(v string) int {
 		switch {
 		case module.IsPseudoVersion(v):
@@ -100,9 +99,9 @@ func pickLatest(rels []*meta.Release) *meta.Release {
 		}
 		return 2
 	}
-	var best *meta.Release
+	var best *trove.Release
 	for _, rel := range rels {
-		if rel.State != meta.StatePublished {
+		if rel.State != trove.Published {
 			continue
 		}
 		if best == nil || rank(rel.Version) > rank(best.Version) ||
@@ -113,7 +112,7 @@ func pickLatest(rels []*meta.Release) *meta.Release {
 	return best
 }
 
-func infoPage(rel *meta.Release) (*page.Page, error) {
+func infoPage(rel *trove.Release) (*page.Page, error) {
 	b, err := json.Marshal(Info{Version: rel.Version, Time: rel.PublishedAt.UTC().Truncate(time.Second)})
 	if err != nil {
 		return nil, err

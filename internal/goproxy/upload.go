@@ -160,7 +160,7 @@ func early(who *access.Principal, mod string) error {
 	if err != nil {
 		return invalid("form field module: %v", err)
 	}
-	return access.Authorize(who, access.Publish, access.Resource{Ecosystem: string(trove.Go), Name: string(n)})
+	return access.Authorize(who, access.Publish, access.Resource{Ecosystem: trove.Go, Name: n})
 }
 
 // readAtMost reads a part of at most limit bytes.

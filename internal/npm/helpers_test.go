@@ -276,9 +276,9 @@ func (e *env) packument(name string) map[string]any {
 }
 
 // releases returns the release rows of a package, in every state.
-func (e *env) releases(name string) []*meta.Release {
+func (e *env) releases(name string) []*trove.Release {
 	e.t.Helper()
-	p, err := e.DB.Package(ctx, "npm", name)
+	p, err := e.DB.Package(ctx, "npm", trove.Name(name))
 	if errors.Is(err, meta.ErrNotFound) {
 		return nil
 	}

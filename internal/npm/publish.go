@@ -101,7 +101,7 @@ func (h *Handler) needPrincipal(ctx context.Context, what string) (*access.Princ
 // allow checks the token's scope before any work is done; the registry
 // checks scope and ownership again, authoritatively.
 func allow(who *access.Principal, a access.Action, name trove.Name) error {
-	if !who.Allows(a, string(trove.NPM), string(name)) {
+	if !who.Allows(a, trove.NPM, name) {
 		return fmt.Errorf("%w: this token's scope does not allow %s on npm:%s", access.ErrDenied, a, name)
 	}
 	return nil
@@ -113,7 +113,7 @@ func (h *Handler) putPackage(w http.ResponseWriter, r *http.Request, req request
 	if err != nil {
 		return err
 	}
-	if !who.Allows(access.Publish, string(trove.NPM), string(req.name)) && !who.Allows(access.Yank, string(trove.NPM), string(req.name)) {
+	if !who.Allows(access.Publish, trove.NPM, req.name) && !who.Allows(access.Yank, trove.NPM, req.name) {
 		return allow(who, access.Publish, req.name)
 	}
 	body, err := readBody(w, r, h.o.MaxPublishBytes, "the publish request")

@@ -60,7 +60,7 @@ func (h *Handler) search(w http.ResponseWriter, r *http.Request, _ request) erro
 			return err
 		}
 		score := 1.0
-		if p.Name == text {
+		if string(p.Name) == text {
 			score = 100
 		}
 		objects = append(objects, searchObject{Package: pg.Body, SearchScore: score,

@@ -10,7 +10,6 @@ import (
 
 	"github.com/trove-dev/trove/internal/access"
 	"github.com/trove-dev/trove/internal/account"
-	"github.com/trove-dev/trove/internal/meta"
 	"github.com/trove-dev/trove/internal/trove"
 )
 
@@ -78,7 +77,7 @@ func (h *Handler) couchUser(w http.ResponseWriter, r *http.Request, req request)
 		return err
 	}
 	u, err := h.o.Users.ByName(r.Context(), req.arg)
-	if errors.Is(err, meta.ErrNotFound) {
+	if errors.Is(err, trove.ErrNotFound) {
 		return trove.Error(trove.ErrNotFound, "no user %s", req.arg)
 	}
 	if err != nil {
@@ -90,7 +89,7 @@ func (h *Handler) couchUser(w http.ResponseWriter, r *http.Request, req request)
 // register handles a sign-in that failed: with open registration an
 // unknown name becomes a new account; otherwise, and for a wrong
 // password, the answer is the same whether the name exists or not.
-func (h *Handler) register(ctx context.Context, name, email, password string) (*meta.User, error) {
+func (h *Handler) register(ctx context.Context, name, email, password string) (*trove.User, error) {
 	if !h.o.OpenRegistration {
 		return nil, fmt.Errorf("%w; accounts are created by an administrator (trove admin user add): ask one if you have none", account.ErrBadCredentials)
 	}
@@ -98,7 +97,7 @@ func (h *Handler) register(ctx context.Context, name, email, password string) (*
 	switch {
 	case err == nil:
 		return nil, account.ErrBadCredentials
-	case !errors.Is(err, meta.ErrNotFound):
+	case !errors.Is(err, trove.ErrNotFound):
 		return nil, err
 	case email == "":
 		return nil, trove.Error(trove.ErrInvalid, "there is no user %q; to create the account, run npm adduser, which asks for an email address", name)
@@ -121,7 +120,7 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request, req request) er
 // revoke revokes one of the user's tokens, by secret or public id.
 func (h *Handler) revoke(ctx context.Context, who *access.Principal, tokenOrKey string) error {
 	err := h.o.Tokens.Revoke(ctx, who.UserID, tokenOrKey)
-	if errors.Is(err, meta.ErrNotFound) {
+	if errors.Is(err, trove.ErrNotFound) {
 		return trove.Error(trove.ErrNotFound, "you have no such token")
 	}
 	return err
@@ -142,7 +141,7 @@ type tokenObject struct {
 	Actions       []string `json:"actions"`
 }
 
-func newTokenObject(t *meta.Token) tokenObject {
+func newTokenObject(t *trove.Token) tokenObject {
 	o := tokenObject{
 		Key: t.PublicID,
 		// Only a hash of the secret is stored; the prefix is all there is

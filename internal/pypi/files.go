@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/trove-dev/trove/internal/blob"
-	"github.com/trove-dev/trove/internal/meta"
 	"github.com/trove-dev/trove/internal/page"
 	"github.com/trove-dev/trove/internal/trove"
 )
@@ -26,7 +25,7 @@ const (
 // may be read several ways, and the one whose project has the file with
 // the URL's digest wins. A digest that does not match is a 404: the URL
 // names those exact bytes.
-func (h *Handler) lookupFile(ctx context.Context, req request) (*meta.File, error) {
+func (h *Handler) lookupFile(ctx context.Context, req request) (*trove.File, error) {
 	ds, err := parseFilename(req.filename)
 	if err != nil {
 		return nil, trove.Error(trove.ErrNotFound, "%v", err)

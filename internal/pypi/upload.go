@@ -221,7 +221,7 @@ func (f *form) early(who *access.Principal) error {
 		if err != nil {
 			return invalid("form field name: %v", err)
 		}
-		return access.Authorize(who, access.Publish, access.Resource{Ecosystem: string(trove.PyPI), Name: string(n)})
+		return access.Authorize(who, access.Publish, access.Resource{Ecosystem: trove.PyPI, Name: n})
 	}
 	return nil
 }

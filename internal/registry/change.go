@@ -26,7 +26,7 @@ var errNoChange = errors.New("no change")
 // changed, and then nothing is recorded. A package without a visible
 // release is not found, whoever asks.
 func (s *Service) change(ctx context.Context, who *access.Principal, a access.Action, t trove.Target, kind string,
-	fn func(tx *meta.Tx, pkg *meta.Package, rel *meta.Release, ev *translog.Event) error) error {
+	fn func(tx *meta.Tx, pkg *trove.Package, rel *trove.Release, ev *translog.Event) error) error {
 	_, name, key, err := s.parse(t.Ecosystem, t.Name, t.Version)
 	if err != nil {
 		return err
@@ -35,22 +35,22 @@ func (s *Service) change(ctx context.Context, who *access.Principal, a access.Ac
 	if err != nil {
 		return err
 	}
-	if err := s.authorize(ctx, who, a, string(t.Ecosystem), name, pkg); err != nil {
+	if err := s.authorize(ctx, who, a, t.Ecosystem, name, pkg); err != nil {
 		return err
 	}
 	err = s.db.Tx(ctx, func(tx *meta.Tx) error {
-		var rel *meta.Release
+		var rel *trove.Release
 		if key != "" {
 			var err error
 			rel, err = tx.Release(ctx, pkg.ID, key)
-			if errors.Is(err, meta.ErrNotFound) || err == nil && !visible(rel.State) {
+			if errors.Is(err, meta.ErrNotFound) || err == nil && !rel.State.Visible() {
 				return trove.Error(trove.ErrNotFound, "version %s of %s not found", t.Version, pkg.DisplayName)
 			}
 			if err != nil {
 				return err
 			}
 		}
-		ev := &translog.Event{Kind: kind, Ecosystem: pkg.Ecosystem, Name: pkg.Name, Time: now(s)}
+		ev := &translog.Event{Kind: kind, Ecosystem: string(pkg.Ecosystem), Name: string(pkg.Name), Time: now(s)}
 		if rel != nil {
 			ev.Version = rel.Version
 		}
@@ -76,9 +76,9 @@ func (s *Service) change(ctx context.Context, who *access.Principal, a access.Ac
 // visiblePackage returns the package if it has a visible release. One
 // without is ErrNotFound, exactly like one that does not exist, and this is
 // checked before authorization so that a refusal does not reveal it.
-func (s *Service) visiblePackage(ctx context.Context, eco trove.Ecosystem, name trove.Name, asWritten string) (*meta.Package, error) {
+func (s *Service) visiblePackage(ctx context.Context, eco trove.Ecosystem, name trove.Name, asWritten string) (*trove.Package, error) {
 	notFound := trove.Error(trove.ErrNotFound, "package %s not found", asWritten)
-	pkg, err := s.db.Package(ctx, string(eco), string(name))
+	pkg, err := s.db.Package(ctx, eco, name)
 	if errors.Is(err, meta.ErrNotFound) {
 		return nil, notFound
 	}
@@ -90,24 +90,20 @@ func (s *Service) visiblePackage(ctx context.Context, eco trove.Ecosystem, name 
 		return nil, err
 	}
 	for _, r := range rels {
-		if visible(r.State) {
+		if r.State.Visible() {
 			return pkg, nil
 		}
 	}
 	return nil, notFound
 }
 
-func visible(state string) bool {
-	return state == meta.StatePublished || state == meta.StateYanked
-}
-
 // Yank hides a release from version resolution (it stays installable when
 // pinned exactly) and records why. Yanking a yanked release updates the reason.
 func (s *Service) Yank(ctx context.Context, who *access.Principal, t trove.Target, reason string) error {
-	return s.change(ctx, who, access.Yank, t, "yank", func(tx *meta.Tx, pkg *meta.Package, rel *meta.Release, ev *translog.Event) error {
+	return s.change(ctx, who, access.Yank, t, "yank", func(tx *meta.Tx, pkg *trove.Package, rel *trove.Release, ev *translog.Event) error {
 		ev.Reason = &reason
-		if rel.State == meta.StatePublished {
-			if err := tx.SetReleaseState(ctx, rel.ID, meta.StatePublished, meta.StateYanked, time.Time{}); err != nil {
+		if rel.State == trove.Published {
+			if err := tx.SetReleaseState(ctx, rel.ID, trove.Published, trove.Yanked, time.Time{}); err != nil {
 				return err
 			}
 		}
@@ -117,11 +113,11 @@ func (s *Service) Yank(ctx context.Context, who *access.Principal, t trove.Targe
 
 // Unyank makes a yanked release resolvable again.
 func (s *Service) Unyank(ctx context.Context, who *access.Principal, t trove.Target) error {
-	return s.change(ctx, who, access.Yank, t, "unyank", func(tx *meta.Tx, pkg *meta.Package, rel *meta.Release, ev *translog.Event) error {
-		if rel.State != meta.StateYanked {
+	return s.change(ctx, who, access.Yank, t, "unyank", func(tx *meta.Tx, pkg *trove.Package, rel *trove.Release, ev *translog.Event) error {
+		if rel.State != trove.Yanked {
 			return trove.Error(trove.ErrInvalid, "version %s of %s is not yanked", rel.Version, pkg.DisplayName)
 		}
-		if err := tx.SetReleaseState(ctx, rel.ID, meta.StateYanked, meta.StatePublished, time.Time{}); err != nil {
+		if err := tx.SetReleaseState(ctx, rel.ID, trove.Yanked, trove.Published, time.Time{}); err != nil {
 			return err
 		}
 		return tx.SetYankedReason(ctx, rel.ID, "")
@@ -130,7 +126,7 @@ func (s *Service) Unyank(ctx context.Context, who *access.Principal, t trove.Tar
 
 // Deprecate sets a release's deprecation message; "" removes it.
 func (s *Service) Deprecate(ctx context.Context, who *access.Principal, t trove.Target, msg string) error {
-	return s.change(ctx, who, access.Yank, t, "deprecate", func(tx *meta.Tx, pkg *meta.Package, rel *meta.Release, ev *translog.Event) error {
+	return s.change(ctx, who, access.Yank, t, "deprecate", func(tx *meta.Tx, pkg *trove.Package, rel *trove.Release, ev *translog.Event) error {
 		if rel.Deprecated == msg {
 			return errNoChange
 		}
@@ -147,7 +143,7 @@ func (s *Service) Delete(ctx context.Context, who *access.Principal, t trove.Tar
 	if t.Version == "" {
 		return trove.Error(trove.ErrInvalid, "deleting needs a version")
 	}
-	return s.change(ctx, who, access.Yank, t, "delete", func(tx *meta.Tx, pkg *meta.Package, rel *meta.Release, ev *translog.Event) error {
+	return s.change(ctx, who, access.Yank, t, "delete", func(tx *meta.Tx, pkg *trove.Package, rel *trove.Release, ev *translog.Event) error {
 		at := now(s)
 		if !who.Admin && at.Sub(rel.PublishedAt) > window {
 			return trove.Error(access.ErrDenied, "%s %s was published more than %s ago and can no longer be deleted by its owners: deprecate it, or ask an administrator",
@@ -165,7 +161,7 @@ func (s *Service) Delete(ctx context.Context, who *access.Principal, t trove.Tar
 				ev.Tags = append(ev.Tags, translog.TagChange{Tag: tag.Tag})
 			}
 		}
-		return tx.SetReleaseState(ctx, rel.ID, rel.State, meta.StateDeleted, at)
+		return tx.SetReleaseState(ctx, rel.ID, rel.State, trove.Deleted, at)
 	})
 }
 
@@ -174,7 +170,7 @@ func (s *Service) SetDistTag(ctx context.Context, who *access.Principal, t trove
 	if t.Version == "" || tag == "" {
 		return trove.Error(trove.ErrInvalid, "a dist-tag needs a tag and a version")
 	}
-	return s.change(ctx, who, access.Publish, t, "tag", func(tx *meta.Tx, pkg *meta.Package, rel *meta.Release, ev *translog.Event) error {
+	return s.change(ctx, who, access.Publish, t, "tag", func(tx *meta.Tx, pkg *trove.Package, rel *trove.Release, ev *translog.Event) error {
 		ev.Version = ""
 		ev.Tags = []translog.TagChange{{Tag: tag, Version: rel.Version}}
 		return tx.SetDistTag(ctx, pkg.ID, tag, rel.ID)
@@ -184,7 +180,7 @@ func (s *Service) SetDistTag(ctx context.Context, who *access.Principal, t trove
 // RemoveDistTag removes a tag of the package.
 func (s *Service) RemoveDistTag(ctx context.Context, who *access.Principal, t trove.Target, tag string) error {
 	return s.change(ctx, who, access.Publish, trove.Target{Ecosystem: t.Ecosystem, Name: t.Name}, "tag",
-		func(tx *meta.Tx, pkg *meta.Package, _ *meta.Release, ev *translog.Event) error {
+		func(tx *meta.Tx, pkg *trove.Package, _ *trove.Release, ev *translog.Event) error {
 			err := tx.DeleteDistTag(ctx, pkg.ID, tag)
 			if errors.Is(err, meta.ErrNotFound) {
 				return trove.Error(trove.ErrNotFound, "%s has no dist-tag %q", pkg.DisplayName, tag)

@@ -12,7 +12,7 @@ import (
 )
 
 // Owners returns the owners of a package with a visible release, by name.
-func (s *Service) Owners(ctx context.Context, eco trove.Ecosystem, name string) ([]*meta.User, error) {
+func (s *Service) Owners(ctx context.Context, eco trove.Ecosystem, name string) ([]*trove.User, error) {
 	_, n, _, err := s.parse(eco, name, "")
 	if err != nil {
 		return nil, err
@@ -29,7 +29,7 @@ func (s *Service) Owners(ctx context.Context, eco trove.Ecosystem, name string) 
 // an existing owner changes nothing, logs nothing and is not an error.
 func (s *Service) AddOwner(ctx context.Context, who *access.Principal, eco trove.Ecosystem, name, user string) error {
 	return s.change(ctx, who, access.Publish, trove.Target{Ecosystem: eco, Name: name}, "owner",
-		func(tx *meta.Tx, pkg *meta.Package, _ *meta.Release, ev *translog.Event) error {
+		func(tx *meta.Tx, pkg *trove.Package, _ *trove.Release, ev *translog.Event) error {
 			u, err := ownerUser(ctx, tx, user)
 			if err != nil {
 				return err
@@ -52,7 +52,7 @@ func (s *Service) AddOwner(ctx context.Context, who *access.Principal, eco trove
 // ErrInvalid.
 func (s *Service) RemoveOwner(ctx context.Context, who *access.Principal, eco trove.Ecosystem, name, user string) error {
 	return s.change(ctx, who, access.Publish, trove.Target{Ecosystem: eco, Name: name}, "owner",
-		func(tx *meta.Tx, pkg *meta.Package, _ *meta.Release, ev *translog.Event) error {
+		func(tx *meta.Tx, pkg *trove.Package, _ *trove.Release, ev *translog.Event) error {
 			u, err := ownerUser(ctx, tx, user)
 			if err != nil {
 				return err
@@ -77,7 +77,7 @@ func (s *Service) RemoveOwner(ctx context.Context, who *access.Principal, eco tr
 }
 
 // ownerUser returns the user named in an owner change.
-func ownerUser(ctx context.Context, tx *meta.Tx, name string) (*meta.User, error) {
+func ownerUser(ctx context.Context, tx *meta.Tx, name string) (*trove.User, error) {
 	u, err := tx.UserByName(ctx, strings.ToLower(strings.TrimSpace(name)))
 	if errors.Is(err, meta.ErrNotFound) {
 		return nil, trove.Error(trove.ErrNotFound, "no user %s", name)

@@ -82,8 +82,8 @@ type Service struct {
 
 	mu       sync.RWMutex
 	watchers []func(trove.Ecosystem, trove.Name)
-	files    map[fileKey]*meta.File // visible files by key, filled on demand
-	gen      uint64                 // incremented by every change; guards fills of files
+	files    map[fileKey]*trove.File // visible files by key, filled on demand
+	gen      uint64                  // incremented by every change; guards fills of files
 }
 
 type fileKey struct {
@@ -105,7 +105,7 @@ func New(cfg Config) (*Service, error) {
 		tempDir: cfg.TempDir,
 		now:     cfg.Now,
 		log:     cfg.Log,
-		files:   make(map[fileKey]*meta.File),
+		files:   make(map[fileKey]*trove.File),
 	}
 	if s.scan == nil {
 		s.scan = scan.NewPipeline()
@@ -167,7 +167,7 @@ func appendEvent(ctx context.Context, tx *meta.Tx, ev *translog.Event) error {
 	if err != nil {
 		return err
 	}
-	return tx.IndexLogRecord(ctx, ev.Ecosystem, ev.Name, ev.Version, ev.Kind, id)
+	return tx.IndexLogRecord(ctx, trove.Ecosystem(ev.Ecosystem), trove.Name(ev.Name), ev.Version, ev.Kind, id)
 }
 
 // sign signs the transparency log's new tree, so that a change is

@@ -72,8 +72,8 @@ func newEnv(t *testing.T, scanners ...scan.Scanner) *env {
 
 func (e *env) user(t *testing.T, name string, admin bool) *access.Principal {
 	t.Helper()
-	u := &meta.User{Name: name, Email: name + "@example.test", PasswordHash: "x", Admin: admin, CreatedAt: e.now}
-	if err := e.db.Tx(ctx, func(tx *meta.Tx) error { return tx.InsertUser(ctx, u) }); err != nil {
+	u := &trove.User{Name: name, Email: name + "@example.test", Admin: admin, CreatedAt: e.now}
+	if err := e.db.Tx(ctx, func(tx *meta.Tx) error { return tx.InsertUser(ctx, u, "x") }); err != nil {
 		t.Fatal(err)
 	}
 	return &access.Principal{UserID: u.ID, UserName: name, Admin: admin, Packages: []access.Pattern{"*"}, Actions: access.Actions}
@@ -117,7 +117,7 @@ func TestPublishThenRead(t *testing.T) {
 	e := newEnv(t)
 	alice := e.user(t, "alice", false)
 	res := e.publish(t, alice, "demo", "1.0", "tarball bytes")
-	if res.Release.State != meta.StatePublished || res.Files[0].State != meta.StatePublished {
+	if res.Release.State != trove.Published || res.Files[0].State != trove.Published {
 		t.Errorf("states after publish: release %s, file %s", res.Release.State, res.Files[0].State)
 	}
 	p, err := e.reg.Project(ctx, "npm", "demo")
@@ -291,7 +291,7 @@ func TestAuthorization(t *testing.T) {
 		})
 	}
 	p, _ := e.reg.Project(ctx, "npm", "demo")
-	if len(p.Releases) != 1 || p.Releases[0].State != meta.StatePublished || p.Releases[0].Deprecated != "" || len(p.Tags) != 1 {
+	if len(p.Releases) != 1 || p.Releases[0].State != trove.Published || p.Releases[0].Deprecated != "" || len(p.Tags) != 1 {
 		t.Errorf("refused changes changed the package: %+v", p.Releases[0])
 	}
 }
@@ -462,7 +462,7 @@ func TestYankDeprecateTags(t *testing.T) {
 	}
 	p, _ := e.reg.Project(ctx, "npm", "demo")
 	r := p.Releases[0]
-	if r.State != meta.StateYanked || r.YankedReason != "broken" || r.Deprecated != "use 2.0" {
+	if r.State != trove.Yanked || r.YankedReason != "broken" || r.Deprecated != "use 2.0" {
 		t.Errorf("release after yank+deprecate = %+v", r)
 	}
 	if _, err := e.reg.File(ctx, "npm", "demo", "demo-1.0.tgz"); err != nil {

@@ -37,7 +37,6 @@ import (
 
 	"github.com/trove-dev/trove/internal/access"
 	"github.com/trove-dev/trove/internal/blob"
-	"github.com/trove-dev/trove/internal/meta"
 )
 
 // An Adapter serves one ecosystem's protocol under a path prefix.
@@ -66,11 +65,17 @@ type Mount struct {
 type Options struct {
 	Mounts  []Mount
 	Tokens  *access.Tokens
-	DB      *meta.DB
+	DB      Pinger // the metadata database, for /readyz
 	Blobs   blob.Store
 	Metrics *Metrics
 	// AccessLog logs one line per request at level Info.
 	AccessLog bool
+}
+
+// A Pinger reports whether a backend answers; /readyz asks it.
+type Pinger interface {
+	// Ping returns nil if the backend can serve requests.
+	Ping(ctx context.Context) error
 }
 
 // A Server is Trove's HTTP handler.

@@ -82,7 +82,7 @@ func (e *Env) Start(t testing.TB, mount func(baseURL string) []server.Mount) *ht
 }
 
 // User creates an account with Password.
-func (e *Env) User(t testing.TB, name string, admin bool) *meta.User {
+func (e *Env) User(t testing.TB, name string, admin bool) *trove.User {
 	t.Helper()
 	u, err := e.Users.Create(context.Background(), account.NewUser{Name: name, Email: name + "@example.test", Password: Password, Admin: admin})
 	if err != nil {
@@ -93,7 +93,7 @@ func (e *Env) User(t testing.TB, name string, admin bool) *meta.User {
 
 // Token creates a token for the user allowing actions (default: every
 // action) on the package patterns (default: "*").
-func (e *Env) Token(t testing.TB, u *meta.User, patterns []string, actions ...access.Action) string {
+func (e *Env) Token(t testing.TB, u *trove.User, patterns []string, actions ...access.Action) string {
 	t.Helper()
 	if len(actions) == 0 {
 		actions = access.Actions
