@@ -82,7 +82,7 @@ func (h *Handler) upload(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	b, err := json.Marshal(UploadResult{Module: f.module, Version: f.version, Time: res.Release.PublishedAt.UTC(), GoSum: up.GoSum})
+	b, err := json.Marshal(UploadResult{Module: f.module, Version: f.version, Time: res.Release.PublishedAt.UTC(), GoSum: up.Lines})
 	if err != nil {
 		return err
 	}
@@ -214,10 +214,24 @@ func (f *form) check() (*registry.Upload, error) {
 		return nil, err
 	}
 	return &registry.Upload{Ecosystem: trove.Go, Name: f.module, Version: f.version, Metadata: md,
-		GoSum: []string{
+		Lines: []string{
 			f.module + " " + f.version + " " + zipSum,
 			f.module + " " + f.version + "/go.mod " + modSum,
-		}}, nil
+		},
+		Dependencies: requires(f.mod)}, nil
+}
+
+// requires returns the module paths a go.mod requires.
+func requires(mod []byte) []string {
+	mf, err := modfile.ParseLax("go.mod", mod, nil)
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, r := range mf.Require {
+		out = append(out, r.Mod.Path)
+	}
+	return out
 }
 
 // checkMod checks that the go.mod parses and declares the module path.

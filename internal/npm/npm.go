@@ -53,7 +53,6 @@ import (
 	"errors"
 	"html/template"
 	"net/http"
-	"time"
 
 	"github.com/trove-dev/trove/internal/access"
 	"github.com/trove-dev/trove/internal/account"
@@ -74,7 +73,6 @@ type Options struct {
 	BaseURL          string
 	MaxPublishBytes  int64
 	OpenRegistration bool
-	UnpublishWindow  time.Duration
 }
 
 // DefaultMaxPublishBytes bounds publish requests when Options leave it zero.
@@ -89,9 +87,6 @@ type Handler struct {
 func New(o Options) *Handler {
 	if o.MaxPublishBytes <= 0 {
 		o.MaxPublishBytes = DefaultMaxPublishBytes
-	}
-	if o.UnpublishWindow == 0 {
-		o.UnpublishWindow = registry.DefaultUnpublishWindow
 	}
 	if o.Pages == nil {
 		o.Pages = page.NewCache(16 << 20)

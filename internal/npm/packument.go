@@ -151,36 +151,40 @@ func (h *Handler) newPackument(proj *registry.Project) (*packument, error) {
 			pk.tags[t.Tag] = rel.Version
 		}
 	}
-	if _, ok := pk.tags["latest"]; !ok {
-		pk.tags["latest"] = computeLatest(proj.Releases)
+	// latest never points at a yanked version (the registry moves the tag
+	// when one is yanked); without a tag it is computed.
+	if v, ok := pk.tags[registry.LatestTag]; !ok || pk.yanked(v) {
+		delete(pk.tags, registry.LatestTag)
+		if v := computeLatest(proj.Releases); v != "" {
+			pk.tags[registry.LatestTag] = v
+		}
 	}
-	pk.latest = pk.tags["latest"]
+	pk.latest = pk.tags[registry.LatestTag]
 	pk.times["created"] = formatTime(proj.Package.CreatedAt)
 	pk.times["modified"] = formatTime(pk.modified)
 	return pk, nil
 }
 
 // computeLatest picks the version "latest" points at when no tag says:
-// the highest release that is neither a prerelease nor yanked, else the
-// highest non-prerelease, else the highest version.
+// Rules.Latest of the releases that are not yanked; "" if all are.
 func computeLatest(rels []*trove.Release) string {
-	best := func(ok func(*trove.Release) bool) string {
-		var v string
-		for _, r := range rels {
-			if ok(r) && (v == "" || CompareVersions(r.Version, v) > 0) {
-				v = r.Version
-			}
+	var versions []string
+	for _, r := range rels {
+		if r.State == trove.Published {
+			versions = append(versions, r.Version)
 		}
-		return v
 	}
-	release := func(r *trove.Release) bool { return !strings.Contains(r.VersionKey, "-") }
-	if v := best(func(r *trove.Release) bool { return release(r) && r.State == trove.Published }); v != "" {
-		return v
+	return Rules{}.Latest(versions)
+}
+
+// yanked reports whether the version is of a yanked release.
+func (pk *packument) yanked(version string) bool {
+	for _, r := range pk.proj.Releases {
+		if r.Version == version {
+			return r.State == trove.Yanked
+		}
 	}
-	if v := best(release); v != "" {
-		return v
-	}
-	return best(func(*trove.Release) bool { return true })
+	return false
 }
 
 // versionDoc returns the served document of a version: its stored

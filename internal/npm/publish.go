@@ -32,6 +32,7 @@ type packageDoc struct {
 	Versions    *map[string]json.RawMessage `json:"versions"`
 	Attachments map[string]attachment       `json:"_attachments"`
 	Maintainers json.RawMessage             `json:"maintainers"`
+	Access      *string                     `json:"access"` // null, "public" or "restricted"
 }
 
 type attachment struct {
@@ -150,6 +151,11 @@ func (h *Handler) publish(ctx context.Context, who *access.Principal, name trove
 	if err := allow(who, access.Publish, name); err != nil {
 		return nil, err
 	}
+	if doc.Access != nil && *doc.Access == "restricted" {
+		// TODO(issue 12): private packages. Until they exist, a package
+		// published as restricted would be public: refuse it.
+		return nil, trove.Error(trove.ErrInvalid, "this registry has no private packages yet: everything published here is public, so --access restricted is refused; publish with --access public if %s may be public", name)
+	}
 	// The request's shape.
 	if doc.Versions == nil || len(*doc.Versions) != 1 {
 		return nil, trove.Error(trove.ErrInvalid, "a publish request must carry exactly one version, not %d", lenVersions(doc))
@@ -238,8 +244,31 @@ func (h *Handler) publish(ctx context.Context, who *access.Principal, name trove
 			Kind:     "tarball",
 			Content:  staged,
 		}},
-		Tags: tags,
+		Tags:         tags,
+		Dependencies: dependencyNames(derivedManifest),
 	})
+}
+
+// dependencyNames returns the names of the packages a manifest depends on
+// (dependencies, optional and peer dependencies), an alias
+// ("x": "npm:real@^1") by the name it resolves to.
+func dependencyNames(m manifest) []string {
+	var out []string
+	for _, field := range []string{"dependencies", "optionalDependencies", "peerDependencies"} {
+		deps, _ := m[field].(map[string]any)
+		for name, spec := range deps {
+			if s, ok := spec.(string); ok && strings.HasPrefix(s, "npm:") {
+				real := strings.TrimPrefix(s, "npm:")
+				if i := strings.LastIndex(real, "@"); i > 0 {
+					real = real[:i]
+				}
+				name = real
+			}
+			out = append(out, name)
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 func lenVersions(doc *packageDoc) int {

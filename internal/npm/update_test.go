@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/trove-dev/trove/internal/server/servertest"
 	"github.com/trove-dev/trove/internal/trove"
 )
 
@@ -194,7 +195,7 @@ func TestUnpublish(t *testing.T) {
 }
 
 func TestUnpublishWindow(t *testing.T) {
-	e := newEnv(t, func(o *Options) { o.UnpublishWindow = time.Millisecond })
+	e := newEnvWith(t, servertest.Options{UnpublishWindow: time.Millisecond}, nil)
 	tok := e.userToken("alice")
 	e.publish(tok, pkgJSONOf("demo", "1.0.0", nil))
 	e.publish(tok, pkgJSONOf("demo", "1.1.0", nil))

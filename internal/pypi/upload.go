@@ -10,6 +10,7 @@ import (
 	"mime"
 	"mime/multipart"
 	"net/http"
+	"regexp"
 	"strings"
 	"time"
 
@@ -367,7 +368,21 @@ func (f *form) parse() (*registry.Upload, error) {
 		uf.Metadata = raw // PEP 658: byte-exact
 	}
 	return &registry.Upload{Ecosystem: trove.PyPI, Name: md.Name(), Version: md.Version(), AddFiles: true,
-		Metadata: rm, Files: []registry.UploadFile{uf}}, nil
+		Metadata: rm, Files: []registry.UploadFile{uf}, Dependencies: requirementNames(md.all("requires-dist"))}, nil
+}
+
+// requirementName matches the project name a PEP 508 requirement starts with.
+var requirementName = regexp.MustCompile(`^\s*([A-Za-z0-9][A-Za-z0-9._-]*)`)
+
+// requirementNames returns the project names of Requires-Dist values.
+func requirementNames(reqs []string) []string {
+	var out []string
+	for _, r := range reqs {
+		if m := requirementName.FindStringSubmatch(r); m != nil {
+			out = append(out, m[1])
+		}
+	}
+	return out
 }
 
 func kindWord(kind string) string {

@@ -34,9 +34,14 @@ type Upload struct {
 	// it (PyPI uploads one file per request). Without it an existing
 	// release is ErrExists.
 	AddFiles bool
-	// GoSum are the go.sum lines of a Go module version, which its publish
-	// record carries so that the log doubles as a checksum database.
-	GoSum []string
+	// Lines are ecosystem-specific lines for the release's publish record,
+	// each "<name> <word>…" (Go: the version's go.sum lines, so that the log
+	// doubles as a checksum database).
+	Lines []string
+	// Dependencies are the names of the packages of the same ecosystem
+	// that the release depends on, as its artifact declares them. Names
+	// that are not valid in the ecosystem are ignored.
+	Dependencies []string
 }
 
 // An UploadFile is one artifact of an Upload.
@@ -291,6 +296,9 @@ func (s *Service) quarantine(ctx context.Context, who *access.Principal, rules R
 			if err := tx.InsertRelease(ctx, rel); err != nil {
 				return err
 			}
+			if err := tx.InsertDependencies(ctx, rel.ID, u.Ecosystem, dependencies(rules, u.Dependencies)); err != nil {
+				return err
+			}
 		case err != nil:
 			return err
 		default:
@@ -330,7 +338,7 @@ func (s *Service) quarantine(ctx context.Context, who *access.Principal, rules R
 func (s *Service) publishQuarantined(ctx context.Context, res *Result, u *Upload) error {
 	at := now(s)
 	ev := &translog.Event{Kind: "publish", Ecosystem: string(res.Package.Ecosystem), Name: string(res.Package.Name), Version: res.Release.Version,
-		Time: at, GoSum: u.GoSum}
+		Time: at, Lines: u.Lines}
 	for _, f := range res.Files {
 		ev.Files = append(ev.Files, translog.FileDigest{Name: f.Filename, SHA256: f.SHA256})
 	}
@@ -410,4 +418,15 @@ func artifact(u *Upload, name trove.Name, files []*trove.File) *scan.Artifact {
 		a.Files = append(a.Files, scan.File{Name: files[i].Filename, Size: f.Content.Size(), Content: f.Content})
 	}
 	return a
+}
+
+// dependencies returns the valid, normalized names among names.
+func dependencies(rules Rules, names []string) []trove.Name {
+	var out []trove.Name
+	for _, s := range names {
+		if n, err := rules.ParseName(s); err == nil {
+			out = append(out, n)
+		}
+	}
+	return out
 }

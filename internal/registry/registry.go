@@ -68,6 +68,9 @@ type Config struct {
 	// Log signs the transparency log after every change. Records are
 	// appended with or without it; nil leaves them unsigned (tests).
 	Log *translog.Log
+	// UnpublishWindow is how long after publication owners may delete a
+	// release; 0 means DefaultUnpublishWindow.
+	UnpublishWindow time.Duration
 }
 
 // A Service is the registry core. It is safe for concurrent use.
@@ -79,6 +82,8 @@ type Service struct {
 	tempDir string
 	now     func() time.Time
 	log     *translog.Log
+
+	unpublishWindow time.Duration
 
 	mu       sync.RWMutex
 	watchers []func(trove.Ecosystem, trove.Name)
@@ -106,6 +111,11 @@ func New(cfg Config) (*Service, error) {
 		now:     cfg.Now,
 		log:     cfg.Log,
 		files:   make(map[fileKey]*trove.File),
+
+		unpublishWindow: cfg.UnpublishWindow,
+	}
+	if s.unpublishWindow <= 0 {
+		s.unpublishWindow = DefaultUnpublishWindow
 	}
 	if s.scan == nil {
 		s.scan = scan.NewPipeline()

@@ -166,7 +166,7 @@ func TestDeletedVersionIsNeverReused(t *testing.T) {
 	e.publish(t, alice, "demo", "1.0", "first")
 	e.publish(t, alice, "demo", "2.0", "second")
 	target := trove.Target{Ecosystem: "npm", Name: "demo", Version: "1.0"}
-	if err := e.reg.Delete(ctx, alice, target, registry.DefaultUnpublishWindow); err != nil {
+	if err := e.reg.Delete(ctx, alice, target, ""); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := e.reg.File(ctx, "npm", "demo", "demo-1.0.tgz"); !errors.Is(err, trove.ErrNotFound) {
@@ -181,7 +181,7 @@ func TestDeletedVersionIsNeverReused(t *testing.T) {
 		t.Errorf("republish of a deleted version = %v, want ErrExists (not in progress) saying it was deleted", err)
 	}
 	// Deleting the last version hides the package but keeps the name.
-	if err := e.reg.Delete(ctx, alice, trove.Target{Ecosystem: "npm", Name: "demo", Version: "2.0"}, registry.DefaultUnpublishWindow); err != nil {
+	if err := e.reg.Delete(ctx, alice, trove.Target{Ecosystem: "npm", Name: "demo", Version: "2.0"}, ""); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := e.reg.Project(ctx, "npm", "demo"); !errors.Is(err, trove.ErrNotFound) {
@@ -200,10 +200,10 @@ func TestUnpublishWindow(t *testing.T) {
 	e.publish(t, alice, "demo", "1.0", "x")
 	e.now = e.now.Add(registry.DefaultUnpublishWindow + time.Minute)
 	target := trove.Target{Ecosystem: "npm", Name: "demo", Version: "1.0"}
-	if err := e.reg.Delete(ctx, alice, target, registry.DefaultUnpublishWindow); !errors.Is(err, access.ErrDenied) {
+	if err := e.reg.Delete(ctx, alice, target, ""); !errors.Is(err, access.ErrDenied) {
 		t.Errorf("owner deleting after the window = %v, want ErrDenied", err)
 	}
-	if err := e.reg.Delete(ctx, admin, target, registry.DefaultUnpublishWindow); err != nil {
+	if err := e.reg.Delete(ctx, admin, target, ""); err != nil {
 		t.Errorf("admin deleting after the window = %v, want nil", err)
 	}
 }
@@ -285,7 +285,7 @@ func TestAuthorization(t *testing.T) {
 			if err := e.reg.SetDistTag(ctx, tc.who, target, "beta"); !errors.Is(err, tc.want) {
 				t.Errorf("SetDistTag = %v, want %v", err, tc.want)
 			}
-			if err := e.reg.Delete(ctx, tc.who, target, time.Hour); !errors.Is(err, tc.want) {
+			if err := e.reg.Delete(ctx, tc.who, target, ""); !errors.Is(err, tc.want) {
 				t.Errorf("Delete = %v, want %v", err, tc.want)
 			}
 		})
@@ -451,14 +451,17 @@ func TestYankDeprecateTags(t *testing.T) {
 	var changes []string
 	e.reg.Watch(func(eco trove.Ecosystem, n trove.Name) { changes = append(changes, string(eco)+":"+string(n)) })
 
+	if err := e.reg.SetDistTag(ctx, alice, v1, "old"); err != nil {
+		t.Fatal(err)
+	}
 	if err := e.reg.Yank(ctx, alice, v1, "broken"); err != nil {
 		t.Fatal(err)
 	}
 	if err := e.reg.Deprecate(ctx, alice, v1, "use 2.0"); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.reg.SetDistTag(ctx, alice, v1, "old"); err != nil {
-		t.Fatal(err)
+	if err := e.reg.SetDistTag(ctx, alice, v1, "older"); !errors.Is(err, trove.ErrInvalid) {
+		t.Errorf("tagging a yanked release = %v, want ErrInvalid", err)
 	}
 	p, _ := e.reg.Project(ctx, "npm", "demo")
 	r := p.Releases[0]
@@ -499,7 +502,7 @@ func TestFileCacheFollowsChanges(t *testing.T) {
 	if _, err := e.reg.File(ctx, "npm", "demo", "demo-1.0.tgz"); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.reg.Delete(ctx, alice, trove.Target{Ecosystem: "npm", Name: "demo", Version: "1.0"}, time.Hour); err != nil {
+	if err := e.reg.Delete(ctx, alice, trove.Target{Ecosystem: "npm", Name: "demo", Version: "1.0"}, ""); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := e.reg.File(ctx, "npm", "demo", "demo-1.0.tgz"); !errors.Is(err, trove.ErrNotFound) {
@@ -622,7 +625,7 @@ func TestEveryChangeIsLogged(t *testing.T) {
 		{func() error { return e.reg.RemoveOwner(ctx, alice, "npm", "demo", "bob") }, "owner", func(ev *translog.Event) bool {
 			return len(ev.Owners) == 1 && ev.Owners[0] == translog.OwnerChange{User: "bob"}
 		}},
-		{func() error { return e.reg.Delete(ctx, alice, v1, time.Hour) }, "delete", func(ev *translog.Event) bool {
+		{func() error { return e.reg.Delete(ctx, alice, v1, "") }, "delete", func(ev *translog.Event) bool {
 			return len(ev.Tags) == 1 && ev.Tags[0].Tag == "latest" && ev.Tags[0].Version == ""
 		}},
 	}

@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/trove-dev/trove/internal/access"
 	"github.com/trove-dev/trove/internal/account"
@@ -29,6 +30,8 @@ const Password = "correct horse battery staple"
 type Options struct {
 	Rules    []registry.Rules
 	Scanners []scan.Scanner
+	// UnpublishWindow is the registry's; 0 for its default.
+	UnpublishWindow time.Duration
 }
 
 // An Env is a Trove stack for one test.
@@ -56,7 +59,7 @@ func New(t testing.TB, o Options) *Env {
 	t.Cleanup(func() { db.Close() })
 	e := &Env{DB: db, Blobs: memblob.New(), Pages: page.NewCache(16 << 20), Metrics: server.NewMetrics()}
 	e.Registry, err = registry.New(registry.Config{DB: db, Blobs: e.Blobs, Scan: scan.NewPipeline(o.Scanners...), Rules: o.Rules,
-		TempDir: filepath.Join(dir, "tmp")})
+		TempDir: filepath.Join(dir, "tmp"), UnpublishWindow: o.UnpublishWindow})
 	if err != nil {
 		t.Fatal(err)
 	}
