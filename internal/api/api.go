@@ -29,6 +29,7 @@ import (
 	"strings"
 
 	"github.com/trove-dev/trove/internal/access"
+	"github.com/trove-dev/trove/internal/adapter"
 	"github.com/trove-dev/trove/internal/registry"
 	"github.com/trove-dev/trove/internal/trove"
 )
@@ -124,13 +125,7 @@ func (h *Handler) Route(r *http.Request) (string, func(http.ResponseWriter, *htt
 
 // WriteError writes {"error": msg}.
 func (h *Handler) WriteError(w http.ResponseWriter, r *http.Request, status int, msg string) {
-	writeJSON(w, status, map[string]string{"error": msg})
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) error {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	return json.NewEncoder(w).Encode(v)
+	adapter.WriteJSON(w, status, map[string]string{"error": msg})
 }
 
 func (h *Handler) whoami(w http.ResponseWriter, r *http.Request) error {
@@ -138,7 +133,7 @@ func (h *Handler) whoami(w http.ResponseWriter, r *http.Request) error {
 	if p == nil {
 		return access.ErrUnauthenticated
 	}
-	return writeJSON(w, http.StatusOK, map[string]string{"username": p.UserName})
+	return adapter.WriteJSON(w, http.StatusOK, map[string]string{"username": p.UserName})
 }
 
 // maxBodyBytes bounds a request body: {"reason": …} and no more.
@@ -172,14 +167,14 @@ func (h *Handler) yank(w http.ResponseWriter, r *http.Request, t trove.Target) e
 	if err := h.o.Registry.Yank(r.Context(), access.PrincipalFrom(r.Context()), t, why); err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
+	return adapter.WriteJSON(w, http.StatusOK, map[string]bool{"ok": true})
 }
 
 func (h *Handler) unyank(w http.ResponseWriter, r *http.Request, t trove.Target) error {
 	if err := h.o.Registry.Unyank(r.Context(), access.PrincipalFrom(r.Context()), t); err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
+	return adapter.WriteJSON(w, http.StatusOK, map[string]bool{"ok": true})
 }
 
 func (h *Handler) delete(w http.ResponseWriter, r *http.Request, t trove.Target) error {
@@ -190,7 +185,7 @@ func (h *Handler) delete(w http.ResponseWriter, r *http.Request, t trove.Target)
 	if err := h.o.Registry.Delete(r.Context(), access.PrincipalFrom(r.Context()), t, why); err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
+	return adapter.WriteJSON(w, http.StatusOK, map[string]bool{"ok": true})
 }
 
 // An owner is a package owner as the API lists it: by name, without email.
@@ -207,7 +202,7 @@ func (h *Handler) owners(w http.ResponseWriter, r *http.Request, t trove.Target)
 	for _, u := range us {
 		out = append(out, owner{Name: u.Name})
 	}
-	return writeJSON(w, http.StatusOK, map[string][]owner{"owners": out})
+	return adapter.WriteJSON(w, http.StatusOK, map[string][]owner{"owners": out})
 }
 
 func (h *Handler) changeOwner(w http.ResponseWriter, r *http.Request, req request,
@@ -215,5 +210,5 @@ func (h *Handler) changeOwner(w http.ResponseWriter, r *http.Request, req reques
 	if err := change(r.Context(), access.PrincipalFrom(r.Context()), req.target.Ecosystem, req.target.Name, req.user); err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
+	return adapter.WriteJSON(w, http.StatusOK, map[string]bool{"ok": true})
 }

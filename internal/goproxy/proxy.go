@@ -11,7 +11,7 @@ import (
 	"golang.org/x/mod/module"
 	"golang.org/x/mod/semver"
 
-	"github.com/trove-dev/trove/internal/blob"
+	"github.com/trove-dev/trove/internal/adapter"
 	"github.com/trove-dev/trove/internal/page"
 	"github.com/trove-dev/trove/internal/registry"
 	"github.com/trove-dev/trove/internal/trove"
@@ -21,7 +21,6 @@ import (
 const (
 	textContentType = "text/plain; charset=utf-8"
 	zipContentType  = "application/zip"
-	immutable       = "public, max-age=31536000, immutable"
 )
 
 // An Info is the JSON of .info and @latest.
@@ -169,11 +168,5 @@ func (h *Handler) download(w http.ResponseWriter, r *http.Request, req request) 
 	if err != nil {
 		return err
 	}
-	rc, err := h.o.Registry.Open(r.Context(), blob.Digest(f.SHA256), 0)
-	if err != nil {
-		return err
-	}
-	defer rc.Close()
-	return page.ServeBlob(w, r, rc, page.Blob{ETag: `"` + f.SHA256 + `"`, Size: f.Size, ContentType: ct,
-		CacheControl: immutable, ModTime: f.CreatedAt})
+	return adapter.Download(w, r, h.o.Registry, f, ct)
 }

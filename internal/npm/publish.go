@@ -7,7 +7,6 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -16,6 +15,7 @@ import (
 	"strings"
 
 	"github.com/trove-dev/trove/internal/access"
+	"github.com/trove-dev/trove/internal/adapter"
 	"github.com/trove-dev/trove/internal/blob"
 	"github.com/trove-dev/trove/internal/registry"
 	"github.com/trove-dev/trove/internal/trove"
@@ -68,27 +68,6 @@ func (s rawString) reader() (io.Reader, error) {
 	return strings.NewReader(str), nil
 }
 
-// readBody reads a request body of at most limit bytes.
-func readBody(w http.ResponseWriter, r *http.Request, limit int64, what string) ([]byte, error) {
-	tooLarge := trove.Error(trove.ErrTooLarge, "%s is larger than the limit of %d bytes", what, limit)
-	if r.ContentLength > limit {
-		return nil, tooLarge
-	}
-	var buf bytes.Buffer
-	if r.ContentLength > 0 {
-		buf.Grow(int(r.ContentLength))
-	}
-	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, limit))
-	var mbe *http.MaxBytesError
-	switch {
-	case errors.As(err, &mbe):
-		return nil, tooLarge
-	case err != nil:
-		return nil, trove.Error(trove.ErrInvalid, "reading %s: %v", what, err)
-	}
-	return buf.Bytes(), nil
-}
-
 // needPrincipal returns the request's principal, or an error saying how
 // to log in.
 func (h *Handler) needPrincipal(ctx context.Context, what string) (*access.Principal, error) {
@@ -99,14 +78,6 @@ func (h *Handler) needPrincipal(ctx context.Context, what string) (*access.Princ
 	return who, nil
 }
 
-// allow checks the token's scope before any work is done; the registry
-// checks scope and ownership again, authoritatively.
-func allow(who *access.Principal, a access.Action, name trove.Name) error {
-	if !who.Allows(a, trove.NPM, name) {
-		return fmt.Errorf("%w: this token's scope does not allow %s on npm:%s", access.ErrDenied, a, name)
-	}
-	return nil
-}
 
 // putPackage serves PUT /E and PUT /E/-rev/R.
 func (h *Handler) putPackage(w http.ResponseWriter, r *http.Request, req request) error {
@@ -115,9 +86,9 @@ func (h *Handler) putPackage(w http.ResponseWriter, r *http.Request, req request
 		return err
 	}
 	if !who.Allows(access.Publish, trove.NPM, req.name) && !who.Allows(access.Yank, trove.NPM, req.name) {
-		return allow(who, access.Publish, req.name)
+		return h.o.Registry.CheckScope(who, access.Publish, trove.NPM, string(req.name))
 	}
-	body, err := readBody(w, r, h.o.MaxPublishBytes, "the publish request")
+	body, err := adapter.ReadBody(w, r, h.o.MaxPublishBytes, "the publish request")
 	if err != nil {
 		return err
 	}
@@ -141,14 +112,14 @@ func (h *Handler) putPackage(w http.ResponseWriter, r *http.Request, req request
 		if err != nil {
 			return err
 		}
-		return writeJSON(w, http.StatusOK, map[string]any{"ok": true, "id": string(req.name), "rev": revision(res.Package)})
+		return adapter.WriteJSON(w, http.StatusOK, map[string]any{"ok": true, "id": string(req.name), "rev": revision(res.Package)})
 	}
 	return h.update(w, r, who, req, &doc)
 }
 
 // publish stores the version a publish request carries.
 func (h *Handler) publish(ctx context.Context, who *access.Principal, name trove.Name, doc *packageDoc) (*registry.Result, error) {
-	if err := allow(who, access.Publish, name); err != nil {
+	if err := h.o.Registry.CheckScope(who, access.Publish, trove.NPM, string(name)); err != nil {
 		return nil, err
 	}
 	if doc.Access != nil && *doc.Access == "restricted" {

@@ -6,6 +6,7 @@ import (
 	"sort"
 
 	"github.com/trove-dev/trove/internal/access"
+	"github.com/trove-dev/trove/internal/adapter"
 	"github.com/trove-dev/trove/internal/registry"
 	"github.com/trove-dev/trove/internal/trove"
 )
@@ -40,7 +41,7 @@ func (h *Handler) update(w http.ResponseWriter, r *http.Request, who *access.Pri
 			return err
 		}
 	}
-	return writeJSON(w, http.StatusOK, map[string]any{"ok": true, "id": string(req.name)})
+	return adapter.WriteJSON(w, http.StatusOK, map[string]any{"ok": true, "id": string(req.name)})
 }
 
 // diff returns the changes a packument sent by npm asks for, in the order
@@ -290,7 +291,7 @@ func (h *Handler) unpublishAll(w http.ResponseWriter, r *http.Request, req reque
 	if err := h.o.Registry.Apply(r.Context(), who, trove.NPM, string(req.name), changes...); err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, ok)
+	return adapter.WriteJSON(w, http.StatusOK, ok)
 }
 
 // deleteTarball serves DELETE /E/-/F.tgz/-rev/R, which npm sends after
@@ -308,7 +309,7 @@ func (h *Handler) deleteTarball(w http.ResponseWriter, r *http.Request, req requ
 	case !isNotFound(err):
 		return err
 	}
-	return writeJSON(w, http.StatusOK, ok)
+	return adapter.WriteJSON(w, http.StatusOK, ok)
 }
 
 // jsonEqual compares decoded JSON values, numbers by value.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/trove-dev/trove/internal/access"
 	"github.com/trove-dev/trove/internal/account"
+	"github.com/trove-dev/trove/internal/adapter"
 	"github.com/trove-dev/trove/internal/trove"
 )
 
@@ -22,14 +23,14 @@ func (h *Handler) whoami(w http.ResponseWriter, r *http.Request, _ request) erro
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, map[string]string{"username": who.UserName})
+	return adapter.WriteJSON(w, http.StatusOK, map[string]string{"username": who.UserName})
 }
 
 // couchLogin serves PUT /-/user/org.couchdb.user:NAME, npm's legacy login
 // and adduser: it checks the password and returns a new API token. An
 // unknown user is created only when registration is open.
 func (h *Handler) couchLogin(w http.ResponseWriter, r *http.Request, req request) error {
-	body, err := readBody(w, r, maxAccountBody, "the login request")
+	body, err := adapter.ReadBody(w, r, maxAccountBody, "the login request")
 	if err != nil {
 		return err
 	}
@@ -66,7 +67,7 @@ func (h *Handler) couchLogin(w http.ResponseWriter, r *http.Request, req request
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusCreated, map[string]any{"ok": true, "id": couchUserPrefix + user.Name, "token": tok})
+	return adapter.WriteJSON(w, http.StatusCreated, map[string]any{"ok": true, "id": couchUserPrefix + user.Name, "token": tok})
 }
 
 // couchUser serves GET /-/user/org.couchdb.user:NAME, which npm owner
@@ -83,7 +84,7 @@ func (h *Handler) couchUser(w http.ResponseWriter, r *http.Request, req request)
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, map[string]string{"_id": couchUserPrefix + u.Name, "name": u.Name})
+	return adapter.WriteJSON(w, http.StatusOK, map[string]string{"_id": couchUserPrefix + u.Name, "name": u.Name})
 }
 
 // register handles a sign-in that failed: with open registration an
@@ -114,7 +115,7 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request, req request) er
 	if err := h.revoke(r.Context(), who, req.arg); err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, ok)
+	return adapter.WriteJSON(w, http.StatusOK, ok)
 }
 
 // revoke revokes one of the user's tokens, by secret or public id.
@@ -194,7 +195,7 @@ func (h *Handler) listTokens(w http.ResponseWriter, r *http.Request, _ request) 
 		}
 		objects = append(objects, newTokenObject(t))
 	}
-	return writeJSON(w, http.StatusOK, map[string]any{"objects": objects, "total": len(objects), "urls": map[string]any{"next": nil}})
+	return adapter.WriteJSON(w, http.StatusOK, map[string]any{"objects": objects, "total": len(objects), "urls": map[string]any{"next": nil}})
 }
 
 // maxTokenDays bounds the lifetime of a token made with npm token create.
@@ -209,7 +210,7 @@ func (h *Handler) createToken(w http.ResponseWriter, r *http.Request, _ request)
 	if err != nil {
 		return err
 	}
-	body, err := readBody(w, r, maxAccountBody, "the token request")
+	body, err := adapter.ReadBody(w, r, maxAccountBody, "the token request")
 	if err != nil {
 		return err
 	}
@@ -293,7 +294,7 @@ func (h *Handler) createToken(w http.ResponseWriter, r *http.Request, _ request)
 	}
 	o := newTokenObject(tok)
 	o.Token = secret
-	return writeJSON(w, http.StatusOK, o)
+	return adapter.WriteJSON(w, http.StatusOK, o)
 }
 
 // revokeToken serves DELETE /-/npm/v1/tokens/token/KEY.
@@ -305,5 +306,5 @@ func (h *Handler) revokeToken(w http.ResponseWriter, r *http.Request, req reques
 	if err := h.revoke(r.Context(), who, req.arg); err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, ok)
+	return adapter.WriteJSON(w, http.StatusOK, ok)
 }

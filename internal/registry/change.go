@@ -3,6 +3,7 @@ package registry
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/trove-dev/trove/internal/access"
 	"github.com/trove-dev/trove/internal/meta"
@@ -63,4 +64,25 @@ func (s *Service) SetDistTag(ctx context.Context, who *access.Principal, t trove
 // RemoveDistTag removes a tag of the package; see [RemoveTag].
 func (s *Service) RemoveDistTag(ctx context.Context, who *access.Principal, t trove.Target, tag string) error {
 	return s.Apply(ctx, who, t.Ecosystem, t.Name, RemoveTag{Tag: tag})
+}
+
+// CheckScope reports early, before a request body is read or any work is
+// done, whether who's credentials allow the action a on the package
+// (ecosystem, name as the client wrote it): ErrInvalid for a name the
+// ecosystem refuses, access.ErrUnauthenticated without credentials,
+// access.ErrDenied when the token's scope does not cover the package.
+// Ownership is not checked here (the package may not exist yet): Publish
+// and Apply authorize everything again.
+func (s *Service) CheckScope(who *access.Principal, a access.Action, eco trove.Ecosystem, name string) error {
+	_, n, _, err := s.parse(eco, name, "")
+	if err != nil {
+		return err
+	}
+	if who == nil {
+		return fmt.Errorf("%w: %s %s:%s needs an API token", access.ErrUnauthenticated, a, eco, n)
+	}
+	if !who.Allows(a, eco, n) {
+		return fmt.Errorf("%w: this token's scope does not allow %s on %s:%s", access.ErrDenied, a, eco, n)
+	}
+	return nil
 }
