@@ -97,6 +97,11 @@ func logLookup(reg *registry.Service) translog.LookupFunc {
 	}
 }
 
+// ecosystemRules returns the rules of the ecosystems Trove serves.
+func ecosystemRules() []registry.Rules {
+	return []registry.Rules{npm.Rules{}, pypi.Rules{}, goproxy.Rules{}}
+}
+
 // stack is a wired Trove.
 type stack struct {
 	db       *meta.DB
@@ -130,7 +135,7 @@ func wire(ctx context.Context, c *config.Config) (*stack, error) {
 		DB:      db,
 		Blobs:   blobs,
 		Scan:    scan.NewPipeline(), // TODO(issue: scanners): secrets, malware, install scripts, typosquats
-		Rules:   []registry.Rules{npm.Rules{}, pypi.Rules{}, goproxy.Rules{}},
+		Rules:   ecosystemRules(),
 		TempDir: c.TempDir(),
 		Log:     tlog,
 

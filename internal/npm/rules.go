@@ -124,3 +124,7 @@ func (Rules) Latest(versions []string) string {
 	}
 	return best
 }
+
+// Fold implements access.Namer: npm names are already lowercase, and
+// compared as they are.
+func (Rules) Fold(name string) string { return name }

@@ -81,8 +81,16 @@ func (s *Service) CheckScope(who *access.Principal, a access.Action, eco trove.E
 	if who == nil {
 		return fmt.Errorf("%w: %s %s:%s needs an API token", access.ErrUnauthenticated, a, eco, n)
 	}
-	if !who.Allows(a, eco, n) {
+	if !who.Allows(a, eco, s.key(eco, n)) {
 		return fmt.Errorf("%w: this token's scope does not allow %s on %s:%s", access.ErrDenied, a, eco, n)
 	}
 	return nil
+}
+
+// key returns the name as token scopes compare it (Rules.Fold).
+func (s *Service) key(eco trove.Ecosystem, n trove.Name) trove.Name {
+	if r := s.rules[eco]; r != nil {
+		return trove.Name(r.Fold(string(n)))
+	}
+	return n
 }

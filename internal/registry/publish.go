@@ -155,7 +155,7 @@ func (s *Service) Publish(ctx context.Context, who *access.Principal, u *Upload)
 
 // authorize applies access.Authorize to the package, which may not exist.
 func (s *Service) authorize(ctx context.Context, who *access.Principal, a access.Action, eco trove.Ecosystem, name trove.Name, pkg *trove.Package) error {
-	r := access.Resource{Ecosystem: eco, Name: name, Exists: pkg != nil}
+	r := access.Resource{Ecosystem: eco, Name: s.key(eco, name), Exists: pkg != nil}
 	if pkg != nil && who != nil {
 		owner, err := s.db.IsOwner(ctx, pkg.ID, who.UserID)
 		if err != nil {
@@ -281,7 +281,7 @@ func (s *Service) quarantine(ctx context.Context, who *access.Principal, rules R
 			if err != nil {
 				return err
 			}
-			r := access.Resource{Ecosystem: pkg.Ecosystem, Name: pkg.Name, Exists: true, Owner: owner}
+			r := access.Resource{Ecosystem: pkg.Ecosystem, Name: s.key(pkg.Ecosystem, pkg.Name), Exists: true, Owner: owner}
 			if err := access.Authorize(who, access.Publish, r); err != nil {
 				return err
 			}

@@ -30,9 +30,11 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"sync"
 	"time"
 
+	"github.com/trove-dev/trove/internal/access"
 	"github.com/trove-dev/trove/internal/blob"
 	"github.com/trove-dev/trove/internal/meta"
 	"github.com/trove-dev/trove/internal/scan"
@@ -55,6 +57,10 @@ type Rules interface {
 	// package whose skeleton equals an existing one's is refused. An empty
 	// skeleton disables the check.
 	Skeleton(n trove.Name) string
+	// Fold returns the form in which token scopes compare a name, or a
+	// literal part of a scope pattern (access.Namer): PyPI normalizes it,
+	// Go lowers its case; names that fold alike are one package to scopes.
+	Fold(name string) string
 }
 
 // Config is what a Service is made of.
@@ -79,6 +85,7 @@ type Service struct {
 	blobs   blob.Store
 	scan    *scan.Pipeline
 	rules   map[trove.Ecosystem]Rules
+	order   []trove.Ecosystem // of the rules given
 	tempDir string
 	now     func() time.Time
 	log     *translog.Log
@@ -132,8 +139,38 @@ func New(cfg Config) (*Service, error) {
 	removeStaleStages(s.tempDir, s.now().Add(-StaleQuarantine))
 	for _, r := range cfg.Rules {
 		s.rules[r.Ecosystem()] = r
+		s.order = append(s.order, r.Ecosystem())
 	}
 	return s, nil
+}
+
+// Ecosystems returns the ecosystems the service has rules for, in the
+// order it was given them.
+func (s *Service) Ecosystems() []trove.Ecosystem {
+	return slices.Clone(s.order)
+}
+
+// ParsePattern checks a token scope pattern against the ecosystems the
+// service knows, folding its names by their rules (access.ParsePattern).
+func (s *Service) ParsePattern(p string) (access.Pattern, error) {
+	return access.ParsePattern(p, Namers(s.ruleList()...)...)
+}
+
+// Namers returns the rules as access.Namers.
+func Namers(rules ...Rules) []access.Namer {
+	out := make([]access.Namer, len(rules))
+	for i, r := range rules {
+		out[i] = r
+	}
+	return out
+}
+
+func (s *Service) ruleList() []Rules {
+	out := make([]Rules, len(s.order))
+	for i, eco := range s.order {
+		out[i] = s.rules[eco]
+	}
+	return out
 }
 
 // Rules returns the rules of an ecosystem, or nil.

@@ -42,6 +42,8 @@ func (rules) VersionKey(v string) (string, error) {
 	return strings.TrimSuffix(v, ".0"), nil
 }
 
+func (rules) Fold(s string) string { return s }
+
 func (rules) Skeleton(n trove.Name) string { return strings.ReplaceAll(string(n), "-", "") }
 
 var ctx = context.Background()

@@ -102,10 +102,15 @@ func New(o Options) *Server {
 	})
 	s.mux.HandleFunc("GET /readyz", s.readyz)
 	s.mux.Handle("GET /metrics", o.Metrics.Handler())
+	var served []string
+	for _, m := range o.Mounts {
+		served = append(served, m.Ecosystem+" under "+m.Prefix+"/")
+	}
+	notFound := "not found: Trove serves " + strings.Join(served, ", ")
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.WriteHeader(http.StatusNotFound)
-		fmt.Fprintln(w, "not found: Trove serves npm under /npm/, PyPI under /pypi/ (see /pypi/simple/) and Go modules under /go/")
+		fmt.Fprintln(w, notFound)
 	})
 	for _, m := range o.Mounts {
 		h := s.plainHandler(m)

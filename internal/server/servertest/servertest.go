@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -95,7 +96,8 @@ func (e *Env) User(t testing.TB, name string, admin bool) *trove.User {
 }
 
 // Token creates a token for the user allowing actions (default: every
-// action) on the package patterns (default: "*").
+// action) on the package patterns (default: "*"), parsed with the stack's
+// rules.
 func (e *Env) Token(t testing.TB, u *trove.User, patterns []string, actions ...access.Action) string {
 	t.Helper()
 	if len(actions) == 0 {
@@ -106,7 +108,12 @@ func (e *Env) Token(t testing.TB, u *trove.User, patterns []string, actions ...a
 	}
 	var ps []access.Pattern
 	for _, s := range patterns {
-		p, err := access.ParsePattern(s)
+		p, err := e.Registry.ParsePattern(s)
+		if eco, _, _ := strings.Cut(s, ":"); err != nil && e.Registry.Rules(trove.Ecosystem(eco)) == nil && s != "*" {
+			// An ecosystem the stack has no rules for: kept as written,
+			// for tests of a token scoped to another ecosystem.
+			p, err = access.Pattern(s), nil
+		}
 		if err != nil {
 			t.Fatal(err)
 		}
