@@ -78,7 +78,6 @@ func (h *Handler) needPrincipal(ctx context.Context, what string) (*access.Princ
 	return who, nil
 }
 
-
 // putPackage serves PUT /E and PUT /E/-rev/R.
 func (h *Handler) putPackage(w http.ResponseWriter, r *http.Request, req request) error {
 	who, err := h.needPrincipal(r.Context(), "publishing")
