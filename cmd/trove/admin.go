@@ -14,6 +14,7 @@ import (
 	"github.com/trove-dev/trove/internal/account"
 	"github.com/trove-dev/trove/internal/config"
 	"github.com/trove-dev/trove/internal/meta"
+	"github.com/trove-dev/trove/internal/trove"
 )
 
 // withDB runs fn with the configured metadata database. Administration
@@ -100,7 +101,7 @@ func newAdmin(g *globals) *cobra.Command {
 			return withDB(cmd.Context(), g, func(c *config.Config, db *meta.DB) error {
 				users := account.NewUsers(db, nil)
 				u, err := users.ByName(cmd.Context(), args[0])
-				if errors.Is(err, meta.ErrNotFound) {
+				if errors.Is(err, trove.ErrNotFound) {
 					return hinted{fmt.Errorf("no user %s", args[0]), "list the accounts with: trove admin user list"}
 				}
 				if err != nil {

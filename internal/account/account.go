@@ -118,7 +118,7 @@ type NewUser struct {
 }
 
 // Create validates and stores a new account.
-func (s *Users) Create(ctx context.Context, nu NewUser) (*meta.User, error) {
+func (s *Users) Create(ctx context.Context, nu NewUser) (*trove.User, error) {
 	name := strings.ToLower(strings.TrimSpace(nu.Name))
 	var errs []error
 	if err := CheckName(name); err != nil {
@@ -138,8 +138,8 @@ func (s *Users) Create(ctx context.Context, nu NewUser) (*meta.User, error) {
 	if err := s.hash(ctx, func() { hash = HashPassword(nu.Password) }); err != nil {
 		return nil, err
 	}
-	u := &meta.User{Name: name, Email: addr.Address, PasswordHash: hash, Admin: nu.Admin, CreatedAt: s.now().UTC()}
-	err = s.db.Tx(ctx, func(tx *meta.Tx) error { return tx.InsertUser(ctx, u) })
+	u := &trove.User{Name: name, Email: addr.Address, Admin: nu.Admin, CreatedAt: s.now().UTC()}
+	err = s.db.Tx(ctx, func(tx *meta.Tx) error { return tx.InsertUser(ctx, u, hash) })
 	if errors.Is(err, meta.ErrConflict) {
 		return nil, fmt.Errorf("%w: %s", ErrExists, name)
 	}
@@ -156,20 +156,19 @@ func (s *Users) Create(ctx context.Context, nu NewUser) (*meta.User, error) {
 // spent, SignIn returns ErrThrottled (with the time to wait) without
 // checking it. When every hashing slot stays busy it returns
 // trove.ErrBusy, and the attempt does not count.
-func (s *Users) SignIn(ctx context.Context, name, password string, from netip.Addr) (*meta.User, error) {
+func (s *Users) SignIn(ctx context.Context, name, password string, from netip.Addr) (*trove.User, error) {
 	name = strings.ToLower(strings.TrimSpace(name))
 	tk, err := s.reserve(ctx, name, from)
 	if err != nil {
 		return nil, err
 	}
-	u, err := s.db.UserByName(ctx, name)
+	u, hash, err := s.db.PasswordHash(ctx, name)
 	if err != nil && !errors.Is(err, meta.ErrNotFound) {
 		s.refund(tk)
 		return nil, fmt.Errorf("looking up user: %w", err)
 	}
-	hash := s.dummy
-	if u != nil {
-		hash = u.PasswordHash
+	if u == nil {
+		hash = s.dummy
 	}
 	var ok bool
 	var verr error
@@ -189,9 +188,18 @@ func (s *Users) SignIn(ctx context.Context, name, password string, from netip.Ad
 	return u, nil
 }
 
-// ByName returns the user with the name, or an error wrapping meta.ErrNotFound.
-func (s *Users) ByName(ctx context.Context, name string) (*meta.User, error) {
-	return s.db.UserByName(ctx, strings.ToLower(strings.TrimSpace(name)))
+// ByName returns the user with the name, or an error wrapping
+// trove.ErrNotFound that names it.
+func (s *Users) ByName(ctx context.Context, name string) (*trove.User, error) {
+	name = strings.ToLower(strings.TrimSpace(name))
+	u, err := s.db.UserByName(ctx, name)
+	if errors.Is(err, meta.ErrNotFound) {
+		return nil, trove.Error(trove.ErrNotFound, "user %s not found", name)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("looking up user %s: %w", name, err)
+	}
+	return u, nil
 }
 
 // Count returns the number of accounts.

@@ -1,6 +1,10 @@
 package meta
 
-import "context"
+import (
+	"context"
+
+	"github.com/trove-dev/trove/internal/trove"
+)
 
 // A StoredFile names a visible file's blobs, for checking stored bytes.
 type StoredFile struct {
@@ -19,7 +23,7 @@ type StoredFile struct {
 func (q q) VisibleFilesAfter(ctx context.Context, afterID int64, limit int) ([]StoredFile, error) {
 	rows, err := q.query(ctx, `SELECT f.id, p.ecosystem, p.name, f.filename, f.size, f.sha256, f.metadata_sha256
 		FROM files f JOIN packages p ON p.id = f.package_id
-		WHERE f.id > ? AND f.state IN (?, ?) ORDER BY f.id LIMIT ?`, afterID, StatePublished, StateYanked, limit)
+		WHERE f.id > ? AND f.state IN (?, ?) ORDER BY f.id LIMIT ?`, afterID, trove.Published, trove.Yanked, limit)
 	if err != nil {
 		return nil, err
 	}
