@@ -102,3 +102,10 @@ func (Rules) Namespace(n trove.Name) registry.Namespace {
 	}
 	return registry.Namespace{Key: strings.ToLower(prefix), Tree: true}
 }
+
+// Satisfies implements registry.Constrainer: a go.mod requires a module
+// version exactly (minimal version selection builds with it unless
+// another module requires a later one, and then that one is required).
+func (Rules) Satisfies(version, constraint string) (bool, error) {
+	return version == constraint, nil
+}

@@ -38,10 +38,17 @@ type Upload struct {
 	// each "<name> <word>…" (Go: the version's go.sum lines, so that the log
 	// doubles as a checksum database).
 	Lines []string
-	// Dependencies are the names of the packages of the same ecosystem
-	// that the release depends on, as its artifact declares them. Names
-	// that are not valid in the ecosystem are ignored.
-	Dependencies []string
+	// Dependencies are the packages of the same ecosystem that the release
+	// depends on, as its artifact declares them. Names that are not valid
+	// in the ecosystem are ignored.
+	Dependencies []Dependency
+}
+
+// A Dependency is a package a release depends on, by name as written, and
+// the version constraint written for it in the ecosystem's syntax (npm
+// ranges, PEP 440 specifiers, a Go module version); "" for any version.
+type Dependency struct {
+	Name, Constraint string
 }
 
 // An UploadFile is one artifact of an Upload.
@@ -427,12 +434,12 @@ func artifact(u *Upload, name trove.Name, files []*trove.File) *scan.Artifact {
 	return a
 }
 
-// dependencies returns the valid, normalized names among names.
-func dependencies(rules Rules, names []string) []trove.Name {
-	var out []trove.Name
-	for _, s := range names {
-		if n, err := rules.ParseName(s); err == nil {
-			out = append(out, n)
+// dependencies returns the dependencies with valid names, normalized.
+func dependencies(rules Rules, deps []Dependency) []meta.Dependency {
+	var out []meta.Dependency
+	for _, d := range deps {
+		if n, err := rules.ParseName(d.Name); err == nil {
+			out = append(out, meta.Dependency{Name: n, Constraint: d.Constraint})
 		}
 	}
 	return out
