@@ -100,15 +100,32 @@ pypi:demo, npm:*), or * for every package; repeat it for several.
 	list.MarkFlagRequired("user")
 
 	var revokeUser string
+	var revokeAll bool
 	revoke := &cobra.Command{
-		Use:   "revoke --user NAME ID",
-		Short: "Revoke a token by the ID that token list shows",
-		Args:  cobra.ExactArgs(1),
+		Use:   "revoke --user NAME (ID | --all)",
+		Short: "Revoke a token by the ID that token list shows, or every token of the user",
+		Long: `Revoke a token by the ID that token list shows, or with --all every token of
+the user (after a leak, or when someone leaves). Revocation takes effect at once
+on a server that shares the database, and within a second on every replica.`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if revokeAll == (len(args) == 1) || len(args) > 1 {
+				return errors.New("give one token ID, or --all")
+			}
+			return nil
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return withDB(cmd.Context(), g, func(c *config.Config, db *meta.DB) error {
 				u, err := db.UserByName(cmd.Context(), strings.ToLower(revokeUser))
 				if err != nil {
 					return fmt.Errorf("user %q: %w", revokeUser, err)
+				}
+				if revokeAll {
+					n, err := access.NewTokens(db, nil).RevokeAll(cmd.Context(), u.ID)
+					if err != nil {
+						return err
+					}
+					fmt.Fprintf(cmd.ErrOrStderr(), "trove: revoked %d tokens of %s\n", n, u.Name)
+					return nil
 				}
 				if err := access.NewTokens(db, nil).Revoke(cmd.Context(), u.ID, args[0]); err != nil {
 					return hinted{err, "list the user's token IDs with: trove token list --user " + u.Name}
@@ -119,6 +136,7 @@ pypi:demo, npm:*), or * for every package; repeat it for several.
 		},
 	}
 	revoke.Flags().StringVar(&revokeUser, "user", "", "user the token belongs to (required)")
+	revoke.Flags().BoolVar(&revokeAll, "all", false, "revoke every token of the user")
 	revoke.MarkFlagRequired("user")
 
 	tok.AddCommand(create, list, revoke)

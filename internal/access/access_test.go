@@ -229,3 +229,61 @@ func TestTokensLifecycle(t *testing.T) {
 		t.Errorf("Create without packages succeeded")
 	}
 }
+
+// TestRevocationReachesReplicas checks that a token revoked on one replica
+// stops working there at once, and on another replica (another Tokens over
+// the same database) within CacheTTL, one second; and RevokeAll.
+func TestRevocationReachesReplicas(t *testing.T) {
+	ctx := context.Background()
+	db, err := meta.OpenSQLite(ctx, filepath.Join(t.TempDir(), "trove.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	clock := time.Date(2026, 12, 3, 0, 0, 0, 0, time.UTC)
+	now := func() time.Time { return clock }
+	u := &trove.User{Name: "alice", Email: "a@x.test", CreatedAt: clock}
+	if err := db.Tx(ctx, func(tx *meta.Tx) error { return tx.InsertUser(ctx, u, "x") }); err != nil {
+		t.Fatal(err)
+	}
+	a, b := NewTokens(db, now), NewTokens(db, now)
+	secret, tok, err := a.Create(ctx, u.ID, Spec{Packages: []Pattern{"*"}, Actions: Actions})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range []*Tokens{a, b} {
+		if _, err := r.Authenticate(ctx, secret); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if CacheTTL > time.Second {
+		t.Fatalf("CacheTTL = %v: a revoked token would work on other replicas for longer than a second", CacheTTL)
+	}
+	if err := a.Revoke(ctx, u.ID, tok.PublicID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Authenticate(ctx, secret); !errors.Is(err, ErrUnauthenticated) {
+		t.Errorf("on the revoking replica: %v, want ErrUnauthenticated at once", err)
+	}
+	clock = clock.Add(CacheTTL)
+	if _, err := b.Authenticate(ctx, secret); !errors.Is(err, ErrUnauthenticated) {
+		t.Errorf("on another replica %v later: %v, want ErrUnauthenticated", CacheTTL, err)
+	}
+
+	// RevokeAll: every live token of the user, at once here.
+	s1, _, _ := a.Create(ctx, u.ID, Spec{Packages: []Pattern{"*"}, Actions: Actions})
+	s2, _, _ := a.Create(ctx, u.ID, Spec{Packages: []Pattern{"npm:*"}, Actions: []Action{Read}})
+	for _, s := range []string{s1, s2} {
+		if _, err := a.Authenticate(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, err := a.RevokeAll(ctx, u.ID); err != nil || n != 2 {
+		t.Errorf("RevokeAll = %d, %v; want 2 (the revoked one does not count)", n, err)
+	}
+	for _, s := range []string{s1, s2} {
+		if _, err := a.Authenticate(ctx, s); !errors.Is(err, ErrUnauthenticated) {
+			t.Errorf("after RevokeAll: %v, want ErrUnauthenticated", err)
+		}
+	}
+}

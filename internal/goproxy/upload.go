@@ -53,7 +53,7 @@ func invalid(format string, args ...any) error {
 }
 
 // upload receives a module version, checks it and publishes it.
-func (h *Handler) upload(w http.ResponseWriter, r *http.Request) error {
+func (h *Handler) upload(w http.ResponseWriter, r *http.Request, _ request) error {
 	who := access.PrincipalFrom(r.Context())
 	if who == nil {
 		return fmt.Errorf("%w: publishing a Go module needs an API token, sent as Authorization: Bearer <token>", access.ErrUnauthenticated)

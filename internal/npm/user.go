@@ -2,6 +2,7 @@ package npm
 
 import (
 	"context"
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"net/http"
@@ -107,15 +108,31 @@ func (h *Handler) register(ctx context.Context, name, email, password string) (*
 }
 
 // logout serves DELETE /-/user/token/TOKEN: the caller's token is revoked.
+// Any token may revoke itself; revoking another one is managing tokens.
 func (h *Handler) logout(w http.ResponseWriter, r *http.Request, req request) error {
 	who, err := h.needPrincipal(r.Context(), "npm logout")
 	if err != nil {
 		return err
 	}
+	if !presented(r, req.arg) {
+		if err := who.CheckManageTokens(); err != nil {
+			return err
+		}
+	}
 	if err := h.revoke(r.Context(), who, req.arg); err != nil {
 		return err
 	}
 	return adapter.WriteJSON(w, http.StatusOK, ok)
+}
+
+// presented reports whether token is the credential the request presented.
+func presented(r *http.Request, token string) bool {
+	scheme, rest, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+	if strings.EqualFold(scheme, "bearer") {
+		return subtle.ConstantTimeCompare([]byte(strings.TrimSpace(rest)), []byte(token)) == 1
+	}
+	_, pass, ok := r.BasicAuth()
+	return ok && subtle.ConstantTimeCompare([]byte(pass), []byte(token)) == 1
 }
 
 // revoke revokes one of the user's tokens, by secret or public id.
@@ -183,6 +200,9 @@ func (h *Handler) listTokens(w http.ResponseWriter, r *http.Request, _ request) 
 	if err != nil {
 		return err
 	}
+	if err := who.CheckManageTokens(); err != nil {
+		return err
+	}
 	toks, err := h.o.Tokens.List(r.Context(), who.UserID)
 	if err != nil {
 		return err
@@ -232,7 +252,7 @@ func (h *Handler) createToken(w http.ResponseWriter, r *http.Request, _ request)
 	if err := decodeJSON(body, &req, "the token request"); err != nil {
 		return err
 	}
-	spec := access.Spec{Actions: access.Actions}
+	spec := access.Spec{Actions: []access.Action{access.Read, access.Publish, access.Yank}} // not ManageTokens: a sign-in does that
 	switch {
 	case len(req.CIDR) > 0:
 		return trove.Error(trove.ErrInvalid, "tokens limited to IP ranges (--cidr) are not supported; create the token without --cidr")
@@ -282,6 +302,8 @@ func (h *Handler) createToken(w http.ResponseWriter, r *http.Request, _ request)
 	if len(spec.Description) > 200 {
 		return trove.Error(trove.ErrInvalid, "the token name and description are longer than 200 bytes")
 	}
+	// A new token is a sign-in: it needs the password, whatever token
+	// the request presents.
 	if req.Password == "" {
 		return trove.Error(trove.ErrInvalid, "creating a token needs your password")
 	}
@@ -301,6 +323,9 @@ func (h *Handler) createToken(w http.ResponseWriter, r *http.Request, _ request)
 func (h *Handler) revokeToken(w http.ResponseWriter, r *http.Request, req request) error {
 	who, err := h.needPrincipal(r.Context(), "npm token revoke")
 	if err != nil {
+		return err
+	}
+	if err := who.CheckManageTokens(); err != nil {
 		return err
 	}
 	if err := h.revoke(r.Context(), who, req.arg); err != nil {

@@ -68,7 +68,7 @@ func invalid(format string, args ...any) error {
 // checks it and its metadata, and publishes it. The metadata Trove keeps
 // comes from the file's own METADATA or PKG-INFO, never from the form,
 // whose name and version must agree with it.
-func (h *Handler) upload(w http.ResponseWriter, r *http.Request) error {
+func (h *Handler) upload(w http.ResponseWriter, r *http.Request, _ request) error {
 	who := access.PrincipalFrom(r.Context())
 	if who == nil {
 		return fmt.Errorf("%w: uploading needs an API token: give the username __token__ and a Trove API token as the password", access.ErrUnauthenticated)

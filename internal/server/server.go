@@ -36,6 +36,7 @@ import (
 	"time"
 
 	"github.com/trove-dev/trove/internal/access"
+	"github.com/trove-dev/trove/internal/adapter"
 	"github.com/trove-dev/trove/internal/blob"
 )
 
@@ -49,6 +50,10 @@ type Adapter interface {
 	// WriteError writes an error response in the protocol's own format.
 	// msg is meant for the person using the client.
 	WriteError(w http.ResponseWriter, r *http.Request, status int, msg string)
+	// Routes lists the adapter's endpoints: its route table, which Route
+	// serves from, so that documentation and the authorization tests
+	// cover every endpoint.
+	Routes() []adapter.Route
 }
 
 // A Mount is an adapter at a path prefix such as "/npm", or a plain

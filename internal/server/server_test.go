@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/trove-dev/trove/internal/access"
+	"github.com/trove-dev/trove/internal/adapter"
 	"github.com/trove-dev/trove/internal/server"
 	"github.com/trove-dev/trove/internal/server/servertest"
 	"github.com/trove-dev/trove/internal/trove"
@@ -46,6 +47,8 @@ func (fake) Route(r *http.Request) (string, func(http.ResponseWriter, *http.Requ
 	}
 	return "", nil
 }
+
+func (fake) Routes() []adapter.Route { return nil }
 
 func (fake) WriteError(w http.ResponseWriter, r *http.Request, status int, msg string) {
 	w.Header().Set("Content-Type", "application/json")
