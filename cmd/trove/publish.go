@@ -134,7 +134,7 @@ func publishGo(cmd *cobra.Command, dir, mod, version, base, token string) error 
 	}
 	var res goproxy.UploadResult
 	if err := json.Unmarshal(b, &res); err != nil {
-		return fmt.Errorf("publishing %s: unexpected answer: %v", m, err)
+		return fmt.Errorf("publishing %s: unexpected answer: %w", m, err)
 	}
 	fmt.Fprintf(cmd.ErrOrStderr(), "trove: published %s@%s\n", res.Module, res.Version)
 	for _, l := range res.GoSum {

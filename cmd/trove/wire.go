@@ -84,7 +84,7 @@ func logLookup(reg *registry.Service) translog.LookupFunc {
 	return func(ctx context.Context, eco, name, version string) ([]int64, error) {
 		entries, err := reg.LogEntries(ctx, trove.Ecosystem(eco), name, version)
 		if errors.Is(err, trove.ErrNotFound) || errors.Is(err, trove.ErrInvalid) {
-			return nil, fmt.Errorf("%w: %v", translog.ErrNotFound, err)
+			return nil, fmt.Errorf("%w: %w", translog.ErrNotFound, err)
 		}
 		if err != nil {
 			return nil, err

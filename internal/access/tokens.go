@@ -86,7 +86,7 @@ func (t *Tokens) Create(ctx context.Context, userID int64, spec Spec) (string, *
 // failure (malformed, unknown, expired, revoked) wraps ErrUnauthenticated.
 func (t *Tokens) Authenticate(ctx context.Context, secret string) (*Principal, error) {
 	if err := CheckToken(secret); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrUnauthenticated, err)
+		return nil, fmt.Errorf("%w: %w", ErrUnauthenticated, err)
 	}
 	h := HashToken(secret)
 	now := t.now()

@@ -105,7 +105,7 @@ func (s *Users) Create(ctx context.Context, nu NewUser) (*trove.User, error) {
 		errs = append(errs, fmt.Errorf("%w: email %q is not a plain address like name@example.com", ErrInvalid, nu.Email))
 	}
 	if err := CheckPasswordPolicy(nu.Password); err != nil {
-		errs = append(errs, fmt.Errorf("%w: %v", ErrInvalid, err))
+		errs = append(errs, fmt.Errorf("%w: %w", ErrInvalid, err))
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)

@@ -170,7 +170,7 @@ func reason(r *http.Request) (string, error) {
 		return "", nil
 	}
 	if err := json.Unmarshal(b, &body); err != nil {
-		return "", trove.Error(trove.ErrInvalid, "request body is not JSON like {\"reason\": \"...\"}: %v", err)
+		return "", trove.Error(trove.ErrInvalid, "request body is not JSON like {\"reason\": \"...\"}: %w", err)
 	}
 	return body.Reason, nil
 }

@@ -69,7 +69,7 @@ func CheckVersion(path, version string) error {
 		if errors.As(err, &ve) {
 			return fmt.Errorf("version %s is not allowed for module %s: %v", version, path, ve.Err)
 		}
-		return fmt.Errorf("module %s version %s: %v", path, version, err)
+		return fmt.Errorf("module %s version %s: %w", path, version, err)
 	}
 	// module.Check leaves these to the go command, which refuses them.
 	if strings.HasSuffix(version, "+incompatible") {

@@ -166,10 +166,10 @@ func (f *form) check() (*registry.Upload, error) {
 		return nil, invalid("the upload form has no zip file (the module zip)")
 	}
 	if _, err := (Rules{}).ParseName(f.module); err != nil {
-		return nil, invalid("%v", err)
+		return nil, invalid("%w", err)
 	}
 	if err := CheckVersion(f.module, f.version); err != nil {
-		return nil, invalid("%v", err)
+		return nil, invalid("%w", err)
 	}
 	m := module.Version{Path: f.module, Version: f.version}
 	if err := checkMod(m, f.mod); err != nil {
@@ -180,7 +180,7 @@ func (f *form) check() (*registry.Upload, error) {
 	}
 	zipSum, err := dirhash.HashZip(f.zip.Path(), dirhash.Hash1)
 	if err != nil {
-		return nil, invalid("hashing the module zip: %v", err)
+		return nil, invalid("hashing the module zip: %w", err)
 	}
 	modSum, err := hashMod(f.mod)
 	if err != nil {
@@ -214,7 +214,7 @@ func requires(mod []byte) []registry.Dependency {
 // checkMod checks that the go.mod parses and declares the module path.
 func checkMod(m module.Version, mod []byte) error {
 	if _, err := modfile.ParseLax("go.mod", mod, nil); err != nil {
-		return invalid("the go.mod file does not parse: %v", err)
+		return invalid("the go.mod file does not parse: %w", err)
 	}
 	if got := modfile.ModulePath(mod); got != m.Path {
 		if got == "" {
@@ -233,7 +233,7 @@ func checkZip(m module.Version, st *registry.Staged, mod []byte) error {
 	cf, err := modzip.CheckZip(m, st.Path())
 	if err != nil {
 		if cf.Err() == nil {
-			return invalid("the module zip cannot be read: %v", err)
+			return invalid("the module zip cannot be read: %w", err)
 		}
 		var b strings.Builder
 		fmt.Fprintf(&b, "the module zip is not valid for %s:", m)
@@ -247,7 +247,7 @@ func checkZip(m module.Version, st *registry.Staged, mod []byte) error {
 	}
 	z, err := zip.NewReader(st, st.Size())
 	if err != nil {
-		return invalid("the module zip cannot be read: %v", err)
+		return invalid("the module zip cannot be read: %w", err)
 	}
 	var inZip []byte
 	for _, zf := range z.File {
@@ -256,12 +256,12 @@ func checkZip(m module.Version, st *registry.Staged, mod []byte) error {
 		}
 		rc, err := zf.Open()
 		if err != nil {
-			return invalid("reading go.mod in the module zip: %v", err)
+			return invalid("reading go.mod in the module zip: %w", err)
 		}
 		inZip, err = io.ReadAll(io.LimitReader(rc, MaxModBytes+1))
 		rc.Close()
 		if err != nil {
-			return invalid("reading go.mod in the module zip: %v", err)
+			return invalid("reading go.mod in the module zip: %w", err)
 		}
 	}
 	switch {

@@ -32,21 +32,21 @@ func parsePackageJSON(b []byte) (manifest, error) {
 	}
 	m, err := decodeManifest(b)
 	if err != nil {
-		return nil, trove.Error(trove.ErrInvalid, "package.json is not a JSON object: %v", err)
+		return nil, trove.Error(trove.ErrInvalid, "package.json is not a JSON object: %w", err)
 	}
 	name, ok := m["name"].(string)
 	if !ok || name == "" {
 		return nil, trove.Error(trove.ErrInvalid, "package.json has no \"name\" string")
 	}
 	if _, err := (Rules{}).ParseName(strings.TrimSpace(name)); err != nil {
-		return nil, trove.Error(trove.ErrInvalid, "package.json: %v", err)
+		return nil, trove.Error(trove.ErrInvalid, "package.json: %w", err)
 	}
 	v, ok := m["version"].(string)
 	if !ok || v == "" {
 		return nil, trove.Error(trove.ErrInvalid, "package.json has no \"version\" string")
 	}
 	if _, err := cleanVersion(v); err != nil {
-		return nil, trove.Error(trove.ErrInvalid, "package.json: %v", err)
+		return nil, trove.Error(trove.ErrInvalid, "package.json: %w", err)
 	}
 	return m, nil
 }

@@ -138,11 +138,11 @@ func (h *Handler) publish(ctx context.Context, who *access.Principal, name trove
 	}
 	sent, err := decodeManifest(rawManifest)
 	if err != nil {
-		return nil, trove.Error(trove.ErrInvalid, "versions[%q] is not a JSON object: %v", sentVersion, err)
+		return nil, trove.Error(trove.ErrInvalid, "versions[%q] is not a JSON object: %w", sentVersion, err)
 	}
 	version, err := cleanVersion(sentVersion)
 	if err != nil {
-		return nil, trove.Error(trove.ErrInvalid, "%v", err)
+		return nil, trove.Error(trove.ErrInvalid, "%w", err)
 	}
 	if v, ok := sent["version"].(string); !ok || v != sentVersion {
 		return nil, trove.Error(trove.ErrInvalid, "versions[%q] has version %q; the two must be the same", sentVersion, sent["version"])
@@ -163,7 +163,7 @@ func (h *Handler) publish(ctx context.Context, who *access.Principal, name trove
 	// against what the request claims.
 	data, err := att.Data.reader()
 	if err != nil {
-		return nil, trove.Error(trove.ErrInvalid, "the tarball attachment's data is not a valid JSON string: %v", err)
+		return nil, trove.Error(trove.ErrInvalid, "the tarball attachment's data is not a valid JSON string: %w", err)
 	}
 	staged, err := h.o.Registry.Stage(&base64Errors{r: base64.NewDecoder(base64.StdEncoding, data)}, h.o.MaxPublishBytes)
 	if err != nil {
@@ -300,7 +300,7 @@ type base64Errors struct{ r io.Reader }
 func (b *base64Errors) Read(p []byte) (int, error) {
 	n, err := b.r.Read(p)
 	if err != nil && err != io.EOF {
-		err = trove.Error(trove.ErrInvalid, "the tarball attachment is not valid base64: %v", err)
+		err = trove.Error(trove.ErrInvalid, "the tarball attachment is not valid base64: %w", err)
 	}
 	return n, err
 }

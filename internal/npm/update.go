@@ -121,7 +121,7 @@ func deprecationDiff(pk *packument, req request, v string, raw json.RawMessage) 
 	}
 	sent, err := decodeManifest(raw)
 	if err != nil {
-		return nil, trove.Error(trove.ErrInvalid, "versions[%q] is not a JSON object: %v", v, err)
+		return nil, trove.Error(trove.ErrInvalid, "versions[%q] is not a JSON object: %w", v, err)
 	}
 	servedM, _ := decodeManifest(mustJSON(served))
 	if field := versionChange(sent, servedM); field != "" {
@@ -129,7 +129,7 @@ func deprecationDiff(pk *packument, req request, v string, raw json.RawMessage) 
 	}
 	msg, err := deprecationOf(sent)
 	if err != nil {
-		return nil, trove.Error(trove.ErrInvalid, "%s@%s: %v", req.name, v, err)
+		return nil, trove.Error(trove.ErrInvalid, "%s@%s: %w", req.name, v, err)
 	}
 	if old, _ := deprecationOf(servedM); msg != old {
 		return registry.Deprecate{Version: v, Message: msg}, nil

@@ -272,7 +272,7 @@ func (h *Handler) createToken(w http.ResponseWriter, r *http.Request, _ request)
 	for _, p := range req.Packages {
 		n, err := Rules{}.ParseName(p)
 		if err != nil {
-			return trove.Error(trove.ErrInvalid, "packages: %v", err)
+			return trove.Error(trove.ErrInvalid, "packages: %w", err)
 		}
 		spec.Packages = append(spec.Packages, access.Pattern("npm:"+string(n)))
 	}

@@ -169,14 +169,14 @@ func (f *form) readField(name string, p *multipart.Part) error {
 func partFilename(p *multipart.Part) (string, error) {
 	_, params, err := mime.ParseMediaType(p.Header.Get("Content-Disposition"))
 	if err != nil {
-		return "", invalid("the content part's Content-Disposition is malformed: %v", err)
+		return "", invalid("the content part's Content-Disposition is malformed: %w", err)
 	}
 	fn := params["filename"]
 	if fn == "" {
 		return "", invalid("the content part has no filename; it must be the distribution's filename")
 	}
 	if _, err := parseFilename(fn); err != nil {
-		return "", invalid("%v", err)
+		return "", invalid("%w", err)
 	}
 	return fn, nil
 }
@@ -194,7 +194,7 @@ func (h *Handler) early(f *form, who *access.Principal) error {
 	}
 	if name := f.get("name"); name != "" {
 		if _, err := (Rules{}).ParseName(name); err != nil {
-			return invalid("form field name: %v", err)
+			return invalid("form field name: %w", err)
 		}
 		return h.o.Registry.CheckScope(who, access.Publish, trove.PyPI, name)
 	}
@@ -237,10 +237,10 @@ func (f *form) checkFields() error {
 		}
 	}
 	if _, err := (Rules{}).ParseName(f.get("name")); err != nil {
-		return invalid("form field name: %v", err)
+		return invalid("form field name: %w", err)
 	}
 	if _, err := (Rules{}).VersionKey(f.get("version")); err != nil {
-		return invalid("form field version: %v", err)
+		return invalid("form field version: %w", err)
 	}
 	switch ft, py := f.get("filetype"), f.get("pyversion"); ft {
 	case kindSdist:
@@ -289,7 +289,7 @@ func (f *form) parse() (*registry.Upload, error) {
 	fn, ft := f.filename, f.get("filetype")
 	ds, err := parseFilename(fn)
 	if err != nil {
-		return nil, invalid("%v", err)
+		return nil, invalid("%w", err)
 	}
 	if ds[0].Kind != ft {
 		return nil, invalid("filetype %s does not match the file %s, which is a %s", ft, fn, kindWord(ds[0].Kind))
@@ -305,11 +305,11 @@ func (f *form) parse() (*registry.Upload, error) {
 		raw, err = readSdist(st, st.Size(), ds[0].Ext, strings.TrimSuffix(fn, ds[0].Ext))
 	}
 	if err != nil {
-		return nil, invalid("%s: %v", fn, err)
+		return nil, invalid("%s: %w", fn, err)
 	}
 	md, err := parseMetadata(raw)
 	if err != nil {
-		return nil, invalid("%s: %s: %v", fn, metaFile, err)
+		return nil, invalid("%s: %s: %w", fn, metaFile, err)
 	}
 	formName, formVersion := f.get("name"), f.get("version")
 	if Normalize(formName) != Normalize(md.Name()) {
@@ -322,7 +322,7 @@ func (f *form) parse() (*registry.Upload, error) {
 		return nil, invalid("the form's metadata_version %q does not match the Metadata-Version %q in the file's %s", clip(mv, 20), md.MetadataVersion(), metaFile)
 	}
 	if _, err := matchFilename(fn, md.Name(), md.Version()); err != nil {
-		return nil, invalid("%v", err)
+		return nil, invalid("%w", err)
 	}
 	pyversion := f.get("pyversion")
 	if ft == kindSdist {

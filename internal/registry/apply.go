@@ -153,7 +153,7 @@ func (b *batch) apply(c Change) (bool, error) {
 func (b *batch) release(version string) (*trove.Release, error) {
 	key, err := b.rules.VersionKey(version)
 	if err != nil {
-		return nil, trove.Error(trove.ErrInvalid, "%v", err)
+		return nil, trove.Error(trove.ErrInvalid, "%w", err)
 	}
 	rel, err := b.tx.Release(b.ctx, b.pkg.ID, key)
 	if errors.Is(err, meta.ErrNotFound) || err == nil && !rel.State.Visible() {

@@ -145,7 +145,7 @@ func (s *Service) Publish(ctx context.Context, who *access.Principal, u *Upload)
 		s.discard(bg, res)
 		// TODO(issue: scanning): keep the release quarantined and retry
 		// in the background instead of asking the client to retry.
-		return nil, trove.Error(trove.ErrUnavailable, "upload checks could not run, nothing was published; try again later (%v)", err)
+		return nil, trove.Error(trove.ErrUnavailable, "upload checks could not run, nothing was published; try again later (%w)", err)
 	case report.Verdict == scan.Reject:
 		s.discard(bg, res)
 		return nil, trove.Error(trove.ErrRejected, "%s %s was not published: %v", u.Name, u.Version, report.Err())
