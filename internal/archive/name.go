@@ -50,7 +50,6 @@ func CheckName(name string, maxLen int) error {
 
 func isLetter(c byte) bool { return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' }
 
-
 // escapes reports whether a link target, read from the directory of the
 // link named name, points outside the archive.
 func escapes(name, target string) bool {
