@@ -323,6 +323,7 @@ with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED
         zout.writestr(info, data)
 `, w, tampered)
 	out, err := twine(t, tr, token, nil, tampered)
+	t.Logf("twine upload of the tampered wheel:\n%s", out)
 	if err == nil || !strings.Contains(out, "400 Bad Request") ||
 		!regexp.MustCompile(`trove_e2e_lib-1\.0\.0\.dist-info/RECORD says "trove_e2e_lib/__init__\.py" has \d+ bytes, but it has \d+`).MatchString(out) {
 		t.Errorf("twine upload of a wheel whose RECORD lies: %v\n%s", err, out)
