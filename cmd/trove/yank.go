@@ -44,7 +44,7 @@ $TROVE_TOKEN, which needs the yank action on the package.`,
 }
 
 func newDelete(g *globals) *cobra.Command {
-	var registryURL string
+	var registryURL, reason string
 	cmd := &cobra.Command{
 		Use:   "delete ECOSYSTEM NAME VERSION",
 		Short: "Delete a release through a server's API, for good",
@@ -52,8 +52,10 @@ func newDelete(g *globals) *cobra.Command {
 answers 410 Gone), while its version and filenames stay taken forever, so the
 same version can never be published again with other bytes. The deletion is
 recorded in the transparency log. Owners may delete within the unpublish
-window after publishing (policy.unpublish_window, 72h by default);
-afterwards only administrators may: yank or deprecate instead.
+window after publishing (policy.unpublish_window, 72h by default), and only
+while no other package in the registry depends on theirs; otherwise only
+administrators may (giving --reason, which goes into the transparency log,
+when others depend on it): yank or deprecate instead.
 
 The command talks to a running server (--url, default $TROVE_URL or
 http://127.0.0.1:8080) with the API token in $TROVE_TOKEN, which needs the
@@ -64,7 +66,11 @@ yank action on the package.`,
 			if err != nil {
 				return err
 			}
-			if _, err := callAPI(cmd.Context(), http.MethodDelete, packageURL(registryURL, args[0], args[1], args[2]), token, registryURL, nil); err != nil {
+			var body []byte
+			if reason != "" {
+				body, _ = json.Marshal(map[string]string{"reason": reason})
+			}
+			if _, err := callAPI(cmd.Context(), http.MethodDelete, packageURL(registryURL, args[0], args[1], args[2]), token, registryURL, body); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.ErrOrStderr(), "trove: deleted %s %s %s; the version stays taken\n", args[0], args[1], args[2])
@@ -72,5 +78,6 @@ yank action on the package.`,
 		},
 	}
 	cmd.Flags().StringVar(&registryURL, "url", defaultServerURL(), "server URL (env TROVE_URL)")
+	cmd.Flags().StringVar(&reason, "reason", "", "why the release is deleted (recorded in the transparency log)")
 	return cmd
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/trove-dev/trove/internal/meta"
+	"github.com/trove-dev/trove/internal/trove"
 )
 
 // CacheTTL bounds how long a verified token is remembered in memory. A token
@@ -49,7 +50,7 @@ func NewTokens(db *meta.DB, now func() time.Time) *Tokens {
 
 // Create makes a token for the user and returns its secret, which is not
 // stored and cannot be shown again.
-func (t *Tokens) Create(ctx context.Context, userID int64, spec Spec) (string, *meta.Token, error) {
+func (t *Tokens) Create(ctx context.Context, userID int64, spec Spec) (string, *trove.Token, error) {
 	if len(spec.Packages) == 0 {
 		return "", nil, errors.New("a token needs at least one package pattern (use * for all packages)")
 	}
@@ -61,7 +62,7 @@ func (t *Tokens) Create(ctx context.Context, userID int64, spec Spec) (string, *
 		return "", nil, fmt.Errorf("expiry %s is in the past", spec.ExpiresAt.Format(time.RFC3339))
 	}
 	secret := NewToken()
-	tok := &meta.Token{
+	tok := &trove.Token{
 		PublicID:    newPublicID(),
 		Hash:        HashToken(secret),
 		UserID:      userID,
@@ -136,7 +137,7 @@ func (t *Tokens) Authenticate(ctx context.Context, secret string) (*Principal, e
 }
 
 // List returns the user's tokens, newest first.
-func (t *Tokens) List(ctx context.Context, userID int64) ([]*meta.Token, error) {
+func (t *Tokens) List(ctx context.Context, userID int64) ([]*trove.Token, error) {
 	return t.db.TokensOfUser(ctx, userID)
 }
 
@@ -146,12 +147,18 @@ func (t *Tokens) Revoke(ctx context.Context, userID int64, publicIDOrSecret stri
 	publicID := publicIDOrSecret
 	if strings.HasPrefix(publicIDOrSecret, TokenPrefix) {
 		tok, err := t.db.TokenByHash(ctx, HashToken(publicIDOrSecret))
-		if err != nil || tok.UserID != userID {
-			return fmt.Errorf("revoking token: %w", meta.ErrNotFound)
+		if errors.Is(err, meta.ErrNotFound) || err == nil && tok.UserID != userID {
+			return trove.Error(trove.ErrNotFound, "you have no such token")
+		}
+		if err != nil {
+			return fmt.Errorf("revoking token: %w", err)
 		}
 		publicID = tok.PublicID
 	}
 	err := t.db.Tx(ctx, func(tx *meta.Tx) error { return tx.RevokeToken(ctx, userID, publicID, t.now().UTC()) })
+	if errors.Is(err, meta.ErrNotFound) {
+		return trove.Error(trove.ErrNotFound, "you have no token %s", publicID)
+	}
 	if err != nil {
 		return fmt.Errorf("revoking token %s: %w", publicID, err)
 	}
