@@ -100,6 +100,9 @@ func (s *Service) Publish(ctx context.Context, who *access.Principal, u *Upload)
 		if err := s.checkLookalike(ctx, rules, name); err != nil {
 			return nil, err
 		}
+		if err := s.checkCreate(ctx, s.db, who, rules, name); err != nil {
+			return nil, err
+		}
 	} else {
 		unchanged, err := s.checkNew(ctx, pkg, key, u)
 		if err != nil {
@@ -265,8 +268,12 @@ func (s *Service) quarantine(ctx context.Context, who *access.Principal, rules R
 		pkg, err := tx.Package(ctx, u.Ecosystem, name)
 		switch {
 		case errors.Is(err, meta.ErrNotFound):
+			// The namespace may have been claimed since the check above.
+			if err := s.checkCreate(ctx, tx, who, rules, name); err != nil {
+				return err
+			}
 			pkg = &trove.Package{Ecosystem: u.Ecosystem, Name: name, DisplayName: u.Name,
-				Skeleton: rules.Skeleton(name), CreatedAt: at}
+				Skeleton: rules.Skeleton(name), Namespace: namespaceOf(rules, name).Key, CreatedAt: at}
 			if err := tx.InsertPackage(ctx, pkg); err != nil {
 				return err
 			}
