@@ -1,7 +1,6 @@
 package goproxy
 
 import (
-	"archive/zip"
 	"bytes"
 	"encoding/json"
 	"fmt"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/trove-dev/trove/internal/access"
 	"github.com/trove-dev/trove/internal/adapter"
+	"github.com/trove-dev/trove/internal/archive"
 	"github.com/trove-dev/trove/internal/registry"
 	"github.com/trove-dev/trove/internal/trove"
 )
@@ -225,55 +225,56 @@ func checkMod(m module.Version, mod []byte) error {
 	return nil
 }
 
-// checkZip checks the module zip (zip.CheckZip: the module@version/
-// prefix, file names, case-fold collisions, sizes, a go.mod only at the
-// root) and that its go.mod, if any, is the uploaded one. A +incompatible
-// version must have none.
+// checkZip checks the module zip: first as an archive (internal/archive:
+// a zip that every reader reads the same, within the archive limits), then
+// as a module (zip.CheckZip: the module@version/ prefix, file names,
+// case-fold collisions, sizes, a go.mod only at the root), and that its
+// go.mod, if any, is the uploaded one. A +incompatible version must have
+// none.
 func checkZip(m module.Version, st *registry.Staged, mod []byte) error {
-	cf, err := modzip.CheckZip(m, st.Path())
+	z, err := archive.OpenZip(st, st.Size(), archive.DefaultLimits())
 	if err != nil {
-		if cf.Err() == nil {
-			return invalid("the module zip cannot be read: %w", err)
-		}
-		var b strings.Builder
-		fmt.Fprintf(&b, "the module zip is not valid for %s:", m)
-		if cf.SizeError != nil {
-			fmt.Fprintf(&b, "\n\t%v", cf.SizeError)
-		}
-		for _, fe := range cf.Invalid {
-			fmt.Fprintf(&b, "\n\t%s: %v", fe.Path, fe.Err)
-		}
-		return invalid("%s", b.String())
+		return fmt.Errorf("the module zip: %w", err)
 	}
-	z, err := zip.NewReader(st, st.Size())
-	if err != nil {
-		return invalid("the module zip cannot be read: %w", err)
+	if err := checkModuleFiles(m, st); err != nil {
+		return err
 	}
-	var inZip []byte
-	for _, zf := range z.File {
-		if zf.Name != m.Path+"@"+m.Version+"/go.mod" {
-			continue
-		}
-		rc, err := zf.Open()
-		if err != nil {
-			return invalid("reading go.mod in the module zip: %w", err)
-		}
-		inZip, err = io.ReadAll(io.LimitReader(rc, MaxModBytes+1))
-		rc.Close()
-		if err != nil {
-			return invalid("reading go.mod in the module zip: %w", err)
-		}
-	}
-	switch {
-	case inZip == nil:
+	gomod := m.Path + "@" + m.Version + "/go.mod"
+	if _, ok := z.Lookup(gomod); !ok {
 		// A module without go.mod (legacy, or +incompatible): the mod
 		// file only declares the path, as the go command synthesizes it.
+		return nil
+	}
+	inZip, err := z.ReadFile(gomod, MaxModBytes)
+	switch {
+	case err != nil:
+		return fmt.Errorf("reading go.mod in the module zip: %w", err)
 	case strings.HasSuffix(m.Version, "+incompatible"):
 		return invalid("%s is +incompatible, which only a module without a go.mod may be: remove +incompatible and add a major version suffix (/vN) to the module path", m.Version)
 	case !bytes.Equal(inZip, mod):
 		return invalid("the go.mod in the module zip differs from the uploaded mod file; they must be byte-identical")
 	}
 	return nil
+}
+
+// checkModuleFiles reports every problem x/mod's CheckZip finds at once.
+func checkModuleFiles(m module.Version, st *registry.Staged) error {
+	cf, err := modzip.CheckZip(m, st.Path())
+	if err == nil {
+		return nil
+	}
+	if cf.Err() == nil {
+		return invalid("the module zip cannot be read: %v", err)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "the module zip is not valid for %s:", m)
+	if cf.SizeError != nil {
+		fmt.Fprintf(&b, "\n\t%v", cf.SizeError)
+	}
+	for _, fe := range cf.Invalid {
+		fmt.Fprintf(&b, "\n\t%s: %v", fe.Path, fe.Err)
+	}
+	return invalid("%s", b.String())
 }
 
 // hashMod returns the go.sum hash of a go.mod file: dirhash.Hash1 of the

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"path"
 	"strings"
 	"testing"
 	"time"
@@ -315,4 +316,11 @@ func get(v any, keys ...string) any {
 // the scope's slash as %2f.
 func escapeName(n trove.Name) string {
 	return strings.Replace(string(n), "/", "%2f", 1)
+}
+
+// localPath reports whether a relative path stays inside its root once
+// cleaned.
+func localPath(p string) bool {
+	p = path.Clean(p)
+	return p != ".." && !strings.HasPrefix(p, "../") && !strings.HasPrefix(p, "/")
 }

@@ -36,10 +36,11 @@
 //     (manifest confusion): the request's manifest must agree with the
 //     tarball on every field that changes what an install does, or the
 //     publish is refused. See [derive] and [confusion].
-//   - Tarballs are read with bounded entry counts, sizes and compression
-//     ratio, and refused if they hold path traversal, links that point
-//     outside the package, device files or duplicate entries
-//     ([readTarball]).
+//   - Tarballs are read by internal/archive ([readTarball]): bounded entry
+//     counts, sizes and compression ratio (a bomb is 413), and refused if
+//     they hold path traversal, links of any kind, device files, duplicate
+//     entries or data after the archive; npm's own rules are one top
+//     directory holding package.json.
 //   - Published bytes are served as stored: never re-packed.
 //   - A metadata-only PUT may change only deprecations and dist-tags,
 //     unpublish versions, or add or remove one owner (by name: emails sent

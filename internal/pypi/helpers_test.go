@@ -7,6 +7,7 @@ import (
 	"compress/gzip"
 	"crypto/md5"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"fmt"
 	"io"
@@ -48,7 +49,7 @@ func makeZip(t testing.TB, entries ...zipEntry) []byte {
 			h.Method = zip.Store
 		}
 		if e.Mode != 0 {
-			h.CreatorVersion = creatorUnix<<8 | 20
+			h.CreatorVersion = 3<<8 | 20 // Unix
 			h.ExternalAttrs = e.Mode << 16
 		}
 		var w io.Writer
@@ -133,9 +134,24 @@ func makeWheel(t testing.TB, name, version, md string, extra ...zipEntry) []byte
 		{Name: escaped(name) + "/__init__.py", Body: "VALUE = 1\n"},
 		{Name: di + "METADATA", Body: md},
 		{Name: di + "WHEEL", Body: "Wheel-Version: 1.0\nGenerator: trove-test\nRoot-Is-Purelib: true\nTag: py3-none-any\n"},
-		{Name: di + "RECORD", Body: ""},
 	}
-	return makeZip(t, append(entries, extra...)...)
+	entries = append(entries, extra...)
+	return makeZip(t, append(entries, recordOf(di+"RECORD", entries))...)
+}
+
+// recordOf returns the RECORD at path listing the files among entries with
+// their sha256 hashes and sizes, and itself, as wheel builders write it.
+func recordOf(path string, entries []zipEntry) zipEntry {
+	var b strings.Builder
+	for _, e := range entries {
+		if strings.HasSuffix(e.Name, "/") {
+			continue
+		}
+		s := sha256.Sum256([]byte(e.Body))
+		fmt.Fprintf(&b, "%s,sha256=%s,%d\n", e.Name, base64.RawURLEncoding.EncodeToString(s[:]), len(e.Body))
+	}
+	b.WriteString(path + ",,\n")
+	return zipEntry{Name: path, Body: b.String()}
 }
 
 // makeSdist returns a .tar.gz sdist holding PKG-INFO pkgInfo and extra entries.

@@ -305,7 +305,7 @@ func (f *form) parse() (*registry.Upload, error) {
 		raw, err = readSdist(st, st.Size(), ds[0].Ext, strings.TrimSuffix(fn, ds[0].Ext))
 	}
 	if err != nil {
-		return nil, invalid("%s: %w", fn, err)
+		return nil, fmt.Errorf("%s: %w", fn, err) // invalid or too large, as the archive says
 	}
 	md, err := parseMetadata(raw)
 	if err != nil {
