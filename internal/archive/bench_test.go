@@ -20,7 +20,7 @@ func benchFiles(n, size int) []zipEntry {
 			b.WriteString(words[rng.IntN(len(words))])
 			fmt.Fprintf(&b, "%d", rng.IntN(1000))
 		}
-		out = append(out, zipEntry{name: fmt.Sprintf("pkg/sub%d/mod%d.py", i%50, i), body: b.String()})
+		out = append(out, zipEntry{Name: fmt.Sprintf("pkg/sub%d/mod%d.py", i%50, i), Body: b.String()})
 	}
 	return out
 }
@@ -59,7 +59,7 @@ func BenchmarkZipWalk(b *testing.B) {
 func BenchmarkWalkTarGz(b *testing.B) {
 	var entries []tarEntry
 	for _, f := range benchFiles(2000, 8<<10) {
-		entries = append(entries, tarEntry{name: f.name, body: f.body})
+		entries = append(entries, tarEntry{Name: f.Name, Body: f.Body})
 	}
 	tgz := makeTgz(b, entries...)
 	b.SetBytes(int64(len(tgz)))

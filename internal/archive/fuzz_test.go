@@ -27,9 +27,9 @@ func clientError(t *testing.T, err error) {
 // FuzzTar checks that whatever WalkTarGz accepts, archive/tar reads the
 // same entries with the same bytes, and that every name is safe.
 func FuzzTar(f *testing.F) {
-	f.Add(makeTgz(f, tarEntry{name: "p/", typ: tar.TypeDir}, tarEntry{name: "p/a.js", body: "x"}, tarEntry{name: "p/b/c", body: "yy"}))
-	f.Add(makeTgz(f, tarEntry{name: "p/l", typ: tar.TypeSymlink, link: "../x"}))
-	f.Add(makeTgz(f, tarEntry{name: "p/A"}, tarEntry{name: "p/a"}))
+	f.Add(makeTgz(f, tarEntry{Name: "p/", Type: tar.TypeDir}, tarEntry{Name: "p/a.js", Body: "x"}, tarEntry{Name: "p/b/c", Body: "yy"}))
+	f.Add(makeTgz(f, tarEntry{Name: "p/l", Type: tar.TypeSymlink, Linkname: "../x"}))
+	f.Add(makeTgz(f, tarEntry{Name: "p/A"}, tarEntry{Name: "p/a"}))
 	f.Add(gzipBytes(f, paxTar(f, "p/s", "x", "comment=hi")))
 	f.Add([]byte{0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff})
 	f.Fuzz(func(t *testing.T, b []byte) {
@@ -86,10 +86,10 @@ func stdTar(b []byte) ([]string, error) {
 // FuzzZip checks that whatever OpenZip and Walk accept, archive/zip reads
 // the same entries with the same bytes.
 func FuzzZip(f *testing.F) {
-	f.Add(makeZip(f, zipEntry{name: "a/"}, zipEntry{name: "a/b.txt", body: "hello hello"}, stored("c", "c")))
-	f.Add(makeZip(f, zipEntry{name: "l", mode: 0o120777}, stored("../x", "x")))
+	f.Add(makeZip(f, zipEntry{Name: "a/"}, zipEntry{Name: "a/b.txt", Body: "hello hello"}, stored("c", "c")))
+	f.Add(makeZip(f, zipEntry{Name: "l", Mode: 0o120777}, stored("../x", "x")))
 	f.Add(append([]byte("prefix"), makeZip(f, stored("a", "a"))...))
-	f.Add(makeZip(f, stored("caf\u00e9", "x"), zipEntry{name: "z", body: string(make([]byte, 100<<10))}))
+	f.Add(makeZip(f, stored("caf\u00e9", "x"), zipEntry{Name: "z", Body: string(make([]byte, 100<<10))}))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		z, err := OpenZip(bytes.NewReader(b), int64(len(b)), fuzzLimits)
 		if err != nil {

@@ -4,17 +4,28 @@ import (
 	"archive/tar"
 	"archive/zip"
 	"bytes"
-	"compress/gzip"
 	"fmt"
 	"hash/crc32"
-	"io"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/rogpeppe/go-internal/txtar"
+	"github.com/trove-dev/trove/internal/archive/archivetest"
+)
+
+// The archive builders, shared with the adapters' tests.
+type (
+	tarEntry = archivetest.TarEntry
+	zipEntry = archivetest.ZipEntry
+)
+
+var (
+	makeTar   = archivetest.Tar
+	gzipBytes = archivetest.Gzip
+	makeTgz   = archivetest.TarGz
+	makeZip   = archivetest.Zip
 )
 
 // fixtureHeader parses the key=value lines of a txtar comment.
@@ -26,14 +37,6 @@ func fixtureHeader(comment []byte) map[string]string {
 		}
 	}
 	return h
-}
-
-// A tarEntry is one entry to write; typ 0 is a regular file.
-type tarEntry struct {
-	name, body, link string
-	typ              byte
-	pax              map[string]string
-	size             int64 // the header's size, when not len(body)
 }
 
 var escapes_ = regexp.MustCompile(`\\u[0-9a-f]{4}|\\n`)
@@ -56,112 +59,16 @@ func fixtureTar(t testing.TB, files []txtar.File) []byte {
 	types := map[string]byte{"dir": tar.TypeDir, "symlink": tar.TypeSymlink, "hardlink": tar.TypeLink,
 		"char": tar.TypeChar, "block": tar.TypeBlock, "fifo": tar.TypeFifo}
 	for _, f := range files {
-		e := tarEntry{name: fixtureName(f.Name), body: string(f.Data)}
-		if kind, rest, ok := strings.Cut(e.name, " "); ok && types[kind] != 0 {
-			e.typ, e.name, e.body = types[kind], rest, ""
+		e := tarEntry{Name: fixtureName(f.Name), Body: string(f.Data)}
+		if kind, rest, ok := strings.Cut(e.Name, " "); ok && types[kind] != 0 {
+			e.Type, e.Name, e.Body = types[kind], rest, ""
 		}
-		if name, link, ok := strings.Cut(e.name, " -> "); ok {
-			e.name, e.link = name, link
+		if name, link, ok := strings.Cut(e.Name, " -> "); ok {
+			e.Name, e.Linkname = name, link
 		}
 		entries = append(entries, e)
 	}
 	return makeTar(t, entries...)
-}
-
-// makeTar builds a tar archive in the PAX format.
-func makeTar(t testing.TB, entries ...tarEntry) []byte {
-	t.Helper()
-	var b bytes.Buffer
-	tw := tar.NewWriter(&b)
-	for _, e := range entries {
-		typ := e.typ
-		if typ == 0 {
-			typ = tar.TypeReg
-		}
-		hdr := &tar.Header{Name: e.name, Typeflag: typ, Linkname: e.link, Mode: 0o644, ModTime: time.Unix(499162500, 0),
-			Format: tar.FormatPAX, PAXRecords: e.pax}
-		if typ == tar.TypeXGlobalHeader {
-			hdr = &tar.Header{Typeflag: typ, PAXRecords: e.pax}
-		}
-		if typ == tar.TypeReg {
-			hdr.Size = int64(len(e.body))
-		}
-		if e.size != 0 {
-			hdr.Size = e.size
-		}
-		if err := tw.WriteHeader(hdr); err != nil {
-			t.Fatal(err)
-		}
-		if e.size > int64(len(e.body)) && typ == tar.TypeReg {
-			return b.Bytes() // a header that claims more than the archive holds
-		}
-		if typ == tar.TypeReg {
-			io.WriteString(tw, e.body)
-		}
-	}
-	if err := tw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return b.Bytes()
-}
-
-func gzipBytes(t testing.TB, b []byte) []byte {
-	t.Helper()
-	var out bytes.Buffer
-	zw := gzip.NewWriter(&out)
-	zw.Write(b)
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return out.Bytes()
-}
-
-func makeTgz(t testing.TB, entries ...tarEntry) []byte {
-	return gzipBytes(t, makeTar(t, entries...))
-}
-
-// A zipEntry is one entry to write with archive/zip.
-type zipEntry struct {
-	name, body string
-	store      bool
-	mode       uint32 // a Unix mode in the external attributes, if not 0
-	raw        *zip.FileHeader
-}
-
-// makeZip builds a zip archive with archive/zip: deflated entries with
-// data descriptors, as Go writes them; raw ones as given (with their sizes
-// in the local header, as Python writes them).
-func makeZip(t testing.TB, entries ...zipEntry) []byte {
-	t.Helper()
-	var b bytes.Buffer
-	zw := zip.NewWriter(&b)
-	for _, e := range entries {
-		if e.raw != nil {
-			w, err := zw.CreateRaw(e.raw)
-			if err != nil {
-				t.Fatal(err)
-			}
-			io.WriteString(w, e.body)
-			continue
-		}
-		h := &zip.FileHeader{Name: e.name, Method: zip.Deflate}
-		if e.store {
-			h.Method = zip.Store
-		}
-		if e.mode != 0 {
-			h.CreatorVersion = creatorUnix<<8 | 20
-			h.ExternalAttrs = e.mode << 16
-		}
-		w, err := zw.CreateHeader(h)
-		if err != nil {
-			t.Fatal(err)
-		}
-		io.WriteString(w, e.body)
-	}
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return b.Bytes()
 }
 
 // stored returns a raw stored entry with its CRC and sizes in the local
@@ -172,7 +79,7 @@ func stored(name, body string) zipEntry {
 	if strings.ContainsFunc(name, func(r rune) bool { return r >= 0x80 }) {
 		h.Flags |= 0x800 // as Python and Go mark UTF-8 names
 	}
-	return zipEntry{body: body, raw: h}
+	return zipEntry{Body: body, Raw: h}
 }
 
 // index returns the offset of the n-th (from 0) occurrence of sig in b.
@@ -204,7 +111,7 @@ func paxTar(t testing.TB, name, body string, records ...string) []byte {
 		}
 		fmt.Fprintf(&pax, "%d %s\n", n, r)
 	}
-	b := makeTar(t, tarEntry{name: "PaxHeaders/x", body: pax.String()}, tarEntry{name: name, body: body})
+	b := makeTar(t, tarEntry{Name: "PaxHeaders/x", Body: pax.String()}, tarEntry{Name: name, Body: body})
 	b[156] = tar.TypeXHeader
 	copy(b[148:156], "        ")
 	sum := 0

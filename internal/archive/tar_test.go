@@ -77,15 +77,15 @@ func TestTarLimits(t *testing.T) {
 	small := Limits{Entries: 5, FileSize: 1000, Unpacked: 2000, Ratio: 100, RatioFloor: 1 << 20, NameLen: 100}
 	var many, threeBig, headers []tarEntry
 	for i := range 6 {
-		many = append(many, tarEntry{name: fmt.Sprintf("p/f%d.js", i)})
+		many = append(many, tarEntry{Name: fmt.Sprintf("p/f%d.js", i)})
 	}
 	for i := range 3 {
-		threeBig = append(threeBig, tarEntry{name: fmt.Sprintf("p/big%d", i), body: strings.Repeat("x", 900)})
+		threeBig = append(threeBig, tarEntry{Name: fmt.Sprintf("p/big%d", i), Body: strings.Repeat("x", 900)})
 	}
 	for i := range 300 { // empty files: all headers, no content
-		headers = append(headers, tarEntry{name: fmt.Sprintf("p/empty%d", i), pax: map[string]string{"comment": strings.Repeat("c", 8000)}})
+		headers = append(headers, tarEntry{Name: fmt.Sprintf("p/empty%d", i), PAX: map[string]string{"comment": strings.Repeat("c", 8000)}})
 	}
-	zeros := tarEntry{name: "p/zeros", body: string(make([]byte, 20<<20))}
+	zeros := tarEntry{Name: "p/zeros", Body: string(make([]byte, 20<<20))}
 	for _, tc := range []struct {
 		name string
 		tgz  []byte
@@ -93,8 +93,8 @@ func TestTarLimits(t *testing.T) {
 		want string
 	}{
 		{"too many entries", makeTgz(t, many...), small, "more than 5 entries"},
-		{"file size", makeTgz(t, tarEntry{name: "p/big", body: strings.Repeat("x", 1001)}), small, `entry "p/big" is larger than 1000 bytes`},
-		{"declared file size", makeTgz(t, tarEntry{name: "p/huge", size: 1 << 40}), DefaultLimits(), `entry "p/huge" is larger than`},
+		{"file size", makeTgz(t, tarEntry{Name: "p/big", Body: strings.Repeat("x", 1001)}), small, `entry "p/big" is larger than 1000 bytes`},
+		{"declared file size", makeTgz(t, tarEntry{Name: "p/huge", Size: 1 << 40}), DefaultLimits(), `entry "p/huge" is larger than`},
 		{"bomb by total size", makeTgz(t, threeBig...), small, "files add up to more than 2000 bytes"},
 		{"bomb by ratio", makeTgz(t, zeros), DefaultLimits(), "compression ratio above 200:1, refused as a compression bomb"},
 		{"headers", makeTgz(t, headers...), Limits{Entries: 300, FileSize: 1, Unpacked: 1, Ratio: 1 << 20, RatioFloor: 1 << 40, NameLen: 100}, "decompresses to more than"},
@@ -109,11 +109,11 @@ func TestTarLimits(t *testing.T) {
 // TestTarStream checks what lies around the entries: the gzip stream and
 // what follows the end of the archive.
 func TestTarStream(t *testing.T) {
-	tarb := makeTar(t, tarEntry{name: "p/a.js", body: strings.Repeat("console.log(1)\n", 500)})
+	tarb := makeTar(t, tarEntry{Name: "p/a.js", Body: strings.Repeat("console.log(1)\n", 500)})
 	good := gzipBytes(t, tarb)
 	corrupt := bytes.Clone(good)
 	corrupt[len(corrupt)-6] ^= 0xff // the CRC-32 in the gzip trailer
-	second := gzipBytes(t, append(bytes.Clone(tarb), makeTar(t, tarEntry{name: "p/evil.js", body: "evil"})...))
+	second := gzipBytes(t, append(bytes.Clone(tarb), makeTar(t, tarEntry{Name: "p/evil.js", Body: "evil"})...))
 	garbage := append(bytes.Clone(good), "trailing"...)
 	bomb := gzipBytes(t, append(bytes.Clone(tarb), make([]byte, 20<<20)...))
 	for _, tc := range []struct {
@@ -149,10 +149,10 @@ func TestTarHeaders(t *testing.T) {
 		entries []tarEntry
 		want    string
 	}{
-		{"global path", []tarEntry{{name: "g", typ: tar.TypeXGlobalHeader, pax: map[string]string{"path": "evil"}}, {name: "p/a"}}, `PAX global header sets "path"`},
-		{"global size", []tarEntry{{name: "g", typ: tar.TypeXGlobalHeader, pax: map[string]string{"size": "0"}}, {name: "p/a"}}, `sets "size"`},
-		{"directory with data", []tarEntry{{name: "p/d/", typ: tar.TypeDir, size: 512}}, "directory with 512 bytes"},
-		{"volume label", []tarEntry{{name: "p/v", typ: 'V'}}, "unsupported tar type"},
+		{"global path", []tarEntry{{Name: "g", Type: tar.TypeXGlobalHeader, PAX: map[string]string{"path": "evil"}}, {Name: "p/a"}}, `PAX global header sets "path"`},
+		{"global size", []tarEntry{{Name: "g", Type: tar.TypeXGlobalHeader, PAX: map[string]string{"size": "0"}}, {Name: "p/a"}}, `sets "size"`},
+		{"directory with data", []tarEntry{{Name: "p/d/", Type: tar.TypeDir, Size: 512}}, "directory with 512 bytes"},
+		{"volume label", []tarEntry{{Name: "p/v", Type: 'V'}}, "unsupported tar type"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := walkAll(makeTgz(t, tc.entries...), DefaultLimits())
@@ -165,7 +165,7 @@ func TestTarHeaders(t *testing.T) {
 	if _, err := walkAll(gzipBytes(t, paxTar(t, "p/s", "x", "comment=hi")), DefaultLimits()); err != nil {
 		t.Errorf("a hand-written PAX header: %v", err)
 	}
-	git := makeTgz(t, tarEntry{name: "pax_global_header", typ: tar.TypeXGlobalHeader, pax: map[string]string{"comment": "0123abcd"}}, tarEntry{name: "p/a", body: "a"})
+	git := makeTgz(t, tarEntry{Name: "pax_global_header", Type: tar.TypeXGlobalHeader, PAX: map[string]string{"comment": "0123abcd"}}, tarEntry{Name: "p/a", Body: "a"})
 	if got, err := walkAll(git, DefaultLimits()); err != nil || len(got) != 1 || got[0].Name != "p/a" {
 		t.Errorf("a git archive with its comment global header: %v, %v", got, err)
 	}
@@ -174,7 +174,7 @@ func TestTarHeaders(t *testing.T) {
 // TestTarEntries checks what a walk hands out: names without a trailing
 // slash, sizes, and each file's bytes.
 func TestTarEntries(t *testing.T) {
-	tgz := makeTgz(t, tarEntry{name: "p/", typ: tar.TypeDir}, tarEntry{name: "p/a.txt", body: "hello"}, tarEntry{name: "p/b/c", body: ""})
+	tgz := makeTgz(t, tarEntry{Name: "p/", Type: tar.TypeDir}, tarEntry{Name: "p/a.txt", Body: "hello"}, tarEntry{Name: "p/b/c", Body: ""})
 	var got []string
 	err := WalkTarGz(bytes.NewReader(tgz), DefaultLimits(), func(e Entry, r io.Reader) error {
 		b, err := io.ReadAll(r)
@@ -189,7 +189,7 @@ func TestTarEntries(t *testing.T) {
 	if err := WalkTarGz(bytes.NewReader(tgz), DefaultLimits(), func(Entry, io.Reader) error { return stop }); err != stop {
 		t.Errorf("WalkTarGz returned %v, want the WalkFunc's error", err)
 	}
-	plain := makeTar(t, tarEntry{name: "data.tar.gz", body: string(tgz)}, tarEntry{name: "metadata.gz", body: "m"})
+	plain := makeTar(t, tarEntry{Name: "data.tar.gz", Body: string(tgz)}, tarEntry{Name: "metadata.gz", Body: "m"})
 	var names []string
 	err = WalkTar(bytes.NewReader(plain), DefaultLimits(), func(e Entry, r io.Reader) error {
 		names = append(names, e.Name)
@@ -207,7 +207,7 @@ func TestTarEntries(t *testing.T) {
 // are not the client's.
 func TestTarSourceError(t *testing.T) {
 	boom := errors.New("disk on fire")
-	tgz := makeTgz(t, tarEntry{name: "p/a", body: strings.Repeat("a", 100000)})
+	tgz := makeTgz(t, tarEntry{Name: "p/a", Body: strings.Repeat("a", 100000)})
 	r := io.MultiReader(bytes.NewReader(tgz[:len(tgz)/2]), iotestErr{boom})
 	if _, err := walkAll(nil, DefaultLimits()); err == nil {
 		t.Fatal("empty input accepted")

@@ -26,7 +26,7 @@ func readZip(b []byte, lim Limits) (*Zip, error) {
 // differently; archive/zip reads every one of them without complaint.
 func TestZipAmbiguous(t *testing.T) {
 	two := func() []byte { return makeZip(t, stored("a.txt", "hello"), stored("b.txt", "world")) }
-	second := makeZip(t, zipEntry{name: "evil.txt", body: "evil"})
+	second := makeZip(t, zipEntry{Name: "evil.txt", Body: "evil"})
 	for _, tc := range []struct {
 		name string
 		b    []byte
@@ -49,7 +49,7 @@ func TestZipAmbiguous(t *testing.T) {
 		{"case-insensitive duplicate", makeZip(t, stored("pkg/README.md", "a"), stored("pkg/readme.md", "b")), `entry "pkg/readme.md" appears more than once: it collides with "pkg/README.md" (a case-insensitive file name collision`},
 		{"NFC duplicate", makeZip(t, stored("pkg/caf\u00e9.py", "a"), stored("pkg/cafe\u0301.py", "b")), "case-insensitive file name collision"},
 		{"exact duplicate", makeZip(t, stored("a", "1"), stored("a", "2")), `entry "a" appears more than once`},
-		{"file and directory", makeZip(t, stored("a", "1"), zipEntry{name: "a/"}), `entry "a" appears more than once`},
+		{"file and directory", makeZip(t, stored("a", "1"), zipEntry{Name: "a/"}), `entry "a" appears more than once`},
 		{"file used as a directory", makeZip(t, stored("a", "1"), stored("a/b", "2")), `entry "a/b" is inside "a", which is a file`},
 		{"name without the UTF-8 flag", patchFlags(t, makeZip(t, stored("caf\u00e9", "x")), 0), "not ASCII without the UTF-8 flag"},
 		{"Unicode Path extra field", unicodePath(t, "a.txt", "evil.txt"), `has a Unicode Path extra field naming "evil.txt"`},
@@ -130,7 +130,7 @@ func gapped(t *testing.T) []byte {
 // lyingDescriptor returns an archive as Go writes it (data descriptors)
 // whose descriptor gives another size than the central directory.
 func lyingDescriptor(t *testing.T) []byte {
-	b := makeZip(t, zipEntry{name: "a.txt", body: "hello hello hello"}, zipEntry{name: "b.txt", body: "x"})
+	b := makeZip(t, zipEntry{Name: "a.txt", Body: "hello hello hello"}, zipEntry{Name: "b.txt", Body: "x"})
 	dd := index(t, b, "PK\x07\x08", 0)
 	binary.LittleEndian.PutUint32(b[dd+12:], 99)
 	return b
@@ -161,7 +161,7 @@ func unicodePath(t *testing.T, name, other string) []byte {
 	extra = binary.LittleEndian.AppendUint16(extra, uint16(5+len(other)))
 	extra = append(extra, 1)
 	extra = binary.LittleEndian.AppendUint32(extra, crc(name))
-	e.raw.Extra = append(extra, other...)
+	e.Raw.Extra = append(extra, other...)
 	return makeZip(t, e)
 }
 
@@ -175,14 +175,14 @@ func TestZipEntries(t *testing.T) {
 		{"absolute", []zipEntry{stored("/etc/cron.d/evil", "")}, "absolute path"},
 		{"drive letter", []zipEntry{stored("C:/evil.py", "")}, "drive letter"},
 		{"backslash", []zipEntry{stored(`..\evil.py`, "")}, "backslash"},
-		{"symlink", []zipEntry{{name: "demo/link", body: "/etc/passwd", mode: 0o120777}}, `entry "demo/link" is a symbolic link`},
-		{"device", []zipEntry{{name: "demo/dev", mode: 0o020644}}, "device, FIFO or socket"},
-		{"fifo", []zipEntry{{name: "demo/fifo", mode: 0o010644}}, "device, FIFO or socket"},
-		{"directory mode without slash", []zipEntry{{name: "demo/d", mode: 0o040755}}, "disagree on whether it is a directory"},
-		{"bzip2", []zipEntry{{body: "x", raw: &zip.FileHeader{Name: "a", Method: 12, CompressedSize64: 1, UncompressedSize64: 1}}}, "compression method 12"},
-		{"encrypted", []zipEntry{{body: "x", raw: &zip.FileHeader{Name: "a", Flags: 1, CompressedSize64: 1, UncompressedSize64: 1, CRC32: crc("x")}}}, `entry "a" is encrypted`},
-		{"stored sizes differ", []zipEntry{{body: "x", raw: &zip.FileHeader{Name: "a", CompressedSize64: 1, UncompressedSize64: 2, CRC32: crc("x")}}}, "packed and unpacked sizes differ"},
-		{"corrupt data", []zipEntry{{body: "x", raw: &zip.FileHeader{Name: "a", CompressedSize64: 1, UncompressedSize64: 1, CRC32: 7}}}, `entry "a" is corrupt`},
+		{"symlink", []zipEntry{{Name: "demo/link", Body: "/etc/passwd", Mode: 0o120777}}, `entry "demo/link" is a symbolic link`},
+		{"device", []zipEntry{{Name: "demo/dev", Mode: 0o020644}}, "device, FIFO or socket"},
+		{"fifo", []zipEntry{{Name: "demo/fifo", Mode: 0o010644}}, "device, FIFO or socket"},
+		{"directory mode without slash", []zipEntry{{Name: "demo/d", Mode: 0o040755}}, "disagree on whether it is a directory"},
+		{"bzip2", []zipEntry{{Body: "x", Raw: &zip.FileHeader{Name: "a", Method: 12, CompressedSize64: 1, UncompressedSize64: 1}}}, "compression method 12"},
+		{"encrypted", []zipEntry{{Body: "x", Raw: &zip.FileHeader{Name: "a", Flags: 1, CompressedSize64: 1, UncompressedSize64: 1, CRC32: crc("x")}}}, `entry "a" is encrypted`},
+		{"stored sizes differ", []zipEntry{{Body: "x", Raw: &zip.FileHeader{Name: "a", CompressedSize64: 1, UncompressedSize64: 2, CRC32: crc("x")}}}, "packed and unpacked sizes differ"},
+		{"corrupt data", []zipEntry{{Body: "x", Raw: &zip.FileHeader{Name: "a", CompressedSize64: 1, UncompressedSize64: 1, CRC32: 7}}}, `entry "a" is corrupt`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := readZip(makeZip(t, tc.entries...), DefaultLimits())
@@ -206,9 +206,9 @@ func TestZipLimits(t *testing.T) {
 		threeBig = append(threeBig, stored(fmt.Sprintf("big%d", i), strings.Repeat("x", 900)))
 	}
 	for i := range 8 { // each under the floor, together far above it
-		spread = append(spread, zipEntry{name: fmt.Sprintf("z%d", i), body: string(make([]byte, 512<<10))})
+		spread = append(spread, zipEntry{Name: fmt.Sprintf("z%d", i), Body: string(make([]byte, 512<<10))})
 	}
-	huge := zipEntry{body: "x", raw: &zip.FileHeader{Name: "huge", Method: zip.Deflate, CompressedSize64: 1, UncompressedSize64: 5 << 30}}
+	huge := zipEntry{Body: "x", Raw: &zip.FileHeader{Name: "huge", Method: zip.Deflate, CompressedSize64: 1, UncompressedSize64: 5 << 30}}
 	for _, tc := range []struct {
 		name string
 		b    []byte
@@ -220,7 +220,7 @@ func TestZipLimits(t *testing.T) {
 		{"file size", makeZip(t, stored("big", strings.Repeat("x", 1001))), small, `entry "big" is larger than 1000 bytes`},
 		{"zip64 size", makeZip(t, huge), DefaultLimits(), `entry "huge" is larger than 4294967296 bytes`},
 		{"bomb by total size", makeZip(t, threeBig...), small, "files add up to more than 2000 bytes"},
-		{"bomb by ratio", makeZip(t, zipEntry{name: "zeros", body: string(make([]byte, 20<<20))}), DefaultLimits(), `entry "zeros" unpacks to 20971520 bytes or more from`},
+		{"bomb by ratio", makeZip(t, zipEntry{Name: "zeros", Body: string(make([]byte, 20<<20))}), DefaultLimits(), `entry "zeros" unpacks to 20971520 bytes or more from`},
 		{"bomb by the archive's ratio", makeZip(t, spread...), Limits{Entries: 10, FileSize: 1 << 30, Unpacked: 1 << 30, Ratio: 100, RatioFloor: 1 << 20, NameLen: 100}, "the archive unpacks to"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -267,16 +267,16 @@ func zip64End(b []byte, n uint64) []byte {
 func TestZipReadable(t *testing.T) {
 	var many []zipEntry
 	for i := range 70_000 { // past 65535: zip64 end records
-		many = append(many, zipEntry{name: fmt.Sprintf("d/%d", i), store: true})
+		many = append(many, zipEntry{Name: fmt.Sprintf("d/%d", i), Store: true})
 	}
 	for _, tc := range []struct {
 		name    string
 		entries []zipEntry
 		n       int
 	}{
-		{"as Go writes it (data descriptors)", []zipEntry{{name: "a/"}, {name: "a/b.txt", body: strings.Repeat("hello ", 100)}, {name: "c", store: true, body: "c"}}, 3},
+		{"as Go writes it (data descriptors)", []zipEntry{{Name: "a/"}, {Name: "a/b.txt", Body: strings.Repeat("hello ", 100)}, {Name: "c", Store: true, Body: "c"}}, 3},
 		{"as Python writes it (sizes in the local header)", []zipEntry{stored("a.txt", "hello"), stored("caf\u00e9.txt", "x")}, 2},
-		{"Unix modes", []zipEntry{{name: "x.sh", mode: 0o100755, body: "#!/bin/sh"}, {name: "d/", mode: 0o040755}}, 2},
+		{"Unix modes", []zipEntry{{Name: "x.sh", Mode: 0o100755, Body: "#!/bin/sh"}, {Name: "d/", Mode: 0o040755}}, 2},
 		{"matching Unicode Path", nil, 1},
 		{"zip64 end records", many, len(many)},
 		{"empty", nil, 0},
@@ -298,7 +298,7 @@ func TestZipReadable(t *testing.T) {
 }
 
 func TestZipReadFile(t *testing.T) {
-	b := makeZip(t, zipEntry{name: "d/"}, zipEntry{name: "d/a.txt", body: "hello"})
+	b := makeZip(t, zipEntry{Name: "d/"}, zipEntry{Name: "d/a.txt", Body: "hello"})
 	z, err := OpenZip(bytes.NewReader(b), int64(len(b)), DefaultLimits())
 	if err != nil {
 		t.Fatal(err)

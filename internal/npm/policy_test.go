@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/trove-dev/trove/internal/access"
+	"github.com/trove-dev/trove/internal/server/servertest"
 	"github.com/trove-dev/trove/internal/trove"
 )
 
@@ -17,7 +18,7 @@ func (e *env) principal(name string) *access.Principal {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	return &access.Principal{UserID: u.ID, UserName: u.Name, Packages: []access.Pattern{"*"}, Actions: access.Actions}
+	return servertest.Principal(u)
 }
 
 // logSize returns the number of records in the transparency log.

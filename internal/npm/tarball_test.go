@@ -33,12 +33,12 @@ func fixtureTar(t *testing.T, files []txtar.File) []byte {
 	types := map[string]byte{"dir": tar.TypeDir, "symlink": tar.TypeSymlink, "hardlink": tar.TypeLink,
 		"char": tar.TypeChar, "block": tar.TypeBlock, "fifo": tar.TypeFifo}
 	for _, f := range files {
-		e := tarEntry{name: f.Name, body: string(f.Data)}
+		e := tarEntry{Name: f.Name, Body: string(f.Data)}
 		if kind, rest, ok := strings.Cut(f.Name, " "); ok && types[kind] != 0 {
-			e.typ, e.name, e.body = types[kind], rest, ""
+			e.Type, e.Name, e.Body = types[kind], rest, ""
 		}
-		if name, link, ok := strings.Cut(e.name, " -> "); ok {
-			e.name, e.link = name, link
+		if name, link, ok := strings.Cut(e.Name, " -> "); ok {
+			e.Name, e.Linkname = name, link
 		}
 		entries = append(entries, e)
 	}
@@ -90,7 +90,7 @@ func TestReadTarballFixtures(t *testing.T) {
 // TestReadTarballPackageJSONSize bounds the package.json Trove reads; the
 // archive's own limits are internal/archive's (TestTarLimits).
 func TestReadTarballPackageJSONSize(t *testing.T) {
-	tgz := makeTgz(t, tarEntry{name: "package/package.json", body: `{"name":"demo","version":"1.0.0","x":"` + strings.Repeat("x", MaxPackageJSONSize) + `"}`})
+	tgz := makeTgz(t, tarEntry{Name: "package/package.json", Body: `{"name":"demo","version":"1.0.0","x":"` + strings.Repeat("x", MaxPackageJSONSize) + `"}`})
 	_, err := readTarball(bytes.NewReader(tgz), int64(len(tgz)))
 	if err == nil || !strings.Contains(err.Error(), "package.json is larger") || !errors.Is(err, trove.ErrTooLarge) {
 		t.Fatalf("readTarball = %v, want ErrTooLarge saying package.json is larger", err)
@@ -100,15 +100,15 @@ func TestReadTarballPackageJSONSize(t *testing.T) {
 // TestReadTarballArchiveErrors checks that internal/archive's errors reach
 // npm with their category, prefixed with what was read.
 func TestReadTarballArchiveErrors(t *testing.T) {
-	pj := tarEntry{name: "package/package.json", body: `{"name":"demo","version":"1.0.0"}`}
+	pj := tarEntry{Name: "package/package.json", Body: `{"name":"demo","version":"1.0.0"}`}
 	for _, tc := range []struct {
 		name string
 		tgz  []byte
 		kind error
 		want string
 	}{
-		{"hard link", makeTgz(t, pj, tarEntry{name: "package/copy.json", typ: tar.TypeLink, link: "package/package.json"}), trove.ErrInvalid, `package tarball: entry "package/copy.json" is a hard link`},
-		{"bomb", makeTgz(t, pj, tarEntry{name: "package/zeros", body: string(make([]byte, 20<<20))}), trove.ErrTooLarge, "package tarball: the archive unpacks to"},
+		{"hard link", makeTgz(t, pj, tarEntry{Name: "package/copy.json", Type: tar.TypeLink, Linkname: "package/package.json"}), trove.ErrInvalid, `package tarball: entry "package/copy.json" is a hard link`},
+		{"bomb", makeTgz(t, pj, tarEntry{Name: "package/zeros", Body: string(make([]byte, 20<<20))}), trove.ErrTooLarge, "package tarball: the archive unpacks to"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := readTarball(bytes.NewReader(tc.tgz), int64(len(tc.tgz)))
@@ -134,8 +134,8 @@ func TestReadmeCut(t *testing.T) {
 func FuzzReadTarball(f *testing.F) {
 	tt := &testing.T{}
 	f.Add(pkgTgz(tt, `{"name":"demo","version":"1.0.0"}`, "README.md", "# hi", "lib/a.js", "x"))
-	f.Add(makeTgz(tt, tarEntry{name: "package/package.json", body: "{}"}, tarEntry{name: "package/l", typ: tar.TypeSymlink, link: "../x"}))
-	f.Add(makeTgz(tt, tarEntry{name: "a/package.json", body: "{}"}, tarEntry{name: "b/c", body: "x"}))
+	f.Add(makeTgz(tt, tarEntry{Name: "package/package.json", Body: "{}"}, tarEntry{Name: "package/l", Type: tar.TypeSymlink, Linkname: "../x"}))
+	f.Add(makeTgz(tt, tarEntry{Name: "a/package.json", Body: "{}"}, tarEntry{Name: "b/c", Body: "x"}))
 	f.Add([]byte{0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		tb, err := readTarball(bytes.NewReader(b), int64(len(b)))

@@ -11,9 +11,7 @@
 package authz
 
 import (
-	"archive/tar"
 	"bytes"
-	"compress/gzip"
 	"context"
 	"crypto/md5"
 	"crypto/sha1"
@@ -24,21 +22,17 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"io/fs"
-	"mime/multipart"
 	"net/http"
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"golang.org/x/crypto/blake2b"
-	"golang.org/x/mod/module"
-	modzip "golang.org/x/mod/zip"
 
 	"github.com/trove-dev/trove/internal/access"
 	"github.com/trove-dev/trove/internal/adapter"
 	"github.com/trove-dev/trove/internal/api"
+	"github.com/trove-dev/trove/internal/archive/archivetest"
 	"github.com/trove-dev/trove/internal/goproxy"
 	"github.com/trove-dev/trove/internal/npm"
 	"github.com/trove-dev/trove/internal/pypi"
@@ -392,7 +386,8 @@ func (w *walk) npmDoc(name string) map[string]any {
 func (w *walk) npmPublish(name, version string) *http.Request {
 	manifest := map[string]any{"name": name, "version": version, "description": "a package"}
 	pj, _ := json.Marshal(manifest)
-	tgz := tarGz(w.t, map[string]string{"package/package.json": string(pj), "package/index.js": "module.exports = 1\n"})
+	tgz := archivetest.TarGz(w.t, archivetest.TarEntry{Name: "package/package.json", Body: string(pj)},
+		archivetest.TarEntry{Name: "package/index.js", Body: "module.exports = 1\n"})
 	s512, s1 := sha512.Sum512(tgz), sha1.Sum(tgz)
 	manifest["_id"] = name + "@" + version
 	manifest["dist"] = map[string]any{"integrity": "sha512-" + base64.StdEncoding.EncodeToString(s512[:]), "shasum": hex.EncodeToString(s1[:])}
@@ -407,80 +402,27 @@ func (w *walk) npmPublish(name, version string) *http.Request {
 func (w *walk) pypiUpload(name, version string) *http.Request {
 	root := name + "-" + version + "/"
 	pkgInfo := "Metadata-Version: 2.1\nName: " + name + "\nVersion: " + version + "\n"
-	sdist := tarGz(w.t, map[string]string{root + "PKG-INFO": pkgInfo, root + "setup.py": "\n"})
+	sdist := archivetest.TarGz(w.t, archivetest.TarEntry{Name: root + "PKG-INFO", Body: pkgInfo}, archivetest.TarEntry{Name: root + "setup.py", Body: "\n"})
 	s256, m5, b2 := sha256.Sum256(sdist), md5.Sum(sdist), blake2b.Sum256(sdist)
-	fields := [][2]string{{":action", "file_upload"}, {"protocol_version", "1"}, {"name", name}, {"version", version},
+	var parts []servertest.Part
+	for _, f := range [][2]string{{":action", "file_upload"}, {"protocol_version", "1"}, {"name", name}, {"version", version},
 		{"filetype", "sdist"}, {"pyversion", "source"}, {"metadata_version", "2.1"},
-		{"sha256_digest", hex.EncodeToString(s256[:])}, {"md5_digest", hex.EncodeToString(m5[:])}, {"blake2_256_digest", hex.EncodeToString(b2[:])}}
-	return w.form("/pypi/legacy/", fields, [][2]string{{"content", name + "-" + version + ".tar.gz"}}, [][]byte{sdist})
+		{"sha256_digest", hex.EncodeToString(s256[:])}, {"md5_digest", hex.EncodeToString(m5[:])}, {"blake2_256_digest", hex.EncodeToString(b2[:])}} {
+		parts = append(parts, servertest.Part{Name: f[0], Data: []byte(f[1])})
+	}
+	return w.form("/pypi/legacy/", append(parts, servertest.Part{Name: "content", Filename: name + "-" + version + ".tar.gz", Data: sdist})...)
 }
 
 // goUpload returns trove publish go's upload of a module version.
 func (w *walk) goUpload(mod, version string) *http.Request {
-	gomod := []byte("module " + mod + "\n\ngo 1.22\n")
-	var z bytes.Buffer
-	files := []modzip.File{memFile{"go.mod", gomod}, memFile{"lib.go", []byte("package lib\n")}}
-	if err := modzip.Create(&z, module.Version{Path: mod, Version: version}, files); err != nil {
-		w.t.Fatal(err)
-	}
-	return w.form("/go/-/upload", [][2]string{{"module", mod}, {"version", version}},
-		[][2]string{{"mod", "go.mod"}, {"zip", "module.zip"}}, [][]byte{gomod, z.Bytes()})
+	gomod := "module " + mod + "\n\ngo 1.22\n"
+	z := archivetest.ModuleZip(w.t, mod, version, map[string]string{"go.mod": gomod, "lib.go": "package lib\n"})
+	return w.form("/go/-/upload", servertest.Part{Name: "module", Data: []byte(mod)}, servertest.Part{Name: "version", Data: []byte(version)},
+		servertest.Part{Name: "mod", Filename: "go.mod", Data: []byte(gomod)}, servertest.Part{Name: "zip", Filename: "module.zip", Data: z})
 }
 
-// form returns a multipart POST of fields, then files (field, filename).
-func (w *walk) form(path string, fields, files [][2]string, contents [][]byte) *http.Request {
-	var b bytes.Buffer
-	mw := multipart.NewWriter(&b)
-	for _, f := range fields {
-		mw.WriteField(f[0], f[1])
-	}
-	for i, f := range files {
-		fw, err := mw.CreateFormFile(f[0], f[1])
-		if err != nil {
-			w.t.Fatal(err)
-		}
-		fw.Write(contents[i])
-	}
-	mw.Close()
-	return w.raw(http.MethodPost, path, mw.FormDataContentType(), b.Bytes())
+// form returns a multipart POST of the parts.
+func (w *walk) form(path string, parts ...servertest.Part) *http.Request {
+	body, contentType := servertest.Multipart(w.t, parts...)
+	return w.raw(http.MethodPost, path, contentType, body.Bytes())
 }
-
-// tarGz returns a gzip-compressed tar of the files (name → content).
-func tarGz(t *testing.T, files map[string]string) []byte {
-	var b bytes.Buffer
-	gz := gzip.NewWriter(&b)
-	tw := tar.NewWriter(gz)
-	names := make([]string, 0, len(files))
-	for n := range files {
-		names = append(names, n)
-	}
-	slices.Sort(names)
-	for _, n := range names {
-		if err := tw.WriteHeader(&tar.Header{Name: n, Mode: 0o644, Size: int64(len(files[n])), Typeflag: tar.TypeReg}); err != nil {
-			t.Fatal(err)
-		}
-		io.WriteString(tw, files[n])
-	}
-	tw.Close()
-	gz.Close()
-	return b.Bytes()
-}
-
-// memFile is a file of a module zip held in memory.
-type memFile struct {
-	name string
-	data []byte
-}
-
-func (f memFile) Path() string                 { return f.name }
-func (f memFile) Lstat() (fs.FileInfo, error)  { return memInfo{f}, nil }
-func (f memFile) Open() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(f.data)), nil }
-
-type memInfo struct{ f memFile }
-
-func (i memInfo) Name() string       { return i.f.name }
-func (i memInfo) Size() int64        { return int64(len(i.f.data)) }
-func (i memInfo) Mode() fs.FileMode  { return 0o644 }
-func (i memInfo) ModTime() time.Time { return time.Time{} }
-func (i memInfo) IsDir() bool        { return false }
-func (i memInfo) Sys() any           { return nil }
