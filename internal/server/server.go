@@ -264,7 +264,9 @@ func (s *Server) authenticate(r *http.Request) (*access.Principal, error) {
 		// endpoints that sign in with a password read it themselves.
 		return nil, nil
 	}
-	return nil, fmt.Errorf("%w: unsupported Authorization scheme %q; send an API token as Bearer", access.ErrUnauthenticated, scheme)
+	// Never repeat the value: a client that sends an unknown scheme may
+	// well have put a secret in it.
+	return nil, fmt.Errorf("%w: the Authorization header is not understood; send an API token as \"Bearer <token>\" or as the password of Basic credentials", access.ErrUnauthenticated)
 }
 
 func (s *Server) writeError(m Mount, w *recorder, r *http.Request, route string, err error) {

@@ -79,6 +79,13 @@ func get(t *testing.T, url, auth string) (int, string, http.Header) {
 func TestAuthentication(t *testing.T) {
 	env, url := start(t)
 	tok := env.Token(t, env.User(t, "alice", false), nil)
+	// A mangled token differs from tok in its last character, whatever
+	// that character is, so its checksum never matches.
+	last := tok[len(tok)-1]
+	mangled := tok[:len(tok)-1] + "x"
+	if last == 'x' {
+		mangled = tok[:len(tok)-1] + "y"
+	}
 	basic := func(user, pass string) string {
 		r, _ := http.NewRequest("GET", "/", nil)
 		r.SetBasicAuth(user, pass)
@@ -95,12 +102,43 @@ func TestAuthentication(t *testing.T) {
 		{"basic any user with token", basic("alice", tok), 200, "alice"},
 		{"basic password is not checked here", basic("alice", servertest.Password), 200, "anonymous"},
 		{"unknown token", "Bearer " + access.NewToken(), 401, "unknown token"},
-		{"mangled token", "Bearer " + tok[:len(tok)-1] + "x", 401, "checksum"},
-		{"unknown scheme", "Digest abc", 401, "unsupported Authorization scheme"},
+		{"mangled token", "Bearer " + mangled, 401, "checksum"},
+		{"unknown scheme", "Digest abc", 401, "Authorization header is not understood"},
 	} {
 		code, body, _ := get(t, url+"/x/whoami", tc.auth)
 		if code != tc.code || !strings.Contains(body, tc.body) {
 			t.Errorf("%s: %d %q, want %d containing %q", tc.name, code, body, tc.code, tc.body)
+		}
+	}
+}
+
+// TestAuthorizationNotEchoed: an Authorization value the server does not
+// understand is refused without repeating any of it, scheme included: a
+// client may have put a secret there (a bare token, a password).
+func TestAuthorizationNotEchoed(t *testing.T) {
+	env, url := start(t)
+	tok := env.Token(t, env.User(t, "alice", false), nil)
+	for _, auth := range []string{
+		tok,                            // no scheme: the whole value is the secret
+		"Token " + tok,                 // a scheme other registries use
+		"Digest username=\"alice\", response=\"s3cr3tdigest\"",
+		"S3cr3tScheme s3cr3tvalue",
+		"Bearer not-a-token-s3cr3t",
+		"Basic " + "%%%s3cr3t",
+	} {
+		code, body, hdr := get(t, url+"/x/whoami", auth)
+		if code != http.StatusUnauthorized {
+			t.Errorf("Authorization %q: %d, want 401", auth, code)
+		}
+		for _, part := range strings.Fields(auth) {
+			if len(part) < 4 || part == "Basic" || part == "Bearer" {
+				continue // the schemes the server understands may be named
+			}
+			for _, v := range append([]string{body}, hdr.Values("Www-Authenticate")...) {
+				if strings.Contains(v, part) || strings.Contains(v, tok[6:20]) || strings.Contains(v, "s3cr3t") {
+					t.Errorf("Authorization %q: the answer repeats %q: %s", auth, part, v)
+				}
+			}
 		}
 	}
 }
