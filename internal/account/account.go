@@ -103,7 +103,7 @@ func (s *Users) Create(ctx context.Context, nu NewUser) (*meta.User, error) {
 	if err != nil || addr.Address != strings.TrimSpace(nu.Email) {
 		errs = append(errs, fmt.Errorf("%w: email %q is not a plain address like name@example.com", ErrInvalid, nu.Email))
 	}
-	if err := CheckPasswordPolicy(nu.Password); err != nil {
+	if err := CheckPasswordPolicy(nu.Password, name, nu.Email); err != nil {
 		errs = append(errs, fmt.Errorf("%w: %v", ErrInvalid, err))
 	}
 	if len(errs) > 0 {
