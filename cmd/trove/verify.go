@@ -21,6 +21,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/trove-dev/trove/internal/goproxy"
+	"github.com/trove-dev/trove/internal/config"
 	"github.com/trove-dev/trove/internal/lockfile"
 	"github.com/trove-dev/trove/internal/logclient"
 	"github.com/trove-dev/trove/internal/npm"
@@ -96,7 +97,8 @@ unless --allow-deleted. The exit status is non-zero on any failure.`,
 	fl.StringVar(&f.file, "file", "", "a local file that must be a published file of the one version given")
 	fl.BoolVar(&f.allowDeleted, "allow-deleted", false, "warn about, instead of failing, versions deleted or taken down after publishing")
 	fl.BoolVar(&f.audit, "audit", false, "download every record, recompute the log's root hash, and count records by kind")
-	fl.DurationVar(&f.timeout, "timeout", 2*time.Minute, "give up on a server that has not answered one request within this time")
+	f.timeout = 2 * time.Minute
+	fl.Var((*config.Duration)(&f.timeout), "timeout", "give up on a server that has not answered one request within this time (30s, 2m, 1h)")
 	return cmd
 }
 
