@@ -141,6 +141,7 @@ func wire(ctx context.Context, c *config.Config) (*stack, error) {
 	pages := page.NewCache(int(c.Cache.MaxBytes))
 	reg.Watch(func(eco trove.Ecosystem, name trove.Name) { pages.Invalidate(string(eco), string(name)) })
 	tokens := access.NewTokens(db, nil)
+	tokens.SetLifetimes(tokenLifetimes(c))
 	users := account.NewUsers(db, nil)
 	logins := account.NewLogins(db, tokens, nil)
 	srv := server.New(server.Options{
