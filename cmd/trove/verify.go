@@ -20,8 +20,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/trove-dev/trove/internal/goproxy"
 	"github.com/trove-dev/trove/internal/config"
+	"github.com/trove-dev/trove/internal/goproxy"
 	"github.com/trove-dev/trove/internal/lockfile"
 	"github.com/trove-dev/trove/internal/logclient"
 	"github.com/trove-dev/trove/internal/npm"

@@ -165,6 +165,8 @@ func wire(ctx context.Context, c *config.Config) (*stack, error) {
 		Blobs:     blobs,
 		Metrics:   metrics,
 		AccessLog: c.Log.Requests,
+		Security: server.SecurityTxt{Contact: c.Security.Contact, Expires: c.SecurityExpires(), Policy: c.Security.Policy,
+			PreferredLanguages: c.Security.PreferredLanguages, Canonical: c.BaseURL + "/.well-known/security.txt"},
 	})
 	return &stack{db: db, registry: reg, server: srv, users: users}, nil
 }

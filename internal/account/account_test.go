@@ -20,7 +20,7 @@ func TestPasswordPolicy(t *testing.T) {
 	}{
 		{"short", false, "at least 16 characters"},
 		{"alllowercase", false, "at least 16 characters"},
-		{"Abcdefgh1!", false, "at least 16"}, // 10 characters: too short even with classes
+		{"Abcdefgh1!", false, "at least 16"},  // 10 characters: too short even with classes
 		{"abcdefgh123", false, "at least 16"}, // 11 with two classes
 		{strings.Repeat("x", 2000), false, "longer than 1024 bytes"},
 		// Long enough, and still guessed at once: the strength estimate
@@ -34,7 +34,7 @@ func TestPasswordPolicy(t *testing.T) {
 		{strings.Repeat("password", 100), false, "too weak"}, // judged on its first 64 characters
 		{"correct horse battery staple", true, ""},
 		{"Abcdefgh12!xQ", true, ""}, // 13 with four classes
-		{"ÄÖÜäöü123456", true, ""}, // letters in two cases and digits
+		{"ÄÖÜäöü123456", true, ""},  // letters in two cases and digits
 		{"Tr0ub4dor&3xyz", true, ""},
 		{"violet canyon 42 marmalade", true, ""},
 	} {

@@ -6,7 +6,7 @@
 // # Request flow
 //
 //	net/http ─► Server.ServeHTTP
-//	             ├─ /healthz, /readyz, /metrics
+//	             ├─ /healthz, /readyz, /metrics, /.well-known/security.txt
 //	             └─ /npm/…, /pypi/… ─► adapter.Route(r) ─► endpoint(w, r) error
 //	                                        │                    │
 //	                                        └── not found ───────┴─► status(err) ─► adapter.WriteError
@@ -71,6 +71,8 @@ type Options struct {
 	Metrics *Metrics
 	// AccessLog logs one line per request at level Info.
 	AccessLog bool
+	// Security is served at /.well-known/security.txt.
+	Security SecurityTxt
 }
 
 // A Server is Trove's HTTP handler.
@@ -97,6 +99,7 @@ func New(o Options) *Server {
 	})
 	s.mux.HandleFunc("GET /readyz", s.readyz)
 	s.mux.Handle("GET /metrics", o.Metrics.Handler())
+	s.mux.HandleFunc("GET /.well-known/security.txt", s.serveSecurityTxt)
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.WriteHeader(http.StatusNotFound)
