@@ -3,6 +3,8 @@
 //
 // # Invariants
 //
+//   - An email address is private: public metadata names users only,
+//     unless a user opts in (PublicEmail).
 //   - Passwords are stored only as argon2id hashes with a random salt.
 //   - Signing in with an unknown name costs the same hash as with a known
 //     one, and fails with the same error, so timing and answers do not tell
@@ -90,6 +92,9 @@ type NewUser struct {
 	Email    string
 	Password string
 	Admin    bool
+	// PublicEmail shows the email address beside the name in public
+	// metadata; by default it stays private.
+	PublicEmail bool
 }
 
 // Create validates and stores a new account.
@@ -109,7 +114,8 @@ func (s *Users) Create(ctx context.Context, nu NewUser) (*meta.User, error) {
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
-	u := &meta.User{Name: name, Email: addr.Address, PasswordHash: HashPassword(nu.Password), Admin: nu.Admin, CreatedAt: s.now().UTC()}
+	u := &meta.User{Name: name, Email: addr.Address, PasswordHash: HashPassword(nu.Password), Admin: nu.Admin,
+		PublicEmail: nu.PublicEmail, CreatedAt: s.now().UTC()}
 	err = s.db.Tx(ctx, func(tx *meta.Tx) error { return tx.InsertUser(ctx, u) })
 	if errors.Is(err, meta.ErrConflict) {
 		return nil, fmt.Errorf("%w: %s", ErrExists, name)
@@ -193,6 +199,22 @@ func (s *Users) failed(name string) {
 // ByName returns the user with the name, or an error wrapping meta.ErrNotFound.
 func (s *Users) ByName(ctx context.Context, name string) (*meta.User, error) {
 	return s.db.UserByName(ctx, strings.ToLower(strings.TrimSpace(name)))
+}
+
+// SetPublicEmail sets whether the user's email address appears beside
+// their name in public metadata (npm packuments and search results). The
+// documents naming the user change on every replica within
+// registry.FollowInterval.
+func (s *Users) SetPublicEmail(ctx context.Context, name string, public bool) (*meta.User, error) {
+	u, err := s.ByName(ctx, name)
+	if err != nil {
+		return nil, fmt.Errorf("user %s: %w", name, err)
+	}
+	if err := s.db.Tx(ctx, func(tx *meta.Tx) error { return tx.SetPublicEmail(ctx, u.ID, public, s.now().UTC()) }); err != nil {
+		return nil, fmt.Errorf("setting the email visibility of %s: %w", u.Name, err)
+	}
+	u.PublicEmail = public
+	return u, nil
 }
 
 // Count returns the number of accounts.
