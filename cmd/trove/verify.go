@@ -83,12 +83,8 @@ unless --allow-deleted. The exit status is non-zero on any failure.`,
 			return runVerify(cmd.Context(), f, args, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
-	url := os.Getenv("TROVE_URL")
-	if url == "" {
-		url = "http://127.0.0.1:8080"
-	}
 	fl := cmd.Flags()
-	fl.StringVar(&f.url, "url", url, "registry base URL (env TROVE_URL)")
+	fl.StringVar(&f.url, "url", defaultServerURL(), "registry base URL (env TROVE_URL)")
 	fl.StringVar(&f.key, "key", "", "the log's verifier key, <origin>+<hash>+<key> (env TROVE_LOG_KEY)")
 	fl.StringVar(&f.keyFile, "key-file", "", "file holding the log's verifier key")
 	fl.StringVar(&f.state, "state", "", "directory of the last verified checkpoint (default <user config dir>/trove/verify/<origin>)")
@@ -102,11 +98,11 @@ unless --allow-deleted. The exit status is non-zero on any failure.`,
 	return cmd
 }
 
-// verifyKey returns the verifier key from the flags or the environment.
-func verifyKey(f *verifyFlags) (string, error) {
-	key := f.key
-	if key == "" && f.keyFile != "" {
-		b, err := os.ReadFile(f.keyFile)
+// readKey returns the verifier key given as --key, in --key-file or in
+// $TROVE_LOG_KEY, or "" if none is.
+func readKey(key, keyFile string) (string, error) {
+	if key == "" && keyFile != "" {
+		b, err := os.ReadFile(keyFile)
 		if err != nil {
 			return "", fmt.Errorf("reading --key-file: %w", err)
 		}
@@ -115,7 +111,15 @@ func verifyKey(f *verifyFlags) (string, error) {
 	if key == "" {
 		key = os.Getenv("TROVE_LOG_KEY")
 	}
-	key = strings.TrimSpace(key)
+	return strings.TrimSpace(key), nil
+}
+
+// verifyKey returns the verifier key from the flags or the environment.
+func verifyKey(f *verifyFlags) (string, error) {
+	key, err := readKey(f.key, f.keyFile)
+	if err != nil {
+		return "", err
+	}
 	if key == "" {
 		return "", hinted{errors.New("no log verifier key: give --key, --key-file or TROVE_LOG_KEY (trusting the key the server sends is not verification)"),
 			"get the key from the registry's operator, who prints it with: trove log key"}
