@@ -142,7 +142,7 @@ func TestGoModules(t *testing.T) {
 	// of the list, and never publishable again.
 	must(t, "", pubEnv, troveBin, "publish", "go", liba, "--version", "v1.1.0")
 	yankEnv := []string{"TROVE_TOKEN=" + tr.Token(t, "alice", "go:example.test/*", "yank"), "TROVE_URL=" + tr.URL}
-	must(t, "", yankEnv, troveBin, "delete", "go", goLibA, "v1.1.0")
+	must(t, "", yankEnv, troveBin, "delete", "go", goLibA, "v1.1.0", "--yes")
 	if resp, err := http.Get(tr.URL + "/go/" + goLibA + "/@v/v1.1.0.info"); err != nil || resp.StatusCode != http.StatusGone {
 		t.Errorf("GET .info of a deleted version: %v %v, want 410 Gone", resp.Status, err)
 	}
