@@ -196,7 +196,7 @@ func (h *Handler) Route(r *http.Request) (string, endpoint) {
 		}
 	}
 	return "unsupported", func(http.ResponseWriter, *http.Request) error {
-		return trove.Error(trove.ErrUnsupported, "%s is not supported on %s", m, r.URL.Path)
+		return trove.Error(trove.ErrUnsupported, "%s is not supported on %s", m, access.Redact(r.URL.Path))
 	}
 }
 

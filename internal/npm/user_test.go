@@ -257,3 +257,16 @@ func TestLogout(t *testing.T) {
 	do(t, "DELETE", e.reg+"/-/user/token/"+url.PathEscape(tok), tok, nil).want(t, 200)
 	do(t, "GET", e.reg+"/-/whoami", tok, nil).want(t, http.StatusUnauthorized)
 }
+
+// TestTokenInURLNotEchoed: npm logout puts a token in the URL; no error
+// answer about that URL repeats it.
+func TestTokenInURLNotEchoed(t *testing.T) {
+	e := newEnv(t, nil)
+	tok := e.userToken("alice")
+	for _, method := range []string{"GET", "PUT", "POST"} {
+		r := do(t, method, e.reg+"/-/user/token/"+url.PathEscape(tok), tok, nil)
+		if r.status < 400 || strings.Contains(string(r.body), tok[len(access.TokenPrefix):]) {
+			t.Errorf("%s /-/user/token/<token> = %d %s; want an error that does not repeat the token", method, r.status, r.body)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/trove-dev/trove/internal/access"
 	"github.com/trove-dev/trove/internal/page"
 	"github.com/trove-dev/trove/internal/registry"
 	"github.com/trove-dev/trove/internal/trove"
@@ -79,7 +80,7 @@ func (h *Handler) Route(r *http.Request) (string, func(http.ResponseWriter, *htt
 func methods(allow string) func(http.ResponseWriter, *http.Request) error {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		w.Header().Set("Allow", allow)
-		return trove.Error(trove.ErrUnsupported, "%s is not allowed on %s; use %s", r.Method, r.URL.Path, allow)
+		return trove.Error(trove.ErrUnsupported, "%s is not allowed on %s; use %s", r.Method, access.Redact(r.URL.Path), allow)
 	}
 }
 

@@ -316,12 +316,7 @@ func (s *Server) finish(m Mount, r *http.Request, rec *recorder, route string, s
 
 // redact removes anything shaped like a token from a logged path (npm
 // logout puts the token in the URL).
-func redact(path string) string {
-	if !strings.Contains(path, access.TokenPrefix) {
-		return path
-	}
-	return access.TokenPattern.ReplaceAllString(path, access.TokenPrefix+"REDACTED")
-}
+func redact(path string) string { return access.Redact(path) }
 
 // recorder remembers the status and size of a response.
 type recorder struct {
