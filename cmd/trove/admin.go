@@ -14,6 +14,7 @@ import (
 	"github.com/trove-dev/trove/internal/account"
 	"github.com/trove-dev/trove/internal/config"
 	"github.com/trove-dev/trove/internal/meta"
+	"github.com/trove-dev/trove/internal/trove"
 )
 
 // withDB runs fn with the configured metadata database. Administration
@@ -92,7 +93,7 @@ second.`,
 			}
 			return withDB(cmd.Context(), g, func(c *config.Config, db *meta.DB) error {
 				u, err := account.NewUsers(db, nil).SetPublicEmail(cmd.Context(), args[0], setPublicEmail)
-				if errors.Is(err, meta.ErrNotFound) {
+				if errors.Is(err, trove.ErrNotFound) {
 					return hinted{fmt.Errorf("no user %q", args[0]), "list users with: trove admin user list"}
 				}
 				if err != nil {

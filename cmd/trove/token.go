@@ -12,6 +12,7 @@ import (
 	"github.com/trove-dev/trove/internal/access"
 	"github.com/trove-dev/trove/internal/config"
 	"github.com/trove-dev/trove/internal/meta"
+	"github.com/trove-dev/trove/internal/registry"
 )
 
 func newToken(g *globals) *cobra.Command {
@@ -159,7 +160,7 @@ func tokenSpec(description string, scopes, actions []string, expires string, now
 	}
 	for _, s := range scopes {
 		for _, part := range strings.Split(s, ",") {
-			p, err := access.ParsePattern(part)
+			p, err := access.ParsePattern(part, registry.Namers(ecosystemRules()...)...)
 			if err != nil {
 				errs = append(errs, err)
 				continue

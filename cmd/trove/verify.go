@@ -342,7 +342,7 @@ func (v *verifier) spec(q logclient.Query) error {
 	for _, fd := range rel.Files() {
 		fmt.Fprintf(v.out, "  file %s sha256:%s\n", fd.Name, fd.SHA256)
 	}
-	for _, l := range rel.GoSum() {
+	for _, l := range rel.Lines() {
 		fmt.Fprintf(v.out, "  %s\n", l)
 	}
 	if v.f.file == "" {
@@ -602,7 +602,7 @@ func (v *verifier) goSum(data []byte) error {
 			continue
 		}
 		logged := map[string]bool{}
-		for _, l := range rel.GoSum() {
+		for _, l := range rel.Lines() {
 			logged[l] = true
 		}
 		ok := true

@@ -119,7 +119,7 @@ func TestVerifySpecs(t *testing.T) {
 	r.publishNPM("@acme/lib", "1.0.0")
 	r.log.Append(logtest.Publish("pypi", "demo-pkg", "1.0", "demo_pkg-1.0-py3-none-any.whl", sum256([]byte("wheel"))))
 	gomod := &translog.Event{Kind: "publish", Ecosystem: "go", Name: "example.com/m", Version: "v1.0.0", Time: time.Now(),
-		GoSum: []string{"example.com/m v1.0.0 h1:abc=", "example.com/m v1.0.0/go.mod h1:def="}}
+		Lines: []string{"example.com/m v1.0.0 h1:abc=", "example.com/m v1.0.0/go.mod h1:def="}}
 	r.log.Append(gomod)
 
 	out, stderr, err := r.verify("npm:@acme/lib@1.0.0", "pypi:Demo_Pkg==1.0", "go:example.com/m@v1.0.0")
@@ -209,7 +209,7 @@ func TestVerifyRequirementsAndGoSum(t *testing.T) {
 	ev := logtest.Publish("pypi", "demo", "1.0", "demo-1.0-py3-none-any.whl", wheel)
 	ev.Files = append(ev.Files, translog.FileDigest{Name: "demo-1.0.tar.gz", SHA256: sdist})
 	r.log.Append(ev, &translog.Event{Kind: "publish", Ecosystem: "go", Name: "example.com/m", Version: "v1.0.0", Time: time.Now(),
-		GoSum: []string{"example.com/m v1.0.0 h1:abc=", "example.com/m v1.0.0/go.mod h1:def="}})
+		Lines: []string{"example.com/m v1.0.0 h1:abc=", "example.com/m v1.0.0/go.mod h1:def="}})
 
 	req := write(t, "requirements.txt", "# locked\ndemo==1.0 \\\n    --hash=sha256:"+wheel+" \\\n    --hash=sha256:"+sdist+"\n")
 	if out, stderr, err := r.verify("--lockfile", req); err != nil || !strings.Contains(out, "verified 1 artifacts") {

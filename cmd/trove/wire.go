@@ -97,6 +97,11 @@ func logLookup(reg *registry.Service) translog.LookupFunc {
 	}
 }
 
+// ecosystemRules returns the rules of the ecosystems Trove serves.
+func ecosystemRules() []registry.Rules {
+	return []registry.Rules{npm.Rules{}, pypi.Rules{}, goproxy.Rules{}}
+}
+
 // stack is a wired Trove.
 type stack struct {
 	db       *meta.DB
@@ -130,9 +135,11 @@ func wire(ctx context.Context, c *config.Config) (*stack, error) {
 		DB:      db,
 		Blobs:   blobs,
 		Scan:    scan.NewPipeline(), // TODO(issue: scanners): secrets, malware, install scripts, typosquats
-		Rules:   []registry.Rules{npm.Rules{}, pypi.Rules{}, goproxy.Rules{}},
+		Rules:   ecosystemRules(),
 		TempDir: c.TempDir(),
 		Log:     tlog,
+
+		UnpublishWindow: c.Policy.UnpublishWindow.Std(),
 	})
 	if err != nil {
 		db.Close()
@@ -149,7 +156,7 @@ func wire(ctx context.Context, c *config.Config) (*stack, error) {
 			{Prefix: "/npm", Ecosystem: "npm", Adapter: npm.New(npm.Options{
 				Registry: reg, Pages: pages, Tokens: tokens, Users: users, Logins: logins,
 				BaseURL: c.BaseURL + "/npm", MaxPublishBytes: int64(c.Limits.NPMPublishBytes),
-				OpenRegistration: c.Accounts.OpenRegistration, UnpublishWindow: c.Policy.UnpublishWindow.Std(),
+				OpenRegistration: c.Accounts.OpenRegistration,
 			})},
 			{Prefix: "/pypi", Ecosystem: "pypi", Adapter: pypi.New(pypi.Options{
 				Registry: reg, Pages: pages, BaseURL: c.BaseURL + "/pypi", MaxUploadBytes: int64(c.Limits.PyPIUploadBytes),
@@ -157,7 +164,7 @@ func wire(ctx context.Context, c *config.Config) (*stack, error) {
 			{Prefix: "/go", Ecosystem: "go", Adapter: goproxy.New(goproxy.Options{
 				Registry: reg, Pages: pages, Log: tlog, LogStore: db, MaxZipBytes: int64(c.Limits.GoZipBytes),
 			})},
-			{Prefix: "/api", Ecosystem: "api", Adapter: api.New(api.Options{Registry: reg, Tokens: tokens, UnpublishWindow: c.Policy.UnpublishWindow.Std()})},
+			{Prefix: "/api", Ecosystem: "api", Adapter: api.New(api.Options{Registry: reg, Tokens: tokens})},
 			{Prefix: "/log", Ecosystem: "log", Handler: translog.NewServer(tlog, db, logLookup(reg))},
 		},
 		Tokens:    tokens,

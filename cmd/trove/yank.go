@@ -47,7 +47,7 @@ $TROVE_TOKEN, which needs the yank action on the package.`,
 }
 
 func newDelete(g *globals) *cobra.Command {
-	var registryURL string
+	var registryURL, reason string
 	var yes bool
 	cmd := &cobra.Command{
 		Use:   "delete ECOSYSTEM NAME VERSION [--yes]",
@@ -56,8 +56,10 @@ func newDelete(g *globals) *cobra.Command {
 answers 410 Gone), while its version and filenames stay taken forever, so the
 same version can never be published again with other bytes. The deletion is
 recorded in the transparency log. Owners may delete within the unpublish
-window after publishing (policy.unpublish_window, 72h by default);
-afterwards only administrators may: yank or deprecate instead.
+window after publishing (policy.unpublish_window, 72h by default), and only
+while no other package in the registry depends on theirs; otherwise only
+administrators may (giving --reason, which goes into the transparency log,
+when others depend on it): yank or deprecate instead.
 
 The command asks for confirmation on standard input; --yes skips the
 question (for scripts). It talks to a running server (--url, default
@@ -78,7 +80,11 @@ which needs the yank action on the package.`,
 						"answer y to delete it, or pass --yes to delete without asking; yanking (trove yank) hides a release without deleting it"}
 				}
 			}
-			if _, err := callAPI(cmd.Context(), http.MethodDelete, packageURL(registryURL, args[0], args[1], args[2]), token, registryURL, nil); err != nil {
+			var body []byte
+			if reason != "" {
+				body, _ = json.Marshal(map[string]string{"reason": reason})
+			}
+			if _, err := callAPI(cmd.Context(), http.MethodDelete, packageURL(registryURL, args[0], args[1], args[2]), token, registryURL, body); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.ErrOrStderr(), "trove: deleted %s %s %s; the version stays taken\n", args[0], args[1], args[2])
@@ -87,6 +93,7 @@ which needs the yank action on the package.`,
 	}
 	cmd.Flags().StringVar(&registryURL, "url", defaultServerURL(), "server URL (env TROVE_URL)")
 	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "delete without asking for confirmation")
+	cmd.Flags().StringVar(&reason, "reason", "", "why the release is deleted (recorded in the transparency log)")
 	return cmd
 }
 

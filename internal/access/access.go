@@ -16,6 +16,8 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+
+	"github.com/trove-dev/trove/internal/trove"
 )
 
 // Errors callers branch on.
@@ -42,13 +44,14 @@ type Principal struct {
 }
 
 // Allows reports whether the principal's scope covers action a on the
-// package (ecosystem, name). Roles are not considered; see Authorize.
-func (p *Principal) Allows(a Action, ecosystem, name string) bool {
+// package (ecosystem, key), key being its name folded by the ecosystem's
+// Namer. Roles are not considered; see Authorize.
+func (p *Principal) Allows(a Action, ecosystem trove.Ecosystem, key trove.Name) bool {
 	if p == nil || !slices.Contains(p.Actions, a) {
 		return false
 	}
 	for _, pat := range p.Packages {
-		if pat.Match(ecosystem, name) {
+		if pat.Match(ecosystem, key) {
 			return true
 		}
 	}
@@ -58,8 +61,8 @@ func (p *Principal) Allows(a Action, ecosystem, name string) bool {
 // A Resource is a package an action is about, with the facts about it
 // that authorization needs.
 type Resource struct {
-	Ecosystem string
-	Name      string // normalized
+	Ecosystem trove.Ecosystem
+	Name      trove.Name // folded by the ecosystem's Namer
 	// Exists is false when the action would create the package.
 	Exists bool
 	// Owner reports whether the principal's user owns the package.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -41,6 +42,33 @@ func TestTokenFormat(t *testing.T) {
 	}
 }
 
+// A namer folds names like an ecosystem's rules.
+type namer struct {
+	eco  trove.Ecosystem
+	fold func(string) string
+}
+
+func (n namer) Ecosystem() trove.Ecosystem { return n.eco }
+func (n namer) Fold(s string) string       { return n.fold(s) }
+
+var separators = regexp.MustCompile(`[-_.]+`)
+
+// testNamers fold like npm (as is), PyPI (PEP 503) and Go (lower case).
+var testNamers = []Namer{
+	namer{"npm", func(s string) string { return s }},
+	namer{"pypi", func(s string) string { return strings.ToLower(separators.ReplaceAllString(s, "-")) }},
+	namer{"go", strings.ToLower},
+}
+
+func fold(eco, name string) trove.Name {
+	for _, n := range testNamers {
+		if string(n.Ecosystem()) == eco {
+			return trove.Name(n.Fold(name))
+		}
+	}
+	return trove.Name(name)
+}
+
 func TestPatterns(t *testing.T) {
 	for _, tc := range []struct {
 		pattern, eco, name string
@@ -62,21 +90,30 @@ func TestPatterns(t *testing.T) {
 		{"go:github.com/acme/*", "go", "github.com/acme2/lib", false},
 		{"go:github.com/acme/*", "npm", "github.com/acme/lib", false},
 	} {
-		p, err := ParsePattern(tc.pattern)
+		p, err := ParsePattern(tc.pattern, testNamers...)
 		if err != nil {
 			t.Fatalf("ParsePattern(%q): %v", tc.pattern, err)
 		}
-		if got := p.Match(tc.eco, tc.name); got != tc.want {
+		if got := p.Match(trove.Ecosystem(tc.eco), fold(tc.eco, tc.name)); got != tc.want {
 			t.Errorf("Pattern(%q).Match(%s, %s) = %v, want %v", tc.pattern, tc.eco, tc.name, got, tc.want)
 		}
 	}
 	for _, bad := range []string{"", "npm", "npm:", ":x", "cargo:x", "npm:a b"} {
-		if _, err := ParsePattern(bad); err == nil {
+		if _, err := ParsePattern(bad, testNamers...); err == nil {
 			t.Errorf("ParsePattern(%q) = nil error", bad)
 		}
 	}
-	if p, err := ParsePattern("pypi:Demo"); err != nil || p != "pypi:demo" {
-		t.Errorf("ParsePattern(pypi:Demo) = %q, %v; want the name lowercased", p, err)
+	// Patterns are folded by their ecosystem's rules when they are made.
+	for in, want := range map[string]Pattern{
+		"pypi:Demo": "pypi:demo", "pypi:Alice_Proj": "pypi:alice-proj", "pypi:Alice_*.Utils": "pypi:alice-*-utils",
+		"go:github.com/Acme/*": "go:github.com/acme/*", "npm:@acme/*": "npm:@acme/*",
+	} {
+		if p, err := ParsePattern(in, testNamers...); err != nil || p != want {
+			t.Errorf("ParsePattern(%q) = %q, %v; want %q", in, p, err, want)
+		}
+	}
+	if _, err := ParsePattern("cargo:x", testNamers...); err == nil || !strings.Contains(err.Error(), "npm, pypi, go") {
+		t.Errorf("ParsePattern(cargo:x) = %v, want an error listing the known ecosystems", err)
 	}
 }
 
@@ -136,8 +173,8 @@ func TestTokensLifecycle(t *testing.T) {
 	}
 	defer db.Close()
 	now := time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC)
-	u := &meta.User{Name: "alice", Email: "a@x.test", PasswordHash: "x", CreatedAt: now}
-	if err := db.Tx(ctx, func(tx *meta.Tx) error { return tx.InsertUser(ctx, u) }); err != nil {
+	u := &trove.User{Name: "alice", Email: "a@x.test", CreatedAt: now}
+	if err := db.Tx(ctx, func(tx *meta.Tx) error { return tx.InsertUser(ctx, u, "x") }); err != nil {
 		t.Fatal(err)
 	}
 	clock := now
@@ -204,8 +241,8 @@ func TestTokenLifetimes(t *testing.T) {
 	}
 	defer db.Close()
 	now := time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC)
-	u := &meta.User{Name: "alice", Email: "a@x.test", PasswordHash: "x", CreatedAt: now}
-	if err := db.Tx(ctx, func(tx *meta.Tx) error { return tx.InsertUser(ctx, u) }); err != nil {
+	u := &trove.User{Name: "alice", Email: "a@x.test", CreatedAt: now}
+	if err := db.Tx(ctx, func(tx *meta.Tx) error { return tx.InsertUser(ctx, u, "x") }); err != nil {
 		t.Fatal(err)
 	}
 	clock := now

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/trove-dev/trove/internal/trove"
 )
 
 // An Action is something a token may be allowed to do to a package.
@@ -33,12 +35,26 @@ func ParseAction(s string) (Action, error) {
 // A Pattern selects packages: "ECOSYSTEM:NAME", where NAME may contain '*'
 // matching any run of characters (including '/' of npm scopes), or "*" for
 // every package of every ecosystem. Examples: "npm:@acme/*", "pypi:demo",
-// "npm:*".
+// "npm:*". The literal parts of NAME are kept in their folded form (see
+// [Namer]), and patterns match folded names.
 type Pattern string
 
-// ParsePattern checks the form of a package pattern. Names are compared in
-// their normalized form, so patterns are lowercased.
-func ParsePattern(s string) (Pattern, error) {
+// A Namer knows how an ecosystem compares names; each ecosystem's
+// registry.Rules is one.
+type Namer interface {
+	// Ecosystem returns the ecosystem the namer is for.
+	Ecosystem() trove.Ecosystem
+	// Fold returns the form in which a name, or a literal part of a
+	// pattern, is compared: two names with one folded form are one
+	// package to a scope (PyPI: PEP 503 normalization; Go: lower case,
+	// as no two modules may differ only in case).
+	Fold(name string) string
+}
+
+// ParsePattern checks a package pattern, whose ecosystem must be one of
+// the namers', and returns it with its literal parts folded by the
+// ecosystem's rules: "pypi:Alice_Proj" is "pypi:alice-proj".
+func ParsePattern(s string, namers ...Namer) (Pattern, error) {
 	s = strings.TrimSpace(s)
 	if s == "*" {
 		return "*", nil
@@ -47,30 +63,37 @@ func ParsePattern(s string) (Pattern, error) {
 	if !ok || eco == "" || name == "" {
 		return "", fmt.Errorf("package pattern %q: want ECOSYSTEM:NAME (e.g. npm:@acme/* or pypi:demo) or *", s)
 	}
-	switch eco {
-	case "npm", "pypi", "go":
-	default:
-		return "", fmt.Errorf("package pattern %q: unknown ecosystem %q (want npm, pypi or go)", s, eco)
+	var known []string
+	var namer Namer
+	for _, n := range namers {
+		known = append(known, string(n.Ecosystem()))
+		if string(n.Ecosystem()) == eco {
+			namer = n
+		}
+	}
+	if namer == nil {
+		return "", fmt.Errorf("package pattern %q: unknown ecosystem %q (want one of %s)", s, eco, strings.Join(known, ", "))
 	}
 	if strings.ContainsAny(name, " \t\n") {
 		return "", fmt.Errorf("package pattern %q: contains white space", s)
 	}
-	return Pattern(eco + ":" + strings.ToLower(name)), nil
+	parts := strings.Split(name, "*")
+	for i, p := range parts {
+		if p != "" {
+			parts[i] = namer.Fold(p)
+		}
+	}
+	return Pattern(eco + ":" + strings.Join(parts, "*")), nil
 }
 
-// Match reports whether the pattern selects the package (ecosystem, name),
-// name being normalized. Go module paths keep their case, and no two
-// modules may differ only in case (their skeleton is the lowercase path),
-// so Go names are matched case-insensitively.
-func (p Pattern) Match(ecosystem, name string) bool {
+// Match reports whether the pattern selects the package (ecosystem, key),
+// key being the package's name folded by its ecosystem's Namer.
+func (p Pattern) Match(ecosystem trove.Ecosystem, key trove.Name) bool {
 	if p == "*" {
 		return true
 	}
 	eco, glob, _ := strings.Cut(string(p), ":")
-	if eco == "go" {
-		name = strings.ToLower(name)
-	}
-	return eco == ecosystem && globMatch(glob, name)
+	return eco == string(ecosystem) && globMatch(glob, string(key))
 }
 
 // globMatch matches s against a pattern where '*' matches any run of

@@ -86,7 +86,7 @@ func days(d time.Duration) string {
 
 // Create makes a token for the user and returns its secret, which is not
 // stored and cannot be shown again.
-func (t *Tokens) Create(ctx context.Context, userID int64, spec Spec) (string, *meta.Token, error) {
+func (t *Tokens) Create(ctx context.Context, userID int64, spec Spec) (string, *trove.Token, error) {
 	if len(spec.Packages) == 0 {
 		return "", nil, trove.Error(trove.ErrInvalid, "a token needs at least one package pattern (use * for all packages)")
 	}
@@ -107,7 +107,7 @@ func (t *Tokens) Create(ctx context.Context, userID int64, spec Spec) (string, *
 		return "", nil, trove.Error(trove.ErrInvalid, "a token may last at most %s on this registry (tokens.max_lifetime); ask for an earlier expiry", days(t.life.Max))
 	}
 	secret := NewToken()
-	tok := &meta.Token{
+	tok := &trove.Token{
 		PublicID:    newPublicID(),
 		Hash:        HashToken(secret),
 		UserID:      userID,
@@ -182,7 +182,7 @@ func (t *Tokens) Authenticate(ctx context.Context, secret string) (*Principal, e
 }
 
 // List returns the user's tokens, newest first.
-func (t *Tokens) List(ctx context.Context, userID int64) ([]*meta.Token, error) {
+func (t *Tokens) List(ctx context.Context, userID int64) ([]*trove.Token, error) {
 	return t.db.TokensOfUser(ctx, userID)
 }
 
@@ -192,12 +192,18 @@ func (t *Tokens) Revoke(ctx context.Context, userID int64, publicIDOrSecret stri
 	publicID := publicIDOrSecret
 	if strings.HasPrefix(publicIDOrSecret, TokenPrefix) {
 		tok, err := t.db.TokenByHash(ctx, HashToken(publicIDOrSecret))
-		if err != nil || tok.UserID != userID {
-			return fmt.Errorf("revoking token: %w", meta.ErrNotFound)
+		if errors.Is(err, meta.ErrNotFound) || err == nil && tok.UserID != userID {
+			return trove.Error(trove.ErrNotFound, "you have no such token")
+		}
+		if err != nil {
+			return fmt.Errorf("revoking token: %w", err)
 		}
 		publicID = tok.PublicID
 	}
 	err := t.db.Tx(ctx, func(tx *meta.Tx) error { return tx.RevokeToken(ctx, userID, publicID, t.now().UTC()) })
+	if errors.Is(err, meta.ErrNotFound) {
+		return trove.Error(trove.ErrNotFound, "you have no token %s", publicID)
+	}
 	if err != nil {
 		return fmt.Errorf("revoking token %s: %w", publicID, err)
 	}

@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/trove-dev/trove/internal/meta"
+	"github.com/trove-dev/trove/internal/trove"
 )
 
 // Errors callers branch on.
@@ -98,7 +99,7 @@ type NewUser struct {
 }
 
 // Create validates and stores a new account.
-func (s *Users) Create(ctx context.Context, nu NewUser) (*meta.User, error) {
+func (s *Users) Create(ctx context.Context, nu NewUser) (*trove.User, error) {
 	name := strings.ToLower(strings.TrimSpace(nu.Name))
 	var errs []error
 	if err := CheckName(name); err != nil {
@@ -114,9 +115,8 @@ func (s *Users) Create(ctx context.Context, nu NewUser) (*meta.User, error) {
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
-	u := &meta.User{Name: name, Email: addr.Address, PasswordHash: HashPassword(nu.Password), Admin: nu.Admin,
-		PublicEmail: nu.PublicEmail, CreatedAt: s.now().UTC()}
-	err = s.db.Tx(ctx, func(tx *meta.Tx) error { return tx.InsertUser(ctx, u) })
+	u := &trove.User{Name: name, Email: addr.Address, Admin: nu.Admin, PublicEmail: nu.PublicEmail, CreatedAt: s.now().UTC()}
+	err = s.db.Tx(ctx, func(tx *meta.Tx) error { return tx.InsertUser(ctx, u, HashPassword(nu.Password)) })
 	if errors.Is(err, meta.ErrConflict) {
 		return nil, fmt.Errorf("%w: %s", ErrExists, name)
 	}
@@ -130,18 +130,17 @@ func (s *Users) Create(ctx context.Context, nu NewUser) (*meta.User, error) {
 // otherwise, in about the same time whether or not the name exists. After
 // MaxFailures failures for the name within FailureWindow it returns
 // ErrThrottled until the window ends, without checking the password.
-func (s *Users) SignIn(ctx context.Context, name, password string) (*meta.User, error) {
+func (s *Users) SignIn(ctx context.Context, name, password string) (*trove.User, error) {
 	name = strings.ToLower(strings.TrimSpace(name))
 	if err := s.throttled(name); err != nil {
 		return nil, err
 	}
-	u, err := s.db.UserByName(ctx, name)
+	u, hash, err := s.db.PasswordHash(ctx, name)
 	if err != nil && !errors.Is(err, meta.ErrNotFound) {
 		return nil, fmt.Errorf("looking up user: %w", err)
 	}
-	hash := s.dummy
-	if u != nil {
-		hash = u.PasswordHash
+	if u == nil {
+		hash = s.dummy
 	}
 	ok, err := VerifyPassword(hash, password)
 	if err != nil {
@@ -196,19 +195,28 @@ func (s *Users) failed(name string) {
 	f.n++
 }
 
-// ByName returns the user with the name, or an error wrapping meta.ErrNotFound.
-func (s *Users) ByName(ctx context.Context, name string) (*meta.User, error) {
-	return s.db.UserByName(ctx, strings.ToLower(strings.TrimSpace(name)))
+// ByName returns the user with the name, or an error wrapping
+// trove.ErrNotFound that names it.
+func (s *Users) ByName(ctx context.Context, name string) (*trove.User, error) {
+	name = strings.ToLower(strings.TrimSpace(name))
+	u, err := s.db.UserByName(ctx, name)
+	if errors.Is(err, meta.ErrNotFound) {
+		return nil, trove.Error(trove.ErrNotFound, "user %s not found", name)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("looking up user %s: %w", name, err)
+	}
+	return u, nil
 }
 
 // SetPublicEmail sets whether the user's email address appears beside
 // their name in public metadata (npm packuments and search results). The
 // documents naming the user change on every replica within
 // registry.FollowInterval.
-func (s *Users) SetPublicEmail(ctx context.Context, name string, public bool) (*meta.User, error) {
+func (s *Users) SetPublicEmail(ctx context.Context, name string, public bool) (*trove.User, error) {
 	u, err := s.ByName(ctx, name)
 	if err != nil {
-		return nil, fmt.Errorf("user %s: %w", name, err)
+		return nil, err
 	}
 	if err := s.db.Tx(ctx, func(tx *meta.Tx) error { return tx.SetPublicEmail(ctx, u.ID, public, s.now().UTC()) }); err != nil {
 		return nil, fmt.Errorf("setting the email visibility of %s: %w", u.Name, err)

@@ -95,13 +95,15 @@ func newDB(t *testing.T) *meta.DB {
 
 func TestCreateAndSignIn(t *testing.T) {
 	ctx := context.Background()
-	users := NewUsers(newDB(t), nil)
+	db := newDB(t)
+	users := NewUsers(db, nil)
 	u, err := users.Create(ctx, NewUser{Name: "Alice", Email: "alice@example.test", Password: "correct horse battery staple"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if u.Name != "alice" || strings.Contains(u.PasswordHash, "horse") {
-		t.Errorf("created %+v", u)
+	_, hash, err := db.PasswordHash(ctx, "alice")
+	if err != nil || u.Name != "alice" || !strings.HasPrefix(hash, "$argon2id$") || strings.Contains(hash, "horse") {
+		t.Errorf("created %+v with stored hash %q, %v", u, hash, err)
 	}
 	if _, err := users.Create(ctx, NewUser{Name: "alice", Email: "other@example.test", Password: "correct horse battery staple"}); !errors.Is(err, ErrExists) {
 		t.Errorf("Create(taken name) = %v, want ErrExists", err)

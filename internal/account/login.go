@@ -10,6 +10,7 @@ import (
 
 	"github.com/trove-dev/trove/internal/access"
 	"github.com/trove-dev/trove/internal/meta"
+	"github.com/trove-dev/trove/internal/trove"
 )
 
 // Browser logins (npm's web login flow): a client starts a session and
@@ -88,7 +89,7 @@ func (l *Logins) Pending(ctx context.Context, loginID string) error {
 }
 
 // Complete records that the user signed in to the session.
-func (l *Logins) Complete(ctx context.Context, loginID string, u *meta.User) error {
+func (l *Logins) Complete(ctx context.Context, loginID string, u *trove.User) error {
 	s, err := l.live(l.db.LoginSessionByLogin(ctx, access.HashToken(loginID)))
 	if err != nil {
 		return err

@@ -5,7 +5,7 @@
 //	GET    /v1/whoami                                       → {"username": …}
 //	POST   /v1/packages/ECOSYSTEM/NAME/VERSION/yank        {"reason": …} → {"ok": true}
 //	DELETE /v1/packages/ECOSYSTEM/NAME/VERSION/yank        → {"ok": true} (unyank)
-//	DELETE /v1/packages/ECOSYSTEM/NAME/VERSION             → {"ok": true} (delete: a tombstone)
+//	DELETE /v1/packages/ECOSYSTEM/NAME/VERSION             {"reason": …} → {"ok": true} (delete: a tombstone)
 //	GET    /v1/packages/ECOSYSTEM/NAME/owners              → {"owners": [{"name": …}]}
 //	PUT    /v1/packages/ECOSYSTEM/NAME/owners/USER         → {"ok": true} (add an owner)
 //	DELETE /v1/packages/ECOSYSTEM/NAME/owners/USER         → {"ok": true} (remove an owner)
@@ -14,8 +14,10 @@
 // slashes of a Go module path. Listing owners needs no token. Adding an
 // existing owner or removing a user who is not one succeeds and changes
 // nothing; removing the last owner is refused. Owners may delete a release
-// within the unpublish window after publishing, administrators at any time;
-// the version stays taken forever.
+// within the unpublish window after publishing, and only while no other
+// package depends on theirs; administrators at any time (with a reason,
+// which goes into the transparency log, when others depend on it). The
+// version stays taken forever.
 package api
 
 import (
@@ -25,9 +27,9 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"time"
 
 	"github.com/trove-dev/trove/internal/access"
+	"github.com/trove-dev/trove/internal/adapter"
 	"github.com/trove-dev/trove/internal/registry"
 	"github.com/trove-dev/trove/internal/trove"
 )
@@ -36,9 +38,6 @@ import (
 type Options struct {
 	Registry *registry.Service
 	Tokens   *access.Tokens
-	// UnpublishWindow is how long after publishing owners may delete a
-	// release (0: registry.DefaultUnpublishWindow).
-	UnpublishWindow time.Duration
 }
 
 // Handler serves the API.
@@ -126,13 +125,7 @@ func (h *Handler) Route(r *http.Request) (string, func(http.ResponseWriter, *htt
 
 // WriteError writes {"error": msg}.
 func (h *Handler) WriteError(w http.ResponseWriter, r *http.Request, status int, msg string) {
-	writeJSON(w, status, map[string]string{"error": msg})
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) error {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	return json.NewEncoder(w).Encode(v)
+	adapter.WriteJSON(w, status, map[string]string{"error": msg})
 }
 
 func (h *Handler) whoami(w http.ResponseWriter, r *http.Request) error {
@@ -140,44 +133,59 @@ func (h *Handler) whoami(w http.ResponseWriter, r *http.Request) error {
 	if p == nil {
 		return access.ErrUnauthenticated
 	}
-	return writeJSON(w, http.StatusOK, map[string]string{"username": p.UserName})
+	return adapter.WriteJSON(w, http.StatusOK, map[string]string{"username": p.UserName})
 }
 
-func (h *Handler) yank(w http.ResponseWriter, r *http.Request, t trove.Target) error {
+// maxBodyBytes bounds a request body: {"reason": …} and no more.
+const maxBodyBytes = 64 << 10
+
+// reason reads an optional body {"reason": "..."}.
+func reason(r *http.Request) (string, error) {
 	var body struct {
 		Reason string `json:"reason"`
 	}
-	b, err := io.ReadAll(io.LimitReader(r.Body, 64<<10))
+	b, err := io.ReadAll(io.LimitReader(r.Body, maxBodyBytes+1))
+	switch {
+	case err != nil:
+		return "", trove.Error(trove.ErrInvalid, "reading the request body: %w", err)
+	case len(b) > maxBodyBytes:
+		return "", trove.Error(trove.ErrTooLarge, "the request body is larger than %d bytes", maxBodyBytes)
+	case len(strings.TrimSpace(string(b))) == 0:
+		return "", nil
+	}
+	if err := json.Unmarshal(b, &body); err != nil {
+		return "", trove.Error(trove.ErrInvalid, "request body is not JSON like {\"reason\": \"...\"}: %v", err)
+	}
+	return body.Reason, nil
+}
+
+func (h *Handler) yank(w http.ResponseWriter, r *http.Request, t trove.Target) error {
+	why, err := reason(r)
 	if err != nil {
 		return err
 	}
-	if len(strings.TrimSpace(string(b))) > 0 {
-		if err := json.Unmarshal(b, &body); err != nil {
-			return trove.Error(trove.ErrInvalid, "request body is not JSON like {\"reason\": \"...\"}: %v", err)
-		}
-	}
-	if err := h.o.Registry.Yank(r.Context(), access.PrincipalFrom(r.Context()), t, body.Reason); err != nil {
+	if err := h.o.Registry.Yank(r.Context(), access.PrincipalFrom(r.Context()), t, why); err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
+	return adapter.WriteJSON(w, http.StatusOK, map[string]bool{"ok": true})
 }
 
 func (h *Handler) unyank(w http.ResponseWriter, r *http.Request, t trove.Target) error {
 	if err := h.o.Registry.Unyank(r.Context(), access.PrincipalFrom(r.Context()), t); err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
+	return adapter.WriteJSON(w, http.StatusOK, map[string]bool{"ok": true})
 }
 
 func (h *Handler) delete(w http.ResponseWriter, r *http.Request, t trove.Target) error {
-	window := h.o.UnpublishWindow
-	if window <= 0 {
-		window = registry.DefaultUnpublishWindow
-	}
-	if err := h.o.Registry.Delete(r.Context(), access.PrincipalFrom(r.Context()), t, window); err != nil {
+	why, err := reason(r)
+	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
+	if err := h.o.Registry.Delete(r.Context(), access.PrincipalFrom(r.Context()), t, why); err != nil {
+		return err
+	}
+	return adapter.WriteJSON(w, http.StatusOK, map[string]bool{"ok": true})
 }
 
 // An owner is a package owner as the API lists it: by name, without email.
@@ -194,7 +202,7 @@ func (h *Handler) owners(w http.ResponseWriter, r *http.Request, t trove.Target)
 	for _, u := range us {
 		out = append(out, owner{Name: u.Name})
 	}
-	return writeJSON(w, http.StatusOK, map[string][]owner{"owners": out})
+	return adapter.WriteJSON(w, http.StatusOK, map[string][]owner{"owners": out})
 }
 
 func (h *Handler) changeOwner(w http.ResponseWriter, r *http.Request, req request,
@@ -202,5 +210,5 @@ func (h *Handler) changeOwner(w http.ResponseWriter, r *http.Request, req reques
 	if err := change(r.Context(), access.PrincipalFrom(r.Context()), req.target.Ecosystem, req.target.Name, req.user); err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
+	return adapter.WriteJSON(w, http.StatusOK, map[string]bool{"ok": true})
 }

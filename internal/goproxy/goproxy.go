@@ -53,11 +53,10 @@ import (
 	"golang.org/x/mod/sumdb"
 	modzip "golang.org/x/mod/zip"
 
-	"github.com/trove-dev/trove/internal/access"
+	"github.com/trove-dev/trove/internal/adapter"
 	"github.com/trove-dev/trove/internal/page"
 	"github.com/trove-dev/trove/internal/registry"
 	"github.com/trove-dev/trove/internal/translog"
-	"github.com/trove-dev/trove/internal/trove"
 )
 
 // DefaultMaxZipBytes bounds an uploaded module zip when Options leave it
@@ -104,12 +103,12 @@ func (h *Handler) Route(r *http.Request) (string, func(http.ResponseWriter, *htt
 	}
 	if req.ep == epUpload {
 		if r.Method != http.MethodPost {
-			return "upload", methods("POST")
+			return "upload", adapter.Methods("POST")
 		}
 		return "upload", h.upload
 	}
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		return "unsupported", methods("GET, HEAD")
+		return "unsupported", adapter.Methods("GET, HEAD")
 	}
 	serve := func(f func(http.ResponseWriter, *http.Request, request) error) func(http.ResponseWriter, *http.Request) error {
 		return func(w http.ResponseWriter, r *http.Request) error { return f(w, r, req) }
@@ -129,24 +128,8 @@ func (h *Handler) Route(r *http.Request) (string, func(http.ResponseWriter, *htt
 	panic(fmt.Sprintf("goproxy: endpoint %d has no route", req.ep))
 }
 
-// methods returns an endpoint refusing a method; allow lists the methods the URL takes.
-func methods(allow string) func(http.ResponseWriter, *http.Request) error {
-	return func(w http.ResponseWriter, r *http.Request) error {
-		w.Header().Set("Allow", allow)
-		return trove.Error(trove.ErrUnsupported, "%s is not allowed on %s; use %s", r.Method, access.Redact(r.URL.Path), allow)
-	}
-}
-
 // WriteError writes a plain text error, which the go command shows to
 // its user. A 401 carries a Bearer challenge.
 func (h *Handler) WriteError(w http.ResponseWriter, r *http.Request, status int, msg string) {
-	hdr := w.Header()
-	if status == http.StatusUnauthorized {
-		hdr.Set("WWW-Authenticate", `Bearer realm="trove"`)
-	}
-	hdr.Set("Content-Type", "text/plain; charset=utf-8")
-	hdr.Set("X-Content-Type-Options", "nosniff")
-	hdr.Del("Content-Length")
-	w.WriteHeader(status)
-	fmt.Fprintln(w, msg)
+	adapter.WriteText(w, status, msg, `Bearer realm="trove"`)
 }

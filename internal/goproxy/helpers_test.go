@@ -17,11 +17,11 @@ import (
 	modzip "golang.org/x/mod/zip"
 
 	"github.com/trove-dev/trove/internal/access"
-	"github.com/trove-dev/trove/internal/meta"
 	"github.com/trove-dev/trove/internal/registry"
 	"github.com/trove-dev/trove/internal/server"
 	"github.com/trove-dev/trove/internal/server/servertest"
 	"github.com/trove-dev/trove/internal/translog"
+	"github.com/trove-dev/trove/internal/trove"
 )
 
 // logName is the test log's origin, shaped like a real one (host:port/path).
@@ -35,7 +35,7 @@ type testEnv struct {
 	url   string // the Go root
 	log   *translog.Log
 	vkey  string
-	alice *meta.User
+	alice *trove.User
 	token string // alice's, for every package and action
 }
 
@@ -78,7 +78,7 @@ func (e *testEnv) sign(t testing.TB) {
 
 // principal returns an all-powerful principal of user u for calling the
 // registry directly.
-func principal(u *meta.User) *access.Principal {
+func principal(u *trove.User) *access.Principal {
 	return &access.Principal{UserID: u.ID, UserName: u.Name, Packages: []access.Pattern{"*"}, Actions: access.Actions}
 }
 

@@ -11,8 +11,7 @@ import (
 	"golang.org/x/mod/module"
 	"golang.org/x/mod/semver"
 
-	"github.com/trove-dev/trove/internal/blob"
-	"github.com/trove-dev/trove/internal/meta"
+	"github.com/trove-dev/trove/internal/adapter"
 	"github.com/trove-dev/trove/internal/page"
 	"github.com/trove-dev/trove/internal/registry"
 	"github.com/trove-dev/trove/internal/trove"
@@ -22,7 +21,6 @@ import (
 const (
 	textContentType = "text/plain; charset=utf-8"
 	zipContentType  = "application/zip"
-	immutable       = "public, max-age=31536000, immutable"
 )
 
 // An Info is the JSON of .info and @latest.
@@ -60,7 +58,7 @@ func pageKey(mod, variant string) page.Key {
 func listed(proj *registry.Project) []string {
 	var vs []string
 	for _, rel := range proj.Releases {
-		if rel.State == meta.StatePublished && !module.IsPseudoVersion(rel.Version) {
+		if rel.State == trove.Published && !module.IsPseudoVersion(rel.Version) {
 			vs = append(vs, rel.Version)
 		}
 	}
@@ -90,7 +88,7 @@ func (h *Handler) latest(w http.ResponseWriter, r *http.Request, req request) er
 	return nil
 }
 
-func pickLatest(rels []*meta.Release) *meta.Release {
+func pickLatest(rels []*trove.Release) *trove.Release {
 	rank := func(v string) int {
 		switch {
 		case module.IsPseudoVersion(v):
@@ -100,9 +98,9 @@ func pickLatest(rels []*meta.Release) *meta.Release {
 		}
 		return 2
 	}
-	var best *meta.Release
+	var best *trove.Release
 	for _, rel := range rels {
-		if rel.State != meta.StatePublished {
+		if rel.State != trove.Published {
 			continue
 		}
 		if best == nil || rank(rel.Version) > rank(best.Version) ||
@@ -113,7 +111,7 @@ func pickLatest(rels []*meta.Release) *meta.Release {
 	return best
 }
 
-func infoPage(rel *meta.Release) (*page.Page, error) {
+func infoPage(rel *trove.Release) (*page.Page, error) {
 	b, err := json.Marshal(Info{Version: rel.Version, Time: rel.PublishedAt.UTC().Truncate(time.Second)})
 	if err != nil {
 		return nil, err
@@ -170,11 +168,5 @@ func (h *Handler) download(w http.ResponseWriter, r *http.Request, req request) 
 	if err != nil {
 		return err
 	}
-	rc, err := h.o.Registry.Open(r.Context(), blob.Digest(f.SHA256), 0)
-	if err != nil {
-		return err
-	}
-	defer rc.Close()
-	return page.ServeBlob(w, r, rc, page.Blob{ETag: `"` + f.SHA256 + `"`, Size: f.Size, ContentType: ct,
-		CacheControl: immutable, ModTime: f.CreatedAt})
+	return adapter.Download(w, r, h.o.Registry, f, ct)
 }

@@ -69,7 +69,7 @@ func TestProxyReads(t *testing.T) {
 	}
 
 	// Deleted: 410 Gone. Unknown: 404.
-	if err := e.Registry.Delete(ctx, who, trove.Target{Ecosystem: trove.Go, Name: modA, Version: "v1.0.0"}, time.Hour); err != nil {
+	if err := e.Registry.Delete(ctx, who, trove.Target{Ecosystem: trove.Go, Name: modA, Version: "v1.0.0"}, ""); err != nil {
 		t.Fatal(err)
 	}
 	for _, p := range []string{"/example.test/liba/@v/v1.0.0.info", "/example.test/liba/@v/v1.0.0.mod", "/example.test/liba/@v/v1.0.0.zip"} {

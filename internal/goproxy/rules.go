@@ -83,3 +83,8 @@ func CheckVersion(path, version string) error {
 	}
 	return nil
 }
+
+// Fold implements access.Namer: module paths keep their case, but no two
+// modules may differ only in case (Skeleton), so scopes compare them in
+// lower case.
+func (Rules) Fold(name string) string { return strings.ToLower(name) }

@@ -11,6 +11,7 @@ import (
 	"golang.org/x/mod/module"
 	"golang.org/x/mod/sumdb/tlog"
 
+	"github.com/trove-dev/trove/internal/adapter"
 	"github.com/trove-dev/trove/internal/registry"
 	"github.com/trove-dev/trove/internal/translog"
 	"github.com/trove-dev/trove/internal/trove"
@@ -95,7 +96,7 @@ func (h *Handler) serveSumdb(w http.ResponseWriter, r *http.Request, req request
 		w.Header().Set("Cache-Control", "no-cache")
 	case strings.HasPrefix(op, "tile/"):
 		// Tiles never change; the sumdb server only writes 200 for them.
-		w = &okHeader{ResponseWriter: w, key: "Cache-Control", value: immutable}
+		w = &okHeader{ResponseWriter: w, key: "Cache-Control", value: adapter.Immutable}
 	default:
 		return trove.Error(trove.ErrNotFound, "the checksum database serves supported, latest, lookup/<module>@<version> and tile/…")
 	}

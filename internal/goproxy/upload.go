@@ -4,7 +4,6 @@ import (
 	"archive/zip"
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"mime/multipart"
@@ -18,6 +17,7 @@ import (
 	modzip "golang.org/x/mod/zip"
 
 	"github.com/trove-dev/trove/internal/access"
+	"github.com/trove-dev/trove/internal/adapter"
 	"github.com/trove-dev/trove/internal/registry"
 	"github.com/trove-dev/trove/internal/trove"
 )
@@ -82,7 +82,7 @@ func (h *Handler) upload(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	b, err := json.Marshal(UploadResult{Module: f.module, Version: f.version, Time: res.Release.PublishedAt.UTC(), GoSum: up.GoSum})
+	b, err := json.Marshal(UploadResult{Module: f.module, Version: f.version, Time: res.Release.PublishedAt.UTC(), GoSum: up.Lines})
 	if err != nil {
 		return err
 	}
@@ -92,87 +92,64 @@ func (h *Handler) upload(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// maxFormParts bounds the parts of an upload form; there are four kinds,
+// each allowed once, and others are refused as they arrive.
+const maxFormParts = 16
+
 // readForm streams the multipart form: fields are bounded, the go.mod is
 // read into memory (it is small) and the zip staged as it arrives.
 func (h *Handler) readForm(w http.ResponseWriter, r *http.Request, who *access.Principal) (*form, error) {
-	r.Body = http.MaxBytesReader(w, r.Body, h.o.MaxZipBytes+MaxModBytes+formOverhead)
-	mr, err := r.MultipartReader()
+	mf, err := adapter.NewForm(w, r, h.o.MaxZipBytes+MaxModBytes+formOverhead, maxFormParts,
+		"with the fields module and version and the files mod and zip")
 	if err != nil {
-		return nil, invalid("the upload must be a multipart/form-data POST with the fields module and version and the files mod and zip: %v", err)
+		return nil, err
 	}
 	f := &form{seen: make(map[string]bool)}
 	for {
-		p, err := mr.NextPart()
+		p, err := mf.Next()
 		if err == io.EOF {
 			return f, nil
 		}
 		if err != nil {
-			return f, bodyError("reading the upload form", err)
+			return f, err
 		}
-		name := p.FormName()
-		if f.seen[name] {
-			return f, invalid("the upload form has more than one %q part", name)
-		}
-		f.seen[name] = true
-		switch name {
-		case "module", "version":
-			b, err := readAtMost(p, MaxFieldBytes, "form field "+name)
-			if err != nil {
-				return f, err
-			}
-			if name == "module" {
-				f.module = string(b)
-				// Refuse before the zip arrives what the token cannot publish.
-				if err := early(who, f.module); err != nil {
-					return f, err
-				}
-			} else {
-				f.version = string(b)
-			}
-		case "mod":
-			if f.mod, err = readAtMost(p, MaxModBytes, "the go.mod file (mod)"); err != nil {
-				return f, err
-			}
-		case "zip":
-			if f.module == "" {
-				return f, invalid("the upload form must send the module field before the zip file")
-			}
-			body := &errReader{r: p}
-			st, err := h.o.Registry.Stage(body, h.o.MaxZipBytes)
-			switch {
-			case body.err != nil:
-				return f, bodyError("receiving the module zip", body.err)
-			case errors.Is(err, trove.ErrTooLarge):
-				return f, trove.Error(trove.ErrTooLarge, "the module zip is larger than the limit of %d bytes", h.o.MaxZipBytes)
-			case err != nil:
-				return f, err
-			}
-			f.zip = st
-		default:
-			return f, invalid("unknown upload form part %q: send module, version, mod and zip", clip(name, 40))
+		if err := h.readPart(f, p, who); err != nil {
+			return f, err
 		}
 	}
 }
 
-// early checks that the token may publish the module, if it is a valid path.
-func early(who *access.Principal, mod string) error {
-	n, err := (Rules{}).ParseName(mod)
-	if err != nil {
-		return invalid("form field module: %v", err)
+// readPart reads one part of the form.
+func (h *Handler) readPart(f *form, p *multipart.Part, who *access.Principal) error {
+	name := p.FormName()
+	if f.seen[name] {
+		return invalid("the upload form has more than one %q part", name)
 	}
-	return access.Authorize(who, access.Publish, access.Resource{Ecosystem: string(trove.Go), Name: string(n)})
-}
-
-// readAtMost reads a part of at most limit bytes.
-func readAtMost(p *multipart.Part, limit int64, what string) ([]byte, error) {
-	b, err := io.ReadAll(io.LimitReader(p, limit+1))
-	if err != nil {
-		return nil, bodyError("reading "+what, err)
+	f.seen[name] = true
+	var err error
+	switch name {
+	case "module":
+		var b []byte
+		if b, err = adapter.ReadPart(p, MaxFieldBytes, "form field module"); err == nil {
+			f.module = string(b)
+			// Refuse before the zip arrives what the token cannot publish.
+			err = h.o.Registry.CheckScope(who, access.Publish, trove.Go, f.module)
+		}
+	case "version":
+		var b []byte
+		b, err = adapter.ReadPart(p, MaxFieldBytes, "form field version")
+		f.version = string(b)
+	case "mod":
+		f.mod, err = adapter.ReadPart(p, MaxModBytes, "the go.mod file (mod)")
+	case "zip":
+		if f.module == "" {
+			return invalid("the upload form must send the module field before the zip file")
+		}
+		f.zip, err = adapter.StagePart(h.o.Registry, p, h.o.MaxZipBytes, "the module zip", "limit")
+	default:
+		return invalid("unknown upload form part %q: send module, version, mod and zip", clip(name, 40))
 	}
-	if int64(len(b)) > limit {
-		return nil, trove.Error(trove.ErrTooLarge, "%s is larger than the limit of %d bytes", what, limit)
-	}
-	return b, nil
+	return err
 }
 
 // check validates the received module version and computes its go.sum
@@ -214,10 +191,24 @@ func (f *form) check() (*registry.Upload, error) {
 		return nil, err
 	}
 	return &registry.Upload{Ecosystem: trove.Go, Name: f.module, Version: f.version, Metadata: md,
-		GoSum: []string{
+		Lines: []string{
 			f.module + " " + f.version + " " + zipSum,
 			f.module + " " + f.version + "/go.mod " + modSum,
-		}}, nil
+		},
+		Dependencies: requires(f.mod)}, nil
+}
+
+// requires returns the module paths a go.mod requires.
+func requires(mod []byte) []string {
+	mf, err := modfile.ParseLax("go.mod", mod, nil)
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, r := range mf.Require {
+		out = append(out, r.Mod.Path)
+	}
+	return out
 }
 
 // checkMod checks that the go.mod parses and declares the module path.
@@ -291,30 +282,6 @@ func hashMod(mod []byte) (string, error) {
 	return dirhash.Hash1([]string{"go.mod"}, func(string) (io.ReadCloser, error) {
 		return io.NopCloser(bytes.NewReader(mod)), nil
 	})
-}
-
-// bodyError classifies an error reading the request body: too large, or
-// a malformed or interrupted upload.
-func bodyError(what string, err error) error {
-	var mbe *http.MaxBytesError
-	if errors.As(err, &mbe) {
-		return trove.Error(trove.ErrTooLarge, "the upload is larger than %d bytes", mbe.Limit)
-	}
-	return invalid("%s: %v", what, err)
-}
-
-// errReader remembers the error of the reader it wraps.
-type errReader struct {
-	r   io.Reader
-	err error
-}
-
-func (e *errReader) Read(p []byte) (int, error) {
-	n, err := e.r.Read(p)
-	if err != nil && err != io.EOF {
-		e.err = err
-	}
-	return n, err
 }
 
 // clip shortens s to at most n bytes for a message.

@@ -124,11 +124,12 @@ func (r *Release) Files() []translog.FileDigest {
 	return out
 }
 
-// GoSum returns the go.sum lines of every publish record.
-func (r *Release) GoSum() []string {
+// Lines returns the ecosystem lines of every publish record (for a Go
+// module, its go.sum lines).
+func (r *Release) Lines() []string {
 	var out []string
 	for _, rec := range r.Published() {
-		out = append(out, rec.Event.GoSum...)
+		out = append(out, rec.Event.Lines...)
 	}
 	return out
 }

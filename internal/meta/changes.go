@@ -3,6 +3,8 @@ package meta
 import (
 	"context"
 	"time"
+
+	"github.com/trove-dev/trove/internal/trove"
 )
 
 // A Change is one entry of the change feed.
@@ -16,7 +18,7 @@ type Change struct {
 
 // AddChange appends a change of the package to the feed, makes it the
 // package's last serial, and returns its serial.
-func (tx *Tx) AddChange(ctx context.Context, p *Package, kind string, at time.Time) (int64, error) {
+func (tx *Tx) AddChange(ctx context.Context, p *trove.Package, kind string, at time.Time) (int64, error) {
 	serial, err := tx.insert(ctx, `INSERT INTO changes (ecosystem, name, kind, at) VALUES (?, ?, ?, ?)`,
 		p.Ecosystem, p.Name, kind, at.UnixMicro())
 	if err != nil {

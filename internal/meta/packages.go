@@ -4,23 +4,14 @@ import (
 	"context"
 	"strings"
 	"time"
-)
 
-// A Package is a name in one ecosystem.
-type Package struct {
-	ID          int64
-	Ecosystem   string
-	Name        string // normalized
-	DisplayName string // as first published
-	Skeleton    string // look-alike key; "" when the ecosystem has none
-	CreatedAt   time.Time
-	LastSerial  int64 // id of the newest change to the package
-}
+	"github.com/trove-dev/trove/internal/trove"
+)
 
 const packageCols = `id, ecosystem, name, display_name, skeleton, created_at, last_serial`
 
-func scanPackage(s interface{ Scan(...any) error }) (*Package, error) {
-	var p Package
+func scanPackage(s interface{ Scan(...any) error }) (*trove.Package, error) {
+	var p trove.Package
 	var created int64
 	if err := s.Scan(&p.ID, &p.Ecosystem, &p.Name, &p.DisplayName, &p.Skeleton, &created, &p.LastSerial); err != nil {
 		return nil, err
@@ -30,7 +21,7 @@ func scanPackage(s interface{ Scan(...any) error }) (*Package, error) {
 }
 
 // InsertPackage adds p and sets p.ID. A taken (ecosystem, name) is ErrConflict.
-func (tx *Tx) InsertPackage(ctx context.Context, p *Package) error {
+func (tx *Tx) InsertPackage(ctx context.Context, p *trove.Package) error {
 	id, err := tx.insert(ctx, `INSERT INTO packages (ecosystem, name, display_name, skeleton, created_at) VALUES (?, ?, ?, ?, ?)`,
 		p.Ecosystem, p.Name, p.DisplayName, p.Skeleton, p.CreatedAt.UnixMicro())
 	p.ID = id
@@ -38,13 +29,13 @@ func (tx *Tx) InsertPackage(ctx context.Context, p *Package) error {
 }
 
 // Package returns the package (ecosystem, name).
-func (q q) Package(ctx context.Context, ecosystem, name string) (*Package, error) {
+func (q q) Package(ctx context.Context, ecosystem trove.Ecosystem, name trove.Name) (*trove.Package, error) {
 	p, err := scanPackage(q.row(ctx, `SELECT `+packageCols+` FROM packages WHERE ecosystem = ? AND name = ?`, ecosystem, name))
 	return p, q.err(err)
 }
 
 // PackagesBySkeleton returns the ecosystem's packages whose look-alike key is skeleton.
-func (q q) PackagesBySkeleton(ctx context.Context, ecosystem, skeleton string) ([]*Package, error) {
+func (q q) PackagesBySkeleton(ctx context.Context, ecosystem trove.Ecosystem, skeleton string) ([]*trove.Package, error) {
 	rows, err := q.query(ctx, `SELECT `+packageCols+` FROM packages WHERE ecosystem = ? AND skeleton = ? ORDER BY name`, ecosystem, skeleton)
 	if err != nil {
 		return nil, err
@@ -54,7 +45,7 @@ func (q q) PackagesBySkeleton(ctx context.Context, ecosystem, skeleton string) (
 
 // Packages returns the ecosystem's packages that have at least one
 // published or yanked release, by name.
-func (q q) Packages(ctx context.Context, ecosystem string) ([]*Package, error) {
+func (q q) Packages(ctx context.Context, ecosystem trove.Ecosystem) ([]*trove.Package, error) {
 	rows, err := q.query(ctx, `SELECT `+packageCols+` FROM packages p WHERE ecosystem = ?
 		AND EXISTS (SELECT 1 FROM releases r WHERE r.package_id = p.id AND r.state IN ('published', 'yanked'))
 		ORDER BY name`, ecosystem)
@@ -67,7 +58,7 @@ func (q q) Packages(ctx context.Context, ecosystem string) ([]*Package, error) {
 // SearchPackages returns up to limit visible packages of the ecosystem
 // whose name contains text (case-insensitively), skipping the first
 // offset, and the number of all matches.
-func (q q) SearchPackages(ctx context.Context, ecosystem, text string, limit, offset int) ([]*Package, int, error) {
+func (q q) SearchPackages(ctx context.Context, ecosystem trove.Ecosystem, text string, limit, offset int) ([]*trove.Package, int, error) {
 	pattern := "%" + escapeLike(strings.ToLower(text)) + "%"
 	const where = ` FROM packages p WHERE ecosystem = ? AND LOWER(name) LIKE ? ESCAPE '\'
 		AND EXISTS (SELECT 1 FROM releases r WHERE r.package_id = p.id AND r.state IN ('published', 'yanked'))`
@@ -103,7 +94,7 @@ func (tx *Tx) RemoveOwner(ctx context.Context, packageID, userID int64) error {
 }
 
 // Owners returns the package's owners, by name.
-func (q q) Owners(ctx context.Context, packageID int64) ([]*User, error) {
+func (q q) Owners(ctx context.Context, packageID int64) ([]*trove.User, error) {
 	rows, err := q.query(ctx, `SELECT `+prefixed("u.", userCols)+`
 		FROM owners o JOIN users u ON u.id = o.user_id WHERE o.package_id = ? ORDER BY u.name`, packageID)
 	if err != nil {
@@ -119,13 +110,6 @@ func (q q) IsOwner(ctx context.Context, packageID, userID int64) (bool, error) {
 	return n > 0, q.err(err)
 }
 
-// A DistTag points a tag of a package at one of its releases.
-type DistTag struct {
-	Tag       string
-	ReleaseID int64
-	Version   string
-}
-
 // SetDistTag points the package's tag at the release.
 func (tx *Tx) SetDistTag(ctx context.Context, packageID int64, tag string, releaseID int64) error {
 	_, err := tx.exec(ctx, `INSERT INTO dist_tags (package_id, tag, release_id) VALUES (?, ?, ?)
@@ -139,14 +123,14 @@ func (tx *Tx) DeleteDistTag(ctx context.Context, packageID int64, tag string) er
 }
 
 // DistTags returns the package's tags, by tag.
-func (q q) DistTags(ctx context.Context, packageID int64) ([]DistTag, error) {
+func (q q) DistTags(ctx context.Context, packageID int64) ([]trove.Tag, error) {
 	rows, err := q.query(ctx, `SELECT t.tag, t.release_id, r.version FROM dist_tags t JOIN releases r ON r.id = t.release_id
 		WHERE t.package_id = ? ORDER BY t.tag`, packageID)
 	if err != nil {
 		return nil, err
 	}
-	return collect(rows, func(s interface{ Scan(...any) error }) (DistTag, error) {
-		var t DistTag
+	return collect(rows, func(s interface{ Scan(...any) error }) (trove.Tag, error) {
+		var t trove.Tag
 		err := s.Scan(&t.Tag, &t.ReleaseID, &t.Version)
 		return t, err
 	})

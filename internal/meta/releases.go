@@ -4,37 +4,14 @@ import (
 	"context"
 	"database/sql"
 	"time"
-)
 
-// Release and file states. A release or file is visible to readers only
-// when published or yanked.
-const (
-	StateQuarantined = "quarantined"
-	StatePublished   = "published"
-	StateYanked      = "yanked"
-	StateDeleted     = "deleted"
+	"github.com/trove-dev/trove/internal/trove"
 )
-
-// A Release is one version of a package.
-type Release struct {
-	ID           int64
-	PackageID    int64
-	Version      string // as published
-	VersionKey   string // canonical form; unique per package
-	State        string
-	Metadata     []byte // JSON owned by the ecosystem adapter
-	PublisherID  int64
-	CreatedAt    time.Time
-	PublishedAt  time.Time
-	YankedReason string
-	Deprecated   string
-	DeletedAt    time.Time
-}
 
 const releaseCols = `id, package_id, version, version_key, state, metadata, publisher_id, created_at, published_at, yanked_reason, deprecated, deleted_at`
 
-func scanRelease(s interface{ Scan(...any) error }) (*Release, error) {
-	var r Release
+func scanRelease(s interface{ Scan(...any) error }) (*trove.Release, error) {
+	var r trove.Release
 	var md string
 	var publisher sql.NullInt64
 	var created int64
@@ -52,7 +29,7 @@ func scanRelease(s interface{ Scan(...any) error }) (*Release, error) {
 
 // InsertRelease adds r and sets r.ID. A taken (package, version key) is
 // ErrConflict, whatever the state of the release holding it.
-func (tx *Tx) InsertRelease(ctx context.Context, r *Release) error {
+func (tx *Tx) InsertRelease(ctx context.Context, r *trove.Release) error {
 	var publisher any
 	if r.PublisherID != 0 {
 		publisher = r.PublisherID
@@ -65,13 +42,13 @@ func (tx *Tx) InsertRelease(ctx context.Context, r *Release) error {
 }
 
 // Release returns the package's release with the version key, in any state.
-func (q q) Release(ctx context.Context, packageID int64, versionKey string) (*Release, error) {
+func (q q) Release(ctx context.Context, packageID int64, versionKey string) (*trove.Release, error) {
 	r, err := scanRelease(q.row(ctx, `SELECT `+releaseCols+` FROM releases WHERE package_id = ? AND version_key = ?`, packageID, versionKey))
 	return r, q.err(err)
 }
 
 // Releases returns all of the package's releases in every state, oldest first.
-func (q q) Releases(ctx context.Context, packageID int64) ([]*Release, error) {
+func (q q) Releases(ctx context.Context, packageID int64) ([]*trove.Release, error) {
 	rows, err := q.query(ctx, `SELECT `+releaseCols+` FROM releases WHERE package_id = ? ORDER BY id`, packageID)
 	if err != nil {
 		return nil, err
@@ -81,13 +58,13 @@ func (q q) Releases(ctx context.Context, packageID int64) ([]*Release, error) {
 
 // SetReleaseState moves a release, and its files in state from, to state
 // to. publishedAt is recorded when non-zero.
-func (tx *Tx) SetReleaseState(ctx context.Context, releaseID int64, from, to string, at time.Time) error {
+func (tx *Tx) SetReleaseState(ctx context.Context, releaseID int64, from, to trove.State, at time.Time) error {
 	var err error
 	switch to {
-	case StatePublished:
+	case trove.Published:
 		err = affected(tx.exec(ctx, `UPDATE releases SET state = ?, published_at = COALESCE(published_at, ?) WHERE id = ? AND state = ?`,
 			to, at.UnixMicro(), releaseID, from))
-	case StateDeleted:
+	case trove.Deleted:
 		err = affected(tx.exec(ctx, `UPDATE releases SET state = ?, deleted_at = ? WHERE id = ? AND state = ?`,
 			to, at.UnixMicro(), releaseID, from))
 	default:
@@ -114,7 +91,7 @@ func (tx *Tx) SetDeprecated(ctx context.Context, releaseID int64, msg string) er
 // visible, and the release itself if it never became visible either, so
 // that their version and filenames stay free. Visible rows are untouched.
 func (tx *Tx) DiscardQuarantined(ctx context.Context, releaseID int64) error {
-	if _, err := tx.exec(ctx, `DELETE FROM files WHERE release_id = ? AND state = ?`, releaseID, StateQuarantined); err != nil {
+	if _, err := tx.exec(ctx, `DELETE FROM files WHERE release_id = ? AND state = ?`, releaseID, trove.Quarantined); err != nil {
 		return err
 	}
 	var n int
@@ -124,33 +101,14 @@ func (tx *Tx) DiscardQuarantined(ctx context.Context, releaseID int64) error {
 	if n > 0 {
 		return nil // the release has visible files: keep it
 	}
-	_, err := tx.exec(ctx, `DELETE FROM releases WHERE id = ? AND state = ?`, releaseID, StateQuarantined)
+	_, err := tx.exec(ctx, `DELETE FROM releases WHERE id = ? AND state = ?`, releaseID, trove.Quarantined)
 	return err
-}
-
-// A File is one artifact of a release.
-type File struct {
-	ID             int64
-	ReleaseID      int64
-	PackageID      int64
-	Filename       string
-	Kind           string
-	State          string
-	Size           int64
-	SHA256         string
-	SHA512         string
-	SHA1           string
-	Blake2b256     string
-	MD5            string
-	MetadataSHA256 string // blob of metadata extracted from the file, if any
-	Attrs          []byte // JSON owned by the ecosystem adapter
-	CreatedAt      time.Time
 }
 
 const fileCols = `id, release_id, package_id, filename, kind, state, size, sha256, sha512, sha1, blake2b_256, md5, metadata_sha256, attrs, created_at`
 
-func scanFile(s interface{ Scan(...any) error }) (*File, error) {
-	var f File
+func scanFile(s interface{ Scan(...any) error }) (*trove.File, error) {
+	var f trove.File
 	var attrs string
 	var created int64
 	if err := s.Scan(&f.ID, &f.ReleaseID, &f.PackageID, &f.Filename, &f.Kind, &f.State, &f.Size, &f.SHA256, &f.SHA512,
@@ -164,7 +122,7 @@ func scanFile(s interface{ Scan(...any) error }) (*File, error) {
 
 // InsertFile adds f and sets f.ID. A filename the package has used before,
 // in any state, is ErrConflict.
-func (tx *Tx) InsertFile(ctx context.Context, f *File) error {
+func (tx *Tx) InsertFile(ctx context.Context, f *trove.File) error {
 	attrs := string(f.Attrs)
 	if attrs == "" {
 		attrs = "{}"
@@ -178,12 +136,12 @@ func (tx *Tx) InsertFile(ctx context.Context, f *File) error {
 }
 
 // SetFileState moves one file from state from to state to.
-func (tx *Tx) SetFileState(ctx context.Context, fileID int64, from, to string) error {
+func (tx *Tx) SetFileState(ctx context.Context, fileID int64, from, to trove.State) error {
 	return affected(tx.exec(ctx, `UPDATE files SET state = ? WHERE id = ? AND state = ?`, to, fileID, from))
 }
 
 // Files returns all of the package's files in every state, oldest first.
-func (q q) Files(ctx context.Context, packageID int64) ([]*File, error) {
+func (q q) Files(ctx context.Context, packageID int64) ([]*trove.File, error) {
 	rows, err := q.query(ctx, `SELECT `+fileCols+` FROM files WHERE package_id = ? ORDER BY id`, packageID)
 	if err != nil {
 		return nil, err
@@ -192,7 +150,7 @@ func (q q) Files(ctx context.Context, packageID int64) ([]*File, error) {
 }
 
 // File returns the package's file with the filename, in any state.
-func (q q) File(ctx context.Context, packageID int64, filename string) (*File, error) {
+func (q q) File(ctx context.Context, packageID int64, filename string) (*trove.File, error) {
 	f, err := scanFile(q.row(ctx, `SELECT `+fileCols+` FROM files WHERE package_id = ? AND filename = ?`, packageID, filename))
 	return f, q.err(err)
 }
@@ -201,7 +159,7 @@ func (q q) File(ctx context.Context, packageID int64, filename string) (*File, e
 // created before t.
 func (q q) QuarantinedBefore(ctx context.Context, t time.Time) ([]int64, error) {
 	rows, err := q.query(ctx, `SELECT DISTINCT release_id FROM files WHERE state = ? AND created_at < ? ORDER BY release_id`,
-		StateQuarantined, t.UnixMicro())
+		trove.Quarantined, t.UnixMicro())
 	if err != nil {
 		return nil, err
 	}

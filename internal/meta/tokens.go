@@ -4,28 +4,14 @@ import (
 	"context"
 	"database/sql"
 	"time"
-)
 
-// A Token is a stored API token. The secret itself is never stored: Hash
-// is the hex SHA-256 of the whole token string.
-type Token struct {
-	ID          int64
-	PublicID    string
-	Hash        string
-	UserID      int64
-	Description string
-	Packages    []string // package patterns the token may act on
-	Actions     []string // actions it may take
-	CreatedAt   time.Time
-	ExpiresAt   time.Time // zero: never
-	LastUsedAt  time.Time // zero: never used
-	RevokedAt   time.Time // zero: not revoked
-}
+	"github.com/trove-dev/trove/internal/trove"
+)
 
 const tokenCols = `id, public_id, hash, user_id, description, packages, actions, created_at, expires_at, last_used_at, revoked_at`
 
-func scanToken(s interface{ Scan(...any) error }) (*Token, error) {
-	var t Token
+func scanToken(s interface{ Scan(...any) error }) (*trove.Token, error) {
+	var t trove.Token
 	var pkgs, acts string
 	var created int64
 	var expires, used, revoked sql.NullInt64
@@ -45,7 +31,7 @@ func scanToken(s interface{ Scan(...any) error }) (*Token, error) {
 }
 
 // InsertToken adds t and sets t.ID.
-func (tx *Tx) InsertToken(ctx context.Context, t *Token) error {
+func (tx *Tx) InsertToken(ctx context.Context, t *trove.Token) error {
 	id, err := tx.insert(ctx, `INSERT INTO tokens (public_id, hash, user_id, description, packages, actions, created_at, expires_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 		t.PublicID, t.Hash, t.UserID, t.Description, marshalStrings(t.Packages), marshalStrings(t.Actions),
@@ -68,13 +54,13 @@ func (tx *Tx) TouchToken(ctx context.Context, id int64, t time.Time) error {
 }
 
 // TokenByHash returns the token whose hash is h, revoked or not.
-func (q q) TokenByHash(ctx context.Context, h string) (*Token, error) {
+func (q q) TokenByHash(ctx context.Context, h string) (*trove.Token, error) {
 	t, err := scanToken(q.row(ctx, `SELECT `+tokenCols+` FROM tokens WHERE hash = ?`, h))
 	return t, q.err(err)
 }
 
 // TokensOfUser returns the user's tokens, newest first, revoked ones included.
-func (q q) TokensOfUser(ctx context.Context, userID int64) ([]*Token, error) {
+func (q q) TokensOfUser(ctx context.Context, userID int64) ([]*trove.Token, error) {
 	rows, err := q.query(ctx, `SELECT `+tokenCols+` FROM tokens WHERE user_id = ? ORDER BY id DESC`, userID)
 	if err != nil {
 		return nil, err

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/trove-dev/trove/internal/trove"
 	"golang.org/x/mod/sumdb/tlog"
 )
 
@@ -106,27 +107,21 @@ func (tx *Tx) WriteLogRecord(ctx context.Context, id int64, text []byte, firstHa
 }
 
 // IndexLogRecord records that record id is about (ecosystem, name, version).
-func (tx *Tx) IndexLogRecord(ctx context.Context, ecosystem, name, version, kind string, id int64) error {
+func (tx *Tx) IndexLogRecord(ctx context.Context, ecosystem trove.Ecosystem, name trove.Name, version, kind string, id int64) error {
 	_, err := tx.exec(ctx, `INSERT INTO log_index (ecosystem, name, version, kind, record_id) VALUES (?, ?, ?, ?, ?)`,
 		ecosystem, name, version, kind, id)
 	return err
 }
 
-// A LogEntry is an indexed record.
-type LogEntry struct {
-	ID   int64
-	Kind string
-}
-
 // LogEntries returns the records about (ecosystem, name, version), oldest first.
-func (q q) LogEntries(ctx context.Context, ecosystem, name, version string) ([]LogEntry, error) {
+func (q q) LogEntries(ctx context.Context, ecosystem trove.Ecosystem, name trove.Name, version string) ([]trove.LogEntry, error) {
 	rows, err := q.query(ctx, `SELECT record_id, kind FROM log_index WHERE ecosystem = ? AND name = ? AND version = ? ORDER BY record_id`,
 		ecosystem, name, version)
 	if err != nil {
 		return nil, err
 	}
-	return collect(rows, func(s interface{ Scan(...any) error }) (LogEntry, error) {
-		var e LogEntry
+	return collect(rows, func(s interface{ Scan(...any) error }) (trove.LogEntry, error) {
+		var e trove.LogEntry
 		err := s.Scan(&e.ID, &e.Kind)
 		return e, err
 	})

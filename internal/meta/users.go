@@ -6,28 +6,17 @@ import (
 	"encoding/json"
 	"strings"
 	"time"
+
+	"github.com/trove-dev/trove/internal/trove"
 )
 
-// A User is an account.
-type User struct {
-	ID           int64
-	Name         string // lowercase
-	Email        string
-	PasswordHash string // argon2id PHC string
-	Admin        bool
-	// PublicEmail is the user's choice to show Email beside their name in
-	// public metadata; without it only the name is public.
-	PublicEmail bool
-	CreatedAt   time.Time
-}
+const userCols = `id, name, email, admin, public_email, created_at`
 
-const userCols = `id, name, email, password_hash, admin, public_email, created_at`
-
-func scanUser(s interface{ Scan(...any) error }) (*User, error) {
-	var u User
+func scanUser(s interface{ Scan(...any) error }) (*trove.User, error) {
+	var u trove.User
 	var admin, public int
 	var created int64
-	if err := s.Scan(&u.ID, &u.Name, &u.Email, &u.PasswordHash, &admin, &public, &created); err != nil {
+	if err := s.Scan(&u.ID, &u.Name, &u.Email, &admin, &public, &created); err != nil {
 		return nil, err
 	}
 	u.Admin, u.PublicEmail = admin != 0, public != 0
@@ -35,10 +24,11 @@ func scanUser(s interface{ Scan(...any) error }) (*User, error) {
 	return &u, nil
 }
 
-// InsertUser adds u and sets u.ID. A taken name is ErrConflict.
-func (tx *Tx) InsertUser(ctx context.Context, u *User) error {
+// InsertUser adds u, whose password is stored as passwordHash (an
+// argon2id PHC string), and sets u.ID. A taken name is ErrConflict.
+func (tx *Tx) InsertUser(ctx context.Context, u *trove.User, passwordHash string) error {
 	id, err := tx.insert(ctx, `INSERT INTO users (name, email, password_hash, admin, public_email, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
-		u.Name, u.Email, u.PasswordHash, boolInt(u.Admin), boolInt(u.PublicEmail), u.CreatedAt.UnixMicro())
+		u.Name, u.Email, passwordHash, boolInt(u.Admin), boolInt(u.PublicEmail), u.CreatedAt.UnixMicro())
 	u.ID = id
 	return err
 }
@@ -83,19 +73,36 @@ func (tx *Tx) SetPassword(ctx context.Context, userID int64, hash string) error 
 }
 
 // UserByName returns the user with the (lowercase) name.
-func (q q) UserByName(ctx context.Context, name string) (*User, error) {
+func (q q) UserByName(ctx context.Context, name string) (*trove.User, error) {
 	u, err := scanUser(q.row(ctx, `SELECT `+userCols+` FROM users WHERE name = ?`, name))
 	return u, q.err(err)
 }
 
+// PasswordHash returns the stored password hash of the user with the
+// (lowercase) name, and the user.
+func (q q) PasswordHash(ctx context.Context, name string) (*trove.User, string, error) {
+	var u trove.User
+	var admin, public int
+	var created int64
+	var hash string
+	err := q.row(ctx, `SELECT `+userCols+`, password_hash FROM users WHERE name = ?`, name).
+		Scan(&u.ID, &u.Name, &u.Email, &admin, &public, &created, &hash)
+	if err != nil {
+		return nil, "", q.err(err)
+	}
+	u.Admin, u.PublicEmail = admin != 0, public != 0
+	u.CreatedAt = time.UnixMicro(created).UTC()
+	return &u, hash, nil
+}
+
 // UserByID returns the user with the id.
-func (q q) UserByID(ctx context.Context, id int64) (*User, error) {
+func (q q) UserByID(ctx context.Context, id int64) (*trove.User, error) {
 	u, err := scanUser(q.row(ctx, `SELECT `+userCols+` FROM users WHERE id = ?`, id))
 	return u, q.err(err)
 }
 
 // Users returns every user, by name.
-func (q q) Users(ctx context.Context) ([]*User, error) {
+func (q q) Users(ctx context.Context) ([]*trove.User, error) {
 	rows, err := q.query(ctx, `SELECT `+userCols+` FROM users ORDER BY name`)
 	if err != nil {
 		return nil, err

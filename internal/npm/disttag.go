@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/trove-dev/trove/internal/access"
+	"github.com/trove-dev/trove/internal/adapter"
 	"github.com/trove-dev/trove/internal/trove"
 )
 
@@ -53,7 +54,7 @@ func (h *Handler) setDistTag(w http.ResponseWriter, r *http.Request, req request
 	if err := checkTag(req.arg); err != nil {
 		return err
 	}
-	body, err := readBody(w, r, 4<<10, "the dist-tag request")
+	body, err := adapter.ReadBody(w, r, 4<<10, "the dist-tag request")
 	if err != nil {
 		return err
 	}
@@ -64,14 +65,14 @@ func (h *Handler) setDistTag(w http.ResponseWriter, r *http.Request, req request
 	if _, err := (Rules{}).VersionKey(version); err != nil {
 		return trove.Error(trove.ErrInvalid, "%v", err)
 	}
-	if err := allow(who, access.Publish, req.name); err != nil {
+	if err := h.o.Registry.CheckScope(who, access.Publish, trove.NPM, string(req.name)); err != nil {
 		return err
 	}
 	t := trove.Target{Ecosystem: trove.NPM, Name: string(req.name), Version: version}
 	if err := h.o.Registry.SetDistTag(r.Context(), who, t, req.arg); err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, ok)
+	return adapter.WriteJSON(w, http.StatusOK, ok)
 }
 
 // removeDistTag serves DELETE /-/package/E/dist-tags/T.
@@ -83,14 +84,14 @@ func (h *Handler) removeDistTag(w http.ResponseWriter, r *http.Request, req requ
 	if req.arg == "latest" {
 		return trove.Error(trove.ErrInvalid, "the latest dist-tag cannot be removed: point it at another version with npm dist-tag add %s@<version> latest", req.name)
 	}
-	if err := allow(who, access.Publish, req.name); err != nil {
+	if err := h.o.Registry.CheckScope(who, access.Publish, trove.NPM, string(req.name)); err != nil {
 		return err
 	}
 	t := trove.Target{Ecosystem: trove.NPM, Name: string(req.name)}
 	if err := h.o.Registry.RemoveDistTag(r.Context(), who, t, req.arg); err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, ok)
+	return adapter.WriteJSON(w, http.StatusOK, ok)
 }
 
 func isNotFound(err error) bool { return errors.Is(err, trove.ErrNotFound) }

@@ -3,8 +3,7 @@ package npm
 import (
 	"net/http"
 
-	"github.com/trove-dev/trove/internal/blob"
-	"github.com/trove-dev/trove/internal/page"
+	"github.com/trove-dev/trove/internal/adapter"
 	"github.com/trove-dev/trove/internal/trove"
 )
 
@@ -17,12 +16,6 @@ func (h *Handler) tarball(w http.ResponseWriter, r *http.Request, req request) e
 	if err != nil {
 		return err
 	}
-	rc, err := h.o.Registry.Open(r.Context(), blob.Digest(f.SHA256), 0)
-	if err != nil {
-		return err
-	}
-	defer rc.Close()
 	// The URL names these bytes forever: filenames are never reused.
-	return page.ServeBlob(w, r, rc, page.Blob{ETag: `"` + f.SHA256 + `"`, Size: f.Size, ContentType: "application/octet-stream",
-		CacheControl: "public, max-age=31536000, immutable", ModTime: f.CreatedAt})
+	return adapter.Download(w, r, h.o.Registry, f, "application/octet-stream")
 }

@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/trove-dev/trove/internal/meta"
 	"github.com/trove-dev/trove/internal/registry"
+	"github.com/trove-dev/trove/internal/trove"
 )
 
 // TestEmailsPrivate: maintainers' and publishers' addresses are not
@@ -81,9 +81,9 @@ func TestEmailsPrivate(t *testing.T) {
 // private carry the publisher's address; it is not served.
 func TestStoredEmailsNotServed(t *testing.T) {
 	h := New(Options{BaseURL: "http://127.0.0.1/npm"})
-	proj := &registry.Project{Package: &meta.Package{Ecosystem: "npm", Name: "old"},
-		Files: []*meta.File{{ReleaseID: 1, Filename: "old-1.0.0.tgz"}}}
-	rel := &meta.Release{ID: 1, Version: "1.0.0", Metadata: []byte(`{"name":"old","version":"1.0.0",
+	proj := &registry.Project{Package: &trove.Package{Ecosystem: trove.NPM, Name: "old"},
+		Files: []*trove.File{{ReleaseID: 1, Filename: "old-1.0.0.tgz"}}}
+	rel := &trove.Release{ID: 1, Version: "1.0.0", Metadata: []byte(`{"name":"old","version":"1.0.0",
 		"_npmUser":{"name":"alice","email":"alice@example.test"},
 		"maintainers":[{"name":"alice","email":"alice@example.test"},{"name":"bob","email":"bob@example.test"}],
 		"author":{"name":"Alice","email":"author@example.org"}}`)}

@@ -40,10 +40,17 @@ type env struct {
 // newEnv starts a stack; mod may change the adapter's options.
 func newEnv(t testing.TB, mod func(*Options)) *env {
 	t.Helper()
-	e := &env{Env: servertest.New(t, servertest.Options{Rules: []registry.Rules{Rules{}}}), t: t}
+	return newEnvWith(t, servertest.Options{}, mod)
+}
+
+// newEnvWith starts a stack with the options so (its rules are npm's).
+func newEnvWith(t testing.TB, so servertest.Options, mod func(*Options)) *env {
+	t.Helper()
+	so.Rules = []registry.Rules{Rules{}}
+	e := &env{Env: servertest.New(t, so), t: t}
 	ts := e.Start(t, func(base string) []server.Mount {
 		e.opts = Options{Registry: e.Registry, Pages: e.Pages, Tokens: e.Tokens, Users: e.Users, Logins: e.Logins,
-			BaseURL: base + "/npm", MaxPublishBytes: 4 << 20, UnpublishWindow: time.Hour}
+			BaseURL: base + "/npm", MaxPublishBytes: 4 << 20}
 		if mod != nil {
 			mod(&e.opts)
 		}
@@ -276,9 +283,9 @@ func (e *env) packument(name string) map[string]any {
 }
 
 // releases returns the release rows of a package, in every state.
-func (e *env) releases(name string) []*meta.Release {
+func (e *env) releases(name string) []*trove.Release {
 	e.t.Helper()
-	p, err := e.DB.Package(ctx, "npm", name)
+	p, err := e.DB.Package(ctx, "npm", trove.Name(name))
 	if errors.Is(err, meta.ErrNotFound) {
 		return nil
 	}

@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"github.com/trove-dev/trove/internal/account"
+	"github.com/trove-dev/trove/internal/adapter"
 	"github.com/trove-dev/trove/internal/trove"
 )
 
@@ -28,7 +29,7 @@ const maxLoginForm = 16 << 10
 // is created by the legacy flow, which asks for an email address: any 4xx
 // here makes npm fall back to it. Otherwise adduser signs in like login.
 func (h *Handler) loginStart(w http.ResponseWriter, r *http.Request, _ request) error {
-	body, err := readBody(w, r, maxAccountBody, "the login request")
+	body, err := adapter.ReadBody(w, r, maxAccountBody, "the login request")
 	if err != nil {
 		return err
 	}
@@ -47,7 +48,7 @@ func (h *Handler) loginStart(w http.ResponseWriter, r *http.Request, _ request) 
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, map[string]string{
+	return adapter.WriteJSON(w, http.StatusOK, map[string]string{
 		"loginUrl": h.o.BaseURL + "/-/v1/login/" + loginID,
 		"doneUrl":  h.o.BaseURL + "/-/v1/done?sessionId=" + doneID,
 	})
@@ -100,9 +101,9 @@ func (h *Handler) loginDone(w http.ResponseWriter, r *http.Request, _ request) e
 	if tok == "" {
 		// npm parses the body before it looks at the status: it must be JSON.
 		w.Header().Set("Retry-After", "1")
-		return writeJSON(w, http.StatusAccepted, struct{}{})
+		return adapter.WriteJSON(w, http.StatusAccepted, struct{}{})
 	}
-	return writeJSON(w, http.StatusOK, map[string]string{"token": tok})
+	return adapter.WriteJSON(w, http.StatusOK, map[string]string{"token": tok})
 }
 
 // loginView is what the sign-in page shows.

@@ -53,10 +53,10 @@ import (
 	"errors"
 	"html/template"
 	"net/http"
-	"time"
 
 	"github.com/trove-dev/trove/internal/access"
 	"github.com/trove-dev/trove/internal/account"
+	"github.com/trove-dev/trove/internal/adapter"
 	"github.com/trove-dev/trove/internal/page"
 	"github.com/trove-dev/trove/internal/registry"
 	"github.com/trove-dev/trove/internal/trove"
@@ -74,7 +74,6 @@ type Options struct {
 	BaseURL          string
 	MaxPublishBytes  int64
 	OpenRegistration bool
-	UnpublishWindow  time.Duration
 }
 
 // DefaultMaxPublishBytes bounds publish requests when Options leave it zero.
@@ -89,9 +88,6 @@ type Handler struct {
 func New(o Options) *Handler {
 	if o.MaxPublishBytes <= 0 {
 		o.MaxPublishBytes = DefaultMaxPublishBytes
-	}
-	if o.UnpublishWindow == 0 {
-		o.UnpublishWindow = registry.DefaultUnpublishWindow
 	}
 	if o.Pages == nil {
 		o.Pages = page.NewCache(16 << 20)
@@ -210,27 +206,14 @@ func (h *Handler) WriteError(w http.ResponseWriter, r *http.Request, status int,
 	// Never WWW-Authenticate: npm reads "OTP" there as a one-time
 	// password challenge, and anything else as an unknown scheme.
 	w.Header().Del("WWW-Authenticate")
-	writeJSON(w, status, map[string]string{"error": msg})
-}
-
-// writeJSON writes v as a JSON response.
-func writeJSON(w http.ResponseWriter, status int, v any) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	_, err = w.Write(append(b, '\n'))
-	return err
+	adapter.WriteJSON(w, status, map[string]string{"error": msg})
 }
 
 // ok is the body of successful writes.
 var ok = map[string]bool{"ok": true}
 
 func (h *Handler) ping(w http.ResponseWriter, r *http.Request, _ request) error {
-	return writeJSON(w, http.StatusOK, struct{}{})
+	return adapter.WriteJSON(w, http.StatusOK, struct{}{})
 }
 
 // decodeJSON decodes a JSON document (trailing data is an error) and

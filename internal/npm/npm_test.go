@@ -265,7 +265,7 @@ func TestDistTags(t *testing.T) {
 	e.publish(tok, pkgJSONOf("computed", "1.1.0", nil))
 	e.publish(tok, pkgJSONOf("computed", "2.0.0-rc.1", nil))
 	do(t, "PUT", e.reg+"/-/package/computed/dist-tags/latest", tok, `"1.1.0"`).want(t, 200)
-	if err := e.Registry.Delete(ctx, admin(e), trove.Target{Ecosystem: trove.NPM, Name: "computed", Version: "1.1.0"}, 0); err != nil {
+	if err := e.Registry.Delete(ctx, admin(e), trove.Target{Ecosystem: trove.NPM, Name: "computed", Version: "1.1.0"}, ""); err != nil {
 		t.Fatal(err)
 	}
 	if got := do(t, "GET", e.reg+"/-/package/computed/dist-tags", "", nil).json(t)["latest"]; got != "1.0.0" {

@@ -12,7 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/trove-dev/trove/internal/meta"
 	"github.com/trove-dev/trove/internal/page"
 	"github.com/trove-dev/trove/internal/registry"
 	"github.com/trove-dev/trove/internal/trove"
@@ -131,7 +130,7 @@ type packument struct {
 func (h *Handler) newPackument(proj *registry.Project) (*packument, error) {
 	pk := &packument{
 		proj:     proj,
-		name:     proj.Package.Name,
+		name:     string(proj.Package.Name),
 		rev:      revision(proj.Package),
 		versions: make(map[string]map[string]json.RawMessage, len(proj.Releases)),
 		times:    make(map[string]string, len(proj.Releases)+2),
@@ -142,7 +141,7 @@ func (h *Handler) newPackument(proj *registry.Project) (*packument, error) {
 			pk.emails[u.Name] = u.Email
 		}
 	}
-	visible := make(map[int64]*meta.Release, len(proj.Releases))
+	visible := make(map[int64]*trove.Release, len(proj.Releases))
 	for _, rel := range proj.Releases {
 		v, err := h.versionDoc(proj, rel, pk.emails)
 		if err != nil {
@@ -161,43 +160,47 @@ func (h *Handler) newPackument(proj *registry.Project) (*packument, error) {
 			pk.tags[t.Tag] = rel.Version
 		}
 	}
-	if _, ok := pk.tags["latest"]; !ok {
-		pk.tags["latest"] = computeLatest(proj.Releases)
+	// latest never points at a yanked version (the registry moves the tag
+	// when one is yanked); without a tag it is computed.
+	if v, ok := pk.tags[registry.LatestTag]; !ok || pk.yanked(v) {
+		delete(pk.tags, registry.LatestTag)
+		if v := computeLatest(proj.Releases); v != "" {
+			pk.tags[registry.LatestTag] = v
+		}
 	}
-	pk.latest = pk.tags["latest"]
+	pk.latest = pk.tags[registry.LatestTag]
 	pk.times["created"] = formatTime(proj.Package.CreatedAt)
 	pk.times["modified"] = formatTime(pk.modified)
 	return pk, nil
 }
 
 // computeLatest picks the version "latest" points at when no tag says:
-// the highest release that is neither a prerelease nor yanked, else the
-// highest non-prerelease, else the highest version.
-func computeLatest(rels []*meta.Release) string {
-	best := func(ok func(*meta.Release) bool) string {
-		var v string
-		for _, r := range rels {
-			if ok(r) && (v == "" || CompareVersions(r.Version, v) > 0) {
-				v = r.Version
-			}
+// Rules.Latest of the releases that are not yanked; "" if all are.
+func computeLatest(rels []*trove.Release) string {
+	var versions []string
+	for _, r := range rels {
+		if r.State == trove.Published {
+			versions = append(versions, r.Version)
 		}
-		return v
 	}
-	release := func(r *meta.Release) bool { return !strings.Contains(r.VersionKey, "-") }
-	if v := best(func(r *meta.Release) bool { return release(r) && r.State == meta.StatePublished }); v != "" {
-		return v
+	return Rules{}.Latest(versions)
+}
+
+// yanked reports whether the version is of a yanked release.
+func (pk *packument) yanked(version string) bool {
+	for _, r := range pk.proj.Releases {
+		if r.Version == version {
+			return r.State == trove.Yanked
+		}
 	}
-	if v := best(release); v != "" {
-		return v
-	}
-	return best(func(*meta.Release) bool { return true })
+	return false
 }
 
 // versionDoc returns the served document of a version: its stored
 // manifest with the tarball URL and deprecation added, without the readme
 // (which only the top of the full packument carries), and with its
 // publisher and maintainers by name, with an address only from emails.
-func (h *Handler) versionDoc(proj *registry.Project, rel *meta.Release, emails map[string]string) (map[string]json.RawMessage, error) {
+func (h *Handler) versionDoc(proj *registry.Project, rel *trove.Release, emails map[string]string) (map[string]json.RawMessage, error) {
 	var doc map[string]json.RawMessage
 	if err := json.Unmarshal(rel.Metadata, &doc); err != nil {
 		return nil, fmt.Errorf("version %s: stored manifest: %w", rel.Version, err)
@@ -242,9 +245,9 @@ func (h *Handler) versionDoc(proj *registry.Project, rel *meta.Release, emails m
 	switch {
 	case rel.Deprecated != "":
 		doc["deprecated"] = mustJSON(rel.Deprecated)
-	case rel.State == meta.StateYanked && rel.YankedReason != "":
+	case rel.State == trove.Yanked && rel.YankedReason != "":
 		doc["deprecated"] = mustJSON("this version was yanked: " + rel.YankedReason)
-	case rel.State == meta.StateYanked:
+	case rel.State == trove.Yanked:
 		doc["deprecated"] = mustJSON("this version was yanked")
 	default:
 		delete(doc, "deprecated")
@@ -387,8 +390,8 @@ func (pk *packument) searchEntry() any {
 
 // revision returns the package's document revision, CouchDB-style: it
 // changes with every change to the package.
-func revision(p *meta.Package) string {
-	sum := sha256.Sum256([]byte(p.Ecosystem + "\x00" + p.Name + "\x00" + strconv.FormatInt(p.LastSerial, 10)))
+func revision(p *trove.Package) string {
+	sum := sha256.Sum256([]byte(string(p.Ecosystem) + "\x00" + string(p.Name) + "\x00" + strconv.FormatInt(p.LastSerial, 10)))
 	return strconv.FormatInt(p.LastSerial, 10) + "-" + hex.EncodeToString(sum[:8])
 }
 

@@ -7,7 +7,6 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -16,6 +15,7 @@ import (
 	"strings"
 
 	"github.com/trove-dev/trove/internal/access"
+	"github.com/trove-dev/trove/internal/adapter"
 	"github.com/trove-dev/trove/internal/blob"
 	"github.com/trove-dev/trove/internal/registry"
 	"github.com/trove-dev/trove/internal/trove"
@@ -32,6 +32,7 @@ type packageDoc struct {
 	Versions    *map[string]json.RawMessage `json:"versions"`
 	Attachments map[string]attachment       `json:"_attachments"`
 	Maintainers json.RawMessage             `json:"maintainers"`
+	Access      *string                     `json:"access"` // null, "public" or "restricted"
 }
 
 type attachment struct {
@@ -67,27 +68,6 @@ func (s rawString) reader() (io.Reader, error) {
 	return strings.NewReader(str), nil
 }
 
-// readBody reads a request body of at most limit bytes.
-func readBody(w http.ResponseWriter, r *http.Request, limit int64, what string) ([]byte, error) {
-	tooLarge := trove.Error(trove.ErrTooLarge, "%s is larger than the limit of %d bytes", what, limit)
-	if r.ContentLength > limit {
-		return nil, tooLarge
-	}
-	var buf bytes.Buffer
-	if r.ContentLength > 0 {
-		buf.Grow(int(r.ContentLength))
-	}
-	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, limit))
-	var mbe *http.MaxBytesError
-	switch {
-	case errors.As(err, &mbe):
-		return nil, tooLarge
-	case err != nil:
-		return nil, trove.Error(trove.ErrInvalid, "reading %s: %v", what, err)
-	}
-	return buf.Bytes(), nil
-}
-
 // needPrincipal returns the request's principal, or an error saying how
 // to log in.
 func (h *Handler) needPrincipal(ctx context.Context, what string) (*access.Principal, error) {
@@ -98,25 +78,16 @@ func (h *Handler) needPrincipal(ctx context.Context, what string) (*access.Princ
 	return who, nil
 }
 
-// allow checks the token's scope before any work is done; the registry
-// checks scope and ownership again, authoritatively.
-func allow(who *access.Principal, a access.Action, name trove.Name) error {
-	if !who.Allows(a, string(trove.NPM), string(name)) {
-		return fmt.Errorf("%w: this token's scope does not allow %s on npm:%s", access.ErrDenied, a, name)
-	}
-	return nil
-}
-
 // putPackage serves PUT /E and PUT /E/-rev/R.
 func (h *Handler) putPackage(w http.ResponseWriter, r *http.Request, req request) error {
 	who, err := h.needPrincipal(r.Context(), "publishing")
 	if err != nil {
 		return err
 	}
-	if !who.Allows(access.Publish, string(trove.NPM), string(req.name)) && !who.Allows(access.Yank, string(trove.NPM), string(req.name)) {
-		return allow(who, access.Publish, req.name)
+	if !who.Allows(access.Publish, trove.NPM, req.name) && !who.Allows(access.Yank, trove.NPM, req.name) {
+		return h.o.Registry.CheckScope(who, access.Publish, trove.NPM, string(req.name))
 	}
-	body, err := readBody(w, r, h.o.MaxPublishBytes, "the publish request")
+	body, err := adapter.ReadBody(w, r, h.o.MaxPublishBytes, "the publish request")
 	if err != nil {
 		return err
 	}
@@ -140,15 +111,20 @@ func (h *Handler) putPackage(w http.ResponseWriter, r *http.Request, req request
 		if err != nil {
 			return err
 		}
-		return writeJSON(w, http.StatusOK, map[string]any{"ok": true, "id": string(req.name), "rev": revision(res.Package)})
+		return adapter.WriteJSON(w, http.StatusOK, map[string]any{"ok": true, "id": string(req.name), "rev": revision(res.Package)})
 	}
 	return h.update(w, r, who, req, &doc)
 }
 
 // publish stores the version a publish request carries.
 func (h *Handler) publish(ctx context.Context, who *access.Principal, name trove.Name, doc *packageDoc) (*registry.Result, error) {
-	if err := allow(who, access.Publish, name); err != nil {
+	if err := h.o.Registry.CheckScope(who, access.Publish, trove.NPM, string(name)); err != nil {
 		return nil, err
+	}
+	if doc.Access != nil && *doc.Access == "restricted" {
+		// TODO(issue 12): private packages. Until they exist, a package
+		// published as restricted would be public: refuse it.
+		return nil, trove.Error(trove.ErrInvalid, "this registry has no private packages yet: everything published here is public, so --access restricted is refused; publish with --access public if %s may be public", name)
 	}
 	// The request's shape.
 	if doc.Versions == nil || len(*doc.Versions) != 1 {
@@ -238,8 +214,31 @@ func (h *Handler) publish(ctx context.Context, who *access.Principal, name trove
 			Kind:     "tarball",
 			Content:  staged,
 		}},
-		Tags: tags,
+		Tags:         tags,
+		Dependencies: dependencyNames(derivedManifest),
 	})
+}
+
+// dependencyNames returns the names of the packages a manifest depends on
+// (dependencies, optional and peer dependencies), an alias
+// ("x": "npm:real@^1") by the name it resolves to.
+func dependencyNames(m manifest) []string {
+	var out []string
+	for _, field := range []string{"dependencies", "optionalDependencies", "peerDependencies"} {
+		deps, _ := m[field].(map[string]any)
+		for name, spec := range deps {
+			if s, ok := spec.(string); ok && strings.HasPrefix(s, "npm:") {
+				real := strings.TrimPrefix(s, "npm:")
+				if i := strings.LastIndex(real, "@"); i > 0 {
+					real = real[:i]
+				}
+				name = real
+			}
+			out = append(out, name)
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 func lenVersions(doc *packageDoc) int {

@@ -104,3 +104,27 @@ func (Rules) Skeleton(n trove.Name) string {
 func CompareVersions(a, b string) int {
 	return semver.Compare("v"+a, "v"+b)
 }
+
+// Latest implements registry.Tagger: of the versions (of published, not
+// yanked releases), latest is the highest that is not a prerelease, else
+// the highest prerelease; "" when there are none.
+func (Rules) Latest(versions []string) string {
+	var best, bestPre string
+	for _, v := range versions {
+		pre := semver.Prerelease("v"+v) != ""
+		switch {
+		case pre && (bestPre == "" || CompareVersions(v, bestPre) > 0):
+			bestPre = v
+		case !pre && (best == "" || CompareVersions(v, best) > 0):
+			best = v
+		}
+	}
+	if best == "" {
+		return bestPre
+	}
+	return best
+}
+
+// Fold implements access.Namer: npm names are already lowercase, and
+// compared as they are.
+func (Rules) Fold(name string) string { return name }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/trove-dev/trove/internal/adapter"
 	"github.com/trove-dev/trove/internal/trove"
 )
 
@@ -60,13 +61,13 @@ func (h *Handler) search(w http.ResponseWriter, r *http.Request, _ request) erro
 			return err
 		}
 		score := 1.0
-		if p.Name == text {
+		if string(p.Name) == text {
 			score = 100
 		}
 		objects = append(objects, searchObject{Package: pg.Body, SearchScore: score,
 			Score: searchScore{Final: 1, Detail: map[string]float64{"quality": 1, "popularity": 1, "maintenance": 1}}})
 	}
-	return writeJSON(w, http.StatusOK, map[string]any{"objects": objects, "total": total, "time": time.Now().UTC().Format(time.RFC3339)})
+	return adapter.WriteJSON(w, http.StatusOK, map[string]any{"objects": objects, "total": total, "time": time.Now().UTC().Format(time.RFC3339)})
 }
 
 // intParam parses an optional integer query parameter, clamped to max.

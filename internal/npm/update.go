@@ -4,9 +4,10 @@ import (
 	"encoding/json"
 	"net/http"
 	"sort"
-	"time"
 
 	"github.com/trove-dev/trove/internal/access"
+	"github.com/trove-dev/trove/internal/adapter"
+	"github.com/trove-dev/trove/internal/registry"
 	"github.com/trove-dev/trove/internal/trove"
 )
 
@@ -17,11 +18,10 @@ const MaxDeprecationLen = 4096
 // packument it read with ?write=true, changed. Only deprecations and
 // dist-tags may change, and, with /-rev/R, versions left out of the
 // document are unpublished. npm owner sends only the maintainers, with one
-// name added or removed: that changes the package's owners. Everything is
-// checked before anything is applied.
+// name added or removed: that changes the package's owners. The changes
+// are applied together, in one registry.Apply: all or nothing.
 func (h *Handler) update(w http.ResponseWriter, r *http.Request, who *access.Principal, req request, doc *packageDoc) error {
-	ctx := r.Context()
-	proj, err := h.o.Registry.Project(ctx, trove.NPM, string(req.name))
+	proj, err := h.o.Registry.Project(r.Context(), trove.NPM, string(req.name))
 	if err != nil {
 		return err
 	}
@@ -32,148 +32,148 @@ func (h *Handler) update(w http.ResponseWriter, r *http.Request, who *access.Pri
 	if err := checkRev(pk.rev, req, doc.Rev); err != nil {
 		return err
 	}
-	var owner *ownerChange
-	if len(doc.Maintainers) > 0 && string(doc.Maintainers) != "null" {
-		var sent []person
-		if err := json.Unmarshal(doc.Maintainers, &sent); err != nil {
-			return trove.Error(trove.ErrInvalid, "maintainers must be a list of {name, email}: %v", jsonError(err))
-		}
-		if owner, err = maintainersChange(sent, pk.maintainers()); err != nil {
-			return err
-		}
-	}
-
-	var deletes []string
-	type deprecation struct{ version, msg string }
-	var deprecations []deprecation
-	if doc.Versions != nil {
-		sentVersions := *doc.Versions
-		for _, v := range sortedKeys(sentVersions) {
-			served, ok := pk.versions[v]
-			if !ok {
-				return trove.Error(trove.ErrInvalid, "%s has no version %s; a version is added only by publishing it with its tarball (npm publish), and an unpublished version never comes back", req.name, v)
-			}
-			sent, err := decodeManifest(sentVersions[v])
-			if err != nil {
-				return trove.Error(trove.ErrInvalid, "versions[%q] is not a JSON object: %v", v, err)
-			}
-			servedM, _ := decodeManifest(mustJSON(served))
-			if field := versionChange(sent, servedM); field != "" {
-				return trove.Error(trove.ErrInvalid, "%s@%s: %q differs from the published version; a published version never changes, only its deprecation message may", req.name, v, field)
-			}
-			msg, err := deprecationOf(sent)
-			if err != nil {
-				return trove.Error(trove.ErrInvalid, "%s@%s: %v", req.name, v, err)
-			}
-			if old, _ := deprecationOf(servedM); msg != old {
-				deprecations = append(deprecations, deprecation{v, msg})
-			}
-		}
-		for _, v := range sortedVersions(keys(pk.versions)) {
-			if _, ok := sentVersions[v]; !ok {
-				deletes = append(deletes, v)
-			}
-		}
-		if len(deletes) > 0 && !req.hasRev {
-			return trove.Error(trove.ErrInvalid, "the document leaves out versions %v; to unpublish a version use npm unpublish %s@<version>", deletes, req.name)
-		}
-	}
-
-	deleted := make(map[string]bool, len(deletes))
-	for _, v := range deletes {
-		deleted[v] = true
-	}
-	real := make(map[string]string, len(proj.Tags)) // tags that exist, not computed
-	for _, t := range proj.Tags {
-		if _, ok := pk.versions[t.Version]; ok {
-			real[t.Tag] = t.Version
-		}
-	}
-	type tagSet struct{ tag, version string }
-	var sets []tagSet
-	var removes []string
-	if doc.DistTags != nil {
-		sent := *doc.DistTags
-		for _, tag := range sortedKeys(sent) {
-			v := sent[tag]
-			if err := checkTag(tag); err != nil {
-				return err
-			}
-			if _, ok := pk.versions[v]; !ok || deleted[v] {
-				return trove.Error(trove.ErrInvalid, "dist-tag %q points at %q, which is not a version of %s", tag, v, req.name)
-			}
-			if pk.tags[tag] != v {
-				sets = append(sets, tagSet{tag, v})
-			}
-		}
-		for _, tag := range sortedKeys(real) {
-			if _, ok := sent[tag]; ok || deleted[real[tag]] {
-				continue
-			}
-			if tag == "latest" {
-				return trove.Error(trove.ErrInvalid, "the latest dist-tag cannot be removed; point it at another version instead")
-			}
-			removes = append(removes, tag)
-		}
-	}
-
-	if owner != nil {
-		if len(deletes)+len(deprecations)+len(sets)+len(removes) > 0 {
-			return trove.Error(trove.ErrInvalid, "change the maintainers in a request of their own (npm owner add|rm), not together with versions or dist-tags")
-		}
-		if err := allow(who, access.Publish, req.name); err != nil {
-			return err
-		}
-		change := h.o.Registry.RemoveOwner
-		if owner.add {
-			change = h.o.Registry.AddOwner
-		}
-		if err := change(ctx, who, trove.NPM, string(req.name), owner.user); err != nil {
-			return err
-		}
-		return writeJSON(w, http.StatusOK, map[string]any{"ok": true, "id": string(req.name)})
-	}
-
-	// Check permissions and the unpublish window for everything first, so
-	// that a refused request changes nothing.
-	if len(deletes)+len(deprecations) > 0 {
-		if err := allow(who, access.Yank, req.name); err != nil {
-			return err
-		}
-	}
-	if len(sets)+len(removes) > 0 {
-		if err := allow(who, access.Publish, req.name); err != nil {
-			return err
-		}
-	}
-	if err := h.checkWindow(who, pk, deletes); err != nil {
+	changes, err := diff(pk, req, doc)
+	if err != nil {
 		return err
 	}
+	if len(changes) > 0 {
+		if err := h.o.Registry.Apply(r.Context(), who, trove.NPM, string(req.name), changes...); err != nil {
+			return err
+		}
+	}
+	return adapter.WriteJSON(w, http.StatusOK, map[string]any{"ok": true, "id": string(req.name)})
+}
 
-	target := func(v string) trove.Target {
-		return trove.Target{Ecosystem: trove.NPM, Name: string(req.name), Version: v}
+// diff returns the changes a packument sent by npm asks for, in the order
+// they are applied: unpublished versions, dist-tags, deprecations; or one
+// owner change, alone.
+func diff(pk *packument, req request, doc *packageDoc) ([]registry.Change, error) {
+	owner, err := ownerDiff(pk, doc)
+	if err != nil {
+		return nil, err
 	}
-	for _, v := range deletes {
-		if err := h.o.Registry.Delete(ctx, who, target(v), h.o.UnpublishWindow); err != nil {
-			return err
+	deletes, deprecations, err := versionsDiff(pk, req, doc)
+	if err != nil {
+		return nil, err
+	}
+	tags, err := tagsDiff(pk, req, doc, deletes)
+	if err != nil {
+		return nil, err
+	}
+	changes := append(append(deletes, tags...), deprecations...)
+	if owner != nil {
+		if len(changes) > 0 {
+			return nil, trove.Error(trove.ErrInvalid, "change the maintainers in a request of their own (npm owner add|rm), not together with versions or dist-tags")
+		}
+		return []registry.Change{owner}, nil
+	}
+	return changes, nil
+}
+
+// ownerDiff returns the owner change of a document whose maintainers
+// differ from the package's owners, or nil.
+func ownerDiff(pk *packument, doc *packageDoc) (registry.Change, error) {
+	if len(doc.Maintainers) == 0 || string(doc.Maintainers) == "null" {
+		return nil, nil
+	}
+	var sent []person
+	if err := json.Unmarshal(doc.Maintainers, &sent); err != nil {
+		return nil, trove.Error(trove.ErrInvalid, "maintainers must be a list of {name, email}: %v", jsonError(err))
+	}
+	return maintainersChange(sent, pk.maintainers())
+}
+
+// versionsDiff returns the deletions (versions left out of the document,
+// which needs a revision) and the changed deprecations.
+func versionsDiff(pk *packument, req request, doc *packageDoc) (deletes, deprecations []registry.Change, err error) {
+	if doc.Versions == nil {
+		return nil, nil, nil
+	}
+	sentVersions := *doc.Versions
+	for _, v := range sortedKeys(sentVersions) {
+		c, err := deprecationDiff(pk, req, v, sentVersions[v])
+		if err != nil {
+			return nil, nil, err
+		}
+		if c != nil {
+			deprecations = append(deprecations, c)
 		}
 	}
-	for _, s := range sets {
-		if err := h.o.Registry.SetDistTag(ctx, who, target(s.version), s.tag); err != nil {
-			return err
+	var left []string
+	for _, v := range sortedVersions(keys(pk.versions)) {
+		if _, ok := sentVersions[v]; !ok {
+			left = append(left, v)
+			deletes = append(deletes, registry.Delete{Version: v})
 		}
 	}
-	for _, tag := range removes {
-		if err := h.o.Registry.RemoveDistTag(ctx, who, target(""), tag); err != nil {
-			return err
+	if len(left) > 0 && !req.hasRev {
+		return nil, nil, trove.Error(trove.ErrInvalid, "the document leaves out versions %v; to unpublish a version use npm unpublish %s@<version>", left, req.name)
+	}
+	return deletes, deprecations, nil
+}
+
+// deprecationDiff compares a sent version document with the served one:
+// only its deprecation may differ.
+func deprecationDiff(pk *packument, req request, v string, raw json.RawMessage) (registry.Change, error) {
+	served, ok := pk.versions[v]
+	if !ok {
+		return nil, trove.Error(trove.ErrInvalid, "%s has no version %s; a version is added only by publishing it with its tarball (npm publish), and an unpublished version never comes back", req.name, v)
+	}
+	sent, err := decodeManifest(raw)
+	if err != nil {
+		return nil, trove.Error(trove.ErrInvalid, "versions[%q] is not a JSON object: %v", v, err)
+	}
+	servedM, _ := decodeManifest(mustJSON(served))
+	if field := versionChange(sent, servedM); field != "" {
+		return nil, trove.Error(trove.ErrInvalid, "%s@%s: %q differs from the published version; a published version never changes, only its deprecation message may", req.name, v, field)
+	}
+	msg, err := deprecationOf(sent)
+	if err != nil {
+		return nil, trove.Error(trove.ErrInvalid, "%s@%s: %v", req.name, v, err)
+	}
+	if old, _ := deprecationOf(servedM); msg != old {
+		return registry.Deprecate{Version: v, Message: msg}, nil
+	}
+	return nil, nil
+}
+
+// tagsDiff returns the dist-tags to set and to remove. Tags of versions
+// being deleted go with them.
+func tagsDiff(pk *packument, req request, doc *packageDoc, deletes []registry.Change) ([]registry.Change, error) {
+	if doc.DistTags == nil {
+		return nil, nil
+	}
+	deleted := make(map[string]bool, len(deletes))
+	for _, d := range deletes {
+		deleted[d.(registry.Delete).Version] = true
+	}
+	sent := *doc.DistTags
+	var changes []registry.Change
+	for _, tag := range sortedKeys(sent) {
+		v := sent[tag]
+		if err := checkTag(tag); err != nil {
+			return nil, err
+		}
+		if _, ok := pk.versions[v]; !ok || deleted[v] {
+			return nil, trove.Error(trove.ErrInvalid, "dist-tag %q points at %q, which is not a version of %s", tag, v, req.name)
+		}
+		if pk.tags[tag] != v {
+			changes = append(changes, registry.SetTag{Tag: tag, Version: v})
 		}
 	}
-	for _, d := range deprecations {
-		if err := h.o.Registry.Deprecate(ctx, who, target(d.version), d.msg); err != nil {
-			return err
+	for _, t := range pk.proj.Tags { // tags that exist, not computed ones
+		if _, ok := pk.versions[t.Version]; !ok || deleted[t.Version] {
+			continue
 		}
+		if _, ok := sent[t.Tag]; ok {
+			continue
+		}
+		if t.Tag == registry.LatestTag {
+			return nil, trove.Error(trove.ErrInvalid, "the latest dist-tag cannot be removed; point it at another version instead")
+		}
+		changes = append(changes, registry.RemoveTag{Tag: t.Tag})
 	}
-	return writeJSON(w, http.StatusOK, map[string]any{"ok": true, "id": string(req.name)})
+	return changes, nil
 }
 
 // checkRev refuses a write based on an outdated read of the package.
@@ -194,23 +194,6 @@ func deref(s *string) string {
 		return ""
 	}
 	return *s
-}
-
-// checkWindow refuses, before anything is deleted, versions that the
-// caller may no longer unpublish (the registry enforces it again).
-func (h *Handler) checkWindow(who *access.Principal, pk *packument, versions []string) error {
-	if who.Admin {
-		return nil
-	}
-	for _, rel := range pk.proj.Releases {
-		for _, v := range versions {
-			if rel.Version == v && time.Since(rel.PublishedAt) > h.o.UnpublishWindow {
-				return trove.Error(access.ErrDenied, "%s %s was published more than %s ago and can no longer be unpublished by its owners: deprecate it instead (npm deprecate), or ask an administrator",
-					pk.name, v, h.o.UnpublishWindow)
-			}
-		}
-	}
-	return nil
 }
 
 // versionChange returns the first field, other than deprecated, in which
@@ -245,42 +228,36 @@ func deprecationOf(m manifest) (string, error) {
 	return "", trove.Error(trove.ErrInvalid, "deprecated must be a string")
 }
 
-// An ownerChange adds or removes one owner, by user name.
-type ownerChange struct {
-	add  bool
-	user string
-}
-
 // maintainersChange compares the maintainers sent with the current ones by
 // name (emails are ignored) and returns the one owner added or removed, or
 // nil if the names are the same. npm owner changes one at a time; more
 // changes at once are refused, so that a request is applied whole or not at all.
-func maintainersChange(sent, current []person) (*ownerChange, error) {
+func maintainersChange(sent, current []person) (registry.Change, error) {
 	now := make(map[string]bool, len(current))
 	for _, p := range current {
 		now[p.Name] = true
 	}
 	want := make(map[string]bool, len(sent))
-	var changes []ownerChange
+	var changes []registry.Change
 	for _, p := range sent {
 		if p.Name == "" {
 			return nil, trove.Error(trove.ErrInvalid, "maintainers must be a list of {name, email}, and a name is missing")
 		}
 		if !want[p.Name] && !now[p.Name] {
-			changes = append(changes, ownerChange{add: true, user: p.Name})
+			changes = append(changes, registry.AddOwner{User: p.Name})
 		}
 		want[p.Name] = true
 	}
 	for _, p := range current {
 		if !want[p.Name] {
-			changes = append(changes, ownerChange{user: p.Name})
+			changes = append(changes, registry.RemoveOwner{User: p.Name})
 		}
 	}
 	switch len(changes) {
 	case 0:
 		return nil, nil
 	case 1:
-		return &changes[0], nil
+		return changes[0], nil
 	}
 	if len(want) == 0 {
 		return nil, trove.Error(trove.ErrInvalid, "a package keeps at least one owner; add another owner first")
@@ -288,14 +265,12 @@ func maintainersChange(sent, current []person) (*ownerChange, error) {
 	return nil, trove.Error(trove.ErrInvalid, "the maintainers sent differ from the current ones in %d names; add or remove one owner at a time (npm owner add|rm)", len(changes))
 }
 
-// unpublishAll serves DELETE /E/-rev/R: every version is unpublished
-// (each becomes a tombstone; no version or file name is ever reused).
+// unpublishAll serves DELETE /E/-rev/R: every version is unpublished, in
+// one change (each becomes a tombstone; no version or file name is ever
+// reused).
 func (h *Handler) unpublishAll(w http.ResponseWriter, r *http.Request, req request) error {
 	who, err := h.needPrincipal(r.Context(), "unpublishing")
 	if err != nil {
-		return err
-	}
-	if err := allow(who, access.Yank, req.name); err != nil {
 		return err
 	}
 	proj, err := h.o.Registry.Project(r.Context(), trove.NPM, string(req.name))
@@ -309,17 +284,14 @@ func (h *Handler) unpublishAll(w http.ResponseWriter, r *http.Request, req reque
 	if err := checkRev(pk.rev, req, nil); err != nil {
 		return err
 	}
-	versions := sortedVersions(keys(pk.versions))
-	if err := h.checkWindow(who, pk, versions); err != nil {
+	var changes []registry.Change
+	for _, v := range sortedVersions(keys(pk.versions)) {
+		changes = append(changes, registry.Delete{Version: v})
+	}
+	if err := h.o.Registry.Apply(r.Context(), who, trove.NPM, string(req.name), changes...); err != nil {
 		return err
 	}
-	for _, v := range versions {
-		t := trove.Target{Ecosystem: trove.NPM, Name: string(req.name), Version: v}
-		if err := h.o.Registry.Delete(r.Context(), who, t, h.o.UnpublishWindow); err != nil {
-			return err
-		}
-	}
-	return writeJSON(w, http.StatusOK, ok)
+	return adapter.WriteJSON(w, http.StatusOK, ok)
 }
 
 // deleteTarball serves DELETE /E/-/F.tgz/-rev/R, which npm sends after
@@ -337,7 +309,7 @@ func (h *Handler) deleteTarball(w http.ResponseWriter, r *http.Request, req requ
 	case !isNotFound(err):
 		return err
 	}
-	return writeJSON(w, http.StatusOK, ok)
+	return adapter.WriteJSON(w, http.StatusOK, ok)
 }
 
 // jsonEqual compares decoded JSON values, numbers by value.

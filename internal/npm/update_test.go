@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-
-	"github.com/trove-dev/trove/internal/meta"
+	"github.com/trove-dev/trove/internal/server/servertest"
+	"github.com/trove-dev/trove/internal/trove"
 )
 
 // writeDoc reads a package as npm does before changing it.
@@ -170,7 +170,7 @@ func TestUnpublish(t *testing.T) {
 	if !strings.Contains(r.errorText(), "can never be published again") {
 		t.Errorf("republishing a deleted version: %q", r.errorText())
 	}
-	if rels := e.releases("@acme/demo"); len(rels) != 3 || rels[2].State != meta.StateDeleted {
+	if rels := e.releases("@acme/demo"); len(rels) != 3 || rels[2].State != trove.Deleted {
 		t.Errorf("release rows after unpublish: %d", len(rels))
 	}
 	// A tarball of a live version is not deleted on its own.
@@ -195,7 +195,7 @@ func TestUnpublish(t *testing.T) {
 }
 
 func TestUnpublishWindow(t *testing.T) {
-	e := newEnv(t, func(o *Options) { o.UnpublishWindow = time.Millisecond })
+	e := newEnvWith(t, servertest.Options{UnpublishWindow: time.Millisecond}, nil)
 	tok := e.userToken("alice")
 	e.publish(tok, pkgJSONOf("demo", "1.0.0", nil))
 	e.publish(tok, pkgJSONOf("demo", "1.1.0", nil))

@@ -10,7 +10,7 @@ import (
 
 	"github.com/trove-dev/trove/internal/access"
 	"github.com/trove-dev/trove/internal/account"
-	"github.com/trove-dev/trove/internal/meta"
+	"github.com/trove-dev/trove/internal/adapter"
 	"github.com/trove-dev/trove/internal/trove"
 )
 
@@ -23,14 +23,14 @@ func (h *Handler) whoami(w http.ResponseWriter, r *http.Request, _ request) erro
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, map[string]string{"username": who.UserName})
+	return adapter.WriteJSON(w, http.StatusOK, map[string]string{"username": who.UserName})
 }
 
 // couchLogin serves PUT /-/user/org.couchdb.user:NAME, npm's legacy login
 // and adduser: it checks the password and returns a new API token. An
 // unknown user is created only when registration is open.
 func (h *Handler) couchLogin(w http.ResponseWriter, r *http.Request, req request) error {
-	body, err := readBody(w, r, maxAccountBody, "the login request")
+	body, err := adapter.ReadBody(w, r, maxAccountBody, "the login request")
 	if err != nil {
 		return err
 	}
@@ -67,7 +67,7 @@ func (h *Handler) couchLogin(w http.ResponseWriter, r *http.Request, req request
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusCreated, map[string]any{"ok": true, "id": couchUserPrefix + user.Name, "token": tok})
+	return adapter.WriteJSON(w, http.StatusCreated, map[string]any{"ok": true, "id": couchUserPrefix + user.Name, "token": tok})
 }
 
 // couchUser serves GET /-/user/org.couchdb.user:NAME, which npm owner
@@ -78,19 +78,19 @@ func (h *Handler) couchUser(w http.ResponseWriter, r *http.Request, req request)
 		return err
 	}
 	u, err := h.o.Users.ByName(r.Context(), req.arg)
-	if errors.Is(err, meta.ErrNotFound) {
+	if errors.Is(err, trove.ErrNotFound) {
 		return trove.Error(trove.ErrNotFound, "no user %s", req.arg)
 	}
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, map[string]string{"_id": couchUserPrefix + u.Name, "name": u.Name})
+	return adapter.WriteJSON(w, http.StatusOK, map[string]string{"_id": couchUserPrefix + u.Name, "name": u.Name})
 }
 
 // register handles a sign-in that failed: with open registration an
 // unknown name becomes a new account; otherwise, and for a wrong
 // password, the answer is the same whether the name exists or not.
-func (h *Handler) register(ctx context.Context, name, email, password string) (*meta.User, error) {
+func (h *Handler) register(ctx context.Context, name, email, password string) (*trove.User, error) {
 	if !h.o.OpenRegistration {
 		return nil, fmt.Errorf("%w; accounts are created by an administrator (trove admin user add): ask one if you have none", account.ErrBadCredentials)
 	}
@@ -98,7 +98,7 @@ func (h *Handler) register(ctx context.Context, name, email, password string) (*
 	switch {
 	case err == nil:
 		return nil, account.ErrBadCredentials
-	case !errors.Is(err, meta.ErrNotFound):
+	case !errors.Is(err, trove.ErrNotFound):
 		return nil, err
 	case email == "":
 		return nil, trove.Error(trove.ErrInvalid, "there is no user %q; to create the account, run npm adduser, which asks for an email address", name)
@@ -115,13 +115,13 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request, req request) er
 	if err := h.revoke(r.Context(), who, req.arg); err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, ok)
+	return adapter.WriteJSON(w, http.StatusOK, ok)
 }
 
 // revoke revokes one of the user's tokens, by secret or public id.
 func (h *Handler) revoke(ctx context.Context, who *access.Principal, tokenOrKey string) error {
 	err := h.o.Tokens.Revoke(ctx, who.UserID, tokenOrKey)
-	if errors.Is(err, meta.ErrNotFound) {
+	if errors.Is(err, trove.ErrNotFound) {
 		return trove.Error(trove.ErrNotFound, "you have no such token")
 	}
 	return err
@@ -142,7 +142,7 @@ type tokenObject struct {
 	Actions       []string `json:"actions"`
 }
 
-func newTokenObject(t *meta.Token) tokenObject {
+func newTokenObject(t *trove.Token) tokenObject {
 	o := tokenObject{
 		Key: t.PublicID,
 		// Only a hash of the secret is stored; the prefix is all there is
@@ -195,7 +195,7 @@ func (h *Handler) listTokens(w http.ResponseWriter, r *http.Request, _ request) 
 		}
 		objects = append(objects, newTokenObject(t))
 	}
-	return writeJSON(w, http.StatusOK, map[string]any{"objects": objects, "total": len(objects), "urls": map[string]any{"next": nil}})
+	return adapter.WriteJSON(w, http.StatusOK, map[string]any{"objects": objects, "total": len(objects), "urls": map[string]any{"next": nil}})
 }
 
 // createToken serves POST /-/npm/v1/tokens (npm token create): after
@@ -207,7 +207,7 @@ func (h *Handler) createToken(w http.ResponseWriter, r *http.Request, _ request)
 	if err != nil {
 		return err
 	}
-	body, err := readBody(w, r, maxAccountBody, "the token request")
+	body, err := adapter.ReadBody(w, r, maxAccountBody, "the token request")
 	if err != nil {
 		return err
 	}
@@ -293,7 +293,7 @@ func (h *Handler) createToken(w http.ResponseWriter, r *http.Request, _ request)
 	}
 	o := newTokenObject(tok)
 	o.Token = secret
-	return writeJSON(w, http.StatusOK, o)
+	return adapter.WriteJSON(w, http.StatusOK, o)
 }
 
 // revokeToken serves DELETE /-/npm/v1/tokens/token/KEY.
@@ -305,5 +305,5 @@ func (h *Handler) revokeToken(w http.ResponseWriter, r *http.Request, req reques
 	if err := h.revoke(r.Context(), who, req.arg); err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, ok)
+	return adapter.WriteJSON(w, http.StatusOK, ok)
 }

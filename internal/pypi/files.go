@@ -4,11 +4,9 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"time"
 
+	"github.com/trove-dev/trove/internal/adapter"
 	"github.com/trove-dev/trove/internal/blob"
-	"github.com/trove-dev/trove/internal/meta"
-	"github.com/trove-dev/trove/internal/page"
 	"github.com/trove-dev/trove/internal/trove"
 )
 
@@ -18,7 +16,6 @@ import (
 const (
 	distContentType     = "application/octet-stream"
 	metadataContentType = "text/plain; charset=utf-8"
-	immutable           = "public, max-age=31536000, immutable"
 )
 
 // lookupFile finds the visible file a /packages/ URL names. The URL holds
@@ -26,7 +23,7 @@ const (
 // may be read several ways, and the one whose project has the file with
 // the URL's digest wins. A digest that does not match is a 404: the URL
 // names those exact bytes.
-func (h *Handler) lookupFile(ctx context.Context, req request) (*meta.File, error) {
+func (h *Handler) lookupFile(ctx context.Context, req request) (*trove.File, error) {
 	ds, err := parseFilename(req.filename)
 	if err != nil {
 		return nil, trove.Error(trove.ErrNotFound, "%v", err)
@@ -52,7 +49,7 @@ func (h *Handler) file(w http.ResponseWriter, r *http.Request, req request) erro
 	if err != nil {
 		return err
 	}
-	return h.serveBlob(w, r, blob.Digest(f.SHA256), f.Size, f.CreatedAt, distContentType)
+	return adapter.Download(w, r, h.o.Registry, f, distContentType)
 }
 
 // metadata serves a file's core metadata (PEP 658), byte-exact as it was
@@ -65,17 +62,5 @@ func (h *Handler) metadata(w http.ResponseWriter, r *http.Request, req request) 
 	if f.MetadataSHA256 == "" {
 		return trove.Error(trove.ErrNotFound, "%s has no separate core metadata file (only wheels do)", f.Filename)
 	}
-	return h.serveBlob(w, r, blob.Digest(f.MetadataSHA256), -1, f.CreatedAt, metadataContentType)
-}
-
-// serveBlob serves immutable bytes with Range and conditional requests
-// (page.ServeBlob). size is -1 if unknown.
-func (h *Handler) serveBlob(w http.ResponseWriter, r *http.Request, d blob.Digest, size int64, mod time.Time, contentType string) error {
-	rc, err := h.o.Registry.Open(r.Context(), d, 0)
-	if err != nil {
-		return err
-	}
-	defer rc.Close()
-	return page.ServeBlob(w, r, rc, page.Blob{ETag: `"` + string(d) + `"`, Size: size, ContentType: contentType,
-		CacheControl: immutable, ModTime: mod})
+	return adapter.DownloadBlob(w, r, h.o.Registry, blob.Digest(f.MetadataSHA256), -1, f, metadataContentType)
 }

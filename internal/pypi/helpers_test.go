@@ -19,10 +19,10 @@ import (
 	"golang.org/x/crypto/blake2b"
 
 	"github.com/trove-dev/trove/internal/access"
-	"github.com/trove-dev/trove/internal/meta"
 	"github.com/trove-dev/trove/internal/registry"
 	"github.com/trove-dev/trove/internal/server"
 	"github.com/trove-dev/trove/internal/server/servertest"
+	"github.com/trove-dev/trove/internal/trove"
 )
 
 // A zipEntry is a file of a test zip archive.
@@ -229,7 +229,7 @@ type testEnv struct {
 	*servertest.Env
 	h     *Handler
 	url   string // the PyPI root
-	alice *meta.User
+	alice *trove.User
 	token string // alice's, for every package and action
 }
 
@@ -253,7 +253,7 @@ func newTestEnv(t testing.TB, opts ...func(*Options)) *testEnv {
 
 // principal returns an all-powerful principal of user u for calling the
 // registry directly.
-func principal(u *meta.User) *access.Principal {
+func principal(u *trove.User) *access.Principal {
 	return &access.Principal{UserID: u.ID, UserName: u.Name, Packages: []access.Pattern{"*"}, Actions: access.Actions}
 }
 

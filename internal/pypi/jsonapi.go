@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/trove-dev/trove/internal/meta"
 	"github.com/trove-dev/trove/internal/page"
 	"github.com/trove-dev/trove/internal/registry"
 	"github.com/trove-dev/trove/internal/trove"
@@ -107,7 +106,7 @@ type jsonInfo struct {
 func (h *Handler) renderJSON(p *registry.Project, key, version string) ([]byte, error) {
 	rels := sortedReleases(p)
 	files := h.views(p, rels)
-	var rel *meta.Release
+	var rel *trove.Release
 	if key == "" {
 		rel = latest(rels)
 	} else {
@@ -162,11 +161,11 @@ func (h *Handler) renderJSON(p *registry.Project, key, version string) ([]byte, 
 // latest returns the release the project document describes: the latest
 // non-yanked final release, else the latest non-yanked one, else the
 // latest (rels are in PEP 440 order).
-func latest(rels []*meta.Release) *meta.Release {
-	var nonYanked *meta.Release
+func latest(rels []*trove.Release) *trove.Release {
+	var nonYanked *trove.Release
 	for i := len(rels) - 1; i >= 0; i-- {
 		r := rels[i]
-		if r.State == meta.StateYanked {
+		if r.State == trove.Yanked {
 			continue
 		}
 		if v, err := ParseVersion(r.Version); err == nil && !v.IsPreRelease() {
@@ -198,7 +197,7 @@ func (h *Handler) jsonFile(v fileView) jsonFile {
 		UploadTime:        t.Format("2006-01-02T15:04:05"),
 		UploadTimeISO8601: isoformat(t),
 		URL:               v.URL,
-		Yanked:            v.Release.State == meta.StateYanked,
+		Yanked:            v.Release.State == trove.Yanked,
 	}
 	if f.Yanked {
 		f.YankedReason = opt(v.Release.YankedReason)
@@ -214,7 +213,7 @@ func isoformat(t time.Time) string {
 	return t.Format("2006-01-02T15:04:05.000000Z")
 }
 
-func (h *Handler) info(p *registry.Project, rel *meta.Release) jsonInfo {
+func (h *Handler) info(p *registry.Project, rel *trove.Release) jsonInfo {
 	var m releaseMetadata
 	json.Unmarshal(rel.Metadata, &m)
 	name := p.Package.DisplayName
@@ -236,16 +235,16 @@ func (h *Handler) info(p *registry.Project, rel *meta.Release) jsonInfo {
 		Maintainer:             opt(m.Maintainer),
 		MaintainerEmail:        opt(m.MaintainerEmail),
 		Name:                   name,
-		PackageURL:             base + "/simple/" + p.Package.Name + "/",
+		PackageURL:             base + "/simple/" + string(p.Package.Name) + "/",
 		Platform:               opt(strings.Join(m.Platforms, ", ")),
-		ProjectURL:             base + "/simple/" + p.Package.Name + "/",
+		ProjectURL:             base + "/simple/" + string(p.Package.Name) + "/",
 		ProvidesExtra:          m.ProvidesExtra,
-		ReleaseURL:             base + "/pypi/" + p.Package.Name + "/" + url.PathEscape(rel.Version) + "/json",
+		ReleaseURL:             base + "/pypi/" + string(p.Package.Name) + "/" + url.PathEscape(rel.Version) + "/json",
 		RequiresDist:           m.RequiresDist,
 		RequiresPython:         opt(m.RequiresPython),
 		Summary:                opt(m.Summary),
 		Version:                rel.Version,
-		Yanked:                 rel.State == meta.StateYanked,
+		Yanked:                 rel.State == trove.Yanked,
 	}
 	if in.Yanked {
 		in.YankedReason = opt(rel.YankedReason)

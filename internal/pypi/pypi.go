@@ -5,10 +5,9 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/trove-dev/trove/internal/access"
+	"github.com/trove-dev/trove/internal/adapter"
 	"github.com/trove-dev/trove/internal/page"
 	"github.com/trove-dev/trove/internal/registry"
-	"github.com/trove-dev/trove/internal/trove"
 )
 
 // DefaultMaxUploadBytes bounds an uploaded file when Options leave it 0.
@@ -49,12 +48,12 @@ func (h *Handler) Route(r *http.Request) (string, func(http.ResponseWriter, *htt
 	}
 	if req.ep == epUpload {
 		if r.Method != http.MethodPost {
-			return "upload", methods("POST")
+			return "upload", adapter.Methods("POST")
 		}
 		return "upload", h.upload
 	}
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		return "unsupported", methods("GET, HEAD")
+		return "unsupported", adapter.Methods("GET, HEAD")
 	}
 	switch req.ep {
 	case epRedirect:
@@ -76,30 +75,18 @@ func (h *Handler) Route(r *http.Request) (string, func(http.ResponseWriter, *htt
 	panic(fmt.Sprintf("pypi: endpoint %d has no route", req.ep))
 }
 
-// methods returns an endpoint refusing a method; allow lists the methods the URL takes.
-func methods(allow string) func(http.ResponseWriter, *http.Request) error {
-	return func(w http.ResponseWriter, r *http.Request) error {
-		w.Header().Set("Allow", allow)
-		return trove.Error(trove.ErrUnsupported, "%s is not allowed on %s; use %s", r.Method, access.Redact(r.URL.Path), allow)
-	}
-}
-
 // WriteError writes a PyPI error: a plain text body and, for uploads over
 // HTTP/1.x, the message as the reason phrase too, where twine shows it.
 // A 401 carries a Basic challenge, so pip and twine ask for credentials.
 func (h *Handler) WriteError(w http.ResponseWriter, r *http.Request, status int, msg string) {
+	const challenge = `Basic realm="trove"`
 	if status == http.StatusUnauthorized {
-		w.Header().Set("WWW-Authenticate", `Basic realm="trove"`)
+		w.Header().Set("WWW-Authenticate", challenge)
 	}
 	if r.Method == http.MethodPost && r.ProtoMajor == 1 {
 		if req, err := parsePath(r.URL.EscapedPath()); err == nil && req.ep == epUpload && writeWithReason(w, status, msg) {
 			return
 		}
 	}
-	hdr := w.Header()
-	hdr.Set("Content-Type", "text/plain; charset=utf-8")
-	hdr.Set("X-Content-Type-Options", "nosniff")
-	hdr.Del("Content-Length")
-	w.WriteHeader(status)
-	fmt.Fprintln(w, msg)
+	adapter.WriteText(w, status, msg, challenge)
 }

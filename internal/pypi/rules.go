@@ -95,3 +95,7 @@ func (Rules) Skeleton(n trove.Name) string {
 		return r
 	}, strings.ToLower(string(n)))
 }
+
+// Fold implements access.Namer: names are compared normalized (PEP 503),
+// so a scope pattern "pypi:Alice_Proj*" means the projects alice-proj….
+func (Rules) Fold(name string) string { return Normalize(name) }

@@ -14,7 +14,6 @@ import (
 
 	pep440 "github.com/aquasecurity/go-pep440-version"
 
-	"github.com/trove-dev/trove/internal/meta"
 	"github.com/trove-dev/trove/internal/page"
 	"github.com/trove-dev/trove/internal/registry"
 	"github.com/trove-dev/trove/internal/trove"
@@ -139,7 +138,7 @@ func (h *Handler) project(w http.ResponseWriter, r *http.Request, req request) e
 	return nil
 }
 
-func (h *Handler) renderIndex(pkgs []*meta.Package, f format) *page.Page {
+func (h *Handler) renderIndex(pkgs []*trove.Package, f format) *page.Page {
 	var body []byte
 	if f == fmtV1JSON {
 		type project struct {
@@ -158,7 +157,7 @@ func (h *Handler) renderIndex(pkgs []*meta.Package, f format) *page.Page {
 		b.WriteString("<!DOCTYPE html>\n<html>\n  <head>\n    <meta name=\"pypi:repository-version\" content=\"" + apiVersion + "\">\n")
 		b.WriteString("    <title>Simple index</title>\n  </head>\n  <body>\n")
 		for _, p := range pkgs {
-			b.WriteString(`    <a href="` + html.EscapeString(h.o.BaseURL+"/simple/"+p.Name+"/") + `">` + html.EscapeString(p.DisplayName) + "</a><br />\n")
+			b.WriteString(`    <a href="` + html.EscapeString(h.o.BaseURL+"/simple/"+string(p.Name)+"/") + `">` + html.EscapeString(p.DisplayName) + "</a><br />\n")
 		}
 		b.WriteString("  </body>\n</html>\n")
 		body = []byte(b.String())
@@ -170,8 +169,8 @@ func (h *Handler) renderIndex(pkgs []*meta.Package, f format) *page.Page {
 
 // A fileView is a file of a project as the read endpoints show it.
 type fileView struct {
-	*meta.File
-	Release *meta.Release
+	*trove.File
+	Release *trove.Release
 	Attrs   fileAttrs
 	URL     string
 }
@@ -179,7 +178,7 @@ type fileView struct {
 // Yanked returns the file's PEP 592 state: false, true or the reason.
 func (v fileView) Yanked() any {
 	switch {
-	case v.Release.State != meta.StateYanked:
+	case v.Release.State != trove.Yanked:
 		return false
 	case v.Release.YankedReason == "":
 		return true
@@ -196,16 +195,16 @@ func (v fileView) CoreMetadata() any {
 }
 
 // fileURL returns the URL of a file.
-func (h *Handler) fileURL(f *meta.File) string {
+func (h *Handler) fileURL(f *trove.File) string {
 	return h.o.BaseURL + "/packages/" + f.SHA256 + "/" + url.PathEscape(f.Filename)
 }
 
 // sortedReleases returns the project's releases in PEP 440 order.
-func sortedReleases(p *registry.Project) []*meta.Release {
+func sortedReleases(p *registry.Project) []*trove.Release {
 	type keyed struct {
 		v   pep440.Version
 		ok  bool
-		rel *meta.Release
+		rel *trove.Release
 	}
 	ks := make([]keyed, len(p.Releases))
 	for i, r := range p.Releases {
@@ -218,7 +217,7 @@ func sortedReleases(p *registry.Project) []*meta.Release {
 		}
 		return strings.Compare(a.rel.Version, b.rel.Version)
 	})
-	out := make([]*meta.Release, len(ks))
+	out := make([]*trove.Release, len(ks))
 	for i, k := range ks {
 		out[i] = k.rel
 	}
@@ -226,9 +225,9 @@ func sortedReleases(p *registry.Project) []*meta.Release {
 }
 
 // views returns the project's files ordered by version, then filename.
-func (h *Handler) views(p *registry.Project, rels []*meta.Release) []fileView {
+func (h *Handler) views(p *registry.Project, rels []*trove.Release) []fileView {
 	order := make(map[int64]int, len(rels))
-	byID := make(map[int64]*meta.Release, len(rels))
+	byID := make(map[int64]*trove.Release, len(rels))
 	for i, r := range rels {
 		order[r.ID], byID[r.ID] = i, r
 	}
@@ -257,7 +256,7 @@ func uploadTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05
 func (h *Handler) renderProject(p *registry.Project, f format) *page.Page {
 	rels := sortedReleases(p)
 	files := h.views(p, rels)
-	name := p.Package.Name
+	name := string(p.Package.Name)
 	var body []byte
 	if f == fmtV1JSON {
 		type file struct {
@@ -302,7 +301,7 @@ func (h *Handler) renderProject(p *registry.Project, f format) *page.Page {
 			if v.Attrs.RequiresPython != "" {
 				b.WriteString(` data-requires-python="` + html.EscapeString(v.Attrs.RequiresPython) + `"`)
 			}
-			if v.Release.State == meta.StateYanked {
+			if v.Release.State == trove.Yanked {
 				// Always with a value: pip reads a bare attribute as "not yanked".
 				b.WriteString(` data-yanked="` + html.EscapeString(v.Release.YankedReason) + `"`)
 			}

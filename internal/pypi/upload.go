@@ -10,10 +10,12 @@ import (
 	"mime"
 	"mime/multipart"
 	"net/http"
+	"regexp"
 	"strings"
 	"time"
 
 	"github.com/trove-dev/trove/internal/access"
+	"github.com/trove-dev/trove/internal/adapter"
 	"github.com/trove-dev/trove/internal/registry"
 	"github.com/trove-dev/trove/internal/trove"
 )
@@ -103,64 +105,62 @@ func (h *Handler) upload(w http.ResponseWriter, r *http.Request) error {
 // readForm streams the multipart form: text fields are bounded and kept,
 // the file is staged (spooled with every digest) as it arrives.
 func (h *Handler) readForm(w http.ResponseWriter, r *http.Request, who *access.Principal) (*form, error) {
-	r.Body = http.MaxBytesReader(w, r.Body, h.o.MaxUploadBytes+MaxFormBytes+formOverhead)
-	mr, err := r.MultipartReader()
+	mf, err := adapter.NewForm(w, r, h.o.MaxUploadBytes+MaxFormBytes+formOverhead, MaxFormParts, "as twine sends it")
 	if err != nil {
-		return nil, invalid("the upload must be a multipart/form-data POST, as twine sends it: %v", err)
+		return nil, err
 	}
 	f := &form{fields: make(map[string][]string)}
-	for parts := 0; ; parts++ {
-		p, err := mr.NextPart()
+	for {
+		p, err := mf.Next()
 		if err == io.EOF {
 			return f, nil
 		}
 		if err != nil {
-			return f, bodyError("reading the upload form", err)
+			return f, err
 		}
-		if parts >= MaxFormParts {
-			return f, trove.Error(trove.ErrTooLarge, "the upload form has more than %d parts", MaxFormParts)
-		}
-		name := p.FormName()
-		switch name {
+		switch name := p.FormName(); name {
 		case "":
 			return f, invalid("a part of the upload form has no name")
 		case "content":
-			if f.content != nil {
-				return f, invalid("the upload form has more than one content part; upload one file per request")
-			}
-			if f.filename, err = partFilename(p); err != nil {
-				return f, err
-			}
-			// Refuse before receiving the file what the fields already
-			// sent show to be refused.
-			if err := f.early(who); err != nil {
-				return f, err
-			}
-			body := &errReader{r: p}
-			st, err := h.o.Registry.Stage(body, h.o.MaxUploadBytes)
-			switch {
-			case body.err != nil:
-				return f, bodyError("receiving "+f.filename, body.err)
-			case errors.Is(err, trove.ErrTooLarge):
-				return f, trove.Error(trove.ErrTooLarge, "%s is larger than the upload limit of %d bytes", f.filename, h.o.MaxUploadBytes)
-			case err != nil:
-				return f, err
-			}
-			f.content = st
+			err = h.readContent(f, p, who)
 		default:
-			b, err := io.ReadAll(io.LimitReader(p, MaxFieldBytes+1))
-			if err != nil {
-				return f, bodyError("reading the upload form", err)
-			}
-			if len(b) > MaxFieldBytes {
-				return f, trove.Error(trove.ErrTooLarge, "form field %q is larger than %d bytes", clip(name, 40), MaxFieldBytes)
-			}
-			if f.size += len(name) + len(b); f.size > MaxFormBytes {
-				return f, trove.Error(trove.ErrTooLarge, "the upload form's fields are larger than %d bytes together", MaxFormBytes)
-			}
-			f.fields[name] = append(f.fields[name], string(b))
+			err = f.readField(name, p)
+		}
+		if err != nil {
+			return f, err
 		}
 	}
+}
+
+// readContent stages the file, once what the fields sent before it allow.
+func (h *Handler) readContent(f *form, p *multipart.Part, who *access.Principal) error {
+	if f.content != nil {
+		return invalid("the upload form has more than one content part; upload one file per request")
+	}
+	var err error
+	if f.filename, err = partFilename(p); err != nil {
+		return err
+	}
+	// Refuse before receiving the file what the fields already sent
+	// show to be refused.
+	if err := h.early(f, who); err != nil {
+		return err
+	}
+	f.content, err = adapter.StagePart(h.o.Registry, p, h.o.MaxUploadBytes, f.filename, "upload limit")
+	return err
+}
+
+// readField keeps a text field.
+func (f *form) readField(name string, p *multipart.Part) error {
+	b, err := adapter.ReadPart(p, MaxFieldBytes, fmt.Sprintf("form field %q", clip(name, 40)))
+	if err != nil {
+		return err
+	}
+	if f.size += len(name) + len(b); f.size > MaxFormBytes {
+		return trove.Error(trove.ErrTooLarge, "the upload form's fields are larger than %d bytes together", MaxFormBytes)
+	}
+	f.fields[name] = append(f.fields[name], string(b))
+	return nil
 }
 
 // partFilename returns the filename of the content part as the client
@@ -181,34 +181,10 @@ func partFilename(p *multipart.Part) (string, error) {
 	return fn, nil
 }
 
-// bodyError classifies an error reading the request body: too large, or
-// a malformed or interrupted upload.
-func bodyError(what string, err error) error {
-	var mbe *http.MaxBytesError
-	if errors.As(err, &mbe) {
-		return trove.Error(trove.ErrTooLarge, "the upload is larger than %d bytes", mbe.Limit)
-	}
-	return invalid("%s: %v", what, err)
-}
-
-// errReader remembers the error of the reader it wraps.
-type errReader struct {
-	r   io.Reader
-	err error
-}
-
-func (e *errReader) Read(p []byte) (int, error) {
-	n, err := e.r.Read(p)
-	if err != nil && err != io.EOF {
-		e.err = err
-	}
-	return n, err
-}
-
 // early checks what the fields read so far allow before the file is
 // received: the action, the protocol version and that the token's scope
 // covers the project. Publish checks all of it again.
-func (f *form) early(who *access.Principal) error {
+func (h *Handler) early(f *form, who *access.Principal) error {
 	_, action := f.fields[":action"]
 	_, protocol := f.fields["protocol_version"]
 	if action && protocol {
@@ -217,11 +193,10 @@ func (f *form) early(who *access.Principal) error {
 		}
 	}
 	if name := f.get("name"); name != "" {
-		n, err := (Rules{}).ParseName(name)
-		if err != nil {
+		if _, err := (Rules{}).ParseName(name); err != nil {
 			return invalid("form field name: %v", err)
 		}
-		return access.Authorize(who, access.Publish, access.Resource{Ecosystem: string(trove.PyPI), Name: string(n)})
+		return h.o.Registry.CheckScope(who, access.Publish, trove.PyPI, name)
 	}
 	return nil
 }
@@ -367,7 +342,21 @@ func (f *form) parse() (*registry.Upload, error) {
 		uf.Metadata = raw // PEP 658: byte-exact
 	}
 	return &registry.Upload{Ecosystem: trove.PyPI, Name: md.Name(), Version: md.Version(), AddFiles: true,
-		Metadata: rm, Files: []registry.UploadFile{uf}}, nil
+		Metadata: rm, Files: []registry.UploadFile{uf}, Dependencies: requirementNames(md.all("requires-dist"))}, nil
+}
+
+// requirementName matches the project name a PEP 508 requirement starts with.
+var requirementName = regexp.MustCompile(`^\s*([A-Za-z0-9][A-Za-z0-9._-]*)`)
+
+// requirementNames returns the project names of Requires-Dist values.
+func requirementNames(reqs []string) []string {
+	var out []string
+	for _, r := range reqs {
+		if m := requirementName.FindStringSubmatch(r); m != nil {
+			out = append(out, m[1])
+		}
+	}
+	return out
 }
 
 func kindWord(kind string) string {

@@ -13,7 +13,6 @@ import (
 	"testing"
 
 	"github.com/trove-dev/trove/internal/access"
-	"github.com/trove-dev/trove/internal/registry"
 	"github.com/trove-dev/trove/internal/trove"
 )
 
@@ -425,7 +424,7 @@ func TestUploadDeletedVersion(t *testing.T) {
 	e := newTestEnv(t)
 	w := e.uploadWheel(t, "demo", "1.0")
 	e.uploadWheel(t, "demo", "2.0")
-	if err := e.Registry.Delete(context.Background(), principal(e.alice), trove.Target{Ecosystem: trove.PyPI, Name: "demo", Version: "1.0"}, registry.DefaultUnpublishWindow); err != nil {
+	if err := e.Registry.Delete(context.Background(), principal(e.alice), trove.Target{Ecosystem: trove.PyPI, Name: "demo", Version: "1.0"}, ""); err != nil {
 		t.Fatal(err)
 	}
 	r := e.post(t, e.token, twineForm(kindWheel, "demo", "1.0", w), wheelFilename("demo", "1.0"), w)

@@ -3,82 +3,19 @@ package registry
 import (
 	"context"
 	"errors"
-	"time"
+	"fmt"
 
 	"github.com/trove-dev/trove/internal/access"
 	"github.com/trove-dev/trove/internal/meta"
-	"github.com/trove-dev/trove/internal/translog"
 	"github.com/trove-dev/trove/internal/trove"
 )
-
-// DefaultUnpublishWindow is how long after publication the owners of a
-// package may delete a version themselves (npm's policy, too). Later only
-// an administrator can, and owners deprecate or yank instead.
-const DefaultUnpublishWindow = 72 * time.Hour
-
-// errNoChange is returned by a change function that found nothing to do.
-var errNoChange = errors.New("no change")
-
-// change runs fn in a transaction on the target's package and release
-// (nil when t.Version is ""), after authorizing who for action a, and
-// records a change of kind in the feed and in the transparency log. fn
-// adds what it changed to the event; it returns errNoChange if nothing
-// changed, and then nothing is recorded. A package without a visible
-// release is not found, whoever asks.
-func (s *Service) change(ctx context.Context, who *access.Principal, a access.Action, t trove.Target, kind string,
-	fn func(tx *meta.Tx, pkg *meta.Package, rel *meta.Release, ev *translog.Event) error) error {
-	_, name, key, err := s.parse(t.Ecosystem, t.Name, t.Version)
-	if err != nil {
-		return err
-	}
-	pkg, err := s.visiblePackage(ctx, t.Ecosystem, name, t.Name)
-	if err != nil {
-		return err
-	}
-	if err := s.authorize(ctx, who, a, string(t.Ecosystem), name, pkg); err != nil {
-		return err
-	}
-	err = s.db.Tx(ctx, func(tx *meta.Tx) error {
-		var rel *meta.Release
-		if key != "" {
-			var err error
-			rel, err = tx.Release(ctx, pkg.ID, key)
-			if errors.Is(err, meta.ErrNotFound) || err == nil && !visible(rel.State) {
-				return trove.Error(trove.ErrNotFound, "version %s of %s not found", t.Version, pkg.DisplayName)
-			}
-			if err != nil {
-				return err
-			}
-		}
-		ev := &translog.Event{Kind: kind, Ecosystem: pkg.Ecosystem, Name: pkg.Name, Time: now(s)}
-		if rel != nil {
-			ev.Version = rel.Version
-		}
-		if err := fn(tx, pkg, rel, ev); err != nil {
-			return err
-		}
-		if err := appendEvent(ctx, tx, ev); err != nil {
-			return err
-		}
-		_, err := tx.AddChange(ctx, pkg, kind, ev.Time)
-		return err
-	})
-	if errors.Is(err, errNoChange) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	s.changed(t.Ecosystem, name)
-	return s.sign(context.WithoutCancel(ctx))
-}
 
 // visiblePackage returns the package if it has a visible release. One
 // without is ErrNotFound, exactly like one that does not exist, and this is
 // checked before authorization so that a refusal does not reveal it.
-func (s *Service) visiblePackage(ctx context.Context, eco trove.Ecosystem, name trove.Name, asWritten string) (*meta.Package, error) {
+func (s *Service) visiblePackage(ctx context.Context, eco trove.Ecosystem, name trove.Name, asWritten string) (*trove.Package, error) {
 	notFound := trove.Error(trove.ErrNotFound, "package %s not found", asWritten)
-	pkg, err := s.db.Package(ctx, string(eco), string(name))
+	pkg, err := s.db.Package(ctx, eco, name)
 	if errors.Is(err, meta.ErrNotFound) {
 		return nil, notFound
 	}
@@ -90,106 +27,70 @@ func (s *Service) visiblePackage(ctx context.Context, eco trove.Ecosystem, name 
 		return nil, err
 	}
 	for _, r := range rels {
-		if visible(r.State) {
+		if r.State.Visible() {
 			return pkg, nil
 		}
 	}
 	return nil, notFound
 }
 
-func visible(state string) bool {
-	return state == meta.StatePublished || state == meta.StateYanked
-}
+// The methods below each make one change with Apply.
 
-// Yank hides a release from version resolution (it stays installable when
-// pinned exactly) and records why. Yanking a yanked release updates the reason.
+// Yank yanks a release; see [Yank].
 func (s *Service) Yank(ctx context.Context, who *access.Principal, t trove.Target, reason string) error {
-	return s.change(ctx, who, access.Yank, t, "yank", func(tx *meta.Tx, pkg *meta.Package, rel *meta.Release, ev *translog.Event) error {
-		ev.Reason = &reason
-		if rel.State == meta.StatePublished {
-			if err := tx.SetReleaseState(ctx, rel.ID, meta.StatePublished, meta.StateYanked, time.Time{}); err != nil {
-				return err
-			}
-		}
-		return tx.SetYankedReason(ctx, rel.ID, reason)
-	})
+	return s.Apply(ctx, who, t.Ecosystem, t.Name, Yank{Version: t.Version, Reason: reason})
 }
 
-// Unyank makes a yanked release resolvable again.
+// Unyank makes a yanked release resolvable again; see [Unyank].
 func (s *Service) Unyank(ctx context.Context, who *access.Principal, t trove.Target) error {
-	return s.change(ctx, who, access.Yank, t, "unyank", func(tx *meta.Tx, pkg *meta.Package, rel *meta.Release, ev *translog.Event) error {
-		if rel.State != meta.StateYanked {
-			return trove.Error(trove.ErrInvalid, "version %s of %s is not yanked", rel.Version, pkg.DisplayName)
-		}
-		if err := tx.SetReleaseState(ctx, rel.ID, meta.StateYanked, meta.StatePublished, time.Time{}); err != nil {
-			return err
-		}
-		return tx.SetYankedReason(ctx, rel.ID, "")
-	})
+	return s.Apply(ctx, who, t.Ecosystem, t.Name, Unyank{Version: t.Version})
 }
 
-// Deprecate sets a release's deprecation message; "" removes it.
+// Deprecate sets or removes a release's deprecation message; see [Deprecate].
 func (s *Service) Deprecate(ctx context.Context, who *access.Principal, t trove.Target, msg string) error {
-	return s.change(ctx, who, access.Yank, t, "deprecate", func(tx *meta.Tx, pkg *meta.Package, rel *meta.Release, ev *translog.Event) error {
-		if rel.Deprecated == msg {
-			return errNoChange
-		}
-		ev.Message = &msg
-		return tx.SetDeprecated(ctx, rel.ID, msg)
-	})
+	return s.Apply(ctx, who, t.Ecosystem, t.Name, Deprecate{Version: t.Version, Message: msg})
 }
 
-// Delete turns a release into a tombstone: it disappears from every read
-// path, its version and filenames stay taken forever, and dist-tags that
-// pointed at it are removed. Owners may delete within the unpublish
-// window after publication; afterwards only administrators may.
-func (s *Service) Delete(ctx context.Context, who *access.Principal, t trove.Target, window time.Duration) error {
-	if t.Version == "" {
-		return trove.Error(trove.ErrInvalid, "deleting needs a version")
-	}
-	return s.change(ctx, who, access.Yank, t, "delete", func(tx *meta.Tx, pkg *meta.Package, rel *meta.Release, ev *translog.Event) error {
-		at := now(s)
-		if !who.Admin && at.Sub(rel.PublishedAt) > window {
-			return trove.Error(access.ErrDenied, "%s %s was published more than %s ago and can no longer be deleted by its owners: deprecate it, or ask an administrator",
-				pkg.DisplayName, rel.Version, window)
-		}
-		tags, err := tx.DistTags(ctx, pkg.ID)
-		if err != nil {
-			return err
-		}
-		for _, tag := range tags {
-			if tag.ReleaseID == rel.ID {
-				if err := tx.DeleteDistTag(ctx, pkg.ID, tag.Tag); err != nil {
-					return err
-				}
-				ev.Tags = append(ev.Tags, translog.TagChange{Tag: tag.Tag})
-			}
-		}
-		return tx.SetReleaseState(ctx, rel.ID, rel.State, meta.StateDeleted, at)
-	})
+// Delete turns a release into a tombstone; see [Delete].
+func (s *Service) Delete(ctx context.Context, who *access.Principal, t trove.Target, reason string) error {
+	return s.Apply(ctx, who, t.Ecosystem, t.Name, Delete{Version: t.Version, Reason: reason})
 }
 
-// SetDistTag points a tag of the package at one of its visible releases.
+// SetDistTag points a tag of the package at the target's release; see [SetTag].
 func (s *Service) SetDistTag(ctx context.Context, who *access.Principal, t trove.Target, tag string) error {
-	if t.Version == "" || tag == "" {
-		return trove.Error(trove.ErrInvalid, "a dist-tag needs a tag and a version")
-	}
-	return s.change(ctx, who, access.Publish, t, "tag", func(tx *meta.Tx, pkg *meta.Package, rel *meta.Release, ev *translog.Event) error {
-		ev.Version = ""
-		ev.Tags = []translog.TagChange{{Tag: tag, Version: rel.Version}}
-		return tx.SetDistTag(ctx, pkg.ID, tag, rel.ID)
-	})
+	return s.Apply(ctx, who, t.Ecosystem, t.Name, SetTag{Tag: tag, Version: t.Version})
 }
 
-// RemoveDistTag removes a tag of the package.
+// RemoveDistTag removes a tag of the package; see [RemoveTag].
 func (s *Service) RemoveDistTag(ctx context.Context, who *access.Principal, t trove.Target, tag string) error {
-	return s.change(ctx, who, access.Publish, trove.Target{Ecosystem: t.Ecosystem, Name: t.Name}, "tag",
-		func(tx *meta.Tx, pkg *meta.Package, _ *meta.Release, ev *translog.Event) error {
-			err := tx.DeleteDistTag(ctx, pkg.ID, tag)
-			if errors.Is(err, meta.ErrNotFound) {
-				return trove.Error(trove.ErrNotFound, "%s has no dist-tag %q", pkg.DisplayName, tag)
-			}
-			ev.Tags = []translog.TagChange{{Tag: tag}}
-			return err
-		})
+	return s.Apply(ctx, who, t.Ecosystem, t.Name, RemoveTag{Tag: tag})
+}
+
+// CheckScope reports early, before a request body is read or any work is
+// done, whether who's credentials allow the action a on the package
+// (ecosystem, name as the client wrote it): ErrInvalid for a name the
+// ecosystem refuses, access.ErrUnauthenticated without credentials,
+// access.ErrDenied when the token's scope does not cover the package.
+// Ownership is not checked here (the package may not exist yet): Publish
+// and Apply authorize everything again.
+func (s *Service) CheckScope(who *access.Principal, a access.Action, eco trove.Ecosystem, name string) error {
+	_, n, _, err := s.parse(eco, name, "")
+	if err != nil {
+		return err
+	}
+	if who == nil {
+		return fmt.Errorf("%w: %s %s:%s needs an API token", access.ErrUnauthenticated, a, eco, n)
+	}
+	if !who.Allows(a, eco, s.key(eco, n)) {
+		return fmt.Errorf("%w: this token's scope does not allow %s on %s:%s", access.ErrDenied, a, eco, n)
+	}
+	return nil
+}
+
+// key returns the name as token scopes compare it (Rules.Fold).
+func (s *Service) key(eco trove.Ecosystem, n trove.Name) trove.Name {
+	if r := s.rules[eco]; r != nil {
+		return trove.Name(r.Fold(string(n)))
+	}
+	return n
 }

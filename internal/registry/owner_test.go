@@ -187,7 +187,7 @@ func TestOwnerOfInvisiblePackage(t *testing.T) {
 	bob := e.user(t, "bob", false)
 	res := e.publish(t, alice, "hidden", "1.0", "x")
 	if err := e.db.Tx(ctx, func(tx *meta.Tx) error {
-		return tx.SetReleaseState(ctx, res.Release.ID, meta.StatePublished, meta.StateDeleted, e.now)
+		return tx.SetReleaseState(ctx, res.Release.ID, trove.Published, trove.Deleted, e.now)
 	}); err != nil {
 		t.Fatal(err)
 	}

@@ -34,9 +34,14 @@ type Upload struct {
 	// it (PyPI uploads one file per request). Without it an existing
 	// release is ErrExists.
 	AddFiles bool
-	// GoSum are the go.sum lines of a Go module version, which its publish
-	// record carries so that the log doubles as a checksum database.
-	GoSum []string
+	// Lines are ecosystem-specific lines for the release's publish record,
+	// each "<name> <word>…" (Go: the version's go.sum lines, so that the log
+	// doubles as a checksum database).
+	Lines []string
+	// Dependencies are the names of the packages of the same ecosystem
+	// that the release depends on, as its artifact declares them. Names
+	// that are not valid in the ecosystem are ignored.
+	Dependencies []string
 }
 
 // An UploadFile is one artifact of an Upload.
@@ -52,9 +57,9 @@ type UploadFile struct {
 
 // A Result describes a publish.
 type Result struct {
-	Package *meta.Package
-	Release *meta.Release
-	Files   []*meta.File // the files of the upload, as stored
+	Package *trove.Package
+	Release *trove.Release
+	Files   []*trove.File // the files of the upload, as stored
 	// Unchanged is true when every file was already published with the
 	// same bytes: a retried upload that changed nothing.
 	Unchanged bool
@@ -81,10 +86,10 @@ func (s *Service) Publish(ctx context.Context, who *access.Principal, u *Upload)
 	if len(u.Metadata) == 0 {
 		u.Metadata = json.RawMessage(`{}`)
 	}
-	eco := string(u.Ecosystem)
+	eco := u.Ecosystem
 
 	// Cheap checks first, so that refused uploads write nothing at all.
-	pkg, err := s.db.Package(ctx, eco, string(name))
+	pkg, err := s.db.Package(ctx, eco, name)
 	if err != nil && !errors.Is(err, meta.ErrNotFound) {
 		return nil, err
 	}
@@ -149,8 +154,8 @@ func (s *Service) Publish(ctx context.Context, who *access.Principal, u *Upload)
 }
 
 // authorize applies access.Authorize to the package, which may not exist.
-func (s *Service) authorize(ctx context.Context, who *access.Principal, a access.Action, eco string, name trove.Name, pkg *meta.Package) error {
-	r := access.Resource{Ecosystem: eco, Name: string(name), Exists: pkg != nil}
+func (s *Service) authorize(ctx context.Context, who *access.Principal, a access.Action, eco trove.Ecosystem, name trove.Name, pkg *trove.Package) error {
+	r := access.Resource{Ecosystem: eco, Name: s.key(eco, name), Exists: pkg != nil}
 	if pkg != nil && who != nil {
 		owner, err := s.db.IsOwner(ctx, pkg.ID, who.UserID)
 		if err != nil {
@@ -167,12 +172,12 @@ func (s *Service) checkLookalike(ctx context.Context, rules Rules, name trove.Na
 	if sk == "" {
 		return nil
 	}
-	similar, err := s.db.PackagesBySkeleton(ctx, string(rules.Ecosystem()), sk)
+	similar, err := s.db.PackagesBySkeleton(ctx, rules.Ecosystem(), sk)
 	if err != nil {
 		return err
 	}
 	for _, p := range similar {
-		if p.Name != string(name) {
+		if p.Name != name {
 			return trove.Error(access.ErrDenied, "package name %q is too similar to the existing package %q; choose another name", name, p.DisplayName)
 		}
 	}
@@ -182,7 +187,7 @@ func (s *Service) checkLookalike(ctx context.Context, rules Rules, name trove.Na
 // checkNew refuses an upload that would reuse a version or a filename of
 // an existing package. If every file is already published with the same
 // bytes it returns the existing state as an unchanged Result.
-func (s *Service) checkNew(ctx context.Context, pkg *meta.Package, key string, u *Upload) (*Result, error) {
+func (s *Service) checkNew(ctx context.Context, pkg *trove.Package, key string, u *Upload) (*Result, error) {
 	rel, err := s.db.Release(ctx, pkg.ID, key)
 	if errors.Is(err, meta.ErrNotFound) {
 		return nil, s.checkFilenames(ctx, pkg, u)
@@ -193,7 +198,7 @@ func (s *Service) checkNew(ctx context.Context, pkg *meta.Package, key string, u
 	if err := versionTaken(pkg, rel, u); err != nil {
 		return nil, err
 	}
-	var files []*meta.File
+	var files []*trove.File
 	for _, f := range u.Files {
 		old, err := s.db.File(ctx, pkg.ID, f.Filename)
 		if errors.Is(err, meta.ErrNotFound) {
@@ -214,7 +219,7 @@ func (s *Service) checkNew(ctx context.Context, pkg *meta.Package, key string, u
 }
 
 // checkFilenames refuses filenames the package used for another release.
-func (s *Service) checkFilenames(ctx context.Context, pkg *meta.Package, u *Upload) error {
+func (s *Service) checkFilenames(ctx context.Context, pkg *trove.Package, u *Upload) error {
 	for _, f := range u.Files {
 		old, err := s.db.File(ctx, pkg.ID, f.Filename)
 		if errors.Is(err, meta.ErrNotFound) {
@@ -228,11 +233,11 @@ func (s *Service) checkFilenames(ctx context.Context, pkg *meta.Package, u *Uplo
 	return nil
 }
 
-func versionTaken(pkg *meta.Package, rel *meta.Release, u *Upload) error {
+func versionTaken(pkg *trove.Package, rel *trove.Release, u *Upload) error {
 	switch {
-	case rel.State == meta.StateDeleted:
+	case rel.State == trove.Deleted:
 		return trove.Error(trove.ErrExists, "%s %s was deleted; a deleted version can never be published again, publish a new version", pkg.DisplayName, rel.Version)
-	case rel.State == meta.StateQuarantined:
+	case rel.State == trove.Quarantined:
 		return trove.Error(trove.ErrInProgress, "%s %s is being published by another upload, or is held for review", pkg.DisplayName, rel.Version)
 	case !u.AddFiles:
 		return trove.Error(trove.ErrExists, "you cannot publish over the previously published version %s of %s: versions are immutable, publish a new version", rel.Version, pkg.DisplayName)
@@ -242,9 +247,9 @@ func versionTaken(pkg *meta.Package, rel *meta.Release, u *Upload) error {
 
 // filenameTaken allows an existing file only when it is the same bytes in
 // the same release, already visible.
-func filenameTaken(old *meta.File, f UploadFile, rel *meta.Release) error {
+func filenameTaken(old *trove.File, f UploadFile, rel *trove.Release) error {
 	if old.ReleaseID == rel.ID && old.SHA256 == string(f.Content.Digests.SHA256) &&
-		(old.State == meta.StatePublished || old.State == meta.StateYanked) {
+		(old.State == trove.Published || old.State == trove.Yanked) {
 		return nil
 	}
 	return trove.Error(trove.ErrExists, "file %s already exists with different content or in another state (%s); filenames are never reused", f.Filename, old.State)
@@ -257,10 +262,10 @@ func (s *Service) quarantine(ctx context.Context, who *access.Principal, rules R
 	res := &Result{}
 	at := now(s)
 	err := s.db.Tx(ctx, func(tx *meta.Tx) error {
-		pkg, err := tx.Package(ctx, string(u.Ecosystem), string(name))
+		pkg, err := tx.Package(ctx, u.Ecosystem, name)
 		switch {
 		case errors.Is(err, meta.ErrNotFound):
-			pkg = &meta.Package{Ecosystem: string(u.Ecosystem), Name: string(name), DisplayName: u.Name,
+			pkg = &trove.Package{Ecosystem: u.Ecosystem, Name: name, DisplayName: u.Name,
 				Skeleton: rules.Skeleton(name), CreatedAt: at}
 			if err := tx.InsertPackage(ctx, pkg); err != nil {
 				return err
@@ -276,7 +281,7 @@ func (s *Service) quarantine(ctx context.Context, who *access.Principal, rules R
 			if err != nil {
 				return err
 			}
-			r := access.Resource{Ecosystem: pkg.Ecosystem, Name: pkg.Name, Exists: true, Owner: owner}
+			r := access.Resource{Ecosystem: pkg.Ecosystem, Name: s.key(pkg.Ecosystem, pkg.Name), Exists: true, Owner: owner}
 			if err := access.Authorize(who, access.Publish, r); err != nil {
 				return err
 			}
@@ -286,9 +291,12 @@ func (s *Service) quarantine(ctx context.Context, who *access.Principal, rules R
 		rel, err := tx.Release(ctx, pkg.ID, key)
 		switch {
 		case errors.Is(err, meta.ErrNotFound):
-			rel = &meta.Release{PackageID: pkg.ID, Version: u.Version, VersionKey: key, State: meta.StateQuarantined,
+			rel = &trove.Release{PackageID: pkg.ID, Version: u.Version, VersionKey: key, State: trove.Quarantined,
 				Metadata: u.Metadata, PublisherID: who.UserID, CreatedAt: at}
 			if err := tx.InsertRelease(ctx, rel); err != nil {
+				return err
+			}
+			if err := tx.InsertDependencies(ctx, rel.ID, u.Ecosystem, dependencies(rules, u.Dependencies)); err != nil {
 				return err
 			}
 		case err != nil:
@@ -301,7 +309,7 @@ func (s *Service) quarantine(ctx context.Context, who *access.Principal, rules R
 		res.Release = rel
 
 		for _, f := range u.Files {
-			mf := &meta.File{ReleaseID: rel.ID, PackageID: pkg.ID, Filename: f.Filename, Kind: f.Kind, State: meta.StateQuarantined,
+			mf := &trove.File{ReleaseID: rel.ID, PackageID: pkg.ID, Filename: f.Filename, Kind: f.Kind, State: trove.Quarantined,
 				Size: f.Content.Size(), SHA256: string(f.Content.Digests.SHA256), SHA512: f.Content.Digests.SHA512,
 				SHA1: f.Content.Digests.SHA1, Blake2b256: f.Content.Digests.Blake2b256, MD5: f.Content.Digests.MD5,
 				Attrs: f.Attrs, CreatedAt: at}
@@ -329,8 +337,8 @@ func (s *Service) quarantine(ctx context.Context, who *access.Principal, rules R
 // transaction.
 func (s *Service) publishQuarantined(ctx context.Context, res *Result, u *Upload) error {
 	at := now(s)
-	ev := &translog.Event{Kind: "publish", Ecosystem: res.Package.Ecosystem, Name: res.Package.Name, Version: res.Release.Version,
-		Time: at, GoSum: u.GoSum}
+	ev := &translog.Event{Kind: "publish", Ecosystem: string(res.Package.Ecosystem), Name: string(res.Package.Name), Version: res.Release.Version,
+		Time: at, Lines: u.Lines}
 	for _, f := range res.Files {
 		ev.Files = append(ev.Files, translog.FileDigest{Name: f.Filename, SHA256: f.SHA256})
 	}
@@ -338,20 +346,20 @@ func (s *Service) publishQuarantined(ctx context.Context, res *Result, u *Upload
 		ev.Tags = append(ev.Tags, translog.TagChange{Tag: t, Version: res.Release.Version})
 	}
 	return s.db.Tx(ctx, func(tx *meta.Tx) error {
-		if res.Release.State == meta.StateQuarantined {
-			if err := tx.SetReleaseState(ctx, res.Release.ID, meta.StateQuarantined, meta.StatePublished, at); err != nil {
+		if res.Release.State == trove.Quarantined {
+			if err := tx.SetReleaseState(ctx, res.Release.ID, trove.Quarantined, trove.Published, at); err != nil {
 				return fmt.Errorf("publishing %s: %w", res.Release.Version, err)
 			}
-			res.Release.State, res.Release.PublishedAt = meta.StatePublished, at
+			res.Release.State, res.Release.PublishedAt = trove.Published, at
 		} else {
 			for _, f := range res.Files {
-				if err := tx.SetFileState(ctx, f.ID, meta.StateQuarantined, meta.StatePublished); err != nil {
+				if err := tx.SetFileState(ctx, f.ID, trove.Quarantined, trove.Published); err != nil {
 					return fmt.Errorf("publishing %s: %w", f.Filename, err)
 				}
 			}
 		}
 		for _, f := range res.Files {
-			f.State = meta.StatePublished
+			f.State = trove.Published
 		}
 		for _, t := range u.Tags {
 			if err := tx.SetDistTag(ctx, res.Package.ID, t, res.Release.ID); err != nil {
@@ -372,7 +380,7 @@ func (s *Service) publishQuarantined(ctx context.Context, res *Result, u *Upload
 // logFirstOwners appends an owner record naming the package's owners when
 // its first release becomes visible: until then the package, and who owns
 // it, are not public. Later owner changes append their own records.
-func logFirstOwners(ctx context.Context, tx *meta.Tx, pkg *meta.Package, at time.Time) error {
+func logFirstOwners(ctx context.Context, tx *meta.Tx, pkg *trove.Package, at time.Time) error {
 	entries, err := tx.LogEntries(ctx, pkg.Ecosystem, pkg.Name, "")
 	if err != nil {
 		return err
@@ -386,7 +394,7 @@ func logFirstOwners(ctx context.Context, tx *meta.Tx, pkg *meta.Package, at time
 	if err != nil {
 		return err
 	}
-	ev := &translog.Event{Kind: "owner", Ecosystem: pkg.Ecosystem, Name: pkg.Name, Time: at}
+	ev := &translog.Event{Kind: "owner", Ecosystem: string(pkg.Ecosystem), Name: string(pkg.Name), Time: at}
 	for _, o := range owners {
 		ev.Owners = append(ev.Owners, translog.OwnerChange{Add: true, User: o.Name})
 	}
@@ -404,10 +412,21 @@ func (s *Service) discard(ctx context.Context, res *Result) {
 	}
 }
 
-func artifact(u *Upload, name trove.Name, files []*meta.File) *scan.Artifact {
+func artifact(u *Upload, name trove.Name, files []*trove.File) *scan.Artifact {
 	a := &scan.Artifact{Ecosystem: string(u.Ecosystem), Name: string(name), Version: u.Version, Metadata: u.Metadata}
 	for i, f := range u.Files {
 		a.Files = append(a.Files, scan.File{Name: files[i].Filename, Size: f.Content.Size(), Content: f.Content})
 	}
 	return a
+}
+
+// dependencies returns the valid, normalized names among names.
+func dependencies(rules Rules, names []string) []trove.Name {
+	var out []trove.Name
+	for _, s := range names {
+		if n, err := rules.ParseName(s); err == nil {
+			out = append(out, n)
+		}
+	}
+	return out
 }

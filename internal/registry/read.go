@@ -14,16 +14,16 @@ import (
 // A Project is everything visible about a package, read in one snapshot:
 // what an adapter needs to render its metadata documents.
 type Project struct {
-	Package  *meta.Package
-	Releases []*meta.Release // published and yanked, oldest first
-	Files    []*meta.File    // published and yanked files of those releases
-	Tags     []meta.DistTag
-	Owners   []*meta.User
+	Package  *trove.Package
+	Releases []*trove.Release // published and yanked, oldest first
+	Files    []*trove.File    // published and yanked files of those releases
+	Tags     []trove.Tag
+	Owners   []*trove.User
 }
 
 // FilesOf returns the project's files of one release.
-func (p *Project) FilesOf(releaseID int64) []*meta.File {
-	var out []*meta.File
+func (p *Project) FilesOf(releaseID int64) []*trove.File {
+	var out []*trove.File
 	for _, f := range p.Files {
 		if f.ReleaseID == releaseID {
 			out = append(out, f)
@@ -41,7 +41,7 @@ func (s *Service) Project(ctx context.Context, eco trove.Ecosystem, name string)
 	}
 	p := &Project{}
 	err = s.db.Snapshot(ctx, func(q *meta.Snapshot) error {
-		pkg, err := q.Package(ctx, string(eco), string(n))
+		pkg, err := q.Package(ctx, eco, n)
 		if err != nil {
 			return err
 		}
@@ -51,7 +51,7 @@ func (s *Service) Project(ctx context.Context, eco trove.Ecosystem, name string)
 			return err
 		}
 		for _, r := range rels {
-			if visible(r.State) {
+			if r.State.Visible() {
 				p.Releases = append(p.Releases, r)
 			}
 		}
@@ -60,7 +60,7 @@ func (s *Service) Project(ctx context.Context, eco trove.Ecosystem, name string)
 			return err
 		}
 		for _, f := range files {
-			if visible(f.State) {
+			if f.State.Visible() {
 				p.Files = append(p.Files, f)
 			}
 		}
@@ -80,19 +80,19 @@ func (s *Service) Project(ctx context.Context, eco trove.Ecosystem, name string)
 }
 
 // Packages returns the ecosystem's packages that have a visible release.
-func (s *Service) Packages(ctx context.Context, eco trove.Ecosystem) ([]*meta.Package, error) {
-	return s.db.Packages(ctx, string(eco))
+func (s *Service) Packages(ctx context.Context, eco trove.Ecosystem) ([]*trove.Package, error) {
+	return s.db.Packages(ctx, eco)
 }
 
 // Search returns up to limit visible packages whose name contains text,
 // after skipping offset, and the total number of matches.
-func (s *Service) Search(ctx context.Context, eco trove.Ecosystem, text string, limit, offset int) ([]*meta.Package, int, error) {
-	return s.db.SearchPackages(ctx, string(eco), text, limit, offset)
+func (s *Service) Search(ctx context.Context, eco trove.Ecosystem, text string, limit, offset int) ([]*trove.Package, int, error) {
+	return s.db.SearchPackages(ctx, eco, text, limit, offset)
 }
 
 // File returns a visible file of a package by its filename. Results are
 // cached until the package changes, so a download costs no query.
-func (s *Service) File(ctx context.Context, eco trove.Ecosystem, name trove.Name, filename string) (*meta.File, error) {
+func (s *Service) File(ctx context.Context, eco trove.Ecosystem, name trove.Name, filename string) (*trove.File, error) {
 	k := fileKey{eco, name, filename}
 	s.mu.RLock()
 	f, ok := s.files[k]
@@ -102,7 +102,7 @@ func (s *Service) File(ctx context.Context, eco trove.Ecosystem, name trove.Name
 		return f, nil
 	}
 	notFound := trove.Error(trove.ErrNotFound, "file %s of %s not found", filename, name)
-	pkg, err := s.db.Package(ctx, string(eco), string(name))
+	pkg, err := s.db.Package(ctx, eco, name)
 	if errors.Is(err, meta.ErrNotFound) {
 		return nil, notFound
 	}
@@ -110,7 +110,7 @@ func (s *Service) File(ctx context.Context, eco trove.Ecosystem, name trove.Name
 		return nil, err
 	}
 	f, err = s.db.File(ctx, pkg.ID, filename)
-	if errors.Is(err, meta.ErrNotFound) || err == nil && !visible(f.State) {
+	if errors.Is(err, meta.ErrNotFound) || err == nil && !f.State.Visible() {
 		return nil, notFound
 	}
 	if err != nil {
@@ -142,13 +142,13 @@ func (s *Service) Open(ctx context.Context, d blob.Digest, off int64) (io.ReadCl
 // (its publish, and any later yank, deprecation or deletion), oldest first.
 // The name and version are normalized with the ecosystem's rules, so
 // "Demo" 1.0 finds the records of "demo" 1.0.0.
-func (s *Service) LogEntries(ctx context.Context, eco trove.Ecosystem, name, version string) ([]meta.LogEntry, error) {
+func (s *Service) LogEntries(ctx context.Context, eco trove.Ecosystem, name, version string) ([]trove.LogEntry, error) {
 	_, n, key, err := s.parse(eco, name, version)
 	if err != nil {
 		return nil, err
 	}
 	notFound := trove.Error(trove.ErrNotFound, "no log records about %s %s", name, version)
-	pkg, err := s.db.Package(ctx, string(eco), string(n))
+	pkg, err := s.db.Package(ctx, eco, n)
 	if errors.Is(err, meta.ErrNotFound) {
 		return nil, notFound
 	}
@@ -156,13 +156,13 @@ func (s *Service) LogEntries(ctx context.Context, eco trove.Ecosystem, name, ver
 		return nil, err
 	}
 	rel, err := s.db.Release(ctx, pkg.ID, key)
-	if errors.Is(err, meta.ErrNotFound) || err == nil && rel.State == meta.StateQuarantined {
+	if errors.Is(err, meta.ErrNotFound) || err == nil && rel.State == trove.Quarantined {
 		return nil, notFound
 	}
 	if err != nil {
 		return nil, err
 	}
-	entries, err := s.db.LogEntries(ctx, string(eco), pkg.Name, rel.Version)
+	entries, err := s.db.LogEntries(ctx, eco, pkg.Name, rel.Version)
 	if err == nil && len(entries) == 0 {
 		return nil, notFound
 	}
@@ -176,7 +176,7 @@ func (s *Service) Deleted(ctx context.Context, eco trove.Ecosystem, name, versio
 	if err != nil || key == "" {
 		return false, nil
 	}
-	pkg, err := s.db.Package(ctx, string(eco), string(n))
+	pkg, err := s.db.Package(ctx, eco, n)
 	if errors.Is(err, meta.ErrNotFound) {
 		return false, nil
 	}
@@ -190,5 +190,5 @@ func (s *Service) Deleted(ctx context.Context, eco trove.Ecosystem, name, versio
 	if err != nil {
 		return false, err
 	}
-	return rel.State == meta.StateDeleted, nil
+	return rel.State == trove.Deleted, nil
 }

@@ -30,9 +30,11 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"sync"
 	"time"
 
+	"github.com/trove-dev/trove/internal/access"
 	"github.com/trove-dev/trove/internal/blob"
 	"github.com/trove-dev/trove/internal/meta"
 	"github.com/trove-dev/trove/internal/scan"
@@ -55,6 +57,10 @@ type Rules interface {
 	// package whose skeleton equals an existing one's is refused. An empty
 	// skeleton disables the check.
 	Skeleton(n trove.Name) string
+	// Fold returns the form in which token scopes compare a name, or a
+	// literal part of a scope pattern (access.Namer): PyPI normalizes it,
+	// Go lowers its case; names that fold alike are one package to scopes.
+	Fold(name string) string
 }
 
 // Config is what a Service is made of.
@@ -68,6 +74,9 @@ type Config struct {
 	// Log signs the transparency log after every change. Records are
 	// appended with or without it; nil leaves them unsigned (tests).
 	Log *translog.Log
+	// UnpublishWindow is how long after publication owners may delete a
+	// release; 0 means DefaultUnpublishWindow.
+	UnpublishWindow time.Duration
 }
 
 // A Service is the registry core. It is safe for concurrent use.
@@ -76,14 +85,17 @@ type Service struct {
 	blobs   blob.Store
 	scan    *scan.Pipeline
 	rules   map[trove.Ecosystem]Rules
+	order   []trove.Ecosystem // of the rules given
 	tempDir string
 	now     func() time.Time
 	log     *translog.Log
 
+	unpublishWindow time.Duration
+
 	mu       sync.RWMutex
 	watchers []func(trove.Ecosystem, trove.Name)
-	files    map[fileKey]*meta.File // visible files by key, filled on demand
-	gen      uint64                 // incremented by every change; guards fills of files
+	files    map[fileKey]*trove.File // visible files by key, filled on demand
+	gen      uint64                  // incremented by every change; guards fills of files
 }
 
 type fileKey struct {
@@ -105,7 +117,12 @@ func New(cfg Config) (*Service, error) {
 		tempDir: cfg.TempDir,
 		now:     cfg.Now,
 		log:     cfg.Log,
-		files:   make(map[fileKey]*meta.File),
+		files:   make(map[fileKey]*trove.File),
+
+		unpublishWindow: cfg.UnpublishWindow,
+	}
+	if s.unpublishWindow <= 0 {
+		s.unpublishWindow = DefaultUnpublishWindow
 	}
 	if s.scan == nil {
 		s.scan = scan.NewPipeline()
@@ -122,8 +139,38 @@ func New(cfg Config) (*Service, error) {
 	removeStaleStages(s.tempDir, s.now().Add(-StaleQuarantine))
 	for _, r := range cfg.Rules {
 		s.rules[r.Ecosystem()] = r
+		s.order = append(s.order, r.Ecosystem())
 	}
 	return s, nil
+}
+
+// Ecosystems returns the ecosystems the service has rules for, in the
+// order it was given them.
+func (s *Service) Ecosystems() []trove.Ecosystem {
+	return slices.Clone(s.order)
+}
+
+// ParsePattern checks a token scope pattern against the ecosystems the
+// service knows, folding its names by their rules (access.ParsePattern).
+func (s *Service) ParsePattern(p string) (access.Pattern, error) {
+	return access.ParsePattern(p, Namers(s.ruleList()...)...)
+}
+
+// Namers returns the rules as access.Namers.
+func Namers(rules ...Rules) []access.Namer {
+	out := make([]access.Namer, len(rules))
+	for i, r := range rules {
+		out[i] = r
+	}
+	return out
+}
+
+func (s *Service) ruleList() []Rules {
+	out := make([]Rules, len(s.order))
+	for i, eco := range s.order {
+		out[i] = s.rules[eco]
+	}
+	return out
 }
 
 // Rules returns the rules of an ecosystem, or nil.
@@ -167,7 +214,7 @@ func appendEvent(ctx context.Context, tx *meta.Tx, ev *translog.Event) error {
 	if err != nil {
 		return err
 	}
-	return tx.IndexLogRecord(ctx, ev.Ecosystem, ev.Name, ev.Version, ev.Kind, id)
+	return tx.IndexLogRecord(ctx, trove.Ecosystem(ev.Ecosystem), trove.Name(ev.Name), ev.Version, ev.Kind, id)
 }
 
 // sign signs the transparency log's new tree, so that a change is

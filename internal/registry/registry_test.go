@@ -42,6 +42,8 @@ func (rules) VersionKey(v string) (string, error) {
 	return strings.TrimSuffix(v, ".0"), nil
 }
 
+func (rules) Fold(s string) string { return s }
+
 func (rules) Skeleton(n trove.Name) string { return strings.ReplaceAll(string(n), "-", "") }
 
 var ctx = context.Background()
@@ -72,8 +74,8 @@ func newEnv(t *testing.T, scanners ...scan.Scanner) *env {
 
 func (e *env) user(t *testing.T, name string, admin bool) *access.Principal {
 	t.Helper()
-	u := &meta.User{Name: name, Email: name + "@example.test", PasswordHash: "x", Admin: admin, CreatedAt: e.now}
-	if err := e.db.Tx(ctx, func(tx *meta.Tx) error { return tx.InsertUser(ctx, u) }); err != nil {
+	u := &trove.User{Name: name, Email: name + "@example.test", Admin: admin, CreatedAt: e.now}
+	if err := e.db.Tx(ctx, func(tx *meta.Tx) error { return tx.InsertUser(ctx, u, "x") }); err != nil {
 		t.Fatal(err)
 	}
 	return &access.Principal{UserID: u.ID, UserName: name, Admin: admin, Packages: []access.Pattern{"*"}, Actions: access.Actions}
@@ -117,7 +119,7 @@ func TestPublishThenRead(t *testing.T) {
 	e := newEnv(t)
 	alice := e.user(t, "alice", false)
 	res := e.publish(t, alice, "demo", "1.0", "tarball bytes")
-	if res.Release.State != meta.StatePublished || res.Files[0].State != meta.StatePublished {
+	if res.Release.State != trove.Published || res.Files[0].State != trove.Published {
 		t.Errorf("states after publish: release %s, file %s", res.Release.State, res.Files[0].State)
 	}
 	p, err := e.reg.Project(ctx, "npm", "demo")
@@ -166,7 +168,7 @@ func TestDeletedVersionIsNeverReused(t *testing.T) {
 	e.publish(t, alice, "demo", "1.0", "first")
 	e.publish(t, alice, "demo", "2.0", "second")
 	target := trove.Target{Ecosystem: "npm", Name: "demo", Version: "1.0"}
-	if err := e.reg.Delete(ctx, alice, target, registry.DefaultUnpublishWindow); err != nil {
+	if err := e.reg.Delete(ctx, alice, target, ""); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := e.reg.File(ctx, "npm", "demo", "demo-1.0.tgz"); !errors.Is(err, trove.ErrNotFound) {
@@ -181,7 +183,7 @@ func TestDeletedVersionIsNeverReused(t *testing.T) {
 		t.Errorf("republish of a deleted version = %v, want ErrExists (not in progress) saying it was deleted", err)
 	}
 	// Deleting the last version hides the package but keeps the name.
-	if err := e.reg.Delete(ctx, alice, trove.Target{Ecosystem: "npm", Name: "demo", Version: "2.0"}, registry.DefaultUnpublishWindow); err != nil {
+	if err := e.reg.Delete(ctx, alice, trove.Target{Ecosystem: "npm", Name: "demo", Version: "2.0"}, ""); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := e.reg.Project(ctx, "npm", "demo"); !errors.Is(err, trove.ErrNotFound) {
@@ -200,10 +202,10 @@ func TestUnpublishWindow(t *testing.T) {
 	e.publish(t, alice, "demo", "1.0", "x")
 	e.now = e.now.Add(registry.DefaultUnpublishWindow + time.Minute)
 	target := trove.Target{Ecosystem: "npm", Name: "demo", Version: "1.0"}
-	if err := e.reg.Delete(ctx, alice, target, registry.DefaultUnpublishWindow); !errors.Is(err, access.ErrDenied) {
+	if err := e.reg.Delete(ctx, alice, target, ""); !errors.Is(err, access.ErrDenied) {
 		t.Errorf("owner deleting after the window = %v, want ErrDenied", err)
 	}
-	if err := e.reg.Delete(ctx, admin, target, registry.DefaultUnpublishWindow); err != nil {
+	if err := e.reg.Delete(ctx, admin, target, ""); err != nil {
 		t.Errorf("admin deleting after the window = %v, want nil", err)
 	}
 }
@@ -285,13 +287,13 @@ func TestAuthorization(t *testing.T) {
 			if err := e.reg.SetDistTag(ctx, tc.who, target, "beta"); !errors.Is(err, tc.want) {
 				t.Errorf("SetDistTag = %v, want %v", err, tc.want)
 			}
-			if err := e.reg.Delete(ctx, tc.who, target, time.Hour); !errors.Is(err, tc.want) {
+			if err := e.reg.Delete(ctx, tc.who, target, ""); !errors.Is(err, tc.want) {
 				t.Errorf("Delete = %v, want %v", err, tc.want)
 			}
 		})
 	}
 	p, _ := e.reg.Project(ctx, "npm", "demo")
-	if len(p.Releases) != 1 || p.Releases[0].State != meta.StatePublished || p.Releases[0].Deprecated != "" || len(p.Tags) != 1 {
+	if len(p.Releases) != 1 || p.Releases[0].State != trove.Published || p.Releases[0].Deprecated != "" || len(p.Tags) != 1 {
 		t.Errorf("refused changes changed the package: %+v", p.Releases[0])
 	}
 }
@@ -451,18 +453,21 @@ func TestYankDeprecateTags(t *testing.T) {
 	var changes []string
 	e.reg.Watch(func(eco trove.Ecosystem, n trove.Name) { changes = append(changes, string(eco)+":"+string(n)) })
 
+	if err := e.reg.SetDistTag(ctx, alice, v1, "old"); err != nil {
+		t.Fatal(err)
+	}
 	if err := e.reg.Yank(ctx, alice, v1, "broken"); err != nil {
 		t.Fatal(err)
 	}
 	if err := e.reg.Deprecate(ctx, alice, v1, "use 2.0"); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.reg.SetDistTag(ctx, alice, v1, "old"); err != nil {
-		t.Fatal(err)
+	if err := e.reg.SetDistTag(ctx, alice, v1, "older"); !errors.Is(err, trove.ErrInvalid) {
+		t.Errorf("tagging a yanked release = %v, want ErrInvalid", err)
 	}
 	p, _ := e.reg.Project(ctx, "npm", "demo")
 	r := p.Releases[0]
-	if r.State != meta.StateYanked || r.YankedReason != "broken" || r.Deprecated != "use 2.0" {
+	if r.State != trove.Yanked || r.YankedReason != "broken" || r.Deprecated != "use 2.0" {
 		t.Errorf("release after yank+deprecate = %+v", r)
 	}
 	if _, err := e.reg.File(ctx, "npm", "demo", "demo-1.0.tgz"); err != nil {
@@ -499,7 +504,7 @@ func TestFileCacheFollowsChanges(t *testing.T) {
 	if _, err := e.reg.File(ctx, "npm", "demo", "demo-1.0.tgz"); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.reg.Delete(ctx, alice, trove.Target{Ecosystem: "npm", Name: "demo", Version: "1.0"}, time.Hour); err != nil {
+	if err := e.reg.Delete(ctx, alice, trove.Target{Ecosystem: "npm", Name: "demo", Version: "1.0"}, ""); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := e.reg.File(ctx, "npm", "demo", "demo-1.0.tgz"); !errors.Is(err, trove.ErrNotFound) {
@@ -622,7 +627,7 @@ func TestEveryChangeIsLogged(t *testing.T) {
 		{func() error { return e.reg.RemoveOwner(ctx, alice, "npm", "demo", "bob") }, "owner", func(ev *translog.Event) bool {
 			return len(ev.Owners) == 1 && ev.Owners[0] == translog.OwnerChange{User: "bob"}
 		}},
-		{func() error { return e.reg.Delete(ctx, alice, v1, time.Hour) }, "delete", func(ev *translog.Event) bool {
+		{func() error { return e.reg.Delete(ctx, alice, v1, "") }, "delete", func(ev *translog.Event) bool {
 			return len(ev.Tags) == 1 && ev.Tags[0].Tag == "latest" && ev.Tags[0].Version == ""
 		}},
 	}

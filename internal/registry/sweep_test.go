@@ -9,6 +9,7 @@ import (
 
 	"github.com/trove-dev/trove/internal/blob/memblob"
 	"github.com/trove-dev/trove/internal/meta"
+	"github.com/trove-dev/trove/internal/trove"
 )
 
 func TestSweepDiscardsAbandonedUploads(t *testing.T) {
@@ -23,21 +24,21 @@ func TestSweepDiscardsAbandonedUploads(t *testing.T) {
 		t.Fatal(err)
 	}
 	old := time.Now().Add(-2 * StaleQuarantine)
-	var p meta.Package
-	var rels [2]meta.Release
+	var p trove.Package
+	var rels [2]trove.Release
 	err = db.Tx(ctx, func(tx *meta.Tx) error {
-		p = meta.Package{Ecosystem: "npm", Name: "demo", DisplayName: "demo", CreatedAt: old}
+		p = trove.Package{Ecosystem: "npm", Name: "demo", DisplayName: "demo", CreatedAt: old}
 		if err := tx.InsertPackage(ctx, &p); err != nil {
 			return err
 		}
 		for i, at := range []time.Time{old, time.Now()} { // one abandoned, one in progress
-			rels[i] = meta.Release{PackageID: p.ID, Version: []string{"1.0.0", "2.0.0"}[i], VersionKey: []string{"1.0.0", "2.0.0"}[i],
-				State: meta.StateQuarantined, Metadata: []byte(`{}`), CreatedAt: at}
+			rels[i] = trove.Release{PackageID: p.ID, Version: []string{"1.0.0", "2.0.0"}[i], VersionKey: []string{"1.0.0", "2.0.0"}[i],
+				State: trove.Quarantined, Metadata: []byte(`{}`), CreatedAt: at}
 			if err := tx.InsertRelease(ctx, &rels[i]); err != nil {
 				return err
 			}
-			f := meta.File{ReleaseID: rels[i].ID, PackageID: p.ID, Filename: rels[i].Version + ".tgz", Kind: "tarball",
-				State: meta.StateQuarantined, SHA256: "x", CreatedAt: at}
+			f := trove.File{ReleaseID: rels[i].ID, PackageID: p.ID, Filename: rels[i].Version + ".tgz", Kind: "tarball",
+				State: trove.Quarantined, SHA256: "x", CreatedAt: at}
 			if err := tx.InsertFile(ctx, &f); err != nil {
 				return err
 			}

@@ -37,7 +37,6 @@ import (
 
 	"github.com/trove-dev/trove/internal/access"
 	"github.com/trove-dev/trove/internal/blob"
-	"github.com/trove-dev/trove/internal/meta"
 )
 
 // An Adapter serves one ecosystem's protocol under a path prefix.
@@ -66,13 +65,19 @@ type Mount struct {
 type Options struct {
 	Mounts  []Mount
 	Tokens  *access.Tokens
-	DB      *meta.DB
+	DB      Pinger // the metadata database, for /readyz
 	Blobs   blob.Store
 	Metrics *Metrics
 	// AccessLog logs one line per request at level Info.
 	AccessLog bool
 	// Security is served at /.well-known/security.txt.
 	Security SecurityTxt
+}
+
+// A Pinger reports whether a backend answers; /readyz asks it.
+type Pinger interface {
+	// Ping returns nil if the backend can serve requests.
+	Ping(ctx context.Context) error
 }
 
 // A Server is Trove's HTTP handler.
@@ -100,10 +105,15 @@ func New(o Options) *Server {
 	s.mux.HandleFunc("GET /readyz", s.readyz)
 	s.mux.Handle("GET /metrics", o.Metrics.Handler())
 	s.mux.HandleFunc("GET /.well-known/security.txt", s.serveSecurityTxt)
+	var served []string
+	for _, m := range o.Mounts {
+		served = append(served, m.Ecosystem+" under "+m.Prefix+"/")
+	}
+	notFound := "not found: Trove serves " + strings.Join(served, ", ")
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.WriteHeader(http.StatusNotFound)
-		fmt.Fprintln(w, "not found: Trove serves npm under /npm/, PyPI under /pypi/ (see /pypi/simple/) and Go modules under /go/")
+		fmt.Fprintln(w, notFound)
 	})
 	for _, m := range o.Mounts {
 		h := s.plainHandler(m)

@@ -28,8 +28,10 @@ import (
 //	reason <Go-quoted string>              (yank, delete, takedown)
 //	message <Go-quoted string>             (deprecate; "" undeprecates)
 //	owner add|remove <user name>           (owner)
-//	<module> <version> h1:<hash>           (publish of a Go module: its go.sum lines)
-//	<module> <version>/go.mod h1:<hash>
+//	<name> <word>…                         (publish: lines the ecosystem adds;
+//	                                        for a Go module its go.sum lines:
+//	                                        <module> <version> h1:<hash> and
+//	                                        <module> <version>/go.mod h1:<hash>)
 //
 // Kinds: publish, yank, unyank, deprecate, delete, tag, owner (a
 // package's first owners are logged with its first release), and any
@@ -48,7 +50,9 @@ type Event struct {
 	Reason    *string
 	Message   *string
 	Owners    []OwnerChange
-	GoSum     []string // go.sum lines, without "\n"
+	// Lines are ecosystem-specific lines, without "\n": words separated
+	// by single spaces, the first being the package name (Go: go.sum lines).
+	Lines []string
 }
 
 // A FileDigest is a file of a published release.
@@ -85,6 +89,21 @@ func word(s string) error {
 	for _, r := range s {
 		if r <= ' ' || r == 0x7f {
 			return errField
+		}
+	}
+	return nil
+}
+
+// checkLine checks an ecosystem line: the package name, then one or more
+// words, separated by single spaces.
+func checkLine(l, name string) error {
+	f := strings.Split(l, " ")
+	if len(f) < 2 || f[0] != name {
+		return fmt.Errorf("%q is not \"%s <word>…\"", l, name)
+	}
+	for _, w := range f[1:] {
+		if err := word(w); err != nil {
+			return fmt.Errorf("%q: %w", l, err)
 		}
 	}
 	return nil
@@ -155,10 +174,9 @@ func (e *Event) Format() ([]byte, error) {
 		}
 		b.WriteString("owner " + op + " " + o.User + "\n")
 	}
-	for _, l := range e.GoSum {
-		f := strings.Fields(l)
-		if len(f) != 3 || strings.Join(f, " ") != l || !strings.HasPrefix(f[2], "h1:") || f[0] != e.Name {
-			return fail("go.sum line", fmt.Errorf("%q is not \"%s <version>[/go.mod] h1:<hash>\"", l, e.Name))
+	for _, l := range e.Lines {
+		if err := checkLine(l, e.Name); err != nil {
+			return fail("line", err)
 		}
 		b.WriteString(l + "\n")
 	}
@@ -236,7 +254,7 @@ func ParseEvent(text []byte) (*Event, error) {
 			}
 			e.Owners = append(e.Owners, OwnerChange{Add: op == "add", User: user})
 		default:
-			e.GoSum = append(e.GoSum, l)
+			e.Lines = append(e.Lines, l)
 		}
 	}
 	// What Format refuses, Parse refuses: the round trip is exact.

@@ -30,7 +30,7 @@ func TestEventFormat(t *testing.T) {
 			"trove-event 1\nowner npm x\ntime 2026-11-22T09:30:05Z\nuntag beta\nowner add bob\nowner remove carol\n"},
 		{"go publish", Event{Kind: "publish", Ecosystem: "go", Name: "example.com/m", Version: "v1.0.0", Time: at,
 			Files: []FileDigest{{"v1.0.0.zip", sum}},
-			GoSum: []string{"example.com/m v1.0.0 h1:abc=", "example.com/m v1.0.0/go.mod h1:def="}},
+			Lines: []string{"example.com/m v1.0.0 h1:abc=", "example.com/m v1.0.0/go.mod h1:def="}},
 			"trove-event 1\npublish go example.com/m v1.0.0\ntime 2026-11-22T09:30:05Z\nfile v1.0.0.zip sha256:" + sum +
 				"\nexample.com/m v1.0.0 h1:abc=\nexample.com/m v1.0.0/go.mod h1:def=\n"},
 	} {
@@ -55,7 +55,7 @@ func TestEventFormat(t *testing.T) {
 		{Kind: "publish", Ecosystem: "npm", Name: "x", Version: "1.0\n", Time: at},
 		{Kind: "publish", Ecosystem: "npm", Name: "x"},
 		{Kind: "publish", Ecosystem: "npm", Name: "x", Time: at, Files: []FileDigest{{"f", "ABC"}}},
-		{Kind: "publish", Ecosystem: "go", Name: "example.com/m", Time: at, GoSum: []string{"other.com/m v1 h1:x"}},
+		{Kind: "publish", Ecosystem: "go", Name: "example.com/m", Time: at, Lines: []string{"other.com/m v1 h1:x"}},
 		{Kind: "", Ecosystem: "npm", Name: "x", Time: at},
 	} {
 		if b, err := bad.Format(); err == nil {

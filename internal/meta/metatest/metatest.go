@@ -15,6 +15,7 @@ import (
 
 	"github.com/trove-dev/trove/internal/meta"
 	"github.com/trove-dev/trove/internal/translog"
+	"github.com/trove-dev/trove/internal/trove"
 )
 
 // Run runs the suite; newDB returns a fresh, empty, migrated database.
@@ -111,28 +112,28 @@ func tx(t *testing.T, db *meta.DB, fn func(tx *meta.Tx) error) {
 	}
 }
 
-func addUser(t *testing.T, db *meta.DB, name string) *meta.User {
+func addUser(t *testing.T, db *meta.DB, name string) *trove.User {
 	t.Helper()
-	u := &meta.User{Name: name, Email: name + "@example.test", PasswordHash: "$argon2id$x", CreatedAt: now}
-	tx(t, db, func(tx *meta.Tx) error { return tx.InsertUser(ctx, u) })
+	u := &trove.User{Name: name, Email: name + "@example.test", CreatedAt: now}
+	tx(t, db, func(tx *meta.Tx) error { return tx.InsertUser(ctx, u, "$argon2id$x") })
 	return u
 }
 
-func addPackage(t *testing.T, db *meta.DB, eco, name string) *meta.Package {
+func addPackage(t *testing.T, db *meta.DB, eco trove.Ecosystem, name trove.Name) *trove.Package {
 	t.Helper()
-	p := &meta.Package{Ecosystem: eco, Name: name, DisplayName: name, Skeleton: name, CreatedAt: now}
+	p := &trove.Package{Ecosystem: eco, Name: name, DisplayName: string(name), Skeleton: string(name), CreatedAt: now}
 	tx(t, db, func(tx *meta.Tx) error { return tx.InsertPackage(ctx, p) })
 	return p
 }
 
-func addRelease(t *testing.T, db *meta.DB, p *meta.Package, version, state string) *meta.Release {
+func addRelease(t *testing.T, db *meta.DB, p *trove.Package, version string, state trove.State) *trove.Release {
 	t.Helper()
-	r := &meta.Release{PackageID: p.ID, Version: version, VersionKey: version, State: state, Metadata: []byte(`{}`), CreatedAt: now}
+	r := &trove.Release{PackageID: p.ID, Version: version, VersionKey: version, State: state, Metadata: []byte(`{}`), CreatedAt: now}
 	tx(t, db, func(tx *meta.Tx) error {
 		if err := tx.InsertRelease(ctx, r); err != nil {
 			return err
 		}
-		return tx.InsertFile(ctx, &meta.File{ReleaseID: r.ID, PackageID: p.ID, Filename: p.Name + "-" + version + ".tgz",
+		return tx.InsertFile(ctx, &trove.File{ReleaseID: r.ID, PackageID: p.ID, Filename: string(p.Name) + "-" + version + ".tgz",
 			Kind: "tarball", State: state, Size: 3, SHA256: "aa", SHA512: "bb", SHA1: "cc", Blake2b256: "dd", MD5: "ee", CreatedAt: now})
 	})
 	return r
@@ -151,7 +152,7 @@ func testUsers(t *testing.T, db *meta.DB) {
 		t.Errorf("UserByName(missing) = %v, want ErrNotFound", err)
 	}
 	err = db.Tx(ctx, func(tx *meta.Tx) error {
-		return tx.InsertUser(ctx, &meta.User{Name: "alice", Email: "x", PasswordHash: "y", CreatedAt: now})
+		return tx.InsertUser(ctx, &trove.User{Name: "alice", Email: "x", CreatedAt: now}, "y")
 	})
 	if !errors.Is(err, meta.ErrConflict) {
 		t.Errorf("InsertUser(taken name) = %v, want ErrConflict", err)
@@ -171,7 +172,7 @@ func testPublicEmail(t *testing.T, db *meta.DB) {
 	a, b := addPackage(t, db, "npm", "a"), addPackage(t, db, "pypi", "b")
 	addPackage(t, db, "npm", "other")
 	tx(t, db, func(tx *meta.Tx) error {
-		for _, p := range []*meta.Package{a, b} {
+		for _, p := range []*trove.Package{a, b} {
 			if err := tx.AddOwner(ctx, p.ID, alice.ID, now); err != nil {
 				return err
 			}
@@ -180,9 +181,9 @@ func testPublicEmail(t *testing.T, db *meta.DB) {
 	})
 	before, _ := db.LastSerial(ctx)
 	tx(t, db, func(tx *meta.Tx) error { return tx.SetPublicEmail(ctx, alice.ID, true, now) })
-	for _, get := range []func() (*meta.User, error){
-		func() (*meta.User, error) { return db.UserByName(ctx, "alice") },
-		func() (*meta.User, error) { return db.UserByID(ctx, alice.ID) },
+	for _, get := range []func() (*trove.User, error){
+		func() (*trove.User, error) { return db.UserByName(ctx, "alice") },
+		func() (*trove.User, error) { return db.UserByID(ctx, alice.ID) },
 	} {
 		if u, err := get(); err != nil || !u.PublicEmail {
 			t.Errorf("after SetPublicEmail(true): %+v, %v", u, err)
@@ -211,7 +212,7 @@ func testPublicEmail(t *testing.T, db *meta.DB) {
 
 func testTokens(t *testing.T, db *meta.DB) {
 	u := addUser(t, db, "alice")
-	tok := &meta.Token{PublicID: "pub1", Hash: "h1", UserID: u.ID, Description: "ci", Packages: []string{"npm:@acme/*"},
+	tok := &trove.Token{PublicID: "pub1", Hash: "h1", UserID: u.ID, Description: "ci", Packages: []string{"npm:@acme/*"},
 		Actions: []string{"publish"}, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
 	tx(t, db, func(tx *meta.Tx) error { return tx.InsertToken(ctx, tok) })
 	got, err := db.TokenByHash(ctx, "h1")
@@ -240,54 +241,54 @@ func testTokens(t *testing.T, db *meta.DB) {
 
 func testReleasesNeverReused(t *testing.T, db *meta.DB) {
 	p := addPackage(t, db, "npm", "demo")
-	r := addRelease(t, db, p, "1.0.0", meta.StatePublished)
+	r := addRelease(t, db, p, "1.0.0", trove.Published)
 	tx(t, db, func(tx *meta.Tx) error {
-		return tx.SetReleaseState(ctx, r.ID, meta.StatePublished, meta.StateDeleted, now)
+		return tx.SetReleaseState(ctx, r.ID, trove.Published, trove.Deleted, now)
 	})
 	err := db.Tx(ctx, func(tx *meta.Tx) error {
-		return tx.InsertRelease(ctx, &meta.Release{PackageID: p.ID, Version: "1.0.0", VersionKey: "1.0.0", State: meta.StateQuarantined, Metadata: []byte(`{}`), CreatedAt: now})
+		return tx.InsertRelease(ctx, &trove.Release{PackageID: p.ID, Version: "1.0.0", VersionKey: "1.0.0", State: trove.Quarantined, Metadata: []byte(`{}`), CreatedAt: now})
 	})
 	if !errors.Is(err, meta.ErrConflict) {
 		t.Errorf("InsertRelease(deleted version) = %v, want ErrConflict", err)
 	}
-	r2 := addRelease(t, db, p, "2.0.0", meta.StatePublished)
+	r2 := addRelease(t, db, p, "2.0.0", trove.Published)
 	err = db.Tx(ctx, func(tx *meta.Tx) error {
-		return tx.InsertFile(ctx, &meta.File{ReleaseID: r2.ID, PackageID: p.ID, Filename: "demo-1.0.0.tgz", Kind: "tarball",
-			State: meta.StateQuarantined, SHA256: "ff", CreatedAt: now})
+		return tx.InsertFile(ctx, &trove.File{ReleaseID: r2.ID, PackageID: p.ID, Filename: "demo-1.0.0.tgz", Kind: "tarball",
+			State: trove.Quarantined, SHA256: "ff", CreatedAt: now})
 	})
 	if !errors.Is(err, meta.ErrConflict) {
 		t.Errorf("InsertFile(filename of a deleted release) = %v, want ErrConflict", err)
 	}
 	f, err := db.File(ctx, p.ID, "demo-1.0.0.tgz")
-	if err != nil || f.State != meta.StateDeleted {
+	if err != nil || f.State != trove.Deleted {
 		t.Errorf("File(deleted) = %+v, %v; want a tombstone in state deleted", f, err)
 	}
 	rs, err := db.Releases(ctx, p.ID)
-	if err != nil || len(rs) != 2 || rs[0].State != meta.StateDeleted || rs[0].DeletedAt.IsZero() {
+	if err != nil || len(rs) != 2 || rs[0].State != trove.Deleted || rs[0].DeletedAt.IsZero() {
 		t.Errorf("Releases = %+v, %v; want the tombstone and 2.0.0", rs, err)
 	}
 }
 
 func testQuarantineRollback(t *testing.T, db *meta.DB) {
 	p := addPackage(t, db, "npm", "demo")
-	r := addRelease(t, db, p, "1.0.0", meta.StateQuarantined)
+	r := addRelease(t, db, p, "1.0.0", trove.Quarantined)
 	tx(t, db, func(tx *meta.Tx) error { return tx.DiscardQuarantined(ctx, r.ID) })
 	if _, err := db.Release(ctx, p.ID, "1.0.0"); !errors.Is(err, meta.ErrNotFound) {
 		t.Errorf("Release after DiscardQuarantined = %v, want ErrNotFound", err)
 	}
 	// The version and filename are free again: nothing was ever visible.
-	addRelease(t, db, p, "1.0.0", meta.StatePublished)
+	addRelease(t, db, p, "1.0.0", trove.Published)
 	r2, _ := db.Release(ctx, p.ID, "1.0.0")
 	tx(t, db, func(tx *meta.Tx) error { return tx.DiscardQuarantined(ctx, r2.ID) })
-	if got, _ := db.Release(ctx, p.ID, "1.0.0"); got == nil || got.State != meta.StatePublished {
+	if got, _ := db.Release(ctx, p.ID, "1.0.0"); got == nil || got.State != trove.Published {
 		t.Errorf("published release changed by DiscardQuarantined: %+v", got)
 	}
 }
 
 func testDistTags(t *testing.T, db *meta.DB) {
 	p := addPackage(t, db, "npm", "demo")
-	r1 := addRelease(t, db, p, "1.0.0", meta.StatePublished)
-	r2 := addRelease(t, db, p, "2.0.0-beta.1", meta.StatePublished)
+	r1 := addRelease(t, db, p, "1.0.0", trove.Published)
+	r2 := addRelease(t, db, p, "2.0.0-beta.1", trove.Published)
 	tx(t, db, func(tx *meta.Tx) error {
 		if err := tx.SetDistTag(ctx, p.ID, "latest", r1.ID); err != nil {
 			return err
@@ -298,7 +299,7 @@ func testDistTags(t *testing.T, db *meta.DB) {
 		return tx.SetDistTag(ctx, p.ID, "beta", r2.ID)
 	})
 	got, err := db.DistTags(ctx, p.ID)
-	want := []meta.DistTag{{Tag: "beta", ReleaseID: r2.ID, Version: "2.0.0-beta.1"}, {Tag: "latest", ReleaseID: r1.ID, Version: "1.0.0"}}
+	want := []trove.Tag{{Tag: "beta", ReleaseID: r2.ID, Version: "2.0.0-beta.1"}, {Tag: "latest", ReleaseID: r1.ID, Version: "1.0.0"}}
 	if err != nil || !cmp.Equal(got, want) {
 		t.Errorf("DistTags = %v, %v; want %v", got, err, want)
 	}
@@ -367,10 +368,10 @@ func testChanges(t *testing.T, db *meta.DB) {
 
 func testSearch(t *testing.T, db *meta.DB) {
 	for _, n := range []string{"left-pad", "leftpad_x", "right-pad", "hidden"} {
-		p := addPackage(t, db, "npm", n)
-		state := meta.StatePublished
+		p := addPackage(t, db, "npm", trove.Name(n))
+		state := trove.Published
 		if n == "hidden" {
-			state = meta.StateQuarantined
+			state = trove.Quarantined
 		}
 		addRelease(t, db, p, "1.0.0", state)
 	}
@@ -415,7 +416,7 @@ func testLoginSessions(t *testing.T, db *meta.DB) {
 func testTxRollback(t *testing.T, db *meta.DB) {
 	boom := errors.New("boom")
 	err := db.Tx(ctx, func(tx *meta.Tx) error {
-		if err := tx.InsertUser(ctx, &meta.User{Name: "ghost", Email: "g", PasswordHash: "h", CreatedAt: now}); err != nil {
+		if err := tx.InsertUser(ctx, &trove.User{Name: "ghost", Email: "g", CreatedAt: now}, "h"); err != nil {
 			return err
 		}
 		return boom

@@ -9,7 +9,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/trove-dev/trove/internal/access"
 	"github.com/trove-dev/trove/internal/account"
@@ -29,6 +31,8 @@ const Password = "correct horse battery staple"
 type Options struct {
 	Rules    []registry.Rules
 	Scanners []scan.Scanner
+	// UnpublishWindow is the registry's; 0 for its default.
+	UnpublishWindow time.Duration
 }
 
 // An Env is a Trove stack for one test.
@@ -56,7 +60,7 @@ func New(t testing.TB, o Options) *Env {
 	t.Cleanup(func() { db.Close() })
 	e := &Env{DB: db, Blobs: memblob.New(), Pages: page.NewCache(16 << 20), Metrics: server.NewMetrics()}
 	e.Registry, err = registry.New(registry.Config{DB: db, Blobs: e.Blobs, Scan: scan.NewPipeline(o.Scanners...), Rules: o.Rules,
-		TempDir: filepath.Join(dir, "tmp")})
+		TempDir: filepath.Join(dir, "tmp"), UnpublishWindow: o.UnpublishWindow})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,7 +86,7 @@ func (e *Env) Start(t testing.TB, mount func(baseURL string) []server.Mount) *ht
 }
 
 // User creates an account with Password.
-func (e *Env) User(t testing.TB, name string, admin bool) *meta.User {
+func (e *Env) User(t testing.TB, name string, admin bool) *trove.User {
 	t.Helper()
 	u, err := e.Users.Create(context.Background(), account.NewUser{Name: name, Email: name + "@example.test", Password: Password, Admin: admin})
 	if err != nil {
@@ -92,8 +96,9 @@ func (e *Env) User(t testing.TB, name string, admin bool) *meta.User {
 }
 
 // Token creates a token for the user allowing actions (default: every
-// action) on the package patterns (default: "*").
-func (e *Env) Token(t testing.TB, u *meta.User, patterns []string, actions ...access.Action) string {
+// action) on the package patterns (default: "*"), parsed with the stack's
+// rules.
+func (e *Env) Token(t testing.TB, u *trove.User, patterns []string, actions ...access.Action) string {
 	t.Helper()
 	if len(actions) == 0 {
 		actions = access.Actions
@@ -103,7 +108,12 @@ func (e *Env) Token(t testing.TB, u *meta.User, patterns []string, actions ...ac
 	}
 	var ps []access.Pattern
 	for _, s := range patterns {
-		p, err := access.ParsePattern(s)
+		p, err := e.Registry.ParsePattern(s)
+		if eco, _, _ := strings.Cut(s, ":"); err != nil && e.Registry.Rules(trove.Ecosystem(eco)) == nil && s != "*" {
+			// An ecosystem the stack has no rules for: kept as written,
+			// for tests of a token scoped to another ecosystem.
+			p, err = access.Pattern(s), nil
+		}
 		if err != nil {
 			t.Fatal(err)
 		}

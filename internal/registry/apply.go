@@ -1,0 +1,500 @@
+package registry
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/trove-dev/trove/internal/access"
+	"github.com/trove-dev/trove/internal/meta"
+	"github.com/trove-dev/trove/internal/translog"
+	"github.com/trove-dev/trove/internal/trove"
+)
+
+// DefaultUnpublishWindow is how long after publication the owners of a
+// package may delete a version themselves (npm's policy, too). Later only
+// an administrator can, and owners deprecate or yank instead. Config
+// UnpublishWindow overrides it.
+const DefaultUnpublishWindow = 72 * time.Hour
+
+// Limits on the free text that changes write into the transparency log.
+// Longer text is ErrInvalid, before anything is changed.
+const (
+	// MaxReasonLen bounds a yank or deletion reason, in bytes.
+	MaxReasonLen = 1024
+	// MaxMessageLen bounds a deprecation message, in bytes (npm's limit).
+	MaxMessageLen = 4096
+	// MaxTagLen bounds a tag name, in bytes.
+	MaxTagLen = 128
+)
+
+// A Change is one part of a change to the public state of a package, made
+// by Apply. The changes are the types Yank, Unyank, Deprecate, SetTag,
+// RemoveTag, Delete, AddOwner and RemoveOwner of this package.
+type Change interface {
+	// describe returns the change's kind of log record, the action it
+	// needs, and the version it is about ("" for the package).
+	describe() (kind string, a access.Action, version string)
+	// check validates the change's own fields; nothing is read yet.
+	check() error
+	// apply makes the change within b's transaction and adds what it
+	// changed to ev. It returns errNoChange if there is nothing to do.
+	apply(b *batch, rel *trove.Release, ev *translog.Event) error
+}
+
+// errNoChange is returned by a change that found nothing to do.
+var errNoChange = errors.New("no change")
+
+// A batch is the state of one Apply inside its transaction.
+type batch struct {
+	ctx   context.Context
+	s     *Service
+	tx    *meta.Tx
+	who   *access.Principal
+	pkg   *trove.Package
+	rules Rules
+	at    time.Time
+}
+
+// Apply makes the changes to the package (ecosystem, name) as one
+// transaction: all of them or none. Each change that changes something
+// appends its own record to the transparency log; the log is signed once,
+// after the commit. Changes see the effect of the ones before them.
+//
+// Before anything is read, every change's fields are checked (ErrInvalid);
+// then a package without a visible release is ErrNotFound, whoever asks,
+// and who must be allowed every action the changes need (access errors).
+func (s *Service) Apply(ctx context.Context, who *access.Principal, eco trove.Ecosystem, name string, changes ...Change) error {
+	rules, n, _, err := s.parse(eco, name, "")
+	if err != nil {
+		return err
+	}
+	if len(changes) == 0 {
+		return trove.Error(trove.ErrInvalid, "no change to make to %s", name)
+	}
+	for _, c := range changes {
+		if err := c.check(); err != nil {
+			return err
+		}
+	}
+	pkg, err := s.visiblePackage(ctx, eco, n, name)
+	if err != nil {
+		return err
+	}
+	for _, a := range actions(changes) {
+		if err := s.authorize(ctx, who, a, eco, n, pkg); err != nil {
+			return err
+		}
+	}
+	logged := false
+	err = s.db.Tx(ctx, func(tx *meta.Tx) error {
+		logged = false
+		b := &batch{ctx: ctx, s: s, tx: tx, who: who, pkg: pkg, rules: rules, at: now(s)}
+		for _, c := range changes {
+			ok, err := b.apply(c)
+			if err != nil {
+				return err
+			}
+			logged = logged || ok
+		}
+		return nil
+	})
+	if err != nil || !logged {
+		return err
+	}
+	s.changed(eco, n)
+	return s.sign(context.WithoutCancel(ctx))
+}
+
+// actions returns the distinct actions the changes need, in order.
+func actions(changes []Change) []access.Action {
+	var out []access.Action
+	seen := make(map[access.Action]bool)
+	for _, c := range changes {
+		if _, a, _ := c.describe(); !seen[a] {
+			seen[a] = true
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// apply makes one change and logs it; it reports whether it changed anything.
+func (b *batch) apply(c Change) (bool, error) {
+	kind, _, version := c.describe()
+	var rel *trove.Release
+	if version != "" {
+		var err error
+		if rel, err = b.release(version); err != nil {
+			return false, err
+		}
+	}
+	ev := &translog.Event{Kind: kind, Ecosystem: string(b.pkg.Ecosystem), Name: string(b.pkg.Name), Time: b.at}
+	if rel != nil {
+		ev.Version = rel.Version
+	}
+	err := c.apply(b, rel, ev)
+	if errors.Is(err, errNoChange) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	if err := appendEvent(b.ctx, b.tx, ev); err != nil {
+		return false, err
+	}
+	_, err = b.tx.AddChange(b.ctx, b.pkg, kind, b.at)
+	return err == nil, err
+}
+
+// release returns the visible release of the batch's package with the version.
+func (b *batch) release(version string) (*trove.Release, error) {
+	key, err := b.rules.VersionKey(version)
+	if err != nil {
+		return nil, trove.Error(trove.ErrInvalid, "%v", err)
+	}
+	rel, err := b.tx.Release(b.ctx, b.pkg.ID, key)
+	if errors.Is(err, meta.ErrNotFound) || err == nil && !rel.State.Visible() {
+		return nil, trove.Error(trove.ErrNotFound, "version %s of %s not found", version, b.pkg.DisplayName)
+	}
+	return rel, err
+}
+
+// checkText refuses free text for the log that is too long or not UTF-8.
+func checkText(what, s string, max int) error {
+	switch {
+	case len(s) > max:
+		return trove.Error(trove.ErrInvalid, "the %s is %d bytes long; the limit is %d", what, len(s), max)
+	case !utf8.ValidString(s):
+		return trove.Error(trove.ErrInvalid, "the %s is not valid UTF-8", what)
+	}
+	return nil
+}
+
+// checkTagName refuses a tag name the log cannot hold: empty, too long, or
+// with spaces or control characters. Ecosystems may be stricter.
+func checkTagName(tag string) error {
+	if tag == "" || len(tag) > MaxTagLen || !utf8.ValidString(tag) {
+		return trove.Error(trove.ErrInvalid, "invalid tag %q: a tag is 1 to %d bytes of UTF-8", tag, MaxTagLen)
+	}
+	for _, r := range tag {
+		if r <= ' ' || r == 0x7f {
+			return trove.Error(trove.ErrInvalid, "invalid tag %q: a tag has no spaces or control characters", tag)
+		}
+	}
+	return nil
+}
+
+func versionNeeded(kind, version string) error {
+	if version == "" {
+		return trove.Error(trove.ErrInvalid, "%s needs a version", kind)
+	}
+	return nil
+}
+
+// A Yank hides a release from version resolution (it stays installable
+// when pinned exactly) and records why. Yanking a yanked release updates
+// the reason. A tag pointing at the release moves (see [Tagger]).
+type Yank struct{ Version, Reason string }
+
+func (c Yank) describe() (string, access.Action, string) { return "yank", access.Yank, c.Version }
+
+func (c Yank) check() error {
+	if err := versionNeeded("yanking", c.Version); err != nil {
+		return err
+	}
+	return checkText("yank reason", c.Reason, MaxReasonLen)
+}
+
+func (c Yank) apply(b *batch, rel *trove.Release, ev *translog.Event) error {
+	ev.Reason = &c.Reason
+	if rel.State == trove.Published {
+		if err := b.tx.SetReleaseState(b.ctx, rel.ID, trove.Published, trove.Yanked, time.Time{}); err != nil {
+			return err
+		}
+	}
+	if err := b.tx.SetYankedReason(b.ctx, rel.ID, c.Reason); err != nil {
+		return err
+	}
+	return b.retag(ev)
+}
+
+// An Unyank makes a yanked release resolvable again.
+type Unyank struct{ Version string }
+
+func (c Unyank) describe() (string, access.Action, string) { return "unyank", access.Yank, c.Version }
+func (c Unyank) check() error                              { return versionNeeded("unyanking", c.Version) }
+
+func (c Unyank) apply(b *batch, rel *trove.Release, ev *translog.Event) error {
+	if rel.State != trove.Yanked {
+		return trove.Error(trove.ErrInvalid, "version %s of %s is not yanked", rel.Version, b.pkg.DisplayName)
+	}
+	if err := b.tx.SetReleaseState(b.ctx, rel.ID, trove.Yanked, trove.Published, time.Time{}); err != nil {
+		return err
+	}
+	if err := b.tx.SetYankedReason(b.ctx, rel.ID, ""); err != nil {
+		return err
+	}
+	return b.retag(ev)
+}
+
+// A Deprecate sets a release's deprecation message; "" removes it.
+type Deprecate struct{ Version, Message string }
+
+func (c Deprecate) describe() (string, access.Action, string) {
+	return "deprecate", access.Yank, c.Version
+}
+
+func (c Deprecate) check() error {
+	if err := versionNeeded("deprecating", c.Version); err != nil {
+		return err
+	}
+	return checkText("deprecation message", c.Message, MaxMessageLen)
+}
+
+func (c Deprecate) apply(b *batch, rel *trove.Release, ev *translog.Event) error {
+	if rel.Deprecated == c.Message {
+		return errNoChange
+	}
+	ev.Message = &c.Message
+	return b.tx.SetDeprecated(b.ctx, rel.ID, c.Message)
+}
+
+// A SetTag points a tag of the package at one of its published releases;
+// a yanked release cannot be tagged.
+type SetTag struct{ Tag, Version string }
+
+func (c SetTag) describe() (string, access.Action, string) { return "tag", access.Publish, c.Version }
+
+func (c SetTag) check() error {
+	if err := versionNeeded("a tag", c.Version); err != nil {
+		return err
+	}
+	return checkTagName(c.Tag)
+}
+
+func (c SetTag) apply(b *batch, rel *trove.Release, ev *translog.Event) error {
+	if rel.State != trove.Published {
+		return trove.Error(trove.ErrInvalid, "%s %s is yanked: a tag cannot point at a yanked version", b.pkg.DisplayName, rel.Version)
+	}
+	ev.Version = ""
+	ev.Tags = []translog.TagChange{{Tag: c.Tag, Version: rel.Version}}
+	return b.tx.SetDistTag(b.ctx, b.pkg.ID, c.Tag, rel.ID)
+}
+
+// A RemoveTag removes a tag of the package.
+type RemoveTag struct{ Tag string }
+
+func (c RemoveTag) describe() (string, access.Action, string) { return "tag", access.Publish, "" }
+func (c RemoveTag) check() error                              { return checkTagName(c.Tag) }
+
+func (c RemoveTag) apply(b *batch, _ *trove.Release, ev *translog.Event) error {
+	err := b.tx.DeleteDistTag(b.ctx, b.pkg.ID, c.Tag)
+	if errors.Is(err, meta.ErrNotFound) {
+		return trove.Error(trove.ErrNotFound, "%s has no dist-tag %q", b.pkg.DisplayName, c.Tag)
+	}
+	ev.Tags = []translog.TagChange{{Tag: c.Tag}}
+	return err
+}
+
+// A Delete turns a release into a tombstone: it disappears from every
+// read path, its version and filenames stay taken forever, and tags that
+// pointed at it are removed (see [Tagger] for latest). Owners may delete
+// within the unpublish window after publication, and only releases of a
+// package no other package depends on; administrators may delete any
+// release, giving a reason when others depend on the package.
+type Delete struct{ Version, Reason string }
+
+func (c Delete) describe() (string, access.Action, string) { return "delete", access.Yank, c.Version }
+
+func (c Delete) check() error {
+	if err := versionNeeded("deleting", c.Version); err != nil {
+		return err
+	}
+	return checkText("deletion reason", c.Reason, MaxReasonLen)
+}
+
+func (c Delete) apply(b *batch, rel *trove.Release, ev *translog.Event) error {
+	if err := b.mayDelete(rel, c.Reason); err != nil {
+		return err
+	}
+	if c.Reason != "" {
+		ev.Reason = &c.Reason
+	}
+	tags, err := b.tx.DistTags(b.ctx, b.pkg.ID)
+	if err != nil {
+		return err
+	}
+	for _, tag := range tags {
+		if tag.ReleaseID == rel.ID {
+			if err := b.tx.DeleteDistTag(b.ctx, b.pkg.ID, tag.Tag); err != nil {
+				return err
+			}
+			ev.Tags = append(ev.Tags, translog.TagChange{Tag: tag.Tag})
+		}
+	}
+	if err := b.tx.SetReleaseState(b.ctx, rel.ID, rel.State, trove.Deleted, b.at); err != nil {
+		return err
+	}
+	return b.retag(ev)
+}
+
+// dependentsShown is how many dependents a refused deletion names.
+const dependentsShown = 3
+
+// mayDelete applies the unpublish policy to a release.
+func (b *batch) mayDelete(rel *trove.Release, reason string) error {
+	window := b.s.unpublishWindow
+	if !b.who.Admin && b.at.Sub(rel.PublishedAt) > window {
+		return trove.Error(access.ErrDenied, "%s %s was published more than %s ago and can no longer be deleted by its owners: deprecate it instead, or ask an administrator",
+			b.pkg.DisplayName, rel.Version, window)
+	}
+	dependents, err := b.tx.Dependents(b.ctx, b.pkg.Ecosystem, b.pkg.Name, dependentsShown)
+	if err != nil || len(dependents) == 0 {
+		return err
+	}
+	names := strings.Join(dependents, ", ")
+	if len(dependents) == dependentsShown {
+		names += ", …"
+	}
+	switch {
+	case !b.who.Admin:
+		return trove.Error(access.ErrDenied, "%s is a dependency of other packages (%s); its versions can no longer be deleted by its owners: deprecate it instead, or ask an administrator",
+			b.pkg.DisplayName, names)
+	case reason == "":
+		return trove.Error(trove.ErrInvalid, "%s is a dependency of other packages (%s): give a reason for deleting %s, which goes into the transparency log",
+			b.pkg.DisplayName, names, rel.Version)
+	}
+	return nil
+}
+
+// An AddOwner makes a user an owner of the package. Adding an existing
+// owner changes nothing, logs nothing and is not an error.
+type AddOwner struct{ User string }
+
+func (c AddOwner) describe() (string, access.Action, string) { return "owner", access.Publish, "" }
+func (c AddOwner) check() error                              { return userNeeded(c.User) }
+
+func (c AddOwner) apply(b *batch, _ *trove.Release, ev *translog.Event) error {
+	u, err := b.user(c.User)
+	if err != nil {
+		return err
+	}
+	owner, err := b.tx.IsOwner(b.ctx, b.pkg.ID, u.ID)
+	if err != nil {
+		return err
+	}
+	if owner {
+		return errNoChange
+	}
+	ev.Owners = []translog.OwnerChange{{Add: true, User: u.Name}}
+	return b.tx.AddOwner(b.ctx, b.pkg.ID, u.ID, ev.Time)
+}
+
+// A RemoveOwner removes a user from the package's owners. Removing a user
+// who is not an owner changes nothing, logs nothing and is not an error;
+// removing the last owner is ErrInvalid.
+type RemoveOwner struct{ User string }
+
+func (c RemoveOwner) describe() (string, access.Action, string) { return "owner", access.Publish, "" }
+func (c RemoveOwner) check() error                              { return userNeeded(c.User) }
+
+func (c RemoveOwner) apply(b *batch, _ *trove.Release, ev *translog.Event) error {
+	u, err := b.user(c.User)
+	if err != nil {
+		return err
+	}
+	owners, err := b.tx.Owners(b.ctx, b.pkg.ID)
+	if err != nil {
+		return err
+	}
+	found := false
+	for _, o := range owners {
+		found = found || o.ID == u.ID
+	}
+	switch {
+	case !found:
+		return errNoChange
+	case len(owners) == 1:
+		return trove.Error(trove.ErrInvalid, "%s is the only owner of %s: a package keeps at least one owner; add another owner first", u.Name, b.pkg.DisplayName)
+	}
+	ev.Owners = []translog.OwnerChange{{User: u.Name}}
+	return b.tx.RemoveOwner(b.ctx, b.pkg.ID, u.ID)
+}
+
+func userNeeded(name string) error {
+	if name == "" {
+		return trove.Error(trove.ErrInvalid, "an owner change needs a user name")
+	}
+	return nil
+}
+
+// user returns the user named in an owner change.
+func (b *batch) user(name string) (*trove.User, error) {
+	u, err := b.tx.UserByName(b.ctx, strings.ToLower(strings.TrimSpace(name)))
+	if errors.Is(err, meta.ErrNotFound) {
+		return nil, trove.Error(trove.ErrNotFound, "no user %s", name)
+	}
+	return u, err
+}
+
+// A Tagger is the optional part of an ecosystem's Rules for ecosystems
+// whose clients resolve a "latest" tag (npm's dist-tags). For them the core
+// keeps LatestTag on a published release: yanking or deleting the release
+// it points at moves it to Latest of the published releases left (or
+// removes it when none is left), and a yanked release cannot be tagged.
+type Tagger interface {
+	// Latest returns which of versions, those of the package's published
+	// (not yanked) releases, LatestTag should point at; "" for none.
+	Latest(versions []string) string
+}
+
+// LatestTag is the tag a Tagger's ecosystem resolves by default.
+const LatestTag = "latest"
+
+// retag keeps LatestTag on a published release after a change, recording
+// any move in ev.
+func (b *batch) retag(ev *translog.Event) error {
+	t, ok := b.rules.(Tagger)
+	if !ok {
+		return nil
+	}
+	rels, err := b.tx.Releases(b.ctx, b.pkg.ID)
+	if err != nil {
+		return err
+	}
+	tags, err := b.tx.DistTags(b.ctx, b.pkg.ID)
+	if err != nil {
+		return err
+	}
+	var current *trove.Tag
+	for i := range tags {
+		if tags[i].Tag == LatestTag {
+			current = &tags[i]
+		}
+	}
+	var versions []string
+	byVersion := make(map[string]*trove.Release)
+	for _, r := range rels {
+		if r.State != trove.Published {
+			continue
+		}
+		if current != nil && r.ID == current.ReleaseID {
+			return nil // latest is on a published release: leave it there
+		}
+		versions = append(versions, r.Version)
+		byVersion[r.Version] = r
+	}
+	best := byVersion[t.Latest(versions)]
+	switch {
+	case best != nil:
+		ev.Tags = append(ev.Tags, translog.TagChange{Tag: LatestTag, Version: best.Version})
+		return b.tx.SetDistTag(b.ctx, b.pkg.ID, LatestTag, best.ID)
+	case current != nil:
+		ev.Tags = append(ev.Tags, translog.TagChange{Tag: LatestTag})
+		return b.tx.DeleteDistTag(b.ctx, b.pkg.ID, LatestTag)
+	}
+	return nil
+}

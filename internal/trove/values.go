@@ -1,0 +1,111 @@
+package trove
+
+import "time"
+
+// A State is where a release, or one of its files, is in its life.
+//
+//	upload ──► Quarantined ──scan: publish──► Published ◄──unyank── Yanked
+//	               │                              │ └────yank──────►  │
+//	               └─scan: reject──► (discarded)  └──delete──► Deleted ◄┘
+type State string
+
+// The states. Only Published and Yanked are visible to readers.
+const (
+	Quarantined State = "quarantined"
+	Published   State = "published"
+	Yanked      State = "yanked"
+	Deleted     State = "deleted"
+)
+
+// Visible reports whether a release or file in state s is visible to readers.
+func (s State) Visible() bool { return s == Published || s == Yanked }
+
+// A Package is a name in one ecosystem.
+type Package struct {
+	ID          int64
+	Ecosystem   Ecosystem
+	Name        Name   // normalized
+	DisplayName string // as first published
+	Skeleton    string // look-alike key; "" when the ecosystem has none
+	CreatedAt   time.Time
+	LastSerial  int64 // id of the newest change to the package
+}
+
+// A Release is one version of a package.
+type Release struct {
+	ID           int64
+	PackageID    int64
+	Version      string // as published
+	VersionKey   string // canonical form; unique per package
+	State        State
+	Metadata     []byte // JSON owned by the ecosystem adapter
+	PublisherID  int64
+	CreatedAt    time.Time
+	PublishedAt  time.Time
+	YankedReason string
+	Deprecated   string
+	DeletedAt    time.Time
+}
+
+// A File is one artifact of a release, stored as a blob named by SHA256.
+type File struct {
+	ID             int64
+	ReleaseID      int64
+	PackageID      int64
+	Filename       string
+	Kind           string
+	State          State
+	Size           int64
+	SHA256         string
+	SHA512         string
+	SHA1           string
+	Blake2b256     string
+	MD5            string
+	MetadataSHA256 string // blob of metadata extracted from the file, if any
+	Attrs          []byte // JSON owned by the ecosystem adapter
+	CreatedAt      time.Time
+}
+
+// A Tag points a named tag of a package (npm's dist-tags: latest, next)
+// at one of its releases.
+type Tag struct {
+	Tag       string
+	ReleaseID int64
+	Version   string
+}
+
+// A User is an account. Its password hash is not part of it: only the
+// account package reads that.
+type User struct {
+	ID    int64
+	Name  string // lowercase
+	Email string
+	Admin bool
+	// PublicEmail is the user's choice to show Email beside their name in
+	// public metadata; without it only the name is public.
+	PublicEmail bool
+	CreatedAt   time.Time
+}
+
+// A Token is a stored API token. The secret itself is never stored: Hash
+// is the hex SHA-256 of the whole token string.
+type Token struct {
+	ID          int64
+	PublicID    string
+	Hash        string
+	UserID      int64
+	Description string
+	Packages    []string // package patterns the token may act on
+	Actions     []string // actions it may take
+	CreatedAt   time.Time
+	ExpiresAt   time.Time // zero: never
+	LastUsedAt  time.Time // zero: never used
+	RevokedAt   time.Time // zero: not revoked
+}
+
+// A LogEntry is a transparency log record indexed under a package version:
+// its index in the log and its kind (publish, yank, …).
+type LogEntry struct {
+	ID   int64
+	Kind string
+}
