@@ -102,6 +102,19 @@ func ecosystemRules() []registry.Rules {
 	return []registry.Rules{npm.Rules{}, pypi.Rules{}, goproxy.Rules{}}
 }
 
+// reservations parses the configured reservations with the ecosystems' rules.
+func reservations(c *config.Config) ([]registry.Reservation, error) {
+	var out []registry.Reservation
+	for i, r := range c.Namespaces.Reserved {
+		p, err := access.ParsePattern(r.Pattern, registry.Namers(ecosystemRules()...)...)
+		if err != nil {
+			return nil, fmt.Errorf("namespaces.reserved[%d]: %w", i, err)
+		}
+		out = append(out, registry.Reservation{Pattern: p, Owners: r.Owners})
+	}
+	return out, nil
+}
+
 // stack is a wired Trove.
 type stack struct {
 	db       *meta.DB
@@ -131,6 +144,11 @@ func wire(ctx context.Context, c *config.Config) (*stack, error) {
 		db.Close()
 		return nil, err
 	}
+	reserved, err := reservations(c)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
 	reg, err := registry.New(registry.Config{
 		DB:      db,
 		Blobs:   blobs,
@@ -140,6 +158,7 @@ func wire(ctx context.Context, c *config.Config) (*stack, error) {
 		Log:     tlog,
 
 		UnpublishWindow: c.Policy.UnpublishWindow.Std(),
+		Reserved:        reserved,
 	})
 	if err != nil {
 		db.Close()

@@ -57,7 +57,7 @@ answers 410 Gone), while its version and filenames stay taken forever, so the
 same version can never be published again with other bytes. The deletion is
 recorded in the transparency log. Owners may delete within the unpublish
 window after publishing (policy.unpublish_window, 72h by default), and only
-while no other package in the registry depends on theirs; otherwise only
+while no other package in the registry depends on that version; otherwise only
 administrators may (giving --reason, which goes into the transparency log,
 when others depend on it): yank or deprecate instead.
 

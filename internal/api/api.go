@@ -15,7 +15,7 @@
 // existing owner or removing a user who is not one succeeds and changes
 // nothing; removing the last owner is refused. Owners may delete a release
 // within the unpublish window after publishing, and only while no other
-// package depends on theirs; administrators at any time (with a reason,
+// package depends on that version; administrators at any time (with a reason,
 // which goes into the transparency log, when others depend on it). The
 // version stays taken forever.
 package api

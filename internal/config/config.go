@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -50,6 +51,32 @@ type Config struct {
 	Tokens       Tokens       `toml:"tokens"`
 	Security     Security     `toml:"security"`
 	Transparency Transparency `toml:"transparency"`
+	Namespaces   Namespaces   `toml:"namespaces"`
+}
+
+// Namespaces configures who may create packages where.
+type Namespaces struct {
+	// Reserved keeps the names its patterns match for designated owners
+	// (and administrators). The default list reserves the Go module paths
+	// of public code hosts and well-known module domains, so that no one
+	// can publish a private github.com/… or golang.org/x/… module in their
+	// place; a configuration file's list replaces it.
+	Reserved []Reservation `toml:"reserved"`
+}
+
+// A Reservation keeps the packages a pattern (a token scope pattern such
+// as "go:github.com/acme/*") matches for its owners.
+type Reservation struct {
+	Pattern string   `toml:"pattern"`
+	Owners  []string `toml:"owners"` // user names; none: administrators only
+}
+
+// DefaultReserved are the reservations of the default configuration.
+var DefaultReserved = []Reservation{
+	{Pattern: "go:github.com/*"}, {Pattern: "go:gitlab.com/*"}, {Pattern: "go:bitbucket.org/*"},
+	{Pattern: "go:golang.org/*"}, {Pattern: "go:google.golang.org/*"}, {Pattern: "go:cloud.google.com/*"},
+	{Pattern: "go:go.googlesource.com/*"}, {Pattern: "go:gopkg.in/*"}, {Pattern: "go:k8s.io/*"},
+	{Pattern: "go:sigs.k8s.io/*"}, {Pattern: "go:go.uber.org/*"}, {Pattern: "go:go.opentelemetry.io/*"},
 }
 
 // Tokens bounds the lifetime of API tokens, however they are made
@@ -161,6 +188,7 @@ func Default() Config {
 		Cache:           Cache{MaxBytes: 64 << 20, BlobBytes: 32 << 20, BlobMax: 256 << 10},
 		Policy:          Policy{UnpublishWindow: Duration(72 * time.Hour)},
 		Tokens:          Tokens{DefaultLifetime: Duration(90 * Day), MaxLifetime: Duration(365 * Day)},
+		Namespaces:      Namespaces{Reserved: slices.Clone(DefaultReserved)},
 	}
 }
 
@@ -274,6 +302,11 @@ func (c *Config) Validate() error {
 	}
 	if c.Policy.UnpublishWindow < 0 {
 		bad("policy.unpublish_window: must not be negative")
+	}
+	for i, r := range c.Namespaces.Reserved {
+		if eco, glob, ok := strings.Cut(r.Pattern, ":"); !ok || eco == "" || glob == "" {
+			bad("namespaces.reserved[%d].pattern: %q is not ECOSYSTEM:NAME (e.g. go:github.com/acme/*)", i, r.Pattern)
+		}
 	}
 	if n := c.Transparency.Name; n != "" && (strings.ContainsAny(n, "+ \t\n") || !utf8.ValidString(n)) {
 		bad("transparency.name: %q must not contain spaces or '+'", n)
@@ -394,6 +427,9 @@ func walk(v reflect.Value, prefix string, fn func(name string, field reflect.Val
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
 		name := prefix + "_" + strings.ToUpper(f.Tag.Get("toml"))
+		if f.Type.Kind() == reflect.Slice && f.Type.Elem().Kind() != reflect.String {
+			continue // lists of tables are set in the configuration file only
+		}
 		if f.Type.Kind() == reflect.Struct {
 			walk(v.Field(i), name, fn)
 			continue

@@ -41,7 +41,14 @@ type testEnv struct {
 
 func newTestEnv(t testing.TB, opts ...func(*Options)) *testEnv {
 	t.Helper()
-	env := servertest.New(t, servertest.Options{Rules: []registry.Rules{Rules{}}})
+	return newTestEnvWith(t, servertest.Options{}, opts...)
+}
+
+// newTestEnvWith is newTestEnv on a stack with the options so.
+func newTestEnvWith(t testing.TB, so servertest.Options, opts ...func(*Options)) *testEnv {
+	t.Helper()
+	so.Rules = []registry.Rules{Rules{}}
+	env := servertest.New(t, so)
 	e := &testEnv{Env: env}
 	dir := t.TempDir()
 	signer, vkey, err := translog.LoadOrCreateKey(dir, logName)

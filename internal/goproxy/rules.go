@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/trove-dev/trove/internal/registry"
 	"github.com/trove-dev/trove/internal/trove"
 	"golang.org/x/mod/module"
 	"golang.org/x/mod/semver"
@@ -88,3 +89,23 @@ func CheckVersion(path, version string) error {
 // modules may differ only in case (Skeleton), so scopes compare them in
 // lower case.
 func (Rules) Fold(name string) string { return strings.ToLower(name) }
+
+// Namespace implements registry.Namespacer: a module's namespace is its
+// path without the major version suffix, in lower case, in a tree: the
+// owners of example.com/lib own example.com/lib/v2 and
+// example.com/lib/util, and a module cannot be published at, below or
+// above the path of someone else's.
+func (Rules) Namespace(n trove.Name) registry.Namespace {
+	prefix, _, ok := module.SplitPathVersion(string(n))
+	if !ok {
+		prefix = string(n)
+	}
+	return registry.Namespace{Key: strings.ToLower(prefix), Tree: true}
+}
+
+// Satisfies implements registry.Constrainer: a go.mod requires a module
+// version exactly (minimal version selection builds with it unless
+// another module requires a later one, and then that one is required).
+func (Rules) Satisfies(version, constraint string) (bool, error) {
+	return version == constraint, nil
+}

@@ -198,15 +198,15 @@ func (f *form) check() (*registry.Upload, error) {
 		Dependencies: requires(f.mod)}, nil
 }
 
-// requires returns the module paths a go.mod requires.
-func requires(mod []byte) []string {
+// requires returns the module versions a go.mod requires.
+func requires(mod []byte) []registry.Dependency {
 	mf, err := modfile.ParseLax("go.mod", mod, nil)
 	if err != nil {
 		return nil
 	}
-	var out []string
+	var out []registry.Dependency
 	for _, r := range mf.Require {
-		out = append(out, r.Mod.Path)
+		out = append(out, registry.Dependency{Name: r.Mod.Path, Constraint: r.Mod.Version})
 	}
 	return out
 }

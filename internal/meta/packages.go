@@ -8,12 +8,12 @@ import (
 	"github.com/trove-dev/trove/internal/trove"
 )
 
-const packageCols = `id, ecosystem, name, display_name, skeleton, created_at, last_serial`
+const packageCols = `id, ecosystem, name, display_name, skeleton, namespace, created_at, last_serial`
 
 func scanPackage(s interface{ Scan(...any) error }) (*trove.Package, error) {
 	var p trove.Package
 	var created int64
-	if err := s.Scan(&p.ID, &p.Ecosystem, &p.Name, &p.DisplayName, &p.Skeleton, &created, &p.LastSerial); err != nil {
+	if err := s.Scan(&p.ID, &p.Ecosystem, &p.Name, &p.DisplayName, &p.Skeleton, &p.Namespace, &created, &p.LastSerial); err != nil {
 		return nil, err
 	}
 	p.CreatedAt = time.UnixMicro(created).UTC()
@@ -22,8 +22,8 @@ func scanPackage(s interface{ Scan(...any) error }) (*trove.Package, error) {
 
 // InsertPackage adds p and sets p.ID. A taken (ecosystem, name) is ErrConflict.
 func (tx *Tx) InsertPackage(ctx context.Context, p *trove.Package) error {
-	id, err := tx.insert(ctx, `INSERT INTO packages (ecosystem, name, display_name, skeleton, created_at) VALUES (?, ?, ?, ?, ?)`,
-		p.Ecosystem, p.Name, p.DisplayName, p.Skeleton, p.CreatedAt.UnixMicro())
+	id, err := tx.insert(ctx, `INSERT INTO packages (ecosystem, name, display_name, skeleton, namespace, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
+		p.Ecosystem, p.Name, p.DisplayName, p.Skeleton, p.Namespace, p.CreatedAt.UnixMicro())
 	p.ID = id
 	return err
 }
@@ -41,6 +41,50 @@ func (q q) PackagesBySkeleton(ctx context.Context, ecosystem trove.Ecosystem, sk
 		return nil, err
 	}
 	return collect(rows, scanPackage)
+}
+
+// PackagesInNamespaces returns the ecosystem's packages, visible or not,
+// whose namespace is one of keys, by name.
+func (q q) PackagesInNamespaces(ctx context.Context, ecosystem trove.Ecosystem, keys []string) ([]*trove.Package, error) {
+	if len(keys) == 0 {
+		return nil, nil
+	}
+	args := []any{ecosystem}
+	for _, k := range keys {
+		args = append(args, k)
+	}
+	rows, err := q.query(ctx, `SELECT `+packageCols+` FROM packages WHERE ecosystem = ? AND namespace IN (?`+
+		strings.Repeat(", ?", len(keys)-1)+`) ORDER BY name`, args...)
+	if err != nil {
+		return nil, err
+	}
+	return collect(rows, scanPackage)
+}
+
+// PackagesBelowNamespace returns the ecosystem's packages, visible or
+// not, whose namespace is below key in a tree of namespaces: starts with
+// key + "/".
+func (q q) PackagesBelowNamespace(ctx context.Context, ecosystem trove.Ecosystem, key string) ([]*trove.Package, error) {
+	rows, err := q.query(ctx, `SELECT `+packageCols+` FROM packages WHERE ecosystem = ? AND namespace LIKE ? ESCAPE '\' ORDER BY name`,
+		ecosystem, escapeLike(key)+"/%")
+	if err != nil {
+		return nil, err
+	}
+	return collect(rows, scanPackage)
+}
+
+// AllPackages returns every package of the ecosystem, visible or not, by id.
+func (q q) AllPackages(ctx context.Context, ecosystem trove.Ecosystem) ([]*trove.Package, error) {
+	rows, err := q.query(ctx, `SELECT `+packageCols+` FROM packages WHERE ecosystem = ? ORDER BY id`, ecosystem)
+	if err != nil {
+		return nil, err
+	}
+	return collect(rows, scanPackage)
+}
+
+// SetPackageKeys replaces the keys a package's rules compute from its name.
+func (tx *Tx) SetPackageKeys(ctx context.Context, packageID int64, skeleton, namespace string) error {
+	return affected(tx.exec(ctx, `UPDATE packages SET skeleton = ?, namespace = ? WHERE id = ?`, skeleton, namespace, packageID))
 }
 
 // Packages returns the ecosystem's packages that have at least one

@@ -3,6 +3,7 @@ package meta
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"time"
 
 	"github.com/trove-dev/trove/internal/trove"
@@ -89,7 +90,9 @@ func (tx *Tx) SetDeprecated(ctx context.Context, releaseID int64, msg string) er
 
 // DiscardQuarantined removes the release's files that never became
 // visible, and the release itself if it never became visible either, so
-// that their version and filenames stay free. Visible rows are untouched.
+// that their version and filenames stay free; a package left without any
+// release goes too, with its owners, so that a refused upload claims no
+// name (nor namespace). Visible rows are untouched.
 func (tx *Tx) DiscardQuarantined(ctx context.Context, releaseID int64) error {
 	if _, err := tx.exec(ctx, `DELETE FROM files WHERE release_id = ? AND state = ?`, releaseID, trove.Quarantined); err != nil {
 		return err
@@ -101,7 +104,26 @@ func (tx *Tx) DiscardQuarantined(ctx context.Context, releaseID int64) error {
 	if n > 0 {
 		return nil // the release has visible files: keep it
 	}
-	_, err := tx.exec(ctx, `DELETE FROM releases WHERE id = ? AND state = ?`, releaseID, trove.Quarantined)
+	var packageID int64
+	err := tx.row(ctx, `SELECT package_id FROM releases WHERE id = ? AND state = ?`, releaseID, trove.Quarantined).Scan(&packageID)
+	if err := tx.err(err); errors.Is(err, ErrNotFound) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	if _, err := tx.exec(ctx, `DELETE FROM dependencies WHERE release_id = ?`, releaseID); err != nil {
+		return err
+	}
+	if _, err := tx.exec(ctx, `DELETE FROM releases WHERE id = ?`, releaseID); err != nil {
+		return err
+	}
+	if err := tx.row(ctx, `SELECT COUNT(*) FROM releases WHERE package_id = ?`, packageID).Scan(&n); err != nil || n > 0 {
+		return tx.err(err)
+	}
+	if _, err := tx.exec(ctx, `DELETE FROM owners WHERE package_id = ?`, packageID); err != nil {
+		return err
+	}
+	_, err = tx.exec(ctx, `DELETE FROM packages WHERE id = ?`, packageID)
 	return err
 }
 

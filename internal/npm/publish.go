@@ -11,6 +11,7 @@ import (
 	"io"
 	"net/http"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 
@@ -215,29 +216,33 @@ func (h *Handler) publish(ctx context.Context, who *access.Principal, name trove
 			Content:  staged,
 		}},
 		Tags:         tags,
-		Dependencies: dependencyNames(derivedManifest),
+		Dependencies: dependencies(derivedManifest),
 	})
 }
 
-// dependencyNames returns the names of the packages a manifest depends on
-// (dependencies, optional and peer dependencies), an alias
-// ("x": "npm:real@^1") by the name it resolves to.
-func dependencyNames(m manifest) []string {
-	var out []string
+// dependencies returns the packages of this registry a manifest depends
+// on (dependencies, optional and peer dependencies) with their ranges; an
+// alias ("x": "npm:real@^1") by the name it resolves to, and no git, URL
+// or local dependency.
+func dependencies(m manifest) []registry.Dependency {
+	var out []registry.Dependency
 	for _, field := range []string{"dependencies", "optionalDependencies", "peerDependencies"} {
 		deps, _ := m[field].(map[string]any)
 		for name, spec := range deps {
-			if s, ok := spec.(string); ok && strings.HasPrefix(s, "npm:") {
-				real := strings.TrimPrefix(s, "npm:")
+			s, _ := spec.(string)
+			if real, ok := strings.CutPrefix(s, "npm:"); ok {
+				name, s = real, ""
 				if i := strings.LastIndex(real, "@"); i > 0 {
-					real = real[:i]
+					name, s = real[:i], real[i+1:]
 				}
-				name = real
 			}
-			out = append(out, name)
+			if strings.Contains(s, ":") || strings.Contains(s, "/") {
+				continue // git, URL, file:, link:, workspace: or owner/repo
+			}
+			out = append(out, registry.Dependency{Name: name, Constraint: s})
 		}
 	}
-	sort.Strings(out)
+	slices.SortFunc(out, func(a, b registry.Dependency) int { return strings.Compare(a.Name, b.Name) })
 	return out
 }
 

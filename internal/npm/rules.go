@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/trove-dev/trove/internal/registry"
 	"github.com/trove-dev/trove/internal/trove"
 	"golang.org/x/mod/semver"
 )
@@ -85,19 +86,47 @@ func (Rules) VersionKey(v string) (string, error) {
 	return strings.TrimPrefix(semver.Canonical("v"+v), "v"), nil
 }
 
-// Skeleton returns an unscoped name without punctuation, so that a new
-// "reactdom" collides with an existing "react-dom" (npm refuses such
-// names too). Scoped names are namespaced by their scope and not checked.
+// Skeleton returns the key under which look-alike names collide: each part
+// of the name (a scope, the name) without punctuation and with ASCII
+// characters that read alike folded together (0 and o, 1 and l; rn and m,
+// vv and w, cl and d: the Latin entries of Unicode's confusables, UTS #39,
+// that npm's lowercase ASCII names can hold). So a new "reactdom" or
+// "react-d0m" collides with an existing "react-dom", and "@acrne/lib" with
+// "@acme/lib"; npm refuses such names too.
 func (Rules) Skeleton(n trove.Name) string {
-	if strings.HasPrefix(string(n), "@") {
-		return ""
+	scope, name, scoped := strings.Cut(strings.TrimPrefix(string(n), "@"), "/")
+	if !scoped {
+		return skeletonPart(string(n))
 	}
-	return strings.Map(func(r rune) rune {
-		if r == '-' || r == '_' || r == '.' {
+	return "@" + skeletonPart(scope) + "/" + skeletonPart(name)
+}
+
+// confusables fold sequences of ASCII characters that read alike.
+var confusables = strings.NewReplacer("rn", "m", "vv", "w", "cl", "d")
+
+func skeletonPart(s string) string {
+	s = strings.Map(func(r rune) rune {
+		switch r {
+		case '-', '_', '.':
 			return -1
+		case '0':
+			return 'o'
+		case '1':
+			return 'l'
 		}
 		return r
-	}, string(n))
+	}, strings.ToLower(s))
+	return confusables.Replace(s)
+}
+
+// Namespace implements registry.Namespacer: a scoped name is in its scope,
+// and the scope @alice belongs to the user alice if there is one.
+func (Rules) Namespace(n trove.Name) registry.Namespace {
+	scope, _, scoped := strings.Cut(string(n), "/")
+	if !scoped || !strings.HasPrefix(scope, "@") {
+		return registry.Namespace{}
+	}
+	return registry.Namespace{Key: scope, User: strings.TrimPrefix(scope, "@")}
 }
 
 // CompareVersions orders two valid versions by semver precedence.

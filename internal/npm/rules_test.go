@@ -1,6 +1,10 @@
 package npm
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/trove-dev/trove/internal/trove"
+)
 
 func TestParseName(t *testing.T) {
 	good := []string{"demo", "@acme/demo", "left-pad", "a.b_c", "x1", "@a/b"}
@@ -41,8 +45,18 @@ func TestSkeleton(t *testing.T) {
 	if a, b := (Rules{}).Skeleton("react-dom"), (Rules{}).Skeleton("reactdom"); a != b {
 		t.Errorf("Skeleton(react-dom) = %q, Skeleton(reactdom) = %q; want equal", a, b)
 	}
-	if s := (Rules{}).Skeleton("@acme/react-dom"); s != "" {
-		t.Errorf("Skeleton(scoped) = %q, want empty", s)
+	for _, pair := range [][2]string{
+		{"@acme/react-dom", "@acme/reactdom"}, {"@acme/lib", "@acrne/lib"}, {"@acme/lib", "@acme/1ib"},
+		{"lodash", "l0dash"}, {"wow", "vvow"}, {"@a.b/x", "@ab/x"}, {"load", "loacl"},
+	} {
+		if a, b := (Rules{}).Skeleton(trove.Name(pair[0])), (Rules{}).Skeleton(trove.Name(pair[1])); a != b {
+			t.Errorf("Skeleton(%s) = %q, Skeleton(%s) = %q; want equal", pair[0], a, pair[1], b)
+		}
+	}
+	for _, pair := range [][2]string{{"@acme/lib", "acme-lib"}, {"@acme/lib", "@acme/lid"}, {"@a/bc", "@ab/c"}} {
+		if a, b := (Rules{}).Skeleton(trove.Name(pair[0])), (Rules{}).Skeleton(trove.Name(pair[1])); a == b {
+			t.Errorf("Skeleton(%s) = Skeleton(%s) = %q; want different", pair[0], pair[1], a)
+		}
 	}
 }
 

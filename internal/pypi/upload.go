@@ -342,18 +342,19 @@ func (f *form) parse() (*registry.Upload, error) {
 		uf.Metadata = raw // PEP 658: byte-exact
 	}
 	return &registry.Upload{Ecosystem: trove.PyPI, Name: md.Name(), Version: md.Version(), AddFiles: true,
-		Metadata: rm, Files: []registry.UploadFile{uf}, Dependencies: requirementNames(md.all("requires-dist"))}, nil
+		Metadata: rm, Files: []registry.UploadFile{uf}, Dependencies: requirements(md.all("requires-dist"))}, nil
 }
 
-// requirementName matches the project name a PEP 508 requirement starts with.
-var requirementName = regexp.MustCompile(`^\s*([A-Za-z0-9][A-Za-z0-9._-]*)`)
+// requirement matches a PEP 508 requirement: the project name, extras,
+// and the version specifier (in parentheses or not), before any marker.
+var requirement = regexp.MustCompile(`^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[[^\]]*\])?\s*\(?([^;()@]*)\)?`)
 
-// requirementNames returns the project names of Requires-Dist values.
-func requirementNames(reqs []string) []string {
-	var out []string
+// requirements returns the dependencies of Requires-Dist values.
+func requirements(reqs []string) []registry.Dependency {
+	var out []registry.Dependency
 	for _, r := range reqs {
-		if m := requirementName.FindStringSubmatch(r); m != nil {
-			out = append(out, m[1])
+		if m := requirement.FindStringSubmatch(r); m != nil {
+			out = append(out, registry.Dependency{Name: m[1], Constraint: strings.TrimSpace(m[2])})
 		}
 	}
 	return out

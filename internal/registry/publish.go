@@ -38,10 +38,17 @@ type Upload struct {
 	// each "<name> <word>…" (Go: the version's go.sum lines, so that the log
 	// doubles as a checksum database).
 	Lines []string
-	// Dependencies are the names of the packages of the same ecosystem
-	// that the release depends on, as its artifact declares them. Names
-	// that are not valid in the ecosystem are ignored.
-	Dependencies []string
+	// Dependencies are the packages of the same ecosystem that the release
+	// depends on, as its artifact declares them. Names that are not valid
+	// in the ecosystem are ignored.
+	Dependencies []Dependency
+}
+
+// A Dependency is a package a release depends on, by name as written, and
+// the version constraint written for it in the ecosystem's syntax (npm
+// ranges, PEP 440 specifiers, a Go module version); "" for any version.
+type Dependency struct {
+	Name, Constraint string
 }
 
 // An UploadFile is one artifact of an Upload.
@@ -98,6 +105,9 @@ func (s *Service) Publish(ctx context.Context, who *access.Principal, u *Upload)
 	}
 	if pkg == nil {
 		if err := s.checkLookalike(ctx, rules, name); err != nil {
+			return nil, err
+		}
+		if err := s.checkCreate(ctx, s.db, who, rules, name); err != nil {
 			return nil, err
 		}
 	} else {
@@ -265,8 +275,12 @@ func (s *Service) quarantine(ctx context.Context, who *access.Principal, rules R
 		pkg, err := tx.Package(ctx, u.Ecosystem, name)
 		switch {
 		case errors.Is(err, meta.ErrNotFound):
+			// The namespace may have been claimed since the check above.
+			if err := s.checkCreate(ctx, tx, who, rules, name); err != nil {
+				return err
+			}
 			pkg = &trove.Package{Ecosystem: u.Ecosystem, Name: name, DisplayName: u.Name,
-				Skeleton: rules.Skeleton(name), CreatedAt: at}
+				Skeleton: rules.Skeleton(name), Namespace: namespaceOf(rules, name).Key, CreatedAt: at}
 			if err := tx.InsertPackage(ctx, pkg); err != nil {
 				return err
 			}
@@ -420,12 +434,12 @@ func artifact(u *Upload, name trove.Name, files []*trove.File) *scan.Artifact {
 	return a
 }
 
-// dependencies returns the valid, normalized names among names.
-func dependencies(rules Rules, names []string) []trove.Name {
-	var out []trove.Name
-	for _, s := range names {
-		if n, err := rules.ParseName(s); err == nil {
-			out = append(out, n)
+// dependencies returns the dependencies with valid names, normalized.
+func dependencies(rules Rules, deps []Dependency) []meta.Dependency {
+	var out []meta.Dependency
+	for _, d := range deps {
+		if n, err := rules.ParseName(d.Name); err == nil {
+			out = append(out, meta.Dependency{Name: n, Constraint: d.Constraint})
 		}
 	}
 	return out

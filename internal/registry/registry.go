@@ -77,6 +77,8 @@ type Config struct {
 	// UnpublishWindow is how long after publication owners may delete a
 	// release; 0 means DefaultUnpublishWindow.
 	UnpublishWindow time.Duration
+	// Reserved keeps names for some users (see Namespace).
+	Reserved []Reservation
 }
 
 // A Service is the registry core. It is safe for concurrent use.
@@ -91,6 +93,7 @@ type Service struct {
 	log     *translog.Log
 
 	unpublishWindow time.Duration
+	reserved        []Reservation
 
 	mu       sync.RWMutex
 	watchers []func(trove.Ecosystem, trove.Name)
@@ -120,6 +123,7 @@ func New(cfg Config) (*Service, error) {
 		files:   make(map[fileKey]*trove.File),
 
 		unpublishWindow: cfg.UnpublishWindow,
+		reserved:        cfg.Reserved,
 	}
 	if s.unpublishWindow <= 0 {
 		s.unpublishWindow = DefaultUnpublishWindow
@@ -140,6 +144,9 @@ func New(cfg Config) (*Service, error) {
 	for _, r := range cfg.Rules {
 		s.rules[r.Ecosystem()] = r
 		s.order = append(s.order, r.Ecosystem())
+	}
+	if err := s.rekey(context.Background()); err != nil {
+		return nil, fmt.Errorf("registry: %w", err)
 	}
 	return s, nil
 }

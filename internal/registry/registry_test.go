@@ -388,9 +388,14 @@ func TestScannerVerdicts(t *testing.T) {
 		if _, err := e.reg.Project(ctx, "npm", "demo"); !errors.Is(err, trove.ErrNotFound) {
 			t.Errorf("rejected release visible: %v", err)
 		}
-		// Nothing was ever visible, so the version is free for a fixed upload.
+		// Nothing was ever visible, so the name is not alice's: the name
+		// and version are free for anyone's fixed upload.
 		s.verdict = scan.Publish
-		e.publish(t, alice, "demo", "1.0", "good")
+		bob := e.user(t, "bob", false)
+		e.publish(t, bob, "demo", "1.0", "good")
+		if owners, err := e.reg.Owners(ctx, "npm", "demo"); err != nil || len(owners) != 1 || owners[0].Name != "bob" {
+			t.Errorf("owners after a rejected upload by alice and bob's publish = %v, %v; want bob alone", owners, err)
+		}
 	})
 	t.Run("hold", func(t *testing.T) {
 		e := newEnv(t, &verdictScanner{verdict: scan.Hold})

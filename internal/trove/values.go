@@ -27,6 +27,7 @@ type Package struct {
 	Name        Name   // normalized
 	DisplayName string // as first published
 	Skeleton    string // look-alike key; "" when the ecosystem has none
+	Namespace   string // the namespace the name is in; "" for none
 	CreatedAt   time.Time
 	LastSerial  int64 // id of the newest change to the package
 }

@@ -276,7 +276,12 @@ func testQuarantineRollback(t *testing.T, db *meta.DB) {
 	if _, err := db.Release(ctx, p.ID, "1.0.0"); !errors.Is(err, meta.ErrNotFound) {
 		t.Errorf("Release after DiscardQuarantined = %v, want ErrNotFound", err)
 	}
-	// The version and filename are free again: nothing was ever visible.
+	// The package, version and filename are free again: nothing was ever
+	// visible, and a package without any release is not kept.
+	if _, err := db.Package(ctx, "npm", "demo"); !errors.Is(err, meta.ErrNotFound) {
+		t.Errorf("Package after discarding its only release = %v, want ErrNotFound", err)
+	}
+	p = addPackage(t, db, "npm", "demo")
 	addRelease(t, db, p, "1.0.0", trove.Published)
 	r2, _ := db.Release(ctx, p.ID, "1.0.0")
 	tx(t, db, func(tx *meta.Tx) error { return tx.DiscardQuarantined(ctx, r2.ID) })

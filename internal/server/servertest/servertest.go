@@ -33,6 +33,8 @@ type Options struct {
 	Scanners []scan.Scanner
 	// UnpublishWindow is the registry's; 0 for its default.
 	UnpublishWindow time.Duration
+	// Reserved are the registry's reservations.
+	Reserved []registry.Reservation
 }
 
 // An Env is a Trove stack for one test.
@@ -60,7 +62,7 @@ func New(t testing.TB, o Options) *Env {
 	t.Cleanup(func() { db.Close() })
 	e := &Env{DB: db, Blobs: memblob.New(), Pages: page.NewCache(16 << 20), Metrics: server.NewMetrics()}
 	e.Registry, err = registry.New(registry.Config{DB: db, Blobs: e.Blobs, Scan: scan.NewPipeline(o.Scanners...), Rules: o.Rules,
-		TempDir: filepath.Join(dir, "tmp"), UnpublishWindow: o.UnpublishWindow})
+		TempDir: filepath.Join(dir, "tmp"), UnpublishWindow: o.UnpublishWindow, Reserved: o.Reserved})
 	if err != nil {
 		t.Fatal(err)
 	}

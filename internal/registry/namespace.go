@@ -1,0 +1,224 @@
+package registry
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/trove-dev/trove/internal/access"
+	"github.com/trove-dev/trove/internal/meta"
+	"github.com/trove-dev/trove/internal/trove"
+)
+
+// A Namespace is the namespace a package name is in, as its ecosystem's
+// Namespacer computes it.
+//
+// # Who may create a package in a namespace
+//
+// Namespaces are not claimed on their own: they are owned through their
+// packages. A new package may be created in a namespace by an
+// administrator, or by a user who owns the packages there:
+//
+//   - Flat namespaces (npm scopes): a scope is claimed by the first
+//     package published in it, and afterwards only users who own a package
+//     of the scope (its first publisher, and whoever the owners add) may
+//     create new packages in it. A scope named after a user (User) is that
+//     user's from the start.
+//   - Trees (Go module paths, without their major version suffix): the
+//     owners of a module own every path below it and its major versions. A
+//     new module needs its publisher to own the nearest modules at or above
+//     its path, and every module below it: no one can publish a module
+//     inside, beside or above someone else's.
+//
+// Reservations (Config.Reserved) come first: a name that matches one may
+// be created only by an administrator or one of the users it names.
+type Namespace struct {
+	// Key identifies the namespace, already folded ("@acme",
+	// "example.com/lib"); "" means the name is in no namespace.
+	Key string
+	// User, when not "", is the user the namespace belongs to if that user
+	// exists (npm's @alice is the user alice's).
+	User string
+	// Tree reports that keys nest by "/": a namespace's owners own the
+	// namespaces below it.
+	Tree bool
+}
+
+// A Namespacer is the optional part of an ecosystem's Rules for
+// ecosystems with owned namespaces (npm scopes, Go module paths).
+type Namespacer interface {
+	// Namespace returns the namespace of a normalized name.
+	Namespace(n trove.Name) Namespace
+}
+
+// A Reservation keeps the names a pattern matches for some users: only
+// they, and administrators, may create packages that match it.
+type Reservation struct {
+	Pattern access.Pattern
+	// Owners are the user names who may; none means administrators only.
+	Owners []string
+}
+
+// namespaceOf returns the namespace of a name under its rules.
+func namespaceOf(rules Rules, n trove.Name) Namespace {
+	if ns, ok := rules.(Namespacer); ok {
+		return ns.Namespace(n)
+	}
+	return Namespace{}
+}
+
+// nsReader is what the namespace checks read; meta's DB and Tx have it.
+type nsReader interface {
+	PackagesInNamespaces(ctx context.Context, eco trove.Ecosystem, keys []string) ([]*trove.Package, error)
+	PackagesBelowNamespace(ctx context.Context, eco trove.Ecosystem, key string) ([]*trove.Package, error)
+	IsOwner(ctx context.Context, packageID, userID int64) (bool, error)
+	UserByName(ctx context.Context, name string) (*trove.User, error)
+}
+
+// checkCreate applies the reservations and the namespace rules to the
+// creation of a package by who. It runs before anything is written and
+// again inside the transaction that creates the package.
+func (s *Service) checkCreate(ctx context.Context, q nsReader, who *access.Principal, rules Rules, name trove.Name) error {
+	if who.Admin {
+		return nil
+	}
+	if err := s.checkReserved(rules, name, who); err != nil {
+		return err
+	}
+	ns := namespaceOf(rules, name)
+	if ns.Key == "" {
+		return nil
+	}
+	eco := rules.Ecosystem()
+	if ns.Tree {
+		return checkTree(ctx, q, who, eco, name, ns)
+	}
+	return checkScope(ctx, q, who, eco, name, ns)
+}
+
+// checkReserved refuses a name a reservation keeps for other users.
+func (s *Service) checkReserved(rules Rules, name trove.Name, who *access.Principal) error {
+	key := trove.Name(rules.Fold(string(name)))
+	for _, r := range s.reserved {
+		if !r.Pattern.Match(rules.Ecosystem(), key) {
+			continue
+		}
+		for _, o := range r.Owners {
+			if strings.EqualFold(o, who.UserName) {
+				return nil
+			}
+		}
+		return trove.Error(access.ErrDenied, "%s:%s is reserved by this registry's configuration (%s): only its designated owners and administrators may publish it",
+			rules.Ecosystem(), name, r.Pattern)
+	}
+	return nil
+}
+
+// checkScope applies the rules of flat namespaces.
+func checkScope(ctx context.Context, q nsReader, who *access.Principal, eco trove.Ecosystem, name trove.Name, ns Namespace) error {
+	pkgs, err := q.PackagesInNamespaces(ctx, eco, []string{ns.Key})
+	if err != nil {
+		return err
+	}
+	owns, err := ownsAny(ctx, q, who, pkgs)
+	if err != nil || owns {
+		return err
+	}
+	if ns.User != "" && !strings.EqualFold(ns.User, who.UserName) {
+		_, err := q.UserByName(ctx, strings.ToLower(ns.User))
+		switch {
+		case err == nil:
+			return trove.Error(access.ErrDenied, "%s belongs to the user %s: only they, and the owners they add to its packages, may publish new packages in it",
+				ns.Key, ns.User)
+		case !errors.Is(err, meta.ErrNotFound):
+			return err
+		}
+	}
+	if len(pkgs) > 0 {
+		return trove.Error(access.ErrDenied, "%s is claimed: only owners of its packages may publish new packages in it (ask one to add you as an owner of one of its packages); %s was not published",
+			ns.Key, name)
+	}
+	return nil
+}
+
+// checkTree applies the rules of nested namespaces: who must own the
+// nearest packages at or above the name's namespace, and every package
+// below it.
+func checkTree(ctx context.Context, q nsReader, who *access.Principal, eco trove.Ecosystem, name trove.Name, ns Namespace) error {
+	var above []string
+	for k := ns.Key; ; {
+		above = append(above, k)
+		i := strings.LastIndexByte(k, '/')
+		if i < 0 {
+			break
+		}
+		k = k[:i]
+	}
+	pkgs, err := q.PackagesInNamespaces(ctx, eco, above)
+	if err != nil {
+		return err
+	}
+	nearest := ""
+	for _, p := range pkgs {
+		if len(p.Namespace) > len(nearest) {
+			nearest = p.Namespace
+		}
+	}
+	below, err := q.PackagesBelowNamespace(ctx, eco, ns.Key)
+	if err != nil {
+		return err
+	}
+	for _, p := range pkgs {
+		if p.Namespace == nearest {
+			below = append(below, p)
+		}
+	}
+	for _, p := range below {
+		owner, err := q.IsOwner(ctx, p.ID, who.UserID)
+		if err != nil {
+			return err
+		}
+		if !owner {
+			return trove.Error(access.ErrDenied, "%s is inside, beside or above %s, which %s does not own: only the owners of a module publish modules at, below or above its path; %s was not published",
+				name, p.DisplayName, who.UserName, name)
+		}
+	}
+	return nil
+}
+
+// ownsAny reports whether who owns one of the packages.
+func ownsAny(ctx context.Context, q nsReader, who *access.Principal, pkgs []*trove.Package) (bool, error) {
+	for _, p := range pkgs {
+		owner, err := q.IsOwner(ctx, p.ID, who.UserID)
+		if err != nil || owner {
+			return owner, err
+		}
+	}
+	return false, nil
+}
+
+// rekey recomputes the skeleton and namespace of every package whose
+// rules now compute them differently (rules that learned confusable
+// characters, or namespaces, after the package was created), so that the
+// look-alike and namespace checks compare like with like.
+func (s *Service) rekey(ctx context.Context) error {
+	for _, eco := range s.order {
+		rules := s.rules[eco]
+		pkgs, err := s.db.AllPackages(ctx, eco)
+		if err != nil {
+			return err
+		}
+		for _, p := range pkgs {
+			sk, ns := rules.Skeleton(p.Name), namespaceOf(rules, p.Name).Key
+			if sk == p.Skeleton && ns == p.Namespace {
+				continue
+			}
+			err := s.db.Tx(ctx, func(tx *meta.Tx) error { return tx.SetPackageKeys(ctx, p.ID, sk, ns) })
+			if err != nil {
+				return fmt.Errorf("updating the keys of %s %s: %w", eco, p.Name, err)
+			}
+		}
+	}
+	return nil
+}
