@@ -167,6 +167,7 @@ func wire(ctx context.Context, c *config.Config) (*stack, error) {
 	pages := page.NewCache(int(c.Cache.MaxBytes))
 	reg.Watch(func(eco trove.Ecosystem, name trove.Name) { pages.Invalidate(string(eco), string(name)) })
 	tokens := access.NewTokens(db, nil)
+	tokens.SetLifetimes(tokenLifetimes(c))
 	users := account.NewUsers(db, nil)
 	logins := account.NewLogins(db, tokens, nil)
 	srv := server.New(server.Options{
@@ -190,6 +191,8 @@ func wire(ctx context.Context, c *config.Config) (*stack, error) {
 		Blobs:     blobs,
 		Metrics:   metrics,
 		AccessLog: c.Log.Requests,
+		Security: server.SecurityTxt{Contact: c.Security.Contact, Expires: c.SecurityExpires(), Policy: c.Security.Policy,
+			PreferredLanguages: c.Security.PreferredLanguages, Canonical: c.BaseURL + "/.well-known/security.txt"},
 	})
 	return &stack{db: db, registry: reg, server: srv, users: users}, nil
 }

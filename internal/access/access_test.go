@@ -287,3 +287,63 @@ func TestRevocationReachesReplicas(t *testing.T) {
 		}
 	}
 }
+
+// TestTokenLifetimes: every token expires, after the default lifetime when
+// its creator does not say; no creator may ask for more than the maximum,
+// nor for no expiry unless the operator allows it.
+func TestTokenLifetimes(t *testing.T) {
+	ctx := context.Background()
+	db, err := meta.OpenSQLite(ctx, filepath.Join(t.TempDir(), "trove.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	now := time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC)
+	u := &trove.User{Name: "alice", Email: "a@x.test", CreatedAt: now}
+	if err := db.Tx(ctx, func(tx *meta.Tx) error { return tx.InsertUser(ctx, u, "x") }); err != nil {
+		t.Fatal(err)
+	}
+	clock := now
+	ts := NewTokens(db, func() time.Time { return clock })
+	all := Spec{Packages: []Pattern{"*"}, Actions: Actions}
+	with := func(f func(*Spec)) Spec { s := all; f(&s); return s }
+	const day = 24 * time.Hour
+
+	secret, tok, err := ts.Create(ctx, u.ID, all)
+	if err != nil || !tok.ExpiresAt.Equal(now.Add(90*day)) {
+		t.Fatalf("Create without expiry = %v, %v; want an expiry 90 days ahead", tok, err)
+	}
+	clock = now.Add(90 * day)
+	if _, err := ts.Authenticate(ctx, secret); !errors.Is(err, ErrUnauthenticated) {
+		t.Errorf("a token made without an expiry works after 90 days: %v", err)
+	}
+	clock = now
+	if _, tok, err := ts.Create(ctx, u.ID, with(func(s *Spec) { s.ExpiresAt = now.Add(365 * day) })); err != nil || !tok.ExpiresAt.Equal(now.Add(365*day)) {
+		t.Errorf("Create(365 days) = %v, %v", tok, err)
+	}
+	for name, spec := range map[string]Spec{
+		"longer than the maximum": with(func(s *Spec) { s.ExpiresAt = now.Add(366 * day) }),
+		"no expiry":               with(func(s *Spec) { s.NoExpiry = true }),
+		"in the past":             with(func(s *Spec) { s.ExpiresAt = now.Add(-time.Second) }),
+	} {
+		if _, _, err := ts.Create(ctx, u.ID, spec); !errors.Is(err, trove.ErrInvalid) {
+			t.Errorf("Create(%s) = %v, want trove.ErrInvalid", name, err)
+		}
+	}
+
+	ts.SetLifetimes(Lifetimes{Default: 7 * day, Max: 30 * day, AllowNoExpiry: true})
+	if _, tok, err := ts.Create(ctx, u.ID, all); err != nil || !tok.ExpiresAt.Equal(now.Add(7*day)) {
+		t.Errorf("Create with a 7-day default = %v, %v", tok, err)
+	}
+	if _, _, err := ts.Create(ctx, u.ID, with(func(s *Spec) { s.ExpiresAt = now.Add(31 * day) })); err == nil || !strings.Contains(err.Error(), "at most 30 days") {
+		t.Errorf("Create(31 days, max 30) = %v", err)
+	}
+	secret, tok, err = ts.Create(ctx, u.ID, with(func(s *Spec) { s.NoExpiry = true }))
+	if err != nil || !tok.ExpiresAt.IsZero() {
+		t.Fatalf("Create(no expiry, allowed) = %v, %v", tok, err)
+	}
+	clock = now.Add(10 * 365 * day)
+	if _, err := ts.Authenticate(ctx, secret); err != nil {
+		t.Errorf("a token without expiry stopped working: %v", err)
+	}
+}

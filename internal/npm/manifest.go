@@ -400,10 +400,9 @@ func derive(pkgJSON manifest, t *tarball, d blob.Digests, who *access.Principal,
 		"fileCount":    len(t.files),
 		"unpackedSize": t.unpackedSize,
 	}
+	// Names only: an address is private, and whether it may be shown is
+	// decided when the document is rendered (see versionDoc).
 	user := map[string]any{"name": who.UserName}
-	if who.Email != "" {
-		user["email"] = who.Email
-	}
 	m["_npmUser"] = user
 	m["maintainers"] = []any{user}
 	if m.hasInstallScript(t) {

@@ -150,7 +150,7 @@ func (h *Handler) Route(r *http.Request) (string, adapter.Endpoint) {
 		return name, serve
 	}
 	return "unsupported", func(http.ResponseWriter, *http.Request) error {
-		return trove.Error(trove.ErrUnsupported, "%s is not supported on %s", r.Method, r.URL.Path)
+		return trove.Error(trove.ErrUnsupported, "%s is not supported on %s", r.Method, access.Redact(r.URL.Path))
 	}
 }
 

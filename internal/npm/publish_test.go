@@ -297,8 +297,8 @@ func TestDerivedManifest(t *testing.T) {
 		"name": "demo", "version": "1.0.0", "_id": "demo@1.0.0", "license": "ISC",
 		"scripts":     map[string]any{"test": "jest"},
 		"description": "Does things.", "readme": "# demo\n\nDoes things.\n", "readmeFilename": "README.md",
-		"_npmUser":       map[string]any{"name": "alice", "email": "alice@example.test"},
-		"maintainers":    []any{map[string]any{"name": "alice", "email": "alice@example.test"}},
+		"_npmUser":       map[string]any{"name": "alice"},
+		"maintainers":    []any{map[string]any{"name": "alice"}},
 		"_hasShrinkwrap": true,
 		"dist":           map[string]any{"integrity": sri, "shasum": shasum, "fileCount": float64(3), "unpackedSize": float64(len(pj) + len("# demo\n\nDoes things.\n") + 2)},
 	}

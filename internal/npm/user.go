@@ -63,7 +63,7 @@ func (h *Handler) couchLogin(w http.ResponseWriter, r *http.Request, req request
 		Description: "npm login",
 		Packages:    []access.Pattern{"*"},
 		Actions:     access.Actions,
-		ExpiresAt:   time.Now().Add(account.LoginTokenTTL),
+		ExpiresAt:   account.LoginTokenExpiry(h.o.Tokens, time.Now()),
 	})
 	if err != nil {
 		return err
@@ -218,9 +218,6 @@ func (h *Handler) listTokens(w http.ResponseWriter, r *http.Request, _ request) 
 	return adapter.WriteJSON(w, http.StatusOK, map[string]any{"objects": objects, "total": len(objects), "urls": map[string]any{"next": nil}})
 }
 
-// maxTokenDays bounds the lifetime of a token made with npm token create.
-const maxTokenDays = 365
-
 // createToken serves POST /-/npm/v1/tokens (npm token create): after
 // checking the caller's password, a new token. npm 11 sends granular
 // fields (packages, scopes, expires, permissions); older clients only
@@ -289,11 +286,13 @@ func (h *Handler) createToken(w http.ResponseWriter, r *http.Request, _ request)
 	if len(spec.Packages) == 0 {
 		spec.Packages = []access.Pattern{"*"}
 	}
+	// Without expires the token gets the registry's default lifetime;
+	// access.Tokens refuses one longer than its maximum.
 	if req.ExpiresDays != nil {
-		if *req.ExpiresDays < 1 || *req.ExpiresDays > maxTokenDays {
-			return trove.Error(trove.ErrInvalid, "expires must be between 1 and %d days", maxTokenDays)
+		if *req.ExpiresDays < 1 {
+			return trove.Error(trove.ErrInvalid, "expires must be a number of days, at least 1")
 		}
-		spec.ExpiresAt = time.Now().Add(time.Duration(*req.ExpiresDays) * 24 * time.Hour)
+		spec.ExpiresAt = time.Now().Add(time.Duration(min(*req.ExpiresDays, 100*365)) * 24 * time.Hour)
 	}
 	spec.Description = strings.TrimSpace(req.Name + " " + req.Description)
 	if spec.Description == "" {
