@@ -41,7 +41,7 @@ func newAdmin(g *globals) *cobra.Command {
 	admin.AddCommand(user)
 
 	var email string
-	var passwordStdin, isAdmin bool
+	var passwordStdin, isAdmin, publicEmail bool
 	add := &cobra.Command{
 		Use:   "add NAME --email ADDRESS --password-stdin",
 		Short: "Create a user account",
@@ -56,7 +56,7 @@ func newAdmin(g *globals) *cobra.Command {
 				return err
 			}
 			return withDB(cmd.Context(), g, func(c *config.Config, db *meta.DB) error {
-				u, err := account.NewUsers(db, nil).Create(cmd.Context(), account.NewUser{Name: args[0], Email: email, Password: pw, Admin: isAdmin})
+				u, err := account.NewUsers(db, nil).Create(cmd.Context(), account.NewUser{Name: args[0], Email: email, Password: pw, Admin: isAdmin, PublicEmail: publicEmail})
 				if err != nil {
 					return err
 				}
@@ -64,7 +64,7 @@ func newAdmin(g *globals) *cobra.Command {
 				if u.Admin {
 					role = "administrator"
 				}
-				fmt.Fprintf(cmd.ErrOrStderr(), "trove: created %s %s <%s>\n", role, u.Name, u.Email)
+				fmt.Fprintf(cmd.ErrOrStderr(), "trove: created %s %s <%s> (%s)\n", role, u.Name, u.Email, emailVisibility(u.PublicEmail))
 				return nil
 			})
 		},
@@ -72,7 +72,39 @@ func newAdmin(g *globals) *cobra.Command {
 	add.Flags().StringVar(&email, "email", "", "email address (required)")
 	add.Flags().BoolVar(&passwordStdin, "password-stdin", false, "read the password from standard input (one line)")
 	add.Flags().BoolVar(&isAdmin, "admin", false, "make the user an administrator")
+	add.Flags().BoolVar(&publicEmail, "public-email", false, "show the email address beside the user's name in public package metadata")
 	add.MarkFlagRequired("email")
+
+	var setPublicEmail bool
+	set := &cobra.Command{
+		Use:   "set NAME --public-email[=true|false]",
+		Short: "Change a user account's settings",
+		Long: `Change a user account's settings.
+
+--public-email shows the user's email address beside their name in public
+package metadata (npm packuments and search results: maintainers and
+publisher); --public-email=false hides it again. Addresses are private by
+default: metadata names users only. Servers pick the change up within a
+second.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if !cmd.Flags().Changed("public-email") {
+				return hinted{errors.New("nothing to change"), "give --public-email or --public-email=false"}
+			}
+			return withDB(cmd.Context(), g, func(c *config.Config, db *meta.DB) error {
+				u, err := account.NewUsers(db, nil).SetPublicEmail(cmd.Context(), args[0], setPublicEmail)
+				if errors.Is(err, trove.ErrNotFound) {
+					return hinted{fmt.Errorf("no user %q", args[0]), "list users with: trove admin user list"}
+				}
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.ErrOrStderr(), "trove: %s's email address is %s\n", u.Name, emailVisibility(u.PublicEmail))
+				return nil
+			})
+		},
+	}
+	set.Flags().BoolVar(&setPublicEmail, "public-email", false, "show (or with =false, hide) the email address in public package metadata")
 
 	list := &cobra.Command{
 		Use:   "list",
@@ -85,9 +117,9 @@ func newAdmin(g *globals) *cobra.Command {
 					return err
 				}
 				tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-				fmt.Fprintln(tw, "NAME\tEMAIL\tADMIN\tCREATED")
+				fmt.Fprintln(tw, "NAME\tEMAIL\tADMIN\tPUBLIC EMAIL\tCREATED")
 				for _, u := range us {
-					fmt.Fprintf(tw, "%s\t%s\t%v\t%s\n", u.Name, u.Email, u.Admin, u.CreatedAt.Format("2006-01-02"))
+					fmt.Fprintf(tw, "%s\t%s\t%v\t%v\t%s\n", u.Name, u.Email, u.Admin, u.PublicEmail, u.CreatedAt.Format("2006-01-02"))
 				}
 				return tw.Flush()
 			})
@@ -102,7 +134,7 @@ func newAdmin(g *globals) *cobra.Command {
 				users := account.NewUsers(db, nil)
 				u, err := users.ByName(cmd.Context(), args[0])
 				if errors.Is(err, trove.ErrNotFound) {
-					return hinted{fmt.Errorf("no user %s", args[0]), "list the accounts with: trove admin user list"}
+					return hinted{fmt.Errorf("no user %q", args[0]), "list the accounts with: trove admin user list"}
 				}
 				if err != nil {
 					return err
@@ -115,8 +147,15 @@ func newAdmin(g *globals) *cobra.Command {
 			})
 		},
 	}
-	user.AddCommand(add, list, unlock)
+	user.AddCommand(add, set, list, unlock)
 	return admin
+}
+
+func emailVisibility(public bool) string {
+	if public {
+		return "public"
+	}
+	return "private"
 }
 
 // readPassword reads one line, without its line ending.

@@ -42,6 +42,17 @@ func TestDeleteCommand(t *testing.T) {
 		}
 	}
 	url := "--url=" + e.URL
+	// Without --yes, the command asks; anything but yes deletes nothing.
+	for _, answer := range []string{"", "n\n", "no\n", "demo\n"} {
+		_, stderr, err := runTroveStdin(t, aliceTok, answer, "delete", "pypi", "demo", "1.0", url)
+		if err == nil || !strings.Contains(err.Error(), "not deleted: pypi demo 1.0 was not confirmed") || !strings.Contains(stderr, "delete pypi demo 1.0 for good?") {
+			t.Errorf("trove delete answered %q = %q, %v; want a question and a refusal", answer, stderr, err)
+		}
+	}
+	if _, err := e.Registry.File(context.Background(), trove.PyPI, "demo", "demo-1.0.tar.gz"); err != nil {
+		t.Fatalf("an unconfirmed delete removed the file: %v", err)
+	}
+	url += " --yes"
 	for _, tc := range []struct {
 		token string
 		args  []string
@@ -54,7 +65,7 @@ func TestDeleteCommand(t *testing.T) {
 		{aliceTok, []string{"pypi", "absent", "1.0"}, "404 Not Found"},
 		{aliceTok, []string{"pypi", "demo", "not a version"}, "400 Bad Request"},
 	} {
-		_, _, err := runTrove(t, tc.token, append(append([]string{"delete"}, tc.args...), url)...)
+		_, _, err := runTrove(t, tc.token, append(append([]string{"delete"}, tc.args...), strings.Fields(url)...)...)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("trove delete %v = %v, want an error containing %q", tc.args, err, tc.want)
 		}
@@ -63,14 +74,14 @@ func TestDeleteCommand(t *testing.T) {
 		t.Fatalf("a refused delete removed the file: %v", err)
 	}
 
-	_, stderr, err := runTrove(t, aliceTok, "delete", "pypi", "demo", "1.0", url)
+	_, stderr, err := runTroveStdin(t, aliceTok, "y\n", "delete", "pypi", "demo", "1.0", "--url="+e.URL)
 	if err != nil || !strings.Contains(stderr, "deleted pypi demo 1.0") {
-		t.Fatalf("trove delete = %q, %v", stderr, err)
+		t.Fatalf("trove delete answered y = %q, %v", stderr, err)
 	}
 	if _, err := e.Registry.File(context.Background(), trove.PyPI, "demo", "demo-1.0.tar.gz"); err == nil {
 		t.Error("the deleted release's file is still served")
 	}
-	if _, _, err := runTrove(t, aliceTok, "delete", "pypi", "demo", "1.0", url); err == nil || !strings.Contains(err.Error(), "404") {
+	if _, _, err := runTrove(t, aliceTok, append([]string{"delete", "pypi", "demo", "1.0"}, strings.Fields(url)...)...); err == nil || !strings.Contains(err.Error(), "404") {
 		t.Errorf("deleting again = %v, want 404", err)
 	}
 	if err := publish("1.0"); err == nil {

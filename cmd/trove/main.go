@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 )
@@ -51,5 +52,30 @@ func newRoot() *cobra.Command {
 	root.PersistentFlags().StringVar(&g.config, "config", os.Getenv("TROVE_CONFIG"), "TOML config file (env TROVE_CONFIG)")
 	root.PersistentFlags().StringVar(&g.data, "data", "", "data directory (default ./trove-data; env TROVE_DATA_DIR)")
 	root.AddCommand(newServe(g), newAdmin(g), newToken(g), newYank(g), newDelete(g), newOwner(g), newConfigCmd(g), newLogCmd(g), newPublish(g), newVerify(g), newFsck(g))
+	refuseUnknown(root)
 	return root
+}
+
+// refuseUnknown makes every command that only groups subcommands print
+// its help when called alone and fail on an unknown subcommand (cobra
+// would print the help and exit 0, so a typo in a script goes unnoticed).
+func refuseUnknown(cmd *cobra.Command) {
+	for _, c := range cmd.Commands() {
+		refuseUnknown(c)
+	}
+	if !cmd.HasSubCommands() || cmd.Runnable() {
+		return
+	}
+	cmd.Args = cobra.ArbitraryArgs
+	cmd.SuggestionsMinimumDistance = 2
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		if len(args) == 0 {
+			return cmd.Help()
+		}
+		hint := "run " + cmd.CommandPath() + " --help to see its commands"
+		if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+			hint = "did you mean " + cmd.CommandPath() + " " + strings.Join(s, " or ") + "?"
+		}
+		return hinted{fmt.Errorf("unknown command %q for %q", args[0], cmd.CommandPath()), hint}
+	}
 }

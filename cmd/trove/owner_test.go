@@ -21,10 +21,17 @@ import (
 // its standard output and error.
 func runTrove(t *testing.T, token string, args ...string) (string, string, error) {
 	t.Helper()
+	return runTroveStdin(t, token, "", args...)
+}
+
+// runTroveStdin runs trove with stdin as its standard input.
+func runTroveStdin(t *testing.T, token, stdin string, args ...string) (string, string, error) {
+	t.Helper()
 	t.Setenv("TROVE_TOKEN", token)
 	var stdout, stderr bytes.Buffer
 	root := newRoot()
 	root.SetArgs(args)
+	root.SetIn(strings.NewReader(stdin))
 	root.SetOut(&stdout)
 	root.SetErr(&stderr)
 	err := root.ExecuteContext(context.Background())

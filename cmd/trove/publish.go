@@ -28,14 +28,6 @@ func newPublish(g *globals) *cobra.Command {
 	return cmd
 }
 
-// defaultURL is the server URL commands talk to unless --url says otherwise.
-func defaultURL() string {
-	if u := os.Getenv("TROVE_URL"); u != "" {
-		return u
-	}
-	return "http://127.0.0.1:8080"
-}
-
 func newPublishGo() *cobra.Command {
 	var mod, version, registryURL string
 	cmd := &cobra.Command{
@@ -63,7 +55,7 @@ $TROVE_URL or http://127.0.0.1:8080.`,
 	}
 	cmd.Flags().StringVar(&mod, "module", "", "module path (default: the module directive of DIR/go.mod, which it must match)")
 	cmd.Flags().StringVar(&version, "version", "", "version to publish, like v1.2.3 (required)")
-	cmd.Flags().StringVar(&registryURL, "url", defaultURL(), "server URL (env TROVE_URL)")
+	cmd.Flags().StringVar(&registryURL, "url", defaultServerURL(), "server URL (env TROVE_URL)")
 	cmd.MarkFlagRequired("version")
 	return cmd
 }
@@ -134,7 +126,7 @@ func publishGo(cmd *cobra.Command, dir, mod, version, base, token string) error 
 	}
 	var res goproxy.UploadResult
 	if err := json.Unmarshal(b, &res); err != nil {
-		return fmt.Errorf("publishing %s: unexpected answer: %v", m, err)
+		return fmt.Errorf("publishing %s: unexpected answer: %w", m, err)
 	}
 	fmt.Fprintf(cmd.ErrOrStderr(), "trove: published %s@%s\n", res.Module, res.Version)
 	for _, l := range res.GoSum {

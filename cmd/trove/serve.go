@@ -48,6 +48,9 @@ func newServe(g *globals) *cobra.Command {
 			}
 			lw := setLogger(&c)
 			defer lw.Close()
+			for _, w := range c.Warnings(time.Now()) {
+				slog.Warn("configuration: " + w)
+			}
 			return serve(cmd.Context(), &c, ln)
 		},
 	}

@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -30,7 +29,9 @@ stored only as a hash.
 --scope selects packages, as ECOSYSTEM:NAME where NAME may contain * (npm:@acme/*,
 pypi:demo, npm:*), or * for every package; repeat it for several.
 --action is read, publish or yank; repeat it for several (default: read and publish).
---expires is a duration (90d, 12h) or an RFC 3339 time; the default is no expiry.`,
+--expires is a duration (90d, 12h) or an RFC 3339 time, at most tokens.max_lifetime
+(365d) ahead; without it the token lasts tokens.default_lifetime (90d). "never"
+makes a token without expiry, which only tokens.allow_no_expiry = true permits.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			spec, err := tokenSpec(description, scopes, actions, expires, time.Now())
@@ -45,13 +46,19 @@ pypi:demo, npm:*), or * for every package; repeat it for several.
 				if err != nil {
 					return err
 				}
-				secret, t, err := access.NewTokens(db, nil).Create(cmd.Context(), u.ID, spec)
+				tokens := access.NewTokens(db, nil)
+				tokens.SetLifetimes(tokenLifetimes(c))
+				secret, t, err := tokens.Create(cmd.Context(), u.ID, spec)
 				if err != nil {
 					return err
 				}
+				expiry := "never expires"
+				if !t.ExpiresAt.IsZero() {
+					expiry = "expires " + t.ExpiresAt.Format(time.RFC3339)
+				}
 				fmt.Fprintln(cmd.OutOrStdout(), secret)
-				fmt.Fprintf(cmd.ErrOrStderr(), "trove: created token %s for %s (scope %s; actions %s); it is not shown again\n",
-					t.PublicID, u.Name, strings.Join(t.Packages, ","), strings.Join(t.Actions, ","))
+				fmt.Fprintf(cmd.ErrOrStderr(), "trove: created token %s for %s (scope %s; actions %s; %s); it is not shown again\n",
+					t.PublicID, u.Name, strings.Join(t.Packages, ","), strings.Join(t.Actions, ","), expiry)
 				return nil
 			})
 		},
@@ -59,7 +66,7 @@ pypi:demo, npm:*), or * for every package; repeat it for several.
 	create.Flags().StringVar(&user, "user", "", "user the token acts as (required)")
 	create.Flags().StringArrayVar(&scopes, "scope", nil, "package pattern the token may act on (required, repeatable)")
 	create.Flags().StringArrayVar(&actions, "action", nil, "action the token may take: read, publish, yank (repeatable; default read and publish)")
-	create.Flags().StringVar(&expires, "expires", "", "expiry: a duration such as 90d or 12h, or an RFC 3339 time")
+	create.Flags().StringVar(&expires, "expires", "", "expiry: a duration such as 30d or 12h, an RFC 3339 time, or never (default tokens.default_lifetime)")
 	create.Flags().StringVar(&description, "description", "", "what the token is for")
 	create.MarkFlagRequired("user")
 
@@ -90,7 +97,7 @@ pypi:demo, npm:*), or * for every package; repeat it for several.
 						state = "expired"
 					}
 					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.PublicID, strings.Join(t.Packages, ","), strings.Join(t.Actions, ","),
-						day(t.CreatedAt), day(t.ExpiresAt), day(t.LastUsedAt), state, t.Description)
+						day(t.CreatedAt), expiryDay(t.ExpiresAt), day(t.LastUsedAt), state, t.Description)
 				}
 				return tw.Flush()
 			})
@@ -100,15 +107,32 @@ pypi:demo, npm:*), or * for every package; repeat it for several.
 	list.MarkFlagRequired("user")
 
 	var revokeUser string
+	var revokeAll bool
 	revoke := &cobra.Command{
-		Use:   "revoke --user NAME ID",
-		Short: "Revoke a token by the ID that token list shows",
-		Args:  cobra.ExactArgs(1),
+		Use:   "revoke --user NAME (ID | --all)",
+		Short: "Revoke a token by the ID that token list shows, or every token of the user",
+		Long: `Revoke a token by the ID that token list shows, or with --all every token of
+the user (after a leak, or when someone leaves). Revocation takes effect at once
+on a server that shares the database, and within a second on every replica.`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if revokeAll == (len(args) == 1) || len(args) > 1 {
+				return errors.New("give one token ID, or --all")
+			}
+			return nil
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return withDB(cmd.Context(), g, func(c *config.Config, db *meta.DB) error {
 				u, err := db.UserByName(cmd.Context(), strings.ToLower(revokeUser))
 				if err != nil {
 					return fmt.Errorf("user %q: %w", revokeUser, err)
+				}
+				if revokeAll {
+					n, err := access.NewTokens(db, nil).RevokeAll(cmd.Context(), u.ID)
+					if err != nil {
+						return err
+					}
+					fmt.Fprintf(cmd.ErrOrStderr(), "trove: revoked %d tokens of %s\n", n, u.Name)
+					return nil
 				}
 				if err := access.NewTokens(db, nil).Revoke(cmd.Context(), u.ID, args[0]); err != nil {
 					return hinted{err, "list the user's token IDs with: trove token list --user " + u.Name}
@@ -119,6 +143,7 @@ pypi:demo, npm:*), or * for every package; repeat it for several.
 		},
 	}
 	revoke.Flags().StringVar(&revokeUser, "user", "", "user the token belongs to (required)")
+	revoke.Flags().BoolVar(&revokeAll, "all", false, "revoke every token of the user")
 	revoke.MarkFlagRequired("user")
 
 	tok.AddCommand(create, list, revoke)
@@ -130,6 +155,18 @@ func day(t time.Time) string {
 		return "-"
 	}
 	return t.Format("2006-01-02")
+}
+
+func expiryDay(t time.Time) string {
+	if t.IsZero() {
+		return "never"
+	}
+	return day(t)
+}
+
+// tokenLifetimes returns the configured token lifetimes.
+func tokenLifetimes(c *config.Config) access.Lifetimes {
+	return access.Lifetimes{Default: c.Tokens.DefaultLifetime.Std(), Max: c.Tokens.MaxLifetime.Std(), AllowNoExpiry: c.Tokens.AllowNoExpiry}
 }
 
 // tokenSpec turns the flags of token create into a Spec.
@@ -162,7 +199,11 @@ func tokenSpec(description string, scopes, actions []string, expires string, now
 			spec.Actions = append(spec.Actions, a)
 		}
 	}
-	if expires != "" {
+	switch expires {
+	case "":
+	case "never":
+		spec.NoExpiry = true
+	default:
 		t, err := parseExpiry(expires, now)
 		if err != nil {
 			errs = append(errs, err)
@@ -172,18 +213,13 @@ func tokenSpec(description string, scopes, actions []string, expires string, now
 	return spec, errors.Join(errs...)
 }
 
-// parseExpiry accepts "90d", Go durations ("12h") and RFC 3339 times.
+// parseExpiry accepts durations ("30d", "12h", "1d12h") and RFC 3339 times.
 func parseExpiry(s string, now time.Time) (time.Time, error) {
-	if n, ok := strings.CutSuffix(s, "d"); ok {
-		if d, err := strconv.Atoi(n); err == nil && d > 0 {
-			return now.Add(time.Duration(d) * 24 * time.Hour), nil
-		}
-	}
-	if d, err := time.ParseDuration(s); err == nil && d > 0 {
+	if d, err := config.ParseDuration(s); err == nil && d > 0 {
 		return now.Add(d), nil
 	}
 	if t, err := time.Parse(time.RFC3339, s); err == nil {
 		return t, nil
 	}
-	return time.Time{}, fmt.Errorf("--expires %q is not a duration (90d, 12h) or an RFC 3339 time", s)
+	return time.Time{}, fmt.Errorf("--expires %q is not a duration (30d, 12h), an RFC 3339 time or never", s)
 }

@@ -20,6 +20,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/trove-dev/trove/internal/config"
 	"github.com/trove-dev/trove/internal/goproxy"
 	"github.com/trove-dev/trove/internal/lockfile"
 	"github.com/trove-dev/trove/internal/logclient"
@@ -82,12 +83,8 @@ unless --allow-deleted. The exit status is non-zero on any failure.`,
 			return runVerify(cmd.Context(), f, args, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
-	url := os.Getenv("TROVE_URL")
-	if url == "" {
-		url = "http://127.0.0.1:8080"
-	}
 	fl := cmd.Flags()
-	fl.StringVar(&f.url, "url", url, "registry base URL (env TROVE_URL)")
+	fl.StringVar(&f.url, "url", defaultServerURL(), "registry base URL (env TROVE_URL)")
 	fl.StringVar(&f.key, "key", "", "the log's verifier key, <origin>+<hash>+<key> (env TROVE_LOG_KEY)")
 	fl.StringVar(&f.keyFile, "key-file", "", "file holding the log's verifier key")
 	fl.StringVar(&f.state, "state", "", "directory of the last verified checkpoint (default <user config dir>/trove/verify/<origin>)")
@@ -96,15 +93,16 @@ unless --allow-deleted. The exit status is non-zero on any failure.`,
 	fl.StringVar(&f.file, "file", "", "a local file that must be a published file of the one version given")
 	fl.BoolVar(&f.allowDeleted, "allow-deleted", false, "warn about, instead of failing, versions deleted or taken down after publishing")
 	fl.BoolVar(&f.audit, "audit", false, "download every record, recompute the log's root hash, and count records by kind")
-	fl.DurationVar(&f.timeout, "timeout", 2*time.Minute, "give up on a server that has not answered one request within this time")
+	f.timeout = 2 * time.Minute
+	fl.Var((*config.Duration)(&f.timeout), "timeout", "give up on a server that has not answered one request within this time (30s, 2m, 1h)")
 	return cmd
 }
 
-// verifyKey returns the verifier key from the flags or the environment.
-func verifyKey(f *verifyFlags) (string, error) {
-	key := f.key
-	if key == "" && f.keyFile != "" {
-		b, err := os.ReadFile(f.keyFile)
+// readKey returns the verifier key given as --key, in --key-file or in
+// $TROVE_LOG_KEY, or "" if none is.
+func readKey(key, keyFile string) (string, error) {
+	if key == "" && keyFile != "" {
+		b, err := os.ReadFile(keyFile)
 		if err != nil {
 			return "", fmt.Errorf("reading --key-file: %w", err)
 		}
@@ -113,7 +111,15 @@ func verifyKey(f *verifyFlags) (string, error) {
 	if key == "" {
 		key = os.Getenv("TROVE_LOG_KEY")
 	}
-	key = strings.TrimSpace(key)
+	return strings.TrimSpace(key), nil
+}
+
+// verifyKey returns the verifier key from the flags or the environment.
+func verifyKey(f *verifyFlags) (string, error) {
+	key, err := readKey(f.key, f.keyFile)
+	if err != nil {
+		return "", err
+	}
 	if key == "" {
 		return "", hinted{errors.New("no log verifier key: give --key, --key-file or TROVE_LOG_KEY (trusting the key the server sends is not verification)"),
 			"get the key from the registry's operator, who prints it with: trove log key"}
@@ -198,7 +204,11 @@ func runVerify(ctx context.Context, f *verifyFlags, args []string, stdout, stder
 	}
 	fmt.Fprintf(stdout, "verified %d artifacts against checkpoint %d %v\n", v.verified, v.cp.Tree.N, v.cp.Tree.Hash)
 	if v.failed > 0 {
-		return fmt.Errorf("%d of %d artifacts failed verification", v.failed, v.failed+v.verified)
+		err := fmt.Errorf("%d of %d artifacts failed verification", v.failed, v.failed+v.verified)
+		if v.hint != "" {
+			return hinted{err, v.hint}
+		}
+		return err
 	}
 	return nil
 }
@@ -215,6 +225,7 @@ type verifier struct {
 	cp       *logclient.Checkpoint // the largest checkpoint proofs used
 	verified int
 	failed   int
+	hint     string // how to fix the failures, for the final error
 }
 
 func (v *verifier) seen(cp *logclient.Checkpoint) {
@@ -399,11 +410,15 @@ func (v *verifier) packageLock(data []byte) error {
 	if err != nil {
 		return err
 	}
-	checked := 0 // packages resolved from this registry, verified or failed
+	checked := 0            // packages resolved from this registry, verified or failed
+	var unresolved []string // packages from a registry without a "resolved" URL
 	for _, p := range pkgs {
 		switch {
 		case p.Link:
 			v.note("%s: a link to a local directory, not verified", p.Path)
+			continue
+		case p.Resolved == "" && p.FromRegistry():
+			unresolved = append(unresolved, p.Name+"@"+p.Version)
 			continue
 		case p.Resolved == "":
 			v.note("%s: not downloaded from a registry (workspace or bundled), not verified", p.Path)
@@ -449,11 +464,39 @@ func (v *verifier) packageLock(data []byte) error {
 		fmt.Fprintf(v.out, "ok %s %s sha256:%s\n", q, fd.Name, fd.SHA256)
 		v.verified++
 	}
+	if len(unresolved) > 0 {
+		v.failed += len(unresolved)
+		fmt.Fprintf(v.errw, "trove: FAIL %s: %d packages have no \"resolved\" URL, so there is no tarball to download and verify: %s\n",
+			v.f.lockfile, len(unresolved), abbreviate(unresolved, 5))
+		v.hint = "npm leaves \"resolved\" out when omit-lockfile-registry-resolved is set: remove that setting " +
+			"(npm config delete omit-lockfile-registry-resolved, and from the project's .npmrc), then write the lockfile again with " +
+			"rm package-lock.json && npm install --package-lock-only (review the diff: versions may move within your ranges)"
+		return nil
+	}
 	if checked == 0 && len(pkgs) > 0 {
 		return hinted{fmt.Errorf("%s: no package was resolved from %s, so none was verified", v.f.lockfile, v.base),
 			"give the registry the lockfile's \"resolved\" URLs point at with --url"}
 	}
 	return nil
+}
+
+// abbreviate lists the first n items and how many more there are.
+func abbreviate(items []string, n int) string {
+	if len(items) <= n {
+		return strings.Join(items, ", ")
+	}
+	return fmt.Sprintf("%s and %d more", strings.Join(items[:n], ", "), len(items)-n)
+}
+
+// unjoin returns the errors an errors.Join made, or err alone.
+func unjoin(err error) []error {
+	if err == nil {
+		return nil
+	}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
 }
 
 // download fetches a tarball and returns its sha512 (base64) and sha256 (hex).
@@ -483,10 +526,26 @@ func (v *verifier) download(u string) (sha512b64, sha256hex string, err error) {
 
 func (v *verifier) requirements(data []byte) error {
 	reqs, err := lockfile.ParseRequirements(data)
-	if err != nil {
-		for _, e := range strings.Split(err.Error(), "\n") {
-			v.fail("%s: %s", v.f.lockfile, e)
+	var noHash []string
+	for _, e := range unjoin(err) {
+		if errors.Is(e, lockfile.ErrNoHash) {
+			noHash = append(noHash, e.Error())
+			continue
 		}
+		v.fail("%s: %v", v.f.lockfile, e)
+	}
+	if len(noHash) > 0 {
+		v.failed += len(noHash)
+		if len(reqs) == 0 {
+			fmt.Fprintf(v.errw, "trove: FAIL %s: no requirement has a --hash=sha256:… option: it is not a hash-checked requirements file, so there is no file to verify:\n", v.f.lockfile)
+		} else {
+			fmt.Fprintf(v.errw, "trove: FAIL %s: %d requirements have no --hash=sha256:… option, so there is no file to verify for them:\n", v.f.lockfile, len(noHash))
+		}
+		for _, l := range noHash {
+			fmt.Fprintf(v.errw, "trove:   %s\n", l)
+		}
+		v.hint = "write requirements with hashes using pip-compile --generate-hashes (from pip-tools: pip install pip-tools), " +
+			"or uv pip compile --generate-hashes; pip install --require-hashes then checks them at every install too"
 	}
 	for _, r := range reqs {
 		q, err := query("pypi:" + r.Name + "==" + r.Version)

@@ -289,3 +289,42 @@ func TestVerifyTimeout(t *testing.T) {
 		t.Fatalf("verify against a server that hangs: %v, want a timeout error", err)
 	}
 }
+
+// TestVerifyLockfilesWithoutDigests: a lockfile that cannot be verified
+// says what is missing and how to write one that can: a package-lock.json
+// without "resolved" URLs (npm's omit-lockfile-registry-resolved), a
+// requirements file without hashes (pip-compile --generate-hashes).
+func TestVerifyLockfilesWithoutDigests(t *testing.T) {
+	r := newFakeRegistry(t)
+	libURL, libSRI := r.publishNPM("@acme/lib", "1.0.0")
+	_, appSRI := r.publishNPM("app", "1.0.0")
+	lock := write(t, "package-lock.json", fmt.Sprintf(`{"lockfileVersion": 3, "packages": {
+		"": {"name": "proj"},
+		"node_modules/@acme/lib": {"version": "1.0.0", "resolved": %q, "integrity": %q},
+		"node_modules/app": {"version": "1.0.0", "integrity": %q},
+		"node_modules/app/node_modules/bundled": {"version": "2.0.0", "inBundle": true},
+		"packages/member": {"version": "0.1.0"}}}`, libURL, libSRI, appSRI))
+	out, stderr, err := r.verify("--lockfile", lock)
+	wantIn(t, "stdout", out, "ok npm @acme/lib 1.0.0")
+	wantIn(t, "stderr", stderr, `FAIL `+lock+`: 1 packages have no "resolved" URL, so there is no tarball to download and verify: app@1.0.0`,
+		"node_modules/app/node_modules/bundled: not downloaded from a registry")
+	var h hinted
+	if err == nil || !errors.As(err, &h) || !strings.Contains(h.hint, "omit-lockfile-registry-resolved") || !strings.Contains(h.hint, "npm install --package-lock-only") {
+		t.Errorf("verify of a lockfile without resolved = %v (hint %q); want a hint to write the resolved URLs", err, h.hint)
+	}
+
+	wheel := sum256([]byte("wheel"))
+	r.log.Append(logtest.Publish("pypi", "demo", "1.0", "demo-1.0-py3-none-any.whl", wheel))
+	for _, tc := range []struct{ content, want string }{
+		{"demo==1.0\nother==2.0 ; python_version >= '3'\n", "no requirement has a --hash=sha256:… option: it is not a hash-checked requirements file"},
+		{"demo==1.0 --hash=sha256:" + wheel + "\nother==2.0\n", "1 requirements have no --hash=sha256:… option"},
+	} {
+		req := write(t, "requirements.txt", tc.content)
+		_, stderr, err := r.verify("--lockfile", req)
+		wantIn(t, "stderr", stderr, tc.want, "line 2: other==2.0 has no --hash")
+		var h hinted
+		if err == nil || !errors.As(err, &h) || !strings.Contains(h.hint, "pip-compile --generate-hashes") {
+			t.Errorf("verify of requirements without hashes = %v (hint %q); want a hint naming pip-compile --generate-hashes", err, h.hint)
+		}
+	}
+}

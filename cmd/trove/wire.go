@@ -85,7 +85,7 @@ func logLookup(reg *registry.Service) translog.LookupFunc {
 	return func(ctx context.Context, eco, name, version string) ([]int64, error) {
 		entries, err := reg.LogEntries(ctx, trove.Ecosystem(eco), name, version)
 		if errors.Is(err, trove.ErrNotFound) || errors.Is(err, trove.ErrInvalid) {
-			return nil, fmt.Errorf("%w: %v", translog.ErrNotFound, err)
+			return nil, fmt.Errorf("%w: %w", translog.ErrNotFound, err)
 		}
 		if err != nil {
 			return nil, err
@@ -177,6 +177,7 @@ func wire(ctx context.Context, c *config.Config) (*stack, error) {
 	metrics.PageRenders(pages.Renders)
 	reg.Watch(func(eco trove.Ecosystem, name trove.Name) { pages.Invalidate(string(eco), string(name)) })
 	tokens := access.NewTokens(db, nil)
+	tokens.SetLifetimes(tokenLifetimes(c))
 	users := account.NewUsers(db, nil)
 	users.SetHashing(limit.NewSlots(account.HashSlots(int64(c.Accounts.HashMemory)), c.Accounts.HashWait.Std()))
 	logins := account.NewLogins(db, tokens, nil)
@@ -209,6 +210,8 @@ func wire(ctx context.Context, c *config.Config) (*stack, error) {
 			Logins:          limit.NewRates(c.Rates.Logins, nil),
 			Publishes:       limit.NewRates(c.Rates.Publishes, nil),
 		},
+		Security: server.SecurityTxt{Contact: c.Security.Contact, Expires: c.SecurityExpires(), Policy: c.Security.Policy,
+			PreferredLanguages: c.Security.PreferredLanguages, Canonical: c.BaseURL + "/.well-known/security.txt"},
 	})
 	return &stack{db: db, registry: reg, server: srv, users: users, metrics: metrics, blobStore: store}, nil
 }

@@ -58,6 +58,24 @@ func (p *Principal) Allows(a Action, ecosystem trove.Ecosystem, key trove.Name) 
 	return false
 }
 
+// Can reports whether the principal's token carries the action, whatever
+// the package (for actions on the account, such as Tokens).
+func (p *Principal) Can(a Action) bool {
+	return p != nil && slices.Contains(p.Actions, a)
+}
+
+// CheckManageTokens returns nil if the principal may list, create and
+// revoke the user's tokens: its token must carry the ManageTokens action.
+func (p *Principal) CheckManageTokens() error {
+	switch {
+	case p == nil:
+		return fmt.Errorf("%w: managing tokens needs a sign-in", ErrUnauthenticated)
+	case !p.Can(ManageTokens):
+		return fmt.Errorf("%w: this token cannot manage tokens (it lacks the tokens action): sign in again with your password, or use a token created with --action tokens", ErrDenied)
+	}
+	return nil
+}
+
 // A Resource is a package an action is about, with the facts about it
 // that authorization needs.
 type Resource struct {

@@ -229,3 +229,121 @@ func TestTokensLifecycle(t *testing.T) {
 		t.Errorf("Create without packages succeeded")
 	}
 }
+
+// TestRevocationReachesReplicas checks that a token revoked on one replica
+// stops working there at once, and on another replica (another Tokens over
+// the same database) within CacheTTL, one second; and RevokeAll.
+func TestRevocationReachesReplicas(t *testing.T) {
+	ctx := context.Background()
+	db, err := meta.OpenSQLite(ctx, filepath.Join(t.TempDir(), "trove.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	clock := time.Date(2026, 12, 3, 0, 0, 0, 0, time.UTC)
+	now := func() time.Time { return clock }
+	u := &trove.User{Name: "alice", Email: "a@x.test", CreatedAt: clock}
+	if err := db.Tx(ctx, func(tx *meta.Tx) error { return tx.InsertUser(ctx, u, "x") }); err != nil {
+		t.Fatal(err)
+	}
+	a, b := NewTokens(db, now), NewTokens(db, now)
+	secret, tok, err := a.Create(ctx, u.ID, Spec{Packages: []Pattern{"*"}, Actions: Actions})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range []*Tokens{a, b} {
+		if _, err := r.Authenticate(ctx, secret); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if CacheTTL > time.Second {
+		t.Fatalf("CacheTTL = %v: a revoked token would work on other replicas for longer than a second", CacheTTL)
+	}
+	if err := a.Revoke(ctx, u.ID, tok.PublicID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Authenticate(ctx, secret); !errors.Is(err, ErrUnauthenticated) {
+		t.Errorf("on the revoking replica: %v, want ErrUnauthenticated at once", err)
+	}
+	clock = clock.Add(CacheTTL)
+	if _, err := b.Authenticate(ctx, secret); !errors.Is(err, ErrUnauthenticated) {
+		t.Errorf("on another replica %v later: %v, want ErrUnauthenticated", CacheTTL, err)
+	}
+
+	// RevokeAll: every live token of the user, at once here.
+	s1, _, _ := a.Create(ctx, u.ID, Spec{Packages: []Pattern{"*"}, Actions: Actions})
+	s2, _, _ := a.Create(ctx, u.ID, Spec{Packages: []Pattern{"npm:*"}, Actions: []Action{Read}})
+	for _, s := range []string{s1, s2} {
+		if _, err := a.Authenticate(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, err := a.RevokeAll(ctx, u.ID); err != nil || n != 2 {
+		t.Errorf("RevokeAll = %d, %v; want 2 (the revoked one does not count)", n, err)
+	}
+	for _, s := range []string{s1, s2} {
+		if _, err := a.Authenticate(ctx, s); !errors.Is(err, ErrUnauthenticated) {
+			t.Errorf("after RevokeAll: %v, want ErrUnauthenticated", err)
+		}
+	}
+}
+
+// TestTokenLifetimes: every token expires, after the default lifetime when
+// its creator does not say; no creator may ask for more than the maximum,
+// nor for no expiry unless the operator allows it.
+func TestTokenLifetimes(t *testing.T) {
+	ctx := context.Background()
+	db, err := meta.OpenSQLite(ctx, filepath.Join(t.TempDir(), "trove.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	now := time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC)
+	u := &trove.User{Name: "alice", Email: "a@x.test", CreatedAt: now}
+	if err := db.Tx(ctx, func(tx *meta.Tx) error { return tx.InsertUser(ctx, u, "x") }); err != nil {
+		t.Fatal(err)
+	}
+	clock := now
+	ts := NewTokens(db, func() time.Time { return clock })
+	all := Spec{Packages: []Pattern{"*"}, Actions: Actions}
+	with := func(f func(*Spec)) Spec { s := all; f(&s); return s }
+	const day = 24 * time.Hour
+
+	secret, tok, err := ts.Create(ctx, u.ID, all)
+	if err != nil || !tok.ExpiresAt.Equal(now.Add(90*day)) {
+		t.Fatalf("Create without expiry = %v, %v; want an expiry 90 days ahead", tok, err)
+	}
+	clock = now.Add(90 * day)
+	if _, err := ts.Authenticate(ctx, secret); !errors.Is(err, ErrUnauthenticated) {
+		t.Errorf("a token made without an expiry works after 90 days: %v", err)
+	}
+	clock = now
+	if _, tok, err := ts.Create(ctx, u.ID, with(func(s *Spec) { s.ExpiresAt = now.Add(365 * day) })); err != nil || !tok.ExpiresAt.Equal(now.Add(365*day)) {
+		t.Errorf("Create(365 days) = %v, %v", tok, err)
+	}
+	for name, spec := range map[string]Spec{
+		"longer than the maximum": with(func(s *Spec) { s.ExpiresAt = now.Add(366 * day) }),
+		"no expiry":               with(func(s *Spec) { s.NoExpiry = true }),
+		"in the past":             with(func(s *Spec) { s.ExpiresAt = now.Add(-time.Second) }),
+	} {
+		if _, _, err := ts.Create(ctx, u.ID, spec); !errors.Is(err, trove.ErrInvalid) {
+			t.Errorf("Create(%s) = %v, want trove.ErrInvalid", name, err)
+		}
+	}
+
+	ts.SetLifetimes(Lifetimes{Default: 7 * day, Max: 30 * day, AllowNoExpiry: true})
+	if _, tok, err := ts.Create(ctx, u.ID, all); err != nil || !tok.ExpiresAt.Equal(now.Add(7*day)) {
+		t.Errorf("Create with a 7-day default = %v, %v", tok, err)
+	}
+	if _, _, err := ts.Create(ctx, u.ID, with(func(s *Spec) { s.ExpiresAt = now.Add(31 * day) })); err == nil || !strings.Contains(err.Error(), "at most 30 days") {
+		t.Errorf("Create(31 days, max 30) = %v", err)
+	}
+	secret, tok, err = ts.Create(ctx, u.ID, with(func(s *Spec) { s.NoExpiry = true }))
+	if err != nil || !tok.ExpiresAt.IsZero() {
+		t.Fatalf("Create(no expiry, allowed) = %v, %v", tok, err)
+	}
+	clock = now.Add(10 * 365 * day)
+	if _, err := ts.Authenticate(ctx, secret); err != nil {
+		t.Errorf("a token without expiry stopped working: %v", err)
+	}
+}

@@ -13,21 +13,24 @@ type Action string
 
 // The actions. Publish covers new versions and dist-tags; yank covers
 // yanking, deprecating and unpublishing, which change what existing
-// versions mean to users.
+// versions mean to users. ManageTokens is about the user's account, not about
+// packages: listing, creating and revoking the user's tokens. Only a token
+// that carries it explicitly (or a password sign-in) manages tokens.
 const (
-	Read    Action = "read"
-	Publish Action = "publish"
-	Yank    Action = "yank"
+	Read         Action = "read"
+	Publish      Action = "publish"
+	Yank         Action = "yank"
+	ManageTokens Action = "tokens"
 )
 
 // Actions lists every action, for validation and help texts.
-var Actions = []Action{Read, Publish, Yank}
+var Actions = []Action{Read, Publish, Yank, ManageTokens}
 
 // ParseAction checks that s names an action.
 func ParseAction(s string) (Action, error) {
 	a := Action(strings.ToLower(strings.TrimSpace(s)))
 	if !slices.Contains(Actions, a) {
-		return "", fmt.Errorf("unknown action %q (want read, publish or yank)", s)
+		return "", fmt.Errorf("unknown action %q (want read, publish, yank or tokens)", s)
 	}
 	return a, nil
 }

@@ -81,6 +81,16 @@ func CheckToken(s string) error {
 	return nil
 }
 
+// Redact replaces anything shaped like a token in s (a URL path: npm
+// logout puts the token in one) by the prefix and REDACTED, for messages
+// and logs.
+func Redact(s string) string {
+	if !strings.Contains(s, TokenPrefix) {
+		return s
+	}
+	return TokenPattern.ReplaceAllString(s, TokenPrefix+"REDACTED")
+}
+
 // HashToken returns the hex SHA-256 of a token: the only form stored. A
 // token has 256 bits of entropy, so a fast unsalted hash is enough.
 func HashToken(s string) string {

@@ -15,20 +15,41 @@ import (
 // CacheTTL bounds how long a verified token is remembered in memory. A token
 // revoked on another replica stops working within this time; on the
 // replica that revoked it, at once.
-const CacheTTL = 10 * time.Second
+const CacheTTL = time.Second
 
 // A Spec describes a token to create.
 type Spec struct {
 	Description string
 	Packages    []Pattern
 	Actions     []Action
-	ExpiresAt   time.Time // zero: never
+	// ExpiresAt is when the token stops working; zero means the default
+	// lifetime from now. It may not be further than the maximum lifetime.
+	ExpiresAt time.Time
+	// NoExpiry asks for a token that never expires, which only
+	// Lifetimes.AllowNoExpiry permits.
+	NoExpiry bool
 }
+
+// Lifetimes bound how long tokens live, however they are made: every
+// token has an expiry unless the operator allows tokens without one.
+type Lifetimes struct {
+	// Default is the lifetime of a token whose creator does not ask for one.
+	Default time.Duration
+	// Max is the longest lifetime a creator may ask for.
+	Max time.Duration
+	// AllowNoExpiry permits tokens that never expire (Spec.NoExpiry).
+	AllowNoExpiry bool
+}
+
+// DefaultLifetimes are the lifetimes of a new Tokens: 90 days unless the
+// creator asks otherwise, at most 365 days, never unlimited.
+var DefaultLifetimes = Lifetimes{Default: 90 * 24 * time.Hour, Max: 365 * 24 * time.Hour}
 
 // Tokens creates, checks, lists and revokes API tokens.
 type Tokens struct {
-	db  *meta.DB
-	now func() time.Time
+	db   *meta.DB
+	now  func() time.Time
+	life Lifetimes
 
 	mu    sync.RWMutex
 	cache map[string]cachedPrincipal // by token hash
@@ -45,21 +66,45 @@ func NewTokens(db *meta.DB, now func() time.Time) *Tokens {
 	if now == nil {
 		now = time.Now
 	}
-	return &Tokens{db: db, now: now, cache: make(map[string]cachedPrincipal)}
+	return &Tokens{db: db, now: now, life: DefaultLifetimes, cache: make(map[string]cachedPrincipal)}
+}
+
+// SetLifetimes replaces the lifetimes new tokens get; call it before
+// the service is used.
+func (t *Tokens) SetLifetimes(l Lifetimes) { t.life = l }
+
+// Lifetimes returns the lifetimes new tokens get.
+func (t *Tokens) Lifetimes() Lifetimes { return t.life }
+
+// days formats a lifetime for people.
+func days(d time.Duration) string {
+	if d%(24*time.Hour) == 0 {
+		return fmt.Sprintf("%d days", d/(24*time.Hour))
+	}
+	return d.String()
 }
 
 // Create makes a token for the user and returns its secret, which is not
 // stored and cannot be shown again.
 func (t *Tokens) Create(ctx context.Context, userID int64, spec Spec) (string, *trove.Token, error) {
 	if len(spec.Packages) == 0 {
-		return "", nil, errors.New("a token needs at least one package pattern (use * for all packages)")
+		return "", nil, trove.Error(trove.ErrInvalid, "a token needs at least one package pattern (use * for all packages)")
 	}
 	if len(spec.Actions) == 0 {
-		return "", nil, errors.New("a token needs at least one action (read, publish or yank)")
+		return "", nil, trove.Error(trove.ErrInvalid, "a token needs at least one action (read, publish or yank)")
 	}
 	now := t.now().UTC()
-	if !spec.ExpiresAt.IsZero() && !spec.ExpiresAt.After(now) {
-		return "", nil, fmt.Errorf("expiry %s is in the past", spec.ExpiresAt.Format(time.RFC3339))
+	switch {
+	case spec.NoExpiry && !t.life.AllowNoExpiry:
+		return "", nil, trove.Error(trove.ErrInvalid, "tokens must expire on this registry, within %s (tokens.max_lifetime); ask for an expiry, or an administrator may set tokens.allow_no_expiry", days(t.life.Max))
+	case spec.NoExpiry:
+		spec.ExpiresAt = time.Time{}
+	case spec.ExpiresAt.IsZero():
+		spec.ExpiresAt = now.Add(t.life.Default)
+	case !spec.ExpiresAt.After(now):
+		return "", nil, trove.Error(trove.ErrInvalid, "expiry %s is in the past", spec.ExpiresAt.Format(time.RFC3339))
+	case spec.ExpiresAt.After(now.Add(t.life.Max + time.Minute)): // a minute for the caller's clock reading
+		return "", nil, trove.Error(trove.ErrInvalid, "a token may last at most %s on this registry (tokens.max_lifetime); ask for an earlier expiry", days(t.life.Max))
 	}
 	secret := NewToken()
 	tok := &trove.Token{
@@ -86,7 +131,7 @@ func (t *Tokens) Create(ctx context.Context, userID int64, spec Spec) (string, *
 // failure (malformed, unknown, expired, revoked) wraps ErrUnauthenticated.
 func (t *Tokens) Authenticate(ctx context.Context, secret string) (*Principal, error) {
 	if err := CheckToken(secret); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrUnauthenticated, err)
+		return nil, fmt.Errorf("%w: %w", ErrUnauthenticated, err)
 	}
 	h := HashToken(secret)
 	now := t.now()
@@ -134,6 +179,29 @@ func (t *Tokens) Authenticate(ctx context.Context, secret string) (*Principal, e
 	t.cache[h] = cachedPrincipal{p: p, expires: tok.ExpiresAt, until: now.Add(CacheTTL)}
 	t.mu.Unlock()
 	return p, nil
+}
+
+// RevokeAll revokes every live token of the user and forgets them at
+// once on this replica (within CacheTTL on the others). It returns how
+// many it revoked.
+func (t *Tokens) RevokeAll(ctx context.Context, userID int64) (int, error) {
+	var n int
+	err := t.db.Tx(ctx, func(tx *meta.Tx) error {
+		var err error
+		n, err = tx.RevokeTokensOfUser(ctx, userID, t.now().UTC())
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("revoking the tokens of user %d: %w", userID, err)
+	}
+	t.mu.Lock()
+	for h, c := range t.cache {
+		if c.p.UserID == userID {
+			delete(t.cache, h)
+		}
+	}
+	t.mu.Unlock()
+	return n, nil
 }
 
 // List returns the user's tokens, newest first.

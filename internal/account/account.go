@@ -3,6 +3,8 @@
 //
 // # Invariants
 //
+//   - An email address is private: public metadata names users only,
+//     unless a user opts in (PublicEmail).
 //   - Passwords are stored only as argon2id hashes with a random salt.
 //   - Signing in with an unknown name costs the same hash as with a known
 //     one, and fails with the same error, so timing and answers do not tell
@@ -115,6 +117,9 @@ type NewUser struct {
 	Email    string
 	Password string
 	Admin    bool
+	// PublicEmail shows the email address beside the name in public
+	// metadata; by default it stays private.
+	PublicEmail bool
 }
 
 // Create validates and stores a new account.
@@ -128,8 +133,8 @@ func (s *Users) Create(ctx context.Context, nu NewUser) (*trove.User, error) {
 	if err != nil || addr.Address != strings.TrimSpace(nu.Email) {
 		errs = append(errs, fmt.Errorf("%w: email %q is not a plain address like name@example.com", ErrInvalid, nu.Email))
 	}
-	if err := CheckPasswordPolicy(nu.Password); err != nil {
-		errs = append(errs, fmt.Errorf("%w: %v", ErrInvalid, err))
+	if err := CheckPasswordPolicy(nu.Password, name, nu.Email); err != nil {
+		errs = append(errs, fmt.Errorf("%w: %w", ErrInvalid, err))
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
@@ -138,7 +143,7 @@ func (s *Users) Create(ctx context.Context, nu NewUser) (*trove.User, error) {
 	if err := s.hash(ctx, func() { hash = HashPassword(nu.Password) }); err != nil {
 		return nil, err
 	}
-	u := &trove.User{Name: name, Email: addr.Address, Admin: nu.Admin, CreatedAt: s.now().UTC()}
+	u := &trove.User{Name: name, Email: addr.Address, Admin: nu.Admin, PublicEmail: nu.PublicEmail, CreatedAt: s.now().UTC()}
 	err = s.db.Tx(ctx, func(tx *meta.Tx) error { return tx.InsertUser(ctx, u, hash) })
 	if errors.Is(err, meta.ErrConflict) {
 		return nil, fmt.Errorf("%w: %s", ErrExists, name)
@@ -199,6 +204,22 @@ func (s *Users) ByName(ctx context.Context, name string) (*trove.User, error) {
 	if err != nil {
 		return nil, fmt.Errorf("looking up user %s: %w", name, err)
 	}
+	return u, nil
+}
+
+// SetPublicEmail sets whether the user's email address appears beside
+// their name in public metadata (npm packuments and search results). The
+// documents naming the user change on every replica within
+// registry.FollowInterval.
+func (s *Users) SetPublicEmail(ctx context.Context, name string, public bool) (*trove.User, error) {
+	u, err := s.ByName(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.db.Tx(ctx, func(tx *meta.Tx) error { return tx.SetPublicEmail(ctx, u.ID, public, s.now().UTC()) }); err != nil {
+		return nil, fmt.Errorf("setting the email visibility of %s: %w", u.Name, err)
+	}
+	u.PublicEmail = public
 	return u, nil
 }
 

@@ -21,20 +21,53 @@ import (
 )
 
 func TestPasswordPolicy(t *testing.T) {
-	for pw, ok := range map[string]bool{
-		"short":                   false,
-		"alllowercase":            false,
-		"Abcdefgh1!":              false, // 10 characters: too short even with classes
-		"Abcdefgh12!":             true,  // 11 with four classes
-		"abcdefgh123":             false, // 11 with two classes
-		"abcdefghijklmnop":        true,  // 16
-		"correct horse battery":   true,
-		strings.Repeat("x", 2000): false,
-		"ÄÖÜäöü123456":            true, // letters in two cases and digits
+	for _, tc := range []struct {
+		pw   string
+		ok   bool
+		want string // in the error
+	}{
+		{"short", false, "at least 16 characters"},
+		{"alllowercase", false, "at least 16 characters"},
+		{"Abcdefgh1!", false, "at least 16"},  // 10 characters: too short even with classes
+		{"abcdefgh123", false, "at least 16"}, // 11 with two classes
+		{strings.Repeat("x", 2000), false, "longer than 1024 bytes"},
+		// Long enough, and still guessed at once: the strength estimate
+		// refuses them, saying why.
+		{"passwordpassword", false, "repeated"},
+		{"1234567890123456", false, "sequence"},
+		{"abcdefghijklmnop", false, "sequence"},
+		{"qwertyuiopasdfgh", false, "too weak"},
+		{"zxcvbnmasdfghjkl", false, "too weak"},
+		{"alice@example.test", false, "your user name or email address"},
+		{strings.Repeat("password", 100), false, "too weak"}, // judged on its first 64 characters
+		{"correct horse battery staple", true, ""},
+		{"Abcdefgh12!xQ", true, ""}, // 13 with four classes
+		{"ÄÖÜäöü123456", true, ""},  // letters in two cases and digits
+		{"Tr0ub4dor&3xyz", true, ""},
+		{"violet canyon 42 marmalade", true, ""},
 	} {
-		if err := CheckPasswordPolicy(pw); (err == nil) != ok {
-			t.Errorf("CheckPasswordPolicy(%q) = %v, want ok=%v", pw, err, ok)
+		err := CheckPasswordPolicy(tc.pw, "alice", "alice@example.test")
+		if (err == nil) != tc.ok || err != nil && !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("CheckPasswordPolicy(%.40q) = %v, want ok=%v with %q", tc.pw, err, tc.ok, tc.want)
 		}
+	}
+	// The user's own name and address are the first words tried: what is
+	// strong for one user is weak for the one it names.
+	const pw = "zanzibar@quokka.test"
+	if err := CheckPasswordPolicy(pw, "bob", "bob@example.test"); err != nil {
+		t.Errorf("CheckPasswordPolicy(%q) for bob = %v, want nil", pw, err)
+	}
+	if err := CheckPasswordPolicy(pw, "zanzibar", pw); err == nil || !strings.Contains(err.Error(), "your user name or email address") {
+		t.Errorf("CheckPasswordPolicy(%q) for zanzibar, whose address it is = %v, want refused", pw, err)
+	}
+}
+
+// BenchmarkPasswordPolicy shows what one check costs at the longest
+// password accepted (the estimate reads its first 64 characters).
+func BenchmarkPasswordPolicy(b *testing.B) {
+	pw := strings.Repeat("Tr0ub4dor&3 correct horse ", 40)[:MaxPasswordLen]
+	for b.Loop() {
+		CheckPasswordPolicy(pw, "alice", "alice@example.test")
 	}
 }
 

@@ -19,9 +19,17 @@ import (
 // API token, which it receives once. Only hashes of the secrets are stored.
 const (
 	LoginSessionTTL = 10 * time.Minute
-	// LoginTokenTTL is how long a token minted by a login lasts.
+	// LoginTokenTTL is how long a token minted by a login lasts, unless
+	// the registry's maximum token lifetime is shorter.
 	LoginTokenTTL = 30 * 24 * time.Hour
 )
+
+// LoginTokenExpiry returns when a token minted by a login at now
+// expires: after LoginTokenTTL, or the tokens' maximum lifetime if that is
+// shorter.
+func LoginTokenExpiry(tokens *access.Tokens, now time.Time) time.Time {
+	return now.Add(min(LoginTokenTTL, tokens.Lifetimes().Max))
+}
 
 // ErrLoginNotFound reports an unknown, expired or already used login session.
 var ErrLoginNotFound = errors.New("login session not found or expired; start the login again")
@@ -112,7 +120,7 @@ func (l *Logins) Poll(ctx context.Context, doneID string) (string, error) {
 		Description: "browser login",
 		Packages:    []access.Pattern{"*"},
 		Actions:     access.Actions,
-		ExpiresAt:   l.now().Add(LoginTokenTTL),
+		ExpiresAt:   LoginTokenExpiry(l.tokens, l.now()),
 	})
 	return tok, err
 }

@@ -23,6 +23,7 @@ import (
 	"mime/multipart"
 	"net/http"
 
+	"github.com/trove-dev/trove/internal/access"
 	"github.com/trove-dev/trove/internal/blob"
 	"github.com/trove-dev/trove/internal/page"
 	"github.com/trove-dev/trove/internal/registry"
@@ -41,7 +42,7 @@ type Endpoint = func(http.ResponseWriter, *http.Request) error
 func Methods(allow string) Endpoint {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		w.Header().Set("Allow", allow)
-		return trove.Error(trove.ErrUnsupported, "%s is not allowed on %s; use %s", r.Method, r.URL.Path, allow)
+		return trove.Error(trove.ErrUnsupported, "%s is not allowed on %s; use %s", r.Method, access.Redact(r.URL.Path), allow)
 	}
 }
 

@@ -3,6 +3,9 @@
 // API token as Bearer credentials; errors are {"error": "..."}.
 //
 //	GET    /v1/whoami                                       → {"username": …}
+//	GET    /v1/tokens                                       → {"tokens": [{"id", "description", "packages", "actions", "created", "expires", "last_used"}]}
+//	DELETE /v1/tokens                                       → {"revoked": N} (revoke every token of the user, this one too)
+//	DELETE /v1/tokens/ID                                    → {"ok": true} (revoke one)
 //	POST   /v1/packages/ECOSYSTEM/NAME/VERSION/yank        {"reason": …} → {"ok": true}
 //	DELETE /v1/packages/ECOSYSTEM/NAME/VERSION/yank        → {"ok": true} (unyank)
 //	DELETE /v1/packages/ECOSYSTEM/NAME/VERSION             {"reason": …} → {"ok": true} (delete: a tombstone)
@@ -11,22 +14,24 @@
 //	DELETE /v1/packages/ECOSYSTEM/NAME/owners/USER         → {"ok": true} (remove an owner)
 //
 // NAME is path-escaped: an npm scope's slash is %2F, and so are the
-// slashes of a Go module path. Listing owners needs no token. Adding an
+// slashes of a Go module path. Listing owners needs no token. The token
+// endpoints need a token with the tokens action (a token may always revoke
+// itself). Adding an
 // existing owner or removing a user who is not one succeeds and changes
 // nothing; removing the last owner is refused. Owners may delete a release
 // within the unpublish window after publishing, and only while no other
-// package depends on theirs; administrators at any time (with a reason,
+// package depends on that version; administrators at any time (with a reason,
 // which goes into the transparency log, when others depend on it). The
 // version stays taken forever.
 package api
 
 import (
-	"context"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/trove-dev/trove/internal/access"
 	"github.com/trove-dev/trove/internal/adapter"
@@ -42,11 +47,16 @@ type Options struct {
 
 // Handler serves the API.
 type Handler struct {
-	o Options
+	o     Options
+	table adapter.Table[string, request]
 }
 
 // New returns a Handler.
-func New(o Options) *Handler { return &Handler{o: o} }
+func New(o Options) *Handler {
+	h := &Handler{o: o}
+	h.table = h.routes()
+	return h
+}
 
 // A request is a parsed API path.
 type request struct {
@@ -61,6 +71,10 @@ func parsePath(escaped string) (request, bool) {
 	switch {
 	case len(parts) == 2 && parts[0] == "v1" && parts[1] == "whoami":
 		return request{op: "whoami"}, true
+	case len(parts) == 2 && parts[0] == "v1" && parts[1] == "tokens":
+		return request{op: "tokens"}, true
+	case len(parts) == 3 && parts[0] == "v1" && parts[1] == "tokens" && parts[2] != "":
+		return request{op: "token", user: parts[2]}, true
 	case (len(parts) == 5 || len(parts) == 6) && parts[0] == "v1" && parts[1] == "packages" && parts[4] == "owners":
 		// Before yank: no ecosystem has a version "owners", but a user may be called "yank".
 		req := request{op: "owners", target: trove.Target{Ecosystem: trove.Ecosystem(parts[2])}}
@@ -92,35 +106,37 @@ func parsePath(escaped string) (request, bool) {
 	return request{}, false
 }
 
+// routes returns the API's route table.
+func (h *Handler) routes() adapter.Table[string, request] {
+	get, put, post, del := http.MethodGet, http.MethodPut, http.MethodPost, http.MethodDelete
+	route := func(name, method, path string, a adapter.Access) adapter.Route {
+		return adapter.Route{Name: name, Method: method, Path: path, Access: a}
+	}
+	const pkg, cred = "/v1/packages/{ecosystem}/{name}", adapter.Credential
+	return adapter.Table[string, request]{
+		{Route: route("whoami", get, "/v1/whoami", cred), Kind: "whoami", Serve: h.whoami},
+		{Route: route("tokens.list", get, "/v1/tokens", cred), Kind: "tokens", Serve: h.listTokens},
+		{Route: route("tokens.revokeall", del, "/v1/tokens", cred), Kind: "tokens", Serve: h.revokeAll},
+		{Route: route("tokens.revoke", del, "/v1/tokens/{id}", cred), Kind: "token", Serve: h.revokeToken},
+		{Route: route("yank", post, pkg+"/{version}/yank", cred), Kind: "yank", Serve: h.yank},
+		{Route: route("unyank", del, pkg+"/{version}/yank", cred), Kind: "yank", Serve: h.unyank},
+		{Route: route("delete", del, pkg+"/{version}", cred), Kind: "release", Serve: h.delete},
+		{Route: route("owners", get, pkg+"/owners", adapter.Open), Kind: "owners", Serve: h.owners},
+		{Route: route("owner.add", put, pkg+"/owners/{user}", cred), Kind: "owner", Serve: h.addOwner},
+		{Route: route("owner.remove", del, pkg+"/owners/{user}", cred), Kind: "owner", Serve: h.removeOwner},
+	}
+}
+
+// Routes returns the API's endpoints.
+func (h *Handler) Routes() []adapter.Route { return h.table.Routes() }
+
 // Route maps a request to an endpoint.
-func (h *Handler) Route(r *http.Request) (string, func(http.ResponseWriter, *http.Request) error) {
+func (h *Handler) Route(r *http.Request) (string, adapter.Endpoint) {
 	req, ok := parsePath(r.URL.EscapedPath())
 	if !ok {
 		return "", nil
 	}
-	switch {
-	case req.op == "whoami" && r.Method == http.MethodGet:
-		return "whoami", h.whoami
-	case req.op == "yank" && r.Method == http.MethodPost:
-		return "yank", func(w http.ResponseWriter, r *http.Request) error { return h.yank(w, r, req.target) }
-	case req.op == "yank" && r.Method == http.MethodDelete:
-		return "unyank", func(w http.ResponseWriter, r *http.Request) error { return h.unyank(w, r, req.target) }
-	case req.op == "release" && r.Method == http.MethodDelete:
-		return "delete", func(w http.ResponseWriter, r *http.Request) error { return h.delete(w, r, req.target) }
-	case req.op == "owners" && (r.Method == http.MethodGet || r.Method == http.MethodHead):
-		return "owners", func(w http.ResponseWriter, r *http.Request) error { return h.owners(w, r, req.target) }
-	case req.op == "owner" && r.Method == http.MethodPut:
-		return "owner.add", func(w http.ResponseWriter, r *http.Request) error {
-			return h.changeOwner(w, r, req, h.o.Registry.AddOwner)
-		}
-	case req.op == "owner" && r.Method == http.MethodDelete:
-		return "owner.remove", func(w http.ResponseWriter, r *http.Request) error {
-			return h.changeOwner(w, r, req, h.o.Registry.RemoveOwner)
-		}
-	}
-	return "unsupported", func(http.ResponseWriter, *http.Request) error {
-		return trove.Error(trove.ErrUnsupported, "%s is not supported on %s", r.Method, r.URL.Path)
-	}
+	return h.table.Lookup(req.op, r.Method, req)
 }
 
 // WriteError writes {"error": msg}.
@@ -128,7 +144,7 @@ func (h *Handler) WriteError(w http.ResponseWriter, r *http.Request, status int,
 	adapter.WriteJSON(w, status, map[string]string{"error": msg})
 }
 
-func (h *Handler) whoami(w http.ResponseWriter, r *http.Request) error {
+func (h *Handler) whoami(w http.ResponseWriter, r *http.Request, _ request) error {
 	p := access.PrincipalFrom(r.Context())
 	if p == nil {
 		return access.ErrUnauthenticated
@@ -154,12 +170,13 @@ func reason(r *http.Request) (string, error) {
 		return "", nil
 	}
 	if err := json.Unmarshal(b, &body); err != nil {
-		return "", trove.Error(trove.ErrInvalid, "request body is not JSON like {\"reason\": \"...\"}: %v", err)
+		return "", trove.Error(trove.ErrInvalid, "request body is not JSON like {\"reason\": \"...\"}: %w", err)
 	}
 	return body.Reason, nil
 }
 
-func (h *Handler) yank(w http.ResponseWriter, r *http.Request, t trove.Target) error {
+func (h *Handler) yank(w http.ResponseWriter, r *http.Request, req request) error {
+	t := req.target
 	why, err := reason(r)
 	if err != nil {
 		return err
@@ -170,14 +187,16 @@ func (h *Handler) yank(w http.ResponseWriter, r *http.Request, t trove.Target) e
 	return adapter.WriteJSON(w, http.StatusOK, map[string]bool{"ok": true})
 }
 
-func (h *Handler) unyank(w http.ResponseWriter, r *http.Request, t trove.Target) error {
+func (h *Handler) unyank(w http.ResponseWriter, r *http.Request, req request) error {
+	t := req.target
 	if err := h.o.Registry.Unyank(r.Context(), access.PrincipalFrom(r.Context()), t); err != nil {
 		return err
 	}
 	return adapter.WriteJSON(w, http.StatusOK, map[string]bool{"ok": true})
 }
 
-func (h *Handler) delete(w http.ResponseWriter, r *http.Request, t trove.Target) error {
+func (h *Handler) delete(w http.ResponseWriter, r *http.Request, req request) error {
+	t := req.target
 	why, err := reason(r)
 	if err != nil {
 		return err
@@ -193,7 +212,8 @@ type owner struct {
 	Name string `json:"name"`
 }
 
-func (h *Handler) owners(w http.ResponseWriter, r *http.Request, t trove.Target) error {
+func (h *Handler) owners(w http.ResponseWriter, r *http.Request, req request) error {
+	t := req.target
 	us, err := h.o.Registry.Owners(r.Context(), t.Ecosystem, t.Name)
 	if err != nil {
 		return err
@@ -205,9 +225,73 @@ func (h *Handler) owners(w http.ResponseWriter, r *http.Request, t trove.Target)
 	return adapter.WriteJSON(w, http.StatusOK, map[string][]owner{"owners": out})
 }
 
-func (h *Handler) changeOwner(w http.ResponseWriter, r *http.Request, req request,
-	change func(context.Context, *access.Principal, trove.Ecosystem, string, string) error) error {
-	if err := change(r.Context(), access.PrincipalFrom(r.Context()), req.target.Ecosystem, req.target.Name, req.user); err != nil {
+func (h *Handler) addOwner(w http.ResponseWriter, r *http.Request, req request) error {
+	return h.changeOwner(w, r, req, registry.AddOwner{User: req.user})
+}
+
+func (h *Handler) removeOwner(w http.ResponseWriter, r *http.Request, req request) error {
+	return h.changeOwner(w, r, req, registry.RemoveOwner{User: req.user})
+}
+
+func (h *Handler) changeOwner(w http.ResponseWriter, r *http.Request, req request, c registry.Change) error {
+	if err := h.o.Registry.Apply(r.Context(), access.PrincipalFrom(r.Context()), req.target.Ecosystem, req.target.Name, c); err != nil {
+		return err
+	}
+	return adapter.WriteJSON(w, http.StatusOK, map[string]bool{"ok": true})
+}
+
+// A token is a token as the API lists it: never its secret.
+type token struct {
+	ID          string    `json:"id"`
+	Description string    `json:"description"`
+	Packages    []string  `json:"packages"`
+	Actions     []string  `json:"actions"`
+	Created     time.Time `json:"created"`
+	Expires     time.Time `json:"expires,omitzero"`
+	LastUsed    time.Time `json:"last_used,omitzero"`
+}
+
+func (h *Handler) listTokens(w http.ResponseWriter, r *http.Request, _ request) error {
+	who := access.PrincipalFrom(r.Context())
+	if err := who.CheckManageTokens(); err != nil {
+		return err
+	}
+	toks, err := h.o.Tokens.List(r.Context(), who.UserID)
+	if err != nil {
+		return err
+	}
+	out := []token{}
+	now := time.Now()
+	for _, t := range toks {
+		if t.RevokedAt.IsZero() && (t.ExpiresAt.IsZero() || now.Before(t.ExpiresAt)) {
+			out = append(out, token{ID: t.PublicID, Description: t.Description, Packages: t.Packages, Actions: t.Actions,
+				Created: t.CreatedAt, Expires: t.ExpiresAt, LastUsed: t.LastUsedAt})
+		}
+	}
+	return adapter.WriteJSON(w, http.StatusOK, map[string][]token{"tokens": out})
+}
+
+func (h *Handler) revokeAll(w http.ResponseWriter, r *http.Request, _ request) error {
+	who := access.PrincipalFrom(r.Context())
+	if err := who.CheckManageTokens(); err != nil {
+		return err
+	}
+	n, err := h.o.Tokens.RevokeAll(r.Context(), who.UserID)
+	if err != nil {
+		return err
+	}
+	return adapter.WriteJSON(w, http.StatusOK, map[string]int{"revoked": n})
+}
+
+func (h *Handler) revokeToken(w http.ResponseWriter, r *http.Request, req request) error {
+	id := req.user
+	who := access.PrincipalFrom(r.Context())
+	if who == nil || who.TokenPublicID != id {
+		if err := who.CheckManageTokens(); err != nil {
+			return err
+		}
+	}
+	if err := h.o.Tokens.Revoke(r.Context(), who.UserID, id); err != nil {
 		return err
 	}
 	return adapter.WriteJSON(w, http.StatusOK, map[string]bool{"ok": true})

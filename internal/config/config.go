@@ -5,17 +5,20 @@
 // Every setting has a TOML key and an environment variable: the variable
 // is TROVE_ followed by the TOML path in upper case with '.' replaced by
 // '_', for example limits.npm_publish_bytes ↔ TROVE_LIMITS_NPM_PUBLISH_BYTES.
+// An empty variable counts as unset; a list is written with commas.
 // Secrets are never inline: settings that need one take a *_file path.
 package config
 
 import (
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"net/netip"
 	"net/url"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -50,6 +53,8 @@ type Config struct {
 	Cache        Cache        `toml:"cache"`
 	Accounts     Accounts     `toml:"accounts"`
 	Policy       Policy       `toml:"policy"`
+	Tokens       Tokens       `toml:"tokens"`
+	Security     Security     `toml:"security"`
 	Transparency Transparency `toml:"transparency"`
 	Namespaces   Namespaces   `toml:"namespaces"`
 }
@@ -116,6 +121,34 @@ type Rates struct {
 	Logins limit.Rate `toml:"logins"`
 	// Publishes limits publish and upload requests, per API token.
 	Publishes limit.Rate `toml:"publishes"`
+}
+
+// Tokens bounds the lifetime of API tokens, however they are made
+// (trove token create, npm token create, npm login).
+type Tokens struct {
+	// DefaultLifetime is how long a token lasts when its creator does not
+	// say.
+	DefaultLifetime Duration `toml:"default_lifetime"`
+	// MaxLifetime is the longest lifetime a creator may ask for.
+	MaxLifetime Duration `toml:"max_lifetime"`
+	// AllowNoExpiry lets creators ask for tokens that never expire
+	// (trove token create --expires never). Off by default.
+	AllowNoExpiry bool `toml:"allow_no_expiry"`
+}
+
+// Security is what the server publishes at /.well-known/security.txt
+// (RFC 9116): how to report a vulnerability to this instance's operator.
+type Security struct {
+	// Contact lists where to report: mailto:, https: or tel: URIs, in
+	// order of preference. Required unless base_url is a loopback address.
+	Contact []string `toml:"contact"`
+	// Expires is when the information becomes stale (RFC 3339), at most a
+	// year ahead as RFC 9116 recommends. Required with Contact.
+	Expires string `toml:"expires"`
+	// Policy is the https URL of the operator's disclosure policy.
+	Policy string `toml:"policy"`
+	// PreferredLanguages lists language tags, as "en, de".
+	PreferredLanguages string `toml:"preferred_languages"`
 }
 
 // Transparency configures the transparency log.
@@ -221,9 +254,13 @@ func Default() Config {
 		Cache:      Cache{MaxBytes: 64 << 20, PageMax: 8 << 20, DiskBytes: 1 << 30, BlobBytes: 32 << 20, BlobMax: 256 << 10},
 		Accounts:   Accounts{HashWait: Duration(2 * time.Second)},
 		Policy:     Policy{UnpublishWindow: Duration(72 * time.Hour)},
+		Tokens:     Tokens{DefaultLifetime: Duration(90 * Day), MaxLifetime: Duration(365 * Day)},
 		Namespaces: Namespaces{Reserved: slices.Clone(DefaultReserved)},
 	}
 }
+
+// Day is 24 hours, the unit of the "d" suffix of durations.
+const Day = 24 * time.Hour
 
 // Load returns the defaults overridden by the TOML file at path (if path
 // is not empty) and then by TROVE_* environment variables from environ.
@@ -362,7 +399,108 @@ func (c *Config) Validate() error {
 	if n := c.Transparency.Name; n != "" && (strings.ContainsAny(n, "+ \t\n") || !utf8.ValidString(n)) {
 		bad("transparency.name: %q must not contain spaces or '+'", n)
 	}
+	switch t := c.Tokens; {
+	case t.DefaultLifetime <= 0 || t.MaxLifetime <= 0:
+		bad("tokens: default_lifetime and max_lifetime must be positive (allow_no_expiry = true permits tokens without expiry)")
+	case t.DefaultLifetime > t.MaxLifetime:
+		bad("tokens.default_lifetime: %s is longer than tokens.max_lifetime %s", t.DefaultLifetime, t.MaxLifetime)
+	}
+	errs = append(errs, c.validateSecurity()...)
 	return errors.Join(errs...)
+}
+
+// validateSecurity checks the security.txt settings (RFC 9116).
+func (c *Config) validateSecurity() []error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	s := c.Security
+	if len(s.Contact) == 0 {
+		if !c.LoopbackOnly() {
+			bad("security.contact: required when base_url (%s) is not a loopback address: every instance publishes how to report a vulnerability (/.well-known/security.txt); "+
+				"set contact = [\"mailto:security@your.domain\"] and expires = \"<a date within a year>\"", c.BaseURL)
+		}
+		if s.Expires != "" || s.Policy != "" || s.PreferredLanguages != "" {
+			bad("security: expires, policy and preferred_languages need a contact")
+		}
+		return errs
+	}
+	for _, ct := range s.Contact {
+		u, err := url.Parse(ct)
+		switch {
+		case err != nil || u.Scheme == "":
+			hint := ""
+			if strings.Contains(ct, "@") && !strings.Contains(ct, ":") {
+				hint = fmt.Sprintf(" (write \"mailto:%s\")", ct)
+			}
+			bad("security.contact: %q is not a mailto:, https: or tel: URI%s", ct, hint)
+		case u.Scheme == "mailto" && strings.Contains(u.Opaque, "@"), u.Scheme == "tel" && u.Opaque != "":
+		case u.Scheme == "https" && u.Host != "":
+		case u.Scheme == "http":
+			bad("security.contact: %q: web contacts must use https (RFC 9116)", ct)
+		default:
+			bad("security.contact: %q is not a mailto:, https: or tel: URI", ct)
+		}
+	}
+	if s.Expires == "" {
+		bad("security.expires: required with a contact (RFC 9116): a date within a year, like %q", time.Now().AddDate(1, 0, 0).UTC().Format("2006-01-02T00:00:00Z"))
+	} else if _, err := time.Parse(time.RFC3339, s.Expires); err != nil {
+		bad("security.expires: %q is not an RFC 3339 time like 2027-06-30T00:00:00Z", s.Expires)
+	}
+	if s.Policy != "" {
+		if u, err := url.Parse(s.Policy); err != nil || u.Scheme != "https" || u.Host == "" {
+			bad("security.policy: %q is not an https URL", s.Policy)
+		}
+	}
+	for _, l := range strings.Split(s.PreferredLanguages, ",") {
+		if l = strings.TrimSpace(l); l != "" && !langTag.MatchString(l) {
+			bad("security.preferred_languages: %q is not a language tag like en or pt-BR", l)
+		}
+	}
+	return errs
+}
+
+var langTag = regexp.MustCompile(`^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$`)
+
+// LoopbackOnly reports whether the public URL names a loopback host
+// (127.0.0.0/8, ::1, localhost): an instance no one else can reach.
+func (c *Config) LoopbackOnly() bool {
+	u, err := url.Parse(c.BaseURL)
+	if err != nil {
+		return false
+	}
+	h := u.Hostname()
+	if strings.EqualFold(h, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(h)
+	return ip != nil && ip.IsLoopback()
+}
+
+// SecurityExpires returns when the configured security.txt expires, or
+// the zero time when none is configured.
+func (c *Config) SecurityExpires() time.Time {
+	t, _ := time.Parse(time.RFC3339, c.Security.Expires)
+	return t
+}
+
+// Warnings returns what is valid but likely wrong at time now: things
+// config check reports and serve logs.
+func (c *Config) Warnings(now time.Time) []string {
+	var out []string
+	if exp := c.SecurityExpires(); !exp.IsZero() {
+		switch {
+		case !now.Before(exp):
+			out = append(out, fmt.Sprintf("security.expires: %s has passed: clients treat the security contact as stale; set a new date", c.Security.Expires))
+		case exp.Sub(now) < 30*Day:
+			out = append(out, fmt.Sprintf("security.expires: %s is less than 30 days away", c.Security.Expires))
+		case exp.Sub(now) > 366*Day:
+			out = append(out, fmt.Sprintf("security.expires: %s is more than a year away (RFC 9116 recommends less)", c.Security.Expires))
+		}
+	}
+	if c.Tokens.AllowNoExpiry {
+		out = append(out, "tokens.allow_no_expiry: tokens that never expire may be created")
+	}
+	return out
 }
 
 // EnvVars lists every environment variable Load reads, for help texts.
@@ -380,8 +518,8 @@ func walk(v reflect.Value, prefix string, fn func(name string, field reflect.Val
 		f := t.Field(i)
 		name := prefix + "_" + strings.ToUpper(f.Tag.Get("toml"))
 		leaf := reflect.PointerTo(f.Type).Implements(textUnmarshaler)
-		if f.Type.Kind() == reflect.Slice && !leaf {
-			continue // lists are set in the configuration file only
+		if f.Type.Kind() == reflect.Slice && f.Type.Elem().Kind() != reflect.String && !leaf {
+			continue // lists of tables are set in the configuration file only
 		}
 		if f.Type.Kind() == reflect.Struct && !leaf {
 			walk(v.Field(i), name, fn)
@@ -394,7 +532,8 @@ func walk(v reflect.Value, prefix string, fn func(name string, field reflect.Val
 func applyEnv(c *Config, environ []string) error {
 	env := make(map[string]string)
 	for _, kv := range environ {
-		if k, v, ok := strings.Cut(kv, "="); ok && strings.HasPrefix(k, "TROVE_") {
+		// An empty variable counts as unset, as it does for TROVE_URL.
+		if k, v, ok := strings.Cut(kv, "="); ok && strings.HasPrefix(k, "TROVE_") && v != "" {
 			env[k] = v
 		}
 	}
@@ -431,20 +570,57 @@ func setField(field reflect.Value, s string) error {
 			return fmt.Errorf("%q is not true or false", s)
 		}
 		field.SetBool(b)
+	case reflect.Slice:
+		if field.Type().Elem().Kind() != reflect.String {
+			return fmt.Errorf("unsupported setting type %s", field.Type())
+		}
+		// A list is written with commas: "mailto:a@x.test,https://x.test/r".
+		var items []string
+		for _, it := range strings.Split(s, ",") {
+			if it = strings.TrimSpace(it); it != "" {
+				items = append(items, it)
+			}
+		}
+		field.Set(reflect.ValueOf(items))
 	default:
 		return fmt.Errorf("unsupported setting type %s", field.Type())
 	}
 	return nil
 }
 
-// Duration is a time.Duration written as "72h", "30s" or "1h30m".
+// Duration is a time.Duration written as "30s", "72h", "1h30m", or with
+// days: "90d", "1d12h". Every duration Trove reads (settings, variables,
+// command-line flags) takes this form.
 type Duration time.Duration
+
+// ParseDuration parses a duration: a Go duration, optionally preceded by
+// a whole number of days ("90d", "1d12h"). It must not be negative.
+func ParseDuration(s string) (time.Duration, error) {
+	in := strings.TrimSpace(s)
+	bad := fmt.Errorf("%q is not a duration like 30s, 72h or 90d", s)
+	var days time.Duration
+	if i := strings.IndexByte(in, 'd'); i >= 0 {
+		n, err := strconv.ParseInt(in[:i], 10, 64)
+		if err != nil || n < 0 || n > int64(math.MaxInt64/Day)-1 {
+			return 0, bad
+		}
+		days, in = time.Duration(n)*Day, in[i+1:]
+		if in == "" {
+			return days, nil
+		}
+	}
+	d, err := time.ParseDuration(in)
+	if err != nil || d < 0 || d > math.MaxInt64-days {
+		return 0, bad
+	}
+	return days + d, nil
+}
 
 // UnmarshalText parses a duration.
 func (d *Duration) UnmarshalText(b []byte) error {
-	v, err := time.ParseDuration(string(b))
+	v, err := ParseDuration(string(b))
 	if err != nil {
-		return fmt.Errorf("%q is not a duration like 30s or 72h", b)
+		return err
 	}
 	*d = Duration(v)
 	return nil
@@ -453,8 +629,32 @@ func (d *Duration) UnmarshalText(b []byte) error {
 // Std returns the duration as a time.Duration.
 func (d Duration) Std() time.Duration { return time.Duration(d) }
 
-// MarshalText formats a duration.
-func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
+// String formats a duration the way the documentation writes them: whole
+// days of a week or more as "90d", anything else as Go does, without
+// zero units ("72h", "30s", "1h30m").
+func (d Duration) String() string {
+	v := time.Duration(d)
+	if v >= 7*Day && v%Day == 0 {
+		return strconv.FormatInt(int64(v/Day), 10) + "d"
+	}
+	s := v.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = s[:len(s)-2]
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = s[:len(s)-2]
+	}
+	return s
+}
+
+// MarshalText formats a duration as String does.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+
+// Set parses a duration given as a command-line flag (pflag.Value).
+func (d *Duration) Set(s string) error { return d.UnmarshalText([]byte(s)) }
+
+// Type names the flag's type in help texts (pflag.Value).
+func (d *Duration) Type() string { return "duration" }
 
 // ByteSize is a size in bytes, written as a number or with a unit:
 // 512, 64KiB, 100MiB, 1GiB, 10MB.
@@ -483,8 +683,22 @@ func (b *ByteSize) UnmarshalText(text []byte) error {
 	return nil
 }
 
-// MarshalText formats a size in bytes.
-func (b ByteSize) MarshalText() ([]byte, error) { return []byte(strconv.FormatInt(int64(b), 10)), nil }
+// String formats a size the way the documentation writes them: in the
+// largest binary unit that divides it ("128MiB", "256KiB"), else in bytes.
+func (b ByteSize) String() string {
+	for _, u := range []struct {
+		suffix string
+		n      int64
+	}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}} {
+		if b != 0 && int64(b)%u.n == 0 {
+			return strconv.FormatInt(int64(b)/u.n, 10) + u.suffix
+		}
+	}
+	return strconv.FormatInt(int64(b), 10)
+}
+
+// MarshalText formats a size as String does.
+func (b ByteSize) MarshalText() ([]byte, error) { return []byte(b.String()), nil }
 
 // Prefixes are IP prefixes, written as a TOML array of addresses or CIDR
 // prefixes, or as one string of them separated by commas (in TROVE_*

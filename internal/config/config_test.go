@@ -32,7 +32,7 @@ go_zip_bytes = "1MiB"
 [log]
 format = "json"
 `), 0o600)
-	c, err := Load(path, []string{"TROVE_LISTEN=127.0.0.1:9001", "TROVE_LOG_REQUESTS=false", "TROVE_POLICY_UNPUBLISH_WINDOW=1h", "OTHER=x"})
+	c, err := Load(path, []string{"TROVE_LISTEN=127.0.0.1:9001", "TROVE_LOG_REQUESTS=false", "TROVE_POLICY_UNPUBLISH_WINDOW=1h", "TROVE_DATA_DIR=", "OTHER=x"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,5 +130,138 @@ anonymous_writes = "0"
 	c.Accounts.HashMemory = 1 << 20
 	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "max_per_address") || !strings.Contains(err.Error(), "hash_memory") {
 		t.Errorf("Validate = %v, want max_per_address and hash_memory named", err)
+	}
+}
+
+// TestDurations: every duration setting takes days as well as Go's units,
+// and is written back in the units the documentation uses.
+func TestDurations(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want time.Duration
+		out  string
+	}{
+		{"90d", 90 * Day, "90d"},
+		{"1d12h", 36 * time.Hour, "36h"},
+		{"72h", 72 * time.Hour, "72h"},
+		{"3d", 72 * time.Hour, "72h"},
+		{"30s", 30 * time.Second, "30s"},
+		{"1h30m", 90 * time.Minute, "1h30m"},
+		{"0d", 0, "0s"},
+		{"7d", 7 * Day, "7d"},
+		{" 14d ", 14 * Day, "14d"},
+	} {
+		var d Duration
+		if err := d.UnmarshalText([]byte(tc.in)); err != nil || d.Std() != tc.want {
+			t.Errorf("Duration(%q) = %v, %v; want %v", tc.in, d.Std(), err, tc.want)
+			continue
+		}
+		if got := d.String(); got != tc.out {
+			t.Errorf("Duration(%q).String() = %q, want %q", tc.in, got, tc.out)
+		}
+		var back Duration
+		if err := back.UnmarshalText([]byte(d.String())); err != nil || back != d {
+			t.Errorf("Duration(%q) does not survive its own format %q: %v, %v", tc.in, d.String(), back, err)
+		}
+	}
+	for _, bad := range []string{"", "d", "-1d", "1.5d", "90 days", "1d-1h", "soon", "99999999999999d", "-5s"} {
+		var d Duration
+		if err := d.UnmarshalText([]byte(bad)); err == nil {
+			t.Errorf("Duration(%q) = %v, want an error", bad, d.Std())
+		}
+	}
+	c, err := Load("", []string{"TROVE_POLICY_UNPUBLISH_WINDOW=2d", "TROVE_TOKENS_MAX_LIFETIME=30d", "TROVE_TOKENS_DEFAULT_LIFETIME=1d"})
+	if err != nil || c.Policy.UnpublishWindow.Std() != 48*time.Hour || c.Tokens.MaxLifetime.Std() != 30*Day {
+		t.Errorf("Load(days in variables) = %v, %v", c, err)
+	}
+}
+
+func TestByteSizeFormat(t *testing.T) {
+	for in, want := range map[ByteSize]string{128 << 20: "128MiB", 256 << 10: "256KiB", 1 << 30: "1GiB", 1536 << 20: "1536MiB", 1000: "1000", 0: "0", 1<<20 + 1: "1048577"} {
+		if got := in.String(); got != want {
+			t.Errorf("ByteSize(%d).String() = %q, want %q", int64(in), got, want)
+		}
+		var back ByteSize
+		if err := back.UnmarshalText([]byte(in.String())); err != nil || back != in {
+			t.Errorf("ByteSize(%d) does not survive its own format: %v, %v", int64(in), back, err)
+		}
+	}
+}
+
+func TestTokenLifetimes(t *testing.T) {
+	c := Default()
+	c.Finish()
+	if c.Tokens.DefaultLifetime.Std() != 90*Day || c.Tokens.MaxLifetime.Std() != 365*Day || c.Tokens.AllowNoExpiry {
+		t.Errorf("default token lifetimes = %+v, want 90d, 365d, no tokens without expiry", c.Tokens)
+	}
+	c.Tokens.DefaultLifetime = Duration(400 * Day)
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "tokens.default_lifetime") {
+		t.Errorf("Validate(default > max) = %v", err)
+	}
+	c.Tokens = Tokens{}
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "must be positive") {
+		t.Errorf("Validate(zero lifetimes) = %v", err)
+	}
+}
+
+// TestSecurityContact: security.txt's settings are checked, and an
+// instance reachable from elsewhere must say whom to report to.
+func TestSecurityContact(t *testing.T) {
+	valid := func(c Config) Config {
+		c.Security = Security{Contact: []string{"mailto:security@example.com", "https://example.com/report", "tel:+1-201-555-0123"},
+			Expires: "2027-06-30T00:00:00Z", Policy: "https://example.com/policy", PreferredLanguages: "en, pt-BR"}
+		return c
+	}
+	for _, tc := range []struct {
+		name    string
+		base    string
+		sec     *Security // nil: valid()
+		wantErr []string
+	}{
+		{"loopback without contact", "http://127.0.0.1:8080", &Security{}, nil},
+		{"localhost without contact", "http://localhost:8080", &Security{}, nil},
+		{"ipv6 loopback", "http://[::1]:8080", &Security{}, nil},
+		{"public without contact", "https://packages.example.com", &Security{}, []string{"security.contact: required when base_url"}},
+		{"all interfaces without contact", "http://0.0.0.0:8080", &Security{}, []string{"security.contact: required"}},
+		{"public with contact", "https://packages.example.com", nil, nil},
+		{"bare address", "http://127.0.0.1:8080", &Security{Contact: []string{"security@example.com"}, Expires: "2027-01-01T00:00:00Z"},
+			[]string{`write "mailto:security@example.com"`}},
+		{"http contact", "http://127.0.0.1:8080", &Security{Contact: []string{"http://example.com/r"}, Expires: "2027-01-01T00:00:00Z"}, []string{"must use https"}},
+		{"no expiry", "http://127.0.0.1:8080", &Security{Contact: []string{"mailto:a@example.com"}}, []string{"security.expires: required"}},
+		{"bad expiry", "http://127.0.0.1:8080", &Security{Contact: []string{"mailto:a@example.com"}, Expires: "next year"}, []string{"not an RFC 3339 time"}},
+		{"bad policy and language", "http://127.0.0.1:8080", &Security{Contact: []string{"mailto:a@example.com"}, Expires: "2027-01-01T00:00:00Z",
+			Policy: "ftp://x", PreferredLanguages: "en, english language"}, []string{"security.policy", "security.preferred_languages"}},
+		{"fields without contact", "http://127.0.0.1:8080", &Security{Policy: "https://example.com/p"}, []string{"need a contact"}},
+	} {
+		c := valid(Default())
+		c.BaseURL = tc.base
+		if tc.sec != nil {
+			c.Security = *tc.sec
+		}
+		c.Finish()
+		err := c.Validate()
+		if len(tc.wantErr) == 0 && err != nil {
+			t.Errorf("%s: Validate() = %v", tc.name, err)
+		}
+		if len(tc.wantErr) > 0 && err == nil {
+			t.Errorf("%s: Validate() = nil, want %q", tc.name, tc.wantErr)
+		}
+		for _, w := range tc.wantErr {
+			if err != nil && !strings.Contains(err.Error(), w) {
+				t.Errorf("%s: Validate() = %v, want %q", tc.name, err, w)
+			}
+		}
+	}
+	c, err := Load("", []string{"TROVE_SECURITY_CONTACT=mailto:a@example.com, https://example.com/r", "TROVE_SECURITY_EXPIRES=2027-01-01T00:00:00Z"})
+	if err != nil || len(c.Security.Contact) != 2 || c.Security.Contact[1] != "https://example.com/r" {
+		t.Errorf("Load(TROVE_SECURITY_CONTACT list) = %q, %v", c.Security.Contact, err)
+	}
+	now := time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)
+	for exp, want := range map[string]string{"2026-12-01T00:00:00Z": "has passed", "2027-01-20T00:00:00Z": "less than 30 days", "2029-01-01T00:00:00Z": "more than a year", "2027-06-01T00:00:00Z": ""} {
+		c.Security.Expires = exp
+		got := strings.Join(c.Warnings(now), "\n")
+		if want == "" && got != "" || !strings.Contains(got, want) {
+			t.Errorf("Warnings(expires %s) = %q, want %q", exp, got, want)
+		}
 	}
 }

@@ -47,7 +47,6 @@
 package goproxy
 
 import (
-	"fmt"
 	"net/http"
 
 	"golang.org/x/mod/sumdb"
@@ -78,6 +77,7 @@ type Options struct {
 type Handler struct {
 	o     Options
 	sumdb *sumdb.Server // nil without a log
+	table adapter.Table[endpoint, request]
 }
 
 // New returns a Handler.
@@ -89,43 +89,40 @@ func New(o Options) *Handler {
 		o.Pages = page.NewCache(16 << 20)
 	}
 	h := &Handler{o: o}
+	h.table = h.routes()
 	if o.Log != nil && o.LogStore != nil {
 		h.sumdb = sumdb.NewServer(&checksumDB{log: o.Log, store: o.LogStore, reg: o.Registry})
 	}
 	return h
 }
 
+// routes returns the Go route table of h.
+func (h *Handler) routes() adapter.Table[endpoint, request] {
+	get := http.MethodGet
+	route := func(name, method, path string, a adapter.Access) adapter.Route {
+		return adapter.Route{Name: name, Method: method, Path: path, Access: a}
+	}
+	return adapter.Table[endpoint, request]{
+		{Route: route("list", get, "/{module}/@v/list", adapter.Open), Kind: epList, Serve: h.list},
+		{Route: route("info", get, "/{module}/@v/{version}.info", adapter.Open), Kind: epInfo, Serve: h.info},
+		{Route: route("latest", get, "/{module}/@latest", adapter.Open), Kind: epLatest, Serve: h.latest},
+		{Route: route("download", get, "/{module}/@v/{version}.mod", adapter.Open), Kind: epMod, Serve: h.download},
+		{Route: route("download", get, "/{module}/@v/{version}.zip", adapter.Open), Kind: epZip, Serve: h.download},
+		{Route: route("sumdb", get, "/sumdb/{name}/…", adapter.Open), Kind: epSumdb, Serve: h.serveSumdb},
+		{Route: route("upload", http.MethodPost, "/-/upload", adapter.Credential), Kind: epUpload, Serve: h.upload},
+	}
+}
+
+// Routes returns the Go endpoints.
+func (h *Handler) Routes() []adapter.Route { return h.table.Routes() }
+
 // Route maps a request to an endpoint.
-func (h *Handler) Route(r *http.Request) (string, func(http.ResponseWriter, *http.Request) error) {
+func (h *Handler) Route(r *http.Request) (string, adapter.Endpoint) {
 	req, err := parsePath(r.URL.Path)
 	if err != nil {
 		return "notfound", func(http.ResponseWriter, *http.Request) error { return err }
 	}
-	if req.ep == epUpload {
-		if r.Method != http.MethodPost {
-			return "upload", adapter.Methods("POST")
-		}
-		return "upload", h.upload
-	}
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		return "unsupported", adapter.Methods("GET, HEAD")
-	}
-	serve := func(f func(http.ResponseWriter, *http.Request, request) error) func(http.ResponseWriter, *http.Request) error {
-		return func(w http.ResponseWriter, r *http.Request) error { return f(w, r, req) }
-	}
-	switch req.ep {
-	case epList:
-		return "list", serve(h.list)
-	case epInfo:
-		return "info", serve(h.info)
-	case epLatest:
-		return "latest", serve(h.latest)
-	case epMod, epZip:
-		return "download", serve(h.download)
-	case epSumdb:
-		return "sumdb", serve(h.serveSumdb)
-	}
-	panic(fmt.Sprintf("goproxy: endpoint %d has no route", req.ep))
+	return h.table.Lookup(req.ep, r.Method, req)
 }
 
 // WriteError writes a plain text error, which the go command shows to

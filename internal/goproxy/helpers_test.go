@@ -5,18 +5,11 @@ import (
 	"bytes"
 	"context"
 	"io"
-	"io/fs"
-	"mime/multipart"
 	"net/http"
-	"path"
 	"path/filepath"
 	"testing"
-	"time"
 
-	"golang.org/x/mod/module"
-	modzip "golang.org/x/mod/zip"
-
-	"github.com/trove-dev/trove/internal/access"
+	"github.com/trove-dev/trove/internal/archive/archivetest"
 	"github.com/trove-dev/trove/internal/registry"
 	"github.com/trove-dev/trove/internal/server"
 	"github.com/trove-dev/trove/internal/server/servertest"
@@ -83,47 +76,39 @@ func (e *testEnv) sign(t testing.TB) {
 	}
 }
 
-// principal returns an all-powerful principal of user u for calling the
-// registry directly.
-func principal(u *trove.User) *access.Principal {
-	return &access.Principal{UserID: u.ID, UserName: u.Name, Packages: []access.Pattern{"*"}, Actions: access.Actions}
+// principal, moduleZip and do are the shared test helpers.
+var (
+	principal = servertest.Principal
+	moduleZip = archivetest.ModuleZip
+)
+
+// A response is a read HTTP response.
+type response struct {
+	*http.Response
+	body string
 }
 
-// memFile is a file of a module zip held in memory.
-type memFile struct {
-	name string
-	data []byte
+func do(t testing.TB, req *http.Request) response {
+	t.Helper()
+	r := servertest.Do(t, req)
+	return response{r.Response, r.Text}
 }
 
-func (f memFile) Path() string                 { return f.name }
-func (f memFile) Lstat() (fs.FileInfo, error)  { return memInfo{f}, nil }
-func (f memFile) Open() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(f.data)), nil }
-
-type memInfo struct{ f memFile }
-
-func (i memInfo) Name() string       { return path.Base(i.f.name) }
-func (i memInfo) Size() int64        { return int64(len(i.f.data)) }
-func (i memInfo) Mode() fs.FileMode  { return 0o644 }
-func (i memInfo) ModTime() time.Time { return time.Time{} }
-func (i memInfo) IsDir() bool        { return false }
-func (i memInfo) Sys() any           { return nil }
+// multipartBody encodes the form's parts.
+func multipartBody(t testing.TB, parts []part) (*bytes.Buffer, string) {
+	var ps []servertest.Part
+	for _, p := range parts {
+		sp := servertest.Part{Name: p.name, Data: p.data}
+		if p.file {
+			sp.Filename = p.name
+		}
+		ps = append(ps, sp)
+	}
+	return servertest.Multipart(t, ps...)
+}
 
 // goMod returns a go.mod declaring mod.
 func goMod(mod string) []byte { return []byte("module " + mod + "\n\ngo 1.22\n") }
-
-// moduleZip returns a valid module zip of the files (name → content).
-func moduleZip(t testing.TB, mod, version string, files map[string]string) []byte {
-	t.Helper()
-	var fl []modzip.File
-	for name, body := range files {
-		fl = append(fl, memFile{name, []byte(body)})
-	}
-	var b bytes.Buffer
-	if err := modzip.Create(&b, module.Version{Path: mod, Version: version}, fl); err != nil {
-		t.Fatal(err)
-	}
-	return b.Bytes()
-}
 
 // rawZip returns a zip of the entries (name, content pairs) as given,
 // with no checks.
@@ -155,47 +140,6 @@ type part struct {
 func uploadForm(mod, version string, gomod, zipData []byte) []part {
 	return []part{{"module", []byte(mod), false}, {"version", []byte(version), false},
 		{"mod", gomod, true}, {"zip", zipData, true}}
-}
-
-func multipartBody(t testing.TB, parts []part) (*bytes.Buffer, string) {
-	t.Helper()
-	var b bytes.Buffer
-	mw := multipart.NewWriter(&b)
-	for _, p := range parts {
-		var w io.Writer
-		var err error
-		if p.file {
-			w, err = mw.CreateFormFile(p.name, p.name)
-		} else {
-			w, err = mw.CreateFormField(p.name)
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		w.Write(p.data)
-	}
-	mw.Close()
-	return &b, mw.FormDataContentType()
-}
-
-// A response is a read HTTP response.
-type response struct {
-	*http.Response
-	body string
-}
-
-func do(t testing.TB, req *http.Request) response {
-	t.Helper()
-	resp, err := http.DefaultTransport.RoundTrip(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return response{resp, string(b)}
 }
 
 // get fetches a URL below the Go root.

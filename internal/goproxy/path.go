@@ -91,7 +91,7 @@ func parsePath(p string) (request, error) {
 	}
 	v, err := module.UnescapeVersion(escVersion)
 	if err != nil {
-		return request{}, trove.Error(trove.ErrInvalid, "%v", err)
+		return request{}, trove.Error(trove.ErrInvalid, "%w", err)
 	}
 	if module.CanonicalVersion(v) != v || !semver.IsValid(v) {
 		// Branch names and commit hashes ("queries") resolve only
@@ -111,7 +111,7 @@ func unescapePath(esc string) (string, error) {
 	if err != nil {
 		// Not a module path at all: nothing here, and a 404 lets the
 		// go command carry on (it probes parent paths of imports).
-		return "", trove.Error(trove.ErrNotFound, "not found: %v", err)
+		return "", trove.Error(trove.ErrNotFound, "not found: %w", err)
 	}
 	return mod, nil
 }

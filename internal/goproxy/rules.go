@@ -69,7 +69,7 @@ func CheckVersion(path, version string) error {
 		if errors.As(err, &ve) {
 			return fmt.Errorf("version %s is not allowed for module %s: %v", version, path, ve.Err)
 		}
-		return fmt.Errorf("module %s version %s: %v", path, version, err)
+		return fmt.Errorf("module %s version %s: %w", path, version, err)
 	}
 	// module.Check leaves these to the go command, which refuses them.
 	if strings.HasSuffix(version, "+incompatible") {
@@ -101,4 +101,11 @@ func (Rules) Namespace(n trove.Name) registry.Namespace {
 		prefix = string(n)
 	}
 	return registry.Namespace{Key: strings.ToLower(prefix), Tree: true}
+}
+
+// Satisfies implements registry.Constrainer: a go.mod requires a module
+// version exactly (minimal version selection builds with it unless
+// another module requires a later one, and then that one is required).
+func (Rules) Satisfies(version, constraint string) (bool, error) {
+	return version == constraint, nil
 }

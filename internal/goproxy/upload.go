@@ -1,7 +1,6 @@
 package goproxy
 
 import (
-	"archive/zip"
 	"bytes"
 	"encoding/json"
 	"fmt"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/trove-dev/trove/internal/access"
 	"github.com/trove-dev/trove/internal/adapter"
+	"github.com/trove-dev/trove/internal/archive"
 	"github.com/trove-dev/trove/internal/registry"
 	"github.com/trove-dev/trove/internal/trove"
 )
@@ -53,7 +53,7 @@ func invalid(format string, args ...any) error {
 }
 
 // upload receives a module version, checks it and publishes it.
-func (h *Handler) upload(w http.ResponseWriter, r *http.Request) error {
+func (h *Handler) upload(w http.ResponseWriter, r *http.Request, _ request) error {
 	who := access.PrincipalFrom(r.Context())
 	if who == nil {
 		return fmt.Errorf("%w: publishing a Go module needs an API token, sent as Authorization: Bearer <token>", access.ErrUnauthenticated)
@@ -166,10 +166,10 @@ func (f *form) check() (*registry.Upload, error) {
 		return nil, invalid("the upload form has no zip file (the module zip)")
 	}
 	if _, err := (Rules{}).ParseName(f.module); err != nil {
-		return nil, invalid("%v", err)
+		return nil, invalid("%w", err)
 	}
 	if err := CheckVersion(f.module, f.version); err != nil {
-		return nil, invalid("%v", err)
+		return nil, invalid("%w", err)
 	}
 	m := module.Version{Path: f.module, Version: f.version}
 	if err := checkMod(m, f.mod); err != nil {
@@ -180,7 +180,7 @@ func (f *form) check() (*registry.Upload, error) {
 	}
 	zipSum, err := dirhash.HashZip(f.zip.Path(), dirhash.Hash1)
 	if err != nil {
-		return nil, invalid("hashing the module zip: %v", err)
+		return nil, invalid("hashing the module zip: %w", err)
 	}
 	modSum, err := hashMod(f.mod)
 	if err != nil {
@@ -198,15 +198,15 @@ func (f *form) check() (*registry.Upload, error) {
 		Dependencies: requires(f.mod)}, nil
 }
 
-// requires returns the module paths a go.mod requires.
-func requires(mod []byte) []string {
+// requires returns the module versions a go.mod requires.
+func requires(mod []byte) []registry.Dependency {
 	mf, err := modfile.ParseLax("go.mod", mod, nil)
 	if err != nil {
 		return nil
 	}
-	var out []string
+	var out []registry.Dependency
 	for _, r := range mf.Require {
-		out = append(out, r.Mod.Path)
+		out = append(out, registry.Dependency{Name: r.Mod.Path, Constraint: r.Mod.Version})
 	}
 	return out
 }
@@ -214,7 +214,7 @@ func requires(mod []byte) []string {
 // checkMod checks that the go.mod parses and declares the module path.
 func checkMod(m module.Version, mod []byte) error {
 	if _, err := modfile.ParseLax("go.mod", mod, nil); err != nil {
-		return invalid("the go.mod file does not parse: %v", err)
+		return invalid("the go.mod file does not parse: %w", err)
 	}
 	if got := modfile.ModulePath(mod); got != m.Path {
 		if got == "" {
@@ -225,55 +225,56 @@ func checkMod(m module.Version, mod []byte) error {
 	return nil
 }
 
-// checkZip checks the module zip (zip.CheckZip: the module@version/
-// prefix, file names, case-fold collisions, sizes, a go.mod only at the
-// root) and that its go.mod, if any, is the uploaded one. A +incompatible
-// version must have none.
+// checkZip checks the module zip: first as an archive (internal/archive:
+// a zip that every reader reads the same, within the archive limits), then
+// as a module (zip.CheckZip: the module@version/ prefix, file names,
+// case-fold collisions, sizes, a go.mod only at the root), and that its
+// go.mod, if any, is the uploaded one. A +incompatible version must have
+// none.
 func checkZip(m module.Version, st *registry.Staged, mod []byte) error {
-	cf, err := modzip.CheckZip(m, st.Path())
+	z, err := archive.OpenZip(st, st.Size(), archive.DefaultLimits())
 	if err != nil {
-		if cf.Err() == nil {
-			return invalid("the module zip cannot be read: %v", err)
-		}
-		var b strings.Builder
-		fmt.Fprintf(&b, "the module zip is not valid for %s:", m)
-		if cf.SizeError != nil {
-			fmt.Fprintf(&b, "\n\t%v", cf.SizeError)
-		}
-		for _, fe := range cf.Invalid {
-			fmt.Fprintf(&b, "\n\t%s: %v", fe.Path, fe.Err)
-		}
-		return invalid("%s", b.String())
+		return fmt.Errorf("the module zip: %w", err)
 	}
-	z, err := zip.NewReader(st, st.Size())
-	if err != nil {
-		return invalid("the module zip cannot be read: %v", err)
+	if err := checkModuleFiles(m, st); err != nil {
+		return err
 	}
-	var inZip []byte
-	for _, zf := range z.File {
-		if zf.Name != m.Path+"@"+m.Version+"/go.mod" {
-			continue
-		}
-		rc, err := zf.Open()
-		if err != nil {
-			return invalid("reading go.mod in the module zip: %v", err)
-		}
-		inZip, err = io.ReadAll(io.LimitReader(rc, MaxModBytes+1))
-		rc.Close()
-		if err != nil {
-			return invalid("reading go.mod in the module zip: %v", err)
-		}
-	}
-	switch {
-	case inZip == nil:
+	gomod := m.Path + "@" + m.Version + "/go.mod"
+	if _, ok := z.Lookup(gomod); !ok {
 		// A module without go.mod (legacy, or +incompatible): the mod
 		// file only declares the path, as the go command synthesizes it.
+		return nil
+	}
+	inZip, err := z.ReadFile(gomod, MaxModBytes)
+	switch {
+	case err != nil:
+		return fmt.Errorf("reading go.mod in the module zip: %w", err)
 	case strings.HasSuffix(m.Version, "+incompatible"):
 		return invalid("%s is +incompatible, which only a module without a go.mod may be: remove +incompatible and add a major version suffix (/vN) to the module path", m.Version)
 	case !bytes.Equal(inZip, mod):
 		return invalid("the go.mod in the module zip differs from the uploaded mod file; they must be byte-identical")
 	}
 	return nil
+}
+
+// checkModuleFiles reports every problem x/mod's CheckZip finds at once.
+func checkModuleFiles(m module.Version, st *registry.Staged) error {
+	cf, err := modzip.CheckZip(m, st.Path())
+	if err == nil {
+		return nil
+	}
+	if cf.Err() == nil {
+		return invalid("the module zip cannot be read: %v", err)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "the module zip is not valid for %s:", m)
+	if cf.SizeError != nil {
+		fmt.Fprintf(&b, "\n\t%v", cf.SizeError)
+	}
+	for _, fe := range cf.Invalid {
+		fmt.Fprintf(&b, "\n\t%s: %v", fe.Path, fe.Err)
+	}
+	return invalid("%s", b.String())
 }
 
 // hashMod returns the go.sum hash of a go.mod file: dirhash.Hash1 of the

@@ -108,6 +108,12 @@ func TestUploadInvalid(t *testing.T) {
 		{"invalid module path", func(t testing.TB) []part {
 			return uploadForm("nodot/m", "v1.0.0", gomod, good(t))
 		}, 400, []string{"module path", "dot"}},
+		{"prepended bytes", func(t testing.TB) []part {
+			return uploadForm(modA, "v1.0.0", gomod, append([]byte("#!/bin/sh\n"), good(t)...))
+		}, 400, []string{"the module zip: ", "data before the zip archive's first entry"}},
+		{"appended bytes", func(t testing.TB) []part {
+			return uploadForm(modA, "v1.0.0", gomod, append(good(t), "trailing"...))
+		}, 400, []string{"the module zip: data after the end of the zip archive"}},
 		{"not a zip", func(t testing.TB) []part {
 			return uploadForm(modA, "v1.0.0", gomod, []byte("not a zip"))
 		}, 400, []string{"cannot be read"}},

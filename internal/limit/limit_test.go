@@ -248,3 +248,20 @@ func TestSlots(t *testing.T) {
 		t.Errorf("a free slot was refused because the context ended")
 	}
 }
+
+// FuzzRemoteAddr: any peer address string parses to a valid address or to
+// the zero one, and its key is stable.
+func FuzzRemoteAddr(f *testing.F) {
+	for _, s := range []string{"192.0.2.7:1234", "[2001:db8::1%eth0]:443", "[::ffff:1.2.3.4]:80", "pipe", "", "1.2.3.4", "[::1]"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		a := RemoteAddr(s)
+		if a.IsValid() && a.Is4In6() {
+			t.Errorf("RemoteAddr(%q) = %v, not unmapped", s, a)
+		}
+		if k := Key(a); Key(k) != k {
+			t.Errorf("Key(Key(%v)) = %v, want %v", a, Key(k), k)
+		}
+	})
+}

@@ -16,6 +16,11 @@ import (
 // MaxSize bounds the lockfiles the parsers accept.
 const MaxSize = 64 << 20
 
+// ErrNoHash reports a requirement without a --hash option: there is no
+// file to verify. pip-compile --generate-hashes (pip-tools) writes
+// requirements files with every hash.
+var ErrNoHash = errors.New("no --hash=sha256:… option")
+
 // A Format is a lockfile format.
 type Format string
 
@@ -47,6 +52,14 @@ type NPMPackage struct {
 	Resolved  string // where it was downloaded from ("" for workspaces, bundled deps)
 	Integrity string // "sha512-<base64>" (Subresource Integrity; may list several)
 	Link      bool   // a symbolic link to a local directory
+	InBundle  bool   // shipped inside another package's tarball
+}
+
+// FromRegistry reports whether the package was installed from a registry
+// (rather than being a workspace member, a link or a bundled dependency),
+// whether or not the lockfile recorded where from.
+func (p NPMPackage) FromRegistry() bool {
+	return !p.Link && !p.InBundle && p.Name != "" && p.Version != ""
 }
 
 // ParsePackageLock parses a package-lock.json or npm-shrinkwrap.json of
@@ -64,6 +77,7 @@ func ParsePackageLock(data []byte) ([]NPMPackage, error) {
 			Resolved  string `json:"resolved"`
 			Integrity string `json:"integrity"`
 			Link      bool   `json:"link"`
+			InBundle  bool   `json:"inBundle"`
 		} `json:"packages"`
 	}
 	if err := json.Unmarshal(data, &lock); err != nil {
@@ -87,7 +101,7 @@ func ParsePackageLock(data []byte) ([]NPMPackage, error) {
 				name = path[i+len("node_modules/"):]
 			}
 		}
-		out = append(out, NPMPackage{Path: path, Name: name, Version: p.Version, Resolved: p.Resolved, Integrity: p.Integrity, Link: p.Link})
+		out = append(out, NPMPackage{Path: path, Name: name, Version: p.Version, Resolved: p.Resolved, Integrity: p.Integrity, Link: p.Link, InBundle: p.InBundle})
 	}
 	slices.SortFunc(out, func(a, b NPMPackage) int { return strings.Compare(a.Path, b.Path) })
 	return out, nil
@@ -211,7 +225,7 @@ func parseRequirement(l string) (*Requirement, error) {
 		r.SHA256 = append(r.SHA256, strings.ToLower(hex))
 	}
 	if len(r.SHA256) == 0 {
-		return nil, fmt.Errorf("%s has no --hash=sha256:… option: without a hash there is no file to verify", spec)
+		return nil, fmt.Errorf("%s has %w: without a hash there is no file to verify", spec, ErrNoHash)
 	}
 	return r, nil
 }

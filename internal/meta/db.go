@@ -236,7 +236,7 @@ func (q q) err(err error) error {
 	case errors.Is(err, sql.ErrNoRows):
 		return ErrNotFound
 	case q.d.unique(err):
-		return fmt.Errorf("%w: %v", ErrConflict, err)
+		return fmt.Errorf("%w: %w", ErrConflict, err)
 	}
 	return err
 }

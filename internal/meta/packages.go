@@ -139,7 +139,7 @@ func (tx *Tx) RemoveOwner(ctx context.Context, packageID, userID int64) error {
 
 // Owners returns the package's owners, by name.
 func (q q) Owners(ctx context.Context, packageID int64) ([]*trove.User, error) {
-	rows, err := q.query(ctx, `SELECT u.id, u.name, u.email, u.admin, u.created_at
+	rows, err := q.query(ctx, `SELECT `+prefixed("u.", userCols)+`
 		FROM owners o JOIN users u ON u.id = o.user_id WHERE o.package_id = ? ORDER BY u.name`, packageID)
 	if err != nil {
 		return nil, err

@@ -47,6 +47,17 @@ func (tx *Tx) RevokeToken(ctx context.Context, userID int64, publicID string, at
 		at.UnixMicro(), userID, publicID))
 }
 
+// RevokeTokensOfUser marks every live token of the user revoked and
+// returns how many.
+func (tx *Tx) RevokeTokensOfUser(ctx context.Context, userID int64, at time.Time) (int, error) {
+	res, err := tx.exec(ctx, `UPDATE tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL`, at.UnixMicro(), userID)
+	if err != nil {
+		return 0, err
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
+}
+
 // TouchToken records that the token was used at t.
 func (tx *Tx) TouchToken(ctx context.Context, id int64, t time.Time) error {
 	_, err := tx.exec(ctx, `UPDATE tokens SET last_used_at = ? WHERE id = ?`, t.UnixMicro(), id)

@@ -4,21 +4,22 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"strings"
 	"time"
 
 	"github.com/trove-dev/trove/internal/trove"
 )
 
-const userCols = `id, name, email, admin, created_at`
+const userCols = `id, name, email, admin, public_email, created_at`
 
 func scanUser(s interface{ Scan(...any) error }) (*trove.User, error) {
 	var u trove.User
-	var admin int
+	var admin, public int
 	var created int64
-	if err := s.Scan(&u.ID, &u.Name, &u.Email, &admin, &created); err != nil {
+	if err := s.Scan(&u.ID, &u.Name, &u.Email, &admin, &public, &created); err != nil {
 		return nil, err
 	}
-	u.Admin = admin != 0
+	u.Admin, u.PublicEmail = admin != 0, public != 0
 	u.CreatedAt = time.UnixMicro(created).UTC()
 	return &u, nil
 }
@@ -26,10 +27,44 @@ func scanUser(s interface{ Scan(...any) error }) (*trove.User, error) {
 // InsertUser adds u, whose password is stored as passwordHash (an
 // argon2id PHC string), and sets u.ID. A taken name is ErrConflict.
 func (tx *Tx) InsertUser(ctx context.Context, u *trove.User, passwordHash string) error {
-	id, err := tx.insert(ctx, `INSERT INTO users (name, email, password_hash, admin, created_at) VALUES (?, ?, ?, ?, ?)`,
-		u.Name, u.Email, passwordHash, boolInt(u.Admin), u.CreatedAt.UnixMicro())
+	id, err := tx.insert(ctx, `INSERT INTO users (name, email, password_hash, admin, public_email, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
+		u.Name, u.Email, passwordHash, boolInt(u.Admin), boolInt(u.PublicEmail), u.CreatedAt.UnixMicro())
 	u.ID = id
 	return err
+}
+
+// SetPublicEmail records whether the user shows their email address in
+// public metadata, and adds a change of kind "profile" to every package
+// they own, so that caches on every replica drop the documents that name
+// them. A user that does not exist is ErrNotFound.
+func (tx *Tx) SetPublicEmail(ctx context.Context, userID int64, public bool, at time.Time) error {
+	if err := affected(tx.exec(ctx, `UPDATE users SET public_email = ? WHERE id = ?`, boolInt(public), userID)); err != nil {
+		return err
+	}
+	rows, err := tx.query(ctx, `SELECT `+prefixed("p.", packageCols)+` FROM owners o JOIN packages p ON p.id = o.package_id
+		WHERE o.user_id = ? ORDER BY p.id`, userID)
+	if err != nil {
+		return err
+	}
+	pkgs, err := collect(rows, scanPackage)
+	if err != nil {
+		return err
+	}
+	for _, p := range pkgs {
+		if _, err := tx.AddChange(ctx, p, "profile", at); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// prefixed qualifies every column of a column list with a table alias.
+func prefixed(alias, cols string) string {
+	parts := strings.Split(cols, ", ")
+	for i, c := range parts {
+		parts[i] = alias + c
+	}
+	return strings.Join(parts, ", ")
 }
 
 // SetPassword replaces a user's password hash.
@@ -47,15 +82,15 @@ func (q q) UserByName(ctx context.Context, name string) (*trove.User, error) {
 // (lowercase) name, and the user.
 func (q q) PasswordHash(ctx context.Context, name string) (*trove.User, string, error) {
 	var u trove.User
-	var admin int
+	var admin, public int
 	var created int64
 	var hash string
 	err := q.row(ctx, `SELECT `+userCols+`, password_hash FROM users WHERE name = ?`, name).
-		Scan(&u.ID, &u.Name, &u.Email, &admin, &created, &hash)
+		Scan(&u.ID, &u.Name, &u.Email, &admin, &public, &created, &hash)
 	if err != nil {
 		return nil, "", q.err(err)
 	}
-	u.Admin = admin != 0
+	u.Admin, u.PublicEmail = admin != 0, public != 0
 	u.CreatedAt = time.UnixMicro(created).UTC()
 	return &u, hash, nil
 }

@@ -63,7 +63,7 @@ func (h *Handler) setDistTag(w http.ResponseWriter, r *http.Request, req request
 		return err
 	}
 	if _, err := (Rules{}).VersionKey(version); err != nil {
-		return trove.Error(trove.ErrInvalid, "%v", err)
+		return trove.Error(trove.ErrInvalid, "%w", err)
 	}
 	if err := h.o.Registry.CheckScope(who, access.Publish, trove.NPM, string(req.name)); err != nil {
 		return err

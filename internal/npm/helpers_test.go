@@ -1,9 +1,7 @@
 package npm
 
 import (
-	"archive/tar"
 	"bytes"
-	"compress/gzip"
 	"context"
 	"crypto/sha1"
 	"crypto/sha512"
@@ -13,10 +11,11 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"path"
 	"strings"
 	"testing"
-	"time"
 
+	"github.com/trove-dev/trove/internal/archive/archivetest"
 	"github.com/trove-dev/trove/internal/meta"
 	"github.com/trove-dev/trove/internal/registry"
 	"github.com/trove-dev/trove/internal/server"
@@ -115,16 +114,8 @@ func do(t testing.TB, method, url, token string, body any, headers ...string) re
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
 	}
-	resp, err := http.DefaultTransport.RoundTrip(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return response{status: resp.StatusCode, header: resp.Header, body: b}
+	r := servertest.Do(t, req)
+	return response{status: r.StatusCode, header: r.Header, body: []byte(r.Text)}
 }
 
 // want fails the test unless the response has the status.
@@ -146,69 +137,22 @@ func (r response) json(t testing.TB) map[string]any {
 	return m
 }
 
-// A tarEntry is one entry of a test tarball.
-type tarEntry struct {
-	name string
-	body string
-	typ  byte // 0: regular file
-	link string
-}
+// The archive builders of every package's tests.
+type tarEntry = archivetest.TarEntry
 
-// makeTar builds a tar archive.
-func makeTar(t testing.TB, entries ...tarEntry) []byte {
-	t.Helper()
-	var b bytes.Buffer
-	tw := tar.NewWriter(&b)
-	for _, e := range entries {
-		typ := e.typ
-		if typ == 0 {
-			typ = tar.TypeReg
-		}
-		hdr := &tar.Header{Name: e.name, Typeflag: typ, Linkname: e.link, Mode: 0o644, ModTime: time.Unix(499162500, 0), Format: tar.FormatPAX}
-		if typ == tar.TypeReg {
-			hdr.Size = int64(len(e.body))
-		}
-		if typ == tar.TypeDir {
-			hdr.Mode = 0o755
-		}
-		if err := tw.WriteHeader(hdr); err != nil {
-			t.Fatal(err)
-		}
-		if typ == tar.TypeReg {
-			if _, err := io.WriteString(tw, e.body); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	if err := tw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return b.Bytes()
-}
-
-func gzipBytes(t testing.TB, b []byte) []byte {
-	t.Helper()
-	var out bytes.Buffer
-	zw := gzip.NewWriter(&out)
-	zw.Write(b)
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return out.Bytes()
-}
-
-// makeTgz builds a gzip-compressed tarball.
-func makeTgz(t testing.TB, entries ...tarEntry) []byte {
-	return gzipBytes(t, makeTar(t, entries...))
-}
+var (
+	makeTar   = archivetest.Tar
+	gzipBytes = archivetest.Gzip
+	makeTgz   = archivetest.TarGz
+)
 
 // pkgTgz builds a package tarball from package.json and other files
 // (paths below package/).
 func pkgTgz(t testing.TB, pkgJSON string, files ...string) []byte {
 	t.Helper()
-	entries := []tarEntry{{name: "package/package.json", body: pkgJSON}}
+	entries := []tarEntry{{Name: "package/package.json", Body: pkgJSON}}
 	for i := 0; i+1 < len(files); i += 2 {
-		entries = append(entries, tarEntry{name: "package/" + files[i], body: files[i+1]})
+		entries = append(entries, tarEntry{Name: "package/" + files[i], Body: files[i+1]})
 	}
 	return makeTgz(t, entries...)
 }
@@ -315,4 +259,11 @@ func get(v any, keys ...string) any {
 // the scope's slash as %2f.
 func escapeName(n trove.Name) string {
 	return strings.Replace(string(n), "/", "%2f", 1)
+}
+
+// localPath reports whether a relative path stays inside its root once
+// cleaned.
+func localPath(p string) bool {
+	p = path.Clean(p)
+	return p != ".." && !strings.HasPrefix(p, "../") && !strings.HasPrefix(p, "/")
 }

@@ -72,7 +72,7 @@ func (h *Handler) loginSubmit(w http.ResponseWriter, r *http.Request, req reques
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxLoginForm)
 	if err := r.ParseForm(); err != nil {
-		return trove.Error(trove.ErrInvalid, "the form could not be read: %v", err)
+		return trove.Error(trove.ErrInvalid, "the form could not be read: %w", err)
 	}
 	name, password := r.PostForm.Get("name"), r.PostForm.Get("password")
 	if name == "" || password == "" {

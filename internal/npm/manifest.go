@@ -32,21 +32,21 @@ func parsePackageJSON(b []byte) (manifest, error) {
 	}
 	m, err := decodeManifest(b)
 	if err != nil {
-		return nil, trove.Error(trove.ErrInvalid, "package.json is not a JSON object: %v", err)
+		return nil, trove.Error(trove.ErrInvalid, "package.json is not a JSON object: %w", err)
 	}
 	name, ok := m["name"].(string)
 	if !ok || name == "" {
 		return nil, trove.Error(trove.ErrInvalid, "package.json has no \"name\" string")
 	}
 	if _, err := (Rules{}).ParseName(strings.TrimSpace(name)); err != nil {
-		return nil, trove.Error(trove.ErrInvalid, "package.json: %v", err)
+		return nil, trove.Error(trove.ErrInvalid, "package.json: %w", err)
 	}
 	v, ok := m["version"].(string)
 	if !ok || v == "" {
 		return nil, trove.Error(trove.ErrInvalid, "package.json has no \"version\" string")
 	}
 	if _, err := cleanVersion(v); err != nil {
-		return nil, trove.Error(trove.ErrInvalid, "package.json: %v", err)
+		return nil, trove.Error(trove.ErrInvalid, "package.json: %w", err)
 	}
 	return m, nil
 }
@@ -400,10 +400,9 @@ func derive(pkgJSON manifest, t *tarball, d blob.Digests, who *access.Principal,
 		"fileCount":    len(t.files),
 		"unpackedSize": t.unpackedSize,
 	}
+	// Names only: an address is private, and whether it may be shown is
+	// decided when the document is rendered (see versionDoc).
 	user := map[string]any{"name": who.UserName}
-	if who.Email != "" {
-		user["email"] = who.Email
-	}
 	m["_npmUser"] = user
 	m["maintainers"] = []any{user}
 	if m.hasInstallScript(t) {

@@ -36,10 +36,11 @@
 //     (manifest confusion): the request's manifest must agree with the
 //     tarball on every field that changes what an install does, or the
 //     publish is refused. See [derive] and [confusion].
-//   - Tarballs are read with bounded entry counts, sizes and compression
-//     ratio, and refused if they hold path traversal, links that point
-//     outside the package, device files or duplicate entries
-//     ([readTarball]).
+//   - Tarballs are read by internal/archive ([readTarball]): bounded entry
+//     counts, sizes and compression ratio (a bomb is 413), and refused if
+//     they hold path traversal, links of any kind, device files, duplicate
+//     entries or data after the archive; npm's own rules are one top
+//     directory holding package.json.
 //   - Published bytes are served as stored: never re-packed.
 //   - A metadata-only PUT may change only deprecations and dist-tags,
 //     unpublish versions, or add or remove one owner (by name: emails sent
@@ -81,7 +82,8 @@ const DefaultMaxPublishBytes = 128 << 20
 
 // Handler serves the npm protocol. It implements server.Adapter.
 type Handler struct {
-	o Options
+	o     Options
+	table adapter.Table[op, request]
 }
 
 // New returns a Handler.
@@ -92,13 +94,51 @@ func New(o Options) *Handler {
 	if o.Pages == nil {
 		o.Pages = page.NewCache(16 << 20)
 	}
-	return &Handler{o: o}
+	h := &Handler{o: o}
+	h.table = h.routes()
+	return h
 }
 
-type endpoint = func(http.ResponseWriter, *http.Request) error
+// routes returns the npm route table of h.
+func (h *Handler) routes() adapter.Table[op, request] {
+	get, put, post, del := http.MethodGet, http.MethodPut, http.MethodPost, http.MethodDelete
+	open, signIn, cred := adapter.Open, adapter.SignIn, adapter.Credential
+	rev := func(r request) bool { return r.hasRev }
+	noRev := func(r request) bool { return !r.hasRev }
+	route := func(name, method, path string, a adapter.Access) adapter.Route {
+		return adapter.Route{Name: name, Method: method, Path: path, Access: a}
+	}
+	return adapter.Table[op, request]{
+		{Route: route("packument", get, "/{package}", open), Kind: opPackument, When: noRev, Serve: h.packument},
+		{Route: route("publish", put, "/{package}", cred), Kind: opPackument, When: noRev, Serve: h.putPackage},
+		{Route: route("update", put, "/{package}/-rev/{rev}", cred), Kind: opPackument, When: rev, Serve: h.putPackage},
+		{Route: route("unpublish", del, "/{package}/-rev/{rev}", cred), Kind: opPackument, When: rev, Serve: h.unpublishAll},
+		{Route: route("tarball", get, "/{package}/-/{file}.tgz", open), Kind: opTarball, When: noRev, Serve: h.tarball},
+		{Route: route("tarball.delete", del, "/{package}/-/{file}.tgz/-rev/{rev}", cred), Kind: opTarball, When: rev, Serve: h.deleteTarball},
+		{Route: route("disttags", get, "/-/package/{package}/dist-tags", open), Kind: opDistTags, Serve: h.distTags},
+		{Route: route("disttag.set", put, "/-/package/{package}/dist-tags/{tag}", cred), Kind: opDistTag, Serve: h.setDistTag},
+		{Route: route("disttag.remove", del, "/-/package/{package}/dist-tags/{tag}", cred), Kind: opDistTag, Serve: h.removeDistTag},
+		{Route: route("ping", get, "/-/ping", open), Kind: opPing, Serve: h.ping},
+		{Route: route("whoami", get, "/-/whoami", cred), Kind: opWhoami, Serve: h.whoami},
+		{Route: route("search", get, "/-/v1/search", open), Kind: opSearch, Serve: h.search},
+		{Route: route("login.start", post, "/-/v1/login", signIn), Kind: opLoginStart, Serve: h.loginStart},
+		{Route: route("login.page", get, "/-/v1/login/{session}", open), Kind: opLoginPage, Serve: h.loginPage},
+		{Route: route("login.submit", post, "/-/v1/login/{session}", signIn), Kind: opLoginPage, Serve: h.loginSubmit},
+		{Route: route("login.done", get, "/-/v1/done", signIn), Kind: opLoginDone, Serve: h.loginDone},
+		{Route: route("login.couch", put, "/-/user/org.couchdb.user:{user}", signIn), Kind: opCouchUser, Serve: h.couchLogin},
+		{Route: route("user", get, "/-/user/org.couchdb.user:{user}", cred), Kind: opCouchUser, When: noRev, Serve: h.couchUser},
+		{Route: route("logout", del, "/-/user/token/{token}", cred), Kind: opLogout, Serve: h.logout},
+		{Route: route("tokens.list", get, "/-/npm/v1/tokens", cred), Kind: opTokens, Serve: h.listTokens},
+		{Route: route("tokens.create", post, "/-/npm/v1/tokens", signIn), Kind: opTokens, Serve: h.createToken},
+		{Route: route("tokens.revoke", del, "/-/npm/v1/tokens/token/{key}", cred), Kind: opToken, Serve: h.revokeToken},
+	}
+}
+
+// Routes returns the npm endpoints.
+func (h *Handler) Routes() []adapter.Route { return h.table.Routes() }
 
 // Route maps a request to an endpoint.
-func (h *Handler) Route(r *http.Request) (string, endpoint) {
+func (h *Handler) Route(r *http.Request) (string, adapter.Endpoint) {
 	req, err := parsePath(r.URL.EscapedPath())
 	if errors.Is(err, errNoRoute) {
 		return "", nil
@@ -106,93 +146,11 @@ func (h *Handler) Route(r *http.Request) (string, endpoint) {
 	if err != nil {
 		return "invalid", func(http.ResponseWriter, *http.Request) error { return err }
 	}
-	with := func(name string, f func(http.ResponseWriter, *http.Request, request) error) (string, endpoint) {
-		return name, func(w http.ResponseWriter, r *http.Request) error { return f(w, r, req) }
-	}
-	m := r.Method
-	read := m == http.MethodGet || m == http.MethodHead
-	switch req.op {
-	case opPackument:
-		switch {
-		case read && !req.hasRev:
-			return with("packument", h.packument)
-		case m == http.MethodPut && !req.hasRev:
-			return with("publish", h.putPackage)
-		case m == http.MethodPut:
-			return with("update", h.putPackage)
-		case m == http.MethodDelete && req.hasRev:
-			return with("unpublish", h.unpublishAll)
-		}
-	case opTarball:
-		switch {
-		case read && !req.hasRev:
-			return with("tarball", h.tarball)
-		case m == http.MethodDelete && req.hasRev:
-			return with("tarball.delete", h.deleteTarball)
-		}
-	case opDistTags:
-		if read {
-			return with("disttags", h.distTags)
-		}
-	case opDistTag:
-		switch m {
-		case http.MethodPut:
-			return with("disttag.set", h.setDistTag)
-		case http.MethodDelete:
-			return with("disttag.remove", h.removeDistTag)
-		}
-	case opPing:
-		if read {
-			return with("ping", h.ping)
-		}
-	case opWhoami:
-		if read {
-			return with("whoami", h.whoami)
-		}
-	case opSearch:
-		if read {
-			return with("search", h.search)
-		}
-	case opLoginStart:
-		if m == http.MethodPost {
-			return with("login.start", h.loginStart)
-		}
-	case opLoginPage:
-		switch {
-		case read:
-			return with("login.page", h.loginPage)
-		case m == http.MethodPost:
-			return with("login.submit", h.loginSubmit)
-		}
-	case opLoginDone:
-		if read {
-			return with("login.done", h.loginDone)
-		}
-	case opCouchUser:
-		switch {
-		case m == http.MethodPut:
-			return with("login.couch", h.couchLogin)
-		case read && !req.hasRev:
-			return with("user", h.couchUser)
-		}
-	case opLogout:
-		if m == http.MethodDelete {
-			return with("logout", h.logout)
-		}
-	case opTokens:
-		switch {
-		case read:
-			return with("tokens.list", h.listTokens)
-		case m == http.MethodPost:
-			return with("tokens.create", h.createToken)
-		}
-	case opToken:
-		if m == http.MethodDelete {
-			return with("tokens.revoke", h.revokeToken)
-		}
+	if name, serve := h.table.Lookup(req.op, r.Method, req); serve != nil {
+		return name, serve
 	}
 	return "unsupported", func(http.ResponseWriter, *http.Request) error {
-		return trove.Error(trove.ErrUnsupported, "%s is not supported on %s", m, r.URL.Path)
+		return trove.Error(trove.ErrUnsupported, "%s is not supported on %s", r.Method, access.Redact(r.URL.Path))
 	}
 }
 

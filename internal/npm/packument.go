@@ -125,6 +125,9 @@ type packument struct {
 	versions map[string]map[string]json.RawMessage // served version documents
 	times    map[string]string
 	modified time.Time
+	// emails holds the addresses that may be shown, by user name: those of
+	// owners who made theirs public.
+	emails map[string]string
 }
 
 func (h *Handler) newPackument(proj *registry.Project) (*packument, error) {
@@ -134,10 +137,16 @@ func (h *Handler) newPackument(proj *registry.Project) (*packument, error) {
 		rev:      revision(proj.Package),
 		versions: make(map[string]map[string]json.RawMessage, len(proj.Releases)),
 		times:    make(map[string]string, len(proj.Releases)+2),
+		emails:   make(map[string]string),
+	}
+	for _, u := range proj.Owners {
+		if u.PublicEmail {
+			pk.emails[u.Name] = u.Email
+		}
 	}
 	visible := make(map[int64]*trove.Release, len(proj.Releases))
 	for _, rel := range proj.Releases {
-		v, err := h.versionDoc(proj, rel)
+		v, err := h.versionDoc(proj, rel, pk.emails)
 		if err != nil {
 			return nil, err
 		}
@@ -191,15 +200,36 @@ func (pk *packument) yanked(version string) bool {
 }
 
 // versionDoc returns the served document of a version: its stored
-// manifest with the tarball URL and deprecation added, and without the
-// readme (which only the top of the full packument carries).
-func (h *Handler) versionDoc(proj *registry.Project, rel *trove.Release) (map[string]json.RawMessage, error) {
+// manifest with the tarball URL and deprecation added, without the readme
+// (which only the top of the full packument carries), and with its
+// publisher and maintainers by name, with an address only from emails.
+func (h *Handler) versionDoc(proj *registry.Project, rel *trove.Release, emails map[string]string) (map[string]json.RawMessage, error) {
 	var doc map[string]json.RawMessage
 	if err := json.Unmarshal(rel.Metadata, &doc); err != nil {
 		return nil, fmt.Errorf("version %s: stored manifest: %w", rel.Version, err)
 	}
 	delete(doc, "readme")
 	delete(doc, "readmeFilename")
+	// Manifests stored before addresses became private carry the
+	// publisher's: the registry's people fields are rebuilt from names.
+	var npmUser person
+	if json.Unmarshal(doc["_npmUser"], &npmUser) == nil && npmUser.Name != "" {
+		doc["_npmUser"] = mustJSON(shown(npmUser.Name, emails))
+	} else {
+		delete(doc, "_npmUser")
+	}
+	var maintainers []person
+	if json.Unmarshal(doc["maintainers"], &maintainers) == nil && len(maintainers) > 0 {
+		out := make([]person, 0, len(maintainers))
+		for _, m := range maintainers {
+			if m.Name != "" {
+				out = append(out, shown(m.Name, emails))
+			}
+		}
+		doc["maintainers"] = mustJSON(out)
+	} else {
+		delete(doc, "maintainers")
+	}
 	var dist map[string]json.RawMessage
 	if d, ok := doc["dist"]; ok {
 		if err := json.Unmarshal(d, &dist); err != nil {
@@ -234,9 +264,17 @@ func (h *Handler) tarballURL(name trove.Name, filename string) string {
 	return h.o.BaseURL + "/" + string(name) + "/-/" + filename
 }
 
+// A person is a user as npm metadata names them. Email is set only for
+// users who made their address public.
 type person struct {
 	Name  string `json:"name"`
 	Email string `json:"email,omitempty"`
+}
+
+// shown returns the user as public metadata may show them: the name, and
+// the address only if emails holds it.
+func shown(name string, emails map[string]string) person {
+	return person{Name: name, Email: emails[name]}
 }
 
 // fullJSON encodes the full packument: every version document, the time
@@ -307,7 +345,7 @@ func (pk *packument) latestStored() map[string]json.RawMessage {
 func (pk *packument) maintainers() []person {
 	out := make([]person, 0, len(pk.proj.Owners))
 	for _, u := range pk.proj.Owners {
-		out = append(out, person{Name: u.Name, Email: u.Email})
+		out = append(out, shown(u.Name, pk.emails))
 	}
 	return out
 }
@@ -362,7 +400,7 @@ func (pk *packument) searchEntry() any {
 	}
 	var user person
 	if json.Unmarshal(m["_npmUser"], &user) == nil && user.Name != "" {
-		sp.Publisher = &searchUser{Username: user.Name, Email: user.Email}
+		sp.Publisher = &searchUser{Username: user.Name, Email: pk.emails[user.Name]}
 	}
 	for _, o := range pk.maintainers() {
 		sp.Maintainers = append(sp.Maintainers, searchUser{Username: o.Name, Email: o.Email})

@@ -115,7 +115,7 @@ func parseName(segs []string) (trove.Name, []string, error) {
 	}
 	n, err := Rules{}.ParseName(raw)
 	if err != nil {
-		return "", nil, trove.Error(trove.ErrInvalid, "%v", err)
+		return "", nil, trove.Error(trove.ErrInvalid, "%w", err)
 	}
 	return n, rest, nil
 }

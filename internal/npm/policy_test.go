@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/trove-dev/trove/internal/access"
+	"github.com/trove-dev/trove/internal/server/servertest"
 	"github.com/trove-dev/trove/internal/trove"
 )
 
@@ -17,7 +18,7 @@ func (e *env) principal(name string) *access.Principal {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	return &access.Principal{UserID: u.ID, UserName: u.Name, Packages: []access.Pattern{"*"}, Actions: access.Actions}
+	return servertest.Principal(u)
 }
 
 // logSize returns the number of records in the transparency log.
@@ -153,6 +154,11 @@ func TestUnpublishWithDependents(t *testing.T) {
 	}
 	if rec := e.lastRecord(); !strings.Contains(rec, "delete npm base 1.1.0\n") || !strings.Contains(rec, `reason "malware report 42"`) {
 		t.Errorf("delete record:\n%s", rec)
+	}
+	// A version outside every dependent's range is the owner's to delete.
+	e.publish(tok, pkgJSONOf("base", "2.0.0", nil))
+	if err := e.Registry.Delete(ctx, e.principal("alice"), trove.Target{Ecosystem: trove.NPM, Name: "base", Version: "2.0.0"}, ""); err != nil {
+		t.Errorf("deleting base 2.0.0, which app's ^1.0.0 does not take: %v", err)
 	}
 	// A package nobody depends on may be unpublished by its owner, in one
 	// batch: one record per version, all applied.

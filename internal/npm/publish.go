@@ -11,6 +11,7 @@ import (
 	"io"
 	"net/http"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 
@@ -137,11 +138,11 @@ func (h *Handler) publish(ctx context.Context, who *access.Principal, name trove
 	}
 	sent, err := decodeManifest(rawManifest)
 	if err != nil {
-		return nil, trove.Error(trove.ErrInvalid, "versions[%q] is not a JSON object: %v", sentVersion, err)
+		return nil, trove.Error(trove.ErrInvalid, "versions[%q] is not a JSON object: %w", sentVersion, err)
 	}
 	version, err := cleanVersion(sentVersion)
 	if err != nil {
-		return nil, trove.Error(trove.ErrInvalid, "%v", err)
+		return nil, trove.Error(trove.ErrInvalid, "%w", err)
 	}
 	if v, ok := sent["version"].(string); !ok || v != sentVersion {
 		return nil, trove.Error(trove.ErrInvalid, "versions[%q] has version %q; the two must be the same", sentVersion, sent["version"])
@@ -162,7 +163,7 @@ func (h *Handler) publish(ctx context.Context, who *access.Principal, name trove
 	// against what the request claims.
 	data, err := att.Data.reader()
 	if err != nil {
-		return nil, trove.Error(trove.ErrInvalid, "the tarball attachment's data is not a valid JSON string: %v", err)
+		return nil, trove.Error(trove.ErrInvalid, "the tarball attachment's data is not a valid JSON string: %w", err)
 	}
 	staged, err := h.o.Registry.Stage(&base64Errors{r: base64.NewDecoder(base64.StdEncoding, data)}, h.o.MaxPublishBytes)
 	if err != nil {
@@ -215,29 +216,33 @@ func (h *Handler) publish(ctx context.Context, who *access.Principal, name trove
 			Content:  staged,
 		}},
 		Tags:         tags,
-		Dependencies: dependencyNames(derivedManifest),
+		Dependencies: dependencies(derivedManifest),
 	})
 }
 
-// dependencyNames returns the names of the packages a manifest depends on
-// (dependencies, optional and peer dependencies), an alias
-// ("x": "npm:real@^1") by the name it resolves to.
-func dependencyNames(m manifest) []string {
-	var out []string
+// dependencies returns the packages of this registry a manifest depends
+// on (dependencies, optional and peer dependencies) with their ranges; an
+// alias ("x": "npm:real@^1") by the name it resolves to, and no git, URL
+// or local dependency.
+func dependencies(m manifest) []registry.Dependency {
+	var out []registry.Dependency
 	for _, field := range []string{"dependencies", "optionalDependencies", "peerDependencies"} {
 		deps, _ := m[field].(map[string]any)
 		for name, spec := range deps {
-			if s, ok := spec.(string); ok && strings.HasPrefix(s, "npm:") {
-				real := strings.TrimPrefix(s, "npm:")
+			s, _ := spec.(string)
+			if real, ok := strings.CutPrefix(s, "npm:"); ok {
+				name, s = real, ""
 				if i := strings.LastIndex(real, "@"); i > 0 {
-					real = real[:i]
+					name, s = real[:i], real[i+1:]
 				}
-				name = real
 			}
-			out = append(out, name)
+			if strings.Contains(s, ":") || strings.Contains(s, "/") {
+				continue // git, URL, file:, link:, workspace: or owner/repo
+			}
+			out = append(out, registry.Dependency{Name: name, Constraint: s})
 		}
 	}
-	sort.Strings(out)
+	slices.SortFunc(out, func(a, b registry.Dependency) int { return strings.Compare(a.Name, b.Name) })
 	return out
 }
 
@@ -295,7 +300,7 @@ type base64Errors struct{ r io.Reader }
 func (b *base64Errors) Read(p []byte) (int, error) {
 	n, err := b.r.Read(p)
 	if err != nil && err != io.EOF {
-		err = trove.Error(trove.ErrInvalid, "the tarball attachment is not valid base64: %v", err)
+		err = trove.Error(trove.ErrInvalid, "the tarball attachment is not valid base64: %w", err)
 	}
 	return n, err
 }

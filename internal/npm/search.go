@@ -41,11 +41,11 @@ func (h *Handler) search(w http.ResponseWriter, r *http.Request, _ request) erro
 	}
 	size, err := intParam(q.Get("size"), defaultSearchSize, 0, MaxSearchSize)
 	if err != nil {
-		return trove.Error(trove.ErrInvalid, "size: %v", err)
+		return trove.Error(trove.ErrInvalid, "size: %w", err)
 	}
 	from, err := intParam(q.Get("from"), 0, 0, maxSearchFrom)
 	if err != nil {
-		return trove.Error(trove.ErrInvalid, "from: %v", err)
+		return trove.Error(trove.ErrInvalid, "from: %w", err)
 	}
 	pkgs, total, err := h.o.Registry.Search(r.Context(), trove.NPM, text, size, from)
 	if err != nil {

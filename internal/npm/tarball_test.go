@@ -4,13 +4,13 @@ import (
 	"archive/tar"
 	"bytes"
 	"errors"
-	"fmt"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/txtar"
+	"github.com/trove-dev/trove/internal/archive"
 	"github.com/trove-dev/trove/internal/trove"
 )
 
@@ -33,12 +33,12 @@ func fixtureTar(t *testing.T, files []txtar.File) []byte {
 	types := map[string]byte{"dir": tar.TypeDir, "symlink": tar.TypeSymlink, "hardlink": tar.TypeLink,
 		"char": tar.TypeChar, "block": tar.TypeBlock, "fifo": tar.TypeFifo}
 	for _, f := range files {
-		e := tarEntry{name: f.Name, body: string(f.Data)}
+		e := tarEntry{Name: f.Name, Body: string(f.Data)}
 		if kind, rest, ok := strings.Cut(f.Name, " "); ok && types[kind] != 0 {
-			e.typ, e.name, e.body = types[kind], rest, ""
+			e.Type, e.Name, e.Body = types[kind], rest, ""
 		}
-		if name, link, ok := strings.Cut(e.name, " -> "); ok {
-			e.name, e.link = name, link
+		if name, link, ok := strings.Cut(e.Name, " -> "); ok {
+			e.Name, e.Linkname = name, link
 		}
 		entries = append(entries, e)
 	}
@@ -87,78 +87,35 @@ func TestReadTarballFixtures(t *testing.T) {
 	}
 }
 
-func TestReadTarballLimits(t *testing.T) {
-	pj := tarEntry{name: "package/package.json", body: `{"name":"demo","version":"1.0.0"}`}
-	small := tarLimits{entries: 5, fileSize: 1000, unpacked: 2000, overhead: 64 << 10, ratio: 100, ratioFloor: 1 << 20}
-	many := []tarEntry{pj}
-	for i := 0; i < 5; i++ {
-		many = append(many, tarEntry{name: fmt.Sprintf("package/f%d.js", i)})
-	}
-	threeBig := []tarEntry{pj}
-	for i := 0; i < 3; i++ {
-		threeBig = append(threeBig, tarEntry{name: fmt.Sprintf("package/big%d", i), body: strings.Repeat("x", 900)})
-	}
-	headers := []tarEntry{pj} // empty files: all headers, no content
-	for i := 0; i < 300; i++ {
-		headers = append(headers, tarEntry{name: fmt.Sprintf("package/empty%d", i)})
-	}
-	zeros := make([]byte, 20<<20)
-	bombTar := makeTar(t, pj, tarEntry{name: "package/zeros", body: string(zeros)})
-	for _, tc := range []struct {
-		name string
-		tgz  []byte
-		lim  tarLimits
-		want string
-	}{
-		{"entries", makeTgz(t, many...), small, "more than 5 entries"},
-		{"file size", makeTgz(t, pj, tarEntry{name: "package/big", body: strings.Repeat("x", 1001)}), small, "larger than 1000 bytes"},
-		{"total size", makeTgz(t, threeBig...), small, "more than 2000 bytes"},
-		{"ratio", gzipBytes(t, bombTar), defaultTarLimits, "compression ratio"},
-		{"decompressed size", makeTgz(t, headers...), tarLimits{entries: 1000, fileSize: 1 << 20, unpacked: 1024, overhead: 64 << 10, ratio: 1 << 20, ratioFloor: 1 << 40}, "decompresses to more than"},
-		{"package.json size", makeTgz(t, tarEntry{name: "package/package.json", body: `{"name":"demo","version":"1.0.0","x":"` + strings.Repeat("x", MaxPackageJSONSize) + `"}`}), defaultTarLimits, "package.json is larger"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			_, err := readTarballLimits(bytes.NewReader(tc.tgz), int64(len(tc.tgz)), tc.lim)
-			if err == nil || !strings.Contains(err.Error(), tc.want) || !errors.Is(err, trove.ErrTooLarge) {
-				t.Fatalf("readTarball = %v, want ErrTooLarge containing %q", err, tc.want)
-			}
-		})
+// TestReadTarballPackageJSONSize bounds the package.json Trove reads; the
+// archive's own limits are internal/archive's (TestTarLimits).
+func TestReadTarballPackageJSONSize(t *testing.T) {
+	tgz := makeTgz(t, tarEntry{Name: "package/package.json", Body: `{"name":"demo","version":"1.0.0","x":"` + strings.Repeat("x", MaxPackageJSONSize) + `"}`})
+	_, err := readTarball(bytes.NewReader(tgz), int64(len(tgz)))
+	if err == nil || !strings.Contains(err.Error(), "package.json is larger") || !errors.Is(err, trove.ErrTooLarge) {
+		t.Fatalf("readTarball = %v, want ErrTooLarge saying package.json is larger", err)
 	}
 }
 
-func TestReadTarballBroken(t *testing.T) {
-	good := pkgTgz(t, `{"name":"demo","version":"1.0.0"}`, "index.js", strings.Repeat("console.log(1)\n", 500))
-	corrupt := bytes.Clone(good)
-	corrupt[len(corrupt)-6] ^= 0xff // the CRC-32 in the gzip trailer
-	hugeHeader := func() []byte {
-		var b bytes.Buffer
-		tw := tar.NewWriter(&b)
-		tw.WriteHeader(&tar.Header{Name: "package/package.json", Typeflag: tar.TypeReg, Size: 1 << 40, Mode: 0o644})
-		return gzipBytes(t, b.Bytes())
-	}()
+// TestReadTarballArchiveErrors checks that internal/archive's errors reach
+// npm with their category, prefixed with what was read.
+func TestReadTarballArchiveErrors(t *testing.T) {
+	pj := tarEntry{Name: "package/package.json", Body: `{"name":"demo","version":"1.0.0"}`}
 	for _, tc := range []struct {
 		name string
-		b    []byte
+		tgz  []byte
+		kind error
 		want string
 	}{
-		{"empty", nil, "not gzip-compressed"},
-		{"truncated gzip", good[:len(good)/2], "package tarball"},
-		{"checksum", corrupt, "package tarball"},
-		{"garbage tar", gzipBytes(t, bytes.Repeat([]byte("not a tar archive "), 100)), "broken archive"},
-		{"declared size", hugeHeader, "larger than"},
+		{"hard link", makeTgz(t, pj, tarEntry{Name: "package/copy.json", Type: tar.TypeLink, Linkname: "package/package.json"}), trove.ErrInvalid, `package tarball: entry "package/copy.json" is a hard link`},
+		{"bomb", makeTgz(t, pj, tarEntry{Name: "package/zeros", Body: string(make([]byte, 20<<20))}), trove.ErrTooLarge, "package tarball: the archive unpacks to"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := readTarball(bytes.NewReader(tc.b), int64(len(tc.b)))
-			if err == nil || !strings.Contains(err.Error(), tc.want) {
-				t.Fatalf("readTarball = %v, want an error containing %q", err, tc.want)
-			}
-			if !errors.Is(err, trove.ErrInvalid) && !errors.Is(err, trove.ErrTooLarge) {
-				t.Fatalf("readTarball error %v is not the client's (ErrInvalid or ErrTooLarge)", err)
+			_, err := readTarball(bytes.NewReader(tc.tgz), int64(len(tc.tgz)))
+			if err == nil || !strings.Contains(err.Error(), tc.want) || !errors.Is(err, tc.kind) {
+				t.Fatalf("readTarball = %v, want %v containing %q", err, tc.kind, tc.want)
 			}
 		})
-	}
-	if _, err := readTarball(bytes.NewReader(good), int64(len(good))); err != nil {
-		t.Fatalf("the intact tarball: %v", err)
 	}
 }
 
@@ -177,23 +134,22 @@ func TestReadmeCut(t *testing.T) {
 func FuzzReadTarball(f *testing.F) {
 	tt := &testing.T{}
 	f.Add(pkgTgz(tt, `{"name":"demo","version":"1.0.0"}`, "README.md", "# hi", "lib/a.js", "x"))
-	f.Add(makeTgz(tt, tarEntry{name: "package/package.json", body: "{}"}, tarEntry{name: "package/l", typ: tar.TypeSymlink, link: "../x"}))
-	f.Add(makeTgz(tt, tarEntry{name: "a/package.json", body: "{}"}, tarEntry{name: "a/b", typ: tar.TypeLink, link: "a/package.json"}))
+	f.Add(makeTgz(tt, tarEntry{Name: "package/package.json", Body: "{}"}, tarEntry{Name: "package/l", Type: tar.TypeSymlink, Linkname: "../x"}))
+	f.Add(makeTgz(tt, tarEntry{Name: "a/package.json", Body: "{}"}, tarEntry{Name: "b/c", Body: "x"}))
 	f.Add([]byte{0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff})
 	f.Fuzz(func(t *testing.T, b []byte) {
-		lim := tarLimits{entries: 100, fileSize: 1 << 20, unpacked: 2 << 20, overhead: 1 << 20, ratio: 100, ratioFloor: 1 << 20}
-		tb, err := readTarballLimits(bytes.NewReader(b), int64(len(b)), lim)
+		tb, err := readTarball(bytes.NewReader(b), int64(len(b)))
 		if err != nil {
 			if !errors.Is(err, trove.ErrInvalid) && !errors.Is(err, trove.ErrTooLarge) {
 				t.Fatalf("readTarball error %v is not ErrInvalid or ErrTooLarge", err)
 			}
 			return
 		}
-		if tb.packageJSON == nil || len(tb.files) > lim.entries || tb.unpackedSize > lim.unpacked {
+		if tb.packageJSON == nil || len(tb.files) > archive.MaxEntries || tb.unpackedSize > archive.MaxUnpacked {
 			t.Fatalf("readTarball accepted %d files, %d bytes, package.json %v", len(tb.files), tb.unpackedSize, tb.packageJSON != nil)
 		}
 		for _, f := range tb.files {
-			if !localPath(f) || strings.HasPrefix(f, "/") || strings.Contains(f, `\`) {
+			if archive.CheckName(tb.root+"/"+f, archive.MaxNameLen) != nil {
 				t.Fatalf("readTarball accepted the path %q", f)
 			}
 		}

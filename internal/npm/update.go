@@ -121,7 +121,7 @@ func deprecationDiff(pk *packument, req request, v string, raw json.RawMessage) 
 	}
 	sent, err := decodeManifest(raw)
 	if err != nil {
-		return nil, trove.Error(trove.ErrInvalid, "versions[%q] is not a JSON object: %v", v, err)
+		return nil, trove.Error(trove.ErrInvalid, "versions[%q] is not a JSON object: %w", v, err)
 	}
 	servedM, _ := decodeManifest(mustJSON(served))
 	if field := versionChange(sent, servedM); field != "" {
@@ -129,7 +129,7 @@ func deprecationDiff(pk *packument, req request, v string, raw json.RawMessage) 
 	}
 	msg, err := deprecationOf(sent)
 	if err != nil {
-		return nil, trove.Error(trove.ErrInvalid, "%s@%s: %v", req.name, v, err)
+		return nil, trove.Error(trove.ErrInvalid, "%s@%s: %w", req.name, v, err)
 	}
 	if old, _ := deprecationOf(servedM); msg != old {
 		return registry.Deprecate{Version: v, Message: msg}, nil
@@ -299,10 +299,14 @@ func (h *Handler) unpublishAll(w http.ResponseWriter, r *http.Request, req reque
 // unpublished there is nothing left to do; a tarball of a version that is
 // still published cannot be deleted on its own.
 func (h *Handler) deleteTarball(w http.ResponseWriter, r *http.Request, req request) error {
-	if _, err := h.needPrincipal(r.Context(), "deleting a tarball"); err != nil {
+	who, err := h.needPrincipal(r.Context(), "deleting a tarball")
+	if err != nil {
 		return err
 	}
-	_, err := h.o.Registry.File(r.Context(), trove.NPM, req.name, req.filename)
+	if err := h.o.Registry.Authorize(r.Context(), who, access.Yank, trove.NPM, string(req.name)); err != nil {
+		return err
+	}
+	_, err = h.o.Registry.File(r.Context(), trove.NPM, req.name, req.filename)
 	switch {
 	case err == nil:
 		return trove.Error(trove.ErrInvalid, "a tarball cannot be deleted on its own: unpublish its version with npm unpublish %s@<version>", req.name)

@@ -2,6 +2,7 @@ package npm
 
 import (
 	"context"
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"net/http"
@@ -63,7 +64,7 @@ func (h *Handler) couchLogin(w http.ResponseWriter, r *http.Request, req request
 		Description: "npm login",
 		Packages:    []access.Pattern{"*"},
 		Actions:     access.Actions,
-		ExpiresAt:   time.Now().Add(account.LoginTokenTTL),
+		ExpiresAt:   account.LoginTokenExpiry(h.o.Tokens, time.Now()),
 	})
 	if err != nil {
 		return err
@@ -108,15 +109,31 @@ func (h *Handler) register(ctx context.Context, name, email, password string) (*
 }
 
 // logout serves DELETE /-/user/token/TOKEN: the caller's token is revoked.
+// Any token may revoke itself; revoking another one is managing tokens.
 func (h *Handler) logout(w http.ResponseWriter, r *http.Request, req request) error {
 	who, err := h.needPrincipal(r.Context(), "npm logout")
 	if err != nil {
 		return err
 	}
+	if !presented(r, req.arg) {
+		if err := who.CheckManageTokens(); err != nil {
+			return err
+		}
+	}
 	if err := h.revoke(r.Context(), who, req.arg); err != nil {
 		return err
 	}
 	return adapter.WriteJSON(w, http.StatusOK, ok)
+}
+
+// presented reports whether token is the credential the request presented.
+func presented(r *http.Request, token string) bool {
+	scheme, rest, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+	if strings.EqualFold(scheme, "bearer") {
+		return subtle.ConstantTimeCompare([]byte(strings.TrimSpace(rest)), []byte(token)) == 1
+	}
+	_, pass, ok := r.BasicAuth()
+	return ok && subtle.ConstantTimeCompare([]byte(pass), []byte(token)) == 1
 }
 
 // revoke revokes one of the user's tokens, by secret or public id.
@@ -184,6 +201,9 @@ func (h *Handler) listTokens(w http.ResponseWriter, r *http.Request, _ request) 
 	if err != nil {
 		return err
 	}
+	if err := who.CheckManageTokens(); err != nil {
+		return err
+	}
 	toks, err := h.o.Tokens.List(r.Context(), who.UserID)
 	if err != nil {
 		return err
@@ -198,9 +218,6 @@ func (h *Handler) listTokens(w http.ResponseWriter, r *http.Request, _ request) 
 	}
 	return adapter.WriteJSON(w, http.StatusOK, map[string]any{"objects": objects, "total": len(objects), "urls": map[string]any{"next": nil}})
 }
-
-// maxTokenDays bounds the lifetime of a token made with npm token create.
-const maxTokenDays = 365
 
 // createToken serves POST /-/npm/v1/tokens (npm token create): after
 // checking the caller's password, a new token. npm 11 sends granular
@@ -233,7 +250,7 @@ func (h *Handler) createToken(w http.ResponseWriter, r *http.Request, _ request)
 	if err := decodeJSON(body, &req, "the token request"); err != nil {
 		return err
 	}
-	spec := access.Spec{Actions: access.Actions}
+	spec := access.Spec{Actions: []access.Action{access.Read, access.Publish, access.Yank}} // not ManageTokens: a sign-in does that
 	switch {
 	case len(req.CIDR) > 0:
 		return trove.Error(trove.ErrInvalid, "tokens limited to IP ranges (--cidr) are not supported; create the token without --cidr")
@@ -253,7 +270,7 @@ func (h *Handler) createToken(w http.ResponseWriter, r *http.Request, _ request)
 	for _, p := range req.Packages {
 		n, err := Rules{}.ParseName(p)
 		if err != nil {
-			return trove.Error(trove.ErrInvalid, "packages: %v", err)
+			return trove.Error(trove.ErrInvalid, "packages: %w", err)
 		}
 		spec.Packages = append(spec.Packages, access.Pattern("npm:"+string(n)))
 	}
@@ -270,11 +287,13 @@ func (h *Handler) createToken(w http.ResponseWriter, r *http.Request, _ request)
 	if len(spec.Packages) == 0 {
 		spec.Packages = []access.Pattern{"*"}
 	}
+	// Without expires the token gets the registry's default lifetime;
+	// access.Tokens refuses one longer than its maximum.
 	if req.ExpiresDays != nil {
-		if *req.ExpiresDays < 1 || *req.ExpiresDays > maxTokenDays {
-			return trove.Error(trove.ErrInvalid, "expires must be between 1 and %d days", maxTokenDays)
+		if *req.ExpiresDays < 1 {
+			return trove.Error(trove.ErrInvalid, "expires must be a number of days, at least 1")
 		}
-		spec.ExpiresAt = time.Now().Add(time.Duration(*req.ExpiresDays) * 24 * time.Hour)
+		spec.ExpiresAt = time.Now().Add(time.Duration(min(*req.ExpiresDays, 100*365)) * 24 * time.Hour)
 	}
 	spec.Description = strings.TrimSpace(req.Name + " " + req.Description)
 	if spec.Description == "" {
@@ -283,6 +302,8 @@ func (h *Handler) createToken(w http.ResponseWriter, r *http.Request, _ request)
 	if len(spec.Description) > 200 {
 		return trove.Error(trove.ErrInvalid, "the token name and description are longer than 200 bytes")
 	}
+	// A new token is a sign-in: it needs the password, whatever token
+	// the request presents.
 	if req.Password == "" {
 		return trove.Error(trove.ErrInvalid, "creating a token needs your password")
 	}
@@ -302,6 +323,9 @@ func (h *Handler) createToken(w http.ResponseWriter, r *http.Request, _ request)
 func (h *Handler) revokeToken(w http.ResponseWriter, r *http.Request, req request) error {
 	who, err := h.needPrincipal(r.Context(), "npm token revoke")
 	if err != nil {
+		return err
+	}
+	if err := who.CheckManageTokens(); err != nil {
 		return err
 	}
 	if err := h.revoke(r.Context(), who, req.arg); err != nil {

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/trove-dev/trove/internal/access"
 	"github.com/trove-dev/trove/internal/account"
@@ -168,9 +169,16 @@ func TestWhoamiAndTokens(t *testing.T) {
 	if err != nil || !p.Allows(access.Publish, "npm", "@acme/x") || !p.Allows(access.Publish, "npm", "left-pad") || p.Allows(access.Publish, "npm", "other") {
 		t.Fatalf("created token: %+v, %v", p, err)
 	}
+	if exp, err := time.Parse(time.RFC3339, created["expires"].(string)); err != nil || time.Until(exp) < 29*24*time.Hour || time.Until(exp) > 30*24*time.Hour {
+		t.Errorf("token created with expires 30 expires at %v (%v)", created["expires"], err)
+	}
 	ro := do(t, "POST", e.reg+"/-/npm/v1/tokens", tok, map[string]any{"password": servertest.Password, "readonly": true, "cidr_whitelist": nil}).want(t, 200).json(t)
 	if ro["readonly"] != true {
 		t.Errorf("read-only token: %v", ro)
+	}
+	// Without expires, the registry's default lifetime: tokens expire by default.
+	if exp, err := time.Parse(time.RFC3339, ro["expires"].(string)); err != nil || time.Until(exp) < 89*24*time.Hour || time.Until(exp) > 90*24*time.Hour {
+		t.Errorf("token created without expires expires at %v (%v), want in 90 days", ro["expires"], err)
 	}
 	if p, _ := e.Tokens.Authenticate(ctx, ro["token"].(string)); p.Allows(access.Publish, "npm", "x") || !p.Allows(access.Read, "npm", "x") {
 		t.Errorf("read-only token may publish: %+v", p)
@@ -184,7 +192,8 @@ func TestWhoamiAndTokens(t *testing.T) {
 		{map[string]any{}, 400, "needs your password"},
 		{map[string]any{"password": servertest.Password, "cidr_whitelist": []string{"10.0.0.0/8"}}, 400, "not supported"},
 		{map[string]any{"password": servertest.Password, "orgs": []string{"acme"}}, 400, "not supported"},
-		{map[string]any{"password": servertest.Password, "expires": 0}, 400, "between 1 and"},
+		{map[string]any{"password": servertest.Password, "expires": 0}, 400, "at least 1"},
+		{map[string]any{"password": servertest.Password, "expires": 366}, 400, "at most 365 days"},
 		{map[string]any{"password": servertest.Password, "packages": []string{"Bad"}}, 400, "packages"},
 		{map[string]any{"password": servertest.Password, "packages_and_scopes_permission": "all"}, 400, "unknown permission"},
 		{map[string]any{"password": servertest.Password, "readonly": "yes"}, 400, "must be a boolean"},
@@ -247,4 +256,17 @@ func TestLogout(t *testing.T) {
 	// npm logout sends the token it revokes as its credentials.
 	do(t, "DELETE", e.reg+"/-/user/token/"+url.PathEscape(tok), tok, nil).want(t, 200)
 	do(t, "GET", e.reg+"/-/whoami", tok, nil).want(t, http.StatusUnauthorized)
+}
+
+// TestTokenInURLNotEchoed: npm logout puts a token in the URL; no error
+// answer about that URL repeats it.
+func TestTokenInURLNotEchoed(t *testing.T) {
+	e := newEnv(t, nil)
+	tok := e.userToken("alice")
+	for _, method := range []string{"GET", "PUT", "POST"} {
+		r := do(t, method, e.reg+"/-/user/token/"+url.PathEscape(tok), tok, nil)
+		if r.status < 400 || strings.Contains(string(r.body), tok[len(access.TokenPrefix):]) {
+			t.Errorf("%s /-/user/token/<token> = %d %s; want an error that does not repeat the token", method, r.status, r.body)
+		}
+	}
 }

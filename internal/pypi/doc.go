@@ -34,10 +34,12 @@
 //   - the form must say :action=file_upload, protocol_version=1, a
 //     filetype (sdist or bdist_wheel) matching the file's extension, and
 //     declare at least one digest, each of which must match the bytes;
-//   - the archive is read defensively (archive.go): no absolute or ".."
-//     paths, links, devices, duplicates, compression bombs, or more than
-//     MaxArchiveEntries entries; a wheel has exactly one .dist-info
-//     directory named after the file; an sdist one top-level directory;
+//   - the archive is read by internal/archive, which refuses unsafe and
+//     ambiguous archives (paths, links, devices, duplicates, zip files
+//     that readers could read differently) and bombs (413); a wheel has
+//     exactly one .dist-info directory named after the file, and its
+//     RECORD lists every file with a matching sha256 hash and size
+//     (record.go); an sdist has one top-level directory;
 //   - the core metadata (the wheel's METADATA or the sdist's PKG-INFO) is
 //     parsed, and its Name and Version must agree with the form and the
 //     filename, compared normalized (PEP 503, PEP 440);

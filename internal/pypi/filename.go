@@ -83,7 +83,7 @@ func parseWheelFilename(fn string) (distFile, error) {
 		return distFile{}, fmt.Errorf("wheel filename %q: %q is not an escaped project name", fn, d.Name)
 	}
 	if _, err := ParseVersion(d.Version); err != nil {
-		return distFile{}, fmt.Errorf("wheel filename %q: %v", fn, err)
+		return distFile{}, fmt.Errorf("wheel filename %q: %w", fn, err)
 	}
 	for _, tag := range []string{d.Python, d.ABI, d.Platform} {
 		if !wheelTag.MatchString(tag) {

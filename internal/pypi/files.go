@@ -26,7 +26,7 @@ const (
 func (h *Handler) lookupFile(ctx context.Context, req request) (*trove.File, error) {
 	ds, err := parseFilename(req.filename)
 	if err != nil {
-		return nil, trove.Error(trove.ErrNotFound, "%v", err)
+		return nil, trove.Error(trove.ErrNotFound, "%w", err)
 	}
 	for _, d := range ds {
 		f, err := h.o.Registry.File(ctx, trove.PyPI, trove.Name(Normalize(d.Name)), req.filename)

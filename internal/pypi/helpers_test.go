@@ -2,11 +2,10 @@ package pypi
 
 import (
 	"archive/tar"
-	"archive/zip"
 	"bytes"
-	"compress/gzip"
 	"crypto/md5"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"fmt"
 	"io"
@@ -18,92 +17,23 @@ import (
 
 	"golang.org/x/crypto/blake2b"
 
-	"github.com/trove-dev/trove/internal/access"
+	"github.com/trove-dev/trove/internal/archive/archivetest"
 	"github.com/trove-dev/trove/internal/registry"
 	"github.com/trove-dev/trove/internal/server"
 	"github.com/trove-dev/trove/internal/server/servertest"
 	"github.com/trove-dev/trove/internal/trove"
 )
 
-// A zipEntry is a file of a test zip archive.
-type zipEntry struct {
-	Name  string
-	Body  string
-	Store bool // stored instead of deflated
-	// Method, when non-zero, writes the body raw under that compression
-	// method number (for methods Go cannot write).
-	Method uint16
-	// Mode, when non-zero, is stored as a Unix mode in the external
-	// attributes (so symlinks and devices can be made).
-	Mode uint32
-}
+// The archive builders of every package's tests.
+type (
+	zipEntry = archivetest.ZipEntry
+	tarEntry = archivetest.TarEntry
+)
 
-func makeZip(t testing.TB, entries ...zipEntry) []byte {
-	t.Helper()
-	var b bytes.Buffer
-	zw := zip.NewWriter(&b)
-	for _, e := range entries {
-		h := &zip.FileHeader{Name: e.Name, Method: zip.Deflate}
-		if e.Store {
-			h.Method = zip.Store
-		}
-		if e.Mode != 0 {
-			h.CreatorVersion = creatorUnix<<8 | 20
-			h.ExternalAttrs = e.Mode << 16
-		}
-		var w io.Writer
-		var err error
-		if e.Method != 0 {
-			h.Method = e.Method
-			h.CompressedSize64 = uint64(len(e.Body))
-			h.UncompressedSize64 = uint64(len(e.Body))
-			w, err = zw.CreateRaw(h)
-		} else {
-			w, err = zw.CreateHeader(h)
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		io.WriteString(w, e.Body)
-	}
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return b.Bytes()
-}
-
-// A tarEntry is a member of a test tar archive; Type defaults to a file.
-type tarEntry struct {
-	Name     string
-	Body     string
-	Type     byte
-	Linkname string
-}
-
-func makeTarGz(t testing.TB, entries ...tarEntry) []byte {
-	t.Helper()
-	var b bytes.Buffer
-	gz := gzip.NewWriter(&b)
-	tw := tar.NewWriter(gz)
-	for _, e := range entries {
-		h := &tar.Header{Name: e.Name, Typeflag: e.Type, Linkname: e.Linkname, Mode: 0o644, Size: int64(len(e.Body)), Format: tar.FormatPAX}
-		if h.Typeflag == 0 {
-			h.Typeflag = tar.TypeReg
-		}
-		if h.Typeflag != tar.TypeReg {
-			h.Size = 0
-		}
-		if err := tw.WriteHeader(h); err != nil {
-			t.Fatal(err)
-		}
-		io.WriteString(tw, e.Body)
-	}
-	if err := tw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	gz.Close()
-	return b.Bytes()
-}
+var (
+	makeZip   = archivetest.Zip
+	makeTarGz = archivetest.TarGz
+)
 
 // metadataFor returns core metadata for a project, with extra header
 // lines and a description body.
@@ -133,9 +63,24 @@ func makeWheel(t testing.TB, name, version, md string, extra ...zipEntry) []byte
 		{Name: escaped(name) + "/__init__.py", Body: "VALUE = 1\n"},
 		{Name: di + "METADATA", Body: md},
 		{Name: di + "WHEEL", Body: "Wheel-Version: 1.0\nGenerator: trove-test\nRoot-Is-Purelib: true\nTag: py3-none-any\n"},
-		{Name: di + "RECORD", Body: ""},
 	}
-	return makeZip(t, append(entries, extra...)...)
+	entries = append(entries, extra...)
+	return makeZip(t, append(entries, recordOf(di+"RECORD", entries))...)
+}
+
+// recordOf returns the RECORD at path listing the files among entries with
+// their sha256 hashes and sizes, and itself, as wheel builders write it.
+func recordOf(path string, entries []zipEntry) zipEntry {
+	var b strings.Builder
+	for _, e := range entries {
+		if strings.HasSuffix(e.Name, "/") {
+			continue
+		}
+		s := sha256.Sum256([]byte(e.Body))
+		fmt.Fprintf(&b, "%s,sha256=%s,%d\n", e.Name, base64.RawURLEncoding.EncodeToString(s[:]), len(e.Body))
+	}
+	b.WriteString(path + ",,\n")
+	return zipEntry{Name: path, Body: b.String()}
 }
 
 // makeSdist returns a .tar.gz sdist holding PKG-INFO pkgInfo and extra entries.
@@ -251,12 +196,6 @@ func newTestEnv(t testing.TB, opts ...func(*Options)) *testEnv {
 	return e
 }
 
-// principal returns an all-powerful principal of user u for calling the
-// registry directly.
-func principal(u *trove.User) *access.Principal {
-	return &access.Principal{UserID: u.ID, UserName: u.Name, Packages: []access.Pattern{"*"}, Actions: access.Actions}
-}
-
 // A response is a read HTTP response.
 type response struct {
 	*http.Response
@@ -265,17 +204,11 @@ type response struct {
 
 func do(t testing.TB, req *http.Request) response {
 	t.Helper()
-	resp, err := http.DefaultTransport.RoundTrip(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return response{resp, string(b)}
+	r := servertest.Do(t, req)
+	return response{r.Response, r.Text}
 }
+
+var principal = servertest.Principal
 
 // get fetches a URL below the PyPI root with optional header pairs.
 func (e *testEnv) get(t testing.TB, path string, header ...string) response {

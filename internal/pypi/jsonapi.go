@@ -20,12 +20,12 @@ import (
 func (h *Handler) jsonAPI(w http.ResponseWriter, r *http.Request, req request) error {
 	name, err := (Rules{}).ParseName(req.name)
 	if err != nil {
-		return trove.Error(trove.ErrNotFound, "%v", err)
+		return trove.Error(trove.ErrNotFound, "%w", err)
 	}
 	variant, key := "json", ""
 	if req.ep == epJSONRelease {
 		if key, err = (Rules{}).VersionKey(req.version); err != nil {
-			return trove.Error(trove.ErrNotFound, "version %q of %s not found: %v", req.version, req.name, err)
+			return trove.Error(trove.ErrNotFound, "version %q of %s not found: %w", req.version, req.name, err)
 		}
 		variant = "json@" + key
 	}

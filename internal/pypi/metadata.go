@@ -147,14 +147,14 @@ func (m *coreMetadata) check() error {
 		return fmt.Errorf("metadata has no Version")
 	}
 	if _, err := (Rules{}).ParseName(m.Name()); err != nil {
-		return fmt.Errorf("metadata Name: %v", err)
+		return fmt.Errorf("metadata Name: %w", err)
 	}
 	if _, err := (Rules{}).VersionKey(m.Version()); err != nil {
-		return fmt.Errorf("metadata Version: %v", err)
+		return fmt.Errorf("metadata Version: %w", err)
 	}
 	if rp := m.get("requires-python"); rp != "" {
 		if err := checkSpecifiers(rp); err != nil {
-			return fmt.Errorf("metadata Requires-Python: %v", err)
+			return fmt.Errorf("metadata Requires-Python: %w", err)
 		}
 	}
 	return nil

@@ -66,7 +66,7 @@ func parsePath(escaped string) (request, error) {
 		case n == 2 || n == 3 && seg[2] == "":
 			norm, err := (Rules{}).ParseName(seg[1])
 			if err != nil {
-				return request{}, trove.Error(trove.ErrNotFound, "%v", err)
+				return request{}, trove.Error(trove.ErrNotFound, "%w", err)
 			}
 			if n == 2 || string(norm) != seg[1] {
 				return request{ep: epRedirect, name: seg[1], location: "/simple/" + string(norm) + "/"}, nil
@@ -86,7 +86,7 @@ func parsePath(escaped string) (request, error) {
 			req.ep, req.filename = epMetadata, fn
 		}
 		if _, err := parseFilename(req.filename); err != nil {
-			return request{}, trove.Error(trove.ErrNotFound, "%v", err)
+			return request{}, trove.Error(trove.ErrNotFound, "%w", err)
 		}
 		return req, nil
 	case "pypi":
@@ -99,7 +99,7 @@ func parsePath(escaped string) (request, error) {
 			break
 		}
 		if _, err := (Rules{}).ParseName(seg[1]); err != nil {
-			return request{}, trove.Error(trove.ErrNotFound, "%v", err)
+			return request{}, trove.Error(trove.ErrNotFound, "%w", err)
 		}
 		if n == 3 {
 			return request{ep: epJSONProject, name: seg[1]}, nil

@@ -1,7 +1,6 @@
 package pypi
 
 import (
-	"fmt"
 	"net/http"
 	"strings"
 
@@ -25,7 +24,8 @@ type Options struct {
 
 // Handler serves the PyPI protocols. It is a server.Adapter.
 type Handler struct {
-	o Options
+	o     Options
+	table adapter.Table[endpoint, request]
 }
 
 // New returns a Handler.
@@ -37,42 +37,45 @@ func New(o Options) *Handler {
 	if o.Pages == nil {
 		o.Pages = page.NewCache(64 << 20)
 	}
-	return &Handler{o: o}
+	h := &Handler{o: o}
+	h.table = h.routes()
+	return h
 }
 
+// routes returns the PyPI route table of h.
+func (h *Handler) routes() adapter.Table[endpoint, request] {
+	get := http.MethodGet
+	route := func(name, method, path string, a adapter.Access) adapter.Route {
+		return adapter.Route{Name: name, Method: method, Path: path, Access: a}
+	}
+	return adapter.Table[endpoint, request]{
+		{Route: route("redirect", get, "/simple/{name, not normalized}/", adapter.Open), Kind: epRedirect, Serve: h.redirect},
+		{Route: route("index", get, "/simple/", adapter.Open), Kind: epIndex, Serve: h.index},
+		{Route: route("project", get, "/simple/{name}/", adapter.Open), Kind: epProject, Serve: h.project},
+		{Route: route("file", get, "/packages/{sha256}/{filename}", adapter.Open), Kind: epFile, Serve: h.file},
+		{Route: route("metadata", get, "/packages/{sha256}/{filename}.metadata", adapter.Open), Kind: epMetadata, Serve: h.metadata},
+		{Route: route("json", get, "/pypi/{name}/json", adapter.Open), Kind: epJSONProject, Serve: h.jsonAPI},
+		{Route: route("json", get, "/pypi/{name}/{version}/json", adapter.Open), Kind: epJSONRelease, Serve: h.jsonAPI},
+		{Route: route("upload", http.MethodPost, "/legacy/", adapter.Credential), Kind: epUpload, Serve: h.upload},
+	}
+}
+
+// Routes returns the PyPI endpoints.
+func (h *Handler) Routes() []adapter.Route { return h.table.Routes() }
+
 // Route maps a request to an endpoint.
-func (h *Handler) Route(r *http.Request) (string, func(http.ResponseWriter, *http.Request) error) {
+func (h *Handler) Route(r *http.Request) (string, adapter.Endpoint) {
 	req, err := parsePath(r.URL.EscapedPath())
 	if err != nil {
 		return "notfound", func(http.ResponseWriter, *http.Request) error { return err }
 	}
-	if req.ep == epUpload {
-		if r.Method != http.MethodPost {
-			return "upload", adapter.Methods("POST")
-		}
-		return "upload", h.upload
-	}
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		return "unsupported", adapter.Methods("GET, HEAD")
-	}
-	switch req.ep {
-	case epRedirect:
-		return "redirect", func(w http.ResponseWriter, r *http.Request) error {
-			http.Redirect(w, r, h.o.BaseURL+req.location, http.StatusMovedPermanently)
-			return nil
-		}
-	case epIndex:
-		return "index", h.index
-	case epProject:
-		return "project", func(w http.ResponseWriter, r *http.Request) error { return h.project(w, r, req) }
-	case epFile:
-		return "file", func(w http.ResponseWriter, r *http.Request) error { return h.file(w, r, req) }
-	case epMetadata:
-		return "metadata", func(w http.ResponseWriter, r *http.Request) error { return h.metadata(w, r, req) }
-	case epJSONProject, epJSONRelease:
-		return "json", func(w http.ResponseWriter, r *http.Request) error { return h.jsonAPI(w, r, req) }
-	}
-	panic(fmt.Sprintf("pypi: endpoint %d has no route", req.ep))
+	return h.table.Lookup(req.ep, r.Method, req)
+}
+
+// redirect sends a non-canonical simple URL to its canonical form.
+func (h *Handler) redirect(w http.ResponseWriter, r *http.Request, req request) error {
+	http.Redirect(w, r, h.o.BaseURL+req.location, http.StatusMovedPermanently)
+	return nil
 }
 
 // WriteError writes a PyPI error: a plain text body and, for uploads over

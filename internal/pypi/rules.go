@@ -99,3 +99,21 @@ func (Rules) Skeleton(n trove.Name) string {
 // Fold implements access.Namer: names are compared normalized (PEP 503),
 // so a scope pattern "pypi:Alice_Proj*" means the projects alice-proj….
 func (Rules) Fold(name string) string { return Normalize(name) }
+
+// Satisfies implements registry.Constrainer with PEP 440 specifiers ("" is
+// any version). Like pip, it admits more pre-releases than it might, which
+// errs towards keeping a version others may depend on.
+func (Rules) Satisfies(version, constraint string) (bool, error) {
+	if strings.TrimSpace(constraint) == "" {
+		return true, nil
+	}
+	v, err := ParseVersion(version)
+	if err != nil {
+		return false, err
+	}
+	ss, err := pep440.NewSpecifiers(constraint, pep440.WithPreRelease(true))
+	if err != nil {
+		return false, err
+	}
+	return ss.Check(v), nil
+}

@@ -76,3 +76,34 @@ func FuzzParseName(f *testing.F) {
 		}
 	})
 }
+
+func TestSatisfies(t *testing.T) {
+	for _, tc := range []struct {
+		version, constraint string
+		want                bool
+	}{
+		{"1.0", "", true},
+		{"2.1", ">=2.0", true},
+		{"1.9", ">=2.0", false},
+		{"2.1", ">=2.0,<3", true},
+		{"3.0", ">=2.0,<3", false},
+		{"1.4.2", "~=1.4", true},
+		{"1.0", "==1.0.0", true},
+	} {
+		got, err := (Rules{}).Satisfies(tc.version, tc.constraint)
+		if err != nil || got != tc.want {
+			t.Errorf("Satisfies(%q, %q) = %v, %v; want %v", tc.version, tc.constraint, got, err, tc.want)
+		}
+	}
+	for _, r := range []struct{ req, name, constraint string }{
+		{"requests (>=2.0)", "requests", ">=2.0"},
+		{"requests[security]>=2,<3; python_version < '3.8'", "requests", ">=2,<3"},
+		{"Django", "Django", ""},
+		{"pkg @ https://example.test/pkg.whl", "pkg", ""},
+	} {
+		deps := requirements([]string{r.req})
+		if len(deps) != 1 || deps[0].Name != r.name || deps[0].Constraint != r.constraint {
+			t.Errorf("requirements(%q) = %+v, want %s %q", r.req, deps, r.name, r.constraint)
+		}
+	}
+}

@@ -105,7 +105,7 @@ func negotiate(accept string) format {
 }
 
 // index serves the project list.
-func (h *Handler) index(w http.ResponseWriter, r *http.Request) error {
+func (h *Handler) index(w http.ResponseWriter, r *http.Request, _ request) error {
 	f := negotiate(r.Header.Get("Accept"))
 	p, err := h.o.Pages.Get(page.Key{Group: string(trove.PyPI), Variant: "index-" + formats[f].variant}, func() (*page.Page, error) {
 		pkgs, err := h.o.Registry.Packages(context.WithoutCancel(r.Context()), trove.PyPI)

@@ -68,7 +68,7 @@ func invalid(format string, args ...any) error {
 // checks it and its metadata, and publishes it. The metadata Trove keeps
 // comes from the file's own METADATA or PKG-INFO, never from the form,
 // whose name and version must agree with it.
-func (h *Handler) upload(w http.ResponseWriter, r *http.Request) error {
+func (h *Handler) upload(w http.ResponseWriter, r *http.Request, _ request) error {
 	who := access.PrincipalFrom(r.Context())
 	if who == nil {
 		return fmt.Errorf("%w: uploading needs an API token: give the username __token__ and a Trove API token as the password", access.ErrUnauthenticated)
@@ -169,14 +169,14 @@ func (f *form) readField(name string, p *multipart.Part) error {
 func partFilename(p *multipart.Part) (string, error) {
 	_, params, err := mime.ParseMediaType(p.Header.Get("Content-Disposition"))
 	if err != nil {
-		return "", invalid("the content part's Content-Disposition is malformed: %v", err)
+		return "", invalid("the content part's Content-Disposition is malformed: %w", err)
 	}
 	fn := params["filename"]
 	if fn == "" {
 		return "", invalid("the content part has no filename; it must be the distribution's filename")
 	}
 	if _, err := parseFilename(fn); err != nil {
-		return "", invalid("%v", err)
+		return "", invalid("%w", err)
 	}
 	return fn, nil
 }
@@ -194,7 +194,7 @@ func (h *Handler) early(f *form, who *access.Principal) error {
 	}
 	if name := f.get("name"); name != "" {
 		if _, err := (Rules{}).ParseName(name); err != nil {
-			return invalid("form field name: %v", err)
+			return invalid("form field name: %w", err)
 		}
 		return h.o.Registry.CheckScope(who, access.Publish, trove.PyPI, name)
 	}
@@ -237,10 +237,10 @@ func (f *form) checkFields() error {
 		}
 	}
 	if _, err := (Rules{}).ParseName(f.get("name")); err != nil {
-		return invalid("form field name: %v", err)
+		return invalid("form field name: %w", err)
 	}
 	if _, err := (Rules{}).VersionKey(f.get("version")); err != nil {
-		return invalid("form field version: %v", err)
+		return invalid("form field version: %w", err)
 	}
 	switch ft, py := f.get("filetype"), f.get("pyversion"); ft {
 	case kindSdist:
@@ -289,7 +289,7 @@ func (f *form) parse() (*registry.Upload, error) {
 	fn, ft := f.filename, f.get("filetype")
 	ds, err := parseFilename(fn)
 	if err != nil {
-		return nil, invalid("%v", err)
+		return nil, invalid("%w", err)
 	}
 	if ds[0].Kind != ft {
 		return nil, invalid("filetype %s does not match the file %s, which is a %s", ft, fn, kindWord(ds[0].Kind))
@@ -305,11 +305,11 @@ func (f *form) parse() (*registry.Upload, error) {
 		raw, err = readSdist(st, st.Size(), ds[0].Ext, strings.TrimSuffix(fn, ds[0].Ext))
 	}
 	if err != nil {
-		return nil, invalid("%s: %v", fn, err)
+		return nil, fmt.Errorf("%s: %w", fn, err) // invalid or too large, as the archive says
 	}
 	md, err := parseMetadata(raw)
 	if err != nil {
-		return nil, invalid("%s: %s: %v", fn, metaFile, err)
+		return nil, invalid("%s: %s: %w", fn, metaFile, err)
 	}
 	formName, formVersion := f.get("name"), f.get("version")
 	if Normalize(formName) != Normalize(md.Name()) {
@@ -322,7 +322,7 @@ func (f *form) parse() (*registry.Upload, error) {
 		return nil, invalid("the form's metadata_version %q does not match the Metadata-Version %q in the file's %s", clip(mv, 20), md.MetadataVersion(), metaFile)
 	}
 	if _, err := matchFilename(fn, md.Name(), md.Version()); err != nil {
-		return nil, invalid("%v", err)
+		return nil, invalid("%w", err)
 	}
 	pyversion := f.get("pyversion")
 	if ft == kindSdist {
@@ -342,18 +342,19 @@ func (f *form) parse() (*registry.Upload, error) {
 		uf.Metadata = raw // PEP 658: byte-exact
 	}
 	return &registry.Upload{Ecosystem: trove.PyPI, Name: md.Name(), Version: md.Version(), AddFiles: true,
-		Metadata: rm, Files: []registry.UploadFile{uf}, Dependencies: requirementNames(md.all("requires-dist"))}, nil
+		Metadata: rm, Files: []registry.UploadFile{uf}, Dependencies: requirements(md.all("requires-dist"))}, nil
 }
 
-// requirementName matches the project name a PEP 508 requirement starts with.
-var requirementName = regexp.MustCompile(`^\s*([A-Za-z0-9][A-Za-z0-9._-]*)`)
+// requirement matches a PEP 508 requirement: the project name, extras,
+// and the version specifier (in parentheses or not), before any marker.
+var requirement = regexp.MustCompile(`^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[[^\]]*\])?\s*\(?([^;()@]*)\)?`)
 
-// requirementNames returns the project names of Requires-Dist values.
-func requirementNames(reqs []string) []string {
-	var out []string
+// requirements returns the dependencies of Requires-Dist values.
+func requirements(reqs []string) []registry.Dependency {
+	var out []registry.Dependency
 	for _, r := range reqs {
-		if m := requirementName.FindStringSubmatch(r); m != nil {
-			out = append(out, m[1])
+		if m := requirement.FindStringSubmatch(r); m != nil {
+			out = append(out, registry.Dependency{Name: m[1], Constraint: strings.TrimSpace(m[2])})
 		}
 	}
 	return out

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/trove-dev/trove/internal/access"
+	"github.com/trove-dev/trove/internal/archive"
 	"github.com/trove-dev/trove/internal/trove"
 )
 
@@ -220,9 +221,31 @@ func TestUploadRejected(t *testing.T) {
 			return upload{wheelForm(w), whlName, w}
 		}(), 400, "appears more than once"},
 		{"zip bomb", func() upload {
-			w := wheelWith(zipEntry{Name: di + "METADATA", Body: md}, zipEntry{Name: "demo/zeros", Body: strings.Repeat("\x00", BombFloor+1)})
+			w := wheelWith(zipEntry{Name: di + "METADATA", Body: md}, zipEntry{Name: "demo/zeros", Body: strings.Repeat("\x00", archive.RatioFloor+1)})
 			return upload{wheelForm(w), whlName, w}
-		}(), 400, "compression bomb"},
+		}(), 413, "compression bomb"},
+		{"zip with prepended data", func() upload {
+			w := append([]byte("#!/usr/bin/env python\n"), whl...)
+			return upload{wheelForm(w), whlName, w}
+		}(), 400, "data before the zip archive's first entry"},
+		{"zip with a second archive appended", func() upload {
+			w := append(bytes.Clone(whl), makeZip(t, zipEntry{Name: "demo/__init__.py", Body: "import os"})...)
+			return upload{wheelForm(w), whlName, w}
+		}(), 400, "data before the zip archive's first entry or between its central directory and its end record"},
+		{"zip names differing by case", func() upload {
+			w := makeWheel(t, name, version, md, zipEntry{Name: "demo/Util.py"}, zipEntry{Name: "demo/util.py", Body: "evil"})
+			return upload{wheelForm(w), whlName, w}
+		}(), 400, "case-insensitive file name collision"},
+		{"RECORD lies", func() upload {
+			w := makeZip(t, zipEntry{Name: "demo/__init__.py", Body: "import os; os.system('evil')\n"}, zipEntry{Name: di + "METADATA", Body: md},
+				zipEntry{Name: di + "WHEEL", Body: "Wheel-Version: 1.0\n"}, recordOf(di+"RECORD", []zipEntry{{Name: "demo/__init__.py", Body: "VALUE = 1\n"}, {Name: di + "METADATA", Body: md}, {Name: di + "WHEEL", Body: "Wheel-Version: 1.0\n"}}))
+			return upload{wheelForm(w), whlName, w}
+		}(), 400, `demo-1.0.dist-info/RECORD says "demo/__init__.py" has 10 bytes, but it has 29`},
+		{"RECORD hides a file", func() upload {
+			w := makeZip(t, zipEntry{Name: "demo/__init__.py", Body: "VALUE = 1\n"}, zipEntry{Name: "demo-1.0.pth", Body: "import evil"}, zipEntry{Name: di + "METADATA", Body: md},
+				zipEntry{Name: di + "WHEEL", Body: "Wheel-Version: 1.0\n"}, recordOf(di+"RECORD", []zipEntry{{Name: "demo/__init__.py", Body: "VALUE = 1\n"}, {Name: di + "METADATA", Body: md}, {Name: di + "WHEEL", Body: "Wheel-Version: 1.0\n"}}))
+			return upload{wheelForm(w), whlName, w}
+		}(), 400, `RECORD does not list "demo-1.0.pth"`},
 		{"wheel without METADATA", func() upload {
 			w := wheelWith(zipEntry{Name: "demo/__init__.py"})
 			return upload{wheelForm(w), whlName, w}
@@ -248,9 +271,9 @@ func TestUploadRejected(t *testing.T) {
 			return upload{sdistForm(s), sdName, s}
 		}(), 400, "appears more than once"},
 		{"tar bomb", func() upload {
-			s := sdistWith(tarEntry{Name: "demo-1.0/PKG-INFO", Body: md}, tarEntry{Name: "demo-1.0/zeros", Body: strings.Repeat("\x00", BombFloor+1<<20)})
+			s := sdistWith(tarEntry{Name: "demo-1.0/PKG-INFO", Body: md}, tarEntry{Name: "demo-1.0/zeros", Body: strings.Repeat("\x00", archive.RatioFloor+1<<20)})
 			return upload{sdistForm(s), sdName, s}
-		}(), 400, "compression bomb"},
+		}(), 413, "compression bomb"},
 		{"sdist without PKG-INFO", func() upload {
 			s := sdistWith(tarEntry{Name: "demo-1.0/setup.py"})
 			return upload{sdistForm(s), sdName, s}

@@ -153,7 +153,7 @@ func (b *batch) apply(c Change) (bool, error) {
 func (b *batch) release(version string) (*trove.Release, error) {
 	key, err := b.rules.VersionKey(version)
 	if err != nil {
-		return nil, trove.Error(trove.ErrInvalid, "%v", err)
+		return nil, trove.Error(trove.ErrInvalid, "%w", err)
 	}
 	rel, err := b.tx.Release(b.ctx, b.pkg.ID, key)
 	if errors.Is(err, meta.ErrNotFound) || err == nil && !rel.State.Visible() {
@@ -302,9 +302,9 @@ func (c RemoveTag) apply(b *batch, _ *trove.Release, ev *translog.Event) error {
 // A Delete turns a release into a tombstone: it disappears from every
 // read path, its version and filenames stay taken forever, and tags that
 // pointed at it are removed (see [Tagger] for latest). Owners may delete
-// within the unpublish window after publication, and only releases of a
-// package no other package depends on; administrators may delete any
-// release, giving a reason when others depend on the package.
+// within the unpublish window after publication, and only releases no
+// other package depends on (see [Constrainer]); administrators may delete
+// any release, giving a reason when others depend on it.
 type Delete struct{ Version, Reason string }
 
 func (c Delete) describe() (string, access.Action, string) { return "delete", access.Yank, c.Version }
@@ -341,8 +341,47 @@ func (c Delete) apply(b *batch, rel *trove.Release, ev *translog.Event) error {
 	return b.retag(ev)
 }
 
-// dependentsShown is how many dependents a refused deletion names.
-const dependentsShown = 3
+// dependentsShown is how many dependents a refused deletion names, and
+// maxDependents how many dependencies on a package are looked at.
+const (
+	dependentsShown = 3
+	maxDependents   = 100_000
+)
+
+// A Constrainer is the optional part of an ecosystem's Rules that reads
+// the version constraints of dependencies. Without it, or when it cannot
+// read a constraint, every dependent counts as depending on every version.
+type Constrainer interface {
+	// Satisfies reports whether version meets the constraint, as the
+	// ecosystem's installers would resolve it.
+	Satisfies(version, constraint string) (bool, error)
+}
+
+// dependents returns the names of other packages whose visible releases
+// depend on the release (up to dependentsShown, then "…").
+func (b *batch) dependents(rel *trove.Release) ([]string, error) {
+	deps, err := b.tx.Dependents(b.ctx, b.pkg.Ecosystem, b.pkg.Name, maxDependents)
+	if err != nil {
+		return nil, err
+	}
+	c, _ := b.rules.(Constrainer)
+	var out []string
+	for _, d := range deps {
+		if c != nil {
+			if ok, err := c.Satisfies(rel.Version, d.Constraint); err == nil && !ok {
+				continue
+			}
+		}
+		if len(out) > 0 && out[len(out)-1] == d.DisplayName {
+			continue
+		}
+		if len(out) == dependentsShown {
+			return append(out, "…"), nil
+		}
+		out = append(out, d.DisplayName)
+	}
+	return out, nil
+}
 
 // mayDelete applies the unpublish policy to a release.
 func (b *batch) mayDelete(rel *trove.Release, reason string) error {
@@ -351,21 +390,18 @@ func (b *batch) mayDelete(rel *trove.Release, reason string) error {
 		return trove.Error(access.ErrDenied, "%s %s was published more than %s ago and can no longer be deleted by its owners: deprecate it instead, or ask an administrator",
 			b.pkg.DisplayName, rel.Version, window)
 	}
-	dependents, err := b.tx.Dependents(b.ctx, b.pkg.Ecosystem, b.pkg.Name, dependentsShown)
+	dependents, err := b.dependents(rel)
 	if err != nil || len(dependents) == 0 {
 		return err
 	}
 	names := strings.Join(dependents, ", ")
-	if len(dependents) == dependentsShown {
-		names += ", …"
-	}
 	switch {
 	case !b.who.Admin:
-		return trove.Error(access.ErrDenied, "%s is a dependency of other packages (%s); its versions can no longer be deleted by its owners: deprecate it instead, or ask an administrator",
-			b.pkg.DisplayName, names)
+		return trove.Error(access.ErrDenied, "%s %s is a dependency of other packages (%s); it can no longer be deleted by its owners: deprecate it instead, or ask an administrator",
+			b.pkg.DisplayName, rel.Version, names)
 	case reason == "":
-		return trove.Error(trove.ErrInvalid, "%s is a dependency of other packages (%s): give a reason for deleting %s, which goes into the transparency log",
-			b.pkg.DisplayName, names, rel.Version)
+		return trove.Error(trove.ErrInvalid, "%s %s is a dependency of other packages (%s): give a reason for deleting it, which goes into the transparency log",
+			b.pkg.DisplayName, rel.Version, names)
 	}
 	return nil
 }

@@ -94,3 +94,20 @@ func (s *Service) key(eco trove.Ecosystem, n trove.Name) trove.Name {
 	}
 	return n
 }
+
+// Authorize reports whether who may take the action a on the package
+// (ecosystem, name as the client wrote it), which must have a visible
+// release: ErrNotFound otherwise, whoever asks, then access errors (token
+// scope, ownership). For endpoints that change nothing themselves but must
+// answer only those who could (npm's tarball deletion after an unpublish).
+func (s *Service) Authorize(ctx context.Context, who *access.Principal, a access.Action, eco trove.Ecosystem, name string) error {
+	_, n, _, err := s.parse(eco, name, "")
+	if err != nil {
+		return err
+	}
+	pkg, err := s.visiblePackage(ctx, eco, n, name)
+	if err != nil {
+		return err
+	}
+	return s.authorize(ctx, who, a, eco, n, pkg)
+}

@@ -38,10 +38,17 @@ type Upload struct {
 	// each "<name> <word>…" (Go: the version's go.sum lines, so that the log
 	// doubles as a checksum database).
 	Lines []string
-	// Dependencies are the names of the packages of the same ecosystem
-	// that the release depends on, as its artifact declares them. Names
-	// that are not valid in the ecosystem are ignored.
-	Dependencies []string
+	// Dependencies are the packages of the same ecosystem that the release
+	// depends on, as its artifact declares them. Names that are not valid
+	// in the ecosystem are ignored.
+	Dependencies []Dependency
+}
+
+// A Dependency is a package a release depends on, by name as written, and
+// the version constraint written for it in the ecosystem's syntax (npm
+// ranges, PEP 440 specifiers, a Go module version); "" for any version.
+type Dependency struct {
+	Name, Constraint string
 }
 
 // An UploadFile is one artifact of an Upload.
@@ -138,7 +145,7 @@ func (s *Service) Publish(ctx context.Context, who *access.Principal, u *Upload)
 		s.discard(bg, res)
 		// TODO(issue: scanning): keep the release quarantined and retry
 		// in the background instead of asking the client to retry.
-		return nil, trove.Error(trove.ErrUnavailable, "upload checks could not run, nothing was published; try again later (%v)", err)
+		return nil, trove.Error(trove.ErrUnavailable, "upload checks could not run, nothing was published; try again later (%w)", err)
 	case report.Verdict == scan.Reject:
 		s.discard(bg, res)
 		return nil, trove.Error(trove.ErrRejected, "%s %s was not published: %v", u.Name, u.Version, report.Err())
@@ -427,12 +434,12 @@ func artifact(u *Upload, name trove.Name, files []*trove.File) *scan.Artifact {
 	return a
 }
 
-// dependencies returns the valid, normalized names among names.
-func dependencies(rules Rules, names []string) []trove.Name {
-	var out []trove.Name
-	for _, s := range names {
-		if n, err := rules.ParseName(s); err == nil {
-			out = append(out, n)
+// dependencies returns the dependencies with valid names, normalized.
+func dependencies(rules Rules, deps []Dependency) []meta.Dependency {
+	var out []meta.Dependency
+	for _, d := range deps {
+		if n, err := rules.ParseName(d.Name); err == nil {
+			out = append(out, meta.Dependency{Name: n, Constraint: d.Constraint})
 		}
 	}
 	return out

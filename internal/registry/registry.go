@@ -244,14 +244,14 @@ func (s *Service) parse(eco trove.Ecosystem, name, version string) (Rules, trove
 	}
 	n, err := r.ParseName(name)
 	if err != nil {
-		return nil, "", "", trove.Error(trove.ErrInvalid, "%v", err)
+		return nil, "", "", trove.Error(trove.ErrInvalid, "%w", err)
 	}
 	if version == "" {
 		return r, n, "", nil
 	}
 	key, err := r.VersionKey(version)
 	if err != nil {
-		return nil, "", "", trove.Error(trove.ErrInvalid, "%v", err)
+		return nil, "", "", trove.Error(trove.ErrInvalid, "%w", err)
 	}
 	return r, n, key, nil
 }

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/trove-dev/trove/internal/adapter"
 	"github.com/trove-dev/trove/internal/limit"
 	"github.com/trove-dev/trove/internal/server"
 	"github.com/trove-dev/trove/internal/server/servertest"
@@ -38,6 +39,8 @@ func (guarded) Route(r *http.Request) (string, func(http.ResponseWriter, *http.R
 		return nil
 	}
 }
+
+func (guarded) Routes() []adapter.Route { return nil }
 
 func (guarded) WriteError(w http.ResponseWriter, r *http.Request, status int, msg string) {
 	http.Error(w, msg, status)

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/trove-dev/trove/internal/adapter"
 	"github.com/trove-dev/trove/internal/server"
 	"github.com/trove-dev/trove/internal/server/servertest"
 )
@@ -26,6 +27,8 @@ func (hijacker) Route(r *http.Request) (string, func(http.ResponseWriter, *http.
 		return brw.Flush()
 	}
 }
+
+func (hijacker) Routes() []adapter.Route { return nil }
 
 func (hijacker) WriteError(w http.ResponseWriter, r *http.Request, status int, msg string) {
 	http.Error(w, msg, status)

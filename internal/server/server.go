@@ -6,7 +6,7 @@
 // # Request flow
 //
 //	net/http ─► Server.ServeHTTP
-//	             ├─ /healthz, /readyz, /metrics
+//	             ├─ /healthz, /readyz, /metrics, /.well-known/security.txt
 //	             └─ /npm/…, /pypi/… ─► adapter.Route(r) ─► endpoint(w, r) error
 //	                                        │                    │
 //	                                        └── not found ───────┴─► status(err) ─► adapter.WriteError
@@ -37,6 +37,7 @@ import (
 	"time"
 
 	"github.com/trove-dev/trove/internal/access"
+	"github.com/trove-dev/trove/internal/adapter"
 	"github.com/trove-dev/trove/internal/blob"
 )
 
@@ -50,6 +51,10 @@ type Adapter interface {
 	// WriteError writes an error response in the protocol's own format.
 	// msg is meant for the person using the client.
 	WriteError(w http.ResponseWriter, r *http.Request, status int, msg string)
+	// Routes lists the adapter's endpoints: its route table, which Route
+	// serves from, so that documentation and the authorization tests
+	// cover every endpoint.
+	Routes() []adapter.Route
 }
 
 // A Mount is an adapter at a path prefix such as "/npm", or a plain
@@ -73,6 +78,8 @@ type Options struct {
 	AccessLog bool
 	// Guards protect the server from clients that misbehave.
 	Guards Guards
+	// Security is served at /.well-known/security.txt.
+	Security SecurityTxt
 }
 
 // A Pinger reports whether a backend answers; /readyz asks it.
@@ -105,6 +112,7 @@ func New(o Options) *Server {
 	})
 	s.mux.HandleFunc("GET /readyz", s.readyz)
 	s.mux.Handle("GET /metrics", o.Metrics.Handler())
+	s.mux.HandleFunc("GET /.well-known/security.txt", s.serveSecurityTxt)
 	var served []string
 	for _, m := range o.Mounts {
 		served = append(served, m.Ecosystem+" under "+m.Prefix+"/")
@@ -282,7 +290,9 @@ func (s *Server) authenticate(r *http.Request) (*access.Principal, error) {
 		// endpoints that sign in with a password read it themselves.
 		return nil, nil
 	}
-	return nil, fmt.Errorf("%w: unsupported Authorization scheme %q; send an API token as Bearer", access.ErrUnauthenticated, scheme)
+	// Never repeat the value: a client that sends an unknown scheme may
+	// well have put a secret in it.
+	return nil, fmt.Errorf("%w: the Authorization header is not understood; send an API token as \"Bearer <token>\" or as the password of Basic credentials", access.ErrUnauthenticated)
 }
 
 func (s *Server) writeError(m Mount, w *recorder, r *http.Request, route string, err error) {
@@ -332,12 +342,7 @@ func (s *Server) finish(m Mount, r *http.Request, rec *recorder, route string, s
 
 // redact removes anything shaped like a token from a logged path (npm
 // logout puts the token in the URL).
-func redact(path string) string {
-	if !strings.Contains(path, access.TokenPrefix) {
-		return path
-	}
-	return access.TokenPattern.ReplaceAllString(path, access.TokenPrefix+"REDACTED")
-}
+func redact(path string) string { return access.Redact(path) }
 
 // recorder remembers the status and size of a response.
 type recorder struct {

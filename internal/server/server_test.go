@@ -9,10 +9,13 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/trove-dev/trove/internal/access"
+	"github.com/trove-dev/trove/internal/adapter"
 	"github.com/trove-dev/trove/internal/server"
 	"github.com/trove-dev/trove/internal/server/servertest"
 	"github.com/trove-dev/trove/internal/trove"
@@ -47,6 +50,8 @@ func (fake) Route(r *http.Request) (string, func(http.ResponseWriter, *http.Requ
 	return "", nil
 }
 
+func (fake) Routes() []adapter.Route { return nil }
+
 func (fake) WriteError(w http.ResponseWriter, r *http.Request, status int, msg string) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
@@ -79,6 +84,13 @@ func get(t *testing.T, url, auth string) (int, string, http.Header) {
 func TestAuthentication(t *testing.T) {
 	env, url := start(t)
 	tok := env.Token(t, env.User(t, "alice", false), nil)
+	// A mangled token differs from tok in its last character, whatever
+	// that character is, so its checksum never matches.
+	last := tok[len(tok)-1]
+	mangled := tok[:len(tok)-1] + "x"
+	if last == 'x' {
+		mangled = tok[:len(tok)-1] + "y"
+	}
 	basic := func(user, pass string) string {
 		r, _ := http.NewRequest("GET", "/", nil)
 		r.SetBasicAuth(user, pass)
@@ -95,12 +107,43 @@ func TestAuthentication(t *testing.T) {
 		{"basic any user with token", basic("alice", tok), 200, "alice"},
 		{"basic password is not checked here", basic("alice", servertest.Password), 200, "anonymous"},
 		{"unknown token", "Bearer " + access.NewToken(), 401, "unknown token"},
-		{"mangled token", "Bearer " + tok[:len(tok)-1] + "x", 401, "checksum"},
-		{"unknown scheme", "Digest abc", 401, "unsupported Authorization scheme"},
+		{"mangled token", "Bearer " + mangled, 401, "checksum"},
+		{"unknown scheme", "Digest abc", 401, "Authorization header is not understood"},
 	} {
 		code, body, _ := get(t, url+"/x/whoami", tc.auth)
 		if code != tc.code || !strings.Contains(body, tc.body) {
 			t.Errorf("%s: %d %q, want %d containing %q", tc.name, code, body, tc.code, tc.body)
+		}
+	}
+}
+
+// TestAuthorizationNotEchoed: an Authorization value the server does not
+// understand is refused without repeating any of it, scheme included: a
+// client may have put a secret there (a bare token, a password).
+func TestAuthorizationNotEchoed(t *testing.T) {
+	env, url := start(t)
+	tok := env.Token(t, env.User(t, "alice", false), nil)
+	for _, auth := range []string{
+		tok,            // no scheme: the whole value is the secret
+		"Token " + tok, // a scheme other registries use
+		"Digest username=\"alice\", response=\"s3cr3tdigest\"",
+		"S3cr3tScheme s3cr3tvalue",
+		"Bearer not-a-token-s3cr3t",
+		"Basic " + "%%%s3cr3t",
+	} {
+		code, body, hdr := get(t, url+"/x/whoami", auth)
+		if code != http.StatusUnauthorized {
+			t.Errorf("Authorization %q: %d, want 401", auth, code)
+		}
+		for _, part := range strings.Fields(auth) {
+			if len(part) < 4 || part == "Basic" || part == "Bearer" {
+				continue // the schemes the server understands may be named
+			}
+			for _, v := range append([]string{body}, hdr.Values("Www-Authenticate")...) {
+				if strings.Contains(v, part) || strings.Contains(v, tok[6:20]) || strings.Contains(v, "s3cr3t") {
+					t.Errorf("Authorization %q: the answer repeats %q: %s", auth, part, v)
+				}
+			}
 		}
 	}
 }
@@ -196,5 +239,64 @@ func TestAccessLogRedactsTokens(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), `"user":"alice"`) || !strings.Contains(logs.String(), "REDACTED") {
 		t.Errorf("access log lacks the user or the redaction:\n%s", logs.String())
+	}
+}
+
+// parseSecurityTxt checks a security.txt against RFC 9116's rules (every
+// line a comment or "Field: value", Contact at least once, Expires exactly
+// once and in the future but within a year) and returns its fields.
+func parseSecurityTxt(t *testing.T, body string, now time.Time) map[string][]string {
+	t.Helper()
+	fields := map[string][]string{}
+	for _, l := range strings.Split(strings.TrimRight(body, "\n"), "\n") {
+		if strings.HasPrefix(l, "#") {
+			continue
+		}
+		k, v, ok := strings.Cut(l, ": ")
+		if !ok || k == "" || strings.TrimSpace(v) == "" {
+			t.Fatalf("security.txt line %q is not \"Field: value\"", l)
+		}
+		fields[k] = append(fields[k], v)
+	}
+	if len(fields["Contact"]) == 0 || len(fields["Expires"]) != 1 {
+		t.Fatalf("security.txt needs Contact and one Expires:\n%s", body)
+	}
+	exp, err := time.Parse(time.RFC3339, fields["Expires"][0])
+	if err != nil || !exp.After(now) || exp.After(now.AddDate(1, 0, 0)) {
+		t.Errorf("security.txt Expires %q: %v; want a time within a year", fields["Expires"][0], err)
+	}
+	return fields
+}
+
+// TestSecurityTxt: every instance serves /.well-known/security.txt
+// (RFC 9116): the operator's contact, policy and expiry from its
+// configuration, or, unconfigured (allowed on loopback only), the
+// machine's administrator.
+func TestSecurityTxt(t *testing.T) {
+	exp := time.Now().Add(180 * 24 * time.Hour).UTC().Truncate(time.Second)
+	for _, tc := range []struct {
+		name string
+		sec  server.SecurityTxt
+		want map[string][]string
+	}{
+		{"configured", server.SecurityTxt{Contact: []string{"mailto:security@example.com", "https://example.com/report"}, Expires: exp,
+			Policy: "https://example.com/policy", PreferredLanguages: "en, de", Canonical: "https://packages.example.com/.well-known/security.txt"},
+			map[string][]string{"Contact": {"mailto:security@example.com", "https://example.com/report"}, "Expires": {exp.Format(time.RFC3339)},
+				"Policy": {"https://example.com/policy"}, "Preferred-Languages": {"en, de"}, "Canonical": {"https://packages.example.com/.well-known/security.txt"}}},
+		{"unconfigured", server.SecurityTxt{Canonical: "http://127.0.0.1:8080/.well-known/security.txt"},
+			map[string][]string{"Contact": {server.DefaultSecurityContact}, "Canonical": {"http://127.0.0.1:8080/.well-known/security.txt"}}},
+	} {
+		ts := httptest.NewServer(server.New(server.Options{Security: tc.sec}))
+		code, body, hdr := get(t, ts.URL+"/.well-known/security.txt", "")
+		ts.Close()
+		if code != 200 || hdr.Get("Content-Type") != "text/plain; charset=utf-8" {
+			t.Errorf("%s: %d %s, want 200 text/plain; charset=utf-8", tc.name, code, hdr.Get("Content-Type"))
+		}
+		got := parseSecurityTxt(t, body, time.Now())
+		for k, v := range tc.want {
+			if !slices.Equal(got[k], v) {
+				t.Errorf("%s: %s = %q, want %q", tc.name, k, got[k], v)
+			}
+		}
 	}
 }

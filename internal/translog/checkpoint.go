@@ -71,6 +71,20 @@ func ParseCheckpoint(text string) (origin string, t tlog.Tree, err error) {
 // key's name is the log's origin and the Go checksum database's name; it
 // is fixed when the key is made.
 
+// LoadVerifierKey returns the verifier key under dir without creating
+// one; an error wrapping os.ErrNotExist means there is none yet.
+func LoadVerifierKey(dir string) (string, error) {
+	b, err := os.ReadFile(filepath.Join(dir, "verifier.key"))
+	if err != nil {
+		return "", fmt.Errorf("reading log verifier key: %w", err)
+	}
+	v := strings.TrimSpace(string(b))
+	if _, err := note.NewVerifier(v); err != nil {
+		return "", fmt.Errorf("reading log verifier key %s: %w", filepath.Join(dir, "verifier.key"), err)
+	}
+	return v, nil
+}
+
 // LoadOrCreateKey returns the log's signer and verifier key, creating
 // them under dir with the given name if they do not exist.
 func LoadOrCreateKey(dir, name string) (note.Signer, string, error) {

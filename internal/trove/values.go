@@ -78,11 +78,14 @@ type Tag struct {
 // A User is an account. Its password hash is not part of it: only the
 // account package reads that.
 type User struct {
-	ID        int64
-	Name      string // lowercase
-	Email     string
-	Admin     bool
-	CreatedAt time.Time
+	ID    int64
+	Name  string // lowercase
+	Email string
+	Admin bool
+	// PublicEmail is the user's choice to show Email beside their name in
+	// public metadata; without it only the name is public.
+	PublicEmail bool
+	CreatedAt   time.Time
 }
 
 // A Token is a stored API token. The secret itself is never stored: Hash

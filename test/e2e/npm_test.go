@@ -458,16 +458,20 @@ func TestNPMLoginWeb(t *testing.T) {
 
 func TestNPMTokensAndLogout(t *testing.T) {
 	tr := startTrove(t)
-	first := alice(t, tr)
+	alice(t, tr)
+	first := tr.Token(t, "alice", "*", "read,publish,yank,tokens")
 	second := tr.Token(t, "alice", "npm:*", "read")
-	npm := newNPM(t, tr, first)
 	dir := t.TempDir()
+
+	// A token without the tokens action cannot list or revoke tokens.
+	wantOutput(t, "npm token list with a read-only token", newNPM(t, tr, second).mustFail(dir, "token", "list"), "E403", "tokens action")
+	npm := newNPM(t, tr, first)
 
 	var list []map[string]any
 	if err := json.Unmarshal([]byte(npm.must(dir, "token", "list", "--json")), &list); err != nil {
 		t.Fatal(err)
 	}
-	if len(list) != 2 {
+	if len(list) != 3 { // alice's own three
 		t.Fatalf("npm token list: %v", list)
 	}
 	text := npm.must(dir, "token", "list")
@@ -487,7 +491,7 @@ func TestNPMTokensAndLogout(t *testing.T) {
 	if whoami(t, tr, second) != http.StatusUnauthorized {
 		t.Errorf("a revoked token still works")
 	}
-	if err := json.Unmarshal([]byte(npm.must(dir, "token", "list", "--json")), &list); err != nil || len(list) != 1 {
+	if err := json.Unmarshal([]byte(npm.must(dir, "token", "list", "--json")), &list); err != nil || len(list) != 2 {
 		t.Errorf("token list after revoke: %v %v", list, err)
 	}
 

@@ -303,3 +303,35 @@ func TestPyPIUploadDenied(t *testing.T) {
 		t.Errorf("a refused upload is installable:\n%s", out)
 	}
 }
+
+// TestPyPIRecordVerified uploads a wheel built by python3 -m build whose
+// code was changed afterwards, its RECORD left as it was: twine shows why
+// it is refused, and the untouched wheel is accepted.
+func TestPyPIRecordVerified(t *testing.T) {
+	tr := startTrove(t)
+	tr.AddUser(t, "alice")
+	token := tr.Token(t, "alice", "pypi:"+pyLib, "read,publish")
+	_, w := pyBuild(t, pyProject(t, pyLib, "1.0.0", "original"))
+	tampered := filepath.Join(t.TempDir(), filepath.Base(w))
+	must(t, "", nil, "/usr/bin/python3", "-c", `import sys, zipfile
+src, dst = sys.argv[1:]
+with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as zout:
+    for info in zin.infolist():
+        data = zin.read(info.filename)
+        if info.filename.endswith("/__init__.py"):
+            data = b"import os\nVALUE = os.getenv('HOME')\n"
+        zout.writestr(info, data)
+`, w, tampered)
+	out, err := twine(t, tr, token, nil, tampered)
+	t.Logf("twine upload of the tampered wheel:\n%s", out)
+	if err == nil || !strings.Contains(out, "400 Bad Request") ||
+		!regexp.MustCompile(`trove_e2e_lib-1\.0\.0\.dist-info/RECORD says "trove_e2e_lib/__init__\.py" has \d+ bytes, but it has \d+`).MatchString(out) {
+		t.Errorf("twine upload of a wheel whose RECORD lies: %v\n%s", err, out)
+	}
+	if out, err := pip(t, tr, "download", "--no-deps", "--dest", t.TempDir(), pyLib); err == nil {
+		t.Errorf("the refused wheel is installable:\n%s", out)
+	}
+	if out, err := twine(t, tr, token, nil, w); err != nil {
+		t.Errorf("twine upload of the wheel as built: %v\n%s", err, out)
+	}
+}

@@ -51,6 +51,13 @@ func TestVerify(t *testing.T) {
 	npm.must(proj, "install", "@acme/lib@1.0.0")
 	out = must(t, "", nil, troveBin, verify("--lockfile", filepath.Join(proj, "package-lock.json"))...)
 	wantOutput(t, "trove verify --lockfile package-lock.json", out, "ok npm @acme/lib 1.0.0 lib-1.0.0.tgz sha256:", "verified 1 artifacts")
+	// npm leaves the "resolved" URLs out with omit-lockfile-registry-resolved:
+	// nothing to download, and trove verify says how to write them.
+	bare := writePackage(t, map[string]string{"package.json": `{"name":"proj","version":"1.0.0","private":true}`})
+	npm.must(bare, "install", "@acme/lib@1.0.0", "--omit-lockfile-registry-resolved")
+	out = mustFail(t, "", nil, troveBin, verify("--lockfile", filepath.Join(bare, "package-lock.json"))...)
+	wantOutput(t, "trove verify --lockfile without resolved URLs", out, `1 packages have no "resolved" URL`, "@acme/lib@1.0.0",
+		"hint: npm leaves \"resolved\" out when omit-lockfile-registry-resolved is set", "npm install --package-lock-only")
 
 	// A requirements.txt in pip's hash-checking mode.
 	req := filepath.Join(t.TempDir(), "requirements.txt")
@@ -64,6 +71,12 @@ func TestVerify(t *testing.T) {
 	}
 	out = mustFail(t, "", nil, troveBin, verify("--lockfile", req)...)
 	wantOutput(t, "trove verify of a wrong hash", out, "is not a file the log records")
+	// A requirements file as pip freeze writes it: no hashes.
+	if err := os.WriteFile(req, []byte(pyLib+"==1.0.0\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out = mustFail(t, "", nil, troveBin, verify("--lockfile", req)...)
+	wantOutput(t, "trove verify of requirements without hashes", out, "it is not a hash-checked requirements file", "hint: write requirements with hashes using pip-compile --generate-hashes")
 
 	// Another publish: the second run proves the new checkpoint extends
 	// the stored one, and stores it.

@@ -59,7 +59,7 @@ func New(dir string) (*Store, error) {
 
 func (s *Store) path(d blob.Digest) (string, error) {
 	if _, err := blob.ParseDigest(string(d)); err != nil {
-		return "", fmt.Errorf("%w: %v", blob.ErrNotFound, err)
+		return "", fmt.Errorf("%w: %w", blob.ErrNotFound, err)
 	}
 	return filepath.Join(s.root, "sha256", string(d[:2]), string(d)), nil
 }

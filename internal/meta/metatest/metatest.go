@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -20,6 +21,7 @@ import (
 // Run runs the suite; newDB returns a fresh, empty, migrated database.
 func Run(t *testing.T, newDB func(t *testing.T) *meta.DB) {
 	t.Run("Users", func(t *testing.T) { testUsers(t, newDB(t)) })
+	t.Run("PublicEmail", func(t *testing.T) { testPublicEmail(t, newDB(t)) })
 	t.Run("Tokens", func(t *testing.T) { testTokens(t, newDB(t)) })
 	t.Run("ReleasesNeverReused", func(t *testing.T) { testReleasesNeverReused(t, newDB(t)) })
 	t.Run("QuarantineRollback", func(t *testing.T) { testQuarantineRollback(t, newDB(t)) })
@@ -157,6 +159,54 @@ func testUsers(t *testing.T, db *meta.DB) {
 	}
 	if n, _ := db.CountUsers(ctx); n != 1 {
 		t.Errorf("CountUsers = %d, want 1", n)
+	}
+}
+
+// testPublicEmail: the email opt-in is stored, read back by every query
+// that returns users, and marks each package the user owns as changed.
+func testPublicEmail(t *testing.T, db *meta.DB) {
+	alice, bob := addUser(t, db, "alice"), addUser(t, db, "bob")
+	if alice.PublicEmail {
+		t.Fatal("a new user's email is public")
+	}
+	a, b := addPackage(t, db, "npm", "a"), addPackage(t, db, "pypi", "b")
+	addPackage(t, db, "npm", "other")
+	tx(t, db, func(tx *meta.Tx) error {
+		for _, p := range []*trove.Package{a, b} {
+			if err := tx.AddOwner(ctx, p.ID, alice.ID, now); err != nil {
+				return err
+			}
+		}
+		return tx.AddOwner(ctx, a.ID, bob.ID, now)
+	})
+	before, _ := db.LastSerial(ctx)
+	tx(t, db, func(tx *meta.Tx) error { return tx.SetPublicEmail(ctx, alice.ID, true, now) })
+	for _, get := range []func() (*trove.User, error){
+		func() (*trove.User, error) { return db.UserByName(ctx, "alice") },
+		func() (*trove.User, error) { return db.UserByID(ctx, alice.ID) },
+	} {
+		if u, err := get(); err != nil || !u.PublicEmail {
+			t.Errorf("after SetPublicEmail(true): %+v, %v", u, err)
+		}
+	}
+	owners, err := db.Owners(ctx, a.ID)
+	if err != nil || len(owners) != 2 || !owners[0].PublicEmail || owners[1].PublicEmail {
+		t.Errorf("Owners = %+v, %v; want alice public, bob not", owners, err)
+	}
+	changes, err := db.ChangesSince(ctx, before, 10)
+	var names []string
+	for _, c := range changes {
+		names = append(names, c.Ecosystem+":"+c.Name+":"+c.Kind)
+	}
+	if err != nil || !slices.Equal(names, []string{"npm:a:profile", "pypi:b:profile"}) {
+		t.Errorf("changes after SetPublicEmail = %v, %v; want one per package alice owns", names, err)
+	}
+	tx(t, db, func(tx *meta.Tx) error { return tx.SetPublicEmail(ctx, alice.ID, false, now) })
+	if u, _ := db.UserByName(ctx, "alice"); u.PublicEmail {
+		t.Error("SetPublicEmail(false) left the email public")
+	}
+	if err := db.Tx(ctx, func(tx *meta.Tx) error { return tx.SetPublicEmail(ctx, 9999, true, now) }); !errors.Is(err, meta.ErrNotFound) {
+		t.Errorf("SetPublicEmail(unknown user) = %v, want ErrNotFound", err)
 	}
 }
 

@@ -1,14 +1,17 @@
 -- +goose Up
 
--- What each release depends on, by (ecosystem, normalized name), as its
--- adapter read it from the artifact (npm dependencies, optional and peer
--- dependencies; PyPI Requires-Dist; Go requires). The unpublish policy
--- asks who depends on a package; pages list dependents.
+-- What each release depends on, by (ecosystem, normalized name) and the
+-- version constraint written for it, as its adapter read them from the
+-- artifact (npm dependencies, optional and peer dependencies with their
+-- ranges; PyPI Requires-Dist with its specifiers; Go requires with their
+-- versions). The unpublish policy asks who depends on a version; pages
+-- list dependents.
 CREATE TABLE dependencies (
     release_id BIGINT NOT NULL REFERENCES releases(id),
     ecosystem  TEXT NOT NULL,
     name       TEXT NOT NULL,
-    PRIMARY KEY (release_id, ecosystem, name)
+    constraint_text TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (release_id, ecosystem, name, constraint_text)
 );
 CREATE INDEX dependencies_target ON dependencies (ecosystem, name);
 

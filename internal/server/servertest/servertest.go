@@ -5,7 +5,10 @@
 package servertest
 
 import (
+	"bytes"
 	"context"
+	"io"
+	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -126,4 +129,64 @@ func (e *Env) Token(t testing.TB, u *trove.User, patterns []string, actions ...a
 		t.Fatal(err)
 	}
 	return tok
+}
+
+// Principal returns the principal of a token of u for every action on
+// every package, for calling the registry directly.
+func Principal(u *trove.User) *access.Principal {
+	return &access.Principal{UserID: u.ID, UserName: u.Name, Admin: u.Admin, Packages: []access.Pattern{"*"}, Actions: access.Actions}
+}
+
+// A Response is a response whose body was read.
+type Response struct {
+	*http.Response
+	Text string // the body
+}
+
+// Do sends the request (without following redirects) and reads the
+// response, failing the test if it cannot.
+func Do(t testing.TB, req *http.Request) Response {
+	t.Helper()
+	resp, err := http.DefaultTransport.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Response{resp, string(b)}
+}
+
+// A Part is a part of a multipart form: a field, or a file if Filename
+// is not "".
+type Part struct {
+	Name, Filename string
+	Data           []byte
+}
+
+// Multipart encodes the parts as a multipart/form-data body and returns
+// it with its content type.
+func Multipart(t testing.TB, parts ...Part) (*bytes.Buffer, string) {
+	t.Helper()
+	var b bytes.Buffer
+	mw := multipart.NewWriter(&b)
+	for _, p := range parts {
+		var w io.Writer
+		var err error
+		if p.Filename != "" {
+			w, err = mw.CreateFormFile(p.Name, p.Filename)
+		} else {
+			w, err = mw.CreateFormField(p.Name)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Write(p.Data)
+	}
+	if err := mw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return &b, mw.FormDataContentType()
 }

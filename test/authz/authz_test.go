@@ -1,0 +1,428 @@
+// Package authz walks the route table of every adapter (npm, PyPI, Go and
+// Trove's API) and proves that every endpoint that needs a credential
+// refuses the callers who lack the right: no credentials, a read-only
+// token, a token scoped to another package (without the tokens action),
+// and another user. Each endpoint's request is first refused for each of
+// them, changing nothing, then accepted for the owner: a refusal that came
+// from a malformed request would fail that positive control.
+//
+// A new endpoint that needs a credential fails this test until it has a
+// request here; a new sign-in endpoint fails it until it is listed.
+package authz
+
+import (
+	"bytes"
+	"context"
+	"crypto/md5"
+	"crypto/sha1"
+	"crypto/sha256"
+	"crypto/sha512"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+
+	"golang.org/x/crypto/blake2b"
+
+	"github.com/trove-dev/trove/internal/access"
+	"github.com/trove-dev/trove/internal/adapter"
+	"github.com/trove-dev/trove/internal/api"
+	"github.com/trove-dev/trove/internal/archive/archivetest"
+	"github.com/trove-dev/trove/internal/goproxy"
+	"github.com/trove-dev/trove/internal/npm"
+	"github.com/trove-dev/trove/internal/pypi"
+	"github.com/trove-dev/trove/internal/registry"
+	"github.com/trove-dev/trove/internal/server"
+	"github.com/trove-dev/trove/internal/server/servertest"
+	"github.com/trove-dev/trove/internal/trove"
+)
+
+var ctx = context.Background()
+
+// signIns are the endpoints that take no token because they make
+// credentials from a password or a pending browser sign-in.
+var signIns = []string{"npm.login.start", "npm.login.submit", "npm.login.done", "npm.login.couch", "npm.tokens.create"}
+
+// The callers who must be refused.
+const (
+	anonymous = "anonymous"
+	readOnly  = "a read-only token"
+	scoped    = "a token scoped to other packages"
+	stranger  = "another user's token"
+)
+
+var allCallers = []string{anonymous, readOnly, scoped, stranger}
+
+// A probe is how the walk exercises one endpoint.
+type probe struct {
+	// deny lists the callers that must be refused (all by default).
+	deny []string
+	// setup prepares what the requests act on, once.
+	setup func(w *walk)
+	// request returns a request the owner's token may make; it is built
+	// anew for every caller.
+	request func(w *walk) *http.Request
+}
+
+// probes are the requests of every endpoint that needs a credential, by
+// "mount.route".
+var probes = map[string]probe{
+	"npm.publish": {request: func(w *walk) *http.Request {
+		return w.npmPublish("demo", w.nextVersion())
+	}},
+	"npm.update": {request: func(w *walk) *http.Request {
+		doc := w.npmDoc("demo")
+		doc["versions"].(map[string]any)["1.0.0"].(map[string]any)["deprecated"] = "use " + w.nextVersion()
+		return w.json(http.MethodPut, "/npm/demo/-rev/"+doc["_rev"].(string), doc)
+	}},
+	"npm.unpublish": {setup: func(w *walk) { w.do(w.npmPublish("gone", "1.0.0"), w.owner) }, request: func(w *walk) *http.Request {
+		return w.json(http.MethodDelete, "/npm/gone/-rev/"+w.npmDoc("gone")["_rev"].(string), nil)
+	}},
+	"npm.tarball.delete": {setup: func(w *walk) {
+		w.do(w.npmPublish("half", "1.0.0"), w.owner)
+		w.do(w.npmPublish("half", "1.1.0"), w.owner)
+		if err := w.env.Registry.Delete(ctx, w.ownerPrincipal(), trove.Target{Ecosystem: trove.NPM, Name: "half", Version: "1.1.0"}, ""); err != nil {
+			w.t.Fatal(err)
+		}
+	}, request: func(w *walk) *http.Request {
+		return w.json(http.MethodDelete, "/npm/half/-/half-1.1.0.tgz/-rev/"+w.npmDoc("half")["_rev"].(string), nil)
+	}},
+	"npm.disttag.set": {setup: func(w *walk) { w.do(w.npmPublish("tagged", "1.0.0"), w.owner) }, request: func(w *walk) *http.Request {
+		return w.raw(http.MethodPut, "/npm/-/package/tagged/dist-tags/beta", "application/json", []byte(`"1.0.0"`))
+	}},
+	"npm.disttag.remove": {setup: func(w *walk) {
+		w.do(w.npmPublish("untagged", "1.0.0"), w.owner)
+		w.do(w.raw(http.MethodPut, "/npm/-/package/untagged/dist-tags/old", "application/json", []byte(`"1.0.0"`)), w.owner)
+	}, request: func(w *walk) *http.Request {
+		return w.raw(http.MethodDelete, "/npm/-/package/untagged/dist-tags/old", "", nil)
+	}},
+	"npm.whoami":      {deny: []string{anonymous}, request: func(w *walk) *http.Request { return w.raw(http.MethodGet, "/npm/-/whoami", "", nil) }},
+	"npm.user":        {deny: []string{anonymous}, request: func(w *walk) *http.Request { return w.raw(http.MethodGet, "/npm/-/user/org.couchdb.user:bob", "", nil) }},
+	"npm.tokens.list": {deny: []string{anonymous, readOnly, scoped}, request: func(w *walk) *http.Request { return w.raw(http.MethodGet, "/npm/-/npm/v1/tokens", "", nil) }},
+	"npm.tokens.revoke": {request: func(w *walk) *http.Request {
+		return w.raw(http.MethodDelete, "/npm/-/npm/v1/tokens/token/"+w.spare(), "", nil)
+	}},
+	"npm.logout": {request: func(w *walk) *http.Request {
+		return w.raw(http.MethodDelete, "/npm/-/user/token/"+w.spareSecret(), "", nil)
+	}},
+
+	"pypi.upload": {request: func(w *walk) *http.Request { return w.pypiUpload("demo", "1."+w.nextVersion()) }},
+	"go.upload":   {request: func(w *walk) *http.Request { return w.goUpload("example.test/demo", "v"+w.nextVersion()) }},
+
+	"api.whoami":      {deny: []string{anonymous}, request: func(w *walk) *http.Request { return w.raw(http.MethodGet, "/api/v1/whoami", "", nil) }},
+	"api.tokens.list": {deny: []string{anonymous, readOnly, scoped}, request: func(w *walk) *http.Request { return w.raw(http.MethodGet, "/api/v1/tokens", "", nil) }},
+	"api.tokens.revoke": {request: func(w *walk) *http.Request {
+		return w.raw(http.MethodDelete, "/api/v1/tokens/"+w.spare(), "", nil)
+	}},
+	"api.tokens.revokeall": {deny: []string{anonymous, readOnly, scoped}, request: func(w *walk) *http.Request {
+		// The owner's own tokens: the last probe to run (see walkOrder).
+		return w.raw(http.MethodDelete, "/api/v1/tokens", "", nil)
+	}},
+	"api.yank": {request: func(w *walk) *http.Request {
+		return w.raw(http.MethodPost, "/api/v1/packages/npm/demo/1.0.0/yank", "application/json", []byte(`{"reason":"x"}`))
+	}},
+	"api.unyank": {setup: func(w *walk) {
+		w.do(w.npmPublish("yanked", "1.0.0"), w.owner)
+		w.do(w.npmPublish("yanked", "1.1.0"), w.owner)
+		w.do(w.raw(http.MethodPost, "/api/v1/packages/npm/yanked/1.0.0/yank", "application/json", []byte(`{}`)), w.owner)
+	}, request: func(w *walk) *http.Request {
+		return w.raw(http.MethodDelete, "/api/v1/packages/npm/yanked/1.0.0/yank", "", nil)
+	}},
+	"api.delete": {setup: func(w *walk) {
+		w.do(w.pypiUpload("doomed", "1.0"), w.owner)
+		w.do(w.pypiUpload("doomed", "2.0"), w.owner)
+	}, request: func(w *walk) *http.Request {
+		return w.raw(http.MethodDelete, "/api/v1/packages/pypi/doomed/1.0", "", nil)
+	}},
+	"api.owner.add": {request: func(w *walk) *http.Request {
+		return w.raw(http.MethodPut, "/api/v1/packages/go/example.test%2Fdemo/owners/carol", "", nil)
+	}},
+	"api.owner.remove": {setup: func(w *walk) {
+		w.do(w.raw(http.MethodPut, "/api/v1/packages/pypi/demo/owners/dave", "", nil), w.owner)
+	}, request: func(w *walk) *http.Request {
+		return w.raw(http.MethodDelete, "/api/v1/packages/pypi/demo/owners/dave", "", nil)
+	}},
+}
+
+// walkOrder returns the routes in the order the walk exercises them: the
+// probe that revokes every token of the owner last.
+func walkOrder(names []string) []string {
+	slices.Sort(names)
+	if i := slices.Index(names, "api.tokens.revokeall"); i >= 0 {
+		names = append(slices.Delete(names, i, i+1), "api.tokens.revokeall")
+	}
+	return names
+}
+
+func TestEveryRouteAuthorizes(t *testing.T) {
+	w := newWalk(t)
+	routes := map[string]adapter.Route{}
+	for _, m := range w.mounts {
+		for _, r := range m.Adapter.Routes() {
+			routes[m.Ecosystem+"."+r.Name+" "+r.Method] = r
+		}
+	}
+	var names []string
+	seen := map[string]bool{}
+	for key, r := range routes {
+		name, _, _ := strings.Cut(key, " ")
+		switch r.Access {
+		case adapter.Open:
+			if r.Mutating() {
+				t.Errorf("%s %s changes state and needs no credential", r.Method, name)
+			}
+		case adapter.SignIn:
+			if !slices.Contains(signIns, name) {
+				t.Errorf("%s %s is a sign-in endpoint the walk does not know: list it in signIns if it checks a password", r.Method, name)
+			}
+		case adapter.Credential:
+			if _, ok := probes[name]; !ok {
+				t.Errorf("%s %s needs a credential and has no probe: add one to probes", r.Method, name)
+			} else if !seen[name] {
+				seen[name] = true
+				names = append(names, name)
+			}
+		}
+	}
+	for name := range probes {
+		if !seen[name] {
+			t.Errorf("probe %s names no route that needs a credential", name)
+		}
+	}
+	for _, name := range walkOrder(names) {
+		t.Run(name, func(t *testing.T) { w.check(t, name, probes[name]) })
+	}
+}
+
+// check refuses the probe's request to every caller it must deny, then
+// makes it as the owner.
+func (w *walk) check(t *testing.T, name string, p probe) {
+	if p.setup != nil {
+		p.setup(w)
+	}
+	deny := p.deny
+	if deny == nil {
+		deny = allCallers
+	}
+	for _, caller := range deny {
+		req := p.request(w)
+		before := w.state()
+		resp := w.send(req, w.callers[caller])
+		if resp.StatusCode != http.StatusUnauthorized && resp.StatusCode != http.StatusForbidden && resp.StatusCode != http.StatusNotFound {
+			t.Errorf("%s with %s = %s, want 401, 403 or 404", name, caller, resp.Status)
+		}
+		if after := w.state(); after != before {
+			t.Errorf("%s with %s was refused but changed the state: %s → %s", name, caller, before, after)
+		}
+	}
+	if resp := w.send(p.request(w), w.owner); resp.StatusCode >= 300 {
+		t.Errorf("%s with the owner's token = %s: the request itself is wrong, so its refusals prove nothing", name, resp.Status)
+	}
+}
+
+// A walk is a Trove with every adapter, an owner (alice) with packages in
+// every ecosystem, and the callers who must be refused.
+type walk struct {
+	t       *testing.T
+	env     *servertest.Env
+	mounts  []server.Mount
+	owner   string // alice's token, every action on every package
+	callers map[string]string
+	version int
+}
+
+func newWalk(t *testing.T) *walk {
+	w := &walk{t: t}
+	w.env = servertest.New(t, servertest.Options{Rules: []registry.Rules{npm.Rules{}, pypi.Rules{}, goproxy.Rules{}}})
+	w.env.Start(t, func(base string) []server.Mount {
+		e := w.env
+		w.mounts = []server.Mount{
+			{Prefix: "/npm", Ecosystem: "npm", Adapter: npm.New(npm.Options{Registry: e.Registry, Pages: e.Pages, Tokens: e.Tokens,
+				Users: e.Users, Logins: e.Logins, BaseURL: base + "/npm"})},
+			{Prefix: "/pypi", Ecosystem: "pypi", Adapter: pypi.New(pypi.Options{Registry: e.Registry, Pages: e.Pages, BaseURL: base + "/pypi"})},
+			{Prefix: "/go", Ecosystem: "go", Adapter: goproxy.New(goproxy.Options{Registry: e.Registry, Pages: e.Pages})},
+			{Prefix: "/api", Ecosystem: "api", Adapter: api.New(api.Options{Registry: e.Registry, Tokens: e.Tokens})},
+		}
+		return w.mounts
+	})
+	alice := w.env.User(t, "alice", false)
+	bob := w.env.User(t, "bob", false)
+	w.env.User(t, "carol", false)
+	w.env.User(t, "dave", false)
+	w.owner = w.env.Token(t, alice, nil)
+	w.callers = map[string]string{
+		anonymous: "",
+		readOnly:  w.env.Token(t, alice, nil, access.Read),
+		scoped:    w.env.Token(t, alice, []string{"npm:other", "pypi:other", "go:example.test/other"}, access.Read, access.Publish, access.Yank),
+		stranger:  w.env.Token(t, bob, nil),
+	}
+	w.do(w.npmPublish("demo", "1.0.0"), w.owner)
+	w.do(w.pypiUpload("demo", "1.0"), w.owner)
+	w.do(w.goUpload("example.test/demo", "v1.0.0"), w.owner)
+	return w
+}
+
+// ownerPrincipal is alice as the registry sees her owner token.
+func (w *walk) ownerPrincipal() *access.Principal {
+	p, err := w.env.Tokens.Authenticate(ctx, w.owner)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return p
+}
+
+// state summarizes what a refused request must not change: the log, and
+// the owner's tokens.
+func (w *walk) state() string {
+	n, err := w.env.DB.LogSize(ctx)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	toks, err := w.env.Tokens.List(ctx, w.ownerPrincipal().UserID)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	live := 0
+	for _, tok := range toks {
+		if tok.RevokedAt.IsZero() {
+			live++
+		}
+	}
+	return fmt.Sprintf("%d log records, %d live tokens of alice", n, live)
+}
+
+// spare returns the public id of a new token of alice's to revoke, and
+// spareSecret the secret of one.
+func (w *walk) spare() string {
+	_, tok, err := w.env.Tokens.Create(ctx, w.ownerPrincipal().UserID, access.Spec{Packages: []access.Pattern{"*"}, Actions: []access.Action{access.Read}})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return tok.PublicID
+}
+
+func (w *walk) spareSecret() string {
+	secret, _, err := w.env.Tokens.Create(ctx, w.ownerPrincipal().UserID, access.Spec{Packages: []access.Pattern{"*"}, Actions: []access.Action{access.Read}})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return secret
+}
+
+func (w *walk) nextVersion() string {
+	w.version++
+	return fmt.Sprintf("1.%d.0", w.version)
+}
+
+func (w *walk) raw(method, path, contentType string, body []byte) *http.Request {
+	req, err := http.NewRequest(method, w.env.URL+path, bytes.NewReader(body))
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	return req
+}
+
+func (w *walk) json(method, path string, v any) *http.Request {
+	if v == nil {
+		return w.raw(method, path, "", nil)
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return w.raw(method, path, "application/json", b)
+}
+
+// send makes the request with the token ("" for none) and returns the
+// response, its body read.
+func (w *walk) send(req *http.Request, token string) *http.Response {
+	if token != "" {
+		if strings.HasPrefix(req.URL.Path, "/pypi/") {
+			req.SetBasicAuth("__token__", token)
+		} else {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+	}
+	resp, err := http.DefaultTransport.RoundTrip(req)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	io.Copy(io.Discard, resp.Body)
+	return resp
+}
+
+// do makes a request that must succeed.
+func (w *walk) do(req *http.Request, token string) {
+	w.t.Helper()
+	if resp := w.send(req, token); resp.StatusCode >= 300 {
+		w.t.Fatalf("%s %s: %s", req.Method, req.URL.Path, resp.Status)
+	}
+}
+
+// npmDoc returns the packument npm reads before a write.
+func (w *walk) npmDoc(name string) map[string]any {
+	resp, err := http.Get(w.env.URL + "/npm/" + name + "?write=true")
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var doc map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&doc); err != nil {
+		w.t.Fatal(err)
+	}
+	return doc
+}
+
+// npmPublish returns npm's publish request for a package of one file.
+func (w *walk) npmPublish(name, version string) *http.Request {
+	manifest := map[string]any{"name": name, "version": version, "description": "a package"}
+	pj, _ := json.Marshal(manifest)
+	tgz := archivetest.TarGz(w.t, archivetest.TarEntry{Name: "package/package.json", Body: string(pj)},
+		archivetest.TarEntry{Name: "package/index.js", Body: "module.exports = 1\n"})
+	s512, s1 := sha512.Sum512(tgz), sha1.Sum(tgz)
+	manifest["_id"] = name + "@" + version
+	manifest["dist"] = map[string]any{"integrity": "sha512-" + base64.StdEncoding.EncodeToString(s512[:]), "shasum": hex.EncodeToString(s1[:])}
+	doc := map[string]any{"_id": name, "name": name, "dist-tags": map[string]any{"latest": version},
+		"versions": map[string]any{version: manifest},
+		"_attachments": map[string]any{name + "-" + version + ".tgz": map[string]any{
+			"content_type": "application/octet-stream", "data": base64.StdEncoding.EncodeToString(tgz), "length": len(tgz)}}}
+	return w.json(http.MethodPut, "/npm/"+name, doc)
+}
+
+// pypiUpload returns twine's upload of an sdist.
+func (w *walk) pypiUpload(name, version string) *http.Request {
+	root := name + "-" + version + "/"
+	pkgInfo := "Metadata-Version: 2.1\nName: " + name + "\nVersion: " + version + "\n"
+	sdist := archivetest.TarGz(w.t, archivetest.TarEntry{Name: root + "PKG-INFO", Body: pkgInfo}, archivetest.TarEntry{Name: root + "setup.py", Body: "\n"})
+	s256, m5, b2 := sha256.Sum256(sdist), md5.Sum(sdist), blake2b.Sum256(sdist)
+	var parts []servertest.Part
+	for _, f := range [][2]string{{":action", "file_upload"}, {"protocol_version", "1"}, {"name", name}, {"version", version},
+		{"filetype", "sdist"}, {"pyversion", "source"}, {"metadata_version", "2.1"},
+		{"sha256_digest", hex.EncodeToString(s256[:])}, {"md5_digest", hex.EncodeToString(m5[:])}, {"blake2_256_digest", hex.EncodeToString(b2[:])}} {
+		parts = append(parts, servertest.Part{Name: f[0], Data: []byte(f[1])})
+	}
+	return w.form("/pypi/legacy/", append(parts, servertest.Part{Name: "content", Filename: name + "-" + version + ".tar.gz", Data: sdist})...)
+}
+
+// goUpload returns trove publish go's upload of a module version.
+func (w *walk) goUpload(mod, version string) *http.Request {
+	gomod := "module " + mod + "\n\ngo 1.22\n"
+	z := archivetest.ModuleZip(w.t, mod, version, map[string]string{"go.mod": gomod, "lib.go": "package lib\n"})
+	return w.form("/go/-/upload", servertest.Part{Name: "module", Data: []byte(mod)}, servertest.Part{Name: "version", Data: []byte(version)},
+		servertest.Part{Name: "mod", Filename: "go.mod", Data: []byte(gomod)}, servertest.Part{Name: "zip", Filename: "module.zip", Data: z})
+}
+
+// form returns a multipart POST of the parts.
+func (w *walk) form(path string, parts ...servertest.Part) *http.Request {
+	body, contentType := servertest.Multipart(w.t, parts...)
+	return w.raw(http.MethodPost, path, contentType, body.Bytes())
+}
