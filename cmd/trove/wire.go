@@ -14,11 +14,8 @@ import (
 	"github.com/trove-dev/trove/internal/blob"
 	"github.com/trove-dev/trove/internal/blob/fsblob"
 	"github.com/trove-dev/trove/internal/config"
-	"github.com/trove-dev/trove/internal/goproxy"
 	"github.com/trove-dev/trove/internal/meta"
-	"github.com/trove-dev/trove/internal/npm"
 	"github.com/trove-dev/trove/internal/page"
-	"github.com/trove-dev/trove/internal/pypi"
 	"github.com/trove-dev/trove/internal/registry"
 	"github.com/trove-dev/trove/internal/scan"
 	"github.com/trove-dev/trove/internal/server"
@@ -35,6 +32,7 @@ func loadConfig(g *globals) (config.Config, error) {
 	if g.data != "" {
 		c.DataDir = g.data
 	}
+	c.SetUploadLimits(uploadLimits())
 	return c, nil
 }
 
@@ -97,11 +95,6 @@ func logLookup(reg *registry.Service) translog.LookupFunc {
 	}
 }
 
-// ecosystemRules returns the rules of the ecosystems Trove serves.
-func ecosystemRules() []registry.Rules {
-	return []registry.Rules{npm.Rules{}, pypi.Rules{}, goproxy.Rules{}}
-}
-
 // reservations parses the configured reservations with the ecosystems' rules.
 func reservations(c *config.Config) ([]registry.Reservation, error) {
 	var out []registry.Reservation
@@ -121,6 +114,10 @@ type stack struct {
 	registry *registry.Service
 	server   *server.Server
 	users    *account.Users
+	logins   *account.Logins
+	tokens   *access.Tokens
+	pages    *page.Cache
+	log      *translog.Log
 }
 
 // wire builds the whole server from a finished configuration.
@@ -164,29 +161,24 @@ func wire(ctx context.Context, c *config.Config) (*stack, error) {
 		db.Close()
 		return nil, err
 	}
-	pages := page.NewCache(int(c.Cache.MaxBytes))
-	reg.Watch(func(eco trove.Ecosystem, name trove.Name) { pages.Invalidate(string(eco), string(name)) })
-	tokens := access.NewTokens(db, nil)
-	tokens.SetLifetimes(tokenLifetimes(c))
-	users := account.NewUsers(db, nil)
-	logins := account.NewLogins(db, tokens, nil)
-	srv := server.New(server.Options{
-		Mounts: []server.Mount{
-			{Prefix: "/npm", Ecosystem: "npm", Adapter: npm.New(npm.Options{
-				Registry: reg, Pages: pages, Tokens: tokens, Users: users, Logins: logins,
-				BaseURL: c.BaseURL + "/npm", MaxPublishBytes: int64(c.Limits.NPMPublishBytes),
-				OpenRegistration: c.Accounts.OpenRegistration,
-			})},
-			{Prefix: "/pypi", Ecosystem: "pypi", Adapter: pypi.New(pypi.Options{
-				Registry: reg, Pages: pages, BaseURL: c.BaseURL + "/pypi", MaxUploadBytes: int64(c.Limits.PyPIUploadBytes),
-			})},
-			{Prefix: "/go", Ecosystem: "go", Adapter: goproxy.New(goproxy.Options{
-				Registry: reg, Pages: pages, Log: tlog, LogStore: db, MaxZipBytes: int64(c.Limits.GoZipBytes),
-			})},
-			{Prefix: "/api", Ecosystem: "api", Adapter: api.New(api.Options{Registry: reg, Tokens: tokens})},
-			{Prefix: "/log", Ecosystem: "log", Handler: translog.NewServer(tlog, db, logLookup(reg))},
-		},
-		Tokens:    tokens,
+	s := &stack{db: db, registry: reg, log: tlog, pages: page.NewCache(int(c.Cache.MaxBytes))}
+	reg.Watch(func(eco trove.Ecosystem, name trove.Name) { s.pages.Invalidate(string(eco), string(name)) })
+	s.tokens = access.NewTokens(db, nil)
+	s.tokens.SetLifetimes(tokenLifetimes(c))
+	s.users = account.NewUsers(db, nil)
+	s.logins = account.NewLogins(db, s.tokens, nil)
+	var mounts []server.Mount
+	for _, e := range ecosystems {
+		eco := string(e.rules.Ecosystem())
+		a := e.mount(mountParts{c: c, s: s, upload: int64(c.Limits.UploadBytes[eco])})
+		mounts = append(mounts, server.Mount{Prefix: "/" + eco, Ecosystem: eco, Adapter: a})
+	}
+	mounts = append(mounts,
+		server.Mount{Prefix: "/api", Ecosystem: "api", Adapter: api.New(api.Options{Registry: reg, Tokens: s.tokens})},
+		server.Mount{Prefix: "/log", Ecosystem: "log", Handler: translog.NewServer(tlog, db, logLookup(reg))})
+	s.server = server.New(server.Options{
+		Mounts:    mounts,
+		Tokens:    s.tokens,
 		DB:        db,
 		Blobs:     blobs,
 		Metrics:   metrics,
@@ -194,7 +186,7 @@ func wire(ctx context.Context, c *config.Config) (*stack, error) {
 		Security: server.SecurityTxt{Contact: c.Security.Contact, Expires: c.SecurityExpires(), Policy: c.Security.Policy,
 			PreferredLanguages: c.Security.PreferredLanguages, Canonical: c.BaseURL + "/.well-known/security.txt"},
 	})
-	return &stack{db: db, registry: reg, server: srv, users: users}, nil
+	return s, nil
 }
 
 // setLogger makes the configured logger, writing to standard error
