@@ -17,7 +17,11 @@ import (
 
 func newToken(g *globals) *cobra.Command {
 	tok := &cobra.Command{Use: "token", Short: "Create, list and revoke API tokens (works on the data directory)"}
+	tok.AddCommand(newTokenCreate(g), newTokenList(g), newTokenRevoke(g))
+	return tok
+}
 
+func newTokenCreate(g *globals) *cobra.Command {
 	var user, description, expires string
 	var scopes, actions []string
 	create := &cobra.Command{
@@ -28,7 +32,8 @@ stored only as a hash.
 
 --scope selects packages, as ECOSYSTEM:NAME where NAME may contain * (npm:@acme/*,
 pypi:demo, npm:*), or * for every package; repeat it for several.
---action is read, publish or yank; repeat it for several (default: read and publish).
+--action is read, publish, yank or tokens (list, create and revoke the user's
+tokens); repeat it for several (default: read and publish).
 --expires is a duration (90d, 12h) or an RFC 3339 time, at most tokens.max_lifetime
 (365d) ahead; without it the token lasts tokens.default_lifetime (90d). "never"
 makes a token without expiry, which only tokens.allow_no_expiry = true permits.`,
@@ -39,37 +44,45 @@ makes a token without expiry, which only tokens.allow_no_expiry = true permits.`
 				return err
 			}
 			return withDB(cmd.Context(), g, func(c *config.Config, db *meta.DB) error {
-				u, err := db.UserByName(cmd.Context(), strings.ToLower(user))
-				if errors.Is(err, meta.ErrNotFound) {
-					return hinted{fmt.Errorf("no user %q", user), "list users with: trove admin user list"}
-				}
-				if err != nil {
-					return err
-				}
-				tokens := access.NewTokens(db, nil)
-				tokens.SetLifetimes(tokenLifetimes(c))
-				secret, t, err := tokens.Create(cmd.Context(), u.ID, spec)
-				if err != nil {
-					return err
-				}
-				expiry := "never expires"
-				if !t.ExpiresAt.IsZero() {
-					expiry = "expires " + t.ExpiresAt.Format(time.RFC3339)
-				}
-				fmt.Fprintln(cmd.OutOrStdout(), secret)
-				fmt.Fprintf(cmd.ErrOrStderr(), "trove: created token %s for %s (scope %s; actions %s; %s); it is not shown again\n",
-					t.PublicID, u.Name, strings.Join(t.Packages, ","), strings.Join(t.Actions, ","), expiry)
-				return nil
+				return createToken(cmd, c, db, user, spec)
 			})
 		},
 	}
 	create.Flags().StringVar(&user, "user", "", "user the token acts as (required)")
 	create.Flags().StringArrayVar(&scopes, "scope", nil, "package pattern the token may act on (required, repeatable)")
-	create.Flags().StringArrayVar(&actions, "action", nil, "action the token may take: read, publish, yank (repeatable; default read and publish)")
+	create.Flags().StringArrayVar(&actions, "action", nil, "action the token may take: read, publish, yank, tokens (repeatable; default read and publish)")
 	create.Flags().StringVar(&expires, "expires", "", "expiry: a duration such as 30d or 12h, an RFC 3339 time, or never (default tokens.default_lifetime)")
 	create.Flags().StringVar(&description, "description", "", "what the token is for")
 	create.MarkFlagRequired("user")
+	return create
+}
 
+// createToken makes the token and prints it, once.
+func createToken(cmd *cobra.Command, c *config.Config, db *meta.DB, user string, spec access.Spec) error {
+	u, err := db.UserByName(cmd.Context(), strings.ToLower(user))
+	if errors.Is(err, meta.ErrNotFound) {
+		return hinted{fmt.Errorf("no user %q", user), "list users with: trove admin user list"}
+	}
+	if err != nil {
+		return err
+	}
+	tokens := access.NewTokens(db, nil)
+	tokens.SetLifetimes(tokenLifetimes(c))
+	secret, t, err := tokens.Create(cmd.Context(), u.ID, spec)
+	if err != nil {
+		return err
+	}
+	expiry := "never expires"
+	if !t.ExpiresAt.IsZero() {
+		expiry = "expires " + t.ExpiresAt.Format(time.RFC3339)
+	}
+	fmt.Fprintln(cmd.OutOrStdout(), secret)
+	fmt.Fprintf(cmd.ErrOrStderr(), "trove: created token %s for %s (scope %s; actions %s; %s); it is not shown again\n",
+		t.PublicID, u.Name, strings.Join(t.Packages, ","), strings.Join(t.Actions, ","), expiry)
+	return nil
+}
+
+func newTokenList(g *globals) *cobra.Command {
 	var listUser string
 	list := &cobra.Command{
 		Use:   "list --user NAME",
@@ -105,7 +118,10 @@ makes a token without expiry, which only tokens.allow_no_expiry = true permits.`
 	}
 	list.Flags().StringVar(&listUser, "user", "", "user whose tokens to list (required)")
 	list.MarkFlagRequired("user")
+	return list
+}
 
+func newTokenRevoke(g *globals) *cobra.Command {
 	var revokeUser string
 	var revokeAll bool
 	revoke := &cobra.Command{
@@ -145,9 +161,7 @@ on a server that shares the database, and within a second on every replica.`,
 	revoke.Flags().StringVar(&revokeUser, "user", "", "user the token belongs to (required)")
 	revoke.Flags().BoolVar(&revokeAll, "all", false, "revoke every token of the user")
 	revoke.MarkFlagRequired("user")
-
-	tok.AddCommand(create, list, revoke)
-	return tok
+	return revoke
 }
 
 func day(t time.Time) string {

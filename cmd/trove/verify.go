@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"os"
 	"path"
 	"path/filepath"
@@ -21,12 +20,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/trove-dev/trove/internal/config"
-	"github.com/trove-dev/trove/internal/goproxy"
 	"github.com/trove-dev/trove/internal/lockfile"
 	"github.com/trove-dev/trove/internal/logclient"
-	"github.com/trove-dev/trove/internal/npm"
-	"github.com/trove-dev/trove/internal/pypi"
-	"github.com/trove-dev/trove/internal/registry"
 )
 
 // maxArtifactSize bounds a tarball downloaded to check a lockfile.
@@ -288,45 +283,43 @@ func (v *verifier) release(q logclient.Query) (*logclient.Release, error) {
 	return rel, nil
 }
 
-// query parses a spec: npm:NAME@VERSION, pypi:NAME==VERSION, go:MODULE@VERSION.
+// query parses a spec: ECOSYSTEM:NAME@VERSION, or ECOSYSTEM:NAME==VERSION
+// as pip writes it.
 func query(spec string) (logclient.Query, error) {
 	eco, rest, _ := strings.Cut(spec, ":")
-	bad := func(want string) (logclient.Query, error) {
-		return logclient.Query{}, hinted{fmt.Errorf("%q is not %s", spec, want),
-			"write npm:NAME@VERSION, pypi:NAME==VERSION or go:MODULE@VERSION"}
+	name, version, ok := strings.Cut(rest, "==")
+	if i := strings.LastIndex(rest, "@"); !ok && i > 0 {
+		name, version, ok = rest[:i], rest[i+1:], true
 	}
-	var rules registry.Rules
-	var name, version string
-	switch eco {
-	case "npm":
-		i := strings.LastIndex(rest, "@")
-		if i <= 0 {
-			return bad("npm:NAME@VERSION")
+	if !ok || name == "" || version == "" {
+		var examples []string
+		for _, e := range ecosystems {
+			examples = append(examples, string(e.rules.Ecosystem())+":NAME@VERSION")
 		}
-		name, version, rules = rest[:i], rest[i+1:], npm.Rules{}
-	case "pypi":
-		var ok bool
-		if name, version, ok = strings.Cut(rest, "=="); !ok {
-			return bad("pypi:NAME==VERSION")
+		return logclient.Query{}, hinted{fmt.Errorf("%q is not ECOSYSTEM:NAME@VERSION", spec), "write " + strings.Join(examples, ", ")}
+	}
+	return queryOf(eco, name, version)
+}
+
+// queryOf checks a package version with its ecosystem's rules.
+func queryOf(eco, name, version string) (logclient.Query, error) {
+	var known []string
+	for _, e := range ecosystems {
+		r := e.rules
+		if string(r.Ecosystem()) != eco {
+			known = append(known, string(r.Ecosystem()))
+			continue
 		}
-		rules = pypi.Rules{}
-	case "go":
-		i := strings.LastIndex(rest, "@")
-		if i <= 0 {
-			return bad("go:MODULE@VERSION")
+		n, err := r.ParseName(name)
+		if err != nil {
+			return logclient.Query{}, err
 		}
-		name, version, rules = rest[:i], rest[i+1:], goproxy.Rules{}
-	default:
-		return bad("ECOSYSTEM:NAME@VERSION with ecosystem npm, pypi or go")
+		if _, err := r.VersionKey(version); err != nil {
+			return logclient.Query{}, err
+		}
+		return logclient.Query{Ecosystem: eco, Name: string(n), Version: version, VersionKey: r.VersionKey}, nil
 	}
-	n, err := rules.ParseName(name)
-	if err != nil {
-		return logclient.Query{}, err
-	}
-	if _, err := rules.VersionKey(version); err != nil {
-		return logclient.Query{}, err
-	}
-	return logclient.Query{Ecosystem: eco, Name: string(n), Version: version, VersionKey: rules.VersionKey}, nil
+	return logclient.Query{}, fmt.Errorf("unknown ecosystem %q (want one of %s)", eco, strings.Join(known, ", "))
 }
 
 // spec verifies one NAME@VERSION argument.
@@ -380,12 +373,20 @@ func fileSHA256(name string) (string, error) {
 }
 
 func (v *verifier) lockfile() error {
-	format := lockfile.Format(v.f.format)
-	if format == "" {
-		var err error
-		if format, err = lockfile.Detect(filepath.Base(v.f.lockfile)); err != nil {
-			return hinted{err, "give the format with --format package-lock, requirements or go.sum"}
+	formats := lockfileFormats()
+	var format lockfile.Format
+	var err error
+	if v.f.format != "" {
+		format, err = lockfile.ByName(formats, v.f.format)
+	} else if format, err = lockfile.Detect(formats, filepath.Base(v.f.lockfile)); err != nil {
+		var names []string
+		for _, f := range formats {
+			names = append(names, f.Name())
 		}
+		return hinted{err, "give the format with --format " + strings.Join(names, ", ")}
+	}
+	if err != nil {
+		return err
 	}
 	data, err := os.ReadFile(v.f.lockfile)
 	if err != nil {
@@ -394,109 +395,125 @@ func (v *verifier) lockfile() error {
 	if len(data) > lockfile.MaxSize {
 		return fmt.Errorf("%s: larger than %d bytes", v.f.lockfile, lockfile.MaxSize)
 	}
-	switch format {
-	case lockfile.PackageLock:
-		return v.packageLock(data)
-	case lockfile.Requirements:
-		return v.requirements(data)
-	case lockfile.GoSum:
-		return v.goSum(data)
+	rep, err := format.Read(data, v.base)
+	if he, ok := errors.AsType[*lockfile.HintedError](err); ok {
+		return hinted{fmt.Errorf("%s: %w", v.f.lockfile, he.Err), he.Hint}
 	}
-	return fmt.Errorf("unknown lockfile format %q: want package-lock, requirements or go.sum", format)
+	if err != nil {
+		return fmt.Errorf("%s: %w", v.f.lockfile, err)
+	}
+	return v.report(rep)
 }
 
-func (v *verifier) packageLock(data []byte) error {
-	pkgs, err := lockfile.ParsePackageLock(data)
-	if err != nil {
-		return err
+// report verifies what a lockfile pins, after noting what it does not.
+func (v *verifier) report(rep *lockfile.Report) error {
+	for _, n := range rep.Notes {
+		v.note("%s", n)
 	}
-	checked := 0            // packages resolved from this registry, verified or failed
-	var unresolved []string // packages from a registry without a "resolved" URL
-	for _, p := range pkgs {
-		switch {
-		case p.Link:
-			v.note("%s: a link to a local directory, not verified", p.Path)
-			continue
-		case p.Resolved == "" && p.FromRegistry():
-			unresolved = append(unresolved, p.Name+"@"+p.Version)
-			continue
-		case p.Resolved == "":
-			v.note("%s: not downloaded from a registry (workspace or bundled), not verified", p.Path)
-			continue
-		case !strings.HasPrefix(p.Resolved, v.base+"/"):
-			v.note("%s: resolved from %s, not from %s, not verified", p.Path, p.Resolved, v.base)
-			continue
+	for _, f := range rep.Fails {
+		v.failed += max(f.Count, 1)
+		fmt.Fprintf(v.errw, "trove: FAIL %s: %s\n", v.f.lockfile, f.Summary)
+		for _, d := range f.Details {
+			fmt.Fprintf(v.errw, "trove:   %s\n", d)
 		}
-		q := logclient.Query{Ecosystem: "npm", Name: p.Name, Version: p.Version}
-		checked++
-		want := ""
-		for _, i := range strings.Fields(p.Integrity) {
-			if s, ok := strings.CutPrefix(i, "sha512-"); ok {
-				want = s
-			}
-		}
-		if want == "" {
-			v.fail("%s: the lockfile has no sha512 integrity for it", q)
-			continue
-		}
-		sha512sum, sha256sum, err := v.download(p.Resolved)
-		if err != nil {
-			v.fail("%s: %v", q, err)
-			continue
-		}
-		if sha512sum != want {
-			v.fail("%s: %s has sha512-%s, but the lockfile's integrity is sha512-%s", q, p.Resolved, sha512sum, want)
-			continue
-		}
-		rel, err := v.release(q)
-		if rel == nil {
-			if err != nil {
-				return err
-			}
-			continue
-		}
-		u, _ := url.Parse(p.Resolved)
-		fd, ok := rel.FindFile(path.Base(u.Path), sha256sum)
-		if !ok {
-			v.fail("%s: the tarball's sha256:%s is not the file the log records for it", q, sha256sum)
-			continue
-		}
-		fmt.Fprintf(v.out, "ok %s %s sha256:%s\n", q, fd.Name, fd.SHA256)
-		v.verified++
 	}
-	if len(unresolved) > 0 {
-		v.failed += len(unresolved)
-		fmt.Fprintf(v.errw, "trove: FAIL %s: %d packages have no \"resolved\" URL, so there is no tarball to download and verify: %s\n",
-			v.f.lockfile, len(unresolved), abbreviate(unresolved, 5))
-		v.hint = "npm leaves \"resolved\" out when omit-lockfile-registry-resolved is set: remove that setting " +
-			"(npm config delete omit-lockfile-registry-resolved, and from the project's .npmrc), then write the lockfile again with " +
-			"rm package-lock.json && npm install --package-lock-only (review the diff: versions may move within your ranges)"
-		return nil
+	if rep.Hint != "" {
+		v.hint = rep.Hint
 	}
-	if checked == 0 && len(pkgs) > 0 {
-		return hinted{fmt.Errorf("%s: no package was resolved from %s, so none was verified", v.f.lockfile, v.base),
-			"give the registry the lockfile's \"resolved\" URLs point at with --url"}
+	for _, p := range rep.Pins {
+		if err := v.pin(p); err != nil {
+			return err
+		}
 	}
 	return nil
 }
 
-// abbreviate lists the first n items and how many more there are.
-func abbreviate(items []string, n int) string {
-	if len(items) <= n {
-		return strings.Join(items, ", ")
-	}
-	return fmt.Sprintf("%s and %d more", strings.Join(items[:n], ", "), len(items)-n)
-}
-
-// unjoin returns the errors an errors.Join made, or err alone.
-func unjoin(err error) []error {
-	if err == nil {
+// pin verifies one package version a lockfile pins. It returns an error
+// only to stop the run (a security error).
+func (v *verifier) pin(p lockfile.Pin) error {
+	q, err := queryOf(p.Ecosystem, p.Name, p.Version)
+	if err != nil {
+		v.fail("%s: %v", p, err)
 		return nil
 	}
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		return j.Unwrap()
+	var downloaded string // the SHA-256 of the file downloaded
+	if p.Download != "" {
+		if downloaded = v.fetch(q, p); downloaded == "" {
+			return nil
+		}
 	}
-	return []error{err}
+	rel, err := v.release(q)
+	if rel == nil {
+		return err
+	}
+	ok := true
+	if downloaded != "" {
+		ok = v.logged(q, rel, path.Base(p.Download), downloaded, "the downloaded file's sha256:"+downloaded+" is not the file the log records for it")
+	}
+	for _, d := range p.Files {
+		ok = v.logged(q, rel, "", d.SHA256, fmt.Sprintf("sha256:%s (%s) is not a file the log records for it", d.SHA256, d.Where)) && ok
+	}
+	if len(p.Lines) > 0 {
+		ok = v.lines(q, rel, p) && ok
+	}
+	if ok {
+		v.verified++
+	}
+	return nil
+}
+
+// fetch downloads the file a pin names and checks it against the
+// lockfile's SHA-512; it returns its SHA-256, or "" after counting a failure.
+func (v *verifier) fetch(q logclient.Query, p lockfile.Pin) string {
+	if p.SHA512 == "" {
+		v.fail("%s: the lockfile has no sha512 integrity for it", q)
+		return ""
+	}
+	sha512sum, sha256sum, err := v.download(p.Download)
+	switch {
+	case err != nil:
+		v.fail("%s: %v", q, err)
+	case sha512sum != p.SHA512:
+		v.fail("%s: %s has sha512-%s, but the lockfile's integrity is sha512-%s", q, p.Download, sha512sum, p.SHA512)
+	default:
+		return sha256sum
+	}
+	return ""
+}
+
+// logged reports whether the file with the digest is one the log records
+// for the release (preferring one named name), printing it, or fails.
+func (v *verifier) logged(q logclient.Query, rel *logclient.Release, name, sha256 string, failure string) bool {
+	fd, ok := rel.FindFile(name, sha256)
+	if !ok && name != "" {
+		fd, ok = rel.FindFile("", sha256)
+	}
+	if !ok {
+		v.fail("%s: %s", q, failure)
+		return false
+	}
+	fmt.Fprintf(v.out, "ok %s %s sha256:%s\n", q, fd.Name, fd.SHA256)
+	return true
+}
+
+// lines reports whether every line a pin holds is in the release's
+// publish record, or fails.
+func (v *verifier) lines(q logclient.Query, rel *logclient.Release, p lockfile.Pin) bool {
+	logged := map[string]bool{}
+	for _, l := range rel.Lines() {
+		logged[l] = true
+	}
+	ok := true
+	for _, l := range p.Lines {
+		if !logged[l.Text] {
+			v.fail("%s: %s %q is not in the log's publish record", q, l.Where, l.Text)
+			ok = false
+		}
+	}
+	if ok {
+		fmt.Fprintf(v.out, "ok %s (%d %s)\n", q, len(p.Lines), p.LinesWhat)
+	}
+	return ok
 }
 
 // download fetches a tarball and returns its sha512 (base64) and sha256 (hex).
@@ -522,100 +539,4 @@ func (v *verifier) download(u string) (sha512b64, sha256hex string, err error) {
 		return "", "", fmt.Errorf("downloading %s: larger than %d bytes", u, maxArtifactSize)
 	}
 	return base64.StdEncoding.EncodeToString(h512.Sum(nil)), hex.EncodeToString(h256.Sum(nil)), nil
-}
-
-func (v *verifier) requirements(data []byte) error {
-	reqs, err := lockfile.ParseRequirements(data)
-	var noHash []string
-	for _, e := range unjoin(err) {
-		if errors.Is(e, lockfile.ErrNoHash) {
-			noHash = append(noHash, e.Error())
-			continue
-		}
-		v.fail("%s: %v", v.f.lockfile, e)
-	}
-	if len(noHash) > 0 {
-		v.failed += len(noHash)
-		if len(reqs) == 0 {
-			fmt.Fprintf(v.errw, "trove: FAIL %s: no requirement has a --hash=sha256:… option: it is not a hash-checked requirements file, so there is no file to verify:\n", v.f.lockfile)
-		} else {
-			fmt.Fprintf(v.errw, "trove: FAIL %s: %d requirements have no --hash=sha256:… option, so there is no file to verify for them:\n", v.f.lockfile, len(noHash))
-		}
-		for _, l := range noHash {
-			fmt.Fprintf(v.errw, "trove:   %s\n", l)
-		}
-		v.hint = "write requirements with hashes using pip-compile --generate-hashes (from pip-tools: pip install pip-tools), " +
-			"or uv pip compile --generate-hashes; pip install --require-hashes then checks them at every install too"
-	}
-	for _, r := range reqs {
-		q, err := query("pypi:" + r.Name + "==" + r.Version)
-		if err != nil {
-			v.fail("%s line %d: %v", v.f.lockfile, r.Line, err)
-			continue
-		}
-		rel, err := v.release(q)
-		if rel == nil {
-			if err != nil {
-				return err
-			}
-			continue
-		}
-		ok := true
-		for _, h := range r.SHA256 {
-			fd, found := rel.FindFile("", h)
-			if !found {
-				v.fail("%s: --hash=sha256:%s (line %d) is not a file the log records for it", q, h, r.Line)
-				ok = false
-				continue
-			}
-			fmt.Fprintf(v.out, "ok %s %s sha256:%s\n", q, fd.Name, fd.SHA256)
-		}
-		if ok {
-			v.verified++
-		}
-	}
-	return nil
-}
-
-func (v *verifier) goSum(data []byte) error {
-	lines, err := lockfile.ParseGoSum(data)
-	if err != nil {
-		return err
-	}
-	type modVersion struct{ mod, version string }
-	var order []modVersion
-	byVersion := map[modVersion][]lockfile.GoSumLine{}
-	for _, l := range lines {
-		k := modVersion{l.Module, l.Version}
-		if _, ok := byVersion[k]; !ok {
-			order = append(order, k)
-		}
-		byVersion[k] = append(byVersion[k], l)
-	}
-	for _, k := range order {
-		q := logclient.Query{Ecosystem: "go", Name: k.mod, Version: k.version}
-		rel, err := v.release(q)
-		if rel == nil {
-			if err != nil {
-				return err
-			}
-			continue
-		}
-		logged := map[string]bool{}
-		for _, l := range rel.Lines() {
-			logged[l] = true
-		}
-		ok := true
-		for _, l := range byVersion[k] {
-			if !logged[l.Text] {
-				v.fail("%s: go.sum line %d %q is not in the log's publish record", q, l.Line, l.Text)
-				ok = false
-			}
-		}
-		if ok {
-			fmt.Fprintf(v.out, "ok %s (%d go.sum lines)\n", q, len(byVersion[k]))
-			v.verified++
-		}
-	}
-	return nil
 }

@@ -142,7 +142,7 @@ func TestVerifySpecs(t *testing.T) {
 	if _, stderr, err := r.verify("npm:@acme/lib@9.9.9"); err == nil || !strings.Contains(stderr, "no record of it") {
 		t.Errorf("verify of an unknown version = %v\n%s", err, stderr)
 	}
-	for _, bad := range []string{"left-pad@1.0.0", "npm:left-pad", "pypi:demo@1.0", "cargo:x@1"} {
+	for _, bad := range []string{"left-pad@1.0.0", "npm:left-pad", "pypi:demo==", "cargo:x@1"} {
 		if _, _, err := r.verify(bad); err == nil {
 			t.Errorf("verify %q succeeded, want an error", bad)
 		}

@@ -14,12 +14,9 @@ import (
 	"github.com/trove-dev/trove/internal/blob"
 	"github.com/trove-dev/trove/internal/blob/fsblob"
 	"github.com/trove-dev/trove/internal/config"
-	"github.com/trove-dev/trove/internal/goproxy"
 	"github.com/trove-dev/trove/internal/limit"
 	"github.com/trove-dev/trove/internal/meta"
-	"github.com/trove-dev/trove/internal/npm"
 	"github.com/trove-dev/trove/internal/page"
-	"github.com/trove-dev/trove/internal/pypi"
 	"github.com/trove-dev/trove/internal/registry"
 	"github.com/trove-dev/trove/internal/scan"
 	"github.com/trove-dev/trove/internal/server"
@@ -36,6 +33,7 @@ func loadConfig(g *globals) (config.Config, error) {
 	if g.data != "" {
 		c.DataDir = g.data
 	}
+	c.SetUploadLimits(uploadLimits())
 	return c, nil
 }
 
@@ -98,11 +96,6 @@ func logLookup(reg *registry.Service) translog.LookupFunc {
 	}
 }
 
-// ecosystemRules returns the rules of the ecosystems Trove serves.
-func ecosystemRules() []registry.Rules {
-	return []registry.Rules{npm.Rules{}, pypi.Rules{}, goproxy.Rules{}}
-}
-
 // reservations parses the configured reservations with the ecosystems' rules.
 func reservations(c *config.Config) ([]registry.Reservation, error) {
 	var out []registry.Reservation
@@ -122,6 +115,10 @@ type stack struct {
 	registry  *registry.Service
 	server    *server.Server
 	users     *account.Users
+	logins    *account.Logins
+	tokens    *access.Tokens
+	pages     *page.Cache
+	log       *translog.Log
 	metrics   *server.Metrics
 	blobStore blob.Store // the store itself, without the cache in front
 }
@@ -175,29 +172,25 @@ func wire(ctx context.Context, c *config.Config) (*stack, error) {
 		return nil, err
 	}
 	metrics.PageRenders(pages.Renders)
-	reg.Watch(func(eco trove.Ecosystem, name trove.Name) { pages.Invalidate(string(eco), string(name)) })
-	tokens := access.NewTokens(db, nil)
-	tokens.SetLifetimes(tokenLifetimes(c))
-	users := account.NewUsers(db, nil)
-	users.SetHashing(limit.NewSlots(account.HashSlots(int64(c.Accounts.HashMemory)), c.Accounts.HashWait.Std()))
-	logins := account.NewLogins(db, tokens, nil)
-	srv := server.New(server.Options{
-		Mounts: []server.Mount{
-			{Prefix: "/npm", Ecosystem: "npm", Adapter: npm.New(npm.Options{
-				Registry: reg, Pages: pages, Tokens: tokens, Users: users, Logins: logins,
-				BaseURL: c.BaseURL + "/npm", MaxPublishBytes: int64(c.Limits.NPMPublishBytes),
-				OpenRegistration: c.Accounts.OpenRegistration,
-			})},
-			{Prefix: "/pypi", Ecosystem: "pypi", Adapter: pypi.New(pypi.Options{
-				Registry: reg, Pages: pages, BaseURL: c.BaseURL + "/pypi", MaxUploadBytes: int64(c.Limits.PyPIUploadBytes),
-			})},
-			{Prefix: "/go", Ecosystem: "go", Adapter: goproxy.New(goproxy.Options{
-				Registry: reg, Pages: pages, Log: tlog, LogStore: db, MaxZipBytes: int64(c.Limits.GoZipBytes),
-			})},
-			{Prefix: "/api", Ecosystem: "api", Adapter: api.New(api.Options{Registry: reg, Tokens: tokens})},
-			{Prefix: "/log", Ecosystem: "log", Handler: translog.NewServer(tlog, db, logLookup(reg))},
-		},
-		Tokens:    tokens,
+	s := &stack{db: db, registry: reg, log: tlog, pages: pages, metrics: metrics, blobStore: store}
+	reg.Watch(func(eco trove.Ecosystem, name trove.Name) { s.pages.Invalidate(string(eco), string(name)) })
+	s.tokens = access.NewTokens(db, nil)
+	s.tokens.SetLifetimes(tokenLifetimes(c))
+	s.users = account.NewUsers(db, nil)
+	s.users.SetHashing(limit.NewSlots(account.HashSlots(int64(c.Accounts.HashMemory)), c.Accounts.HashWait.Std()))
+	s.logins = account.NewLogins(db, s.tokens, nil)
+	var mounts []server.Mount
+	for _, e := range ecosystems {
+		eco := string(e.rules.Ecosystem())
+		a := e.mount(mountParts{c: c, s: s, upload: int64(c.Limits.UploadBytes[eco])})
+		mounts = append(mounts, server.Mount{Prefix: "/" + eco, Ecosystem: eco, Adapter: a})
+	}
+	mounts = append(mounts,
+		server.Mount{Prefix: "/api", Ecosystem: "api", Adapter: api.New(api.Options{Registry: reg, Tokens: s.tokens})},
+		server.Mount{Prefix: "/log", Ecosystem: "log", Handler: translog.NewServer(tlog, db, logLookup(reg))})
+	s.server = server.New(server.Options{
+		Mounts:    mounts,
+		Tokens:    s.tokens,
 		DB:        db,
 		Blobs:     blobs,
 		Metrics:   metrics,
@@ -213,7 +206,7 @@ func wire(ctx context.Context, c *config.Config) (*stack, error) {
 		Security: server.SecurityTxt{Contact: c.Security.Contact, Expires: c.SecurityExpires(), Policy: c.Security.Policy,
 			PreferredLanguages: c.Security.PreferredLanguages, Canonical: c.BaseURL + "/.well-known/security.txt"},
 	})
-	return &stack{db: db, registry: reg, server: srv, users: users, metrics: metrics, blobStore: store}, nil
+	return s, nil
 }
 
 // setLogger makes the configured logger, writing to standard error

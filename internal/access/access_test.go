@@ -165,18 +165,26 @@ func TestAuthorize(t *testing.T) {
 	}
 }
 
-func TestTokensLifecycle(t *testing.T) {
+// newUserDB returns a database in a temporary directory with the user alice.
+func newUserDB(t *testing.T, at time.Time) (*meta.DB, *trove.User) {
+	t.Helper()
 	ctx := context.Background()
 	db, err := meta.OpenSQLite(ctx, filepath.Join(t.TempDir(), "trove.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
-	now := time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC)
-	u := &trove.User{Name: "alice", Email: "a@x.test", CreatedAt: now}
+	t.Cleanup(func() { db.Close() })
+	u := &trove.User{Name: "alice", Email: "a@x.test", CreatedAt: at}
 	if err := db.Tx(ctx, func(tx *meta.Tx) error { return tx.InsertUser(ctx, u, "x") }); err != nil {
 		t.Fatal(err)
 	}
+	return db, u
+}
+
+func TestTokensLifecycle(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC)
+	db, u := newUserDB(t, now)
 	clock := now
 	ts := NewTokens(db, func() time.Time { return clock })
 	secret, tok, err := ts.Create(ctx, u.ID, Spec{Packages: []Pattern{"npm:demo"}, Actions: []Action{Publish}, ExpiresAt: now.Add(time.Hour)})
@@ -235,17 +243,9 @@ func TestTokensLifecycle(t *testing.T) {
 // the same database) within CacheTTL, one second; and RevokeAll.
 func TestRevocationReachesReplicas(t *testing.T) {
 	ctx := context.Background()
-	db, err := meta.OpenSQLite(ctx, filepath.Join(t.TempDir(), "trove.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
 	clock := time.Date(2026, 12, 3, 0, 0, 0, 0, time.UTC)
 	now := func() time.Time { return clock }
-	u := &trove.User{Name: "alice", Email: "a@x.test", CreatedAt: clock}
-	if err := db.Tx(ctx, func(tx *meta.Tx) error { return tx.InsertUser(ctx, u, "x") }); err != nil {
-		t.Fatal(err)
-	}
+	db, u := newUserDB(t, clock)
 	a, b := NewTokens(db, now), NewTokens(db, now)
 	secret, tok, err := a.Create(ctx, u.ID, Spec{Packages: []Pattern{"*"}, Actions: Actions})
 	if err != nil {
@@ -293,16 +293,8 @@ func TestRevocationReachesReplicas(t *testing.T) {
 // nor for no expiry unless the operator allows it.
 func TestTokenLifetimes(t *testing.T) {
 	ctx := context.Background()
-	db, err := meta.OpenSQLite(ctx, filepath.Join(t.TempDir(), "trove.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
 	now := time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC)
-	u := &trove.User{Name: "alice", Email: "a@x.test", CreatedAt: now}
-	if err := db.Tx(ctx, func(tx *meta.Tx) error { return tx.InsertUser(ctx, u, "x") }); err != nil {
-		t.Fatal(err)
-	}
+	db, u := newUserDB(t, now)
 	clock := now
 	ts := NewTokens(db, func() time.Time { return clock })
 	all := Spec{Packages: []Pattern{"*"}, Actions: Actions}

@@ -37,6 +37,11 @@ const (
 	Credential
 )
 
+// NewRoute returns a route; route tables list them with their entries.
+func NewRoute(name, method, path string, a Access) Route {
+	return Route{Name: name, Method: method, Path: path, Access: a}
+}
+
 // Mutating reports whether the route changes state.
 func (r Route) Mutating() bool { return r.Method != http.MethodGet }
 

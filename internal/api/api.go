@@ -109,9 +109,7 @@ func parsePath(escaped string) (request, bool) {
 // routes returns the API's route table.
 func (h *Handler) routes() adapter.Table[string, request] {
 	get, put, post, del := http.MethodGet, http.MethodPut, http.MethodPost, http.MethodDelete
-	route := func(name, method, path string, a adapter.Access) adapter.Route {
-		return adapter.Route{Name: name, Method: method, Path: path, Access: a}
-	}
+	route := adapter.NewRoute
 	const pkg, cred = "/v1/packages/{ecosystem}/{name}", adapter.Credential
 	return adapter.Table[string, request]{
 		{Route: route("whoami", get, "/v1/whoami", cred), Kind: "whoami", Serve: h.whoami},

@@ -47,7 +47,7 @@
 // of at most 200:1 once more than 16 MiB are unpacked. The sizes are those
 // of the largest real packages (machine-learning wheels unpack to several
 // GiB, with single libraries of 1-2 GiB); npm tarballs are small, but their
-// upload limit (limits.npm_publish_bytes) bounds them, and the ratio bounds
+// upload limit (limits.upload_bytes.npm) bounds them, and the ratio bounds
 // the work any upload can cause: source compresses 3 to 20 times and
 // binaries 2 to 5, deflate's ceiling is about 1,000, and a bomb is refused
 // before it is unpacked (zip: from its declared sizes) or as soon as it

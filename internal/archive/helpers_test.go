@@ -6,12 +6,10 @@ import (
 	"bytes"
 	"fmt"
 	"hash/crc32"
-	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 
-	"github.com/rogpeppe/go-internal/txtar"
 	"github.com/trove-dev/trove/internal/archive/archivetest"
 )
 
@@ -27,49 +25,6 @@ var (
 	makeTgz   = archivetest.TarGz
 	makeZip   = archivetest.Zip
 )
-
-// fixtureHeader parses the key=value lines of a txtar comment.
-func fixtureHeader(comment []byte) map[string]string {
-	h := map[string]string{}
-	for _, line := range strings.Split(string(comment), "\n") {
-		if k, v, ok := strings.Cut(line, "="); ok && !strings.Contains(k, " ") {
-			h[k] = v
-		}
-	}
-	return h
-}
-
-var escapes_ = regexp.MustCompile(`\\u[0-9a-f]{4}|\\n`)
-
-// fixtureName turns a txtar file name into an entry name: \uXXXX and \n
-// are unescaped, and LONG becomes 1100 x's.
-func fixtureName(name string) string {
-	name = escapes_.ReplaceAllStringFunc(name, func(s string) string {
-		u, _ := strconv.Unquote(`"` + s + `"`)
-		return u
-	})
-	return strings.ReplaceAll(name, "LONG", strings.Repeat("x", 1100))
-}
-
-// fixtureTar builds a tar archive from txtar files. A file name may start
-// with an entry type (dir, symlink, hardlink, char, block, fifo) and end
-// with "-> target" for links.
-func fixtureTar(t testing.TB, files []txtar.File) []byte {
-	var entries []tarEntry
-	types := map[string]byte{"dir": tar.TypeDir, "symlink": tar.TypeSymlink, "hardlink": tar.TypeLink,
-		"char": tar.TypeChar, "block": tar.TypeBlock, "fifo": tar.TypeFifo}
-	for _, f := range files {
-		e := tarEntry{Name: fixtureName(f.Name), Body: string(f.Data)}
-		if kind, rest, ok := strings.Cut(e.Name, " "); ok && types[kind] != 0 {
-			e.Type, e.Name, e.Body = types[kind], rest, ""
-		}
-		if name, link, ok := strings.Cut(e.Name, " -> "); ok {
-			e.Name, e.Linkname = name, link
-		}
-		entries = append(entries, e)
-	}
-	return makeTar(t, entries...)
-}
 
 // stored returns a raw stored entry with its CRC and sizes in the local
 // header and no data descriptor.

@@ -6,12 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 
-	"github.com/rogpeppe/go-internal/txtar"
+	"github.com/trove-dev/trove/internal/archive/archivetest"
 	"github.com/trove-dev/trove/internal/trove"
 )
 
@@ -37,40 +36,30 @@ func wantErr(t *testing.T, err error, want string, kind error) {
 // TestTarFixtures runs testdata/tar: each archive with the error it must
 // get (every one is ErrInvalid), or the number of files it holds.
 func TestTarFixtures(t *testing.T) {
-	paths, err := filepath.Glob("testdata/tar/*.txtar")
-	if err != nil || len(paths) == 0 {
-		t.Fatalf("no fixtures: %v", err)
-	}
-	for _, p := range paths {
-		t.Run(strings.TrimSuffix(filepath.Base(p), ".txtar"), func(t *testing.T) {
-			a, err := txtar.ParseFile(p)
-			if err != nil {
-				t.Fatal(err)
+	archivetest.RunFixtures(t, "testdata/tar/*.txtar", func(t *testing.T, a archivetest.Fixture) {
+		h := a.Header
+		b := archivetest.FixtureTar(t, a.Files)
+		if h["gzip"] != "false" {
+			b = gzipBytes(t, b)
+		}
+		got, err := walkAll(b, DefaultLimits())
+		if want := h["wantErr"]; want != "" {
+			wantErr(t, err, want, trove.ErrInvalid)
+			return
+		}
+		if err != nil {
+			t.Fatalf("WalkTarGz: %v", err)
+		}
+		files := 0
+		for _, e := range got {
+			if !e.Dir {
+				files++
 			}
-			h := fixtureHeader(a.Comment)
-			b := fixtureTar(t, a.Files)
-			if h["gzip"] != "false" {
-				b = gzipBytes(t, b)
-			}
-			got, err := walkAll(b, DefaultLimits())
-			if want := h["wantErr"]; want != "" {
-				wantErr(t, err, want, trove.ErrInvalid)
-				return
-			}
-			if err != nil {
-				t.Fatalf("WalkTarGz: %v", err)
-			}
-			files := 0
-			for _, e := range got {
-				if !e.Dir {
-					files++
-				}
-			}
-			if want := h["files"]; strconv.Itoa(files) != want {
-				t.Errorf("WalkTarGz handed out %d files (%v), want %s", files, got, want)
-			}
-		})
-	}
+		}
+		if want := h["files"]; strconv.Itoa(files) != want {
+			t.Errorf("WalkTarGz handed out %d files (%v), want %s", files, got, want)
+		}
+	})
 }
 
 func TestTarLimits(t *testing.T) {

@@ -4,7 +4,9 @@
 //
 // Every setting has a TOML key and an environment variable: the variable
 // is TROVE_ followed by the TOML path in upper case with '.' replaced by
-// '_', for example limits.npm_publish_bytes ↔ TROVE_LIMITS_NPM_PUBLISH_BYTES.
+// '_', for example policy.unpublish_window ↔ TROVE_POLICY_UNPUBLISH_WINDOW;
+// a map's entries add the key: limits.upload_bytes.npm ↔
+// TROVE_LIMITS_UPLOAD_BYTES_NPM.
 // An empty variable counts as unset; a list is written with commas.
 // Secrets are never inline: settings that need one take a *_file path.
 package config
@@ -12,6 +14,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"net"
 	"net/netip"
@@ -189,14 +192,32 @@ type Storage struct {
 
 // Limits bound what clients may send.
 type Limits struct {
-	// NPMPublishBytes bounds an npm publish request body (base64 tarball
-	// inside JSON, so about 4/3 of the tarball).
-	NPMPublishBytes ByteSize `toml:"npm_publish_bytes"`
-	// PyPIUploadBytes bounds one uploaded PyPI distribution file.
-	PyPIUploadBytes ByteSize `toml:"pypi_upload_bytes"`
-	// GoZipBytes bounds an uploaded Go module zip (the go command's own
-	// limit is 500 MiB).
-	GoZipBytes ByteSize `toml:"go_zip_bytes"`
+	// UploadBytes bounds one upload of each ecosystem, by ecosystem name:
+	// an npm publish request (base64 tarball inside JSON, so about 4/3 of
+	// the tarball), a PyPI distribution file, a Go module zip. Every
+	// ecosystem has a default, and some a maximum (Go: 500MiB, the go
+	// command's own limit): SetUploadLimits records them.
+	UploadBytes map[string]ByteSize `toml:"upload_bytes"`
+
+	uploadMax map[string]ByteSize // per ecosystem, from SetUploadLimits; 0: none
+}
+
+// SetUploadLimits records the ecosystems that take uploads, each with its
+// default and maximum upload size (0: no maximum): it fills in the
+// defaults of ecosystems the configuration does not set, and Validate
+// refuses the others and sizes above the maxima. The command line calls it
+// with what its ecosystems declare, before Validate.
+func (c *Config) SetUploadLimits(limits map[string][2]ByteSize) {
+	if c.Limits.UploadBytes == nil {
+		c.Limits.UploadBytes = make(map[string]ByteSize)
+	}
+	c.Limits.uploadMax = make(map[string]ByteSize)
+	for eco, l := range limits {
+		if _, ok := c.Limits.UploadBytes[eco]; !ok {
+			c.Limits.UploadBytes[eco] = l[0]
+		}
+		c.Limits.uploadMax[eco] = l[1]
+	}
 }
 
 // Cache sizes the in-memory caches of the read path.
@@ -245,8 +266,7 @@ func Default() Config {
 		ShutdownTimeout: Duration(30 * time.Second),
 		Log:             Log{Level: "info", Format: "text", Requests: true},
 		Database:        Database{Driver: "sqlite"},
-		Storage:         Storage{Backend: "fs", ScrubInterval: Duration(7 * 24 * time.Hour), ScrubRate: 32 << 20},
-		Limits:          Limits{NPMPublishBytes: 128 << 20, PyPIUploadBytes: 100 << 20, GoZipBytes: 500 << 20},
+		Storage:         Storage{Backend: "fs", ScrubInterval: Duration(7 * Day), ScrubRate: 32 << 20},
 		Connections: Connections{Max: 4096, MaxPerAddress: 256, HeaderTimeout: Duration(10 * time.Second),
 			IdleTimeout: Duration(60 * time.Second), MinBodyRate: 4 << 10, BodyGrace: Duration(10 * time.Second)},
 		Rates: Rates{AnonymousWrites: limit.Rate{N: 30, Per: time.Minute}, Logins: limit.Rate{N: 10, Per: time.Minute},
@@ -355,14 +375,17 @@ func (c *Config) Validate() error {
 	if c.Storage.Backend != "fs" {
 		bad("storage.backend: %q is not supported (supported: fs)", c.Storage.Backend)
 	}
-	if c.Limits.NPMPublishBytes < 1<<10 {
-		bad("limits.npm_publish_bytes: %d is below 1KiB", c.Limits.NPMPublishBytes)
-	}
-	if c.Limits.PyPIUploadBytes < 1<<10 {
-		bad("limits.pypi_upload_bytes: %d is below 1KiB", c.Limits.PyPIUploadBytes)
-	}
-	if c.Limits.GoZipBytes < 1<<10 || c.Limits.GoZipBytes > 500<<20 {
-		bad("limits.go_zip_bytes: %d is outside 1KiB..500MiB (the go command refuses larger module zips)", c.Limits.GoZipBytes)
+	for _, eco := range slices.Sorted(maps.Keys(c.Limits.UploadBytes)) {
+		n := c.Limits.UploadBytes[eco]
+		max, known := c.Limits.uploadMax[eco]
+		switch {
+		case c.Limits.uploadMax != nil && !known:
+			bad("limits.upload_bytes.%s: there is no ecosystem %q (known: %s)", eco, eco, strings.Join(slices.Sorted(maps.Keys(c.Limits.uploadMax)), ", "))
+		case n < 1<<10:
+			bad("limits.upload_bytes.%s: %s is below 1KiB", eco, n)
+		case max > 0 && n > max:
+			bad("limits.upload_bytes.%s: %s is above %s, the largest upload its clients make", eco, n, max)
+		}
 	}
 	if c.Cache.MaxBytes < 0 || c.Cache.BlobBytes < 0 || c.Cache.BlobMax < 0 || c.Cache.PageMax < 0 || c.Cache.DiskBytes < 0 {
 		bad("cache: sizes must not be negative")
@@ -506,7 +529,12 @@ func (c *Config) Warnings(now time.Time) []string {
 // EnvVars lists every environment variable Load reads, for help texts.
 func EnvVars() []string {
 	var out []string
-	walk(reflect.ValueOf(&Config{}).Elem(), "TROVE", func(name string, _ reflect.Value) { out = append(out, name) })
+	walk(reflect.ValueOf(&Config{}).Elem(), "TROVE", func(name string, field reflect.Value) {
+		if field.Kind() == reflect.Map {
+			name += "_<ECOSYSTEM>"
+		}
+		out = append(out, name)
+	})
 	return out
 }
 
@@ -518,7 +546,7 @@ func walk(v reflect.Value, prefix string, fn func(name string, field reflect.Val
 		f := t.Field(i)
 		name := prefix + "_" + strings.ToUpper(f.Tag.Get("toml"))
 		leaf := reflect.PointerTo(f.Type).Implements(textUnmarshaler)
-		if f.Type.Kind() == reflect.Slice && f.Type.Elem().Kind() != reflect.String && !leaf {
+		if f.Type.Kind() == reflect.Slice && f.Type.Elem().Kind() != reflect.String && !leaf || !f.IsExported() {
 			continue // lists of tables are set in the configuration file only
 		}
 		if f.Type.Kind() == reflect.Struct && !leaf {
@@ -539,6 +567,10 @@ func applyEnv(c *Config, environ []string) error {
 	}
 	var errs []error
 	walk(reflect.ValueOf(c).Elem(), "TROVE", func(name string, field reflect.Value) {
+		if field.Kind() == reflect.Map {
+			errs = append(errs, setMap(field, name, env)...)
+			return
+		}
 		s, ok := env[name]
 		if !ok {
 			return
@@ -548,6 +580,28 @@ func applyEnv(c *Config, environ []string) error {
 		}
 	})
 	return errors.Join(errs...)
+}
+
+// setMap sets the entries of a map setting from the variables NAME_<KEY>
+// (TROVE_LIMITS_UPLOAD_BYTES_NPM sets limits.upload_bytes.npm).
+func setMap(field reflect.Value, name string, env map[string]string) []error {
+	var errs []error
+	for k, s := range env {
+		key, ok := strings.CutPrefix(k, name+"_")
+		if !ok || key == "" {
+			continue
+		}
+		if field.IsNil() {
+			field.Set(reflect.MakeMap(field.Type()))
+		}
+		v := reflect.New(field.Type().Elem()).Elem()
+		if err := setField(v, s); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", k, err))
+			continue
+		}
+		field.SetMapIndex(reflect.ValueOf(strings.ToLower(key)), v)
+	}
+	return errs
 }
 
 // setField parses s into a field of one of the types Config uses.

@@ -25,22 +25,23 @@ func TestLoadFileThenEnv(t *testing.T) {
 data_dir = "/srv/trove"
 listen = "0.0.0.0:9000"
 shutdown_timeout = "5s"
-[limits]
-npm_publish_bytes = "10MiB"
-pypi_upload_bytes = 2048
-go_zip_bytes = "1MiB"
+[limits.upload_bytes]
+npm = "10MiB"
+pypi = 2048
 [log]
 format = "json"
 `), 0o600)
-	c, err := Load(path, []string{"TROVE_LISTEN=127.0.0.1:9001", "TROVE_LOG_REQUESTS=false", "TROVE_POLICY_UNPUBLISH_WINDOW=1h", "TROVE_DATA_DIR=", "OTHER=x"})
+	c, err := Load(path, []string{"TROVE_LISTEN=127.0.0.1:9001", "TROVE_LOG_REQUESTS=false", "TROVE_POLICY_UNPUBLISH_WINDOW=1h", "TROVE_DATA_DIR=", "OTHER=x",
+		"TROVE_LIMITS_UPLOAD_BYTES_GO=1MiB"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if c.DataDir != "/srv/trove" || c.Listen != "127.0.0.1:9001" || c.Log.Format != "json" || c.Log.Requests {
 		t.Errorf("Load = %+v", c)
 	}
-	if c.Limits.NPMPublishBytes != 10<<20 || c.Limits.PyPIUploadBytes != 2048 || c.Limits.GoZipBytes != 1<<20 {
-		t.Errorf("limits = %+v", c.Limits)
+	c.SetUploadLimits(map[string][2]ByteSize{"npm": {1 << 30, 0}, "pypi": {1 << 30, 0}, "go": {500 << 20, 500 << 20}, "cargo": {7 << 20, 0}})
+	if u := c.Limits.UploadBytes; u["npm"] != 10<<20 || u["pypi"] != 2048 || u["go"] != 1<<20 || u["cargo"] != 7<<20 {
+		t.Errorf("upload limits = %v, want the file's and the variable's, and the defaults for the others", u)
 	}
 	if time.Duration(c.ShutdownTimeout) != 5*time.Second || time.Duration(c.Policy.UnpublishWindow) != time.Hour {
 		t.Errorf("durations = %v, %v", c.ShutdownTimeout, c.Policy.UnpublishWindow)
@@ -66,12 +67,16 @@ func TestValidateReportsEverything(t *testing.T) {
 	c.Log.Level = "loud"
 	c.Database.Driver = "oracle"
 	c.Storage.Backend = "tape"
-	c.Limits.GoZipBytes = 600 << 20
+	c.SetUploadLimits(map[string][2]ByteSize{"npm": {1 << 20, 0}, "go": {500 << 20, 500 << 20}})
+	c.Limits.UploadBytes["go"] = 600 << 20
+	c.Limits.UploadBytes["cargo"] = 1 << 20
+	c.Limits.UploadBytes["npm"] = 10
 	err := c.Validate()
 	if err == nil {
 		t.Fatal("Validate() = nil")
 	}
-	for _, want := range []string{"listen", "base_url", "log.level", "database.driver", "storage.backend", "limits.go_zip_bytes"} {
+	for _, want := range []string{"listen", "base_url", "log.level", "database.driver", "storage.backend",
+		"limits.upload_bytes.go: 600MiB is above 500MiB", "limits.upload_bytes.cargo: there is no ecosystem", "limits.upload_bytes.npm: 10 is below 1KiB"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("Validate() = %q, does not mention %s", err, want)
 		}
@@ -81,7 +86,7 @@ func TestValidateReportsEverything(t *testing.T) {
 func TestEnvVarsCoverEverySetting(t *testing.T) {
 	vars := strings.Join(EnvVars(), " ")
 	for _, want := range []string{"TROVE_DATA_DIR", "TROVE_BASE_URL", "TROVE_LOG_REQUESTS", "TROVE_DATABASE_PATH", "TROVE_STORAGE_DIR",
-		"TROVE_LIMITS_NPM_PUBLISH_BYTES", "TROVE_LIMITS_GO_ZIP_BYTES", "TROVE_CACHE_MAX_BYTES", "TROVE_ACCOUNTS_OPEN_REGISTRATION", "TROVE_POLICY_UNPUBLISH_WINDOW"} {
+		"TROVE_LIMITS_UPLOAD_BYTES_<ECOSYSTEM>", "TROVE_CACHE_MAX_BYTES", "TROVE_ACCOUNTS_OPEN_REGISTRATION", "TROVE_POLICY_UNPUBLISH_WINDOW"} {
 		if !strings.Contains(vars, want) {
 			t.Errorf("EnvVars() lacks %s", want)
 		}

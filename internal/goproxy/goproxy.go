@@ -99,9 +99,7 @@ func New(o Options) *Handler {
 // routes returns the Go route table of h.
 func (h *Handler) routes() adapter.Table[endpoint, request] {
 	get := http.MethodGet
-	route := func(name, method, path string, a adapter.Access) adapter.Route {
-		return adapter.Route{Name: name, Method: method, Path: path, Access: a}
-	}
+	route := adapter.NewRoute
 	return adapter.Table[endpoint, request]{
 		{Route: route("list", get, "/{module}/@v/list", adapter.Open), Kind: epList, Serve: h.list},
 		{Route: route("info", get, "/{module}/@v/{version}.info", adapter.Open), Kind: epInfo, Serve: h.info},

@@ -161,11 +161,7 @@ func (e *testEnv) post(t testing.TB, token string, parts []part) response {
 
 func (e *testEnv) postRaw(t testing.TB, token string, body io.Reader, contentType string) response {
 	t.Helper()
-	req, err := http.NewRequest("POST", e.url+"/-/upload", body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", contentType)
+	req := servertest.Request(t, "POST", e.url+"/-/upload", body, "Content-Type", contentType)
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}

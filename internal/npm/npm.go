@@ -105,9 +105,7 @@ func (h *Handler) routes() adapter.Table[op, request] {
 	open, signIn, cred := adapter.Open, adapter.SignIn, adapter.Credential
 	rev := func(r request) bool { return r.hasRev }
 	noRev := func(r request) bool { return !r.hasRev }
-	route := func(name, method, path string, a adapter.Access) adapter.Route {
-		return adapter.Route{Name: name, Method: method, Path: path, Access: a}
-	}
+	route := adapter.NewRoute
 	return adapter.Table[op, request]{
 		{Route: route("packument", get, "/{package}", open), Kind: opPackument, When: noRev, Serve: h.packument},
 		{Route: route("publish", put, "/{package}", cred), Kind: opPackument, When: noRev, Serve: h.putPackage},

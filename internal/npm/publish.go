@@ -127,9 +127,43 @@ func (h *Handler) publish(ctx context.Context, who *access.Principal, name trove
 		// published as restricted would be public: refuse it.
 		return nil, trove.Error(trove.ErrInvalid, "this registry has no private packages yet: everything published here is public, so --access restricted is refused; publish with --access public if %s may be public", name)
 	}
-	// The request's shape.
+	sent, version, err := sentManifest(name, doc)
+	if err != nil {
+		return nil, err
+	}
+	tags, err := publishTags(doc, sent["version"].(string), version)
+	if err != nil {
+		return nil, err
+	}
+	staged, err := h.stageTarball(doc, sent)
+	if err != nil {
+		return nil, err
+	}
+	defer staged.Close()
+	derived, err := deriveManifest(staged, sent, who, name, version)
+	if err != nil {
+		return nil, err
+	}
+	return h.o.Registry.Publish(ctx, who, &registry.Upload{
+		Ecosystem: trove.NPM,
+		Name:      string(name),
+		Version:   version,
+		Metadata:  derived,
+		Files: []registry.UploadFile{{
+			Filename: basename(name) + "-" + version + ".tgz",
+			Kind:     "tarball",
+			Content:  staged,
+		}},
+		Tags:         tags,
+		Dependencies: dependencies(mustManifest(derived)),
+	})
+}
+
+// sentManifest returns the one version manifest a publish request sends,
+// checked against the package, and its version as npm publishes it.
+func sentManifest(name trove.Name, doc *packageDoc) (manifest, string, error) {
 	if doc.Versions == nil || len(*doc.Versions) != 1 {
-		return nil, trove.Error(trove.ErrInvalid, "a publish request must carry exactly one version, not %d", lenVersions(doc))
+		return nil, "", trove.Error(trove.ErrInvalid, "a publish request must carry exactly one version, not %d", lenVersions(doc))
 	}
 	var sentVersion string
 	var rawManifest json.RawMessage
@@ -138,29 +172,28 @@ func (h *Handler) publish(ctx context.Context, who *access.Principal, name trove
 	}
 	sent, err := decodeManifest(rawManifest)
 	if err != nil {
-		return nil, trove.Error(trove.ErrInvalid, "versions[%q] is not a JSON object: %w", sentVersion, err)
+		return nil, "", trove.Error(trove.ErrInvalid, "versions[%q] is not a JSON object: %w", sentVersion, err)
 	}
 	version, err := cleanVersion(sentVersion)
 	if err != nil {
-		return nil, trove.Error(trove.ErrInvalid, "%w", err)
+		return nil, "", trove.Error(trove.ErrInvalid, "%w", err)
 	}
 	if v, ok := sent["version"].(string); !ok || v != sentVersion {
-		return nil, trove.Error(trove.ErrInvalid, "versions[%q] has version %q; the two must be the same", sentVersion, sent["version"])
+		return nil, "", trove.Error(trove.ErrInvalid, "versions[%q] has version %q; the two must be the same", sentVersion, sent["version"])
 	}
 	if n, ok := sent["name"].(string); !ok || n != string(name) {
-		return nil, trove.Error(trove.ErrInvalid, "versions[%q] has name %q, but the package is %s", sentVersion, sent["name"], name)
+		return nil, "", trove.Error(trove.ErrInvalid, "versions[%q] has name %q, but the package is %s", sentVersion, sent["name"], name)
 	}
-	tags, err := publishTags(doc, sentVersion, version)
-	if err != nil {
-		return nil, err
-	}
+	return sent, version, nil
+}
+
+// stageTarball decodes, spools and hashes the tarball attachment in one
+// pass, then checks it against what the request claims.
+func (h *Handler) stageTarball(doc *packageDoc, sent manifest) (*registry.Staged, error) {
 	att, err := tarballAttachment(doc)
 	if err != nil {
 		return nil, err
 	}
-
-	// The tarball: decoded, spooled and hashed in one pass, then checked
-	// against what the request claims.
 	data, err := att.Data.reader()
 	if err != nil {
 		return nil, trove.Error(trove.ErrInvalid, "the tarball attachment's data is not a valid JSON string: %w", err)
@@ -169,18 +202,25 @@ func (h *Handler) publish(ctx context.Context, who *access.Principal, name trove
 	if err != nil {
 		return nil, err
 	}
-	defer staged.Close()
-	if staged.Size() == 0 {
-		return nil, trove.Error(trove.ErrInvalid, "the tarball attachment is empty")
+	switch {
+	case staged.Size() == 0:
+		err = trove.Error(trove.ErrInvalid, "the tarball attachment is empty")
+	case att.Length != nil && *att.Length != staged.Size():
+		err = trove.Error(trove.ErrInvalid, "the tarball attachment has %d bytes, but its length says %d", staged.Size(), *att.Length)
+	default:
+		err = checkDigests(sent, staged.Digests)
 	}
-	if att.Length != nil && *att.Length != staged.Size() {
-		return nil, trove.Error(trove.ErrInvalid, "the tarball attachment has %d bytes, but its length says %d", staged.Size(), *att.Length)
-	}
-	if err := checkDigests(sent, staged.Digests); err != nil {
+	if err != nil {
+		staged.Close()
 		return nil, err
 	}
+	return staged, nil
+}
 
-	// The tarball's own package.json is the truth; the request must agree.
+// deriveManifest returns the manifest Trove serves for the version: from
+// the tarball's own package.json, which is the truth; the request's
+// manifest must agree with it on everything that changes an install.
+func deriveManifest(staged *registry.Staged, sent manifest, who *access.Principal, name trove.Name, version string) ([]byte, error) {
 	t, err := readTarball(staged, staged.Size())
 	if err != nil {
 		return nil, err
@@ -199,25 +239,17 @@ func (h *Handler) publish(ctx context.Context, who *access.Principal, name trove
 	if err != nil {
 		return nil, err
 	}
-	derivedManifest, _ := decodeManifest(derived)
 	sent.normalize(t)
-	if err := confusion(sent, derivedManifest); err != nil {
+	if err := confusion(sent, mustManifest(derived)); err != nil {
 		return nil, err
 	}
+	return derived, nil
+}
 
-	return h.o.Registry.Publish(ctx, who, &registry.Upload{
-		Ecosystem: trove.NPM,
-		Name:      string(name),
-		Version:   version,
-		Metadata:  derived,
-		Files: []registry.UploadFile{{
-			Filename: basename(name) + "-" + version + ".tgz",
-			Kind:     "tarball",
-			Content:  staged,
-		}},
-		Tags:         tags,
-		Dependencies: dependencies(derivedManifest),
-	})
+// mustManifest decodes a manifest Trove itself encoded.
+func mustManifest(b []byte) manifest {
+	m, _ := decodeManifest(b)
+	return m
 }
 
 // dependencies returns the packages of this registry a manifest depends

@@ -5,12 +5,11 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/rogpeppe/go-internal/txtar"
+	"github.com/trove-dev/trove/internal/archive/archivetest"
 	"github.com/trove-dev/trove/internal/trove"
 )
 
@@ -30,59 +29,49 @@ func (e *env) wantNothingStored(name string) {
 // (package.json, plus files/…) and the manifest the request carries
 // (sent.json), with the error wanted, or ok=true.
 func TestPublishFixtures(t *testing.T) {
-	paths, err := filepath.Glob("testdata/publish/*.txtar")
-	if err != nil || len(paths) == 0 {
-		t.Fatalf("no fixtures: %v", err)
-	}
-	for _, p := range paths {
-		t.Run(strings.TrimSuffix(filepath.Base(p), ".txtar"), func(t *testing.T) {
-			a, err := txtar.ParseFile(p)
-			if err != nil {
-				t.Fatal(err)
+	archivetest.RunFixtures(t, "testdata/publish/*.txtar", func(t *testing.T, a archivetest.Fixture) {
+		h := a.Header
+		var pkgJSON, sent string
+		var files []string
+		for _, f := range a.Files {
+			switch {
+			case f.Name == "package.json":
+				pkgJSON = string(f.Data)
+			case f.Name == "sent.json":
+				sent = string(f.Data)
+			case strings.HasPrefix(f.Name, "files/"):
+				files = append(files, strings.TrimPrefix(f.Name, "files/"), string(f.Data))
+			default:
+				t.Fatalf("unknown fixture file %q", f.Name)
 			}
-			h := fixtureHeader(a.Comment)
-			var pkgJSON, sent string
-			var files []string
-			for _, f := range a.Files {
-				switch {
-				case f.Name == "package.json":
-					pkgJSON = string(f.Data)
-				case f.Name == "sent.json":
-					sent = string(f.Data)
-				case strings.HasPrefix(f.Name, "files/"):
-					files = append(files, strings.TrimPrefix(f.Name, "files/"), string(f.Data))
-				default:
-					t.Fatalf("unknown fixture file %q", f.Name)
-				}
+		}
+		if sent == "" {
+			sent = pkgJSON
+		}
+		t.Parallel()
+		e := newEnv(t, nil)
+		tok := e.userToken("alice")
+		tgz := pkgTgz(t, pkgJSON, files...)
+		doc := publishDoc(t, e.reg, sent, tgz)
+		name := doc["name"].(string)
+		r := do(t, "PUT", e.reg+"/"+escapeName(trove.Name(name)), tok, doc)
+		if h["ok"] == "true" {
+			r.want(t, http.StatusOK)
+			corgi := do(t, "GET", e.reg+"/"+name, "", nil, "Accept", corgiAccept).want(t, 200).json(t)
+			v := get(corgi, "versions", h["version"])
+			if v == nil {
+				t.Fatalf("version %s not in %s", h["version"], corgi)
 			}
-			if sent == "" {
-				sent = pkgJSON
+			if got := get(v, "hasInstallScript") == true; got != (h["installScript"] == "true") {
+				t.Errorf("hasInstallScript = %v, want %s", got, h["installScript"])
 			}
-			t.Parallel()
-			e := newEnv(t, nil)
-			tok := e.userToken("alice")
-			tgz := pkgTgz(t, pkgJSON, files...)
-			doc := publishDoc(t, e.reg, sent, tgz)
-			name := doc["name"].(string)
-			r := do(t, "PUT", e.reg+"/"+escapeName(trove.Name(name)), tok, doc)
-			if h["ok"] == "true" {
-				r.want(t, http.StatusOK)
-				corgi := do(t, "GET", e.reg+"/"+name, "", nil, "Accept", corgiAccept).want(t, 200).json(t)
-				v := get(corgi, "versions", h["version"])
-				if v == nil {
-					t.Fatalf("version %s not in %s", h["version"], corgi)
-				}
-				if got := get(v, "hasInstallScript") == true; got != (h["installScript"] == "true") {
-					t.Errorf("hasInstallScript = %v, want %s", got, h["installScript"])
-				}
-				return
-			}
-			if r.status != http.StatusBadRequest || !strings.Contains(r.errorText(), h["wantErr"]) {
-				t.Fatalf("publish = %d %s, want 400 containing %q", r.status, r.body, h["wantErr"])
-			}
-			e.wantNothingStored(name)
-		})
-	}
+			return
+		}
+		if r.status != http.StatusBadRequest || !strings.Contains(r.errorText(), h["wantErr"]) {
+			t.Fatalf("publish = %d %s, want 400 containing %q", r.status, r.body, h["wantErr"])
+		}
+		e.wantNothingStored(name)
+	})
 }
 
 // TestPublishRejects sends broken publish requests: each is refused with

@@ -4,87 +4,45 @@ import (
 	"archive/tar"
 	"bytes"
 	"errors"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 
-	"github.com/rogpeppe/go-internal/txtar"
 	"github.com/trove-dev/trove/internal/archive"
+	"github.com/trove-dev/trove/internal/archive/archivetest"
 	"github.com/trove-dev/trove/internal/trove"
 )
 
-// fixtureHeader parses the key=value lines of a txtar comment.
-func fixtureHeader(comment []byte) map[string]string {
-	h := map[string]string{}
-	for _, line := range strings.Split(string(comment), "\n") {
-		if k, v, ok := strings.Cut(line, "="); ok && !strings.Contains(k, " ") {
-			h[k] = v
-		}
-	}
-	return h
-}
-
-// fixtureTar builds a tar archive from txtar files. A file name may start
-// with an entry type (dir, symlink, hardlink, char, block, fifo) and end
-// with "-> target" for links.
-func fixtureTar(t *testing.T, files []txtar.File) []byte {
-	var entries []tarEntry
-	types := map[string]byte{"dir": tar.TypeDir, "symlink": tar.TypeSymlink, "hardlink": tar.TypeLink,
-		"char": tar.TypeChar, "block": tar.TypeBlock, "fifo": tar.TypeFifo}
-	for _, f := range files {
-		e := tarEntry{Name: f.Name, Body: string(f.Data)}
-		if kind, rest, ok := strings.Cut(f.Name, " "); ok && types[kind] != 0 {
-			e.Type, e.Name, e.Body = types[kind], rest, ""
-		}
-		if name, link, ok := strings.Cut(e.Name, " -> "); ok {
-			e.Name, e.Linkname = name, link
-		}
-		entries = append(entries, e)
-	}
-	return makeTar(t, entries...)
-}
-
 func TestReadTarballFixtures(t *testing.T) {
-	paths, err := filepath.Glob("testdata/tarball/*.txtar")
-	if err != nil || len(paths) == 0 {
-		t.Fatalf("no fixtures: %v", err)
-	}
-	for _, p := range paths {
-		t.Run(strings.TrimSuffix(filepath.Base(p), ".txtar"), func(t *testing.T) {
-			a, err := txtar.ParseFile(p)
-			if err != nil {
-				t.Fatal(err)
+	archivetest.RunFixtures(t, "testdata/tarball/*.txtar", func(t *testing.T, a archivetest.Fixture) {
+		h := a.Header
+		b := archivetest.FixtureTar(t, a.Files)
+		if h["gzip"] != "false" {
+			b = gzipBytes(t, b)
+		}
+		tb, err := readTarball(bytes.NewReader(b), int64(len(b)))
+		if want := h["wantErr"]; want != "" {
+			if err == nil || !strings.Contains(err.Error(), want) {
+				t.Fatalf("readTarball = %v, want an error containing %q", err, want)
 			}
-			h := fixtureHeader(a.Comment)
-			b := fixtureTar(t, a.Files)
-			if h["gzip"] != "false" {
-				b = gzipBytes(t, b)
+			if !errors.Is(err, trove.ErrInvalid) && !errors.Is(err, trove.ErrTooLarge) {
+				t.Fatalf("readTarball error %v is not ErrInvalid or ErrTooLarge", err)
 			}
-			tb, err := readTarball(bytes.NewReader(b), int64(len(b)))
-			if want := h["wantErr"]; want != "" {
-				if err == nil || !strings.Contains(err.Error(), want) {
-					t.Fatalf("readTarball = %v, want an error containing %q", err, want)
-				}
-				if !errors.Is(err, trove.ErrInvalid) && !errors.Is(err, trove.ErrTooLarge) {
-					t.Fatalf("readTarball error %v is not ErrInvalid or ErrTooLarge", err)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatalf("readTarball: %v", err)
-			}
-			if want, ok := h["files"]; ok && strconv.Itoa(len(tb.files)) != want {
-				t.Errorf("files = %q, want %s", tb.files, want)
-			}
-			if want, ok := h["readme"]; ok && tb.readmeFilename != want {
-				t.Errorf("readme file = %q, want %q", tb.readmeFilename, want)
-			}
-			if _, err := parsePackageJSON(tb.packageJSON); err != nil {
-				t.Errorf("package.json: %v", err)
-			}
-		})
-	}
+			return
+		}
+		if err != nil {
+			t.Fatalf("readTarball: %v", err)
+		}
+		if want, ok := h["files"]; ok && strconv.Itoa(len(tb.files)) != want {
+			t.Errorf("files = %q, want %s", tb.files, want)
+		}
+		if want, ok := h["readme"]; ok && tb.readmeFilename != want {
+			t.Errorf("readme file = %q, want %q", tb.readmeFilename, want)
+		}
+		if _, err := parsePackageJSON(tb.packageJSON); err != nil {
+			t.Errorf("package.json: %v", err)
+		}
+	})
 }
 
 // TestReadTarballPackageJSONSize bounds the package.json Trove reads; the

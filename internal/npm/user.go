@@ -232,75 +232,13 @@ func (h *Handler) createToken(w http.ResponseWriter, r *http.Request, _ request)
 	if err != nil {
 		return err
 	}
-	var req struct {
-		Password     string   `json:"password"`
-		Readonly     bool     `json:"readonly"`
-		CIDR         []string `json:"cidr_whitelist"`
-		Name         string   `json:"name"`
-		Description  string   `json:"description"`
-		Packages     []string `json:"packages"`
-		PackagesAll  bool     `json:"packages_all"`
-		Scopes       []string `json:"scopes"`
-		Orgs         []string `json:"orgs"`
-		Permission   string   `json:"packages_and_scopes_permission"`
-		OrgsPerm     string   `json:"orgs_permission"`
-		ExpiresDays  *int     `json:"expires"`
-		BypassTwoFac bool     `json:"bypass_2fa"`
-	}
+	var req tokenRequest
 	if err := decodeJSON(body, &req, "the token request"); err != nil {
 		return err
 	}
-	spec := access.Spec{Actions: []access.Action{access.Read, access.Publish, access.Yank}} // not ManageTokens: a sign-in does that
-	switch {
-	case len(req.CIDR) > 0:
-		return trove.Error(trove.ErrInvalid, "tokens limited to IP ranges (--cidr) are not supported; create the token without --cidr")
-	case len(req.Orgs) > 0 || req.OrgsPerm != "":
-		return trove.Error(trove.ErrInvalid, "organization tokens (--orgs) are not supported")
-	}
-	switch req.Permission {
-	case "", "read-write":
-	case "read-only":
-		req.Readonly = true
-	default:
-		return trove.Error(trove.ErrInvalid, "unknown permission %q (want read-only or read-write)", req.Permission)
-	}
-	if req.Readonly {
-		spec.Actions = []access.Action{access.Read}
-	}
-	for _, p := range req.Packages {
-		n, err := Rules{}.ParseName(p)
-		if err != nil {
-			return trove.Error(trove.ErrInvalid, "packages: %w", err)
-		}
-		spec.Packages = append(spec.Packages, access.Pattern("npm:"+string(n)))
-	}
-	for _, s := range req.Scopes {
-		s = strings.TrimSuffix(strings.TrimPrefix(s, "@"), "/")
-		if _, err := (Rules{}).ParseName("@" + s + "/x"); err != nil || s == "" {
-			return trove.Error(trove.ErrInvalid, "scopes: %q is not a scope like @acme", s)
-		}
-		spec.Packages = append(spec.Packages, access.Pattern("npm:@"+s+"/*"))
-	}
-	if req.PackagesAll {
-		spec.Packages = []access.Pattern{"npm:*"}
-	}
-	if len(spec.Packages) == 0 {
-		spec.Packages = []access.Pattern{"*"}
-	}
-	// Without expires the token gets the registry's default lifetime;
-	// access.Tokens refuses one longer than its maximum.
-	if req.ExpiresDays != nil {
-		if *req.ExpiresDays < 1 {
-			return trove.Error(trove.ErrInvalid, "expires must be a number of days, at least 1")
-		}
-		spec.ExpiresAt = time.Now().Add(time.Duration(min(*req.ExpiresDays, 100*365)) * 24 * time.Hour)
-	}
-	spec.Description = strings.TrimSpace(req.Name + " " + req.Description)
-	if spec.Description == "" {
-		spec.Description = "npm token create"
-	}
-	if len(spec.Description) > 200 {
-		return trove.Error(trove.ErrInvalid, "the token name and description are longer than 200 bytes")
+	spec, err := req.spec()
+	if err != nil {
+		return err
 	}
 	// A new token is a sign-in: it needs the password, whatever token
 	// the request presents.
@@ -317,6 +255,93 @@ func (h *Handler) createToken(w http.ResponseWriter, r *http.Request, _ request)
 	o := newTokenObject(tok)
 	o.Token = secret
 	return adapter.WriteJSON(w, http.StatusOK, o)
+}
+
+// A tokenRequest is the body of npm token create: npm 11 sends granular
+// fields (packages, scopes, expires, permissions); older clients only
+// password, readonly and cidr_whitelist.
+type tokenRequest struct {
+	Password     string   `json:"password"`
+	Readonly     bool     `json:"readonly"`
+	CIDR         []string `json:"cidr_whitelist"`
+	Name         string   `json:"name"`
+	Description  string   `json:"description"`
+	Packages     []string `json:"packages"`
+	PackagesAll  bool     `json:"packages_all"`
+	Scopes       []string `json:"scopes"`
+	Orgs         []string `json:"orgs"`
+	Permission   string   `json:"packages_and_scopes_permission"`
+	OrgsPerm     string   `json:"orgs_permission"`
+	ExpiresDays  *int     `json:"expires"`
+	BypassTwoFac bool     `json:"bypass_2fa"`
+}
+
+// spec returns the token the request asks for. It never manages tokens:
+// a sign-in does that.
+func (req *tokenRequest) spec() (access.Spec, error) {
+	spec := access.Spec{Actions: []access.Action{access.Read, access.Publish, access.Yank}}
+	switch {
+	case len(req.CIDR) > 0:
+		return spec, trove.Error(trove.ErrInvalid, "tokens limited to IP ranges (--cidr) are not supported; create the token without --cidr")
+	case len(req.Orgs) > 0 || req.OrgsPerm != "":
+		return spec, trove.Error(trove.ErrInvalid, "organization tokens (--orgs) are not supported")
+	}
+	switch req.Permission {
+	case "", "read-write":
+	case "read-only":
+		req.Readonly = true
+	default:
+		return spec, trove.Error(trove.ErrInvalid, "unknown permission %q (want read-only or read-write)", req.Permission)
+	}
+	if req.Readonly {
+		spec.Actions = []access.Action{access.Read}
+	}
+	var err error
+	if spec.Packages, err = req.patterns(); err != nil {
+		return spec, err
+	}
+	// Without expires the token gets the registry's default lifetime;
+	// access.Tokens refuses one longer than its maximum.
+	if req.ExpiresDays != nil {
+		if *req.ExpiresDays < 1 {
+			return spec, trove.Error(trove.ErrInvalid, "expires must be a number of days, at least 1")
+		}
+		spec.ExpiresAt = time.Now().Add(time.Duration(min(*req.ExpiresDays, 100*365)) * 24 * time.Hour)
+	}
+	spec.Description = strings.TrimSpace(req.Name + " " + req.Description)
+	if spec.Description == "" {
+		spec.Description = "npm token create"
+	}
+	if len(spec.Description) > 200 {
+		return spec, trove.Error(trove.ErrInvalid, "the token name and description are longer than 200 bytes")
+	}
+	return spec, nil
+}
+
+// patterns returns the packages the request limits the token to.
+func (req *tokenRequest) patterns() ([]access.Pattern, error) {
+	if req.PackagesAll {
+		return []access.Pattern{"npm:*"}, nil
+	}
+	var out []access.Pattern
+	for _, p := range req.Packages {
+		n, err := Rules{}.ParseName(p)
+		if err != nil {
+			return nil, trove.Error(trove.ErrInvalid, "packages: %w", err)
+		}
+		out = append(out, access.Pattern("npm:"+string(n)))
+	}
+	for _, s := range req.Scopes {
+		s = strings.TrimSuffix(strings.TrimPrefix(s, "@"), "/")
+		if _, err := (Rules{}).ParseName("@" + s + "/x"); err != nil || s == "" {
+			return nil, trove.Error(trove.ErrInvalid, "scopes: %q is not a scope like @acme", s)
+		}
+		out = append(out, access.Pattern("npm:@"+s+"/*"))
+	}
+	if len(out) == 0 {
+		return []access.Pattern{"*"}, nil
+	}
+	return out, nil
 }
 
 // revokeToken serves DELETE /-/npm/v1/tokens/token/KEY.

@@ -232,11 +232,7 @@ func (e *testEnv) post(t testing.TB, token string, fields []formField, filename 
 
 func (e *testEnv) postRaw(t testing.TB, token string, body io.Reader, contentType string) response {
 	t.Helper()
-	req, err := http.NewRequest("POST", e.url+"/legacy/", body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", contentType)
+	req := servertest.Request(t, "POST", e.url+"/legacy/", body, "Content-Type", contentType)
 	if token != "" {
 		req.SetBasicAuth("__token__", token)
 	}

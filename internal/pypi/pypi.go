@@ -45,9 +45,7 @@ func New(o Options) *Handler {
 // routes returns the PyPI route table of h.
 func (h *Handler) routes() adapter.Table[endpoint, request] {
 	get := http.MethodGet
-	route := func(name, method, path string, a adapter.Access) adapter.Route {
-		return adapter.Route{Name: name, Method: method, Path: path, Access: a}
-	}
+	route := adapter.NewRoute
 	return adapter.Table[endpoint, request]{
 		{Route: route("redirect", get, "/simple/{name, not normalized}/", adapter.Open), Kind: epRedirect, Serve: h.redirect},
 		{Route: route("index", get, "/simple/", adapter.Open), Kind: epIndex, Serve: h.index},

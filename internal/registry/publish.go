@@ -84,75 +84,31 @@ func (s *Service) Publish(ctx context.Context, who *access.Principal, u *Upload)
 	if err != nil {
 		return nil, err
 	}
-	if u.Version == "" {
+	switch {
+	case u.Version == "":
 		return nil, trove.Error(trove.ErrInvalid, "a release needs a version")
-	}
-	if len(u.Files) == 0 {
+	case len(u.Files) == 0:
 		return nil, trove.Error(trove.ErrInvalid, "a release needs at least one file")
-	}
-	if len(u.Metadata) == 0 {
+	case len(u.Metadata) == 0:
 		u.Metadata = json.RawMessage(`{}`)
 	}
-	eco := u.Ecosystem
-
 	// Cheap checks first, so that refused uploads write nothing at all.
-	pkg, err := s.db.Package(ctx, eco, name)
-	if err != nil && !errors.Is(err, meta.ErrNotFound) {
+	unchanged, err := s.checkUpload(ctx, who, rules, name, key, u)
+	if err != nil || unchanged != nil {
+		return unchanged, err
+	}
+	if err := s.storeBlobs(ctx, u); err != nil {
 		return nil, err
 	}
-	if err := s.authorize(ctx, who, access.Publish, eco, name, pkg); err != nil {
-		return nil, err
-	}
-	if pkg == nil {
-		if err := s.checkLookalike(ctx, rules, name); err != nil {
-			return nil, err
-		}
-		if err := s.checkCreate(ctx, s.db, who, rules, name); err != nil {
-			return nil, err
-		}
-	} else {
-		unchanged, err := s.checkNew(ctx, pkg, key, u)
-		if err != nil {
-			return nil, err
-		}
-		if unchanged != nil {
-			return unchanged, nil
-		}
-	}
-
-	// Blobs before rows: a row never points at a missing blob.
-	for _, f := range u.Files {
-		if err := blob.Put(ctx, s.blobs, f.Content.Reader(), f.Content.Digests.SHA256); err != nil {
-			return nil, fmt.Errorf("storing %s: %w", f.Filename, err)
-		}
-		if f.Metadata != nil {
-			if err := blob.Put(ctx, s.blobs, bytes.NewReader(f.Metadata), blob.Sum(f.Metadata)); err != nil {
-				return nil, fmt.Errorf("storing metadata of %s: %w", f.Filename, err)
-			}
-		}
-	}
-
 	res, err := s.quarantine(ctx, who, rules, name, key, u)
 	if err != nil {
 		return nil, err
 	}
-
-	report, err := s.scan.Scan(ctx, artifact(u, name, res.Files))
 	// Cleanup must happen even if the client went away.
 	bg := context.WithoutCancel(ctx)
-	switch {
-	case err != nil:
-		s.discard(bg, res)
-		// TODO(issue: scanning): keep the release quarantined and retry
-		// in the background instead of asking the client to retry.
-		return nil, trove.Error(trove.ErrUnavailable, "upload checks could not run, nothing was published; try again later (%w)", err)
-	case report.Verdict == scan.Reject:
-		s.discard(bg, res)
-		return nil, trove.Error(trove.ErrRejected, "%s %s was not published: %v", u.Name, u.Version, report.Err())
-	case report.Verdict == scan.Hold:
-		return nil, trove.Error(trove.ErrHeld, "%s %s is held for review by the registry's administrators: %v", u.Name, u.Version, report.Err())
+	if err := s.scanQuarantined(ctx, bg, res, u, name); err != nil {
+		return nil, err
 	}
-
 	if err := s.publishQuarantined(bg, res, u); err != nil {
 		return nil, err
 	}
@@ -161,6 +117,63 @@ func (s *Service) Publish(ctx context.Context, who *access.Principal, u *Upload)
 		return nil, err
 	}
 	return res, nil
+}
+
+// checkUpload authorizes an upload and checks it against what exists: a
+// new package's name and namespace, or an existing one's versions and
+// filenames. A retried upload that changes nothing returns the existing
+// state.
+func (s *Service) checkUpload(ctx context.Context, who *access.Principal, rules Rules, name trove.Name, key string, u *Upload) (*Result, error) {
+	pkg, err := s.db.Package(ctx, u.Ecosystem, name)
+	if err != nil && !errors.Is(err, meta.ErrNotFound) {
+		return nil, err
+	}
+	if err := s.authorize(ctx, who, access.Publish, u.Ecosystem, name, pkg); err != nil {
+		return nil, err
+	}
+	if pkg != nil {
+		return s.checkNew(ctx, pkg, key, u)
+	}
+	if err := s.checkLookalike(ctx, rules, name); err != nil {
+		return nil, err
+	}
+	return nil, s.checkCreate(ctx, s.db, who, rules, name)
+}
+
+// storeBlobs stores the upload's files and extracted metadata: blobs
+// before rows, so that a row never points at a missing blob.
+func (s *Service) storeBlobs(ctx context.Context, u *Upload) error {
+	for _, f := range u.Files {
+		if err := blob.Put(ctx, s.blobs, f.Content.Reader(), f.Content.Digests.SHA256); err != nil {
+			return fmt.Errorf("storing %s: %w", f.Filename, err)
+		}
+		if f.Metadata != nil {
+			if err := blob.Put(ctx, s.blobs, bytes.NewReader(f.Metadata), blob.Sum(f.Metadata)); err != nil {
+				return fmt.Errorf("storing metadata of %s: %w", f.Filename, err)
+			}
+		}
+	}
+	return nil
+}
+
+// scanQuarantined runs the scan pipeline on a quarantined upload and
+// returns nil if it may be published; a refused upload is discarded
+// (with bg, which outlives the client).
+func (s *Service) scanQuarantined(ctx, bg context.Context, res *Result, u *Upload, name trove.Name) error {
+	report, err := s.scan.Scan(ctx, artifact(u, name, res.Files))
+	switch {
+	case err != nil:
+		s.discard(bg, res)
+		// TODO(issue 13): keep the release quarantined and retry in the
+		// background instead of asking the client to retry.
+		return trove.Error(trove.ErrUnavailable, "upload checks could not run, nothing was published; try again later (%w)", err)
+	case report.Verdict == scan.Reject:
+		s.discard(bg, res)
+		return trove.Error(trove.ErrRejected, "%s %s was not published: %v", u.Name, u.Version, report.Err())
+	case report.Verdict == scan.Hold:
+		return trove.Error(trove.ErrHeld, "%s %s is held for review by the registry's administrators: %v", u.Name, u.Version, report.Err())
+	}
+	return nil
 }
 
 // authorize applies access.Authorize to the package, which may not exist.
@@ -272,58 +285,15 @@ func (s *Service) quarantine(ctx context.Context, who *access.Principal, rules R
 	res := &Result{}
 	at := now(s)
 	err := s.db.Tx(ctx, func(tx *meta.Tx) error {
-		pkg, err := tx.Package(ctx, u.Ecosystem, name)
-		switch {
-		case errors.Is(err, meta.ErrNotFound):
-			// The namespace may have been claimed since the check above.
-			if err := s.checkCreate(ctx, tx, who, rules, name); err != nil {
-				return err
-			}
-			pkg = &trove.Package{Ecosystem: u.Ecosystem, Name: name, DisplayName: u.Name,
-				Skeleton: rules.Skeleton(name), Namespace: namespaceOf(rules, name).Key, CreatedAt: at}
-			if err := tx.InsertPackage(ctx, pkg); err != nil {
-				return err
-			}
-			if err := tx.AddOwner(ctx, pkg.ID, who.UserID, at); err != nil {
-				return err
-			}
-		case err != nil:
+		var err error
+		if res.Package, err = s.packageFor(ctx, tx, who, rules, name, u, at); err != nil {
 			return err
-		default:
-			// The package may have been created since the check above.
-			owner, err := tx.IsOwner(ctx, pkg.ID, who.UserID)
-			if err != nil {
-				return err
-			}
-			r := access.Resource{Ecosystem: pkg.Ecosystem, Name: s.key(pkg.Ecosystem, pkg.Name), Exists: true, Owner: owner}
-			if err := access.Authorize(who, access.Publish, r); err != nil {
-				return err
-			}
 		}
-		res.Package = pkg
-
-		rel, err := tx.Release(ctx, pkg.ID, key)
-		switch {
-		case errors.Is(err, meta.ErrNotFound):
-			rel = &trove.Release{PackageID: pkg.ID, Version: u.Version, VersionKey: key, State: trove.Quarantined,
-				Metadata: u.Metadata, PublisherID: who.UserID, CreatedAt: at}
-			if err := tx.InsertRelease(ctx, rel); err != nil {
-				return err
-			}
-			if err := tx.InsertDependencies(ctx, rel.ID, u.Ecosystem, dependencies(rules, u.Dependencies)); err != nil {
-				return err
-			}
-		case err != nil:
+		if res.Release, err = releaseFor(ctx, tx, who, rules, res.Package, key, u, at); err != nil {
 			return err
-		default:
-			if err := versionTaken(pkg, rel, u); err != nil {
-				return err
-			}
 		}
-		res.Release = rel
-
 		for _, f := range u.Files {
-			mf := &trove.File{ReleaseID: rel.ID, PackageID: pkg.ID, Filename: f.Filename, Kind: f.Kind, State: trove.Quarantined,
+			mf := &trove.File{ReleaseID: res.Release.ID, PackageID: res.Package.ID, Filename: f.Filename, Kind: f.Kind, State: trove.Quarantined,
 				Size: f.Content.Size(), SHA256: string(f.Content.Digests.SHA256), SHA512: f.Content.Digests.SHA512,
 				SHA1: f.Content.Digests.SHA1, Blake2b256: f.Content.Digests.Blake2b256, MD5: f.Content.Digests.MD5,
 				Attrs: f.Attrs, CreatedAt: at}
@@ -344,6 +314,52 @@ func (s *Service) quarantine(ctx context.Context, who *access.Principal, rules R
 		return nil, err
 	}
 	return res, nil
+}
+
+// packageFor returns the upload's package within tx, creating it (owned
+// by who) if it does not exist. Both cases are checked again here: the
+// package, or its namespace, may have been created since the checks
+// before the transaction.
+func (s *Service) packageFor(ctx context.Context, tx *meta.Tx, who *access.Principal, rules Rules, name trove.Name, u *Upload, at time.Time) (*trove.Package, error) {
+	pkg, err := tx.Package(ctx, u.Ecosystem, name)
+	switch {
+	case errors.Is(err, meta.ErrNotFound):
+		if err := s.checkCreate(ctx, tx, who, rules, name); err != nil {
+			return nil, err
+		}
+		pkg = &trove.Package{Ecosystem: u.Ecosystem, Name: name, DisplayName: u.Name,
+			Skeleton: rules.Skeleton(name), Namespace: namespaceOf(rules, name).Key, CreatedAt: at}
+		if err := tx.InsertPackage(ctx, pkg); err != nil {
+			return nil, err
+		}
+		return pkg, tx.AddOwner(ctx, pkg.ID, who.UserID, at)
+	case err != nil:
+		return nil, err
+	}
+	owner, err := tx.IsOwner(ctx, pkg.ID, who.UserID)
+	if err != nil {
+		return nil, err
+	}
+	r := access.Resource{Ecosystem: pkg.Ecosystem, Name: s.key(pkg.Ecosystem, pkg.Name), Exists: true, Owner: owner}
+	return pkg, access.Authorize(who, access.Publish, r)
+}
+
+// releaseFor returns the upload's release within tx, recording it
+// quarantined (with its dependencies) if it does not exist.
+func releaseFor(ctx context.Context, tx *meta.Tx, who *access.Principal, rules Rules, pkg *trove.Package, key string, u *Upload, at time.Time) (*trove.Release, error) {
+	rel, err := tx.Release(ctx, pkg.ID, key)
+	switch {
+	case errors.Is(err, meta.ErrNotFound):
+		rel = &trove.Release{PackageID: pkg.ID, Version: u.Version, VersionKey: key, State: trove.Quarantined,
+			Metadata: u.Metadata, PublisherID: who.UserID, CreatedAt: at}
+		if err := tx.InsertRelease(ctx, rel); err != nil {
+			return nil, err
+		}
+		return rel, tx.InsertDependencies(ctx, rel.ID, u.Ecosystem, dependencies(rules, u.Dependencies))
+	case err != nil:
+		return nil, err
+	}
+	return rel, versionTaken(pkg, rel, u)
 }
 
 // publishQuarantined makes a quarantined upload visible, points its tags

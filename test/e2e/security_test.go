@@ -90,7 +90,8 @@ func TestNPMMaintainerEmails(t *testing.T) {
 // registry's default lifetime, never beyond its maximum.
 func TestNPMTokenExpiry(t *testing.T) {
 	tr := startTrove(t, "TROVE_TOKENS_DEFAULT_LIFETIME=14d", "TROVE_TOKENS_MAX_LIFETIME=60d")
-	npm := newNPM(t, tr, alice(t, tr))
+	alice(t, tr)
+	npm := newNPM(t, tr, tr.Token(t, "alice", "*", "read,publish,tokens"))
 	dir := t.TempDir()
 	// wantExpiry checks the day npm shows, which may be the next one if
 	// midnight passed while npm ran.

@@ -12,11 +12,16 @@ import (
 	"io"
 	"io/fs"
 	"path"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"golang.org/x/mod/module"
 	modzip "golang.org/x/mod/zip"
+	"golang.org/x/tools/txtar"
 )
 
 // A TarEntry is one entry of a tar archive; Type 0 is a regular file.
@@ -178,3 +183,68 @@ func (i memInfo) Mode() fs.FileMode  { return 0o644 }
 func (i memInfo) ModTime() time.Time { return time.Time{} }
 func (i memInfo) IsDir() bool        { return false }
 func (i memInfo) Sys() any           { return nil }
+
+// A Fixture is a txtar test fixture: its header's key=value lines (such
+// as wantErr=…) and its files.
+type Fixture struct {
+	Header map[string]string
+	Files  []txtar.File
+}
+
+// RunFixtures runs fn on every txtar file the glob matches, each in a
+// subtest named after the file, and fails the test when there is none.
+func RunFixtures(t *testing.T, glob string, fn func(t *testing.T, f Fixture)) {
+	paths, err := filepath.Glob(glob)
+	if err != nil || len(paths) == 0 {
+		t.Fatalf("no fixtures %s: %v", glob, err)
+	}
+	for _, p := range paths {
+		t.Run(strings.TrimSuffix(filepath.Base(p), ".txtar"), func(t *testing.T) {
+			a, err := txtar.ParseFile(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f := Fixture{Header: map[string]string{}, Files: a.Files}
+			for _, line := range strings.Split(string(a.Comment), "\n") {
+				if k, v, ok := strings.Cut(line, "="); ok && !strings.Contains(k, " ") {
+					f.Header[k] = v
+				}
+			}
+			fn(t, f)
+		})
+	}
+}
+
+var escapes = regexp.MustCompile(`\\u[0-9a-f]{4}|\\n`)
+
+// fixtureName turns a txtar file name into an entry name: \uXXXX and \n
+// are unescaped, and LONG becomes 1100 x's.
+func fixtureName(name string) string {
+	name = escapes.ReplaceAllStringFunc(name, func(s string) string {
+		u, _ := strconv.Unquote(`"` + s + `"`)
+		return u
+	})
+	return strings.ReplaceAll(name, "LONG", strings.Repeat("x", 1100))
+}
+
+// FixtureTar builds a tar archive of a fixture's files. A file name may
+// start with an entry type (dir, symlink, hardlink, char, block, fifo) and
+// end with "-> target" for links; \uXXXX and \n in names are unescaped,
+// and LONG becomes 1100 x's.
+func FixtureTar(t testing.TB, files []txtar.File) []byte {
+	t.Helper()
+	var entries []TarEntry
+	types := map[string]byte{"dir": tar.TypeDir, "symlink": tar.TypeSymlink, "hardlink": tar.TypeLink,
+		"char": tar.TypeChar, "block": tar.TypeBlock, "fifo": tar.TypeFifo}
+	for _, f := range files {
+		e := TarEntry{Name: fixtureName(f.Name), Body: string(f.Data)}
+		if kind, rest, ok := strings.Cut(e.Name, " "); ok && types[kind] != 0 {
+			e.Type, e.Name, e.Body = types[kind], rest, ""
+		}
+		if name, link, ok := strings.Cut(e.Name, " -> "); ok {
+			e.Name, e.Linkname = name, link
+		}
+		entries = append(entries, e)
+	}
+	return Tar(t, entries...)
+}

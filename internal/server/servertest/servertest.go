@@ -190,3 +190,16 @@ func Multipart(t testing.TB, parts ...Part) (*bytes.Buffer, string) {
 	}
 	return &b, mw.FormDataContentType()
 }
+
+// Request returns a request with the headers (name, value pairs).
+func Request(t testing.TB, method, url string, body io.Reader, header ...string) *http.Request {
+	t.Helper()
+	req, err := http.NewRequest(method, url, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	return req
+}
