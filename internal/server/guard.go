@@ -29,9 +29,9 @@ import (
 //     is closed. The deadline is set before the endpoint runs, so a body
 //     the endpoint never reads cannot hold the connection either.
 //   - Rate limits (429 with Retry-After): writes without credentials per
-//     client address; sign-in endpoints (routes "login.*") per client
-//     address; publishes (routes ending in .publish or .upload) per
-//     credential.
+//     client address; sign-in endpoints (adapter.SignIn in the adapter's
+//     route table) per client address; publishes (routes ending in
+//     .publish or .upload) per credential.
 type Guards struct {
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For is
 	// believed. Empty: the peer is always the client.
@@ -136,13 +136,9 @@ func isPublish(route string) bool {
 	return strings.HasSuffix(route, ".publish") || strings.HasSuffix(route, ".upload")
 }
 
-// isLogin reports whether an endpoint name (without the mount's prefix)
-// is a sign-in endpoint.
-func isLogin(endpoint string) bool { return strings.HasPrefix(endpoint, "login.") }
-
-// limitRequest applies the rate limits to an authenticated request of an
-// endpoint of the adapter (endpoint is its name within the adapter).
-func (g *Guards) limitRequest(r *http.Request, p *access.Principal, endpoint, route string, m *Metrics) error {
+// limitRequest applies the rate limits to an authenticated request of a
+// route; signIn says whether its endpoint signs users in.
+func (g *Guards) limitRequest(r *http.Request, p *access.Principal, signIn bool, route string, m *Metrics) error {
 	if isRead(r) {
 		return nil
 	}
@@ -153,7 +149,7 @@ func (g *Guards) limitRequest(r *http.Request, p *access.Principal, endpoint, ro
 			return trove.Retry(wait, trove.ErrTooMany, "too many requests without credentials from your address; try again in %s", roundUp(wait))
 		}
 	}
-	if isLogin(endpoint) {
+	if signIn {
 		if ok, wait := g.Logins.Allow(addr); !ok {
 			m.refuse("login_rate")
 			return trove.Retry(wait, trove.ErrTooMany, "too many sign-ins from your address; try again in %s", roundUp(wait))

@@ -40,7 +40,10 @@ func (guarded) Route(r *http.Request) (string, func(http.ResponseWriter, *http.R
 	}
 }
 
-func (guarded) Routes() []adapter.Route { return nil }
+// Routes lists the one sign-in endpoint the tests use.
+func (guarded) Routes() []adapter.Route {
+	return []adapter.Route{adapter.NewRoute("login.start", http.MethodPost, "/login.start", adapter.SignIn)}
+}
 
 func (guarded) WriteError(w http.ResponseWriter, r *http.Request, status int, msg string) {
 	http.Error(w, msg, status)

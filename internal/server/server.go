@@ -208,6 +208,12 @@ func RequestID(ctx context.Context) string {
 
 // adapterHandler runs the middleware and an adapter endpoint.
 func (s *Server) adapterHandler(m Mount) http.Handler {
+	signIn := make(map[string]bool) // the adapter's sign-in endpoints, by name
+	for _, rt := range m.Adapter.Routes() {
+		if rt.Access == adapter.SignIn {
+			signIn[rt.Name] = true
+		}
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.active.Add(1)
 		defer s.active.Done()
@@ -233,7 +239,7 @@ func (s *Server) adapterHandler(m Mount) http.Handler {
 		route = m.Ecosystem + "." + name
 		p, err := s.authenticate(r)
 		if err == nil {
-			err = s.opts.Guards.limitRequest(r, p, name, route, s.opts.Metrics)
+			err = s.opts.Guards.limitRequest(r, p, signIn[name], route, s.opts.Metrics)
 		}
 		if err == nil {
 			r = r.WithContext(access.WithPrincipal(r.Context(), p))
