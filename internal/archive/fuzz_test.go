@@ -33,24 +33,32 @@ func FuzzTar(f *testing.F) {
 	f.Add(gzipBytes(f, paxTar(f, "p/s", "x", "comment=hi")))
 	f.Add([]byte{0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff})
 	f.Fuzz(func(t *testing.T, b []byte) {
-		var got []string
-		err := WalkTarGz(bytes.NewReader(b), fuzzLimits, func(e Entry, r io.Reader) error {
-			data, err := io.ReadAll(r)
-			got = append(got, fmt.Sprintf("%s %v %q", e.Name, e.Dir, data))
-			return err
-		})
-		if err != nil {
-			clientError(t, err)
-			return
-		}
-		want, err := stdTar(b)
-		if err != nil {
-			t.Fatalf("WalkTarGz accepted what archive/tar refuses: %v", err)
-		}
-		if strings.Join(got, "\n") != strings.Join(want, "\n") {
-			t.Fatalf("WalkTarGz read\n%s\narchive/tar reads\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
-		}
+		walk := func(fn WalkFunc) error { return WalkTarGz(bytes.NewReader(b), fuzzLimits, fn) }
+		sameAsStd(t, "WalkTarGz", walk, "archive/tar", func() ([]string, error) { return stdTar(b) })
 	})
+}
+
+// sameAsStd fails unless whatever walk accepts, the standard library
+// (std) reads with the same names and bytes.
+func sameAsStd(t *testing.T, name string, walk func(WalkFunc) error, stdName string, std func() ([]string, error)) {
+	t.Helper()
+	var got []string
+	err := walk(func(e Entry, r io.Reader) error {
+		data, err := io.ReadAll(r)
+		got = append(got, fmt.Sprintf("%s %v %q", e.Name, e.Dir, data))
+		return err
+	})
+	if err != nil {
+		clientError(t, err)
+		return
+	}
+	want, err := std()
+	if err != nil {
+		t.Fatalf("%s accepted what %s refuses: %v", name, stdName, err)
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("%s read\n%s\n%s reads\n%s", name, strings.Join(got, "\n"), stdName, strings.Join(want, "\n"))
+	}
 }
 
 // stdTar lists a .tar.gz's entries as archive/tar reads them.
@@ -96,23 +104,7 @@ func FuzzZip(f *testing.F) {
 			clientError(t, err)
 			return
 		}
-		var got []string
-		err = z.Walk(func(e Entry, r io.Reader) error {
-			data, err := io.ReadAll(r)
-			got = append(got, fmt.Sprintf("%s %v %q", e.Name, e.Dir, data))
-			return err
-		})
-		if err != nil {
-			clientError(t, err)
-			return
-		}
-		want, err := stdZip(b)
-		if err != nil {
-			t.Fatalf("OpenZip accepted what archive/zip refuses: %v", err)
-		}
-		if strings.Join(got, "\n") != strings.Join(want, "\n") {
-			t.Fatalf("Walk read\n%s\narchive/zip reads\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
-		}
+		sameAsStd(t, "OpenZip", z.Walk, "archive/zip", func() ([]string, error) { return stdZip(b) })
 	})
 }
 
