@@ -13,6 +13,7 @@ package access
 
 import (
 	"context"
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"slices"
@@ -38,6 +39,7 @@ type Principal struct {
 	// TokenID identifies the API token the request presented.
 	TokenID       int64
 	TokenPublicID string
+	tokenHash     string // HashToken of the token presented
 	// Packages and Actions are the token's scope.
 	Packages []Pattern
 	Actions  []Action
@@ -56,6 +58,15 @@ func (p *Principal) Allows(a Action, ecosystem trove.Ecosystem, key trove.Name) 
 		}
 	}
 	return false
+}
+
+// Presented reports whether token (a secret or a public id) is the token
+// the principal presented: any token may revoke itself.
+func (p *Principal) Presented(token string) bool {
+	if p == nil || p.tokenHash == "" {
+		return false
+	}
+	return token == p.TokenPublicID || subtle.ConstantTimeCompare([]byte(HashToken(token)), []byte(p.tokenHash)) == 1
 }
 
 // Can reports whether the principal's token carries the action, whatever

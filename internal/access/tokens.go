@@ -161,7 +161,7 @@ func (t *Tokens) Authenticate(ctx context.Context, secret string) (*Principal, e
 	if err != nil {
 		return nil, fmt.Errorf("looking up token owner: %w", err)
 	}
-	p := &Principal{UserID: u.ID, UserName: u.Name, Email: u.Email, Admin: u.Admin, TokenID: tok.ID, TokenPublicID: tok.PublicID}
+	p := &Principal{UserID: u.ID, UserName: u.Name, Email: u.Email, Admin: u.Admin, TokenID: tok.ID, TokenPublicID: tok.PublicID, tokenHash: h}
 	for _, s := range tok.Packages {
 		p.Packages = append(p.Packages, Pattern(s))
 	}

@@ -284,7 +284,7 @@ func (h *Handler) revokeAll(w http.ResponseWriter, r *http.Request, _ request) e
 func (h *Handler) revokeToken(w http.ResponseWriter, r *http.Request, req request) error {
 	id := req.user
 	who := access.PrincipalFrom(r.Context())
-	if who == nil || who.TokenPublicID != id {
+	if !who.Presented(id) {
 		if err := who.CheckManageTokens(); err != nil {
 			return err
 		}

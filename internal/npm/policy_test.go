@@ -186,3 +186,15 @@ func TestPublishRestrictedRefused(t *testing.T) {
 	doc["access"] = "public"
 	do(t, "PUT", e.reg+"/@alice%2fsecret", tok, doc).want(t, http.StatusOK)
 }
+
+// TestLogoutRevokesItself checks that any token may revoke itself (npm
+// logout), while revoking another token needs the tokens action.
+func TestLogoutRevokesItself(t *testing.T) {
+	e := newEnv(t, nil)
+	u := e.User(t, "alice", false)
+	ro, other := e.Token(t, u, nil, access.Read), e.Token(t, u, nil, access.Read)
+	do(t, "DELETE", e.reg+"/-/user/token/"+other, ro, nil).want(t, http.StatusForbidden)
+	do(t, "DELETE", e.reg+"/-/user/token/"+ro, ro, nil).want(t, http.StatusOK)
+	do(t, "GET", e.reg+"/-/whoami", ro, nil).want(t, http.StatusUnauthorized)
+	do(t, "GET", e.reg+"/-/whoami", other, nil).want(t, http.StatusOK)
+}

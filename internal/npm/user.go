@@ -2,7 +2,6 @@ package npm
 
 import (
 	"context"
-	"crypto/subtle"
 	"errors"
 	"fmt"
 	"net/http"
@@ -115,7 +114,7 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request, req request) er
 	if err != nil {
 		return err
 	}
-	if !presented(r, req.arg) {
+	if !who.Presented(req.arg) {
 		if err := who.CheckManageTokens(); err != nil {
 			return err
 		}
@@ -124,16 +123,6 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request, req request) er
 		return err
 	}
 	return adapter.WriteJSON(w, http.StatusOK, ok)
-}
-
-// presented reports whether token is the credential the request presented.
-func presented(r *http.Request, token string) bool {
-	scheme, rest, _ := strings.Cut(r.Header.Get("Authorization"), " ")
-	if strings.EqualFold(scheme, "bearer") {
-		return subtle.ConstantTimeCompare([]byte(strings.TrimSpace(rest)), []byte(token)) == 1
-	}
-	_, pass, ok := r.BasicAuth()
-	return ok && subtle.ConstantTimeCompare([]byte(pass), []byte(token)) == 1
 }
 
 // revoke revokes one of the user's tokens, by secret or public id.

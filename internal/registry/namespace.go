@@ -203,8 +203,8 @@ func ownsAny(ctx context.Context, q nsReader, who *access.Principal, pkgs []*tro
 // characters, or namespaces, after the package was created), so that the
 // look-alike and namespace checks compare like with like.
 func (s *Service) rekey(ctx context.Context) error {
-	for _, eco := range s.order {
-		rules := s.rules[eco]
+	for _, rules := range s.list {
+		eco := rules.Ecosystem()
 		pkgs, err := s.db.AllPackages(ctx, eco)
 		if err != nil {
 			return err

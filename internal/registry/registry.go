@@ -30,7 +30,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"slices"
 	"sync"
 	"time"
 
@@ -87,7 +86,7 @@ type Service struct {
 	blobs   blob.Store
 	scan    *scan.Pipeline
 	rules   map[trove.Ecosystem]Rules
-	order   []trove.Ecosystem // of the rules given
+	list    []Rules // the rules, in the order given
 	tempDir string
 	now     func() time.Time
 	log     *translog.Log
@@ -143,7 +142,7 @@ func New(cfg Config) (*Service, error) {
 	removeStaleStages(s.tempDir, s.now().Add(-StaleQuarantine))
 	for _, r := range cfg.Rules {
 		s.rules[r.Ecosystem()] = r
-		s.order = append(s.order, r.Ecosystem())
+		s.list = append(s.list, r)
 	}
 	if err := s.rekey(context.Background()); err != nil {
 		return nil, fmt.Errorf("registry: %w", err)
@@ -151,16 +150,10 @@ func New(cfg Config) (*Service, error) {
 	return s, nil
 }
 
-// Ecosystems returns the ecosystems the service has rules for, in the
-// order it was given them.
-func (s *Service) Ecosystems() []trove.Ecosystem {
-	return slices.Clone(s.order)
-}
-
 // ParsePattern checks a token scope pattern against the ecosystems the
 // service knows, folding its names by their rules (access.ParsePattern).
 func (s *Service) ParsePattern(p string) (access.Pattern, error) {
-	return access.ParsePattern(p, Namers(s.ruleList()...)...)
+	return access.ParsePattern(p, Namers(s.list...)...)
 }
 
 // Namers returns the rules as access.Namers.
@@ -168,14 +161,6 @@ func Namers(rules ...Rules) []access.Namer {
 	out := make([]access.Namer, len(rules))
 	for i, r := range rules {
 		out[i] = r
-	}
-	return out
-}
-
-func (s *Service) ruleList() []Rules {
-	out := make([]Rules, len(s.order))
-	for i, eco := range s.order {
-		out[i] = s.rules[eco]
 	}
 	return out
 }
