@@ -105,6 +105,37 @@ type Store interface {
 	// Delete removes the blob. Deleting a missing blob is not an error.
 	// Only garbage collection calls it, for blobs no record references.
 	Delete(ctx context.Context, d Digest) error
+
+	// ReadState returns the state object called name (see [CheckStateName]),
+	// or an error wrapping ErrNotFound if it was never written.
+	ReadState(ctx context.Context, name string) ([]byte, error)
+	// WriteState replaces the state object called name, atomically: a
+	// reader sees the old bytes or the new, never a mix.
+	WriteState(ctx context.Context, name string, data []byte) error
+}
+
+// State objects are the few small, named, mutable objects kept beside the
+// blobs rather than in the metadata database, so that they survive a
+// database restored from an older backup: the transparency log's last
+// signed checkpoint is one. They are never content-addressed and never
+// garbage collected.
+
+// MaxStateBytes bounds a state object.
+const MaxStateBytes = 1 << 20
+
+// CheckStateName checks a state object's name: 1 to 64 characters of
+// lowercase letters, digits, '-' and '.', not starting with '.'.
+func CheckStateName(name string) error {
+	if name == "" || len(name) > 64 || name[0] == '.' {
+		return fmt.Errorf("state object name %q: want 1 to 64 of [a-z0-9.-], not starting with '.'", name)
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '.') {
+			return fmt.Errorf("state object name %q: want 1 to 64 of [a-z0-9.-], not starting with '.'", name)
+		}
+	}
+	return nil
 }
 
 // A Writer receives the bytes of a new blob.

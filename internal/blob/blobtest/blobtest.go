@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 	"testing"
 
@@ -193,6 +194,36 @@ func Run(t *testing.T, newStore func(t *testing.T) blob.Store) {
 		close(errs)
 		for err := range errs {
 			t.Error(err)
+		}
+	})
+	t.Run("State", func(t *testing.T) {
+		s := newStore(t)
+		if _, err := s.ReadState(ctx, "checkpoint"); !errors.Is(err, blob.ErrNotFound) {
+			t.Fatalf("ReadState of a missing object: %v, want ErrNotFound", err)
+		}
+		for _, v := range []string{"first", "second, longer than the first", ""} {
+			if err := s.WriteState(ctx, "checkpoint", []byte(v)); err != nil {
+				t.Fatalf("WriteState: %v", err)
+			}
+			got, err := s.ReadState(ctx, "checkpoint")
+			if err != nil || string(got) != v {
+				t.Fatalf("ReadState = %q, %v; want %q", got, err, v)
+			}
+		}
+		for _, bad := range []string{"", ".hidden", "../escape", "a/b", "UPPER", strings.Repeat("x", 65)} {
+			if err := s.WriteState(ctx, bad, []byte("x")); err == nil {
+				t.Errorf("WriteState(%q) succeeded; want an error", bad)
+			}
+			if _, err := s.ReadState(ctx, bad); err == nil || errors.Is(err, blob.ErrNotFound) {
+				t.Errorf("ReadState(%q) = %v; want a name error", bad, err)
+			}
+		}
+		if err := s.WriteState(ctx, "big", make([]byte, blob.MaxStateBytes+1)); err == nil {
+			t.Error("WriteState over MaxStateBytes succeeded")
+		}
+		// State objects are not blobs: no digest names them.
+		if _, err := s.Stat(ctx, blob.Sum([]byte(""))); !errors.Is(err, blob.ErrNotFound) {
+			t.Errorf("Stat of the empty state's digest: %v, want ErrNotFound", err)
 		}
 	})
 }

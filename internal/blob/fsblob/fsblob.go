@@ -8,9 +8,11 @@
 //	│       └── ab12…ef             the blob, named by its full digest, mode 0444
 //	├── tmp/
 //	│   └── upload-<random>         bytes being written; renamed into sha256/ by Commit
-//	└── damaged/
-//	    └── ab12…ef                 a blob whose bytes no longer match its name, moved
-//	                                aside by Quarantine; a new Commit of the digest removes it
+//	├── damaged/
+//	│   └── ab12…ef                 a blob whose bytes no longer match its name, moved
+//	│                               aside by Quarantine; a new Commit of the digest removes it
+//	└── state/
+//	    └── <name>                  a state object (blob.Store.WriteState), replaced by rename
 //
 // Commit computes the digest while the bytes stream in, fsyncs the file,
 // and renames it into place, so a blob path exists only for complete,
@@ -41,7 +43,7 @@ type Store struct {
 // New returns a Store rooted at dir, creating it if needed, and removes any
 // temporary files left by an earlier process.
 func New(dir string) (*Store, error) {
-	for _, d := range []string{dir, filepath.Join(dir, "sha256"), filepath.Join(dir, "tmp"), filepath.Join(dir, "damaged")} {
+	for _, d := range []string{dir, filepath.Join(dir, "sha256"), filepath.Join(dir, "tmp"), filepath.Join(dir, "damaged"), filepath.Join(dir, "state")} {
 		if err := os.MkdirAll(d, 0o750); err != nil {
 			return nil, fmt.Errorf("creating blob directory: %w", err)
 		}
@@ -216,4 +218,49 @@ func syncDir(dir string) error {
 		return fmt.Errorf("syncing %s: %w", dir, err)
 	}
 	return nil
+}
+
+// ReadState returns the state object's bytes.
+func (s *Store) ReadState(ctx context.Context, name string) ([]byte, error) {
+	if err := blob.CheckStateName(name); err != nil {
+		return nil, err
+	}
+	b, err := os.ReadFile(filepath.Join(s.root, "state", name))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("reading state %s: %w", name, blob.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading state %s: %w", name, err)
+	}
+	return b, nil
+}
+
+// WriteState replaces the state object durably: the bytes are written to
+// tmp/, synced, and renamed over state/<name>.
+func (s *Store) WriteState(ctx context.Context, name string, data []byte) error {
+	if err := blob.CheckStateName(name); err != nil {
+		return err
+	}
+	if len(data) > blob.MaxStateBytes {
+		return fmt.Errorf("writing state %s: %d bytes is over the limit of %d", name, len(data), blob.MaxStateBytes)
+	}
+	f, err := os.CreateTemp(filepath.Join(s.root, "tmp"), "state-")
+	if err != nil {
+		return fmt.Errorf("writing state %s: %w", name, err)
+	}
+	defer os.Remove(f.Name())
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), filepath.Join(s.root, "state", name))
+	}
+	if err != nil {
+		return fmt.Errorf("writing state %s: %w", name, err)
+	}
+	return syncDir(filepath.Join(s.root, "state"))
 }

@@ -19,11 +19,12 @@ type Store struct {
 	mu      sync.RWMutex
 	blobs   map[blob.Digest][]byte
 	damaged map[blob.Digest]bool
+	state   map[string][]byte
 }
 
 // New returns an empty Store.
 func New() *Store {
-	return &Store{blobs: make(map[blob.Digest][]byte), damaged: make(map[blob.Digest]bool)}
+	return &Store{blobs: make(map[blob.Digest][]byte), damaged: make(map[blob.Digest]bool), state: make(map[string][]byte)}
 }
 
 // Create starts a blob buffered in memory.
@@ -138,5 +139,33 @@ func (w *writer) Commit(ctx context.Context, want blob.Digest) error {
 func (w *writer) Abort() error {
 	w.done = true
 	w.buf = bytes.Buffer{}
+	return nil
+}
+
+// ReadState returns a copy of the state object's bytes.
+func (s *Store) ReadState(ctx context.Context, name string) ([]byte, error) {
+	if err := blob.CheckStateName(name); err != nil {
+		return nil, err
+	}
+	s.mu.RLock()
+	b, ok := s.state[name]
+	s.mu.RUnlock()
+	if !ok {
+		return nil, fmt.Errorf("reading state %s: %w", name, blob.ErrNotFound)
+	}
+	return bytes.Clone(b), nil
+}
+
+// WriteState replaces the state object.
+func (s *Store) WriteState(ctx context.Context, name string, data []byte) error {
+	if err := blob.CheckStateName(name); err != nil {
+		return err
+	}
+	if len(data) > blob.MaxStateBytes {
+		return fmt.Errorf("writing state %s: %d bytes is over the limit of %d", name, len(data), blob.MaxStateBytes)
+	}
+	s.mu.Lock()
+	s.state[name] = bytes.Clone(data)
+	s.mu.Unlock()
 	return nil
 }
