@@ -41,7 +41,8 @@ type Config struct {
 	// Listen is the TCP address to serve on.
 	Listen string `toml:"listen"`
 	// BaseURL is the public URL of this server, used in every link it
-	// emits (tarball URLs, file URLs, login URLs). Default: http://<listen>.
+	// emits (tarball URLs, file URLs, login URLs). Default: http://<listen>,
+	// or https://<listen> with TLS (with ACME: https://<first domain>).
 	BaseURL string `toml:"base_url"`
 	// ShutdownTimeout bounds how long in-flight requests may take to finish
 	// on shutdown; after it they are cancelled and their uploads rolled back.
@@ -60,6 +61,7 @@ type Config struct {
 	Security     Security     `toml:"security"`
 	Transparency Transparency `toml:"transparency"`
 	Namespaces   Namespaces   `toml:"namespaces"`
+	TLS          TLS          `toml:"tls"`
 }
 
 // Namespaces configures who may create packages where.
@@ -276,6 +278,7 @@ func Default() Config {
 		Policy:     Policy{UnpublishWindow: Duration(72 * time.Hour)},
 		Tokens:     Tokens{DefaultLifetime: Duration(90 * Day), MaxLifetime: Duration(365 * Day)},
 		Namespaces: Namespaces{Reserved: slices.Clone(DefaultReserved)},
+		TLS:        TLS{HSTSMaxAge: Duration(DefaultHSTSMaxAge)},
 	}
 }
 
@@ -314,8 +317,8 @@ func (c *Config) Finish() {
 	if c.Storage.Dir == "" {
 		c.Storage.Dir = filepath.Join(c.DataDir, "blobs")
 	}
-	if c.BaseURL == "" {
-		c.BaseURL = "http://" + c.Listen
+	if scheme, host := c.finishTLS(); c.BaseURL == "" {
+		c.BaseURL = scheme + "://" + host
 	}
 	c.BaseURL = strings.TrimRight(c.BaseURL, "/")
 	if c.Transparency.Name == "" {
@@ -429,6 +432,7 @@ func (c *Config) Validate() error {
 		bad("tokens.default_lifetime: %s is longer than tokens.max_lifetime %s", t.DefaultLifetime, t.MaxLifetime)
 	}
 	errs = append(errs, c.validateSecurity()...)
+	errs = append(errs, c.validateTLS()...)
 	return errors.Join(errs...)
 }
 

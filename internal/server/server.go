@@ -80,6 +80,8 @@ type Options struct {
 	Guards Guards
 	// Security is served at /.well-known/security.txt.
 	Security SecurityTxt
+	// Transport: HSTS, and the refusal of credentials over plain HTTP.
+	Transport Transport
 }
 
 // A Pinger reports whether a backend answers; /readyz asks it.
@@ -183,6 +185,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	id := s.idBase + "-" + encodeCount(s.idCount.Add(1))
 	w.Header().Set("X-Request-Id", id)
 	r = r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id))
+	r = s.markChannel(w, r)
 	r.RemoteAddr = s.opts.Guards.clientAddr(r)
 	s.opts.Guards.guardBody(w, r, s.opts.Metrics)
 	s.mux.ServeHTTP(w, r)
@@ -208,11 +211,9 @@ func RequestID(ctx context.Context) string {
 
 // adapterHandler runs the middleware and an adapter endpoint.
 func (s *Server) adapterHandler(m Mount) http.Handler {
-	signIn := make(map[string]bool) // the adapter's sign-in endpoints, by name
+	needs := make(map[string]adapter.Access) // what each endpoint needs, by name
 	for _, rt := range m.Adapter.Routes() {
-		if rt.Access == adapter.SignIn {
-			signIn[rt.Name] = true
-		}
+		needs[rt.Name] = max(needs[rt.Name], rt.Access)
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.active.Add(1)
@@ -237,9 +238,13 @@ func (s *Server) adapterHandler(m Mount) http.Handler {
 			return
 		}
 		route = m.Ecosystem + "." + name
-		p, err := s.authenticate(r)
+		var p *access.Principal
+		err := s.requireTLS(r, needs[name], m.Prefix+r.URL.Path)
 		if err == nil {
-			err = s.opts.Guards.limitRequest(r, p, signIn[name], route, s.opts.Metrics)
+			p, err = s.authenticate(r)
+		}
+		if err == nil {
+			err = s.opts.Guards.limitRequest(r, p, needs[name] == adapter.SignIn, route, s.opts.Metrics)
 		}
 		if err == nil {
 			r = r.WithContext(access.WithPrincipal(r.Context(), p))
