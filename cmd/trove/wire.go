@@ -205,6 +205,7 @@ func wire(ctx context.Context, c *config.Config) (*stack, error) {
 		},
 		Security: server.SecurityTxt{Contact: c.Security.Contact, Expires: c.SecurityExpires(), Policy: c.Security.Policy,
 			PreferredLanguages: c.Security.PreferredLanguages, Canonical: c.BaseURL + "/.well-known/security.txt"},
+		Transport: server.Transport{HSTS: c.HSTS(), HTTPSURL: httpsURL(c)},
 	})
 	return s, nil
 }

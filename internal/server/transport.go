@@ -3,7 +3,9 @@ package server
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -19,7 +21,7 @@ import (
 //   - A request reaches the server over https when its connection is TLS,
 //     or when its peer is a trusted proxy (Guards.TrustedProxies) whose
 //     X-Forwarded-Proto says https. Those responses carry
-//     Strict-Transport-Security.
+//     Strict-Transport-Security, unless the Host is a loopback name.
 //   - Otherwise it came over plain HTTP, from this machine (a loopback
 //     client address) or over the network. Over the network, a request
 //     that carries a credential (an Authorization header) or is for an
@@ -75,6 +77,21 @@ func (g *Guards) channelOf(r *http.Request) channel {
 	return overPlainNetwork
 }
 
+// loopbackHost reports whether a Host header names this machine. Such
+// responses carry no Strict-Transport-Security: a browser would apply it
+// to every server on localhost, whatever its port.
+func loopbackHost(host string) bool {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.Trim(host, "[]")
+	if strings.EqualFold(host, "localhost") || strings.HasSuffix(strings.ToLower(host), ".localhost") {
+		return true
+	}
+	a, err := netip.ParseAddr(host)
+	return err == nil && a.Unmap().IsLoopback()
+}
+
 // forwardedProtos returns the X-Forwarded-Proto values, in lower case.
 func forwardedProtos(r *http.Request) []string {
 	var out []string
@@ -102,7 +119,7 @@ func containsOther(list []string, want string) bool {
 // sets Strict-Transport-Security on responses over https.
 func (s *Server) markChannel(w http.ResponseWriter, r *http.Request) *http.Request {
 	ch := s.opts.Guards.channelOf(r)
-	if ch == overTLS && s.opts.Transport.HSTS > 0 {
+	if ch == overTLS && s.opts.Transport.HSTS > 0 && !loopbackHost(r.Host) {
 		w.Header().Set("Strict-Transport-Security", "max-age="+strconv.FormatInt(int64(s.opts.Transport.HSTS/time.Second), 10))
 	}
 	return r.WithContext(context.WithValue(r.Context(), channelKey{}, ch))

@@ -155,23 +155,34 @@ func TestCredentialsNeedTLSWithoutHTTPS(t *testing.T) {
 }
 
 // TestHSTSOverRealTLS: a response over a real TLS connection carries
-// Strict-Transport-Security; with a max-age of 0 it carries none.
+// Strict-Transport-Security; with a max-age of 0 it carries none, and
+// neither does one to a loopback host name (a browser would apply it to
+// every local server).
 func TestHSTSOverRealTLS(t *testing.T) {
-	for _, age := range []time.Duration{0, time.Hour} {
-		s := server.New(server.Options{Transport: server.Transport{HSTS: age}})
+	tests := []struct {
+		age  time.Duration
+		host string
+		want string
+	}{
+		{time.Hour, "registry.example.test", "max-age=3600"},
+		{0, "registry.example.test", ""},
+		{time.Hour, "localhost:8443", ""},
+		{time.Hour, "127.0.0.1", ""},
+		{time.Hour, "[::1]:8443", ""},
+	}
+	for _, tt := range tests {
+		s := server.New(server.Options{Transport: server.Transport{HSTS: tt.age}})
 		ts := httptest.NewTLSServer(s)
-		resp, err := ts.Client().Get(ts.URL + "/healthz")
+		req, _ := http.NewRequest("GET", ts.URL+"/healthz", nil)
+		req.Host = tt.host
+		resp, err := ts.Client().Do(req)
 		ts.Close()
 		if err != nil {
 			t.Fatal(err)
 		}
 		resp.Body.Close()
-		want := ""
-		if age > 0 {
-			want = "max-age=3600"
-		}
-		if got := resp.Header.Get("Strict-Transport-Security"); got != want {
-			t.Errorf("HSTS %s: Strict-Transport-Security = %q, want %q", age, got, want)
+		if got := resp.Header.Get("Strict-Transport-Security"); got != tt.want {
+			t.Errorf("HSTS %s, Host %s: Strict-Transport-Security = %q, want %q", tt.age, tt.host, got, tt.want)
 		}
 	}
 }
