@@ -34,6 +34,11 @@ fi
 for tool in go node npm pip twine; do
 	command -v "$tool" >/dev/null || { echo "test.sh: $tool is not installed and cannot be installed here" >&2; exit 1; }
 done
+# Go tools at exact versions: pebble, Let's Encrypt's ACME test server, for
+# the ACME end-to-end test (its test certificates come with it, into the
+# module cache).
+PEBBLE=github.com/letsencrypt/pebble/v2/cmd/pebble@v2.10.3
+[ -x "$(go env GOPATH)/bin/pebble" ] && [ -d "$(go env GOMODCACHE)/github.com/letsencrypt/pebble/v2@v2.10.3/test/certs" ] || go install "$PEBBLE"
 go version; node --version; npm --version; pip --version; twine --version | head -1
 
 step "gofmt"

@@ -17,6 +17,7 @@
 // # Security invariants
 //
 // Private keys are written with mode 0600 and never logged. The server
-// accepts TLS 1.2 and 1.3 only, with Go's default cipher suites (no
-// CBC-mode or RSA key exchange suites in TLS 1.2), and offers HTTP/2.
+// accepts TLS 1.2 and 1.3 only, with Go's default cipher suites (in TLS
+// 1.2 forward-secret ECDHE suites only, AEAD ones preferred: Go no longer
+// enables RSA key exchange or 3DES by default), and offers HTTP/2.
 package cert
