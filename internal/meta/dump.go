@@ -359,3 +359,42 @@ func LatestSchema() int64 {
 	}
 	return v
 }
+
+// A BlobRef is one file's reference to a blob: its content, or the
+// metadata extracted from it (PyPI's core metadata).
+type BlobRef struct {
+	Digest    string
+	Role      string // "content" or "metadata"
+	Size      int64  // the content's size; -1 for metadata, whose size is not recorded
+	FileID    int64
+	Ecosystem string
+	Package   string
+	Filename  string
+	State     string
+}
+
+// BlobRefs calls fn with every file's blob references, ordered by digest
+// (then file and role), so that the references to one blob come together.
+func (q q) BlobRefs(ctx context.Context, fn func(BlobRef) error) error {
+	rows, err := q.query(ctx, `
+		SELECT f.sha256, 'content', f.size, f.id, p.ecosystem, p.name, f.filename, f.state
+			FROM files f JOIN packages p ON p.id = f.package_id
+		UNION ALL
+		SELECT f.metadata_sha256, 'metadata', -1, f.id, p.ecosystem, p.name, f.filename, f.state
+			FROM files f JOIN packages p ON p.id = f.package_id WHERE f.metadata_sha256 <> ''
+		ORDER BY 1, 4, 2`)
+	if err != nil {
+		return fmt.Errorf("listing blob references: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var r BlobRef
+		if err := rows.Scan(&r.Digest, &r.Role, &r.Size, &r.FileID, &r.Ecosystem, &r.Package, &r.Filename, &r.State); err != nil {
+			return fmt.Errorf("listing blob references: %w", err)
+		}
+		if err := fn(r); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
