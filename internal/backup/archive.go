@@ -195,3 +195,15 @@ func (p *partReader) finish() error {
 	}
 	return nil
 }
+
+// VerifierKey returns the log's public key the backup holds.
+func (a *Archive) VerifierKey() ([]byte, error) { return a.small(verifierName) }
+
+// SigningKey returns the log's private key, or nil if the backup was made
+// without it.
+func (a *Archive) SigningKey() ([]byte, error) {
+	if !a.has(signerName) {
+		return nil, nil
+	}
+	return a.small(signerName)
+}

@@ -87,7 +87,7 @@ func Restore(ctx context.Context, a *Archive, o RestoreOptions) (*Report, error)
 		if err := a.loadTables(ctx, tx, rep); err != nil {
 			return err
 		}
-		if err := checkLog(ctx, tx, m, cp, rep); err != nil {
+		if err := checkLog(ctx, tx, m, cp, a.has(checkpointName), rep); err != nil {
 			return err
 		}
 		if err := checkKept(ctx, tx, kept, rep); err != nil {
@@ -186,7 +186,7 @@ func (a *Archive) loadTables(ctx context.Context, tx *meta.Tx, rep *Report) erro
 
 // checkLog recomputes the restored log and checks it against the
 // backup's checkpoint.
-func checkLog(ctx context.Context, tx *meta.Tx, m *Manifest, cp tlog.Tree, rep *Report) error {
+func checkLog(ctx context.Context, tx *meta.Tx, m *Manifest, cp tlog.Tree, signed bool, rep *Report) error {
 	size, err := tx.LogSize(ctx)
 	if err != nil {
 		return err
@@ -199,6 +199,9 @@ func checkLog(ctx context.Context, tx *meta.Tx, m *Manifest, cp tlog.Tree, rep *
 	}
 	if rep.Log, err = translog.Recompute(ctx, tx, size); err != nil {
 		return fmt.Errorf("restored transparency log: %w", err)
+	}
+	if !signed {
+		return nil // an empty log (Restore checked)
 	}
 	t, err := translog.TreeOf(ctx, tx, cp.N)
 	if err != nil {
