@@ -98,4 +98,3 @@ func copyFile(t *testing.T, from, to string, perm os.FileMode) {
 		t.Fatal(err)
 	}
 }
-
