@@ -72,7 +72,7 @@ func Fill(t *testing.T, db *meta.DB) {
 	p := addPackage(t, db, "npm", "demo")
 	r1 := addRelease(t, db, p, "1.0.0", trove.Published)
 	big := &trove.Release{PackageID: p.ID, Version: "2.0.0", VersionKey: "2.0.0", State: trove.Quarantined,
-		Metadata: []byte(`{"readme":"` + strings.Repeat("é\"\\\n\t<&>x", 512<<10) + `"}`), PublisherID: alice.ID, CreatedAt: now}
+		Metadata: []byte(`{"readme":"` + strings.Repeat("é\"\\\n\t<&>x", 128<<10) + `"}`), PublisherID: alice.ID, CreatedAt: now}
 	tx(t, db, func(tx *meta.Tx) error {
 		if err := tx.InsertRelease(ctx, big); err != nil {
 			return err
