@@ -35,7 +35,7 @@ found damage. trove serve runs the same check every storage.scrub_interval.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return withDB(cmd.Context(), g, func(c *config.Config, db *meta.DB) error {
-				store, err := openBlobs(c)
+				store, err := openBlobs(cmd.Context(), c)
 				if err != nil {
 					return err
 				}
