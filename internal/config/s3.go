@@ -111,10 +111,35 @@ func (c *Config) validateRedirect(endpoint *url.URL) []error {
 	if strings.HasPrefix(c.BaseURL, "https:") && endpoint.Scheme == "http" {
 		bad("storage.s3.redirect: base_url is https but the endpoint is http, and the go command refuses a redirect from https to http; use an https endpoint or turn redirects off")
 	}
+	if h := c.credentialHost(endpoint); h != "" {
+		bad("storage.s3.redirect: downloads would be redirected to %s, the host name of base_url or one under it, and npm and the go command send their Trove credentials along such a redirect; give the S3 endpoint a host name of its own (for a trial on one machine: localhost beside 127.0.0.1)", h)
+	}
 	if isLoopbackHost(endpoint.Hostname()) && !c.LoopbackOnly() {
 		bad("storage.s3.redirect: the endpoint %s is a loopback address, which clients of %s cannot reach; use an endpoint they can reach or turn redirects off", endpoint.Host, c.BaseURL)
 	}
 	return errs
+}
+
+// credentialHost returns the host a presigned URL names (the endpoint's,
+// or bucket.endpoint's for virtual-host style) if it is base_url's host
+// or one under it: npm keeps the Authorization header on a redirect to
+// the same host name, and Go's HTTP client on one to a subdomain.
+func (c *Config) credentialHost(endpoint *url.URL) string {
+	base, err := url.Parse(c.BaseURL)
+	if err != nil {
+		return ""
+	}
+	bh := strings.ToLower(base.Hostname())
+	hosts := []string{strings.ToLower(endpoint.Hostname())}
+	if !c.Storage.S3.PathStyle {
+		hosts = append(hosts, c.Storage.S3.Bucket+"."+hosts[0])
+	}
+	for _, h := range hosts {
+		if h == bh || strings.HasSuffix(h, "."+bh) {
+			return h
+		}
+	}
+	return ""
 }
 
 // s3Endpoint parses an endpoint: https://host[:port], or http:// to a

@@ -42,13 +42,17 @@ func TestS3Validation(t *testing.T) {
 	valid := func() Config {
 		c := Default()
 		c.Storage.Backend = "s3"
-		c.Storage.S3.Endpoint = "http://127.0.0.1:9000"
+		c.Storage.S3.Endpoint = "http://localhost:9000"
 		c.Storage.S3.Bucket = "trove"
+		c.Storage.S3.PathStyle = true
 		c.Finish()
 		return c
 	}
 	if c := valid(); c.Validate() != nil {
 		t.Fatalf("valid s3 configuration: %v", c.Validate())
+	}
+	if c := valid(); func() error { c.Storage.S3.Redirect = true; return c.Validate() }() != nil {
+		t.Fatalf("redirects from 127.0.0.1 to localhost on one machine: %v", c.Validate())
 	}
 	for _, tc := range []struct {
 		name string
@@ -72,6 +76,18 @@ func TestS3Validation(t *testing.T) {
 		{"loopback redirect for remote clients", func(c *Config) {
 			c.Storage.S3.Redirect, c.BaseURL = true, "http://trove.example.test"
 		}, "clients of http://trove.example.test cannot reach"},
+		{"redirect to the same host", func(c *Config) {
+			c.Storage.S3.Redirect, c.Storage.S3.Endpoint = true, "http://127.0.0.1:9000"
+		}, "send their Trove credentials along such a redirect"},
+		{"redirect to a subdomain", func(c *Config) {
+			c.Storage.S3.Redirect, c.Storage.S3.Endpoint, c.BaseURL = true, "https://s3.example.test", "https://example.test"
+			c.Security = Security{Contact: []string{"mailto:security@example.test"}, Expires: time.Now().AddDate(0, 6, 0).UTC().Format(time.RFC3339)}
+		}, "redirected to s3.example.test"},
+		{"virtual-host redirect under base_url", func(c *Config) {
+			c.Storage.S3.Redirect, c.Storage.S3.PathStyle, c.Storage.S3.Endpoint, c.BaseURL = true, false, "https://example.test", "https://trove.example.test"
+			c.Storage.S3.Bucket = "trove"
+			c.Security = Security{Contact: []string{"mailto:security@example.test"}, Expires: time.Now().AddDate(0, 6, 0).UTC().Format(time.RFC3339)}
+		}, "redirected to trove.example.test"},
 		{"blob too large", func(c *Config) {
 			c.SetUploadLimits(map[string][2]ByteSize{"pypi": {1 << 30, 0}})
 			c.Limits.UploadBytes["pypi"] = 6 << 30
