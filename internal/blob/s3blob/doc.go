@@ -50,7 +50,9 @@
 //
 // # Reads
 //
-// Open with an offset is a ranged GET. Open, Stat and Delete translate
+// Open with an offset is a ranged GET, and its reader seeks (the next read
+// after a seek is a new ranged GET), so HTTP range requests served from
+// the store read only the range. Open, Stat and Delete translate
 // S3's "no such key" into blob.ErrNotFound; a blob moved to damaged/
 // answers blob.ErrDamaged. Every call is bounded by the configured
 // timeout; a transfer (an upload's body, a download's stream) may take

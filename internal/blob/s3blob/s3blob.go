@@ -210,7 +210,8 @@ func (s *Store) call(ctx context.Context) (context.Context, context.CancelFunc) 
 	return context.WithTimeout(ctx, s.timeout)
 }
 
-// Open returns the blob's bytes from off with a (ranged) GET.
+// Open returns the blob's bytes from off with a (ranged) GET. The reader
+// is an io.ReadSeeker (see object), so that HTTP range requests work.
 func (s *Store) Open(ctx context.Context, d blob.Digest, off int64) (io.ReadCloser, error) {
 	key, err := s.blobKey(d)
 	if err != nil {
@@ -224,12 +225,12 @@ func (s *Store) Open(ctx context.Context, d blob.Digest, off int64) (io.ReadClos
 	if off > 0 {
 		o.SetRange(off, 0)
 	}
-	body, _, _, err := s.core.GetObject(wctx, s.bucket, key, o)
+	body, _, h, err := s.core.GetObject(wctx, s.bucket, key, o)
 	if err != nil {
 		st.stop()
 		return s.openFailed(ctx, d, off, err)
 	}
-	return &watchedBody{rc: body, st: st}, nil
+	return s.newObject(ctx, key, off, &watchedBody{rc: body, st: st}, h), nil
 }
 
 // openFailed explains a failed GET: a missing or quarantined blob, or an

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"strings"
 	"sync"
@@ -323,3 +324,39 @@ func (b *stallingBody) Read(p []byte) (int, error) {
 }
 
 func (b *stallingBody) Close() error { return b.rc.Close() }
+
+// Open's reader seeks, so that a range request is a ranged GET rather
+// than the whole blob.
+func TestOpenSeeksForRanges(t *testing.T) {
+	s := newStore(t, s3test.Start(t), "")
+	ctx := context.Background()
+	data := make([]byte, 300<<10)
+	for i := range data {
+		data[i] = byte(i * 7)
+	}
+	d := blob.Sum(data)
+	if err := blob.Put(ctx, s, bytes.NewReader(data), d); err != nil {
+		t.Fatal(err)
+	}
+	for _, off := range []int64{0, 5000} {
+		rc, err := s.Open(ctx, d, off)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rs, ok := rc.(io.ReadSeeker)
+		if !ok {
+			t.Fatalf("Open returned a %T, not an io.ReadSeeker", rc)
+		}
+		if n, err := rs.Seek(0, io.SeekEnd); err != nil || n != int64(len(data)) {
+			t.Errorf("Open(off=%d): Seek(0, End) = %d, %v; want the blob's size %d", off, n, err, len(data))
+		}
+		r := httptest.NewRequest("GET", "/f", nil)
+		r.Header.Set("Range", "bytes=100000-100999")
+		w := httptest.NewRecorder()
+		http.ServeContent(w, r, "", time.Time{}, rs)
+		rc.Close()
+		if w.Code != http.StatusPartialContent || !bytes.Equal(w.Body.Bytes(), data[100000:101000]) {
+			t.Errorf("Open(off=%d): range request = %d with %d bytes, want 206 with bytes 100000-100999", off, w.Code, w.Body.Len())
+		}
+	}
+}
