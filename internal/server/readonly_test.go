@@ -14,7 +14,7 @@ import (
 // answered 503 with its message before the endpoint runs; reads are
 // served, and /readyz says ready, read-only.
 func TestReadOnly(t *testing.T) {
-	var reason error = errBehind("the transparency log has 2 records, but this server published a checkpoint of 5")
+	var reason error = errBehind("read-only: the transparency log has 2 records, but this server published a checkpoint of 5")
 	s := server.New(server.Options{Mounts: []server.Mount{{Prefix: "/x", Ecosystem: "x", Adapter: fake{}}},
 		Writable: func() error { return reason }})
 	s.SetReady(true)

@@ -85,7 +85,8 @@ type Options struct {
 	// change anything (its transparency log is behind what it published):
 	// every request that may write, any method but GET and HEAD and every
 	// sign-in, is then answered 503 with that error's message, and
-	// /readyz says so while still reporting ready (reads are served).
+	// /readyz says so while still reporting ready (reads are served). The
+	// error's message starts with "read-only:".
 	Writable func() error
 }
 
@@ -181,7 +182,7 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := s.writable(); err != nil {
-		fmt.Fprintln(w, "ready, read-only: "+err.Error())
+		fmt.Fprintln(w, "ready, "+err.Error())
 		return
 	}
 	fmt.Fprintln(w, "ready")

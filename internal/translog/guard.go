@@ -169,10 +169,6 @@ func newestOf(fs []found) (*found, error) {
 // database covers must be its tree (else a *ForkError), and the newest
 // becomes the latest; a database behind it holds the log read-only.
 func (l *Log) hold(ctx context.Context, fs []found, srcs []Source) error {
-	newest, err := newestOf(fs)
-	if err != nil {
-		return err
-	}
 	n, err := l.store.LogSize(ctx)
 	if err != nil {
 		return fmt.Errorf("reading log size: %w", err)
@@ -190,6 +186,11 @@ func (l *Log) hold(ctx context.Context, fs []found, srcs []Source) error {
 			l.describe(ctx, e, srcs)
 			return e
 		}
+	}
+	// Checkpoints the database does not cover must agree with each other.
+	newest, err := newestOf(fs)
+	if err != nil {
+		return err
 	}
 	var behind *BehindError
 	if newest != nil {

@@ -219,7 +219,7 @@ func TestForkIsRefusedNamingTheRecord(t *testing.T) {
 	if _, err := openWith(t, other, d2, Options{StatePath: filepath.Join(d2, "checkpoint")}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := openWith(t, full, d2, Options{StatePath: filepath.Join(d2, "checkpoint"), State: st}); !errors.Is(err, ErrFork) ||
+	if _, err := openWith(t, prefix(t, full, 12), d2, Options{StatePath: filepath.Join(d2, "checkpoint"), State: st}); !errors.Is(err, ErrFork) ||
 		!strings.Contains(err.Error(), "two different checkpoints of 20 records") {
 		t.Errorf("OpenWith(two checkpoints of one size) = %v, want ErrFork", err)
 	}
