@@ -168,8 +168,15 @@ type Snapshot struct {
 }
 
 // Snapshot runs fn with a read-only transaction.
+//
+// A read-only transaction alone is not a snapshot on every engine: on
+// PostgreSQL, READ ONLY at the default READ COMMITTED level lets each
+// statement see the commits made since the one before. So it asks for
+// REPEATABLE READ, under which PostgreSQL reads every statement from the
+// transaction's one snapshot. SQLite ignores the level: in WAL mode a read
+// transaction sees one snapshot, taken at its first read, until it ends.
 func (db *DB) Snapshot(ctx context.Context, fn func(s *Snapshot) error) error {
-	stx, err := db.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	stx, err := db.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true, Isolation: sql.LevelRepeatableRead})
 	if err != nil {
 		return fmt.Errorf("beginning read transaction: %w", err)
 	}

@@ -32,6 +32,9 @@ func Run(t *testing.T, newDB func(t *testing.T) *meta.DB) {
 	t.Run("LoginSessions", func(t *testing.T) { testLoginSessions(t, newDB(t)) })
 	t.Run("TxRollback", func(t *testing.T) { testTxRollback(t, newDB(t)) })
 	t.Run("TransparencyLog", func(t *testing.T) { testTransparencyLog(t, newDB(t)) })
+	t.Run("SnapshotIsolation", func(t *testing.T) { testSnapshotIsolation(t, newDB(t)) })
+	t.Run("DumpRoundTrip", func(t *testing.T) { testDumpRoundTrip(t, newDB) })
+	t.Run("DumpLoadErrors", func(t *testing.T) { testDumpLoadErrors(t, newDB(t)) })
 }
 
 // The metadata database stores the transparency log.
