@@ -94,7 +94,7 @@ func recoverLog(ctx context.Context, out io.Writer, c *config.Config, from []str
 		return err
 	}
 	defer db.Close()
-	blobs, err := openBlobs(c)
+	blobs, err := openBlobs(ctx, c)
 	if err != nil {
 		return err
 	}
