@@ -163,6 +163,12 @@ type Transparency struct {
 	// key is generated (first start); changing it later has no effect.
 	// Default: the host and path of base_url, then "/log".
 	Name string `toml:"name"`
+	// Mirrors are the URLs of copies of this server's /log that others
+	// keep (witnesses, mirrors: anything serving <url>/checkpoint and
+	// <url>/tile/entries/… in the log's format). Their checkpoints hold
+	// the database to what was published, at start and every minute;
+	// trove log recover reads records from them.
+	Mirrors []string `toml:"mirrors"`
 }
 
 // Log configures logging.
@@ -427,6 +433,11 @@ func (c *Config) Validate() error {
 	}
 	if n := c.Transparency.Name; n != "" && (strings.ContainsAny(n, "+ \t\n") || !utf8.ValidString(n)) {
 		bad("transparency.name: %q must not contain spaces or '+'", n)
+	}
+	for _, m := range c.Transparency.Mirrors {
+		if u, err := url.Parse(m); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+			bad("transparency.mirrors: %q is not an http:// or https:// URL like https://mirror.example/log", m)
+		}
 	}
 	switch t := c.Tokens; {
 	case t.DefaultLifetime <= 0 || t.MaxLifetime <= 0:

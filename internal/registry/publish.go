@@ -78,8 +78,12 @@ type Result struct {
 // Errors: ErrInvalid for bad names or versions, access errors when who may
 // not publish the package, ErrExists when the version (or a filename) is
 // taken (also by a deleted release), ErrRejected or ErrHeld from the
-// scanners, ErrUnavailable when a scanner could not run.
+// scanners, ErrUnavailable when a scanner could not run or while the
+// transparency log is read-only.
 func (s *Service) Publish(ctx context.Context, who *access.Principal, u *Upload) (*Result, error) {
+	if err := s.writable(); err != nil {
+		return nil, err
+	}
 	rules, name, key, err := s.parse(u.Ecosystem, u.Name, u.Version)
 	if err != nil {
 		return nil, err
@@ -376,6 +380,9 @@ func (s *Service) publishQuarantined(ctx context.Context, res *Result, u *Upload
 		ev.Tags = append(ev.Tags, translog.TagChange{Tag: t, Version: res.Release.Version})
 	}
 	return s.db.Tx(ctx, func(tx *meta.Tx) error {
+		if err := s.writable(); err != nil {
+			return err
+		}
 		if res.Release.State == trove.Quarantined {
 			if err := tx.SetReleaseState(ctx, res.Release.ID, trove.Quarantined, trove.Published, at); err != nil {
 				return fmt.Errorf("publishing %s: %w", res.Release.Version, err)

@@ -39,6 +39,7 @@ import (
 	"github.com/trove-dev/trove/internal/access"
 	"github.com/trove-dev/trove/internal/adapter"
 	"github.com/trove-dev/trove/internal/blob"
+	"github.com/trove-dev/trove/internal/trove"
 )
 
 // An Adapter serves one ecosystem's protocol under a path prefix.
@@ -82,6 +83,13 @@ type Options struct {
 	Security SecurityTxt
 	// Transport: HSTS, and the refusal of credentials over plain HTTP.
 	Transport Transport
+	// Writable, when set, returns an error while the server must not
+	// change anything (its transparency log is behind what it published):
+	// every request that may write, any method but GET and HEAD and every
+	// sign-in, is then answered 503 with that error's message, and
+	// /readyz says so while still reporting ready (reads are served). The
+	// error's message starts with "read-only:".
+	Writable func() error
 }
 
 // A Pinger reports whether a backend answers; /readyz asks it.
@@ -175,7 +183,31 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintln(w, strings.Join(problems, "\n"))
 		return
 	}
+	if err := s.writable(); err != nil {
+		fmt.Fprintln(w, "ready, "+err.Error())
+		return
+	}
 	fmt.Fprintln(w, "ready")
+}
+
+// writable returns Options.Writable's error, if any.
+func (s *Server) writable() error {
+	if s.opts.Writable == nil {
+		return nil
+	}
+	return s.opts.Writable()
+}
+
+// refuseWrite returns an error if the request may write while the server
+// is read-only.
+func (s *Server) refuseWrite(r *http.Request, signIn bool) error {
+	if r.Method == http.MethodGet && !signIn || r.Method == http.MethodHead {
+		return nil
+	}
+	if err := s.writable(); err != nil {
+		return trove.Error(trove.ErrUnavailable, "%w", err)
+	}
+	return nil
 }
 
 func isNotFound(err error) bool { return errors.Is(err, blob.ErrNotFound) }
@@ -240,6 +272,9 @@ func (s *Server) adapterHandler(m Mount) http.Handler {
 		route = m.Ecosystem + "." + name
 		var p *access.Principal
 		err := s.requireTLS(r, needs[name], m.Prefix+r.URL.Path)
+		if err == nil {
+			err = s.refuseWrite(r, needs[name] == adapter.SignIn)
+		}
 		if err == nil {
 			p, err = s.authenticate(r)
 		}
