@@ -32,6 +32,9 @@ func Run(t *testing.T, newDB func(t *testing.T) *meta.DB) {
 	t.Run("LoginSessions", func(t *testing.T) { testLoginSessions(t, newDB(t)) })
 	t.Run("TxRollback", func(t *testing.T) { testTxRollback(t, newDB(t)) })
 	t.Run("TransparencyLog", func(t *testing.T) { testTransparencyLog(t, newDB(t)) })
+	t.Run("ByteOrder", func(t *testing.T) { testByteOrder(t, newDB(t)) })
+	t.Run("Locks", func(t *testing.T) { testLocks(t, newDB(t)) })
+	t.Run("ConcurrentAppends", func(t *testing.T) { testConcurrentAppends(t, newDB(t)) })
 }
 
 // The metadata database stores the transparency log.
