@@ -58,8 +58,12 @@ type env struct {
 
 func newEnv(t *testing.T, scanners ...scan.Scanner) *env {
 	t.Helper()
+	return newEnvOn(t, dbtest.Open(t), scanners...)
+}
+
+func newEnvOn(t *testing.T, db *meta.DB, scanners ...scan.Scanner) *env {
+	t.Helper()
 	dir := t.TempDir()
-	db := dbtest.Open(t)
 	e := &env{db: db, blobs: memblob.New(), now: time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)}
 	var err error
 	e.reg, err = registry.New(registry.Config{DB: db, Blobs: e.blobs, Scan: scan.NewPipeline(scanners...),
