@@ -24,7 +24,7 @@ var postgresDialect = dialect{
 	},
 	// READ COMMITTED, PostgreSQL's default, gives every statement its own
 	// snapshot; a Snapshot must see one state throughout.
-	snapshot:  sql.TxOptions{ReadOnly: true, Isolation: sql.LevelRepeatableRead},
+	snapshot: sql.TxOptions{ReadOnly: true, Isolation: sql.LevelRepeatableRead},
 	// NO KEY UPDATE: rows referencing a locked row (a release of a locked
 	// package) may still be inserted; lockers of the row wait for each other.
 	forUpdate: " FOR NO KEY UPDATE",
