@@ -30,7 +30,6 @@ import (
 	"runtime"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -57,9 +56,11 @@ var (
 
 // A server is the running PostgreSQL server.
 type server struct {
-	dir   string  // its temporary directory; removed when it stops
-	url   url.URL // of its postgres database, as the superuser
-	admin *sql.DB // to create and drop databases
+	dir   string      // its temporary directory; removed when it stops
+	url   url.URL     // of its postgres database, as the superuser
+	admin *sql.DB     // to create and drop databases
+	ready chan clone  // copies of the template, made ahead
+	drop  chan string // databases of finished tests, to drop
 }
 
 // NewDatabase creates an empty database on the test binary's server,
@@ -71,37 +72,111 @@ type server struct {
 // tested as an operator's database would run it.
 func NewDatabase(t testing.TB) string {
 	t.Helper()
-	once.Do(func() { srv, srvErr = start() })
-	if srvErr != nil {
-		t.Fatalf("starting PostgreSQL for tests: %v", srvErr)
-	}
-	name := fmt.Sprintf("trove_test_%d", counter.Add(1))
-	ctx := context.Background()
-	_, err := srv.admin.ExecContext(ctx, `CREATE DATABASE `+name+
-		` TEMPLATE template0 ENCODING 'UTF8' LOCALE 'C.UTF-8' LOCALE_PROVIDER icu ICU_LOCALE 'en-US'`)
-	if err != nil {
-		t.Fatalf("creating test database: %v", err)
-	}
-	t.Cleanup(func() {
-		if _, err := srv.admin.ExecContext(ctx, `DROP DATABASE IF EXISTS `+name+` WITH (FORCE)`); err != nil {
-			t.Errorf("dropping test database %s: %v", name, err)
-		}
-	})
-	u := srv.url
-	u.Path = "/" + name
-	return u.String()
+	return create(t, "template0")
 }
 
-// Open returns a fresh, migrated database on the test binary's server,
-// closed when t ends.
+// Open returns a fresh database on the test binary's server, with
+// Trove's schema, closed and dropped when t ends. It is a copy of a
+// database migrated once per test binary (NewDatabase and
+// meta.OpenPostgres migrate an empty one).
 func Open(t testing.TB) *meta.DB {
 	t.Helper()
-	db, err := meta.OpenPostgres(context.Background(), NewDatabase(t), meta.PostgresOptions{MaxOpenConns: 16})
+	db, err := meta.OpenPostgres(context.Background(), copied(t), meta.PostgresOptions{MaxOpenConns: 16})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
 	return db
+}
+
+// templateDB is the database that Open copies, migrated at start.
+const templateDB = "trove_template"
+
+// create creates a database from the template and drops it when t ends.
+func create(t testing.TB, template string) string {
+	t.Helper()
+	up(t)
+	name := fmt.Sprintf("trove_test_%d", counter.Add(1))
+	if _, err := srv.admin.ExecContext(context.Background(), createSQL(name, template)); err != nil {
+		t.Fatalf("creating test database: %v", err)
+	}
+	t.Cleanup(func() { srv.drop <- name })
+	return srv.dbURL(name)
+}
+
+// copied returns a copy of the migrated template, made ahead of time by
+// the server's background copier, and drops it when t ends.
+func copied(t testing.TB) string {
+	t.Helper()
+	up(t)
+	c := <-srv.ready
+	if c.err != nil {
+		t.Fatalf("creating test database: %v", c.err)
+	}
+	t.Cleanup(func() { srv.drop <- c.name })
+	return srv.dbURL(c.name)
+}
+
+// up starts the server on first use.
+func up(t testing.TB) {
+	t.Helper()
+	once.Do(func() { srv, srvErr = start() })
+	if srvErr != nil {
+		t.Fatalf("starting PostgreSQL for tests: %v", srvErr)
+	}
+}
+
+// A clone is a database copied from the template, or why it could not be.
+type clone struct {
+	name string
+	err  error
+}
+
+// background copies the template ahead of the tests that will ask for
+// copies, and drops the databases of finished tests, so that tests wait
+// for neither (both take a few hundred milliseconds).
+func (s *server) background() {
+	ctx := context.Background()
+	for {
+		name := fmt.Sprintf("trove_test_%d", counter.Add(1))
+		_, err := s.admin.ExecContext(ctx, createSQL(name, templateDB))
+		for sent := false; !sent; {
+			select {
+			case s.ready <- clone{name, err}:
+				sent = true
+			case old := <-s.drop:
+				if _, err := s.admin.ExecContext(ctx, `DROP DATABASE IF EXISTS `+old+` WITH (FORCE)`); err != nil {
+					fmt.Fprintf(os.Stderr, "pgtest: dropping test database %s: %v\n", old, err)
+				}
+			}
+		}
+	}
+}
+
+func createSQL(name, template string) string {
+	if template == "template0" {
+		return `CREATE DATABASE ` + name + ` TEMPLATE template0 ENCODING 'UTF8' LOCALE 'C.UTF-8' LOCALE_PROVIDER icu ICU_LOCALE 'en-US'`
+	}
+	return `CREATE DATABASE ` + name + ` TEMPLATE ` + template
+}
+
+func (s *server) dbURL(name string) string {
+	u := s.url
+	u.Path = "/" + name
+	return u.String()
+}
+
+// migrateTemplate creates and migrates the database Open copies.
+func (s *server) migrateTemplate() error {
+	ctx := context.Background()
+	if _, err := s.admin.ExecContext(ctx, createSQL(templateDB, "template0")); err != nil {
+		return fmt.Errorf("creating the template database: %w", err)
+	}
+	db, err := meta.OpenPostgres(ctx, s.dbURL(templateDB), meta.PostgresOptions{MaxOpenConns: 1})
+	if err != nil {
+		return err
+	}
+	return db.Close() // a template must have no connections when copied
 }
 
 // start initializes and starts the server.
@@ -123,6 +198,11 @@ func start() (*server, error) {
 		os.RemoveAll(dir)
 		return nil, err
 	}
+	if err := s.migrateTemplate(); err != nil {
+		return nil, err
+	}
+	s.ready, s.drop = make(chan clone), make(chan string, 1024)
+	go s.background()
 	return s, nil
 }
 
@@ -290,12 +370,4 @@ func randomHex() string {
 	var b [16]byte
 	rand.Read(b[:])
 	return hex.EncodeToString(b[:])
-}
-
-// Describe says where the server runs, for messages.
-func Describe() string {
-	if srv == nil {
-		return "not started"
-	}
-	return strings.Replace(srv.url.Redacted(), "xxxxx", "…", 1)
 }
