@@ -46,6 +46,21 @@ step "go vet"
 go vet ./...
 go vet -tags e2e ./test/e2e/
 
+step "release targets type-check (scripts/release.sh builds them)"
+for target in linux/arm64 darwin/amd64 darwin/arm64; do
+	GOOS=${target%/*} GOARCH=${target#*/} CGO_ENABLED=0 go vet ./cmd/trove
+done
+
+step "systemd unit"
+unit=$(mktemp -d)/trove.service
+sed "s#/usr/local/bin/trove#$(command -v true)#" packaging/trove.service >"$unit"
+if command -v systemd-analyze >/dev/null; then
+	systemd-analyze verify "$unit"
+else
+	echo "systemd-analyze is not installed; checking the unit's syntax only"
+	grep -q '^ExecStart=' "$unit"
+fi
+
 step "unit tests (race detector)"
 go test -race -count=1 ./...
 

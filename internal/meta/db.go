@@ -60,9 +60,6 @@ type dialect struct {
 	dollar bool
 	// unique reports whether err is a uniqueness violation.
 	unique func(err error) bool
-	// snapshot are the options of a read transaction that sees one
-	// committed state throughout.
-	snapshot sql.TxOptions
 	// forUpdate is appended to a SELECT to lock the rows it reads until
 	// the transaction ends ("" where writers already serialize).
 	forUpdate string
@@ -86,9 +83,6 @@ var sqliteDialect = dialect{
 		}
 		return e.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || e.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
 	},
-	// A read transaction in WAL mode reads one snapshot; SQLite's driver
-	// takes no isolation level.
-	snapshot: sql.TxOptions{ReadOnly: true},
 }
 
 // DB is the metadata database. It is safe for concurrent use.
@@ -192,9 +186,15 @@ type Snapshot struct {
 }
 
 // Snapshot runs fn with a read-only transaction.
+//
+// A read-only transaction alone is not a snapshot on every engine: on
+// PostgreSQL, READ ONLY at the default READ COMMITTED level lets each
+// statement see the commits made since the one before. So it asks for
+// REPEATABLE READ, under which PostgreSQL reads every statement from the
+// transaction's one snapshot. SQLite ignores the level: in WAL mode a read
+// transaction sees one snapshot, taken at its first read, until it ends.
 func (db *DB) Snapshot(ctx context.Context, fn func(s *Snapshot) error) error {
-	opts := db.d.snapshot
-	stx, err := db.r.BeginTx(ctx, &opts)
+	stx, err := db.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true, Isolation: sql.LevelRepeatableRead})
 	if err != nil {
 		return fmt.Errorf("beginning read transaction: %w", err)
 	}

@@ -4,9 +4,121 @@ import (
 	"bytes"
 	"io/fs"
 	"os"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 )
+
+// expandOnly are the statements a migration's Up section may hold, so that
+// a server one version behind keeps working on the migrated schema during
+// a rolling upgrade (docs/operations.md, "Upgrades"): new tables, new
+// indexes, new columns that have a default, and seed rows.
+var expandOnly = []*regexp.Regexp{
+	regexp.MustCompile(`(?is)^CREATE TABLE\s`),
+	regexp.MustCompile(`(?is)^CREATE (UNIQUE )?INDEX\s`),
+	regexp.MustCompile(`(?is)^ALTER TABLE \w+ ADD COLUMN \w+ [^;]*$`),
+	regexp.MustCompile(`(?is)^INSERT INTO\s`),
+}
+
+// A migration that must contract the schema (drop or rename something
+// the previous release still reads) says so with this marker, and is
+// released only after a release that no longer reads what it removes.
+const contractMarker = "-- trove:contract"
+
+func TestMigrationsExpandOnly(t *testing.T) {
+	entries, err := fs.ReadDir(migrations, "migrations")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, e := range entries {
+		num, _, _ := strings.Cut(e.Name(), "_")
+		if n, err := strconv.Atoi(num); err != nil || n != i+1 || len(num) != 5 {
+			t.Errorf("%s: migrations are numbered 00001, 00002, … without gaps; want %05d", e.Name(), i+1)
+		}
+		src, err := fs.ReadFile(migrations, "migrations/"+e.Name())
+		if err != nil {
+			t.Fatal(err)
+		}
+		text := string(src)
+		up, down, ok := strings.Cut(text, "-- +goose Down")
+		if !ok || !strings.Contains(up, "-- +goose Up") || strings.TrimSpace(down) == "" {
+			t.Errorf("%s: want a -- +goose Up and a non-empty -- +goose Down section", e.Name())
+			continue
+		}
+		if strings.Contains(text, contractMarker) {
+			continue
+		}
+		for _, stmt := range statements(up) {
+			if !matchesAny(stmt) {
+				t.Errorf("%s: %q is not an expanding statement (new table, index, column with a default, or rows); a server one release behind would break on it during a rolling upgrade", e.Name(), firstLine(stmt))
+			}
+			if isAddColumn(stmt) && strings.Contains(strings.ToUpper(stmt), "NOT NULL") && !strings.Contains(strings.ToUpper(stmt), "DEFAULT") {
+				t.Errorf("%s: %q adds a NOT NULL column without a default; the previous release's inserts would fail", e.Name(), firstLine(stmt))
+			}
+		}
+	}
+}
+
+// statements splits a migration section into statements without comments.
+func statements(section string) []string {
+	var b strings.Builder
+	for _, line := range strings.Split(section, "\n") {
+		if i := strings.Index(line, "--"); i >= 0 {
+			line = line[:i]
+		}
+		b.WriteString(line + "\n")
+	}
+	var out []string
+	for _, s := range strings.Split(b.String(), ";") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func matchesAny(stmt string) bool {
+	for _, re := range expandOnly {
+		if re.MatchString(stmt) {
+			return true
+		}
+	}
+	return false
+}
+
+func isAddColumn(stmt string) bool { return expandOnly[2].MatchString(stmt) }
+
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return line
+}
+
+func TestStatementsCatchContraction(t *testing.T) {
+	for stmt, want := range map[string]bool{
+		"CREATE TABLE x (id BIGINT)":                                    true,
+		"CREATE UNIQUE INDEX i ON x (id)":                               true,
+		"ALTER TABLE x ADD COLUMN y TEXT NOT NULL DEFAULT ''":           true,
+		"ALTER TABLE x DROP COLUMN y":                                   false,
+		"ALTER TABLE x RENAME COLUMN y TO z":                            false,
+		"DROP TABLE x":                                                  false,
+		"UPDATE x SET y = 1":                                            false,
+		"ALTER TABLE x ADD COLUMN y TEXT; DROP TABLE z":                 false,
+		"ALTER TABLE x ADD COLUMN y TEXT -- fine\n":                     true,
+		"ALTER TABLE x ALTER COLUMN y TYPE BIGINT":                      false,
+		"CREATE TABLE x (id BIGINT);\nALTER TABLE x RENAME TO y":        false,
+		"INSERT INTO settings (k, v) VALUES ('a', 'b')":                 true,
+		"ALTER TABLE x ADD COLUMN y TEXT NOT NULL DEFAULT ''; SELECT 1": false,
+	} {
+		ok := true
+		for _, s := range statements(stmt) {
+			ok = ok && matchesAny(s)
+		}
+		if ok != want {
+			t.Errorf("%q: expanding = %v, want %v", stmt, ok, want)
+		}
+	}
+}
 
 // TestSQLiteMigrationsUnchanged: released migrations render for SQLite
 // exactly as they did when they were released, so that databases created

@@ -2,7 +2,6 @@ package meta
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"net/url"
@@ -22,9 +21,6 @@ var postgresDialect = dialect{
 		var e *pgconn.PgError
 		return errors.As(err, &e) && e.Code == "23505" // unique_violation
 	},
-	// READ COMMITTED, PostgreSQL's default, gives every statement its own
-	// snapshot; a Snapshot must see one state throughout.
-	snapshot: sql.TxOptions{ReadOnly: true, Isolation: sql.LevelRepeatableRead},
 	// NO KEY UPDATE: rows referencing a locked row (a release of a locked
 	// package) may still be inserted; lockers of the row wait for each other.
 	forUpdate: " FOR NO KEY UPDATE",

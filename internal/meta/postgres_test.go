@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/trove-dev/trove/internal/meta"
+	"github.com/trove-dev/trove/internal/meta/dbtest"
 	"github.com/trove-dev/trove/internal/meta/metatest"
 	"github.com/trove-dev/trove/internal/meta/pgtest"
 )
@@ -55,4 +56,13 @@ func TestPostgresErrorsHideThePassword(t *testing.T) {
 			t.Errorf("OpenPostgres error shows the password: %v", err)
 		}
 	}
+}
+
+// TestDumpAcrossEngines: a dump of SQLite loads into PostgreSQL and back,
+// reading the same (the path from the embedded default to PostgreSQL).
+func TestDumpAcrossEngines(t *testing.T) {
+	sqlite := func(t *testing.T) *meta.DB { return dbtest.SQLite(t) }
+	postgres := func(t *testing.T) *meta.DB { return pgtest.Open(t) }
+	t.Run("SQLiteToPostgres", func(t *testing.T) { metatest.RunCopy(t, sqlite, postgres) })
+	t.Run("PostgresToSQLite", func(t *testing.T) { metatest.RunCopy(t, postgres, sqlite) })
 }

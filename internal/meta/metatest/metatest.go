@@ -35,6 +35,9 @@ func Run(t *testing.T, newDB func(t *testing.T) *meta.DB) {
 	t.Run("ByteOrder", func(t *testing.T) { testByteOrder(t, newDB(t)) })
 	t.Run("Locks", func(t *testing.T) { testLocks(t, newDB(t)) })
 	t.Run("ConcurrentAppends", func(t *testing.T) { testConcurrentAppends(t, newDB(t)) })
+	t.Run("SnapshotIsolation", func(t *testing.T) { testSnapshotIsolation(t, newDB(t)) })
+	t.Run("DumpRoundTrip", func(t *testing.T) { testDumpRoundTrip(t, newDB) })
+	t.Run("DumpLoadErrors", func(t *testing.T) { testDumpLoadErrors(t, newDB(t)) })
 }
 
 // The metadata database stores the transparency log.
