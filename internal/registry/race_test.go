@@ -11,6 +11,7 @@ import (
 	"github.com/trove-dev/trove/internal/meta/dbtest"
 	"github.com/trove-dev/trove/internal/registry"
 	"github.com/trove-dev/trove/internal/scan"
+	"github.com/trove-dev/trove/internal/translog"
 	"github.com/trove-dev/trove/internal/trove"
 )
 
@@ -187,3 +188,83 @@ func TestRaceTokenRevokedDuringPublish(t *testing.T) {
 }
 
 var _ registry.Rules = rules{}
+
+// TestRaceConcurrentPublishers: many publishers at once leave a
+// contiguous transparency log whose tree verifies, and a follower of the
+// change feed (as Follow reads it, "id > last") sees every change.
+func TestRaceConcurrentPublishers(t *testing.T) {
+	for _, engine := range dbtest.Engines {
+		t.Run(engine.Name, func(t *testing.T) {
+			e := newEnvOn(t, engine.Open(t))
+			const publishers, each = 6, 8
+			var fns []func() error
+			for p := range publishers {
+				who := e.user(t, fmt.Sprintf("user%d", p), false)
+				var ups []*registry.Upload
+				for v := range each {
+					ups = append(ups, e.upload(t, fmt.Sprintf("pkg%d", p), fmt.Sprintf("%d.1", v), map[string]string{fmt.Sprintf("pkg%d-%d.tgz", p, v): "bytes"}))
+				}
+				fns = append(fns, func() error {
+					for _, u := range ups {
+						if _, err := e.reg.Publish(ctx, who, u); err != nil {
+							return err
+						}
+					}
+					return nil
+				})
+			}
+			done := make(chan struct{})
+			seen := make(chan int)
+			go func() { seen <- followCount(e, done) }()
+			for _, err := range together(fns...) {
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			close(done)
+			got := <-seen
+			n, err := e.db.LogSize(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Each publish appends its record; each first release also its owner record.
+			if want := int64(publishers*each + publishers); n != want {
+				t.Fatalf("log size %d, want %d", n, want)
+			}
+			if _, err := e.db.ReadLogRecords(ctx, 0, n); err != nil {
+				t.Fatalf("log is not contiguous: %v", err)
+			}
+			if _, err := translog.TreeOf(ctx, e.db, n); err != nil {
+				t.Fatal(err)
+			}
+			if got != publishers*each {
+				t.Errorf("a follower saw %d changes, want %d", got, publishers*each)
+			}
+		})
+	}
+}
+
+// followCount reads the change feed until done (and once more) and
+// returns how many changes it saw.
+func followCount(e *env, done <-chan struct{}) int {
+	var last int64
+	n := 0
+	for finished := false; ; {
+		select {
+		case <-done:
+			finished = true
+		default:
+		}
+		cs, err := e.db.ChangesSince(ctx, last, 1000)
+		if err != nil {
+			return n
+		}
+		for _, c := range cs {
+			n++
+			last = c.Serial
+		}
+		if finished && len(cs) == 0 {
+			return n
+		}
+	}
+}
