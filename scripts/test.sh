@@ -3,7 +3,8 @@
 #
 # It installs what the tests need on a fresh Debian machine of the project's
 # kind (twine, python3-build and postgresql from Debian; npm, node, pip and
-# Go are on the machine), then runs formatting and vet checks, the unit tests with the race
+# Go are on the machine; versitygw, an S3 server, with a pinned go install),
+# then runs formatting and vet checks, the unit tests with the race
 # detector, the fuzz targets' seed corpora plus a short fuzzing budget, and
 # the end-to-end tests with the real npm, pip, twine and go clients against
 # a real `trove serve`.
@@ -33,6 +34,11 @@ if [ ${#need[@]} -gt 0 ]; then
 	$SUDO apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
+# versitygw, the S3 server of the s3 blob store's tests (internal/blob/s3blob/s3test):
+# a pinned go install (about a minute to build) when it is not already there.
+VERSITYGW=github.com/versity/versitygw/cmd/versitygw@v1.8.0
+GOBIN_DIR=$(go env GOBIN); GOBIN_DIR=${GOBIN_DIR:-$(go env GOPATH)/bin}
+command -v versitygw >/dev/null || [ -x "$GOBIN_DIR/versitygw" ] || go install "$VERSITYGW"
 for tool in go node npm pip twine; do
 	command -v "$tool" >/dev/null || { echo "test.sh: $tool is not installed and cannot be installed here" >&2; exit 1; }
 done

@@ -63,10 +63,12 @@ func openDB(ctx context.Context, c *config.Config) (*meta.DB, error) {
 }
 
 // openBlobs opens the blob store the configuration names.
-func openBlobs(c *config.Config) (blob.Store, error) {
+func openBlobs(ctx context.Context, c *config.Config) (blob.Store, error) {
 	switch c.Storage.Backend {
 	case "fs":
 		return fsblob.New(c.Storage.Dir)
+	case "s3":
+		return openS3(ctx, c)
 	}
 	return nil, fmt.Errorf("storage backend %q is not supported", c.Storage.Backend)
 }
@@ -138,7 +140,7 @@ func wire(ctx context.Context, c *config.Config) (*stack, error) {
 		return nil, err
 	}
 	metrics := server.NewMetrics()
-	fs, err := openBlobs(c)
+	fs, err := openBlobs(ctx, c)
 	if err != nil {
 		db.Close()
 		return nil, err

@@ -194,9 +194,11 @@ type Database struct {
 
 // Storage selects the blob store.
 type Storage struct {
-	Backend string `toml:"backend"` // fs
+	Backend string `toml:"backend"` // fs or s3
 	// Dir of the fs backend. Default: <data_dir>/blobs.
 	Dir string `toml:"dir"`
+	// S3 configures the s3 backend.
+	S3 S3 `toml:"s3"`
 	// ScrubInterval is how often trove serve re-reads every stored file
 	// to check it against its SHA-256 (as trove fsck does); 0 is never.
 	ScrubInterval Duration `toml:"scrub_interval"`
@@ -280,7 +282,7 @@ func Default() Config {
 		ShutdownTimeout: Duration(30 * time.Second),
 		Log:             Log{Level: "info", Format: "text", Requests: true},
 		Database:        Database{Driver: "sqlite"},
-		Storage:         Storage{Backend: "fs", ScrubInterval: Duration(7 * Day), ScrubRate: 32 << 20},
+		Storage:         Storage{Backend: "fs", S3: DefaultS3, ScrubInterval: Duration(7 * Day), ScrubRate: 32 << 20},
 		Connections: Connections{Max: 4096, MaxPerAddress: 256, HeaderTimeout: Duration(10 * time.Second),
 			IdleTimeout: Duration(60 * time.Second), MinBodyRate: 4 << 10, BodyGrace: Duration(10 * time.Second)},
 		Rates: Rates{AnonymousWrites: limit.Rate{N: 30, Per: time.Minute}, Logins: limit.Rate{N: 10, Per: time.Minute},
@@ -310,7 +312,7 @@ func Load(path string, environ []string) (Config, error) {
 			for i, k := range und {
 				keys[i] = k.String()
 			}
-			return c, fmt.Errorf("reading config %s: unknown settings: %s", path, strings.Join(keys, ", "))
+			return c, fmt.Errorf("reading config %s: unknown settings: %s%s", path, strings.Join(keys, ", "), inlineSecretHint(keys))
 		}
 	}
 	if err := applyEnv(&c, environ); err != nil {
@@ -384,9 +386,10 @@ func (c *Config) Validate() error {
 		bad("log.format: %q is not text or json", c.Log.Format)
 	}
 	errs = append(errs, c.Database.validate()...)
-	if c.Storage.Backend != "fs" {
-		bad("storage.backend: %q is not supported (supported: fs)", c.Storage.Backend)
+	if c.Storage.Backend != "fs" && c.Storage.Backend != "s3" {
+		bad("storage.backend: %q is not supported (supported: fs, s3)", c.Storage.Backend)
 	}
+	errs = append(errs, c.validateS3()...)
 	for _, eco := range slices.Sorted(maps.Keys(c.Limits.UploadBytes)) {
 		n := c.Limits.UploadBytes[eco]
 		max, known := c.Limits.uploadMax[eco]
@@ -503,12 +506,7 @@ func (c *Config) LoopbackOnly() bool {
 	if err != nil {
 		return false
 	}
-	h := u.Hostname()
-	if strings.EqualFold(h, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(h)
-	return ip != nil && ip.IsLoopback()
+	return isLoopbackHost(u.Hostname())
 }
 
 // SecurityExpires returns when the configured security.txt expires, or
