@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/trove-dev/trove/internal/access"
 	"github.com/trove-dev/trove/internal/account"
@@ -50,6 +51,13 @@ func openDB(ctx context.Context, c *config.Config) (*meta.DB, error) {
 	switch c.Database.Driver {
 	case "sqlite":
 		return meta.OpenSQLite(ctx, c.Database.Path)
+	case "postgres":
+		conn, err := c.Database.ConnString()
+		if err != nil {
+			return nil, err
+		}
+		return meta.OpenPostgres(ctx, conn, meta.PostgresOptions{MaxOpenConns: c.Database.MaxOpenConns,
+			MaxIdleConns: c.Database.MaxIdleConns, ConnMaxLifetime: time.Duration(c.Database.ConnMaxLifetime)})
 	}
 	return nil, fmt.Errorf("database driver %q is not supported", c.Database.Driver)
 }

@@ -181,9 +181,23 @@ type Log struct {
 
 // Database selects the metadata database.
 type Database struct {
-	Driver string `toml:"driver"` // sqlite
+	Driver string `toml:"driver"` // sqlite or postgres
 	// Path of the SQLite file. Default: <data_dir>/trove.db.
 	Path string `toml:"path"`
+	// URL is the PostgreSQL connection string (postgres://user@host/db?
+	// sslmode=verify-full, or key=value pairs) when it holds no password:
+	// the password then comes from PGPASSFILE or a client certificate.
+	// A URL with a password goes in the file URLFile names instead.
+	URL string `toml:"url"`
+	// URLFile names a file holding the connection string, which may
+	// hold a password (keep the file readable by Trove only).
+	URLFile string `toml:"url_file"`
+	// MaxOpenConns bounds each replica's connections to PostgreSQL
+	// (default 20); MaxIdleConns how many stay open while idle (default:
+	// all of them); ConnMaxLifetime closes older connections (0: never).
+	MaxOpenConns    int      `toml:"max_open_conns"`
+	MaxIdleConns    int      `toml:"max_idle_conns"`
+	ConnMaxLifetime Duration `toml:"conn_max_lifetime"`
 }
 
 // Storage selects the blob store.
@@ -380,9 +394,7 @@ func (c *Config) Validate() error {
 	default:
 		bad("log.format: %q is not text or json", c.Log.Format)
 	}
-	if c.Database.Driver != "sqlite" {
-		bad("database.driver: %q is not supported (supported: sqlite)", c.Database.Driver)
-	}
+	errs = append(errs, c.Database.validate()...)
 	if c.Storage.Backend != "fs" && c.Storage.Backend != "s3" {
 		bad("storage.backend: %q is not supported (supported: fs, s3)", c.Storage.Backend)
 	}

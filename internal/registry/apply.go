@@ -98,6 +98,9 @@ func (s *Service) Apply(ctx context.Context, who *access.Principal, eco trove.Ec
 			return err
 		}
 		logged = false
+		if err := s.recheck(ctx, tx, who, pkg, actions(changes)...); err != nil {
+			return err
+		}
 		b := &batch{ctx: ctx, s: s, tx: tx, who: who, pkg: pkg, rules: rules, at: now(s)}
 		for _, c := range changes {
 			ok, err := b.apply(c)
