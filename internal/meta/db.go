@@ -69,6 +69,9 @@ type dialect struct {
 	// advisory is true when transactions take advisory locks (see lock.go);
 	// engines whose writers serialize need none.
 	advisory bool
+	// skipLocked is appended to a SELECT to lock the rows it reads and
+	// skip those another transaction holds ("" where writers serialize).
+	skipLocked string
 }
 
 var sqliteDialect = dialect{

@@ -64,6 +64,11 @@ var dumpTables = []dumpTable{
 	{name: "signin_unlocks", order: "name"},
 }
 
+// ephemeralTables are the tables a dump leaves out: the replicas' job
+// leases and shared rate limits describe the moment, not the registry, and
+// a restored server starts them afresh.
+var ephemeralTables = []string{"jobs", "rate_limits"}
+
 // MaxDumpRowBytes bounds one row of a dump, as encoded; a longer line is
 // refused rather than buffered.
 const MaxDumpRowBytes = 64 << 20

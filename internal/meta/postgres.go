@@ -23,9 +23,10 @@ var postgresDialect = dialect{
 	},
 	// NO KEY UPDATE: rows referencing a locked row (a release of a locked
 	// package) may still be inserted; lockers of the row wait for each other.
-	forUpdate: " FOR NO KEY UPDATE",
-	forShare:  " FOR SHARE",
-	advisory:  true,
+	forUpdate:  " FOR NO KEY UPDATE",
+	forShare:   " FOR SHARE",
+	advisory:   true,
+	skipLocked: " FOR UPDATE SKIP LOCKED",
 }
 
 // PostgresOptions tune the connection pool of a PostgreSQL database.

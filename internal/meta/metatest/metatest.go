@@ -36,6 +36,10 @@ func Run(t *testing.T, newDB func(t *testing.T) *meta.DB) {
 	t.Run("Locks", func(t *testing.T) { testLocks(t, newDB(t)) })
 	t.Run("ConcurrentAppends", func(t *testing.T) { testConcurrentAppends(t, newDB(t)) })
 	t.Run("SnapshotIsolation", func(t *testing.T) { testSnapshotIsolation(t, newDB(t)) })
+	t.Run("Jobs", func(t *testing.T) { testJobs(t, newDB(t)) })
+	t.Run("JobsConcurrent", func(t *testing.T) { testJobsConcurrent(t, newDB(t)) })
+	t.Run("SharedRates", func(t *testing.T) { testSharedRates(t, newDB(t)) })
+	t.Run("SigningLock", func(t *testing.T) { testSigningLock(t, newDB(t)) })
 	t.Run("DumpRoundTrip", func(t *testing.T) { testDumpRoundTrip(t, newDB) })
 	t.Run("DumpLoadErrors", func(t *testing.T) { testDumpLoadErrors(t, newDB(t)) })
 }
