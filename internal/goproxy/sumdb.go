@@ -40,6 +40,9 @@ func (d *checksumDB) Signed(ctx context.Context) ([]byte, error) {
 // ReadRecords returns records id through id+n-1, all in the signed tree.
 func (d *checksumDB) ReadRecords(ctx context.Context, id, n int64) ([][]byte, error) {
 	size := d.log.Latest().Tree.N
+	if id >= 0 && n >= 0 && id+n > size {
+		size = d.log.CatchUp(ctx, id+n).Tree.N
+	}
 	if id < 0 || n < 0 || id > size || n > size-id {
 		return nil, notExist("reading records", fmt.Sprintf("%d+%d beyond the signed tree of %d records", id, n, size))
 	}
@@ -58,6 +61,9 @@ func (d *checksumDB) Lookup(ctx context.Context, m module.Version) (int64, error
 	}
 	size := d.log.Latest().Tree.N
 	for _, e := range entries {
+		if e.Kind == "publish" && e.ID >= size {
+			size = d.log.CatchUp(ctx, e.ID+1).Tree.N
+		}
 		if e.Kind == "publish" && e.ID < size {
 			return e.ID, nil
 		}
@@ -67,7 +73,7 @@ func (d *checksumDB) Lookup(ctx context.Context, m module.Version) (int64, error
 
 // ReadTileData returns a hash tile inside the signed tree.
 func (d *checksumDB) ReadTileData(ctx context.Context, t tlog.Tile) ([]byte, error) {
-	if !translog.Covered(t, d.log.Latest().Tree.N) {
+	if !translog.Covered(t, d.log.CatchUp(ctx, translog.TileEnd(t)).Tree.N) {
 		return nil, notExist("reading tile", t.Path()+" beyond the signed tree")
 	}
 	return translog.ReadTile(ctx, d.store, t)

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
@@ -180,6 +181,9 @@ type Log struct {
 	// Sizes of the checkpoints in the state file and the state store, so
 	// that a signature replaces only older ones.
 	fileN, stateN int64
+
+	catchMu sync.Mutex // serializes CatchUp
+	caught  time.Time  // when CatchUp last signed
 }
 
 // Options say where a Log keeps its checkpoints outside the database.
@@ -272,6 +276,12 @@ func (l *Log) check(ctx context.Context, t tlog.Tree) error {
 func (l *Log) Sign(ctx context.Context) (*Signed, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	// Other replicas sharing the store sign one at a time too (replica.go).
+	unlock, err := l.lockSigning(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	// Read the checkpoints kept outside first: any of them another
 	// replica wrote covers records committed before the size read next.
 	if err := l.refresh(ctx, false, nil); err != nil {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -126,7 +127,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "not found: the log serves checkpoint, key, tile/<L>/<N> and tile/entries/<N>", http.StatusNotFound)
 		return
 	}
-	if !Covered(t, s.log.Latest().Tree.N) {
+	if !Covered(t, s.log.CatchUp(r.Context(), TileEnd(t)).Tree.N) {
 		http.Error(w, "tile beyond the latest checkpoint", http.StatusNotFound)
 		return
 	}
@@ -160,6 +161,9 @@ func (s *Server) serveLookup(w http.ResponseWriter, r *http.Request, rest string
 	}
 	signed := s.log.Latest()
 	ids, err := s.lookup(r.Context(), args[0], args[1], args[2])
+	if len(ids) > 0 && err == nil {
+		signed = s.log.CatchUp(r.Context(), slices.Max(ids)+1)
+	}
 	if errors.Is(err, ErrNotFound) {
 		http.Error(w, err.Error(), http.StatusNotFound)
 		return
@@ -171,7 +175,7 @@ func (s *Server) serveLookup(w http.ResponseWriter, r *http.Request, rest string
 	resp := LookupResponse{Checkpoint: string(signed.Checkpoint), Records: []LookupRecord{}}
 	for _, id := range ids {
 		if id >= signed.Tree.N {
-			continue // appended by another replica, not yet in this checkpoint
+			continue // appended just now, not yet signed by any replica
 		}
 		recs, err := s.store.ReadLogRecords(r.Context(), id, 1)
 		if err != nil {
@@ -189,10 +193,16 @@ func (s *Server) serveLookup(w http.ResponseWriter, r *http.Request, rest string
 // last hash is one the tree of size n has. Servers use it to serve only
 // tiles the latest signed tree covers.
 func Covered(t tlog.Tile, n int64) bool {
+	end := TileEnd(t)
+	return end > 0 && end <= n
+}
+
+// TileEnd returns the size of the smallest tree that covers tile t, or 0
+// for a tile no tree has.
+func TileEnd(t tlog.Tile) int64 {
 	level := max(t.L, 0)
 	if t.H <= 0 || t.H > 30 || t.N < 0 || t.W <= 0 || t.W > 1<<uint(t.H) || (level+1)*t.H >= 62 || t.N >= 1<<(62-uint((level+1)*t.H)) {
-		return false
+		return 0
 	}
-	end := (t.N<<uint(t.H) + int64(t.W)) << uint(level*t.H)
-	return end > 0 && end <= n
+	return (t.N<<uint(t.H) + int64(t.W)) << uint(level*t.H)
 }
