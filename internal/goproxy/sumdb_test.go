@@ -2,6 +2,7 @@ package goproxy
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -141,20 +142,24 @@ func TestSumdbClient(t *testing.T) {
 		t.Fatal(r.Status, r.body)
 	} // not signed: the record is in the database only
 	size := e.log.Latest().Tree.N
-	beyond := tlog.Tile{H: 8, L: 0, N: 0, W: int(size) + 1}
+	// Past what the database holds: not found.
+	beyond := tlog.Tile{H: 8, L: 0, N: 0, W: int(size) + 2}
 	if r := e.get(t, "/sumdb/"+logName+"/"+beyond.Path()); r.StatusCode != 404 {
-		t.Errorf("GET %s beyond the signed tree of %d: %s, want 404", beyond.Path(), size, r.Status)
+		t.Errorf("GET %s beyond the database's %d records: %s, want 404", beyond.Path(), size+1, r.Status)
 	}
-	data := tlog.Tile{H: 8, L: -1, N: 0, W: int(size) + 1}
+	data := tlog.Tile{H: 8, L: -1, N: 0, W: int(size) + 2}
 	if r := e.get(t, "/sumdb/"+logName+"/"+data.Path()); r.StatusCode != 404 {
-		t.Errorf("GET %s beyond the signed tree of %d: %s, want 404", data.Path(), size, r.Status)
+		t.Errorf("GET %s beyond the database's %d records: %s, want 404", data.Path(), size+1, r.Status)
 	}
-	if r := e.get(t, "/sumdb/"+logName+"/lookup/example.test/liba@v1.3.0"); r.StatusCode != 404 {
-		t.Errorf("lookup of a record beyond the signed tree: %s %s, want 404", r.Status, r.body)
+	// A record the database holds but no one signed yet (another
+	// replica's, a moment ago): the server signs first, then serves it in
+	// the new tree, never outside a signed one.
+	r := e.get(t, "/sumdb/"+logName+"/lookup/example.test/liba@v1.3.0")
+	if r.StatusCode != 200 || !strings.Contains(r.body, fmt.Sprintf("go.sum database tree\n%d\n", size+1)) {
+		t.Errorf("lookup of a record not signed yet: %s %s, want 200 in a tree of %d", r.Status, r.body, size+1)
 	}
-	e.sign(t)
-	if r := e.get(t, "/sumdb/"+logName+"/lookup/example.test/liba@v1.3.0"); r.StatusCode != 200 {
-		t.Errorf("lookup once signed: %s %s", r.Status, r.body)
+	if n := e.log.Latest().Tree.N; n != size+1 {
+		t.Errorf("after the lookup the latest tree has %d records, want %d", n, size+1)
 	}
 	if r := e.get(t, "/sumdb/"+logName+"/lookup/example.test/liba@bad"); r.StatusCode != 400 {
 		t.Errorf("lookup with bad syntax: %s, want 400", r.Status)
