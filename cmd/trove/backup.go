@@ -65,9 +65,9 @@ func runBackup(cmd *cobra.Command, c *config.Config, db *meta.DB, store blob.Sto
 	if _, err := os.Lstat(out); err == nil {
 		return hinted{fmt.Errorf("%s already exists", out), "choose a new file name; a backup never overwrites one"}
 	}
-	vkey, err := translog.LoadVerifierKey(c.LogDir())
+	vkey, err := translog.LoadVerifierKey(c.KeyDir())
 	if errors.Is(err, os.ErrNotExist) {
-		return hinted{fmt.Errorf("no transparency log key in %s", c.LogDir()), "is --data the server's data directory? trove serve makes the key on its first start"}
+		return hinted{fmt.Errorf("no transparency log key in %s", c.KeyDir()), "is --data the server's data directory? trove serve makes the key on its first start"}
 	}
 	if err != nil {
 		return err
@@ -78,7 +78,7 @@ func runBackup(cmd *cobra.Command, c *config.Config, db *meta.DB, store blob.Sto
 	}
 	o := backup.Options{DB: db, Blobs: store, VerifierKey: vkey, Checkpoints: cps, Now: time.Now()}
 	if signingKey {
-		if o.SigningKey, err = os.ReadFile(filepath.Join(c.LogDir(), "signer.key")); err != nil {
+		if o.SigningKey, err = os.ReadFile(filepath.Join(c.KeyDir(), "signer.key")); err != nil {
 			return fmt.Errorf("reading the log's signing key: %w", err)
 		}
 		fmt.Fprintln(cmd.ErrOrStderr(), "trove: warning: the backup holds the log's private signing key: whoever reads it can sign a log clients trust; keep it secret")

@@ -82,7 +82,7 @@ func effectiveConfig(g *globals) (config.Config, []string, error) {
 		return c, nil, err
 	}
 	var notes []string
-	vkey, err := translog.LoadVerifierKey(c.LogDir())
+	vkey, err := translog.LoadVerifierKey(c.KeyDir())
 	switch {
 	case errors.Is(err, os.ErrNotExist):
 		// The first start makes the key with the configured name.
@@ -95,7 +95,7 @@ func effectiveConfig(g *globals) (config.Config, []string, error) {
 		}
 		if v.Name() != c.Transparency.Name {
 			notes = append(notes, fmt.Sprintf("the transparency log is named %s, the name of its key in %s, made at the first start; "+
-				"the name %s from the configuration has no effect", v.Name(), c.LogDir(), c.Transparency.Name))
+				"the name %s from the configuration has no effect", v.Name(), c.KeyDir(), c.Transparency.Name))
 		}
 		c.Transparency.Name = v.Name()
 	}

@@ -67,31 +67,20 @@ func fsck(ctx context.Context, db *meta.DB, store blob.Store, out io.Writer) err
 	return nil
 }
 
-// scrubEvery runs a scrub of the stored files every interval until ctx
-// ends, logging what it finds.
-func scrubEvery(ctx context.Context, c *config.Config, s *stack) {
-	every := c.Storage.ScrubInterval.Std()
-	if every <= 0 {
-		return
-	}
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+// scrubJob is the background job that scrubs the stored files every
+// storage.scrub_interval, on one replica at a time, logging what it finds.
+func scrubJob(c *config.Config, s *stack) registry.Job {
+	return registry.Job{Name: "scrub", Every: c.Storage.ScrubInterval.Std(), Run: func(ctx context.Context) error {
 		start := time.Now()
 		st, err := registry.Scrub(ctx, s.db, s.blobStore, int64(c.Storage.ScrubRate), func(d registry.Damage) {
 			slog.Error("scrub: a stored file is damaged or missing; its downloads answer 503 until it is restored",
 				"ecosystem", d.Ecosystem, "package", d.Package, "file", d.Filename, "sha256", string(d.Digest), "missing", d.Missing)
 		})
-		if err != nil && ctx.Err() == nil {
-			slog.Error("scrub stopped", "err", err)
-			continue
+		if err != nil {
+			return fmt.Errorf("scrub stopped: %w", err)
 		}
 		slog.Info("scrub done", "files", st.Files, "blobs", st.Blobs, "bytes", st.Bytes, "damaged", st.Damaged,
 			"took", time.Since(start).Round(time.Second))
-	}
+		return nil
+	}}
 }

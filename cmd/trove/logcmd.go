@@ -73,7 +73,7 @@ database through GOPROXY (<url>/go/sumdb/<name>/supported).`,
 			}
 			var vkey, base string
 			if serverURL == "" {
-				_, vkey, err = translog.LoadOrCreateKey(c.LogDir(), c.Transparency.Name)
+				_, vkey, err = translog.LoadOrCreateKey(c.KeyDir(), c.Transparency.Name)
 				base = c.BaseURL
 			} else {
 				base = strings.TrimRight(serverURL, "/")
@@ -103,7 +103,7 @@ database through GOPROXY (<url>/go/sumdb/<name>/supported).`,
 }
 
 func printKey(cmd *cobra.Command, c *config.Config) error {
-	_, vkey, err := translog.LoadOrCreateKey(c.LogDir(), c.Transparency.Name)
+	_, vkey, err := translog.LoadOrCreateKey(c.KeyDir(), c.Transparency.Name)
 	if err != nil {
 		return err
 	}
@@ -124,7 +124,7 @@ func serverKey(ctx context.Context, c *config.Config, base, key, keyFile string)
 	}
 	source := "the key you gave"
 	if trusted == "" {
-		trusted, err = translog.LoadVerifierKey(c.LogDir())
+		trusted, err = translog.LoadVerifierKey(c.KeyDir())
 		if errors.Is(err, os.ErrNotExist) {
 			return "", hinted{fmt.Errorf("no log verifier key to check %s's against: give --key, --key-file or TROVE_LOG_KEY, or --data with the server's data directory (trusting the key the server sends is not verification)", base),
 				"get the key from the registry's operator, who prints it with: trove log key"}
@@ -132,7 +132,7 @@ func serverKey(ctx context.Context, c *config.Config, base, key, keyFile string)
 		if err != nil {
 			return "", err
 		}
-		source = "the key in " + c.LogDir()
+		source = "the key in " + c.KeyDir()
 	}
 	if _, err := note.NewVerifier(trusted); err != nil {
 		return "", hinted{fmt.Errorf("log verifier key: %w", err), "the key looks like <origin>+<8 hex digits>+<base64>, as trove log key prints it"}

@@ -124,13 +124,13 @@ func recoverLog(ctx context.Context, out io.Writer, c *config.Config, from []str
 
 // openLogFor opens the log as trove serve does, with from as mirrors too.
 func openLogFor(ctx context.Context, c *config.Config, db *meta.DB, blobs blob.Store, from []string) (*translog.Log, error) {
-	if _, err := translog.LoadVerifierKey(c.LogDir()); errors.Is(err, os.ErrNotExist) {
-		return nil, hinted{fmt.Errorf("no transparency log key in %s", c.LogDir()),
+	if _, err := translog.LoadVerifierKey(c.KeyDir()); errors.Is(err, os.ErrNotExist) {
+		return nil, hinted{fmt.Errorf("no transparency log key in %s", c.KeyDir()),
 			"restore <data>/log (signer.key, verifier.key) from the backup: recovery needs the log's key; --data names the data directory"}
 	} else if err != nil {
 		return nil, err
 	}
-	signer, vkey, err := translog.LoadOrCreateKey(c.LogDir(), c.Transparency.Name)
+	signer, vkey, err := translog.LoadOrCreateKey(c.KeyDir(), c.Transparency.Name)
 	if err != nil {
 		return nil, err
 	}

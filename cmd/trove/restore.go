@@ -62,7 +62,7 @@ trove log recover has brought back the missing records.`,
 
 func runRestore(cmd *cobra.Command, c *config.Config, db *meta.DB, store blob.Store, a *backup.Archive, f restoreFlags) error {
 	ctx, out := cmd.Context(), cmd.OutOrStdout()
-	trusted, err := translog.LoadVerifierKey(c.LogDir())
+	trusted, err := translog.LoadVerifierKey(c.KeyDir())
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return err
 	}
@@ -112,7 +112,7 @@ func printMissing(w io.Writer, b *backup.Blob, problem string) {
 // has none, and warns when the signing key is still missing: without it
 // trove serve would make a new key, which clients of the old log refuse.
 func installKeys(stderr io.Writer, c *config.Config, a *backup.Archive) error {
-	dir := c.LogDir()
+	dir := c.KeyDir()
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("creating log key directory: %w", err)
 	}

@@ -100,7 +100,7 @@ func serve(ctx context.Context, c *config.Config, ln net.Listener) error {
 	defer stopFollow()
 	followErr := make(chan error, 1)
 	go func() { followErr <- s.registry.Follow(follow) }()
-	go scrubEvery(follow, c, s)
+	startJobs(follow, c, s)
 
 	lln := limitListener(ln, c)
 	s.metrics.Connections(lln.Open, lln.Refused)

@@ -77,7 +77,7 @@ func openBlobs(ctx context.Context, c *config.Config) (blob.Store, error) {
 // held to the newest checkpoint kept outside the database (logguard.go):
 // a database behind it opens read-only, a fork is refused.
 func openLog(ctx context.Context, c *config.Config, db *meta.DB, blobs blob.Store) (*translog.Log, error) {
-	signer, vkey, err := translog.LoadOrCreateKey(c.LogDir(), c.Transparency.Name)
+	signer, vkey, err := loadLogKey(ctx, c, db, blobs)
 	if err != nil {
 		return nil, err
 	}
@@ -214,9 +214,9 @@ func wire(ctx context.Context, c *config.Config) (*stack, error) {
 			TrustedProxies:  c.Connections.TrustedProxies,
 			MinBodyRate:     int64(c.Connections.MinBodyRate),
 			BodyGrace:       c.Connections.BodyGrace.Std(),
-			AnonymousWrites: limit.NewRates(c.Rates.AnonymousWrites, nil),
-			Logins:          limit.NewRates(c.Rates.Logins, nil),
-			Publishes:       limit.NewRates(c.Rates.Publishes, nil),
+			AnonymousWrites: rates(db, c.Rates.AnonymousWrites, "anonymous_writes"),
+			Logins:          rates(db, c.Rates.Logins, "logins"),
+			Publishes:       rates(db, c.Rates.Publishes, "publishes"),
 		},
 		Writable: tlog.Writable,
 		Security: server.SecurityTxt{Contact: c.Security.Contact, Expires: c.SecurityExpires(), Policy: c.Security.Policy,

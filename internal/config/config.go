@@ -169,6 +169,10 @@ type Transparency struct {
 	// the database to what was published, at start and every minute;
 	// trove log recover reads records from them.
 	Mirrors []string `toml:"mirrors"`
+	// KeyDir is the directory holding the log's signer.key and
+	// verifier.key (default <data>/log). Replicas must all sign with the
+	// one key: point each at a copy of it (a mounted secret, say).
+	KeyDir string `toml:"key_dir"`
 }
 
 // Log configures logging.
@@ -352,6 +356,15 @@ func (c *Config) Finish() {
 
 // LogDir holds the transparency log's keys and last signed checkpoint.
 func (c *Config) LogDir() string { return filepath.Join(c.DataDir, "log") }
+
+// KeyDir holds the transparency log's keys: transparency.key_dir, or
+// LogDir.
+func (c *Config) KeyDir() string {
+	if c.Transparency.KeyDir != "" {
+		return c.Transparency.KeyDir
+	}
+	return c.LogDir()
+}
 
 // TempDir is where uploads are spooled while they are checked.
 func (c *Config) TempDir() string { return filepath.Join(c.DataDir, "tmp") }

@@ -1,7 +1,9 @@
 package limit
 
 import (
+	"context"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"strings"
 	"sync"
@@ -60,8 +62,38 @@ type Rates struct {
 	r   Rate
 	now func() time.Time
 
+	// shared, when set, holds the buckets for every process using it
+	// (NewSharedRates), under the name bucket.
+	shared Store
+	bucket string
+
 	mu      sync.Mutex
 	buckets map[string]*rate.Limiter
+}
+
+// A Store keeps rate limits that several processes share: replicas of
+// one server, each allowing events from one budget per key. meta.DB
+// provides it.
+type Store interface {
+	// TakeRate takes one event from the budget of key in bucket, which
+	// allows n events per per, a full bucket holding n. It reports whether
+	// the event is allowed and, if not, how long until one is.
+	// Concurrent calls never take more than the budget holds.
+	TakeRate(ctx context.Context, bucket, key string, n int, per time.Duration, now time.Time) (bool, time.Duration, error)
+}
+
+// sharedTimeout bounds one decision of a shared limit.
+const sharedTimeout = 2 * time.Second
+
+// NewSharedRates returns a limiter of r per key whose budgets live in
+// store under the name bucket, shared with every process using the same
+// store and bucket. If the store fails, the decision falls back to this
+// process's own buckets (the limit then holds per process) and the
+// failure is logged.
+func NewSharedRates(r Rate, bucket string, store Store, now func() time.Time) *Rates {
+	l := NewRates(r, now)
+	l.shared, l.bucket = store, bucket
+	return l
 }
 
 // NewRates returns a limiter of r per key. now may be nil for time.Now.
@@ -80,6 +112,15 @@ func (l *Rates) Allow(key string) (bool, time.Duration) {
 		return true, 0
 	}
 	now := l.now()
+	if l.shared != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), sharedTimeout)
+		ok, wait, err := l.shared.TakeRate(ctx, l.bucket, key, l.r.N, l.r.Per, now)
+		cancel()
+		if err == nil {
+			return ok, wait
+		}
+		slog.Warn("shared rate limit unavailable; limiting this process alone", "limit", l.bucket, "err", err)
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	b := l.buckets[key]

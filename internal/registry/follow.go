@@ -27,8 +27,10 @@ const MirrorInterval = time.Minute
 
 // Follow reads the change feed until ctx is done, telling watchers about
 // changes made by other replicas and signing the transparency log's new
-// tree, reads the log's mirrors every MirrorInterval, and discards
-// abandoned quarantined uploads. It starts at the feed's current end. A
+// tree, and reads the log's mirrors every MirrorInterval. Every replica
+// follows: each keeps its own caches and its own hold on the log (a
+// replica behind a mirror must refuse writes itself). Work done once for
+// all replicas is a Job (SweepJob). It starts at the feed's current end. A
 // database found behind the newest checkpoint makes the log read-only
 // (translog.BehindError) and Follow goes on: when the missing records
 // are recovered, it signs again and writes are allowed. It returns an
@@ -41,7 +43,7 @@ func (s *Service) Follow(ctx context.Context) error {
 	}
 	tick := time.NewTicker(FollowInterval)
 	defer tick.Stop()
-	sweep, mirrors := time.Now(), time.Now()
+	mirrors := time.Now()
 	for {
 		select {
 		case <-ctx.Done():
@@ -72,12 +74,6 @@ func (s *Service) Follow(ctx context.Context) error {
 				return err
 			} else if err != nil {
 				log().Warn("reading the transparency log's checkpoints", "err", err)
-			}
-		}
-		if time.Since(sweep) > StaleQuarantine/4 {
-			sweep = time.Now()
-			if err := s.sweepQuarantine(ctx, now(s).Add(-StaleQuarantine)); err != nil {
-				log().Warn("discarding abandoned uploads", "err", err)
 			}
 		}
 	}
