@@ -17,6 +17,8 @@ import (
 	"github.com/trove-dev/trove/internal/access"
 	"github.com/trove-dev/trove/internal/limit"
 	"github.com/trove-dev/trove/internal/meta"
+	"github.com/trove-dev/trove/internal/meta/dbtest"
+	"github.com/trove-dev/trove/internal/meta/pgtest"
 	"github.com/trove-dev/trove/internal/trove"
 )
 
@@ -192,9 +194,15 @@ var (
 // unknown names alike; the guesser's address stays locked out while the
 // owner, from an address that has not failed, still gets in; the window ends.
 func TestSignInThrottle(t *testing.T) {
+	for _, e := range dbtest.Engines {
+		t.Run(e.Name, func(t *testing.T) { testSignInThrottle(t, e.Open) })
+	}
+}
+
+func testSignInThrottle(t *testing.T, open func(testing.TB) *meta.DB) {
 	ctx := context.Background()
 	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
-	users := NewUsers(newDB(t), func() time.Time { return now })
+	users := NewUsers(open(t), func() time.Time { return now })
 	const pw = "correct horse battery staple"
 	if _, err := users.Create(ctx, NewUser{Name: "alice", Email: "alice@example.test", Password: pw}); err != nil {
 		t.Fatal(err)
@@ -240,8 +248,14 @@ func TestSignInThrottle(t *testing.T) {
 // TestSignInThrottleConcurrent: guesses that arrive at once are counted
 // before any password is checked, so exactly the budget is checked.
 func TestSignInThrottleConcurrent(t *testing.T) {
+	for _, e := range dbtest.Engines {
+		t.Run(e.Name, func(t *testing.T) { testSignInThrottleConcurrent(t, e.Open) })
+	}
+}
+
+func testSignInThrottleConcurrent(t *testing.T, open func(testing.TB) *meta.DB) {
 	ctx := context.Background()
-	users := NewUsers(newDB(t), nil)
+	users := NewUsers(open(t), nil)
 	users.SetHashing(limit.NewSlots(4, time.Minute))
 	if _, err := users.Create(ctx, NewUser{Name: "alice", Email: "alice@example.test", Password: "correct horse battery staple"}); err != nil {
 		t.Fatal(err)
@@ -286,8 +300,14 @@ func TestSignInThrottleConcurrent(t *testing.T) {
 // stopped after MaxAddrFailures, whatever names it tries next; other
 // addresses are not.
 func TestSignInThrottlePerAddress(t *testing.T) {
+	for _, e := range dbtest.Engines {
+		t.Run(e.Name, func(t *testing.T) { testSignInThrottlePerAddress(t, e.Open) })
+	}
+}
+
+func testSignInThrottlePerAddress(t *testing.T, open func(testing.TB) *meta.DB) {
 	ctx := context.Background()
-	users := NewUsers(newDB(t), nil)
+	users := NewUsers(open(t), nil)
 	for i := range MaxAddrFailures {
 		if _, err := users.SignIn(ctx, fmt.Sprintf("user%d", i), "guess", attacker); !errors.Is(err, ErrBadCredentials) {
 			t.Fatalf("guess %d = %v, want ErrBadCredentials", i+1, err)
@@ -313,9 +333,15 @@ func TestSignInThrottlePerAddress(t *testing.T) {
 // TestSignInUnlock: an administrator's unlock, written to the database by
 // another process, lets the locked name sign in again within unlockCheck.
 func TestSignInUnlock(t *testing.T) {
+	for _, e := range dbtest.Engines {
+		t.Run(e.Name, func(t *testing.T) { testSignInUnlock(t, e.Open) })
+	}
+}
+
+func testSignInUnlock(t *testing.T, open func(testing.TB) *meta.DB) {
 	ctx := context.Background()
 	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
-	db := newDB(t)
+	db := open(t)
 	users := NewUsers(db, func() time.Time { return now })
 	const pw = "correct horse battery staple"
 	if _, err := users.Create(ctx, NewUser{Name: "alice", Email: "alice@example.test", Password: pw}); err != nil {
@@ -371,5 +397,57 @@ func TestSignInFailureLogged(t *testing.T) {
 	users.SignIn(context.Background(), "mallory", "guess", attacker)
 	if line := buf.String(); !strings.Contains(line, "sign-in failed") || !strings.Contains(line, "client=198.51.100.7") || !strings.Contains(line, "user=mallory") {
 		t.Errorf("log = %q, want the failure with user and client address", line)
+	}
+}
+
+// TestSignInThrottleSharedAcrossReplicas: two replicas (two connection
+// pools on one PostgreSQL database) count guesses against one budget,
+// and an unlock on one lifts the lock on the other at once.
+func TestSignInThrottleSharedAcrossReplicas(t *testing.T) {
+	ctx := context.Background()
+	url := pgtest.NewDatabase(t)
+	var replicas [2]*Users
+	for i := range replicas {
+		db, err := meta.OpenPostgres(ctx, url, meta.PostgresOptions{MaxOpenConns: 8})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		replicas[i] = NewUsers(db, nil)
+		replicas[i].SetHashing(limit.NewSlots(4, time.Minute))
+	}
+	const pw = "correct horse battery staple"
+	if _, err := replicas[0].Create(ctx, NewUser{Name: "alice", Email: "alice@example.test", Password: pw}); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	var bad, throttled atomic.Int32
+	for i := range 40 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := replicas[i%2].SignIn(ctx, "alice", "guess", attacker)
+			switch {
+			case errors.Is(err, ErrBadCredentials):
+				bad.Add(1)
+			case errors.Is(err, ErrThrottled):
+				throttled.Add(1)
+			default:
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if bad.Load() != MaxFailures || throttled.Load() != 40-MaxFailures {
+		t.Fatalf("40 guesses over two replicas: %d checked, %d throttled; want %d checked in all", bad.Load(), throttled.Load(), MaxFailures)
+	}
+	if _, err := replicas[1].SignIn(ctx, "alice", pw, attacker); !errors.Is(err, ErrThrottled) {
+		t.Fatalf("the other replica, right password from the guesser's address: %v, want ErrThrottled", err)
+	}
+	if err := replicas[0].Unlock(ctx, "alice"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := replicas[1].SignIn(ctx, "alice", pw, home); err != nil {
+		t.Fatalf("on the other replica right after the unlock: %v", err)
 	}
 }

@@ -12,7 +12,8 @@ import (
 	"github.com/trove-dev/trove/internal/trove"
 )
 
-// Brute-force limits of SignIn, per process (each replica allows as much).
+// Brute-force limits of SignIn: in the database when replicas share it
+// (one budget for all of them), in this process's memory on SQLite.
 //
 // Every sign-in takes one failure from the budgets of its user name and of
 // its client address before the password is checked, under one lock, and
@@ -103,29 +104,80 @@ func ensure[K comparable](m map[K]*budget, k K, now time.Time) *budget {
 	return b
 }
 
+// A verdict is what the budgets say of one more sign-in.
+type verdict int
+
+const (
+	allowed   verdict = iota
+	addrSpent         // the address failed too often
+	nameSpent         // the name failed too often (an unlock lifts it)
+)
+
+// judge says whether a sign-in from an address with budget a may try a
+// name with budget nb (nil: nothing counted), and whether its failure
+// would come from the name's second budget (clean).
+func judge(a, nb *budget) (v verdict, clean bool) {
+	if a != nil && a.n >= MaxAddrFailures {
+		return addrSpent, false
+	}
+	dirty := a != nil && a.n > 0
+	switch {
+	case nb == nil || nb.n < MaxFailures:
+		return allowed, false
+	case !dirty && nb.clean < MaxCleanFailures:
+		return allowed, true
+	}
+	return nameSpent, false
+}
+
+// take counts one failure in the budgets, as judge decided.
+func take(a, nb *budget, clean bool) {
+	a.n++
+	if clean {
+		nb.clean++
+	} else {
+		nb.n++
+	}
+}
+
+// addrRefusal and nameRefusal are the errors of spent budgets.
+func addrRefusal(since, now time.Time) error {
+	wait := since.Add(FailureWindow).Sub(now)
+	return trove.Retry(wait, ErrThrottled, "too many failed sign-ins from your address: try again in %s", wait.Round(time.Second))
+}
+
+func nameRefusal(name string, since, now time.Time) error {
+	wait := since.Add(FailureWindow).Sub(now)
+	return trove.Retry(wait, ErrThrottled, "too many failed sign-ins for %s: try again in %s, or ask an administrator to unlock it", name, wait.Round(time.Second))
+}
+
 // reserve takes one failure from the budgets of name and addr, or says why
-// it cannot. unlocked reads when the name was last unlocked; it is called
-// only for a name whose budgets are spent, at most every unlockCheck.
+// it cannot: in the database when replicas share it (throttle_shared.go),
+// in this process's memory otherwise.
 func (s *Users) reserve(ctx context.Context, name string, addr netip.Addr) (ticket, error) {
+	if s.db.Shared() {
+		return s.reserveShared(ctx, name, limit.Key(addr))
+	}
+	return s.reserveLocal(ctx, name, limit.Key(addr))
+}
+
+// reserveLocal reserves in memory. unlocked reads when the name was last
+// unlocked; it is called only for a name whose budgets are spent, at most
+// every unlockCheck.
+func (s *Users) reserveLocal(ctx context.Context, name string, addr netip.Addr) (ticket, error) {
 	t := s.throttle
 	now := s.now()
-	addr = limit.Key(addr)
 	for attempt := 0; ; attempt++ {
 		t.mu.Lock()
 		a := current(t.addrs, addr, now)
-		if a != nil && a.n >= MaxAddrFailures {
-			t.mu.Unlock()
-			wait := a.since.Add(FailureWindow).Sub(now)
-			return ticket{}, trove.Retry(wait, ErrThrottled, "too many failed sign-ins from your address: try again in %s", wait.Round(time.Second))
-		}
-		dirty := a != nil && a.n > 0
 		nb := current(t.names, name, now)
-		switch {
-		case nb == nil || nb.n < MaxFailures:
-		case !dirty && nb.clean < MaxCleanFailures:
-		default:
-			// The name's budgets are spent: unless an administrator
-			// unlocked it since, refuse.
+		v, clean := judge(a, nb)
+		switch v {
+		case addrSpent:
+			t.mu.Unlock()
+			return ticket{}, addrRefusal(a.since, now)
+		case nameSpent:
+			// Unless an administrator unlocked it since, refuse.
 			check := attempt == 0 && now.Sub(nb.checked) >= unlockCheck
 			since := nb.since
 			if check {
@@ -146,24 +198,17 @@ func (s *Users) reserve(ctx context.Context, name string, addr netip.Addr) (tick
 					continue
 				}
 			}
-			wait := since.Add(FailureWindow).Sub(now)
-			return ticket{}, trove.Retry(wait, ErrThrottled, "too many failed sign-ins for %s: try again in %s, or ask an administrator to unlock it", name, wait.Round(time.Second))
+			return ticket{}, nameRefusal(name, since, now)
 		}
-		tk := ticket{name: name, addr: addr}
+		tk := ticket{name: name, addr: addr, clean: clean}
 		nb = ensure(t.names, name, now)
 		if a == nil {
 			a = ensure(t.addrs, addr, now)
 		}
-		switch {
-		case nb == nil || a == nil:
-			tk.none = true
-		case nb.n < MaxFailures:
-			nb.n++
-			a.n++
-		default:
-			nb.clean++
-			a.n++
-			tk.clean = true
+		if nb == nil || a == nil {
+			tk.none, tk.clean = true, false
+		} else {
+			take(a, nb, clean)
 		}
 		t.mu.Unlock()
 		return tk, nil
@@ -174,6 +219,10 @@ func (s *Users) reserve(ctx context.Context, name string, addr netip.Addr) (tick
 // password after all.
 func (s *Users) refund(tk ticket) {
 	if tk.none {
+		return
+	}
+	if s.db.Shared() {
+		s.refundShared(tk)
 		return
 	}
 	t := s.throttle
@@ -194,6 +243,10 @@ func (s *Users) refund(tk ticket) {
 
 // succeeded clears the name's counts and gives the address its failure back.
 func (s *Users) succeeded(tk ticket) {
+	if s.db.Shared() {
+		s.succeededShared(tk)
+		return
+	}
 	t := s.throttle
 	now := s.now()
 	t.mu.Lock()
@@ -214,7 +267,13 @@ func (s *Users) failed(tk ticket, known bool) {
 // seconds. It does not lift the limits of the addresses the guesses came
 // from.
 func (s *Users) Unlock(ctx context.Context, name string) error {
-	if err := s.db.Tx(ctx, func(tx *meta.Tx) error { return tx.UnlockSignIn(ctx, name, s.now()) }); err != nil {
+	err := s.db.Tx(ctx, func(tx *meta.Tx) error {
+		if err := tx.UnlockSignIn(ctx, name, s.now()); err != nil {
+			return err
+		}
+		return tx.DeleteSignInBudget(ctx, budgetName, name)
+	})
+	if err != nil {
 		return err
 	}
 	s.throttle.mu.Lock()

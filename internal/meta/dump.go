@@ -65,9 +65,9 @@ var dumpTables = []dumpTable{
 }
 
 // ephemeralTables are the tables a dump leaves out: the replicas' job
-// leases and shared rate limits describe the moment, not the registry, and
+// leases, shared rate limits and sign-in budgets describe the moment, not the registry, and
 // a restored server starts them afresh.
-var ephemeralTables = []string{"jobs", "rate_limits"}
+var ephemeralTables = []string{"jobs", "rate_limits", "signin_budgets"}
 
 // MaxDumpRowBytes bounds one row of a dump, as encoded; a longer line is
 // refused rather than buffered.

@@ -25,6 +25,21 @@ CREATE TABLE rate_limits (
 );
 CREATE INDEX rate_limits_tat ON rate_limits (tat);
 
+-- Sign-in failure budgets shared by the replicas (internal/account): per
+-- user name (kind 'name') and per client address (kind 'addr'), the
+-- failures counted in the window that began at since. Rows of windows
+-- that have ended are deleted as sign-ins are made.
+CREATE TABLE signin_budgets (
+    kind  {{.Text}} NOT NULL,
+    name  {{.Text}} NOT NULL,
+    since BIGINT NOT NULL,
+    n     INTEGER NOT NULL DEFAULT 0,
+    clean INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (kind, name)
+);
+CREATE INDEX signin_budgets_since ON signin_budgets (since);
+
 -- +goose Down
+DROP TABLE signin_budgets;
 DROP TABLE rate_limits;
 DROP TABLE jobs;
