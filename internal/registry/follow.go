@@ -12,8 +12,12 @@ import (
 
 // FollowInterval is how often Follow reads the change feed. Changes made
 // by this process reach its caches at once; changes made by other
-// replicas within this interval.
-const FollowInterval = time.Second
+// replicas within this interval (and the read's own time). Polling at
+// this rate costs each replica four indexed reads a second; LISTEN/NOTIFY
+// would cut the delay to milliseconds but needs a connection per replica
+// held open, reconnection, and polling anyway for what is missed while
+// reconnecting (docs/operations.md, Replicas).
+const FollowInterval = 250 * time.Millisecond
 
 // StaleQuarantine is the age after which a quarantined upload that is not
 // held for review is known to be abandoned (its process died mid-publish)

@@ -66,6 +66,7 @@ type Trove struct {
 	cmd     *exec.Cmd
 	done    chan struct{} // closed when the process has exited
 	exitErr error         // how it exited, once done is closed
+	killed  bool          // Kill ended it: its exit is no error
 }
 
 // syncBuffer is a bytes.Buffer safe for the process's writes and our reads.
@@ -128,7 +129,7 @@ func (tr *Trove) launch(t *testing.T, client *http.Client, args, env []string) {
 	tr.cmd, tr.done = cmd, make(chan struct{})
 	go func() { tr.exitErr = cmd.Wait(); close(tr.done) }()
 	t.Cleanup(func() {
-		if err := tr.Stop(20 * time.Second); err != nil {
+		if err := tr.Stop(20 * time.Second); err != nil && !tr.killed {
 			t.Errorf("stopping trove serve: %v", err)
 		}
 		if t.Failed() {
@@ -173,6 +174,17 @@ func (tr *Trove) Stop(timeout time.Duration) error {
 		<-tr.done
 		return fmt.Errorf("did not exit within %s of SIGTERM", timeout)
 	}
+}
+
+// Kill ends the process with SIGKILL, as a crash or the OOM killer
+// would, and waits for it to exit.
+func (tr *Trove) Kill(t *testing.T) {
+	t.Helper()
+	tr.killed = true
+	if err := tr.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	<-tr.done
 }
 
 // Log returns what the server has logged so far.

@@ -30,6 +30,19 @@ import (
 // under the prefix "trove/", its key given in files.
 func s3Trove(t *testing.T, redirect bool) (*Trove, *s3test.Server, string, []string) {
 	t.Helper()
+	srv, bucket, env := s3Env(t, redirect)
+	tr := startTrove(t, env...)
+	if strings.Contains(tr.Log(), srv.SecretKey) {
+		t.Errorf("trove serve logged the S3 secret key")
+	}
+	return tr, srv, bucket, env
+}
+
+// s3Env starts versitygw and returns the environment of a Trove whose
+// blobs are in a new bucket under the prefix "trove/", its key given in
+// files.
+func s3Env(t *testing.T, redirect bool) (*s3test.Server, string, []string) {
+	t.Helper()
 	srv := s3test.Start(t)
 	bucket := srv.Bucket(t)
 	keys := t.TempDir()
@@ -49,11 +62,7 @@ func s3Trove(t *testing.T, redirect bool) (*Trove, *s3test.Server, string, []str
 		// the damage below is what a download meets.
 		env = append(env, "TROVE_CACHE_BLOB_BYTES=0")
 	}
-	tr := startTrove(t, env...)
-	if strings.Contains(tr.Log(), srv.SecretKey) {
-		t.Errorf("trove serve logged the S3 secret key")
-	}
-	return tr, srv, bucket, env
+	return srv, bucket, env
 }
 
 func TestS3WithRedirects(t *testing.T)    { testS3(t, true) }
