@@ -89,13 +89,13 @@ func (s *syncBuffer) String() string {
 
 // startTrove runs `trove serve` on a free port with a fresh data directory
 // and stops it when the test ends.
-func startTrove(t *testing.T, env ...string) *Trove {
+func startTrove(t testing.TB, env ...string) *Trove {
 	t.Helper()
 	return startTroveAt(t, t.TempDir(), env...)
 }
 
 // startTroveAt is startTrove on an existing data directory.
-func startTroveAt(t *testing.T, data string, env ...string) *Trove {
+func startTroveAt(t testing.TB, data string, env ...string) *Trove {
 	t.Helper()
 	tr := &Trove{Data: data, log: &syncBuffer{}}
 	addr := freeAddr(t, "127.0.0.1")
@@ -105,7 +105,7 @@ func startTroveAt(t *testing.T, data string, env ...string) *Trove {
 }
 
 // freeAddr returns host:port with a port free on host.
-func freeAddr(t *testing.T, host string) string {
+func freeAddr(t testing.TB, host string) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
 	if err != nil {
@@ -118,7 +118,7 @@ func freeAddr(t *testing.T, host string) string {
 // launch runs `trove serve` with args on tr's data directory, stops it
 // when the test ends, and waits until tr.URL/readyz answers 200 through
 // client.
-func (tr *Trove) launch(t *testing.T, client *http.Client, args, env []string) {
+func (tr *Trove) launch(t testing.TB, client *http.Client, args, env []string) {
 	t.Helper()
 	cmd := exec.Command(troveBin, append([]string{"serve", "--data", tr.Data}, args...)...)
 	cmd.Env = append(os.Environ(), env...)
@@ -178,7 +178,7 @@ func (tr *Trove) Stop(timeout time.Duration) error {
 
 // Kill ends the process with SIGKILL, as a crash or the OOM killer
 // would, and waits for it to exit.
-func (tr *Trove) Kill(t *testing.T) {
+func (tr *Trove) Kill(t testing.TB) {
 	t.Helper()
 	tr.killed = true
 	if err := tr.cmd.Process.Kill(); err != nil {
@@ -191,7 +191,7 @@ func (tr *Trove) Kill(t *testing.T) {
 func (tr *Trove) Log() string { return tr.log.String() }
 
 // trove runs a trove subcommand on the server's data directory.
-func (tr *Trove) trove(t *testing.T, stdin string, args ...string) string {
+func (tr *Trove) trove(t testing.TB, stdin string, args ...string) string {
 	t.Helper()
 	out, err := runCmd(t, "", nil, stdin, troveBin, append(args, "--data", tr.Data)...)
 	if err != nil {
@@ -204,14 +204,14 @@ func (tr *Trove) trove(t *testing.T, stdin string, args ...string) string {
 const Password = "correct horse battery staple"
 
 // AddUser creates an account.
-func (tr *Trove) AddUser(t *testing.T, name string) {
+func (tr *Trove) AddUser(t testing.TB, name string) {
 	t.Helper()
 	tr.trove(t, Password+"\n", "admin", "user", "add", name, "--email", name+"@example.test", "--password-stdin")
 }
 
 // Token creates an API token for user with the given scope patterns and
 // actions (both comma-separated) and returns it.
-func (tr *Trove) Token(t *testing.T, user, scope, actions string) string {
+func (tr *Trove) Token(t testing.TB, user, scope, actions string) string {
 	t.Helper()
 	var stdout bytes.Buffer
 	cmd := exec.Command(troveBin, "token", "create", "--user", user, "--scope", scope, "--action", actions, "--data", tr.Data)
@@ -226,7 +226,7 @@ func (tr *Trove) Token(t *testing.T, user, scope, actions string) string {
 
 // runCmd runs a command in dir with extra environment variables and
 // returns its combined output. The command is killed after 5 minutes.
-func runCmd(t *testing.T, dir string, env []string, stdin string, name string, args ...string) (string, error) {
+func runCmd(t testing.TB, dir string, env []string, stdin string, name string, args ...string) (string, error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
@@ -241,7 +241,7 @@ func runCmd(t *testing.T, dir string, env []string, stdin string, name string, a
 }
 
 // must runs a command that has to succeed and returns its output.
-func must(t *testing.T, dir string, env []string, name string, args ...string) string {
+func must(t testing.TB, dir string, env []string, name string, args ...string) string {
 	t.Helper()
 	out, err := runCmd(t, dir, env, "", name, args...)
 	if err != nil {
@@ -251,7 +251,7 @@ func must(t *testing.T, dir string, env []string, name string, args ...string) s
 }
 
 // mustFail runs a command that has to fail and returns its output.
-func mustFail(t *testing.T, dir string, env []string, name string, args ...string) string {
+func mustFail(t testing.TB, dir string, env []string, name string, args ...string) string {
 	t.Helper()
 	out, err := runCmd(t, dir, env, "", name, args...)
 	if err == nil {
@@ -261,7 +261,7 @@ func mustFail(t *testing.T, dir string, env []string, name string, args ...strin
 }
 
 // writeFiles writes files (path → content) under dir.
-func writeFiles(t *testing.T, dir string, files map[string]string) {
+func writeFiles(t testing.TB, dir string, files map[string]string) {
 	t.Helper()
 	for name, content := range files {
 		p := filepath.Join(dir, name)

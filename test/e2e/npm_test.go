@@ -76,7 +76,7 @@ func (c *npmClient) freshCache() {
 }
 
 // wantOutput fails unless out contains every string.
-func wantOutput(t *testing.T, what, out string, wants ...string) {
+func wantOutput(t testing.TB, what, out string, wants ...string) {
 	t.Helper()
 	for _, w := range wants {
 		if !strings.Contains(out, w) {
@@ -105,7 +105,7 @@ func appFiles(version string) map[string]string {
 }
 
 // writePackage writes a package's files into a new directory.
-func writePackage(t *testing.T, files map[string]string) string {
+func writePackage(t testing.TB, files map[string]string) string {
 	t.Helper()
 	dir := t.TempDir()
 	writeFiles(t, dir, files)

@@ -15,7 +15,7 @@ import (
 // onPostgres makes the trove commands the test runs (serve, admin, token)
 // use a fresh PostgreSQL database, given by a connection string file as an
 // operator would, and returns the database's password.
-func onPostgres(t *testing.T) string {
+func onPostgres(t testing.TB) string {
 	t.Helper()
 	conn := pgtest.NewDatabase(t)
 	u, err := url.Parse(conn)

@@ -46,7 +46,7 @@ type front struct {
 
 const backendHeader = "X-Test-Front-Backend"
 
-func newFront(t *testing.T) *front {
+func newFront(t testing.TB) *front {
 	f := &front{}
 	rp := &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
@@ -102,7 +102,7 @@ func (f *front) pick() (int, *url.URL) {
 
 // replicaEnv returns the environment both replicas share: one
 // PostgreSQL database, one bucket, the front's address as base_url.
-func replicaEnv(t *testing.T, f *front) []string {
+func replicaEnv(t testing.TB, f *front) []string {
 	onPostgres(t)
 	_, _, env := s3Env(t, false)
 	return append(env, "TROVE_BASE_URL="+f.srv.URL,
@@ -113,7 +113,7 @@ func replicaEnv(t *testing.T, f *front) []string {
 // startReplicas starts replica A (which makes the log's key), checks
 // that B is refused without that key, then starts B with it
 // (transparency.key_dir), and puts both behind the front.
-func startReplicas(t *testing.T, f *front, env []string) (*Trove, *Trove) {
+func startReplicas(t testing.TB, f *front, env []string) (*Trove, *Trove) {
 	a := startTroveAt(t, t.TempDir(), env...)
 	f.set(0, a.URL)
 	out := mustFail(t, "", env, troveBin, "serve", "--data", t.TempDir(), "--listen", freeAddr(t, "127.0.0.1"))
@@ -364,7 +364,7 @@ func versionsOn(t *testing.T, tr *Trove, name string) map[string]bool {
 
 // npmPublish publishes name@version as npm publish does, and returns the
 // status (0 if no answer came).
-func npmPublish(t *testing.T, base, token, name, version string) int {
+func npmPublish(t testing.TB, base, token, name, version string) int {
 	pkg := fmt.Sprintf(`{"name":%q,"version":%q,"description":"load test","license":"MIT"}`, name, version)
 	tgz := archivetest.TarGz(t, archivetest.TarEntry{Name: "package/package.json", Body: pkg},
 		archivetest.TarEntry{Name: "package/index.js", Body: "module.exports = " + strconv.Quote(version) + "\n"})

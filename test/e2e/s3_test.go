@@ -41,7 +41,7 @@ func s3Trove(t *testing.T, redirect bool) (*Trove, *s3test.Server, string, []str
 // s3Env starts versitygw and returns the environment of a Trove whose
 // blobs are in a new bucket under the prefix "trove/", its key given in
 // files.
-func s3Env(t *testing.T, redirect bool) (*s3test.Server, string, []string) {
+func s3Env(t testing.TB, redirect bool) (*s3test.Server, string, []string) {
 	t.Helper()
 	srv := s3test.Start(t)
 	bucket := srv.Bucket(t)
