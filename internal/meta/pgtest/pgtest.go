@@ -263,7 +263,7 @@ func run(bin, dir string, cred *syscall.Credential, password string) (*server, e
 		// process: keep that thread for as long as the process lives.
 		runtime.LockOSThread()
 		cmd := exec.Command("/bin/sh", "-c", supervisor, "sh", dir, filepath.Join(bin, "postgres"), strconv.Itoa(port))
-		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred, Pdeathsig: syscall.SIGTERM}
+		cmd.SysProcAttr = procAttr(cred)
 		if err := cmd.Start(); err != nil {
 			started <- err
 			return
