@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -183,7 +184,25 @@ func upCommand(c *config.Config) string {
 	if f := configFile(); f != "" {
 		args = append(args, "--config", shellWord(f))
 	}
-	return strings.Join(append(args, "--data", shellWord(c.DataDir)), " ")
+	cmd := strings.Join(append(args, "--data", shellWord(c.DataDir)), " ")
+	if env := settingsFromEnv(); len(env) > 0 {
+		cmd += " with this environment's " + strings.Join(env, ", ")
+	}
+	return cmd
+}
+
+// settingsFromEnv names the TROVE_* variables that configure this
+// process beyond --config and --data (names only: values may be secret).
+func settingsFromEnv() []string {
+	var out []string
+	for _, kv := range os.Environ() {
+		k, v, _ := strings.Cut(kv, "=")
+		if strings.HasPrefix(k, "TROVE_") && v != "" && k != "TROVE_CONFIG" && k != "TROVE_DATA_DIR" && k != "TROVE_DATABASE_AUTO_MIGRATE" {
+			out = append(out, k)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // configFile returns the --config this process was given (or

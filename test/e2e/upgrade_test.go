@@ -80,6 +80,9 @@ func testUpgrade(t *testing.T) {
 	wantOutput(t, "trove serve on the previous release's database", out,
 		fmt.Sprintf("it is at version %d and lacks 1 migrations this trove needs", latest-1),
 		"hint: database.auto_migrate is false: run trove migrate up --data "+data)
+	if os.Getenv("TROVE_DATABASE_URL_FILE") != "" {
+		wantOutput(t, "the hint on PostgreSQL", out, "with this environment's TROVE_DATABASE_DRIVER, TROVE_DATABASE_MAX_OPEN_CONNS, TROVE_DATABASE_URL_FILE")
+	}
 	out = must(t, "", nil, troveBin, "migrate", "status", "--data", data)
 	wantOutput(t, "trove migrate status", out, "pending", "1 pending: run trove migrate up")
 	out = must(t, "", nil, troveBin, "migrate", "up", "--data", data)
@@ -104,7 +107,4 @@ func testUpgrade(t *testing.T) {
 	}
 	out = must(t, "", nil, prev, "migrate", "status", "--data", data)
 	wantOutput(t, "the previous release's migrate status on the migrated database", out, "applied by a newer trove", "the database is newer than this trove")
-	if _, err := os.Stat(data); err != nil {
-		t.Fatal(err)
-	}
 }
