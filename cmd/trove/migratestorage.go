@@ -16,6 +16,7 @@ import (
 
 	"github.com/trove-dev/trove/internal/blob"
 	"github.com/trove-dev/trove/internal/config"
+	"github.com/trove-dev/trove/internal/meta"
 	"github.com/trove-dev/trove/internal/transfer"
 	"github.com/trove-dev/trove/internal/translog"
 )
@@ -119,6 +120,8 @@ func copyStorage(ctx context.Context, out io.Writer, sides *storageSides, dryRun
 	}
 	rep, err := transfer.Copy(ctx, o)
 	switch {
+	case errors.Is(err, meta.ErrSchemaBehind):
+		return hinted{err, "both databases must be at this trove's schema: run trove migrate up on the source (with its configuration) first"}
 	case errors.Is(err, transfer.ErrNotEmpty):
 		return hinted{err, "migrate into a new, empty database; if an earlier migrate-storage completed, check it with --verify-only"}
 	case err != nil:
@@ -153,6 +156,9 @@ func openSides(ctx context.Context, out io.Writer, g *globals, f storageFlags) (
 		if err := probeServer(ctx, &src); err != nil {
 			return nil, err
 		}
+	}
+	if _, err := os.Stat(src.Database.Path); src.Database.Driver == "sqlite" && err != nil {
+		return nil, hinted{fmt.Errorf("the source database: %w", err), "--data (or --config) names the install to move: its data directory holds trove.db"}
 	}
 	s := &storageSides{src: src, dst: dst}
 	s.opts.Progress = func(format string, args ...any) { fmt.Fprintf(out, format+"\n", args...) }
