@@ -26,6 +26,12 @@ type TLS struct {
 	HSTSMaxAge Duration `toml:"hsts_max_age"`
 	// ACME configures mode "acme".
 	ACME ACME `toml:"acme"`
+	// AllowPlainHTTP lets mode "off" listen on an address other machines
+	// can reach, with no TLS-terminating proxy in connections.trusted_proxies.
+	// Off by default: clients elsewhere would then fetch packages (and
+	// their integrity data) over plain HTTP, where anyone on the path can
+	// change them (SCVS-4.15).
+	AllowPlainHTTP bool `toml:"allow_plain_http"`
 }
 
 // ACME configures certificates from an ACME server (RFC 8555).
@@ -118,6 +124,11 @@ func (c *Config) validateTLS() []error {
 	} else if t.ACME.DirectoryURL != "" || len(t.ACME.Domains) > 0 {
 		bad("tls.acme: set, but tls.mode is %q, not %q", mode, TLSACME)
 	}
+	if mode == TLSOff && !t.AllowPlainHTTP && len(c.Connections.TrustedProxies) == 0 && !loopbackListen(c.Listen) {
+		bad("listen: %q is reachable from other machines, but TLS is off: clients there would fetch packages in the clear; "+
+			"turn TLS on (tls.mode = \"files\", \"acme\" or \"self-signed\"), or put a TLS-terminating proxy in front and list it in "+
+			"connections.trusted_proxies, or accept the risk with tls.allow_plain_http = true", c.Listen)
+	}
 	if mode != TLSOff && strings.HasPrefix(c.BaseURL, "http://") {
 		bad("base_url: %q starts with http:// but tls.mode is %q: clients would be sent to plain HTTP; use https://", c.BaseURL, mode)
 	}
@@ -147,3 +158,10 @@ func (c *Config) validateACME() []error {
 
 // HSTS returns the configured max-age of Strict-Transport-Security.
 func (c *Config) HSTS() time.Duration { return c.TLS.HSTSMaxAge.Std() }
+
+// loopbackListen reports whether a listen address only accepts
+// connections from this machine.
+func loopbackListen(listen string) bool {
+	host, _, err := net.SplitHostPort(listen)
+	return err == nil && host != "" && isLoopbackHost(host)
+}

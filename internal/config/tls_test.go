@@ -27,6 +27,12 @@ func TestTLSSettings(t *testing.T) {
 			TLSACME, "https://registry.example.test:8443"},
 		{"proxy in front", []string{"TROVE_BASE_URL=https://registry.example.test", "TROVE_SECURITY_CONTACT=mailto:s@example.test", "TROVE_SECURITY_EXPIRES=2099-01-01T00:00:00Z"},
 			TLSOff, "https://registry.example.test"},
+		{"proxy in front, listening on all addresses", []string{"TROVE_LISTEN=0.0.0.0:8080", "TROVE_CONNECTIONS_TRUSTED_PROXIES=192.0.2.10",
+			"TROVE_BASE_URL=https://registry.example.test", "TROVE_SECURITY_CONTACT=mailto:s@example.test", "TROVE_SECURITY_EXPIRES=2099-01-01T00:00:00Z"},
+			TLSOff, "https://registry.example.test"},
+		{"plain HTTP elsewhere, accepted", []string{"TROVE_LISTEN=192.0.2.1:8080", "TROVE_TLS_ALLOW_PLAIN_HTTP=true",
+			"TROVE_SECURITY_CONTACT=mailto:s@example.test", "TROVE_SECURITY_EXPIRES=2099-01-01T00:00:00Z"},
+			TLSOff, "http://192.0.2.1:8080"},
 	}
 	for _, tt := range ok {
 		c, err := Load("", tt.env)
@@ -48,6 +54,8 @@ func TestTLSSettings(t *testing.T) {
 		want []string
 	}{
 		{"unknown mode", []string{"TROVE_TLS_MODE=on"}, []string{`tls.mode: "on"`}},
+		{"plain HTTP on all addresses", []string{"TROVE_LISTEN=0.0.0.0:8080"}, []string{`listen: "0.0.0.0:8080" is reachable from other machines, but TLS is off`, "tls.allow_plain_http"}},
+		{"plain HTTP on all addresses, short form", []string{"TROVE_LISTEN=:8080"}, []string{"reachable from other machines"}},
 		{"files without key", []string{"TROVE_TLS_MODE=files", "TROVE_TLS_CERT_FILE=/c.pem"}, []string{"needs both cert_file and key_file"}},
 		{"files with another mode", []string{"TROVE_TLS_MODE=self-signed", "TROVE_TLS_CERT_FILE=/c.pem"}, []string{"cert_file and key_file are for mode"}},
 		{"http base URL with TLS", []string{"TROVE_TLS_MODE=self-signed", "TROVE_BASE_URL=http://127.0.0.1:8080"}, []string{"starts with http://"}},
