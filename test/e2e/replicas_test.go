@@ -166,9 +166,16 @@ func TestReplicasPublishAndInstall(t *testing.T) {
 		t.Fatalf("installed package.json: %s", got)
 	}
 
-	// Revocation: the other replica has the token cached as valid.
+	checkRevocationReaches(t, a, b)
+}
+
+// checkRevocationReaches revokes a token through a while b holds it
+// cached as valid, and checks that b refuses it within access.CacheTTL
+// (1s: the entry was cached before the revocation).
+func checkRevocationReaches(t *testing.T, a, b *Trove) {
+	t.Helper()
 	doomed := a.Token(t, "alice", "*", "read")
-	for _, r := range replicas {
+	for _, r := range []*Trove{a, b} {
 		if code := whoami(t, r, doomed); code != http.StatusOK {
 			t.Fatalf("whoami on %s = %d before the revocation", r.URL, code)
 		}
@@ -176,7 +183,6 @@ func TestReplicasPublishAndInstall(t *testing.T) {
 	revokeVia(t, a, a.Token(t, "alice", "*", "tokens"))
 	revoked := time.Now()
 	for whoami(t, b, doomed) != http.StatusUnauthorized {
-		// access.CacheTTL is 1s; the entry was cached before the revocation.
 		if time.Since(revoked) > 1100*time.Millisecond {
 			t.Fatalf("replica B still accepts a token revoked on A %v later", time.Since(revoked))
 		}
@@ -251,74 +257,28 @@ func TestReplicasSurviveAKill(t *testing.T) {
 	token := a.Token(t, "alice", "*", "read,publish")
 
 	const publishers = 8
-	var acked sync.Map // "name@version" → true
-	var nAcked, refused, failed atomic.Int32
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	for p := range publishers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			name := fmt.Sprintf("load-%d", p)
-			for v := 0; ; v++ {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				version := fmt.Sprintf("1.0.%d", v)
-				switch code := npmPublish(t, f.srv.URL, token, name, version); code {
-				case http.StatusOK, http.StatusCreated:
-					acked.Store(name+"@"+version, true)
-					nAcked.Add(1)
-				case http.StatusConflict:
-					// An earlier try of this version reached the killed
-					// replica: committed, or left quarantined.
-					refused.Add(1)
-				default:
-					failed.Add(1)
-					v-- // not acknowledged: try the same version again
-					time.Sleep(20 * time.Millisecond)
-				}
-			}
-		}()
-	}
+	load := startPublishers(t, f.srv.URL, token, publishers)
 	time.Sleep(1500 * time.Millisecond)
-	before := nAcked.Load()
+	before := load.acked.Load()
 	a.Kill(t)
 	killed := time.Now()
 	time.Sleep(2 * time.Second)
-	close(stop)
-	wg.Wait()
-	after := nAcked.Load() - before
+	load.stop()
+	after := load.acked.Load() - before
 	t.Logf("acknowledged %d publishes before the kill, %d after (in %v); %d refused as taken, %d failed and retried",
-		before, after, time.Since(killed).Round(time.Millisecond), refused.Load(), failed.Load())
+		before, after, time.Since(killed).Round(time.Millisecond), load.refused.Load(), load.failed.Load())
 	if after == 0 {
 		t.Fatalf("no publish was acknowledged after replica A was killed:\n%s", b.Log())
 	}
-
-	// Every acknowledged publish is served by the survivor.
-	versions := 0
-	for p := range publishers {
-		name := fmt.Sprintf("load-%d", p)
-		served := versionsOn(t, b, name)
-		versions += len(served)
-		acked.Range(func(k, _ any) bool {
-			if n, v, _ := strings.Cut(k.(string), "@"); n == name && !served[v] {
-				t.Errorf("acknowledged publish %s is not served by the survivor", k)
-			}
-			return true
-		})
-	}
+	versions := load.checkServed(t, b)
 
 	// The log verifies from its start: every record, one publish record
 	// per version served, and one owner record per package.
 	key := strings.TrimSpace(must(t, "", nil, troveBin, "log", "key", "--data", a.Data))
-	audit := func(tr *Trove) string {
+	audit := func(tr *Trove) {
 		out := must(t, "", nil, troveBin, "verify", "--url", tr.URL, "--key", key, "--state", t.TempDir(), "--audit")
 		wantOutput(t, "trove verify --audit", out, "matches the signed checkpoint",
 			fmt.Sprintf("publish    %d\n", versions), fmt.Sprintf("owner      %d\n", publishers))
-		return out
 	}
 	audit(b)
 	wantOutput(t, "trove fsck", must(t, "", env, troveBin, "fsck", "--data", b.Data), "0 damaged or missing")
@@ -339,6 +299,79 @@ func TestReplicasSurviveAKill(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	audit(a2)
+}
+
+// A publishers is n goroutines publishing new versions of one package
+// each (load-<i>) through base until stopped.
+type publishers struct {
+	n               int
+	acked           atomic.Int32
+	refused, failed atomic.Int32
+	ackedVersions   sync.Map // "name@version" → true
+	stopping        chan struct{}
+	wg              sync.WaitGroup
+}
+
+func startPublishers(t testing.TB, base, token string, n int) *publishers {
+	p := &publishers{n: n, stopping: make(chan struct{})}
+	for i := range n {
+		p.wg.Add(1)
+		go func() {
+			defer p.wg.Done()
+			p.run(t, base, token, fmt.Sprintf("load-%d", i))
+		}()
+	}
+	return p
+}
+
+// run publishes name@1.0.0, 1.0.1, … until stopped. A version that got
+// no answer, or an error other than 409, is tried again; a 409 means an
+// earlier try reached the killed replica (committed, or left
+// quarantined) and the next version is tried.
+func (p *publishers) run(t testing.TB, base, token, name string) {
+	for v := 0; ; v++ {
+		select {
+		case <-p.stopping:
+			return
+		default:
+		}
+		version := fmt.Sprintf("1.0.%d", v)
+		switch code := npmPublish(t, base, token, name, version); code {
+		case http.StatusOK, http.StatusCreated:
+			p.ackedVersions.Store(name+"@"+version, true)
+			p.acked.Add(1)
+		case http.StatusConflict:
+			p.refused.Add(1)
+		default:
+			p.failed.Add(1)
+			v--
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+}
+
+func (p *publishers) stop() {
+	close(p.stopping)
+	p.wg.Wait()
+}
+
+// checkServed checks that tr serves every acknowledged publish, and
+// returns how many versions it serves in all.
+func (p *publishers) checkServed(t *testing.T, tr *Trove) int {
+	t.Helper()
+	versions := 0
+	for i := range p.n {
+		name := fmt.Sprintf("load-%d", i)
+		served := versionsOn(t, tr, name)
+		versions += len(served)
+		p.ackedVersions.Range(func(k, _ any) bool {
+			if n, v, _ := strings.Cut(k.(string), "@"); n == name && !served[v] {
+				t.Errorf("acknowledged publish %s is not served by %s", k, tr.URL)
+			}
+			return true
+		})
+	}
+	return versions
 }
 
 // versionsOn returns the versions of an npm package that tr serves.
