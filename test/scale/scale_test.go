@@ -252,4 +252,3 @@ func TestVersionCounts(t *testing.T) {
 		t.Errorf("%d packages with at most 5 versions, %d with 1000 or more; want most small and 50 to 2000 large", small, large)
 	}
 }
-
