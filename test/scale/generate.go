@@ -40,6 +40,9 @@ type Options struct {
 	SharedBlobs int
 	// Batch is how many versions the bulk writer puts in a transaction.
 	Batch int
+	// TokensFile, if set, receives each maintainer's API token (for the
+	// publish phase of load), readable by its owner only.
+	TokensFile string
 	// Progress receives a line every ProgressEvery versions (nil: none).
 	Progress      io.Writer
 	ProgressEvery int
@@ -159,6 +162,9 @@ func (g *generator) setup(ctx context.Context) error {
 			return fmt.Errorf("storing shared blob %d: %w", i, err)
 		}
 		g.shared = append(g.shared, t)
+	}
+	if g.o.TokensFile != "" {
+		return writeTokens(g.o.TokensFile, g.plan.users, g.secrets)
 	}
 	return nil
 }

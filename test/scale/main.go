@@ -3,7 +3,8 @@
 // section of docs/benchmarks.md. scripts/scale.sh runs both.
 //
 //	scale generate -config trove.toml -packages 100000 -versions 1000000
-//	scale load -url http://127.0.0.1:18090 -data DIR -token-file F …
+//	scale load -url http://127.0.0.1:18090 -tokens FILE …
+//	scale sample -url http://127.0.0.1:18090 …
 //
 // # Generation
 //
@@ -22,7 +23,8 @@
 // # Measurement
 //
 // load runs bounded phases against a trove serve and prints one line of
-// figures per phase (see load.go).
+// figures per phase (see load.go). sample prints the packument and
+// tarball URLs of a package of typical size, for wrk.
 package main
 
 import (
@@ -46,6 +48,8 @@ func main() {
 		err = generateMain(os.Args[2:])
 	case "load":
 		err = loadMain(os.Args[2:])
+	case "sample":
+		err = sampleMain(os.Args[2:])
 	default:
 		usage()
 	}
@@ -56,7 +60,7 @@ func main() {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: scale generate [flags] | scale load [flags] (-h for the flags)")
+	fmt.Fprintln(os.Stderr, "usage: scale generate|load|sample [flags] (-h for the flags)")
 	os.Exit(2)
 }
 
@@ -72,6 +76,7 @@ func generateMain(args []string) error {
 	fs.IntVar(&o.RealEvery, "real-every", 200, "publish every Nth package through the real publish path (0: none)")
 	fs.IntVar(&o.SharedBlobs, "shared-blobs", 16, "bulk-written versions share this many tarball blobs (0: a tarball each)")
 	fs.IntVar(&o.Batch, "batch", 5_000, "versions per bulk transaction")
+	fs.StringVar(&o.TokensFile, "tokens", "", "write the maintainers' API tokens to this file (for load's publish phase)")
 	fs.IntVar(&o.ProgressEvery, "progress", 50_000, "report progress every N versions")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the generation to this file")
 	fs.Parse(args)
