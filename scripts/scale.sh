@@ -9,8 +9,10 @@
 #
 # Usage: WORK=/tmp/trove-scale scripts/scale.sh
 #        PACKAGES=100000 VERSIONS=1000000 MAX_VERSIONS=5000   (the default)
-#        DB=postgres PG_URL_FILE=FILE   (a file holding the postgres:// URL;
-#                                        the database must be empty)
+#        DB=postgres                    (starts Debian's PostgreSQL from initdb
+#                                        in $WORK/pg on 127.0.0.1:$PG_PORT)
+#        DB=postgres PG_URL_FILE=FILE   (or a file holding the postgres:// URL
+#                                        of an empty database to use instead)
 #        DUR=20s CONNS=8 PUBLISHERS=8   (load phases)
 # The data directory is kept ($WORK/data-$DB-$PACKAGES-$VERSIONS) and reused
 # by the next run with the same settings; generation takes about 10 to 20
@@ -25,7 +27,7 @@ for tool in wrk curl jq /usr/bin/time; do
 done
 case $DB in
 sqlite) command -v sqlite3 >/dev/null || { echo "scale.sh: needs sqlite3 for the size figures (apt-get install sqlite3)" >&2; exit 1; } ;;
-postgres) command -v psql >/dev/null && [ -r "${PG_URL_FILE:-}" ] || { echo "scale.sh: DB=postgres needs psql (apt-get install postgresql-client) and PG_URL_FILE, a readable file holding the database URL" >&2; exit 1; } ;;
+postgres) command -v psql >/dev/null || { echo "scale.sh: DB=postgres needs psql and, unless PG_URL_FILE is given, the server (apt-get install postgresql)" >&2; exit 1; } ;;
 *) echo "scale.sh: DB must be sqlite or postgres, not $DB" >&2; exit 1 ;;
 esac
 mkdir -p "$WORK"
@@ -34,6 +36,31 @@ go build -o "$WORK/trove" ./cmd/trove
 go build -o "$WORK/scale" ./test/scale
 
 DATA="$WORK/data-$DB-$PACKAGES-$VERSIONS"
+PG_PORT=${PG_PORT:-15433}
+# startpg runs PostgreSQL from Debian's binaries, with initdb in $WORK/pg on
+# the first run (as the postgres user when run as root: initdb refuses
+# root), durable (fsync on) and with shared_buffers of 2 GB, and writes
+# the URL of its database "trove" to PG_URL_FILE (mode 0600).
+startpg() {
+	local bin; bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
+	[ -x "$bin/initdb" ] || { echo "scale.sh: no PostgreSQL server binaries: apt-get install postgresql" >&2; exit 1; }
+	local as=(); [ "$(id -u)" = 0 ] && as=(runuser -u postgres --)
+	PG_URL_FILE=$WORK/pg/url
+	if [ ! -f "$PG_URL_FILE" ]; then
+		mkdir -p "$WORK/pg"; chown "$([ "$(id -u)" = 0 ] && echo postgres || id -un)" "$WORK/pg"; chmod 700 "$WORK/pg"
+		local pw; pw=$(head -c 18 /dev/urandom | base64 | tr '+/' 'ab')
+		printf '%s\n' "$pw" > "$WORK/pg.pw.tmp"; chmod 644 "$WORK/pg.pw.tmp"
+		"${as[@]}" "$bin/initdb" -D "$WORK/pg/data" -U trove --pwfile="$WORK/pg.pw.tmp" -A scram-sha-256 >/dev/null
+		rm -f "$WORK/pg.pw.tmp"
+		(umask 077; printf 'postgres://trove:%s@127.0.0.1:%s/trove?sslmode=disable\n' "$pw" "$PG_PORT" > "$PG_URL_FILE")
+		NEWPG=1
+	fi
+	"${as[@]}" "$bin/pg_ctl" -D "$WORK/pg/data" -l "$WORK/pg/log" -w -o "-h 127.0.0.1 -p $PG_PORT -k $WORK/pg -c shared_buffers=2GB" start >/dev/null
+	PGURL=$(cat "$PG_URL_FILE")
+	if [ "${NEWPG:-}" = 1 ]; then psql "${PGURL%/trove*}/postgres?sslmode=disable" -qc "CREATE DATABASE trove" >/dev/null; fi
+	PGSTOP=("${as[@]}" "$bin/pg_ctl" -D "$WORK/pg/data" -m fast stop)
+}
+if [ "$DB" = postgres ] && [ -z "${PG_URL_FILE:-}" ]; then startpg; fi
 CONF="$WORK/trove-$DB.toml"
 BASE=http://127.0.0.1:$PORT
 {
@@ -67,7 +94,7 @@ start() {
 	STARTUP=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN {printf "%.2f", b - a}')
 }
 stop() { kill $TPID; wait $TPID 2>/dev/null || true; }
-trap '[ -n "${TPID:-}" ] && kill $TPID 2>/dev/null; true' EXIT
+trap '[ -n "${TPID:-}" ] && kill $TPID 2>/dev/null; [ -n "${PGSTOP:-}" ] && "${PGSTOP[@]}" >/dev/null; true' EXIT
 
 start; startup=$STARTUP; stop       # the first start after generation
 start; startup2=$STARTUP             # a second start: the one the figures are taken on
@@ -105,6 +132,7 @@ if [ "$DB" = sqlite ]; then
 	log_size=$(sqlite3 "$DATA/trove.db" "SELECT printf('%.0f MiB', SUM(pgsize)/1048576.0) FROM dbstat WHERE name LIKE 'log_%' OR name LIKE 'sqlite_autoindex_log_%'")
 else
 	PGURL=$(cat "$PG_URL_FILE")
+	psql "$PGURL" -qc "VACUUM ANALYZE" >/dev/null
 	db_size=$(psql "$PGURL" -Atc "SELECT pg_size_pretty(pg_database_size(current_database()))")
 	log_size=$(psql "$PGURL" -Atc "SELECT pg_size_pretty(pg_total_relation_size('log_records') + pg_total_relation_size('log_hashes') + pg_total_relation_size('log_index'))")
 fi
