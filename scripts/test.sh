@@ -2,8 +2,9 @@
 # The whole test suite, as CI runs it (.ci/run calls this script).
 #
 # It installs what the tests need on a fresh Debian machine of the project's
-# kind (twine and python3-build from Debian; npm, node, pip and Go are on the
-# machine), then runs formatting and vet checks, the unit tests with the race
+# kind (twine, python3-build and postgresql from Debian; npm, node, pip and
+# Go are on the machine; versitygw, an S3 server, with a pinned go install),
+# then runs formatting and vet checks, the unit tests with the race
 # detector, the fuzz targets' seed corpora plus a short fuzzing budget, and
 # the end-to-end tests with the real npm, pip, twine and go clients against
 # a real `trove serve`.
@@ -26,14 +27,26 @@ step "installing test dependencies"
 need=()
 command -v twine >/dev/null || need+=(twine)
 /usr/bin/python3 -c 'import build, wheel, setuptools' 2>/dev/null || need+=(python3-build python3-wheel python3-setuptools)
+# PostgreSQL's server binaries: tests start their own server (internal/meta/pgtest).
+command -v initdb >/dev/null || compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need+=(postgresql)
 if [ ${#need[@]} -gt 0 ]; then
 	SUDO=; [ "$(id -u)" -eq 0 ] || SUDO=sudo
 	$SUDO apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
+# versitygw, the S3 server of the s3 blob store's tests (internal/blob/s3blob/s3test):
+# a pinned go install (about a minute to build) when it is not already there.
+VERSITYGW=github.com/versity/versitygw/cmd/versitygw@v1.8.0
+GOBIN_DIR=$(go env GOBIN); GOBIN_DIR=${GOBIN_DIR:-$(go env GOPATH)/bin}
+command -v versitygw >/dev/null || [ -x "$GOBIN_DIR/versitygw" ] || go install "$VERSITYGW"
 for tool in go node npm pip twine; do
 	command -v "$tool" >/dev/null || { echo "test.sh: $tool is not installed and cannot be installed here" >&2; exit 1; }
 done
+# Go tools at exact versions: pebble, Let's Encrypt's ACME test server, for
+# the ACME end-to-end test (its test certificates come with it, into the
+# module cache).
+PEBBLE=github.com/letsencrypt/pebble/v2/cmd/pebble@v2.10.3
+[ -x "$(go env GOPATH)/bin/pebble" ] && [ -d "$(go env GOMODCACHE)/github.com/letsencrypt/pebble/v2@v2.10.3/test/certs" ] || go install "$PEBBLE"
 go version; node --version; npm --version; pip --version; twine --version | head -1
 
 step "gofmt"
@@ -61,6 +74,9 @@ fi
 
 step "unit tests (race detector)"
 go test -race -count=1 ./...
+
+step "the suites that run on a database, on PostgreSQL (race detector)"
+TROVE_TEST_DB=postgres go test -race -count=1 ./internal/registry/ ./internal/npm/ ./internal/pypi/ ./internal/goproxy/ ./internal/server/... ./test/authz/
 
 if [ "$FUZZTIME" != 0 ]; then
 	step "fuzzing each target (-fuzztime $FUZZTIME)"

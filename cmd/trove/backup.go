@@ -52,7 +52,7 @@ apart from the backups, or a stolen backup can sign a forged log.`,
 // withStores runs fn with the configured database and blob store.
 func withStores(ctx context.Context, g *globals, fn func(c *config.Config, db *meta.DB, store blob.Store) error) error {
 	return withDB(ctx, g, func(c *config.Config, db *meta.DB) error {
-		store, err := openBlobs(c)
+		store, err := openBlobs(ctx, c)
 		if err != nil {
 			return err
 		}

@@ -28,14 +28,14 @@ checks it against its sha256, and lists files whose bytes are missing or wrong. 
 blob is moved to the blob store's damaged/ directory: downloads of it then answer 503
 "damaged" instead of wrong bytes. Versions are immutable, so the cure is the original
 bytes from a backup: put them back at blobs/sha256/<ab>/<digest> (and remove
-blobs/damaged/<digest>).
+blobs/damaged/<digest>); on the s3 backend, the same keys under the bucket's prefix.
 
 It works on the data directory, beside a running server, and exits with status 1 if it
 found damage. trove serve runs the same check every storage.scrub_interval.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return withDB(cmd.Context(), g, func(c *config.Config, db *meta.DB) error {
-				store, err := openBlobs(c)
+				store, err := openBlobs(cmd.Context(), c)
 				if err != nil {
 					return err
 				}

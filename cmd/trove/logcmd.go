@@ -98,7 +98,7 @@ database through GOPROXY (<url>/go/sumdb/<name>/supported).`,
 	gosumdb.Flags().StringVar(&serverURL, "url", os.Getenv("TROVE_URL"), "ask the server at this URL (env TROVE_URL); default: the data directory and base_url")
 	gosumdb.Flags().StringVar(&key, "key", "", "the key you trust, <origin>+<hash>+<key> (env TROVE_LOG_KEY); default: the data directory's")
 	gosumdb.Flags().StringVar(&keyFile, "key-file", "", "file holding the key you trust")
-	cmd.AddCommand(keyCmd, gosumdb)
+	cmd.AddCommand(keyCmd, gosumdb, newLogRecover(g))
 	return cmd
 }
 

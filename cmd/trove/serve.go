@@ -19,7 +19,7 @@ import (
 )
 
 func newServe(g *globals) *cobra.Command {
-	var listen, baseURL string
+	var listen, baseURL, tlsMode string
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the registry (SQLite and files under ./trove-data on 127.0.0.1:8080 by default)",
@@ -35,6 +35,9 @@ func newServe(g *globals) *cobra.Command {
 			if baseURL != "" {
 				c.BaseURL = baseURL
 			}
+			if tlsMode != "" {
+				c.TLS.Mode = tlsMode
+			}
 			// Listen before deriving the base URL, so that port 0 works.
 			if err := finish(&c); err != nil {
 				return err
@@ -43,8 +46,10 @@ func newServe(g *globals) *cobra.Command {
 			if err != nil {
 				return hinted{fmt.Errorf("listening on %s: %w", c.Listen, err), "choose another address with --listen HOST:PORT"}
 			}
-			if baseURL == "" && c.BaseURL == "http://"+c.Listen {
-				c.BaseURL = "http://" + ln.Addr().String()
+			for _, scheme := range []string{"http://", "https://"} {
+				if baseURL == "" && c.BaseURL == scheme+c.Listen {
+					c.BaseURL = scheme + ln.Addr().String()
+				}
 			}
 			lw := setLogger(&c)
 			defer lw.Close()
@@ -55,7 +60,8 @@ func newServe(g *globals) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&listen, "listen", "", "address to listen on (default 127.0.0.1:8080; env TROVE_LISTEN)")
-	cmd.Flags().StringVar(&baseURL, "base-url", "", "public URL of this server for the links it emits (default http://<listen>; env TROVE_BASE_URL)")
+	cmd.Flags().StringVar(&baseURL, "base-url", "", "public URL of this server for the links it emits (default http(s)://<listen>; env TROVE_BASE_URL)")
+	cmd.Flags().StringVar(&tlsMode, "tls", "", "serve https: off, files, self-signed (a local CA for trials) or acme (default off, or files with tls.cert_file; env TROVE_TLS_MODE; see docs/tls.md)")
 	return cmd
 }
 
@@ -68,6 +74,11 @@ func serve(ctx context.Context, c *config.Config, ln net.Listener) error {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
+	tlsSet, err := setupTLS(c, time.Now())
+	if err != nil {
+		ln.Close()
+		return err
+	}
 	s, err := wire(ctx, c)
 	if err != nil {
 		ln.Close()
@@ -103,7 +114,7 @@ func serve(ctx context.Context, c *config.Config, ln net.Listener) error {
 		ErrorLog:          slog.NewLogLogger(slog.Default().Handler(), slog.LevelWarn),
 	}
 	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }()
+	startServing(follow, hs, ln, tlsSet, c, errc)
 	s.server.SetReady(true)
 	slog.Info("trove is serving", "listen", ln.Addr().String(), "data", c.DataDir,
 		"npm_registry", c.BaseURL+"/npm/", "pip_index", c.BaseURL+"/pypi/simple/", "twine_repository", c.BaseURL+"/pypi/legacy/")
@@ -139,6 +150,21 @@ func serve(ctx context.Context, c *config.Config, ln net.Listener) error {
 	}
 	slog.Info("stopped")
 	return fatal
+}
+
+// startServing serves hs on ln, over TLS when t is set, and sends how
+// serving ended to errc.
+func startServing(ctx context.Context, hs *http.Server, ln net.Listener, t *tlsSetup, c *config.Config, errc chan<- error) {
+	if t == nil {
+		go func() { errc <- hs.Serve(ln) }()
+		return
+	}
+	hs.TLSConfig = t.config
+	go func() { errc <- hs.ServeTLS(ln, "", "") }()
+	t.run(ctx)
+	if t.local != nil {
+		printTrust(os.Stderr, t.local, c.BaseURL)
+	}
 }
 
 // maxHeaderBytes bounds a request's headers (net/http adds 4 KiB): every

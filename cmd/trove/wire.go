@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/trove-dev/trove/internal/access"
 	"github.com/trove-dev/trove/internal/account"
@@ -50,30 +51,44 @@ func openDB(ctx context.Context, c *config.Config) (*meta.DB, error) {
 	switch c.Database.Driver {
 	case "sqlite":
 		return meta.OpenSQLite(ctx, c.Database.Path)
+	case "postgres":
+		conn, err := c.Database.ConnString()
+		if err != nil {
+			return nil, err
+		}
+		return meta.OpenPostgres(ctx, conn, meta.PostgresOptions{MaxOpenConns: c.Database.MaxOpenConns,
+			MaxIdleConns: c.Database.MaxIdleConns, ConnMaxLifetime: time.Duration(c.Database.ConnMaxLifetime)})
 	}
 	return nil, fmt.Errorf("database driver %q is not supported", c.Database.Driver)
 }
 
 // openBlobs opens the blob store the configuration names.
-func openBlobs(c *config.Config) (blob.Store, error) {
+func openBlobs(ctx context.Context, c *config.Config) (blob.Store, error) {
 	switch c.Storage.Backend {
 	case "fs":
 		return fsblob.New(c.Storage.Dir)
+	case "s3":
+		return openS3(ctx, c)
 	}
 	return nil, fmt.Errorf("storage backend %q is not supported", c.Storage.Backend)
 }
 
-// openLog opens the transparency log, creating its key on first start. It
-// refuses a database that does not extend the last tree signed.
-func openLog(ctx context.Context, c *config.Config, db *meta.DB) (*translog.Log, error) {
+// openLog opens the transparency log, creating its key on first start,
+// held to the newest checkpoint kept outside the database (logguard.go):
+// a database behind it opens read-only, a fork is refused.
+func openLog(ctx context.Context, c *config.Config, db *meta.DB, blobs blob.Store) (*translog.Log, error) {
 	signer, vkey, err := translog.LoadOrCreateKey(c.LogDir(), c.Transparency.Name)
 	if err != nil {
 		return nil, err
 	}
-	l, err := translog.Open(ctx, db, signer, vkey, filepath.Join(c.LogDir(), "checkpoint"))
-	if errors.Is(err, translog.ErrRollback) || errors.Is(err, translog.ErrFork) {
+	o, err := logOptions(c, blobs)
+	if err != nil {
+		return nil, err
+	}
+	l, err := translog.OpenWith(ctx, db, signer, vkey, o)
+	if errors.Is(err, translog.ErrFork) {
 		return nil, hinted{fmt.Errorf("refusing to start: %w", err),
-			"the database is older than, or differs from, what this server last published in its transparency log; restore the matching database, or investigate tampering"}
+			"the database differs from what this server published in its transparency log; restore the matching database, or investigate tampering (docs/operations.md, Recovery)"}
 	}
 	return l, err
 }
@@ -130,7 +145,7 @@ func wire(ctx context.Context, c *config.Config) (*stack, error) {
 		return nil, err
 	}
 	metrics := server.NewMetrics()
-	fs, err := openBlobs(c)
+	fs, err := openBlobs(ctx, c)
 	if err != nil {
 		db.Close()
 		return nil, err
@@ -140,7 +155,7 @@ func wire(ctx context.Context, c *config.Config) (*stack, error) {
 	if c.Cache.BlobBytes > 0 {
 		blobs = blob.NewCache(blobs, int64(c.Cache.BlobBytes), int64(c.Cache.BlobMax))
 	}
-	tlog, err := openLog(ctx, c, db)
+	tlog, err := openLog(ctx, c, db, store)
 	if err != nil {
 		db.Close()
 		return nil, err
@@ -203,8 +218,10 @@ func wire(ctx context.Context, c *config.Config) (*stack, error) {
 			Logins:          limit.NewRates(c.Rates.Logins, nil),
 			Publishes:       limit.NewRates(c.Rates.Publishes, nil),
 		},
+		Writable: tlog.Writable,
 		Security: server.SecurityTxt{Contact: c.Security.Contact, Expires: c.SecurityExpires(), Policy: c.Security.Policy,
 			PreferredLanguages: c.Security.PreferredLanguages, Canonical: c.BaseURL + "/.well-known/security.txt"},
+		Transport: server.Transport{HSTS: c.HSTS(), HTTPSURL: httpsURL(c)},
 	})
 	return s, nil
 }

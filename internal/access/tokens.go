@@ -121,7 +121,17 @@ func (t *Tokens) Create(ctx context.Context, userID int64, spec Spec) (string, *
 	for _, a := range spec.Actions {
 		tok.Actions = append(tok.Actions, string(a))
 	}
-	if err := t.db.Tx(ctx, func(tx *meta.Tx) error { return tx.InsertToken(ctx, tok) }); err != nil {
+	// Under the user's row lock, as RevokeAll: a token is created either
+	// before a revocation of all the user's tokens, and revoked by it, or
+	// after it, with a later creation time.
+	err := t.db.Tx(ctx, func(tx *meta.Tx) error {
+		if err := tx.LockUser(ctx, userID); err != nil {
+			return err
+		}
+		tok.CreatedAt = t.now().UTC()
+		return tx.InsertToken(ctx, tok)
+	})
+	if err != nil {
 		return "", nil, fmt.Errorf("storing token: %w", err)
 	}
 	return secret, tok, nil
@@ -183,10 +193,14 @@ func (t *Tokens) Authenticate(ctx context.Context, secret string) (*Principal, e
 
 // RevokeAll revokes every live token of the user and forgets them at
 // once on this replica (within CacheTTL on the others). It returns how
-// many it revoked.
+// many it revoked. Tokens created concurrently are created either before
+// it (and revoked) or after it (see Create).
 func (t *Tokens) RevokeAll(ctx context.Context, userID int64) (int, error) {
 	var n int
 	err := t.db.Tx(ctx, func(tx *meta.Tx) error {
+		if err := tx.LockUser(ctx, userID); err != nil {
+			return err
+		}
 		var err error
 		n, err = tx.RevokeTokensOfUser(ctx, userID, t.now().UTC())
 		return err

@@ -22,6 +22,7 @@ import (
 	"io"
 	"mime/multipart"
 	"net/http"
+	"path"
 
 	"github.com/trove-dev/trove/internal/access"
 	"github.com/trove-dev/trove/internal/blob"
@@ -183,6 +184,9 @@ func Download(w http.ResponseWriter, r *http.Request, reg *registry.Service, f *
 // DownloadBlob writes a blob that belongs to the file f (the file itself,
 // or metadata extracted from it) of the given size.
 func DownloadBlob(w http.ResponseWriter, r *http.Request, reg *registry.Service, d blob.Digest, size int64, f *trove.File, contentType string) error {
+	if done, err := redirect(w, r, reg, d, contentType); done || err != nil {
+		return err
+	}
 	rc, err := reg.Open(r.Context(), d, 0)
 	if err != nil {
 		return err
@@ -190,4 +194,30 @@ func DownloadBlob(w http.ResponseWriter, r *http.Request, reg *registry.Service,
 	defer rc.Close()
 	return page.ServeBlob(w, r, rc, page.Blob{ETag: `"` + string(d) + `"`, Size: size, ContentType: contentType,
 		CacheControl: Immutable, ModTime: f.CreatedAt})
+}
+
+// RedirectStatus is the status of a redirect to a presigned download URL.
+// npm, pip and the go command follow 302 and 307 alike for a GET; 307
+// also forbids a client to change the method, so it cannot be misread.
+const RedirectStatus = http.StatusTemporaryRedirect
+
+// redirect answers a plain GET with a redirect to a short-lived URL of the
+// blob in the blob store, when the store hands them out (the s3 backend
+// with storage.s3.redirect): the bytes then go from the store straight to
+// the client, whose own checks (npm integrity, pip hashes, the go checksum
+// database) verify them. A HEAD is answered here (the URL is signed for
+// GET only), and so is a conditional GET, which is usually a 304. A blob
+// that is missing or quarantined is never redirected to.
+func redirect(w http.ResponseWriter, r *http.Request, reg *registry.Service, d blob.Digest, contentType string) (bool, error) {
+	if r.Method != http.MethodGet || r.Header.Get("If-None-Match") != "" {
+		return false, nil
+	}
+	u, ok, err := reg.DownloadURL(r.Context(), d, blob.PresignOptions{ContentType: contentType, Filename: path.Base(r.URL.Path)})
+	if err != nil || !ok {
+		return err != nil, err
+	}
+	// The URL expires: no cache may keep the redirect.
+	w.Header().Set("Cache-Control", "no-store")
+	http.Redirect(w, r, u, RedirectStatus)
+	return true, nil
 }

@@ -29,7 +29,9 @@ const (
 	// Open endpoints read public data and need nothing.
 	Open Access = iota
 	// SignIn endpoints are where credentials are made: they check a
-	// password or a pending browser sign-in, not a token.
+	// password or a pending browser sign-in, not a token, or show the
+	// form a password is typed into. Like Credential endpoints, they are
+	// served over plain HTTP only to this machine (server.Transport).
 	SignIn
 	// Credential endpoints need a token whose scope and actions allow
 	// what they do (on a package, or on the user's own account), and

@@ -90,6 +90,13 @@ func (c *Cache) Quarantine(ctx context.Context, d Digest) error {
 	return nil
 }
 
+// PresignGet passes the call on to the underlying store, so that the
+// cache does not hide a Presigner: redirected downloads never come from
+// memory.
+func (c *Cache) PresignGet(ctx context.Context, d Digest, o PresignOptions) (string, error) {
+	return PresignGet(ctx, c.Store, d, o)
+}
+
 // Delete removes the blob from the cache and the store.
 func (c *Cache) Delete(ctx context.Context, d Digest) error {
 	c.mu.Lock()

@@ -41,7 +41,8 @@ type Config struct {
 	// Listen is the TCP address to serve on.
 	Listen string `toml:"listen"`
 	// BaseURL is the public URL of this server, used in every link it
-	// emits (tarball URLs, file URLs, login URLs). Default: http://<listen>.
+	// emits (tarball URLs, file URLs, login URLs). Default: http://<listen>,
+	// or https://<listen> with TLS (with ACME: https://<first domain>).
 	BaseURL string `toml:"base_url"`
 	// ShutdownTimeout bounds how long in-flight requests may take to finish
 	// on shutdown; after it they are cancelled and their uploads rolled back.
@@ -60,6 +61,7 @@ type Config struct {
 	Security     Security     `toml:"security"`
 	Transparency Transparency `toml:"transparency"`
 	Namespaces   Namespaces   `toml:"namespaces"`
+	TLS          TLS          `toml:"tls"`
 }
 
 // Namespaces configures who may create packages where.
@@ -161,6 +163,12 @@ type Transparency struct {
 	// key is generated (first start); changing it later has no effect.
 	// Default: the host and path of base_url, then "/log".
 	Name string `toml:"name"`
+	// Mirrors are the URLs of copies of this server's /log that others
+	// keep (witnesses, mirrors: anything serving <url>/checkpoint and
+	// <url>/tile/entries/… in the log's format). Their checkpoints hold
+	// the database to what was published, at start and every minute;
+	// trove log recover reads records from them.
+	Mirrors []string `toml:"mirrors"`
 }
 
 // Log configures logging.
@@ -173,16 +181,32 @@ type Log struct {
 
 // Database selects the metadata database.
 type Database struct {
-	Driver string `toml:"driver"` // sqlite
+	Driver string `toml:"driver"` // sqlite or postgres
 	// Path of the SQLite file. Default: <data_dir>/trove.db.
 	Path string `toml:"path"`
+	// URL is the PostgreSQL connection string (postgres://user@host/db?
+	// sslmode=verify-full, or key=value pairs) when it holds no password:
+	// the password then comes from PGPASSFILE or a client certificate.
+	// A URL with a password goes in the file URLFile names instead.
+	URL string `toml:"url"`
+	// URLFile names a file holding the connection string, which may
+	// hold a password (keep the file readable by Trove only).
+	URLFile string `toml:"url_file"`
+	// MaxOpenConns bounds each replica's connections to PostgreSQL
+	// (default 20); MaxIdleConns how many stay open while idle (default:
+	// all of them); ConnMaxLifetime closes older connections (0: never).
+	MaxOpenConns    int      `toml:"max_open_conns"`
+	MaxIdleConns    int      `toml:"max_idle_conns"`
+	ConnMaxLifetime Duration `toml:"conn_max_lifetime"`
 }
 
 // Storage selects the blob store.
 type Storage struct {
-	Backend string `toml:"backend"` // fs
+	Backend string `toml:"backend"` // fs or s3
 	// Dir of the fs backend. Default: <data_dir>/blobs.
 	Dir string `toml:"dir"`
+	// S3 configures the s3 backend.
+	S3 S3 `toml:"s3"`
 	// ScrubInterval is how often trove serve re-reads every stored file
 	// to check it against its SHA-256 (as trove fsck does); 0 is never.
 	ScrubInterval Duration `toml:"scrub_interval"`
@@ -266,7 +290,7 @@ func Default() Config {
 		ShutdownTimeout: Duration(30 * time.Second),
 		Log:             Log{Level: "info", Format: "text", Requests: true},
 		Database:        Database{Driver: "sqlite"},
-		Storage:         Storage{Backend: "fs", ScrubInterval: Duration(7 * Day), ScrubRate: 32 << 20},
+		Storage:         Storage{Backend: "fs", S3: DefaultS3, ScrubInterval: Duration(7 * Day), ScrubRate: 32 << 20},
 		Connections: Connections{Max: 4096, MaxPerAddress: 256, HeaderTimeout: Duration(10 * time.Second),
 			IdleTimeout: Duration(60 * time.Second), MinBodyRate: 4 << 10, BodyGrace: Duration(10 * time.Second)},
 		Rates: Rates{AnonymousWrites: limit.Rate{N: 30, Per: time.Minute}, Logins: limit.Rate{N: 10, Per: time.Minute},
@@ -276,6 +300,7 @@ func Default() Config {
 		Policy:     Policy{UnpublishWindow: Duration(72 * time.Hour)},
 		Tokens:     Tokens{DefaultLifetime: Duration(90 * Day), MaxLifetime: Duration(365 * Day)},
 		Namespaces: Namespaces{Reserved: slices.Clone(DefaultReserved)},
+		TLS:        TLS{HSTSMaxAge: Duration(DefaultHSTSMaxAge)},
 	}
 }
 
@@ -296,7 +321,7 @@ func Load(path string, environ []string) (Config, error) {
 			for i, k := range und {
 				keys[i] = k.String()
 			}
-			return c, fmt.Errorf("reading config %s: unknown settings: %s", path, strings.Join(keys, ", "))
+			return c, fmt.Errorf("reading config %s: unknown settings: %s%s", path, strings.Join(keys, ", "), inlineSecretHint(keys))
 		}
 	}
 	if err := applyEnv(&c, environ); err != nil {
@@ -314,8 +339,8 @@ func (c *Config) Finish() {
 	if c.Storage.Dir == "" {
 		c.Storage.Dir = filepath.Join(c.DataDir, "blobs")
 	}
-	if c.BaseURL == "" {
-		c.BaseURL = "http://" + c.Listen
+	if scheme, host := c.finishTLS(); c.BaseURL == "" {
+		c.BaseURL = scheme + "://" + host
 	}
 	c.BaseURL = strings.TrimRight(c.BaseURL, "/")
 	if c.Transparency.Name == "" {
@@ -369,12 +394,11 @@ func (c *Config) Validate() error {
 	default:
 		bad("log.format: %q is not text or json", c.Log.Format)
 	}
-	if c.Database.Driver != "sqlite" {
-		bad("database.driver: %q is not supported (supported: sqlite)", c.Database.Driver)
+	errs = append(errs, c.Database.validate()...)
+	if c.Storage.Backend != "fs" && c.Storage.Backend != "s3" {
+		bad("storage.backend: %q is not supported (supported: fs, s3)", c.Storage.Backend)
 	}
-	if c.Storage.Backend != "fs" {
-		bad("storage.backend: %q is not supported (supported: fs)", c.Storage.Backend)
-	}
+	errs = append(errs, c.validateS3()...)
 	for _, eco := range slices.Sorted(maps.Keys(c.Limits.UploadBytes)) {
 		n := c.Limits.UploadBytes[eco]
 		max, known := c.Limits.uploadMax[eco]
@@ -422,6 +446,11 @@ func (c *Config) Validate() error {
 	if n := c.Transparency.Name; n != "" && (strings.ContainsAny(n, "+ \t\n") || !utf8.ValidString(n)) {
 		bad("transparency.name: %q must not contain spaces or '+'", n)
 	}
+	for _, m := range c.Transparency.Mirrors {
+		if u, err := url.Parse(m); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+			bad("transparency.mirrors: %q is not an http:// or https:// URL like https://mirror.example/log", m)
+		}
+	}
 	switch t := c.Tokens; {
 	case t.DefaultLifetime <= 0 || t.MaxLifetime <= 0:
 		bad("tokens: default_lifetime and max_lifetime must be positive (allow_no_expiry = true permits tokens without expiry)")
@@ -429,6 +458,7 @@ func (c *Config) Validate() error {
 		bad("tokens.default_lifetime: %s is longer than tokens.max_lifetime %s", t.DefaultLifetime, t.MaxLifetime)
 	}
 	errs = append(errs, c.validateSecurity()...)
+	errs = append(errs, c.validateTLS()...)
 	return errors.Join(errs...)
 }
 
@@ -491,12 +521,7 @@ func (c *Config) LoopbackOnly() bool {
 	if err != nil {
 		return false
 	}
-	h := u.Hostname()
-	if strings.EqualFold(h, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(h)
-	return ip != nil && ip.IsLoopback()
+	return isLoopbackHost(u.Hostname())
 }
 
 // SecurityExpires returns when the configured security.txt expires, or

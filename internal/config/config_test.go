@@ -71,12 +71,14 @@ func TestValidateReportsEverything(t *testing.T) {
 	c.Limits.UploadBytes["go"] = 600 << 20
 	c.Limits.UploadBytes["cargo"] = 1 << 20
 	c.Limits.UploadBytes["npm"] = 10
+	c.Transparency.Mirrors = []string{"https://mirror.example/log", "/srv/mirror"}
 	err := c.Validate()
 	if err == nil {
 		t.Fatal("Validate() = nil")
 	}
 	for _, want := range []string{"listen", "base_url", "log.level", "database.driver", "storage.backend",
-		"limits.upload_bytes.go: 600MiB is above 500MiB", "limits.upload_bytes.cargo: there is no ecosystem", "limits.upload_bytes.npm: 10 is below 1KiB"} {
+		"limits.upload_bytes.go: 600MiB is above 500MiB", "limits.upload_bytes.cargo: there is no ecosystem", "limits.upload_bytes.npm: 10 is below 1KiB",
+		`transparency.mirrors: "/srv/mirror" is not an http:// or https:// URL`} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("Validate() = %q, does not mention %s", err, want)
 		}

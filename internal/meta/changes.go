@@ -17,8 +17,13 @@ type Change struct {
 }
 
 // AddChange appends a change of the package to the feed, makes it the
-// package's last serial, and returns its serial.
+// package's last serial, and returns its serial. It takes the sequencer
+// lock (see lock.go), so the caller must hold the package's row lock
+// already if it takes one.
 func (tx *Tx) AddChange(ctx context.Context, p *trove.Package, kind string, at time.Time) (int64, error) {
+	if err := tx.sequence(ctx); err != nil {
+		return 0, err
+	}
 	serial, err := tx.insert(ctx, `INSERT INTO changes (ecosystem, name, kind, at) VALUES (?, ?, ?, ?)`,
 		p.Ecosystem, p.Name, kind, at.UnixMicro())
 	if err != nil {

@@ -53,15 +53,28 @@ type dialect struct {
 	name string
 	// id is the column definition of an auto-assigned, never-reused key.
 	id string
+	// text is the type of text columns: compared and ordered byte by byte
+	// on every engine, whatever the database's default collation.
+	text string
 	// dollar is true when placeholders are $1, $2 … instead of ?.
 	dollar bool
 	// unique reports whether err is a uniqueness violation.
 	unique func(err error) bool
+	// forUpdate is appended to a SELECT to lock the rows it reads until
+	// the transaction ends ("" where writers already serialize).
+	forUpdate string
+	// forShare is appended to a SELECT to keep the rows it reads from
+	// changing until the transaction ends ("" where writers serialize).
+	forShare string
+	// advisory is true when transactions take advisory locks (see lock.go);
+	// engines whose writers serialize need none.
+	advisory bool
 }
 
 var sqliteDialect = dialect{
 	name:   "sqlite3",
 	id:     "INTEGER PRIMARY KEY AUTOINCREMENT",
+	text:   "TEXT",
 	dollar: false,
 	unique: func(err error) bool {
 		var e *sqlite.Error
@@ -76,7 +89,7 @@ var sqliteDialect = dialect{
 type DB struct {
 	q
 	w *sql.DB // writes; one connection for SQLite, whose writers serialize anyway
-	r *sql.DB // reads
+	r *sql.DB // reads; the same pool as w on PostgreSQL
 }
 
 // OpenSQLite opens (creating if needed) the SQLite database at path and
@@ -121,6 +134,9 @@ func OpenSQLite(ctx context.Context, path string) (*DB, error) {
 
 // Close closes the database.
 func (db *DB) Close() error {
+	if db.r == db.w {
+		return db.w.Close()
+	}
 	return errors.Join(db.r.Close(), db.w.Close())
 }
 
@@ -133,6 +149,8 @@ func (db *DB) Ping(ctx context.Context) error {
 type Tx struct {
 	q
 	tx *sql.Tx
+	// sequenced is true once the transaction holds the sequencer lock.
+	sequenced bool
 }
 
 // Tx runs fn in a write transaction and commits it if fn returns nil.

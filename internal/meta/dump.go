@@ -328,9 +328,12 @@ func (tx *Tx) advanceSerial(ctx context.Context, table string) error {
 		// AUTOINCREMENT keeps the high-water mark in sqlite_sequence, and
 		// explicit ids inserted already raised it: nothing to do.
 		return nil
+	case postgresDialect.name:
+		// The identity column's sequence does not see explicit ids: set it
+		// past the highest (next value 1 for an empty table).
+		_, err := tx.exec(ctx, `SELECT setval(pg_get_serial_sequence('`+table+`', 'id'), GREATEST(COALESCE(MAX(id), 0), 1), MAX(id) IS NOT NULL) FROM `+table)
+		return err
 	}
-	// TODO(issue 9): set the sequence of the PostgreSQL dialect (setval on
-	// pg_get_serial_sequence) when it lands.
 	return fmt.Errorf("advancing the id sequence of %s on %s is not implemented", table, tx.d.name)
 }
 

@@ -12,12 +12,15 @@ import (
 
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/database"
+	"github.com/pressly/goose/v3/lock"
 )
 
 // Migrations are goose SQL files, run in order, each once. They are
 // text/template files so that one text serves every engine: {{.ID}} is the
-// dialect's auto-assigned key column. Never edit a migration that has been
-// released; add a new one.
+// dialect's auto-assigned key column and {{.Text}} its text type (TEXT on
+// SQLite, TEXT COLLATE "C" on PostgreSQL). Never edit a migration that has
+// been released; add a new one. What SQLite gets is pinned by
+// testdata/sqlite-migrations.golden.
 //
 //go:embed migrations/*.sql
 var migrations embed.FS
@@ -28,7 +31,16 @@ func migrate(ctx context.Context, db *sql.DB, d dialect) error {
 	if err != nil {
 		return err
 	}
-	p, err := goose.NewProvider(database.Dialect(d.name), db, fsys, goose.WithDisableGlobalRegistry(true))
+	opts := []goose.ProviderOption{goose.WithDisableGlobalRegistry(true)}
+	if d.name == postgresDialect.name {
+		// Replicas starting together: one migrates, the others wait for it.
+		locker, err := lock.NewPostgresSessionLocker(lock.WithLockID(migrationLockKey), lock.WithLockTimeout(1, 600))
+		if err != nil {
+			return fmt.Errorf("preparing migrations: %w", err)
+		}
+		opts = append(opts, goose.WithSessionLocker(locker))
+	}
+	p, err := goose.NewProvider(database.Dialect(d.name), db, fsys, opts...)
 	if err != nil {
 		return fmt.Errorf("preparing migrations: %w", err)
 	}
@@ -40,7 +52,7 @@ func migrate(ctx context.Context, db *sql.DB, d dialect) error {
 
 func renderMigrations(d dialect) (fs.FS, error) {
 	out := fstest.MapFS{}
-	vars := struct{ ID string }{ID: d.id}
+	vars := struct{ ID, Text string }{ID: d.id, Text: d.text}
 	err := fs.WalkDir(migrations, "migrations", func(path string, e fs.DirEntry, err error) error {
 		if err != nil || e.IsDir() {
 			return err

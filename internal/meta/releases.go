@@ -93,7 +93,21 @@ func (tx *Tx) SetDeprecated(ctx context.Context, releaseID int64, msg string) er
 // that their version and filenames stay free; a package left without any
 // release goes too, with its owners, so that a refused upload claims no
 // name (nor namespace). Visible rows are untouched.
+//
+// It locks the package's row first, so that a concurrent upload to the
+// package either finds it gone or is counted before it goes.
 func (tx *Tx) DiscardQuarantined(ctx context.Context, releaseID int64) error {
+	var pkgID int64
+	err := tx.err(tx.row(ctx, `SELECT package_id FROM releases WHERE id = ?`, releaseID).Scan(&pkgID))
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	if err == nil {
+		err = tx.LockPackage(ctx, pkgID)
+	}
+	if err != nil {
+		return err
+	}
 	if _, err := tx.exec(ctx, `DELETE FROM files WHERE release_id = ? AND state = ?`, releaseID, trove.Quarantined); err != nil {
 		return err
 	}
@@ -105,7 +119,7 @@ func (tx *Tx) DiscardQuarantined(ctx context.Context, releaseID int64) error {
 		return nil // the release has visible files: keep it
 	}
 	var packageID int64
-	err := tx.row(ctx, `SELECT package_id FROM releases WHERE id = ? AND state = ?`, releaseID, trove.Quarantined).Scan(&packageID)
+	err = tx.row(ctx, `SELECT package_id FROM releases WHERE id = ? AND state = ?`, releaseID, trove.Quarantined).Scan(&packageID)
 	if err := tx.err(err); errors.Is(err, ErrNotFound) {
 		return nil
 	} else if err != nil {

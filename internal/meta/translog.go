@@ -19,6 +19,17 @@ func (q q) LogSize(ctx context.Context) (int64, error) {
 	return n, q.err(err)
 }
 
+// LogSize returns the number of records in the log. In a write
+// transaction it first takes the sequencer lock (see lock.go): reading the
+// size is how an append begins (translog.Append), and no other
+// transaction may append until this one ends.
+func (tx *Tx) LogSize(ctx context.Context) (int64, error) {
+	if err := tx.sequence(ctx); err != nil {
+		return 0, err
+	}
+	return tx.q.LogSize(ctx)
+}
+
 // ReadLogHashes returns the stored hashes at indexes, in order.
 func (q q) ReadLogHashes(ctx context.Context, indexes []int64) ([]tlog.Hash, error) {
 	found := make(map[int64]tlog.Hash, len(indexes))
@@ -95,6 +106,9 @@ func (q q) ReadLogRecords(ctx context.Context, id, n int64) ([][]byte, error) {
 
 // WriteLogRecord stores record id and its stored hashes.
 func (tx *Tx) WriteLogRecord(ctx context.Context, id int64, text []byte, firstHash int64, hashes []tlog.Hash) error {
+	if err := tx.sequence(ctx); err != nil {
+		return err
+	}
 	if _, err := tx.exec(ctx, `INSERT INTO log_records (id, data) VALUES (?, ?)`, id, string(text)); err != nil {
 		return err
 	}

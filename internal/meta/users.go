@@ -41,8 +41,9 @@ func (tx *Tx) SetPublicEmail(ctx context.Context, userID int64, public bool, at 
 	if err := affected(tx.exec(ctx, `UPDATE users SET public_email = ? WHERE id = ?`, boolInt(public), userID)); err != nil {
 		return err
 	}
-	rows, err := tx.query(ctx, `SELECT `+prefixed("p.", packageCols)+` FROM owners o JOIN packages p ON p.id = o.package_id
-		WHERE o.user_id = ? ORDER BY p.id`, userID)
+	// The rows are locked in id order before the sequencer (see lock.go).
+	rows, err := tx.query(ctx, `SELECT `+packageCols+` FROM packages
+		WHERE id IN (SELECT package_id FROM owners WHERE user_id = ?) ORDER BY id`+tx.d.forUpdate, userID)
 	if err != nil {
 		return err
 	}

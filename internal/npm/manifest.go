@@ -401,10 +401,13 @@ func derive(pkgJSON manifest, t *tarball, d blob.Digests, who *access.Principal,
 		"unpackedSize": t.unpackedSize,
 	}
 	// Names only: an address is private, and whether it may be shown is
-	// decided when the document is rendered (see versionDoc).
-	user := map[string]any{"name": who.UserName}
-	m["_npmUser"] = user
-	m["maintainers"] = []any{user}
+	// decided when the document is rendered (see versionDoc). A release
+	// rebuilt from the log (who is nil) has no known publisher.
+	if who != nil {
+		user := map[string]any{"name": who.UserName}
+		m["_npmUser"] = user
+		m["maintainers"] = []any{user}
+	}
 	if m.hasInstallScript(t) {
 		m["hasInstallScript"] = true
 	} else {

@@ -120,7 +120,7 @@ func (h *Handler) routes() adapter.Table[op, request] {
 		{Route: route("whoami", get, "/-/whoami", cred), Kind: opWhoami, Serve: h.whoami},
 		{Route: route("search", get, "/-/v1/search", open), Kind: opSearch, Serve: h.search},
 		{Route: route("login.start", post, "/-/v1/login", signIn), Kind: opLoginStart, Serve: h.loginStart},
-		{Route: route("login.page", get, "/-/v1/login/{session}", open), Kind: opLoginPage, Serve: h.loginPage},
+		{Route: route("login.page", get, "/-/v1/login/{session}", signIn), Kind: opLoginPage, Serve: h.loginPage},
 		{Route: route("login.submit", post, "/-/v1/login/{session}", signIn), Kind: opLoginPage, Serve: h.loginSubmit},
 		{Route: route("login.done", get, "/-/v1/done", signIn), Kind: opLoginDone, Serve: h.loginDone},
 		{Route: route("login.couch", put, "/-/user/org.couchdb.user:{user}", signIn), Kind: opCouchUser, Serve: h.couchLogin},

@@ -66,7 +66,11 @@ type batch struct {
 // Before anything is read, every change's fields are checked (ErrInvalid);
 // then a package without a visible release is ErrNotFound, whoever asks,
 // and who must be allowed every action the changes need (access errors).
+// While the transparency log is read-only every change is ErrUnavailable.
 func (s *Service) Apply(ctx context.Context, who *access.Principal, eco trove.Ecosystem, name string, changes ...Change) error {
+	if err := s.writable(); err != nil {
+		return err
+	}
 	rules, n, _, err := s.parse(eco, name, "")
 	if err != nil {
 		return err
@@ -90,7 +94,13 @@ func (s *Service) Apply(ctx context.Context, who *access.Principal, eco trove.Ec
 	}
 	logged := false
 	err = s.db.Tx(ctx, func(tx *meta.Tx) error {
+		if err := s.writable(); err != nil {
+			return err
+		}
 		logged = false
+		if err := s.recheck(ctx, tx, who, pkg, actions(changes)...); err != nil {
+			return err
+		}
 		b := &batch{ctx: ctx, s: s, tx: tx, who: who, pkg: pkg, rules: rules, at: now(s)}
 		for _, c := range changes {
 			ok, err := b.apply(c)

@@ -21,12 +21,19 @@ const FollowInterval = time.Second
 // this long.
 const StaleQuarantine = time.Hour
 
+// MirrorInterval is how often Follow reads the checkpoints of the
+// transparency log's mirrors (translog.Log.Refresh).
+const MirrorInterval = time.Minute
+
 // Follow reads the change feed until ctx is done, telling watchers about
 // changes made by other replicas and signing the transparency log's new
-// tree, and discards abandoned quarantined uploads. It starts at the
-// feed's current end. It returns an error only when the transparency log
-// no longer extends what it signed (translog.ErrRollback, ErrFork): the
-// server must then stop serving.
+// tree, reads the log's mirrors every MirrorInterval, and discards
+// abandoned quarantined uploads. It starts at the feed's current end. A
+// database found behind the newest checkpoint makes the log read-only
+// (translog.BehindError) and Follow goes on: when the missing records
+// are recovered, it signs again and writes are allowed. It returns an
+// error only when the log forked (translog.ErrFork): the server must then
+// stop serving.
 func (s *Service) Follow(ctx context.Context) error {
 	last, err := s.db.LastSerial(ctx)
 	if err != nil {
@@ -34,7 +41,7 @@ func (s *Service) Follow(ctx context.Context) error {
 	}
 	tick := time.NewTicker(FollowInterval)
 	defer tick.Stop()
-	sweep := time.Now()
+	sweep, mirrors := time.Now(), time.Now()
 	for {
 		select {
 		case <-ctx.Done():
@@ -50,13 +57,21 @@ func (s *Service) Follow(ctx context.Context) error {
 			s.changed(trove.Ecosystem(c.Ecosystem), trove.Name(c.Name))
 			last = c.Serial
 		}
-		if len(changes) > 0 {
+		if len(changes) > 0 || s.log != nil && s.log.Writable() != nil {
 			err := s.sign(ctx)
-			if errors.Is(err, translog.ErrRollback) || errors.Is(err, translog.ErrFork) {
+			switch {
+			case errors.Is(err, translog.ErrFork):
 				return err
-			}
-			if err != nil {
+			case err != nil && !errors.Is(err, translog.ErrRollback):
 				log().Warn("signing the transparency log", "err", err)
+			}
+		}
+		if s.log != nil && time.Since(mirrors) > MirrorInterval {
+			mirrors = time.Now()
+			if err := s.log.Refresh(ctx); errors.Is(err, translog.ErrFork) {
+				return err
+			} else if err != nil {
+				log().Warn("reading the transparency log's checkpoints", "err", err)
 			}
 		}
 		if time.Since(sweep) > StaleQuarantine/4 {

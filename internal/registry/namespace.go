@@ -70,6 +70,7 @@ func namespaceOf(rules Rules, n trove.Name) Namespace {
 
 // nsReader is what the namespace checks read; meta's DB and Tx have it.
 type nsReader interface {
+	PackagesBySkeleton(ctx context.Context, eco trove.Ecosystem, skeleton string) ([]*trove.Package, error)
 	PackagesInNamespaces(ctx context.Context, eco trove.Ecosystem, keys []string) ([]*trove.Package, error)
 	PackagesBelowNamespace(ctx context.Context, eco trove.Ecosystem, key string) ([]*trove.Package, error)
 	IsOwner(ctx context.Context, packageID, userID int64) (bool, error)

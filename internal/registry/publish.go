@@ -78,8 +78,12 @@ type Result struct {
 // Errors: ErrInvalid for bad names or versions, access errors when who may
 // not publish the package, ErrExists when the version (or a filename) is
 // taken (also by a deleted release), ErrRejected or ErrHeld from the
-// scanners, ErrUnavailable when a scanner could not run.
+// scanners, ErrUnavailable when a scanner could not run or while the
+// transparency log is read-only.
 func (s *Service) Publish(ctx context.Context, who *access.Principal, u *Upload) (*Result, error) {
+	if err := s.writable(); err != nil {
+		return nil, err
+	}
 	rules, name, key, err := s.parse(u.Ecosystem, u.Name, u.Version)
 	if err != nil {
 		return nil, err
@@ -109,7 +113,10 @@ func (s *Service) Publish(ctx context.Context, who *access.Principal, u *Upload)
 	if err := s.scanQuarantined(ctx, bg, res, u, name); err != nil {
 		return nil, err
 	}
-	if err := s.publishQuarantined(bg, res, u); err != nil {
+	if err := s.publishQuarantined(bg, who, res, u); err != nil {
+		if errors.Is(err, access.ErrUnauthenticated) || errors.Is(err, access.ErrDenied) {
+			s.discard(bg, res) // refused after the scan: nothing may stay
+		}
 		return nil, err
 	}
 	s.changed(u.Ecosystem, name)
@@ -134,7 +141,7 @@ func (s *Service) checkUpload(ctx context.Context, who *access.Principal, rules 
 	if pkg != nil {
 		return s.checkNew(ctx, pkg, key, u)
 	}
-	if err := s.checkLookalike(ctx, rules, name); err != nil {
+	if err := s.checkLookalike(ctx, s.db, rules, name); err != nil {
 		return nil, err
 	}
 	return nil, s.checkCreate(ctx, s.db, who, rules, name)
@@ -190,12 +197,14 @@ func (s *Service) authorize(ctx context.Context, who *access.Principal, a access
 }
 
 // checkLookalike refuses a new name whose skeleton an existing package has.
-func (s *Service) checkLookalike(ctx context.Context, rules Rules, name trove.Name) error {
+// It runs before anything is written and again inside the transaction that
+// creates the package.
+func (s *Service) checkLookalike(ctx context.Context, q nsReader, rules Rules, name trove.Name) error {
 	sk := rules.Skeleton(name)
 	if sk == "" {
 		return nil
 	}
-	similar, err := s.db.PackagesBySkeleton(ctx, rules.Ecosystem(), sk)
+	similar, err := q.PackagesBySkeleton(ctx, rules.Ecosystem(), sk)
 	if err != nil {
 		return err
 	}
@@ -316,32 +325,47 @@ func (s *Service) quarantine(ctx context.Context, who *access.Principal, rules R
 	return res, nil
 }
 
-// packageFor returns the upload's package within tx, creating it (owned
-// by who) if it does not exist. Both cases are checked again here: the
-// package, or its namespace, may have been created since the checks
-// before the transaction.
+// packageFor returns the upload's package within tx, with its row locked,
+// creating it (owned by who) if it does not exist. Both cases are checked
+// again here: the package, its namespace or a look-alike may have been
+// created since the checks before the transaction, and a new package's
+// collisions are checked under name locks, so that of concurrent creators
+// of colliding names the later sees the earlier.
 func (s *Service) packageFor(ctx context.Context, tx *meta.Tx, who *access.Principal, rules Rules, name trove.Name, u *Upload, at time.Time) (*trove.Package, error) {
-	pkg, err := tx.Package(ctx, u.Ecosystem, name)
+	pkg, err := tx.PackageForUpdate(ctx, u.Ecosystem, name)
+	if errors.Is(err, meta.ErrNotFound) {
+		if err := lockNames(ctx, tx, rules, name); err != nil {
+			return nil, err
+		}
+		pkg, err = tx.PackageForUpdate(ctx, u.Ecosystem, name)
+	}
 	switch {
 	case errors.Is(err, meta.ErrNotFound):
-		if err := s.checkCreate(ctx, tx, who, rules, name); err != nil {
-			return nil, err
-		}
-		pkg = &trove.Package{Ecosystem: u.Ecosystem, Name: name, DisplayName: u.Name,
-			Skeleton: rules.Skeleton(name), Namespace: namespaceOf(rules, name).Key, CreatedAt: at}
-		if err := tx.InsertPackage(ctx, pkg); err != nil {
-			return nil, err
-		}
-		return pkg, tx.AddOwner(ctx, pkg.ID, who.UserID, at)
+		return s.createPackage(ctx, tx, who, rules, name, u, at)
 	case err != nil:
 		return nil, err
 	}
-	owner, err := tx.IsOwner(ctx, pkg.ID, who.UserID)
-	if err != nil {
+	return pkg, s.recheck(ctx, tx, who, pkg, access.Publish)
+}
+
+// createPackage creates the upload's package within tx, under the name
+// locks, once the look-alike and namespace checks pass.
+func (s *Service) createPackage(ctx context.Context, tx *meta.Tx, who *access.Principal, rules Rules, name trove.Name, u *Upload, at time.Time) (*trove.Package, error) {
+	if err := s.checkLookalike(ctx, tx, rules, name); err != nil {
 		return nil, err
 	}
-	r := access.Resource{Ecosystem: pkg.Ecosystem, Name: s.key(pkg.Ecosystem, pkg.Name), Exists: true, Owner: owner}
-	return pkg, access.Authorize(who, access.Publish, r)
+	if err := s.checkCreate(ctx, tx, who, rules, name); err != nil {
+		return nil, err
+	}
+	if err := liveToken(ctx, tx, who); err != nil {
+		return nil, err
+	}
+	pkg := &trove.Package{Ecosystem: u.Ecosystem, Name: name, DisplayName: u.Name,
+		Skeleton: rules.Skeleton(name), Namespace: namespaceOf(rules, name).Key, CreatedAt: at}
+	if err := tx.InsertPackage(ctx, pkg); err != nil {
+		return nil, err
+	}
+	return pkg, tx.AddOwner(ctx, pkg.ID, who.UserID, at)
 }
 
 // releaseFor returns the upload's release within tx, recording it
@@ -364,8 +388,10 @@ func releaseFor(ctx context.Context, tx *meta.Tx, who *access.Principal, rules R
 
 // publishQuarantined makes a quarantined upload visible, points its tags
 // at it and appends its publish record to the transparency log, all in one
-// transaction.
-func (s *Service) publishQuarantined(ctx context.Context, res *Result, u *Upload) error {
+// transaction, once who is authorized again on the locked package (the
+// token may have been revoked, or who removed as an owner, while the
+// upload was scanned).
+func (s *Service) publishQuarantined(ctx context.Context, who *access.Principal, res *Result, u *Upload) error {
 	at := now(s)
 	ev := &translog.Event{Kind: "publish", Ecosystem: string(res.Package.Ecosystem), Name: string(res.Package.Name), Version: res.Release.Version,
 		Time: at, Lines: u.Lines}
@@ -376,6 +402,12 @@ func (s *Service) publishQuarantined(ctx context.Context, res *Result, u *Upload
 		ev.Tags = append(ev.Tags, translog.TagChange{Tag: t, Version: res.Release.Version})
 	}
 	return s.db.Tx(ctx, func(tx *meta.Tx) error {
+		if err := s.writable(); err != nil {
+			return err
+		}
+		if err := s.recheck(ctx, tx, who, res.Package, access.Publish); err != nil {
+			return err
+		}
 		if res.Release.State == trove.Quarantined {
 			if err := tx.SetReleaseState(ctx, res.Release.ID, trove.Quarantined, trove.Published, at); err != nil {
 				return fmt.Errorf("publishing %s: %w", res.Release.Version, err)

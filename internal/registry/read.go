@@ -131,14 +131,19 @@ func (s *Service) File(ctx context.Context, eco trove.Ecosystem, name trove.Name
 // digests of visible files (or their metadata), found through File or Project.
 func (s *Service) Open(ctx context.Context, d blob.Digest, off int64) (io.ReadCloser, error) {
 	rc, err := s.blobs.Open(ctx, d, off)
+	return rc, blobError(d, err)
+}
+
+// blobError explains why a blob of a visible file cannot be read.
+func blobError(d blob.Digest, err error) error {
 	if errors.Is(err, blob.ErrNotFound) {
 		// A visible file whose blob is gone is a storage fault, not a 404.
-		return nil, fmt.Errorf("blob %s of a visible file is missing: %w", d, err)
+		return fmt.Errorf("blob %s of a visible file is missing: %w", d, err)
 	}
 	if errors.Is(err, blob.ErrDamaged) {
-		return nil, fmt.Errorf("the stored file with sha256 %s is damaged and out of service until an administrator restores it (trove fsck lists damaged files): %w", d, err)
+		return fmt.Errorf("the stored file with sha256 %s is damaged and out of service until an administrator restores it (trove fsck lists damaged files): %w", d, err)
 	}
-	return rc, err
+	return err
 }
 
 // LogEntries returns the transparency log records about a package version

@@ -209,6 +209,20 @@ func appendEvent(ctx context.Context, tx *meta.Tx, ev *translog.Event) error {
 	return tx.IndexLogRecord(ctx, trove.Ecosystem(ev.Ecosystem), trove.Name(ev.Name), ev.Version, ev.Kind, id)
 }
 
+// writable refuses every change while the transparency log is
+// read-only: its database is behind the newest checkpoint it published
+// (translog.BehindError, a restored backup), and a record appended now
+// would fork the log. The message says what is missing and what to run.
+func (s *Service) writable() error {
+	if s.log == nil {
+		return nil
+	}
+	if err := s.log.Writable(); err != nil {
+		return trove.Error(trove.ErrUnavailable, "%w", err)
+	}
+	return nil
+}
+
 // sign signs the transparency log's new tree, so that a change is
 // provable as soon as it is visible.
 func (s *Service) sign(ctx context.Context) error {

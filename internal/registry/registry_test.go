@@ -16,6 +16,7 @@ import (
 	"github.com/trove-dev/trove/internal/blob"
 	"github.com/trove-dev/trove/internal/blob/memblob"
 	"github.com/trove-dev/trove/internal/meta"
+	"github.com/trove-dev/trove/internal/meta/dbtest"
 	"github.com/trove-dev/trove/internal/registry"
 	"github.com/trove-dev/trove/internal/scan"
 	"github.com/trove-dev/trove/internal/translog"
@@ -57,13 +58,14 @@ type env struct {
 
 func newEnv(t *testing.T, scanners ...scan.Scanner) *env {
 	t.Helper()
+	return newEnvOn(t, dbtest.Open(t), scanners...)
+}
+
+func newEnvOn(t *testing.T, db *meta.DB, scanners ...scan.Scanner) *env {
+	t.Helper()
 	dir := t.TempDir()
-	db, err := meta.OpenSQLite(ctx, filepath.Join(dir, "trove.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
 	e := &env{db: db, blobs: memblob.New(), now: time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)}
+	var err error
 	e.reg, err = registry.New(registry.Config{DB: db, Blobs: e.blobs, Scan: scan.NewPipeline(scanners...),
 		Rules: []registry.Rules{rules{"npm"}, rules{"pypi"}}, TempDir: filepath.Join(dir, "tmp"), Now: func() time.Time { return e.now }})
 	if err != nil {

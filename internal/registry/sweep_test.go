@@ -3,22 +3,18 @@ package registry
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/trove-dev/trove/internal/blob/memblob"
 	"github.com/trove-dev/trove/internal/meta"
+	"github.com/trove-dev/trove/internal/meta/dbtest"
 	"github.com/trove-dev/trove/internal/trove"
 )
 
 func TestSweepDiscardsAbandonedUploads(t *testing.T) {
 	ctx := context.Background()
-	db, err := meta.OpenSQLite(ctx, filepath.Join(t.TempDir(), "trove.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := dbtest.Open(t)
 	s, err := New(Config{DB: db, Blobs: memblob.New(), TempDir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)

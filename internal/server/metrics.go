@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"strconv"
@@ -138,6 +139,16 @@ func (c *countingStore) Quarantine(ctx context.Context, d blob.Digest) error {
 		return c.count("quarantine", q.Quarantine(ctx, d))
 	}
 	return nil
+}
+
+// PresignGet passes the call on to a store that can (blob.Presigner).
+// A store that cannot is not a fault.
+func (c *countingStore) PresignGet(ctx context.Context, d blob.Digest, o blob.PresignOptions) (string, error) {
+	u, err := blob.PresignGet(ctx, c.Store, d, o)
+	if errors.Is(err, errors.ErrUnsupported) {
+		return "", err
+	}
+	return u, c.count("presign", err)
 }
 
 func (c *countingStore) Delete(ctx context.Context, d blob.Digest) error {

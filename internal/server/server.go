@@ -39,6 +39,7 @@ import (
 	"github.com/trove-dev/trove/internal/access"
 	"github.com/trove-dev/trove/internal/adapter"
 	"github.com/trove-dev/trove/internal/blob"
+	"github.com/trove-dev/trove/internal/trove"
 )
 
 // An Adapter serves one ecosystem's protocol under a path prefix.
@@ -80,6 +81,15 @@ type Options struct {
 	Guards Guards
 	// Security is served at /.well-known/security.txt.
 	Security SecurityTxt
+	// Transport: HSTS, and the refusal of credentials over plain HTTP.
+	Transport Transport
+	// Writable, when set, returns an error while the server must not
+	// change anything (its transparency log is behind what it published):
+	// every request that may write, any method but GET and HEAD and every
+	// sign-in, is then answered 503 with that error's message, and
+	// /readyz says so while still reporting ready (reads are served). The
+	// error's message starts with "read-only:".
+	Writable func() error
 }
 
 // A Pinger reports whether a backend answers; /readyz asks it.
@@ -173,7 +183,31 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintln(w, strings.Join(problems, "\n"))
 		return
 	}
+	if err := s.writable(); err != nil {
+		fmt.Fprintln(w, "ready, "+err.Error())
+		return
+	}
 	fmt.Fprintln(w, "ready")
+}
+
+// writable returns Options.Writable's error, if any.
+func (s *Server) writable() error {
+	if s.opts.Writable == nil {
+		return nil
+	}
+	return s.opts.Writable()
+}
+
+// refuseWrite returns an error if the request may write while the server
+// is read-only.
+func (s *Server) refuseWrite(r *http.Request, signIn bool) error {
+	if r.Method == http.MethodGet && !signIn || r.Method == http.MethodHead {
+		return nil
+	}
+	if err := s.writable(); err != nil {
+		return trove.Error(trove.ErrUnavailable, "%w", err)
+	}
+	return nil
 }
 
 func isNotFound(err error) bool { return errors.Is(err, blob.ErrNotFound) }
@@ -183,6 +217,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	id := s.idBase + "-" + encodeCount(s.idCount.Add(1))
 	w.Header().Set("X-Request-Id", id)
 	r = r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id))
+	r = s.markChannel(w, r)
 	r.RemoteAddr = s.opts.Guards.clientAddr(r)
 	s.opts.Guards.guardBody(w, r, s.opts.Metrics)
 	s.mux.ServeHTTP(w, r)
@@ -208,11 +243,9 @@ func RequestID(ctx context.Context) string {
 
 // adapterHandler runs the middleware and an adapter endpoint.
 func (s *Server) adapterHandler(m Mount) http.Handler {
-	signIn := make(map[string]bool) // the adapter's sign-in endpoints, by name
+	needs := make(map[string]adapter.Access) // what each endpoint needs, by name
 	for _, rt := range m.Adapter.Routes() {
-		if rt.Access == adapter.SignIn {
-			signIn[rt.Name] = true
-		}
+		needs[rt.Name] = max(needs[rt.Name], rt.Access)
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.active.Add(1)
@@ -237,9 +270,16 @@ func (s *Server) adapterHandler(m Mount) http.Handler {
 			return
 		}
 		route = m.Ecosystem + "." + name
-		p, err := s.authenticate(r)
+		var p *access.Principal
+		err := s.requireTLS(r, needs[name], m.Prefix+r.URL.Path)
 		if err == nil {
-			err = s.opts.Guards.limitRequest(r, p, signIn[name], route, s.opts.Metrics)
+			err = s.refuseWrite(r, needs[name] == adapter.SignIn)
+		}
+		if err == nil {
+			p, err = s.authenticate(r)
+		}
+		if err == nil {
+			err = s.opts.Guards.limitRequest(r, p, needs[name] == adapter.SignIn, route, s.opts.Metrics)
 		}
 		if err == nil {
 			r = r.WithContext(access.WithPrincipal(r.Context(), p))

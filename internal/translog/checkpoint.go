@@ -156,44 +156,71 @@ func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
 }
 
 // A Log signs the tree of a Store and remembers the last tree it signed.
+//
+// The newest checkpoint it ever published is kept outside the database:
+// in a local state file, in a StateStore (the blob store, with a copy of
+// every record: StateMirror) and at any mirrors of /log. At start, and
+// before every signature, the log takes the newest valid one of them
+// (signed by its key, with its origin). A database whose log is behind it
+// makes the log read-only (Writable returns a *BehindError) until the
+// missing records are recovered (Missing); a database that differs from
+// it within the signed tree is refused with a *ForkError. Nothing that
+// contradicts a published checkpoint is ever signed.
 type Log struct {
-	store     Store
-	signer    note.Signer
-	verifier  note.Verifier
-	vkey      string
-	statePath string
+	store    Store
+	signer   note.Signer
+	verifier note.Verifier
+	vkey     string
+	opts     Options
+	state    *StateMirror // nil without Options.State
 
-	mu     sync.Mutex // serializes Sign
+	mu     sync.Mutex // serializes Sign, Refresh and Missing
 	latest atomic.Pointer[Signed]
+	held   atomic.Pointer[BehindError]
+	// Sizes of the checkpoints in the state file and the state store, so
+	// that a signature replaces only older ones.
+	fileN, stateN int64
 }
 
-// Open checks the store against the last checkpoint recorded in
-// statePath, refusing with ErrRollback or ErrFork if the store's tree is
-// not that tree or an extension of it, and signs the current tree.
+// Options say where a Log keeps its checkpoints outside the database.
+type Options struct {
+	// StatePath is the local file holding the last checkpoint signed.
+	StatePath string
+	// State keeps the checkpoint and a copy of every record (nil: none).
+	State StateStore
+	// Mirrors are copies of /log that others keep; their checkpoints hold
+	// the database to what was published, their records recover it.
+	Mirrors []Source
+}
+
+// Open is OpenWith with only a local state file.
 func Open(ctx context.Context, s Store, signer note.Signer, vkey, statePath string) (*Log, error) {
+	return OpenWith(ctx, s, signer, vkey, Options{StatePath: statePath})
+}
+
+// OpenWith checks the store against the newest checkpoint kept outside it
+// (see Log). It refuses a fork with a *ForkError (wrapping ErrFork) and
+// opens a log whose database is behind as read-only. Otherwise it signs
+// the current tree.
+func OpenWith(ctx context.Context, s Store, signer note.Signer, vkey string, o Options) (*Log, error) {
 	verifier, err := note.NewVerifier(vkey)
 	if err != nil {
 		return nil, fmt.Errorf("opening log: %w", err)
 	}
-	l := &Log{store: s, signer: signer, verifier: verifier, vkey: vkey, statePath: statePath}
-	data, err := os.ReadFile(statePath)
-	switch {
-	case errors.Is(err, os.ErrNotExist):
-		// First start (or a data directory without state): nothing to hold the database to.
-	case err != nil:
-		return nil, fmt.Errorf("reading last signed checkpoint: %w", err)
-	default:
-		last, err := l.parseSigned(data)
-		if err != nil {
-			return nil, fmt.Errorf("last signed checkpoint %s: %w", statePath, err)
-		}
-		if err := l.check(ctx, last.Tree); err != nil {
+	l := &Log{store: s, signer: signer, verifier: verifier, vkey: vkey, opts: o, fileN: -1, stateN: -1}
+	if o.State != nil {
+		l.state = NewStateMirror(o.State)
+	}
+	l.mu.Lock()
+	err = l.refresh(ctx, true, nil)
+	l.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	if l.held.Load() == nil {
+		if _, err := l.Sign(ctx); err != nil {
 			return nil, err
 		}
-		l.latest.Store(last)
-	}
-	if _, err := l.Sign(ctx); err != nil {
-		return nil, err
 	}
 	return l, nil
 }
@@ -204,8 +231,19 @@ func (l *Log) Origin() string { return l.signer.Name() }
 // VerifierKey returns the public key that verifies the log's signatures.
 func (l *Log) VerifierKey() string { return l.vkey }
 
-// Latest returns the last signed tree head.
+// Latest returns the newest signed tree head: the last one signed, or a
+// newer one found outside the database while the log is behind it.
 func (l *Log) Latest() *Signed { return l.latest.Load() }
+
+// Writable returns nil if the database holds the newest checkpoint's
+// tree, and the *BehindError (wrapping ErrRollback) saying what is
+// missing while it does not. Writers must not append while it fails.
+func (l *Log) Writable() error {
+	if b := l.held.Load(); b != nil {
+		return b
+	}
+	return nil
+}
 
 // check verifies that the store holds the tree t, or an extension of it.
 func (l *Log) check(ctx context.Context, t tlog.Tree) error {
@@ -221,30 +259,51 @@ func (l *Log) check(ctx context.Context, t tlog.Tree) error {
 		return err
 	}
 	if got.Hash != t.Hash {
-		return fmt.Errorf("%w: the database's first %d records hash to %v, but this log signed %v for them; refusing to serve", ErrFork, t.N, got.Hash, t.Hash)
+		return &ForkError{Size: t.N, Source: "the last checkpoint signed", Got: got.Hash, Want: t.Hash, Record: -1}
 	}
 	return nil
 }
 
 // Sign signs the store's current tree, after checking that it extends the
-// last tree signed, and records it in the state file. Signing an
-// unchanged tree returns the last signature.
+// newest tree published (see Log), copies the new records and the
+// checkpoint outside the database, and only then makes it the latest.
+// Signing an unchanged tree returns the last signature. A database
+// behind the newest checkpoint is a *BehindError and signs nothing.
 func (l *Log) Sign(ctx context.Context) (*Signed, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	// Read the checkpoints kept outside first: any of them another
+	// replica wrote covers records committed before the size read next.
+	if err := l.refresh(ctx, false, nil); err != nil {
+		return nil, err
+	}
+	if b := l.held.Load(); b != nil {
+		return nil, b
+	}
 	n, err := l.store.LogSize(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("reading log size: %w", err)
 	}
 	last := l.latest.Load()
 	if last != nil && last.Tree.N == n {
-		return last, nil
+		return last, l.persist(ctx, last)
 	}
 	if last != nil {
 		if err := l.check(ctx, last.Tree); err != nil {
 			return nil, err
 		}
 	}
+	s, err := l.signTree(ctx, n)
+	if err != nil {
+		return nil, err
+	}
+	l.latest.Store(s)
+	return s, nil
+}
+
+// signTree signs the tree of n records and keeps the checkpoint outside
+// the database.
+func (l *Log) signTree(ctx context.Context, n int64) (*Signed, error) {
 	tree, err := TreeOf(ctx, l.store, n)
 	if err != nil {
 		return nil, err
@@ -257,12 +316,34 @@ func (l *Log) Sign(ctx context.Context) (*Signed, error) {
 	if err != nil {
 		return nil, fmt.Errorf("signing tree note: %w", err)
 	}
-	if err := WriteFileAtomic(l.statePath, cp, 0o644); err != nil {
-		return nil, err
-	}
 	s := &Signed{Tree: tree, Checkpoint: cp, GoSumTree: gs}
-	l.latest.Store(s)
-	return s, nil
+	return s, l.persist(ctx, s)
+}
+
+// persist keeps s in the state store, after the records it covers, and in
+// the state file, where they hold an older checkpoint. The store's copy
+// of the records starts where its checkpoint ends (at 0 without one: the
+// first start of a log that had no state store copies every record).
+func (l *Log) persist(ctx context.Context, s *Signed) error {
+	if l.state != nil && l.stateN < s.Tree.N {
+		if err := l.state.write(ctx, l.store, max(l.stateN, 0), s.Tree.N); err != nil {
+			return err
+		}
+		if err := l.opts.State.WriteState(ctx, CheckpointState, s.Checkpoint); err != nil {
+			return fmt.Errorf("keeping the checkpoint in %s: %w", l.state, err)
+		}
+		l.stateN = s.Tree.N
+	}
+	if l.opts.StatePath != "" && l.fileN < s.Tree.N {
+		if err := os.MkdirAll(filepath.Dir(l.opts.StatePath), 0o700); err != nil {
+			return fmt.Errorf("keeping the checkpoint: %w", err)
+		}
+		if err := WriteFileAtomic(l.opts.StatePath, s.Checkpoint, 0o644); err != nil {
+			return err
+		}
+		l.fileN = s.Tree.N
+	}
+	return nil
 }
 
 // parseSigned verifies a signed checkpoint of this log and rebuilds both notes.

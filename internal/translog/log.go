@@ -110,13 +110,5 @@ func ReadTile(ctx context.Context, s Store, t tlog.Tile) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	var b []byte
-	for _, r := range recs {
-		if len(r) > 0xffff {
-			return nil, fmt.Errorf("record of %d bytes does not fit an entry bundle", len(r))
-		}
-		b = append(b, byte(len(r)>>8), byte(len(r)))
-		b = append(b, r...)
-	}
-	return b, nil
+	return AppendBundle(nil, recs...)
 }

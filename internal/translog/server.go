@@ -132,6 +132,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	data, err := ReadTile(r.Context(), s.store, t)
 	if err != nil {
+		if behind := s.log.Writable(); behind != nil {
+			// The database lacks records of the checkpoint served.
+			http.Error(w, behind.Error(), http.StatusServiceUnavailable)
+			return
+		}
 		http.Error(w, "reading tile failed", http.StatusInternalServerError)
 		return
 	}

@@ -151,8 +151,8 @@ func TestOpenRefusesRollbackAndFork(t *testing.T) {
 	// An older backup of the database: fewer records.
 	old := memstore.New()
 	fill(t, old, 12)
-	if _, err := newLog(t, old, dir); !errors.Is(err, ErrRollback) {
-		t.Errorf("Open(rolled back database) = %v, want ErrRollback", err)
+	if l, err := newLog(t, old, dir); err != nil || !errors.Is(l.Writable(), ErrRollback) {
+		t.Errorf("Open(rolled back database) = %v, want a log held read-only by ErrRollback", err)
 	}
 
 	// A database with the same size but other contents.

@@ -46,7 +46,7 @@ var ctx = context.Background()
 
 // signIns are the endpoints that take no token because they make
 // credentials from a password or a pending browser sign-in.
-var signIns = []string{"npm.login.start", "npm.login.submit", "npm.login.done", "npm.login.couch", "npm.tokens.create"}
+var signIns = []string{"npm.login.start", "npm.login.page", "npm.login.submit", "npm.login.done", "npm.login.couch", "npm.tokens.create"}
 
 // The callers who must be refused.
 const (

@@ -70,6 +70,11 @@ func TestBackupRestore(t *testing.T) {
 	if err := tr.Stop(20e9); err != nil {
 		t.Fatal(err)
 	}
+	// The copied blob store keeps the old server's newest checkpoint and a
+	// copy of its records: the publish after the backup is recovered from
+	// it (else the restored server would start read-only).
+	out = must(t, "", nil, troveBin, "log", "recover", "--data", restored)
+	wantOutput(t, "trove log recover after the restore", out, "read from the blob store", "writes are allowed")
 	tr2 := startTroveAt(t, restored)
 	npm2 := newNPM(t, tr2, "")
 	proj := writePackage(t, map[string]string{"package.json": `{"name":"proj","version":"1.0.0","private":true}`})

@@ -97,14 +97,29 @@ func startTrove(t *testing.T, env ...string) *Trove {
 func startTroveAt(t *testing.T, data string, env ...string) *Trove {
 	t.Helper()
 	tr := &Trove{Data: data, log: &syncBuffer{}}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	addr := freeAddr(t, "127.0.0.1")
+	tr.URL = "http://" + addr
+	tr.launch(t, http.DefaultClient, []string{"--listen", addr}, env)
+	return tr
+}
+
+// freeAddr returns host:port with a port free on host.
+func freeAddr(t *testing.T, host string) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := ln.Addr().String()
-	ln.Close()
-	tr.URL = "http://" + addr
-	cmd := exec.Command(troveBin, "serve", "--data", tr.Data, "--listen", addr)
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// launch runs `trove serve` with args on tr's data directory, stops it
+// when the test ends, and waits until tr.URL/readyz answers 200 through
+// client.
+func (tr *Trove) launch(t *testing.T, client *http.Client, args, env []string) {
+	t.Helper()
+	cmd := exec.Command(troveBin, append([]string{"serve", "--data", tr.Data}, args...)...)
 	cmd.Env = append(os.Environ(), env...)
 	cmd.Stdout, cmd.Stderr = tr.log, tr.log
 	if err := cmd.Start(); err != nil {
@@ -122,11 +137,11 @@ func startTroveAt(t *testing.T, data string, env ...string) *Trove {
 	})
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		resp, err := http.Get(tr.URL + "/readyz")
+		resp, err := client.Get(tr.URL + "/readyz")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				return tr
+				return
 			}
 		}
 		select {
@@ -135,7 +150,7 @@ func startTroveAt(t *testing.T, data string, env ...string) *Trove {
 		default:
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("trove serve not ready after 20s\n%s", tr.log)
+			t.Fatalf("trove serve not ready after 20s (last: %v)\n%s", err, tr.log)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

@@ -178,9 +178,10 @@ func copyDB(t *testing.T, fromDir, toDir string) {
 	}
 }
 
-// TestServeRefusesRolledBackLog restores an older database under a server
-// that already signed a larger transparency log: it must refuse to start.
-func TestServeRefusesRolledBackLog(t *testing.T) {
+// TestServeReadOnlyOnRolledBackLog restores an older database under a
+// server that already signed a larger transparency log: it starts
+// read-only, saying what is missing, and refuses every upload.
+func TestServeReadOnlyOnRolledBackLog(t *testing.T) {
 	_, wheel1 := pyBuild(t, pyProject(t, pyLib, "1.0.0", "one"))
 	_, wheel2 := pyBuild(t, pyProject(t, pyLib, "2.0.0", "two"))
 	tr := startTrove(t)
@@ -200,11 +201,17 @@ func TestServeRefusesRolledBackLog(t *testing.T) {
 	}
 	copyDB(t, backup, tr.Data) // restore the older backup
 
-	out, err := runCmd(t, "", nil, "", troveBin, "serve", "--data", tr.Data, "--listen", "127.0.0.1:0")
-	if err == nil {
-		t.Fatalf("trove serve started on a rolled-back database:\n%s", out)
+	tr3 := startTroveAt(t, tr.Data)
+	behind := "read-only: the transparency log has 2 records, but this server published a checkpoint of 3"
+	if body := readyz(t, tr3); !strings.Contains(body, behind) {
+		t.Errorf("/readyz = %q, want it to say %q", body, behind)
 	}
-	if !strings.Contains(out, "refusing to start") || !strings.Contains(out, "rolled back") {
-		t.Errorf("trove serve output does not explain the refusal:\n%s", out)
+	resp, err := http.Post(tr3.URL+"/pypi/legacy/", "multipart/form-data; boundary=x", strings.NewReader("--x--\r\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(resp.Status, "read-only") && !strings.Contains(tr3.Log(), behind) {
+		t.Errorf("upload to a rolled-back server: %s, want 503", resp.Status)
 	}
 }

@@ -3,9 +3,9 @@
 -- Accounts. Names are stored lowercase; passwords only as argon2id PHC strings.
 CREATE TABLE users (
     id            {{.ID}},
-    name          TEXT NOT NULL UNIQUE,
-    email         TEXT NOT NULL,
-    password_hash TEXT NOT NULL,
+    name          {{.Text}} NOT NULL UNIQUE,
+    email         {{.Text}} NOT NULL,
+    password_hash {{.Text}} NOT NULL,
     admin         INTEGER NOT NULL DEFAULT 0,
     created_at    BIGINT NOT NULL
 );
@@ -14,12 +14,12 @@ CREATE TABLE users (
 -- non-secret handle shown in lists and used to revoke.
 CREATE TABLE tokens (
     id           {{.ID}},
-    public_id    TEXT NOT NULL UNIQUE,
-    hash         TEXT NOT NULL UNIQUE,
+    public_id    {{.Text}} NOT NULL UNIQUE,
+    hash         {{.Text}} NOT NULL UNIQUE,
     user_id      BIGINT NOT NULL REFERENCES users(id),
-    description  TEXT NOT NULL DEFAULT '',
-    packages     TEXT NOT NULL,
-    actions      TEXT NOT NULL,
+    description  {{.Text}} NOT NULL DEFAULT '',
+    packages     {{.Text}} NOT NULL,
+    actions      {{.Text}} NOT NULL,
     created_at   BIGINT NOT NULL,
     expires_at   BIGINT,
     last_used_at BIGINT,
@@ -31,10 +31,10 @@ CREATE INDEX tokens_user ON tokens (user_id);
 -- look-alike key new names are checked against ('' when unused).
 CREATE TABLE packages (
     id           {{.ID}},
-    ecosystem    TEXT NOT NULL,
-    name         TEXT NOT NULL,
-    display_name TEXT NOT NULL,
-    skeleton     TEXT NOT NULL DEFAULT '',
+    ecosystem    {{.Text}} NOT NULL,
+    name         {{.Text}} NOT NULL,
+    display_name {{.Text}} NOT NULL,
+    skeleton     {{.Text}} NOT NULL DEFAULT '',
     created_at   BIGINT NOT NULL,
     last_serial  BIGINT NOT NULL DEFAULT 0,
     UNIQUE (ecosystem, name)
@@ -53,15 +53,15 @@ CREATE TABLE owners (
 CREATE TABLE releases (
     id            {{.ID}},
     package_id    BIGINT NOT NULL REFERENCES packages(id),
-    version       TEXT NOT NULL,
-    version_key   TEXT NOT NULL,
-    state         TEXT NOT NULL,
-    metadata      TEXT NOT NULL,
+    version       {{.Text}} NOT NULL,
+    version_key   {{.Text}} NOT NULL,
+    state         {{.Text}} NOT NULL,
+    metadata      {{.Text}} NOT NULL,
     publisher_id  BIGINT REFERENCES users(id),
     created_at    BIGINT NOT NULL,
     published_at  BIGINT,
-    yanked_reason TEXT NOT NULL DEFAULT '',
-    deprecated    TEXT NOT NULL DEFAULT '',
+    yanked_reason {{.Text}} NOT NULL DEFAULT '',
+    deprecated    {{.Text}} NOT NULL DEFAULT '',
     deleted_at    BIGINT,
     UNIQUE (package_id, version_key)
 );
@@ -71,17 +71,17 @@ CREATE TABLE files (
     id              {{.ID}},
     release_id      BIGINT NOT NULL REFERENCES releases(id),
     package_id      BIGINT NOT NULL REFERENCES packages(id),
-    filename        TEXT NOT NULL,
-    kind            TEXT NOT NULL,
-    state           TEXT NOT NULL,
+    filename        {{.Text}} NOT NULL,
+    kind            {{.Text}} NOT NULL,
+    state           {{.Text}} NOT NULL,
     size            BIGINT NOT NULL,
-    sha256          TEXT NOT NULL,
-    sha512          TEXT NOT NULL,
-    sha1            TEXT NOT NULL,
-    blake2b_256     TEXT NOT NULL,
-    md5             TEXT NOT NULL,
-    metadata_sha256 TEXT NOT NULL DEFAULT '',
-    attrs           TEXT NOT NULL DEFAULT '{}',
+    sha256          {{.Text}} NOT NULL,
+    sha512          {{.Text}} NOT NULL,
+    sha1            {{.Text}} NOT NULL,
+    blake2b_256     {{.Text}} NOT NULL,
+    md5             {{.Text}} NOT NULL,
+    metadata_sha256 {{.Text}} NOT NULL DEFAULT '',
+    attrs           {{.Text}} NOT NULL DEFAULT '{}',
     created_at      BIGINT NOT NULL,
     UNIQUE (package_id, filename)
 );
@@ -90,7 +90,7 @@ CREATE INDEX files_sha256 ON files (sha256);
 
 CREATE TABLE dist_tags (
     package_id BIGINT NOT NULL REFERENCES packages(id),
-    tag        TEXT NOT NULL,
+    tag        {{.Text}} NOT NULL,
     release_id BIGINT NOT NULL REFERENCES releases(id),
     PRIMARY KEY (package_id, tag)
 );
@@ -99,9 +99,9 @@ CREATE TABLE dist_tags (
 -- commit order. Caches on every replica follow it.
 CREATE TABLE changes (
     id        {{.ID}},
-    ecosystem TEXT NOT NULL,
-    name      TEXT NOT NULL,
-    kind      TEXT NOT NULL,
+    ecosystem {{.Text}} NOT NULL,
+    name      {{.Text}} NOT NULL,
+    kind      {{.Text}} NOT NULL,
     at        BIGINT NOT NULL
 );
 
@@ -109,8 +109,8 @@ CREATE TABLE changes (
 -- secrets are stored.
 CREATE TABLE login_sessions (
     id         {{.ID}},
-    login_hash TEXT NOT NULL UNIQUE,
-    done_hash  TEXT NOT NULL UNIQUE,
+    login_hash {{.Text}} NOT NULL UNIQUE,
+    done_hash  {{.Text}} NOT NULL UNIQUE,
     user_id    BIGINT REFERENCES users(id),
     created_at BIGINT NOT NULL,
     expires_at BIGINT NOT NULL

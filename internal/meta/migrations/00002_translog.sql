@@ -6,19 +6,19 @@
 -- inserted.
 CREATE TABLE log_records (
     id   BIGINT PRIMARY KEY,
-    data TEXT NOT NULL
+    data {{.Text}} NOT NULL
 );
 
 CREATE TABLE log_hashes (
     idx  BIGINT PRIMARY KEY,
-    hash TEXT NOT NULL
+    hash {{.Text}} NOT NULL
 );
 
 CREATE TABLE log_index (
-    ecosystem TEXT NOT NULL,
-    name      TEXT NOT NULL,
-    version   TEXT NOT NULL,
-    kind      TEXT NOT NULL,
+    ecosystem {{.Text}} NOT NULL,
+    name      {{.Text}} NOT NULL,
+    version   {{.Text}} NOT NULL,
+    kind      {{.Text}} NOT NULL,
     record_id BIGINT NOT NULL REFERENCES log_records(id)
 );
 CREATE INDEX log_index_key ON log_index (ecosystem, name, version);

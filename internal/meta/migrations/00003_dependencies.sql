@@ -8,9 +8,9 @@
 -- list dependents.
 CREATE TABLE dependencies (
     release_id BIGINT NOT NULL REFERENCES releases(id),
-    ecosystem  TEXT NOT NULL,
-    name       TEXT NOT NULL,
-    constraint_text TEXT NOT NULL DEFAULT '',
+    ecosystem  {{.Text}} NOT NULL,
+    name       {{.Text}} NOT NULL,
+    constraint_text {{.Text}} NOT NULL DEFAULT '',
     PRIMARY KEY (release_id, ecosystem, name, constraint_text)
 );
 CREATE INDEX dependencies_target ON dependencies (ecosystem, name);

@@ -4,7 +4,7 @@
 -- ('' for none): an npm scope such as '@acme', the path of a Go module
 -- without its major version suffix, lowercased. Whoever owns the packages
 -- of a namespace decides who creates new packages in it.
-ALTER TABLE packages ADD COLUMN namespace TEXT NOT NULL DEFAULT '';
+ALTER TABLE packages ADD COLUMN namespace {{.Text}} NOT NULL DEFAULT '';
 CREATE INDEX packages_namespace ON packages (ecosystem, namespace);
 
 -- +goose Down

@@ -4,7 +4,7 @@
 -- (trove admin user unlock). Failures a server counted before unlocked_at
 -- no longer count. The counts themselves live in each server's memory.
 CREATE TABLE signin_unlocks (
-    name        TEXT PRIMARY KEY,
+    name        {{.Text}} PRIMARY KEY,
     unlocked_at BIGINT NOT NULL
 );
 

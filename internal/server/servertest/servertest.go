@@ -1,5 +1,6 @@
-// Package servertest builds a complete Trove stack for tests: SQLite in a
-// temporary directory, an in-memory blob store, the registry core, accounts,
+// Package servertest builds a complete Trove stack for tests: a fresh
+// database (SQLite in a temporary directory, or PostgreSQL when
+// $TROVE_TEST_DB=postgres; see dbtest), an in-memory blob store, the registry core, accounts,
 // tokens and the page cache, served by an httptest.Server with the
 // adapters the test mounts.
 package servertest
@@ -20,6 +21,7 @@ import (
 	"github.com/trove-dev/trove/internal/account"
 	"github.com/trove-dev/trove/internal/blob/memblob"
 	"github.com/trove-dev/trove/internal/meta"
+	"github.com/trove-dev/trove/internal/meta/dbtest"
 	"github.com/trove-dev/trove/internal/page"
 	"github.com/trove-dev/trove/internal/registry"
 	"github.com/trove-dev/trove/internal/scan"
@@ -58,12 +60,9 @@ type Env struct {
 func New(t testing.TB, o Options) *Env {
 	t.Helper()
 	dir := t.TempDir()
-	db, err := meta.OpenSQLite(context.Background(), filepath.Join(dir, "trove.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := dbtest.Open(t)
 	e := &Env{DB: db, Blobs: memblob.New(), Pages: page.NewCache(16 << 20), Metrics: server.NewMetrics()}
+	var err error
 	e.Registry, err = registry.New(registry.Config{DB: db, Blobs: e.Blobs, Scan: scan.NewPipeline(o.Scanners...), Rules: o.Rules,
 		TempDir: filepath.Join(dir, "tmp"), UnpublishWindow: o.UnpublishWindow, Reserved: o.Reserved})
 	if err != nil {

@@ -1,0 +1,60 @@
+package pypi
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/trove-dev/trove/internal/registry"
+	"github.com/trove-dev/trove/internal/translog"
+	"github.com/trove-dev/trove/internal/trove"
+)
+
+// Rebuild rebuilds the file of a publish record (registry.Rebuilder, for
+// trove log recover): a PyPI publish record holds one file, and the
+// release metadata, the file's attributes and its PEP 658 metadata come
+// from the file's own METADATA or PKG-INFO, as an upload derives them.
+// The Python tag twine sends for a wheel is the one in its filename.
+func (Rules) Rebuild(ev *translog.Event, files []*registry.Staged) (*registry.Upload, error) {
+	if len(files) != 1 || len(ev.Files) != 1 {
+		return nil, invalid("a PyPI publish record holds one file, not %d", len(files))
+	}
+	fn, st := ev.Files[0].Name, files[0]
+	ds, err := parseFilename(fn)
+	if err != nil {
+		return nil, invalid("%w", err)
+	}
+	ft, pyversion := ds[0].Kind, ds[0].Python
+	var raw []byte
+	if ft == kindWheel {
+		raw, err = readWheel(st, st.Size(), ds[0])
+	} else {
+		pyversion = "source"
+		raw, err = readSdist(st, st.Size(), ds[0].Ext, strings.TrimSuffix(fn, ds[0].Ext))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", fn, err)
+	}
+	md, err := parseMetadata(raw)
+	if err != nil {
+		return nil, invalid("%s: %w", fn, err)
+	}
+	if _, err := matchFilename(fn, md.Name(), md.Version()); err != nil {
+		return nil, invalid("%w", err)
+	}
+	attrs, err := json.Marshal(fileAttrs{PackageType: ft, PythonVersion: pyversion, RequiresPython: md.get("requires-python"),
+		MetadataVersion: md.MetadataVersion()})
+	if err != nil {
+		return nil, err
+	}
+	rm, err := json.Marshal(md.release())
+	if err != nil {
+		return nil, err
+	}
+	uf := registry.UploadFile{Filename: fn, Kind: ft, Content: st, Attrs: attrs}
+	if ft == kindWheel {
+		uf.Metadata = raw
+	}
+	return &registry.Upload{Ecosystem: trove.PyPI, Name: md.Name(), Version: md.Version(), AddFiles: true,
+		Metadata: rm, Files: []registry.UploadFile{uf}, Dependencies: requirements(md.all("requires-dist"))}, nil
+}

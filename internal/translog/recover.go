@@ -1,0 +1,115 @@
+package translog
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"golang.org/x/mod/sumdb/tlog"
+)
+
+// A Recovery is what the database lacks of the newest checkpoint the log
+// published: the missing records, proved to be the ones it signed.
+type Recovery struct {
+	// Checkpoint is the newest checkpoint, found in Source.
+	Checkpoint *Signed
+	Source     string
+	// First is the id of Records[0]: the number of records the database holds.
+	First int64
+	// Records are the missing records, exactly as published, read from From.
+	Records [][]byte
+	From    string
+}
+
+// Missing finds the newest checkpoint the log published (in the state
+// file, the state store, the configured mirrors and extra), and reads the
+// records the database lacks of it from the first source (extra, the
+// mirrors, the state store) whose records make, after the database's
+// own, exactly the signed tree. It changes nothing.
+//
+// A database that differs from a published tree is a *ForkError naming
+// the first record that differs; no source holding matching records is
+// an error saying what each one lacks.
+func (l *Log) Missing(ctx context.Context, extra []Source) (*Recovery, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	fs, err := l.gather(ctx, true, extra)
+	if err != nil {
+		return nil, err
+	}
+	srcs := l.sources(extra)
+	if err := l.hold(ctx, fs, srcs); err != nil {
+		return nil, err
+	}
+	newest, _ := newestOf(fs)
+	n, err := l.store.LogSize(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("reading log size: %w", err)
+	}
+	if newest == nil || newest.signed.Tree.N <= n {
+		r := &Recovery{First: n}
+		if newest != nil {
+			r.Checkpoint, r.Source = newest.signed, newest.src
+		}
+		return r, nil
+	}
+	r := &Recovery{Checkpoint: newest.signed, Source: newest.src, First: n}
+	var why []string
+	for _, src := range srcs {
+		recs, err := l.matching(ctx, src, n, newest, fs)
+		var fork *ForkError
+		if errors.As(err, &fork) {
+			l.describe(ctx, fork, srcs)
+			if fork.Record >= 0 {
+				return nil, fork
+			}
+			err = fmt.Errorf("the records of %s, after the database's first %d, do not make the signed tree of %d: they are not the published records, or the database differs from them before record %d",
+				src, n, fork.Size, n)
+		}
+		if err != nil {
+			why = append(why, err.Error())
+			continue
+		}
+		r.Records, r.From = recs, src.String()
+		return r, nil
+	}
+	if len(srcs) == 0 {
+		why = append(why, "there is no mirror of /log to read them from: give one with --from URL|DIR")
+	}
+	return nil, fmt.Errorf("no source holds records %d to %d of the checkpoint of %d records in %s: %s",
+		n, newest.signed.Tree.N-1, newest.signed.Tree.N, newest.src, strings.Join(why, "; "))
+}
+
+// matching reads records n onwards of the newest checkpoint from src and
+// checks that, after the database's first n, they make its tree and the
+// tree of every other checkpoint found.
+func (l *Log) matching(ctx context.Context, src Source, n int64, newest *found, fs []found) ([][]byte, error) {
+	m := newest.signed.Tree.N
+	recs, err := src.Records(ctx, n, m)
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(recs)) != m-n {
+		return nil, fmt.Errorf("%s returned %d records, want %d", src, len(recs), m-n)
+	}
+	h := newHashes(ctx, l.store, n)
+	if err := h.add(n, recs); err != nil {
+		return nil, fmt.Errorf("%s: %w", src, err)
+	}
+	for _, f := range append([]found{*newest}, fs...) {
+		t := f.signed.Tree
+		if t.N <= n {
+			continue // held to the database already
+		}
+		root, err := tlog.TreeHash(t.N, h)
+		if err != nil {
+			return nil, err
+		}
+		if root != t.Hash {
+			return nil, &ForkError{Size: t.N, Source: f.src, Got: root, Want: t.Hash, Record: -1,
+				RecordSource: src.String()}
+		}
+	}
+	return recs, nil
+}
