@@ -33,6 +33,7 @@ import (
 	"fmt"
 	"os"
 	"runtime/pprof"
+	"time"
 
 	"github.com/trove-dev/trove/internal/config"
 	"github.com/trove-dev/trove/internal/meta"
@@ -127,6 +128,13 @@ func openDB(ctx context.Context, c *config.Config) (*meta.DB, error) {
 	switch c.Database.Driver {
 	case "sqlite":
 		return meta.OpenSQLite(ctx, c.Database.Path)
+	case "postgres":
+		conn, err := c.Database.ConnString()
+		if err != nil {
+			return nil, err
+		}
+		return meta.OpenPostgres(ctx, conn, meta.PostgresOptions{MaxOpenConns: c.Database.MaxOpenConns,
+			MaxIdleConns: c.Database.MaxIdleConns, ConnMaxLifetime: time.Duration(c.Database.ConnMaxLifetime)})
 	}
 	return nil, fmt.Errorf("database driver %q is not supported", c.Database.Driver)
 }

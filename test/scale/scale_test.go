@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -17,16 +18,39 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/trove-dev/trove/internal/config"
 	"github.com/trove-dev/trove/internal/meta"
+	"github.com/trove-dev/trove/internal/meta/dbtest"
+	"github.com/trove-dev/trove/internal/meta/pgtest"
 	"github.com/trove-dev/trove/internal/translog"
 )
 
 // newConfig returns the finished default configuration of a new data
-// directory.
+// directory, with a new PostgreSQL database when $TROVE_TEST_DB is
+// "postgres" (the server is started from Debian's binaries, see pgtest).
 func newConfig(t *testing.T) *config.Config {
 	t.Helper()
-	c, err := loadConfig("", filepath.Join(t.TempDir(), "data"))
+	dir := t.TempDir()
+	switch e := os.Getenv(dbtest.Env); e {
+	case "", "sqlite":
+	case "postgres":
+		file := filepath.Join(dir, "pg-url")
+		if err := os.WriteFile(file, []byte(pgtest.NewDatabase(t)), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		t.Setenv("TROVE_DATABASE_DRIVER", "postgres")
+		t.Setenv("TROVE_DATABASE_URL_FILE", file)
+	default:
+		t.Fatalf("%s=%q: want sqlite or postgres", dbtest.Env, e)
+	}
+	c, err := loadConfig("", filepath.Join(dir, "data"))
 	if err != nil {
 		t.Fatal(err)
+	}
+	want := os.Getenv(dbtest.Env)
+	if want == "" {
+		want = "sqlite"
+	}
+	if c.Database.Driver != want {
+		t.Fatalf("database driver %q, want %q", c.Database.Driver, want)
 	}
 	return &c
 }
