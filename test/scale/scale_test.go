@@ -123,6 +123,15 @@ func TestGenerateSmoke(t *testing.T) {
 	if latest := g.log.Latest().Tree; latest != tree {
 		t.Errorf("signed tree %v, recomputed from the records %v", latest, tree)
 	}
+	// The blob store holds the log's copy, as trove serve keeps it, so
+	// that the server's first start has nothing to copy.
+	mirror := translog.NewStateMirror(blobState{g.blobs})
+	if cp, err := mirror.Checkpoint(ctx); err != nil || !bytes.Equal(cp, g.log.Latest().Checkpoint) {
+		t.Errorf("checkpoint in the blob store = %q, %v; want the signed one", cp, err)
+	}
+	if recs, err := mirror.Records(ctx, sum.LogSize-3, sum.LogSize); err != nil || len(recs) != 3 {
+		t.Errorf("last records in the blob store: %d, %v", len(recs), err)
+	}
 	p, err := newPlan(o)
 	if err != nil {
 		t.Fatal(err)
