@@ -46,18 +46,33 @@ func finish(c *config.Config) error {
 	return nil
 }
 
-// openDB opens the metadata database the configuration names.
+// openDB opens the metadata database the configuration names, migrating
+// it if database.auto_migrate allows, and refuses one that lacks
+// migrations this build needs (migrate.go).
 func openDB(ctx context.Context, c *config.Config) (*meta.DB, error) {
+	db, err := connectDB(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	if err := prepareSchema(ctx, c, db); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// connectDB opens the configured database as it is, without migrating it.
+func connectDB(ctx context.Context, c *config.Config) (*meta.DB, error) {
 	switch c.Database.Driver {
 	case "sqlite":
-		return meta.OpenSQLite(ctx, c.Database.Path)
+		return meta.OpenSQLiteWith(ctx, c.Database.Path, meta.SQLiteOptions{NoMigrate: true})
 	case "postgres":
 		conn, err := c.Database.ConnString()
 		if err != nil {
 			return nil, err
 		}
 		return meta.OpenPostgres(ctx, conn, meta.PostgresOptions{MaxOpenConns: c.Database.MaxOpenConns,
-			MaxIdleConns: c.Database.MaxIdleConns, ConnMaxLifetime: time.Duration(c.Database.ConnMaxLifetime)})
+			MaxIdleConns: c.Database.MaxIdleConns, ConnMaxLifetime: time.Duration(c.Database.ConnMaxLifetime), NoMigrate: true})
 	}
 	return nil, fmt.Errorf("database driver %q is not supported", c.Database.Driver)
 }

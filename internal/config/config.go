@@ -198,6 +198,11 @@ type Database struct {
 	MaxOpenConns    int      `toml:"max_open_conns"`
 	MaxIdleConns    int      `toml:"max_idle_conns"`
 	ConnMaxLifetime Duration `toml:"conn_max_lifetime"`
+	// AutoMigrate applies the migrations the database lacks when trove
+	// serve (or any command) opens it; default true on both engines.
+	// When false, a database that lacks migrations is refused with the
+	// trove migrate up command to run (docs/operations.md, Upgrades).
+	AutoMigrate bool `toml:"auto_migrate"`
 }
 
 // Storage selects the blob store.
@@ -289,7 +294,7 @@ func Default() Config {
 		Listen:          "127.0.0.1:8080",
 		ShutdownTimeout: Duration(30 * time.Second),
 		Log:             Log{Level: "info", Format: "text", Requests: true},
-		Database:        Database{Driver: "sqlite"},
+		Database:        Database{Driver: "sqlite", AutoMigrate: true},
 		Storage:         Storage{Backend: "fs", S3: DefaultS3, ScrubInterval: Duration(7 * Day), ScrubRate: 32 << 20},
 		Connections: Connections{Max: 4096, MaxPerAddress: 256, HeaderTimeout: Duration(10 * time.Second),
 			IdleTimeout: Duration(60 * time.Second), MinBodyRate: 4 << 10, BodyGrace: Duration(10 * time.Second)},

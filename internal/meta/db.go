@@ -95,6 +95,18 @@ type DB struct {
 // OpenSQLite opens (creating if needed) the SQLite database at path and
 // brings its schema up to date.
 func OpenSQLite(ctx context.Context, path string) (*DB, error) {
+	return OpenSQLiteWith(ctx, path, SQLiteOptions{})
+}
+
+// SQLiteOptions say how a SQLite database is opened.
+type SQLiteOptions struct {
+	// NoMigrate opens the database as it is, without applying the
+	// migrations it lacks (see CheckSchema and Migrate).
+	NoMigrate bool
+}
+
+// OpenSQLiteWith is OpenSQLite with options.
+func OpenSQLiteWith(ctx context.Context, path string, o SQLiteOptions) (*DB, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
 		return nil, fmt.Errorf("creating database directory: %w", err)
 	}
@@ -117,9 +129,11 @@ func OpenSQLite(ctx context.Context, path string) (*DB, error) {
 	}
 	w.SetMaxOpenConns(1)
 	w.SetConnMaxIdleTime(0)
-	if err := migrate(ctx, w, sqliteDialect); err != nil {
-		w.Close()
-		return nil, err
+	if !o.NoMigrate {
+		if _, err := migrate(ctx, w, sqliteDialect); err != nil {
+			w.Close()
+			return nil, err
+		}
 	}
 	r, err := sql.Open("sqlite", dsn(true))
 	if err != nil {

@@ -25,52 +25,60 @@ import (
 //go:embed migrations/*.sql
 var migrations embed.FS
 
-// migrate brings the schema up to date.
-func migrate(ctx context.Context, db *sql.DB, d dialect) error {
+// migrate brings the schema up to date and returns the versions it
+// applied (none where another process, holding the lock, applied them).
+func migrate(ctx context.Context, db *sql.DB, d dialect) ([]int64, error) {
 	fsys, err := renderMigrations(d)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	opts := []goose.ProviderOption{goose.WithDisableGlobalRegistry(true)}
 	if d.name == postgresDialect.name {
 		// Replicas starting together: one migrates, the others wait for it.
 		locker, err := lock.NewPostgresSessionLocker(lock.WithLockID(migrationLockKey), lock.WithLockTimeout(1, 600))
 		if err != nil {
-			return fmt.Errorf("preparing migrations: %w", err)
+			return nil, fmt.Errorf("preparing migrations: %w", err)
 		}
 		opts = append(opts, goose.WithSessionLocker(locker))
 	}
 	p, err := goose.NewProvider(database.Dialect(d.name), db, fsys, opts...)
 	if err != nil {
-		return fmt.Errorf("preparing migrations: %w", err)
+		return nil, fmt.Errorf("preparing migrations: %w", err)
 	}
-	if _, err := p.Up(ctx); err != nil {
-		return fmt.Errorf("migrating database: %w", err)
+	res, err := p.Up(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("migrating database: %w", err)
 	}
-	return nil
+	var done []int64
+	for _, r := range res {
+		done = append(done, r.Source.Version)
+	}
+	return done, nil
 }
 
+// renderMigrations renders the migrations this build knows for d.
 func renderMigrations(d dialect) (fs.FS, error) {
+	known, err := knownMigrations()
+	if err != nil {
+		return nil, err
+	}
 	out := fstest.MapFS{}
 	vars := struct{ ID, Text string }{ID: d.id, Text: d.text}
-	err := fs.WalkDir(migrations, "migrations", func(path string, e fs.DirEntry, err error) error {
-		if err != nil || e.IsDir() {
-			return err
-		}
+	for _, m := range known {
+		path := "migrations/" + m.Name
 		src, err := migrations.ReadFile(path)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		t, err := template.New(path).Option("missingkey=error").Parse(string(src))
 		if err != nil {
-			return fmt.Errorf("parsing migration %s: %w", path, err)
+			return nil, fmt.Errorf("parsing migration %s: %w", path, err)
 		}
 		var b bytes.Buffer
 		if err := t.Execute(&b, vars); err != nil {
-			return fmt.Errorf("rendering migration %s: %w", path, err)
+			return nil, fmt.Errorf("rendering migration %s: %w", path, err)
 		}
-		out[e.Name()] = &fstest.MapFile{Data: b.Bytes()}
-		return nil
-	})
-	return out, err
+		out[m.Name] = &fstest.MapFile{Data: b.Bytes()}
+	}
+	return out, nil
 }

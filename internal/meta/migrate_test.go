@@ -22,9 +22,8 @@ var expandOnly = []*regexp.Regexp{
 }
 
 // A migration that must contract the schema (drop or rename something
-// the previous release still reads) says so with this marker, and is
+// the previous release still reads) says so with contractMarker, and is
 // released only after a release that no longer reads what it removes.
-const contractMarker = "-- trove:contract"
 
 func TestMigrationsExpandOnly(t *testing.T) {
 	entries, err := fs.ReadDir(migrations, "migrations")

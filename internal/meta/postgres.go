@@ -40,6 +40,9 @@ type PostgresOptions struct {
 	// ConnMaxLifetime closes connections older than this, so that a
 	// failover or a rebalanced pooler is followed; 0 means never.
 	ConnMaxLifetime time.Duration
+	// NoMigrate opens the database as it is, without applying the
+	// migrations it lacks (see CheckSchema and Migrate).
+	NoMigrate bool
 }
 
 // DefaultMaxOpenConns is the pool size when PostgresOptions leave it 0.
@@ -74,11 +77,14 @@ func OpenPostgres(ctx context.Context, connURL string, opts PostgresOptions) (*D
 		db.Close()
 		return nil, fmt.Errorf("connecting to PostgreSQL at %s: %w", where, err)
 	}
-	if err := migrate(ctx, db, postgresDialect); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("PostgreSQL at %s: %w", where, err)
+	out := &DB{q: q{x: db, d: postgresDialect}, w: db, r: db}
+	if !opts.NoMigrate {
+		if _, err := migrate(ctx, db, postgresDialect); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("PostgreSQL at %s: %w", where, err)
+		}
 	}
-	return &DB{q: q{x: db, d: postgresDialect}, w: db, r: db}, nil
+	return out, nil
 }
 
 // Redact describes where a connection goes (user, host, port, database),
@@ -86,4 +92,15 @@ func OpenPostgres(ctx context.Context, connURL string, opts PostgresOptions) (*D
 func Redact(cfg *pgx.ConnConfig) string {
 	u := url.URL{Scheme: "postgres", User: url.User(cfg.User), Host: fmt.Sprintf("%s:%d", cfg.Host, cfg.Port), Path: "/" + cfg.Database}
 	return u.String()
+}
+
+// DescribePostgres is Redact of a connection string: where it goes,
+// without the password. An unparsable string is an error that does not
+// show it.
+func DescribePostgres(connURL string) (string, error) {
+	cfg, err := pgx.ParseConfig(connURL)
+	if err != nil {
+		return "", errors.New("the PostgreSQL connection string cannot be parsed (it is not shown, as it may hold a password)")
+	}
+	return Redact(cfg), nil
 }

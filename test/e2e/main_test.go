@@ -62,6 +62,7 @@ func run(m *testing.M) int {
 type Trove struct {
 	URL     string // http://127.0.0.1:PORT
 	Data    string
+	bin     string // the trove binary serving; "" for troveBin
 	log     *syncBuffer
 	cmd     *exec.Cmd
 	done    chan struct{} // closed when the process has exited
@@ -119,7 +120,11 @@ func freeAddr(t *testing.T, host string) string {
 // client.
 func (tr *Trove) launch(t *testing.T, client *http.Client, args, env []string) {
 	t.Helper()
-	cmd := exec.Command(troveBin, append([]string{"serve", "--data", tr.Data}, args...)...)
+	bin := troveBin
+	if tr.bin != "" {
+		bin = tr.bin
+	}
+	cmd := exec.Command(bin, append([]string{"serve", "--data", tr.Data}, args...)...)
 	cmd.Env = append(os.Environ(), env...)
 	cmd.Stdout, cmd.Stderr = tr.log, tr.log
 	if err := cmd.Start(); err != nil {
