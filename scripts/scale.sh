@@ -94,7 +94,7 @@ start() {
 	STARTUP=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN {printf "%.2f", b - a}')
 }
 stop() { kill $TPID; wait $TPID 2>/dev/null || true; }
-trap '[ -n "${TPID:-}" ] && kill $TPID 2>/dev/null; [ -n "${PGSTOP:-}" ] && "${PGSTOP[@]}" >/dev/null; true' EXIT
+trap 'if [ -n "${TPID:-}" ]; then kill $TPID 2>/dev/null; fi; if [ -n "${PGSTOP:-}" ]; then "${PGSTOP[@]}" >/dev/null; fi' EXIT
 
 start; startup=$STARTUP; stop       # the first start after generation
 start; startup2=$STARTUP             # a second start: the one the figures are taken on
@@ -164,3 +164,4 @@ echo "| blobs on disk | $blob_size |"
 echo "| trove verify --audit over the whole log: wall time; peak RSS | $audit_s; ${audit_mb} MB |"
 echo
 echo "Packages used: ${sample[0]} (cached packument), ${sample[1]} (tarball)."
+if [ -n "${PGSTOP:-}" ]; then "${PGSTOP[@]}" >/dev/null; PGSTOP=; fi
