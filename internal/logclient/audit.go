@@ -25,17 +25,29 @@ func (c *Client) Audit(progress func(done, total int64)) (*Audit, error) {
 		return nil, err
 	}
 	a := &Audit{Checkpoint: cp, Kinds: map[string]int{}, Ecosystems: map[string]int{}}
-	var hashes []tlog.Hash // every stored hash, in tlog.StoredHashIndex order
-	hr := tlog.HashReaderFunc(func(indexes []int64) ([]tlog.Hash, error) {
+	// Only the hashes a later record or the root still needs are kept:
+	// the top stored hash of each record is a left sibling of a later
+	// node (read once, then dropped) or the root of one of the tree's
+	// full subtrees. Memory stays at about one hash per tree level,
+	// whatever the log's size.
+	top := map[int64]tlog.Hash{}
+	read := func(indexes []int64, consume bool) ([]tlog.Hash, error) {
 		out := make([]tlog.Hash, len(indexes))
 		for i, x := range indexes {
-			if x < 0 || x >= int64(len(hashes)) {
+			h, ok := top[x]
+			if !ok {
 				return nil, fmt.Errorf("hash %d not computed", x)
 			}
-			out[i] = hashes[x]
+			out[i] = h
+		}
+		if consume {
+			for _, x := range indexes {
+				delete(top, x)
+			}
 		}
 		return out, nil
-	})
+	}
+	siblings := tlog.HashReaderFunc(func(indexes []int64) ([]tlog.Hash, error) { return read(indexes, true) })
 	n := cp.Tree.N
 	const size = 1 << translog.TileHeight
 	for start := int64(0); start < n; start += size {
@@ -54,11 +66,11 @@ func (c *Client) Audit(progress func(done, total int64)) (*Audit, error) {
 		}
 		for i, text := range records {
 			id := start + int64(i)
-			hs, err := tlog.StoredHashes(id, text, hr)
+			hs, err := tlog.StoredHashes(id, text, siblings)
 			if err != nil {
 				return nil, fmt.Errorf("auditing: hashing record %d: %w", id, err)
 			}
-			hashes = append(hashes, hs...)
+			top[tlog.StoredHashIndex(0, id)+int64(len(hs))-1] = hs[len(hs)-1]
 			ev, err := translog.ParseEvent(text)
 			if err != nil {
 				return nil, fmt.Errorf("auditing: record %d: %w", id, err)
@@ -70,7 +82,7 @@ func (c *Client) Audit(progress func(done, total int64)) (*Audit, error) {
 			progress(start+int64(t.W), n)
 		}
 	}
-	h, err := tlog.TreeHash(n, hr)
+	h, err := tlog.TreeHash(n, tlog.HashReaderFunc(func(indexes []int64) ([]tlog.Hash, error) { return read(indexes, false) }))
 	if err != nil {
 		return nil, fmt.Errorf("auditing: hashing tree: %w", err)
 	}

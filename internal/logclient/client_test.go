@@ -37,14 +37,14 @@ func fill(l *logtest.Log, from, n int) {
 
 // A fixture is a client of a log served over HTTP, with its state dir.
 type fixture struct {
-	t      *testing.T
+	t      testing.TB
 	srv    *httptest.Server
 	dir    string
 	stderr *bytes.Buffer
 }
 
 // serve serves h as a log and returns a fixture with a fresh state dir.
-func serve(t *testing.T, h http.Handler) *fixture {
+func serve(t testing.TB, h http.Handler) *fixture {
 	t.Helper()
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
@@ -482,6 +482,39 @@ func TestAudit(t *testing.T) {
 	})
 	if _, err := f.client(vkey).Audit(nil); !errors.Is(err, ErrSecurity) {
 		t.Errorf("Audit of tampered entries = %v, want ErrSecurity", err)
+	}
+}
+
+// TestAuditSizes: the audit recomputes the root of trees of every shape
+// (one record, powers of two and their neighbours, several bundles)
+// while keeping only the hashes later records and the root still need.
+func TestAuditSizes(t *testing.T) {
+	for _, n := range []int{1, 2, 3, 255, 256, 257, 511, 1000, 1024, 1025} {
+		skey, vkey := logtest.GenerateKey(t)
+		l := logtest.New(t, skey, vkey)
+		fill(l, 0, n)
+		a, err := serve(t, l).client(vkey).Audit(nil)
+		if err != nil {
+			t.Fatalf("Audit of %d records: %v", n, err)
+		}
+		if a.Checkpoint.Tree.N != int64(n) || a.Kinds["publish"] != n {
+			t.Errorf("Audit of %d records = %+v, %v", n, a.Checkpoint.Tree, a.Kinds)
+		}
+	}
+}
+
+// BenchmarkAudit audits a log of 20,000 records over HTTP; its bytes per
+// operation show that memory does not hold every hash of the log.
+func BenchmarkAudit(b *testing.B) {
+	skey, vkey := logtest.GenerateKey(b)
+	l := logtest.New(b, skey, vkey)
+	fill(l, 0, 20_000)
+	f := serve(b, l)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := f.client(vkey).Audit(nil); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
 

@@ -73,13 +73,26 @@ func (q q) PackagesBelowNamespace(ctx context.Context, ecosystem trove.Ecosystem
 	return collect(rows, scanPackage)
 }
 
-// AllPackages returns every package of the ecosystem, visible or not, by id.
-func (q q) AllPackages(ctx context.Context, ecosystem trove.Ecosystem) ([]*trove.Package, error) {
-	rows, err := q.query(ctx, `SELECT `+packageCols+` FROM packages WHERE ecosystem = ? ORDER BY id`, ecosystem)
+// EachPackage calls fn with every package of every ecosystem, visible or
+// not, in id order, and stops at fn's first error. It reads the table in
+// its own order rather than through an index, so that a start-up pass
+// over a large registry reads each page once; fn must not write.
+func (q q) EachPackage(ctx context.Context, fn func(*trove.Package) error) error {
+	rows, err := q.query(ctx, `SELECT `+packageCols+` FROM packages ORDER BY id`)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	return collect(rows, scanPackage)
+	defer rows.Close()
+	for rows.Next() {
+		p, err := scanPackage(rows)
+		if err != nil {
+			return err
+		}
+		if err := fn(p); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
 }
 
 // SetPackageKeys replaces the keys a package's rules compute from its name.

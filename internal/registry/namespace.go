@@ -202,23 +202,29 @@ func ownsAny(ctx context.Context, q nsReader, who *access.Principal, pkgs []*tro
 // rekey recomputes the skeleton and namespace of every package whose
 // rules now compute them differently (rules that learned confusable
 // characters, or namespaces, after the package was created), so that the
-// look-alike and namespace checks compare like with like.
+// look-alike and namespace checks compare like with like. It reads every
+// package once, in one pass over the table, at every start.
 func (s *Service) rekey(ctx context.Context) error {
-	for _, rules := range s.list {
-		eco := rules.Ecosystem()
-		pkgs, err := s.db.AllPackages(ctx, eco)
-		if err != nil {
-			return err
+	var stale []*trove.Package
+	err := s.db.EachPackage(ctx, func(p *trove.Package) error {
+		rules := s.rules[p.Ecosystem]
+		if rules == nil {
+			return nil // an ecosystem this server does not serve
 		}
-		for _, p := range pkgs {
-			sk, ns := rules.Skeleton(p.Name), namespaceOf(rules, p.Name).Key
-			if sk == p.Skeleton && ns == p.Namespace {
-				continue
-			}
-			err := s.db.Tx(ctx, func(tx *meta.Tx) error { return tx.SetPackageKeys(ctx, p.ID, sk, ns) })
-			if err != nil {
-				return fmt.Errorf("updating the keys of %s %s: %w", eco, p.Name, err)
-			}
+		sk, ns := rules.Skeleton(p.Name), namespaceOf(rules, p.Name).Key
+		if sk != p.Skeleton || ns != p.Namespace {
+			p.Skeleton, p.Namespace = sk, ns
+			stale = append(stale, p)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("reading package keys: %w", err)
+	}
+	for _, p := range stale {
+		err := s.db.Tx(ctx, func(tx *meta.Tx) error { return tx.SetPackageKeys(ctx, p.ID, p.Skeleton, p.Namespace) })
+		if err != nil {
+			return fmt.Errorf("updating the keys of %s %s: %w", p.Ecosystem, p.Name, err)
 		}
 	}
 	return nil
