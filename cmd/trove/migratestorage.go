@@ -255,7 +255,7 @@ func probeServer(ctx context.Context, c *config.Config) error {
 // sourceLog returns the log's verifier key and the newest signed
 // checkpoint the source keeps (its blob store's, or its data directory's).
 func sourceLog(ctx context.Context, c *config.Config, store blob.Store) (string, []byte, error) {
-	vkey, err := translog.LoadVerifierKey(c.LogDir())
+	vkey, err := translog.LoadVerifierKey(c.KeyDir())
 	if errors.Is(err, os.ErrNotExist) {
 		return "", nil, nil // never served: no log yet
 	}
@@ -301,15 +301,20 @@ func checkpointSize(b []byte) (int64, error) {
 // placeKeys puts the log's keys (and the data directory's checkpoint)
 // into the target's data directory, unless it is the source's.
 func placeKeys(out io.Writer, src, dst *config.Config, dryRun bool) error {
-	if samePath(src.LogDir(), dst.LogDir()) {
+	if samePath(src.KeyDir(), dst.KeyDir()) && samePath(src.LogDir(), dst.LogDir()) {
 		fmt.Fprintf(out, "log keys: the target's data directory is the source's (%s): nothing to copy\n", dst.DataDir)
 		return nil
 	}
 	for _, k := range []struct {
-		name string
-		perm os.FileMode
-	}{{"verifier.key", 0o644}, {"signer.key", 0o600}, {"checkpoint", 0o644}} {
-		from, to := filepath.Join(src.LogDir(), k.name), filepath.Join(dst.LogDir(), k.name)
+		name     string
+		perm     os.FileMode
+		src, dst string // directories: the keys' (transparency.key_dir) or the log's
+	}{{"verifier.key", 0o644, src.KeyDir(), dst.KeyDir()}, {"signer.key", 0o600, src.KeyDir(), dst.KeyDir()},
+		{"checkpoint", 0o644, src.LogDir(), dst.LogDir()}} {
+		if samePath(k.src, k.dst) {
+			continue
+		}
+		from, to := filepath.Join(k.src, k.name), filepath.Join(k.dst, k.name)
 		data, err := os.ReadFile(from)
 		if errors.Is(err, os.ErrNotExist) {
 			if k.name == "signer.key" {
@@ -330,7 +335,7 @@ func placeKeys(out io.Writer, src, dst *config.Config, dryRun bool) error {
 			fmt.Fprintf(out, "would copy %s to %s\n", from, to)
 			continue
 		}
-		if err := os.MkdirAll(dst.LogDir(), 0o700); err != nil {
+		if err := os.MkdirAll(k.dst, 0o700); err != nil {
 			return err
 		}
 		if err := translog.WriteFileAtomic(to, data, k.perm); err != nil {
