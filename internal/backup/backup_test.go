@@ -424,7 +424,7 @@ func TestRestoreRefusesTampering(t *testing.T) {
 		{"table changed", false, replace("tables/files.jsonl", "published", "yanked"), "the manifest lists"},
 		{"manifest counts", false, replace(manifestName, `"rows": 4`, `"rows": 5`), "rows"},
 		{"format", false, replace(manifestName, `"format": 1`, `"format": 2`), "format 2"},
-		{"schema", false, replace(manifestName, `"schema_version": 6`, `"schema_version": 99`), "newer than this trove"},
+		{"schema", false, replace(manifestName, fmt.Sprintf(`"schema_version": %d`, meta.LatestSchema()), `"schema_version": 99`), "newer than this trove"},
 		{"record changed", true, replace("tables/log_records.jsonl", "publish pypi demo 1.1", "publish pypi demo 6.6"), "corrupt"},
 		{"hash changed", true, func(name string, data []byte) []byte {
 			if name != "tables/log_hashes.jsonl" {
