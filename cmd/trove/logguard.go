@@ -17,27 +17,11 @@ import (
 	"github.com/trove-dev/trove/internal/translog"
 )
 
-// blobState is the blob store as the transparency log's state store: its
-// state objects, with its not-found error translated.
-type blobState struct{ s blob.Store }
-
-func (b blobState) ReadState(ctx context.Context, name string) ([]byte, error) {
-	data, err := b.s.ReadState(ctx, name)
-	if errors.Is(err, blob.ErrNotFound) {
-		return nil, fmt.Errorf("%w: %w", translog.ErrNotFound, err)
-	}
-	return data, err
-}
-
-func (b blobState) WriteState(ctx context.Context, name string, data []byte) error {
-	return b.s.WriteState(ctx, name, data)
-}
-
 // logOptions says where the log keeps its checkpoints outside the
 // database: <data>/log/checkpoint, the blob store (with a copy of every
 // record) and the configured mirrors, then the extra ones.
 func logOptions(c *config.Config, blobs blob.Store, extra ...string) (translog.Options, error) {
-	o := translog.Options{StatePath: filepath.Join(c.LogDir(), "checkpoint"), State: blobState{blobs}}
+	o := translog.Options{StatePath: filepath.Join(c.LogDir(), "checkpoint"), State: registry.LogState(blobs)}
 	for _, loc := range append(append([]string(nil), c.Transparency.Mirrors...), extra...) {
 		m, err := translog.NewMirror(loc)
 		if err != nil {

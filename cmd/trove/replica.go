@@ -70,7 +70,7 @@ func existingLog(ctx context.Context, db *meta.DB, blobs blob.Store) (string, er
 	if n > 0 {
 		return fmt.Sprintf("the database (%d log records)", n), nil
 	}
-	if _, err := (blobState{blobs}).ReadState(ctx, translog.CheckpointState); err == nil {
+	if _, err := registry.LogState(blobs).ReadState(ctx, translog.CheckpointState); err == nil {
 		return "the blob store (its kept checkpoint)", nil
 	} else if !errors.Is(err, translog.ErrNotFound) {
 		return "", fmt.Errorf("reading the checkpoint kept in the blob store: %w", err)

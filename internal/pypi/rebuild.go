@@ -1,13 +1,11 @@
 package pypi
 
 import (
-	"encoding/json"
 	"fmt"
 	"strings"
 
 	"github.com/trove-dev/trove/internal/registry"
 	"github.com/trove-dev/trove/internal/translog"
-	"github.com/trove-dev/trove/internal/trove"
 )
 
 // Rebuild rebuilds the file of a publish record (registry.Rebuilder, for
@@ -42,19 +40,5 @@ func (Rules) Rebuild(ev *translog.Event, files []*registry.Staged) (*registry.Up
 	if _, err := matchFilename(fn, md.Name(), md.Version()); err != nil {
 		return nil, invalid("%w", err)
 	}
-	attrs, err := json.Marshal(fileAttrs{PackageType: ft, PythonVersion: pyversion, RequiresPython: md.get("requires-python"),
-		MetadataVersion: md.MetadataVersion()})
-	if err != nil {
-		return nil, err
-	}
-	rm, err := json.Marshal(md.release())
-	if err != nil {
-		return nil, err
-	}
-	uf := registry.UploadFile{Filename: fn, Kind: ft, Content: st, Attrs: attrs}
-	if ft == kindWheel {
-		uf.Metadata = raw
-	}
-	return &registry.Upload{Ecosystem: trove.PyPI, Name: md.Name(), Version: md.Version(), AddFiles: true,
-		Metadata: rm, Files: []registry.UploadFile{uf}, Dependencies: requirements(md.all("requires-dist"))}, nil
+	return newUpload(fn, ft, pyversion, st, raw, md)
 }

@@ -328,6 +328,13 @@ func (f *form) parse() (*registry.Upload, error) {
 	if ft == kindSdist {
 		pyversion = "source"
 	}
+	return newUpload(fn, ft, pyversion, st, raw, md)
+}
+
+// newUpload is the upload of one checked distribution file: st holds its
+// bytes, raw its core metadata (md parsed), which a wheel serves as its
+// PEP 658 metadata file, byte for byte.
+func newUpload(fn, ft, pyversion string, st *registry.Staged, raw []byte, md *coreMetadata) (*registry.Upload, error) {
 	attrs, err := json.Marshal(fileAttrs{PackageType: ft, PythonVersion: pyversion, RequiresPython: md.get("requires-python"),
 		MetadataVersion: md.MetadataVersion()})
 	if err != nil {
@@ -339,7 +346,7 @@ func (f *form) parse() (*registry.Upload, error) {
 	}
 	uf := registry.UploadFile{Filename: fn, Kind: ft, Content: st, Attrs: attrs}
 	if ft == kindWheel {
-		uf.Metadata = raw // PEP 658: byte-exact
+		uf.Metadata = raw
 	}
 	return &registry.Upload{Ecosystem: trove.PyPI, Name: md.Name(), Version: md.Version(), AddFiles: true,
 		Metadata: rm, Files: []registry.UploadFile{uf}, Dependencies: requirements(md.all("requires-dist"))}, nil

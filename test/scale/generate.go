@@ -119,7 +119,7 @@ func (g *generator) open(ctx context.Context, c *config.Config) error {
 		// As trove serve does: the newest checkpoint and a copy of every
 		// record are kept in the blob store too (cmd/trove logOptions).
 		g.log, err = translog.OpenWith(ctx, db, signer, vkey, translog.Options{StatePath: filepath.Join(c.LogDir(), "checkpoint"),
-			State: blobState{g.blobs}})
+			State: registry.LogState(g.blobs)})
 	}
 	if err == nil {
 		g.reg, err = registry.New(registry.Config{DB: db, Blobs: g.blobs, Rules: []registry.Rules{npm.Rules{}}, TempDir: c.TempDir(),
@@ -136,21 +136,6 @@ func (g *generator) open(ctx context.Context, c *config.Config) error {
 	s.SetReady(true)
 	g.handler = s
 	return nil
-}
-
-// blobState keeps the log's state in the blob store (cmd/trove's blobState).
-type blobState struct{ s blob.Store }
-
-func (b blobState) ReadState(ctx context.Context, name string) ([]byte, error) {
-	data, err := b.s.ReadState(ctx, name)
-	if errors.Is(err, blob.ErrNotFound) {
-		return nil, fmt.Errorf("%w: %w", translog.ErrNotFound, err)
-	}
-	return data, err
-}
-
-func (b blobState) WriteState(ctx context.Context, name string, data []byte) error {
-	return b.s.WriteState(ctx, name, data)
 }
 
 // setup creates the maintainers (real accounts, each with an API token)

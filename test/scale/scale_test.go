@@ -20,6 +20,7 @@ import (
 	"github.com/trove-dev/trove/internal/meta"
 	"github.com/trove-dev/trove/internal/meta/dbtest"
 	"github.com/trove-dev/trove/internal/meta/pgtest"
+	"github.com/trove-dev/trove/internal/registry"
 	"github.com/trove-dev/trove/internal/translog"
 )
 
@@ -125,7 +126,7 @@ func TestGenerateSmoke(t *testing.T) {
 	}
 	// The blob store holds the log's copy, as trove serve keeps it, so
 	// that the server's first start has nothing to copy.
-	mirror := translog.NewStateMirror(blobState{g.blobs})
+	mirror := translog.NewStateMirror(registry.LogState(g.blobs))
 	if cp, err := mirror.Checkpoint(ctx); err != nil || !bytes.Equal(cp, g.log.Latest().Checkpoint) {
 		t.Errorf("checkpoint in the blob store = %q, %v; want the signed one", cp, err)
 	}
