@@ -12,6 +12,13 @@ import (
 // come from the blob cache in memory, others from the fs store through
 // sendfile (page.ServeBlob).
 func (h *Handler) tarball(w http.ResponseWriter, r *http.Request, req request) error {
+	st, _, err := h.upstreamState(r.Context(), req.name)
+	if err != nil {
+		return err
+	}
+	if st != nil {
+		return h.proxyTarball(w, r, req, st)
+	}
 	f, err := h.o.Registry.File(r.Context(), trove.NPM, req.name, req.filename)
 	if err != nil {
 		return err

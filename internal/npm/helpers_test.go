@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"path"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/trove-dev/trove/internal/archive/archivetest"
@@ -34,6 +35,8 @@ type env struct {
 	opts Options
 	// serverHandler is the whole server, for in-process requests.
 	serverHandler http.Handler
+	// ahead is how far the clocks of a proxying env run ahead (proxy_test.go).
+	ahead *atomic.Int64
 }
 
 // newEnv starts a stack; mod may change the adapter's options.
@@ -253,12 +256,6 @@ func get(v any, keys ...string) any {
 		v = m[k]
 	}
 	return v
-}
-
-// escapeName returns a package name as npm puts it in packument URLs:
-// the scope's slash as %2f.
-func escapeName(n trove.Name) string {
-	return strings.Replace(string(n), "/", "%2f", 1)
 }
 
 // localPath reports whether a relative path stays inside its root once

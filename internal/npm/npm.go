@@ -61,6 +61,7 @@ import (
 	"github.com/trove-dev/trove/internal/page"
 	"github.com/trove-dev/trove/internal/registry"
 	"github.com/trove-dev/trove/internal/trove"
+	"github.com/trove-dev/trove/internal/upstream"
 )
 
 // Options configure a Handler.
@@ -75,6 +76,9 @@ type Options struct {
 	BaseURL          string
 	MaxPublishBytes  int64
 	OpenRegistration bool
+	// Upstream fetches names that are not local from the npm upstreams
+	// (see proxy.go); nil or disabled serves local packages only.
+	Upstream *upstream.Client
 }
 
 // DefaultMaxPublishBytes bounds publish requests when Options leave it zero.
@@ -84,6 +88,7 @@ const DefaultMaxPublishBytes = 128 << 20
 type Handler struct {
 	o     Options
 	table adapter.Table[op, request]
+	proxy *proxy // nil without upstreams
 }
 
 // New returns a Handler.
@@ -94,7 +99,7 @@ func New(o Options) *Handler {
 	if o.Pages == nil {
 		o.Pages = page.NewCache(16 << 20)
 	}
-	h := &Handler{o: o}
+	h := &Handler{o: o, proxy: newProxy(o)}
 	h.table = h.routes()
 	return h
 }

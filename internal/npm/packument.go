@@ -50,17 +50,25 @@ func (h *Handler) packument(w http.ResponseWriter, r *http.Request, req request)
 	if r.URL.Query().Get("write") != "true" && strings.Contains(strings.ToLower(r.Header.Get("Accept")), typeAbbreviated) {
 		variant = variantAbbreviated
 	}
-	p, err := h.page(r.Context(), req.name, variant)
-	if err != nil {
-		return err
-	}
-	page.Serve(w, r, p)
-	return nil
+	return h.serveVariant(w, r, req.name, variant)
 }
 
 // distTags serves GET /-/package/E/dist-tags.
 func (h *Handler) distTags(w http.ResponseWriter, r *http.Request, req request) error {
-	p, err := h.page(r.Context(), req.name, variantDistTags)
+	return h.serveVariant(w, r, req.name, variantDistTags)
+}
+
+// serveVariant serves a document of a package: a local one's, or an
+// upstream one's when the name is not local (see proxy.go).
+func (h *Handler) serveVariant(w http.ResponseWriter, r *http.Request, name trove.Name, variant string) error {
+	st, d, err := h.upstreamState(r.Context(), name)
+	if err != nil {
+		return err
+	}
+	if st != nil {
+		return h.serveProxied(w, r, name, variant, st, d)
+	}
+	p, err := h.page(r.Context(), name, variant)
 	if err != nil {
 		return err
 	}

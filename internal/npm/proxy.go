@@ -1,5 +1,3 @@
-//go:build upstreamcore
-
 package npm
 
 import (
@@ -162,16 +160,34 @@ func (h *Handler) refresh(ctx context.Context, name trove.Name) (*proxyState, *u
 	return st, d, nil
 }
 
+// HasUpstream reports whether an npm upstream has the name; the wiring
+// asks before a new local package is created (registry.Upstreams).
+func (h *Handler) HasUpstream(ctx context.Context, name trove.Name) (bool, error) {
+	return h.o.Upstream.Has(ctx, string(name), upstreamPath(name), fullDocHeader())
+}
+
+// escapeName returns a package name as npm puts it in packument URLs:
+// the scope's slash as %2f.
+func escapeName(n trove.Name) string {
+	return strings.Replace(string(n), "/", "%2f", 1)
+}
+
+// upstreamPath is the path of a name's packument below a registry root.
+func upstreamPath(name trove.Name) string { return "/" + escapeName(name) }
+
+// fullDocHeader asks an upstream for the full packument, which alone has
+// every version's publish time and scripts.
+func fullDocHeader() http.Header { return http.Header{"Accept": {typeJSON}} }
+
 // upstreamDoc returns the upstream's full document of a name, parsed.
 func (h *Handler) upstreamDoc(ctx context.Context, name trove.Name) (*upstream.Doc, *upstreamDoc, error) {
-	hdr := http.Header{"Accept": {"application/json"}}
-	doc, err := h.proxy.up.Doc(ctx, string(name), "/"+strings.Replace(string(name), "/", "%2f", 1), hdr)
+	doc, err := h.proxy.up.Doc(ctx, string(name), upstreamPath(name), fullDocHeader())
 	if err != nil {
 		return nil, nil, err
 	}
 	d, err := parseUpstreamDoc(name, doc.Body)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%w: upstream %s: %v", upstream.ErrUpstream, doc.Source.Name, err)
+		return nil, nil, fmt.Errorf("%w: upstream %s: %v", trove.ErrUpstream, doc.Source.Name, err)
 	}
 	return doc, d, nil
 }
@@ -345,13 +361,14 @@ func (h *Handler) fetchAndImport(ctx context.Context, doc *upstream.Doc, uv *ups
 		return err
 	}
 	defer staged.Close()
-	if err := verifyUpstream(uv, staged.Digests); err == nil {
+	err = verifyUpstream(uv, staged.Digests)
+	if err == nil {
 		err = checkUpstreamTarball(staged, staged.Size(), name, uv.version)
 	}
 	if err != nil {
 		slog.Warn("npm upstream: tarball refused", "upstream", doc.Source.Name, "package", string(name), "version", uv.version, "url", uv.tarball, "err", err)
 		return fmt.Errorf("%w: the upstream %s served a tarball of %s@%s that Trove refused: %v; nothing was stored",
-			upstream.ErrUpstream, doc.Source.Name, name, uv.version, err)
+			trove.ErrUpstream, doc.Source.Name, name, uv.version, err)
 	}
 	metadata, err := importManifest(uv, staged.Digests)
 	if err != nil {

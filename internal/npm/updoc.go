@@ -372,12 +372,6 @@ func verifyUpstream(uv *upstreamVersion, d blob.Digests) error {
 	if uv.integrity == "" && uv.shasum == "" {
 		return fmt.Errorf("the upstream's document gives no dist.integrity or dist.shasum for version %s, so its tarball cannot be verified", uv.version)
 	}
-	if uv.shasum != "" && !strings.EqualFold(uv.shasum, d.SHA1) {
-		return fmt.Errorf("the tarball of version %s does not match the upstream's dist.shasum (sha1 %s, got %s)", uv.version, uv.shasum, d.SHA1)
-	}
-	if uv.integrity == "" {
-		return nil
-	}
 	known := map[string]string{"sha512": d.SHA512, "sha256": string(d.SHA256), "sha1": d.SHA1}
 	checked := 0
 	for _, tok := range strings.Fields(uv.integrity) {
@@ -393,6 +387,9 @@ func verifyUpstream(uv *upstreamVersion, d blob.Digests) error {
 			return fmt.Errorf("the tarball of version %s does not match the upstream's dist.integrity (%s)", uv.version, algo)
 		}
 		checked++
+	}
+	if uv.shasum != "" && !strings.EqualFold(uv.shasum, d.SHA1) {
+		return fmt.Errorf("the tarball of version %s does not match the upstream's dist.shasum (sha1 %s, got %s)", uv.version, uv.shasum, d.SHA1)
 	}
 	if checked == 0 && uv.shasum == "" {
 		return fmt.Errorf("the upstream's dist.integrity %q of version %s has no sha512, sha256 or sha1 hash to verify its tarball with", uv.integrity, uv.version)
