@@ -94,7 +94,7 @@ func (d denyList) Decide(_ context.Context, vs []upstream.Version) ([]upstream.D
 
 // proxyEnvs returns an upstream stack, the front before it, and a Trove
 // whose npm upstream is the front, with policy as its curation.
-func proxyEnvs(t *testing.T, policy upstream.Policy) (up *env, f *front, down *env) {
+func proxyEnvs(t testing.TB, policy upstream.Policy) (up *env, f *front, down *env) {
 	t.Helper()
 	up = newEnv(t, nil)
 	f = newFront(t, up)
