@@ -361,18 +361,15 @@ func (h *Handler) fetchAndImport(ctx context.Context, doc *upstream.Doc, uv *ups
 		return err
 	}
 	defer staged.Close()
+	var metadata []byte
 	err = verifyUpstream(uv, staged.Digests)
 	if err == nil {
-		err = checkUpstreamTarball(staged, staged.Size(), name, uv.version)
+		metadata, err = upstreamManifest(staged, name, uv.version)
 	}
 	if err != nil {
 		slog.Warn("npm upstream: tarball refused", "upstream", doc.Source.Name, "package", string(name), "version", uv.version, "url", uv.tarball, "err", err)
 		return fmt.Errorf("%w: the upstream %s served a tarball of %s@%s that Trove refused: %v; nothing was stored",
 			trove.ErrUpstream, doc.Source.Name, name, uv.version, err)
-	}
-	metadata, err := importManifest(uv, staged.Digests)
-	if err != nil {
-		return err
 	}
 	_, err = h.o.Registry.Import(ctx, &registry.Import{
 		Upload: registry.Upload{Ecosystem: trove.NPM, Name: string(name), Version: uv.version, Metadata: metadata,

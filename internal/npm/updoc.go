@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
 	"sort"
 	"strings"
@@ -16,6 +15,7 @@ import (
 	"golang.org/x/mod/semver"
 
 	"github.com/trove-dev/trove/internal/blob"
+	"github.com/trove-dev/trove/internal/registry"
 	"github.com/trove-dev/trove/internal/trove"
 )
 
@@ -397,42 +397,28 @@ func verifyUpstream(uv *upstreamVersion, d blob.Digests) error {
 	return nil
 }
 
-// checkUpstreamTarball reads a verified upstream tarball as a publish
-// would (internal/archive's limits and rules) and checks that its
-// package.json is the package and version it was fetched as.
-func checkUpstreamTarball(r io.ReaderAt, size int64, name trove.Name, version string) error {
-	t, err := readTarball(r, size)
+// upstreamManifest reads a verified upstream tarball as a publish would
+// (internal/archive's limits and rules), checks that its package.json is
+// the package and version it was fetched as, and returns the manifest
+// Trove stores for it: derived from that package.json exactly as a
+// publish derives it (and as trove log recover rebuilds it), so that what
+// Trove keeps of an imported version comes from its bytes. Clients are
+// served the upstream's document of the version (see proxyView), with the
+// digests of these bytes.
+func upstreamManifest(st *registry.Staged, name trove.Name, version string) ([]byte, error) {
+	t, err := readTarball(st, st.Size())
 	if err != nil {
-		return err
+		return nil, err
 	}
 	m, err := parsePackageJSON(t.packageJSON)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if n := strings.TrimSpace(m["name"].(string)); n != string(name) {
-		return trove.Error(trove.ErrInvalid, "the tarball's package.json names package %q, not %s", n, name)
+		return nil, trove.Error(trove.ErrInvalid, "the tarball's package.json names package %q, not %s", n, name)
 	}
 	if v, _ := cleanVersion(m["version"].(string)); v != version {
-		return trove.Error(trove.ErrInvalid, "the tarball's package.json has version %q, not %s", m["version"], version)
+		return nil, trove.Error(trove.ErrInvalid, "the tarball's package.json has version %q, not %s", m["version"], version)
 	}
-	return nil
-}
-
-// importManifest returns the metadata Trove stores for an imported
-// version: the upstream's version document, without its tarball URL and
-// with the digests of the bytes Trove verified and keeps.
-func importManifest(uv *upstreamVersion, d blob.Digests) ([]byte, error) {
-	var doc, dist map[string]json.RawMessage
-	if err := json.Unmarshal(uv.raw, &doc); err != nil {
-		return nil, fmt.Errorf("version %s: %w", uv.version, err)
-	}
-	json.Unmarshal(doc["dist"], &dist)
-	if dist == nil {
-		dist = map[string]json.RawMessage{}
-	}
-	delete(dist, "tarball")
-	dist["integrity"] = mustJSON(d.Integrity())
-	dist["shasum"] = mustJSON(d.SHA1)
-	doc["dist"] = mustJSON(dist)
-	return json.Marshal(doc)
+	return derive(m, t, st.Digests, nil, version)
 }

@@ -1,7 +1,6 @@
 package npm
 
 import (
-	"bytes"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -213,24 +212,5 @@ func TestVerifyUpstream(t *testing.T) {
 				t.Errorf("verifyUpstream = %v, want %q", err, tt.wantErr)
 			}
 		})
-	}
-}
-
-func TestImportManifest(t *testing.T) {
-	h := blob.NewHasher()
-	h.Write([]byte("x"))
-	d := h.Digests()
-	uv := &upstreamVersion{version: "1.0.0", raw: json.RawMessage(`{"name":"left","version":"1.0.0","dist":{"tarball":"http://up/x.tgz","shasum":"zz","fileCount":3}}`)}
-	b, err := importManifest(uv, d)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var m struct{ Dist map[string]any }
-	json.Unmarshal(b, &m)
-	if m.Dist["tarball"] != nil || m.Dist["integrity"] != d.Integrity() || m.Dist["shasum"] != d.SHA1 || m.Dist["fileCount"] != 3.0 {
-		t.Errorf("imported dist = %v", m.Dist)
-	}
-	if !bytes.Contains(b, []byte(`"name":"left"`)) {
-		t.Errorf("imported manifest lost its name: %s", b)
 	}
 }
