@@ -372,3 +372,25 @@ func TestProxyFirstSeenBytesWin(t *testing.T) {
 		t.Errorf("integrity = %v after the upstream changed, want the first-seen %v", got, kept)
 	}
 }
+
+func TestProxyCachedReadsNeedNoDatabase(t *testing.T) {
+	up, _, down := proxyEnvs(t, nil)
+	up.publish(up.userToken("alice"), pkgJSONOf("@up/left", "1.0.0", nil), "index.js", "x")
+	type get struct{ path, accept string }
+	warm := []get{{"/@up%2fleft", corgiAccept}, {"/@up%2fleft", "application/json"},
+		{"/-/package/@up%2fleft/dist-tags", ""}, {"/@up/left/-/left-1.0.0.tgz", ""}}
+	// Twice: the import of the tarball changes the package, whose pages
+	// are then rendered again.
+	for range 2 {
+		for _, g := range warm {
+			do(t, "GET", down.reg+g.path, "", nil, "Accept", g.accept).want(t, http.StatusOK)
+		}
+	}
+	down.DB.Close()
+	for _, g := range warm {
+		r := do(t, "GET", down.reg+g.path, "", nil, "Accept", g.accept)
+		if r.status != http.StatusOK || r.header.Get(UpstreamHeader) != "fresh" {
+			t.Errorf("cached %s %q with the database closed: %d %s %q", g.path, g.accept, r.status, r.body, r.header.Get(UpstreamHeader))
+		}
+	}
+}
