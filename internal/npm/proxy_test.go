@@ -13,10 +13,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/trove-dev/trove/internal/blob"
 	"github.com/trove-dev/trove/internal/meta"
 	"github.com/trove-dev/trove/internal/registry"
 	"github.com/trove-dev/trove/internal/server"
 	"github.com/trove-dev/trove/internal/server/servertest"
+	"github.com/trove-dev/trove/internal/translog"
 	"github.com/trove-dev/trove/internal/trove"
 	"github.com/trove-dev/trove/internal/upstream"
 )
@@ -392,5 +394,48 @@ func TestProxyCachedReadsNeedNoDatabase(t *testing.T) {
 		if r.status != http.StatusOK || r.header.Get(UpstreamHeader) != "fresh" {
 			t.Errorf("cached %s %q with the database closed: %d %s %q", g.path, g.accept, r.status, r.body, r.header.Get(UpstreamHeader))
 		}
+	}
+}
+
+// TestProxyImportRebuilds: trove log recover rebuilds an imported release
+// from its proxy record with the metadata the import stored.
+func TestProxyImportRebuilds(t *testing.T) {
+	up, _, down := proxyEnvs(t, nil)
+	up.publish(up.userToken("alice"), depJSON("left", "1.0.0", "dep"), "index.js", "x", "README.md", "# left\n\nLeft things.\n")
+	do(t, "GET", down.reg+"/left/-/left-1.0.0.tgz", "", nil).want(t, http.StatusOK)
+	n, err := down.DB.LogSize(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs, err := down.DB.ReadLogRecords(ctx, 0, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ev *translog.Event
+	for _, r := range recs {
+		if e, err := translog.ParseEvent(r); err == nil && e.Kind == "proxy" {
+			ev = e
+		}
+	}
+	if ev == nil || len(ev.Files) != 1 {
+		t.Fatalf("no proxy record of one file in the log: %+v", ev)
+	}
+	rc, err := down.Blobs.Open(ctx, blob.Digest(ev.Files[0].SHA256), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := down.Registry.Stage(rc, 1<<20)
+	rc.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	rebuilt, err := Rules{}.Rebuild(ev, []*registry.Staged{st})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rels := down.releases("left")
+	if len(rels) != 1 || !bytes.Equal(rels[0].Metadata, rebuilt.Metadata) {
+		t.Errorf("stored metadata %s, rebuilt %s", rels[0].Metadata, rebuilt.Metadata)
 	}
 }
