@@ -12,7 +12,7 @@ import (
 // come from the blob cache in memory, others from the fs store through
 // sendfile (page.ServeBlob).
 func (h *Handler) tarball(w http.ResponseWriter, r *http.Request, req request) error {
-	st, _, err := h.upstreamState(r.Context(), req.name)
+	st, err := h.upstreamState(r.Context(), req.name)
 	if err != nil {
 		return err
 	}

@@ -61,12 +61,12 @@ func (h *Handler) distTags(w http.ResponseWriter, r *http.Request, req request) 
 // serveVariant serves a document of a package: a local one's, or an
 // upstream one's when the name is not local (see proxy.go).
 func (h *Handler) serveVariant(w http.ResponseWriter, r *http.Request, name trove.Name, variant string) error {
-	st, d, err := h.upstreamState(r.Context(), name)
+	st, err := h.upstreamState(r.Context(), name)
 	if err != nil {
 		return err
 	}
 	if st != nil {
-		return h.serveProxied(w, r, name, variant, st, d)
+		return h.serveProxied(w, r, name, variant, st)
 	}
 	p, err := h.page(r.Context(), name, variant)
 	if err != nil {

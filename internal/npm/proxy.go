@@ -30,7 +30,9 @@ import (
 // Per name the handler remembers, for the upstream's metadata TTL, whether
 // the name is local and, if not, which versions the curation policy blocks
 // and which upstream document the cached pages were rendered from: a
-// cached proxied packument or tarball costs no SQL, like a local one. A
+// cached proxied packument or tarball costs no SQL, like a local one. The
+// document itself is kept parsed, within maxParsedBytes, so that it is
+// parsed once per refresh rather than once per page variant. A
 // change of the package (an import, a local publish, on any replica) makes
 // the handler check again, and so does a change of any name of its scope.
 
@@ -38,8 +40,13 @@ import (
 // every upstream failed, a stale copy.
 const UpstreamHeader = "X-Trove-Upstream"
 
-// maxProxyNames bounds the names whose state the proxy remembers.
-const maxProxyNames = 50000
+// Bounds of what the proxy remembers: names, and parsed upstream
+// documents (by the size of their bodies). A document not kept is read
+// from the database cache and parsed again when a page of it is rendered.
+const (
+	maxProxyNames  = 50000
+	maxParsedBytes = 64 << 20
+)
 
 // A proxy is the upstream side of a Handler.
 type proxy struct {
@@ -47,8 +54,9 @@ type proxy struct {
 	ttl time.Duration
 	now func() time.Time
 
-	mu    sync.Mutex
-	names map[trove.Name]*proxyState
+	mu          sync.Mutex
+	names       map[trove.Name]*proxyState
+	parsedBytes int64 // of the documents states hold
 }
 
 // A proxyState is what the proxy last learned of a name.
@@ -59,7 +67,19 @@ type proxyState struct {
 	fetched time.Time // FetchedAt of the document the pages are rendered from
 	// blocked holds the versions the curation policy blocks, with its reason.
 	blocked map[string]upstream.Decision
+	// parsed is the document the state was learned from, kept so that
+	// each page of it (and the tarballs' fetches) need not parse it again;
+	// nil once dropped. Guarded by proxy.mu.
+	parsed *parsedDoc
 }
+
+// A parsedDoc is an upstream document and its parse.
+type parsedDoc struct {
+	doc *upstream.Doc
+	d   *upstreamDoc
+}
+
+func (pd *parsedDoc) size() int64 { return int64(len(pd.doc.Body)) }
 
 func newProxy(o Options) *proxy {
 	if o.Upstream == nil || !o.Upstream.Enabled() {
@@ -80,15 +100,34 @@ func (p *proxy) forget(name trove.Name) {
 	scope, _, scoped := strings.Cut(string(name), "/")
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	delete(p.names, name)
+	p.deleteLocked(name)
 	if !scoped {
 		return
 	}
 	for n := range p.names {
 		if strings.HasPrefix(string(n), scope+"/") {
-			delete(p.names, n)
+			p.deleteLocked(n)
 		}
 	}
+}
+
+func (p *proxy) deleteLocked(name trove.Name) {
+	p.dropParsedLocked(p.names[name])
+	delete(p.names, name)
+}
+
+func (p *proxy) dropParsedLocked(st *proxyState) {
+	if st != nil && st.parsed != nil {
+		p.parsedBytes -= st.parsed.size()
+		st.parsed = nil
+	}
+}
+
+// parsedOf returns the parsed document a state was learned from, or nil.
+func (p *proxy) parsedOf(st *proxyState) *parsedDoc {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return st.parsed
 }
 
 func (p *proxy) get(name trove.Name) *proxyState {
@@ -104,10 +143,25 @@ func (p *proxy) get(name trove.Name) *proxyState {
 func (p *proxy) put(name trove.Name, st *proxyState) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.deleteLocked(name)
 	if len(p.names) >= maxProxyNames {
 		for n := range p.names { // any one: the map is a cache
-			delete(p.names, n)
+			p.deleteLocked(n)
 			break
+		}
+	}
+	if st.parsed != nil {
+		size := st.parsed.size()
+		for _, other := range p.names { // make room, any ones first
+			if p.parsedBytes+size <= maxParsedBytes {
+				break
+			}
+			p.dropParsedLocked(other)
+		}
+		if p.parsedBytes+size > maxParsedBytes {
+			st.parsed = nil
+		} else {
+			p.parsedBytes += size
 		}
 	}
 	p.names[name] = st
@@ -115,24 +169,24 @@ func (p *proxy) put(name trove.Name, st *proxyState) {
 
 // upstreamState returns the proxy's state of a name that is served from
 // upstreams, or nil for a local name (or without upstreams).
-func (h *Handler) upstreamState(ctx context.Context, name trove.Name) (*proxyState, *upstreamDoc, error) {
+func (h *Handler) upstreamState(ctx context.Context, name trove.Name) (*proxyState, error) {
 	p := h.proxy
 	if p == nil {
-		return nil, nil, nil
+		return nil, nil
 	}
 	if st := p.get(name); st != nil {
 		if st.local {
-			return nil, nil, nil
+			return nil, nil
 		}
-		return st, nil, nil
+		return st, nil
 	}
 	local, err := h.o.Registry.Local(ctx, trove.NPM, string(name))
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if local {
 		p.put(name, &proxyState{checked: p.now(), local: true})
-		return nil, nil, nil
+		return nil, nil
 	}
 	return h.refresh(ctx, name)
 }
@@ -140,16 +194,17 @@ func (h *Handler) upstreamState(ctx context.Context, name trove.Name) (*proxySta
 // refresh reads the upstream document of a name (from the cache while it
 // is fresh), decides which versions the policy blocks, and drops the
 // cached pages when either changed since they were rendered.
-func (h *Handler) refresh(ctx context.Context, name trove.Name) (*proxyState, *upstreamDoc, error) {
+func (h *Handler) refresh(ctx context.Context, name trove.Name) (*proxyState, error) {
 	doc, d, err := h.upstreamDoc(ctx, name)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	blocked, err := h.blocked(ctx, d, d.sortedVersions()...)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	st := &proxyState{checked: h.proxy.now(), stale: doc.Stale, fetched: doc.FetchedAt, blocked: blocked}
+	st := &proxyState{checked: h.proxy.now(), stale: doc.Stale, fetched: doc.FetchedAt, blocked: blocked,
+		parsed: &parsedDoc{doc: doc, d: d}}
 	h.proxy.mu.Lock()
 	old := h.proxy.names[name]
 	h.proxy.mu.Unlock()
@@ -157,7 +212,7 @@ func (h *Handler) refresh(ctx context.Context, name trove.Name) (*proxyState, *u
 		h.o.Pages.Invalidate(string(trove.NPM), string(name))
 	}
 	h.proxy.put(name, st)
-	return st, d, nil
+	return st, nil
 }
 
 // HasUpstream reports whether an npm upstream has the name; the wiring
@@ -212,16 +267,14 @@ func (h *Handler) blocked(ctx context.Context, d *upstreamDoc, versions ...strin
 	return out, nil
 }
 
-// proxyPage returns a cached page of an upstream name, rendering it from
-// d (or, when nil, from the cached upstream document) on a miss.
-func (h *Handler) proxyPage(ctx context.Context, name trove.Name, variant string, st *proxyState, d *upstreamDoc) (*page.Page, error) {
+// proxyPage returns a cached page of an upstream name, rendering it on a
+// miss from the document st was learned from.
+func (h *Handler) proxyPage(ctx context.Context, name trove.Name, variant string, st *proxyState) (*page.Page, error) {
 	return h.o.Pages.Get(page.Key{Group: string(trove.NPM), Name: string(name), Variant: "upstream-" + variant}, func() (*page.Page, error) {
 		ctx := context.WithoutCancel(ctx)
-		if d == nil {
-			var err error
-			if _, d, err = h.upstreamDoc(ctx, name); err != nil {
-				return nil, err
-			}
+		_, d, err := h.parsedDoc(ctx, name, st)
+		if err != nil {
+			return nil, err
 		}
 		seen, err := h.firstSeen(ctx, name)
 		if err != nil {
@@ -276,9 +329,18 @@ func (h *Handler) firstSeen(ctx context.Context, name trove.Name) (map[string]fi
 	return out, nil
 }
 
+// parsedDoc returns the document st was learned from: kept parsed, or
+// read from the database cache and parsed again.
+func (h *Handler) parsedDoc(ctx context.Context, name trove.Name, st *proxyState) (*upstream.Doc, *upstreamDoc, error) {
+	if pd := h.proxy.parsedOf(st); pd != nil {
+		return pd.doc, pd.d, nil
+	}
+	return h.upstreamDoc(ctx, name)
+}
+
 // serveProxied serves a packument variant of an upstream name.
-func (h *Handler) serveProxied(w http.ResponseWriter, r *http.Request, name trove.Name, variant string, st *proxyState, d *upstreamDoc) error {
-	p, err := h.proxyPage(r.Context(), name, variant, st, d)
+func (h *Handler) serveProxied(w http.ResponseWriter, r *http.Request, name trove.Name, variant string, st *proxyState) error {
+	p, err := h.proxyPage(r.Context(), name, variant, st)
 	if err != nil {
 		return err
 	}
@@ -308,7 +370,7 @@ func (h *Handler) proxyTarball(w http.ResponseWriter, r *http.Request, req reque
 	}
 	f, err := h.o.Registry.File(r.Context(), trove.NPM, req.name, req.filename)
 	if errors.Is(err, trove.ErrNotFound) {
-		if err = h.importUpstream(r.Context(), req.name, req.filename, version); err == nil {
+		if err = h.importUpstream(r.Context(), st, req.name, req.filename, version); err == nil {
 			f, err = h.o.Registry.File(r.Context(), trove.NPM, req.name, req.filename)
 		}
 	}
@@ -328,13 +390,13 @@ func blockedError(name trove.Name, version string, dec upstream.Decision) error 
 // importUpstream fetches, verifies and imports one upstream tarball.
 // Concurrent requests for it fetch it once; none is stored unless it
 // matches the upstream's document and its package.json is the package.
-func (h *Handler) importUpstream(ctx context.Context, name trove.Name, filename, version string) error {
+func (h *Handler) importUpstream(ctx context.Context, st *proxyState, name trove.Name, filename, version string) error {
 	ctx = context.WithoutCancel(ctx) // others may be waiting on this fetch
 	return h.proxy.up.Once(string(trove.NPM)+"\x00"+string(name)+"\x00"+filename, func() error {
 		if _, err := h.o.Registry.File(ctx, trove.NPM, name, filename); err == nil {
 			return nil // a run that just finished imported it
 		}
-		doc, d, err := h.upstreamDoc(ctx, name)
+		doc, d, err := h.parsedDoc(ctx, name, st)
 		if err != nil {
 			return err
 		}

@@ -439,3 +439,42 @@ func TestProxyImportRebuilds(t *testing.T) {
 		t.Errorf("stored metadata %s, rebuilt %s", rels[0].Metadata, rebuilt.Metadata)
 	}
 }
+
+// TestProxyParsedDocsBounded: the parsed documents the proxy keeps stay
+// within maxParsedBytes, and forgetting a name frees its share.
+func TestProxyParsedDocsBounded(t *testing.T) {
+	p := &proxy{now: time.Now, ttl: time.Minute, names: map[trove.Name]*proxyState{}}
+	body := make([]byte, maxParsedBytes/3+1)
+	state := func(size int) *proxyState {
+		return &proxyState{checked: time.Now(), parsed: &parsedDoc{doc: &upstream.Doc{Body: body[:size]}, d: &upstreamDoc{}}}
+	}
+	kept := func() (n int, sum int64) {
+		for _, st := range p.names {
+			if st.parsed != nil {
+				n++
+				sum += st.parsed.size()
+			}
+		}
+		return n, sum
+	}
+	for _, name := range []trove.Name{"a", "b", "c", "d", "@s/e"} {
+		p.put(name, state(len(body)))
+		if n, sum := kept(); sum != p.parsedBytes || p.parsedBytes > maxParsedBytes || n != min(len(p.names), 2) {
+			t.Fatalf("after %s: %d documents of %d bytes kept, accounted %d (limit %d)", name, n, sum, p.parsedBytes, maxParsedBytes)
+		}
+	}
+	p.put("a", state(len(body))) // replacing a state frees the old one's share
+	if _, sum := kept(); sum != p.parsedBytes {
+		t.Fatalf("after replacing a: kept %d, accounted %d", sum, p.parsedBytes)
+	}
+	p.forget("@s/x") // forgets every name of the scope
+	if _, ok := p.names["@s/e"]; ok {
+		t.Errorf("@s/e remembered after a change in its scope")
+	}
+	for n := range p.names {
+		p.forget(n)
+	}
+	if p.parsedBytes != 0 {
+		t.Errorf("%d bytes accounted with no name remembered", p.parsedBytes)
+	}
+}
