@@ -98,8 +98,8 @@ type Service struct {
 	watchers []func(trove.Ecosystem, trove.Name)
 	// recorders apply records of kinds registered by other packages (Register).
 	recorders map[string]Recorder
-	files    map[fileKey]*trove.File // visible files by key, filled on demand
-	gen      uint64                  // incremented by every change; guards fills of files
+	files     map[fileKey]*trove.File // visible files by key, filled on demand
+	gen       uint64                  // incremented by every change; guards fills of files
 }
 
 type fileKey struct {
