@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -44,7 +45,7 @@ type PolicyChange struct {
 }
 
 // SetPolicy changes a policy, as who, and logs the policy that results.
-func (s *Service) SetPolicy(ctx context.Context, who *access.Principal, c PolicyChange) (*meta.CurationPolicy, error) {
+func (s *Service) SetPolicy(ctx context.Context, who *access.Principal, c PolicyChange) (*Policy, error) {
 	rules, err := s.rules(c.Ecosystem)
 	if err != nil {
 		return nil, err
@@ -72,7 +73,8 @@ func (s *Service) SetPolicy(ctx context.Context, who *access.Principal, c Policy
 	if err := s.reg.Record(ctx, policyEvent(p)); err != nil {
 		return nil, err
 	}
-	return &p, nil
+	out := Policy(p)
+	return &out, nil
 }
 
 // check validates the change's fields.
@@ -104,7 +106,7 @@ func (c PolicyChange) merge(p *meta.CurationPolicy) {
 		p.Scripts = strings.TrimPrefix(*c.InstallScripts, inherit)
 	}
 	if c.MinAge != nil {
-		p.MinAge = *c.MinAge
+		p.MinAge = c.MinAge.Truncate(time.Second)
 		if p.MinAge < 0 {
 			p.MinAge = -1
 		}
@@ -141,7 +143,7 @@ const (
 
 // Mark adds or removes a mark, as who, and logs it. Adding a mark that
 // exists, or removing one that does not, is ErrExists or ErrNotFound.
-func (s *Service) Mark(ctx context.Context, who *access.Principal, c MarkChange) (*meta.CurationMark, error) {
+func (s *Service) Mark(ctx context.Context, who *access.Principal, c MarkChange) (*Mark, error) {
 	m, t, err := s.parseMark(c)
 	if err != nil {
 		return nil, err
@@ -159,7 +161,8 @@ func (s *Service) Mark(ctx context.Context, who *access.Principal, c MarkChange)
 	case err != nil:
 		return nil, err
 	}
-	return &m.CurationMark, nil
+	out := Mark(m.CurationMark)
+	return &out, nil
 }
 
 // parseMark checks a mark change before anything is read.
@@ -225,4 +228,29 @@ func (s *Service) IsCurator(ctx context.Context, userID int64) (bool, error) {
 // errNoSuchRecord is returned by recorders for records they cannot read.
 func recordError(ev *translog.Event, format string, args ...any) error {
 	return fmt.Errorf("%s record of %s %s: %s", ev.Kind, ev.Ecosystem, ev.Name, fmt.Sprintf(format, args...))
+}
+
+// ParseMinAge reads a minimum age as people write it: a Go duration
+// ("72h", "90m"), a whole number of days ("3d"), "0" for none, or
+// "inherit" (returned as -1).
+func ParseMinAge(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	bad := trove.Error(trove.ErrInvalid, "minimum age %q: want a duration like 72h or 3d, 0, or inherit", s)
+	switch {
+	case s == inherit:
+		return -1, nil
+	case s == "0":
+		return 0, nil
+	case strings.HasSuffix(s, "d"):
+		n, err := strconv.Atoi(strings.TrimSuffix(s, "d"))
+		if err != nil || n < 0 || n > int(MaxMinAge/(24*time.Hour)) {
+			return 0, bad
+		}
+		return time.Duration(n) * 24 * time.Hour, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d < 0 {
+		return 0, bad
+	}
+	return d.Truncate(time.Second), nil
 }

@@ -15,9 +15,35 @@ import (
 // A View is what Show returns: policies and marks, and for one package
 // the settings that apply to it and where each comes from.
 type View struct {
-	Policies  []meta.CurationPolicy
-	Marks     []meta.CurationMark
+	Policies  []Policy
+	Marks     []Mark
 	Effective *Effective // for one package
+}
+
+// A Policy is a stored policy. MinAge < 0 and empty Mode or Scripts
+// inherit from less specific policies.
+type Policy struct {
+	Ecosystem trove.Ecosystem
+	Pattern   string
+	Mode      string
+	MinAge    time.Duration
+	Scripts   string
+	Why       string
+	SetBy     string
+	SetAt     time.Time
+}
+
+// A Mark is a stored mark.
+type Mark struct {
+	ID        int64
+	Ecosystem trove.Ecosystem
+	Name      string
+	Versions  string
+	Kind      string
+	Tag       string
+	Why       string
+	SetBy     string
+	SetAt     time.Time
 }
 
 // Effective are a package's settings.
@@ -60,17 +86,17 @@ func (s *Service) Show(ctx context.Context, who *access.Principal, eco trove.Eco
 	}
 	v := &View{}
 	if st.policy != nil {
-		v.Policies = append(v.Policies, *st.policy)
+		v.Policies = append(v.Policies, Policy(*st.policy))
 	}
 	folded := trove.Name(rules.Fold(t.name))
 	for _, p := range es.policies {
 		if access.Pattern(string(eco)+":"+p.Pattern).Match(eco, folded) {
-			v.Policies = append(v.Policies, p)
+			v.Policies = append(v.Policies, Policy(p))
 		}
 	}
 	for _, m := range append(st.marks, es.marks...) {
 		if m.pattern == "" || m.pattern.Match(eco, folded) {
-			v.Marks = append(v.Marks, m.CurationMark)
+			v.Marks = append(v.Marks, Mark(m.CurationMark))
 		}
 	}
 	set := effective(rules, trove.Name(t.name), es, st)
@@ -93,7 +119,14 @@ func (s *Service) showPattern(ctx context.Context, eco trove.Ecosystem, pattern 
 	if err != nil {
 		return nil, err
 	}
-	return &View{Policies: pols, Marks: marks}, nil
+	v := &View{}
+	for _, p := range pols {
+		v.Policies = append(v.Policies, Policy(p))
+	}
+	for _, m := range marks {
+		v.Marks = append(v.Marks, Mark(m))
+	}
+	return v, nil
 }
 
 // AddCurator makes the user a curator (by: the administrator, for the
