@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/trove-dev/trove/internal/access"
@@ -48,10 +49,16 @@ type ecoState struct {
 	marks    []mark
 }
 
-// pkgState is one package's own policy (nil if none) and marks.
+// pkgState is one package's own policy (nil if none) and marks, and
+// what the marks decided about each version asked, with the ecosystem's
+// state they were read with.
 type pkgState struct {
 	policy *meta.CurationPolicy
 	marks  []mark
+
+	mu      sync.Mutex
+	memoFor *ecoState
+	memo    map[string]hit
 }
 
 // settings are a package's effective policy, with the pattern that set
@@ -124,9 +131,63 @@ func (e *BlockedError) Unwrap() error { return access.ErrDenied }
 
 // decide applies the rules to one version (see the package documentation).
 func decide(rules registry.Rules, v Version, es *ecoState, st *pkgState, set settings, now time.Time) Decision {
+	if d, ok := st.marked(rules, v, es); ok {
+		return d
+	}
+	if set.mode == ModeApprovedOnly {
+		return Decision{Rule: RuleApprovedOnly, Why: "only approved versions are served (policy " + set.modeFrom + ") and this one is not approved"}
+	}
+	if set.minAge > 0 {
+		if v.Published.IsZero() {
+			return Decision{Rule: RuleCooldown, Why: fmt.Sprintf("versions are served %s after publication (policy %s) and this one's publication time is unknown", age(set.minAge), set.minAgeFrom)}
+		}
+		if until := v.Published.Add(set.minAge); now.Before(until) {
+			return Decision{Rule: RuleCooldown, Why: fmt.Sprintf("published %s, it is served from %s (minimum age %s, policy %s)",
+				v.Published.UTC().Format(time.RFC3339), until.UTC().Format(time.RFC3339), age(set.minAge), set.minAgeFrom)}
+		}
+	}
+	if v.InstallScripts && set.scripts == "block" {
+		return Decision{Rule: RuleInstallScripts, Why: "it has install scripts, which are blocked (policy " + set.scriptsFrom + ")"}
+	}
+	return Decision{Allowed: true, Rule: RuleOpen}
+}
+
+// A hit is what the marks decide about a version, if anything.
+type hit struct {
+	d  Decision
+	ok bool
+}
+
+// marked returns the decision of the first mark that applies to the
+// version (malicious, deny, allow, approved tag), remembered per version:
+// it changes only when the marks do, and then the state is read anew.
+func (st *pkgState) marked(rules registry.Rules, v Version, es *ecoState) (Decision, bool) {
+	st.mu.Lock()
+	if st.memoFor != es {
+		st.memoFor, st.memo = es, make(map[string]hit)
+	}
+	h, ok := st.memo[v.Version]
+	st.mu.Unlock()
+	if ok {
+		return h.d, h.ok
+	}
+	h.d, h.ok = findMark(rules, v, es, st)
+	st.mu.Lock()
+	if st.memoFor == es && len(st.memo) < maxMemo {
+		st.memo[v.Version] = h
+	}
+	st.mu.Unlock()
+	return h.d, h.ok
+}
+
+// maxMemo bounds the versions a package's state remembers decisions of.
+const maxMemo = 100_000
+
+// findMark looks for the first mark that applies to the version.
+func findMark(rules registry.Rules, v Version, es *ecoState, st *pkgState) (Decision, bool) {
 	key, err := rules.VersionKey(v.Version)
 	if err != nil {
-		return Decision{Rule: RuleDeny, Why: fmt.Sprintf("version %q is not valid: %v", v.Version, err)}
+		return Decision{Rule: RuleDeny, Why: fmt.Sprintf("version %q is not valid: %v", v.Version, err)}, true
 	}
 	c, _ := rules.(registry.Constrainer)
 	folded := trove.Name(rules.Fold(string(v.Name)))
@@ -145,33 +206,18 @@ func decide(rules registry.Rules, v Version, es *ecoState, st *pkgState, set set
 		return nil
 	}
 	if m := find(kindMalicious, ""); m != nil {
-		return Decision{Rule: RuleMalicious, Why: "marked malicious by " + m.SetBy + quoteWhy(m.Why)}
+		return Decision{Rule: RuleMalicious, Why: "marked malicious by " + m.SetBy + quoteWhy(m.Why)}, true
 	}
 	if m := find(kindDeny, ""); m != nil {
-		return Decision{Rule: RuleDeny, Why: "denied by " + m.SetBy + quoteWhy(m.Why)}
+		return Decision{Rule: RuleDeny, Why: "denied by " + m.SetBy + quoteWhy(m.Why)}, true
 	}
 	if m := find(kindAllow, ""); m != nil {
-		return Decision{Allowed: true, Rule: RuleAllow, Why: "allowed by " + m.SetBy + quoteWhy(m.Why)}
+		return Decision{Allowed: true, Rule: RuleAllow, Why: "allowed by " + m.SetBy + quoteWhy(m.Why)}, true
 	}
 	if m := find(kindTag, ApprovedTag); m != nil {
-		return Decision{Allowed: true, Rule: RuleApproved, Why: "approved by " + m.SetBy + quoteWhy(m.Why)}
+		return Decision{Allowed: true, Rule: RuleApproved, Why: "approved by " + m.SetBy + quoteWhy(m.Why)}, true
 	}
-	if set.mode == ModeApprovedOnly {
-		return Decision{Rule: RuleApprovedOnly, Why: "only approved versions are served (policy " + set.modeFrom + ") and this one is not approved"}
-	}
-	if set.minAge > 0 {
-		if v.Published.IsZero() {
-			return Decision{Rule: RuleCooldown, Why: fmt.Sprintf("versions are served %s after publication (policy %s) and this one's publication time is unknown", age(set.minAge), set.minAgeFrom)}
-		}
-		if until := v.Published.Add(set.minAge); now.Before(until) {
-			return Decision{Rule: RuleCooldown, Why: fmt.Sprintf("published %s, it is served from %s (minimum age %s, policy %s)",
-				v.Published.UTC().Format(time.RFC3339), until.UTC().Format(time.RFC3339), age(set.minAge), set.minAgeFrom)}
-		}
-	}
-	if v.InstallScripts && set.scripts == "block" {
-		return Decision{Rule: RuleInstallScripts, Why: "it has install scripts, which are blocked (policy " + set.scriptsFrom + ")"}
-	}
-	return Decision{Allowed: true, Rule: RuleOpen}
+	return Decision{}, false
 }
 
 func quoteWhy(why string) string {
