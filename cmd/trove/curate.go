@@ -291,5 +291,5 @@ admin.`,
 
 // curationContact is who refusals of blocked versions name.
 func curationContact(c *config.Config) string {
-	return "" // TODO(issue 10): [upstream] curation_contact once the upstream core's section lands
+	return c.Upstream.CurationContact
 }

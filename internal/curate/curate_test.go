@@ -143,7 +143,7 @@ func TestDecide(t *testing.T) {
 				v(trove.PyPI, "left-pad", "1.1.0", young), // policies are per ecosystem
 			)
 			want = []string{"1.0.0 ok:open", "1.1.0 blocked:cooldown", "1.2.0 ok:approved", "1.3.0 blocked:install-scripts",
-				"1.4.0 blocked:cooldown", "2.5.0 blocked:deny", "1.0.0 blocked:malicious", "1.1.0 ok:open"}
+				"1.4.0 blocked:cooldown", "2.5.0 blocked:deny-list", "1.0.0 blocked:malicious", "1.1.0 ok:open"}
 			if diff := cmp.Diff(want, got); diff != "" {
 				t.Fatalf("policies (-want +got):\n%s", diff)
 			}
@@ -152,7 +152,7 @@ func TestDecide(t *testing.T) {
 			e.policy(t, admin, trove.NPM, "@acme/*", curate.ModeApprovedOnly, 0, "")
 			e.mark(t, admin, curate.MarkChange{Ecosystem: trove.NPM, Name: "@acme/util", Versions: "^1.0.0", Kind: curate.Allow})
 			got = e.decide(t, v(trove.NPM, "@acme/util", "1.5.0", young), v(trove.NPM, "@acme/util", "2.0.0", old), v(trove.NPM, "@acme/other", "1.0.0", old))
-			want = []string{"1.5.0 ok:allow", "2.0.0 blocked:approved-only", "1.0.0 blocked:approved-only"}
+			want = []string{"1.5.0 ok:allow-list", "2.0.0 blocked:approved-only", "1.0.0 blocked:approved-only"}
 			if diff := cmp.Diff(want, got); diff != "" {
 				t.Fatalf("approved-only (-want +got):\n%s", diff)
 			}
@@ -189,7 +189,7 @@ func TestPyPIAndGoSpecs(t *testing.T) {
 	e.mark(t, admin, curate.MarkChange{Ecosystem: trove.Go, Name: "example.com/mod", Versions: "v1.2.0", Kind: curate.Deny})
 	got := e.decide(t, v(trove.PyPI, "django-thing", "2.1", time.Time{}), v(trove.PyPI, "django-thing", "1.0.0", time.Time{}),
 		v(trove.PyPI, "django-thing", "3.0", time.Time{}), v(trove.Go, "example.com/mod", "v1.2.0", time.Time{}), v(trove.Go, "example.com/mod", "v1.3.0", time.Time{}))
-	want := []string{"2.1 blocked:deny", "1.0.0 blocked:deny", "3.0 ok:open", "v1.2.0 blocked:deny", "v1.3.0 ok:open"}
+	want := []string{"2.1 blocked:deny-list", "1.0.0 blocked:deny-list", "3.0 ok:open", "v1.2.0 blocked:deny-list", "v1.3.0 ok:open"}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Fatalf("(-want +got):\n%s", diff)
 	}
@@ -375,7 +375,7 @@ func TestCacheFollowsTheFeed(t *testing.T) {
 	deadline := time.Now().Add(10 * time.Second)
 	for i := 0; ; i++ {
 		got := b.decide(t, v(trove.NPM, "left-pad", "1.0.0", young), v(trove.NPM, "left-pad", "9.9.9", a.now.Add(-1000*time.Hour)))
-		if cmp.Equal(got, []string{"1.0.0 blocked:cooldown", "9.9.9 blocked:deny"}) {
+		if cmp.Equal(got, []string{"1.0.0 blocked:cooldown", "9.9.9 blocked:deny-list"}) {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -398,7 +398,7 @@ func TestBlockedErrorNamesRuleAndContact(t *testing.T) {
 	if !errors.As(err, &be) || !errors.Is(err, access.ErrDenied) {
 		t.Fatalf("Check = %v, want a BlockedError that is ErrDenied", err)
 	}
-	for _, want := range []string{"npm left-pad 1.0.0", "rule deny", "denied by root", "CVE-2026-1", "platform-team@example.test"} {
+	for _, want := range []string{"npm left-pad 1.0.0", "rule deny-list", "denied by root", "CVE-2026-1", "platform-team@example.test"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("Check = %q, want it to say %q", err, want)
 		}

@@ -17,8 +17,8 @@ import (
 // Rules a Decision names.
 const (
 	RuleMalicious      = "malicious"
-	RuleDeny           = "deny"
-	RuleAllow          = "allow"
+	RuleDeny           = "deny-list"
+	RuleAllow          = "allow-list"
 	RuleApproved       = "approved"
 	RuleApprovedOnly   = "approved-only"
 	RuleCooldown       = "cooldown"

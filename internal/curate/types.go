@@ -1,27 +1,12 @@
 package curate
 
-import (
-	"time"
+import "github.com/trove-dev/trove/internal/upstream"
 
-	"github.com/trove-dev/trove/internal/trove"
+// A Version is an upstream version to decide on, and a Decision whether
+// it may be served: the upstream package's, whose Policy a Service is.
+type (
+	Version  = upstream.Version
+	Decision = upstream.Decision
 )
 
-// TODO(issue 10): these mirror upstream.Version and upstream.Decision until
-// the upstream core lands; then they become aliases of those types.
-
-// A Version is an upstream version to decide on.
-type Version struct {
-	Ecosystem      trove.Ecosystem
-	Name           trove.Name
-	Version        string
-	Published      time.Time // zero if unknown
-	InstallScripts bool
-}
-
-// A Decision says whether a version may be served, and if not which rule
-// blocks it and why, for people.
-type Decision struct {
-	Allowed bool
-	Rule    string
-	Why     string
-}
+var _ upstream.Policy = (*Service)(nil)
