@@ -22,6 +22,7 @@ import (
 	"github.com/trove-dev/trove/internal/registry"
 	"github.com/trove-dev/trove/internal/translog"
 	"github.com/trove-dev/trove/internal/trove"
+	"github.com/trove-dev/trove/internal/upstream"
 )
 
 var ctx = context.Background()
@@ -394,7 +395,7 @@ func TestBlockedErrorNamesRuleAndContact(t *testing.T) {
 	admin := e.user(t, "root", true)
 	e.mark(t, admin, curate.MarkChange{Ecosystem: trove.NPM, Name: "left-pad", Versions: "1.0.0", Kind: curate.Deny, Why: "CVE-2026-1"})
 	err := e.cur.Check(ctx, v(trove.NPM, "left-pad", "1.0.0", e.now))
-	var be *curate.BlockedError
+	var be *upstream.BlockedError
 	if !errors.As(err, &be) || !errors.Is(err, access.ErrDenied) {
 		t.Fatalf("Check = %v, want a BlockedError that is ErrDenied", err)
 	}
@@ -405,6 +406,14 @@ func TestBlockedErrorNamesRuleAndContact(t *testing.T) {
 	}
 	if err := e.cur.Check(ctx, v(trove.NPM, "left-pad", "1.0.1", e.now)); err != nil {
 		t.Errorf("Check(1.0.1) = %v, want nil", err)
+	}
+	// The proxies ask through their upstream client, whose policy it is.
+	up := upstream.New(upstream.Options{Ecosystem: trove.NPM, Policy: e.cur})
+	if err := up.Check(ctx, v(trove.NPM, "left-pad", "1.0.0", e.now)); !errors.As(err, &be) || err.Error() != be.Error() || !strings.Contains(err.Error(), "CVE-2026-1") {
+		t.Errorf("upstream.Client.Check = %v, want the same BlockedError", err)
+	}
+	if err := up.Check(ctx, v(trove.NPM, "left-pad", "1.0.1", e.now)); err != nil {
+		t.Errorf("upstream.Client.Check(1.0.1) = %v, want nil", err)
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/trove-dev/trove/internal/meta"
 	"github.com/trove-dev/trove/internal/registry"
 	"github.com/trove-dev/trove/internal/trove"
+	"github.com/trove-dev/trove/internal/upstream"
 )
 
 // Rules a Decision names.
@@ -92,13 +93,16 @@ func (s *Service) Decide(ctx context.Context, vs []Version) ([]Decision, error) 
 			last = k
 			set = effective(rules, v.Name, es, st)
 		}
-		out[i] = decide(rules, v, es, st, set, now)
+		if out[i] = decide(rules, v, es, st, set, now); !out[i].Allowed {
+			out[i].Why += s.ask()
+		}
 	}
 	return out, nil
 }
 
-// Check returns nil if the version may be served, or a *BlockedError that
-// names the rule and who to ask (for an exact request of a version).
+// Check returns nil if the version may be served, or an
+// *upstream.BlockedError that names the rule and whom to ask (for an exact
+// request of a version).
 func (s *Service) Check(ctx context.Context, v Version) error {
 	d, err := s.Decide(ctx, []Version{v})
 	if err != nil {
@@ -107,27 +111,16 @@ func (s *Service) Check(ctx context.Context, v Version) error {
 	if d[0].Allowed {
 		return nil
 	}
-	return &BlockedError{Version: v, Decision: d[0], Contact: s.contact}
+	return &upstream.BlockedError{Version: v, Decision: d[0]}
 }
 
-// A BlockedError refuses a version that curation blocks. It is an
-// access.ErrDenied (403).
-type BlockedError struct {
-	Version  Version
-	Decision Decision
-	Contact  string
-}
-
-func (e *BlockedError) Error() string {
-	ask := "ask a curator of this registry to approve it (trove approve)"
-	if e.Contact != "" {
-		ask = "ask " + e.Contact + " to approve it"
+// ask returns the end of a blocked decision's Why: whom to ask.
+func (s *Service) ask() string {
+	if s.contact != "" {
+		return "; ask " + s.contact + " to approve it"
 	}
-	return fmt.Sprintf("%s %s %s is blocked by this registry's curation policy (rule %s): %s; %s",
-		e.Version.Ecosystem, e.Version.Name, e.Version.Version, e.Decision.Rule, e.Decision.Why, ask)
+	return "; ask a curator of this registry to approve it (trove approve)"
 }
-
-func (e *BlockedError) Unwrap() error { return access.ErrDenied }
 
 // decide applies the rules to one version (see the package documentation).
 func decide(rules registry.Rules, v Version, es *ecoState, st *pkgState, set settings, now time.Time) Decision {
