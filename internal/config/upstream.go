@@ -82,6 +82,9 @@ func (u *Upstream) validate(ecosystems []string) []error {
 	if u.TTL < 0 || u.Timeout <= 0 {
 		bad("upstream: ttl must not be negative and timeout must be positive")
 	}
+	if len(u.CurationContact) > 256 || strings.IndexFunc(u.CurationContact, func(r rune) bool { return r < ' ' || r == 0x7f }) >= 0 {
+		bad("upstream.curation_contact: at most 256 characters on one line (an address or a page to ask about blocked versions)")
+	}
 	if u.MaxDocBytes < 1<<10 {
 		bad("upstream.max_doc_bytes: %s is below 1KiB", u.MaxDocBytes)
 	}
