@@ -98,7 +98,7 @@ an administrator's API token in $TROVE_TOKEN.`,
 	for _, c := range []*cobra.Command{allow, remove, list} {
 		c.Flags().StringVar(&registryURL, "url", defaultServerURL(), "server URL (env TROVE_URL)")
 	}
-	up.AddCommand(allow, remove, list)
+	up.AddCommand(allow, remove, list, newUpstreamDetect())
 	return up
 }
 

@@ -160,3 +160,27 @@ func treeSize(t *testing.T, tr *Trove) int {
 	}
 	return n
 }
+
+// TestUpstreamDetect: trove upstream detect reads the registries the real
+// npm, pip and go use on the machine, and writes a configuration that
+// Trove accepts.
+func TestUpstreamDetect(t *testing.T) {
+	cfg := filepath.Join(t.TempDir(), "trove.toml")
+	env := []string{"NPM_CONFIG_REGISTRY=https://npm.example.test/", "PIP_INDEX_URL=https://pypi.example.test/simple/",
+		"GOPROXY=https://proxy.example.test,direct", "GOSUMDB=sum.example.test+0123abcd+AbCdEf"}
+	out := must(t, "", env, troveBin, "upstream", "detect", "--write", cfg)
+	if !strings.Contains(out, "appended 3 upstreams") {
+		t.Fatalf("trove upstream detect said:\n%s", out)
+	}
+	b, err := os.ReadFile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`url = "https://npm.example.test"`, `url = "https://pypi.example.test"`,
+		`url = "https://proxy.example.test"`, `sumdb = "sum.example.test+0123abcd+AbCdEf"`} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("the written configuration lacks %s:\n%s", want, b)
+		}
+	}
+	must(t, "", nil, troveBin, "config", "check", "--config", cfg, "--data", t.TempDir())
+}
