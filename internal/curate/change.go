@@ -225,7 +225,7 @@ func (s *Service) IsCurator(ctx context.Context, userID int64) (bool, error) {
 	return s.db.IsCurator(ctx, userID)
 }
 
-// errNoSuchRecord is returned by recorders for records they cannot read.
+// recordError is the error of a recorder about a record it cannot apply.
 func recordError(ev *translog.Event, format string, args ...any) error {
 	return fmt.Errorf("%s record of %s %s: %s", ev.Kind, ev.Ecosystem, ev.Name, fmt.Sprintf(format, args...))
 }

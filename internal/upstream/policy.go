@@ -3,6 +3,7 @@ package upstream
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/trove-dev/trove/internal/access"
@@ -83,4 +84,17 @@ func (c *Client) Check(ctx context.Context, v Version) error {
 		return &BlockedError{Version: v, Decision: ds[0]}
 	}
 	return nil
+}
+
+// Covers reports whether a change that the registry's watchers hear of
+// under changed, a package name or a curation pattern ("@acme/*", "*"),
+// may change what the policy decides about name, with the ecosystem's
+// Fold applied to name (the patterns' literal parts are folded). Adapters
+// that keep decisions (or pages rendered from them) drop those of every
+// name a change covers.
+func Covers(eco trove.Ecosystem, changed trove.Name, folded trove.Name) bool {
+	if !strings.Contains(string(changed), "*") {
+		return changed == folded
+	}
+	return access.Pattern(string(eco)+":"+string(changed)).Match(eco, folded)
 }
