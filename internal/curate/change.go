@@ -70,7 +70,25 @@ func (s *Service) SetPolicy(ctx context.Context, who *access.Principal, c Policy
 	}
 	c.merge(&p)
 	p.Why, p.SetBy, p.SetAt = c.Why, who.UserName, s.now().UTC().Truncate(time.Second)
-	if err := s.reg.Record(ctx, policyEvent(p)); err != nil {
+	// The policy must still be the one merged into, held so until the
+	// commit (PostgreSQL runs writers concurrently).
+	unchanged := func(ctx context.Context, tx *meta.Tx) error {
+		if err := tx.LockName(ctx, string(c.Ecosystem), "curation policy "+t.name); err != nil {
+			return err
+		}
+		now, err := tx.CurationPolicies(ctx, c.Ecosystem, t.name)
+		if err != nil {
+			return err
+		}
+		if len(now) != len(old) || len(now) == 1 && now[0] != old[0] {
+			return trove.Error(trove.ErrExists, "the policy of %s:%s changed while this change was made: look at it again (trove policy show) and repeat the change", c.Ecosystem, t.name)
+		}
+		return nil
+	}
+	if err := s.reg.Record(ctx, policyEvent(p), unchanged); err != nil {
+		if errors.Is(err, meta.ErrConflict) {
+			return nil, trove.Error(trove.ErrExists, "the policy of %s:%s changed while this change was made: look at it again (trove policy show) and repeat the change", c.Ecosystem, t.name)
+		}
 		return nil, err
 	}
 	out := Policy(p)
@@ -107,7 +125,7 @@ func (c PolicyChange) merge(p *meta.CurationPolicy) {
 	}
 	if c.MinAge != nil {
 		p.MinAge = c.MinAge.Truncate(time.Second)
-		if p.MinAge < 0 {
+		if *c.MinAge < 0 {
 			p.MinAge = -1
 		}
 	}
@@ -152,7 +170,7 @@ func (s *Service) Mark(ctx context.Context, who *access.Principal, c MarkChange)
 		return nil, err
 	}
 	m.SetBy, m.SetAt = who.UserName, s.now().UTC().Truncate(time.Second)
-	err = s.reg.Record(ctx, markEvent(m, c.Remove))
+	err = s.reg.Record(ctx, markEvent(m, c.Remove), nil)
 	switch {
 	case errors.Is(err, meta.ErrConflict):
 		return nil, trove.Error(trove.ErrExists, "%s is already marked %s", describe(m.Ecosystem, m.Name, m.Versions), m.label())

@@ -453,3 +453,68 @@ func TestRecoveryReplaysCuration(t *testing.T) {
 		t.Errorf("replayed log size = %d, want %d", hb, n)
 	}
 }
+
+// TestConcurrentPolicyChanges: curators changing different settings of one
+// policy at once either both land or one is refused (409) and asked to
+// repeat; no setting is lost silently.
+func TestConcurrentPolicyChanges(t *testing.T) {
+	for _, engine := range dbtest.Engines {
+		t.Run(engine.Name, func(t *testing.T) {
+			e := newEnv(t, engine.Open(t))
+			admin := e.user(t, "root", true)
+			for round := 0; round < 5; round++ {
+				mode, scripts := curate.ModeApprovedOnly, "block"
+				age := time.Duration(round+1) * time.Hour
+				changes := []curate.PolicyChange{
+					{Ecosystem: trove.NPM, Pattern: "*", Mode: &mode},
+					{Ecosystem: trove.NPM, Pattern: "*", MinAge: &age},
+					{Ecosystem: trove.NPM, Pattern: "*", InstallScripts: &scripts},
+				}
+				type result struct {
+					i   int
+					err error
+				}
+				results := make(chan result, len(changes))
+				for i, c := range changes {
+					go func() { _, err := e.cur.SetPolicy(ctx, admin, c); results <- result{i, err} }()
+				}
+				ok := map[int]bool{}
+				for range changes {
+					r := <-results
+					if r.err != nil && !errors.Is(r.err, trove.ErrExists) {
+						t.Fatalf("SetPolicy = %v, want nil or ErrExists", r.err)
+					}
+					ok[r.i] = r.err == nil
+				}
+				v, err := e.cur.Show(ctx, admin, trove.NPM, "*")
+				if err != nil || len(v.Policies) != 1 {
+					t.Fatalf("Show = %+v, %v", v, err)
+				}
+				p := v.Policies[0]
+				landed := map[int]bool{0: p.Mode == mode, 1: p.MinAge == age, 2: p.Scripts == scripts}
+				for i := range changes {
+					if ok[i] && !landed[i] {
+						n, _ := e.db.LogSize(ctx)
+						recs, _ := e.db.ReadLogRecords(ctx, 0, n)
+						t.Errorf("round %d: change %d succeeded but is not in the policy %+v; ok %v; log:\n%s", round, i, p, ok, recs)
+					}
+				}
+				// Whatever landed is in the log's last policy record: the
+				// database and the log agree.
+				n, _ := e.db.LogSize(ctx)
+				recs, _ := e.db.ReadLogRecords(ctx, n-1, 1)
+				wantAge := "min-age inherit"
+				if p.MinAge >= 0 {
+					wantAge = fmt.Sprintf("min-age %ds", int(p.MinAge/time.Second))
+				}
+				if !strings.Contains(string(recs[0]), wantAge) {
+					t.Errorf("round %d: the last record %q disagrees with the policy %+v", round, recs[0], p)
+				}
+				zero, open, allow := time.Duration(-1), "inherit", "inherit"
+				if _, err := e.cur.SetPolicy(ctx, admin, curate.PolicyChange{Ecosystem: trove.NPM, Pattern: "*", Mode: &open, MinAge: &zero, InstallScripts: &allow}); err != nil {
+					t.Fatal(err)
+				}
+			}
+		})
+	}
+}

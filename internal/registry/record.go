@@ -55,7 +55,11 @@ func (s *Service) recorder(kind string) Recorder {
 // Watchers hear of it at once, other replicas through the feed; the log is
 // signed after the commit. Authorization is the caller's. While the log is
 // read-only it is ErrUnavailable.
-func (s *Service) Record(ctx context.Context, ev *translog.Event) error {
+//
+// check, if not nil, runs first in the transaction: the caller's
+// precondition (what it read before building ev is still so); its error
+// is returned as it is and nothing is changed.
+func (s *Service) Record(ctx context.Context, ev *translog.Event, check func(context.Context, *meta.Tx) error) error {
 	if err := s.writable(); err != nil {
 		return err
 	}
@@ -69,6 +73,11 @@ func (s *Service) Record(ctx context.Context, ev *translog.Event) error {
 	err := s.db.Tx(ctx, func(tx *meta.Tx) error {
 		if err := s.writable(); err != nil {
 			return err
+		}
+		if check != nil {
+			if err := check(ctx, tx); err != nil {
+				return err
+			}
 		}
 		if err := r.Apply(ctx, tx, ev); err != nil {
 			return err
