@@ -272,3 +272,28 @@ func ParseMinAge(s string) (time.Duration, error) {
 	}
 	return d.Truncate(time.Second), nil
 }
+
+// FeedMalicious records, for an advisory feed (the scanning and
+// advisories issues' hook), that versions of a package or of the packages
+// matching a pattern are malicious, or with c.Remove that they no longer
+// are. It needs no principal: the feed is the system's own, named in the
+// record ("by feed:<name>"). c.Kind is ignored.
+func (s *Service) FeedMalicious(ctx context.Context, feed string, c MarkChange) error {
+	if err := checkTag(feed); err != nil || feed == "" {
+		return trove.Error(trove.ErrInvalid, "feed name %q: a word of letters, digits, '-', '_' or '.'", feed)
+	}
+	c.Kind = kindMalicious
+	m, _, err := s.parseMark(c)
+	if err != nil {
+		return err
+	}
+	m.SetBy, m.SetAt = "feed:"+feed, s.now().UTC().Truncate(time.Second)
+	err = s.reg.Record(ctx, markEvent(m, c.Remove), nil)
+	switch {
+	case errors.Is(err, meta.ErrConflict):
+		return trove.Error(trove.ErrExists, "%s is already marked malicious", describe(m.Ecosystem, m.Name, m.Versions))
+	case errors.Is(err, meta.ErrNotFound):
+		return trove.Error(trove.ErrNotFound, "%s is not marked malicious", describe(m.Ecosystem, m.Name, m.Versions))
+	}
+	return err
+}

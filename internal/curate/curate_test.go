@@ -518,3 +518,33 @@ func TestConcurrentPolicyChanges(t *testing.T) {
 		})
 	}
 }
+
+// TestFeedMalicious: an advisory feed marks versions malicious without a
+// principal; the mark blocks them (over an approval) and is logged as the
+// feed's.
+func TestFeedMalicious(t *testing.T) {
+	e := newEnv(t, dbtest.Open(t))
+	admin := e.user(t, "root", true)
+	e.mark(t, admin, curate.MarkChange{Ecosystem: trove.NPM, Name: "left-pad", Versions: "1.0.0", Kind: curate.Tag})
+	if err := e.cur.FeedMalicious(ctx, "osv", curate.MarkChange{Ecosystem: trove.NPM, Name: "left-pad", Versions: "<1.1.0", Why: "MAL-2026-1"}); err != nil {
+		t.Fatal(err)
+	}
+	got := e.decide(t, v(trove.NPM, "left-pad", "1.0.0", e.now), v(trove.NPM, "left-pad", "1.1.0", e.now))
+	if diff := cmp.Diff([]string{"1.0.0 blocked:malicious", "1.1.0 ok:open"}, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+	n, _ := e.db.LogSize(ctx)
+	recs, _ := e.db.ReadLogRecords(ctx, n-1, 1)
+	if !strings.Contains(string(recs[0]), "left-pad by feed:osv") || !strings.Contains(string(recs[0]), "left-pad add malicious -") {
+		t.Errorf("record = %q, want the feed's malicious mark", recs[0])
+	}
+	if err := e.cur.FeedMalicious(ctx, "bad feed", curate.MarkChange{Ecosystem: trove.NPM, Name: "x", Why: "y"}); !errors.Is(err, trove.ErrInvalid) {
+		t.Errorf("a feed name with a space = %v, want ErrInvalid", err)
+	}
+	if err := e.cur.FeedMalicious(ctx, "osv", curate.MarkChange{Ecosystem: trove.NPM, Name: "left-pad", Versions: "<1.1.0", Remove: true}); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.decide(t, v(trove.NPM, "left-pad", "1.0.0", e.now)); got[0] != "1.0.0 ok:approved" {
+		t.Errorf("after the feed withdrew: %v", got)
+	}
+}
