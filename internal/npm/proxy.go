@@ -11,7 +11,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/trove-dev/trove/internal/access"
 	"github.com/trove-dev/trove/internal/adapter"
 	"github.com/trove-dev/trove/internal/page"
 	"github.com/trove-dev/trove/internal/registry"
@@ -94,18 +93,21 @@ func newProxy(o Options) *proxy {
 	return p
 }
 
-// forget drops what the proxy knows of a name and, for a scoped one, of
-// every name of its scope: a local package claims its scope.
-func (p *proxy) forget(name trove.Name) {
-	scope, _, scoped := strings.Cut(string(name), "/")
+// forget drops what the proxy knows of a name the registry's watchers
+// heard a change of and, for a scoped one, of every name of its scope (a
+// local package claims its scope); a curation pattern ("@acme/*", "*")
+// drops every name it covers, whose decisions may have changed.
+func (p *proxy) forget(changed trove.Name) {
+	scope, _, scoped := strings.Cut(string(changed), "/")
+	pattern := strings.Contains(string(changed), "*")
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.deleteLocked(name)
-	if !scoped {
+	p.deleteLocked(changed)
+	if !scoped && !pattern {
 		return
 	}
 	for n := range p.names {
-		if strings.HasPrefix(string(n), scope+"/") {
+		if scoped && strings.HasPrefix(string(n), scope+"/") || pattern && upstream.Covers(trove.NPM, changed, n) {
 			p.deleteLocked(n)
 		}
 	}
@@ -381,10 +383,10 @@ func (h *Handler) proxyTarball(w http.ResponseWriter, r *http.Request, req reque
 	return adapter.Download(w, r, h.o.Registry, f, "application/octet-stream")
 }
 
-// blockedError is the error of a request for a version the policy blocks.
+// blockedError is the error of a request for a version the policy blocks
+// (403, naming the rule and, in the decision, whom to ask).
 func blockedError(name trove.Name, version string, dec upstream.Decision) error {
-	return fmt.Errorf("%w: %s@%s is blocked by this registry's curation policy (rule %s: %s); ask a curator of this registry to allow it, or depend on a version it serves",
-		access.ErrDenied, name, version, dec.Rule, dec.Why)
+	return &upstream.BlockedError{Version: upstream.Version{Ecosystem: trove.NPM, Name: name, Version: version}, Decision: dec}
 }
 
 // importUpstream fetches, verifies and imports one upstream tarball.

@@ -13,7 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/trove-dev/trove/internal/access"
 	"github.com/trove-dev/trove/internal/blob"
+	"github.com/trove-dev/trove/internal/curate"
 	"github.com/trove-dev/trove/internal/meta"
 	"github.com/trove-dev/trove/internal/registry"
 	"github.com/trove-dev/trove/internal/server"
@@ -89,7 +91,7 @@ func (d denyList) Decide(_ context.Context, vs []upstream.Version) ([]upstream.D
 	out := make([]upstream.Decision, len(vs))
 	for i, v := range vs {
 		rule, no := d[v.Version]
-		out[i] = upstream.Decision{Allowed: !no, Rule: rule, Why: "test policy"}
+		out[i] = upstream.Decision{Allowed: !no, Rule: rule, Why: "held by the test policy; ask the test's curator"}
 	}
 	return out, nil
 }
@@ -97,6 +99,12 @@ func (d denyList) Decide(_ context.Context, vs []upstream.Version) ([]upstream.D
 // proxyEnvs returns an upstream stack, the front before it, and a Trove
 // whose npm upstream is the front, with policy as its curation.
 func proxyEnvs(t testing.TB, policy upstream.Policy) (up *env, f *front, down *env) {
+	t.Helper()
+	return proxyEnvsWith(t, func(*env) upstream.Policy { return policy })
+}
+
+// proxyEnvsWith is proxyEnvs with a policy made on down's stack.
+func proxyEnvsWith(t testing.TB, policy func(down *env) upstream.Policy) (up *env, f *front, down *env) {
 	t.Helper()
 	up = newEnv(t, nil)
 	f = newFront(t, up)
@@ -106,7 +114,7 @@ func proxyEnvs(t testing.TB, policy upstream.Policy) (up *env, f *front, down *e
 	ts := down.Start(t, func(base string) []server.Mount {
 		down.opts = Options{Registry: down.Registry, Pages: down.Pages, Tokens: down.Tokens, Users: down.Users, Logins: down.Logins,
 			BaseURL: base + "/npm", MaxPublishBytes: 4 << 20,
-			Upstream: upstream.New(upstream.Options{Ecosystem: trove.NPM, Store: down.DB, Policy: policy, Now: now,
+			Upstream: upstream.New(upstream.Options{Ecosystem: trove.NPM, Store: down.DB, Policy: policy(down), Now: now,
 				Sources: []upstream.Source{{Name: "up", URL: f.URL + "/npm"}}})}
 		down.h = New(down.opts)
 		down.h.proxy.now = now
@@ -302,7 +310,7 @@ func TestProxyPolicy(t *testing.T) {
 		t.Errorf("blocked 1.1.0 is served, or latest did not move to 1.0.0: %v", doc)
 	}
 	r := do(t, "GET", down.reg+"/left/-/left-1.1.0.tgz", "", nil).want(t, http.StatusForbidden)
-	if !strings.Contains(r.errorText(), "rule cooldown") || !strings.Contains(r.errorText(), "ask a curator") {
+	if !strings.Contains(r.errorText(), "rule cooldown") || !strings.Contains(r.errorText(), "ask the test's curator") {
 		t.Errorf("error %q does not name the rule and whom to ask", r.errorText())
 	}
 	if n := f.tarballs.Load(); n != 0 {
@@ -476,5 +484,45 @@ func TestProxyParsedDocsBounded(t *testing.T) {
 	}
 	if p.parsedBytes != 0 {
 		t.Errorf("%d bytes accounted with no name remembered", p.parsedBytes)
+	}
+}
+
+// TestProxyCurationChanges: a curator's decision, about one name or a
+// pattern, changes what clients see at once, although the proxy keeps
+// decisions for the upstream TTL.
+func TestProxyCurationChanges(t *testing.T) {
+	var cur *curate.Service
+	up, _, down := proxyEnvsWith(t, func(down *env) upstream.Policy {
+		var err error
+		if cur, err = curate.New(curate.Options{DB: down.DB, Registry: down.Registry}); err != nil {
+			t.Fatal(err)
+		}
+		return cur
+	})
+	tok := up.userToken("alice")
+	up.publish(tok, pkgJSONOf("left", "1.0.0", nil), "index.js", "1")
+	up.publish(tok, pkgJSONOf("left", "1.1.0", nil), "index.js", "2")
+	if latest := get(down.corgi("left").want(t, http.StatusOK).json(t), "dist-tags", "latest"); latest != "1.1.0" {
+		t.Fatalf("latest = %v before any curation", latest)
+	}
+	root := &access.Principal{UserName: "root", Admin: true, Packages: []access.Pattern{"*"}, Actions: []access.Action{access.Curate}}
+	if _, err := cur.Mark(ctx, root, curate.MarkChange{Ecosystem: trove.NPM, Name: "left", Versions: "1.1.0", Kind: curate.Deny, Why: "broken"}); err != nil {
+		t.Fatal(err)
+	}
+	doc := down.corgi("left").want(t, http.StatusOK).json(t)
+	if get(doc, "versions", "1.1.0") != nil || get(doc, "dist-tags", "latest") != "1.0.0" {
+		t.Errorf("after denying left 1.1.0: %v", doc)
+	}
+	r := do(t, "GET", down.reg+"/left/-/left-1.1.0.tgz", "", nil).want(t, http.StatusForbidden)
+	if !strings.Contains(r.errorText(), "deny-list") || !strings.Contains(r.errorText(), "broken") {
+		t.Errorf("refusal %q does not name the rule and why", r.errorText())
+	}
+	// A policy for every npm package: a cool-down no version has passed.
+	minAge := 300 * 24 * time.Hour
+	if _, err := cur.SetPolicy(ctx, root, curate.PolicyChange{Ecosystem: trove.NPM, Pattern: "*", MinAge: &minAge, Why: "cool-down"}); err != nil {
+		t.Fatal(err)
+	}
+	if vs := get(down.corgi("left").want(t, http.StatusOK).json(t), "versions"); len(vs.(map[string]any)) != 0 {
+		t.Errorf("versions under a cool-down none has passed: %v", vs)
 	}
 }
