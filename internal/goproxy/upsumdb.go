@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"time"
 
 	"golang.org/x/mod/module"
 	"golang.org/x/mod/sumdb"
@@ -55,6 +56,10 @@ type upstreamDB struct {
 	token, authHost string
 	http            *http.Client
 	state           SumState
+
+	latestMu sync.Mutex // guards the relay's signed tree
+	latest   []byte
+	latestAt time.Time
 }
 
 // newUpstreamDB returns the database of key at dbURL, which verifies the

@@ -202,3 +202,61 @@ func TestUpstreamDBForkDetectedAcrossClients(t *testing.T) {
 		t.Fatalf("verify against a forked database: %v, want a VerifyError for misbehaviour", err)
 	}
 }
+
+func TestUpstreamDBRelay(t *testing.T) {
+	skey, vkey := newSumKey(t, "sum.example.test")
+	a := sumLines("example.test/a", "v1.0.0", "a")
+	db := newFakeSumDB(t, skey, map[string]string{"example.test/a@v1.0.0": a})
+	d := newTestUpstreamDB(t, vkey, db.srv.URL, newMemSumState())
+	ctx := context.Background()
+
+	look, err := d.relay(ctx, "lookup/example.test/a@v1.0.0")
+	if err != nil || !bytes.HasPrefix(look.body, []byte("0\n"+a+"\ngo.sum database tree\n1\n")) || look.immutable {
+		t.Fatalf("relay lookup = %+v, %v; want the database's record and signed tree", look, err)
+	}
+	tile, err := d.relay(ctx, "tile/8/0/000.p/1")
+	if err != nil || len(tile.body) != 32 || !tile.immutable {
+		t.Fatalf("relay tile = %+v, %v; want one 32-byte hash, immutable", tile, err)
+	}
+	latest, err := d.relay(ctx, "latest")
+	if err != nil || !bytes.HasPrefix(latest.body, []byte("go.sum database tree\n1\n")) {
+		t.Fatalf("relay latest = %+v, %v", latest, err)
+	}
+	for op, want := range map[string]error{
+		"lookup/example.test/b@v1.0.0": trove.ErrNotFound, // the database's 404
+		"lookup/example.test/a":        trove.ErrInvalid,
+		"lookup/Example.test/a@v1.0.0": trove.ErrInvalid, // not case-encoded
+		"tile/8/0/../../x":             trove.ErrNotFound,
+		"config":                       trove.ErrNotFound,
+	} {
+		if _, err := d.relay(ctx, op); !errors.Is(err, want) {
+			t.Errorf("relay(%q) = %v, want %v", op, err, want)
+		}
+	}
+
+	// With the database gone, what was relayed is still served.
+	db.srv.Close()
+	d.latest = nil // as after RelayLatestTTL
+	for _, op := range []string{"lookup/example.test/a@v1.0.0", "tile/8/0/000.p/1", "latest"} {
+		if _, err := d.relay(ctx, op); err != nil {
+			t.Errorf("relay(%q) with the database down: %v, want the kept answer", op, err)
+		}
+	}
+	if _, err := d.relay(ctx, "tile/8/0/001"); !errors.Is(err, trove.ErrUnavailable) {
+		t.Errorf("relay of an unkept tile with the database down: %v, want unavailable", err)
+	}
+}
+
+// A database whose trees do not verify with the configured key is not
+// relayed.
+func TestUpstreamDBRelayRefusesOtherKey(t *testing.T) {
+	skey, _ := newSumKey(t, "sum.example.test")
+	_, otherVkey := newSumKey(t, "sum.example.test")
+	db := newFakeSumDB(t, skey, map[string]string{"example.test/a@v1.0.0": sumLines("example.test/a", "v1.0.0", "a")})
+	d := newTestUpstreamDB(t, otherVkey, db.srv.URL, newMemSumState())
+	for _, op := range []string{"lookup/example.test/a@v1.0.0", "latest"} {
+		if _, err := d.relay(context.Background(), op); !errors.Is(err, trove.ErrUnavailable) || !strings.Contains(err.Error(), "verif") {
+			t.Errorf("relay(%q) from a database with another key: %v, want refused", op, err)
+		}
+	}
+}
