@@ -61,6 +61,7 @@ var dumpTables = []dumpTable{
 	{name: "log_hashes", order: "idx"},
 	{name: "log_index", order: "record_id, ecosystem, name, version, kind"},
 	{name: "signin_unlocks", order: "name"},
+	{name: "upstream_sumdb", order: "name"},
 }
 
 // ephemeralTables are the tables a dump leaves out: the replicas' job
