@@ -24,6 +24,10 @@ type checksumDB struct {
 	log   *translog.Log
 	store translog.Store
 	reg   *registry.Service
+	// fill imports an upstream module's version that is not here yet
+	// (Handler.fill), so that the database answers for every module the
+	// proxy serves.
+	fill func(ctx context.Context, mod, version string) (bool, error)
 }
 
 // notExist is the error sumdb.Server reports as 404: it tests with
@@ -49,10 +53,23 @@ func (d *checksumDB) ReadRecords(ctx context.Context, id, n int64) ([][]byte, er
 	return d.store.ReadLogRecords(ctx, id, n)
 }
 
-// Lookup returns the id of the publish record of a module version: the
-// record holding its go.sum lines.
+// Lookup returns the id of the record holding a module version's go.sum
+// lines: its publish record, or the proxy record of a version imported
+// from an upstream (imported now if it is not here yet).
 func (d *checksumDB) Lookup(ctx context.Context, m module.Version) (int64, error) {
 	entries, err := d.reg.LogEntries(ctx, trove.Go, m.Path, m.Version)
+	if (errors.Is(err, trove.ErrNotFound) || err == nil && len(entries) == 0) && d.fill != nil {
+		var filled bool
+		if filled, err = d.fill(ctx, m.Path, m.Version); err != nil {
+			return 0, lookupFillError(m, err)
+		}
+		if filled {
+			entries, err = d.reg.LogEntries(ctx, trove.Go, m.Path, m.Version)
+		}
+	}
+	if err == nil && len(entries) == 0 {
+		err = trove.ErrNotFound
+	}
 	if errors.Is(err, trove.ErrNotFound) || errors.Is(err, trove.ErrInvalid) {
 		return 0, notExist("lookup", m.String()+" was never published here")
 	}
@@ -61,14 +78,30 @@ func (d *checksumDB) Lookup(ctx context.Context, m module.Version) (int64, error
 	}
 	size := d.log.Latest().Tree.N
 	for _, e := range entries {
-		if e.Kind == "publish" && e.ID >= size {
+		if !sumKinds[e.Kind] {
+			continue
+		}
+		if e.ID >= size {
 			size = d.log.CatchUp(ctx, e.ID+1).Tree.N
 		}
-		if e.Kind == "publish" && e.ID < size {
+		if e.ID < size {
 			return e.ID, nil
 		}
 	}
 	return 0, notExist("lookup", m.String()+" is not in the signed tree yet")
+}
+
+// sumKinds are the kinds of log records that carry go.sum lines.
+var sumKinds = map[string]bool{"publish": true, "proxy": true}
+
+// lookupFillError is the error of a lookup whose import failed:
+// sumdb.Server answers 404 for errors that are fs.ErrNotExist and 500
+// for others, with the message in the body either way.
+func lookupFillError(m module.Version, err error) error {
+	if errors.Is(err, trove.ErrNotFound) {
+		return notExist("lookup", m.String()+": "+err.Error())
+	}
+	return fmt.Errorf("looking up %s: %w", m, err)
 }
 
 // ReadTileData returns a hash tile inside the signed tree.
@@ -90,7 +123,10 @@ func (h *Handler) serveSumdb(w http.ResponseWriter, r *http.Request, req request
 	name := h.o.Log.Origin()
 	op, ok := strings.CutPrefix(req.sumdb, name+"/")
 	if !ok {
-		return trove.Error(trove.ErrNotFound, "this proxy serves only the checksum database %s, not %s; set GOSUMDB to its key (trove log gosumdb)",
+		if db, op := h.upstreamDB(req.sumdb); db != nil {
+			return h.relaySumdb(w, r, db, op)
+		}
+		return trove.Error(trove.ErrNotFound, "this proxy serves only the checksum database %s and those of its upstreams, not %s; set GOSUMDB to its key (trove log gosumdb)",
 			name, req.sumdb)
 	}
 	switch {
@@ -110,6 +146,39 @@ func (h *Handler) serveSumdb(w http.ResponseWriter, r *http.Request, req request
 	sub.URL.Path, sub.URL.RawPath = "/"+op, ""
 	h.sumdb.ServeHTTP(w, sub)
 	return nil
+}
+
+// upstreamDB returns the upstream checksum database a sumdb path
+// (<name>/<op>) is below, and the op.
+func (h *Handler) upstreamDB(p string) (*upstreamDB, string) {
+	for _, db := range h.sumDBs {
+		if op, ok := strings.CutPrefix(p, db.name+"/"); ok {
+			return db, op
+		}
+	}
+	return nil, ""
+}
+
+// relaySumdb serves a sumdb-proxy request for an upstream database.
+func (h *Handler) relaySumdb(w http.ResponseWriter, r *http.Request, db *upstreamDB, op string) error {
+	if op == "supported" {
+		w.Header().Set("Content-Type", textContentType)
+		w.WriteHeader(http.StatusOK)
+		return nil
+	}
+	ans, err := db.relay(r.Context(), op)
+	if err != nil {
+		return err
+	}
+	if ans.immutable {
+		w.Header().Set("Cache-Control", adapter.Immutable)
+		w.Header().Set("Content-Type", "application/octet-stream")
+	} else {
+		w.Header().Set("Cache-Control", "no-cache")
+		w.Header().Set("Content-Type", "text/plain; charset=UTF-8")
+	}
+	_, err = w.Write(ans.body)
+	return err
 }
 
 // okHeader sets a header on a successful response only.

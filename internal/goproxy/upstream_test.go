@@ -1,0 +1,279 @@
+package goproxy
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"golang.org/x/mod/sumdb"
+
+	"github.com/trove-dev/trove/internal/meta"
+	"github.com/trove-dev/trove/internal/server/servertest"
+	"github.com/trove-dev/trove/internal/trove"
+	"github.com/trove-dev/trove/internal/upstream"
+)
+
+// upName is the upstream Trove's log and checksum database name.
+const upName = "up.example.test/log"
+
+// An upstreamPair is a Trove ("up") serving Go modules and its checksum
+// database, a relay in front of it that counts requests and can flip a
+// byte of what passes, and a Trove ("down") with the relay as its only Go
+// upstream.
+type upstreamPair struct {
+	up, down *testEnv
+	relay    *httptest.Server
+
+	mu     sync.Mutex
+	hits   map[string]int // by path below the relay
+	tamper string         // a path suffix whose body is altered
+}
+
+func newUpstreamPair(t *testing.T) *upstreamPair {
+	t.Helper()
+	p := &upstreamPair{hits: map[string]int{}}
+	p.up = newTestEnvNamed(t, upName, servertest.Options{})
+	target, err := url.Parse(p.up.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rp := httputil.NewSingleHostReverseProxy(target)
+	rp.ModifyResponse = p.modify
+	p.relay = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p.mu.Lock()
+		p.hits[r.URL.Path]++
+		p.mu.Unlock()
+		rp.ServeHTTP(w, r)
+	}))
+	t.Cleanup(p.relay.Close)
+	p.down = newTestEnvNamed(t, logName, servertest.Options{}, func(o *Options) {
+		db := o.LogStore.(*meta.DB)
+		o.Upstream = upstream.New(upstream.Options{Ecosystem: trove.Go, Store: db,
+			Sources: []upstream.Source{{Name: "up", URL: p.relay.URL + "/go", SumDB: p.up.vkey}}})
+		o.SumState = db
+	})
+	return p
+}
+
+// modify flips the last byte of a body whose path ends in p.tamper.
+func (p *upstreamPair) modify(resp *http.Response) error {
+	p.mu.Lock()
+	tamper := p.tamper
+	p.mu.Unlock()
+	if tamper == "" || !strings.HasSuffix(resp.Request.URL.Path, tamper) || resp.StatusCode != http.StatusOK {
+		return nil
+	}
+	b, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		return err
+	}
+	if len(b) > 0 {
+		b[len(b)-1] ^= 1
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(b))
+	resp.ContentLength = int64(len(b))
+	resp.Header.Set("Content-Length", strconv.Itoa(len(b)))
+	return nil
+}
+
+func (p *upstreamPair) setTamper(suffix string) {
+	p.mu.Lock()
+	p.tamper = suffix
+	p.mu.Unlock()
+}
+
+// hitsOf returns how many requests for paths containing s reached up.
+func (p *upstreamPair) hitsOf(s string) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := 0
+	for path, c := range p.hits {
+		if strings.Contains(path, s) {
+			n += c
+		}
+	}
+	return n
+}
+
+const modUp = "example.test/upb"
+
+func TestUpstreamModules(t *testing.T) {
+	p := newUpstreamPair(t)
+	z1, mod1 := p.up.publish(t, modUp, "v1.0.0")
+	p.up.publish(t, modUp, "v1.1.0")
+	d := p.down
+
+	r := d.get(t, "/"+modUp+"/@v/list")
+	if r.StatusCode != 200 || r.body != "v1.0.0\nv1.1.0\n" || r.Header.Get("X-Trove-Upstream") != "fresh" {
+		t.Fatalf("list of an upstream module: %s %q %v, want up's versions, fresh", r.Status, r.body, r.Header)
+	}
+	if r := d.get(t, "/"+modUp+"/@latest"); r.StatusCode != 200 || !strings.Contains(r.body, `"v1.1.0"`) {
+		t.Errorf("@latest of an upstream module: %s %s, want v1.1.0", r.Status, r.body)
+	}
+	if r := d.get(t, "/"+modUp+"/@v/v1.0.0.mod"); r.StatusCode != 200 || r.body != string(mod1) {
+		t.Errorf("mod: %s %q, want up's", r.Status, r.body)
+	}
+	for range 2 {
+		if r := d.get(t, "/"+modUp+"/@v/v1.0.0.zip"); r.StatusCode != 200 || r.body != string(z1) {
+			t.Errorf("zip: %s, %d bytes, want up's %d", r.Status, len(r.body), len(z1))
+		}
+	}
+	if r := d.get(t, "/"+modUp+"/@v/v1.0.0.info"); r.StatusCode != 200 || !strings.Contains(r.body, `"v1.0.0"`) {
+		t.Errorf("info: %s %s", r.Status, r.body)
+	}
+	if n := p.hitsOf("/v1.0.0.zip"); n != 1 {
+		t.Errorf("up was asked %d times for the zip, want once", n)
+	}
+
+	// The import is in down's log as a proxy record with the go.sum
+	// lines, and down's checksum database answers for it; a lookup of a
+	// version not imported yet imports it.
+	ctx := context.Background()
+	entries, err := d.Registry.LogEntries(ctx, trove.Go, modUp, "v1.0.0")
+	if err != nil || len(entries) == 0 || entries[0].Kind != "proxy" {
+		t.Fatalf("down's log entries of the import: %+v, %v; want a proxy record", entries, err)
+	}
+	upLines := goSumLines(t, p.up, modUp, "v1.0.0")
+	ops := &clientOps{t: t, base: d.url + "/sumdb/" + logName + "/", vkey: d.vkey, config: map[string][]byte{}, cache: map[string][]byte{}}
+	c := sumdb.NewClient(ops)
+	if lines, err := c.Lookup(modUp, "v1.0.0"); err != nil || len(lines) != 1 || lines[0] != upLines[0] {
+		t.Errorf("down's database Lookup(%s@v1.0.0) = %q, %v; want up's %q", modUp, lines, err, upLines[0])
+	}
+	if lines, err := c.Lookup(modUp, "v1.1.0/go.mod"); err != nil || len(lines) != 1 {
+		t.Errorf("down's database Lookup(%s@v1.1.0/go.mod), not imported before: %q, %v", modUp, lines, err)
+	}
+	if n := p.hitsOf("/v1.1.0.zip"); n != 1 {
+		t.Errorf("the lookup of v1.1.0 fetched its zip %d times, want once (an import)", n)
+	}
+
+	// Down relays up's checksum database for the go command.
+	if r := d.get(t, "/sumdb/"+upName+"/supported"); r.StatusCode != 200 {
+		t.Errorf("supported for the upstream's database: %s, want 200", r.Status)
+	}
+	upOps := &clientOps{t: t, base: d.url + "/sumdb/" + upName + "/", vkey: p.up.vkey, config: map[string][]byte{}, cache: map[string][]byte{}}
+	if lines, err := sumdb.NewClient(upOps).Lookup(modUp, "v1.0.0"); err != nil || len(lines) != 1 || lines[0] != upLines[0] {
+		t.Errorf("up's database through down's relay: %q, %v; want %q", lines, err, upLines[0])
+	}
+}
+
+// goSumLines returns the go.sum lines of a version's publish record.
+func goSumLines(t *testing.T, e *testEnv, mod, v string) []string {
+	t.Helper()
+	ctx := context.Background()
+	entries, err := e.Registry.LogEntries(ctx, trove.Go, mod, v)
+	if err != nil || len(entries) == 0 {
+		t.Fatalf("log entries of %s@%s: %v", mod, v, err)
+	}
+	recs, err := e.DB.ReadLogRecords(ctx, entries[0].ID, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(recs[0])), "\n")
+	return lines[len(lines)-2:]
+}
+
+// A zip or go.mod altered on the way is refused with a SECURITY ERROR
+// and nothing of it is kept: once the upstream serves the right bytes,
+// the version imports.
+func TestUpstreamTamperedRefused(t *testing.T) {
+	p := newUpstreamPair(t)
+	z, _ := p.up.publish(t, modUp, "v1.0.0")
+	p.up.publish(t, modUp, "v1.1.0")
+	d := p.down
+	ctx := context.Background()
+	for _, c := range []struct{ version, file string }{{"v1.0.0", ".zip"}, {"v1.1.0", ".mod"}} {
+		p.setTamper(c.version + c.file)
+		r := d.get(t, "/"+modUp+"/@v/"+c.version+".info")
+		if r.StatusCode != http.StatusGone || !strings.Contains(r.body, "SECURITY ERROR") || !strings.Contains(r.body, "upstream up") {
+			t.Errorf("%s@%s with its %s altered: %s %q, want 410 with a SECURITY ERROR", modUp, c.version, c.file, r.Status, r.body)
+		}
+		if _, err := d.Registry.File(ctx, trove.Go, modUp, c.version+".zip"); err == nil {
+			t.Errorf("the refused %s@%s was stored", modUp, c.version)
+		}
+		if entries, _ := d.Registry.LogEntries(ctx, trove.Go, modUp, c.version); len(entries) != 0 {
+			t.Errorf("the refused %s@%s is in the log: %+v", modUp, c.version, entries)
+		}
+	}
+	p.setTamper("")
+	if r := d.get(t, "/"+modUp+"/@v/v1.0.0.zip"); r.StatusCode != 200 || r.body != string(z) {
+		t.Errorf("zip once the upstream is honest: %s", r.Status)
+	}
+}
+
+// A module path at or below a local module is never asked of the
+// upstream, even when the upstream has higher versions.
+func TestUpstreamNeverForLocalTree(t *testing.T) {
+	p := newUpstreamPair(t)
+	p.up.publish(t, "example.test/tree", "v1.5.0")
+	p.up.publish(t, "example.test/tree/sub", "v1.0.0")
+	p.down.publish(t, "example.test/tree", "v1.0.0")
+	d := p.down
+	if r := d.get(t, "/example.test/tree/@v/list"); r.body != "v1.0.0\n" {
+		t.Errorf("list of a local module: %q, want only the local version", r.body)
+	}
+	if r := d.get(t, "/example.test/tree/@latest"); !strings.Contains(r.body, `"v1.0.0"`) {
+		t.Errorf("@latest of a local module: %s, want the local version", r.body)
+	}
+	for _, path := range []string{"/example.test/tree/@v/v1.5.0.info", "/example.test/tree/@v/v1.5.0.zip", "/example.test/tree/sub/@v/v1.0.0.mod", "/example.test/tree/sub/@v/list"} {
+		if r := d.get(t, path); r.StatusCode != http.StatusNotFound {
+			t.Errorf("GET %s below a local module: %s %s, want 404", path, r.Status, r.body)
+		}
+	}
+	if n := p.hitsOf("/example.test/tree"); n != 0 {
+		t.Errorf("the upstream was asked %d times about a local module tree", n)
+	}
+}
+
+// Concurrent first requests for one version import it once.
+func TestUpstreamConcurrentImport(t *testing.T) {
+	p := newUpstreamPair(t)
+	z, _ := p.up.publish(t, modUp, "v1.0.0")
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if r := p.down.get(t, "/"+modUp+"/@v/v1.0.0.zip"); r.StatusCode != 200 || r.body != string(z) {
+				t.Errorf("concurrent zip: %s", r.Status)
+			}
+		}()
+	}
+	wg.Wait()
+	if n := p.hitsOf("/v1.0.0.zip"); n != 1 {
+		t.Errorf("up was asked %d times for the zip, want once", n)
+	}
+}
+
+// With the upstream gone, imported versions are served and cached
+// metadata is served stale; anything else fails as unavailable, not 404.
+func TestUpstreamDown(t *testing.T) {
+	p := newUpstreamPair(t)
+	z, _ := p.up.publish(t, modUp, "v1.0.0")
+	p.up.publish(t, modUp, "v1.1.0")
+	d := p.down
+	if r := d.get(t, "/"+modUp+"/@v/list"); r.StatusCode != 200 {
+		t.Fatalf("list: %s", r.Status)
+	}
+	if r := d.get(t, "/"+modUp+"/@v/v1.0.0.zip"); r.StatusCode != 200 {
+		t.Fatalf("zip: %s", r.Status)
+	}
+	p.relay.Close()
+	if r := d.get(t, "/"+modUp+"/@v/v1.0.0.zip"); r.StatusCode != 200 || r.body != string(z) {
+		t.Errorf("imported zip with the upstream down: %s", r.Status)
+	}
+	if r := d.get(t, "/"+modUp+"/@v/v1.0.0.mod"); r.StatusCode != 200 {
+		t.Errorf("imported mod with the upstream down: %s", r.Status)
+	}
+	if r := d.get(t, "/other.example.test/m/@v/v1.0.0.info"); r.StatusCode == http.StatusNotFound || r.StatusCode < 500 {
+		t.Errorf("an uncached module with the upstream down: %s %s, want a 5xx saying so", r.Status, r.body)
+	}
+}
