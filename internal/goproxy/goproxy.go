@@ -102,7 +102,7 @@ func New(o Options) *Handler {
 	h := &Handler{o: o, sumDBs: upstreamDBs(o)}
 	h.table = h.routes()
 	if o.Log != nil && o.LogStore != nil {
-		h.sumdb = sumdb.NewServer(&checksumDB{log: o.Log, store: o.LogStore, reg: o.Registry, fill: h.fill})
+		h.sumdb = sumdb.NewServer(&checksumDB{log: o.Log, store: o.LogStore, reg: o.Registry})
 	}
 	return h
 }

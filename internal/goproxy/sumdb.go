@@ -24,10 +24,6 @@ type checksumDB struct {
 	log   *translog.Log
 	store translog.Store
 	reg   *registry.Service
-	// fill imports an upstream module's version that is not here yet
-	// (Handler.fill), so that the database answers for every module the
-	// proxy serves.
-	fill func(ctx context.Context, mod, version string) (bool, error)
 }
 
 // notExist is the error sumdb.Server reports as 404: it tests with
@@ -55,18 +51,9 @@ func (d *checksumDB) ReadRecords(ctx context.Context, id, n int64) ([][]byte, er
 
 // Lookup returns the id of the record holding a module version's go.sum
 // lines: its publish record, or the proxy record of a version imported
-// from an upstream (imported now if it is not here yet).
+// from an upstream (serveSumdb imports one that is not here yet first).
 func (d *checksumDB) Lookup(ctx context.Context, m module.Version) (int64, error) {
 	entries, err := d.reg.LogEntries(ctx, trove.Go, m.Path, m.Version)
-	if (errors.Is(err, trove.ErrNotFound) || err == nil && len(entries) == 0) && d.fill != nil {
-		var filled bool
-		if filled, err = d.fill(ctx, m.Path, m.Version); err != nil {
-			return 0, lookupFillError(m, err)
-		}
-		if filled {
-			entries, err = d.reg.LogEntries(ctx, trove.Go, m.Path, m.Version)
-		}
-	}
 	if err == nil && len(entries) == 0 {
 		err = trove.ErrNotFound
 	}
@@ -93,16 +80,6 @@ func (d *checksumDB) Lookup(ctx context.Context, m module.Version) (int64, error
 
 // sumKinds are the kinds of log records that carry go.sum lines.
 var sumKinds = map[string]bool{"publish": true, "proxy": true}
-
-// lookupFillError is the error of a lookup whose import failed:
-// sumdb.Server answers 404 for errors that are fs.ErrNotExist and 500
-// for others, with the message in the body either way.
-func lookupFillError(m module.Version, err error) error {
-	if errors.Is(err, trove.ErrNotFound) {
-		return notExist("lookup", m.String()+": "+err.Error())
-	}
-	return fmt.Errorf("looking up %s: %w", m, err)
-}
 
 // ReadTileData returns a hash tile inside the signed tree.
 func (d *checksumDB) ReadTileData(ctx context.Context, t tlog.Tile) ([]byte, error) {
@@ -134,7 +111,15 @@ func (h *Handler) serveSumdb(w http.ResponseWriter, r *http.Request, req request
 		w.Header().Set("Content-Type", textContentType)
 		w.WriteHeader(http.StatusOK)
 		return nil
-	case op == "latest", strings.HasPrefix(op, "lookup/"):
+	case strings.HasPrefix(op, "lookup/"):
+		// The database answers for every module the proxy serves: an
+		// upstream module's version that is not here yet is imported
+		// (verified) first, and a failure is reported as such.
+		if err := h.fillLookup(r.Context(), strings.TrimPrefix(op, "lookup/")); err != nil {
+			return err
+		}
+		w.Header().Set("Cache-Control", "no-cache")
+	case op == "latest":
 		w.Header().Set("Cache-Control", "no-cache")
 	case strings.HasPrefix(op, "tile/"):
 		// Tiles never change; the sumdb server only writes 200 for them.
@@ -146,6 +131,26 @@ func (h *Handler) serveSumdb(w http.ResponseWriter, r *http.Request, req request
 	sub.URL.Path, sub.URL.RawPath = "/"+op, ""
 	h.sumdb.ServeHTTP(w, sub)
 	return nil
+}
+
+// fillLookup imports the version a lookup names if it is an upstream
+// module's that is not here yet. A malformed lookup is left to the
+// database, which answers 400.
+func (h *Handler) fillLookup(ctx context.Context, esc string) error {
+	i := strings.LastIndex(esc, "@")
+	if i < 0 {
+		return nil
+	}
+	mod, err := module.UnescapePath(esc[:i])
+	if err != nil {
+		return nil
+	}
+	v, err := module.UnescapeVersion(esc[i+1:])
+	if err != nil || CheckVersion(mod, v) != nil {
+		return nil
+	}
+	_, err = h.fill(ctx, mod, v)
+	return err
 }
 
 // upstreamDB returns the upstream checksum database a sumdb path

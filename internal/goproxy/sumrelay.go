@@ -86,7 +86,7 @@ func (d *upstreamDB) relayCached(ctx context.Context, op string, check func([]by
 	}
 	if check != nil {
 		if err := check(b); err != nil {
-			return nil, trove.Error(trove.ErrUnavailable, "the checksum database %s answered %s with something that does not verify: %v", d.name, op, err)
+			return nil, trove.Error(trove.ErrUpstream, "the checksum database %s answered %s with something that does not verify: %v", d.name, op, err)
 		}
 	}
 	if err := d.state.PutSumState(ctx, key, b); err != nil {
@@ -100,7 +100,7 @@ func (d *upstreamDB) relayError(op string, err error) error {
 	if errors.Is(err, errNoRecord) {
 		return trove.Error(trove.ErrNotFound, "the checksum database %s has no %s", d.name, op)
 	}
-	return trove.Error(trove.ErrUnavailable, "the checksum database %s of upstream %s cannot be reached: %v", d.name, d.source, err)
+	return trove.Error(trove.ErrUpstream, "the checksum database %s of upstream %s cannot be reached: %v", d.name, d.source, err)
 }
 
 // checkLookup checks that a lookup answer is a record followed by a tree

@@ -192,10 +192,10 @@ func (h *Handler) upstreamInfo(ctx context.Context, mod, v string) (*Info, *upst
 	}
 	info, err := parseInfo(doc.Body)
 	if err != nil {
-		return nil, nil, trove.Error(trove.ErrUnavailable, "upstream %s: the .info of %s@%s: %v", doc.Source.Name, mod, v, err)
+		return nil, nil, trove.Error(trove.ErrUpstream, "upstream %s: the .info of %s@%s: %v", doc.Source.Name, mod, v, err)
 	}
 	if info.Version != v {
-		return nil, nil, trove.Error(trove.ErrUnavailable, "upstream %s answered the .info of %s@%s with version %q", doc.Source.Name, mod, v, info.Version)
+		return nil, nil, trove.Error(trove.ErrUpstream, "upstream %s answered the .info of %s@%s with version %q", doc.Source.Name, mod, v, info.Version)
 	}
 	return info, doc, nil
 }
@@ -367,7 +367,7 @@ func (h *Handler) importVersion(ctx context.Context, mod, v string) error {
 	}
 	db := h.sumDBs[doc.Source.Name]
 	if db == nil {
-		return trove.Error(trove.ErrUnavailable, "%s@%s: upstream %s has no checksum database configured (sumdb), so its modules cannot be verified; set one in [[upstream.sources.go]]",
+		return trove.Error(trove.ErrUpstream, "%s@%s: upstream %s has no checksum database configured (sumdb), so its modules cannot be verified; set one in [[upstream.sources.go]]",
 			mod, v, doc.Source.Name)
 	}
 	files, err := h.fetchFiles(ctx, doc, v)
@@ -377,7 +377,7 @@ func (h *Handler) importVersion(ctx context.Context, mod, v string) error {
 	defer files.close()
 	up, err := checkFetched(module.Version{Path: mod, Version: v}, files.mod, files.zip, info.Time)
 	if err != nil {
-		return fmt.Errorf("%s@%s from upstream %s is not a valid module version: %w", mod, v, doc.Source.Name, err)
+		return trove.Error(trove.ErrUpstream, "%s@%s from upstream %s is not a valid module version, so it was refused: %w", mod, v, doc.Source.Name, err)
 	}
 	if err := db.verify(ctx, module.Version{Path: mod, Version: v}, up.Lines); err != nil {
 		return err
@@ -461,4 +461,31 @@ func checkFetched(m module.Version, mod []byte, zip *registry.Staged, at time.Ti
 type releaseMeta struct {
 	Module string    `json:"module"`
 	Time   time.Time `json:"time,omitzero"`
+}
+
+// HasUpstream reports whether an upstream has the module path name (a
+// version in its list, or an @latest): publishing it here as a new local
+// module would shadow it, which the registry refuses unless an
+// administrator allows it. False without upstreams.
+func (h *Handler) HasUpstream(ctx context.Context, name trove.Name) (bool, error) {
+	if h.o.Upstream == nil || !h.o.Upstream.Enabled() {
+		return false, nil
+	}
+	mod := string(name)
+	for _, file := range []string{"@v/list", "@latest"} {
+		p, err := upstreamPath(mod, file)
+		if err != nil {
+			return false, nil
+		}
+		doc, err := h.o.Upstream.Doc(ctx, mod+"/"+file, p, nil)
+		switch {
+		case errors.Is(err, trove.ErrNotFound):
+			continue
+		case err != nil:
+			return false, err
+		case file == "@latest" || strings.TrimSpace(string(doc.Body)) != "":
+			return true, nil
+		}
+	}
+	return false, nil
 }

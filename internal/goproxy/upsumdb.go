@@ -152,7 +152,7 @@ func (d *upstreamDB) lookupError(m module.Version, ops *sumOps, err error) error
 	case missing:
 		return refuse("the database has no record of this version")
 	case remote != nil:
-		return trove.Error(trove.ErrUnavailable, "verifying %s from upstream %s: the checksum database %s cannot be reached: %v", m, d.source, d.name, remote)
+		return trove.Error(trove.ErrUpstream, "verifying %s from upstream %s: the checksum database %s cannot be reached: %v", m, d.source, d.name, remote)
 	}
 	return refuse(err.Error())
 }

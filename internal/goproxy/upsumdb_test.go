@@ -151,7 +151,7 @@ func TestUpstreamDBVerify(t *testing.T) {
 	db.srv.Close()
 	b := module.Version{Path: "example.test/b", Version: "v1.0.0"}
 	err = d.verify(ctx, b, lineSlice(sumLines(b.Path, b.Version, "b")))
-	if ve := (*VerifyError)(nil); errors.As(err, &ve) || !errors.Is(err, trove.ErrUnavailable) {
+	if ve := (*VerifyError)(nil); errors.As(err, &ve) || !errors.Is(err, trove.ErrUpstream) {
 		t.Errorf("verify with the database down: %v, want unavailable", err)
 	}
 }
@@ -242,7 +242,7 @@ func TestUpstreamDBRelay(t *testing.T) {
 			t.Errorf("relay(%q) with the database down: %v, want the kept answer", op, err)
 		}
 	}
-	if _, err := d.relay(ctx, "tile/8/0/001"); !errors.Is(err, trove.ErrUnavailable) {
+	if _, err := d.relay(ctx, "tile/8/0/001"); !errors.Is(err, trove.ErrUpstream) {
 		t.Errorf("relay of an unkept tile with the database down: %v, want unavailable", err)
 	}
 }
@@ -255,7 +255,7 @@ func TestUpstreamDBRelayRefusesOtherKey(t *testing.T) {
 	db := newFakeSumDB(t, skey, map[string]string{"example.test/a@v1.0.0": sumLines("example.test/a", "v1.0.0", "a")})
 	d := newTestUpstreamDB(t, otherVkey, db.srv.URL, newMemSumState())
 	for _, op := range []string{"lookup/example.test/a@v1.0.0", "latest"} {
-		if _, err := d.relay(context.Background(), op); !errors.Is(err, trove.ErrUnavailable) || !strings.Contains(err.Error(), "verif") {
+		if _, err := d.relay(context.Background(), op); !errors.Is(err, trove.ErrUpstream) || !strings.Contains(err.Error(), "verif") {
 			t.Errorf("relay(%q) from a database with another key: %v, want refused", op, err)
 		}
 	}
