@@ -347,7 +347,10 @@ func (s *Server) writeError(m Mount, w *recorder, r *http.Request, route string,
 	if code >= 500 {
 		slog.Error("request failed", "request_id", RequestID(r.Context()), "route", route, "err", err)
 		msg = "internal error; the request ID is " + RequestID(r.Context())
-		if code == http.StatusServiceUnavailable {
+		switch code {
+		case http.StatusServiceUnavailable, http.StatusBadGateway, http.StatusGatewayTimeout:
+			// Unavailable, or an upstream registry failed: the
+			// message says what to do, and holds no internals.
 			msg = err.Error()
 		}
 	}
