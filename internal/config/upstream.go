@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"golang.org/x/mod/sumdb/note"
 )
 
 // Upstream configures the upstream registries Trove fetches from for the
@@ -115,10 +117,12 @@ func (s UpstreamSource) validate(at, eco string) []error {
 	switch {
 	case eco != "go" && (s.SumDB != "" || s.SumDBURL != ""):
 		bad("%s: sumdb and sumdb_url are for go upstreams only", at)
-	case s.SumDB != "" && strings.Count(s.SumDB, "+") != 2:
-		bad("%s.sumdb: %q is not a checksum database key <name>+<hash>+<key> (as the go command's documentation publishes it)", at, s.SumDB)
-	case s.SumDBURL != "" && s.SumDB == "":
-		bad("%s.sumdb_url: needs sumdb, the database's key", at)
+	case eco == "go" && s.SumDB == "":
+		bad("%s.sumdb: must be set: modules from a Go upstream are verified against its checksum database; paste its key <name>+<hash>+<key> (as the go command's documentation publishes it)", at)
+	case s.SumDB != "":
+		if _, err := note.NewVerifier(s.SumDB); err != nil {
+			bad("%s.sumdb: %q is not a checksum database key <name>+<hash>+<key> (as the go command's documentation publishes it): %v", at, s.SumDB, err)
+		}
 	}
 	if s.SumDBURL != "" {
 		if err := checkHTTPURL(s.SumDBURL); err != nil {
