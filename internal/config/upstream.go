@@ -115,6 +115,8 @@ func (s UpstreamSource) validate(at, eco string) []error {
 		}
 	}
 	switch {
+	case eco == "go" && s.SumDB == "":
+		bad("%s.sumdb: a go upstream needs its checksum database's key <name>+<hash>+<key>: every module fetched is verified against it", at)
 	case eco != "go" && (s.SumDB != "" || s.SumDBURL != ""):
 		bad("%s: sumdb and sumdb_url are for go upstreams only", at)
 	case eco == "go" && s.SumDB == "":
