@@ -322,7 +322,7 @@ url = "https://crates.example"
 		`upstream.sources.pypi[0].url: "ftp://files.example" is not an http:// or https:// URL`,
 		`upstream.sources.pypi[0]: sumdb and sumdb_url are for go upstreams only`,
 		`upstream.sources.cargo: there is no ecosystem "cargo"`,
-		`upstream.sources.go[1].sumdb: must be set`,
+		`upstream.sources.go[1].sumdb: a go upstream needs its checksum database's key`,
 		`upstream.sources.go[2].sumdb: "sum.example+0123abcd+AAAA" is not a checksum database key`,
 	} {
 		if !strings.Contains(err.Error(), want) {

@@ -119,8 +119,6 @@ func (s UpstreamSource) validate(at, eco string) []error {
 		bad("%s.sumdb: a go upstream needs its checksum database's key <name>+<hash>+<key>: every module fetched is verified against it", at)
 	case eco != "go" && (s.SumDB != "" || s.SumDBURL != ""):
 		bad("%s: sumdb and sumdb_url are for go upstreams only", at)
-	case eco == "go" && s.SumDB == "":
-		bad("%s.sumdb: must be set: modules from a Go upstream are verified against its checksum database; paste its key <name>+<hash>+<key> (as the go command's documentation publishes it)", at)
 	case s.SumDB != "":
 		if _, err := note.NewVerifier(s.SumDB); err != nil {
 			bad("%s.sumdb: %q is not a checksum database key <name>+<hash>+<key> (as the go command's documentation publishes it): %v", at, s.SumDB, err)
