@@ -41,6 +41,12 @@ type upstreamPair struct {
 
 func newUpstreamPair(t *testing.T) *upstreamPair {
 	t.Helper()
+	return newUpstreamPairWith(t, nil)
+}
+
+// newUpstreamPairWith is newUpstreamPair with a curation policy on Down.
+func newUpstreamPairWith(t *testing.T, policy upstream.Policy) *upstreamPair {
+	t.Helper()
 	p := &upstreamPair{hits: map[string]int{}}
 	p.up = newTestEnvNamed(t, upName, servertest.Options{})
 	target, err := url.Parse(p.up.URL)
@@ -58,7 +64,7 @@ func newUpstreamPair(t *testing.T) *upstreamPair {
 	t.Cleanup(p.relay.Close)
 	p.down = newTestEnvNamed(t, logName, servertest.Options{}, func(o *Options) {
 		db := o.LogStore.(*meta.DB)
-		o.Upstream = upstream.New(upstream.Options{Ecosystem: trove.Go, Store: db,
+		o.Upstream = upstream.New(upstream.Options{Ecosystem: trove.Go, Store: db, Policy: policy,
 			Sources: []upstream.Source{{Name: "up", URL: p.relay.URL + "/go", SumDB: p.up.vkey}}})
 		o.SumState = db
 	})
@@ -311,5 +317,59 @@ func TestUpstreamDown(t *testing.T) {
 	}
 	if r := d.get(t, "/other.example.test/m/@v/v1.0.0.info"); r.StatusCode == http.StatusNotFound || r.StatusCode < 500 {
 		t.Errorf("an uncached module with the upstream down: %s %s, want a 5xx saying so", r.Status, r.body)
+	}
+}
+
+// denyPolicy blocks the versions listed, and records what it was asked.
+type denyPolicy struct {
+	deny map[string]bool
+	mu   sync.Mutex
+	seen []upstream.Version
+}
+
+func (d *denyPolicy) Decide(_ context.Context, vs []upstream.Version) ([]upstream.Decision, error) {
+	d.mu.Lock()
+	d.seen = append(d.seen, vs...)
+	d.mu.Unlock()
+	out := make([]upstream.Decision, len(vs))
+	for i, v := range vs {
+		out[i] = upstream.Decision{Allowed: true}
+		if d.deny[v.Version] {
+			out[i] = upstream.Decision{Rule: "deny-list", Why: "v1.1.0 is on the deny list; ask the platform team"}
+		}
+	}
+	return out, nil
+}
+
+// Versions the curation policy blocks are left out of list and @latest,
+// an exact request names the rule, and nothing of them is fetched. The
+// policy sees each version's upstream time.
+func TestUpstreamCuration(t *testing.T) {
+	policy := &denyPolicy{deny: map[string]bool{"v1.1.0": true}}
+	p := newUpstreamPairWith(t, policy)
+	p.up.publish(t, modUp, "v1.0.0")
+	p.up.publish(t, modUp, "v1.1.0")
+	d := p.down
+	if r := d.get(t, "/"+modUp+"/@v/list"); r.body != "v1.0.0\n" {
+		t.Errorf("list with v1.1.0 denied: %q, want only v1.0.0", r.body)
+	}
+	if r := d.get(t, "/"+modUp+"/@latest"); !strings.Contains(r.body, `"v1.0.0"`) {
+		t.Errorf("@latest with v1.1.0 denied: %s, want v1.0.0", r.body)
+	}
+	for _, f := range []string{".info", ".mod", ".zip"} {
+		r := d.get(t, "/"+modUp+"/@v/v1.1.0"+f)
+		if r.StatusCode != http.StatusNotFound || !strings.Contains(r.body, "deny-list") || !strings.Contains(r.body, "ask the platform team") {
+			t.Errorf("GET v1.1.0%s, denied: %s %q, want 404 naming the rule and whom to ask", f, r.Status, r.body)
+		}
+	}
+	if n := p.hitsOf("/v1.1.0.zip") + p.hitsOf("/v1.1.0.mod"); n != 0 {
+		t.Errorf("a denied version's files were fetched %d times", n)
+	}
+	policy.mu.Lock()
+	defer policy.mu.Unlock()
+	for _, v := range policy.seen {
+		if v.Published.IsZero() || time.Since(v.Published) > time.Minute {
+			t.Errorf("the policy was asked about %s without its upstream time: %v", v.Version, v.Published)
+		}
 	}
 }
