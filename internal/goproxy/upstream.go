@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"path"
 	"strings"
 	"sync"
 	"time"
@@ -463,15 +464,28 @@ type releaseMeta struct {
 	Time   time.Time `json:"time,omitzero"`
 }
 
-// HasUpstream reports whether an upstream has the module path name (a
-// version in its list, or an @latest): publishing it here as a new local
-// module would shadow it, which the registry refuses unless an
-// administrator allows it. False without upstreams.
+// HasUpstream reports whether an upstream has the module path name, or
+// a module at a path above it (a version in its list, or an @latest):
+// publishing name here makes its module tree local, so those would no
+// longer be served from the upstream, which the registry refuses unless
+// an administrator allows it. False without upstreams.
 func (h *Handler) HasUpstream(ctx context.Context, name trove.Name) (bool, error) {
 	if h.o.Upstream == nil || !h.o.Upstream.Enabled() {
 		return false, nil
 	}
-	mod := string(name)
+	for mod := string(name); ; mod = path.Dir(mod) {
+		has, err := h.upstreamHasModule(ctx, mod)
+		if err != nil || has {
+			return has, err
+		}
+		if !strings.Contains(mod, "/") {
+			return false, nil
+		}
+	}
+}
+
+// upstreamHasModule reports whether an upstream has the module path mod.
+func (h *Handler) upstreamHasModule(ctx context.Context, mod string) (bool, error) {
 	for _, file := range []string{"@v/list", "@latest"} {
 		p, err := upstreamPath(mod, file)
 		if err != nil {

@@ -3,6 +3,7 @@ package goproxy
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -371,5 +372,28 @@ func TestUpstreamCuration(t *testing.T) {
 		if v.Published.IsZero() || time.Since(v.Published) > time.Minute {
 			t.Errorf("the policy was asked about %s without its upstream time: %v", v.Version, v.Published)
 		}
+	}
+}
+
+// An upstream has a module path when it has the module or one above it:
+// publishing either here would make the upstream's module local.
+func TestHasUpstream(t *testing.T) {
+	p := newUpstreamPair(t)
+	p.up.publish(t, "example.test/tree", "v1.0.0")
+	ctx := context.Background()
+	for name, want := range map[string]bool{
+		"example.test/tree":        true,
+		"example.test/tree/sub":    true,
+		"example.test/tree/sub/v2": true,
+		"example.test/other":       false,
+		"other.example.test/tree":  false,
+	} {
+		if got, err := p.down.h.HasUpstream(ctx, trove.Name(name)); got != want || err != nil {
+			t.Errorf("HasUpstream(%s) = %v, %v; want %v", name, got, err, want)
+		}
+	}
+	p.relay.Close()
+	if _, err := p.down.h.HasUpstream(ctx, "example.test/new"); !errors.Is(err, trove.ErrUpstream) {
+		t.Errorf("HasUpstream with the upstream down = %v, want an upstream error (the publish must not guess)", err)
 	}
 }
