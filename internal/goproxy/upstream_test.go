@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -40,13 +41,13 @@ type upstreamPair struct {
 	tamper func(path string, body []byte) []byte
 }
 
-func newUpstreamPair(t *testing.T) *upstreamPair {
+func newUpstreamPair(t testing.TB) *upstreamPair {
 	t.Helper()
 	return newUpstreamPairWith(t, nil)
 }
 
 // newUpstreamPairWith is newUpstreamPair with a curation policy on Down.
-func newUpstreamPairWith(t *testing.T, policy upstream.Policy) *upstreamPair {
+func newUpstreamPairWith(t testing.TB, policy upstream.Policy) *upstreamPair {
 	t.Helper()
 	p := &upstreamPair{hits: map[string]int{}}
 	p.up = newTestEnvNamed(t, upName, servertest.Options{})
@@ -396,4 +397,46 @@ func TestHasUpstream(t *testing.T) {
 	if _, err := p.down.h.HasUpstream(ctx, "example.test/new"); !errors.Is(err, trove.ErrUpstream) {
 		t.Errorf("HasUpstream with the upstream down = %v, want an upstream error (the publish must not guess)", err)
 	}
+}
+
+// BenchmarkUpstreamZip compares a module zip served from a local
+// release, from an imported upstream release (the same path once
+// cached), and the first request of an upstream version (fetch .info,
+// .mod and .zip, check, verify against the upstream checksum database,
+// import). Run with -benchtime=Nx: each first-fetch iteration needs its
+// own upstream version, published before the timer starts.
+func BenchmarkUpstreamZip(b *testing.B) {
+	p := newUpstreamPair(b)
+	p.down.publish(b, "example.test/local", "v1.0.0")
+	p.up.publish(b, modUp, "v1.0.0")
+	if r := p.down.get(b, "/"+modUp+"/@v/v1.0.0.zip"); r.StatusCode != 200 {
+		b.Fatal(r.Status)
+	}
+	for _, c := range []struct{ name, path string }{
+		{"local", "/example.test/local/@v/v1.0.0.zip"},
+		{"imported", "/" + modUp + "/@v/v1.0.0.zip"},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			for b.Loop() {
+				if r := p.down.get(b, c.path); r.StatusCode != 200 {
+					b.Fatal(r.Status)
+				}
+			}
+		})
+	}
+	next := 0 // the benchmark function runs more than once
+	b.Run("first-fetch", func(b *testing.B) {
+		b.StopTimer()
+		first := next
+		for range b.N {
+			p.up.publish(b, modUp, fmt.Sprintf("v1.2.%d", next))
+			next++
+		}
+		b.StartTimer()
+		for i := first; i < next; i++ {
+			if r := p.down.get(b, fmt.Sprintf("/%s/@v/v1.2.%d.zip", modUp, i)); r.StatusCode != 200 {
+				b.Fatal(r.Status, r.body)
+			}
+		}
+	})
 }
