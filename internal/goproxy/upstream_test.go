@@ -136,8 +136,13 @@ func TestUpstreamModules(t *testing.T) {
 			t.Errorf("zip: %s, %d bytes, want up's %d", r.Status, len(r.body), len(z1))
 		}
 	}
-	if r := d.get(t, "/"+modUp+"/@v/v1.0.0.info"); r.StatusCode != 200 || !strings.Contains(r.body, `"v1.0.0"`) {
-		t.Errorf("info: %s %s", r.Status, r.body)
+	// The .info keeps the upstream's time, not the import's.
+	if r, upInfo := d.get(t, "/"+modUp+"/@v/v1.0.0.info"), p.up.get(t, "/"+modUp+"/@v/v1.0.0.info"); r.StatusCode != 200 || r.body != upInfo.body {
+		t.Errorf("info: %s %s, want up's %s", r.Status, r.body, upInfo.body)
+	}
+	proj, err := d.Registry.Project(context.Background(), trove.Go, modUp)
+	if err != nil || len(proj.Releases) != 1 || !strings.Contains(string(proj.Releases[0].Metadata), `"time":"`) {
+		t.Errorf("the imported release's metadata does not keep the upstream's time: %v", err)
 	}
 	if n := p.hitsOf("/v1.0.0.zip"); n != 1 {
 		t.Errorf("up was asked %d times for the zip, want once", n)
