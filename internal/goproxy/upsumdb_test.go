@@ -17,6 +17,7 @@ import (
 	"golang.org/x/mod/sumdb"
 	"golang.org/x/mod/sumdb/note"
 
+	"github.com/trove-dev/trove/internal/meta/dbtest"
 	"github.com/trove-dev/trove/internal/trove"
 )
 
@@ -160,13 +161,17 @@ func TestUpstreamDBVerify(t *testing.T) {
 // key, as a compromised or rolled-back server would be) is caught against
 // the tree Trove kept, by a new client: as after a restart.
 func TestUpstreamDBForkDetectedAcrossClients(t *testing.T) {
+	t.Run("memory", func(t *testing.T) { testForkDetected(t, newMemSumState()) })
+	t.Run("database", func(t *testing.T) { testForkDetected(t, dbtest.Open(t)) })
+}
+
+func testForkDetected(t *testing.T, state SumState) {
 	skey, vkey := newSumKey(t, "sum.example.test")
 	sums := map[string]string{}
 	for _, m := range []string{"a", "b", "c"} {
 		sums["example.test/"+m+"@v1.0.0"] = sumLines("example.test/"+m, "v1.0.0", m)
 	}
 	first := newFakeSumDB(t, skey, sums)
-	state := newMemSumState()
 	ctx := context.Background()
 	d := newTestUpstreamDB(t, vkey, first.srv.URL, state)
 	for _, m := range []string{"a", "b", "c"} {
