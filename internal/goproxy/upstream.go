@@ -140,15 +140,21 @@ func compactSorted(vs []string) []string {
 	return out
 }
 
-// withTimes returns the versions with their times from the upstream's
-// .info documents (cached like every upstream document), fetched a few at
-// a time; a version whose .info cannot be had has no time.
+// withTimes returns the versions with, when a curation policy will read
+// them, their times from the upstream's .info documents (cached like every
+// upstream document), fetched a few at a time; a version whose .info
+// cannot be had has no time.
 func (h *Handler) withTimes(ctx context.Context, mod string, versions []string) []upstream.Version {
 	out := make([]upstream.Version, len(versions))
+	for i, v := range versions {
+		out[i] = upstream.Version{Ecosystem: trove.Go, Name: trove.Name(mod), Version: v}
+	}
+	if !h.o.Upstream.Curated() {
+		return out
+	}
 	sem := make(chan struct{}, infoFetchers)
 	var wg sync.WaitGroup
 	for i, v := range versions {
-		out[i] = upstream.Version{Ecosystem: trove.Go, Name: trove.Name(mod), Version: v}
 		wg.Add(1)
 		sem <- struct{}{}
 		go func(i int, v string) {
@@ -233,6 +239,13 @@ func (h *Handler) upstreamLatest(w http.ResponseWriter, r *http.Request, mod str
 	}
 	if best == nil {
 		return h.upstreamOwnLatest(w, r, mod)
+	}
+	if best.Published.IsZero() { // not gathered without a policy
+		info, _, err := h.upstreamInfo(ctx, mod, best.Version)
+		if err != nil {
+			return err
+		}
+		best.Published = info.Time
 	}
 	setFreshness(w, doc)
 	return writeInfo(w, Info{Version: best.Version, Time: best.Published})
