@@ -132,6 +132,7 @@ func upstreamDBs(o Options) map[string]*upstreamDB {
 			slog.Error("go upstream without a checksum database", "source", src.Name, "err", err)
 			continue
 		}
+		db.allow = o.Upstream.Allow
 		out[src.Name] = db
 	}
 	return out

@@ -80,6 +80,9 @@ func (d *upstreamDB) relayCached(ctx context.Context, op string, check func([]by
 	if b, err := d.state.SumState(ctx, key); err == nil && b != nil {
 		return b, nil
 	}
+	if err := d.allowed(ctx); err != nil {
+		return nil, err
+	}
 	b, err := d.get(ctx, "/"+op)
 	if err != nil {
 		return nil, d.relayError(op, err)
@@ -136,6 +139,9 @@ func (d *upstreamDB) relayLatest(ctx context.Context) ([]byte, error) {
 		return d.latest, nil
 	}
 	key := "relay/" + d.name + "/latest"
+	if err := d.allowed(ctx); err != nil {
+		return nil, err
+	}
 	b, err := d.get(ctx, "/latest")
 	if err == nil {
 		if err = d.checkTree(b); err != nil {
@@ -153,4 +159,12 @@ func (d *upstreamDB) relayLatest(ctx context.Context) ([]byte, error) {
 	}
 	d.latest, d.latestAt = b, time.Now()
 	return b, nil
+}
+
+// allowed applies the per-client limit on upstream requests.
+func (d *upstreamDB) allowed(ctx context.Context) error {
+	if d.allow == nil {
+		return nil
+	}
+	return d.allow(ctx)
 }

@@ -18,6 +18,7 @@ import (
 
 	"golang.org/x/mod/sumdb"
 
+	"github.com/trove-dev/trove/internal/limit"
 	"github.com/trove-dev/trove/internal/meta"
 	"github.com/trove-dev/trove/internal/server/servertest"
 	"github.com/trove-dev/trove/internal/trove"
@@ -46,8 +47,9 @@ func newUpstreamPair(t testing.TB) *upstreamPair {
 	return newUpstreamPairWith(t, nil)
 }
 
-// newUpstreamPairWith is newUpstreamPair with a curation policy on Down.
-func newUpstreamPairWith(t testing.TB, policy upstream.Policy) *upstreamPair {
+// newUpstreamPairWith is newUpstreamPair with Down's upstream options
+// changed by opt (a curation policy, rate limits).
+func newUpstreamPairWith(t testing.TB, opt func(*upstream.Options)) *upstreamPair {
 	t.Helper()
 	p := &upstreamPair{hits: map[string]int{}}
 	p.up = newTestEnvNamed(t, upName, servertest.Options{})
@@ -66,8 +68,12 @@ func newUpstreamPairWith(t testing.TB, policy upstream.Policy) *upstreamPair {
 	t.Cleanup(p.relay.Close)
 	p.down = newTestEnvNamed(t, logName, servertest.Options{}, func(o *Options) {
 		db := o.LogStore.(*meta.DB)
-		o.Upstream = upstream.New(upstream.Options{Ecosystem: trove.Go, Store: db, Policy: policy,
-			Sources: []upstream.Source{{Name: "up", URL: p.relay.URL + "/go", SumDB: p.up.vkey}}})
+		uo := upstream.Options{Ecosystem: trove.Go, Store: db,
+			Sources: []upstream.Source{{Name: "up", URL: p.relay.URL + "/go", SumDB: p.up.vkey}}}
+		if opt != nil {
+			opt(&uo)
+		}
+		o.Upstream = upstream.New(uo)
 		o.SumState = db
 	})
 	return p
@@ -353,7 +359,7 @@ func (d *denyPolicy) Decide(_ context.Context, vs []upstream.Version) ([]upstrea
 // policy sees each version's upstream time.
 func TestUpstreamCuration(t *testing.T) {
 	policy := &denyPolicy{deny: map[string]bool{"v1.1.0": true}}
-	p := newUpstreamPairWith(t, policy)
+	p := newUpstreamPairWith(t, func(o *upstream.Options) { o.Policy = policy })
 	p.up.publish(t, modUp, "v1.0.0")
 	p.up.publish(t, modUp, "v1.1.0")
 	d := p.down
@@ -444,4 +450,25 @@ func BenchmarkUpstreamZip(b *testing.B) {
 			}
 		}
 	})
+}
+
+// The relay of the upstream's checksum database counts against the
+// client's limit on upstream requests; kept answers do not.
+func TestUpstreamDBRelayLimited(t *testing.T) {
+	p := newUpstreamPairWith(t, func(o *upstream.Options) { o.Rates = limit.NewRates(limit.Rate{N: 2, Per: time.Hour}, nil) })
+	p.up.publish(t, modUp, "v1.0.0")
+	base := "/sumdb/" + upName + "/lookup/"
+	for _, c := range []struct {
+		op   string
+		want int
+	}{
+		{modUp + "@v1.0.0", 200},           // asked, then kept
+		{"example.test/none1@v1.0.0", 404}, // asked, not kept
+		{"example.test/none2@v1.0.0", 429}, // over the limit
+		{modUp + "@v1.0.0", 200},           // kept: not asked
+	} {
+		if r := p.down.get(t, base+c.op); r.StatusCode != c.want {
+			t.Errorf("relay lookup %s: %s %s, want %d", c.op, r.Status, r.body, c.want)
+		}
+	}
 }

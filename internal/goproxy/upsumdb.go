@@ -56,6 +56,9 @@ type upstreamDB struct {
 	token, authHost string
 	http            *http.Client
 	state           SumState
+	// allow applies the per-client limit on upstream requests to the
+	// relay's (upstream.Client.Allow); nil: no limit.
+	allow func(context.Context) error
 
 	latestMu sync.Mutex // guards the relay's signed tree
 	latest   []byte
