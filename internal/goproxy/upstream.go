@@ -125,8 +125,7 @@ func (h *Handler) upstreamVersions(ctx context.Context, mod string) ([]upstream.
 	}
 	semver.Sort(listed)
 	listed = compactSorted(listed)
-	vs := h.withTimes(ctx, mod, listed)
-	allowed, err := h.allowed(ctx, vs)
+	allowed, err := h.allowed(ctx, mod, listed)
 	return allowed, doc, err
 }
 
@@ -140,39 +139,33 @@ func compactSorted(vs []string) []string {
 	return out
 }
 
-// withTimes returns the versions with, when a curation policy will read
-// them, their times from the upstream's .info documents (cached like every
-// upstream document), fetched a few at a time; a version whose .info
-// cannot be had has no time.
-func (h *Handler) withTimes(ctx context.Context, mod string, versions []string) []upstream.Version {
-	out := make([]upstream.Version, len(versions))
+// allowed returns the versions the curation policy allows, with the
+// times it read. It decides twice: first without times, which the list
+// does not give; then, for the versions only the cool-down refused, with
+// their times from the upstream's .info documents (cached like every
+// upstream document), fetched a few at a time. Knowing a version's time
+// can only let in a version refused for not being known old enough (a
+// cool-down fails closed), so the first pass's other decisions stand. A
+// version whose .info cannot be had stays refused.
+func (h *Handler) allowed(ctx context.Context, mod string, versions []string) ([]upstream.Version, error) {
+	vs := make([]upstream.Version, len(versions))
 	for i, v := range versions {
-		out[i] = upstream.Version{Ecosystem: trove.Go, Name: trove.Name(mod), Version: v}
+		vs[i] = upstream.Version{Ecosystem: trove.Go, Name: trove.Name(mod), Version: v}
 	}
-	if !h.o.Upstream.Curated() {
-		return out
-	}
-	sem := make(chan struct{}, infoFetchers)
-	var wg sync.WaitGroup
-	for i, v := range versions {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func(i int, v string) {
-			defer func() { <-sem; wg.Done() }()
-			if info, _, err := h.upstreamInfo(ctx, mod, v); err == nil {
-				out[i].Published = info.Time
-			}
-		}(i, v)
-	}
-	wg.Wait()
-	return out
-}
-
-// allowed returns the versions the curation policy allows.
-func (h *Handler) allowed(ctx context.Context, vs []upstream.Version) ([]upstream.Version, error) {
 	ds, err := h.o.Upstream.Decide(ctx, vs)
 	if err != nil {
 		return nil, err
+	}
+	var later []int
+	for i, d := range ds {
+		if !d.Allowed && d.Rule == ruleCooldown {
+			later = append(later, i)
+		}
+	}
+	if len(later) > 0 {
+		if err := h.decideWithTimes(ctx, vs, ds, later); err != nil {
+			return nil, err
+		}
 	}
 	var out []upstream.Version
 	for i, d := range ds {
@@ -181,6 +174,39 @@ func (h *Handler) allowed(ctx context.Context, vs []upstream.Version) ([]upstrea
 		}
 	}
 	return out, nil
+}
+
+// ruleCooldown is the rule of a decision that depends on a version's time.
+const ruleCooldown = "cooldown"
+
+// decideWithTimes decides again on the versions vs[i] for i in which,
+// with their times, updating ds.
+func (h *Handler) decideWithTimes(ctx context.Context, vs []upstream.Version, ds []upstream.Decision, which []int) error {
+	sem := make(chan struct{}, infoFetchers)
+	var wg sync.WaitGroup
+	for _, i := range which {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func(i int) {
+			defer func() { <-sem; wg.Done() }()
+			if info, _, err := h.upstreamInfo(ctx, string(vs[i].Name), vs[i].Version); err == nil {
+				vs[i].Published = info.Time
+			}
+		}(i)
+	}
+	wg.Wait()
+	again := make([]upstream.Version, len(which))
+	for k, i := range which {
+		again[k] = vs[i]
+	}
+	ds2, err := h.o.Upstream.Decide(ctx, again)
+	if err != nil {
+		return err
+	}
+	for k, i := range which {
+		ds[i] = ds2[k]
+	}
+	return nil
 }
 
 // upstreamInfo returns a version's .info from the upstreams.
@@ -282,7 +308,7 @@ func (h *Handler) upstreamOwnLatest(w http.ResponseWriter, r *http.Request, mod 
 		return trove.Error(trove.ErrNotFound, "%s: upstream %s has no usable @latest", mod, doc.Source.Name)
 	}
 	v := upstream.Version{Ecosystem: trove.Go, Name: trove.Name(mod), Version: info.Version, Published: info.Time}
-	if err := h.checkAllowed(r.Context(), v); err != nil {
+	if err := h.o.Upstream.Check(r.Context(), v); err != nil {
 		return err
 	}
 	setFreshness(w, doc)
@@ -298,36 +324,6 @@ func writeInfo(w http.ResponseWriter, info Info) error {
 	w.Header().Set("Cache-Control", "no-cache")
 	_, err = w.Write(append(b, '\n'))
 	return err
-}
-
-// A BlockedError reports an upstream version the curation policy does
-// not let in: clients resolve to others, and an exact request gets this.
-type BlockedError struct {
-	Module, Version string
-	Decision        upstream.Decision
-}
-
-func (e *BlockedError) Error() string {
-	return fmt.Sprintf("%s@%s is blocked by this registry's curation policy (rule %s): %s; ask its administrators (trove policy) if you need it",
-		e.Module, e.Version, e.Decision.Rule, e.Decision.Why)
-}
-
-// Unwrap returns trove.ErrNotFound: the version is not served here.
-func (e *BlockedError) Unwrap() error { return trove.ErrNotFound }
-
-// checkAllowed returns a BlockedError unless the policy allows v.
-func (h *Handler) checkAllowed(ctx context.Context, v upstream.Version) error {
-	ds, err := h.o.Upstream.Decide(ctx, []upstream.Version{v})
-	if err != nil {
-		return err
-	}
-	if len(ds) != 1 {
-		return fmt.Errorf("curation policy gave %d decisions for one version", len(ds))
-	}
-	if !ds[0].Allowed {
-		return &BlockedError{Module: string(v.Name), Version: v.Version, Decision: ds[0]}
-	}
-	return nil
 }
 
 // fill imports mod@v from the upstreams if mod is an upstream module and
@@ -376,7 +372,7 @@ func (h *Handler) importVersion(ctx context.Context, mod, v string) error {
 		return err
 	}
 	uv := upstream.Version{Ecosystem: trove.Go, Name: trove.Name(mod), Version: v, Published: info.Time}
-	if err := h.checkAllowed(ctx, uv); err != nil {
+	if err := h.o.Upstream.Check(ctx, uv); err != nil {
 		return err
 	}
 	db := h.sumDBs[doc.Source.Name]

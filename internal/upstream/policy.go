@@ -42,10 +42,6 @@ type Decision struct {
 	Why string
 }
 
-// Curated reports whether the client has a policy: without one, adapters
-// need not gather what a policy would read (such as each version's time).
-func (c *Client) Curated() bool { return c.o.Policy != nil }
-
 // Decide applies the client's policy; without one every version is
 // allowed.
 func (c *Client) Decide(ctx context.Context, vs []Version) ([]Decision, error) {
