@@ -167,3 +167,39 @@ func TestGoUpstream(t *testing.T) {
 		t.Errorf("go get of an uncached module with Up down:\n%s\nwant a 502 saying the upstream is unreachable", out)
 	}
 }
+
+// TestGoUpstreamCuration: Down's curation changes what the go command
+// resolves among an upstream module's versions, and an exact request for
+// a blocked one fails naming the rule.
+func TestGoUpstreamCuration(t *testing.T) {
+	p := startUpstreamPair(t, "go", "")
+	const mod = "example.test/cur"
+	dir := goModule(t, mod, "cur")
+	for _, v := range []string{"v1.0.0", "v1.1.0", "v1.2.0"} {
+		must(t, "", []string{"TROVE_TOKEN=" + p.UpToken, "TROVE_URL=" + p.Up.URL}, troveBin, "publish", "go", dir, "--module", mod, "--version", v)
+	}
+	p.Down.trove(t, "", "curator", "add", "root")
+	curator := []string{"TROVE_TOKEN=" + p.Down.Token(t, "root", "*", "read,curate"), "TROVE_URL=" + p.Down.URL}
+	gosumdb := strings.TrimSpace(must(t, "", []string{"TROVE_URL=" + p.Down.URL}, troveBin, "log", "gosumdb", "--data", p.Down.Data))
+	gocache := t.TempDir()
+	app := goApp(t, mod)
+
+	must(t, "", curator, troveBin, "deny", "go", mod, "v1.2.0", "--why", "it breaks our builds")
+	env := goEnv(t, p.Down, gosumdb, gocache)
+	if out := must(t, app, env, "go", "list", "-m", "-versions", mod); strings.TrimSpace(out) != mod+" v1.0.0 v1.1.0" {
+		t.Errorf("go list -m -versions with v1.2.0 denied = %q", out)
+	}
+	must(t, app, env, "go", "get", mod+"@latest")
+	if b, _ := os.ReadFile(filepath.Join(app, "go.mod")); !strings.Contains(string(b), mod+" v1.1.0") {
+		t.Errorf("go get @latest with v1.2.0 denied wrote:\n%s\nwant v1.1.0", b)
+	}
+	out := mustFail(t, app, env, "go", "get", mod+"@v1.2.0")
+	wantOutput(t, "go get of a denied version", out, "403", "deny", "it breaks our builds")
+
+	// A cool-down longer than the versions' age holds them all back.
+	must(t, "", curator, troveBin, "policy", "set", "go", "--min-age", "3d", "--why", "cool-down")
+	env = goEnv(t, p.Down, gosumdb, gocache)
+	if out := must(t, app, env, "go", "list", "-m", "-versions", mod); strings.TrimSpace(out) != mod {
+		t.Errorf("go list -m -versions under a 3-day cool-down = %q, want no version", out)
+	}
+}
