@@ -1,0 +1,204 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// The PyPI upstream tests run a Trove "up" as the upstream of a Trove
+// "down" (startUpstreamPair): projects are published to up with twine and
+// installed from down with pip, down being pip's only index.
+
+// debianWheels are Debian's setuptools and wheel wheels
+// (python3-setuptools-whl, python3-wheel-whl; scripts/test.sh installs
+// them): published to up, they let pip's isolated builds through down
+// find their build requirements.
+func debianWheels(t *testing.T) []string {
+	t.Helper()
+	var out []string
+	for _, pattern := range []string{"setuptools-*.whl", "wheel-*.whl"} {
+		m, _ := filepath.Glob(filepath.Join("/usr/share/python-wheels", pattern))
+		if len(m) != 1 {
+			t.Fatalf("want one /usr/share/python-wheels/%s, found %v: install python3-setuptools-whl and python3-wheel-whl (scripts/test.sh does)", pattern, m)
+		}
+		out = append(out, m[0])
+	}
+	return out
+}
+
+// upload publishes files to tr with twine and fails the test if it fails.
+func upload(t *testing.T, tr *Trove, token string, files ...string) {
+	t.Helper()
+	if out, err := twine(t, tr, token, nil, files...); err != nil {
+		t.Fatalf("twine upload to %s: %v\n%s", tr.URL, err, out)
+	}
+}
+
+// TestPyPIUpstreamMixedProject installs a local application whose
+// dependency is upstream, with pip alone on down: plain, with
+// --require-hashes, and from source with build isolation, setuptools and
+// wheel coming from the upstream too.
+func TestPyPIUpstreamMixedProject(t *testing.T) {
+	pair := startUpstreamPair(t, "pypi")
+	up, down := pair.Up, pair.Down
+	libSdist, libWheel := pyBuild(t, pyProject(t, pyLib, "1.0.0", "lib 1.0.0"))
+	upload(t, up, pair.UpToken, append(debianWheels(t), libSdist, libWheel)...)
+	appSdist, appWheel := pyBuild(t, pyProject(t, pyApp, "1.0.0", ""))
+	upload(t, down, pair.DownToken, appSdist, appWheel)
+
+	target := t.TempDir()
+	out, err := pip(t, down, "install", "--target", target, pyApp)
+	if err != nil || !strings.Contains(out, "Successfully installed trove-e2e-app-1.0.0 trove-e2e-lib-1.0.0") {
+		t.Fatalf("pip install %s through down: %v\n%s", pyApp, err, out)
+	}
+	run := must(t, "", []string{"PYTHONPATH=" + target}, "python3", "-c", "import trove_e2e_app; print(trove_e2e_app.main())")
+	if strings.TrimSpace(run) != "app using lib 1.0.0" {
+		t.Errorf("running the installed app: %q", run)
+	}
+	if !strings.Contains(down.Log(), "trove_e2e_lib-1.0.0-py3-none-any.whl.metadata route=pypi.metadata status=200") {
+		t.Errorf("pip did not read the proxied project's core metadata (PEP 658) from down; log:\n%s", down.Log())
+	}
+
+	// Hash-checking mode, with the hashes of the files as built: the
+	// proxied bytes are the upstream's.
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"requirements.txt": fmt.Sprintf("%s==1.0.0 --hash=sha256:%s\n%s==1.0.0 --hash=sha256:%s\n",
+		pyApp, fileSHA256(t, appWheel), pyLib, fileSHA256(t, libWheel))})
+	out, err = pip(t, down, "install", "--target", t.TempDir(), "--require-hashes", "-r", filepath.Join(dir, "requirements.txt"))
+	if err != nil || !strings.Contains(out, "Successfully installed trove-e2e-app-1.0.0 trove-e2e-lib-1.0.0") {
+		t.Errorf("pip install --require-hashes through down: %v\n%s", err, out)
+	}
+
+	// From source with build isolation: pip installs setuptools>=61
+	// and wheel into the build environment from down, which proxies them.
+	out, err = pip(t, down, "install", "--target", t.TempDir(), "--no-binary", pyLib, "--force-reinstall", pyLib+"==1.0.0")
+	if err != nil || !strings.Contains(out, "trove-e2e-lib-1.0.0.tar.gz") || !strings.Contains(out, "Successfully installed trove-e2e-lib-1.0.0") {
+		t.Errorf("pip install of the sdist with build isolation through down: %v\n%s", err, out)
+	}
+	for _, fn := range []string{"setuptools-", "wheel-"} {
+		if !strings.Contains(down.Log(), "/packages/") || !strings.Contains(down.Log(), fn) {
+			t.Errorf("the isolated build did not get %s from down; log:\n%s", fn, down.Log())
+		}
+	}
+
+	// Every proxied file is in down's transparency log.
+	for _, f := range []string{libWheel, libSdist} {
+		if !strings.Contains(down.trove(t, "", "log", "show", "--ecosystem", "pypi"), fileSHA256(t, f)) {
+			t.Errorf("no log record of the proxied %s", filepath.Base(f))
+		}
+	}
+}
+
+// TestPyPIUpstreamLocalNameWins publishes a project locally on down and a
+// higher version of the same name upstream: down never serves the
+// upstream one. Publishing on down a new project that up has is refused.
+func TestPyPIUpstreamLocalNameWins(t *testing.T) {
+	pair := startUpstreamPair(t, "pypi")
+	up, down := pair.Up, pair.Down
+	s1, w1 := pyBuild(t, pyProject(t, pyLib, "1.0.0", "local"))
+	upload(t, down, pair.DownToken, s1, w1)
+	s2, w2 := pyBuild(t, pyProject(t, pyLib, "2.0.0", "upstream"))
+	upload(t, up, pair.UpToken, s2, w2)
+
+	target := t.TempDir()
+	out, err := pip(t, down, "install", "--target", target, pyLib)
+	if err != nil || !strings.Contains(out, "Successfully installed trove-e2e-lib-1.0.0") {
+		t.Errorf("pip install %s through down: want the local 1.0.0: %v\n%s", pyLib, err, out)
+	}
+	out, err = pip(t, down, "download", "--no-deps", "--dest", t.TempDir(), pyLib+"==2.0.0")
+	if err == nil || !strings.Contains(out, "No matching distribution found for trove-e2e-lib==2.0.0") {
+		t.Errorf("pip download of the upstream version of a local name: %v\n%s", err, out)
+	}
+	resp, err := http.Get(down.URL + "/pypi/packages/" + fileSHA256(t, w2) + "/" + filepath.Base(w2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound {
+		t.Errorf("the upstream file of a local name through down: %s, want 404", resp.Status)
+	}
+
+	// A new local project whose name the upstream has is refused.
+	as, aw := pyBuild(t, pyProject(t, pyApp, "1.0.0", ""))
+	upload(t, up, pair.UpToken, as, aw)
+	out, err = twine(t, down, pair.DownToken, nil, aw)
+	if err == nil || !strings.Contains(out, "trove upstream allow") {
+		t.Errorf("twine upload to down of a name up has: want it refused naming `trove upstream allow`: %v\n%s", err, out)
+	}
+}
+
+// TestPyPIUpstreamTampered puts a byte-flipping proxy between down and up:
+// pip's install fails, down stores nothing and logs a warning.
+func TestPyPIUpstreamTampered(t *testing.T) {
+	pair := startUpstreamPairVia(t, "pypi", flipFiles)
+	up, down := pair.Up, pair.Down
+	s, w := pyBuild(t, pyProject(t, pyLib, "1.0.0", "lib"))
+	upload(t, up, pair.UpToken, s, w)
+	out, err := pip(t, down, "install", "--target", t.TempDir(), "--only-binary", ":all:", pyLib)
+	if err == nil || strings.Contains(out, "Successfully installed") {
+		t.Errorf("pip install of a tampered upstream file succeeded:\n%s", out)
+	}
+	if !strings.Contains(down.Log(), "does not match its index") {
+		t.Errorf("down logged no warning about the tampered file; log:\n%s", down.Log())
+	}
+	resp, err := http.Get(down.URL + "/pypi/packages/" + fileSHA256(t, w) + "/" + filepath.Base(w))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadGateway || !strings.Contains(string(b), "sha256") {
+		t.Errorf("tampered file through down: %s %q, want 502 naming the sha256", resp.Status, b)
+	}
+}
+
+// flipFiles flips a byte in the middle of every distribution file.
+func flipFiles(path string, body []byte) []byte {
+	if !strings.Contains(path, "/packages/") || strings.HasSuffix(path, ".metadata") || len(body) == 0 {
+		return body
+	}
+	body[len(body)/2] ^= 0x01
+	return body
+}
+
+// TestPyPIUpstreamDown installs through down, stops up, and installs
+// again: what down imported installs; a project it never fetched fails
+// with a 502 or 504, not a 404.
+func TestPyPIUpstreamDown(t *testing.T) {
+	pair := startUpstreamPair(t, "pypi")
+	up, down := pair.Up, pair.Down
+	s, w := pyBuild(t, pyProject(t, pyLib, "1.0.0", "lib"))
+	upload(t, up, pair.UpToken, s, w)
+	upload(t, up, pair.UpToken, debianWheels(t)[1])
+	if out, err := pip(t, down, "install", "--target", t.TempDir(), pyLib); err != nil {
+		t.Fatalf("pip install through down: %v\n%s", err, out)
+	}
+	if err := up.Stop(20e9); err != nil {
+		t.Fatal(err)
+	}
+	out, err := pip(t, down, "install", "--target", t.TempDir(), pyLib)
+	if err != nil || !strings.Contains(out, "Successfully installed trove-e2e-lib-1.0.0") {
+		t.Errorf("pip install of a cached project with the upstream down: %v\n%s", err, out)
+	}
+	out, err = pip(t, down, "install", "--target", t.TempDir(), "wheel")
+	if err == nil {
+		t.Errorf("pip install of a project never fetched, with the upstream down, succeeded:\n%s", out)
+	}
+	resp, err := http.Get(down.URL + "/pypi/simple/wheel/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadGateway && resp.StatusCode != http.StatusGatewayTimeout {
+		t.Errorf("page of a project never fetched, with the upstream down: %s %q, want 502 or 504", resp.Status, b)
+	}
+	_ = os.Getenv
+}
