@@ -8,6 +8,7 @@ import (
 	"github.com/trove-dev/trove/internal/pypi"
 	"github.com/trove-dev/trove/internal/registry"
 	"github.com/trove-dev/trove/internal/server"
+	"github.com/trove-dev/trove/internal/upstream"
 )
 
 // An ecosystem is everything Trove needs to serve one ecosystem: its
@@ -30,6 +31,9 @@ type mountParts struct {
 	c      *config.Config
 	s      *stack
 	upload int64 // limits.upload_bytes of the ecosystem
+	// up fetches from the ecosystem's upstreams ([upstream]); disabled
+	// (Enabled false) when it has none.
+	up *upstream.Client
 }
 
 // ecosystems are the ecosystems Trove serves.

@@ -209,11 +209,10 @@ func wire(ctx context.Context, c *config.Config) (*stack, error) {
 	s.users = account.NewUsers(db, nil)
 	s.users.SetHashing(limit.NewSlots(account.HashSlots(int64(c.Accounts.HashMemory)), c.Accounts.HashWait.Std()))
 	s.logins = account.NewLogins(db, s.tokens, nil)
-	var mounts []server.Mount
-	for _, e := range ecosystems {
-		eco := string(e.rules.Ecosystem())
-		a := e.mount(mountParts{c: c, s: s, upload: int64(c.Limits.UploadBytes[eco])})
-		mounts = append(mounts, server.Mount{Prefix: "/" + eco, Ecosystem: eco, Adapter: a})
+	mounts, err := mountEcosystems(c, s)
+	if err != nil {
+		db.Close()
+		return nil, err
 	}
 	mounts = append(mounts,
 		server.Mount{Prefix: "/api", Ecosystem: "api", Adapter: api.New(api.Options{Registry: reg, Tokens: s.tokens})},

@@ -87,6 +87,21 @@ func (p *Principal) CheckManageTokens() error {
 	return nil
 }
 
+// CheckAdmin returns nil if the principal may change the registry's own
+// settings (upstream exceptions, curation): an administrator whose token
+// carries the given action on every package.
+func (p *Principal) CheckAdmin(a Action) error {
+	switch {
+	case p == nil:
+		return fmt.Errorf("%w: this needs an administrator's token", ErrUnauthenticated)
+	case !p.Admin:
+		return fmt.Errorf("%w: only administrators may do this", ErrDenied)
+	case !p.Can(a) || !slices.Contains(p.Packages, Pattern("*")):
+		return fmt.Errorf("%w: this token lacks the %s action on every package", ErrDenied, a)
+	}
+	return nil
+}
+
 // A Resource is a package an action is about, with the facts about it
 // that authorization needs.
 type Resource struct {

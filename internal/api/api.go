@@ -73,6 +73,14 @@ func parsePath(escaped string) (request, bool) {
 		return request{op: "whoami"}, true
 	case len(parts) == 2 && parts[0] == "v1" && parts[1] == "tokens":
 		return request{op: "tokens"}, true
+	case len(parts) == 3 && parts[0] == "v1" && parts[1] == "upstream" && parts[2] == "exceptions":
+		return request{op: "exceptions"}, true
+	case len(parts) == 5 && parts[0] == "v1" && parts[1] == "upstream" && parts[2] == "exceptions":
+		name, err := url.PathUnescape(parts[4])
+		if err != nil || name == "" || parts[3] == "" {
+			return request{}, false
+		}
+		return request{op: "exception", target: trove.Target{Ecosystem: trove.Ecosystem(parts[3]), Name: name}}, true
 	case len(parts) == 3 && parts[0] == "v1" && parts[1] == "tokens" && parts[2] != "":
 		return request{op: "token", user: parts[2]}, true
 	case (len(parts) == 5 || len(parts) == 6) && parts[0] == "v1" && parts[1] == "packages" && parts[4] == "owners":
@@ -122,6 +130,9 @@ func (h *Handler) routes() adapter.Table[string, request] {
 		{Route: route("owners", get, pkg+"/owners", adapter.Open), Kind: "owners", Serve: h.owners},
 		{Route: route("owner.add", put, pkg+"/owners/{user}", cred), Kind: "owner", Serve: h.addOwner},
 		{Route: route("owner.remove", del, pkg+"/owners/{user}", cred), Kind: "owner", Serve: h.removeOwner},
+		{Route: route("upstream.exceptions", get, "/v1/upstream/exceptions", adapter.Open), Kind: "exceptions", Serve: h.exceptions},
+		{Route: route("upstream.except", put, "/v1/upstream/exceptions/{ecosystem}/{name}", cred), Kind: "exception", Serve: h.except},
+		{Route: route("upstream.unexcept", del, "/v1/upstream/exceptions/{ecosystem}/{name}", cred), Kind: "exception", Serve: h.unexcept},
 	}
 }
 

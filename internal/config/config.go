@@ -62,6 +62,7 @@ type Config struct {
 	Transparency Transparency `toml:"transparency"`
 	Namespaces   Namespaces   `toml:"namespaces"`
 	TLS          TLS          `toml:"tls"`
+	Upstream     Upstream     `toml:"upstream"`
 }
 
 // Namespaces configures who may create packages where.
@@ -253,6 +254,14 @@ func (c *Config) SetUploadLimits(limits map[string][2]ByteSize) {
 	}
 }
 
+// ecosystems returns the known ecosystems (SetUploadLimits), or nil.
+func (c *Config) ecosystems() []string {
+	if c.Limits.uploadMax == nil {
+		return nil
+	}
+	return slices.Sorted(maps.Keys(c.Limits.uploadMax))
+}
+
 // Cache sizes the in-memory caches of the read path.
 type Cache struct {
 	// MaxBytes bounds the rendered metadata documents kept in memory.
@@ -310,6 +319,7 @@ func Default() Config {
 		Tokens:     Tokens{DefaultLifetime: Duration(90 * Day), MaxLifetime: Duration(365 * Day)},
 		Namespaces: Namespaces{Reserved: slices.Clone(DefaultReserved)},
 		TLS:        TLS{HSTSMaxAge: Duration(DefaultHSTSMaxAge)},
+		Upstream:   DefaultUpstream,
 	}
 }
 
@@ -417,6 +427,7 @@ func (c *Config) Validate() error {
 		bad("storage.backend: %q is not supported (supported: fs, s3)", c.Storage.Backend)
 	}
 	errs = append(errs, c.validateS3()...)
+	errs = append(errs, c.Upstream.validate(c.ecosystems())...)
 	for _, eco := range slices.Sorted(maps.Keys(c.Limits.UploadBytes)) {
 		n := c.Limits.UploadBytes[eco]
 		max, known := c.Limits.uploadMax[eco]
@@ -589,7 +600,8 @@ func walk(v reflect.Value, prefix string, fn func(name string, field reflect.Val
 		f := t.Field(i)
 		name := prefix + "_" + strings.ToUpper(f.Tag.Get("toml"))
 		leaf := reflect.PointerTo(f.Type).Implements(textUnmarshaler)
-		if f.Type.Kind() == reflect.Slice && f.Type.Elem().Kind() != reflect.String && !leaf || !f.IsExported() {
+		tables := f.Type.Kind() == reflect.Map && f.Type.Elem().Kind() == reflect.Slice && f.Type.Elem().Elem().Kind() == reflect.Struct
+		if f.Type.Kind() == reflect.Slice && f.Type.Elem().Kind() != reflect.String && !leaf || tables || !f.IsExported() {
 			continue // lists of tables are set in the configuration file only
 		}
 		if f.Type.Kind() == reflect.Struct && !leaf {

@@ -272,3 +272,58 @@ func TestSecurityContact(t *testing.T) {
 		}
 	}
 }
+
+func TestUpstreamValidate(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "trove.toml")
+	if err := os.WriteFile(path, []byte(`
+[upstream]
+ttl = "10m"
+[[upstream.sources.npm]]
+name = "public"
+url = "https://registry.example"
+[[upstream.sources.npm]]
+name = "public"
+url = "https://user:pw@mirror.example"
+[[upstream.sources.go]]
+name = "proxy"
+url = "https://proxy.example"
+sumdb = "sum.example+0123abcd+AAAA"
+[[upstream.sources.pypi]]
+name = "idx"
+url = "ftp://files.example"
+sumdb = "x+y+z"
+[[upstream.sources.cargo]]
+name = "crates"
+url = "https://crates.example"
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.SetUploadLimits(map[string][2]ByteSize{"npm": {1 << 20, 0}, "pypi": {1 << 20, 0}, "go": {1 << 20, 0}})
+	c.Finish()
+	err = c.Validate()
+	if err == nil {
+		t.Fatal("Validate accepted duplicate names, credentials in a URL, an ftp URL, a sumdb for pypi and an unknown ecosystem")
+	}
+	for _, want := range []string{
+		`upstream.sources.npm[1].name: "public" is used twice`,
+		`upstream.sources.npm[1].url: "https://user:xxxxx@mirror.example" holds credentials`,
+		`upstream.sources.pypi[0].url: "ftp://files.example" is not an http:// or https:// URL`,
+		`upstream.sources.pypi[0]: sumdb and sumdb_url are for go upstreams only`,
+		`upstream.sources.cargo: there is no ecosystem "cargo"`,
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("Validate = %v\nwant it to say %q", err, want)
+		}
+	}
+	if strings.Contains(err.Error(), "pw@") || strings.Contains(err.Error(), "upstream.sources.go") {
+		t.Errorf("Validate = %v: it shows a password or refuses the valid go source", err)
+	}
+	if c.Upstream.TTL != Duration(10*time.Minute) || c.Upstream.Timeout != Duration(30*time.Second) {
+		t.Errorf("upstream durations = %v, %v", c.Upstream.TTL, c.Upstream.Timeout)
+	}
+}

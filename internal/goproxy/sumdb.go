@@ -61,10 +61,10 @@ func (d *checksumDB) Lookup(ctx context.Context, m module.Version) (int64, error
 	}
 	size := d.log.Latest().Tree.N
 	for _, e := range entries {
-		if e.Kind == "publish" && e.ID >= size {
+		if (e.Kind == "publish" || e.Kind == "proxy") && e.ID >= size {
 			size = d.log.CatchUp(ctx, e.ID+1).Tree.N
 		}
-		if e.Kind == "publish" && e.ID < size {
+		if (e.Kind == "publish" || e.Kind == "proxy") && e.ID < size {
 			return e.ID, nil
 		}
 	}

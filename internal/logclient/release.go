@@ -104,11 +104,12 @@ func (c *Client) Lookup(q Query) (*Release, error) {
 	return rel, nil
 }
 
-// Published returns the publish records of the release.
+// Published returns the publish records of the release, and the proxy
+// records of its files fetched from an upstream.
 func (r *Release) Published() []Record {
 	var out []Record
 	for _, rec := range r.Records {
-		if rec.Event.Kind == "publish" {
+		if rec.Event.Kind == "publish" || rec.Event.Kind == "proxy" {
 			out = append(out, rec)
 		}
 	}

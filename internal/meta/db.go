@@ -56,6 +56,8 @@ type dialect struct {
 	// text is the type of text columns: compared and ordered byte by byte
 	// on every engine, whatever the database's default collation.
 	text string
+	// bytes is the type of binary columns.
+	bytes string
 	// dollar is true when placeholders are $1, $2 … instead of ?.
 	dollar bool
 	// unique reports whether err is a uniqueness violation.
@@ -78,6 +80,7 @@ var sqliteDialect = dialect{
 	name:   "sqlite3",
 	id:     "INTEGER PRIMARY KEY AUTOINCREMENT",
 	text:   "TEXT",
+	bytes:  "BLOB",
 	dollar: false,
 	unique: func(err error) bool {
 		var e *sqlite.Error

@@ -61,12 +61,13 @@ var dumpTables = []dumpTable{
 	{name: "log_hashes", order: "idx"},
 	{name: "log_index", order: "record_id, ecosystem, name, version, kind"},
 	{name: "signin_unlocks", order: "name"},
+	{name: "upstream_exceptions", order: "ecosystem, name"},
 }
 
 // ephemeralTables are the tables a dump leaves out: the replicas' job
 // leases, shared rate limits and sign-in budgets describe the moment, not the registry, and
-// a restored server starts them afresh.
-var ephemeralTables = []string{"jobs", "rate_limits", "signin_budgets"}
+// a restored server starts them afresh; upstream_docs is a cache of other registries' documents.
+var ephemeralTables = []string{"jobs", "rate_limits", "signin_budgets", "upstream_docs"}
 
 // MaxDumpRowBytes bounds one row of a dump, as encoded; a longer line is
 // refused rather than buffered.

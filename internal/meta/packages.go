@@ -8,22 +8,23 @@ import (
 	"github.com/trove-dev/trove/internal/trove"
 )
 
-const packageCols = `id, ecosystem, name, display_name, skeleton, namespace, created_at, last_serial`
+const packageCols = `id, ecosystem, name, display_name, skeleton, namespace, created_at, last_serial, upstream`
 
 func scanPackage(s interface{ Scan(...any) error }) (*trove.Package, error) {
 	var p trove.Package
-	var created int64
-	if err := s.Scan(&p.ID, &p.Ecosystem, &p.Name, &p.DisplayName, &p.Skeleton, &p.Namespace, &created, &p.LastSerial); err != nil {
+	var created, upstream int64
+	if err := s.Scan(&p.ID, &p.Ecosystem, &p.Name, &p.DisplayName, &p.Skeleton, &p.Namespace, &created, &p.LastSerial, &upstream); err != nil {
 		return nil, err
 	}
+	p.Upstream = upstream != 0
 	p.CreatedAt = time.UnixMicro(created).UTC()
 	return &p, nil
 }
 
 // InsertPackage adds p and sets p.ID. A taken (ecosystem, name) is ErrConflict.
 func (tx *Tx) InsertPackage(ctx context.Context, p *trove.Package) error {
-	id, err := tx.insert(ctx, `INSERT INTO packages (ecosystem, name, display_name, skeleton, namespace, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
-		p.Ecosystem, p.Name, p.DisplayName, p.Skeleton, p.Namespace, p.CreatedAt.UnixMicro())
+	id, err := tx.insert(ctx, `INSERT INTO packages (ecosystem, name, display_name, skeleton, namespace, created_at, upstream) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		p.Ecosystem, p.Name, p.DisplayName, p.Skeleton, p.Namespace, p.CreatedAt.UnixMicro(), boolInt(p.Upstream))
 	p.ID = id
 	return err
 }

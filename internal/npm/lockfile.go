@@ -86,7 +86,8 @@ func (PackageLock) Match(base string) bool {
 	return base == "package-lock.json" || base == "npm-shrinkwrap.json"
 }
 
-// Read returns the packages of a lockfile resolved from registry.
+// Read returns the packages of a lockfile resolved from registry; with
+// registry "" those resolved from any registry (trove mirror).
 func (PackageLock) Read(data []byte, registry string) (*lockfile.Report, error) {
 	pkgs, err := ParsePackageLock(data)
 	if err != nil {
@@ -102,7 +103,7 @@ func (PackageLock) Read(data []byte, registry string) (*lockfile.Report, error) 
 			unresolved = append(unresolved, p.Name+"@"+p.Version)
 		case p.Resolved == "":
 			r.Notes = append(r.Notes, p.Path+": not downloaded from a registry (workspace or bundled), not verified")
-		case !strings.HasPrefix(p.Resolved, registry+"/"):
+		case registry != "" && !strings.HasPrefix(p.Resolved, registry+"/"):
 			r.Notes = append(r.Notes, fmt.Sprintf("%s: resolved from %s, not from %s, not verified", p.Path, p.Resolved, registry))
 		default:
 			r.Pins = append(r.Pins, pin(p))

@@ -138,6 +138,9 @@ func (s *Service) checkUpload(ctx context.Context, who *access.Principal, rules 
 	if err := s.authorize(ctx, who, access.Publish, u.Ecosystem, name, pkg); err != nil {
 		return nil, err
 	}
+	if err := s.checkUpstreamName(ctx, u.Ecosystem, name, pkg); err != nil {
+		return nil, err
+	}
 	if pkg != nil {
 		return s.checkNew(ctx, pkg, key, u)
 	}
@@ -301,20 +304,8 @@ func (s *Service) quarantine(ctx context.Context, who *access.Principal, rules R
 		if res.Release, err = releaseFor(ctx, tx, who, rules, res.Package, key, u, at); err != nil {
 			return err
 		}
-		for _, f := range u.Files {
-			mf := &trove.File{ReleaseID: res.Release.ID, PackageID: res.Package.ID, Filename: f.Filename, Kind: f.Kind, State: trove.Quarantined,
-				Size: f.Content.Size(), SHA256: string(f.Content.Digests.SHA256), SHA512: f.Content.Digests.SHA512,
-				SHA1: f.Content.Digests.SHA1, Blake2b256: f.Content.Digests.Blake2b256, MD5: f.Content.Digests.MD5,
-				Attrs: f.Attrs, CreatedAt: at}
-			if f.Metadata != nil {
-				mf.MetadataSHA256 = string(blob.Sum(f.Metadata))
-			}
-			if err := tx.InsertFile(ctx, mf); err != nil {
-				return err
-			}
-			res.Files = append(res.Files, mf)
-		}
-		return nil
+		res.Files, err = insertFiles(ctx, tx, res.Package, res.Release, u.Files, at)
+		return err
 	})
 	if errors.Is(err, meta.ErrConflict) {
 		return nil, trove.Error(trove.ErrInProgress, "%s %s, or one of its filenames, was taken by a concurrent upload; versions are immutable", u.Name, u.Version)
@@ -323,6 +314,25 @@ func (s *Service) quarantine(ctx context.Context, who *access.Principal, rules R
 		return nil, err
 	}
 	return res, nil
+}
+
+// insertFiles records an upload's files, quarantined, in its release.
+func insertFiles(ctx context.Context, tx *meta.Tx, pkg *trove.Package, rel *trove.Release, files []UploadFile, at time.Time) ([]*trove.File, error) {
+	var out []*trove.File
+	for _, f := range files {
+		mf := &trove.File{ReleaseID: rel.ID, PackageID: pkg.ID, Filename: f.Filename, Kind: f.Kind, State: trove.Quarantined,
+			Size: f.Content.Size(), SHA256: string(f.Content.Digests.SHA256), SHA512: f.Content.Digests.SHA512,
+			SHA1: f.Content.Digests.SHA1, Blake2b256: f.Content.Digests.Blake2b256, MD5: f.Content.Digests.MD5,
+			Attrs: f.Attrs, CreatedAt: at}
+		if f.Metadata != nil {
+			mf.MetadataSHA256 = string(blob.Sum(f.Metadata))
+		}
+		if err := tx.InsertFile(ctx, mf); err != nil {
+			return nil, err
+		}
+		out = append(out, mf)
+	}
+	return out, nil
 }
 
 // packageFor returns the upload's package within tx, with its row locked,
@@ -344,6 +354,8 @@ func (s *Service) packageFor(ctx context.Context, tx *meta.Tx, who *access.Princ
 		return s.createPackage(ctx, tx, who, rules, name, u, at)
 	case err != nil:
 		return nil, err
+	case pkg.Upstream:
+		return nil, s.checkUpstreamName(ctx, u.Ecosystem, name, pkg)
 	}
 	return pkg, s.recheck(ctx, tx, who, pkg, access.Publish)
 }
@@ -408,20 +420,8 @@ func (s *Service) publishQuarantined(ctx context.Context, who *access.Principal,
 		if err := s.recheck(ctx, tx, who, res.Package, access.Publish); err != nil {
 			return err
 		}
-		if res.Release.State == trove.Quarantined {
-			if err := tx.SetReleaseState(ctx, res.Release.ID, trove.Quarantined, trove.Published, at); err != nil {
-				return fmt.Errorf("publishing %s: %w", res.Release.Version, err)
-			}
-			res.Release.State, res.Release.PublishedAt = trove.Published, at
-		} else {
-			for _, f := range res.Files {
-				if err := tx.SetFileState(ctx, f.ID, trove.Quarantined, trove.Published); err != nil {
-					return fmt.Errorf("publishing %s: %w", f.Filename, err)
-				}
-			}
-		}
-		for _, f := range res.Files {
-			f.State = trove.Published
+		if err := makeVisible(ctx, tx, res, at); err != nil {
+			return err
 		}
 		for _, t := range u.Tags {
 			if err := tx.SetDistTag(ctx, res.Package.ID, t, res.Release.ID); err != nil {
@@ -437,6 +437,27 @@ func (s *Service) publishQuarantined(ctx context.Context, who *access.Principal,
 		_, err := tx.AddChange(ctx, res.Package, "publish", at)
 		return err
 	})
+}
+
+// makeVisible publishes a quarantined release, or the quarantined files
+// added to a visible one.
+func makeVisible(ctx context.Context, tx *meta.Tx, res *Result, at time.Time) error {
+	if res.Release.State == trove.Quarantined {
+		if err := tx.SetReleaseState(ctx, res.Release.ID, trove.Quarantined, trove.Published, at); err != nil {
+			return fmt.Errorf("publishing %s: %w", res.Release.Version, err)
+		}
+		res.Release.State, res.Release.PublishedAt = trove.Published, at
+	} else {
+		for _, f := range res.Files {
+			if err := tx.SetFileState(ctx, f.ID, trove.Quarantined, trove.Published); err != nil {
+				return fmt.Errorf("publishing %s: %w", f.Filename, err)
+			}
+		}
+	}
+	for _, f := range res.Files {
+		f.State = trove.Published
+	}
+	return nil
 }
 
 // logFirstOwners appends an owner record naming the package's owners when

@@ -93,6 +93,7 @@ type Service struct {
 
 	unpublishWindow time.Duration
 	reserved        []Reservation
+	upstreams       Upstreams
 
 	mu       sync.RWMutex
 	watchers []func(trove.Ecosystem, trove.Name)

@@ -155,8 +155,11 @@ func (s *Service) replayUnit(ctx context.Context, tx *meta.Tx, id int64, records
 		return nil, err
 	}
 	done := []Replayed{{ID: id, Summary: summary(records[0])}}
-	if r.ev.Kind == "publish" {
+	if r.ev.Kind == "publish" || r.ev.Kind == "proxy" {
 		return done, r.publish(nil)
+	}
+	if r.ev.Kind == "except" {
+		return done, r.except()
 	}
 	if r.ev.Kind != "owner" {
 		return done, r.change()
@@ -227,6 +230,39 @@ func (r *replay) appendRecord(pkg *trove.Package) error {
 	}
 	_, err = r.tx.AddChange(r.ctx, pkg, r.ev.Kind, r.ev.Time)
 	return err
+}
+
+// except replays an administrator's upstream exception.
+func (r *replay) except() error {
+	eco, kind := trove.Ecosystem(r.ev.Ecosystem), deref(r.ev.Message)
+	var err error
+	if kind == "" {
+		err = r.tx.DeleteUpstreamException(r.ctx, eco, r.name)
+		if errors.Is(err, meta.ErrNotFound) {
+			err = nil
+		}
+	} else {
+		err = r.tx.PutUpstreamException(r.ctx, &meta.UpstreamException{Ecosystem: eco, Name: r.name, Kind: kind,
+			Reason: deref(r.ev.Reason), CreatedBy: "trove log recover", CreatedAt: r.ev.Time})
+	}
+	if err != nil {
+		return r.fail("%v", err)
+	}
+	pkg, err := r.tx.Package(r.ctx, eco, r.name)
+	if errors.Is(err, meta.ErrNotFound) {
+		got, err := translog.Append(r.ctx, r.tx, r.text)
+		if err != nil {
+			return err
+		}
+		if got != r.id {
+			return r.fail("it would be appended as record %d: the log changed while recovering; run the recovery again", got)
+		}
+		return r.tx.IndexLogRecord(r.ctx, eco, r.name, "", r.ev.Kind, r.id)
+	}
+	if err != nil {
+		return err
+	}
+	return r.appendRecord(pkg)
 }
 
 // release returns the package's release with the version.
@@ -358,7 +394,7 @@ func deref(s *string) string {
 	return *s
 }
 
-// publish replays a publish record, after the owner record of a new
+// publish replays a publish or proxy record, after the owner record of a new
 // package when first is not nil.
 func (r *replay) publish(first *replay) error {
 	rb, ok := r.rules.(Rebuilder)
@@ -466,7 +502,7 @@ func (r *replay) target(up *Upload) (*trove.Package, *trove.Release, error) {
 	}
 	if errors.Is(err, meta.ErrNotFound) {
 		pkg = &trove.Package{Ecosystem: eco, Name: r.name, DisplayName: up.Name, Skeleton: r.rules.Skeleton(r.name),
-			Namespace: namespaceOf(r.rules, r.name).Key, CreatedAt: r.ev.Time}
+			Namespace: namespaceOf(r.rules, r.name).Key, CreatedAt: r.ev.Time, Upstream: r.ev.Upstream != nil}
 		err = tx.InsertPackage(ctx, pkg)
 	}
 	if err != nil {
@@ -477,6 +513,9 @@ func (r *replay) target(up *Upload) (*trove.Package, *trove.Release, error) {
 	case errors.Is(err, meta.ErrNotFound):
 		rel = &trove.Release{PackageID: pkg.ID, Version: r.ev.Version, VersionKey: key, State: trove.Published,
 			Metadata: up.Metadata, CreatedAt: r.ev.Time, PublishedAt: r.ev.Time}
+		if r.ev.Upstream != nil {
+			rel.Source = r.ev.Upstream.Name
+		}
 		if err := tx.InsertRelease(ctx, rel); err != nil {
 			return nil, nil, err
 		}

@@ -231,3 +231,46 @@ func userIn(t *testing.T, e *env, db *meta.DB, name string, admin bool) *access.
 	}
 	return &access.Principal{UserID: u.ID, UserName: name, Admin: admin, Packages: []access.Pattern{"*"}, Actions: access.Actions}
 }
+
+func TestReplayRebuildsImportsAndExceptions(t *testing.T) {
+	e := newEnv(t)
+	live := newLogged(t, e, t.TempDir(), nil)
+	e.reg = live.reg
+	alice := userIn(t, e, live.db, "alice", true)
+	e.publish(t, alice, "mine", "1.0", "local")
+	if _, err := e.imp(t, "theirs", "1.0", "upstream bytes"); err != nil {
+		t.Fatal(err)
+	}
+	if err := live.reg.Except(ctx, "alice", "npm", "fork", meta.ExceptLocal, "ours"); err != nil {
+		t.Fatal(err)
+	}
+	if err := live.reg.Except(ctx, "alice", "npm", "mine-too", meta.ExceptUpstream, "theirs"); err != nil {
+		t.Fatal(err)
+	}
+	if err := live.reg.Except(ctx, "alice", "npm", "mine-too", "", "changed my mind"); err != nil {
+		t.Fatal(err)
+	}
+	n, _ := live.db.LogSize(ctx)
+	recs, _ := live.db.ReadLogRecords(ctx, 0, n)
+
+	empty := newLogged(t, e, t.TempDir(), nil)
+	userIn(t, e, empty.db, "alice", true)
+	if err := empty.reg.Replay(ctx, 0, recs, false, nil); err != nil {
+		t.Fatal(err)
+	}
+	if m, _ := empty.db.LogSize(ctx); m != n {
+		t.Fatalf("replayed log has %d records, want %d", m, n)
+	}
+	got, err := empty.reg.Project(ctx, "npm", "theirs")
+	if err != nil || !got.Package.Upstream || got.Releases[0].Source != "public" || len(got.Owners) != 0 {
+		t.Fatalf("replayed import = %+v, %v", got, err)
+	}
+	want, _ := live.reg.Project(ctx, "npm", "theirs")
+	if diff := cmp.Diff(summarize(want), summarize(got)); diff != "" {
+		t.Errorf("replayed import differs (-imported +replayed):\n%s", diff)
+	}
+	es, err := empty.reg.Exceptions(ctx)
+	if err != nil || len(es) != 1 || es[0].Name != "fork" || es[0].Kind != meta.ExceptLocal || es[0].Reason != "ours" {
+		t.Fatalf("replayed exceptions = %+v, %v", es, err)
+	}
+}

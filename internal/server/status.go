@@ -15,6 +15,10 @@ func status(err error) int {
 	switch {
 	case err == nil:
 		return http.StatusOK
+	case errors.Is(err, trove.ErrUpstreamTimeout):
+		return http.StatusGatewayTimeout
+	case errors.Is(err, trove.ErrUpstream):
+		return http.StatusBadGateway
 	case errors.Is(err, access.ErrUnauthenticated), errors.Is(err, account.ErrBadCredentials):
 		return http.StatusUnauthorized
 	case errors.Is(err, access.ErrDenied):

@@ -20,6 +20,8 @@ func TestStatus(t *testing.T) {
 		{fmt.Errorf("%w for alice: try again in 5m0s", account.ErrThrottled), http.StatusTooManyRequests},
 		{trove.Retry(3*time.Second, trove.ErrTooMany, "too many publishes"), http.StatusTooManyRequests},
 		{trove.Retry(time.Second, trove.ErrBusy, "too many sign-ins at once"), http.StatusServiceUnavailable},
+		{trove.Error(trove.ErrUpstream, "upstream public answered 500 for left-pad"), http.StatusBadGateway},
+		{trove.Error(trove.ErrUpstreamTimeout, "no upstream answered for left-pad"), http.StatusGatewayTimeout},
 	} {
 		if got := status(tc.err); got != tc.want {
 			t.Errorf("status(%v) = %d, want %d", tc.err, got, tc.want)

@@ -22,6 +22,7 @@ import (
 //	trove-event 1
 //	<kind> <ecosystem> <name> [<version>]
 //	time <RFC 3339 UTC, seconds>
+//	source <upstream> <url>                (proxy: where the files came from)
 //	file <filename> sha256:<64 hex>        (publish; one line per file)
 //	tag <tag> <version>                    (tag: a dist-tag now points at version)
 //	untag <tag>                            (tag: a dist-tag was removed)
@@ -33,7 +34,10 @@ import (
 //	                                        <module> <version> h1:<hash> and
 //	                                        <module> <version>/go.mod h1:<hash>)
 //
-// Kinds: publish, yank, unyank, deprecate, delete, tag, owner (a
+// Kinds: publish, proxy (files fetched from an upstream registry and
+// verified, recorded like a publish with their source), except (an
+// administrator's upstream exception for a name: message "local",
+// "upstream" or "" when removed), yank, unyank, deprecate, delete, tag, owner (a
 // package's first owners are logged with its first release), and any
 // later kind (trusted-publisher, takedown) written the same way. Names and
 // versions never contain spaces in any ecosystem; free text is quoted.
@@ -45,6 +49,7 @@ type Event struct {
 	Name      string
 	Version   string
 	Time      time.Time
+	Upstream  *Upstream // proxy: the upstream the files came from
 	Files     []FileDigest
 	Tags      []TagChange
 	Reason    *string
@@ -59,6 +64,13 @@ type Event struct {
 type FileDigest struct {
 	Name   string
 	SHA256 string // lowercase hex
+}
+
+// An Upstream is the upstream registry of a proxy record: the operator's
+// name for it and the URL the first file was fetched from.
+type Upstream struct {
+	Name string
+	URL  string
 }
 
 // A TagChange moves (Version != "") or removes (Version == "") a dist-tag.
@@ -133,6 +145,15 @@ func (e *Event) Format() ([]byte, error) {
 		return fail("time", errors.New("missing"))
 	}
 	b.WriteString("time " + e.Time.UTC().Truncate(time.Second).Format(time.RFC3339) + "\n")
+	if e.Upstream != nil {
+		if err := word(e.Upstream.Name); err != nil {
+			return fail("source name", err)
+		}
+		if err := word(e.Upstream.URL); err != nil {
+			return fail("source url", err)
+		}
+		b.WriteString("source " + e.Upstream.Name + " " + e.Upstream.URL + "\n")
+	}
 	for _, f := range e.Files {
 		if err := word(f.Name); err != nil {
 			return fail("file name", err)
@@ -223,6 +244,12 @@ func ParseEvent(text []byte) (*Event, error) {
 		l := lines[i]
 		key, rest, _ := strings.Cut(l, " ")
 		switch key {
+		case "source":
+			name, u, ok := strings.Cut(rest, " ")
+			if !ok {
+				return bad(i, "want source <upstream> <url>")
+			}
+			e.Upstream = &Upstream{Name: name, URL: u}
 		case "file":
 			name, sum, ok := strings.Cut(rest, " sha256:")
 			if !ok {

@@ -33,6 +33,11 @@ func TestEventFormat(t *testing.T) {
 			Lines: []string{"example.com/m v1.0.0 h1:abc=", "example.com/m v1.0.0/go.mod h1:def="}},
 			"trove-event 1\npublish go example.com/m v1.0.0\ntime 2026-11-22T09:30:05Z\nfile v1.0.0.zip sha256:" + sum +
 				"\nexample.com/m v1.0.0 h1:abc=\nexample.com/m v1.0.0/go.mod h1:def=\n"},
+		{"go proxy", Event{Kind: "proxy", Ecosystem: "go", Name: "example.com/m", Version: "v1.0.0", Time: at,
+			Upstream: &Upstream{Name: "public", URL: "http://up.test/go/example.com/m/@v/v1.0.0.zip"},
+			Files:    []FileDigest{{"v1.0.0.zip", sum}}, Lines: []string{"example.com/m v1.0.0 h1:abc="}},
+			"trove-event 1\nproxy go example.com/m v1.0.0\ntime 2026-11-22T09:30:05Z\nsource public http://up.test/go/example.com/m/@v/v1.0.0.zip\nfile v1.0.0.zip sha256:" + sum +
+				"\nexample.com/m v1.0.0 h1:abc=\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := tc.e.Format()
@@ -57,6 +62,8 @@ func TestEventFormat(t *testing.T) {
 		{Kind: "publish", Ecosystem: "npm", Name: "x", Time: at, Files: []FileDigest{{"f", "ABC"}}},
 		{Kind: "publish", Ecosystem: "go", Name: "example.com/m", Time: at, Lines: []string{"other.com/m v1 h1:x"}},
 		{Kind: "", Ecosystem: "npm", Name: "x", Time: at},
+		{Kind: "proxy", Ecosystem: "npm", Name: "x", Time: at, Upstream: &Upstream{Name: "public", URL: "http://up.test/a b"}},
+		{Kind: "proxy", Ecosystem: "npm", Name: "x", Time: at, Upstream: &Upstream{URL: "http://up.test/x"}},
 	} {
 		if b, err := bad.Format(); err == nil {
 			t.Errorf("Format(%+v) = %q, want an error", bad, b)
@@ -73,6 +80,8 @@ func TestParseEventRejects(t *testing.T) {
 		"trove-event 1\npublish npm x\ntime 2026-11-22T09:30:05+01:00\n", // not canonical UTC
 		"trove-event 1\nyank npm x 1.0.0\ntime 2026-11-22T09:30:05Z\nreason unquoted\n",
 		"trove-event 1\npublish npm x 1.0.0\ntime 2026-11-22T09:30:05Z\ntag latest 1.0.0\nfile a sha256:" + strings.Repeat("0", 64) + "\n", // order
+		"trove-event 1\nproxy npm x 1.0.0\ntime 2026-11-22T09:30:05Z\nsource public\n",
+		"trove-event 1\nproxy npm x 1.0.0\ntime 2026-11-22T09:30:05Z\nfile a sha256:" + strings.Repeat("0", 64) + "\nsource public http://u\n", // order
 	} {
 		if e, err := ParseEvent([]byte(bad)); err == nil {
 			t.Errorf("ParseEvent(%q) = %+v, want an error", bad, e)

@@ -63,6 +63,12 @@ var (
 	// ErrUnsupported reports an operation the protocol does not offer on
 	// the thing named (a method a URL does not take).
 	ErrUnsupported = errors.New("operation not supported")
+	// ErrUpstream reports that an upstream registry failed, or sent what
+	// could not be verified (HTTP 502): nothing of it was stored.
+	ErrUpstream = errors.New("upstream registry failed")
+	// ErrUpstreamTimeout reports that no upstream registry answered in
+	// time (HTTP 504).
+	ErrUpstreamTimeout = fmt.Errorf("%w: it did not answer in time", ErrUpstream)
 )
 
 // kindError is an error of one category with a message for people.

@@ -30,6 +30,9 @@ type Package struct {
 	Namespace   string // the namespace the name is in; "" for none
 	CreatedAt   time.Time
 	LastSerial  int64 // id of the newest change to the package
+	// Upstream is true for a package whose releases were imported from
+	// upstream registries; a name is local or upstream, never both.
+	Upstream bool
 }
 
 // A Release is one version of a package.
@@ -46,6 +49,9 @@ type Release struct {
 	YankedReason string
 	Deprecated   string
 	DeletedAt    time.Time
+	// Source is the upstream the release was imported from ("" for a
+	// release published here).
+	Source string
 }
 
 // A File is one artifact of a release, stored as a blob named by SHA256.

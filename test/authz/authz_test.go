@@ -54,6 +54,9 @@ const (
 	readOnly  = "a read-only token"
 	scoped    = "a token scoped to other packages"
 	stranger  = "another user's token"
+	// Refused by administrators' endpoints only.
+	adminReadOnly = "an administrator's read-only token"
+	ownerCaller   = "the owner's token"
 )
 
 var allCallers = []string{anonymous, readOnly, scoped, stranger}
@@ -67,6 +70,10 @@ type probe struct {
 	// request returns a request the owner's token may make; it is built
 	// anew for every caller.
 	request func(w *walk) *http.Request
+	// admin makes the endpoint an administrator's: the owner's token
+	// (alice's) is refused too, and an administrator's read-only token,
+	// and the positive control is an administrator's full token.
+	admin bool
 }
 
 // probes are the requests of every endpoint that needs a credential, by
@@ -109,6 +116,15 @@ var probes = map[string]probe{
 	}},
 	"npm.logout": {request: func(w *walk) *http.Request {
 		return w.raw(http.MethodDelete, "/npm/-/user/token/"+w.spareSecret(), "", nil)
+	}},
+
+	"api.upstream.except": {admin: true, request: func(w *walk) *http.Request {
+		return w.json(http.MethodPut, "/api/v1/upstream/exceptions/npm/fork-"+w.nextVersion(), map[string]string{"as": "local", "reason": "ours"})
+	}},
+	"api.upstream.unexcept": {admin: true, setup: func(w *walk) {
+		w.do(w.json(http.MethodPut, "/api/v1/upstream/exceptions/npm/kept", map[string]string{"as": "local"}), w.admin)
+	}, request: func(w *walk) *http.Request {
+		return w.raw(http.MethodDelete, "/api/v1/upstream/exceptions/npm/kept", "", nil)
 	}},
 
 	"pypi.upload": {request: func(w *walk) *http.Request { return w.pypiUpload("demo", "1."+w.nextVersion()) }},
@@ -205,9 +221,12 @@ func (w *walk) check(t *testing.T, name string, p probe) {
 	if p.setup != nil {
 		p.setup(w)
 	}
-	deny := p.deny
+	deny, owner := p.deny, w.owner
 	if deny == nil {
 		deny = allCallers
+	}
+	if p.admin {
+		deny, owner = append(slices.Clone(deny), adminReadOnly, ownerCaller), w.admin
 	}
 	for _, caller := range deny {
 		req := p.request(w)
@@ -220,7 +239,7 @@ func (w *walk) check(t *testing.T, name string, p probe) {
 			t.Errorf("%s with %s was refused but changed the state: %s → %s", name, caller, before, after)
 		}
 	}
-	if resp := w.send(p.request(w), w.owner); resp.StatusCode >= 300 {
+	if resp := w.send(p.request(w), owner); resp.StatusCode >= 300 {
 		t.Errorf("%s with the owner's token = %s: the request itself is wrong, so its refusals prove nothing", name, resp.Status)
 	}
 }
@@ -232,6 +251,7 @@ type walk struct {
 	env     *servertest.Env
 	mounts  []server.Mount
 	owner   string // alice's token, every action on every package
+	admin   string // root's token, every action on every package
 	callers map[string]string
 	version int
 }
@@ -261,6 +281,10 @@ func newWalk(t *testing.T) *walk {
 		scoped:    w.env.Token(t, alice, []string{"npm:other", "pypi:other", "go:example.test/other"}, access.Read, access.Publish, access.Yank),
 		stranger:  w.env.Token(t, bob, nil),
 	}
+	root := w.env.User(t, "root", true)
+	w.admin = w.env.Token(t, root, nil)
+	w.callers[adminReadOnly] = w.env.Token(t, root, nil, access.Read)
+	w.callers[ownerCaller] = w.owner
 	w.do(w.npmPublish("demo", "1.0.0"), w.owner)
 	w.do(w.pypiUpload("demo", "1.0"), w.owner)
 	w.do(w.goUpload("example.test/demo", "v1.0.0"), w.owner)

@@ -73,8 +73,16 @@ func Fill(t *testing.T, db *meta.DB) {
 	r1 := addRelease(t, db, p, "1.0.0", trove.Published)
 	big := &trove.Release{PackageID: p.ID, Version: "2.0.0", VersionKey: "2.0.0", State: trove.Quarantined,
 		Metadata: []byte(`{"readme":"` + strings.Repeat("é\"\\\n\t<&>x", 128<<10) + `"}`), PublisherID: alice.ID, CreatedAt: now}
+	proxied := &trove.Package{Ecosystem: "npm", Name: "from-upstream", DisplayName: "from-upstream", CreatedAt: now, Upstream: true}
 	tx(t, db, func(tx *meta.Tx) error {
 		if err := tx.InsertRelease(ctx, big); err != nil {
+			return err
+		}
+		if err := tx.InsertPackage(ctx, proxied); err != nil {
+			return err
+		}
+		if err := tx.InsertRelease(ctx, &trove.Release{PackageID: proxied.ID, Version: "1.0.0", VersionKey: "1.0.0", State: trove.Published,
+			Metadata: []byte(`{}`), CreatedAt: now, PublishedAt: now, Source: "public"}); err != nil {
 			return err
 		}
 		if err := tx.AddOwner(ctx, p.ID, alice.ID, now); err != nil {
@@ -90,6 +98,10 @@ func Fill(t *testing.T, db *meta.DB) {
 			return err
 		}
 		if err := tx.UnlockSignIn(ctx, "bob", now); err != nil {
+			return err
+		}
+		if err := tx.PutUpstreamException(ctx, &meta.UpstreamException{Ecosystem: "npm", Name: "forked", Kind: meta.ExceptLocal,
+			Reason: "our fork", CreatedBy: "alice", CreatedAt: now}); err != nil {
 			return err
 		}
 		return fillLog(tx)

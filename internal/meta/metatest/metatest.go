@@ -40,6 +40,8 @@ func Run(t *testing.T, newDB func(t *testing.T) *meta.DB) {
 	t.Run("JobsConcurrent", func(t *testing.T) { testJobsConcurrent(t, newDB(t)) })
 	t.Run("SharedRates", func(t *testing.T) { testSharedRates(t, newDB(t)) })
 	t.Run("SigningLock", func(t *testing.T) { testSigningLock(t, newDB(t)) })
+	t.Run("UpstreamDocs", func(t *testing.T) { testUpstreamDocs(t, newDB(t)) })
+	t.Run("UpstreamExceptions", func(t *testing.T) { testUpstreamExceptions(t, newDB(t)) })
 	t.Run("DumpRoundTrip", func(t *testing.T) { testDumpRoundTrip(t, newDB) })
 	t.Run("DumpLoadErrors", func(t *testing.T) { testDumpLoadErrors(t, newDB(t)) })
 }
