@@ -44,7 +44,18 @@ func (h *Handler) lookupFile(ctx context.Context, req request) (*trove.File, err
 }
 
 // file serves a distribution file. Yanked files are served too (PEP 592).
+// A file of a proxied project that Trove does not hold yet is imported
+// from its upstream first.
 func (h *Handler) file(w http.ResponseWriter, r *http.Request, req request) error {
+	err := h.serveFile(w, r, req)
+	if errors.Is(err, trove.ErrNotFound) && h.upstreamEnabled() {
+		return h.proxyFile(w, r, req)
+	}
+	return err
+}
+
+// serveFile serves a file Trove holds.
+func (h *Handler) serveFile(w http.ResponseWriter, r *http.Request, req request) error {
 	f, err := h.lookupFile(r.Context(), req)
 	if err != nil {
 		return err
@@ -53,9 +64,13 @@ func (h *Handler) file(w http.ResponseWriter, r *http.Request, req request) erro
 }
 
 // metadata serves a file's core metadata (PEP 658), byte-exact as it was
-// in the wheel. Only files whose metadata was extracted have it.
+// in the wheel. Only files whose metadata was extracted have it; that of
+// a proxied file not imported yet is the upstream's.
 func (h *Handler) metadata(w http.ResponseWriter, r *http.Request, req request) error {
 	f, err := h.lookupFile(r.Context(), req)
+	if errors.Is(err, trove.ErrNotFound) && h.upstreamEnabled() {
+		return h.proxyMetadata(w, r, req)
+	}
 	if err != nil {
 		return err
 	}

@@ -37,11 +37,11 @@ func (h *Handler) proxies(ctx context.Context, name string) (bool, error) {
 	return !local, err
 }
 
-// UpstreamHas reports whether an upstream has the project name (for
+// HasUpstream reports whether an upstream has the project name (for
 // upstream.Names, which the registry asks before a new local project is
 // created): false when every upstream answered that it does not, an error
 // when none could say. The upstream's page is cached for proxying.
-func (h *Handler) UpstreamHas(ctx context.Context, name trove.Name) (bool, error) {
+func (h *Handler) HasUpstream(ctx context.Context, name trove.Name) (bool, error) {
 	if !h.upstreamEnabled() {
 		return false, nil
 	}

@@ -32,13 +32,13 @@ type proxyPair struct {
 // and, when told to, flips a byte of files or core metadata files, or
 // answers every request with 503 (the upstream is down).
 type front struct {
-	srv                  *httptest.Server
-	target               string
-	files                atomic.Int64
-	tamper, tamperMeta   atomic.Bool
-	down                 atomic.Bool
-	mu                   sync.Mutex
-	requests             []string
+	srv                *httptest.Server
+	target             string
+	files              atomic.Int64
+	tamper, tamperMeta atomic.Bool
+	down               atomic.Bool
+	mu                 sync.Mutex
+	requests           []string
 }
 
 func (f *front) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -84,14 +84,14 @@ func newProxyPair(t testing.TB, p upstream.Policy) *proxyPair {
 	pp := &proxyPair{up: newTestEnv(t), now: &atomic.Pointer[time.Time]{}}
 	start := time.Now()
 	pp.now.Store(&start)
-	pp.front = &front{target: pp.up.url}
+	pp.front = &front{target: strings.TrimSuffix(pp.up.url, "/pypi")}
 	pp.front.srv = httptest.NewServer(pp.front)
 	t.Cleanup(pp.front.srv.Close)
-	pp.down = newTestEnv(t, func(o *Options) {
+	pp.down = newTestEnvOf(t, func(e *testEnv, o *Options) {
 		o.Upstream = upstream.New(upstream.Options{
 			Ecosystem: trove.PyPI,
-			Sources:   []upstream.Source{{Name: "up", URL: pp.front.srv.URL}},
-			Store:     pp.down.DB,
+			Sources:   []upstream.Source{{Name: "up", URL: pp.front.srv.URL + "/pypi"}},
+			Store:     e.DB,
 			TTL:       time.Minute,
 			Policy:    p,
 			Now:       func() time.Time { return *pp.now.Load() },
@@ -382,9 +382,8 @@ func TestProxyHTMLUpstream(t *testing.T) {
 	}))
 	t.Cleanup(index.Close)
 	u, _ := url.Parse(files.URL)
-	var down *testEnv
-	down = newTestEnv(t, func(o *Options) {
-		o.Upstream = upstream.New(upstream.Options{Ecosystem: trove.PyPI, Store: down.DB,
+	down := newTestEnvOf(t, func(e *testEnv, o *Options) {
+		o.Upstream = upstream.New(upstream.Options{Ecosystem: trove.PyPI, Store: e.DB,
 			Sources: []upstream.Source{{Name: "html", URL: index.URL, ArtifactHosts: []string{u.Host}}}})
 	})
 	doc, r := down.simpleJSON(t, "demo")

@@ -7,6 +7,7 @@ import (
 	"github.com/trove-dev/trove/internal/adapter"
 	"github.com/trove-dev/trove/internal/page"
 	"github.com/trove-dev/trove/internal/registry"
+	"github.com/trove-dev/trove/internal/upstream"
 )
 
 // DefaultMaxUploadBytes bounds an uploaded file when Options leave it 0.
@@ -18,8 +19,13 @@ type Options struct {
 	Pages    *page.Cache
 	// BaseURL is the public URL of the PyPI root, without a
 	// trailing slash, for example http://127.0.0.1:8080/pypi.
-	BaseURL        string
+	BaseURL string
+	// MaxUploadBytes bounds an uploaded file, and a file fetched from an
+	// upstream too.
 	MaxUploadBytes int64
+	// Upstream proxies the projects that are not local (proxy.go); nil
+	// or without sources, Trove serves local projects only.
+	Upstream *upstream.Client
 }
 
 // Handler serves the PyPI protocols. It is a server.Adapter.

@@ -121,21 +121,17 @@ func (h *Handler) index(w http.ResponseWriter, r *http.Request, _ request) error
 	return nil
 }
 
-// project serves a project's page.
+// project serves a project's page: a local project's from its releases, a
+// proxied one's from its upstream.
 func (h *Handler) project(w http.ResponseWriter, r *http.Request, req request) error {
-	f := negotiate(r.Header.Get("Accept"))
-	p, err := h.o.Pages.Get(page.Key{Group: string(trove.PyPI), Name: req.name, Variant: "simple-" + formats[f].variant}, func() (*page.Page, error) {
-		proj, err := h.o.Registry.Project(context.WithoutCancel(r.Context()), trove.PyPI, req.name)
-		if err != nil {
-			return nil, err
-		}
-		return h.renderProject(proj, f), nil
-	})
+	proxied, err := h.proxies(r.Context(), req.name)
 	if err != nil {
 		return err
 	}
-	page.Serve(w, r, p)
-	return nil
+	if proxied {
+		return h.proxyProject(w, r, req.name)
+	}
+	return h.localProject(w, r, req.name, negotiate(r.Header.Get("Accept")))
 }
 
 func (h *Handler) renderIndex(pkgs []*trove.Package, f format) *page.Page {
