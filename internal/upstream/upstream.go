@@ -139,6 +139,11 @@ func (c *Client) Offline() bool { return c.o.Offline }
 // Sources returns the configured upstreams, in order.
 func (c *Client) Sources() []Source { return c.o.Sources }
 
+// TTL returns how long a cached document is used without asking its
+// upstream again: adapters keep what they derive from a document (rendered
+// pages, policy decisions) no longer than that.
+func (c *Client) TTL() time.Duration { return c.o.TTL }
+
 // Ecosystem returns the client's ecosystem.
 func (c *Client) Ecosystem() trove.Ecosystem { return c.o.Ecosystem }
 
