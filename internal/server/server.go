@@ -347,7 +347,9 @@ func (s *Server) writeError(m Mount, w *recorder, r *http.Request, route string,
 	if code >= 500 {
 		slog.Error("request failed", "request_id", RequestID(r.Context()), "route", route, "err", err)
 		msg = "internal error; the request ID is " + RequestID(r.Context())
-		if code == http.StatusServiceUnavailable {
+		// Unavailable and upstream failures are written for people (which
+		// upstream failed, how): clients show them instead of guessing.
+		if code == http.StatusServiceUnavailable || errors.Is(err, trove.ErrUpstream) {
 			msg = err.Error()
 		}
 	}
