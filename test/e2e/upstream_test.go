@@ -33,10 +33,13 @@ type pair struct {
 // Down's configuration.
 func startUpstreamPair(t *testing.T, eco, extraTOML string) *pair {
 	t.Helper()
-	p := &pair{Up: startTrove(t)}
+	// Up's base URL is the front's, so that every URL Up writes in its
+	// documents (npm tarballs, PyPI files) is fetched through the front too.
+	p := &pair{Front: newUpFront(t)}
+	p.Up = startTrove(t, "TROVE_BASE_URL="+p.Front.URL)
+	p.Front.setTarget(t, p.Up.URL)
 	p.Up.AddUser(t, "alice")
 	p.UpToken = p.Up.Token(t, "alice", "*", "read,publish,yank")
-	p.Front = newUpFront(t, p.Up.URL)
 	src := fmt.Sprintf("[[upstream.sources.%s]]\nname = \"up\"\nurl = %q\n", eco, p.Front.URL+"/"+eco)
 	if eco == "go" {
 		key := strings.TrimSpace(p.Up.trove(t, "", "log", "gosumdb", "--key-only"))
@@ -61,16 +64,34 @@ type upFront struct {
 	down   atomic.Bool
 	tamper atomic.Value // string: path substring; "" for none
 	hits   atomic.Int64
+	proxy  atomic.Pointer[httputil.ReverseProxy]
 }
 
-func newUpFront(t *testing.T, target string) *upFront {
+// newUpFront starts a front; it answers 502 until setTarget.
+func newUpFront(t *testing.T) *upFront {
+	t.Helper()
+	f := &upFront{}
+	f.tamper.Store("")
+	f.down.Store(true)
+	f.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f.hits.Add(1)
+		if f.down.Load() {
+			http.Error(w, "upstream down", http.StatusBadGateway)
+			return
+		}
+		f.proxy.Load().ServeHTTP(w, r)
+	}))
+	t.Cleanup(f.Close)
+	return f
+}
+
+// setTarget makes the front forward to target and brings it up.
+func (f *upFront) setTarget(t *testing.T, target string) {
 	t.Helper()
 	u, err := url.Parse(target)
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &upFront{}
-	f.tamper.Store("")
 	rp := httputil.NewSingleHostReverseProxy(u)
 	rp.ModifyResponse = func(resp *http.Response) error {
 		sub := f.tamper.Load().(string)
@@ -91,16 +112,8 @@ func newUpFront(t *testing.T, target string) *upFront {
 		resp.Header.Del("Content-Encoding")
 		return nil
 	}
-	f.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		f.hits.Add(1)
-		if f.down.Load() {
-			http.Error(w, "upstream down", http.StatusBadGateway)
-			return
-		}
-		rp.ServeHTTP(w, r)
-	}))
-	t.Cleanup(f.Close)
-	return f
+	f.proxy.Store(rp)
+	f.down.Store(false)
 }
 
 // SetDown takes the upstream down (true) or brings it back.
