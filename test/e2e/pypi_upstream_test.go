@@ -79,7 +79,10 @@ func TestPyPIUpstreamMixedProject(t *testing.T) {
 
 	// From source with build isolation: pip installs setuptools>=61
 	// and wheel into the build environment from down, which proxies them.
-	out, err = pip(t, down, "install", "--target", t.TempDir(), "--no-binary", pyLib, "--force-reinstall", pyLib+"==1.0.0")
+	// Debian's setuptools wheel is patched for Debian's Python, so Debian's
+	// pip runs this build (python3-pip; scripts/test.sh installs it).
+	out, err = runCmd(t, "", pyEnv(t), "", "/usr/bin/python3", "-m", "pip", "install", "--index-url", down.URL+"/pypi/simple/",
+		"--target", t.TempDir(), "--no-binary", pyLib, pyLib+"==1.0.0")
 	if err != nil || !strings.Contains(out, "trove-e2e-lib-1.0.0.tar.gz") || !strings.Contains(out, "Successfully installed trove-e2e-lib-1.0.0") {
 		t.Errorf("pip install of the sdist with build isolation through down: %v\n%s", err, out)
 	}
