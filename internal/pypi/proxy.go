@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/trove-dev/trove/internal/access"
@@ -51,8 +52,13 @@ func (h *Handler) HasUpstream(ctx context.Context, name trove.Name) (bool, error
 // upstreamEnabled reports whether any upstream is configured.
 func (h *Handler) upstreamEnabled() bool { return h.o.Upstream != nil && h.o.Upstream.Enabled() }
 
-// upIndex returns the upstream's page of a project, parsed, and its document.
+// upIndex returns the upstream's page of a project, parsed, and its
+// document. A fresh document is kept in memory, parsed, for the upstream
+// client's TTL, in which the client would answer from its cache too.
 func (h *Handler) upIndex(ctx context.Context, name string) (*upIndex, *upstream.Doc, error) {
+	if e, ok := h.memo.get(name, h.o.Now()); ok {
+		return e.idx, e.doc, nil
+	}
 	doc, err := h.o.Upstream.Doc(ctx, name, "simple/"+name+"/", http.Header{"Accept": {upAccept}})
 	if err != nil {
 		return nil, nil, err
@@ -61,7 +67,41 @@ func (h *Handler) upIndex(ctx context.Context, name string) (*upIndex, *upstream
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: upstream %s: %s: %v", trove.ErrUpstream, doc.Source.Name, doc.URL, err)
 	}
+	if !doc.Stale { // a stale document is asked for again each time
+		h.memo.put(name, upEntry{idx: idx, doc: doc, until: h.o.Now().Add(h.o.Upstream.TTL())})
+	}
 	return idx, doc, nil
+}
+
+// maxMemo bounds the upstream pages kept parsed in memory.
+const maxMemo = 10_000
+
+// An upMemo keeps parsed upstream pages by project name.
+type upMemo struct {
+	mu sync.Mutex
+	m  map[string]upEntry
+}
+
+type upEntry struct {
+	idx   *upIndex
+	doc   *upstream.Doc
+	until time.Time
+}
+
+func (m *upMemo) get(name string, now time.Time) (upEntry, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	e, ok := m.m[name]
+	return e, ok && now.Before(e.until)
+}
+
+func (m *upMemo) put(name string, e upEntry) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.m == nil || len(m.m) >= maxMemo {
+		m.m = make(map[string]upEntry)
+	}
+	m.m[name] = e
 }
 
 // proxyProject serves the page of a project proxied from upstreams: the

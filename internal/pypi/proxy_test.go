@@ -100,6 +100,7 @@ func newProxyPair(t testing.TB, p upstream.Policy) *proxyPair {
 			Policy:    p,
 			Now:       func() time.Time { return *pp.now.Load() },
 		})
+		o.Now = func() time.Time { return *pp.now.Load() }
 	})
 	return pp
 }

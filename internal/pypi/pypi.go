@@ -3,6 +3,7 @@ package pypi
 import (
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/trove-dev/trove/internal/adapter"
 	"github.com/trove-dev/trove/internal/page"
@@ -26,12 +27,15 @@ type Options struct {
 	// Upstream proxies the projects that are not local (proxy.go); nil
 	// or without sources, Trove serves local projects only.
 	Upstream *upstream.Client
+	// Now is the clock of the upstream client's TTL; nil for time.Now.
+	Now func() time.Time
 }
 
 // Handler serves the PyPI protocols. It is a server.Adapter.
 type Handler struct {
 	o     Options
 	table adapter.Table[endpoint, request]
+	memo  upMemo // parsed upstream pages
 }
 
 // New returns a Handler.
@@ -39,6 +43,9 @@ func New(o Options) *Handler {
 	o.BaseURL = strings.TrimRight(o.BaseURL, "/")
 	if o.MaxUploadBytes <= 0 {
 		o.MaxUploadBytes = DefaultMaxUploadBytes
+	}
+	if o.Now == nil {
+		o.Now = time.Now
 	}
 	if o.Pages == nil {
 		o.Pages = page.NewCache(64 << 20)
