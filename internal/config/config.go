@@ -127,6 +127,10 @@ type Rates struct {
 	Logins limit.Rate `toml:"logins"`
 	// Publishes limits publish and upload requests, per API token.
 	Publishes limit.Rate `toml:"publishes"`
+	// UpstreamFetches limits the requests to upstream registries each
+	// client address causes (names and files not cached yet); cached
+	// answers are not counted.
+	UpstreamFetches limit.Rate `toml:"upstream_fetches"`
 }
 
 // Tokens bounds the lifetime of API tokens, however they are made
@@ -312,7 +316,7 @@ func Default() Config {
 		Connections: Connections{Max: 4096, MaxPerAddress: 256, HeaderTimeout: Duration(10 * time.Second),
 			IdleTimeout: Duration(60 * time.Second), MinBodyRate: 4 << 10, BodyGrace: Duration(10 * time.Second)},
 		Rates: Rates{AnonymousWrites: limit.Rate{N: 30, Per: time.Minute}, Logins: limit.Rate{N: 10, Per: time.Minute},
-			Publishes: limit.Rate{N: 60, Per: time.Minute}},
+			Publishes: limit.Rate{N: 60, Per: time.Minute}, UpstreamFetches: limit.Rate{N: 1200, Per: time.Minute}},
 		Cache:      Cache{MaxBytes: 64 << 20, PageMax: 8 << 20, DiskBytes: 1 << 30, BlobBytes: 32 << 20, BlobMax: 256 << 10},
 		Accounts:   Accounts{HashWait: Duration(2 * time.Second)},
 		Policy:     Policy{UnpublishWindow: Duration(72 * time.Hour)},

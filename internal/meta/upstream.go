@@ -126,3 +126,19 @@ func (tx *Tx) PutUpstreamException(ctx context.Context, e *UpstreamException) er
 func (tx *Tx) DeleteUpstreamException(ctx context.Context, eco trove.Ecosystem, name trove.Name) error {
 	return affected(tx.exec(ctx, `DELETE FROM upstream_exceptions WHERE ecosystem = ? AND name = ?`, eco, name))
 }
+
+// DeleteUpstreamMisses deletes the cached not-found answers last checked
+// before cutoff, and returns how many: names clients asked for that no
+// upstream has, which would otherwise accumulate.
+func (db *DB) DeleteUpstreamMisses(ctx context.Context, cutoff time.Time) (int64, error) {
+	var n int64
+	err := db.Tx(ctx, func(tx *Tx) error {
+		res, err := tx.exec(ctx, `DELETE FROM upstream_docs WHERE status <> 200 AND checked_at < ?`, cutoff.UnixMicro())
+		if err != nil {
+			return tx.err(err)
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	return n, err
+}

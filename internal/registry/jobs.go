@@ -115,6 +115,12 @@ func (s *Service) runClaimed(ctx context.Context, holder string, j Job) {
 // longer than StaleQuarantine (their process died mid-publish).
 func (s *Service) SweepJob() Job {
 	return Job{Name: "sweep-quarantine", Every: StaleQuarantine / 4, Run: func(ctx context.Context) error {
-		return s.sweepQuarantine(ctx, now(s).Add(-StaleQuarantine))
+		cutoff := now(s).Add(-StaleQuarantine)
+		if n, err := s.db.DeleteUpstreamMisses(ctx, cutoff); err != nil {
+			return err
+		} else if n > 0 {
+			log().Info("forgot upstream not-found answers", "count", n)
+		}
+		return s.sweepQuarantine(ctx, cutoff)
 	}}
 }

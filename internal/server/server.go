@@ -39,6 +39,7 @@ import (
 	"github.com/trove-dev/trove/internal/access"
 	"github.com/trove-dev/trove/internal/adapter"
 	"github.com/trove-dev/trove/internal/blob"
+	"github.com/trove-dev/trove/internal/limit"
 	"github.com/trove-dev/trove/internal/trove"
 )
 
@@ -219,6 +220,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	r = r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id))
 	r = s.markChannel(w, r)
 	r.RemoteAddr = s.opts.Guards.clientAddr(r)
+	r = r.WithContext(limit.WithClient(r.Context(), limit.Key(limit.RemoteAddr(r.RemoteAddr)).String()))
 	s.opts.Guards.guardBody(w, r, s.opts.Metrics)
 	s.mux.ServeHTTP(w, r)
 }

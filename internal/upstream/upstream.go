@@ -25,6 +25,7 @@ import (
 
 	"golang.org/x/sync/singleflight"
 
+	"github.com/trove-dev/trove/internal/limit"
 	"github.com/trove-dev/trove/internal/meta"
 	"github.com/trove-dev/trove/internal/registry"
 	"github.com/trove-dev/trove/internal/trove"
@@ -85,6 +86,9 @@ type Options struct {
 	Policy Policy
 	Now    func() time.Time
 	Logger *slog.Logger
+	// Rates limits the upstream requests each client causes (by its
+	// address, limit.ClientFrom); nil for no limit.
+	Rates *limit.Rates
 }
 
 // A Client fetches from an ecosystem's upstreams. It is safe for
@@ -185,6 +189,9 @@ func (c *Client) Doc(ctx context.Context, key, path string, header http.Header) 
 	}
 	if c.o.Offline {
 		return nil, trove.Error(trove.ErrUpstream, "%s %s is not cached, and this registry is offline (upstream.offline): only cached packages can be installed", c.o.Ecosystem, key)
+	}
+	if err := c.allow(ctx); err != nil {
+		return nil, err
 	}
 	// Concurrent requests for one document ask once, and the asking
 	// outlives a client that goes away.
@@ -364,6 +371,9 @@ func (c *Client) Fetch(ctx context.Context, src Source, docURL, rawURL string, m
 	u, err := src.artifactURL(docURL, rawURL)
 	if err != nil {
 		return nil, trove.Error(trove.ErrUpstream, "upstream %s: %v", src.Name, err)
+	}
+	if err := c.allow(ctx); err != nil {
+		return nil, err
 	}
 	fctx, cancel := context.WithTimeout(ctx, c.o.Timeout)
 	defer cancel()

@@ -3,6 +3,7 @@ package upstream_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/trove-dev/trove/internal/blob"
 	"github.com/trove-dev/trove/internal/blob/memblob"
+	"github.com/trove-dev/trove/internal/limit"
 	"github.com/trove-dev/trove/internal/meta"
 	"github.com/trove-dev/trove/internal/meta/dbtest"
 	"github.com/trove-dev/trove/internal/registry"
@@ -267,5 +269,31 @@ func TestFetch(t *testing.T) {
 	}
 	if _, err := c.Fetch(ctx, src, up.URL+"/x", "/x/-/missing.tgz", 1<<20, e.reg); !errors.Is(err, trove.ErrUpstream) {
 		t.Fatalf("missing artifact = %v", err)
+	}
+}
+
+func TestUpstreamRequestsLimitedPerClient(t *testing.T) {
+	e := newEnv(t)
+	up := newFake(t, map[string]string{"/a": "a"})
+	c := e.client(upstream.Options{Sources: []upstream.Source{{Name: "public", URL: up.URL}},
+		Rates: limit.NewRates(limit.Rate{N: 3, Per: time.Hour}, nil)})
+	mallory := limit.WithClient(ctx, "192.0.2.1")
+	for i := range 3 {
+		if _, err := c.Doc(mallory, fmt.Sprint("invented-", i), fmt.Sprint("invented-", i), nil); !errors.Is(err, trove.ErrNotFound) {
+			t.Fatalf("request %d = %v", i, err)
+		}
+	}
+	_, err := c.Doc(mallory, "invented-4", "invented-4", nil)
+	if !errors.Is(err, trove.ErrTooMany) || !strings.Contains(err.Error(), "does not hold yet") {
+		t.Fatalf("fourth uncached request = %v, want ErrTooMany", err)
+	}
+	if _, err := c.Doc(mallory, "invented-0", "invented-0", nil); !errors.Is(err, trove.ErrNotFound) {
+		t.Fatalf("a cached answer was limited: %v", err)
+	}
+	if _, err := c.Doc(limit.WithClient(ctx, "198.51.100.7"), "a", "a", nil); err != nil {
+		t.Fatalf("another client was limited: %v", err)
+	}
+	if _, err := c.Doc(ctx, "b", "b", nil); !errors.Is(err, trove.ErrNotFound) {
+		t.Fatalf("work of no client was limited: %v", err)
 	}
 }

@@ -45,6 +45,19 @@ func testUpstreamDocs(t *testing.T, db *meta.DB) {
 	if _, err := db.UpstreamDoc(ctx, "pypi", "left-pad"); !errors.Is(err, meta.ErrNotFound) {
 		t.Fatalf("another ecosystem's document = %v, want ErrNotFound", err)
 	}
+	kept := &meta.UpstreamDoc{Ecosystem: "npm", Doc: "kept", Source: "public", URL: "http://up.test/kept", Status: 200, FetchedAt: now, CheckedAt: now, Body: []byte("x")}
+	if err := db.PutUpstreamDoc(ctx, kept); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := db.DeleteUpstreamMisses(ctx, later); err != nil || n != 0 {
+		t.Fatalf("DeleteUpstreamMisses(at its check) = %d, %v; want none deleted", n, err)
+	}
+	if n, err := db.DeleteUpstreamMisses(ctx, later.Add(time.Second)); err != nil || n != 1 {
+		t.Fatalf("DeleteUpstreamMisses = %d, %v; want the one miss", n, err)
+	}
+	if _, err := db.UpstreamDoc(ctx, "npm", "kept"); err != nil {
+		t.Fatalf("a cached document was swept: %v", err)
+	}
 }
 
 // testUpstreamExceptions: one exception per name, replaced by a later
