@@ -446,3 +446,20 @@ func benchGet(b *testing.B, url, accept string) {
 		}
 	}
 }
+
+// TestProxyUploadOfUpstreamNameRefused uploads to down a new project that
+// up has: the registry asks the adapter (HasUpstream) and refuses it.
+func TestProxyUploadOfUpstreamNameRefused(t *testing.T) {
+	pp := newProxyPair(t, nil)
+	pp.down.Registry.SetUpstreams(upstream.Names{trove.PyPI: pp.down.h.HasUpstream})
+	pp.up.uploadWheel(t, "taken", "1.0")
+	w := makeWheel(t, "taken", "2.0", metadataFor("taken", "2.0"))
+	r := pp.down.post(t, pp.down.token, twineForm(kindWheel, "taken", "2.0", w), wheelFilename("taken", "2.0"), w)
+	if r.StatusCode != http.StatusConflict || !strings.Contains(r.body, "trove upstream allow") {
+		t.Errorf("upload of a name an upstream has: %s %q, want 409 naming trove upstream allow", r.Status, r.body)
+	}
+	if _, err := pp.down.Registry.Project(context.Background(), trove.PyPI, "taken"); err == nil {
+		t.Error("the refused upload created the project")
+	}
+	pp.down.uploadWheel(t, "free", "1.0") // a name no upstream has
+}
