@@ -9,8 +9,10 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/trove-dev/trove/internal/access"
@@ -67,7 +69,9 @@ func (h *Handler) upIndex(ctx context.Context, name string) (*upIndex, *upstream
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: upstream %s: %s: %v", trove.ErrUpstream, doc.Source.Name, doc.URL, err)
 	}
+	idx.tag = "stale@" + doc.FetchedAt.UTC().Format(time.RFC3339Nano)
 	if !doc.Stale { // a stale document is asked for again each time
+		idx.tag = strconv.FormatUint(h.memo.seq.Add(1), 10)
 		h.memo.put(name, upEntry{idx: idx, doc: doc, until: h.o.Now().Add(h.o.Upstream.TTL())})
 	}
 	return idx, doc, nil
@@ -78,8 +82,9 @@ const maxMemo = 10_000
 
 // An upMemo keeps parsed upstream pages by project name.
 type upMemo struct {
-	mu sync.Mutex
-	m  map[string]upEntry
+	mu  sync.Mutex
+	m   map[string]upEntry
+	seq atomic.Uint64 // tags of the pages kept
 }
 
 type upEntry struct {
@@ -107,7 +112,7 @@ func (m *upMemo) put(name string, e upEntry) {
 // proxyProject serves the page of a project proxied from upstreams: the
 // upstream's files, those already imported as Trove holds them, filtered
 // by the curation policy, with every URL pointing at Trove. The page is
-// rendered once per upstream document and change of the project.
+// rendered once per upstream page kept and change of the project.
 func (h *Handler) proxyProject(w http.ResponseWriter, r *http.Request, name string) error {
 	ctx := r.Context()
 	f := negotiate(r.Header.Get("Accept"))
@@ -119,8 +124,10 @@ func (h *Handler) proxyProject(w http.ResponseWriter, r *http.Request, name stri
 	if err != nil {
 		return err
 	}
-	key := page.Key{Group: string(trove.PyPI), Name: name,
-		Variant: "upstream-" + formats[f].variant + "@" + doc.FetchedAt.UTC().Format("20060102T150405.000000000")}
+	// Rendered again with each upstream page kept (once per TTL), so that
+	// the policy's decisions that change with time (a cool-down ending)
+	// and with curators' decisions show within the TTL.
+	key := page.Key{Group: string(trove.PyPI), Name: name, Variant: "upstream-" + formats[f].variant + "@" + idx.tag}
 	p, err := h.o.Pages.Get(key, func() (*page.Page, error) {
 		versions, files, err := h.proxiedListing(context.WithoutCancel(ctx), name, idx)
 		if err != nil {

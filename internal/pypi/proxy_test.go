@@ -463,3 +463,39 @@ func TestProxyUploadOfUpstreamNameRefused(t *testing.T) {
 	}
 	pp.down.uploadWheel(t, "free", "1.0") // a name no upstream has
 }
+
+// coolDown blocks every version published less than d before now().
+type coolDown struct {
+	d   time.Duration
+	now func() time.Time
+}
+
+func (c coolDown) Decide(_ context.Context, vs []upstream.Version) ([]upstream.Decision, error) {
+	out := make([]upstream.Decision, len(vs))
+	for i, v := range vs {
+		out[i] = upstream.Decision{Allowed: true}
+		if v.Published.IsZero() || c.now().Sub(v.Published) < c.d {
+			out[i] = upstream.Decision{Rule: "cooldown", Why: "too new"}
+		}
+	}
+	return out, nil
+}
+
+// TestProxyCoolDownEnds: a version too new is left out of the page, and
+// listed once the cool-down has passed, within the upstream TTL, though
+// the upstream's page did not change.
+func TestProxyCoolDownEnds(t *testing.T) {
+	var pp *proxyPair
+	pp = newProxyPair(t, coolDown{d: 3 * time.Hour, now: func() time.Time { return *pp.now.Load() }})
+	pp.up.uploadWheel(t, "demo", "1.0")
+	for range 2 { // the second time, the upstream answers 304 Not Modified
+		if doc, r := pp.down.simpleJSON(t, "demo"); r.StatusCode != 200 || len(doc.Files) != 0 || len(doc.Versions) != 0 {
+			t.Errorf("page within the cool-down: %s\n%s", r.Status, r.body)
+		}
+		pp.advance(2 * time.Minute)
+	}
+	pp.advance(4 * time.Hour)
+	if doc, r := pp.down.simpleJSON(t, "demo"); r.StatusCode != 200 || len(doc.Files) != 1 || fmt.Sprint(doc.Versions) != "[1.0]" {
+		t.Errorf("page after the cool-down: %s\n%s", r.Status, r.body)
+	}
+}

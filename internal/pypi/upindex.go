@@ -20,6 +20,8 @@ import (
 type upIndex struct {
 	Versions []string // PEP 700, as listed; may be empty (HTML pages have none)
 	Files    []upFile
+	// tag names this reading of the page among those kept (proxy.go).
+	tag string
 }
 
 // An upFile is a distribution file an upstream lists.

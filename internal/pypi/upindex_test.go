@@ -35,7 +35,7 @@ func TestParseUpIndexJSON(t *testing.T) {
 			Yanked: true, YankedReason: "broken", MetadataSHA256: hexB, Version: "1.0"},
 		{Filename: "holy-grail-2.0.tar.gz", URL: "https://files.test/h/holy-grail-2.0.tar.gz", Size: -1, Yanked: true, Version: "2.0"},
 	}}
-	if diff := cmp.Diff(want, idx); diff != "" {
+	if diff := cmp.Diff(want, idx, cmp.AllowUnexported(upIndex{})); diff != "" {
 		t.Errorf("parseUpIndex (-want +got):\n%s", diff)
 	}
 }
@@ -59,7 +59,7 @@ func TestParseUpIndexHTML(t *testing.T) {
 		{Filename: "holy-grail-3.0.zip", URL: "https://mirror.test/base/holy-grail-3.0.zip", Size: -1, Yanked: true,
 			YankedReason: "gone & bad", Version: "3.0"},
 	}}
-	if diff := cmp.Diff(want, idx); diff != "" {
+	if diff := cmp.Diff(want, idx, cmp.AllowUnexported(upIndex{})); diff != "" {
 		t.Errorf("parseUpIndex (-want +got):\n%s", diff)
 	}
 }
