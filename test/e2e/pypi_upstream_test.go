@@ -197,3 +197,45 @@ func TestPyPIUpstreamDown(t *testing.T) {
 		t.Errorf("page of a project never fetched, with the upstream down: %s %q, want 502 or 504", resp.Status, b)
 	}
 }
+
+// TestPyPIUpstreamMirrorOffline seeds down with trove mirror from a
+// requirements.txt in hash-checking mode, restarts it offline with the
+// upstream gone, and installs the project with pip from down alone.
+func TestPyPIUpstreamMirrorOffline(t *testing.T) {
+	pair := startUpstreamPair(t, "pypi", "")
+	up, down := pair.Up, pair.Down
+	libSdist, libWheel := pyBuild(t, pyProject(t, pyLib, "1.0.0", "lib 1.0.0"))
+	appSdist, appWheel := pyBuild(t, pyProject(t, pyApp, "1.0.0", ""))
+	twineUpload(t, up, pair.UpToken, libSdist, libWheel, appSdist, appWheel)
+	dir := t.TempDir()
+	req := filepath.Join(dir, "requirements.txt")
+	writeFiles(t, dir, map[string]string{"requirements.txt": fmt.Sprintf("%s==1.0.0 --hash=sha256:%s\n%s==1.0.0 --hash=sha256:%s\n",
+		pyApp, fileSHA256(t, appWheel), pyLib, fileSHA256(t, libWheel))})
+	out := must(t, "", nil, troveBin, "mirror", "--lockfile", req, "--url", down.URL)
+	t.Logf("trove mirror: %s", out)
+
+	// Offline, with the upstream gone.
+	cfg := envValue(down.cmd.Env, "TROVE_CONFIG")
+	if err := down.Stop(20 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	pair.Front.SetDown(true)
+	offline := startTroveAt(t, down.Data, "TROVE_CONFIG="+cfg, "TROVE_UPSTREAM_OFFLINE=true")
+	hits := pair.Front.hits.Load()
+	out, err := pip(t, offline, "install", "--target", t.TempDir(), "--require-hashes", "-r", req)
+	if err != nil || !strings.Contains(out, "Successfully installed trove-e2e-app-1.0.0 trove-e2e-lib-1.0.0") {
+		t.Errorf("pip install offline from what trove mirror fetched: %v\n%s", err, out)
+	}
+	if n := pair.Front.hits.Load() - hits; n != 0 {
+		t.Errorf("the offline server asked the upstream %d times", n)
+	}
+	resp, err := http.Get(offline.URL + "/pypi/packages/" + fileSHA256(t, libSdist) + "/" + filepath.Base(libSdist))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadGateway || !strings.Contains(string(b), "offline") {
+		t.Errorf("a file never mirrored, offline: %s %q, want 502 naming offline mode", resp.Status, b)
+	}
+}
