@@ -23,13 +23,17 @@ const (
 // may be read several ways, and the one whose project has the file with
 // the URL's digest wins. A digest that does not match is a 404: the URL
 // names those exact bytes.
+//
+// A file of a version the curation policy blocked when its proxied
+// project's page was last rendered is refused (proxy.go).
 func (h *Handler) lookupFile(ctx context.Context, req request) (*trove.File, error) {
 	ds, err := parseFilename(req.filename)
 	if err != nil {
 		return nil, trove.Error(trove.ErrNotFound, "%w", err)
 	}
 	for _, d := range ds {
-		f, err := h.o.Registry.File(ctx, trove.PyPI, trove.Name(Normalize(d.Name)), req.filename)
+		name := Normalize(d.Name)
+		f, err := h.o.Registry.File(ctx, trove.PyPI, trove.Name(name), req.filename)
 		if errors.Is(err, trove.ErrNotFound) {
 			continue
 		}
@@ -37,6 +41,12 @@ func (h *Handler) lookupFile(ctx context.Context, req request) (*trove.File, err
 			return nil, err
 		}
 		if f.SHA256 == string(req.digest) {
+			if !h.upstreamEnabled() {
+				return f, nil
+			}
+			if dec, ok := h.memo.blockedAs(name, d.Version); ok {
+				return nil, blockedError(name, d.Version, dec)
+			}
 			return f, nil
 		}
 	}

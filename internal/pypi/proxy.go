@@ -85,6 +85,11 @@ type upMemo struct {
 	mu  sync.Mutex
 	m   map[string]upEntry
 	seq atomic.Uint64 // tags of the pages kept
+	// blocked holds, by project, the versions (by VersionKey) the policy
+	// blocked when the project's page was last rendered, so that files
+	// imported before are refused too without asking the policy (and the
+	// database) on every download.
+	blocked map[string]map[string]upstream.Decision
 }
 
 type upEntry struct {
@@ -98,6 +103,37 @@ func (m *upMemo) get(name string, now time.Time) (upEntry, bool) {
 	defer m.mu.Unlock()
 	e, ok := m.m[name]
 	return e, ok && now.Before(e.until)
+}
+
+// setBlocked records the versions of a project the policy blocks; nil
+// (a project served locally) forgets them.
+func (m *upMemo) setBlocked(name string, vs map[string]upstream.Decision) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if len(vs) == 0 {
+		delete(m.blocked, name)
+		return
+	}
+	if m.blocked == nil || len(m.blocked) >= maxMemo {
+		m.blocked = make(map[string]map[string]upstream.Decision)
+	}
+	m.blocked[name] = vs
+}
+
+// blockedAs returns the decision that blocked a version of a project.
+func (m *upMemo) blockedAs(name, version string) (upstream.Decision, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	vs := m.blocked[name]
+	if len(vs) == 0 {
+		return upstream.Decision{}, false
+	}
+	k, err := (Rules{}).VersionKey(version)
+	if err != nil {
+		return upstream.Decision{}, false
+	}
+	d, ok := vs[k]
+	return d, ok
 }
 
 func (m *upMemo) put(name string, e upEntry) {
@@ -246,11 +282,15 @@ func (h *Handler) allowed(ctx context.Context, name string, vs []*upVersion) ([]
 		return nil, err
 	}
 	var out []*upVersion
+	blocked := map[string]upstream.Decision{}
 	for i, d := range ds {
 		if d.Allowed {
 			out = append(out, vs[i])
+		} else if k, err := (Rules{}).VersionKey(vs[i].version); err == nil {
+			blocked[k] = d
 		}
 	}
+	h.memo.setBlocked(name, blocked)
 	return out, nil
 }
 
@@ -363,10 +403,15 @@ func (h *Handler) checkPolicy(ctx context.Context, name string, v *upVersion) er
 		return err
 	}
 	if d := ds[0]; !d.Allowed {
-		return fmt.Errorf("%w: %s %s is blocked by the curation policy (rule %s: %s); ask a curator of this Trove to approve it or to allow it",
-			access.ErrDenied, name, v.version, d.Rule, d.Why)
+		return blockedError(name, v.version, d)
 	}
 	return nil
+}
+
+// blockedError is the error of a request for a version the policy blocks.
+func blockedError(name, version string, d upstream.Decision) error {
+	return fmt.Errorf("%w: %s %s is blocked by the curation policy (rule %s: %s); ask a curator of this Trove to approve it or to allow it",
+		access.ErrDenied, name, version, d.Rule, d.Why)
 }
 
 // proxyFile serves a file of a proxied project, importing it first: the

@@ -499,3 +499,44 @@ func TestProxyCoolDownEnds(t *testing.T) {
 		t.Errorf("page after the cool-down: %s\n%s", r.Status, r.body)
 	}
 }
+
+// switchPolicy denies the version it holds ("" for none).
+type switchPolicy struct{ deny *atomic.Pointer[string] }
+
+func (p switchPolicy) Decide(ctx context.Context, vs []upstream.Version) ([]upstream.Decision, error) {
+	return denyVersion(*p.deny.Load()).Decide(ctx, vs)
+}
+
+// TestProxyPolicyBlocksImportedFile: a version denied after its file was
+// imported is left out of the page, and its file refused with 403, once
+// the page is rendered again (within the TTL).
+func TestProxyPolicyBlocksImportedFile(t *testing.T) {
+	deny := &atomic.Pointer[string]{}
+	none := ""
+	deny.Store(&none)
+	pp := newProxyPair(t, switchPolicy{deny})
+	w := pp.up.uploadWheel(t, "demo", "1.0")
+	pp.up.uploadWheel(t, "demo", "2.0")
+	fileURL := "/packages/" + sha(w) + "/" + wheelFilename("demo", "1.0")
+	pp.down.simpleJSON(t, "demo")
+	if r := pp.down.get(t, fileURL); r.StatusCode != 200 {
+		t.Fatalf("allowed file: %s", r.Status)
+	}
+	v := "1.0"
+	deny.Store(&v)
+	pp.advance(2 * time.Minute)
+	if doc, r := pp.down.simpleJSON(t, "demo"); fmt.Sprint(doc.Versions) != "[2.0]" || len(doc.Files) != 1 {
+		t.Errorf("page once 1.0 is denied: %s\n%s", r.Status, r.body)
+	}
+	for _, u := range []string{fileURL, fileURL + metadataSuffix} {
+		if r := pp.down.get(t, u); r.StatusCode != http.StatusForbidden || !strings.Contains(r.body, "rule deny") {
+			t.Errorf("imported %s of a denied version: %s %q, want 403 naming the rule", u, r.Status, r.body)
+		}
+	}
+	deny.Store(&none)
+	pp.advance(2 * time.Minute)
+	pp.down.simpleJSON(t, "demo")
+	if r := pp.down.get(t, fileURL); r.StatusCode != 200 || r.body != string(w) {
+		t.Errorf("file allowed again: %s", r.Status)
+	}
+}

@@ -131,6 +131,9 @@ func (h *Handler) project(w http.ResponseWriter, r *http.Request, req request) e
 	if proxied {
 		return h.proxyProject(w, r, req.name)
 	}
+	if h.upstreamEnabled() {
+		h.memo.setBlocked(req.name, nil) // a local project's files are never curated
+	}
 	return h.localProject(w, r, req.name, negotiate(r.Header.Get("Accept")))
 }
 
