@@ -103,6 +103,9 @@ func recoverLog(ctx context.Context, out io.Writer, c *config.Config, from []str
 	if err != nil {
 		return err
 	}
+	if _, err := newCurate(c, db, reg); err != nil { // its records replay too
+		return err
+	}
 	return replay(ctx, out, reg, l, rec, dryRun)
 }
 

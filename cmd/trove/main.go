@@ -53,7 +53,8 @@ func newRoot() *cobra.Command {
 	root.PersistentFlags().StringVar(&g.data, "data", "", "data directory (default ./trove-data; env TROVE_DATA_DIR)")
 	root.AddCommand(newServe(g), newAdmin(g), newToken(g), newYank(g), newDelete(g), newOwner(g), newConfigCmd(g), newLogCmd(g),
 		newPublish(g), newVerify(g), newFsck(g), newBackup(g), newRestore(g), newVersion(),
-		newMigrate(g), newMigrateStorage(g), newUpstream(g), newMirror())
+		newMigrate(g), newMigrateStorage(g), newUpstream(g), newMirror(),
+		newPolicy(g), newApprove(g), newDeny(g), newAllow(g), newCurator(g))
 	refuseUnknown(root)
 	return root
 }

@@ -32,8 +32,9 @@ stored only as a hash.
 
 --scope selects packages, as ECOSYSTEM:NAME where NAME may contain * (npm:@acme/*,
 pypi:demo, npm:*), or * for every package; repeat it for several.
---action is read, publish, yank or tokens (list, create and revoke the user's
-tokens); repeat it for several (default: read and publish).
+--action is read, publish, yank, tokens (list, create and revoke the user's
+tokens) or curate (curation of upstream versions, for administrators and
+curators); repeat it for several (default: read and publish).
 --expires is a duration (90d, 12h) or an RFC 3339 time, at most tokens.max_lifetime
 (365d) ahead; without it the token lasts tokens.default_lifetime (90d). "never"
 makes a token without expiry, which only tokens.allow_no_expiry = true permits.`,

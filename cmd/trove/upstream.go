@@ -53,5 +53,5 @@ func upstreamClient(c *config.Config, s *stack, eco trove.Ecosystem) (*upstream.
 	}
 	return upstream.New(upstream.Options{Ecosystem: eco, Sources: sources, Store: s.db, TTL: c.Upstream.TTL.Std(),
 		Offline: c.Upstream.Offline, Timeout: c.Upstream.Timeout.Std(), MaxDocBytes: int64(c.Upstream.MaxDocBytes),
-		Logger: slog.Default().With("upstream", string(eco)), Rates: rates(s.db, c.Rates.UpstreamFetches, "upstream_fetches")}), nil
+		Policy: s.curate, Logger: slog.Default().With("upstream", string(eco)), Rates: rates(s.db, c.Rates.UpstreamFetches, "upstream_fetches")}), nil
 }

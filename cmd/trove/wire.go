@@ -15,6 +15,7 @@ import (
 	"github.com/trove-dev/trove/internal/blob"
 	"github.com/trove-dev/trove/internal/blob/fsblob"
 	"github.com/trove-dev/trove/internal/config"
+	"github.com/trove-dev/trove/internal/curate"
 	"github.com/trove-dev/trove/internal/limit"
 	"github.com/trove-dev/trove/internal/meta"
 	"github.com/trove-dev/trove/internal/page"
@@ -151,6 +152,7 @@ type stack struct {
 	log       *translog.Log
 	metrics   *server.Metrics
 	blobStore blob.Store // the store itself, without the cache in front
+	curate    *curate.Service
 }
 
 // wire builds the whole server from a finished configuration.
@@ -209,13 +211,17 @@ func wire(ctx context.Context, c *config.Config) (*stack, error) {
 	s.users = account.NewUsers(db, nil)
 	s.users.SetHashing(limit.NewSlots(account.HashSlots(int64(c.Accounts.HashMemory)), c.Accounts.HashWait.Std()))
 	s.logins = account.NewLogins(db, s.tokens, nil)
+	if s.curate, err = newCurate(c, db, reg); err != nil {
+		db.Close()
+		return nil, err
+	}
 	mounts, err := mountEcosystems(c, s)
 	if err != nil {
 		db.Close()
 		return nil, err
 	}
 	mounts = append(mounts,
-		server.Mount{Prefix: "/api", Ecosystem: "api", Adapter: api.New(api.Options{Registry: reg, Tokens: s.tokens})},
+		server.Mount{Prefix: "/api", Ecosystem: "api", Adapter: api.New(api.Options{Registry: reg, Tokens: s.tokens, Curate: s.curate})},
 		server.Mount{Prefix: "/log", Ecosystem: "log", Handler: translog.NewServer(tlog, db, logLookup(reg))})
 	s.server = server.New(server.Options{
 		Mounts:    mounts,

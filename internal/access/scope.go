@@ -16,21 +16,24 @@ type Action string
 // versions mean to users. ManageTokens is about the user's account, not about
 // packages: listing, creating and revoking the user's tokens. Only a token
 // that carries it explicitly (or a password sign-in) manages tokens.
+// Curate covers curation of upstream versions (internal/curate: policies,
+// approvals, deny lists); it is of use only to administrators and curators.
 const (
 	Read         Action = "read"
 	Publish      Action = "publish"
 	Yank         Action = "yank"
 	ManageTokens Action = "tokens"
+	Curate       Action = "curate"
 )
 
 // Actions lists every action, for validation and help texts.
-var Actions = []Action{Read, Publish, Yank, ManageTokens}
+var Actions = []Action{Read, Publish, Yank, ManageTokens, Curate}
 
 // ParseAction checks that s names an action.
 func ParseAction(s string) (Action, error) {
 	a := Action(strings.ToLower(strings.TrimSpace(s)))
 	if !slices.Contains(Actions, a) {
-		return "", fmt.Errorf("unknown action %q (want read, publish, yank or tokens)", s)
+		return "", fmt.Errorf("unknown action %q (want read, publish, yank, tokens or curate)", s)
 	}
 	return a, nil
 }

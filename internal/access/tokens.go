@@ -91,7 +91,7 @@ func (t *Tokens) Create(ctx context.Context, userID int64, spec Spec) (string, *
 		return "", nil, trove.Error(trove.ErrInvalid, "a token needs at least one package pattern (use * for all packages)")
 	}
 	if len(spec.Actions) == 0 {
-		return "", nil, trove.Error(trove.ErrInvalid, "a token needs at least one action (read, publish, yank or tokens)")
+		return "", nil, trove.Error(trove.ErrInvalid, "a token needs at least one action (read, publish, yank, tokens or curate)")
 	}
 	now := t.now().UTC()
 	switch {

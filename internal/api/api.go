@@ -12,6 +12,7 @@
 //	GET    /v1/packages/ECOSYSTEM/NAME/owners              → {"owners": [{"name": …}]}
 //	PUT    /v1/packages/ECOSYSTEM/NAME/owners/USER         → {"ok": true} (add an owner)
 //	DELETE /v1/packages/ECOSYSTEM/NAME/owners/USER         → {"ok": true} (remove an owner)
+//	… /v1/curation/…: curation of upstream versions (curate.go)
 //
 // NAME is path-escaped: an npm scope's slash is %2F, and so are the
 // slashes of a Go module path. Listing owners needs no token. The token
@@ -35,6 +36,7 @@ import (
 
 	"github.com/trove-dev/trove/internal/access"
 	"github.com/trove-dev/trove/internal/adapter"
+	"github.com/trove-dev/trove/internal/curate"
 	"github.com/trove-dev/trove/internal/registry"
 	"github.com/trove-dev/trove/internal/trove"
 )
@@ -43,6 +45,7 @@ import (
 type Options struct {
 	Registry *registry.Service
 	Tokens   *access.Tokens
+	Curate   *curate.Service // nil: the curation endpoints answer 405
 }
 
 // Handler serves the API.
@@ -69,6 +72,8 @@ type request struct {
 func parsePath(escaped string) (request, bool) {
 	parts := strings.Split(strings.TrimPrefix(escaped, "/"), "/")
 	switch {
+	case len(parts) >= 2 && parts[0] == "v1" && parts[1] == "curation":
+		return parseCuration(parts)
 	case len(parts) == 2 && parts[0] == "v1" && parts[1] == "whoami":
 		return request{op: "whoami"}, true
 	case len(parts) == 2 && parts[0] == "v1" && parts[1] == "tokens":
@@ -119,7 +124,7 @@ func (h *Handler) routes() adapter.Table[string, request] {
 	get, put, post, del := http.MethodGet, http.MethodPut, http.MethodPost, http.MethodDelete
 	route := adapter.NewRoute
 	const pkg, cred = "/v1/packages/{ecosystem}/{name}", adapter.Credential
-	return adapter.Table[string, request]{
+	return append(adapter.Table[string, request]{
 		{Route: route("whoami", get, "/v1/whoami", cred), Kind: "whoami", Serve: h.whoami},
 		{Route: route("tokens.list", get, "/v1/tokens", cred), Kind: "tokens", Serve: h.listTokens},
 		{Route: route("tokens.revokeall", del, "/v1/tokens", cred), Kind: "tokens", Serve: h.revokeAll},
@@ -133,7 +138,7 @@ func (h *Handler) routes() adapter.Table[string, request] {
 		{Route: route("upstream.exceptions", get, "/v1/upstream/exceptions", adapter.Open), Kind: "exceptions", Serve: h.exceptions},
 		{Route: route("upstream.except", put, "/v1/upstream/exceptions/{ecosystem}/{name}", cred), Kind: "exception", Serve: h.except},
 		{Route: route("upstream.unexcept", del, "/v1/upstream/exceptions/{ecosystem}/{name}", cred), Kind: "exception", Serve: h.unexcept},
-	}
+	}, h.curationRoutes()...)
 }
 
 // Routes returns the API's endpoints.

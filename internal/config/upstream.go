@@ -26,6 +26,10 @@ type Upstream struct {
 	// MaxDocBytes bounds one metadata document (a packument of thousands
 	// of versions is tens of MiB).
 	MaxDocBytes ByteSize `toml:"max_doc_bytes"`
+	// CurationContact is whom a refusal of a version blocked by curation
+	// tells people to ask (an address or a page, such as
+	// "platform-team@example.com"); "" says to ask the registry's curators.
+	CurationContact string `toml:"curation_contact"`
 	// Sources are each ecosystem's upstreams, tried in order:
 	// [[upstream.sources.npm]].
 	Sources map[string][]UpstreamSource `toml:"sources"`
@@ -77,6 +81,9 @@ func (u *Upstream) validate(ecosystems []string) []error {
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
 	if u.TTL < 0 || u.Timeout <= 0 {
 		bad("upstream: ttl must not be negative and timeout must be positive")
+	}
+	if len(u.CurationContact) > 256 || strings.IndexFunc(u.CurationContact, func(r rune) bool { return r < ' ' || r == 0x7f }) >= 0 {
+		bad("upstream.curation_contact: at most 256 characters on one line (an address or a page to ask about blocked versions)")
 	}
 	if u.MaxDocBytes < 1<<10 {
 		bad("upstream.max_doc_bytes: %s is below 1KiB", u.MaxDocBytes)

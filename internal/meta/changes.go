@@ -57,3 +57,13 @@ func (q q) LastSerial(ctx context.Context) (int64, error) {
 	err := q.row(ctx, `SELECT COALESCE(MAX(id), 0) FROM changes`).Scan(&n)
 	return n, q.err(err)
 }
+
+// AddFeedEntry appends to the feed a change that is about no package row
+// (a curation decision about a name or a pattern of names), so that
+// every replica's watchers hear of it, and returns its serial.
+func (tx *Tx) AddFeedEntry(ctx context.Context, eco trove.Ecosystem, name, kind string, at time.Time) (int64, error) {
+	if err := tx.sequence(ctx); err != nil {
+		return 0, err
+	}
+	return tx.insert(ctx, `INSERT INTO changes (ecosystem, name, kind, at) VALUES (?, ?, ?, ?)`, eco, name, kind, at.UnixMicro())
+}

@@ -62,6 +62,9 @@ var dumpTables = []dumpTable{
 	{name: "log_index", order: "record_id, ecosystem, name, version, kind"},
 	{name: "signin_unlocks", order: "name"},
 	{name: "upstream_exceptions", order: "ecosystem, name"},
+	{name: "curation_policies", order: "ecosystem, pattern"},
+	{name: "curation_marks", order: "id", serial: true},
+	{name: "curators", order: "user_id"},
 }
 
 // ephemeralTables are the tables a dump leaves out: the replicas' job

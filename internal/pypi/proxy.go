@@ -15,7 +15,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/trove-dev/trove/internal/access"
 	"github.com/trove-dev/trove/internal/page"
 	"github.com/trove-dev/trove/internal/registry"
 	"github.com/trove-dev/trove/internal/trove"
@@ -396,22 +395,15 @@ func (h *Handler) upstreamProject(ctx context.Context, fn string) (string, error
 	return "", trove.Error(trove.ErrNotFound, "file %s not found", fn)
 }
 
-// checkPolicy refuses a version the curation policy blocks, naming the rule.
+// checkPolicy refuses a version the curation policy blocks
+// (*upstream.BlockedError, a 403 naming the rule and whom to ask).
 func (h *Handler) checkPolicy(ctx context.Context, name string, v *upVersion) error {
-	ds, err := h.o.Upstream.Decide(ctx, []upstream.Version{{Ecosystem: trove.PyPI, Name: trove.Name(name), Version: v.version, Published: published(v)}})
-	if err != nil {
-		return err
-	}
-	if d := ds[0]; !d.Allowed {
-		return blockedError(name, v.version, d)
-	}
-	return nil
+	return h.o.Upstream.Check(ctx, upstream.Version{Ecosystem: trove.PyPI, Name: trove.Name(name), Version: v.version, Published: published(v)})
 }
 
-// blockedError is the error of a request for a version the policy blocks.
+// blockedError is the error of a request for a version the policy blocked.
 func blockedError(name, version string, d upstream.Decision) error {
-	return fmt.Errorf("%w: %s %s is blocked by the curation policy (rule %s: %s); ask a curator of this Trove to approve it or to allow it",
-		access.ErrDenied, name, version, d.Rule, d.Why)
+	return &upstream.BlockedError{Version: upstream.Version{Ecosystem: trove.PyPI, Name: trove.Name(name), Version: version}, Decision: d}
 }
 
 // proxyFile serves a file of a proxied project, importing it first: the

@@ -97,8 +97,10 @@ type Service struct {
 
 	mu       sync.RWMutex
 	watchers []func(trove.Ecosystem, trove.Name)
-	files    map[fileKey]*trove.File // visible files by key, filled on demand
-	gen      uint64                  // incremented by every change; guards fills of files
+	// recorders apply records of kinds registered by other packages (Register).
+	recorders map[string]Recorder
+	files     map[fileKey]*trove.File // visible files by key, filled on demand
+	gen       uint64                  // incremented by every change; guards fills of files
 }
 
 type fileKey struct {

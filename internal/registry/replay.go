@@ -150,6 +150,9 @@ type replay struct {
 // one record, or the owner record of a new package with the publish
 // record that follows it (both were appended in one transaction).
 func (s *Service) replayUnit(ctx context.Context, tx *meta.Tx, id int64, records [][]byte, dry bool) ([]Replayed, error) {
+	if ok, err := s.replayRecorded(ctx, tx, id, records[0]); ok || err != nil {
+		return []Replayed{{ID: id, Summary: summary(records[0])}}, err
+	}
 	r, err := s.newReplay(ctx, tx, id, records[0], dry)
 	if err != nil {
 		return nil, err

@@ -2,8 +2,11 @@ package upstream
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"time"
 
+	"github.com/trove-dev/trove/internal/access"
 	"github.com/trove-dev/trove/internal/trove"
 )
 
@@ -50,4 +53,48 @@ func (c *Client) Decide(ctx context.Context, vs []Version) ([]Decision, error) {
 		return out, nil
 	}
 	return c.o.Policy.Decide(ctx, vs)
+}
+
+// A BlockedError refuses an exact request of a version the policy blocks
+// (a tarball, a file, a module's .zip): it names the version, the rule
+// and, in the decision's Why, whom to ask. It is an access.ErrDenied (403).
+type BlockedError struct {
+	Version  Version
+	Decision Decision
+}
+
+func (e *BlockedError) Error() string {
+	return fmt.Sprintf("%s %s %s is blocked by this registry's curation policy (rule %s): %s",
+		e.Version.Ecosystem, e.Version.Name, e.Version.Version, e.Decision.Rule, e.Decision.Why)
+}
+
+func (e *BlockedError) Unwrap() error { return access.ErrDenied }
+
+// Check decides on one version and returns a *BlockedError if the policy
+// blocks it: what adapters call before serving an exact request.
+func (c *Client) Check(ctx context.Context, v Version) error {
+	ds, err := c.Decide(ctx, []Version{v})
+	if err != nil {
+		return err
+	}
+	if len(ds) != 1 {
+		return fmt.Errorf("curation policy: %d decisions for one version", len(ds))
+	}
+	if !ds[0].Allowed {
+		return &BlockedError{Version: v, Decision: ds[0]}
+	}
+	return nil
+}
+
+// Covers reports whether a change that the registry's watchers hear of
+// under changed, a package name or a curation pattern ("@acme/*", "*"),
+// may change what the policy decides about name, with the ecosystem's
+// Fold applied to name (the patterns' literal parts are folded). Adapters
+// that keep decisions (or pages rendered from them) drop those of every
+// name a change covers.
+func Covers(eco trove.Ecosystem, changed trove.Name, folded trove.Name) bool {
+	if !strings.Contains(string(changed), "*") {
+		return changed == folded
+	}
+	return access.Pattern(string(eco)+":"+string(changed)).Match(eco, folded)
 }

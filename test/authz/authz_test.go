@@ -26,6 +26,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/crypto/blake2b"
 
@@ -33,6 +34,7 @@ import (
 	"github.com/trove-dev/trove/internal/adapter"
 	"github.com/trove-dev/trove/internal/api"
 	"github.com/trove-dev/trove/internal/archive/archivetest"
+	"github.com/trove-dev/trove/internal/curate"
 	"github.com/trove-dev/trove/internal/goproxy"
 	"github.com/trove-dev/trove/internal/npm"
 	"github.com/trove-dev/trove/internal/pypi"
@@ -158,6 +160,20 @@ var probes = map[string]probe{
 	"api.owner.add": {request: func(w *walk) *http.Request {
 		return w.raw(http.MethodPut, "/api/v1/packages/go/example.test%2Fdemo/owners/carol", "", nil)
 	}},
+	"api.curation.show": {request: func(w *walk) *http.Request {
+		return w.raw(http.MethodGet, "/api/v1/curation/npm/left-pad", "", nil)
+	}},
+	"api.curation.policy": {request: func(w *walk) *http.Request {
+		return w.json(http.MethodPut, "/api/v1/curation/npm/%40acme%2F%2A/policy", map[string]string{"min_age": "72h", "why": "x"})
+	}},
+	"api.curation.mark": {request: func(w *walk) *http.Request {
+		return w.json(http.MethodPost, "/api/v1/curation/pypi/requests/marks", map[string]string{"kind": "deny", "versions": w.nextVersion(), "why": "x"})
+	}},
+	"api.curation.unmark": {setup: func(w *walk) {
+		w.do(w.json(http.MethodPost, "/api/v1/curation/go/example.test%2Fdemo/marks", map[string]string{"kind": "tag", "versions": "v1.0.0", "why": "x"}), w.owner)
+	}, request: func(w *walk) *http.Request {
+		return w.json(http.MethodDelete, "/api/v1/curation/go/example.test%2Fdemo/marks", map[string]string{"kind": "tag", "versions": "v1.0.0"})
+	}},
 	"api.owner.remove": {setup: func(w *walk) {
 		w.do(w.raw(http.MethodPut, "/api/v1/packages/pypi/demo/owners/dave", "", nil), w.owner)
 	}, request: func(w *walk) *http.Request {
@@ -259,6 +275,10 @@ type walk struct {
 func newWalk(t *testing.T) *walk {
 	w := &walk{t: t}
 	w.env = servertest.New(t, servertest.Options{Rules: []registry.Rules{npm.Rules{}, pypi.Rules{}, goproxy.Rules{}}})
+	cur, err := curate.New(curate.Options{DB: w.env.DB, Registry: w.env.Registry})
+	if err != nil {
+		t.Fatal(err)
+	}
 	w.env.Start(t, func(base string) []server.Mount {
 		e := w.env
 		w.mounts = []server.Mount{
@@ -266,7 +286,7 @@ func newWalk(t *testing.T) *walk {
 				Users: e.Users, Logins: e.Logins, BaseURL: base + "/npm"})},
 			{Prefix: "/pypi", Ecosystem: "pypi", Adapter: pypi.New(pypi.Options{Registry: e.Registry, Pages: e.Pages, BaseURL: base + "/pypi"})},
 			{Prefix: "/go", Ecosystem: "go", Adapter: goproxy.New(goproxy.Options{Registry: e.Registry, Pages: e.Pages})},
-			{Prefix: "/api", Ecosystem: "api", Adapter: api.New(api.Options{Registry: e.Registry, Tokens: e.Tokens})},
+			{Prefix: "/api", Ecosystem: "api", Adapter: api.New(api.Options{Registry: e.Registry, Tokens: e.Tokens, Curate: cur})},
 		}
 		return w.mounts
 	})
@@ -274,6 +294,9 @@ func newWalk(t *testing.T) *walk {
 	bob := w.env.User(t, "bob", false)
 	w.env.User(t, "carol", false)
 	w.env.User(t, "dave", false)
+	if err := curate.AddCurator(ctx, w.env.DB, "alice", "root", time.Now()); err != nil { // bob is not one
+		t.Fatal(err)
+	}
 	w.owner = w.env.Token(t, alice, nil)
 	w.callers = map[string]string{
 		anonymous: "",

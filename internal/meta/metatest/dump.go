@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
@@ -56,6 +57,10 @@ func checkSameReads(t *testing.T, src, dst *meta.DB) {
 		unlocked, err3 := db.SignInUnlockedAt(ctx, "bob")
 		login, err4 := db.LoginSessionByLogin(ctx, "l1")
 		out = append(out, deps, changes, unlocked, login, err, err2, err3, err4)
+		pols, err := db.CurationPolicies(ctx, "", "")
+		marks, err2 := db.CurationMarks(ctx, "", "")
+		curators, err3 := db.Curators(ctx)
+		out = append(out, pols, marks, curators, err, err2, err3)
 		tree, err := translog.Recompute(ctx, db, 40)
 		return append(out, tree, err)
 	}
@@ -120,6 +125,9 @@ func Fill(t *testing.T, db *meta.DB) {
 		if err := tx.InsertLoginSession(ctx, &meta.LoginSession{LoginHash: "l1", DoneHash: "d1", CreatedAt: now, ExpiresAt: now.Add(600e9)}); err != nil {
 			return err
 		}
+		if err := fillCuration(tx, bob.ID, now); err != nil {
+			return err
+		}
 		return tx.SetPublicEmail(ctx, bob.ID, true, now)
 	})
 	for _, table := range meta.DumpTables() {
@@ -127,6 +135,25 @@ func Fill(t *testing.T, db *meta.DB) {
 			t.Fatalf("Fill left table %s with %d rows (%v): the dump tests would not cover it", table, n, err)
 		}
 	}
+}
+
+func fillCuration(tx *meta.Tx, curator int64, now time.Time) error {
+	if err := tx.SetCurationPolicy(ctx, meta.CurationPolicy{Ecosystem: "npm", Pattern: "@acme/*", Mode: "approved-only", MinAge: 72 * time.Hour,
+		Why: "reviewed only", SetBy: "root", SetAt: now}); err != nil {
+		return err
+	}
+	if err := tx.SetCurationPolicy(ctx, meta.CurationPolicy{Ecosystem: "npm", Pattern: "*", MinAge: -1, Scripts: "block", SetBy: "root", SetAt: now}); err != nil {
+		return err
+	}
+	for _, m := range []meta.CurationMark{
+		{Ecosystem: "npm", Name: "left-pad", Versions: ">=2 <3", Kind: "deny", Why: "breaks", SetBy: "root", SetAt: now},
+		{Ecosystem: "npm", Name: "left-pad", Versions: "1.0.0", Kind: "tag", Tag: "approved", SetBy: "bob", SetAt: now},
+	} {
+		if err := tx.AddCurationMark(ctx, &m); err != nil {
+			return err
+		}
+	}
+	return tx.AddCurator(ctx, curator, "root", now)
 }
 
 func fillLog(tx *meta.Tx) error {
