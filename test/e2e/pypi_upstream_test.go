@@ -239,3 +239,49 @@ func TestPyPIUpstreamMirrorOffline(t *testing.T) {
 		t.Errorf("a file never mirrored, offline: %s %q, want 502 naming offline mode", resp.Status, b)
 	}
 }
+
+// TestPyPIUpstreamCuration denies an upstream version with trove deny:
+// pip resolves to the version still allowed, and a download of the
+// denied one's file is refused with 403 naming the rule.
+func TestPyPIUpstreamCuration(t *testing.T) {
+	pair := startUpstreamPair(t, "pypi", "")
+	up, down := pair.Up, pair.Down
+	for _, v := range []string{"1.0.0", "2.0.0"} {
+		s, w := pyBuild(t, pyProject(t, pyLib, v, "lib "+v))
+		twineUpload(t, up, pair.UpToken, s, w)
+	}
+	_, w2 := pyBuild(t, pyProject(t, pyLib, "2.0.0", "lib 2.0.0"))
+	curator := down.Token(t, "root", "*", "curate")
+	must(t, "", []string{"TROVE_URL=" + down.URL, "TROVE_TOKEN=" + curator}, troveBin, "deny", "pypi", pyLib, "==2.0.0", "--why", "breaks our builds")
+
+	target := t.TempDir()
+	out, err := pip(t, down, "install", "--target", target, pyLib)
+	if err != nil || !strings.Contains(out, "Successfully installed trove-e2e-lib-1.0.0") {
+		t.Errorf("pip install %s with 2.0.0 denied: want 1.0.0: %v\n%s", pyLib, err, out)
+	}
+	out, err = pip(t, down, "download", "--no-deps", "--dest", t.TempDir(), pyLib+"==2.0.0")
+	if err == nil || !strings.Contains(out, "No matching distribution found for trove-e2e-lib==2.0.0") {
+		t.Errorf("pip download of the denied version: %v\n%s", err, out)
+	}
+	// The built wheel is byte-identical to the uploaded one only if the
+	// build is reproducible; ask for the file as up lists it instead.
+	resp, err := http.Get(up.URL + "/pypi/simple/" + pyLib + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	m := regexp.MustCompile(`/packages/([0-9a-f]{64})/` + regexp.QuoteMeta(filepath.Base(w2))).FindStringSubmatch(string(b))
+	if m == nil {
+		t.Fatalf("up's page lacks %s:\n%s", filepath.Base(w2), b)
+	}
+	resp, err = http.Get(down.URL + "/pypi/packages/" + m[1] + "/" + filepath.Base(w2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden || !strings.Contains(string(b), "deny") || !strings.Contains(string(b), "breaks our builds") {
+		t.Errorf("the denied version's file through down: %s %q, want 403 naming the rule and why", resp.Status, b)
+	}
+}
