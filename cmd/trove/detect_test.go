@@ -27,7 +27,7 @@ func fakeClients(answers map[string]string) runner {
 }
 
 func TestDetectUpstreams(t *testing.T) {
-	const key = "sum.example+0123abcd+AbCdEf"
+	const key = "sum.example+f3c1c968+ATBKj8DMBHB3xusVQFKM6NwKRuoox1L7IkxSFd08tES8"
 	found, missing := detectUpstreams(context.Background(), fakeClients(map[string]string{
 		"npm config get registry": "https://npm.example/",
 		"pip config list":         "global.index-url='https://low.example/simple'\n:env:.index-url='https://pypi.example/simple/'\n:env:.cert='/x'",

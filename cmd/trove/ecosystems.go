@@ -50,7 +50,8 @@ var ecosystems = []ecosystem{
 		}},
 	{rules: goproxy.Rules{}, upload: goproxy.DefaultMaxZipBytes, maxUpload: goproxy.DefaultMaxZipBytes, lockfiles: []lockfile.Format{goproxy.GoSum{}},
 		mount: func(p mountParts) server.Adapter {
-			return goproxy.New(goproxy.Options{Registry: p.s.registry, Pages: p.s.pages, Log: p.s.log, LogStore: p.s.db, MaxZipBytes: p.upload})
+			return goproxy.New(goproxy.Options{Registry: p.s.registry, Pages: p.s.pages, Log: p.s.log, LogStore: p.s.db, MaxZipBytes: p.upload,
+				Upstream: p.up, SumState: p.s.db})
 		}},
 }
 

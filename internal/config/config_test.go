@@ -288,6 +288,13 @@ url = "https://user:pw@mirror.example"
 [[upstream.sources.go]]
 name = "proxy"
 url = "https://proxy.example"
+sumdb = "sum.example+f3c1c968+ATBKj8DMBHB3xusVQFKM6NwKRuoox1L7IkxSFd08tES8"
+[[upstream.sources.go]]
+name = "nosum"
+url = "https://proxy2.example"
+[[upstream.sources.go]]
+name = "badkey"
+url = "https://proxy3.example"
 sumdb = "sum.example+0123abcd+AAAA"
 [[upstream.sources.pypi]]
 name = "idx"
@@ -315,12 +322,14 @@ url = "https://crates.example"
 		`upstream.sources.pypi[0].url: "ftp://files.example" is not an http:// or https:// URL`,
 		`upstream.sources.pypi[0]: sumdb and sumdb_url are for go upstreams only`,
 		`upstream.sources.cargo: there is no ecosystem "cargo"`,
+		`upstream.sources.go[1].sumdb: a go upstream needs its checksum database's key`,
+		`upstream.sources.go[2].sumdb: "sum.example+0123abcd+AAAA" is not a checksum database key`,
 	} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("Validate = %v\nwant it to say %q", err, want)
 		}
 	}
-	if strings.Contains(err.Error(), "pw@") || strings.Contains(err.Error(), "upstream.sources.go") {
+	if strings.Contains(err.Error(), "pw@") || strings.Contains(err.Error(), "upstream.sources.go[0]") {
 		t.Errorf("Validate = %v: it shows a password or refuses the valid go source", err)
 	}
 	if c.Upstream.TTL != Duration(10*time.Minute) || c.Upstream.Timeout != Duration(30*time.Second) {

@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"golang.org/x/mod/sumdb/note"
 )
 
 // Upstream configures the upstream registries Trove fetches from for the
@@ -124,10 +126,10 @@ func (s UpstreamSource) validate(at, eco string) []error {
 		bad("%s.sumdb: a go upstream needs its checksum database's key <name>+<hash>+<key>: every module fetched is verified against it", at)
 	case eco != "go" && (s.SumDB != "" || s.SumDBURL != ""):
 		bad("%s: sumdb and sumdb_url are for go upstreams only", at)
-	case s.SumDB != "" && strings.Count(s.SumDB, "+") != 2:
-		bad("%s.sumdb: %q is not a checksum database key <name>+<hash>+<key> (as the go command's documentation publishes it)", at, s.SumDB)
-	case s.SumDBURL != "" && s.SumDB == "":
-		bad("%s.sumdb_url: needs sumdb, the database's key", at)
+	case s.SumDB != "":
+		if _, err := note.NewVerifier(s.SumDB); err != nil {
+			bad("%s.sumdb: %q is not a checksum database key <name>+<hash>+<key> (as the go command's documentation publishes it): %v", at, s.SumDB, err)
+		}
 	}
 	if s.SumDBURL != "" {
 		if err := checkHTTPURL(s.SumDBURL); err != nil {

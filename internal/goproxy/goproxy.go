@@ -47,7 +47,10 @@
 package goproxy
 
 import (
+	"log/slog"
 	"net/http"
+	"strings"
+	"time"
 
 	"golang.org/x/mod/sumdb"
 	modzip "golang.org/x/mod/zip"
@@ -56,6 +59,7 @@ import (
 	"github.com/trove-dev/trove/internal/page"
 	"github.com/trove-dev/trove/internal/registry"
 	"github.com/trove-dev/trove/internal/translog"
+	"github.com/trove-dev/trove/internal/upstream"
 )
 
 // DefaultMaxZipBytes bounds an uploaded module zip when Options leave it
@@ -71,13 +75,20 @@ type Options struct {
 	Log         *translog.Log
 	LogStore    translog.Store
 	MaxZipBytes int64
+	// Upstream serves the modules that are not local from upstream
+	// proxies (see upstream.go); nil or not enabled: none.
+	Upstream *upstream.Client
+	// SumState keeps what Trove verified of the upstreams' checksum
+	// databases; needed with Upstream.
+	SumState SumState
 }
 
 // Handler serves the Go module protocols. It is a server.Adapter.
 type Handler struct {
-	o     Options
-	sumdb *sumdb.Server // nil without a log
-	table adapter.Table[endpoint, request]
+	o      Options
+	sumdb  *sumdb.Server          // nil without a log
+	sumDBs map[string]*upstreamDB // by upstream source name
+	table  adapter.Table[endpoint, request]
 }
 
 // New returns a Handler.
@@ -88,12 +99,43 @@ func New(o Options) *Handler {
 	if o.Pages == nil {
 		o.Pages = page.NewCache(16 << 20)
 	}
-	h := &Handler{o: o}
+	h := &Handler{o: o, sumDBs: upstreamDBs(o)}
 	h.table = h.routes()
 	if o.Log != nil && o.LogStore != nil {
 		h.sumdb = sumdb.NewServer(&checksumDB{log: o.Log, store: o.LogStore, reg: o.Registry})
 	}
 	return h
+}
+
+// sumDBTimeout bounds one request to an upstream checksum database.
+const sumDBTimeout = 30 * time.Second
+
+// upstreamDBs returns the checksum databases of the upstream sources that
+// name one. A source whose key does not parse gets none (configuration
+// validation reports it), and its modules are refused.
+func upstreamDBs(o Options) map[string]*upstreamDB {
+	if o.Upstream == nil || o.SumState == nil {
+		return nil
+	}
+	hc := &http.Client{Timeout: sumDBTimeout}
+	out := map[string]*upstreamDB{}
+	for _, src := range o.Upstream.Sources() {
+		if src.SumDB == "" {
+			continue
+		}
+		dbURL := src.SumDBURL
+		if dbURL == "" {
+			dbURL = strings.TrimSuffix(src.URL, "/") + "/sumdb/" + strings.SplitN(src.SumDB, "+", 2)[0]
+		}
+		db, err := newUpstreamDB(src.SumDB, dbURL, src.Name, src.URL, src.Token, hc, o.SumState)
+		if err != nil {
+			slog.Error("go upstream without a checksum database", "source", src.Name, "err", err)
+			continue
+		}
+		db.allow = o.Upstream.Allow
+		out[src.Name] = db
+	}
+	return out
 }
 
 // routes returns the Go route table of h.

@@ -40,6 +40,13 @@ func newTestEnv(t testing.TB, opts ...func(*Options)) *testEnv {
 // newTestEnvWith is newTestEnv on a stack with the options so.
 func newTestEnvWith(t testing.TB, so servertest.Options, opts ...func(*Options)) *testEnv {
 	t.Helper()
+	return newTestEnvNamed(t, logName, so, opts...)
+}
+
+// newTestEnvNamed is newTestEnvWith with a log (and checksum database)
+// of the given name.
+func newTestEnvNamed(t testing.TB, logName string, so servertest.Options, opts ...func(*Options)) *testEnv {
+	t.Helper()
 	so.Rules = []registry.Rules{Rules{}}
 	env := servertest.New(t, so)
 	e := &testEnv{Env: env}

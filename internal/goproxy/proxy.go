@@ -32,6 +32,12 @@ type Info struct {
 // list serves the published versions that are neither yanked nor
 // pseudo-versions (which the go command ignores in lists), oldest first.
 func (h *Handler) list(w http.ResponseWriter, r *http.Request, req request) error {
+	if up, err := h.proxied(r.Context(), req.module); err != nil || up {
+		if err != nil {
+			return err
+		}
+		return h.upstreamList(w, r, req.module)
+	}
 	p, err := h.o.Pages.Get(pageKey(req.module, "list"), func() (*page.Page, error) {
 		proj, err := h.o.Registry.Project(r.Context(), trove.Go, req.module)
 		if err != nil {
@@ -70,6 +76,12 @@ func listed(proj *registry.Project) []string {
 // highest release, else the highest pre-release, else the highest
 // pseudo-version, leaving yanked versions out.
 func (h *Handler) latest(w http.ResponseWriter, r *http.Request, req request) error {
+	if up, err := h.proxied(r.Context(), req.module); err != nil || up {
+		if err != nil {
+			return err
+		}
+		return h.upstreamLatest(w, r, req.module)
+	}
 	p, err := h.o.Pages.Get(pageKey(req.module, "latest"), func() (*page.Page, error) {
 		proj, err := h.o.Registry.Project(r.Context(), trove.Go, req.module)
 		if err != nil {
@@ -111,18 +123,49 @@ func pickLatest(rels []*trove.Release) *trove.Release {
 	return best
 }
 
+// infoPage returns the .info of a release: its publish time, or for a
+// version imported from an upstream the upstream's time.
 func infoPage(rel *trove.Release) (*page.Page, error) {
-	b, err := json.Marshal(Info{Version: rel.Version, Time: rel.PublishedAt.UTC().Truncate(time.Second)})
+	at := rel.PublishedAt
+	var md releaseMeta
+	if json.Unmarshal(rel.Metadata, &md) == nil && !md.Time.IsZero() {
+		at = md.Time
+	}
+	b, err := json.Marshal(Info{Version: rel.Version, Time: at.UTC().Truncate(time.Second)})
 	if err != nil {
 		return nil, err
 	}
 	return page.New(append(b, '\n'), "application/json"), nil
 }
 
-// info serves a version's .info, yanked or not.
+// info serves a version's .info, yanked or not, importing it first if
+// it is an upstream module's that is not here yet.
 func (h *Handler) info(w http.ResponseWriter, r *http.Request, req request) error {
-	p, err := h.o.Pages.Get(pageKey(req.module, "info "+req.version), func() (*page.Page, error) {
-		proj, err := h.o.Registry.Project(r.Context(), trove.Go, req.module)
+	p, err := h.infoPage(r.Context(), req)
+	if isMissing(err) {
+		if filled, ferr := h.fill(r.Context(), req.module, req.version); ferr != nil {
+			return ferr
+		} else if filled {
+			p, err = h.infoPage(r.Context(), req)
+		}
+	}
+	if err != nil {
+		return err
+	}
+	page.Serve(w, r, p)
+	return nil
+}
+
+// isMissing reports whether err is a version that is not here and never
+// was (not one that was deleted).
+func isMissing(err error) bool {
+	return errors.Is(err, trove.ErrNotFound) && !errors.Is(err, trove.ErrGone)
+}
+
+// infoPage returns the .info page of a version here.
+func (h *Handler) infoPage(ctx context.Context, req request) (*page.Page, error) {
+	return h.o.Pages.Get(pageKey(req.module, "info "+req.version), func() (*page.Page, error) {
+		proj, err := h.o.Registry.Project(ctx, trove.Go, req.module)
 		if err != nil && !errors.Is(err, trove.ErrNotFound) {
 			return nil, err
 		}
@@ -133,13 +176,8 @@ func (h *Handler) info(w http.ResponseWriter, r *http.Request, req request) erro
 				}
 			}
 		}
-		return nil, h.missing(r.Context(), req)
+		return nil, h.missing(ctx, req)
 	})
-	if err != nil {
-		return err
-	}
-	page.Serve(w, r, p)
-	return nil
 }
 
 // missing returns the error for a version that is not visible: gone if
@@ -163,10 +201,27 @@ func (h *Handler) download(w http.ResponseWriter, r *http.Request, req request) 
 	}
 	f, err := h.o.Registry.File(r.Context(), trove.Go, trove.Name(req.module), filename)
 	if errors.Is(err, trove.ErrNotFound) {
-		return h.missing(r.Context(), req)
+		f, err = h.fillFile(r.Context(), req, filename)
 	}
 	if err != nil {
 		return err
 	}
 	return adapter.Download(w, r, h.o.Registry, f, ct)
+}
+
+// fillFile returns a file of a version that is not here, after importing
+// the version if it is an upstream module's; else why it is not here.
+func (h *Handler) fillFile(ctx context.Context, req request, filename string) (*trove.File, error) {
+	miss := h.missing(ctx, req)
+	if !isMissing(miss) {
+		return nil, miss
+	}
+	filled, err := h.fill(ctx, req.module, req.version)
+	switch {
+	case err != nil:
+		return nil, err
+	case !filled:
+		return nil, miss
+	}
+	return h.o.Registry.File(ctx, trove.Go, trove.Name(req.module), filename)
 }

@@ -49,10 +49,14 @@ func (d *checksumDB) ReadRecords(ctx context.Context, id, n int64) ([][]byte, er
 	return d.store.ReadLogRecords(ctx, id, n)
 }
 
-// Lookup returns the id of the publish record of a module version: the
-// record holding its go.sum lines.
+// Lookup returns the id of the record holding a module version's go.sum
+// lines: its publish record, or the proxy record of a version imported
+// from an upstream (serveSumdb imports one that is not here yet first).
 func (d *checksumDB) Lookup(ctx context.Context, m module.Version) (int64, error) {
 	entries, err := d.reg.LogEntries(ctx, trove.Go, m.Path, m.Version)
+	if err == nil && len(entries) == 0 {
+		err = trove.ErrNotFound
+	}
 	if errors.Is(err, trove.ErrNotFound) || errors.Is(err, trove.ErrInvalid) {
 		return 0, notExist("lookup", m.String()+" was never published here")
 	}
@@ -61,15 +65,21 @@ func (d *checksumDB) Lookup(ctx context.Context, m module.Version) (int64, error
 	}
 	size := d.log.Latest().Tree.N
 	for _, e := range entries {
-		if (e.Kind == "publish" || e.Kind == "proxy") && e.ID >= size {
+		if !sumKinds[e.Kind] {
+			continue
+		}
+		if e.ID >= size {
 			size = d.log.CatchUp(ctx, e.ID+1).Tree.N
 		}
-		if (e.Kind == "publish" || e.Kind == "proxy") && e.ID < size {
+		if e.ID < size {
 			return e.ID, nil
 		}
 	}
 	return 0, notExist("lookup", m.String()+" is not in the signed tree yet")
 }
+
+// sumKinds are the kinds of log records that carry go.sum lines.
+var sumKinds = map[string]bool{"publish": true, "proxy": true}
 
 // ReadTileData returns a hash tile inside the signed tree.
 func (d *checksumDB) ReadTileData(ctx context.Context, t tlog.Tile) ([]byte, error) {
@@ -90,7 +100,10 @@ func (h *Handler) serveSumdb(w http.ResponseWriter, r *http.Request, req request
 	name := h.o.Log.Origin()
 	op, ok := strings.CutPrefix(req.sumdb, name+"/")
 	if !ok {
-		return trove.Error(trove.ErrNotFound, "this proxy serves only the checksum database %s, not %s; set GOSUMDB to its key (trove log gosumdb)",
+		if db, op := h.upstreamDB(req.sumdb); db != nil {
+			return h.relaySumdb(w, r, db, op)
+		}
+		return trove.Error(trove.ErrNotFound, "this proxy serves only the checksum database %s and those of its upstreams, not %s; set GOSUMDB to its key (trove log gosumdb)",
 			name, req.sumdb)
 	}
 	switch {
@@ -98,7 +111,15 @@ func (h *Handler) serveSumdb(w http.ResponseWriter, r *http.Request, req request
 		w.Header().Set("Content-Type", textContentType)
 		w.WriteHeader(http.StatusOK)
 		return nil
-	case op == "latest", strings.HasPrefix(op, "lookup/"):
+	case strings.HasPrefix(op, "lookup/"):
+		// The database answers for every module the proxy serves: an
+		// upstream module's version that is not here yet is imported
+		// (verified) first, and a failure is reported as such.
+		if err := h.fillLookup(r.Context(), strings.TrimPrefix(op, "lookup/")); err != nil {
+			return err
+		}
+		w.Header().Set("Cache-Control", "no-cache")
+	case op == "latest":
 		w.Header().Set("Cache-Control", "no-cache")
 	case strings.HasPrefix(op, "tile/"):
 		// Tiles never change; the sumdb server only writes 200 for them.
@@ -110,6 +131,59 @@ func (h *Handler) serveSumdb(w http.ResponseWriter, r *http.Request, req request
 	sub.URL.Path, sub.URL.RawPath = "/"+op, ""
 	h.sumdb.ServeHTTP(w, sub)
 	return nil
+}
+
+// fillLookup imports the version a lookup names if it is an upstream
+// module's that is not here yet. A malformed lookup is left to the
+// database, which answers 400.
+func (h *Handler) fillLookup(ctx context.Context, esc string) error {
+	i := strings.LastIndex(esc, "@")
+	if i < 0 {
+		return nil
+	}
+	mod, err := module.UnescapePath(esc[:i])
+	if err != nil {
+		return nil
+	}
+	v, err := module.UnescapeVersion(esc[i+1:])
+	if err != nil || CheckVersion(mod, v) != nil {
+		return nil
+	}
+	_, err = h.fill(ctx, mod, v)
+	return err
+}
+
+// upstreamDB returns the upstream checksum database a sumdb path
+// (<name>/<op>) is below, and the op.
+func (h *Handler) upstreamDB(p string) (*upstreamDB, string) {
+	for _, db := range h.sumDBs {
+		if op, ok := strings.CutPrefix(p, db.name+"/"); ok {
+			return db, op
+		}
+	}
+	return nil, ""
+}
+
+// relaySumdb serves a sumdb-proxy request for an upstream database.
+func (h *Handler) relaySumdb(w http.ResponseWriter, r *http.Request, db *upstreamDB, op string) error {
+	if op == "supported" {
+		w.Header().Set("Content-Type", textContentType)
+		w.WriteHeader(http.StatusOK)
+		return nil
+	}
+	ans, err := db.relay(r.Context(), op)
+	if err != nil {
+		return err
+	}
+	if ans.immutable {
+		w.Header().Set("Cache-Control", adapter.Immutable)
+		w.Header().Set("Content-Type", "application/octet-stream")
+	} else {
+		w.Header().Set("Cache-Control", "no-cache")
+		w.Header().Set("Content-Type", "text/plain; charset=UTF-8")
+	}
+	_, err = w.Write(ans.body)
+	return err
 }
 
 // okHeader sets a header on a successful response only.

@@ -65,6 +65,7 @@ var dumpTables = []dumpTable{
 	{name: "curation_policies", order: "ecosystem, pattern"},
 	{name: "curation_marks", order: "id", serial: true},
 	{name: "curators", order: "user_id"},
+	{name: "upstream_sumdb", order: "name"},
 }
 
 // ephemeralTables are the tables a dump leaves out: the replicas' job

@@ -349,9 +349,10 @@ func (s *Server) writeError(m Mount, w *recorder, r *http.Request, route string,
 	if code >= 500 {
 		slog.Error("request failed", "request_id", RequestID(r.Context()), "route", route, "err", err)
 		msg = "internal error; the request ID is " + RequestID(r.Context())
-		// Unavailable and upstream failures are written for people (which
-		// upstream failed, how): clients show them instead of guessing.
-		if code == http.StatusServiceUnavailable || errors.Is(err, trove.ErrUpstream) {
+		switch code {
+		case http.StatusServiceUnavailable, http.StatusBadGateway, http.StatusGatewayTimeout:
+			// Unavailable, or an upstream registry failed: the
+			// message says what to do, and holds no internals.
 			msg = err.Error()
 		}
 	}

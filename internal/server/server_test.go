@@ -40,10 +40,6 @@ func (fake) Route(r *http.Request) (string, func(http.ResponseWriter, *http.Requ
 		return "publish", func(w http.ResponseWriter, r *http.Request) error {
 			return trove.Error(trove.ErrExists, "version 1.0.0 exists")
 		}
-	case "/upstream":
-		return "upstream", func(w http.ResponseWriter, r *http.Request) error {
-			return trove.Error(trove.ErrUpstream, "upstream public answered 500 for left-pad")
-		}
 	case "/boom":
 		return "boom", func(w http.ResponseWriter, r *http.Request) error {
 			return errors.New("database exploded: secret detail")
@@ -169,10 +165,6 @@ func TestErrorsAndRecovery(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), "secret detail") {
 		t.Errorf("internal error detail not logged")
-	}
-	code, body, _ = get(t, url+"/x/upstream", "")
-	if code != http.StatusBadGateway || !strings.Contains(body, "upstream public answered 500 for left-pad") {
-		t.Errorf("upstream failure: %d %q, want 502 saying which upstream failed", code, body)
 	}
 	code, body, _ = get(t, url+"/x/panic", "")
 	if code != 500 || !strings.Contains(body, "internal error") {

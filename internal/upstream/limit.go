@@ -23,3 +23,8 @@ func (c *Client) allow(ctx context.Context) error {
 	}
 	return nil
 }
+
+// Allow applies the limit on upstream requests per client to a request an
+// adapter makes to an upstream itself (a Go checksum database it relays):
+// trove.ErrTooMany, with the time to wait, once the client has used it up.
+func (c *Client) Allow(ctx context.Context) error { return c.allow(ctx) }

@@ -180,7 +180,7 @@ func treeSize(t *testing.T, tr *Trove) int {
 func TestUpstreamDetect(t *testing.T) {
 	cfg := filepath.Join(t.TempDir(), "trove.toml")
 	env := []string{"NPM_CONFIG_REGISTRY=https://npm.example.test/", "PIP_INDEX_URL=https://pypi.example.test/simple/",
-		"GOPROXY=https://proxy.example.test,direct", "GOSUMDB=sum.example.test+0123abcd+AbCdEf"}
+		"GOPROXY=https://proxy.example.test,direct", "GOSUMDB=sum.example.test+581605ac+ARhtrYRwyaql1AUSa55ZwOoLzq8AgN6yTX3appzy56Fh"}
 	out := must(t, "", env, troveBin, "upstream", "detect", "--write", cfg)
 	if !strings.Contains(out, "appended 3 upstreams") {
 		t.Fatalf("trove upstream detect said:\n%s", out)
@@ -190,7 +190,7 @@ func TestUpstreamDetect(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{`url = "https://npm.example.test"`, `url = "https://pypi.example.test"`,
-		`url = "https://proxy.example.test"`, `sumdb = "sum.example.test+0123abcd+AbCdEf"`} {
+		`url = "https://proxy.example.test"`, `sumdb = "sum.example.test+581605ac+ARhtrYRwyaql1AUSa55ZwOoLzq8AgN6yTX3appzy56Fh"`} {
 		if !strings.Contains(string(b), want) {
 			t.Errorf("the written configuration lacks %s:\n%s", want, b)
 		}

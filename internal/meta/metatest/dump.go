@@ -130,6 +130,9 @@ func Fill(t *testing.T, db *meta.DB) {
 		}
 		return tx.SetPublicEmail(ctx, bob.ID, true, now)
 	})
+	if err := db.PutSumState(ctx, "sum.example.test/latest", []byte("go.sum database tree\n1\n")); err != nil {
+		t.Fatal(err)
+	}
 	for _, table := range meta.DumpTables() {
 		if n, err := db.CountRows(ctx, table); err != nil || n == 0 {
 			t.Fatalf("Fill left table %s with %d rows (%v): the dump tests would not cover it", table, n, err)

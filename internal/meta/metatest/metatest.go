@@ -42,6 +42,7 @@ func Run(t *testing.T, newDB func(t *testing.T) *meta.DB) {
 	t.Run("SigningLock", func(t *testing.T) { testSigningLock(t, newDB(t)) })
 	t.Run("UpstreamDocs", func(t *testing.T) { testUpstreamDocs(t, newDB(t)) })
 	t.Run("UpstreamExceptions", func(t *testing.T) { testUpstreamExceptions(t, newDB(t)) })
+	t.Run("UpstreamSumState", func(t *testing.T) { testUpstreamSumState(t, newDB(t)) })
 	t.Run("DumpRoundTrip", func(t *testing.T) { testDumpRoundTrip(t, newDB) })
 	t.Run("DumpLoadErrors", func(t *testing.T) { testDumpLoadErrors(t, newDB(t)) })
 }
