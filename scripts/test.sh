@@ -27,6 +27,12 @@ step "installing test dependencies"
 need=()
 command -v twine >/dev/null || need+=(twine)
 /usr/bin/python3 -c 'import build, wheel, setuptools' 2>/dev/null || need+=(python3-build python3-wheel python3-setuptools)
+# Debian's setuptools and wheel wheels: the PyPI upstream test (test/e2e/pypi_upstream_test.go)
+# serves them from an upstream Trove so that pip's isolated builds find them.
+compgen -G '/usr/share/python-wheels/setuptools-*.whl' >/dev/null || need+=(python3-setuptools-whl)
+compgen -G '/usr/share/python-wheels/wheel-*.whl' >/dev/null || need+=(python3-wheel-whl)
+# ...and Debian's pip runs that build: Debian's setuptools is patched for Debian's Python.
+/usr/bin/python3 -m pip --version >/dev/null 2>&1 || need+=(python3-pip)
 # PostgreSQL's server binaries: tests start their own server (internal/meta/pgtest).
 command -v initdb >/dev/null || compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need+=(postgresql)
 if [ ${#need[@]} -gt 0 ]; then

@@ -46,7 +46,8 @@ var ecosystems = []ecosystem{
 		}},
 	{rules: pypi.Rules{}, upload: pypi.DefaultMaxUploadBytes, lockfiles: []lockfile.Format{pypi.Requirements{}},
 		mount: func(p mountParts) server.Adapter {
-			return pypi.New(pypi.Options{Registry: p.s.registry, Pages: p.s.pages, BaseURL: p.c.BaseURL + "/pypi", MaxUploadBytes: p.upload})
+			return pypi.New(pypi.Options{Registry: p.s.registry, Pages: p.s.pages, BaseURL: p.c.BaseURL + "/pypi", MaxUploadBytes: p.upload,
+				Upstream: p.up})
 		}},
 	{rules: goproxy.Rules{}, upload: goproxy.DefaultMaxZipBytes, maxUpload: goproxy.DefaultMaxZipBytes, lockfiles: []lockfile.Format{goproxy.GoSum{}},
 		mount: func(p mountParts) server.Adapter {

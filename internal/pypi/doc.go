@@ -54,6 +54,18 @@
 // message in the HTTP reason phrase, which is what twine prints
 // (reason.go).
 //
+// # Upstreams
+//
+// With an upstream client (Options.Upstream), a project that is not local
+// (registry.Local) is proxied (proxy.go): its page is the upstream's
+// (PEP 691 JSON, or PEP 503 HTML read with a tokenizer, upindex.go)
+// rendered again with Trove's URLs, filtered by the curation policy, the
+// files Trove imported shown as it holds them. A file is fetched on first
+// request, once, verified against the sha256 of the upstream's index,
+// read with the checks of an upload (readDist) and imported
+// (registry.Import); core metadata files of files not imported yet are
+// the upstream's, verified against the index's sha256. See docs/proxy.md.
+//
 // # Choices
 //
 // Core metadata files are served as text/plain; charset=utf-8, as PEP

@@ -23,13 +23,17 @@ const (
 // may be read several ways, and the one whose project has the file with
 // the URL's digest wins. A digest that does not match is a 404: the URL
 // names those exact bytes.
+//
+// A file of a version the curation policy blocked when its proxied
+// project's page was last rendered is refused (proxy.go).
 func (h *Handler) lookupFile(ctx context.Context, req request) (*trove.File, error) {
 	ds, err := parseFilename(req.filename)
 	if err != nil {
 		return nil, trove.Error(trove.ErrNotFound, "%w", err)
 	}
 	for _, d := range ds {
-		f, err := h.o.Registry.File(ctx, trove.PyPI, trove.Name(Normalize(d.Name)), req.filename)
+		name := Normalize(d.Name)
+		f, err := h.o.Registry.File(ctx, trove.PyPI, trove.Name(name), req.filename)
 		if errors.Is(err, trove.ErrNotFound) {
 			continue
 		}
@@ -37,6 +41,12 @@ func (h *Handler) lookupFile(ctx context.Context, req request) (*trove.File, err
 			return nil, err
 		}
 		if f.SHA256 == string(req.digest) {
+			if !h.upstreamEnabled() {
+				return f, nil
+			}
+			if dec, ok := h.memo.blockedAs(name, d.Version); ok {
+				return nil, blockedError(name, d.Version, dec)
+			}
 			return f, nil
 		}
 	}
@@ -44,7 +54,18 @@ func (h *Handler) lookupFile(ctx context.Context, req request) (*trove.File, err
 }
 
 // file serves a distribution file. Yanked files are served too (PEP 592).
+// A file of a proxied project that Trove does not hold yet is imported
+// from its upstream first.
 func (h *Handler) file(w http.ResponseWriter, r *http.Request, req request) error {
+	err := h.serveFile(w, r, req)
+	if errors.Is(err, trove.ErrNotFound) && h.upstreamEnabled() {
+		return h.proxyFile(w, r, req)
+	}
+	return err
+}
+
+// serveFile serves a file Trove holds.
+func (h *Handler) serveFile(w http.ResponseWriter, r *http.Request, req request) error {
 	f, err := h.lookupFile(r.Context(), req)
 	if err != nil {
 		return err
@@ -53,9 +74,13 @@ func (h *Handler) file(w http.ResponseWriter, r *http.Request, req request) erro
 }
 
 // metadata serves a file's core metadata (PEP 658), byte-exact as it was
-// in the wheel. Only files whose metadata was extracted have it.
+// in the wheel. Only files whose metadata was extracted have it; that of
+// a proxied file not imported yet is the upstream's.
 func (h *Handler) metadata(w http.ResponseWriter, r *http.Request, req request) error {
 	f, err := h.lookupFile(r.Context(), req)
+	if errors.Is(err, trove.ErrNotFound) && h.upstreamEnabled() {
+		return h.proxyMetadata(w, r, req)
+	}
 	if err != nil {
 		return err
 	}

@@ -180,13 +180,21 @@ type testEnv struct {
 
 func newTestEnv(t testing.TB, opts ...func(*Options)) *testEnv {
 	t.Helper()
+	return newTestEnvOf(t, func(_ *testEnv, o *Options) {
+		for _, f := range opts {
+			f(o)
+		}
+	})
+}
+
+// newTestEnvOf is newTestEnv with options made from the env's parts.
+func newTestEnvOf(t testing.TB, opt func(*testEnv, *Options)) *testEnv {
+	t.Helper()
 	env := servertest.New(t, servertest.Options{Rules: []registry.Rules{Rules{}}})
 	e := &testEnv{Env: env}
 	env.Start(t, func(base string) []server.Mount {
 		o := Options{Registry: env.Registry, Pages: env.Pages, BaseURL: base + "/pypi", MaxUploadBytes: 8 << 20}
-		for _, f := range opts {
-			f(&o)
-		}
+		opt(e, &o)
 		e.h = New(o)
 		return []server.Mount{{Prefix: "/pypi", Ecosystem: "pypi", Adapter: e.h}}
 	})

@@ -3,10 +3,12 @@ package pypi
 import (
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/trove-dev/trove/internal/adapter"
 	"github.com/trove-dev/trove/internal/page"
 	"github.com/trove-dev/trove/internal/registry"
+	"github.com/trove-dev/trove/internal/upstream"
 )
 
 // DefaultMaxUploadBytes bounds an uploaded file when Options leave it 0.
@@ -18,14 +20,22 @@ type Options struct {
 	Pages    *page.Cache
 	// BaseURL is the public URL of the PyPI root, without a
 	// trailing slash, for example http://127.0.0.1:8080/pypi.
-	BaseURL        string
+	BaseURL string
+	// MaxUploadBytes bounds an uploaded file, and a file fetched from an
+	// upstream too.
 	MaxUploadBytes int64
+	// Upstream proxies the projects that are not local (proxy.go); nil
+	// or without sources, Trove serves local projects only.
+	Upstream *upstream.Client
+	// Now is the clock of the upstream client's TTL; nil for time.Now.
+	Now func() time.Time
 }
 
 // Handler serves the PyPI protocols. It is a server.Adapter.
 type Handler struct {
 	o     Options
 	table adapter.Table[endpoint, request]
+	memo  upMemo // parsed upstream pages
 }
 
 // New returns a Handler.
@@ -33,6 +43,9 @@ func New(o Options) *Handler {
 	o.BaseURL = strings.TrimRight(o.BaseURL, "/")
 	if o.MaxUploadBytes <= 0 {
 		o.MaxUploadBytes = DefaultMaxUploadBytes
+	}
+	if o.Now == nil {
+		o.Now = time.Now
 	}
 	if o.Pages == nil {
 		o.Pages = page.NewCache(64 << 20)

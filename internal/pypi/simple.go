@@ -121,21 +121,20 @@ func (h *Handler) index(w http.ResponseWriter, r *http.Request, _ request) error
 	return nil
 }
 
-// project serves a project's page.
+// project serves a project's page: a local project's from its releases, a
+// proxied one's from its upstream.
 func (h *Handler) project(w http.ResponseWriter, r *http.Request, req request) error {
-	f := negotiate(r.Header.Get("Accept"))
-	p, err := h.o.Pages.Get(page.Key{Group: string(trove.PyPI), Name: req.name, Variant: "simple-" + formats[f].variant}, func() (*page.Page, error) {
-		proj, err := h.o.Registry.Project(context.WithoutCancel(r.Context()), trove.PyPI, req.name)
-		if err != nil {
-			return nil, err
-		}
-		return h.renderProject(proj, f), nil
-	})
+	proxied, err := h.proxies(r.Context(), req.name)
 	if err != nil {
 		return err
 	}
-	page.Serve(w, r, p)
-	return nil
+	if proxied {
+		return h.proxyProject(w, r, req.name)
+	}
+	if h.upstreamEnabled() {
+		h.memo.setBlocked(req.name, nil) // a local project's files are never curated
+	}
+	return h.localProject(w, r, req.name, negotiate(r.Header.Get("Accept")))
 }
 
 func (h *Handler) renderIndex(pkgs []*trove.Package, f format) *page.Page {
@@ -173,17 +172,6 @@ type fileView struct {
 	Release *trove.Release
 	Attrs   fileAttrs
 	URL     string
-}
-
-// Yanked returns the file's PEP 592 state: false, true or the reason.
-func (v fileView) Yanked() any {
-	switch {
-	case v.Release.State != trove.Yanked:
-		return false
-	case v.Release.YankedReason == "":
-		return true
-	}
-	return v.Release.YankedReason
 }
 
 // CoreMetadata returns the PEP 714 core-metadata value: its hashes, or false.
@@ -255,67 +243,134 @@ func uploadTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05
 
 func (h *Handler) renderProject(p *registry.Project, f format) *page.Page {
 	rels := sortedReleases(p)
-	files := h.views(p, rels)
-	name := string(p.Package.Name)
+	views := h.views(p, rels)
+	versions := make([]string, 0, len(rels))
+	for _, r := range rels {
+		versions = append(versions, r.Version)
+	}
+	files := make([]listing, 0, len(views))
+	for _, v := range views {
+		files = append(files, v.listing())
+	}
+	return renderListing(string(p.Package.Name), versions, files, p.Package.LastSerial, f)
+}
+
+// A listing is a file as a simple page shows it, whether Trove holds the
+// file or an upstream lists it.
+type listing struct {
+	Filename, URL, SHA256, RequiresPython string
+	Size                                  int64     // -1 when unknown
+	UploadTime                            time.Time // zero when unknown
+	Yanked                                bool
+	YankedReason                          string
+	MetadataSHA256                        string // "" when no core metadata file is offered
+}
+
+// listing returns the file as a simple page shows it.
+func (v fileView) listing() listing {
+	return listing{Filename: v.Filename, URL: v.URL, SHA256: v.SHA256, RequiresPython: v.Attrs.RequiresPython,
+		Size: v.Size, UploadTime: v.CreatedAt, Yanked: v.Release.State == trove.Yanked, YankedReason: v.Release.YankedReason,
+		MetadataSHA256: v.MetadataSHA256}
+}
+
+// yanked returns the file's PEP 592 state: false, true or the reason.
+func (l listing) yanked() any {
+	switch {
+	case !l.Yanked:
+		return false
+	case l.YankedReason == "":
+		return true
+	}
+	return l.YankedReason
+}
+
+// coreMetadata returns the PEP 714 core-metadata value: its hashes, or false.
+func (l listing) coreMetadata() any {
+	if l.MetadataSHA256 == "" {
+		return false
+	}
+	return map[string]string{"sha256": l.MetadataSHA256}
+}
+
+// renderListing renders a project page: versions in order and files in
+// order. A serial below zero (a proxied page) is left out.
+func renderListing(name string, versions []string, files []listing, serial int64, f format) *page.Page {
 	var body []byte
 	if f == fmtV1JSON {
-		type file struct {
-			Filename       string            `json:"filename"`
-			URL            string            `json:"url"`
-			Hashes         map[string]string `json:"hashes"`
-			RequiresPython string            `json:"requires-python,omitempty"`
-			Size           int64             `json:"size"`
-			UploadTime     string            `json:"upload-time"`
-			Yanked         any               `json:"yanked"`
-			CoreMetadata   any               `json:"core-metadata"`
-		}
-		doc := struct {
-			Meta     map[string]any `json:"meta"`
-			Name     string         `json:"name"`
-			Versions []string       `json:"versions"`
-			Files    []file         `json:"files"`
-		}{
-			Meta:     map[string]any{"api-version": apiVersion, "_last-serial": p.Package.LastSerial},
-			Name:     name,
-			Versions: make([]string, 0, len(rels)),
-			Files:    make([]file, 0, len(files)),
-		}
-		for _, r := range rels {
-			doc.Versions = append(doc.Versions, r.Version)
-		}
-		for _, v := range files {
-			doc.Files = append(doc.Files, file{
-				Filename: v.Filename, URL: v.URL, Hashes: map[string]string{"sha256": v.SHA256},
-				RequiresPython: v.Attrs.RequiresPython, Size: v.Size, UploadTime: uploadTime(v.CreatedAt),
-				Yanked: v.Yanked(), CoreMetadata: v.CoreMetadata(),
-			})
-		}
-		body = marshal(doc)
+		body = listingJSON(name, versions, files, serial)
 	} else {
-		var b strings.Builder
-		b.WriteString("<!DOCTYPE html>\n<html>\n  <head>\n    <meta name=\"pypi:repository-version\" content=\"" + apiVersion + "\">\n")
-		b.WriteString("    <title>Links for " + html.EscapeString(name) + "</title>\n  </head>\n  <body>\n")
-		b.WriteString("    <h1>Links for " + html.EscapeString(name) + "</h1>\n")
-		for _, v := range files {
-			b.WriteString(`    <a href="` + html.EscapeString(v.URL+"#sha256="+v.SHA256) + `"`)
-			if v.Attrs.RequiresPython != "" {
-				b.WriteString(` data-requires-python="` + html.EscapeString(v.Attrs.RequiresPython) + `"`)
-			}
-			if v.Release.State == trove.Yanked {
-				// Always with a value: pip reads a bare attribute as "not yanked".
-				b.WriteString(` data-yanked="` + html.EscapeString(v.Release.YankedReason) + `"`)
-			}
-			if v.MetadataSHA256 != "" {
-				b.WriteString(` data-dist-info-metadata="sha256=` + v.MetadataSHA256 + `" data-core-metadata="sha256=` + v.MetadataSHA256 + `"`)
-			}
-			b.WriteString(">" + html.EscapeString(v.Filename) + "</a><br />\n")
-		}
-		b.WriteString("  </body>\n</html>\n<!--SERIAL " + strconv.FormatInt(p.Package.LastSerial, 10) + "-->\n")
-		body = []byte(b.String())
+		body = listingHTML(name, files, serial)
 	}
 	pg := page.New(body, formats[f].contentType)
 	pg.Vary = "Accept"
 	return pg
+}
+
+func listingJSON(name string, versions []string, files []listing, serial int64) []byte {
+	type file struct {
+		Filename       string            `json:"filename"`
+		URL            string            `json:"url"`
+		Hashes         map[string]string `json:"hashes"`
+		RequiresPython string            `json:"requires-python,omitempty"`
+		Size           *int64            `json:"size,omitempty"`
+		UploadTime     string            `json:"upload-time,omitempty"`
+		Yanked         any               `json:"yanked"`
+		CoreMetadata   any               `json:"core-metadata"`
+	}
+	doc := struct {
+		Meta     map[string]any `json:"meta"`
+		Name     string         `json:"name"`
+		Versions []string       `json:"versions"`
+		Files    []file         `json:"files"`
+	}{
+		Meta:     map[string]any{"api-version": apiVersion},
+		Name:     name,
+		Versions: versions,
+		Files:    make([]file, 0, len(files)),
+	}
+	if serial >= 0 {
+		doc.Meta["_last-serial"] = serial
+	}
+	for _, l := range files {
+		jf := file{
+			Filename: l.Filename, URL: l.URL, Hashes: map[string]string{"sha256": l.SHA256},
+			RequiresPython: l.RequiresPython, Yanked: l.yanked(), CoreMetadata: l.coreMetadata(),
+		}
+		if l.Size >= 0 {
+			jf.Size = &l.Size
+		}
+		if !l.UploadTime.IsZero() {
+			jf.UploadTime = uploadTime(l.UploadTime)
+		}
+		doc.Files = append(doc.Files, jf)
+	}
+	return marshal(doc)
+}
+
+func listingHTML(name string, files []listing, serial int64) []byte {
+	var b strings.Builder
+	b.WriteString("<!DOCTYPE html>\n<html>\n  <head>\n    <meta name=\"pypi:repository-version\" content=\"" + apiVersion + "\">\n")
+	b.WriteString("    <title>Links for " + html.EscapeString(name) + "</title>\n  </head>\n  <body>\n")
+	b.WriteString("    <h1>Links for " + html.EscapeString(name) + "</h1>\n")
+	for _, l := range files {
+		b.WriteString(`    <a href="` + html.EscapeString(l.URL+"#sha256="+l.SHA256) + `"`)
+		if l.RequiresPython != "" {
+			b.WriteString(` data-requires-python="` + html.EscapeString(l.RequiresPython) + `"`)
+		}
+		if l.Yanked {
+			// Always with a value: pip reads a bare attribute as "not yanked".
+			b.WriteString(` data-yanked="` + html.EscapeString(l.YankedReason) + `"`)
+		}
+		if l.MetadataSHA256 != "" {
+			b.WriteString(` data-dist-info-metadata="sha256=` + l.MetadataSHA256 + `" data-core-metadata="sha256=` + l.MetadataSHA256 + `"`)
+		}
+		b.WriteString(">" + html.EscapeString(l.Filename) + "</a><br />\n")
+	}
+	b.WriteString("  </body>\n</html>\n")
+	if serial >= 0 {
+		b.WriteString("<!--SERIAL " + strconv.FormatInt(serial, 10) + "-->\n")
+	}
+	return []byte(b.String())
 }
 
 // marshal encodes v as JSON without HTML escaping (these documents are
