@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // The Go upstream test: Down, with Up as its only Go upstream (its
@@ -201,5 +202,39 @@ func TestGoUpstreamCuration(t *testing.T) {
 	env = goEnv(t, p.Down, gosumdb, gocache)
 	if out := must(t, app, env, "go", "list", "-m", "-versions", mod); strings.TrimSpace(out) != mod {
 		t.Errorf("go list -m -versions under a 3-day cool-down = %q, want no version", out)
+	}
+}
+
+// TestGoUpstreamMirrorOffline: trove mirror fetches through Down every
+// module a go.sum written against the upstream pins; then, with the
+// upstream gone and Down offline, the program builds from Down with
+// Down's checksum database.
+func TestGoUpstreamMirrorOffline(t *testing.T) {
+	p := startUpstreamPair(t, "go", "")
+	const upB, upC = "example.test/mirb", "example.test/mirc"
+	publishGo(t, p.Up, p.UpToken, goModule(t, upC, "mirc"), upC)
+	publishGo(t, p.Up, p.UpToken, goModule(t, upB, "mirb", upC), upB)
+	upKey := strings.TrimSpace(p.Up.trove(t, "", "log", "gosumdb", "--key-only"))
+	gocache := t.TempDir()
+	app := goApp(t, upB)
+	must(t, app, goEnv(t, p.Up, upKey, gocache), "go", "get", upB+"@v1.0.0")
+	out := must(t, "", nil, troveBin, "mirror", "--lockfile", filepath.Join(app, "go.sum"), "--url", p.Down.URL)
+	if !strings.Contains(out, "mirrored 2 of 2 packages") {
+		t.Fatalf("trove mirror said:\n%s", out)
+	}
+
+	gosumdb := strings.TrimSpace(must(t, "", []string{"TROVE_URL=" + p.Down.URL}, troveBin, "log", "gosumdb", "--data", p.Down.Data))
+	cfg := envValue(p.Down.cmd.Env, "TROVE_CONFIG")
+	if err := p.Down.Stop(20 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	p.Front.SetDown(true)
+	offline := startTroveAt(t, p.Down.Data, "TROVE_CONFIG="+cfg, "TROVE_UPSTREAM_OFFLINE=true")
+	hits := p.Front.hits.Load()
+	if out := must(t, app, goEnv(t, offline, gosumdb, gocache), "go", "run", "."); !strings.HasSuffix(strings.TrimSpace(out), "mirb mirc") {
+		t.Errorf("go run offline = %q", out)
+	}
+	if n := p.Front.hits.Load() - hits; n != 0 {
+		t.Errorf("the offline server asked the upstream %d times", n)
 	}
 }

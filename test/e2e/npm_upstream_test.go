@@ -232,3 +232,38 @@ func TestNPMUpstreamLockfileElsewhere(t *testing.T) {
 	out = down.must(proj, "ci", "--loglevel=http")
 	wantOutput(t, "npm ci with the default replace-registry-host", out, upReg+"lock-app/-/lock-app-1.0.0.tgz")
 }
+
+// TestNPMUpstreamMirrorOffline: trove mirror fetches through Down every
+// package a lockfile written against the upstream pins; then, with the
+// upstream gone and Down offline, npm ci installs the project from Down.
+func TestNPMUpstreamMirrorOffline(t *testing.T) {
+	p, up, _ := upstreamNPM(t)
+	up.must(writePackage(t, npmPkg("@vendor/mirror-dep", "1.0.0", nil)), "publish", "--access", "public")
+	up.must(writePackage(t, npmPkg("mirror-app", "1.0.0", map[string]string{"@vendor/mirror-dep": "^1.0.0"})), "publish")
+	up.must(writePackage(t, npmPkg("not-mirrored", "1.0.0", nil)), "publish")
+	written := project(t, map[string]string{"mirror-app": "^1.0.0"})
+	up.must(written, "install")
+	lock := filepath.Join(written, "package-lock.json")
+	out := must(t, "", nil, troveBin, "mirror", "--lockfile", lock, "--url", p.Down.URL)
+	wantOutput(t, "trove mirror", out, "mirrored 2 of 2 packages (2 files")
+
+	cfg := envValue(p.Down.cmd.Env, "TROVE_CONFIG")
+	if err := p.Down.Stop(20 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	p.Front.SetDown(true)
+	offline := startTroveAt(t, p.Down.Data, "TROVE_CONFIG="+cfg, "TROVE_UPSTREAM_OFFLINE=true")
+	hits := p.Front.hits.Load()
+	off := newNPM(t, offline, "")
+	off.freshCache()
+	proj := writePackage(t, map[string]string{"package.json": readFile(t, filepath.Join(written, "package.json")), "package-lock.json": readFile(t, lock)})
+	off.must(proj, "ci", "--replace-registry-host="+p.Front.URL+"/npm/")
+	if got := installedVersion(t, proj, "@vendor/mirror-dep"); got != "1.0.0" {
+		t.Errorf("installed @vendor/mirror-dep %s offline", got)
+	}
+	if n := p.Front.hits.Load() - hits; n != 0 {
+		t.Errorf("the offline server asked the upstream %d times", n)
+	}
+	out = off.mustFail(project(t, map[string]string{"not-mirrored": "^1.0.0"}), "install", "--fetch-retries=0")
+	wantOutput(t, "installing what was never mirrored, offline", out, "502", "offline")
+}
