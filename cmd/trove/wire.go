@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/trove-dev/trove/internal/access"
@@ -205,7 +206,13 @@ func wire(ctx context.Context, c *config.Config) (*stack, error) {
 	}
 	metrics.PageRenders(pages.Renders)
 	s := &stack{db: db, registry: reg, log: tlog, pages: pages, metrics: metrics, blobStore: store}
-	reg.Watch(func(eco trove.Ecosystem, name trove.Name) { s.pages.Invalidate(string(eco), string(name)) })
+	reg.Watch(func(eco trove.Ecosystem, name trove.Name) {
+		if strings.Contains(string(name), "*") { // a curation pattern: any package's pages may change
+			s.pages.InvalidateGroup(string(eco))
+			return
+		}
+		s.pages.Invalidate(string(eco), string(name))
+	})
 	s.tokens = access.NewTokens(db, nil)
 	s.tokens.SetLifetimes(tokenLifetimes(c))
 	s.users = account.NewUsers(db, nil)

@@ -431,6 +431,21 @@ func (c *Cache) Invalidate(group, name string) {
 	}
 }
 
+// InvalidateGroup drops every page of the group (an ecosystem), and keeps
+// fills under way anywhere from being stored: for a change that may touch
+// any package (a curation policy of a pattern such as "*").
+func (c *Cache) InvalidateGroup(group string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.counter++
+	c.floor = c.counter
+	for k, e := range c.pages {
+		if k.Group == group {
+			c.removeLocked(e)
+		}
+	}
+}
+
 // Len returns the number of cached pages and their total size in bytes,
 // in memory and on disk.
 func (c *Cache) Len() (pages int, bytes int64) {

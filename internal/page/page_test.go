@@ -160,3 +160,30 @@ func TestCacheSingleflight(t *testing.T) {
 		t.Errorf("%d concurrent renders of one page, want them collapsed", n)
 	}
 }
+
+// InvalidateGroup drops every page of one group, and fills racing with it.
+func TestCacheInvalidateGroup(t *testing.T) {
+	c := NewCache(1 << 20)
+	page := func(s string) func() (*Page, error) {
+		return func() (*Page, error) { return New([]byte(s), "text/plain"), nil }
+	}
+	a, b, other := Key{Group: "pypi", Name: "a"}, Key{Group: "pypi", Name: "b"}, Key{Group: "npm", Name: "a"}
+	c.Get(a, page("a1"))
+	c.Get(b, page("b1"))
+	c.Get(other, page("npm1"))
+	c.InvalidateGroup("pypi")
+	if p, _ := c.Get(a, page("a2")); string(p.Body) != "a2" {
+		t.Errorf("page a survived InvalidateGroup: %q", p.Body)
+	}
+	if p, _ := c.Get(b, page("b2")); string(p.Body) != "b2" {
+		t.Errorf("page b survived InvalidateGroup: %q", p.Body)
+	}
+	if p, _ := c.Get(other, page("npm2")); string(p.Body) != "npm1" {
+		t.Errorf("InvalidateGroup dropped another group's page")
+	}
+	k := Key{Group: "pypi", Name: "c"}
+	c.Get(k, func() (*Page, error) { c.InvalidateGroup("pypi"); return New([]byte("stale"), "text/plain"), nil })
+	if p, _ := c.Get(k, page("fresh")); string(p.Body) != "fresh" {
+		t.Errorf("a fill racing with InvalidateGroup was stored: %q", p.Body)
+	}
+}
