@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 )
 
 // The Go upstream test: Down, with Up as its only Go upstream (its
@@ -224,12 +223,7 @@ func TestGoUpstreamMirrorOffline(t *testing.T) {
 	}
 
 	gosumdb := strings.TrimSpace(must(t, "", []string{"TROVE_URL=" + p.Down.URL}, troveBin, "log", "gosumdb", "--data", p.Down.Data))
-	cfg := envValue(p.Down.cmd.Env, "TROVE_CONFIG")
-	if err := p.Down.Stop(20 * time.Second); err != nil {
-		t.Fatal(err)
-	}
-	p.Front.SetDown(true)
-	offline := startTroveAt(t, p.Down.Data, "TROVE_CONFIG="+cfg, "TROVE_UPSTREAM_OFFLINE=true")
+	offline := p.offline(t)
 	hits := p.Front.hits.Load()
 	if out := must(t, app, goEnv(t, offline, gosumdb, gocache), "go", "run", "."); !strings.HasSuffix(strings.TrimSpace(out), "mirb mirc") {
 		t.Errorf("go run offline = %q", out)

@@ -247,12 +247,7 @@ func TestNPMUpstreamMirrorOffline(t *testing.T) {
 	out := must(t, "", nil, troveBin, "mirror", "--lockfile", lock, "--url", p.Down.URL)
 	wantOutput(t, "trove mirror", out, "mirrored 2 of 2 packages (2 files")
 
-	cfg := envValue(p.Down.cmd.Env, "TROVE_CONFIG")
-	if err := p.Down.Stop(20 * time.Second); err != nil {
-		t.Fatal(err)
-	}
-	p.Front.SetDown(true)
-	offline := startTroveAt(t, p.Down.Data, "TROVE_CONFIG="+cfg, "TROVE_UPSTREAM_OFFLINE=true")
+	offline := p.offline(t)
 	hits := p.Front.hits.Load()
 	off := newNPM(t, offline, "")
 	off.freshCache()

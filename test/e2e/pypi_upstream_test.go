@@ -215,12 +215,7 @@ func TestPyPIUpstreamMirrorOffline(t *testing.T) {
 	t.Logf("trove mirror: %s", out)
 
 	// Offline, with the upstream gone.
-	cfg := envValue(down.cmd.Env, "TROVE_CONFIG")
-	if err := down.Stop(20 * time.Second); err != nil {
-		t.Fatal(err)
-	}
-	pair.Front.SetDown(true)
-	offline := startTroveAt(t, down.Data, "TROVE_CONFIG="+cfg, "TROVE_UPSTREAM_OFFLINE=true")
+	offline := pair.offline(t)
 	hits := pair.Front.hits.Load()
 	out, err := pip(t, offline, "install", "--target", t.TempDir(), "--require-hashes", "-r", req)
 	if err != nil || !strings.Contains(out, "Successfully installed trove-e2e-app-1.0.0 trove-e2e-lib-1.0.0") {

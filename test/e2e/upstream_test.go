@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // A pair is two Troves: Up, an upstream registry with a user alice who
@@ -114,6 +115,18 @@ func (f *upFront) setTarget(t *testing.T, target string) {
 	}
 	f.proxy.Store(rp)
 	f.down.Store(false)
+}
+
+// offline stops Down and starts it again on its data with
+// upstream.offline set, with the upstream down, and returns it.
+func (p *pair) offline(t *testing.T) *Trove {
+	t.Helper()
+	cfg := envValue(p.Down.cmd.Env, "TROVE_CONFIG")
+	if err := p.Down.Stop(20 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	p.Front.SetDown(true)
+	return startTroveAt(t, p.Down.Data, "TROVE_CONFIG="+cfg, "TROVE_UPSTREAM_OFFLINE=true")
 }
 
 // SetDown takes the upstream down (true) or brings it back.
