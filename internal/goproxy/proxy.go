@@ -101,22 +101,9 @@ func (h *Handler) latest(w http.ResponseWriter, r *http.Request, req request) er
 }
 
 func pickLatest(rels []*trove.Release) *trove.Release {
-	rank := func(v string) int {
-		switch {
-		case module.IsPseudoVersion(v):
-			return 0
-		case semver.Prerelease(v) != "":
-			return 1
-		}
-		return 2
-	}
 	var best *trove.Release
 	for _, rel := range rels {
-		if rel.State != trove.Published {
-			continue
-		}
-		if best == nil || rank(rel.Version) > rank(best.Version) ||
-			rank(rel.Version) == rank(best.Version) && semver.Compare(rel.Version, best.Version) > 0 {
+		if rel.State == trove.Published && (best == nil || betterLatest(rel.Version, best.Version)) {
 			best = rel
 		}
 	}
