@@ -1,6 +1,8 @@
 package main
 
 import (
+	"golang.org/x/sync/semaphore"
+
 	"context"
 	"log/slog"
 
@@ -23,9 +25,10 @@ type upstreamHaver interface {
 func mountEcosystems(c *config.Config, s *stack) ([]server.Mount, error) {
 	var mounts []server.Mount
 	names := upstream.Names{}
+	mem := upstream.NewMemory(int64(c.Upstream.FetchMemory))
 	for _, e := range ecosystems {
 		eco := string(e.rules.Ecosystem())
-		up, err := upstreamClient(c, s, e.rules.Ecosystem())
+		up, err := upstreamClient(c, s, e.rules.Ecosystem(), mem)
 		if err != nil {
 			return nil, err
 		}
@@ -41,7 +44,7 @@ func mountEcosystems(c *config.Config, s *stack) ([]server.Mount, error) {
 
 // upstreamClient returns the client of an ecosystem's configured
 // upstreams (disabled when there are none).
-func upstreamClient(c *config.Config, s *stack, eco trove.Ecosystem) (*upstream.Client, error) {
+func upstreamClient(c *config.Config, s *stack, eco trove.Ecosystem, mem *semaphore.Weighted) (*upstream.Client, error) {
 	var sources []upstream.Source
 	for _, src := range c.Upstream.Sources[string(eco)] {
 		token, err := src.Token()
@@ -53,5 +56,5 @@ func upstreamClient(c *config.Config, s *stack, eco trove.Ecosystem) (*upstream.
 	}
 	return upstream.New(upstream.Options{Ecosystem: eco, Sources: sources, Store: s.db, TTL: c.Upstream.TTL.Std(),
 		Offline: c.Upstream.Offline, Timeout: c.Upstream.Timeout.Std(), MaxDocBytes: int64(c.Upstream.MaxDocBytes),
-		Policy: s.curate, Logger: slog.Default().With("upstream", string(eco)), Rates: rates(s.db, c.Rates.UpstreamFetches, "upstream_fetches")}), nil
+		Policy: s.curate, Logger: slog.Default().With("upstream", string(eco)), Rates: rates(s.db, c.Rates.UpstreamFetches, "upstream_fetches"), Memory: mem}), nil
 }

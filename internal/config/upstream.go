@@ -28,6 +28,9 @@ type Upstream struct {
 	// MaxDocBytes bounds one metadata document (a packument of thousands
 	// of versions is tens of MiB).
 	MaxDocBytes ByteSize `toml:"max_doc_bytes"`
+	// FetchMemory bounds the memory of the documents being read from
+	// upstreams at once, all ecosystems together; at least max_doc_bytes.
+	FetchMemory ByteSize `toml:"fetch_memory"`
 	// CurationContact is whom a refusal of a version blocked by curation
 	// tells people to ask (an address or a page, such as
 	// "platform-team@example.com"); "" says to ask the registry's curators.
@@ -57,7 +60,7 @@ type UpstreamSource struct {
 }
 
 // DefaultUpstream are the defaults of [upstream].
-var DefaultUpstream = Upstream{TTL: Duration(5 * time.Minute), Timeout: Duration(30 * time.Second), MaxDocBytes: 64 << 20}
+var DefaultUpstream = Upstream{TTL: Duration(5 * time.Minute), Timeout: Duration(30 * time.Second), MaxDocBytes: 64 << 20, FetchMemory: 512 << 20}
 
 // Token returns the source's credential, read from token_file ("" when
 // there is none). Errors never show it.
@@ -89,6 +92,9 @@ func (u *Upstream) validate(ecosystems []string) []error {
 	}
 	if u.MaxDocBytes < 1<<10 {
 		bad("upstream.max_doc_bytes: %s is below 1KiB", u.MaxDocBytes)
+	}
+	if u.FetchMemory < u.MaxDocBytes {
+		bad("upstream.fetch_memory: %s is below upstream.max_doc_bytes (%s): the largest document could never be read", u.FetchMemory, u.MaxDocBytes)
 	}
 	for _, eco := range slices.Sorted(maps.Keys(u.Sources)) {
 		if ecosystems != nil && !slices.Contains(ecosystems, eco) {

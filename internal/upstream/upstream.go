@@ -23,6 +23,7 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/sync/semaphore"
 	"golang.org/x/sync/singleflight"
 
 	"github.com/trove-dev/trove/internal/limit"
@@ -89,6 +90,9 @@ type Options struct {
 	// Rates limits the upstream requests each client causes (by its
 	// address, limit.ClientFrom); nil for no limit.
 	Rates *limit.Rates
+	// Memory is the budget of the documents being read from upstreams at
+	// once, shared by every ecosystem's client (NewMemory); nil for none.
+	Memory *semaphore.Weighted
 }
 
 // A Client fetches from an ecosystem's upstreams. It is safe for
@@ -314,7 +318,7 @@ func (c *Client) ask(ctx context.Context, src Source, key, path string, header h
 	default:
 		return nil, resp.StatusCode, fmt.Errorf("answered %s", resp.Status)
 	}
-	body, err := readAtMost(resp.Body, c.o.MaxDocBytes)
+	body, err := c.readDoc(ctx, resp.Body, resp.ContentLength)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -324,18 +328,6 @@ func (c *Client) ask(ctx context.Context, src Source, key, path string, header h
 		return nil, 0, err
 	}
 	return &Doc{Source: src, URL: d.URL, Body: body, FetchedAt: now}, resp.StatusCode, nil
-}
-
-// readAtMost reads r whole, or fails once it passes max bytes.
-func readAtMost(r io.Reader, max int64) ([]byte, error) {
-	b, err := io.ReadAll(io.LimitReader(r, max+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(b)) > max {
-		return nil, fmt.Errorf("sent a document over the limit of %d bytes", max)
-	}
-	return b, nil
 }
 
 func (src Source) authorize(req *http.Request) {

@@ -297,3 +297,31 @@ func TestUpstreamRequestsLimitedPerClient(t *testing.T) {
 		t.Fatalf("work of no client was limited: %v", err)
 	}
 }
+
+func TestDocsInFlightShareAMemoryBudget(t *testing.T) {
+	e := newEnv(t)
+	big := strings.Repeat("x", 3<<20/2) // 1.5 MiB
+	up := newFake(t, map[string]string{"/a": big, "/b": big, "/c": big})
+	mem := upstream.NewMemory(2 << 20)
+	c := e.client(upstream.Options{Sources: []upstream.Source{{Name: "public", URL: up.URL}}, Memory: mem, Timeout: 5 * time.Second})
+	var wg sync.WaitGroup
+	for _, k := range []string{"a", "b", "c"} {
+		wg.Go(func() {
+			if d, err := c.Doc(ctx, k, k, nil); err != nil || len(d.Body) != len(big) {
+				t.Errorf("Doc(%s) = %v: documents that fit the budget one at a time must all be read", k, err)
+			}
+		})
+	}
+	wg.Wait()
+	if !mem.TryAcquire(2 << 20) {
+		t.Fatal("the budget was not given back")
+	}
+	mem.Release(2 << 20)
+	// A document larger than the whole budget waits for memory it never
+	// gets, and fails when its time is up.
+	up.set("/huge", strings.Repeat("y", 3<<20))
+	short := e.client(upstream.Options{Sources: []upstream.Source{{Name: "public", URL: up.URL}}, Memory: mem, Timeout: 300 * time.Millisecond})
+	if _, err := short.Doc(ctx, "huge", "huge", nil); !errors.Is(err, trove.ErrUpstream) || !strings.Contains(err.Error(), "memory") {
+		t.Fatalf("a document over the budget = %v", err)
+	}
+}

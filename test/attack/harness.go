@@ -31,8 +31,8 @@ type harness struct {
 	smallTgz  []byte // attack-small 1.0.0's tarball, never downloaded before the bytes scenario
 }
 
-func newHarness(bin string) (*harness, error) {
-	srv, err := startServer(bin)
+func newHarness(bin string, env ...string) (*harness, error) {
+	srv, err := startServer(bin, env...)
 	if err != nil {
 		return nil, err
 	}

@@ -15,7 +15,8 @@
 //
 //	-trove PATH       the trove binary (required)
 //	-only NAMES       run only these scenarios (comma-separated: slow,
-//	                  uploads, signins, bruteforce, rates, huge, bytes)
+//	                  uploads, signins, bruteforce, rates, huge, bytes,
+//	                  upstream)
 //	-slow-conns N     slow connections in all (default 20000)
 //	-hold DURATION    how long the slow connections are kept up (default 30s)
 package main
@@ -56,6 +57,9 @@ func main() {
 type scenario struct {
 	name string
 	run  func(h *harness) error
+	// setup, if not nil, runs before the server starts and returns its
+	// extra environment and what to do once the scenario ends.
+	setup func() ([]string, func(), error)
 }
 
 func run(bin, only string, slowConns int, hold time.Duration) error {
@@ -70,19 +74,29 @@ func run(bin, only string, slowConns int, hold time.Duration) error {
 		"(data in a temporary directory, two accounts, one small published package).\n\n",
 		runtime.NumCPU(), memTotal(), runtime.Version())
 	for _, sc := range []scenario{
-		{"slow", slowScenario},
-		{"uploads", uploadsScenario},
-		{"signins", signinsScenario},
-		{"bruteforce", bruteForceScenario},
-		{"rates", ratesScenario},
-		{"huge", hugeScenario},
-		{"bytes", bytesScenario},
+		{name: "slow", run: slowScenario},
+		{name: "uploads", run: uploadsScenario},
+		{name: "signins", run: signinsScenario},
+		{name: "bruteforce", run: bruteForceScenario},
+		{name: "rates", run: ratesScenario},
+		{name: "huge", run: hugeScenario},
+		{name: "bytes", run: bytesScenario},
+		{name: "upstream", run: upstreamScenario, setup: upstreamSetup},
 	} {
 		if len(want) > 0 && !want[sc.name] {
 			continue
 		}
 		start := time.Now()
-		h, err := newHarness(bin)
+		var env []string
+		if sc.setup != nil {
+			e, cleanup, err := sc.setup()
+			if err != nil {
+				return err
+			}
+			defer cleanup()
+			env = e
+		}
+		h, err := newHarness(bin, env...)
 		if err != nil {
 			return err
 		}
