@@ -82,7 +82,7 @@ step "unit tests (race detector)"
 go test -race -count=1 ./...
 
 step "the suites that run on a database, on PostgreSQL (race detector)"
-TROVE_TEST_DB=postgres go test -race -count=1 ./internal/registry/ ./internal/npm/ ./internal/pypi/ ./internal/goproxy/ ./internal/server/... ./test/authz/ ./test/scale/
+TROVE_TEST_DB=postgres go test -race -count=1 ./internal/registry/ ./internal/npm/ ./internal/pypi/ ./internal/goproxy/ ./internal/curate/ ./internal/upstream/ ./internal/server/... ./test/authz/ ./test/scale/
 
 if [ "$FUZZTIME" != 0 ]; then
 	step "fuzzing each target (-fuzztime $FUZZTIME)"
