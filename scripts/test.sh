@@ -81,8 +81,11 @@ fi
 step "unit tests (race detector)"
 go test -race -count=1 ./...
 
-step "the suites that run on a database, on PostgreSQL (race detector)"
-TROVE_TEST_DB=postgres go test -race -count=1 ./internal/registry/ ./internal/npm/ ./internal/pypi/ ./internal/goproxy/ ./internal/curate/ ./internal/upstream/ ./internal/server/... ./test/authz/ ./test/scale/
+step "the suites that run on a database, on PostgreSQL"
+# The race detector already ran over all of this code above (on SQLite); on
+# PostgreSQL it runs where concurrent tests meet the engine's own locks.
+TROVE_TEST_DB=postgres go test -race -count=1 ./internal/registry/ ./internal/curate/
+TROVE_TEST_DB=postgres go test -count=1 ./internal/npm/ ./internal/pypi/ ./internal/goproxy/ ./internal/upstream/ ./internal/server/... ./test/authz/ ./test/scale/
 
 if [ "$FUZZTIME" != 0 ]; then
 	step "fuzzing each target (-fuzztime $FUZZTIME)"
