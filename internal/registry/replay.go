@@ -260,7 +260,11 @@ func (r *replay) except() error {
 		if got != r.id {
 			return r.fail("it would be appended as record %d: the log changed while recovering; run the recovery again", got)
 		}
-		return r.tx.IndexLogRecord(r.ctx, eco, r.name, "", r.ev.Kind, r.id)
+		if err := r.tx.IndexLogRecord(r.ctx, eco, r.name, "", r.ev.Kind, r.id); err != nil {
+			return err
+		}
+		_, err = r.tx.AddFeedEntry(r.ctx, eco, string(r.name), r.ev.Kind, r.ev.Time)
+		return err
 	}
 	if err != nil {
 		return err

@@ -359,8 +359,12 @@ func (s *Service) Except(ctx context.Context, by string, eco trove.Ecosystem, na
 		if err := appendEvent(ctx, tx, ev); err != nil {
 			return err
 		}
+		// Every replica's caches hear of it, package or not (a name its
+		// proxy remembered as upstream becomes local).
 		if pkg != nil {
 			_, err = tx.AddChange(ctx, pkg, "except", at)
+		} else {
+			_, err = tx.AddFeedEntry(ctx, eco, string(n), "except", at)
 		}
 		return err
 	})

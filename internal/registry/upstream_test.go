@@ -123,6 +123,9 @@ func TestExceptionsAreLogged(t *testing.T) {
 	if local, _ := e.reg.Local(ctx, "npm", "fork"); !local {
 		t.Fatal("an exception as local did not make the name local")
 	}
+	if chs, err := e.db.ChangesSince(ctx, 0, 100); err != nil || len(chs) == 0 || chs[len(chs)-1].Name != "fork" || chs[len(chs)-1].Kind != "except" {
+		t.Fatalf("the change feed does not carry the exception of a name without a package: %+v, %v", chs, err)
+	}
 	if err := e.reg.Except(ctx, "root", "npm", "fork", "", "done"); err != nil {
 		t.Fatal(err)
 	}
