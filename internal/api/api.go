@@ -174,19 +174,26 @@ func reason(r *http.Request) (string, error) {
 	var body struct {
 		Reason string `json:"reason"`
 	}
-	b, err := io.ReadAll(io.LimitReader(r.Body, maxBodyBytes+1))
-	switch {
-	case err != nil:
-		return "", trove.Error(trove.ErrInvalid, "reading the request body: %w", err)
-	case len(b) > maxBodyBytes:
-		return "", trove.Error(trove.ErrTooLarge, "the request body is larger than %d bytes", maxBodyBytes)
-	case len(strings.TrimSpace(string(b))) == 0:
-		return "", nil
+	b, err := readBody(r)
+	if err != nil || len(strings.TrimSpace(string(b))) == 0 {
+		return "", err
 	}
 	if err := json.Unmarshal(b, &body); err != nil {
 		return "", trove.Error(trove.ErrInvalid, "request body is not JSON like {\"reason\": \"...\"}: %w", err)
 	}
 	return body.Reason, nil
+}
+
+// readBody reads a request body of at most maxBodyBytes.
+func readBody(r *http.Request) ([]byte, error) {
+	b, err := io.ReadAll(io.LimitReader(r.Body, maxBodyBytes+1))
+	switch {
+	case err != nil:
+		return nil, trove.Error(trove.ErrInvalid, "reading the request body: %w", err)
+	case len(b) > maxBodyBytes:
+		return nil, trove.Error(trove.ErrTooLarge, "the request body is larger than %d bytes", maxBodyBytes)
+	}
+	return b, nil
 }
 
 func (h *Handler) yank(w http.ResponseWriter, r *http.Request, req request) error {

@@ -2,7 +2,6 @@ package api
 
 import (
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -211,13 +210,11 @@ func (h *Handler) curationMark(w http.ResponseWriter, r *http.Request, req reque
 
 // readJSON reads a JSON object body of at most maxBodyBytes into v.
 func readJSON(r *http.Request, v any) error {
-	b, err := io.ReadAll(io.LimitReader(r.Body, maxBodyBytes+1))
-	switch {
-	case err != nil:
-		return trove.Error(trove.ErrInvalid, "reading the request body: %w", err)
-	case len(b) > maxBodyBytes:
-		return trove.Error(trove.ErrTooLarge, "the request body is larger than %d bytes", maxBodyBytes)
-	case len(strings.TrimSpace(string(b))) == 0:
+	b, err := readBody(r)
+	if err != nil {
+		return err
+	}
+	if len(strings.TrimSpace(string(b))) == 0 {
 		return trove.Error(trove.ErrInvalid, "the request needs a JSON body")
 	}
 	d := json.NewDecoder(strings.NewReader(string(b)))

@@ -1,8 +1,7 @@
 package api
 
 import (
-	"encoding/json"
-	"io"
+	"errors"
 	"net/http"
 	"time"
 
@@ -44,14 +43,9 @@ func (h *Handler) except(w http.ResponseWriter, r *http.Request, req request) er
 		As     string `json:"as"`
 		Reason string `json:"reason"`
 	}
-	b, err := io.ReadAll(io.LimitReader(r.Body, maxBodyBytes+1))
-	switch {
-	case err != nil:
-		return trove.Error(trove.ErrInvalid, "reading the request body: %w", err)
-	case len(b) > maxBodyBytes:
-		return trove.Error(trove.ErrTooLarge, "the request body is larger than %d bytes", maxBodyBytes)
-	}
-	if err := json.Unmarshal(b, &body); err != nil || body.As != "local" && body.As != "upstream" {
+	if err := readJSON(r, &body); errors.Is(err, trove.ErrTooLarge) {
+		return err
+	} else if err != nil || body.As != "local" && body.As != "upstream" {
 		return trove.Error(trove.ErrInvalid, `the body must be JSON like {"as": "local", "reason": "…"}: "as" is local (a deliberate fork of an upstream name, published here) or upstream (served from upstreams although its namespace is local)`)
 	}
 	t := req.target
