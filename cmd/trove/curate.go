@@ -66,13 +66,9 @@ func newPolicyShow(registryURL *string) *cobra.Command {
 		Short: "Show the policies and marks of an ecosystem, a pattern, or what applies to one package",
 		Args:  cobra.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			token, err := apiToken("curate")
+			token, pattern, err := curationArgs(args)
 			if err != nil {
 				return err
-			}
-			pattern := "*"
-			if len(args) == 2 {
-				pattern = args[1]
 			}
 			b, err := callAPI(cmd.Context(), http.MethodGet, curationURL(*registryURL, args[0], pattern), token, *registryURL, nil)
 			if err != nil {
@@ -123,13 +119,9 @@ func newPolicySet(registryURL *string) *cobra.Command {
 		Short: "Change a policy (PATTERN defaults to *: the whole ecosystem)",
 		Args:  cobra.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			token, err := apiToken("curate")
+			token, pattern, err := curationArgs(args)
 			if err != nil {
 				return err
-			}
-			pattern := "*"
-			if len(args) == 2 {
-				pattern = args[1]
 			}
 			body := map[string]string{"why": why}
 			for flag, key := range map[string]string{"mode": "mode", "min-age": "min_age", "install-scripts": "install_scripts"} {
@@ -292,4 +284,15 @@ admin.`,
 // curationContact is who refusals of blocked versions name.
 func curationContact(c *config.Config) string {
 	return c.Upstream.CurationContact
+}
+
+// curationArgs returns the API token of a curation command and the
+// pattern its arguments give (ECOSYSTEM [PATTERN]; "*" by default).
+func curationArgs(args []string) (token, pattern string, err error) {
+	token, err = apiToken("curate")
+	pattern = "*"
+	if len(args) == 2 {
+		pattern = args[1]
+	}
+	return token, pattern, err
 }
