@@ -100,6 +100,7 @@ type Service struct {
 	// recorders apply records of kinds registered by other packages (Register).
 	recorders map[string]Recorder
 	files     map[fileKey]*trove.File // visible files by key, filled on demand
+	locals    map[fileKey]localEntry  // Local's answers by (eco, name), filled on demand
 	gen       uint64                  // incremented by every change; guards fills of files
 }
 
@@ -191,6 +192,8 @@ func (s *Service) changed(eco trove.Ecosystem, name trove.Name) {
 			delete(s.files, k)
 		}
 	}
+	// One package can make others local (its scope, its module tree).
+	clear(s.locals)
 	ws := s.watchers
 	s.mu.Unlock()
 	for _, w := range ws {

@@ -60,12 +60,46 @@ type upstreamReader interface {
 //
 // A name that only imported releases have (an upstream package) is not
 // local.
+//
+// Answers are cached (adapters ask on every request for an upstream name)
+// until any package changes, and for at most LocalTTL: a user created
+// since claims the npm scope of their name within it.
 func (s *Service) Local(ctx context.Context, eco trove.Ecosystem, name string) (bool, error) {
 	rules, n, _, err := s.parse(eco, name, "")
 	if err != nil {
 		return false, err
 	}
-	return s.local(ctx, s.db, rules, n)
+	k := fileKey{eco: eco, name: n}
+	at := s.now()
+	s.mu.RLock()
+	e, ok := s.locals[k]
+	gen := s.gen
+	s.mu.RUnlock()
+	if ok && at.Sub(e.at) < LocalTTL {
+		return e.local, nil
+	}
+	local, err := s.local(ctx, s.db, rules, n)
+	if err != nil {
+		return false, err
+	}
+	s.mu.Lock()
+	if s.gen == gen { // no change raced with the decision
+		if s.locals == nil || len(s.locals) > 200_000 {
+			s.locals = make(map[fileKey]localEntry)
+		}
+		s.locals[k] = localEntry{local: local, at: at}
+	}
+	s.mu.Unlock()
+	return local, nil
+}
+
+// LocalTTL bounds how long Local's answer is reused when nothing changed.
+const LocalTTL = 30 * time.Second
+
+// A localEntry is a cached answer of Local.
+type localEntry struct {
+	local bool
+	at    time.Time
 }
 
 func (s *Service) local(ctx context.Context, q upstreamReader, rules Rules, n trove.Name) (bool, error) {
