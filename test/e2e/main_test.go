@@ -17,6 +17,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -194,6 +195,23 @@ func (tr *Trove) Kill(t testing.TB) {
 
 // Log returns what the server has logged so far.
 func (tr *Trove) Log() string { return tr.log.String() }
+
+// Logged reports whether the server's log matches the regular expression
+// pattern within ten seconds. trove serve writes its log through a buffer
+// flushed every few moments, so a line about a request a client just saw
+// answered may not be there yet; every check of the log after a request
+// goes through here.
+func (tr *Trove) Logged(pattern string) bool {
+	re := regexp.MustCompile(pattern)
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if re.MatchString(tr.Log()) {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+	}
+}
 
 // trove runs a trove subcommand on the server's data directory.
 func (tr *Trove) trove(t testing.TB, stdin string, args ...string) string {

@@ -150,8 +150,8 @@ func TestPyPIPublishAndInstall(t *testing.T) {
 		t.Errorf("running the installed app: %q", run)
 	}
 	// pip read the dependencies from the PEP 658 metadata files.
-	if !regexp.MustCompile(`path=/packages/[0-9a-f]{64}/trove_e2e_app-1.0.0-py3-none-any.whl.metadata route=pypi.metadata status=200`).MatchString(tr.Log()) ||
-		!regexp.MustCompile(`path=/packages/[0-9a-f]{64}/trove_e2e_lib-1.0.0-py3-none-any.whl.metadata route=pypi.metadata status=200`).MatchString(tr.Log()) {
+	if !tr.Logged(`path=/packages/[0-9a-f]{64}/trove_e2e_app-1.0.0-py3-none-any.whl.metadata route=pypi.metadata status=200`) ||
+		!tr.Logged(`path=/packages/[0-9a-f]{64}/trove_e2e_lib-1.0.0-py3-none-any.whl.metadata route=pypi.metadata status=200`) {
 		t.Errorf("pip did not fetch the core metadata files (PEP 658); server log:\n%s", tr.Log())
 	}
 

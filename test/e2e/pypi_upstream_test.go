@@ -63,7 +63,7 @@ func TestPyPIUpstreamMixedProject(t *testing.T) {
 	if strings.TrimSpace(run) != "app using lib 1.0.0" {
 		t.Errorf("running the installed app: %q", run)
 	}
-	if !strings.Contains(down.Log(), "trove_e2e_lib-1.0.0-py3-none-any.whl.metadata route=pypi.metadata status=200") {
+	if !down.Logged(`trove_e2e_lib-1\.0\.0-py3-none-any\.whl\.metadata route=pypi\.metadata status=200`) {
 		t.Errorf("pip did not read the proxied project's core metadata (PEP 658) from down; log:\n%s", down.Log())
 	}
 
@@ -87,7 +87,7 @@ func TestPyPIUpstreamMixedProject(t *testing.T) {
 		t.Errorf("pip install of the sdist with build isolation through down: %v\n%s", err, out)
 	}
 	for _, fn := range []string{"setuptools", "wheel"} {
-		if !regexp.MustCompile(`path=/packages/[0-9a-f]{64}/` + fn + `-[^ ]+\.whl route=pypi.file status=200`).MatchString(down.Log()) {
+		if !down.Logged(`path=/packages/[0-9a-f]{64}/` + fn + `-[^ ]+\.whl route=pypi.file status=200`) {
 			t.Errorf("the isolated build did not get %s from down; log:\n%s", fn, down.Log())
 		}
 	}
@@ -151,7 +151,7 @@ func TestPyPIUpstreamTampered(t *testing.T) {
 	if err == nil || strings.Contains(out, "Successfully installed") {
 		t.Errorf("pip install of a tampered upstream file succeeded:\n%s", out)
 	}
-	if !strings.Contains(down.Log(), "does not match its index") {
+	if !down.Logged("does not match its index") {
 		t.Errorf("down logged no warning about the tampered file; log:\n%s", down.Log())
 	}
 	resp, err := http.Get(down.URL + "/pypi/packages/" + fileSHA256(t, w) + "/" + filepath.Base(w))

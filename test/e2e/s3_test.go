@@ -109,7 +109,7 @@ func testS3(t *testing.T, redirect bool) {
 	}
 	time.Sleep(300 * time.Millisecond) // the server flushes its log every 100ms
 	for _, route := range []string{"npm.tarball", "pypi.file", "pypi.metadata", "go.download"} {
-		if !regexp.MustCompile(`route=` + regexp.QuoteMeta(route) + ` status=` + status).MatchString(tr.Log()) {
+		if !tr.Logged(`route=` + regexp.QuoteMeta(route) + ` status=` + status) {
 			t.Errorf("no %s answered %s in the server log:\n%s", route, status, tr.Log())
 		}
 	}

@@ -102,7 +102,7 @@ func testUpgrade(t *testing.T) {
 	proj := writePackage(t, map[string]string{"package.json": `{"name":"proj","version":"1.0.0","private":true}`})
 	npm.must(proj, "install", "@acme/lib@1.0.1")
 	npm.must(writePackage(t, libFiles("1.0.2")), "publish")
-	if !strings.Contains(back.Log(), "the database schema is newer than this trove") {
+	if !back.Logged("the database schema is newer than this trove") {
 		t.Errorf("the previous release did not log that the schema is newer:\n%s", back.Log())
 	}
 	out = must(t, "", nil, prev, "migrate", "status", "--data", data)
