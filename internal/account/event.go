@@ -1,0 +1,49 @@
+package account
+
+import (
+	"context"
+	"time"
+)
+
+// An EventKind names a security event on an account: what the owner is
+// told about by email (OSSF-AUTHN-1.4) and sees in their account's event
+// list, and what administrators see across accounts.
+type EventKind string
+
+// The security events.
+const (
+	EventPasswordChanged  EventKind = "password-changed"
+	EventEmailChanged     EventKind = "email-changed"
+	EventEmailVerified    EventKind = "email-verified"
+	EventFactorAdded      EventKind = "factor-added"
+	EventFactorRemoved    EventKind = "factor-removed"
+	EventRecoveryCodeUsed EventKind = "recovery-code-used"
+	EventRecoveryCodesNew EventKind = "recovery-codes-regenerated"
+	EventTokenCreated     EventKind = "token-created"
+	EventNewDevice        EventKind = "new-device-sign-in"
+	EventLockout          EventKind = "lockout"
+	EventPasswordReset    EventKind = "password-reset"
+	EventAdminRecovery    EventKind = "admin-recovery"
+	EventBreachedPassword EventKind = "breached-password"
+)
+
+// An Event is one security event on a user's account.
+type Event struct {
+	Kind   EventKind
+	UserID int64
+	// Detail says what changed in words the owner understands, such as
+	// `security key "desk"`. It never holds a secret.
+	Detail string
+	// Client is where the change came from: the client address and, for
+	// browsers, the user agent.
+	Client string
+	At     time.Time
+}
+
+// A Notifier records security events and tells the account's owner.
+type Notifier interface {
+	// Notify records e and queues the email about it to every verified
+	// address of the account. It returns once both are durable (the mail
+	// is sent later, with retries); an error means neither happened.
+	Notify(ctx context.Context, e Event) error
+}
