@@ -66,6 +66,11 @@ var dumpTables = []dumpTable{
 	{name: "curation_marks", order: "id", serial: true},
 	{name: "curators", order: "user_id"},
 	{name: "upstream_sumdb", order: "name"},
+	{name: "outbox", order: "id", serial: true},
+	{name: "security_events", order: "id", serial: true},
+	{name: "known_devices", order: "user_id, device"},
+	{name: "mail_tokens", order: "hash"},
+	{name: "notify_cursors", order: "name"},
 }
 
 // ephemeralTables are the tables a dump leaves out: the replicas' job
