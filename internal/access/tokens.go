@@ -53,6 +53,15 @@ type Tokens struct {
 
 	mu    sync.RWMutex
 	cache map[string]cachedPrincipal // by token hash
+
+	onCreate func(ctx context.Context, tx *meta.Tx, tok *trove.Token) error
+}
+
+// OnCreate sets fn to run in the transaction that stores each new token
+// (the owner's notification of it, durable with the token); an error
+// from fn fails the creation.
+func (t *Tokens) OnCreate(fn func(ctx context.Context, tx *meta.Tx, tok *trove.Token) error) {
+	t.onCreate = fn
 }
 
 type cachedPrincipal struct {
@@ -129,7 +138,10 @@ func (t *Tokens) Create(ctx context.Context, userID int64, spec Spec) (string, *
 			return err
 		}
 		tok.CreatedAt = t.now().UTC()
-		return tx.InsertToken(ctx, tok)
+		if err := tx.InsertToken(ctx, tok); err != nil || t.onCreate == nil {
+			return err
+		}
+		return t.onCreate(ctx, tx, tok)
 	})
 	if err != nil {
 		return "", nil, fmt.Errorf("storing token: %w", err)

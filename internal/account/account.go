@@ -85,6 +85,7 @@ type Users struct {
 
 	throttle *throttle
 	hashing  *limit.Slots
+	notifier Notifier // nil: nobody is told of lockouts and new devices
 }
 
 // NewUsers returns an account service over db with the default hashing
@@ -164,6 +165,9 @@ func (s *Users) Create(ctx context.Context, nu NewUser) (*trove.User, error) {
 func (s *Users) SignIn(ctx context.Context, name, password string, from netip.Addr) (*trove.User, error) {
 	name = strings.ToLower(strings.TrimSpace(name))
 	tk, err := s.reserve(ctx, name, from)
+	if nl := (*nameLocked)(nil); errors.As(err, &nl) {
+		s.lockedOut(ctx, name, nl.since, from)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -190,6 +194,7 @@ func (s *Users) SignIn(ctx context.Context, name, password string, from netip.Ad
 		return nil, ErrBadCredentials
 	}
 	s.succeeded(tk)
+	s.seen(ctx, u, from)
 	return u, nil
 }
 

@@ -59,6 +59,9 @@ type throttle struct {
 	mu    sync.Mutex
 	names map[string]*budget
 	addrs map[netip.Addr]*budget
+	// lockNotified holds, per name, the start of the last lockout window
+	// whose owner was told (devices.go).
+	lockNotified map[string]time.Time
 }
 
 func newThrottle() *throttle {
@@ -148,8 +151,17 @@ func addrRefusal(since, now time.Time) error {
 
 func nameRefusal(name string, since, now time.Time) error {
 	wait := since.Add(FailureWindow).Sub(now)
-	return trove.Retry(wait, ErrThrottled, "too many failed sign-ins for %s: try again in %s, or ask an administrator to unlock it", name, wait.Round(time.Second))
+	return &nameLocked{since: since, err: trove.Retry(wait, ErrThrottled, "too many failed sign-ins for %s: try again in %s, or ask an administrator to unlock it", name, wait.Round(time.Second))}
 }
+
+// nameLocked is the refusal of a locked name: its window began at since.
+type nameLocked struct {
+	since time.Time
+	err   error
+}
+
+func (e *nameLocked) Error() string { return e.err.Error() }
+func (e *nameLocked) Unwrap() error { return e.err }
 
 // reserve takes one failure from the budgets of name and addr, or says why
 // it cannot: in the database when replicas share it (throttle_shared.go),

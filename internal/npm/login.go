@@ -78,7 +78,7 @@ func (h *Handler) loginSubmit(w http.ResponseWriter, r *http.Request, req reques
 	if name == "" || password == "" {
 		return trove.Error(trove.ErrInvalid, "enter your user name and password")
 	}
-	user, err := h.o.Users.SignIn(r.Context(), name, password, limit.RemoteAddr(r.RemoteAddr))
+	user, err := h.o.Users.SignIn(account.WithUserAgent(r.Context(), r.UserAgent()), name, password, limit.RemoteAddr(r.RemoteAddr))
 	if err != nil {
 		return err
 	}
