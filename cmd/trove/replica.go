@@ -29,6 +29,7 @@ func startJobs(ctx context.Context, c *config.Config, s *stack) {
 	if c.Storage.ScrubInterval.Std() > 0 {
 		go s.registry.RunJob(ctx, holder, scrubJob(c, s))
 	}
+	startMailJobs(ctx, c, s, holder)
 }
 
 // rates returns the rate limit r, kept in the database (one budget for

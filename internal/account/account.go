@@ -86,6 +86,7 @@ type Users struct {
 	throttle *throttle
 	hashing  *limit.Slots
 	notifier Notifier // nil: nobody is told of lockouts and new devices
+	verify   *Verifications
 }
 
 // NewUsers returns an account service over db with the default hashing
@@ -121,6 +122,10 @@ type NewUser struct {
 	// PublicEmail shows the email address beside the name in public
 	// metadata; by default it stays private.
 	PublicEmail bool
+	// Verified marks the address verified at once: an operator vouches
+	// for it (trove admin user add --verified). Otherwise a verification
+	// link is mailed, if SetVerifications was called.
+	Verified bool
 }
 
 // Create validates and stores a new account.
@@ -145,7 +150,12 @@ func (s *Users) Create(ctx context.Context, nu NewUser) (*trove.User, error) {
 		return nil, err
 	}
 	u := &trove.User{Name: name, Email: addr.Address, Admin: nu.Admin, PublicEmail: nu.PublicEmail, CreatedAt: s.now().UTC()}
-	err = s.db.Tx(ctx, func(tx *meta.Tx) error { return tx.InsertUser(ctx, u, hash) })
+	err = s.db.Tx(ctx, func(tx *meta.Tx) error {
+		if err := tx.InsertUser(ctx, u, hash); err != nil {
+			return err
+		}
+		return s.verifyNew(ctx, tx, u, nu.Verified)
+	})
 	if errors.Is(err, meta.ErrConflict) {
 		return nil, fmt.Errorf("%w: %s", ErrExists, name)
 	}

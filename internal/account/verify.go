@@ -158,3 +158,19 @@ func (v *Verifications) Verified(ctx context.Context, userID int64) (bool, error
 	at, err := v.db.EmailVerifiedAt(ctx, userID)
 	return !at.IsZero(), err
 }
+
+// SetVerifications makes Create mail a verification link to every new
+// account whose address an operator did not vouch for.
+func (s *Users) SetVerifications(v *Verifications) { s.verify = v }
+
+// verifyNew marks a new account's address verified, or mails it a link,
+// in the transaction that creates the account.
+func (s *Users) verifyNew(ctx context.Context, tx *meta.Tx, u *trove.User, vouched bool) error {
+	if vouched {
+		return tx.SetEmailVerified(ctx, u.ID, u.Email, u.CreatedAt)
+	}
+	if s.verify == nil {
+		return nil
+	}
+	return s.verify.Send(ctx, tx, u)
+}

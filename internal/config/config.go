@@ -63,6 +63,7 @@ type Config struct {
 	Namespaces   Namespaces   `toml:"namespaces"`
 	TLS          TLS          `toml:"tls"`
 	Upstream     Upstream     `toml:"upstream"`
+	Mail         Mail         `toml:"mail"`
 }
 
 // Namespaces configures who may create packages where.
@@ -285,7 +286,12 @@ type Cache struct {
 type Accounts struct {
 	// OpenRegistration lets anyone create an account from a client
 	// (npm adduser). Off by default: administrators create accounts.
+	// Deprecated: use Signup = "open".
 	OpenRegistration bool `toml:"open_registration"`
+	// Signup is who may create accounts: "closed" (the default:
+	// administrators), "invite" (administrators invite by email) or
+	// "open" (anyone; npm adduser works only then).
+	Signup string `toml:"signup"`
 	// HashMemory bounds the memory password hashing takes at once: each
 	// sign-in's argon2id hash holds 19 MiB while it runs, so it sets the
 	// number of concurrent hashes (96MiB: 5). 0, the default, is 19 MiB
@@ -324,6 +330,7 @@ func Default() Config {
 		Namespaces: Namespaces{Reserved: slices.Clone(DefaultReserved)},
 		TLS:        TLS{HSTSMaxAge: Duration(DefaultHSTSMaxAge)},
 		Upstream:   DefaultUpstream,
+		Mail:       Mail{Port: 587, TLS: "mandatory", Timeout: Duration(30 * time.Second), PerRecipientHour: 10},
 	}
 }
 
@@ -462,6 +469,8 @@ func (c *Config) Validate() error {
 	if c.Accounts.HashMemory != 0 && c.Accounts.HashMemory < 19<<20 {
 		bad("accounts.hash_memory: %d is below 19MiB, the memory of one password hash (0: 19MiB per CPU)", c.Accounts.HashMemory)
 	}
+	errs = append(errs, c.Mail.validate()...)
+	errs = append(errs, c.Accounts.validateSignup()...)
 	if c.Accounts.HashWait <= 0 {
 		bad("accounts.hash_wait: must be positive")
 	}
@@ -581,7 +590,7 @@ func (c *Config) Warnings(now time.Time) []string {
 	if c.Tokens.AllowNoExpiry {
 		out = append(out, "tokens.allow_no_expiry: tokens that never expire may be created")
 	}
-	return out
+	return append(out, c.mailWarnings()...)
 }
 
 // EnvVars lists every environment variable Load reads, for help texts.

@@ -66,6 +66,7 @@ var dumpTables = []dumpTable{
 	{name: "curation_marks", order: "id", serial: true},
 	{name: "curators", order: "user_id"},
 	{name: "upstream_sumdb", order: "name"},
+	{name: "email_verifications", order: "user_id"},
 	{name: "outbox", order: "id", serial: true},
 	{name: "security_events", order: "id", serial: true},
 	{name: "known_devices", order: "user_id, device"},

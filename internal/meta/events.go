@@ -95,15 +95,22 @@ func (tx *Tx) SetNotifyCursor(ctx context.Context, name string, serial int64) er
 	return tx.err(err)
 }
 
+// A PublishedRelease is a version published by a "publish" change.
+type PublishedRelease struct {
+	Version   string
+	Publisher string // user name; "" if unknown
+}
+
 // PublishedReleases returns the versions of the package published at
-// exactly at (the time of a "publish" change).
-func (q q) PublishedReleases(ctx context.Context, packageID int64, at time.Time) ([]string, error) {
-	rows, err := q.query(ctx, `SELECT version FROM releases WHERE package_id = ? AND published_at = ? ORDER BY id`, packageID, at.UnixMicro())
+// exactly at (the time of a "publish" change), with their publishers.
+func (q q) PublishedReleases(ctx context.Context, packageID int64, at time.Time) ([]PublishedRelease, error) {
+	rows, err := q.query(ctx, `SELECT r.version, COALESCE(u.name, '') FROM releases r LEFT JOIN users u ON u.id = r.publisher_id
+		WHERE r.package_id = ? AND r.published_at = ? ORDER BY r.id`, packageID, at.UnixMicro())
 	if err != nil {
 		return nil, err
 	}
-	return collect(rows, func(s interface{ Scan(...any) error }) (string, error) {
-		var v string
-		return v, s.Scan(&v)
+	return collect(rows, func(s interface{ Scan(...any) error }) (PublishedRelease, error) {
+		var r PublishedRelease
+		return r, s.Scan(&r.Version, &r.Publisher)
 	})
 }

@@ -50,18 +50,34 @@ func (tx *Tx) UseMailToken(ctx context.Context, hash string, now time.Time) erro
 }
 
 // SetEmailVerified records that the user's address, if it still is
-// email, was verified at at (zero: no longer verified). A user whose
-// address is another is ErrNotFound.
+// email, was verified at at. A user whose address is another is
+// ErrNotFound.
 func (tx *Tx) SetEmailVerified(ctx context.Context, userID int64, email string, at time.Time) error {
-	return affected(tx.exec(ctx, `UPDATE users SET email_verified_at = ? WHERE id = ? AND email = ?`, micros(at), userID, email))
+	var n int
+	if err := tx.row(ctx, `SELECT COUNT(*) FROM users WHERE id = ? AND email = ?`, userID, email).Scan(&n); err != nil {
+		return tx.err(err)
+	}
+	if n == 0 {
+		return ErrNotFound
+	}
+	_, err := tx.exec(ctx, `INSERT INTO email_verifications (user_id, email, verified_at) VALUES (?, ?, ?)
+		ON CONFLICT (user_id) DO UPDATE SET email = excluded.email, verified_at = excluded.verified_at`, userID, email, at.UnixMicro())
+	return tx.err(err)
 }
 
-// EmailVerifiedAt returns when the user's address was verified, or the
-// zero time.
+// EmailVerifiedAt returns when the user's current address was verified,
+// or the zero time (never, or a verification of an earlier address).
 func (q q) EmailVerifiedAt(ctx context.Context, userID int64) (time.Time, error) {
-	var at sql.NullInt64
-	err := q.row(ctx, `SELECT email_verified_at FROM users WHERE id = ?`, userID).Scan(&at)
-	return timeOf(at), q.err(err)
+	var at int64
+	err := q.err(q.row(ctx, `SELECT v.verified_at FROM email_verifications v JOIN users u ON u.id = v.user_id AND u.email = v.email
+		WHERE v.user_id = ?`, userID).Scan(&at))
+	if err == ErrNotFound {
+		return time.Time{}, nil
+	}
+	if err != nil {
+		return time.Time{}, err
+	}
+	return time.UnixMicro(at).UTC(), nil
 }
 
 func nullID(id int64) any {

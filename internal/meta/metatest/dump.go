@@ -128,6 +128,9 @@ func Fill(t *testing.T, db *meta.DB) {
 		if err := fillCuration(tx, bob.ID, now); err != nil {
 			return err
 		}
+		if err := fillMail(tx, alice, now); err != nil {
+			return err
+		}
 		return tx.SetPublicEmail(ctx, bob.ID, true, now)
 	})
 	if err := db.PutSumState(ctx, "sum.example.test/latest", []byte("go.sum database tree\n1\n")); err != nil {
@@ -316,4 +319,24 @@ func testSnapshotIsolation(t *testing.T, db *meta.DB) {
 	if n, _ := db.CountRows(ctx, "users"); n != 2 {
 		t.Errorf("after the snapshot users has %d rows, want 2", n)
 	}
+}
+
+// fillMail fills the tables of mail and security events.
+func fillMail(tx *meta.Tx, u *trove.User, now time.Time) error {
+	if err := tx.SetEmailVerified(ctx, u.ID, u.Email, now); err != nil {
+		return err
+	}
+	if _, err := tx.EnqueueMail(ctx, &meta.OutboxMail{Recipient: u.Email, Subject: "é subject", Body: "body\nline", Kind: "test", CreatedAt: now}, 10); err != nil {
+		return err
+	}
+	if err := tx.InsertSecurityEvent(ctx, &meta.SecurityEvent{UserID: u.ID, Kind: "token-created", Detail: `token "ci"`, Client: "192.0.2.1", At: now}); err != nil {
+		return err
+	}
+	if _, err := tx.SeeDevice(ctx, u.ID, "Firefox 192.0.2.0/24", now); err != nil {
+		return err
+	}
+	if err := tx.InsertMailToken(ctx, &meta.MailToken{Hash: "m1", Kind: "verify", UserID: u.ID, Email: u.Email, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
+		return err
+	}
+	return tx.SetNotifyCursor(ctx, "release-mail", 1)
 }

@@ -1,10 +1,18 @@
 -- +goose Up
 
--- When the user proved they read mail at their address (OSSF-AUTHN-1.1):
--- NULL until they follow a verification link, or an operator vouches for
--- it (trove admin user add --verified, trove admin user verify). Until
--- then the user cannot publish.
-ALTER TABLE users ADD COLUMN email_verified_at BIGINT;
+-- Verified email addresses (OSSF-AUTHN-1.1): the user proved they read
+-- mail at email (a verification link), or an operator vouched for it
+-- (trove admin user add --verified, trove admin user verify). It counts
+-- only while email is still the account's address. Without it the user
+-- cannot publish. Accounts that exist before this migration predate the
+-- rule (an operator created them, or accepted open registration): their
+-- addresses are taken as verified.
+CREATE TABLE email_verifications (
+    user_id     BIGINT PRIMARY KEY REFERENCES users(id),
+    email       {{.Text}} NOT NULL,
+    verified_at BIGINT NOT NULL
+);
+INSERT INTO email_verifications (user_id, email, verified_at) SELECT id, email, created_at FROM users;
 
 -- The mail outbox: every message Trove sends is first a row here, written
 -- in the transaction of the change that caused it, then sent by the
@@ -71,6 +79,9 @@ CREATE TABLE notify_cursors (
     name   {{.Text}} PRIMARY KEY,
     serial BIGINT NOT NULL
 );
+-- On a registry with history, release notices start from now: nobody is
+-- mailed about past releases. (A new registry has no row: from the start.)
+INSERT INTO notify_cursors (name, serial) SELECT 'release-mail', id FROM changes WHERE id = (SELECT MAX(id) FROM changes);
 
 -- +goose Down
 DROP TABLE notify_cursors;
@@ -78,4 +89,4 @@ DROP TABLE mail_tokens;
 DROP TABLE known_devices;
 DROP TABLE security_events;
 DROP TABLE outbox;
-ALTER TABLE users DROP COLUMN email_verified_at;
+DROP TABLE email_verifications;

@@ -94,19 +94,19 @@ func (e *Env) Start(t testing.TB, mount func(baseURL string) []server.Mount) *ht
 // verified users may publish.
 func (e *Env) User(t testing.TB, name string, admin bool) *trove.User {
 	t.Helper()
-	u := e.UnverifiedUser(t, name, admin)
-	err := e.DB.Tx(context.Background(), func(tx *meta.Tx) error { return tx.SetEmailVerified(context.Background(), u.ID, u.Email, time.Now()) })
-	if err != nil {
-		t.Fatal(err)
-	}
-	return u
+	return e.newUser(t, name, admin, true)
 }
 
 // UnverifiedUser creates an account with Password whose email address is
 // not verified yet.
 func (e *Env) UnverifiedUser(t testing.TB, name string, admin bool) *trove.User {
 	t.Helper()
-	u, err := e.Users.Create(context.Background(), account.NewUser{Name: name, Email: name + "@example.test", Password: Password, Admin: admin})
+	return e.newUser(t, name, admin, false)
+}
+
+func (e *Env) newUser(t testing.TB, name string, admin, verified bool) *trove.User {
+	t.Helper()
+	u, err := e.Users.Create(context.Background(), account.NewUser{Name: name, Email: name + "@example.test", Password: Password, Admin: admin, Verified: verified})
 	if err != nil {
 		t.Fatal(err)
 	}
