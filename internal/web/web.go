@@ -118,4 +118,6 @@ type Visit struct {
 
 // SignedIn reports whether the visitor has a session past every sign-in
 // step.
-func (v *Visit) SignedIn() bool { return v != nil && v.User != nil && v.Session != nil && !v.Session.Pending }
+func (v *Visit) SignedIn() bool {
+	return v != nil && v.User != nil && v.Session != nil && !v.Session.Pending
+}
