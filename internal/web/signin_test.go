@@ -14,7 +14,9 @@ import (
 // pass it by posting code=123456.
 type codeFactor struct{ need map[string]bool }
 
-func (f codeFactor) Required(_ context.Context, u *trove.User) (bool, error) { return f.need[u.Name], nil }
+func (f codeFactor) Required(_ context.Context, u *trove.User) (bool, error) {
+	return f.need[u.Name], nil
+}
 
 func (f codeFactor) Serve(w http.ResponseWriter, r *http.Request, v *Visit) (trove.AuthLevel, error) {
 	if r.Method == http.MethodPost {
