@@ -60,8 +60,16 @@ func (n *Notifications) NotifyTx(ctx context.Context, tx *meta.Tx, e Event) erro
 
 // List returns up to limit of the user's events, newest first (their
 // account page).
-func (n *Notifications) List(ctx context.Context, userID int64, limit int) ([]*meta.SecurityEvent, error) {
-	return n.db.SecurityEvents(ctx, userID, limit)
+func (n *Notifications) List(ctx context.Context, userID int64, limit int) ([]Event, error) {
+	rows, err := n.db.SecurityEvents(ctx, userID, limit)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Event, len(rows))
+	for i, r := range rows {
+		out[i] = Event{Kind: EventKind(r.Kind), UserID: r.UserID, Detail: r.Detail, Client: r.Client, At: r.At}
+	}
+	return out, nil
 }
 
 // Recent returns up to limit events of every account, newest first (the

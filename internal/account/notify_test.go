@@ -124,10 +124,10 @@ func TestNotificationsMailEveryEventKindToVerifiedOwners(t *testing.T) {
 		t.Errorf("%d distinct subjects for %d kinds", len(seen), len(kinds))
 	}
 	evs, err := e.notes.List(ctx, bob.ID, 100)
-	if err != nil || len(evs) != len(kinds) || evs[0].Kind != string(account.EventEmailVerified) || evs[0].UserName != "bob" {
+	if err != nil || len(evs) != len(kinds) || evs[0].Kind != account.EventEmailVerified || evs[0].UserID != bob.ID {
 		t.Fatalf("bob's events: %d, %v", len(evs), err)
 	}
-	if recent, _ := e.notes.Recent(ctx, 5); len(recent) != 5 {
+	if recent, _ := e.notes.Recent(ctx, 5); len(recent) != 5 || recent[0].UserName != "bob" {
 		t.Errorf("Recent(5) = %d events", len(recent))
 	}
 }
