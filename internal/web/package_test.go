@@ -144,7 +144,10 @@ func TestPackagePageCurrent(t *testing.T) {
 		t.Fatal("dependent listed before it exists")
 	}
 	c.publish(t, "npm", "app", "1.0.0", map[string]any{"description": "app"}, registry.Dependency{Name: "lib", Constraint: "^1.0.0"})
-	waitFor(t, func() bool { _, body = b.get("/-/package/npm/lib"); return strings.Contains(body, `href="/-/package/npm/app"`) })
+	waitFor(t, func() bool {
+		_, body = b.get("/-/package/npm/lib")
+		return strings.Contains(body, `href="/-/package/npm/app"`)
+	})
 	if _, body = b.get("/-/package/npm/app"); !strings.Contains(body, `<a href="/-/package/npm/lib">lib</a> <code>^1.0.0</code>`) {
 		t.Errorf("app's page does not list its dependency:\n%s", body)
 	}
