@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"time"
 	"unicode/utf8"
 
 	"github.com/trove-dev/trove/internal/meta"
@@ -56,24 +55,31 @@ type pkgKey struct {
 // searchIndex is an in-memory index of every visible package's name,
 // description and keywords across ecosystems. It is built at the first
 // search and then kept up to date by re-reading the packages that
-// changed (registry watchers), at the next search. Matching scans it
-// whole: a few milliseconds for 100,000 packages (BenchmarkSearch).
+// changed (registry watchers), at the next search. Its entries are kept
+// sorted by name, so a search is one scan that sorts matches into the
+// four ranks as it goes (BenchmarkSearch, docs/benchmarks.md).
 type searchIndex struct {
-	list    func(context.Context, func(meta.Listing) error) error
-	one     func(context.Context, trove.Ecosystem, trove.Name) (meta.Listing, error)
-	mu      sync.Mutex
-	built   bool
-	entries map[pkgKey]*searchEntry
-	dirty   map[pkgKey]bool
-	all     bool // rebuild whole
+	list func(context.Context, func(meta.Listing) error) error
+	one  func(context.Context, trove.Ecosystem, trove.Name) (meta.Listing, error)
+
+	mu     sync.RWMutex
+	built  bool
+	sorted []*searchEntry // by display name, then ecosystem
+
+	dmu   sync.Mutex // guards dirty and all, which watchers set
+	dirty map[pkgKey]bool
+	all   bool // rebuild whole
 }
 
-// changed marks a package for re-reading.
+// changed marks a package for re-reading. It never blocks on a search.
 func (x *searchIndex) changed(eco trove.Ecosystem, name trove.Name) {
-	x.mu.Lock()
-	defer x.mu.Unlock()
+	x.dmu.Lock()
+	defer x.dmu.Unlock()
 	if strings.Contains(string(name), "*") || len(x.dirty) >= maxDirty {
-		x.all = true
+		x.all, x.dirty = true, nil
+		return
+	}
+	if x.all {
 		return
 	}
 	if x.dirty == nil {
@@ -92,39 +98,89 @@ func entryOf(l meta.Listing) *searchEntry {
 		description: desc, text: strings.ToLower(desc + "\n" + strings.Join(a.Keywords, "\n")), version: l.Version, upstream: l.Upstream}
 }
 
-// refresh brings the index up to date. It holds the lock while it reads:
-// concurrent searches wait for one refresh rather than each doing it.
+// compareEntries orders entries by display name, then ecosystem.
+func compareEntries(a, b *searchEntry) int {
+	if c := strings.Compare(a.display, b.display); c != 0 {
+		return c
+	}
+	return strings.Compare(string(a.key.eco), string(b.key.eco))
+}
+
+// refresh brings the index up to date. Concurrent searches wait for one
+// refresh rather than each doing it.
 func (x *searchIndex) refresh(ctx context.Context) error {
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	if !x.built || x.all {
-		entries := make(map[pkgKey]*searchEntry)
-		x.dirty, x.all = nil, false
-		err := x.list(ctx, func(l meta.Listing) error {
-			e := entryOf(l)
-			entries[e.key] = e
-			return nil
-		})
-		if err != nil {
-			x.all = true
-			return err
-		}
-		x.entries, x.built = entries, true
+	x.dmu.Lock()
+	dirty, all := x.dirty, x.all
+	x.dirty, x.all = nil, false
+	x.dmu.Unlock()
+	x.mu.RLock()
+	built := x.built
+	x.mu.RUnlock()
+	if built && !all && len(dirty) == 0 {
 		return nil
 	}
-	for k := range x.dirty {
-		l, err := x.one(ctx, k.eco, k.name)
-		switch {
-		case errors.Is(err, trove.ErrNotFound):
-			delete(x.entries, k)
-		case err != nil:
-			return err
-		default:
-			x.entries[k] = entryOf(l)
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	var err error
+	if !x.built || all {
+		err = x.rebuildLocked(ctx)
+	} else {
+		err = x.updateLocked(ctx, dirty)
+	}
+	if err != nil { // try again at the next search
+		x.changed("", "*")
+	}
+	return err
+}
+
+func (x *searchIndex) rebuildLocked(ctx context.Context) error {
+	var entries []*searchEntry
+	err := x.list(ctx, func(l meta.Listing) error {
+		entries = append(entries, entryOf(l))
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	slices.SortFunc(entries, compareEntries)
+	x.sorted, x.built = entries, true
+	return nil
+}
+
+// updateLocked re-reads the changed packages, moving each in the sorted
+// entries (a copy of pointers, not a sort).
+func (x *searchIndex) updateLocked(ctx context.Context, dirty map[pkgKey]bool) error {
+	for k := range dirty {
+		if i := slices.IndexFunc(x.sorted, func(e *searchEntry) bool { return e.key == k }); i >= 0 {
+			x.sorted = slices.Delete(x.sorted, i, i+1)
 		}
-		delete(x.dirty, k)
+		l, err := x.one(ctx, k.eco, k.name)
+		if errors.Is(err, trove.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		e := entryOf(l)
+		i, _ := slices.BinarySearchFunc(x.sorted, e, compareEntries)
+		x.sorted = slices.Insert(x.sorted, i, e)
 	}
 	return nil
+}
+
+// rankOf returns how well an entry matches the lowercase query, or -1.
+func rankOf(e *searchEntry, q string) int {
+	switch {
+	case e.name == q || string(e.key.name) == q:
+		return rankExact
+	case strings.HasPrefix(e.name, q):
+		return rankPrefix
+	case strings.Contains(e.name, q):
+		return rankContains
+	case strings.Contains(e.text, q):
+		return rankText
+	}
+	return -1
 }
 
 // A searchResult is one package found.
@@ -135,7 +191,6 @@ type searchResult struct {
 	Description string
 	URL         string
 	Upstream    bool
-	rank        int
 }
 
 // search returns the results of a query, best first: exact name, then
@@ -146,41 +201,26 @@ func (x *searchIndex) search(ctx context.Context, q string, offset, limit int) (
 		return nil, 0, err
 	}
 	q = strings.ToLower(strings.TrimSpace(q))
-	x.mu.Lock()
-	var found []searchResult
-	for _, e := range x.entries {
-		rank := -1
-		switch {
-		case e.name == q || string(e.key.name) == q:
-			rank = rankExact
-		case strings.HasPrefix(e.name, q):
-			rank = rankPrefix
-		case strings.Contains(e.name, q):
-			rank = rankContains
-		case strings.Contains(e.text, q):
-			rank = rankText
-		}
-		if rank >= 0 {
-			found = append(found, searchResult{Ecosystem: e.key.eco, Name: e.display, Version: e.version,
-				Description: e.description, Upstream: e.upstream, rank: rank})
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	var ranks [rankText + 1][]*searchEntry // each in name order
+	for _, e := range x.sorted {
+		if r := rankOf(e, q); r >= 0 {
+			ranks[r] = append(ranks[r], e)
 		}
 	}
-	x.mu.Unlock()
-	slices.SortFunc(found, func(a, b searchResult) int {
-		if a.rank != b.rank {
-			return a.rank - b.rank
+	var out []searchResult
+	total := 0
+	for _, list := range ranks {
+		for _, e := range list {
+			if total >= offset && len(out) < limit {
+				out = append(out, searchResult{Ecosystem: e.key.eco, Name: e.display, Version: e.version,
+					Description: e.description, Upstream: e.upstream, URL: packageURL(e.key.eco, e.display, "")})
+			}
+			total++
 		}
-		if c := strings.Compare(a.Name, b.Name); c != 0 {
-			return c
-		}
-		return strings.Compare(string(a.Ecosystem), string(b.Ecosystem))
-	})
-	total := len(found)
-	found = found[min(offset, total):min(offset+limit, total)]
-	for i := range found {
-		found[i].URL = packageURL(found[i].Ecosystem, found[i].Name, "")
 	}
-	return found, total, nil
+	return out, total, nil
 }
 
 // searchView is what the search page shows.
@@ -191,7 +231,6 @@ type searchView struct {
 	Page       int
 	From, To   int
 	Prev, Next string // links to the neighbouring pages; "" for none
-	Took       time.Duration
 }
 
 // searchPage serves /-/search?q=&page=.
@@ -212,12 +251,10 @@ func (h *Handler) searchPage(w http.ResponseWriter, r *http.Request, _ *Visit) e
 	}
 	v := searchView{Query: q, Page: n}
 	if strings.TrimSpace(q) != "" && h.o.Registry != nil {
-		start := time.Now()
 		var err error
 		if v.Results, v.Total, err = h.search.search(r.Context(), q, (n-1)*searchPage, searchPage); err != nil {
 			return err
 		}
-		v.Took = time.Since(start)
 		v.From, v.To = (n-1)*searchPage+1, (n-1)*searchPage+len(v.Results)
 		link := func(p int) string { return "/-/search?q=" + urlQuery(q) + "&page=" + strconv.Itoa(p) }
 		if n > 1 {
