@@ -158,6 +158,18 @@ func TestPackagePageCurrent(t *testing.T) {
 	if _, body = b.get("/-/package/npm/lib@1.0.0"); !strings.Contains(body, "is yanked: broken &lt;build&gt;") {
 		t.Errorf("yanked version page:\n%s", body)
 	}
+	// A deleted version stays listed as a tombstone.
+	c.publish(t, "npm", "solo", "1.0.0", map[string]any{"readme": "first"})
+	c.publish(t, "npm", "solo", "1.1.0", map[string]any{"readme": "secret plans"})
+	if err := c.reg.Delete(context.Background(), c.alice, trove.Target{Ecosystem: "npm", Name: "solo", Version: "1.1.0"}, "oops"); err != nil {
+		t.Fatal(err)
+	}
+	if _, body = b.get("/-/package/npm/solo"); !strings.Contains(body, `<span class="badge deleted">deleted</span>`) {
+		t.Errorf("package page does not mark 1.1.0 deleted:\n%s", body)
+	}
+	if _, body = b.get("/-/package/npm/solo@1.1.0"); !strings.Contains(body, "Version 1.1.0 was deleted") || strings.Contains(body, "secret plans") {
+		t.Errorf("deleted version page:\n%s", body)
+	}
 }
 
 func waitFor(t *testing.T, ok func() bool) {
