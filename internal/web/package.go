@@ -113,8 +113,11 @@ func (h *Handler) packageBody(ctx context.Context, p packagePath) (template.HTML
 		title += " " + p.Version
 	}
 	k := page.Key{Group: string(p.Ecosystem), Name: string(n), Variant: "web@" + p.Version}
+	// The render may serve other requests waiting on it (singleflight):
+	// this request's end must not fail theirs.
+	rctx := context.WithoutCancel(ctx)
 	pg, err := h.cache.Get(k, func() (*page.Page, error) {
-		b, err := h.renderPackage(ctx, p)
+		b, err := h.renderPackage(rctx, p)
 		if err != nil {
 			return nil, err
 		}

@@ -31,7 +31,7 @@ func (h *Handler) homePackages(ctx context.Context) (template.HTML, error) {
 		return "", nil
 	}
 	p, err := h.cache.Get(page.Key{Group: webGroup, Variant: "home"}, func() (*page.Page, error) {
-		s, err := h.o.Registry.Summary(ctx, recentReleases)
+		s, err := h.o.Registry.Summary(context.WithoutCancel(ctx), recentReleases) // shared by waiting requests
 		if err != nil {
 			return nil, fmt.Errorf("reading the home page's packages: %w", err)
 		}

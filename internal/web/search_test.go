@@ -6,7 +6,10 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/trove-dev/trove/internal/meta"
+	"github.com/trove-dev/trove/internal/readme"
 	"github.com/trove-dev/trove/internal/trove"
 )
 
@@ -79,5 +82,29 @@ func BenchmarkSearch(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+func TestAboutOf(t *testing.T) {
+	tests := []struct {
+		name, md string
+		want     about
+	}{
+		{"npm", `{"description":"d","keywords":["a"," b ",""],"readme":"# R","readmeFilename":"README.md"}`,
+			about{Description: "d", Keywords: []string{"a", "b"}, Readme: []byte("# R"), Format: readme.Markdown}},
+		{"npm readme without a name is Markdown", `{"readme":"# R"}`, about{Readme: []byte("# R"), Format: readme.Markdown}},
+		{"npm plain README", `{"readme":"R","readmeFilename":"README"}`, about{Readme: []byte("R"), Format: readme.Plain}},
+		{"pypi markdown", `{"metadata_version":"2.1","summary":"s","description":"# D","description_content_type":"text/markdown","keywords":"x, y"}`,
+			about{Description: "s", Keywords: []string{"x", "y"}, Readme: []byte("# D"), Format: readme.Markdown}},
+		{"pypi rst by default", `{"metadata_version":"2.1","summary":"s","description":"D\n=","keywords":"x y"}`,
+			about{Description: "s", Keywords: []string{"x", "y"}, Readme: []byte("D\n="), Format: readme.Plain}},
+		{"go", `{"module":"example.com/m","readme":"# M","readmeFilename":"README.md"}`, about{Readme: []byte("# M"), Format: readme.Markdown}},
+		{"not json", `{`, about{}},
+		{"keywords of another type", `{"keywords":{"a":1}}`, about{}},
+	}
+	for _, tt := range tests {
+		if diff := cmp.Diff(tt.want, aboutOf([]byte(tt.md)), cmpopts.EquateEmpty()); diff != "" {
+			t.Errorf("%s: aboutOf(%s) (-want +got):\n%s", tt.name, tt.md, diff)
+		}
 	}
 }
