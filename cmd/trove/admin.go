@@ -157,7 +157,7 @@ second.`,
 		},
 	}
 	user.AddCommand(add, set, list, unlock, newAdminUserVerify(g))
-	admin.AddCommand(newAdminMail(g))
+	admin.AddCommand(newAdminMail(g), newAdminInvite(g))
 	return admin
 }
 

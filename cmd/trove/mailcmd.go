@@ -171,3 +171,29 @@ func reportVerification(cmd *cobra.Command, u *trove.User, verified bool) {
 	}
 	fmt.Fprintf(cmd.ErrOrStderr(), "trove: mailed a verification link to %s: %s cannot publish until it is followed (or run: trove admin user verify %s)\n", u.Email, u.Name, u.Name)
 }
+
+// newAdminInvite is trove admin invite.
+func newAdminInvite(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "invite EMAIL",
+		Short: "Mail an invitation to create an account (accounts.signup = \"invite\" or \"open\"; the link works once, for 7 days)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return withDB(cmd.Context(), g, func(c *config.Config, db *meta.DB) error {
+				if c.Accounts.SignupMode() == config.SignupClosed {
+					return hinted{errors.New("sign-up is closed: an invitation's link would not work"),
+						"set accounts.signup = \"invite\" (or create the account yourself: trove admin user add)"}
+				}
+				m, err := newMailServices(c, db)
+				if err != nil {
+					return err
+				}
+				if err := m.verify.Invite(cmd.Context(), args[0], nil); err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.ErrOrStderr(), "trove: queued an invitation to %s\n", args[0])
+				return nil
+			})
+		},
+	}
+}

@@ -28,6 +28,7 @@ func newWeb(c *config.Config, s *stack, mounts []server.Mount, writable func() e
 		Events:     s.mail.notes,
 		Notifier:   s.mail.notes,
 		Verify:     s.mail.verify,
+		Signup:     c.Accounts.SignupMode(),
 		Writable:   writable,
 		Registry:   s.registry,
 		Pages:      s.pages,

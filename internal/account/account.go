@@ -130,6 +130,11 @@ type NewUser struct {
 
 // Create validates and stores a new account.
 func (s *Users) Create(ctx context.Context, nu NewUser) (*trove.User, error) {
+	return s.create(ctx, nu, nil)
+}
+
+// create is Create, running also in its transaction (an invitation's use).
+func (s *Users) create(ctx context.Context, nu NewUser, also func(context.Context, *meta.Tx) error) (*trove.User, error) {
 	name := strings.ToLower(strings.TrimSpace(nu.Name))
 	var errs []error
 	if err := CheckName(name); err != nil {
@@ -153,6 +158,11 @@ func (s *Users) Create(ctx context.Context, nu NewUser) (*trove.User, error) {
 	err = s.db.Tx(ctx, func(tx *meta.Tx) error {
 		if err := tx.InsertUser(ctx, u, hash); err != nil {
 			return err
+		}
+		if also != nil {
+			if err := also(ctx, tx); err != nil {
+				return err
+			}
 		}
 		return s.verifyNew(ctx, tx, u, nu.Verified)
 	})

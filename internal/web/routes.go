@@ -63,6 +63,8 @@ func (h *Handler) table() []route {
 		{"account.sessions.revoke", "POST", "/-/account/sessions/revoke", Sudo, h.revokeSession},
 		{"account.events", "GET", "/-/account/events", Member, h.eventsPage},
 		{"account.verify-email", "POST", "/-/account/verify-email", Member, h.verifyResend},
+		{"signup", "GET", "/-/signup", Credentials, h.signupPage},
+		{"signup.submit", "POST", "/-/signup", Credentials, h.signupSubmit},
 		{"verify-email", "GET", "/-/verify-email", Anyone, h.verifyPage},
 		{"verify-email.submit", "POST", "/-/verify-email", Anyone, h.verifySubmit},
 

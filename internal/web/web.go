@@ -70,6 +70,9 @@ type Options struct {
 	// Verify checks email verification links (verify.go); nil disables
 	// those pages.
 	Verify *account.Verifications
+	// Signup is [accounts] signup: "closed" (no sign-up page), "invite"
+	// (administrators' invitations) or "open" (signup.go).
+	Signup string
 	// Writable, when set, returns an error while the server must not
 	// change anything: pages that change state answer 503 with it.
 	Writable func() error
