@@ -27,7 +27,7 @@ const (
 	// totpSkew is how many steps either side of now a code may be for.
 	totpSkew = 1
 	// enrolTTL is how long a TOTP enrolment waits for its first code.
-	enrolTTL = 10 * time.Minute
+	enrolTTL   = 10 * time.Minute
 	totpIssuer = "Trove"
 )
 

@@ -42,7 +42,9 @@ func testFactors(t *testing.T, db *meta.DB) {
 	if err := db.Tx(ctx, func(tx *meta.Tx) error { return tx.InsertFactor(ctx, dup) }); !errors.Is(err, meta.ErrConflict) {
 		t.Fatalf("InsertFactor with a taken credential id = %v, want ErrConflict", err)
 	}
-	tx(t, db, func(tx *meta.Tx) error { return tx.UpdateCredential(ctx, cred.ID, []byte(`{"n":2}`), true, now.Add(time.Minute)) })
+	tx(t, db, func(tx *meta.Tx) error {
+		return tx.UpdateCredential(ctx, cred.ID, []byte(`{"n":2}`), true, now.Add(time.Minute))
+	})
 	byCred, err := db.FactorByCredential(ctx, "Y3JlZA")
 	if err != nil || string(byCred.Credential) != `{"n":2}` || !byCred.CloneWarning || byCred.UserID != alice.ID {
 		t.Fatalf("FactorByCredential = %+v, %v", byCred, err)
@@ -165,7 +167,10 @@ func testCeremonies(t *testing.T, db *meta.DB, user int64) {
 	}
 	old := meta.Ceremony{ID: "c2", Kind: "passkey", Data: []byte(`{}`), ExpiresAt: now.Add(time.Minute)}
 	tx(t, db, func(tx *meta.Tx) error { return tx.PutCeremony(ctx, old, now) })
-	if err := db.Tx(ctx, func(tx *meta.Tx) error { _, err := tx.TakeCeremony(ctx, "c2", "passkey", now.Add(2*time.Minute)); return err }); !errors.Is(err, meta.ErrNotFound) {
+	if err := db.Tx(ctx, func(tx *meta.Tx) error {
+		_, err := tx.TakeCeremony(ctx, "c2", "passkey", now.Add(2*time.Minute))
+		return err
+	}); !errors.Is(err, meta.ErrNotFound) {
 		t.Fatalf("TakeCeremony of an expired ceremony = %v, want ErrNotFound", err)
 	}
 }
