@@ -57,6 +57,9 @@ func checkSameReads(t *testing.T, src, dst *meta.DB) {
 		unlocked, err3 := db.SignInUnlockedAt(ctx, "bob")
 		login, err4 := db.LoginSessionByLogin(ctx, "l1")
 		out = append(out, deps, changes, unlocked, login, err, err2, err3, err4)
+		web1, err := db.WebSessionByHash(ctx, "w1")
+		web2, err2 := db.WebSessionByHash(ctx, "w2")
+		out = append(out, web1, web2, err, err2)
 		pols, err := db.CurationPolicies(ctx, "", "")
 		marks, err2 := db.CurationMarks(ctx, "", "")
 		curators, err3 := db.Curators(ctx)
@@ -135,6 +138,9 @@ func Fill(t *testing.T, db *meta.DB) {
 			return err
 		}
 		if err := fillFactors(tx, alice.ID, now); err != nil {
+			return err
+		}
+		if err := fillWeb(tx, alice.ID, bob.ID); err != nil {
 			return err
 		}
 		return tx.SetPublicEmail(ctx, bob.ID, true, now)
