@@ -24,6 +24,7 @@ func newWeb(c *config.Config, s *stack, mounts []server.Mount, writable func() e
 		Sessions:   s.sessions,
 		Tokens:     s.tokens,
 		Logins:     s.logins,
+		MFA:        s.factors,
 		Writable:   writable,
 	})
 }

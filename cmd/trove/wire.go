@@ -149,6 +149,7 @@ type stack struct {
 	users     *account.Users
 	logins    *account.Logins
 	sessions  *account.Sessions
+	factors   *account.Factors
 	tokens    *access.Tokens
 	pages     *page.Cache
 	log       *translog.Log
@@ -219,6 +220,11 @@ func wire(ctx context.Context, c *config.Config) (*stack, error) {
 	s.users = account.NewUsers(db, nil)
 	s.users.SetHashing(limit.NewSlots(account.HashSlots(int64(c.Accounts.HashMemory)), c.Accounts.HashWait.Std()))
 	s.logins = account.NewLogins(db, s.tokens, nil)
+	// TODO(issue 11): the mail helper's Notifier instead of nil.
+	if s.factors, err = openFactors(ctx, c, db, nil); err != nil {
+		db.Close()
+		return nil, err
+	}
 	if s.curate, err = newCurate(c, db, reg); err != nil {
 		db.Close()
 		return nil, err

@@ -387,3 +387,10 @@ func describe(err error) string {
 	}
 	return err.Error()
 }
+
+// WebAuthnAvailable returns nil if security keys and passkeys work on
+// this server, and otherwise why not (the base URL names no host name).
+func (f *Factors) WebAuthnAvailable() error {
+	_, err := f.relyingParty()
+	return err
+}

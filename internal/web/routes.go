@@ -38,7 +38,7 @@ type route struct {
 // table is the web interface's route table: every page, what it needs,
 // and the function serving it. Pages added by other files add rows here.
 func (h *Handler) table() []route {
-	return []route{
+	return append([]route{
 		{"home", "GET", "/{$}", Anyone, h.home},
 		{"static", "GET", staticPrefix + "{file}", Anyone, h.serveStatic},
 
@@ -49,7 +49,7 @@ func (h *Handler) table() []route {
 		{"signout", "POST", "/-/signout", Credentials, h.signout},
 		{"sudo", "GET", "/-/sudo", Member, h.sudoPage},
 		{"sudo.submit", "POST", "/-/sudo", Member, h.sudoSubmit},
-	}
+	}, h.factorRoutes()...)
 }
 
 // routes builds the handler serving the table: each page behind its
