@@ -200,7 +200,7 @@ func TestCodeGuessingLockout(t *testing.T) {
 	}
 }
 
-var secretRE = regexp.MustCompile(`id="totp-secret">([A-Z2-7]+)<`)
+var totpSecretRE = regexp.MustCompile(`id="totp-secret">([A-Z2-7]+)<`)
 
 // TestAddTOTPOnSecurityPage: the security page adds an authenticator app
 // (QR code as a data: image, confirmation by code) and shows the
@@ -215,7 +215,7 @@ func TestAddTOTPOnSecurityPage(t *testing.T) {
 		t.Fatalf("security page: %d\n%s", resp.StatusCode, page)
 	}
 	resp, page = b.post("/-/account/security/totp", url.Values{"name": {"my phone"}})
-	sm := secretRE.FindStringSubmatch(page)
+	sm := totpSecretRE.FindStringSubmatch(page)
 	if resp.StatusCode != http.StatusOK || sm == nil || !strings.Contains(page, `src="data:image/png;base64,`) {
 		t.Fatalf("adding TOTP: %d\n%s", resp.StatusCode, page)
 	}

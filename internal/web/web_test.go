@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"net/url"
 	"strings"
 	"sync"
@@ -59,6 +60,7 @@ func newSite(t *testing.T, edit ...func(*Options)) *site {
 	}
 	o := Options{BaseURL: "http://trove.test", Serves: []string{"npm under /npm/", "pypi under /pypi/"},
 		Ecosystems: map[string]string{"npm": "/npm", "pypi": "/pypi", "go": "/go"},
+		Patterns:   func(p string) (access.Pattern, error) { return access.ParsePattern(p, npmNamer{}) },
 		Users:      s.users, Sessions: s.ses, Tokens: s.toks, Logins: account.NewLogins(db, s.toks, c.now), Now: c.now}
 	for _, e := range edit {
 		e(&o)
@@ -276,3 +278,22 @@ func TestLocalPath(t *testing.T) {
 		}
 	}
 }
+
+// remote is the client address of test sign-ins made directly.
+func remote() netip.Addr { return netip.MustParseAddr("127.0.0.1") }
+
+// httptestServer serves h as if every request came over plain HTTP from
+// another machine.
+func httptestServer(t *testing.T, h *Handler) string {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.ServeHTTP(w, r.WithContext(adapter.WithChannel(r.Context(), adapter.PlainNetwork)))
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+// npmNamer names npm packages for token patterns.
+type npmNamer struct{}
+
+func (npmNamer) Ecosystem() trove.Ecosystem { return "npm" }
+func (npmNamer) Fold(s string) string       { return s }
