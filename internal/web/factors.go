@@ -112,9 +112,9 @@ func (s factorStep) Serve(w http.ResponseWriter, r *http.Request, v *Visit) (tro
 		return trove.AuthNone, err
 	}
 	err = h.o.MFA.VerifyCode(r.Context(), v.User.ID, r.PostForm.Get("code"), limit.RemoteAddr(r.RemoteAddr))
-	if msg, ok := codeRefusal(err); ok {
+	if msg, ok := codeRefusal(w, err); ok {
 		c.Error = msg
-		h.page(w, r, statusOf(err), "factors_signin", c)
+		h.page(w, r, codeStatus(err), "factors_signin", c)
 		return trove.AuthNone, nil
 	}
 	if err != nil {
@@ -123,8 +123,20 @@ func (s factorStep) Serve(w http.ResponseWriter, r *http.Request, v *Visit) (tro
 	return trove.AuthMFA, nil
 }
 
-// codeRefusal words a refused code for the page.
-func codeRefusal(err error) (string, bool) {
+// codeStatus is the status of a page refusing a code.
+func codeStatus(err error) int {
+	if errors.Is(err, account.ErrThrottled) {
+		return http.StatusTooManyRequests
+	}
+	return http.StatusUnauthorized
+}
+
+// codeRefusal words a refused code for the page (and says when to
+// retry a throttled one).
+func codeRefusal(w http.ResponseWriter, err error) (string, bool) {
+	if s, ok := trove.RetryAfter(err); ok {
+		w.Header().Set("Retry-After", strconv.Itoa(s))
+	}
 	switch {
 	case errors.Is(err, account.ErrBadCode):
 		return "That code is wrong or was used already. Enter the current code from your app, or a recovery code.", true
@@ -318,13 +330,13 @@ func (h *Handler) sudoFactorSubmit(w http.ResponseWriter, r *http.Request, v *Vi
 	}
 	next := localPath(r.URL.Query().Get("next"), "/-/account")
 	err := h.o.MFA.VerifyCode(r.Context(), v.User.ID, r.PostForm.Get("code"), limit.RemoteAddr(r.RemoteAddr))
-	if msg, ok := codeRefusal(err); ok {
+	if msg, ok := codeRefusal(w, err); ok {
 		c, cerr := h.choices(r.Context(), v.User.ID, next)
 		if cerr != nil {
 			return cerr
 		}
 		c.Action, c.Begin, c.Finish, c.Error = "/-/sudo/factor?next="+urlQuery(next), "/-/sudo/key/begin", "/-/sudo/key/finish", msg
-		h.page(w, r, statusOf(err), "factors_sudo", c)
+		h.page(w, r, codeStatus(err), "factors_sudo", c)
 		return nil
 	}
 	if err != nil {
