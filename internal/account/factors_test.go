@@ -453,13 +453,19 @@ func TestFactorKey(t *testing.T) {
 }
 
 func TestRelyingPartyNeedsHostName(t *testing.T) {
-	for base, ok := range map[string]bool{
-		"http://localhost:8080": true, "https://trove.example": true,
-		"http://127.0.0.1:8080": false, "http://[::1]:8080": false,
+	for base, want := range map[string]string{
+		"http://localhost:8080": "http://localhost:8080", "https://trove.example": "https://trove.example",
+		// Loopback addresses are served as localhost.
+		"http://127.0.0.1:8080": "http://localhost:8080", "http://[::1]:8080": "http://localhost:8080",
+		"http://192.0.2.7:8080": "", "https://[2001:db8::1]": "",
 	} {
-		_, err := newRelyingParty(base)
-		if (err == nil) != ok {
-			t.Errorf("newRelyingParty(%q) = %v, want ok=%v", base, err, ok)
+		rp, err := newRelyingParty(base)
+		got := ""
+		if err == nil {
+			got = rp.Config.RPOrigins[0]
+		}
+		if got != want || (err == nil) != (want != "") {
+			t.Errorf("newRelyingParty(%q) = origin %q, %v; want %q", base, got, err, want)
 		}
 	}
 }

@@ -394,3 +394,12 @@ func (f *Factors) WebAuthnAvailable() error {
 	_, err := f.relyingParty()
 	return err
 }
+
+// WebAuthnOrigin returns the one origin security keys work at (such as
+// http://localhost:8080), "" when they do not work at all.
+func (f *Factors) WebAuthnOrigin() string {
+	if f.rp == nil {
+		return ""
+	}
+	return f.rp.Config.RPOrigins[0]
+}

@@ -7,6 +7,7 @@ import (
 	"html/template"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/trove-dev/trove/internal/account"
 	"github.com/trove-dev/trove/internal/limit"
@@ -165,7 +166,8 @@ type totpView struct {
 	QR       template.URL
 }
 
-func (h *Handler) security(ctx context.Context, v *Visit) (securityView, error) {
+func (h *Handler) security(r *http.Request, v *Visit) (securityView, error) {
+	ctx := r.Context()
 	var sv securityView
 	var err error
 	if sv.Factors, err = h.o.MFA.List(ctx, v.User.ID); err != nil {
@@ -176,6 +178,8 @@ func (h *Handler) security(ctx context.Context, v *Visit) (securityView, error) 
 	}
 	if err := h.o.MFA.WebAuthnAvailable(); err != nil {
 		sv.KeysError = err.Error()
+	} else if o := h.o.MFA.WebAuthnOrigin(); !sameHost(o, r.Host) {
+		sv.KeysError = "Security keys are bound to " + o + ": open " + o + "/-/account/security to add one."
 	}
 	sv.Sudo = h.o.Sessions.InSudo(v.Session)
 	return sv, nil
@@ -183,7 +187,7 @@ func (h *Handler) security(ctx context.Context, v *Visit) (securityView, error) 
 
 // securityPage serves GET /-/account/security.
 func (h *Handler) securityPage(w http.ResponseWriter, r *http.Request, v *Visit) error {
-	sv, err := h.security(r.Context(), v)
+	sv, err := h.security(r, v)
 	if err != nil {
 		return err
 	}
@@ -193,7 +197,7 @@ func (h *Handler) securityPage(w http.ResponseWriter, r *http.Request, v *Visit)
 
 // securityAgain shows the security page with a message or new codes.
 func (h *Handler) securityAgain(w http.ResponseWriter, r *http.Request, v *Visit, status int, edit func(*securityView)) error {
-	sv, err := h.security(r.Context(), v)
+	sv, err := h.security(r, v)
 	if err != nil {
 		return err
 	}
@@ -360,4 +364,10 @@ func clientOf(r *http.Request) string {
 // passkeys reports whether passkey sign-in is offered.
 func (h *Handler) passkeys() bool {
 	return h.o.MFA != nil && h.o.MFA.WebAuthnAvailable() == nil
+}
+
+// sameHost reports whether origin (scheme://host[:port]) names host.
+func sameHost(origin, host string) bool {
+	_, h, _ := strings.Cut(origin, "://")
+	return h == host
 }

@@ -209,7 +209,10 @@ func TestAddTOTPOnSecurityPage(t *testing.T) {
 	b := m.browser()
 	b.signIn("alice", alicePassword)
 	resp, page := b.get("/-/account/security")
-	if resp.StatusCode != http.StatusOK || !strings.Contains(page, "You have no second factor") || !strings.Contains(page, `id="add-key"`) {
+	// Visited at 127.0.0.1, the page sends the visitor to the origin
+	// security keys are bound to.
+	if resp.StatusCode != http.StatusOK || !strings.Contains(page, "You have no second factor") || strings.Contains(page, `id="add-key"`) ||
+		!strings.Contains(page, "Security keys are bound to "+m.origin) {
 		t.Fatalf("security page: %d\n%s", resp.StatusCode, page)
 	}
 	resp, page = b.post("/-/account/security/totp", url.Values{"name": {"my phone"}})
