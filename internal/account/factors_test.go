@@ -445,6 +445,20 @@ func TestFactorKey(t *testing.T) {
 	if err := other.CheckKey(ctx); err == nil || !strings.Contains(err.Error(), "same key file") {
 		t.Fatalf("CheckKey with another key = %v", err)
 	}
+	// The key is lost: the secrets it sealed are dropped, the others stay.
+	if _, _, err := other.EnrollTOTP(ctx, fx.alice, "new phone", "test"); err != nil {
+		t.Fatal(err)
+	}
+	dropped, err := other.DropUnreadable(ctx, "root")
+	if err != nil || len(dropped) != 1 || dropped[0].Name != "phone" {
+		t.Fatalf("DropUnreadable = %+v, %v", dropped, err)
+	}
+	if err := other.CheckKey(ctx); err != nil {
+		t.Fatalf("CheckKey after dropping: %v", err)
+	}
+	if fs, _ := other.List(ctx, fx.alice.ID); len(fs) != 1 || fs[0].Name != "new phone" {
+		t.Fatalf("factors left %+v", fs)
+	}
 	// A sealed secret does not open for another user.
 	s, _ := newSealer(testKey)
 	if _, err := s.open(2, s.seal(1, "JBSWY3DPEHPK3PXP")); err == nil {

@@ -239,3 +239,27 @@ func (f *Factors) CheckKey(ctx context.Context) error {
 	_, err = f.seal.open(m.UserID, m.Secret)
 	return err
 }
+
+// DropUnreadable removes, as an administrator would, every TOTP factor
+// whose secret does not open with this server's factor key: the way out
+// when the key is lost (the secrets are then useless to everyone). Each
+// owner is told; users sign in with another factor or a recovery code and
+// add their app again. It returns the factors removed.
+func (f *Factors) DropUnreadable(ctx context.Context, admin string) ([]Factor, error) {
+	all, err := f.db.TOTPFactors(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("listing TOTP factors: %w", err)
+	}
+	var dropped []Factor
+	for _, m := range all {
+		if _, err := f.seal.open(m.UserID, m.Secret); err == nil {
+			continue
+		}
+		if _, err := f.AdminRemove(ctx, m.UserID, m.ID, admin); err != nil {
+			return dropped, err
+		}
+		fa := factorOf(m)
+		dropped = append(dropped, fa)
+	}
+	return dropped, nil
+}

@@ -238,3 +238,12 @@ func (q q) SomeTOTPFactor(ctx context.Context) (*Factor, error) {
 	f, err := scanFactor(q.row(ctx, `SELECT `+factorCols+` FROM factors WHERE kind = ? AND confirmed_at IS NOT NULL ORDER BY id LIMIT 1`, FactorTOTP))
 	return f, q.err(err)
 }
+
+// TOTPFactors returns every confirmed TOTP factor of every user, by id.
+func (q q) TOTPFactors(ctx context.Context) ([]*Factor, error) {
+	rows, err := q.query(ctx, `SELECT `+factorCols+` FROM factors WHERE kind = ? AND confirmed_at IS NOT NULL ORDER BY id`, FactorTOTP)
+	if err != nil {
+		return nil, err
+	}
+	return collect(rows, scanFactor)
+}
