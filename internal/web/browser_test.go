@@ -50,8 +50,8 @@ func browserSignIn(t *testing.T, ctx context.Context, base, name, password strin
 	t.Helper()
 	do(t, ctx, "signing in as "+name,
 		chromedp.Navigate(base+"/-/signin"),
-		chromedp.SendKeys(chromedp.ID("name"), name),
-		chromedp.SendKeys(chromedp.ID("password"), password),
+		chromedp.SetValue(chromedp.ID("name"), name), // faster than typing
+		chromedp.SetValue(chromedp.ID("password"), password),
 		chromedp.Click(chromedp.ID("signin")),
 		chromedp.WaitVisible(chromedp.ID("username")))
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/trove-dev/trove/internal/access"
 	"github.com/trove-dev/trove/internal/account"
 	"github.com/trove-dev/trove/internal/adapter"
+	"github.com/trove-dev/trove/internal/meta"
 	"github.com/trove-dev/trove/internal/meta/dbtest"
 	"github.com/trove-dev/trove/internal/trove"
 )
@@ -50,14 +51,9 @@ func newSite(t *testing.T, edit ...func(*Options)) *site {
 	db := dbtest.Open(t)
 	c := &clock{t: time.Now().UTC()}
 	s := &site{t: t, clock: c, users: account.NewUsers(db, c.now), ses: account.NewSessions(db, c.now), toks: access.NewTokens(db, c.now)}
-	ctx := context.Background()
 	var err error
-	if s.alice, err = s.users.Create(ctx, account.NewUser{Name: "alice", Email: "alice@example.com", Password: alicePassword}); err != nil {
-		t.Fatal(err)
-	}
-	if s.root, err = s.users.Create(ctx, account.NewUser{Name: "root", Email: "root@example.com", Password: rootPassword, Admin: true}); err != nil {
-		t.Fatal(err)
-	}
+	s.alice = addUser(t, db, "alice", alicePassword, false)
+	s.root = addUser(t, db, "root", rootPassword, true)
 	o := Options{BaseURL: "http://trove.test", Serves: []string{"npm under /npm/", "pypi under /pypi/"},
 		Ecosystems: map[string]string{"npm": "/npm", "pypi": "/pypi", "go": "/go"},
 		Patterns:   func(p string) (access.Pattern, error) { return access.ParsePattern(p, npmNamer{}) },
@@ -297,3 +293,21 @@ type npmNamer struct{}
 
 func (npmNamer) Ecosystem() trove.Ecosystem { return "npm" }
 func (npmNamer) Fold(s string) string       { return s }
+
+// hashes are the test passwords' hashes, computed once per process:
+// argon2id is slow on purpose, more so under the race detector.
+var hashes sync.Map
+
+// addUser stores a user with the password, as Users.Create would.
+func addUser(t *testing.T, db *meta.DB, name, password string, admin bool) *trove.User {
+	t.Helper()
+	h, ok := hashes.Load(password)
+	if !ok {
+		h, _ = hashes.LoadOrStore(password, account.HashPassword(password))
+	}
+	u := &trove.User{Name: name, Email: name + "@example.com", Admin: admin, CreatedAt: time.Now().UTC()}
+	if err := db.Tx(context.Background(), func(tx *meta.Tx) error { return tx.InsertUser(context.Background(), u, h.(string)) }); err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
