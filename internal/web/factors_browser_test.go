@@ -47,8 +47,8 @@ func passwordStep(t *testing.T, ctx context.Context, base string) {
 	t.Helper()
 	do(t, ctx, "typing the password",
 		chromedp.Navigate(base+"/-/signin"),
-		chromedp.SendKeys(chromedp.ID("name"), "alice"),
-		chromedp.SendKeys(chromedp.ID("password"), alicePassword),
+		chromedp.SetValue(chromedp.ID("name"), "alice"),
+		chromedp.SetValue(chromedp.ID("password"), alicePassword),
 		chromedp.Click(chromedp.ID("signin")),
 		chromedp.WaitVisible(chromedp.ID("use-key")))
 }
