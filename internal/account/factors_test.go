@@ -447,9 +447,10 @@ func TestFactorKey(t *testing.T) {
 	if err := other.CheckKey(ctx); err == nil || !strings.Contains(err.Error(), "same key file") {
 		t.Fatalf("CheckKey with another key = %v", err)
 	}
-	// The key is lost: the secrets it sealed are dropped, the others stay.
-	if _, _, err := other.EnrollTOTP(ctx, fx.alice, "new phone", "test"); err != nil {
-		t.Fatal(err)
+	// The key is lost: the secrets it sealed are dropped, and the new
+	// key seals from then on.
+	if _, _, err := other.EnrollTOTP(ctx, fx.alice, "new phone", "test"); err == nil {
+		t.Fatal("enrolled under a key that does not open the stored secrets")
 	}
 	dropped, err := other.DropUnreadable(ctx, "root")
 	if err != nil || len(dropped) != 1 || dropped[0].Name != "phone" {
@@ -458,8 +459,30 @@ func TestFactorKey(t *testing.T) {
 	if err := other.CheckKey(ctx); err != nil {
 		t.Fatalf("CheckKey after dropping: %v", err)
 	}
+	if _, _, err := other.EnrollTOTP(ctx, fx.alice, "new phone", "test"); err != nil {
+		t.Fatal(err)
+	}
 	if fs, _ := other.List(ctx, fx.alice.ID); len(fs) != 1 || fs[0].Name != "new phone" {
 		t.Fatalf("factors left %+v", fs)
+	}
+	// Before any secret exists, the last key checked takes over (a
+	// restore without the key file), and a server whose key is not the
+	// database's refuses to seal secrets (replicas with different keys).
+	db2 := newDB(t)
+	a, _ := NewFactors(db2, FactorsConfig{Key: testKey, BaseURL: "http://localhost"})
+	b, _ := NewFactors(db2, FactorsConfig{Key: k1, BaseURL: "http://localhost"})
+	if err := a.CheckKey(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.CheckKey(ctx); err != nil {
+		t.Fatalf("another key on a database without secrets: CheckKey = %v", err)
+	}
+	u, _ := NewUsers(db2, nil).Create(ctx, NewUser{Name: "carol", Email: "carol@example.test", Password: "correct horse battery staple"})
+	if _, err := a.BeginTOTP(ctx, u, "phone"); err == nil || !strings.Contains(err.Error(), "same key file") {
+		t.Fatalf("enrolling under a key the database does not record = %v", err)
+	}
+	if _, err := b.BeginTOTP(ctx, u, "phone"); err != nil {
+		t.Fatal(err)
 	}
 	// A sealed secret does not open for another user.
 	s, _ := newSealer(testKey)

@@ -69,6 +69,7 @@ var dumpTables = []dumpTable{
 	{name: "upstream_sumdb", order: "name"},
 	{name: "factors", order: "id", serial: true},
 	{name: "recovery_codes", order: "user_id, hash"},
+	{name: "factor_key", order: "id"},
 }
 
 // ephemeralTables are the tables a dump leaves out: the replicas' job

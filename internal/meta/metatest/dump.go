@@ -189,6 +189,9 @@ func fillFactors(tx *meta.Tx, user int64, now time.Time) error {
 	if err := tx.ReplaceRecoveryCodes(ctx, user, []string{"h1", "h2"}, now); err != nil {
 		return err
 	}
+	if _, err := tx.ClaimFactorKey(ctx, "fp", now); err != nil {
+		return err
+	}
 	return tx.UseRecoveryCode(ctx, user, "h1", now)
 }
 
