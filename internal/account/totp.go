@@ -251,7 +251,7 @@ func (f *Factors) CheckKey(ctx context.Context) error {
 		if err != nil || recorded == f.seal.fingerprint() {
 			return err
 		}
-		slog.Warn("this server's factor key differs from the one recorded in the database, which seals no TOTP secret yet: "+
+		slog.Warn("this server's factor key differs from the one recorded in the database, which seals no TOTP secret yet: " +
 			"this key replaces it; servers sharing the database need the same accounts.factor_key_file")
 		return tx.SetFactorKey(ctx, f.seal.fingerprint(), f.now().UTC())
 	})
