@@ -27,5 +27,7 @@ func newWeb(c *config.Config, s *stack, mounts []server.Mount, writable func() e
 		Logins:     s.logins,
 		MFA:        s.factors,
 		Writable:   writable,
+		Registry:   s.registry,
+		Pages:      s.pages,
 	})
 }
