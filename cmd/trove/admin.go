@@ -157,6 +157,7 @@ second.`,
 		},
 	}
 	user.AddCommand(add, set, list, unlock, newAdminUserVerify(g))
+	addFactorAdmin(g, user)
 	admin.AddCommand(newAdminMail(g), newAdminInvite(g))
 	return admin
 }

@@ -197,3 +197,12 @@ func newAdminInvite(g *globals) *cobra.Command {
 		},
 	}
 }
+
+// cliNotifier is the Notifier of commands that change accounts: it
+// records the event and queues its mail in the outbox, which a running
+// server sends.
+func cliNotifier(c *config.Config, db *meta.DB) account.Notifier {
+	outbox := mail.NewOutbox(db, nil)
+	outbox.PerHour = c.Mail.PerRecipientHour
+	return account.NewNotifications(db, outbox, c.BaseURL, nil)
+}

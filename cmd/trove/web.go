@@ -29,6 +29,7 @@ func newWeb(c *config.Config, s *stack, mounts []server.Mount, writable func() e
 		Notifier:   s.mail.notes,
 		Verify:     s.mail.verify,
 		Signup:     c.Accounts.SignupMode(),
+		MFA:        s.factors,
 		Writable:   writable,
 		Registry:   s.registry,
 		Pages:      s.pages,

@@ -149,6 +149,7 @@ type stack struct {
 	users     *account.Users
 	logins    *account.Logins
 	sessions  *account.Sessions
+	factors   *account.Factors
 	tokens    *access.Tokens
 	pages     *page.Cache
 	log       *translog.Log
@@ -225,6 +226,10 @@ func wire(ctx context.Context, c *config.Config) (*stack, error) {
 		return nil, err
 	}
 	s.mail.wireAccounts(s.users, s.tokens)
+	if s.factors, err = openFactors(ctx, c, db, s.mail.notes); err != nil {
+		db.Close()
+		return nil, err
+	}
 	if s.curate, err = newCurate(c, db, reg); err != nil {
 		db.Close()
 		return nil, err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net/netip"
+	"strconv"
 	"sync"
 	"time"
 
@@ -274,7 +275,8 @@ func (s *Users) failed(tk ticket, known bool) {
 	slog.Warn("sign-in failed", "user", tk.name, "client", tk.addr.String(), "known_user", known)
 }
 
-// Unlock lets a user name whose sign-ins are throttled try again at once,
+// Unlock lets a user name whose sign-ins (and second-factor codes) are
+// throttled try again at once,
 // on this server now and on every server sharing the database within a few
 // seconds. It does not lift the limits of the addresses the guesses came
 // from.
@@ -282,6 +284,11 @@ func (s *Users) Unlock(ctx context.Context, name string) error {
 	err := s.db.Tx(ctx, func(tx *meta.Tx) error {
 		if err := tx.UnlockSignIn(ctx, name, s.now()); err != nil {
 			return err
+		}
+		if u, err := tx.UserByName(ctx, name); err == nil { // and its second-factor budget (factors_throttle.go)
+			if err := tx.DeleteSignInBudget(ctx, budgetMFAUser, strconv.FormatInt(u.ID, 10)); err != nil {
+				return err
+			}
 		}
 		return tx.DeleteSignInBudget(ctx, budgetName, name)
 	})

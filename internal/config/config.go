@@ -301,6 +301,10 @@ type Accounts struct {
 	// HashWait is how long a sign-in waits for its turn before being
 	// refused with 503 and Retry-After.
 	HashWait Duration `toml:"hash_wait"`
+	// FactorKeyFile holds the key that seals TOTP secrets in the
+	// database (docs/accounts.md); "" is <data_dir>/keys/factors.key,
+	// created on first use. Servers sharing a database need the same file.
+	FactorKeyFile string `toml:"factor_key_file"`
 }
 
 // Web configures the web interface's browser sessions (docs/web.md).
@@ -403,6 +407,15 @@ func (c *Config) KeyDir() string {
 		return c.Transparency.KeyDir
 	}
 	return c.LogDir()
+}
+
+// FactorKeyFile is accounts.factor_key_file, or
+// <data_dir>/keys/factors.key.
+func (c *Config) FactorKeyFile() string {
+	if c.Accounts.FactorKeyFile != "" {
+		return c.Accounts.FactorKeyFile
+	}
+	return filepath.Join(c.DataDir, "keys", "factors.key")
 }
 
 // TempDir is where uploads are spooled while they are checked.

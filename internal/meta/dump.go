@@ -67,6 +67,9 @@ var dumpTables = []dumpTable{
 	{name: "curation_marks", order: "id", serial: true},
 	{name: "curators", order: "user_id"},
 	{name: "upstream_sumdb", order: "name"},
+	{name: "factors", order: "id", serial: true},
+	{name: "recovery_codes", order: "user_id, hash"},
+	{name: "factor_key", order: "id"},
 	{name: "email_verifications", order: "user_id"},
 	{name: "outbox", order: "id", serial: true},
 	{name: "security_events", order: "id", serial: true},
@@ -76,9 +79,10 @@ var dumpTables = []dumpTable{
 }
 
 // ephemeralTables are the tables a dump leaves out: the replicas' job
-// leases, shared rate limits and sign-in budgets describe the moment, not the registry, and
-// a restored server starts them afresh; upstream_docs is a cache of other registries' documents.
-var ephemeralTables = []string{"jobs", "rate_limits", "signin_budgets", "upstream_docs"}
+// leases, shared rate limits, sign-in budgets and WebAuthn ceremonies under way describe the
+// moment, not the registry, and a restored server starts them afresh; upstream_docs is a cache
+// of other registries' documents.
+var ephemeralTables = []string{"jobs", "rate_limits", "signin_budgets", "upstream_docs", "webauthn_ceremonies"}
 
 // MaxDumpRowBytes bounds one row of a dump, as encoded; a longer line is
 // refused rather than buffered.

@@ -38,7 +38,7 @@ type route struct {
 // table is the web interface's route table: every page, what it needs,
 // and the function serving it. Pages added by other files add rows here.
 func (h *Handler) table() []route {
-	return []route{
+	return append([]route{
 		{"home", "GET", "/{$}", Anyone, h.home},
 		{"static", "GET", staticPrefix + "{file}", Anyone, h.serveStatic},
 		{"package", "GET", packagePrefix + "{path...}", Anyone, h.packagePage},
@@ -73,7 +73,7 @@ func (h *Handler) table() []route {
 
 		{"admin.users", "GET", "/-/admin/users", Admin, h.adminUsers},
 		{"admin.users.action", "POST", "/-/admin/users/{name}/{action}", Admin, h.adminAction},
-	}
+	}, h.factorRoutes()...)
 }
 
 // routes builds the handler serving the table: each page behind its

@@ -60,8 +60,12 @@ type Options struct {
 	// disables those pages.
 	Logins *account.Logins
 	// Factors is the second sign-in step; nil means none: a password
-	// alone signs in (see SecondFactor).
+	// alone signs in (see SecondFactor). With MFA set it is MFA's.
 	Factors SecondFactor
+	// MFA is the second-factor service: the account's security pages,
+	// the second sign-in step, passkey sign-in and sudo with a factor
+	// (factors.go); nil leaves them out.
+	MFA *account.Factors
 	// Events lists an account's security events; nil shows that the
 	// server does not record them yet.
 	Events Events
@@ -110,6 +114,9 @@ func New(o Options) (*Handler, error) {
 		o.Now = time.Now
 	}
 	h := &Handler{o: o}
+	if o.MFA != nil && o.Factors == nil {
+		h.o.Factors = factorStep{h}
+	}
 	var err error
 	if h.files, err = loadStatic(); err != nil {
 		return nil, err
