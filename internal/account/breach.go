@@ -309,4 +309,3 @@ func (b *FileBreaches) lineAt(off int64) (string, int, error) {
 	}
 	return strings.TrimRight(string(buf), "\r"), len(buf), nil
 }
-

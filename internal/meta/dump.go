@@ -66,12 +66,14 @@ var dumpTables = []dumpTable{
 	{name: "curation_marks", order: "id", serial: true},
 	{name: "curators", order: "user_id"},
 	{name: "upstream_sumdb", order: "name"},
+	{name: "email_domains", order: "domain"},
 }
 
 // ephemeralTables are the tables a dump leaves out: the replicas' job
 // leases, shared rate limits and sign-in budgets describe the moment, not the registry, and
-// a restored server starts them afresh; upstream_docs is a cache of other registries' documents.
-var ephemeralTables = []string{"jobs", "rate_limits", "signin_budgets", "upstream_docs"}
+// a restored server starts them afresh; upstream_docs is a cache of other registries' documents;
+// password_resets are single-use links that live an hour: a restored server honours none mailed before.
+var ephemeralTables = []string{"jobs", "rate_limits", "signin_budgets", "upstream_docs", "password_resets"}
 
 // MaxDumpRowBytes bounds one row of a dump, as encoded; a longer line is
 // refused rather than buffered.

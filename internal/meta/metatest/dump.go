@@ -128,6 +128,9 @@ func Fill(t *testing.T, db *meta.DB) {
 		if err := fillCuration(tx, bob.ID, now); err != nil {
 			return err
 		}
+		if err := fillRecovery(tx, bob.ID, now); err != nil {
+			return err
+		}
 		return tx.SetPublicEmail(ctx, bob.ID, true, now)
 	})
 	if err := db.PutSumState(ctx, "sum.example.test/latest", []byte("go.sum database tree\n1\n")); err != nil {
@@ -157,6 +160,16 @@ func fillCuration(tx *meta.Tx, curator int64, now time.Time) error {
 		}
 	}
 	return tx.AddCurator(ctx, curator, "root", now)
+}
+
+func fillRecovery(tx *meta.Tx, user int64, now time.Time) error {
+	if err := tx.SetMustChangePassword(ctx, user, true); err != nil {
+		return err
+	}
+	if err := tx.PutEmailDomain(ctx, meta.EmailDomain{Domain: "example.test", Status: "alive", CheckedAt: now}); err != nil {
+		return err
+	}
+	return tx.PutEmailDomain(ctx, meta.EmailDomain{Domain: "lapsed.test", Status: "dead", Reason: "no such host", CheckedAt: now})
 }
 
 func fillLog(tx *meta.Tx) error {
