@@ -43,6 +43,15 @@ type Principal struct {
 	// Packages and Actions are the token's scope.
 	Packages []Pattern
 	Actions  []Action
+	// MustChangePassword is set while the user's password is one found in
+	// known breaches: nothing but reading is allowed until it changes.
+	MustChangePassword bool
+}
+
+// MustChangePasswordError is the refusal of a change by a user who
+// signed in with a breached password and has not changed it.
+func MustChangePasswordError(user string) error {
+	return fmt.Errorf("%w: the password of user %s appears in known data breaches: change it (sign in on the web and open your account's password page, or use \"Forgot password\") before creating tokens or publishing", ErrDenied, user)
 }
 
 // Allows reports whether the principal's scope covers action a on the
@@ -126,6 +135,9 @@ func Authorize(p *Principal, a Action, r Resource) error {
 	}
 	if p == nil {
 		return fmt.Errorf("%w: %s %s:%s needs an API token", ErrUnauthenticated, a, r.Ecosystem, r.Name)
+	}
+	if p.MustChangePassword {
+		return MustChangePasswordError(p.UserName)
 	}
 	if !p.Allows(a, r.Ecosystem, r.Name) {
 		return fmt.Errorf("%w: this token's scope does not allow %s on %s:%s", ErrDenied, a, r.Ecosystem, r.Name)

@@ -128,9 +128,21 @@ func (t *Tokens) Create(ctx context.Context, userID int64, spec Spec) (string, *
 		if err := tx.LockUser(ctx, userID); err != nil {
 			return err
 		}
+		if must, err := tx.MustChangePassword(ctx, userID); err != nil {
+			return err
+		} else if must {
+			u, err := tx.UserByID(ctx, userID)
+			if err != nil {
+				return err
+			}
+			return MustChangePasswordError(u.Name)
+		}
 		tok.CreatedAt = t.now().UTC()
 		return tx.InsertToken(ctx, tok)
 	})
+	if errors.Is(err, ErrDenied) {
+		return "", nil, err
+	}
 	if err != nil {
 		return "", nil, fmt.Errorf("storing token: %w", err)
 	}
@@ -171,7 +183,12 @@ func (t *Tokens) Authenticate(ctx context.Context, secret string) (*Principal, e
 	if err != nil {
 		return nil, fmt.Errorf("looking up token owner: %w", err)
 	}
-	p := &Principal{UserID: u.ID, UserName: u.Name, Email: u.Email, Admin: u.Admin, TokenID: tok.ID, TokenPublicID: tok.PublicID, tokenHash: h}
+	must, err := t.db.MustChangePassword(ctx, u.ID)
+	if err != nil {
+		return nil, fmt.Errorf("looking up token owner: %w", err)
+	}
+	p := &Principal{UserID: u.ID, UserName: u.Name, Email: u.Email, Admin: u.Admin, TokenID: tok.ID, TokenPublicID: tok.PublicID, tokenHash: h,
+		MustChangePassword: must}
 	for _, s := range tok.Packages {
 		p.Packages = append(p.Packages, Pattern(s))
 	}

@@ -85,6 +85,9 @@ type Users struct {
 
 	throttle *throttle
 	hashing  *limit.Slots
+
+	breaches Breaches // nil: no breach check
+	notifier Notifier // nil: events are only logged
 }
 
 // NewUsers returns an account service over db with the default hashing
@@ -139,6 +142,9 @@ func (s *Users) Create(ctx context.Context, nu NewUser) (*trove.User, error) {
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
+	if err := s.refuseBreached(ctx, nu.Password, "sign-up"); err != nil {
+		return nil, err
+	}
 	var hash string
 	if err := s.hash(ctx, func() { hash = HashPassword(nu.Password) }); err != nil {
 		return nil, err
@@ -190,6 +196,7 @@ func (s *Users) SignIn(ctx context.Context, name, password string, from netip.Ad
 		return nil, ErrBadCredentials
 	}
 	s.succeeded(tk)
+	s.flagBreached(ctx, u, password, from)
 	return u, nil
 }
 

@@ -4,10 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"maps"
 	"net"
 	"net/netip"
+	"slices"
 	"strings"
 	"time"
+
+	"github.com/trove-dev/trove/internal/meta"
 )
 
 // Abandoned email domains (OSSF-AUTHN-2.1)
@@ -110,4 +115,103 @@ func EmailDomain(addr string) string {
 		return ""
 	}
 	return strings.ToLower(addr[i+1:])
+}
+
+// DomainRecheck is how often a domain in use is checked again.
+const DomainRecheck = 7 * 24 * time.Hour
+
+// Domains records what DNS says of the email domains in use, so that a
+// domain that lapsed once is remembered even if it comes back (perhaps
+// under a new owner).
+type Domains struct {
+	db    *meta.DB
+	check *DomainChecker
+	now   func() time.Time
+}
+
+// NewDomains returns the service over db and a checker. now may be nil.
+func NewDomains(db *meta.DB, check *DomainChecker, now func() time.Time) *Domains {
+	if now == nil {
+		now = time.Now
+	}
+	return &Domains{db: db, check: check, now: now}
+}
+
+// Refresh checks domain now and records the verdict.
+func (d *Domains) Refresh(ctx context.Context, domain string) (*meta.EmailDomain, error) {
+	domain = strings.ToLower(domain)
+	st, why := d.check.Check(ctx, domain)
+	v := meta.EmailDomain{Domain: domain, Status: string(st), Reason: why, CheckedAt: d.now().UTC()}
+	if err := d.db.Tx(ctx, func(tx *meta.Tx) error { return tx.PutEmailDomain(ctx, v) }); err != nil {
+		return nil, fmt.Errorf("recording the DNS status of %s: %w", domain, err)
+	}
+	got, err := d.db.EmailDomainByName(ctx, domain)
+	if err != nil {
+		return nil, fmt.Errorf("reading the DNS status of %s: %w", domain, err)
+	}
+	return got, nil
+}
+
+// ResetAllowed checks domain now and reports whether a password reset
+// may be mailed to it: only if it is alive and was never seen dead. If
+// not, it says why, in words for the operator's log.
+func (d *Domains) ResetAllowed(ctx context.Context, domain string) (bool, string, error) {
+	v, err := d.Refresh(ctx, domain)
+	if err != nil {
+		return false, "", err
+	}
+	switch {
+	case v.Status == string(DomainUnknown):
+		return false, "DNS did not answer about " + domain + " (" + v.Reason + "); try again later", nil
+	case v.Status == string(DomainDead):
+		return false, v.Reason, nil
+	case !v.DeadSince.IsZero():
+		return false, fmt.Sprintf("%s was seen dead on %s and has come back, perhaps under a new owner (an administrator can clear it after checking)",
+			domain, v.DeadSince.Format(time.DateOnly)), nil
+	}
+	return true, "", nil
+}
+
+// RecheckDue checks every email domain of an account whose last verdict
+// is older than every (or that has none), logs the domains found dead
+// with the accounts that can no longer reset through them, and returns
+// how many it checked.
+func (d *Domains) RecheckDue(ctx context.Context, every time.Duration) (int, error) {
+	users, err := d.db.Users(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("listing accounts: %w", err)
+	}
+	known, err := d.db.EmailDomains(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("listing email domains: %w", err)
+	}
+	last := make(map[string]time.Time)
+	for _, v := range known {
+		last[v.Domain] = v.CheckedAt
+	}
+	byDomain := make(map[string][]string)
+	for _, u := range users {
+		if dom := EmailDomain(u.Email); dom != "" {
+			byDomain[dom] = append(byDomain[dom], u.Name)
+		}
+	}
+	n := 0
+	for _, dom := range slices.Sorted(maps.Keys(byDomain)) {
+		if at, ok := last[dom]; ok && d.now().Sub(at) < every {
+			continue
+		}
+		if err := ctx.Err(); err != nil {
+			return n, err
+		}
+		v, err := d.Refresh(ctx, dom)
+		if err != nil {
+			return n, err
+		}
+		n++
+		if v.Status == string(DomainDead) {
+			slog.Warn("email domain is dead: its accounts can no longer reset their password by email (recovery codes, passkeys or an administrator)",
+				"domain", dom, "reason", v.Reason, "accounts", strings.Join(byDomain[dom], ","))
+		}
+	}
+	return n, nil
 }

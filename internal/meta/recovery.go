@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"time"
+
+	"github.com/trove-dev/trove/internal/trove"
 )
 
 // Account recovery: the breached-password flag, email domains' DNS status
@@ -122,15 +124,7 @@ func (tx *Tx) UsePasswordReset(ctx context.Context, hash string, now time.Time) 
 	if err != nil {
 		return nil, err
 	}
-	var r PasswordReset
-	var created, expires, used int64
-	err = tx.row(ctx, `SELECT token_hash, user_id, email, created_at, expires_at, used_at FROM password_resets WHERE token_hash = ?`, hash).
-		Scan(&r.TokenHash, &r.UserID, &r.Email, &created, &expires, &used)
-	if err != nil {
-		return nil, tx.err(err)
-	}
-	r.CreatedAt, r.ExpiresAt, r.UsedAt = time.UnixMicro(created).UTC(), time.UnixMicro(expires).UTC(), time.UnixMicro(used).UTC()
-	return &r, nil
+	return tx.PasswordResetByHash(ctx, hash)
 }
 
 // EndPasswordResets marks every unused reset of the user used at now (a
@@ -153,4 +147,31 @@ func (q q) CountPasswordResets(ctx context.Context, userID int64, since time.Tim
 		return 0, nil
 	}
 	return n, q.err(err)
+}
+
+// UsersByEmail returns the users whose address is email (compared
+// without regard to case), by name.
+func (q q) UsersByEmail(ctx context.Context, email string) ([]*trove.User, error) {
+	rows, err := q.query(ctx, `SELECT `+userCols+` FROM users WHERE LOWER(email) = LOWER(?) ORDER BY name`, email)
+	if err != nil {
+		return nil, err
+	}
+	return collect(rows, scanUser)
+}
+
+// PasswordResetByHash returns the reset with the token hash, used or
+// not, expired or not; ErrNotFound if there is none.
+func (q q) PasswordResetByHash(ctx context.Context, hash string) (*PasswordReset, error) {
+	var r PasswordReset
+	var created, expires, used int64
+	err := q.row(ctx, `SELECT token_hash, user_id, email, created_at, expires_at, used_at FROM password_resets WHERE token_hash = ?`, hash).
+		Scan(&r.TokenHash, &r.UserID, &r.Email, &created, &expires, &used)
+	if err != nil {
+		return nil, q.err(err)
+	}
+	r.CreatedAt, r.ExpiresAt = time.UnixMicro(created).UTC(), time.UnixMicro(expires).UTC()
+	if used != 0 {
+		r.UsedAt = time.UnixMicro(used).UTC()
+	}
+	return &r, nil
 }
