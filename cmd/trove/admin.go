@@ -147,7 +147,7 @@ second.`,
 			})
 		},
 	}
-	user.AddCommand(add, set, list, unlock)
+	user.AddCommand(add, set, list, unlock, newRecoverCmd(g))
 	return admin
 }
 
