@@ -29,6 +29,7 @@ func startJobs(ctx context.Context, c *config.Config, s *stack) {
 	if c.Storage.ScrubInterval.Std() > 0 {
 		go s.registry.RunJob(ctx, holder, scrubJob(c, s))
 	}
+	go s.registry.RunJob(ctx, holder, domainJob(c, s))
 }
 
 // rates returns the rate limit r, kept in the database (one budget for

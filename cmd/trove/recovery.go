@@ -1,0 +1,55 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/trove-dev/trove/internal/account"
+	"github.com/trove-dev/trove/internal/config"
+	"github.com/trove-dev/trove/internal/registry"
+)
+
+// wireRecovery sets up the breached-password check and the email domain
+// checks ([accounts] breached_passwords_url or breached_passwords_file,
+// dns_server).
+func wireRecovery(c *config.Config, s *stack) error {
+	switch {
+	case c.Accounts.BreachedPasswordsURL != "":
+		b, err := account.NewRangeBreaches(c.Accounts.BreachedPasswordsURL, nil)
+		if err != nil {
+			return err
+		}
+		s.users.SetBreaches(b)
+	case c.Accounts.BreachedPasswordsFile != "":
+		b, err := account.OpenFileBreaches(c.Accounts.BreachedPasswordsFile)
+		if err != nil {
+			return err
+		}
+		s.users.SetBreaches(b) // open for the life of the process
+	default:
+		slog.Warn("no breached-password corpus: passwords are not checked against known breaches (OSSF-AUTHN-2.4); " +
+			"set accounts.breached_passwords_url or accounts.breached_passwords_file")
+	}
+	r, err := account.NewResolver(c.Accounts.DNSServer)
+	if err != nil {
+		return err
+	}
+	s.domains = account.NewDomains(s.db, account.NewDomainChecker(r), nil)
+	return nil
+}
+
+// domainJob re-checks the email domains in use every
+// accounts.domain_recheck, on one replica at a time.
+func domainJob(c *config.Config, s *stack) registry.Job {
+	every := c.Accounts.DomainRecheck.Std()
+	// Run often, check only what is due: a new account's domain is
+	// checked within a day.
+	return registry.Job{Name: "email-domains", Every: min(every, 24*time.Hour), Run: func(ctx context.Context) error {
+		n, err := s.domains.RecheckDue(ctx, every)
+		if n > 0 {
+			slog.Info("checked email domains", "checked", n)
+		}
+		return err
+	}}
+}
