@@ -43,15 +43,17 @@ type Principal struct {
 	// Packages and Actions are the token's scope.
 	Packages []Pattern
 	Actions  []Action
-	// MustChangePassword is set while the user's password is one found in
-	// known breaches: nothing but reading is allowed until it changes.
+	// MustChangePassword is set while the user must change their password
+	// (it was found in known breaches at sign-in, or an administrator
+	// forced a reset): nothing but reading is allowed until it changes.
 	MustChangePassword bool
 }
 
-// MustChangePasswordError is the refusal of a change by a user who
-// signed in with a breached password and has not changed it.
+// MustChangePasswordError is the refusal of a change by a user who must
+// change their password first.
 func MustChangePasswordError(user string) error {
-	return fmt.Errorf("%w: the password of user %s appears in known data breaches: change it (sign in on the web and open your account's password page, or use \"Forgot password\") before creating tokens or publishing", ErrDenied, user)
+	return fmt.Errorf("%w: user %s must change their password (it appears in known data breaches, or an administrator asked for a new one): "+
+		"sign in on the web and change it on your account's password page, or use \"Forgot password\", before creating tokens or publishing", ErrDenied, user)
 }
 
 // Allows reports whether the principal's scope covers action a on the

@@ -128,13 +128,9 @@ func (t *Tokens) Create(ctx context.Context, userID int64, spec Spec) (string, *
 		if err := tx.LockUser(ctx, userID); err != nil {
 			return err
 		}
-		if must, err := tx.MustChangePassword(ctx, userID); err != nil {
+		if u, err := tx.UserByID(ctx, userID); err != nil {
 			return err
-		} else if must {
-			u, err := tx.UserByID(ctx, userID)
-			if err != nil {
-				return err
-			}
+		} else if u.PasswordReset {
 			return MustChangePasswordError(u.Name)
 		}
 		tok.CreatedAt = t.now().UTC()
@@ -183,12 +179,11 @@ func (t *Tokens) Authenticate(ctx context.Context, secret string) (*Principal, e
 	if err != nil {
 		return nil, fmt.Errorf("looking up token owner: %w", err)
 	}
-	must, err := t.db.MustChangePassword(ctx, u.ID)
-	if err != nil {
-		return nil, fmt.Errorf("looking up token owner: %w", err)
+	if u.Disabled() {
+		return nil, fmt.Errorf("%w: the token's account is disabled", ErrUnauthenticated)
 	}
 	p := &Principal{UserID: u.ID, UserName: u.Name, Email: u.Email, Admin: u.Admin, TokenID: tok.ID, TokenPublicID: tok.PublicID, tokenHash: h,
-		MustChangePassword: must}
+		MustChangePassword: u.PasswordReset}
 	for _, s := range tok.Packages {
 		p.Packages = append(p.Packages, Pattern(s))
 	}
@@ -233,6 +228,19 @@ func (t *Tokens) RevokeAll(ctx context.Context, userID int64) (int, error) {
 	}
 	t.mu.Unlock()
 	return n, nil
+}
+
+// Forget drops the user's tokens from this replica's cache, so that a
+// change to the account (disabling it) applies to them at once here and
+// within CacheTTL on the others.
+func (t *Tokens) Forget(userID int64) {
+	t.mu.Lock()
+	for h, c := range t.cache {
+		if c.p.UserID == userID {
+			delete(t.cache, h)
+		}
+	}
+	t.mu.Unlock()
 }
 
 // List returns the user's tokens, newest first.

@@ -2,7 +2,6 @@ package account
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/netip"
@@ -11,11 +10,6 @@ import (
 	"github.com/trove-dev/trove/internal/meta"
 	"github.com/trove-dev/trove/internal/trove"
 )
-
-// ErrMustChangePassword reports an account whose password was found in
-// known breaches at sign-in: it may not create tokens nor publish until
-// its password is changed.
-var ErrMustChangePassword = errors.New("password must be changed")
 
 // SetBreaches makes sign-up, password changes and resets refuse
 // passwords found by b, and sign-ins with such a password flag the
@@ -65,17 +59,20 @@ func (s *Users) refuseBreached(ctx context.Context, pw, when string) error {
 }
 
 // flagBreached, after a successful sign-in, flags the account if its
-// password is in the corpus and tells the owner.
+// password is in the corpus (users.password_reset: the web leads to the
+// password change; no token can be created and nothing can be published
+// until then) and tells the owner.
 func (s *Users) flagBreached(ctx context.Context, u *trove.User, pw string, from netip.Addr) {
 	n := s.seen(ctx, pw, "sign-in")
 	if n <= 0 {
 		return
 	}
-	err := s.db.Tx(ctx, func(tx *meta.Tx) error { return tx.SetMustChangePassword(ctx, u.ID, true) })
+	err := s.db.Tx(ctx, func(tx *meta.Tx) error { return tx.SetPasswordReset(ctx, u.ID, true) })
 	if err != nil {
 		slog.Error("could not flag an account whose password is breached", "user", u.Name, "err", err)
 		return
 	}
+	u.PasswordReset = true
 	slog.Warn("sign-in with a breached password: the account must change it before creating tokens or publishing", "user", u.Name, "breaches", n)
 	s.notify(ctx, Event{Kind: EventBreachedPassword, UserID: u.ID, Client: clientString(from),
 		Detail: fmt.Sprintf("your password appears in %d known breaches: change it before you create tokens or publish", n)})
@@ -88,37 +85,6 @@ func clientString(a netip.Addr) string {
 	return a.String()
 }
 
-// MustChangePassword reports whether the user signed in with a breached
-// password and has not changed it since.
-func (s *Users) MustChangePassword(ctx context.Context, userID int64) (bool, error) {
-	must, err := s.db.MustChangePassword(ctx, userID)
-	if err != nil {
-		return false, fmt.Errorf("reading the password flag of user %d: %w", userID, err)
-	}
-	return must, nil
-}
-
-// SetPassword replaces the user's password, after the password policy
-// and the breach check, clears the breached-password flag, ends the
-// password reset links in flight and tells the owner. It does not check
-// the current password: callers do (the web's change page re-authenticates,
-// a reset presents its token).
-func (s *Users) SetPassword(ctx context.Context, u *trove.User, pw, client string) error {
-	if err := s.checkNewPassword(ctx, u, pw, "password change"); err != nil {
-		return err
-	}
-	var hash string
-	if err := s.hash(ctx, func() { hash = HashPassword(pw) }); err != nil {
-		return err
-	}
-	err := s.db.Tx(ctx, func(tx *meta.Tx) error { return storePassword(ctx, tx, u.ID, hash, s.now().UTC()) })
-	if err != nil {
-		return fmt.Errorf("setting the password of %s: %w", u.Name, err)
-	}
-	s.notify(ctx, Event{Kind: EventPasswordChanged, UserID: u.ID, Client: client, Detail: "your password was changed"})
-	return nil
-}
-
 // checkNewPassword applies the password policy and the breach check.
 func (s *Users) checkNewPassword(ctx context.Context, u *trove.User, pw, when string) error {
 	if err := CheckPasswordPolicy(pw, u.Name, u.Email); err != nil {
@@ -127,12 +93,13 @@ func (s *Users) checkNewPassword(ctx context.Context, u *trove.User, pw, when st
 	return s.refuseBreached(ctx, pw, when)
 }
 
-// storePassword sets the hash, clears the flag and ends the resets.
+// storePassword sets the hash, clears a forced or breach reset and ends
+// the reset links in flight.
 func storePassword(ctx context.Context, tx *meta.Tx, userID int64, hash string, now time.Time) error {
 	if err := tx.SetPassword(ctx, userID, hash); err != nil {
 		return err
 	}
-	if err := tx.SetMustChangePassword(ctx, userID, false); err != nil {
+	if err := tx.SetPasswordReset(ctx, userID, false); err != nil {
 		return err
 	}
 	return tx.EndPasswordResets(ctx, userID, now)

@@ -27,7 +27,7 @@ import (
 // account exists, and it returns before any of the work that depends on
 // the account (lookups, DNS, mail) is done, so its timing does not tell
 // either. Complete sets the new password, ends the other links and
-// revokes every API token of the account.
+// revokes every API token and browser session of the account.
 
 // A Mail is one plain-text message.
 type Mail struct {
@@ -241,7 +241,9 @@ func (r *Resets) lookup(ctx context.Context, token string) (*meta.PasswordReset,
 // Complete sets the password of the account the token was mailed for,
 // if the token is live and the password passes the policy and the breach
 // check (a refused password leaves the link usable). It ends the
-// account's other links, revokes all its API tokens, and tells the owner.
+// account's other links, revokes all its API tokens and browser sessions
+// (on this replica at once for sessions; tokens cached here and on other
+// replicas stop within access.CacheTTL), and tells the owner.
 func (r *Resets) Complete(ctx context.Context, token, pw string, from netip.Addr) (*trove.User, error) {
 	if err := r.allow(from); err != nil {
 		return nil, err
@@ -270,7 +272,10 @@ func (r *Resets) Complete(ctx context.Context, token, pw string, from netip.Addr
 		if err := storePassword(ctx, tx, u.ID, hash, now); err != nil {
 			return err
 		}
-		revoked, err = tx.RevokeTokensOfUser(ctx, u.ID, now)
+		if revoked, err = tx.RevokeTokensOfUser(ctx, u.ID, now); err != nil {
+			return err
+		}
+		_, err := tx.RevokeWebSessionsOfUser(ctx, u.ID, 0, now)
 		return err
 	})
 	if errors.Is(err, meta.ErrNotFound) {

@@ -26,8 +26,8 @@ type Recovery struct {
 }
 
 // Recover changes the account's address (if asked), ends its reset
-// links and revokes all its API tokens (a recovered account starts with
-// none an impostor may hold). It records an EventAdminRecovery once
+// links and revokes all its API tokens and browser sessions (a recovered
+// account starts with none an impostor may hold). It records an EventAdminRecovery once
 // before the change (mailed to the old address) and once after (to the
 // new one), and logs it with the operator. It returns the account and
 // how many tokens it revoked.
@@ -46,7 +46,7 @@ func (s *Users) Recover(ctx context.Context, rc Recovery) (*trove.User, int, err
 			return nil, 0, fmt.Errorf("%w: email %q is not a plain address like name@example.com", ErrInvalid, rc.NewEmail)
 		}
 	}
-	what := "revoked all API tokens and password reset links"
+	what := "revoked all API tokens, browser sessions and password reset links"
 	if rc.NewEmail != "" && !strings.EqualFold(rc.NewEmail, old) {
 		what = fmt.Sprintf("changed the email address from %s to %s, ", old, rc.NewEmail) + what
 	}
@@ -66,7 +66,10 @@ func (s *Users) Recover(ctx context.Context, rc Recovery) (*trove.User, int, err
 		if err := tx.EndPasswordResets(ctx, u.ID, now); err != nil {
 			return err
 		}
-		revoked, err = tx.RevokeTokensOfUser(ctx, u.ID, now)
+		if revoked, err = tx.RevokeTokensOfUser(ctx, u.ID, now); err != nil {
+			return err
+		}
+		_, err := tx.RevokeWebSessionsOfUser(ctx, u.ID, 0, now)
 		return err
 	})
 	if err != nil {

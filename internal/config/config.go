@@ -56,6 +56,7 @@ type Config struct {
 	Rates        Rates        `toml:"rates"`
 	Cache        Cache        `toml:"cache"`
 	Accounts     Accounts     `toml:"accounts"`
+	Web          Web          `toml:"web"`
 	Policy       Policy       `toml:"policy"`
 	Tokens       Tokens       `toml:"tokens"`
 	Security     Security     `toml:"security"`
@@ -334,6 +335,17 @@ func (a *Accounts) validateRecovery() []error {
 	return errs
 }
 
+// Web configures the web interface's browser sessions (docs/web.md).
+type Web struct {
+	// SessionLifetime ends a session this long after its sign-in.
+	SessionLifetime Duration `toml:"session_lifetime"`
+	// SessionIdle ends a session this long after its last request.
+	SessionIdle Duration `toml:"session_idle"`
+	// Sudo is how long a re-authentication counts for sensitive changes
+	// (password, tokens, sessions, administration).
+	Sudo Duration `toml:"sudo"`
+}
+
 // Policy holds registry policies.
 type Policy struct {
 	// UnpublishWindow is how long after publication owners may delete a
@@ -357,6 +369,7 @@ func Default() Config {
 			Publishes: limit.Rate{N: 60, Per: time.Minute}, UpstreamFetches: limit.Rate{N: 1200, Per: time.Minute}},
 		Cache:      Cache{MaxBytes: 64 << 20, PageMax: 8 << 20, DiskBytes: 1 << 30, BlobBytes: 32 << 20, BlobMax: 256 << 10},
 		Accounts:   Accounts{HashWait: Duration(2 * time.Second), DomainRecheck: Duration(7 * Day)},
+		Web:        Web{SessionLifetime: Duration(12 * time.Hour), SessionIdle: Duration(time.Hour), Sudo: Duration(10 * time.Minute)},
 		Policy:     Policy{UnpublishWindow: Duration(72 * time.Hour)},
 		Tokens:     Tokens{DefaultLifetime: Duration(90 * Day), MaxLifetime: Duration(365 * Day)},
 		Namespaces: Namespaces{Reserved: slices.Clone(DefaultReserved)},
@@ -502,6 +515,12 @@ func (c *Config) Validate() error {
 	}
 	if c.Accounts.HashWait <= 0 {
 		bad("accounts.hash_wait: must be positive")
+	}
+	if c.Web.SessionLifetime <= 0 || c.Web.SessionIdle <= 0 || c.Web.Sudo <= 0 {
+		bad("web: session_lifetime, session_idle and sudo must be positive")
+	}
+	if c.Web.SessionIdle > c.Web.SessionLifetime {
+		bad("web.session_idle: %s is longer than web.session_lifetime (%s)", c.Web.SessionIdle, c.Web.SessionLifetime)
 	}
 	if c.Storage.ScrubInterval < 0 || c.Storage.ScrubRate < 1<<20 {
 		bad("storage: scrub_interval must not be negative, and scrub_rate must be at least 1MiB")

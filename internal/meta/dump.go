@@ -57,6 +57,7 @@ var dumpTables = []dumpTable{
 	{name: "dependencies", order: "release_id, ecosystem, name, constraint_text"},
 	{name: "changes", order: "id", serial: true},
 	{name: "login_sessions", order: "id", serial: true},
+	{name: "web_sessions", order: "id", serial: true},
 	{name: "log_records", order: "id"},
 	{name: "log_hashes", order: "idx"},
 	{name: "log_index", order: "record_id, ecosystem, name, version, kind"},

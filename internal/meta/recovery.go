@@ -8,22 +8,8 @@ import (
 	"github.com/trove-dev/trove/internal/trove"
 )
 
-// Account recovery: the breached-password flag, email domains' DNS status
-// and password reset tokens (migration 00014_recovery).
-
-// SetMustChangePassword sets or clears the flag that keeps a user from
-// creating tokens and publishing until they change their password. A
-// user that does not exist is ErrNotFound.
-func (tx *Tx) SetMustChangePassword(ctx context.Context, userID int64, must bool) error {
-	return affected(tx.exec(ctx, `UPDATE users SET must_change_password = ? WHERE id = ?`, boolInt(must), userID))
-}
-
-// MustChangePassword reports the user's flag; ErrNotFound if no such user.
-func (q q) MustChangePassword(ctx context.Context, userID int64) (bool, error) {
-	var v int
-	err := q.row(ctx, `SELECT must_change_password FROM users WHERE id = ?`, userID).Scan(&v)
-	return v != 0, q.err(err)
-}
+// Account recovery: email domains' DNS status and password reset tokens
+// (migration 00014_recovery).
 
 // SetUserEmail replaces a user's email address. A user that does not
 // exist is ErrNotFound.

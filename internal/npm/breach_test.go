@@ -24,7 +24,7 @@ func TestLoginBreachedPassword(t *testing.T) {
 	e.Users.SetBreaches(breaches{servertest.Password: 12})
 	body := map[string]any{"_id": "org.couchdb.user:alice", "name": "alice", "password": servertest.Password, "type": "user"}
 	r := do(t, "PUT", e.reg+"/-/user/org.couchdb.user:alice", "", body).want(t, http.StatusForbidden)
-	if !strings.Contains(r.errorText(), "appears in known data breaches: change it") {
+	if !strings.Contains(r.errorText(), "must change their password (it appears in known data breaches") {
 		t.Errorf("login with a breached password: %q", r.errorText())
 	}
 	pj := pkgJSONOf("demo", "1.0.0", nil)

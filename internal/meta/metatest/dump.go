@@ -57,6 +57,9 @@ func checkSameReads(t *testing.T, src, dst *meta.DB) {
 		unlocked, err3 := db.SignInUnlockedAt(ctx, "bob")
 		login, err4 := db.LoginSessionByLogin(ctx, "l1")
 		out = append(out, deps, changes, unlocked, login, err, err2, err3, err4)
+		web1, err := db.WebSessionByHash(ctx, "w1")
+		web2, err2 := db.WebSessionByHash(ctx, "w2")
+		out = append(out, web1, web2, err, err2)
 		pols, err := db.CurationPolicies(ctx, "", "")
 		marks, err2 := db.CurationMarks(ctx, "", "")
 		curators, err3 := db.Curators(ctx)
@@ -131,6 +134,9 @@ func Fill(t *testing.T, db *meta.DB) {
 		if err := fillRecovery(tx, bob.ID, now); err != nil {
 			return err
 		}
+		if err := fillWeb(tx, alice.ID, bob.ID); err != nil {
+			return err
+		}
 		return tx.SetPublicEmail(ctx, bob.ID, true, now)
 	})
 	if err := db.PutSumState(ctx, "sum.example.test/latest", []byte("go.sum database tree\n1\n")); err != nil {
@@ -163,7 +169,7 @@ func fillCuration(tx *meta.Tx, curator int64, now time.Time) error {
 }
 
 func fillRecovery(tx *meta.Tx, user int64, now time.Time) error {
-	if err := tx.SetMustChangePassword(ctx, user, true); err != nil {
+	if err := tx.SetUserEmail(ctx, user, "bob@example.test"); err != nil {
 		return err
 	}
 	if err := tx.PutEmailDomain(ctx, meta.EmailDomain{Domain: "example.test", Status: "alive", CheckedAt: now}); err != nil {

@@ -9,23 +9,26 @@ import (
 	"github.com/trove-dev/trove/internal/meta"
 )
 
-// testRecovery: the must-change-password flag, the email change, and
-// reset tokens that work once, before they expire, and end together.
+// testRecovery: the email change, the lookup by address, and reset
+// tokens that work once, before they expire, and end together.
 func testRecovery(t *testing.T, db *meta.DB) {
 	u := addUser(t, db, "alice")
-	if must, err := db.MustChangePassword(ctx, u.ID); err != nil || must {
-		t.Fatalf("a new user's flag = %v, %v; want false", must, err)
-	}
-	tx(t, db, func(tx *meta.Tx) error { return tx.SetMustChangePassword(ctx, u.ID, true) })
-	if must, _ := db.MustChangePassword(ctx, u.ID); !must {
-		t.Fatal("flag not set")
-	}
-	if err := db.Tx(ctx, func(tx *meta.Tx) error { return tx.SetMustChangePassword(ctx, 999, true) }); !errors.Is(err, meta.ErrNotFound) {
-		t.Fatalf("flag of a missing user = %v, want ErrNotFound", err)
+	addUser(t, db, "bob")
+	if err := db.Tx(ctx, func(tx *meta.Tx) error { return tx.SetUserEmail(ctx, 999, "x@y.test") }); !errors.Is(err, meta.ErrNotFound) {
+		t.Fatalf("email of a missing user = %v, want ErrNotFound", err)
 	}
 	tx(t, db, func(tx *meta.Tx) error { return tx.SetUserEmail(ctx, u.ID, "alice@new.test") })
 	if got, _ := db.UserByID(ctx, u.ID); got.Email != "alice@new.test" {
 		t.Fatalf("email = %q", got.Email)
+	}
+	if us, err := db.UsersByEmail(ctx, "ALICE@new.test"); err != nil || len(us) != 1 || us[0].ID != u.ID {
+		t.Fatalf("UsersByEmail = %v, %v", us, err)
+	}
+	if us, err := db.UsersByEmail(ctx, "nobody@new.test"); err != nil || len(us) != 0 {
+		t.Fatalf("UsersByEmail(unknown) = %v, %v", us, err)
+	}
+	if r, err := db.PasswordResetByHash(ctx, "h1"); !errors.Is(err, meta.ErrNotFound) {
+		t.Fatalf("PasswordResetByHash before insert = %v, %v", r, err)
 	}
 
 	r := meta.PasswordReset{TokenHash: "h1", UserID: u.ID, Email: "alice@new.test", CreatedAt: now, ExpiresAt: now.Add(time.Hour)}

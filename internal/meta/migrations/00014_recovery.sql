@@ -1,8 +1,8 @@
 -- +goose Up
 
--- A user who signed in with a password found in known breaches must
--- change it before creating tokens or publishing (OSSF-AUTHN-2.4).
-ALTER TABLE users ADD COLUMN must_change_password INTEGER NOT NULL DEFAULT 0;
+-- (A user who signed in with a password found in known breaches gets
+-- users.password_reset of 00011_web: they must change it before creating
+-- tokens or publishing.)
 
 -- What DNS said of each email domain in use (OSSF-AUTHN-2.1): status is
 -- alive, dead or unknown; dead_since is when it was first seen dead (0:
@@ -31,4 +31,3 @@ CREATE INDEX password_resets_user ON password_resets (user_id, created_at);
 -- +goose Down
 DROP TABLE password_resets;
 DROP TABLE email_domains;
-ALTER TABLE users DROP COLUMN must_change_password;

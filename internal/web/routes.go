@@ -1,0 +1,87 @@
+package web
+
+import (
+	"net/http"
+)
+
+// A Need is what a page needs of its visitor.
+type Need int
+
+const (
+	// Anyone may see the page.
+	Anyone Need = iota
+	// Credentials: the page is where a password is typed or a sign-in is
+	// handed to a client (sign-in, npm's login). Like every page below, it
+	// is refused over plain HTTP from another machine.
+	Credentials
+	// Pending: a session that proved the password and owes a second
+	// factor (the second-factor step).
+	Pending
+	// Member: a signed-in visitor.
+	Member
+	// Sudo: a signed-in visitor who re-authenticated within the sudo
+	// time (sensitive changes).
+	Sudo
+	// Admin: an administrator in sudo mode.
+	Admin
+)
+
+// A route is a row of the route table.
+type route struct {
+	name   string // stable, for tests and docs
+	method string // GET also serves HEAD
+	path   string // a net/http ServeMux pattern's path
+	need   Need
+	serve  func(http.ResponseWriter, *http.Request, *Visit) error
+}
+
+// table is the web interface's route table: every page, what it needs,
+// and the function serving it. Pages added by other files add rows here.
+func (h *Handler) table() []route {
+	return []route{
+		{"home", "GET", "/{$}", Anyone, h.home},
+		{"static", "GET", staticPrefix + "{file}", Anyone, h.serveStatic},
+
+		{"signin", "GET", "/-/signin", Credentials, h.signinPage},
+		{"signin.submit", "POST", "/-/signin", Credentials, h.signinSubmit},
+		{"signin.factor", "GET", "/-/signin/factor", Pending, h.factorStep},
+		{"signin.factor.submit", "POST", "/-/signin/factor", Pending, h.factorStep},
+		{"signout", "POST", "/-/signout", Credentials, h.signout},
+		{"sudo", "GET", "/-/sudo", Member, h.sudoPage},
+		{"sudo.submit", "POST", "/-/sudo", Member, h.sudoSubmit},
+
+		{"account", "GET", "/-/account", Member, h.profile},
+		{"account.public-email", "POST", "/-/account/public-email", Sudo, h.publicEmail},
+		{"account.password", "GET", "/-/account/password", Member, h.passwordPage},
+		{"account.password.submit", "POST", "/-/account/password", Member, h.passwordSubmit}, // asks for the password itself
+		{"account.tokens", "GET", "/-/account/tokens", Member, h.tokensPage},
+		{"account.tokens.create", "POST", "/-/account/tokens", Sudo, h.createToken},
+		{"account.tokens.revoke", "POST", "/-/account/tokens/revoke", Sudo, h.revokeToken},
+		{"account.sessions", "GET", "/-/account/sessions", Member, h.sessionsPage},
+		{"account.sessions.revoke", "POST", "/-/account/sessions/revoke", Sudo, h.revokeSession},
+		{"account.events", "GET", "/-/account/events", Member, h.eventsPage},
+
+		{"npm-login", "GET", npmLoginPrefix + "{id}", Member, h.npmLoginPage},
+		{"npm-login.confirm", "POST", npmLoginPrefix + "{id}", Sudo, h.npmLoginConfirm},
+
+		{"admin.users", "GET", "/-/admin/users", Admin, h.adminUsers},
+		{"admin.users.action", "POST", "/-/admin/users/{name}/{action}", Admin, h.adminAction},
+	}
+}
+
+// routes builds the handler serving the table: each page behind its
+// visitor check, every unsafe method behind cross-origin protection, and
+// everything else a 404 page.
+func (h *Handler) routes() http.Handler {
+	mux := http.NewServeMux()
+	for _, rt := range h.table() {
+		mux.Handle(rt.method+" "+rt.path, h.guard(rt))
+	}
+	mux.HandleFunc("/", h.notFound)
+	cop := http.NewCrossOriginProtection()
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.page(w, r, http.StatusForbidden, "error", errorView{Status: http.StatusForbidden,
+			Message: "this form was sent from another site, so it was refused; nothing changed"})
+	}))
+	return cop.Handler(mux)
+}
