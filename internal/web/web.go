@@ -61,6 +61,9 @@ type Options struct {
 	Events Events
 	// Notifier is told about security events; nil tells no one.
 	Notifier account.Notifier
+	// Resets runs password resets by email (/-/reset); nil: the pages
+	// say that this server does not offer them.
+	Resets *account.Resets
 	// Writable, when set, returns an error while the server must not
 	// change anything: pages that change state answer 503 with it.
 	Writable func() error

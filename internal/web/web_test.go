@@ -14,6 +14,7 @@ import (
 	"github.com/trove-dev/trove/internal/access"
 	"github.com/trove-dev/trove/internal/account"
 	"github.com/trove-dev/trove/internal/adapter"
+	"github.com/trove-dev/trove/internal/meta"
 	"github.com/trove-dev/trove/internal/meta/dbtest"
 	"github.com/trove-dev/trove/internal/trove"
 )
@@ -34,6 +35,7 @@ type site struct {
 	h     *Handler
 	srv   *httptest.Server
 	clock *clock
+	db    *meta.DB
 	users *account.Users
 	ses   *account.Sessions
 	toks  *access.Tokens
@@ -48,7 +50,7 @@ func newSite(t *testing.T, edit ...func(*Options)) *site {
 	t.Helper()
 	db := dbtest.Open(t)
 	c := &clock{t: time.Now().UTC()}
-	s := &site{t: t, clock: c, users: account.NewUsers(db, c.now), ses: account.NewSessions(db, c.now), toks: access.NewTokens(db, c.now)}
+	s := &site{t: t, clock: c, db: db, users: account.NewUsers(db, c.now), ses: account.NewSessions(db, c.now), toks: access.NewTokens(db, c.now)}
 	ctx := context.Background()
 	var err error
 	if s.alice, err = s.users.Create(ctx, account.NewUser{Name: "alice", Email: "alice@example.com", Password: alicePassword}); err != nil {
