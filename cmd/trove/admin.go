@@ -56,7 +56,11 @@ func newAdmin(g *globals) *cobra.Command {
 				return err
 			}
 			return withDB(cmd.Context(), g, func(c *config.Config, db *meta.DB) error {
-				u, err := account.NewUsers(db, nil).Create(cmd.Context(), account.NewUser{Name: args[0], Email: email, Password: pw, Admin: isAdmin, PublicEmail: publicEmail})
+				users := account.NewUsers(db, nil)
+				if err := setBreaches(c, users); err != nil {
+					return err
+				}
+				u, err := users.Create(cmd.Context(), account.NewUser{Name: args[0], Email: email, Password: pw, Admin: isAdmin, PublicEmail: publicEmail})
 				if err != nil {
 					return err
 				}

@@ -14,20 +14,10 @@ import (
 // checks ([accounts] breached_passwords_url or breached_passwords_file,
 // dns_server).
 func wireRecovery(c *config.Config, s *stack) error {
-	switch {
-	case c.Accounts.BreachedPasswordsURL != "":
-		b, err := account.NewRangeBreaches(c.Accounts.BreachedPasswordsURL, nil)
-		if err != nil {
-			return err
-		}
-		s.users.SetBreaches(b)
-	case c.Accounts.BreachedPasswordsFile != "":
-		b, err := account.OpenFileBreaches(c.Accounts.BreachedPasswordsFile)
-		if err != nil {
-			return err
-		}
-		s.users.SetBreaches(b) // open for the life of the process
-	default:
+	if err := setBreaches(c, s.users); err != nil {
+		return err
+	}
+	if c.Accounts.BreachedPasswordsURL == "" && c.Accounts.BreachedPasswordsFile == "" {
 		slog.Warn("no breached-password corpus: passwords are not checked against known breaches (OSSF-AUTHN-2.4); " +
 			"set accounts.breached_passwords_url or accounts.breached_passwords_file")
 	}
@@ -36,6 +26,25 @@ func wireRecovery(c *config.Config, s *stack) error {
 		return err
 	}
 	s.domains = account.NewDomains(s.db, account.NewDomainChecker(r), nil)
+	return nil
+}
+
+// setBreaches gives users the configured breached-password corpus, if any.
+func setBreaches(c *config.Config, users *account.Users) error {
+	switch {
+	case c.Accounts.BreachedPasswordsURL != "":
+		b, err := account.NewRangeBreaches(c.Accounts.BreachedPasswordsURL, nil)
+		if err != nil {
+			return err
+		}
+		users.SetBreaches(b)
+	case c.Accounts.BreachedPasswordsFile != "":
+		b, err := account.OpenFileBreaches(c.Accounts.BreachedPasswordsFile)
+		if err != nil {
+			return err
+		}
+		users.SetBreaches(b) // open for the life of the process
+	}
 	return nil
 }
 

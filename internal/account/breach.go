@@ -36,10 +36,17 @@ type Breaches interface {
 var ErrBreached = errors.New("breached password")
 
 // BreachedError is the refusal of a breached password at sign-up, change
-// or reset.
-func BreachedError(count int) error {
-	return fmt.Errorf("%w: %w: this password appears in %d known breaches; choose another", ErrInvalid, ErrBreached, count)
+// or reset: an ErrInvalid and an ErrBreached whose message, after
+// ErrInvalid's, is the sentence shown to people.
+func BreachedError(count int) error { return breachedError(count) }
+
+type breachedError int
+
+func (e breachedError) Error() string {
+	return fmt.Sprintf("%s: this password appears in %d known breaches; choose another", ErrInvalid, int(e))
 }
+
+func (e breachedError) Is(target error) bool { return target == ErrInvalid || target == ErrBreached }
 
 // Breach check limits.
 const (
