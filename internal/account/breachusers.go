@@ -27,7 +27,7 @@ func (s *Users) notify(ctx context.Context, e Event) {
 	if e.At.IsZero() {
 		e.At = s.now().UTC()
 	}
-	slog.Info("account security event", "event", string(e.Kind), "user_id", e.UserID, "detail", e.Detail, "client", e.Client)
+	slog.Info("account security event", "event", string(e.Kind), "user_id", e.UserID, "client", e.Client) // the detail may name addresses: it goes to the owner only
 	if s.notifier == nil {
 		return
 	}

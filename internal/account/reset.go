@@ -136,6 +136,10 @@ func (r *Resets) start(ctx context.Context, who string, from netip.Addr) {
 		return
 	}
 	for _, u := range users {
+		if u.Disabled() {
+			slog.Warn("password reset asked for a disabled account: not sent", "user", u.Name, "client", clientString(from))
+			continue
+		}
 		if err := r.startFor(ctx, u, from); err != nil {
 			slog.Error("password reset not sent", "user", u.Name, "err", err)
 		}
@@ -232,7 +236,7 @@ func (r *Resets) lookup(ctx context.Context, token string) (*meta.PasswordReset,
 		return nil, nil, ErrResetInvalid
 	}
 	u, err := r.db.UserByID(ctx, reset.UserID)
-	if err != nil || !strings.EqualFold(u.Email, reset.Email) {
+	if err != nil || !strings.EqualFold(u.Email, reset.Email) || u.Disabled() {
 		return nil, nil, ErrResetInvalid
 	}
 	return reset, u, nil

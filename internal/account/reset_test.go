@@ -220,7 +220,7 @@ func TestPasswordResetAnswers(t *testing.T) {
 }
 
 // TestPasswordResetExpires: a link works for ResetTTL, and not after the
-// account's address changed.
+// account's address changed or while the account is disabled.
 func TestPasswordResetExpires(t *testing.T) {
 	ctx := context.Background()
 	f := newResetFixture(t)
@@ -242,6 +242,23 @@ func TestPasswordResetExpires(t *testing.T) {
 	}
 	if _, err := f.resets.Check(ctx, second); !errors.Is(err, ErrResetInvalid) {
 		t.Fatalf("a link to a former address = %v", err)
+	}
+	// A disabled account gets no link, and its links stop working.
+	if err := f.db.Tx(ctx, func(tx *meta.Tx) error { return tx.SetUserEmail(ctx, u.ID, "dave@alive.test") }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.resets.Check(ctx, second); err != nil {
+		t.Fatalf("the link once the address is back = %v", err)
+	}
+	if err := f.users.SetDisabled(ctx, u, true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.resets.Check(ctx, second); !errors.Is(err, ErrResetInvalid) {
+		t.Fatalf("a link of a disabled account = %v", err)
+	}
+	f.start(t, "dave", netip.Addr{})
+	if n := len(f.out.sent()); n != 2 {
+		t.Fatalf("%d links mailed, want none to a disabled account", n-2)
 	}
 	for _, bad := range []string{"", "short", strings.Repeat("A", 43)} {
 		if _, err := f.resets.Check(ctx, bad); !errors.Is(err, ErrResetInvalid) {
