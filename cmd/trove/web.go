@@ -20,6 +20,7 @@ func newWeb(c *config.Config, s *stack, mounts []server.Mount, writable func() e
 		HTTPSURL:   httpsURL(c),
 		Serves:     server.Served(mounts),
 		Ecosystems: ecos,
+		Patterns:   s.registry.ParsePattern,
 		Users:      s.users,
 		Sessions:   s.sessions,
 		Tokens:     s.tokens,

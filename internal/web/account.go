@@ -135,7 +135,7 @@ func (h *Handler) createToken(w http.ResponseWriter, r *http.Request, v *Visit) 
 	if err := readForm(w, r); err != nil {
 		return err
 	}
-	spec, err := tokenSpec(r, h.o.Now())
+	spec, err := tokenSpec(r, h.o.Now(), h.patterns)
 	if err == nil {
 		var secret string
 		secret, _, err = h.o.Tokens.Create(r.Context(), v.User.ID, spec)
@@ -152,14 +152,14 @@ func (h *Handler) createToken(w http.ResponseWriter, r *http.Request, v *Visit) 
 }
 
 // tokenSpec reads the token form.
-func tokenSpec(r *http.Request, now time.Time) (access.Spec, error) {
+func tokenSpec(r *http.Request, now time.Time, parse func(string) (access.Pattern, error)) (access.Spec, error) {
 	f := r.PostForm
 	spec := access.Spec{Description: strings.TrimSpace(f.Get("description"))}
 	if spec.Description == "" {
 		return spec, trove.Error(trove.ErrInvalid, "describe the token, such as where it is used")
 	}
 	for _, s := range strings.FieldsFunc(f.Get("packages"), func(c rune) bool { return c == ',' || c == ' ' || c == '\n' }) {
-		p, err := access.ParsePattern(s)
+		p, err := parse(s)
 		if err != nil {
 			return spec, trove.Error(trove.ErrInvalid, "%w", err)
 		}
@@ -178,6 +178,14 @@ func tokenSpec(r *http.Request, now time.Time) (access.Spec, error) {
 	}
 	spec.ExpiresAt = now.Add(time.Duration(days) * 24 * time.Hour)
 	return spec, nil
+}
+
+// patterns parses a package pattern with Options.Patterns.
+func (h *Handler) patterns(s string) (access.Pattern, error) {
+	if h.o.Patterns == nil {
+		return access.ParsePattern(s)
+	}
+	return h.o.Patterns(s)
 }
 
 // revokeToken serves POST /-/account/tokens/revoke.

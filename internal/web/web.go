@@ -47,6 +47,10 @@ type Options struct {
 	// for the home page's client instructions.
 	Ecosystems map[string]string
 
+	// Patterns parses a token's package pattern ("npm:@acme/*", "*"):
+	// registry.Service.ParsePattern. Nil accepts only "*".
+	Patterns func(string) (access.Pattern, error)
+
 	Users    *account.Users
 	Sessions *account.Sessions
 	Tokens   *access.Tokens
