@@ -11,7 +11,10 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/chromedp/chromedp"
+
 	"github.com/trove-dev/trove/internal/account"
+	"github.com/trove-dev/trove/internal/web/webtest"
 )
 
 // liveDNS is a resolver under which example.com receives mail and every
@@ -50,10 +53,9 @@ func (m *mailbox) all() []account.Mail {
 
 var resetLink = regexp.MustCompile(`http://trove\.test/-/reset/confirm\?token=([A-Za-z0-9_-]{43})`)
 
-// TestResetPages: the reset request answers the same for any name, the
-// mailed link sets a new password once (after the policy), and the old
-// password and the browser sessions stop working.
-func TestResetPages(t *testing.T) {
+// resetSite is a site whose resets mail to box, with links under
+// http://trove.test.
+func resetSite(t *testing.T) (*site, *account.Resets, *mailbox) {
 	box := &mailbox{}
 	s := newSite(t)
 	domains := account.NewDomains(s.db, account.NewDomainChecker(liveDNS{}), s.clock.now)
@@ -61,6 +63,28 @@ func TestResetPages(t *testing.T) {
 		return "http://trove.test/-/reset/confirm?token=" + url.QueryEscape(tok)
 	})
 	s.h.o.Resets = resets
+	return s, resets, box
+}
+
+// mailedToken returns the token of the only reset link mailed.
+func mailedToken(t *testing.T, box *mailbox) string {
+	t.Helper()
+	mail := box.all()
+	if len(mail) != 1 {
+		t.Fatalf("mail = %+v, want one message", mail)
+	}
+	g := resetLink.FindStringSubmatch(mail[0].Text)
+	if g == nil {
+		t.Fatalf("no link in %q", mail[0].Text)
+	}
+	return g[1]
+}
+
+// TestResetPages: the reset request answers the same for any name, the
+// mailed link sets a new password once (after the policy), and the old
+// password and the browser sessions stop working.
+func TestResetPages(t *testing.T) {
+	s, resets, box := resetSite(t)
 	old := s.browser()
 	old.signIn("alice", alicePassword)
 
@@ -80,15 +104,10 @@ func TestResetPages(t *testing.T) {
 		t.Errorf("an empty request: %d", resp.StatusCode)
 	}
 	resets.Wait()
-	mail := box.all()
-	if len(mail) != 1 || mail[0].To != "alice@example.com" {
-		t.Fatalf("mail = %+v", mail)
+	token := mailedToken(t, box)
+	if to := box.all()[0].To; to != "alice@example.com" {
+		t.Fatalf("mailed to %s", to)
 	}
-	g := resetLink.FindStringSubmatch(mail[0].Text)
-	if g == nil {
-		t.Fatalf("no link in %q", mail[0].Text)
-	}
-	token := g[1]
 	confirm := "/-/reset/confirm?token=" + token
 	resp, body := b.get(confirm)
 	if resp.StatusCode != 200 || !strings.Contains(body, `id="reset-name">alice<`) || resp.Header.Get("Cache-Control") != "no-store" {
@@ -129,5 +148,33 @@ func TestResetPagesOff(t *testing.T) {
 	}
 	if resp, _ := b.post("/-/reset", url.Values{"who": {"alice"}}); resp.StatusCode != http.StatusNotFound {
 		t.Errorf("POST without resets: %d", resp.StatusCode)
+	}
+}
+
+// TestBrowserReset: in Chromium, from the sign-in page's link through the
+// mailed link to a sign-in with the new password.
+func TestBrowserReset(t *testing.T) {
+	s, resets, box := resetSite(t)
+	ctx := webtest.Tab(t)
+	do(t, ctx, "asking for a reset link",
+		chromedp.Navigate(s.srv.URL+"/-/signin"),
+		chromedp.Click(chromedp.ID("forgot")),
+		chromedp.WaitVisible(chromedp.ID("who")),
+		chromedp.SetValue(chromedp.ID("who"), "alice@example.com"),
+		chromedp.Click(chromedp.ID("reset")),
+		chromedp.WaitVisible(chromedp.ID("reset-sent")))
+	resets.Wait()
+	token := mailedToken(t, box)
+	const newPW = "seven amber bridges over quiet tides"
+	do(t, ctx, "setting the new password",
+		chromedp.Navigate(s.srv.URL+"/-/reset/confirm?token="+token),
+		chromedp.WaitVisible(chromedp.ID("reset-name")),
+		chromedp.SetValue(chromedp.ID("new"), newPW),
+		chromedp.SetValue(chromedp.ID("confirm"), newPW),
+		chromedp.Click(chromedp.ID("set")),
+		chromedp.WaitVisible(chromedp.ID("signin")))
+	browserSignIn(t, ctx, s.srv.URL, "alice", newPW)
+	if got := text(t, ctx, "#username"); got != "alice" {
+		t.Fatalf("account page shows %q", got)
 	}
 }
