@@ -26,5 +26,7 @@ func newWeb(c *config.Config, s *stack, mounts []server.Mount, writable func() e
 		Tokens:     s.tokens,
 		Logins:     s.logins,
 		Writable:   writable,
+		Registry:   s.registry,
+		Pages:      s.pages,
 	})
 }

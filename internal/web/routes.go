@@ -41,6 +41,8 @@ func (h *Handler) table() []route {
 	return []route{
 		{"home", "GET", "/{$}", Anyone, h.home},
 		{"static", "GET", staticPrefix + "{file}", Anyone, h.serveStatic},
+		{"package", "GET", packagePrefix + "{path...}", Anyone, h.packagePage},
+		{"search", "GET", "/-/search", Anyone, h.searchPage},
 
 		{"signin", "GET", "/-/signin", Credentials, h.signinPage},
 		{"signin.submit", "POST", "/-/signin", Credentials, h.signinSubmit},
