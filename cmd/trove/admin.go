@@ -58,6 +58,9 @@ func newAdmin(g *globals) *cobra.Command {
 			}
 			return withDB(cmd.Context(), g, func(c *config.Config, db *meta.DB) error {
 				users := account.NewUsers(db, nil)
+				if err := setBreaches(c, users); err != nil {
+					return err
+				}
 				m, err := newMailServices(c, db)
 				if err != nil {
 					return err
@@ -156,7 +159,7 @@ second.`,
 			})
 		},
 	}
-	user.AddCommand(add, set, list, unlock, newAdminUserVerify(g))
+	user.AddCommand(add, set, list, unlock, newAdminUserVerify(g), newRecoverCmd(g))
 	addFactorAdmin(g, user)
 	admin.AddCommand(newAdminMail(g), newAdminInvite(g))
 	return admin

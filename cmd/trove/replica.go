@@ -30,6 +30,7 @@ func startJobs(ctx context.Context, c *config.Config, s *stack) {
 		go s.registry.RunJob(ctx, holder, scrubJob(c, s))
 	}
 	startMailJobs(ctx, c, s, holder)
+	go s.registry.RunJob(ctx, holder, domainJob(c, s))
 }
 
 // rates returns the rate limit r, kept in the database (one budget for

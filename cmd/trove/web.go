@@ -30,6 +30,7 @@ func newWeb(c *config.Config, s *stack, mounts []server.Mount, writable func() e
 		Verify:     s.mail.verify,
 		Signup:     c.Accounts.SignupMode(),
 		MFA:        s.factors,
+		Resets:     newResets(c, s),
 		Writable:   writable,
 		Registry:   s.registry,
 		Pages:      s.pages,

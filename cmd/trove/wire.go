@@ -157,6 +157,7 @@ type stack struct {
 	blobStore blob.Store // the store itself, without the cache in front
 	curate    *curate.Service
 	mail      *mailServices
+	domains   *account.Domains
 }
 
 // wire builds the whole server from a finished configuration.
@@ -226,6 +227,10 @@ func wire(ctx context.Context, c *config.Config) (*stack, error) {
 		return nil, err
 	}
 	s.mail.wireAccounts(s.users, s.tokens)
+	if err := wireRecovery(c, s); err != nil {
+		db.Close()
+		return nil, err
+	}
 	if s.factors, err = openFactors(ctx, c, db, s.mail.notes); err != nil {
 		db.Close()
 		return nil, err

@@ -137,12 +137,20 @@ func (t *Tokens) Create(ctx context.Context, userID int64, spec Spec) (string, *
 		if err := tx.LockUser(ctx, userID); err != nil {
 			return err
 		}
+		if u, err := tx.UserByID(ctx, userID); err != nil {
+			return err
+		} else if u.PasswordReset {
+			return MustChangePasswordError(u.Name)
+		}
 		tok.CreatedAt = t.now().UTC()
 		if err := tx.InsertToken(ctx, tok); err != nil || t.onCreate == nil {
 			return err
 		}
 		return t.onCreate(ctx, tx, tok)
 	})
+	if errors.Is(err, ErrDenied) {
+		return "", nil, err
+	}
 	if err != nil {
 		return "", nil, fmt.Errorf("storing token: %w", err)
 	}
@@ -186,7 +194,8 @@ func (t *Tokens) Authenticate(ctx context.Context, secret string) (*Principal, e
 	if u.Disabled() {
 		return nil, fmt.Errorf("%w: the token's account is disabled", ErrUnauthenticated)
 	}
-	p := &Principal{UserID: u.ID, UserName: u.Name, Email: u.Email, Admin: u.Admin, TokenID: tok.ID, TokenPublicID: tok.PublicID, tokenHash: h}
+	p := &Principal{UserID: u.ID, UserName: u.Name, Email: u.Email, Admin: u.Admin, TokenID: tok.ID, TokenPublicID: tok.PublicID, tokenHash: h,
+		MustChangePassword: u.PasswordReset}
 	for _, s := range tok.Packages {
 		p.Packages = append(p.Packages, Pattern(s))
 	}

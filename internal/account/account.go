@@ -87,6 +87,7 @@ type Users struct {
 	hashing  *limit.Slots
 	notifier Notifier // nil: nobody is told of lockouts and new devices
 	verify   *Verifications
+	breaches Breaches // nil: no breach check
 }
 
 // NewUsers returns an account service over db with the default hashing
@@ -149,6 +150,9 @@ func (s *Users) create(ctx context.Context, nu NewUser, also func(context.Contex
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
+	}
+	if err := s.refuseBreached(ctx, nu.Password, "sign-up"); err != nil {
+		return nil, err
 	}
 	var hash string
 	if err := s.hash(ctx, func() { hash = HashPassword(nu.Password) }); err != nil {
@@ -221,6 +225,7 @@ func (s *Users) SignIn(ctx context.Context, name, password string, from netip.Ad
 	}
 	s.succeeded(tk)
 	s.seen(ctx, u, from)
+	s.flagBreached(ctx, u, password, from)
 	return u, nil
 }
 

@@ -21,29 +21,6 @@ import (
 	"github.com/trove-dev/trove/internal/trove"
 )
 
-// recorder is a Notifier that keeps the events.
-type recorder struct {
-	mu     sync.Mutex
-	events []Event
-}
-
-func (r *recorder) Notify(ctx context.Context, e Event) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.events = append(r.events, e)
-	return nil
-}
-
-func (r *recorder) kinds() []EventKind {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	var out []EventKind
-	for _, e := range r.events {
-		out = append(out, e.Kind)
-	}
-	return out
-}
-
 func (r *recorder) count(k EventKind) int {
 	n := 0
 	for _, got := range r.kinds() {

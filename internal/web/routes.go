@@ -49,6 +49,10 @@ func (h *Handler) table() []route {
 		{"signin.factor", "GET", "/-/signin/factor", Pending, h.factorStep},
 		{"signin.factor.submit", "POST", "/-/signin/factor", Pending, h.factorStep},
 		{"signout", "POST", "/-/signout", Credentials, h.signout},
+		{"reset", "GET", "/-/reset", Credentials, h.resetPage},
+		{"reset.submit", "POST", "/-/reset", Credentials, h.resetSubmit},
+		{"reset.confirm", "GET", "/-/reset/confirm", Credentials, h.resetConfirmPage},
+		{"reset.confirm.submit", "POST", "/-/reset/confirm", Credentials, h.resetConfirmSubmit},
 		{"sudo", "GET", "/-/sudo", Member, h.sudoPage},
 		{"sudo.submit", "POST", "/-/sudo", Member, h.sudoSubmit},
 

@@ -77,6 +77,9 @@ type Options struct {
 	// Signup is [accounts] signup: "closed" (no sign-up page), "invite"
 	// (administrators' invitations) or "open" (signup.go).
 	Signup string
+	// Resets runs password resets by email (/-/reset); nil: the pages
+	// say that this server does not offer them.
+	Resets *account.Resets
 	// Writable, when set, returns an error while the server must not
 	// change anything: pages that change state answer 503 with it.
 	Writable func() error

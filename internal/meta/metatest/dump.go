@@ -140,6 +140,9 @@ func Fill(t *testing.T, db *meta.DB) {
 		if err := fillMail(tx, alice, now); err != nil {
 			return err
 		}
+		if err := fillRecovery(tx, bob.ID, now); err != nil {
+			return err
+		}
 		if err := fillFactors(tx, alice.ID, now); err != nil {
 			return err
 		}
@@ -196,6 +199,16 @@ func fillFactors(tx *meta.Tx, user int64, now time.Time) error {
 		return err
 	}
 	return tx.UseRecoveryCode(ctx, user, "h1", now)
+}
+
+func fillRecovery(tx *meta.Tx, user int64, now time.Time) error {
+	if err := tx.SetUserEmail(ctx, user, "bob@example.test"); err != nil {
+		return err
+	}
+	if err := tx.PutEmailDomain(ctx, meta.EmailDomain{Domain: "example.test", Status: "alive", CheckedAt: now}); err != nil {
+		return err
+	}
+	return tx.PutEmailDomain(ctx, meta.EmailDomain{Domain: "lapsed.test", Status: "dead", Reason: "no such host", CheckedAt: now})
 }
 
 func fillLog(tx *meta.Tx) error {
