@@ -1,6 +1,8 @@
 package main
 
 import (
+	"net/http"
+
 	"github.com/trove-dev/trove/internal/account"
 	"github.com/trove-dev/trove/internal/config"
 	"github.com/trove-dev/trove/internal/server"
@@ -8,7 +10,7 @@ import (
 )
 
 // newWeb builds the web interface over the wired services.
-func newWeb(c *config.Config, s *stack, mounts []server.Mount, writable func() error) (*web.Handler, error) {
+func newWeb(c *config.Config, s *stack, mounts []server.Mount, writable func() error, limit func(*http.Request, bool, bool) error) (*web.Handler, error) {
 	s.sessions = account.NewSessions(s.db, nil)
 	s.sessions.SetLimits(account.SessionLimits{Lifetime: c.Web.SessionLifetime.Std(), Idle: c.Web.SessionIdle.Std(), Sudo: c.Web.Sudo.Std()})
 	ecos := make(map[string]string)
@@ -32,6 +34,7 @@ func newWeb(c *config.Config, s *stack, mounts []server.Mount, writable func() e
 		MFA:        s.factors,
 		Resets:     newResets(c, s),
 		Writable:   writable,
+		Limit:      limit,
 		Registry:   s.registry,
 		Pages:      s.pages,
 	})

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -247,7 +248,18 @@ func wire(ctx context.Context, c *config.Config) (*stack, error) {
 	mounts = append(mounts,
 		server.Mount{Prefix: "/api", Ecosystem: "api", Adapter: api.New(api.Options{Registry: reg, Tokens: s.tokens, Curate: s.curate})},
 		server.Mount{Prefix: "/log", Ecosystem: "log", Handler: translog.NewServer(tlog, db, logLookup(reg))})
-	site, err := newWeb(c, s, mounts, tlog.Writable)
+	guards := server.Guards{
+		TrustedProxies:  c.Connections.TrustedProxies,
+		MinBodyRate:     int64(c.Connections.MinBodyRate),
+		BodyGrace:       c.Connections.BodyGrace.Std(),
+		AnonymousWrites: rates(db, c.Rates.AnonymousWrites, "anonymous_writes"),
+		Logins:          rates(db, c.Rates.Logins, "logins"),
+		Publishes:       rates(db, c.Rates.Publishes, "publishes"),
+	}
+	limitForm := func(r *http.Request, anonymous, signIn bool) error {
+		return guards.Limit(r, anonymous, signIn, metrics)
+	}
+	site, err := newWeb(c, s, mounts, tlog.Writable, limitForm)
 	if err != nil {
 		db.Close()
 		return nil, err
@@ -260,15 +272,8 @@ func wire(ctx context.Context, c *config.Config) (*stack, error) {
 		Blobs:     blobs,
 		Metrics:   metrics,
 		AccessLog: c.Log.Requests,
-		Guards: server.Guards{
-			TrustedProxies:  c.Connections.TrustedProxies,
-			MinBodyRate:     int64(c.Connections.MinBodyRate),
-			BodyGrace:       c.Connections.BodyGrace.Std(),
-			AnonymousWrites: rates(db, c.Rates.AnonymousWrites, "anonymous_writes"),
-			Logins:          rates(db, c.Rates.Logins, "logins"),
-			Publishes:       rates(db, c.Rates.Publishes, "publishes"),
-		},
-		Writable: tlog.Writable,
+		Guards:    guards,
+		Writable:  tlog.Writable,
 		Security: server.SecurityTxt{Contact: c.Security.Contact, Expires: c.SecurityExpires(), Policy: c.Security.Policy,
 			PreferredLanguages: c.Security.PreferredLanguages, Canonical: c.BaseURL + "/.well-known/security.txt"},
 		Transport: server.Transport{HSTS: c.HSTS(), HTTPSURL: httpsURL(c)},

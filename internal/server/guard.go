@@ -168,6 +168,19 @@ func (g *Guards) limitRequest(r *http.Request, p *access.Principal, signIn bool,
 	return nil
 }
 
+// Limit applies the per-address rate limits to a form of the web
+// interface, which is not an adapter's route: every write by a visitor
+// without a session draws on AnonymousWrites, and every form that checks
+// a password or a second factor (signIn) on Logins, like the adapters'
+// sign-in endpoints.
+func (g *Guards) Limit(r *http.Request, anonymous, signIn bool, m *Metrics) error {
+	var p *access.Principal
+	if !anonymous {
+		p = &access.Principal{}
+	}
+	return g.limitRequest(r, p, signIn, "web", m)
+}
+
 func roundUp(d time.Duration) time.Duration {
 	return max(d.Round(time.Second), time.Second)
 }

@@ -5,7 +5,9 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/trove-dev/trove/internal/trove"
 )
@@ -102,5 +104,64 @@ func TestSignInNextIsLocal(t *testing.T) {
 		if loc := resp.Header.Get("Location"); loc != "/-/account" {
 			t.Errorf("next=%q redirected to %q", next, loc)
 		}
+	}
+}
+
+// TestFormsRateLimited: every form passes the server's per-address
+// limits first, told whether the visitor is anonymous and whether the
+// form checks a secret; a refusal is a 429 page with Retry-After, and the
+// form does nothing (no session is made).
+func TestFormsRateLimited(t *testing.T) {
+	type call struct{ anonymous, signIn bool }
+	var mu sync.Mutex
+	var calls []call
+	refuse := false
+	s := newSite(t, func(o *Options) {
+		o.Limit = func(r *http.Request, anonymous, signIn bool) error {
+			mu.Lock()
+			defer mu.Unlock()
+			calls = append(calls, call{anonymous, signIn})
+			if refuse {
+				return trove.Retry(30*time.Second, trove.ErrTooMany, "too many sign-ins from your address; try again in 30s")
+			}
+			return nil
+		}
+	})
+	last := func() call {
+		mu.Lock()
+		defer mu.Unlock()
+		if len(calls) == 0 {
+			return call{}
+		}
+		return calls[len(calls)-1]
+	}
+	b := s.browser()
+	b.get("/-/signin")
+	if len(calls) != 0 {
+		t.Errorf("a GET was rate limited: %v", calls)
+	}
+	b.signIn("alice", alicePassword)
+	if c := last(); c != (call{anonymous: true, signIn: true}) {
+		t.Errorf("sign-in form limited as %+v, want anonymous sign-in", c)
+	}
+	b.post("/-/sudo", url.Values{"password": {alicePassword}})
+	if c := last(); c != (call{anonymous: false, signIn: true}) {
+		t.Errorf("sudo form limited as %+v, want a signed-in sign-in", c)
+	}
+	b.post("/-/account/tokens/revoke", url.Values{"id": {"none"}})
+	if c := last(); c != (call{}) {
+		t.Errorf("token revoke limited as %+v, want a signed-in write", c)
+	}
+
+	mu.Lock()
+	refuse = true
+	mu.Unlock()
+	other := s.browser()
+	resp, page := other.post("/-/signin", url.Values{"name": {"alice"}, "password": {alicePassword}})
+	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") != "30" || !strings.Contains(page, "try again in 30s") {
+		t.Errorf("refused sign-in: %d Retry-After %q", resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
+	if resp.Header.Get("Set-Cookie") != "" {
+		t.Error("a rate-limited sign-in set a cookie")
 	}
 }

@@ -101,6 +101,12 @@ func (h *Handler) check(w http.ResponseWriter, r *http.Request, rt route, v *Vis
 			return trove.Error(trove.ErrUnavailable, "%w", err)
 		}
 	}
+	if rt.method != http.MethodGet && h.o.Limit != nil {
+		anonymous := v == nil || v.Session == nil || v.Session.Pending
+		if err := h.o.Limit(r, anonymous, checksSecret(rt)); err != nil {
+			return err
+		}
+	}
 	switch {
 	case rt.need <= Credentials:
 		return nil
@@ -171,4 +177,17 @@ func localPath(next, def string) string {
 		return def
 	}
 	return next
+}
+
+// checksSecret reports whether a form checks a password or a second
+// factor (sign-in, its second step, passkeys, sudo, password change,
+// sign-up and resets), and so counts as a sign-in for the rate limits.
+func checksSecret(rt route) bool {
+	switch {
+	case rt.name == "signout":
+		return false
+	case rt.need == Credentials, rt.need == Pending:
+		return true
+	}
+	return strings.HasPrefix(rt.name, "sudo.") || rt.name == "account.password.submit"
 }

@@ -80,6 +80,11 @@ type Options struct {
 	// Resets runs password resets by email (/-/reset); nil: the pages
 	// say that this server does not offer them.
 	Resets *account.Resets
+	// Limit, when set, applies the server's per-address rate limits to a
+	// form (server.Guards.Limit): anonymous says the visitor has no
+	// complete session, signIn that the form checks a password or a
+	// second factor. Its error is the page's answer (429, Retry-After).
+	Limit func(r *http.Request, anonymous, signIn bool) error
 	// Writable, when set, returns an error while the server must not
 	// change anything: pages that change state answer 503 with it.
 	Writable func() error
