@@ -66,6 +66,8 @@ var dumpTables = []dumpTable{
 	{name: "curation_marks", order: "id", serial: true},
 	{name: "curators", order: "user_id"},
 	{name: "upstream_sumdb", order: "name"},
+	{name: "package_policies", order: "package_id"},
+	{name: "package_downloads", order: "package_id, day"},
 }
 
 // ephemeralTables are the tables a dump leaves out: the replicas' job
