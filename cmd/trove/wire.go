@@ -193,6 +193,8 @@ func wire(ctx context.Context, c *config.Config) (*stack, error) {
 
 		UnpublishWindow: c.Policy.UnpublishWindow.Std(),
 		Reserved:        reserved,
+		PublishAuth:     publishAuth(c),
+		SecurityURL:     securityURL(c),
 	})
 	if err != nil {
 		db.Close()

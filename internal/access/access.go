@@ -151,7 +151,7 @@ type LevelError struct {
 func (e *LevelError) Error() string {
 	why := "the registry's policy"
 	if e.Critical {
-		why = "it is a critical package, which"
+		why = "it is a critical package"
 	}
 	where := "in your account's security settings"
 	if e.Security != "" {
@@ -160,14 +160,27 @@ func (e *LevelError) Error() string {
 	var how string
 	switch e.Need {
 	case trove.AuthPhishingResistant:
-		how = fmt.Sprintf("a token minted after signing in with a security key or passkey; add one %s, sign in with it and create a new token", where)
+		how = fmt.Sprintf("a token minted after signing in with a security key or passkey: add one %s, sign in with it and create a new token", where)
 	case trove.AuthMFA:
-		how = fmt.Sprintf("a token minted after signing in with a second factor; add an authenticator app or a security key %s, sign in with it and create a new token (npm: answer the one-time password prompt, or pass --otp)", where)
+		how = fmt.Sprintf("a token minted after signing in with a second factor: add an authenticator app or a security key %s, sign in with it and create a new token (npm also accepts a one-time password: answer its prompt or pass --otp)", where)
 	default:
-		how = "a token minted after signing in with a password; create a new token"
+		how = "a token minted after signing in with your password: create a new token"
 	}
-	return fmt.Sprintf("%s: %s:%s needs %s level authentication (%s requires it) and this token was minted at level %s: this needs %s",
-		ErrDenied, e.Ecosystem, e.Name, e.Need, why, e.Have, how)
+	return fmt.Sprintf("%s: changing %s:%s needs %s sign-in (%s), and this token was minted after %s sign-in; use %s",
+		ErrDenied, e.Ecosystem, e.Name, levelWords(e.Need), why, levelWords(e.Have), how)
+}
+
+// levelWords names a level in a sentence.
+func levelWords(l trove.AuthLevel) string {
+	switch l {
+	case trove.AuthPassword:
+		return "a password-only"
+	case trove.AuthMFA:
+		return "a second-factor"
+	case trove.AuthPhishingResistant:
+		return "a phishing-resistant (security key or passkey)"
+	}
+	return "an unrecorded (older token)"
 }
 
 func (e *LevelError) Unwrap() error { return ErrDenied }

@@ -294,6 +294,12 @@ type Accounts struct {
 	// HashWait is how long a sign-in waits for its turn before being
 	// refused with 503 and Retry-After.
 	HashWait Duration `toml:"hash_wait"`
+	// PublishAuth is the level of authentication the MFA policy asks of
+	// every change to a package (publish, tags, owners, yank, deprecate,
+	// delete): password, mfa (the default) or phishing-resistant. Owners
+	// may raise it per package; critical packages need
+	// phishing-resistant whatever it is.
+	PublishAuth string `toml:"publish_auth"`
 }
 
 // Policy holds registry policies.
@@ -318,7 +324,7 @@ func Default() Config {
 		Rates: Rates{AnonymousWrites: limit.Rate{N: 30, Per: time.Minute}, Logins: limit.Rate{N: 10, Per: time.Minute},
 			Publishes: limit.Rate{N: 60, Per: time.Minute}, UpstreamFetches: limit.Rate{N: 1200, Per: time.Minute}},
 		Cache:      Cache{MaxBytes: 64 << 20, PageMax: 8 << 20, DiskBytes: 1 << 30, BlobBytes: 32 << 20, BlobMax: 256 << 10},
-		Accounts:   Accounts{HashWait: Duration(2 * time.Second)},
+		Accounts:   Accounts{HashWait: Duration(2 * time.Second), PublishAuth: "mfa"},
 		Policy:     Policy{UnpublishWindow: Duration(72 * time.Hour)},
 		Tokens:     Tokens{DefaultLifetime: Duration(90 * Day), MaxLifetime: Duration(365 * Day)},
 		Namespaces: Namespaces{Reserved: slices.Clone(DefaultReserved)},
@@ -464,6 +470,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Accounts.HashWait <= 0 {
 		bad("accounts.hash_wait: must be positive")
+	}
+	if !slices.Contains([]string{"password", "mfa", "phishing-resistant"}, c.Accounts.PublishAuth) {
+		bad("accounts.publish_auth: %q is not a level: want password, mfa (the default) or phishing-resistant", c.Accounts.PublishAuth)
 	}
 	if c.Storage.ScrubInterval < 0 || c.Storage.ScrubRate < 1<<20 {
 		bad("storage: scrub_interval must not be negative, and scrub_rate must be at least 1MiB")

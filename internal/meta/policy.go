@@ -160,3 +160,9 @@ func (q q) CountLocalPackages(ctx context.Context) (int64, error) {
 	err := q.row(ctx, `SELECT COUNT(*) FROM packages WHERE upstream = 0`).Scan(&n)
 	return n, q.err(err)
 }
+
+// PackageByID returns the package with the id.
+func (q q) PackageByID(ctx context.Context, id int64) (*trove.Package, error) {
+	p, err := scanPackage(q.row(ctx, `SELECT `+packageCols+` FROM packages WHERE id = ?`, id))
+	return p, q.err(err)
+}

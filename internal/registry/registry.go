@@ -103,6 +103,7 @@ type Service struct {
 	upstreams       Upstreams
 	publishAuth     trove.AuthLevel
 	securityURL     string
+	downloads       downloads
 
 	mu       sync.RWMutex
 	watchers []func(trove.Ecosystem, trove.Name)
