@@ -142,12 +142,16 @@ second.`,
 				if err := users.Unlock(cmd.Context(), u.Name); err != nil {
 					return err
 				}
+				if err := account.UnlockFactors(cmd.Context(), db, u.ID); err != nil {
+					return err
+				}
 				fmt.Fprintf(cmd.ErrOrStderr(), "trove: unlocked sign-ins for %s; the addresses the failures came from stay limited\n", u.Name)
 				return nil
 			})
 		},
 	}
 	user.AddCommand(add, set, list, unlock)
+	addFactorAdmin(g, user)
 	return admin
 }
 

@@ -148,6 +148,7 @@ type stack struct {
 	server    *server.Server
 	users     *account.Users
 	logins    *account.Logins
+	sessions  *account.Sessions
 	tokens    *access.Tokens
 	pages     *page.Cache
 	log       *translog.Log
@@ -232,7 +233,13 @@ func wire(ctx context.Context, c *config.Config) (*stack, error) {
 	mounts = append(mounts,
 		server.Mount{Prefix: "/api", Ecosystem: "api", Adapter: api.New(api.Options{Registry: reg, Tokens: s.tokens, Curate: s.curate})},
 		server.Mount{Prefix: "/log", Ecosystem: "log", Handler: translog.NewServer(tlog, db, logLookup(reg))})
+	site, err := newWeb(c, s, mounts, tlog.Writable)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
 	s.server = server.New(server.Options{
+		Web:       site,
 		Mounts:    mounts,
 		Tokens:    s.tokens,
 		DB:        db,

@@ -56,6 +56,7 @@ type Config struct {
 	Rates        Rates        `toml:"rates"`
 	Cache        Cache        `toml:"cache"`
 	Accounts     Accounts     `toml:"accounts"`
+	Web          Web          `toml:"web"`
 	Policy       Policy       `toml:"policy"`
 	Tokens       Tokens       `toml:"tokens"`
 	Security     Security     `toml:"security"`
@@ -300,6 +301,21 @@ type Accounts struct {
 	// may raise it per package; critical packages need
 	// phishing-resistant whatever it is.
 	PublishAuth string `toml:"publish_auth"`
+	// FactorKeyFile holds the key that seals TOTP secrets in the
+	// database (docs/accounts.md); "" is <data_dir>/keys/factors.key,
+	// created on first use. Servers sharing a database need the same file.
+	FactorKeyFile string `toml:"factor_key_file"`
+}
+
+// Web configures the web interface's browser sessions (docs/web.md).
+type Web struct {
+	// SessionLifetime ends a session this long after its sign-in.
+	SessionLifetime Duration `toml:"session_lifetime"`
+	// SessionIdle ends a session this long after its last request.
+	SessionIdle Duration `toml:"session_idle"`
+	// Sudo is how long a re-authentication counts for sensitive changes
+	// (password, tokens, sessions, administration).
+	Sudo Duration `toml:"sudo"`
 }
 
 // Policy holds registry policies.
@@ -325,6 +341,7 @@ func Default() Config {
 			Publishes: limit.Rate{N: 60, Per: time.Minute}, UpstreamFetches: limit.Rate{N: 1200, Per: time.Minute}},
 		Cache:      Cache{MaxBytes: 64 << 20, PageMax: 8 << 20, DiskBytes: 1 << 30, BlobBytes: 32 << 20, BlobMax: 256 << 10},
 		Accounts:   Accounts{HashWait: Duration(2 * time.Second), PublishAuth: "mfa"},
+		Web:        Web{SessionLifetime: Duration(12 * time.Hour), SessionIdle: Duration(time.Hour), Sudo: Duration(10 * time.Minute)},
 		Policy:     Policy{UnpublishWindow: Duration(72 * time.Hour)},
 		Tokens:     Tokens{DefaultLifetime: Duration(90 * Day), MaxLifetime: Duration(365 * Day)},
 		Namespaces: Namespaces{Reserved: slices.Clone(DefaultReserved)},
@@ -389,6 +406,15 @@ func (c *Config) KeyDir() string {
 		return c.Transparency.KeyDir
 	}
 	return c.LogDir()
+}
+
+// FactorKeyFile is accounts.factor_key_file, or
+// <data_dir>/keys/factors.key.
+func (c *Config) FactorKeyFile() string {
+	if c.Accounts.FactorKeyFile != "" {
+		return c.Accounts.FactorKeyFile
+	}
+	return filepath.Join(c.DataDir, "keys", "factors.key")
 }
 
 // TempDir is where uploads are spooled while they are checked.
@@ -473,6 +499,12 @@ func (c *Config) Validate() error {
 	}
 	if !slices.Contains([]string{"password", "mfa", "phishing-resistant"}, c.Accounts.PublishAuth) {
 		bad("accounts.publish_auth: %q is not a level: want password, mfa (the default) or phishing-resistant", c.Accounts.PublishAuth)
+	}
+	if c.Web.SessionLifetime <= 0 || c.Web.SessionIdle <= 0 || c.Web.Sudo <= 0 {
+		bad("web: session_lifetime, session_idle and sudo must be positive")
+	}
+	if c.Web.SessionIdle > c.Web.SessionLifetime {
+		bad("web.session_idle: %s is longer than web.session_lifetime (%s)", c.Web.SessionIdle, c.Web.SessionLifetime)
 	}
 	if c.Storage.ScrubInterval < 0 || c.Storage.ScrubRate < 1<<20 {
 		bad("storage: scrub_interval must not be negative, and scrub_rate must be at least 1MiB")

@@ -57,6 +57,7 @@ var dumpTables = []dumpTable{
 	{name: "dependencies", order: "release_id, ecosystem, name, constraint_text"},
 	{name: "changes", order: "id", serial: true},
 	{name: "login_sessions", order: "id", serial: true},
+	{name: "web_sessions", order: "id", serial: true},
 	{name: "log_records", order: "id"},
 	{name: "log_hashes", order: "idx"},
 	{name: "log_index", order: "record_id, ecosystem, name, version, kind"},
@@ -68,12 +69,15 @@ var dumpTables = []dumpTable{
 	{name: "upstream_sumdb", order: "name"},
 	{name: "package_policies", order: "package_id"},
 	{name: "package_downloads", order: "package_id, day"},
+	{name: "factors", order: "id", serial: true},
+	{name: "recovery_codes", order: "user_id, hash"},
 }
 
 // ephemeralTables are the tables a dump leaves out: the replicas' job
-// leases, shared rate limits and sign-in budgets describe the moment, not the registry, and
-// a restored server starts them afresh; upstream_docs is a cache of other registries' documents.
-var ephemeralTables = []string{"jobs", "rate_limits", "signin_budgets", "upstream_docs"}
+// leases, shared rate limits, sign-in budgets and WebAuthn ceremonies under way describe the
+// moment, not the registry, and a restored server starts them afresh; upstream_docs is a cache
+// of other registries' documents.
+var ephemeralTables = []string{"jobs", "rate_limits", "signin_budgets", "upstream_docs", "webauthn_ceremonies"}
 
 // MaxDumpRowBytes bounds one row of a dump, as encoded; a longer line is
 // refused rather than buffered.

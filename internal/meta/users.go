@@ -10,17 +10,25 @@ import (
 	"github.com/trove-dev/trove/internal/trove"
 )
 
-const userCols = `id, name, email, admin, public_email, created_at`
+const userCols = `id, name, email, admin, public_email, created_at, disabled_at, password_reset`
 
 func scanUser(s interface{ Scan(...any) error }) (*trove.User, error) {
+	return scanUserAnd(s)
+}
+
+// scanUser reads userCols followed by more columns.
+func scanUserAnd(s interface{ Scan(...any) error }, more ...any) (*trove.User, error) {
 	var u trove.User
-	var admin, public int
+	var admin, public, reset int
 	var created int64
-	if err := s.Scan(&u.ID, &u.Name, &u.Email, &admin, &public, &created); err != nil {
+	var disabled sql.NullInt64
+	dest := append([]any{&u.ID, &u.Name, &u.Email, &admin, &public, &created, &disabled, &reset}, more...)
+	if err := s.Scan(dest...); err != nil {
 		return nil, err
 	}
-	u.Admin, u.PublicEmail = admin != 0, public != 0
+	u.Admin, u.PublicEmail, u.PasswordReset = admin != 0, public != 0, reset != 0
 	u.CreatedAt = time.UnixMicro(created).UTC()
+	u.DisabledAt = timeOf(disabled)
 	return &u, nil
 }
 
@@ -82,18 +90,12 @@ func (q q) UserByName(ctx context.Context, name string) (*trove.User, error) {
 // PasswordHash returns the stored password hash of the user with the
 // (lowercase) name, and the user.
 func (q q) PasswordHash(ctx context.Context, name string) (*trove.User, string, error) {
-	var u trove.User
-	var admin, public int
-	var created int64
 	var hash string
-	err := q.row(ctx, `SELECT `+userCols+`, password_hash FROM users WHERE name = ?`, name).
-		Scan(&u.ID, &u.Name, &u.Email, &admin, &public, &created, &hash)
+	u, err := scanUserAnd(q.row(ctx, `SELECT `+userCols+`, password_hash FROM users WHERE name = ?`, name), &hash)
 	if err != nil {
 		return nil, "", q.err(err)
 	}
-	u.Admin, u.PublicEmail = admin != 0, public != 0
-	u.CreatedAt = time.UnixMicro(created).UTC()
-	return &u, hash, nil
+	return u, hash, nil
 }
 
 // UserByID returns the user with the id.

@@ -84,6 +84,11 @@ type Options struct {
 	Security SecurityTxt
 	// Transport: HSTS, and the refusal of credentials over plain HTTP.
 	Transport Transport
+	// Web, when set, serves every path no mount or built-in endpoint
+	// takes (the web interface at "/"), with the same logs and metrics as
+	// a plain mount (route "web.all"). Without it, such paths get a plain
+	// 404 naming what Trove serves (Served).
+	Web http.Handler
 	// Writable, when set, returns an error while the server must not
 	// change anything (its transparency log is behind what it published):
 	// every request that may write, any method but GET and HEAD and every
@@ -124,16 +129,16 @@ func New(o Options) *Server {
 	s.mux.HandleFunc("GET /readyz", s.readyz)
 	s.mux.Handle("GET /metrics", o.Metrics.Handler())
 	s.mux.HandleFunc("GET /.well-known/security.txt", s.serveSecurityTxt)
-	var served []string
-	for _, m := range o.Mounts {
-		served = append(served, m.Ecosystem+" under "+m.Prefix+"/")
+	notFound := "not found: Trove serves " + strings.Join(Served(o.Mounts), ", ")
+	if o.Web != nil {
+		s.mux.Handle("/", s.plainHandler(Mount{Ecosystem: "web", Handler: o.Web}))
+	} else {
+		s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			w.WriteHeader(http.StatusNotFound)
+			fmt.Fprintln(w, notFound)
+		})
 	}
-	notFound := "not found: Trove serves " + strings.Join(served, ", ")
-	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		w.WriteHeader(http.StatusNotFound)
-		fmt.Fprintln(w, notFound)
-	})
 	for _, m := range o.Mounts {
 		h := s.plainHandler(m)
 		if m.Adapter != nil {
@@ -142,6 +147,16 @@ func New(o Options) *Server {
 		s.mux.Handle(m.Prefix+"/", http.StripPrefix(m.Prefix, h))
 	}
 	return s
+}
+
+// Served lists what the mounts serve, as the 404 answer names it:
+// "npm under /npm/".
+func Served(mounts []Mount) []string {
+	var served []string
+	for _, m := range mounts {
+		served = append(served, m.Ecosystem+" under "+m.Prefix+"/")
+	}
+	return served
 }
 
 // Wait waits until no adapter request is being served, or until timeout,

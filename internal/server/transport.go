@@ -122,7 +122,19 @@ func (s *Server) markChannel(w http.ResponseWriter, r *http.Request) *http.Reque
 	if ch == overTLS && s.opts.Transport.HSTS > 0 && !loopbackHost(r.Host) {
 		w.Header().Set("Strict-Transport-Security", "max-age="+strconv.FormatInt(int64(s.opts.Transport.HSTS/time.Second), 10))
 	}
-	return r.WithContext(context.WithValue(r.Context(), channelKey{}, ch))
+	ctx := context.WithValue(r.Context(), channelKey{}, ch)
+	return r.WithContext(adapter.WithChannel(ctx, ch.public()))
+}
+
+// public returns the channel as adapters and the web interface see it.
+func (c channel) public() adapter.Channel {
+	switch c {
+	case overTLS:
+		return adapter.HTTPS
+	case overLoopback:
+		return adapter.Loopback
+	}
+	return adapter.PlainNetwork
 }
 
 // requireTLS refuses a request that carries or asks for a credential over

@@ -96,7 +96,17 @@ type User struct {
 	// public metadata; without it only the name is public.
 	PublicEmail bool
 	CreatedAt   time.Time
+	// DisabledAt is when an administrator disabled the account (zero:
+	// enabled). A disabled account cannot sign in, and its tokens and
+	// sessions do not work.
+	DisabledAt time.Time
+	// PasswordReset means an administrator asked for a new password: the
+	// next sign-in must change it before anything else.
+	PasswordReset bool
 }
+
+// Disabled reports whether an administrator disabled the account.
+func (u *User) Disabled() bool { return !u.DisabledAt.IsZero() }
 
 // A Token is a stored API token. The secret itself is never stored: Hash
 // is the hex SHA-256 of the whole token string.

@@ -60,10 +60,19 @@ func checkSameReads(t *testing.T, src, dst *meta.DB) {
 		pol, err := db.PackagePolicy(ctx, p.ID)
 		downloads, err2 := db.Downloads(ctx, p.ID, 0)
 		out = append(out, pol, downloads, err, err2)
+		web1, err := db.WebSessionByHash(ctx, "w1")
+		web2, err2 := db.WebSessionByHash(ctx, "w2")
+		out = append(out, web1, web2, err, err2)
 		pols, err := db.CurationPolicies(ctx, "", "")
 		marks, err2 := db.CurationMarks(ctx, "", "")
 		curators, err3 := db.Curators(ctx)
 		out = append(out, pols, marks, curators, err, err2, err3)
+		for _, u := range users {
+			fs, err := db.Factors(ctx, u.ID)
+			left, err2 := db.RecoveryCodesLeft(ctx, u.ID)
+			handle, err3 := db.WebAuthnHandle(ctx, u.ID)
+			out = append(out, fs, left, handle, err, err2, err3)
+		}
 		tree, err := translog.Recompute(ctx, db, 40)
 		return append(out, tree, err)
 	}
@@ -136,6 +145,12 @@ func Fill(t *testing.T, db *meta.DB) {
 		if err := fillPolicy(tx, p.ID); err != nil {
 			return err
 		}
+		if err := fillFactors(tx, alice.ID, now); err != nil {
+			return err
+		}
+		if err := fillWeb(tx, alice.ID, bob.ID); err != nil {
+			return err
+		}
 		return tx.SetPublicEmail(ctx, bob.ID, true, now)
 	})
 	if err := db.PutSumState(ctx, "sum.example.test/latest", []byte("go.sum database tree\n1\n")); err != nil {
@@ -175,6 +190,24 @@ func fillCuration(tx *meta.Tx, curator int64, now time.Time) error {
 		}
 	}
 	return tx.AddCurator(ctx, curator, "root", now)
+}
+
+func fillFactors(tx *meta.Tx, user int64, now time.Time) error {
+	if err := tx.InsertFactor(ctx, &meta.Factor{UserID: user, Kind: meta.FactorTOTP, Name: "phone", CreatedAt: now, ConfirmedAt: now,
+		Secret: "v1:c2VhbGVk", LastStep: 99}); err != nil {
+		return err
+	}
+	if err := tx.InsertFactor(ctx, &meta.Factor{UserID: user, Kind: meta.FactorWebAuthn, Name: "key", CreatedAt: now, ConfirmedAt: now,
+		LastUsedAt: now, CredentialID: "Y3JlZA", Credential: []byte(`{"id":"Y3JlZA"}`), CloneWarning: true}); err != nil {
+		return err
+	}
+	if err := tx.SetWebAuthnHandle(ctx, user, "aGFuZGxl"); err != nil {
+		return err
+	}
+	if err := tx.ReplaceRecoveryCodes(ctx, user, []string{"h1", "h2"}, now); err != nil {
+		return err
+	}
+	return tx.UseRecoveryCode(ctx, user, "h1", now)
 }
 
 func fillLog(tx *meta.Tx) error {

@@ -30,6 +30,8 @@ func Run(t *testing.T, newDB func(t *testing.T) *meta.DB) {
 	t.Run("Changes", func(t *testing.T) { testChanges(t, newDB(t)) })
 	t.Run("Search", func(t *testing.T) { testSearch(t, newDB(t)) })
 	t.Run("LoginSessions", func(t *testing.T) { testLoginSessions(t, newDB(t)) })
+	t.Run("WebSessions", func(t *testing.T) { testWebSessions(t, newDB(t)) })
+	t.Run("UserDisabled", func(t *testing.T) { testUserDisabled(t, newDB(t)) })
 	t.Run("TxRollback", func(t *testing.T) { testTxRollback(t, newDB(t)) })
 	t.Run("TransparencyLog", func(t *testing.T) { testTransparencyLog(t, newDB(t)) })
 	t.Run("ByteOrder", func(t *testing.T) { testByteOrder(t, newDB(t)) })
@@ -45,6 +47,7 @@ func Run(t *testing.T, newDB func(t *testing.T) *meta.DB) {
 	t.Run("UpstreamSumState", func(t *testing.T) { testUpstreamSumState(t, newDB(t)) })
 	t.Run("PackagePolicies", func(t *testing.T) { testPackagePolicies(t, newDB(t)) })
 	t.Run("Downloads", func(t *testing.T) { testDownloads(t, newDB(t)) })
+	t.Run("Factors", func(t *testing.T) { testFactors(t, newDB(t)) })
 	t.Run("DumpRoundTrip", func(t *testing.T) { testDumpRoundTrip(t, newDB) })
 	t.Run("DumpLoadErrors", func(t *testing.T) { testDumpLoadErrors(t, newDB(t)) })
 }

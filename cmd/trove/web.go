@@ -1,0 +1,29 @@
+package main
+
+import (
+	"github.com/trove-dev/trove/internal/account"
+	"github.com/trove-dev/trove/internal/config"
+	"github.com/trove-dev/trove/internal/server"
+	"github.com/trove-dev/trove/internal/web"
+)
+
+// newWeb builds the web interface over the wired services.
+func newWeb(c *config.Config, s *stack, mounts []server.Mount, writable func() error) (*web.Handler, error) {
+	s.sessions = account.NewSessions(s.db, nil)
+	s.sessions.SetLimits(account.SessionLimits{Lifetime: c.Web.SessionLifetime.Std(), Idle: c.Web.SessionIdle.Std(), Sudo: c.Web.Sudo.Std()})
+	ecos := make(map[string]string)
+	for _, m := range mounts {
+		ecos[m.Ecosystem] = m.Prefix
+	}
+	return web.New(web.Options{
+		BaseURL:    c.BaseURL,
+		HTTPSURL:   httpsURL(c),
+		Serves:     server.Served(mounts),
+		Ecosystems: ecos,
+		Users:      s.users,
+		Sessions:   s.sessions,
+		Tokens:     s.tokens,
+		Logins:     s.logins,
+		Writable:   writable,
+	})
+}

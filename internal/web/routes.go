@@ -1,0 +1,70 @@
+package web
+
+import (
+	"net/http"
+)
+
+// A Need is what a page needs of its visitor.
+type Need int
+
+const (
+	// Anyone may see the page.
+	Anyone Need = iota
+	// Credentials: the page is where a password is typed or a sign-in is
+	// handed to a client (sign-in, npm's login). Like every page below, it
+	// is refused over plain HTTP from another machine.
+	Credentials
+	// Pending: a session that proved the password and owes a second
+	// factor (the second-factor step).
+	Pending
+	// Member: a signed-in visitor.
+	Member
+	// Sudo: a signed-in visitor who re-authenticated within the sudo
+	// time (sensitive changes).
+	Sudo
+	// Admin: an administrator in sudo mode.
+	Admin
+)
+
+// A route is a row of the route table.
+type route struct {
+	name   string // stable, for tests and docs
+	method string // GET also serves HEAD
+	path   string // a net/http ServeMux pattern's path
+	need   Need
+	serve  func(http.ResponseWriter, *http.Request, *Visit) error
+}
+
+// table is the web interface's route table: every page, what it needs,
+// and the function serving it. Pages added by other files add rows here.
+func (h *Handler) table() []route {
+	return []route{
+		{"home", "GET", "/{$}", Anyone, h.home},
+		{"static", "GET", staticPrefix + "{file}", Anyone, h.serveStatic},
+
+		{"signin", "GET", "/-/signin", Credentials, h.signinPage},
+		{"signin.submit", "POST", "/-/signin", Credentials, h.signinSubmit},
+		{"signin.factor", "GET", "/-/signin/factor", Pending, h.factorStep},
+		{"signin.factor.submit", "POST", "/-/signin/factor", Pending, h.factorStep},
+		{"signout", "POST", "/-/signout", Credentials, h.signout},
+		{"sudo", "GET", "/-/sudo", Member, h.sudoPage},
+		{"sudo.submit", "POST", "/-/sudo", Member, h.sudoSubmit},
+	}
+}
+
+// routes builds the handler serving the table: each page behind its
+// visitor check, every unsafe method behind cross-origin protection, and
+// everything else a 404 page.
+func (h *Handler) routes() http.Handler {
+	mux := http.NewServeMux()
+	for _, rt := range h.table() {
+		mux.Handle(rt.method+" "+rt.path, h.guard(rt))
+	}
+	mux.HandleFunc("/", h.notFound)
+	cop := http.NewCrossOriginProtection()
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.page(w, r, http.StatusForbidden, "error", errorView{Status: http.StatusForbidden,
+			Message: "this form was sent from another site, so it was refused; nothing changed"})
+	}))
+	return cop.Handler(mux)
+}

@@ -1,0 +1,177 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/trove-dev/trove/internal/access"
+	"github.com/trove-dev/trove/internal/account"
+	"github.com/trove-dev/trove/internal/adapter"
+	"github.com/trove-dev/trove/internal/trove"
+)
+
+// The session cookie: __Host-trove over https (the prefix makes browsers
+// require Secure, Path=/ and no Domain), trove over plain HTTP on this
+// machine. Both are HttpOnly and SameSite=Lax.
+const (
+	cookieHTTPS = "__Host-trove"
+	cookiePlain = "trove"
+)
+
+type visitKey struct{}
+
+// visitOf returns the request's visit (never nil).
+func visitOf(r *http.Request) *Visit {
+	if v, ok := r.Context().Value(visitKey{}).(*Visit); ok {
+		return v
+	}
+	return &Visit{Path: r.URL.Path}
+}
+
+func cookieName(r *http.Request) string {
+	if adapter.ChannelOf(r.Context()) == adapter.HTTPS {
+		return cookieHTTPS
+	}
+	return cookiePlain
+}
+
+// setSession sets the session cookie. The cookie lives as long as the
+// browser runs; the session's own limits end it on the server.
+func setSession(w http.ResponseWriter, r *http.Request, secret string) {
+	http.SetCookie(w, &http.Cookie{Name: cookieName(r), Value: secret, Path: "/", HttpOnly: true,
+		Secure: adapter.ChannelOf(r.Context()) == adapter.HTTPS, SameSite: http.SameSiteLaxMode})
+}
+
+// clearSession deletes the session cookie.
+func clearSession(w http.ResponseWriter, r *http.Request) {
+	http.SetCookie(w, &http.Cookie{Name: cookieName(r), Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
+		Secure: adapter.ChannelOf(r.Context()) == adapter.HTTPS, SameSite: http.SameSiteLaxMode})
+}
+
+// visit finds the request's session, if any.
+func (h *Handler) visit(r *http.Request) (*Visit, error) {
+	v := &Visit{Path: r.URL.Path}
+	c, err := r.Cookie(cookieName(r))
+	if err != nil || h.o.Sessions == nil {
+		return v, nil
+	}
+	ses, u, err := h.o.Sessions.Authenticate(r.Context(), c.Value)
+	if errors.Is(err, account.ErrNoSession) {
+		return v, nil
+	}
+	if err != nil {
+		return v, err
+	}
+	v.Session, v.User = ses, u
+	return v, nil
+}
+
+// guard serves a route after checking what it needs of the visitor.
+func (h *Handler) guard(rt route) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		v, err := h.visit(r)
+		r = r.WithContext(context.WithValue(r.Context(), visitKey{}, v))
+		if err == nil {
+			err = h.check(w, r, rt, v)
+		}
+		if errors.Is(err, errAnswered) {
+			return
+		}
+		if err == nil {
+			err = rt.serve(w, r, v)
+		}
+		if err != nil {
+			h.fail(w, r, err)
+		}
+	})
+}
+
+// errAnswered reports that a check already wrote the response (a
+// redirect).
+var errAnswered = errors.New("answered")
+
+// check returns nil if the visitor may use the route, and otherwise
+// redirects them to where they can (errAnswered) or returns why not.
+func (h *Handler) check(w http.ResponseWriter, r *http.Request, rt route, v *Visit) error {
+	if rt.need != Anyone && adapter.ChannelOf(r.Context()) == adapter.PlainNetwork {
+		return h.plainRefusal(r)
+	}
+	if rt.method != http.MethodGet && h.o.Writable != nil {
+		if err := h.o.Writable(); err != nil {
+			return trove.Error(trove.ErrUnavailable, "%w", err)
+		}
+	}
+	switch {
+	case rt.need <= Credentials:
+		return nil
+	case v.Session == nil:
+		return h.toSignIn(w, r)
+	case rt.need == Pending:
+		if !v.Session.Pending {
+			return redirect(w, r, "/-/account")
+		}
+		return nil
+	case v.Session.Pending:
+		return redirect(w, r, "/-/signin/factor?next="+url.QueryEscape(r.URL.RequestURI()))
+	case v.User.PasswordReset && rt.name != "account.password" && rt.name != "account.password.submit":
+		return redirect(w, r, "/-/account/password")
+	case rt.need == Admin && !v.User.Admin:
+		return trove.Error(access.ErrDenied, "this page is for administrators")
+	case rt.need >= Sudo && !h.o.Sessions.InSudo(v.Session):
+		return h.toSudo(w, r)
+	}
+	return nil
+}
+
+// plainRefusal says why a page is not served over plain HTTP.
+func (h *Handler) plainRefusal(r *http.Request) error {
+	if h.o.HTTPSURL != "" {
+		return trove.Error(access.ErrDenied, "sign-ins and account pages are served only over https: use %s%s", h.o.HTTPSURL, r.URL.Path)
+	}
+	return trove.Error(access.ErrDenied, "sign-ins and account pages are served only over https (or plain HTTP on this server's own machine), and this server has no https URL; its operator must set up TLS")
+}
+
+// toSignIn sends a visitor who is not signed in to the sign-in page,
+// coming back here afterwards (GET), or refuses the form (other methods).
+func (h *Handler) toSignIn(w http.ResponseWriter, r *http.Request) error {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		return trove.Error(account.ErrNoSession, "sign in again, then repeat what you were doing")
+	}
+	return redirect(w, r, "/-/signin?next="+url.QueryEscape(r.URL.RequestURI()))
+}
+
+// toSudo asks for the password again before a sensitive page (GET), or
+// refuses the form, whose page then asks first (other methods).
+func (h *Handler) toSudo(w http.ResponseWriter, r *http.Request) error {
+	next := r.URL.RequestURI()
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		next = "/-/account"
+		if ref, err := url.Parse(r.Header.Get("Referer")); err == nil && ref.Host == r.Host {
+			next = localPath(ref.RequestURI(), next)
+		}
+	}
+	return redirect(w, r, "/-/sudo?next="+url.QueryEscape(next))
+}
+
+// redirect answers with a 303 to a local path.
+func redirect(w http.ResponseWriter, r *http.Request, to string) error {
+	http.Redirect(w, r, to, http.StatusSeeOther)
+	return errAnswered
+}
+
+// localPath returns next if it is a path on this server, and otherwise
+// def: no open redirect through "//host", "/\host", a scheme or a host.
+func localPath(next, def string) string {
+	if next == "" || next[0] != '/' || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") ||
+		strings.ContainsAny(next, "\\\r\n\t") {
+		return def
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil {
+		return def
+	}
+	return next
+}

@@ -1,0 +1,123 @@
+// Package web is Trove's web interface: the pages people use in a
+// browser (home, sign-in, account, admin, and the package pages other
+// files add), served at "/" under every path no ecosystem mount takes.
+//
+// # Adding a page
+//
+// A page is a template file templates/<name>.html defining "title" and
+// "main" (the layout, templates/layout.html, wraps it), a function that
+// serves it, and a row in the route table (routes.go). The function ends
+// with h.page(w, r, status, "<name>", data); the template sees data as
+// .Data, the visitor as .Visit, and the helpers in funcs (static, …).
+//
+// # Security
+//
+// Every response carries a strict Content-Security-Policy (no inline
+// script or style: scripts and styles are files under static/), nosniff,
+// X-Frame-Options DENY and Referrer-Policy same-origin; pages for a
+// signed-in visitor are Cache-Control no-store. Every request with an
+// unsafe method passes net/http's CrossOriginProtection (Sec-Fetch-Site
+// and Origin), and the session cookie is SameSite=Lax: a form posted from
+// another site is refused before it is read. GET never changes state.
+package web
+
+import (
+	"context"
+	"html/template"
+	"net/http"
+	"time"
+
+	"github.com/trove-dev/trove/internal/access"
+	"github.com/trove-dev/trove/internal/account"
+	"github.com/trove-dev/trove/internal/trove"
+)
+
+// Options configure a Handler.
+type Options struct {
+	// BaseURL is the server's external base URL, without a trailing
+	// slash; the home page shows the client URLs under it.
+	BaseURL string
+	// HTTPSURL is the server's https base URL, which refusals of
+	// sign-ins over plain HTTP name; empty when it has none.
+	HTTPSURL string
+	// Serves lists what the server's mounts serve ("npm under /npm/"),
+	// for the 404 page (server.Served).
+	Serves []string
+	// Ecosystems maps an ecosystem to its mount prefix ("npm" → "/npm"),
+	// for the home page's client instructions.
+	Ecosystems map[string]string
+
+	Users    *account.Users
+	Sessions *account.Sessions
+	Tokens   *access.Tokens
+	// Logins completes npm's browser logins (/-/npm-login/S); nil
+	// disables those pages.
+	Logins *account.Logins
+	// Factors is the second sign-in step; nil means none: a password
+	// alone signs in (see SecondFactor).
+	Factors SecondFactor
+	// Events lists an account's security events; nil shows that the
+	// server does not record them yet.
+	Events Events
+	// Notifier is told about security events; nil tells no one.
+	Notifier account.Notifier
+	// Writable, when set, returns an error while the server must not
+	// change anything: pages that change state answer 503 with it.
+	Writable func() error
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Events lists the security events of an account, newest first (the mail
+// helper's table feeds it).
+type Events interface {
+	// List returns at most limit events of the user, newest first.
+	List(ctx context.Context, userID int64, limit int) ([]account.Event, error)
+}
+
+// A Handler serves the web interface.
+type Handler struct {
+	o     Options
+	pages map[string]*template.Template
+	files staticFiles
+	mux   http.Handler
+}
+
+// New returns the web interface. It fails only if an embedded template
+// does not parse.
+func New(o Options) (*Handler, error) {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	h := &Handler{o: o}
+	var err error
+	if h.files, err = loadStatic(); err != nil {
+		return nil, err
+	}
+	if h.pages, err = h.parsePages(); err != nil {
+		return nil, err
+	}
+	h.mux = h.routes()
+	return h, nil
+}
+
+// ServeHTTP serves a request for a web page.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	setSecurityHeaders(w.Header())
+	h.mux.ServeHTTP(w, r)
+}
+
+// A Visit is who is asking: the visitor's session and user, both nil for
+// someone not signed in.
+type Visit struct {
+	Session *account.Session
+	User    *trove.User
+	// Path is the request's path, for links back to it.
+	Path string
+}
+
+// SignedIn reports whether the visitor has a session past every sign-in
+// step.
+func (v *Visit) SignedIn() bool {
+	return v != nil && v.User != nil && v.Session != nil && !v.Session.Pending
+}
