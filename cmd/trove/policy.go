@@ -2,12 +2,16 @@ package main
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"net/netip"
 	"log/slog"
 	"strings"
 	"time"
 
 	"github.com/trove-dev/trove/internal/account"
 	"github.com/trove-dev/trove/internal/config"
+	"github.com/trove-dev/trove/internal/meta"
 	"github.com/trove-dev/trove/internal/registry"
 	"github.com/trove-dev/trove/internal/trove"
 )
@@ -49,4 +53,34 @@ func criticalNotice(n account.Notifier) registry.Notice {
 		}
 		return nil
 	}
+}
+
+// tokenLevel is the level of a token the operator mints for u from the
+// command line: AuthPassword (the operator vouches for the account, as a
+// password would), or AuthMFA when otp is a fresh code of one of u's TOTP
+// authenticators (checked with replay refusal and the MFA attempt budget).
+// Never AuthPhishingResistant: no security key signs anything here.
+func tokenLevel(ctx context.Context, c *config.Config, db *meta.DB, u *trove.User, otp string) (trove.AuthLevel, error) {
+	if otp == "" {
+		return trove.AuthPassword, nil
+	}
+	f, err := openFactors(ctx, c, db, nil)
+	if err != nil {
+		return trove.AuthNone, err
+	}
+	switch has, err := f.HasTOTP(ctx, u.ID); {
+	case err != nil:
+		return trove.AuthNone, err
+	case !has:
+		return trove.AuthNone, hinted{fmt.Errorf("%s has no TOTP authenticator to check --otp against", u.Name),
+			"enrol one with: trove account totp enroll --user " + u.Name + " (or the user adds one on their security page)"}
+	}
+	err = f.VerifyTOTP(ctx, u.ID, otp, netip.Addr{})
+	switch {
+	case errors.Is(err, account.ErrBadCode):
+		return trove.AuthNone, hinted{fmt.Errorf("--otp: %w; no token was created", err), "give the code the authenticator shows now; each code is accepted once"}
+	case err != nil:
+		return trove.AuthNone, fmt.Errorf("--otp: %w; no token was created", err)
+	}
+	return trove.AuthMFA, nil
 }
