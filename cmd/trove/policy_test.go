@@ -44,7 +44,6 @@ func tokenLevelOf(t *testing.T, data, secret string) trove.AuthLevel {
 	return tok.AuthLevel
 }
 
-
 // TestTokenCreateOTP: trove token create mints at level password, or at
 // level mfa with --otp and a fresh code of the user's authenticator; a
 // wrong or replayed code creates nothing.

@@ -155,6 +155,7 @@ type stack struct {
 	metrics   *server.Metrics
 	blobStore blob.Store // the store itself, without the cache in front
 	curate    *curate.Service
+	factors   *account.Factors
 }
 
 // wire builds the whole server from a finished configuration.
@@ -221,6 +222,10 @@ func wire(ctx context.Context, c *config.Config) (*stack, error) {
 	s.users = account.NewUsers(db, nil)
 	s.users.SetHashing(limit.NewSlots(account.HashSlots(int64(c.Accounts.HashMemory)), c.Accounts.HashWait.Std()))
 	s.logins = account.NewLogins(db, s.tokens, nil)
+	if s.factors, err = openFactors(ctx, c, db, nil); err != nil {
+		db.Close()
+		return nil, err
+	}
 	if s.curate, err = newCurate(c, db, reg); err != nil {
 		db.Close()
 		return nil, err
