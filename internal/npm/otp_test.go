@@ -121,4 +121,3 @@ func TestOTPCannotMeetCriticalPolicy(t *testing.T) {
 	}
 	do(t, "PUT", e.reg+"/core", key, doc).want(t, http.StatusOK)
 }
-
