@@ -376,8 +376,11 @@ func TestNPMLoginLegacy(t *testing.T) {
 	if got := strings.TrimSpace(npm.must(dir, "whoami")); got != "alice" {
 		t.Errorf("npm whoami = %q", got)
 	}
-	// The login token publishes.
-	npm.must(writePackage(t, libFiles("1.0.0")), "publish")
+	// The login took the password alone, and alice has an authenticator:
+	// publishing with the login token needs a one-time password.
+	lib := writePackage(t, libFiles("1.0.0"))
+	wantOutput(t, "npm publish without --otp", npm.mustFail(lib, "publish"), "EOTP")
+	npm.must(lib, "publish", "--otp="+tr.OTP(t, "alice"))
 }
 
 func TestNPMLoginWeb(t *testing.T) {
