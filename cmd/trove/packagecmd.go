@@ -42,11 +42,11 @@ publish action on the package, minted at LEVEL or above.`,
 			if len(args) == 2 {
 				b, err = callAPI(cmd.Context(), http.MethodGet, u, os.Getenv("TROVE_TOKEN"), registryURL, nil)
 			} else {
-				var token string
-				if token, err = apiToken("publish"); err != nil {
+				if _, err := registry.ParseAuthLevel(args[2]); err != nil {
 					return err
 				}
-				if _, err := registry.ParseAuthLevel(args[2]); err != nil {
+				var token string
+				if token, err = apiToken("publish"); err != nil {
 					return err
 				}
 				body, _ := json.Marshal(map[string]string{"publish_auth": args[2]})
