@@ -378,9 +378,10 @@ func TestNPMLoginLegacy(t *testing.T) {
 	}
 	// The login took the password alone, and alice has an authenticator:
 	// publishing with the login token needs a one-time password.
+	code := tr.OTP(t, "alice") // enrols her authenticator
 	lib := writePackage(t, libFiles("1.0.0"))
 	wantOutput(t, "npm publish without --otp", npm.mustFail(lib, "publish"), "EOTP")
-	npm.must(lib, "publish", "--otp="+tr.OTP(t, "alice"))
+	npm.must(lib, "publish", "--otp="+code)
 }
 
 func TestNPMLoginWeb(t *testing.T) {

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"path/filepath"
 	"regexp"
 	"testing"
 	"time"
@@ -60,3 +61,7 @@ func totpCode(t testing.TB, secret string, step int64) string {
 	}
 	return c
 }
+
+// factorKey is where a server with the data directory keeps the key that
+// seals TOTP secrets (accounts.factor_key_file's default).
+func factorKey(data string) string { return filepath.Join(data, "keys", "factors.key") }
