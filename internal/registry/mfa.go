@@ -86,13 +86,13 @@ func (s *Service) explain(err error) error {
 // A PackagePolicy is what a package's MFA policy is and where it comes from.
 type PackagePolicy struct {
 	// Needs is the level changes to the package need.
-	Needs trove.AuthLevel `json:"needs"`
-	// Default is the registry's; Override the owners' ("none" if unset).
-	Default  trove.AuthLevel `json:"-"`
-	Override trove.AuthLevel `json:"-"`
+	Needs trove.AuthLevel
+	// Default is the registry's; Override the owners' (AuthNone if unset).
+	Default  trove.AuthLevel
+	Override trove.AuthLevel
 	// Marked and Ranked say why the package is critical, if it is.
-	Marked bool `json:"marked"`
-	Ranked bool `json:"ranked"`
+	Marked bool
+	Ranked bool
 }
 
 // Policy returns the MFA policy of the package (ecosystem, name).
