@@ -532,5 +532,10 @@ func TestNPMAdduserOpenRegistration(t *testing.T) {
 	if got := strings.TrimSpace(npm.must(t.TempDir(), "whoami")); got != "newbie" {
 		t.Errorf("npm whoami after adduser = %q", got)
 	}
-	npm.must(writePackage(t, libFiles("1.0.0")), "publish")
+	// A new account has no second factor: the MFA policy refuses its
+	// publish and says what to do. With an authenticator, the same login
+	// token publishes with a one-time password.
+	lib := writePackage(t, libFiles("1.0.0"))
+	wantOutput(t, "npm publish by a new account without a second factor", npm.mustFail(lib, "publish"), "E403", "second factor")
+	npm.must(lib, "publish", "--otp="+tr.OTP(t, "newbie"))
 }
