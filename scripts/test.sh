@@ -40,12 +40,19 @@ if [ ${#need[@]} -gt 0 ]; then
 	$SUDO apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
+# Chromium, for the web interface's browser tests (internal/web/webtest),
+# with its recommended fonts so that pages and screenshots render text.
+if ! command -v chromium >/dev/null; then
+	SUDO=; [ "$(id -u)" -eq 0 ] || SUDO=sudo
+	$SUDO apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+fi
 # versitygw, the S3 server of the s3 blob store's tests (internal/blob/s3blob/s3test):
 # a pinned go install (about a minute to build) when it is not already there.
 VERSITYGW=github.com/versity/versitygw/cmd/versitygw@v1.8.0
 GOBIN_DIR=$(go env GOBIN); GOBIN_DIR=${GOBIN_DIR:-$(go env GOPATH)/bin}
 command -v versitygw >/dev/null || [ -x "$GOBIN_DIR/versitygw" ] || go install "$VERSITYGW"
-for tool in go node npm pip twine; do
+for tool in go node npm pip twine chromium; do
 	command -v "$tool" >/dev/null || { echo "test.sh: $tool is not installed and cannot be installed here" >&2; exit 1; }
 done
 # Go tools at exact versions: pebble, Let's Encrypt's ACME test server, for

@@ -20,10 +20,13 @@ func newWeb(c *config.Config, s *stack, mounts []server.Mount, writable func() e
 		HTTPSURL:   httpsURL(c),
 		Serves:     server.Served(mounts),
 		Ecosystems: ecos,
+		Patterns:   s.registry.ParsePattern,
 		Users:      s.users,
 		Sessions:   s.sessions,
 		Tokens:     s.tokens,
 		Logins:     s.logins,
 		Writable:   writable,
+		Registry:   s.registry,
+		Pages:      s.pages,
 	})
 }

@@ -339,3 +339,30 @@ func TestTokenLifetimes(t *testing.T) {
 		t.Errorf("a token without expiry stopped working: %v", err)
 	}
 }
+
+func TestDisabledAccountTokens(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC)
+	db, u := newUserDB(t, now)
+	ts := NewTokens(db, func() time.Time { return now })
+	secret, _, err := ts.Create(ctx, u.ID, Spec{Packages: []Pattern{"*"}, Actions: []Action{Read}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ts.Authenticate(ctx, secret); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Tx(ctx, func(tx *meta.Tx) error { return tx.SetUserDisabled(ctx, u.ID, now) }); err != nil {
+		t.Fatal(err)
+	}
+	ts.Forget(u.ID) // as the admin page does; other replicas within CacheTTL
+	if _, err := ts.Authenticate(ctx, secret); !errors.Is(err, ErrUnauthenticated) || !strings.Contains(err.Error(), "disabled") {
+		t.Errorf("a disabled account's token: %v", err)
+	}
+	if err := db.Tx(ctx, func(tx *meta.Tx) error { return tx.SetUserDisabled(ctx, u.ID, time.Time{}) }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ts.Authenticate(ctx, secret); err != nil {
+		t.Errorf("re-enabled account's token: %v", err)
+	}
+}

@@ -176,6 +176,9 @@ func (t *Tokens) Authenticate(ctx context.Context, secret string) (*Principal, e
 	if err != nil {
 		return nil, fmt.Errorf("looking up token owner: %w", err)
 	}
+	if u.Disabled() {
+		return nil, fmt.Errorf("%w: the token's account is disabled", ErrUnauthenticated)
+	}
 	p := &Principal{UserID: u.ID, UserName: u.Name, Email: u.Email, Admin: u.Admin, TokenID: tok.ID, TokenPublicID: tok.PublicID, tokenHash: h,
 		Level: tok.AuthLevel}
 	for _, s := range tok.Packages {
@@ -222,6 +225,19 @@ func (t *Tokens) RevokeAll(ctx context.Context, userID int64) (int, error) {
 	}
 	t.mu.Unlock()
 	return n, nil
+}
+
+// Forget drops the user's tokens from this replica's cache, so that a
+// change to the account (disabling it) applies to them at once here and
+// within CacheTTL on the others.
+func (t *Tokens) Forget(userID int64) {
+	t.mu.Lock()
+	for h, c := range t.cache {
+		if c.p.UserID == userID {
+			delete(t.cache, h)
+		}
+	}
+	t.mu.Unlock()
 }
 
 // List returns the user's tokens, newest first.

@@ -189,6 +189,12 @@ func (s *Users) SignIn(ctx context.Context, name, password string, from netip.Ad
 		s.failed(tk, u != nil)
 		return nil, ErrBadCredentials
 	}
+	if u.Disabled() {
+		// The right password of a disabled account: not a guess to count,
+		// and the same answer as a wrong one.
+		s.refund(tk)
+		return nil, ErrBadCredentials
+	}
 	s.succeeded(tk)
 	return u, nil
 }

@@ -336,3 +336,25 @@ url = "https://crates.example"
 		t.Errorf("upstream durations = %v, %v", c.Upstream.TTL, c.Upstream.Timeout)
 	}
 }
+
+func TestWebSessionSettings(t *testing.T) {
+	for env, want := range map[string]string{
+		"TROVE_WEB_SESSION_IDLE=13h": "web.session_idle",
+		"TROVE_WEB_SUDO=0s":          "web: session_lifetime, session_idle and sudo must be positive",
+	} {
+		c, err := Load("", []string{env})
+		if err == nil {
+			err = c.Validate()
+		}
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v, want %q", env, err, want)
+		}
+	}
+	c, err := Load("", []string{"TROVE_WEB_SESSION_LIFETIME=8h", "TROVE_WEB_SESSION_IDLE=30m"})
+	if err != nil || c.Web.SessionLifetime.Std() != 8*time.Hour || c.Web.SessionIdle.Std() != 30*time.Minute || c.Web.Sudo.Std() != 10*time.Minute {
+		t.Errorf("web settings: %+v, %v", c.Web, err)
+	}
+	if err := c.Validate(); err != nil && strings.Contains(err.Error(), "web") {
+		t.Errorf("valid web settings refused: %v", err)
+	}
+}

@@ -186,7 +186,11 @@ func (f *form) check() (*registry.Upload, error) {
 	if err != nil {
 		return nil, err
 	}
-	md, err := json.Marshal(map[string]string{"module": f.module})
+	meta := map[string]string{"module": f.module}
+	if name, text := moduleReadme(m, f.zip); name != "" {
+		meta["readme"], meta["readmeFilename"] = text, name
+	}
+	md, err := json.Marshal(meta)
 	if err != nil {
 		return nil, err
 	}

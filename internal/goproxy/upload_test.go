@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -239,5 +240,34 @@ func TestUploadIncompatible(t *testing.T) {
 func TestErrNotExistForSumdb(t *testing.T) {
 	if !os.IsNotExist(notExist("lookup", "x")) || !errors.Is(notExist("lookup", "x"), os.ErrNotExist) {
 		t.Error("notExist is not seen by os.IsNotExist, so sumdb.Server would answer 500")
+	}
+}
+
+// TestUploadKeepsReadme checks that an upload keeps the module's README
+// in its release metadata (for the package page), and only a README
+// within MaxReadmeBytes.
+func TestUploadKeepsReadme(t *testing.T) {
+	e := newTestEnv(t)
+	gomod := goMod(modA)
+	for v, readme := range map[string]string{"v1.0.0": "# A\n\nthe module\n", "v1.0.1": strings.Repeat("x", MaxReadmeBytes+1)} {
+		z := moduleZip(t, modA, v, map[string]string{"go.mod": string(gomod), "a.go": "package a\n", "README.md": readme, "sub/README.md": "not this"})
+		if r := e.post(t, e.token, uploadForm(modA, v, gomod, z)); r.StatusCode != http.StatusCreated {
+			t.Fatalf("upload %s: %s %s", v, r.Status, r.body)
+		}
+	}
+	p, err := e.Registry.Project(context.Background(), trove.Go, modA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, rel := range p.Releases {
+		var md map[string]string
+		json.Unmarshal(rel.Metadata, &md)
+		want := map[string]string{"module": modA}
+		if rel.Version == "v1.0.0" {
+			want["readme"], want["readmeFilename"] = "# A\n\nthe module\n", "README.md"
+		}
+		if fmt.Sprint(md) != fmt.Sprint(want) {
+			t.Errorf("metadata of %s = %.200v, want %v", rel.Version, md, want)
+		}
 	}
 }

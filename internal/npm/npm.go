@@ -21,7 +21,7 @@
 //	GET    /-/v1/search?text=&size=&from=  search
 //	GET    /-/whoami                       {"username": …}
 //	POST   /-/v1/login                     start a browser login: {"loginUrl", "doneUrl"}
-//	GET    /-/v1/login/S, POST             the sign-in page of a browser login
+//	GET    /-/v1/login/S                   a browser login: redirects to the web sign-in
 //	GET    /-/v1/done?sessionId=S          poll a browser login: 202 until done, then {"token"}
 //	PUT    /-/user/org.couchdb.user:U      legacy login (npm login --auth-type=legacy, npm adduser)
 //	GET    /-/user/org.couchdb.user:U      {"name": U} if the user exists (npm owner add|rm; no email)
@@ -52,7 +52,7 @@ package npm
 import (
 	"encoding/json"
 	"errors"
-	"html/template"
+	"fmt"
 	"net/http"
 
 	"github.com/trove-dev/trove/internal/access"
@@ -128,7 +128,6 @@ func (h *Handler) routes() adapter.Table[op, request] {
 		{Route: route("search", get, "/-/v1/search", open), Kind: opSearch, Serve: h.search},
 		{Route: route("login.start", post, "/-/v1/login", signIn), Kind: opLoginStart, Serve: h.loginStart},
 		{Route: route("login.page", get, "/-/v1/login/{session}", signIn), Kind: opLoginPage, Serve: h.loginPage},
-		{Route: route("login.submit", post, "/-/v1/login/{session}", signIn), Kind: opLoginPage, Serve: h.loginSubmit},
 		{Route: route("login.done", get, "/-/v1/done", signIn), Kind: opLoginDone, Serve: h.loginDone},
 		{Route: route("login.couch", put, "/-/user/org.couchdb.user:{user}", signIn), Kind: opCouchUser, Serve: h.couchLogin},
 		{Route: route("user", get, "/-/user/org.couchdb.user:{user}", cred), Kind: opCouchUser, When: noRev, Serve: h.couchUser},
@@ -160,10 +159,14 @@ func (h *Handler) Route(r *http.Request) (string, adapter.Endpoint) {
 }
 
 // WriteError writes an npm error, {"error": msg}, which npm prints. The
-// browser login page gets its HTML form back instead, with the message.
+// browser login link, which a person opens, gets plain text instead.
 func (h *Handler) WriteError(w http.ResponseWriter, r *http.Request, status int, msg string) {
 	if req, err := parsePath(r.URL.EscapedPath()); err == nil && req.op == opLoginPage {
-		h.renderLoginPage(w, status, loginView{Error: msg, Form: status == http.StatusUnauthorized || status == http.StatusBadRequest})
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-store")
+		w.Header().Set("Referrer-Policy", "no-referrer")
+		w.WriteHeader(status)
+		fmt.Fprintf(w, "%s\nRun npm login again to get a new sign-in link.\n", msg)
 		return
 	}
 	// Never WWW-Authenticate: npm reads "OTP" there as a one-time
@@ -214,6 +217,3 @@ func jsonKind(k string) string {
 	}
 	return k
 }
-
-// templates are parsed once; a broken template is a programming error.
-var templates = template.Must(template.New("login").Parse(loginHTML))

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"html/template"
 	"net/http"
 	"net/url"
 	"slices"
@@ -8,7 +9,8 @@ import (
 
 // homeView is what the home page shows.
 type homeView struct {
-	Clients []clientSetup
+	Clients  []clientSetup
+	Packages template.HTML // counts and recent releases (packagehome.go)
 }
 
 // clientSetup tells how to point one client at this server.
@@ -19,7 +21,11 @@ type clientSetup struct {
 
 // home serves GET /: a welcome and how to use the server.
 func (h *Handler) home(w http.ResponseWriter, r *http.Request, _ *Visit) error {
-	h.page(w, r, http.StatusOK, "home", homeView{Clients: h.clients()})
+	pkgs, err := h.homePackages(r.Context())
+	if err != nil {
+		return err
+	}
+	h.page(w, r, http.StatusOK, "home", homeView{Clients: h.clients(), Packages: pkgs})
 	return nil
 }
 

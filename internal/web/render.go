@@ -179,3 +179,8 @@ func statusOf(err error) int {
 	}
 	return http.StatusInternalServerError
 }
+
+// logError logs a failure that the page does not show.
+func logError(r *http.Request, what string, err error) {
+	slog.Error(what, "path", r.URL.Path, "err", err)
+}

@@ -41,6 +41,8 @@ func (h *Handler) table() []route {
 	return []route{
 		{"home", "GET", "/{$}", Anyone, h.home},
 		{"static", "GET", staticPrefix + "{file}", Anyone, h.serveStatic},
+		{"package", "GET", packagePrefix + "{path...}", Anyone, h.packagePage},
+		{"search", "GET", "/-/search", Anyone, h.searchPage},
 
 		{"signin", "GET", "/-/signin", Credentials, h.signinPage},
 		{"signin.submit", "POST", "/-/signin", Credentials, h.signinSubmit},
@@ -49,6 +51,23 @@ func (h *Handler) table() []route {
 		{"signout", "POST", "/-/signout", Credentials, h.signout},
 		{"sudo", "GET", "/-/sudo", Member, h.sudoPage},
 		{"sudo.submit", "POST", "/-/sudo", Member, h.sudoSubmit},
+
+		{"account", "GET", "/-/account", Member, h.profile},
+		{"account.public-email", "POST", "/-/account/public-email", Sudo, h.publicEmail},
+		{"account.password", "GET", "/-/account/password", Member, h.passwordPage},
+		{"account.password.submit", "POST", "/-/account/password", Member, h.passwordSubmit}, // asks for the password itself
+		{"account.tokens", "GET", "/-/account/tokens", Member, h.tokensPage},
+		{"account.tokens.create", "POST", "/-/account/tokens", Sudo, h.createToken},
+		{"account.tokens.revoke", "POST", "/-/account/tokens/revoke", Sudo, h.revokeToken},
+		{"account.sessions", "GET", "/-/account/sessions", Member, h.sessionsPage},
+		{"account.sessions.revoke", "POST", "/-/account/sessions/revoke", Sudo, h.revokeSession},
+		{"account.events", "GET", "/-/account/events", Member, h.eventsPage},
+
+		{"npm-login", "GET", npmLoginPrefix + "{id}", Member, h.npmLoginPage},
+		{"npm-login.confirm", "POST", npmLoginPrefix + "{id}", Sudo, h.npmLoginConfirm},
+
+		{"admin.users", "GET", "/-/admin/users", Admin, h.adminUsers},
+		{"admin.users.action", "POST", "/-/admin/users/{name}/{action}", Admin, h.adminAction},
 	}
 }
 

@@ -77,13 +77,10 @@ func (h *Handler) guard(rt route) http.Handler {
 		if err == nil {
 			err = h.check(w, r, rt, v)
 		}
-		if errors.Is(err, errAnswered) {
-			return
-		}
 		if err == nil {
 			err = rt.serve(w, r, v)
 		}
-		if err != nil {
+		if err != nil && !errors.Is(err, errAnswered) {
 			h.fail(w, r, err)
 		}
 	})

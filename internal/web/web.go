@@ -29,6 +29,8 @@ import (
 
 	"github.com/trove-dev/trove/internal/access"
 	"github.com/trove-dev/trove/internal/account"
+	"github.com/trove-dev/trove/internal/page"
+	"github.com/trove-dev/trove/internal/registry"
 	"github.com/trove-dev/trove/internal/trove"
 )
 
@@ -46,6 +48,10 @@ type Options struct {
 	// Ecosystems maps an ecosystem to its mount prefix ("npm" → "/npm"),
 	// for the home page's client instructions.
 	Ecosystems map[string]string
+
+	// Patterns parses a token's package pattern ("npm:@acme/*", "*"):
+	// registry.Service.ParsePattern. Nil accepts only "*".
+	Patterns func(string) (access.Pattern, error)
 
 	Users    *account.Users
 	Sessions *account.Sessions
@@ -66,6 +72,12 @@ type Options struct {
 	Writable func() error
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+
+	// Registry, when set, serves the package pages, search and the home
+	// page's lists (package.go, search.go); Pages caches their rendered
+	// parts (nil: a cache of its own, 16 MiB).
+	Registry *registry.Service
+	Pages    *page.Cache
 }
 
 // Events lists the security events of an account, newest first (the mail
@@ -77,10 +89,12 @@ type Events interface {
 
 // A Handler serves the web interface.
 type Handler struct {
-	o     Options
-	pages map[string]*template.Template
-	files staticFiles
-	mux   http.Handler
+	o      Options
+	cache  *page.Cache
+	search *searchIndex
+	pages  map[string]*template.Template
+	files  staticFiles
+	mux    http.Handler
 }
 
 // New returns the web interface. It fails only if an embedded template
@@ -98,6 +112,7 @@ func New(o Options) (*Handler, error) {
 		return nil, err
 	}
 	h.mux = h.routes()
+	h.setupPackages()
 	return h, nil
 }
 

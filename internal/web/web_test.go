@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"net/url"
 	"strings"
 	"sync"
@@ -14,6 +15,7 @@ import (
 	"github.com/trove-dev/trove/internal/access"
 	"github.com/trove-dev/trove/internal/account"
 	"github.com/trove-dev/trove/internal/adapter"
+	"github.com/trove-dev/trove/internal/meta"
 	"github.com/trove-dev/trove/internal/meta/dbtest"
 	"github.com/trove-dev/trove/internal/trove"
 )
@@ -49,16 +51,12 @@ func newSite(t *testing.T, edit ...func(*Options)) *site {
 	db := dbtest.Open(t)
 	c := &clock{t: time.Now().UTC()}
 	s := &site{t: t, clock: c, users: account.NewUsers(db, c.now), ses: account.NewSessions(db, c.now), toks: access.NewTokens(db, c.now)}
-	ctx := context.Background()
 	var err error
-	if s.alice, err = s.users.Create(ctx, account.NewUser{Name: "alice", Email: "alice@example.com", Password: alicePassword}); err != nil {
-		t.Fatal(err)
-	}
-	if s.root, err = s.users.Create(ctx, account.NewUser{Name: "root", Email: "root@example.com", Password: rootPassword, Admin: true}); err != nil {
-		t.Fatal(err)
-	}
+	s.alice = addUser(t, db, "alice", alicePassword, false)
+	s.root = addUser(t, db, "root", rootPassword, true)
 	o := Options{BaseURL: "http://trove.test", Serves: []string{"npm under /npm/", "pypi under /pypi/"},
 		Ecosystems: map[string]string{"npm": "/npm", "pypi": "/pypi", "go": "/go"},
+		Patterns:   func(p string) (access.Pattern, error) { return access.ParsePattern(p, npmNamer{}) },
 		Users:      s.users, Sessions: s.ses, Tokens: s.toks, Logins: account.NewLogins(db, s.toks, c.now), Now: c.now}
 	for _, e := range edit {
 		e(&o)
@@ -275,4 +273,41 @@ func TestLocalPath(t *testing.T) {
 			t.Errorf("localPath(%q) = %q, want %q", in, got, want)
 		}
 	}
+}
+
+// remote is the client address of test sign-ins made directly.
+func remote() netip.Addr { return netip.MustParseAddr("127.0.0.1") }
+
+// httptestServer serves h as if every request came over plain HTTP from
+// another machine.
+func httptestServer(t *testing.T, h *Handler) string {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.ServeHTTP(w, r.WithContext(adapter.WithChannel(r.Context(), adapter.PlainNetwork)))
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+// npmNamer names npm packages for token patterns.
+type npmNamer struct{}
+
+func (npmNamer) Ecosystem() trove.Ecosystem { return "npm" }
+func (npmNamer) Fold(s string) string       { return s }
+
+// hashes are the test passwords' hashes, computed once per process:
+// argon2id is slow on purpose, more so under the race detector.
+var hashes sync.Map
+
+// addUser stores a user with the password, as Users.Create would.
+func addUser(t *testing.T, db *meta.DB, name, password string, admin bool) *trove.User {
+	t.Helper()
+	h, ok := hashes.Load(password)
+	if !ok {
+		h, _ = hashes.LoadOrStore(password, account.HashPassword(password))
+	}
+	u := &trove.User{Name: name, Email: name + "@example.com", Admin: admin, CreatedAt: time.Now().UTC()}
+	if err := db.Tx(context.Background(), func(tx *meta.Tx) error { return tx.InsertUser(context.Background(), u, h.(string)) }); err != nil {
+		t.Fatal(err)
+	}
+	return u
 }

@@ -10,6 +10,7 @@ import (
 	"io"
 	"io/fs"
 	"net/http"
+	"net/http/cookiejar"
 	"net/url"
 	"os"
 	"os/exec"
@@ -426,16 +427,21 @@ func TestNPMLoginWeb(t *testing.T) {
 		cmd.Wait()
 		t.Fatalf("npm login printed no login URL:\n%s%s", printed.String(), stderr.String())
 	}
-	page, err := http.Get(u)
+	// The link leads to the web sign-in, then to a confirmation.
+	jar, _ := cookiejar.New(nil)
+	browser := &http.Client{Jar: jar}
+	page, err := browser.Get(u)
 	if err != nil {
 		t.Fatal(err)
 	}
 	body, _ := io.ReadAll(page.Body)
 	page.Body.Close()
-	if page.StatusCode != 200 || !strings.Contains(string(body), "<form") {
+	if page.StatusCode != 200 || !strings.Contains(string(body), `action="/-/signin"`) || !strings.Contains(string(body), "npm login") {
 		t.Fatalf("login page: %d\n%s", page.StatusCode, body)
 	}
-	bad, err := http.PostForm(u, url.Values{"name": {"alice"}, "password": {"not it"}})
+	next := page.Request.URL.Query().Get("next")
+	signin := page.Request.URL.Scheme + "://" + page.Request.URL.Host + "/-/signin"
+	bad, err := browser.PostForm(signin, url.Values{"name": {"alice"}, "password": {"not it"}, "next": {next}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -443,13 +449,22 @@ func TestNPMLoginWeb(t *testing.T) {
 	if bad.StatusCode != http.StatusUnauthorized {
 		t.Errorf("wrong password on the login page: %d", bad.StatusCode)
 	}
-	ok, err := http.PostForm(u, url.Values{"name": {"alice"}, "password": {Password}})
+	confirm, err := browser.PostForm(signin, url.Values{"name": {"alice"}, "password": {Password}, "next": {next}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ = io.ReadAll(confirm.Body)
+	confirm.Body.Close()
+	if confirm.StatusCode != 200 || !strings.Contains(string(body), "Yes, sign in npm") {
+		t.Fatalf("sign-in: %d\n%s", confirm.StatusCode, body)
+	}
+	ok, err := browser.PostForm(confirm.Request.URL.String(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ok.Body.Close()
-	if ok.StatusCode != 200 {
-		t.Fatalf("sign-in: %d", ok.StatusCode)
+	if ok.StatusCode != 200 || ok.Request.URL.Path != "/-/account" {
+		t.Fatalf("confirming the npm login: %d at %s", ok.StatusCode, ok.Request.URL)
 	}
 	if err := cmd.Wait(); err != nil {
 		t.Fatalf("npm login: %v\n%s%s", err, printed.String(), stderr.String())

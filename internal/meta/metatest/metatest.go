@@ -29,6 +29,7 @@ func Run(t *testing.T, newDB func(t *testing.T) *meta.DB) {
 	t.Run("Owners", func(t *testing.T) { testOwners(t, newDB(t)) })
 	t.Run("Changes", func(t *testing.T) { testChanges(t, newDB(t)) })
 	t.Run("Search", func(t *testing.T) { testSearch(t, newDB(t)) })
+	t.Run("PageQueries", func(t *testing.T) { testPageQueries(t, newDB(t)) })
 	t.Run("LoginSessions", func(t *testing.T) { testLoginSessions(t, newDB(t)) })
 	t.Run("WebSessions", func(t *testing.T) { testWebSessions(t, newDB(t)) })
 	t.Run("UserDisabled", func(t *testing.T) { testUserDisabled(t, newDB(t)) })

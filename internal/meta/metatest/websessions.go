@@ -18,14 +18,18 @@ func testWebSessions(t *testing.T, db *meta.DB) {
 		return s
 	}
 	a1, a2, b1 := mk(alice, "a1"), mk(alice, "a2"), mk(bob, "b1")
-	if err := db.Tx(ctx, func(tx *meta.Tx) error { return tx.InsertWebSession(ctx, &meta.WebSession{Hash: "a1", UserID: alice.ID}) }); !errors.Is(err, meta.ErrConflict) {
+	if err := db.Tx(ctx, func(tx *meta.Tx) error {
+		return tx.InsertWebSession(ctx, &meta.WebSession{Hash: "a1", UserID: alice.ID})
+	}); !errors.Is(err, meta.ErrConflict) {
 		t.Errorf("duplicate hash: %v, want ErrConflict", err)
 	}
 	got, err := db.WebSessionByHash(ctx, "a1")
 	if err != nil || got.ID != a1.ID || !got.Pending || got.Level != trove.AuthPassword || got.Client != "192.0.2.1" || !got.ExpiresAt.Equal(a1.ExpiresAt) {
 		t.Fatalf("WebSessionByHash = %+v, %v", got, err)
 	}
-	tx(t, db, func(tx *meta.Tx) error { return tx.PassWebSession(ctx, a1.ID, trove.AuthPhishingResistant, now.Add(10*time.Minute)) })
+	tx(t, db, func(tx *meta.Tx) error {
+		return tx.PassWebSession(ctx, a1.ID, trove.AuthPhishingResistant, now.Add(10*time.Minute))
+	})
 	tx(t, db, func(tx *meta.Tx) error { return tx.TouchWebSession(ctx, a1.ID, now.Add(time.Minute)) })
 	got, _ = db.WebSessionByHash(ctx, "a1")
 	if got.Pending || got.Level != trove.AuthPhishingResistant || !got.SudoUntil.Equal(now.Add(10*time.Minute)) || !got.LastSeenAt.Equal(now.Add(time.Minute)) {
@@ -36,7 +40,10 @@ func testWebSessions(t *testing.T, db *meta.DB) {
 		t.Errorf("revoking another user's session: %v, want ErrNotFound", err)
 	}
 	var n int
-	tx(t, db, func(tx *meta.Tx) (err error) { n, err = tx.RevokeWebSessionsOfUser(ctx, alice.ID, a1.ID, now); return err })
+	tx(t, db, func(tx *meta.Tx) (err error) {
+		n, err = tx.RevokeWebSessionsOfUser(ctx, alice.ID, a1.ID, now)
+		return err
+	})
 	if n != 1 {
 		t.Errorf("RevokeWebSessionsOfUser keeping a1 revoked %d, want 1", n)
 	}
