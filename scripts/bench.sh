@@ -27,7 +27,7 @@ trap 'kill $TPID 2>/dev/null; [ -f "$WORK/nginx/nginx.pid" ] && kill $(cat "$WOR
 for i in $(seq 1 100); do curl -sf http://127.0.0.1:$TPORT/readyz >/dev/null && break; sleep 0.1; done
 REG=http://127.0.0.1:$TPORT/npm/
 if [ $fresh = 1 ]; then
-	printf 'bench-password-123456\n' | "$WORK/trove" admin user add bench --email bench@example.invalid --password-stdin --data "$DATA"
+	printf 'bench-password-123456\n' | "$WORK/trove" admin user add bench --email bench@example.invalid --password-stdin --verified --data "$DATA"
 	TOKEN=$("$WORK/trove" token create --user bench --scope '*' --action read,publish,yank --data "$DATA")
 	echo "$TOKEN" > "$WORK/token"
 	printf 'registry=%s\n//127.0.0.1:%s/npm/:_authToken=%s\naudit=false\nfund=false\nupdate-notifier=false\n' "$REG" $TPORT "$TOKEN" > "$WORK/npmrc"

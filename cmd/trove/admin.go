@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/trove-dev/trove/internal/access"
 	"github.com/trove-dev/trove/internal/account"
 	"github.com/trove-dev/trove/internal/config"
 	"github.com/trove-dev/trove/internal/meta"
@@ -41,7 +42,7 @@ func newAdmin(g *globals) *cobra.Command {
 	admin.AddCommand(user, newCriticalAdmin(g))
 
 	var email string
-	var passwordStdin, isAdmin, publicEmail bool
+	var passwordStdin, isAdmin, publicEmail, verified bool
 	add := &cobra.Command{
 		Use:   "add NAME --email ADDRESS --password-stdin",
 		Short: "Create a user account",
@@ -56,10 +57,20 @@ func newAdmin(g *globals) *cobra.Command {
 				return err
 			}
 			return withDB(cmd.Context(), g, func(c *config.Config, db *meta.DB) error {
-				u, err := account.NewUsers(db, nil).Create(cmd.Context(), account.NewUser{Name: args[0], Email: email, Password: pw, Admin: isAdmin, PublicEmail: publicEmail})
+				users := account.NewUsers(db, nil)
+				if err := setBreaches(c, users); err != nil {
+					return err
+				}
+				m, err := newMailServices(c, db)
 				if err != nil {
 					return err
 				}
+				m.wireAccounts(users, access.NewTokens(db, nil))
+				u, err := users.Create(cmd.Context(), account.NewUser{Name: args[0], Email: email, Password: pw, Admin: isAdmin, PublicEmail: publicEmail, Verified: verified})
+				if err != nil {
+					return err
+				}
+				reportVerification(cmd, u, verified)
 				role := "user"
 				if u.Admin {
 					role = "administrator"
@@ -73,6 +84,7 @@ func newAdmin(g *globals) *cobra.Command {
 	add.Flags().BoolVar(&passwordStdin, "password-stdin", false, "read the password from standard input (one line)")
 	add.Flags().BoolVar(&isAdmin, "admin", false, "make the user an administrator")
 	add.Flags().BoolVar(&publicEmail, "public-email", false, "show the email address beside the user's name in public package metadata")
+	add.Flags().BoolVar(&verified, "verified", false, "vouch for the email address (logged); without it a verification link is mailed, and the user cannot publish until they follow it")
 	add.MarkFlagRequired("email")
 
 	var setPublicEmail bool
@@ -142,16 +154,14 @@ second.`,
 				if err := users.Unlock(cmd.Context(), u.Name); err != nil {
 					return err
 				}
-				if err := account.UnlockFactors(cmd.Context(), db, u.ID); err != nil {
-					return err
-				}
 				fmt.Fprintf(cmd.ErrOrStderr(), "trove: unlocked sign-ins for %s; the addresses the failures came from stay limited\n", u.Name)
 				return nil
 			})
 		},
 	}
-	user.AddCommand(add, set, list, unlock)
+	user.AddCommand(add, set, list, unlock, newAdminUserVerify(g), newRecoverCmd(g))
 	addFactorAdmin(g, user)
+	admin.AddCommand(newAdminMail(g), newAdminInvite(g))
 	return admin
 }
 

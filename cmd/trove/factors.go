@@ -19,18 +19,53 @@ import (
 // accounts.factor_key_file (created on first use), checked against the
 // stored TOTP secrets so a server with the wrong key refuses to start.
 func openFactors(ctx context.Context, c *config.Config, db *meta.DB, notify account.Notifier) (*account.Factors, error) {
-	key, err := account.LoadOrCreateFactorKey(c.FactorKeyFile())
-	if err != nil {
-		return nil, err
-	}
-	f, err := account.NewFactors(db, account.FactorsConfig{Key: key, BaseURL: c.BaseURL, Notifier: notify})
+	f, err := newFactors(c, db, notify)
 	if err != nil {
 		return nil, err
 	}
 	if err := f.CheckKey(ctx); err != nil {
-		return nil, hinted{err, fmt.Sprintf("copy %s from the server that enrolled the factors (see docs/accounts.md)", c.FactorKeyFile())}
+		return nil, hinted{err, fmt.Sprintf("copy %s from the server that enrolled the factors; if that key is lost, trove admin factors drop-unreadable removes the factors it sealed (docs/accounts.md)", c.FactorKeyFile())}
 	}
 	return f, nil
+}
+
+// newFactors is openFactors without the key check.
+func newFactors(c *config.Config, db *meta.DB, notify account.Notifier) (*account.Factors, error) {
+	key, err := account.LoadOrCreateFactorKey(c.FactorKeyFile())
+	if err != nil {
+		return nil, err
+	}
+	return account.NewFactors(db, account.FactorsConfig{Key: key, BaseURL: c.BaseURL, Notifier: notify})
+}
+
+// newFactorsAdmin is trove admin factors: what concerns every user's
+// factors.
+func newFactorsAdmin(g *globals) *cobra.Command {
+	fa := &cobra.Command{Use: "factors", Short: "Second factors of every account"}
+	drop := &cobra.Command{
+		Use:   "drop-unreadable",
+		Short: "Remove the TOTP factors the factor key cannot open (the key was lost)",
+		Long: `Remove every TOTP factor whose secret does not open with this server's
+factor key (accounts.factor_key_file). Use it only when the key those
+secrets were sealed with is lost for good: restore the key file instead
+if you can. Each owner is told; they sign in with a security key or a
+recovery code (or with their password, if that was their last factor) and
+add their authenticator app again.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return withDB(cmd.Context(), g, func(c *config.Config, db *meta.DB) error {
+				f, err := newFactors(c, db, cliNotifier(c, db))
+				if err != nil {
+					return err
+				}
+				dropped, err := f.DropUnreadable(cmd.Context(), "administrator (trove admin factors drop-unreadable)")
+				fmt.Fprintf(cmd.ErrOrStderr(), "trove: removed %d TOTP factors the factor key %s does not open\n", len(dropped), c.FactorKeyFile())
+				return err
+			})
+		},
+	}
+	fa.AddCommand(drop)
+	return fa
 }
 
 // userNamed looks a user up for a command, with a hint when there is none.
@@ -77,6 +112,7 @@ password alone until they add a factor again.`,
 	}
 	factor.AddCommand(remove)
 	user.AddCommand(list, factor)
+	user.Parent().AddCommand(newFactorsAdmin(g))
 }
 
 func listFactors(cmd *cobra.Command, c *config.Config, db *meta.DB, name string) error {
@@ -118,7 +154,7 @@ func removeFactor(cmd *cobra.Command, c *config.Config, db *meta.DB, name string
 	if err != nil {
 		return err
 	}
-	f, err := openFactors(ctx, c, db, nil) // TODO(issue 11): the mail notifier once it lands
+	f, err := newFactors(c, db, cliNotifier(c, db)) // no key check: removing needs no secret
 	if err != nil {
 		return err
 	}
@@ -172,7 +208,7 @@ func enrollTOTP(cmd *cobra.Command, c *config.Config, db *meta.DB, name, label s
 	if err != nil {
 		return err
 	}
-	f, err := openFactors(ctx, c, db, nil) // TODO(issue 11): the mail notifier once it lands
+	f, err := openFactors(ctx, c, db, cliNotifier(c, db))
 	if err != nil {
 		return err
 	}

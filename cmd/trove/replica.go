@@ -27,10 +27,12 @@ func startJobs(ctx context.Context, c *config.Config, s *stack) {
 	holder := registry.Holder()
 	go s.registry.RunJob(ctx, holder, s.registry.SweepJob())
 	go s.registry.FlushDownloadsLoop(ctx)
-	go s.registry.RunJob(ctx, holder, s.registry.CriticalJob(criticalNotice(nil)))
+	go s.registry.RunJob(ctx, holder, s.registry.CriticalJob(criticalNotice(s.mail.notes)))
 	if c.Storage.ScrubInterval.Std() > 0 {
 		go s.registry.RunJob(ctx, holder, scrubJob(c, s))
 	}
+	startMailJobs(ctx, c, s, holder)
+	go s.registry.RunJob(ctx, holder, domainJob(c, s))
 }
 
 // rates returns the rate limit r, kept in the database (one budget for

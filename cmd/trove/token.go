@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/trove-dev/trove/internal/access"
+	"github.com/trove-dev/trove/internal/account"
 	"github.com/trove-dev/trove/internal/config"
 	"github.com/trove-dev/trove/internal/meta"
 	"github.com/trove-dev/trove/internal/registry"
@@ -79,6 +80,11 @@ func createToken(cmd *cobra.Command, c *config.Config, db *meta.DB, user, otp st
 	}
 	tokens := access.NewTokens(db, nil)
 	tokens.SetLifetimes(tokenLifetimes(c))
+	m, err := newMailServices(c, db)
+	if err != nil {
+		return err
+	}
+	m.wireAccounts(account.NewUsers(db, nil), tokens)
 	secret, t, err := tokens.Create(cmd.Context(), u.ID, spec)
 	if err != nil {
 		return err

@@ -149,13 +149,15 @@ type stack struct {
 	users     *account.Users
 	logins    *account.Logins
 	sessions  *account.Sessions
+	factors   *account.Factors
 	tokens    *access.Tokens
 	pages     *page.Cache
 	log       *translog.Log
 	metrics   *server.Metrics
 	blobStore blob.Store // the store itself, without the cache in front
 	curate    *curate.Service
-	factors   *account.Factors
+	mail      *mailServices
+	domains   *account.Domains
 }
 
 // wire builds the whole server from a finished configuration.
@@ -222,7 +224,16 @@ func wire(ctx context.Context, c *config.Config) (*stack, error) {
 	s.users = account.NewUsers(db, nil)
 	s.users.SetHashing(limit.NewSlots(account.HashSlots(int64(c.Accounts.HashMemory)), c.Accounts.HashWait.Std()))
 	s.logins = account.NewLogins(db, s.tokens, nil)
-	if s.factors, err = openFactors(ctx, c, db, nil); err != nil {
+	if s.mail, err = newMailServices(c, db); err != nil {
+		db.Close()
+		return nil, err
+	}
+	s.mail.wireAccounts(s.users, s.tokens)
+	if err := wireRecovery(c, s); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if s.factors, err = openFactors(ctx, c, db, s.mail.notes); err != nil {
 		db.Close()
 		return nil, err
 	}
@@ -236,7 +247,7 @@ func wire(ctx context.Context, c *config.Config) (*stack, error) {
 		return nil, err
 	}
 	mounts = append(mounts,
-		server.Mount{Prefix: "/api", Ecosystem: "api", Adapter: api.New(api.Options{Registry: reg, Tokens: s.tokens, Curate: s.curate, Notice: criticalNotice(nil)})},
+		server.Mount{Prefix: "/api", Ecosystem: "api", Adapter: api.New(api.Options{Registry: reg, Tokens: s.tokens, Curate: s.curate, Notice: criticalNotice(s.mail.notes)})},
 		server.Mount{Prefix: "/log", Ecosystem: "log", Handler: translog.NewServer(tlog, db, logLookup(reg))})
 	site, err := newWeb(c, s, mounts, tlog.Writable)
 	if err != nil {

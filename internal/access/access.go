@@ -47,6 +47,10 @@ type Principal struct {
 	// minted, or, for one request, the stronger proof it carried (an npm
 	// one-time password: see Raised).
 	Level trove.AuthLevel
+	// MustChangePassword is set while the user must change their password
+	// (it was found in known breaches at sign-in, or an administrator
+	// forced a reset): nothing but reading is allowed until it changes.
+	MustChangePassword bool
 }
 
 // Raised returns a copy of p whose level is at least l: for the one
@@ -59,6 +63,13 @@ func (p *Principal) Raised(l trove.AuthLevel) *Principal {
 	c := *p
 	c.Level = l
 	return &c
+}
+
+// MustChangePasswordError is the refusal of a change by a user who must
+// change their password first.
+func MustChangePasswordError(user string) error {
+	return fmt.Errorf("%w: user %s must change their password (it appears in known data breaches, or an administrator asked for a new one): "+
+		"sign in on the web and change it on your account's password page, or use \"Forgot password\", before creating tokens or publishing", ErrDenied, user)
 }
 
 // Allows reports whether the principal's scope covers action a on the
@@ -209,6 +220,9 @@ func authorize(p *Principal, a Action, r Resource) error {
 	}
 	if p == nil {
 		return fmt.Errorf("%w: %s %s:%s needs an API token", ErrUnauthenticated, a, r.Ecosystem, r.Name)
+	}
+	if p.MustChangePassword {
+		return MustChangePasswordError(p.UserName)
 	}
 	if !p.Allows(a, r.Ecosystem, r.Name) {
 		return fmt.Errorf("%w: this token's scope does not allow %s on %s:%s", ErrDenied, a, r.Ecosystem, r.Name)

@@ -57,6 +57,15 @@ type Tokens struct {
 
 	mu    sync.RWMutex
 	cache map[string]cachedPrincipal // by token hash
+
+	onCreate func(ctx context.Context, tx *meta.Tx, tok *trove.Token) error
+}
+
+// OnCreate sets fn to run in the transaction that stores each new token
+// (the owner's notification of it, durable with the token); an error
+// from fn fails the creation.
+func (t *Tokens) OnCreate(fn func(ctx context.Context, tx *meta.Tx, tok *trove.Token) error) {
+	t.onCreate = fn
 }
 
 type cachedPrincipal struct {
@@ -133,9 +142,20 @@ func (t *Tokens) Create(ctx context.Context, userID int64, spec Spec) (string, *
 		if err := tx.LockUser(ctx, userID); err != nil {
 			return err
 		}
+		if u, err := tx.UserByID(ctx, userID); err != nil {
+			return err
+		} else if u.PasswordReset {
+			return MustChangePasswordError(u.Name)
+		}
 		tok.CreatedAt = t.now().UTC()
-		return tx.InsertToken(ctx, tok)
+		if err := tx.InsertToken(ctx, tok); err != nil || t.onCreate == nil {
+			return err
+		}
+		return t.onCreate(ctx, tx, tok)
 	})
+	if errors.Is(err, ErrDenied) {
+		return "", nil, err
+	}
 	if err != nil {
 		return "", nil, fmt.Errorf("storing token: %w", err)
 	}
@@ -180,7 +200,7 @@ func (t *Tokens) Authenticate(ctx context.Context, secret string) (*Principal, e
 		return nil, fmt.Errorf("%w: the token's account is disabled", ErrUnauthenticated)
 	}
 	p := &Principal{UserID: u.ID, UserName: u.Name, Email: u.Email, Admin: u.Admin, TokenID: tok.ID, TokenPublicID: tok.PublicID, tokenHash: h,
-		Level: tok.AuthLevel}
+		Level: tok.AuthLevel, MustChangePassword: u.PasswordReset}
 	for _, s := range tok.Packages {
 		p.Packages = append(p.Packages, Pattern(s))
 	}

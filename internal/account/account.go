@@ -85,6 +85,9 @@ type Users struct {
 
 	throttle *throttle
 	hashing  *limit.Slots
+	notifier Notifier // nil: nobody is told of lockouts and new devices
+	verify   *Verifications
+	breaches Breaches // nil: no breach check
 }
 
 // NewUsers returns an account service over db with the default hashing
@@ -120,10 +123,19 @@ type NewUser struct {
 	// PublicEmail shows the email address beside the name in public
 	// metadata; by default it stays private.
 	PublicEmail bool
+	// Verified marks the address verified at once: an operator vouches
+	// for it (trove admin user add --verified). Otherwise a verification
+	// link is mailed, if SetVerifications was called.
+	Verified bool
 }
 
 // Create validates and stores a new account.
 func (s *Users) Create(ctx context.Context, nu NewUser) (*trove.User, error) {
+	return s.create(ctx, nu, nil)
+}
+
+// create is Create, running also in its transaction (an invitation's use).
+func (s *Users) create(ctx context.Context, nu NewUser, also func(context.Context, *meta.Tx) error) (*trove.User, error) {
 	name := strings.ToLower(strings.TrimSpace(nu.Name))
 	var errs []error
 	if err := CheckName(name); err != nil {
@@ -139,12 +151,25 @@ func (s *Users) Create(ctx context.Context, nu NewUser) (*trove.User, error) {
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
+	if err := s.refuseBreached(ctx, nu.Password, "sign-up"); err != nil {
+		return nil, err
+	}
 	var hash string
 	if err := s.hash(ctx, func() { hash = HashPassword(nu.Password) }); err != nil {
 		return nil, err
 	}
 	u := &trove.User{Name: name, Email: addr.Address, Admin: nu.Admin, PublicEmail: nu.PublicEmail, CreatedAt: s.now().UTC()}
-	err = s.db.Tx(ctx, func(tx *meta.Tx) error { return tx.InsertUser(ctx, u, hash) })
+	err = s.db.Tx(ctx, func(tx *meta.Tx) error {
+		if err := tx.InsertUser(ctx, u, hash); err != nil {
+			return err
+		}
+		if also != nil {
+			if err := also(ctx, tx); err != nil {
+				return err
+			}
+		}
+		return s.verifyNew(ctx, tx, u, nu.Verified)
+	})
 	if errors.Is(err, meta.ErrConflict) {
 		return nil, fmt.Errorf("%w: %s", ErrExists, name)
 	}
@@ -164,6 +189,9 @@ func (s *Users) Create(ctx context.Context, nu NewUser) (*trove.User, error) {
 func (s *Users) SignIn(ctx context.Context, name, password string, from netip.Addr) (*trove.User, error) {
 	name = strings.ToLower(strings.TrimSpace(name))
 	tk, err := s.reserve(ctx, name, from)
+	if nl := (*nameLocked)(nil); errors.As(err, &nl) {
+		s.lockedOut(ctx, name, nl.since, from)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -196,6 +224,8 @@ func (s *Users) SignIn(ctx context.Context, name, password string, from netip.Ad
 		return nil, ErrBadCredentials
 	}
 	s.succeeded(tk)
+	s.seen(ctx, u, from)
+	s.flagBreached(ctx, u, password, from)
 	return u, nil
 }
 

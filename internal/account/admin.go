@@ -25,22 +25,18 @@ func (s *Users) ChangePassword(ctx context.Context, u *trove.User, current, next
 }
 
 // SetPassword replaces the user's password without asking for the current
-// one (an administrator's reset, or a recovery), after the policy check,
-// and clears a forced reset.
+// one (an administrator's reset, or a recovery), after the policy check
+// and the breach check, clears a forced reset and ends the password reset
+// links in flight.
 func (s *Users) SetPassword(ctx context.Context, u *trove.User, next string) error {
-	if err := CheckPasswordPolicy(next, u.Name, u.Email); err != nil {
-		return fmt.Errorf("%w: %w", ErrInvalid, err)
+	if err := s.checkNewPassword(ctx, u, next, "password change"); err != nil {
+		return err
 	}
 	var hash string
 	if err := s.hash(ctx, func() { hash = HashPassword(next) }); err != nil {
 		return err
 	}
-	err := s.db.Tx(ctx, func(tx *meta.Tx) error {
-		if err := tx.SetPassword(ctx, u.ID, hash); err != nil {
-			return err
-		}
-		return tx.SetPasswordReset(ctx, u.ID, false)
-	})
+	err := s.db.Tx(ctx, func(tx *meta.Tx) error { return storePassword(ctx, tx, u.ID, hash, s.now().UTC()) })
 	if err != nil {
 		return fmt.Errorf("changing the password of %s: %w", u.Name, err)
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"net/url"
 	"strings"
 	"time"
@@ -111,15 +112,26 @@ func NewFactors(db *meta.DB, c FactorsConfig) (*Factors, error) {
 	return f, nil
 }
 
-// newRelyingParty configures WebAuthn for the base URL.
+// newRelyingParty configures WebAuthn for the base URL. WebAuthn needs a
+// host name: a base URL on a loopback address (the default of a server
+// listening on 127.0.0.1) is served as http://localhost:PORT, which
+// browsers treat as secure too; any other address leaves WebAuthn off.
 func newRelyingParty(base string) (*webauthn.WebAuthn, error) {
 	u, err := url.Parse(base)
 	if err != nil || u.Host == "" {
 		return nil, fmt.Errorf("%w: base_url %q is not an absolute URL", ErrWebAuthn, base)
 	}
 	host := u.Hostname()
-	if !strings.ContainsAny(host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") || strings.Contains(host, ":") {
-		return nil, fmt.Errorf("%w: security keys need base_url to name the server by a host name (such as localhost), not the address %s", ErrWebAuthn, host)
+	if ip, err := netip.ParseAddr(host); err == nil {
+		if !ip.IsLoopback() {
+			return nil, fmt.Errorf("%w: security keys need base_url to name the server by a host name, not the address %s", ErrWebAuthn, host)
+		}
+		host = "localhost"
+		if u.Port() != "" {
+			u.Host = "localhost:" + u.Port()
+		} else {
+			u.Host = host
+		}
 	}
 	rp, err := webauthn.New(&webauthn.Config{
 		RPID:          host,

@@ -4,6 +4,7 @@ import (
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
@@ -79,7 +80,10 @@ func createFactorKey(path string) ([]byte, error) {
 }
 
 // A sealer seals and opens TOTP secrets.
-type sealer struct{ aead cipher.AEAD }
+type sealer struct {
+	aead cipher.AEAD
+	fp   string
+}
 
 func newSealer(key []byte) (*sealer, error) {
 	if len(key) != FactorKeySize {
@@ -93,8 +97,12 @@ func newSealer(key []byte) (*sealer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &sealer{aead: aead}, nil
+	sum := sha256.Sum256(append([]byte("trove factor key fingerprint\x00"), key...))
+	return &sealer{aead: aead, fp: hex.EncodeToString(sum[:16])}, nil
 }
+
+// fingerprint names the key without giving it away.
+func (s *sealer) fingerprint() string { return s.fp }
 
 func (s *sealer) seal(userID int64, secret string) string {
 	nonce := make([]byte, s.aead.NonceSize())

@@ -21,29 +21,6 @@ import (
 	"github.com/trove-dev/trove/internal/trove"
 )
 
-// recorder is a Notifier that keeps the events.
-type recorder struct {
-	mu     sync.Mutex
-	events []Event
-}
-
-func (r *recorder) Notify(ctx context.Context, e Event) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.events = append(r.events, e)
-	return nil
-}
-
-func (r *recorder) kinds() []EventKind {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	var out []EventKind
-	for _, e := range r.events {
-		out = append(out, e.Kind)
-	}
-	return out
-}
-
 func (r *recorder) count(k EventKind) int {
 	n := 0
 	for _, got := range r.kinds() {
@@ -279,11 +256,13 @@ func TestFactorThrottle(t *testing.T) {
 			if s, ok := trove.RetryAfter(err); !errors.Is(err, ErrThrottled) || !ok || s < 60 {
 				t.Fatalf("the right code while locked = %v (retry after %d s), want ErrThrottled", err, s)
 			}
-			if err := fx.f.Unlock(ctx, fx.alice.ID); err != nil {
+			// An administrator's unlock (trove admin user unlock, the
+			// admin page) lifts it.
+			if err := NewUsers(fx.db, fx.clock.now).Unlock(ctx, "alice"); err != nil {
 				t.Fatal(err)
 			}
 			if err := fx.f.VerifyTOTP(ctx, fx.alice.ID, code(t, secret, fx.clock.now()), home); err != nil {
-				t.Fatalf("the right code after Unlock: %v", err)
+				t.Fatalf("the right code after Users.Unlock: %v", err)
 			}
 			// A right code gives its attempt back: four failures and a
 			// success leave one more try.
@@ -445,6 +424,43 @@ func TestFactorKey(t *testing.T) {
 	if err := other.CheckKey(ctx); err == nil || !strings.Contains(err.Error(), "same key file") {
 		t.Fatalf("CheckKey with another key = %v", err)
 	}
+	// The key is lost: the secrets it sealed are dropped, and the new
+	// key seals from then on.
+	if _, _, err := other.EnrollTOTP(ctx, fx.alice, "new phone", "test"); err == nil {
+		t.Fatal("enrolled under a key that does not open the stored secrets")
+	}
+	dropped, err := other.DropUnreadable(ctx, "root")
+	if err != nil || len(dropped) != 1 || dropped[0].Name != "phone" {
+		t.Fatalf("DropUnreadable = %+v, %v", dropped, err)
+	}
+	if err := other.CheckKey(ctx); err != nil {
+		t.Fatalf("CheckKey after dropping: %v", err)
+	}
+	if _, _, err := other.EnrollTOTP(ctx, fx.alice, "new phone", "test"); err != nil {
+		t.Fatal(err)
+	}
+	if fs, _ := other.List(ctx, fx.alice.ID); len(fs) != 1 || fs[0].Name != "new phone" {
+		t.Fatalf("factors left %+v", fs)
+	}
+	// Before any secret exists, the last key checked takes over (a
+	// restore without the key file), and a server whose key is not the
+	// database's refuses to seal secrets (replicas with different keys).
+	db2 := newDB(t)
+	a, _ := NewFactors(db2, FactorsConfig{Key: testKey, BaseURL: "http://localhost"})
+	b, _ := NewFactors(db2, FactorsConfig{Key: k1, BaseURL: "http://localhost"})
+	if err := a.CheckKey(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.CheckKey(ctx); err != nil {
+		t.Fatalf("another key on a database without secrets: CheckKey = %v", err)
+	}
+	u, _ := NewUsers(db2, nil).Create(ctx, NewUser{Name: "carol", Email: "carol@example.test", Password: "correct horse battery staple"})
+	if _, err := a.BeginTOTP(ctx, u, "phone"); err == nil || !strings.Contains(err.Error(), "same key file") {
+		t.Fatalf("enrolling under a key the database does not record = %v", err)
+	}
+	if _, err := b.BeginTOTP(ctx, u, "phone"); err != nil {
+		t.Fatal(err)
+	}
 	// A sealed secret does not open for another user.
 	s, _ := newSealer(testKey)
 	if _, err := s.open(2, s.seal(1, "JBSWY3DPEHPK3PXP")); err == nil {
@@ -453,13 +469,19 @@ func TestFactorKey(t *testing.T) {
 }
 
 func TestRelyingPartyNeedsHostName(t *testing.T) {
-	for base, ok := range map[string]bool{
-		"http://localhost:8080": true, "https://trove.example": true,
-		"http://127.0.0.1:8080": false, "http://[::1]:8080": false,
+	for base, want := range map[string]string{
+		"http://localhost:8080": "http://localhost:8080", "https://trove.example": "https://trove.example",
+		// Loopback addresses are served as localhost.
+		"http://127.0.0.1:8080": "http://localhost:8080", "http://[::1]:8080": "http://localhost:8080",
+		"http://192.0.2.7:8080": "", "https://[2001:db8::1]": "",
 	} {
-		_, err := newRelyingParty(base)
-		if (err == nil) != ok {
-			t.Errorf("newRelyingParty(%q) = %v, want ok=%v", base, err, ok)
+		rp, err := newRelyingParty(base)
+		got := ""
+		if err == nil {
+			got = rp.Config.RPOrigins[0]
+		}
+		if got != want || (err == nil) != (want != "") {
+			t.Errorf("newRelyingParty(%q) = origin %q, %v; want %q", base, got, err, want)
 		}
 	}
 }

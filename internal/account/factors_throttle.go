@@ -129,14 +129,10 @@ func (f *Factors) failedCode(ctx context.Context, userID int64, tk codeTicket, f
 	}
 }
 
-// Unlock lets the user try codes again at once, on every server.
+// Unlock lets the user try codes again at once, on every server
+// (Users.Unlock, which administrators use, does it too).
 func (f *Factors) Unlock(ctx context.Context, userID int64) error {
-	return UnlockFactors(ctx, f.db, userID)
-}
-
-// UnlockFactors is Factors.Unlock for commands that have no factor key.
-func UnlockFactors(ctx context.Context, db *meta.DB, userID int64) error {
-	return db.Tx(ctx, func(tx *meta.Tx) error {
+	return f.db.Tx(ctx, func(tx *meta.Tx) error {
 		return tx.DeleteSignInBudget(ctx, budgetMFAUser, strconv.FormatInt(userID, 10))
 	})
 }

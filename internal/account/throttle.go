@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net/netip"
+	"strconv"
 	"sync"
 	"time"
 
@@ -59,6 +60,9 @@ type throttle struct {
 	mu    sync.Mutex
 	names map[string]*budget
 	addrs map[netip.Addr]*budget
+	// lockNotified holds, per name, the start of the last lockout window
+	// whose owner was told (devices.go).
+	lockNotified map[string]time.Time
 }
 
 func newThrottle() *throttle {
@@ -148,8 +152,17 @@ func addrRefusal(since, now time.Time) error {
 
 func nameRefusal(name string, since, now time.Time) error {
 	wait := since.Add(FailureWindow).Sub(now)
-	return trove.Retry(wait, ErrThrottled, "too many failed sign-ins for %s: try again in %s, or ask an administrator to unlock it", name, wait.Round(time.Second))
+	return &nameLocked{since: since, err: trove.Retry(wait, ErrThrottled, "too many failed sign-ins for %s: try again in %s, or ask an administrator to unlock it", name, wait.Round(time.Second))}
 }
+
+// nameLocked is the refusal of a locked name: its window began at since.
+type nameLocked struct {
+	since time.Time
+	err   error
+}
+
+func (e *nameLocked) Error() string { return e.err.Error() }
+func (e *nameLocked) Unwrap() error { return e.err }
 
 // reserve takes one failure from the budgets of name and addr, or says why
 // it cannot: in the database when replicas share it (throttle_shared.go),
@@ -262,7 +275,8 @@ func (s *Users) failed(tk ticket, known bool) {
 	slog.Warn("sign-in failed", "user", tk.name, "client", tk.addr.String(), "known_user", known)
 }
 
-// Unlock lets a user name whose sign-ins are throttled try again at once,
+// Unlock lets a user name whose sign-ins (and second-factor codes) are
+// throttled try again at once,
 // on this server now and on every server sharing the database within a few
 // seconds. It does not lift the limits of the addresses the guesses came
 // from.
@@ -270,6 +284,11 @@ func (s *Users) Unlock(ctx context.Context, name string) error {
 	err := s.db.Tx(ctx, func(tx *meta.Tx) error {
 		if err := tx.UnlockSignIn(ctx, name, s.now()); err != nil {
 			return err
+		}
+		if u, err := tx.UserByName(ctx, name); err == nil { // and its second-factor budget (factors_throttle.go)
+			if err := tx.DeleteSignInBudget(ctx, budgetMFAUser, strconv.FormatInt(u.ID, 10)); err != nil {
+				return err
+			}
 		}
 		return tx.DeleteSignInBudget(ctx, budgetName, name)
 	})

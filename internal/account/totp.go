@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"image/png"
+	"log/slog"
 	"net/netip"
 	"strings"
 	"time"
@@ -72,6 +73,9 @@ func (f *Factors) enrolTOTP(ctx context.Context, u *trove.User, name string, con
 	}
 	err = f.db.Tx(ctx, func(tx *meta.Tx) error {
 		if err := tx.DeletePendingFactors(ctx, now.Add(-enrolTTL)); err != nil {
+			return err
+		}
+		if err := f.sealCheck(ctx, tx); err != nil {
 			return err
 		}
 		return tx.InsertFactor(ctx, m)
@@ -224,18 +228,71 @@ func matchTOTP(secret, code string, now time.Time, lastStep int64) (int64, bool)
 	return 0, false
 }
 
-// CheckKey makes sure the factor key opens the stored TOTP secrets: a
-// server given another key than the one they were sealed with (a replica
-// without the first server's key file) refuses to start instead of
-// failing every sign-in.
+// CheckKey makes sure this server's factor key opens the stored TOTP
+// secrets: a server given another key than the one they were sealed with
+// (a replica without the first server's key file, a restore without it)
+// refuses to start instead of failing every sign-in. The database also
+// records which key seals secrets (a fingerprint); while no secret is
+// stored a server with another key takes that role over, with a warning,
+// and from then on a server with a different key refuses to enrol
+// (sealCheck) rather than seal secrets the others cannot open.
 func (f *Factors) CheckKey(ctx context.Context) error {
 	m, err := f.db.SomeTOTPFactor(ctx)
-	if errors.Is(err, meta.ErrNotFound) {
-		return nil
-	}
-	if err != nil {
+	if err != nil && !errors.Is(err, meta.ErrNotFound) {
 		return fmt.Errorf("reading a TOTP factor: %w", err)
 	}
-	_, err = f.seal.open(m.UserID, m.Secret)
-	return err
+	if m != nil {
+		if _, err := f.seal.open(m.UserID, m.Secret); err != nil {
+			return err
+		}
+	}
+	return f.db.Tx(ctx, func(tx *meta.Tx) error {
+		recorded, err := tx.ClaimFactorKey(ctx, f.seal.fingerprint(), f.now().UTC())
+		if err != nil || recorded == f.seal.fingerprint() {
+			return err
+		}
+		slog.Warn("this server's factor key differs from the one recorded in the database, which seals no TOTP secret yet: " +
+			"this key replaces it; servers sharing the database need the same accounts.factor_key_file")
+		return tx.SetFactorKey(ctx, f.seal.fingerprint(), f.now().UTC())
+	})
+}
+
+// sealCheck refuses to seal a secret under a key other than the one the
+// database records (claiming it if none is): another server could not
+// open it.
+func (f *Factors) sealCheck(ctx context.Context, tx *meta.Tx) error {
+	recorded, err := tx.ClaimFactorKey(ctx, f.seal.fingerprint(), f.now().UTC())
+	if err != nil {
+		return err
+	}
+	if recorded != f.seal.fingerprint() {
+		return errWrongKey
+	}
+	return nil
+}
+
+// DropUnreadable removes, as an administrator would, every TOTP factor
+// whose secret does not open with this server's factor key: the way out
+// when the key is lost (the secrets are then useless to everyone). Each
+// owner is told; users sign in with another factor or a recovery code and
+// add their app again. It returns the factors removed.
+func (f *Factors) DropUnreadable(ctx context.Context, admin string) ([]Factor, error) {
+	all, err := f.db.TOTPFactors(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("listing TOTP factors: %w", err)
+	}
+	var dropped []Factor
+	for _, m := range all {
+		if _, err := f.seal.open(m.UserID, m.Secret); err == nil {
+			continue
+		}
+		if _, err := f.AdminRemove(ctx, m.UserID, m.ID, admin); err != nil {
+			return dropped, err
+		}
+		fa := factorOf(m)
+		dropped = append(dropped, fa)
+	}
+	// This key is the factor key from now on.
+	err = f.db.Tx(ctx, func(tx *meta.Tx) error { return tx.SetFactorKey(ctx, f.seal.fingerprint(), f.now().UTC()) })
+	return dropped, err
 }

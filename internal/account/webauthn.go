@@ -387,3 +387,19 @@ func describe(err error) string {
 	}
 	return err.Error()
 }
+
+// WebAuthnAvailable returns nil if security keys and passkeys work on
+// this server, and otherwise why not (the base URL names no host name).
+func (f *Factors) WebAuthnAvailable() error {
+	_, err := f.relyingParty()
+	return err
+}
+
+// WebAuthnOrigin returns the one origin security keys work at (such as
+// http://localhost:8080), "" when they do not work at all.
+func (f *Factors) WebAuthnOrigin() string {
+	if f.rp == nil {
+		return ""
+	}
+	return f.rp.Config.RPOrigins[0]
+}

@@ -64,6 +64,7 @@ type Config struct {
 	Namespaces   Namespaces   `toml:"namespaces"`
 	TLS          TLS          `toml:"tls"`
 	Upstream     Upstream     `toml:"upstream"`
+	Mail         Mail         `toml:"mail"`
 }
 
 // Namespaces configures who may create packages where.
@@ -286,7 +287,12 @@ type Cache struct {
 type Accounts struct {
 	// OpenRegistration lets anyone create an account from a client
 	// (npm adduser). Off by default: administrators create accounts.
+	// Deprecated: use Signup = "open".
 	OpenRegistration bool `toml:"open_registration"`
+	// Signup is who may create accounts: "closed" (the default:
+	// administrators), "invite" (administrators invite by email) or
+	// "open" (anyone; npm adduser works only then).
+	Signup string `toml:"signup"`
 	// HashMemory bounds the memory password hashing takes at once: each
 	// sign-in's argon2id hash holds 19 MiB while it runs, so it sets the
 	// number of concurrent hashes (96MiB: 5). 0, the default, is 19 MiB
@@ -305,6 +311,44 @@ type Accounts struct {
 	// database (docs/accounts.md); "" is <data_dir>/keys/factors.key,
 	// created on first use. Servers sharing a database need the same file.
 	FactorKeyFile string `toml:"factor_key_file"`
+
+	// BreachedPasswordsURL is the operator's k-anonymity range API of
+	// breached passwords (GET <url>/range/<5 hex of SHA-1> answering
+	// SUFFIX:COUNT lines); BreachedPasswordsFile is instead one local file
+	// of sorted SHA1:COUNT lines. At most one; neither: no breach check.
+	BreachedPasswordsURL  string `toml:"breached_passwords_url"`
+	BreachedPasswordsFile string `toml:"breached_passwords_file"`
+	// DNSServer ("host:port") answers the email domain checks; empty:
+	// the system's resolver.
+	DNSServer string `toml:"dns_server"`
+	// DomainRecheck is how often each email domain in use is checked
+	// again for having lapsed.
+	DomainRecheck Duration `toml:"domain_recheck"`
+}
+
+// validateRecovery checks the breach and DNS settings.
+func (a *Accounts) validateRecovery() []error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if a.BreachedPasswordsURL != "" && a.BreachedPasswordsFile != "" {
+		bad("accounts: set breached_passwords_url or breached_passwords_file, not both")
+	}
+	if u := a.BreachedPasswordsURL; u != "" {
+		if p, err := url.Parse(u); err != nil || (p.Scheme != "https" && p.Scheme != "http") || p.Host == "" {
+			bad("accounts.breached_passwords_url: %q is not an http(s) URL", u)
+		} else if p.User != nil {
+			bad("accounts.breached_passwords_url: must not hold credentials")
+		}
+	}
+	if s := a.DNSServer; s != "" {
+		if _, _, err := net.SplitHostPort(s); err != nil && net.ParseIP(s) == nil {
+			bad("accounts.dns_server: %q is not host:port or an IP address", s)
+		}
+	}
+	if a.DomainRecheck < Duration(time.Hour) {
+		bad("accounts.domain_recheck: %s is below 1h", a.DomainRecheck)
+	}
+	return errs
 }
 
 // Web configures the web interface's browser sessions (docs/web.md).
@@ -340,13 +384,14 @@ func Default() Config {
 		Rates: Rates{AnonymousWrites: limit.Rate{N: 30, Per: time.Minute}, Logins: limit.Rate{N: 10, Per: time.Minute},
 			Publishes: limit.Rate{N: 60, Per: time.Minute}, UpstreamFetches: limit.Rate{N: 1200, Per: time.Minute}},
 		Cache:      Cache{MaxBytes: 64 << 20, PageMax: 8 << 20, DiskBytes: 1 << 30, BlobBytes: 32 << 20, BlobMax: 256 << 10},
-		Accounts:   Accounts{HashWait: Duration(2 * time.Second), PublishAuth: "mfa"},
+		Accounts:   Accounts{HashWait: Duration(2 * time.Second), DomainRecheck: Duration(7 * Day), PublishAuth: "mfa"},
 		Web:        Web{SessionLifetime: Duration(12 * time.Hour), SessionIdle: Duration(time.Hour), Sudo: Duration(10 * time.Minute)},
 		Policy:     Policy{UnpublishWindow: Duration(72 * time.Hour)},
 		Tokens:     Tokens{DefaultLifetime: Duration(90 * Day), MaxLifetime: Duration(365 * Day)},
 		Namespaces: Namespaces{Reserved: slices.Clone(DefaultReserved)},
 		TLS:        TLS{HSTSMaxAge: Duration(DefaultHSTSMaxAge)},
 		Upstream:   DefaultUpstream,
+		Mail:       Mail{Port: 587, TLS: "mandatory", Timeout: Duration(30 * time.Second), PerRecipientHour: 10},
 	}
 }
 
@@ -494,6 +539,8 @@ func (c *Config) Validate() error {
 	if c.Accounts.HashMemory != 0 && c.Accounts.HashMemory < 19<<20 {
 		bad("accounts.hash_memory: %d is below 19MiB, the memory of one password hash (0: 19MiB per CPU)", c.Accounts.HashMemory)
 	}
+	errs = append(errs, c.Mail.validate()...)
+	errs = append(errs, c.Accounts.validateSignup()...)
 	if c.Accounts.HashWait <= 0 {
 		bad("accounts.hash_wait: must be positive")
 	}
@@ -533,6 +580,7 @@ func (c *Config) Validate() error {
 	}
 	errs = append(errs, c.validateSecurity()...)
 	errs = append(errs, c.validateTLS()...)
+	errs = append(errs, c.Accounts.validateRecovery()...)
 	return errors.Join(errs...)
 }
 
@@ -622,7 +670,7 @@ func (c *Config) Warnings(now time.Time) []string {
 	if c.Tokens.AllowNoExpiry {
 		out = append(out, "tokens.allow_no_expiry: tokens that never expire may be created")
 	}
-	return out
+	return append(out, c.mailWarnings()...)
 }
 
 // EnvVars lists every environment variable Load reads, for help texts.

@@ -3,6 +3,7 @@ package config
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -334,6 +335,53 @@ url = "https://crates.example"
 	}
 	if c.Upstream.TTL != Duration(10*time.Minute) || c.Upstream.Timeout != Duration(30*time.Second) {
 		t.Errorf("upstream durations = %v, %v", c.Upstream.TTL, c.Upstream.Timeout)
+	}
+}
+
+func TestMailSettings(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		set  func(c *Config)
+		want string
+	}{
+		{"none to a remote host", func(c *Config) { c.Mail.Host, c.Mail.From, c.Mail.TLS = "smtp.example.com", "t@example.com", "none" }, "allowed only to a loopback host"},
+		{"unknown tls", func(c *Config) { c.Mail.TLS = "maybe" }, "mail.tls"},
+		{"no from", func(c *Config) { c.Mail.Host = "smtp.example.com" }, "mail.from"},
+		{"user without password file", func(c *Config) {
+			c.Mail.Host, c.Mail.From, c.Mail.Username = "smtp.example.com", "t@example.com", "trove"
+		}, "password_file"},
+		{"unknown signup", func(c *Config) { c.Accounts.Signup = "sometimes" }, "accounts.signup"},
+		{"contradicting signup", func(c *Config) { c.Accounts.Signup, c.Accounts.OpenRegistration = "closed", true }, "contradicts"},
+	} {
+		c := Default()
+		tc.set(&c)
+		c.Finish()
+		if err := c.Validate(); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: Validate = %v, want %q", tc.name, err, tc.want)
+		}
+	}
+	c := Default()
+	c.Mail.Host, c.Mail.From, c.Mail.TLS = "127.0.0.1", "Trove <t@localhost>", "none"
+	c.Finish()
+	if err := c.Validate(); err != nil {
+		t.Errorf("tls none to loopback: %v", err)
+	}
+	if got := c.Accounts.SignupMode(); got != SignupClosed {
+		t.Errorf("default signup = %q", got)
+	}
+	c.Accounts.OpenRegistration = true
+	if c.Accounts.SignupMode() != SignupOpen || !slices.ContainsFunc(c.Warnings(time.Now()), func(w string) bool { return strings.Contains(w, "deprecated") }) {
+		t.Error("open_registration does not map to signup open with a deprecation warning")
+	}
+}
+
+func TestMailPasswordIsNeverInline(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "trove.toml")
+	os.WriteFile(path, []byte("[mail]\npassword = \"hunter2\"\n"), 0o600)
+	_, err := Load(path, nil)
+	if err == nil || !strings.Contains(err.Error(), "mail.password_file") || strings.Contains(err.Error(), "hunter2") {
+		t.Fatalf("Load = %v, want a refusal pointing at mail.password_file without the secret", err)
 	}
 }
 

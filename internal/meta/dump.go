@@ -71,13 +71,22 @@ var dumpTables = []dumpTable{
 	{name: "package_downloads", order: "package_id, day"},
 	{name: "factors", order: "id", serial: true},
 	{name: "recovery_codes", order: "user_id, hash"},
+	{name: "factor_key", order: "id"},
+	{name: "email_verifications", order: "user_id"},
+	{name: "outbox", order: "id", serial: true},
+	{name: "security_events", order: "id", serial: true},
+	{name: "known_devices", order: "user_id, device"},
+	{name: "mail_tokens", order: "hash"},
+	{name: "notify_cursors", order: "name"},
+	{name: "email_domains", order: "domain"},
 }
 
 // ephemeralTables are the tables a dump leaves out: the replicas' job
 // leases, shared rate limits, sign-in budgets and WebAuthn ceremonies under way describe the
 // moment, not the registry, and a restored server starts them afresh; upstream_docs is a cache
-// of other registries' documents.
-var ephemeralTables = []string{"jobs", "rate_limits", "signin_budgets", "upstream_docs", "webauthn_ceremonies"}
+// of other registries' documents; password_resets are single-use links that live an hour: a
+// restored server honours none mailed before.
+var ephemeralTables = []string{"jobs", "rate_limits", "signin_budgets", "upstream_docs", "webauthn_ceremonies", "password_resets"}
 
 // MaxDumpRowBytes bounds one row of a dump, as encoded; a longer line is
 // refused rather than buffered.

@@ -238,3 +238,31 @@ func (q q) SomeTOTPFactor(ctx context.Context) (*Factor, error) {
 	f, err := scanFactor(q.row(ctx, `SELECT `+factorCols+` FROM factors WHERE kind = ? AND confirmed_at IS NOT NULL ORDER BY id LIMIT 1`, FactorTOTP))
 	return f, q.err(err)
 }
+
+// TOTPFactors returns every confirmed TOTP factor of every user, by id.
+func (q q) TOTPFactors(ctx context.Context) ([]*Factor, error) {
+	rows, err := q.query(ctx, `SELECT `+factorCols+` FROM factors WHERE kind = ? AND confirmed_at IS NOT NULL ORDER BY id`, FactorTOTP)
+	if err != nil {
+		return nil, err
+	}
+	return collect(rows, scanFactor)
+}
+
+// ClaimFactorKey records fingerprint as the factor key's unless one is
+// recorded already, and returns the recorded one.
+func (tx *Tx) ClaimFactorKey(ctx context.Context, fingerprint string, at time.Time) (string, error) {
+	if _, err := tx.exec(ctx, `INSERT INTO factor_key (id, fingerprint, set_at) VALUES (1, ?, ?) ON CONFLICT (id) DO NOTHING`,
+		fingerprint, at.UnixMicro()); err != nil {
+		return "", err
+	}
+	var got string
+	err := tx.row(ctx, `SELECT fingerprint FROM factor_key WHERE id = 1`).Scan(&got)
+	return got, tx.err(err)
+}
+
+// SetFactorKey records fingerprint as the factor key's, replacing any.
+func (tx *Tx) SetFactorKey(ctx context.Context, fingerprint string, at time.Time) error {
+	_, err := tx.exec(ctx, `INSERT INTO factor_key (id, fingerprint, set_at) VALUES (1, ?, ?)
+		ON CONFLICT (id) DO UPDATE SET fingerprint = excluded.fingerprint, set_at = excluded.set_at`, fingerprint, at.UnixMicro())
+	return err
+}

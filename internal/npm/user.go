@@ -52,7 +52,7 @@ func (h *Handler) couchLogin(w http.ResponseWriter, r *http.Request, req request
 		return trove.Error(trove.ErrInvalid, "the login request has no password")
 	}
 	ctx := r.Context()
-	user, err := h.o.Users.SignIn(ctx, u.Name, u.Password, limit.RemoteAddr(r.RemoteAddr))
+	user, err := h.o.Users.SignIn(account.WithUserAgent(ctx, r.UserAgent()), u.Name, u.Password, limit.RemoteAddr(r.RemoteAddr))
 	if errors.Is(err, account.ErrBadCredentials) {
 		user, err = h.register(ctx, u.Name, u.Email, u.Password)
 	}

@@ -138,6 +138,9 @@ func (s *Service) checkUpload(ctx context.Context, who *access.Principal, rules 
 	if err := s.authorize(ctx, who, access.Publish, u.Ecosystem, name, pkg); err != nil {
 		return nil, err
 	}
+	if err := s.checkVerified(ctx, who); err != nil {
+		return nil, err
+	}
 	if err := s.checkUpstreamName(ctx, u.Ecosystem, name, pkg); err != nil {
 		return nil, err
 	}

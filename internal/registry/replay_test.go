@@ -226,7 +226,15 @@ func summarize(p *registry.Project) projection {
 func userIn(t *testing.T, e *env, db *meta.DB, name string, admin bool) *access.Principal {
 	t.Helper()
 	u := &trove.User{Name: name, Email: name + "@example.test", Admin: admin, CreatedAt: e.now}
-	if err := db.Tx(ctx, func(tx *meta.Tx) error { return tx.InsertUser(ctx, u, "x") }); err != nil {
+	// Verified, as an operator's trove admin user add --verified: only
+	// verified users may publish.
+	err := db.Tx(ctx, func(tx *meta.Tx) error {
+		if err := tx.InsertUser(ctx, u, "x"); err != nil {
+			return err
+		}
+		return tx.SetEmailVerified(ctx, u.ID, u.Email, e.now)
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
 	return &access.Principal{UserID: u.ID, UserName: name, Admin: admin, Packages: []access.Pattern{"*"}, Actions: access.Actions, Level: trove.AuthMFA}

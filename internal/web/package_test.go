@@ -89,7 +89,15 @@ func newCatalog(t testing.TB, db *meta.DB) *catalog {
 		t.Fatal(err)
 	}
 	u := &trove.User{Name: "carol", Email: "carol@example.test"}
-	if err := db.Tx(context.Background(), func(tx *meta.Tx) error { return tx.InsertUser(context.Background(), u, "x") }); err != nil {
+	// Verified, as an operator's trove admin user add --verified: only
+	// verified users may publish.
+	err = db.Tx(context.Background(), func(tx *meta.Tx) error {
+		if err := tx.InsertUser(context.Background(), u, "x"); err != nil {
+			return err
+		}
+		return tx.SetEmailVerified(context.Background(), u.ID, u.Email, time.Now())
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
 	return &catalog{reg: reg, alice: &access.Principal{UserID: u.ID, UserName: u.Name, Packages: []access.Pattern{"*"}, Actions: access.Actions,

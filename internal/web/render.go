@@ -74,6 +74,10 @@ func (h *Handler) funcs() template.FuncMap {
 		"date":   func(t time.Time) string { return formatTime(t, "2006-01-02") },
 		"time":   func(t time.Time) string { return formatTime(t, "2006-01-02 15:04 MST") },
 		"join":   strings.Join,
+		// mfa and passkeys say whether second factors and passkey
+		// sign-in are on (factors.go).
+		"mfa":      func() bool { return h.o.MFA != nil },
+		"passkeys": h.passkeys,
 	}
 }
 

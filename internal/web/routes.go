@@ -38,7 +38,7 @@ type route struct {
 // table is the web interface's route table: every page, what it needs,
 // and the function serving it. Pages added by other files add rows here.
 func (h *Handler) table() []route {
-	return []route{
+	return append([]route{
 		{"home", "GET", "/{$}", Anyone, h.home},
 		{"static", "GET", staticPrefix + "{file}", Anyone, h.serveStatic},
 		{"package", "GET", packagePrefix + "{path...}", Anyone, h.packagePage},
@@ -49,6 +49,10 @@ func (h *Handler) table() []route {
 		{"signin.factor", "GET", "/-/signin/factor", Pending, h.factorStep},
 		{"signin.factor.submit", "POST", "/-/signin/factor", Pending, h.factorStep},
 		{"signout", "POST", "/-/signout", Credentials, h.signout},
+		{"reset", "GET", "/-/reset", Credentials, h.resetPage},
+		{"reset.submit", "POST", "/-/reset", Credentials, h.resetSubmit},
+		{"reset.confirm", "GET", "/-/reset/confirm", Credentials, h.resetConfirmPage},
+		{"reset.confirm.submit", "POST", "/-/reset/confirm", Credentials, h.resetConfirmSubmit},
 		{"sudo", "GET", "/-/sudo", Member, h.sudoPage},
 		{"sudo.submit", "POST", "/-/sudo", Member, h.sudoSubmit},
 
@@ -62,13 +66,18 @@ func (h *Handler) table() []route {
 		{"account.sessions", "GET", "/-/account/sessions", Member, h.sessionsPage},
 		{"account.sessions.revoke", "POST", "/-/account/sessions/revoke", Sudo, h.revokeSession},
 		{"account.events", "GET", "/-/account/events", Member, h.eventsPage},
+		{"account.verify-email", "POST", "/-/account/verify-email", Member, h.verifyResend},
+		{"signup", "GET", "/-/signup", Credentials, h.signupPage},
+		{"signup.submit", "POST", "/-/signup", Credentials, h.signupSubmit},
+		{"verify-email", "GET", "/-/verify-email", Anyone, h.verifyPage},
+		{"verify-email.submit", "POST", "/-/verify-email", Anyone, h.verifySubmit},
 
 		{"npm-login", "GET", npmLoginPrefix + "{id}", Member, h.npmLoginPage},
 		{"npm-login.confirm", "POST", npmLoginPrefix + "{id}", Sudo, h.npmLoginConfirm},
 
 		{"admin.users", "GET", "/-/admin/users", Admin, h.adminUsers},
 		{"admin.users.action", "POST", "/-/admin/users/{name}/{action}", Admin, h.adminAction},
-	}
+	}, h.factorRoutes()...)
 }
 
 // routes builds the handler serving the table: each page behind its

@@ -83,7 +83,7 @@ func (h *Handler) signinSubmit(w http.ResponseWriter, r *http.Request, _ *Visit)
 		h.page(w, r, http.StatusBadRequest, "signin", view)
 		return nil
 	}
-	u, err := h.o.Users.SignIn(r.Context(), name, password, limit.RemoteAddr(r.RemoteAddr))
+	u, err := h.o.Users.SignIn(account.WithUserAgent(r.Context(), r.UserAgent()), name, password, limit.RemoteAddr(r.RemoteAddr))
 	if err == nil && u.Disabled() {
 		err = account.ErrBadCredentials
 	}

@@ -60,13 +60,26 @@ type Options struct {
 	// disables those pages.
 	Logins *account.Logins
 	// Factors is the second sign-in step; nil means none: a password
-	// alone signs in (see SecondFactor).
+	// alone signs in (see SecondFactor). With MFA set it is MFA's.
 	Factors SecondFactor
+	// MFA is the second-factor service: the account's security pages,
+	// the second sign-in step, passkey sign-in and sudo with a factor
+	// (factors.go); nil leaves them out.
+	MFA *account.Factors
 	// Events lists an account's security events; nil shows that the
 	// server does not record them yet.
 	Events Events
 	// Notifier is told about security events; nil tells no one.
 	Notifier account.Notifier
+	// Verify checks email verification links (verify.go); nil disables
+	// those pages.
+	Verify *account.Verifications
+	// Signup is [accounts] signup: "closed" (no sign-up page), "invite"
+	// (administrators' invitations) or "open" (signup.go).
+	Signup string
+	// Resets runs password resets by email (/-/reset); nil: the pages
+	// say that this server does not offer them.
+	Resets *account.Resets
 	// Writable, when set, returns an error while the server must not
 	// change anything: pages that change state answer 503 with it.
 	Writable func() error
@@ -104,6 +117,9 @@ func New(o Options) (*Handler, error) {
 		o.Now = time.Now
 	}
 	h := &Handler{o: o}
+	if o.MFA != nil && o.Factors == nil {
+		h.o.Factors = factorStep{h}
+	}
 	var err error
 	if h.files, err = loadStatic(); err != nil {
 		return nil, err

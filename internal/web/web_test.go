@@ -33,6 +33,7 @@ func (c *clock) advance(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.U
 // (alice, password alicePassword) and one administrator (root).
 type site struct {
 	t     *testing.T
+	db    *meta.DB
 	h     *Handler
 	srv   *httptest.Server
 	clock *clock
@@ -50,7 +51,7 @@ func newSite(t *testing.T, edit ...func(*Options)) *site {
 	t.Helper()
 	db := dbtest.Open(t)
 	c := &clock{t: time.Now().UTC()}
-	s := &site{t: t, clock: c, users: account.NewUsers(db, c.now), ses: account.NewSessions(db, c.now), toks: access.NewTokens(db, c.now)}
+	s := &site{t: t, db: db, clock: c, users: account.NewUsers(db, c.now), ses: account.NewSessions(db, c.now), toks: access.NewTokens(db, c.now)}
 	var err error
 	s.alice = addUser(t, db, "alice", alicePassword, false)
 	s.root = addUser(t, db, "root", rootPassword, true)

@@ -38,7 +38,7 @@ func newHarness(bin string, env ...string) (*harness, error) {
 	}
 	h := &harness{srv: srv, tokens: map[string]string{}, local: clientFrom("127.0.0.1", true)}
 	for _, u := range []string{"alice", "bob"} {
-		if out, err := srv.cli(password+"\n", "admin", "user", "add", u, "--email", u+"@example.test", "--password-stdin"); err != nil {
+		if out, err := srv.cli(password+"\n", "admin", "user", "add", u, "--email", u+"@example.test", "--password-stdin", "--verified"); err != nil {
 			h.close()
 			return nil, fmt.Errorf("adding %s: %v\n%s", u, err, out)
 		}

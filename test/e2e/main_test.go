@@ -229,8 +229,16 @@ func (tr *Trove) trove(t testing.TB, stdin string, args ...string) string {
 // Password is the password of users made by AddUser.
 const Password = "correct horse battery staple"
 
-// AddUser creates an account.
+// AddUser creates an account whose email address the operator vouches
+// for (--verified): only verified users may publish.
 func (tr *Trove) AddUser(t testing.TB, name string) {
+	t.Helper()
+	tr.trove(t, Password+"\n", "admin", "user", "add", name, "--email", name+"@example.test", "--password-stdin", "--verified")
+}
+
+// AddUnverifiedUser creates an account whose address is not verified: a
+// verification link waits in the outbox.
+func (tr *Trove) AddUnverifiedUser(t testing.TB, name string) {
 	t.Helper()
 	tr.trove(t, Password+"\n", "admin", "user", "add", name, "--email", name+"@example.test", "--password-stdin")
 }

@@ -16,9 +16,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/trove-dev/trove/internal/mail/mailtest"
 )
 
 // An npmClient runs the real npm against a Trove, with its own user
@@ -536,7 +539,9 @@ func whoami(t *testing.T, tr *Trove, token string) int {
 }
 
 func TestNPMAdduserOpenRegistration(t *testing.T) {
-	tr := startTrove(t, "TROVE_ACCOUNTS_OPEN_REGISTRATION=true")
+	smtp := mailtest.Start(t)
+	tr := startTrove(t, "TROVE_ACCOUNTS_SIGNUP=open", "TROVE_MAIL_HOST=127.0.0.1", "TROVE_MAIL_PORT="+strconv.Itoa(smtp.Port),
+		"TROVE_MAIL_TLS=none", "TROVE_MAIL_FROM=Trove <trove@localhost>")
 	npm := newNPM(t, tr, "")
 	// The browser flow cannot create accounts, so npm falls back to asking.
 	out, err := interactive(t, npm, [][2]string{{"Username:", "newbie"}, {"Password:", "a long enough passphrase"}, {"Email (this will be public):", "newbie@example.test"}}, "adduser")
@@ -547,10 +552,13 @@ func TestNPMAdduserOpenRegistration(t *testing.T) {
 	if got := strings.TrimSpace(npm.must(t.TempDir(), "whoami")); got != "newbie" {
 		t.Errorf("npm whoami after adduser = %q", got)
 	}
-	// A new account has no second factor: the MFA policy refuses its
-	// publish and says what to do. With an authenticator, the same login
-	// token publishes with a one-time password.
+	// A new account publishes once it followed the link mailed to it and
+	// has a second factor: the MFA policy refuses it before, saying what
+	// to do; with an authenticator, the login token publishes with a
+	// one-time password.
 	lib := writePackage(t, libFiles("1.0.0"))
+	wantOutput(t, "npm publish before verification", npm.mustFail(lib, "publish"), "403", "verify your email address first")
+	verifyByMail(t, tr, smtp, "newbie@example.test")
 	wantOutput(t, "npm publish by a new account without a second factor", npm.mustFail(lib, "publish"), "E403", "second factor")
 	npm.must(lib, "publish", "--otp="+tr.OTP(t, "newbie"))
 }

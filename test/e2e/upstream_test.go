@@ -51,7 +51,7 @@ func startUpstreamPair(t *testing.T, eco, extraTOML string) *pair {
 		t.Fatal(err)
 	}
 	p.Down = startTrove(t, "TROVE_CONFIG="+cfg)
-	p.Down.trove(t, Password+"\n", "admin", "user", "add", "root", "--email", "root@example.test", "--password-stdin", "--admin", "--config", cfg)
+	p.Down.trove(t, Password+"\n", "admin", "user", "add", "root", "--email", "root@example.test", "--password-stdin", "--admin", "--verified", "--config", cfg)
 	p.DownAdmin = p.Down.Token(t, "root", "*", "read,publish,yank,tokens")
 	return p
 }

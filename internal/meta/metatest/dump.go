@@ -145,6 +145,12 @@ func Fill(t *testing.T, db *meta.DB) {
 		if err := fillPolicy(tx, p.ID); err != nil {
 			return err
 		}
+		if err := fillMail(tx, alice, now); err != nil {
+			return err
+		}
+		if err := fillRecovery(tx, bob.ID, now); err != nil {
+			return err
+		}
 		if err := fillFactors(tx, alice.ID, now); err != nil {
 			return err
 		}
@@ -207,7 +213,20 @@ func fillFactors(tx *meta.Tx, user int64, now time.Time) error {
 	if err := tx.ReplaceRecoveryCodes(ctx, user, []string{"h1", "h2"}, now); err != nil {
 		return err
 	}
+	if _, err := tx.ClaimFactorKey(ctx, "fp", now); err != nil {
+		return err
+	}
 	return tx.UseRecoveryCode(ctx, user, "h1", now)
+}
+
+func fillRecovery(tx *meta.Tx, user int64, now time.Time) error {
+	if err := tx.SetUserEmail(ctx, user, "bob@example.test"); err != nil {
+		return err
+	}
+	if err := tx.PutEmailDomain(ctx, meta.EmailDomain{Domain: "example.test", Status: "alive", CheckedAt: now}); err != nil {
+		return err
+	}
+	return tx.PutEmailDomain(ctx, meta.EmailDomain{Domain: "lapsed.test", Status: "dead", Reason: "no such host", CheckedAt: now})
 }
 
 func fillLog(tx *meta.Tx) error {
@@ -367,4 +386,24 @@ func testSnapshotIsolation(t *testing.T, db *meta.DB) {
 	if n, _ := db.CountRows(ctx, "users"); n != 2 {
 		t.Errorf("after the snapshot users has %d rows, want 2", n)
 	}
+}
+
+// fillMail fills the tables of mail and security events.
+func fillMail(tx *meta.Tx, u *trove.User, now time.Time) error {
+	if err := tx.SetEmailVerified(ctx, u.ID, u.Email, now); err != nil {
+		return err
+	}
+	if _, err := tx.EnqueueMail(ctx, &meta.OutboxMail{Recipient: u.Email, Subject: "é subject", Body: "body\nline", Kind: "test", CreatedAt: now}, 10); err != nil {
+		return err
+	}
+	if err := tx.InsertSecurityEvent(ctx, &meta.SecurityEvent{UserID: u.ID, Kind: "token-created", Detail: `token "ci"`, Client: "192.0.2.1", At: now}); err != nil {
+		return err
+	}
+	if _, err := tx.SeeDevice(ctx, u.ID, "Firefox 192.0.2.0/24", now); err != nil {
+		return err
+	}
+	if err := tx.InsertMailToken(ctx, &meta.MailToken{Hash: "m1", Kind: "verify", UserID: u.ID, Email: u.Email, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
+		return err
+	}
+	return tx.SetNotifyCursor(ctx, "release-mail", 1)
 }

@@ -67,6 +67,7 @@ func testFactors(t *testing.T, db *meta.DB) {
 	if _, err := db.Factor(ctx, alice.ID, totp.ID); err != nil {
 		t.Fatalf("the sweep took a confirmed factor: %v", err)
 	}
+	testFactorKey(t, db)
 	testHandles(t, db, alice.ID, bob.ID)
 	testRecoveryCodes(t, db, alice.ID)
 	testCeremonies(t, db, alice.ID)
@@ -172,5 +173,22 @@ func testCeremonies(t *testing.T, db *meta.DB, user int64) {
 		return err
 	}); !errors.Is(err, meta.ErrNotFound) {
 		t.Fatalf("TakeCeremony of an expired ceremony = %v, want ErrNotFound", err)
+	}
+}
+
+func testFactorKey(t *testing.T, db *meta.DB) {
+	t.Helper()
+	for _, tc := range []struct{ claim, want string }{{"one", "one"}, {"two", "one"}} {
+		var got string
+		tx(t, db, func(tx *meta.Tx) (err error) { got, err = tx.ClaimFactorKey(ctx, tc.claim, now); return err })
+		if got != tc.want {
+			t.Fatalf("ClaimFactorKey(%q) = %q, want %q", tc.claim, got, tc.want)
+		}
+	}
+	tx(t, db, func(tx *meta.Tx) error { return tx.SetFactorKey(ctx, "two", now) })
+	var got string
+	tx(t, db, func(tx *meta.Tx) (err error) { got, err = tx.ClaimFactorKey(ctx, "three", now); return err })
+	if got != "two" {
+		t.Fatalf("after SetFactorKey: %q", got)
 	}
 }

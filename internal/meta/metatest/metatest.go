@@ -49,6 +49,8 @@ func Run(t *testing.T, newDB func(t *testing.T) *meta.DB) {
 	t.Run("PackagePolicies", func(t *testing.T) { testPackagePolicies(t, newDB(t)) })
 	t.Run("Downloads", func(t *testing.T) { testDownloads(t, newDB(t)) })
 	t.Run("Factors", func(t *testing.T) { testFactors(t, newDB(t)) })
+	t.Run("Recovery", func(t *testing.T) { testRecovery(t, newDB(t)) })
+	t.Run("EmailDomains", func(t *testing.T) { testEmailDomains(t, newDB(t)) })
 	t.Run("DumpRoundTrip", func(t *testing.T) { testDumpRoundTrip(t, newDB) })
 	t.Run("DumpLoadErrors", func(t *testing.T) { testDumpLoadErrors(t, newDB(t)) })
 }

@@ -58,7 +58,18 @@ CREATE TABLE webauthn_ceremonies (
 );
 CREATE INDEX webauthn_ceremonies_expires ON webauthn_ceremonies (expires_at);
 
+-- Which factor key seals the TOTP secrets: a one-way fingerprint of it,
+-- recorded by the first server that uses a key. A server with another key
+-- (a replica that made its own instead of sharing the first one's)
+-- refuses to start instead of sealing secrets the others cannot open.
+CREATE TABLE factor_key (
+    id          INTEGER PRIMARY KEY,
+    fingerprint {{.Text}} NOT NULL,
+    set_at      BIGINT NOT NULL
+);
+
 -- +goose Down
+DROP TABLE factor_key;
 DROP TABLE webauthn_ceremonies;
 DROP TABLE recovery_codes;
 DROP INDEX users_webauthn_handle;

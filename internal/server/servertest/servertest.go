@@ -89,10 +89,24 @@ func (e *Env) Start(t testing.TB, mount func(baseURL string) []server.Mount) *ht
 	return ts
 }
 
-// User creates an account with Password.
+// User creates an account with Password whose email address is verified,
+// as an operator's trove admin user add --verified makes it: only
+// verified users may publish.
 func (e *Env) User(t testing.TB, name string, admin bool) *trove.User {
 	t.Helper()
-	u, err := e.Users.Create(context.Background(), account.NewUser{Name: name, Email: name + "@example.test", Password: Password, Admin: admin})
+	return e.newUser(t, name, admin, true)
+}
+
+// UnverifiedUser creates an account with Password whose email address is
+// not verified yet.
+func (e *Env) UnverifiedUser(t testing.TB, name string, admin bool) *trove.User {
+	t.Helper()
+	return e.newUser(t, name, admin, false)
+}
+
+func (e *Env) newUser(t testing.TB, name string, admin, verified bool) *trove.User {
+	t.Helper()
+	u, err := e.Users.Create(context.Background(), account.NewUser{Name: name, Email: name + "@example.test", Password: Password, Admin: admin, Verified: verified})
 	if err != nil {
 		t.Fatal(err)
 	}
