@@ -39,7 +39,7 @@ func withDB(ctx context.Context, g *globals, fn func(c *config.Config, db *meta.
 func newAdmin(g *globals) *cobra.Command {
 	admin := &cobra.Command{Use: "admin", Short: "Administer accounts (works on the data directory)"}
 	user := &cobra.Command{Use: "user", Short: "Manage user accounts"}
-	admin.AddCommand(user)
+	admin.AddCommand(user, newCriticalAdmin(g))
 
 	var email string
 	var passwordStdin, isAdmin, publicEmail, verified bool

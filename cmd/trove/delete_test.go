@@ -25,7 +25,7 @@ func TestDeleteCommand(t *testing.T) {
 	alice, bob := e.User(t, "alice", false), e.User(t, "bob", false)
 	aliceTok, bobTok := e.Token(t, alice, nil), e.Token(t, bob, nil)
 	publishOnly := e.Token(t, alice, nil, access.Read, access.Publish)
-	who := &access.Principal{UserID: alice.ID, UserName: "alice", Packages: []access.Pattern{"*"}, Actions: access.Actions}
+	who := &access.Principal{UserID: alice.ID, UserName: "alice", Packages: []access.Pattern{"*"}, Actions: access.Actions, Level: trove.AuthMFA}
 	publish := func(version string) error {
 		st, err := e.Registry.Stage(strings.NewReader("bytes "+version), 1<<20)
 		if err != nil {

@@ -46,7 +46,7 @@ func TestOwnerCommand(t *testing.T) {
 	alice, bob := e.User(t, "alice", false), e.User(t, "bob", false)
 	aliceTok, bobTok := e.Token(t, alice, nil), e.Token(t, bob, nil)
 	readOnly := e.Token(t, alice, nil, access.Read)
-	who := &access.Principal{UserID: alice.ID, UserName: "alice", Packages: []access.Pattern{"*"}, Actions: access.Actions}
+	who := &access.Principal{UserID: alice.ID, UserName: "alice", Packages: []access.Pattern{"*"}, Actions: access.Actions, Level: trove.AuthMFA}
 	for _, p := range []struct {
 		eco      trove.Ecosystem
 		name, fn string

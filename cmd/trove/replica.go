@@ -26,6 +26,8 @@ import (
 func startJobs(ctx context.Context, c *config.Config, s *stack) {
 	holder := registry.Holder()
 	go s.registry.RunJob(ctx, holder, s.registry.SweepJob())
+	go s.registry.FlushDownloadsLoop(ctx)
+	go s.registry.RunJob(ctx, holder, s.registry.CriticalJob(criticalNotice(s.mail.notes)))
 	if c.Storage.ScrubInterval.Std() > 0 {
 		go s.registry.RunJob(ctx, holder, scrubJob(c, s))
 	}

@@ -23,10 +23,10 @@ func newToken(g *globals) *cobra.Command {
 }
 
 func newTokenCreate(g *globals) *cobra.Command {
-	var user, description, expires string
+	var user, description, expires, otp string
 	var scopes, actions []string
 	create := &cobra.Command{
-		Use:   "create --user NAME --scope PATTERN [--action ACTION] [--expires 30d]",
+		Use:   "create --user NAME --scope PATTERN [--action ACTION] [--expires 30d] [--otp CODE]",
 		Short: "Create an API token and print it (only the token, on standard output)",
 		Long: `Create an API token and print it on standard output. The token is shown once and
 stored only as a hash.
@@ -38,7 +38,13 @@ tokens) or curate (curation of upstream versions, for administrators and
 curators); repeat it for several (default: read and publish).
 --expires is a duration (90d, 12h) or an RFC 3339 time, at most tokens.max_lifetime
 (365d) ahead; without it the token lasts tokens.default_lifetime (90d). "never"
-makes a token without expiry, which only tokens.allow_no_expiry = true permits.`,
+makes a token without expiry, which only tokens.allow_no_expiry = true permits.
+--otp is a current code of the user's TOTP authenticator: the token is then
+recorded as minted with a second factor (level mfa), which the registry's MFA
+policy (accounts.publish_auth, default mfa) asks of publishers. Without it the
+token is recorded at level password and cannot publish where the policy asks
+for more. The command line cannot mint a phishing-resistant token (critical
+packages): sign in with a security key on the web and create one there.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			spec, err := tokenSpec(description, scopes, actions, expires, time.Now())
@@ -46,7 +52,7 @@ makes a token without expiry, which only tokens.allow_no_expiry = true permits.`
 				return err
 			}
 			return withDB(cmd.Context(), g, func(c *config.Config, db *meta.DB) error {
-				return createToken(cmd, c, db, user, spec)
+				return createToken(cmd, c, db, user, otp, spec)
 			})
 		},
 	}
@@ -55,17 +61,21 @@ makes a token without expiry, which only tokens.allow_no_expiry = true permits.`
 	create.Flags().StringArrayVar(&actions, "action", nil, "action the token may take: read, publish, yank, tokens (repeatable; default read and publish)")
 	create.Flags().StringVar(&expires, "expires", "", "expiry: a duration such as 30d or 12h, an RFC 3339 time, or never (default tokens.default_lifetime)")
 	create.Flags().StringVar(&description, "description", "", "what the token is for")
+	create.Flags().StringVar(&otp, "otp", "", "a current code of the user's TOTP authenticator: mints the token at level mfa")
 	create.MarkFlagRequired("user")
 	return create
 }
 
 // createToken makes the token and prints it, once.
-func createToken(cmd *cobra.Command, c *config.Config, db *meta.DB, user string, spec access.Spec) error {
+func createToken(cmd *cobra.Command, c *config.Config, db *meta.DB, user, otp string, spec access.Spec) error {
 	u, err := db.UserByName(cmd.Context(), strings.ToLower(user))
 	if errors.Is(err, meta.ErrNotFound) {
 		return hinted{fmt.Errorf("no user %q", user), "list users with: trove admin user list"}
 	}
 	if err != nil {
+		return err
+	}
+	if spec.AuthLevel, err = tokenLevel(cmd.Context(), c, db, u, otp); err != nil {
 		return err
 	}
 	tokens := access.NewTokens(db, nil)
@@ -84,8 +94,8 @@ func createToken(cmd *cobra.Command, c *config.Config, db *meta.DB, user string,
 		expiry = "expires " + t.ExpiresAt.Format(time.RFC3339)
 	}
 	fmt.Fprintln(cmd.OutOrStdout(), secret)
-	fmt.Fprintf(cmd.ErrOrStderr(), "trove: created token %s for %s (scope %s; actions %s; %s); it is not shown again\n",
-		t.PublicID, u.Name, strings.Join(t.Packages, ","), strings.Join(t.Actions, ","), expiry)
+	fmt.Fprintf(cmd.ErrOrStderr(), "trove: created token %s for %s (scope %s; actions %s; %s; level %s); it is not shown again\n",
+		t.PublicID, u.Name, strings.Join(t.Packages, ","), strings.Join(t.Actions, ","), expiry, t.AuthLevel)
 	return nil
 }
 

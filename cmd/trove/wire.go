@@ -198,6 +198,8 @@ func wire(ctx context.Context, c *config.Config) (*stack, error) {
 
 		UnpublishWindow: c.Policy.UnpublishWindow.Std(),
 		Reserved:        reserved,
+		PublishAuth:     publishAuth(c),
+		SecurityURL:     securityURL(c),
 	})
 	if err != nil {
 		db.Close()
@@ -246,7 +248,7 @@ func wire(ctx context.Context, c *config.Config) (*stack, error) {
 		return nil, err
 	}
 	mounts = append(mounts,
-		server.Mount{Prefix: "/api", Ecosystem: "api", Adapter: api.New(api.Options{Registry: reg, Tokens: s.tokens, Curate: s.curate})},
+		server.Mount{Prefix: "/api", Ecosystem: "api", Adapter: api.New(api.Options{Registry: reg, Tokens: s.tokens, Curate: s.curate, Notice: criticalNotice(s.mail.notes)})},
 		server.Mount{Prefix: "/log", Ecosystem: "log", Handler: translog.NewServer(tlog, db, logLookup(reg))})
 	guards := server.Guards{
 		TrustedProxies:  c.Connections.TrustedProxies,

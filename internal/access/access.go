@@ -43,10 +43,26 @@ type Principal struct {
 	// Packages and Actions are the token's scope.
 	Packages []Pattern
 	Actions  []Action
+	// Level is how strongly the user had authenticated when the token was
+	// minted, or, for one request, the stronger proof it carried (an npm
+	// one-time password: see Raised).
+	Level trove.AuthLevel
 	// MustChangePassword is set while the user must change their password
 	// (it was found in known breaches at sign-in, or an administrator
 	// forced a reset): nothing but reading is allowed until it changes.
 	MustChangePassword bool
+}
+
+// Raised returns a copy of p whose level is at least l: for the one
+// request that proved a second factor itself. p itself is not changed (it
+// may be cached and shared).
+func (p *Principal) Raised(l trove.AuthLevel) *Principal {
+	if p == nil || p.Level.Meets(l) {
+		return p
+	}
+	c := *p
+	c.Level = l
+	return &c
 }
 
 // MustChangePasswordError is the refusal of a change by a user who must
@@ -122,7 +138,63 @@ type Resource struct {
 	Exists bool
 	// Owner reports whether the principal's user owns the package.
 	Owner bool
+	// Needs is the level the package's policy asks of the credentials
+	// that change it (see registry's MFA policy); AuthNone asks nothing.
+	Needs trove.AuthLevel
+	// Critical reports whether Needs comes from the package being
+	// critical, for the refusal's message.
+	Critical bool
 }
+
+// A LevelError is a refusal of credentials minted after a weaker sign-in
+// than the package's policy asks. It wraps ErrDenied.
+type LevelError struct {
+	Ecosystem trove.Ecosystem
+	Name      trove.Name
+	Have      trove.AuthLevel // the credentials' level
+	Need      trove.AuthLevel // the package's
+	Critical  bool            // the package is critical
+	// Security is where users add factors (a URL), for the message; "" if
+	// unknown.
+	Security string
+}
+
+func (e *LevelError) Error() string {
+	why := "the registry's policy"
+	if e.Critical {
+		why = "it is a critical package"
+	}
+	where := "in your account's security settings"
+	if e.Security != "" {
+		where = "at " + e.Security
+	}
+	var how string
+	switch e.Need {
+	case trove.AuthPhishingResistant:
+		how = fmt.Sprintf("a token minted after signing in with a security key or passkey: add one %s, sign in with it and create a new token", where)
+	case trove.AuthMFA:
+		how = fmt.Sprintf("a token minted after signing in with a second factor: add an authenticator app or a security key %s, sign in with it and create a new token (npm also accepts a one-time password: answer its prompt or pass --otp)", where)
+	default:
+		how = "a token minted after signing in with your password: create a new token"
+	}
+	return fmt.Sprintf("%s: changing %s:%s needs %s sign-in (%s), and this token was minted after %s sign-in; use %s",
+		ErrDenied, e.Ecosystem, e.Name, levelWords(e.Need), why, levelWords(e.Have), how)
+}
+
+// levelWords names a level in a sentence.
+func levelWords(l trove.AuthLevel) string {
+	switch l {
+	case trove.AuthPassword:
+		return "a password-only"
+	case trove.AuthMFA:
+		return "a second-factor"
+	case trove.AuthPhishingResistant:
+		return "a phishing-resistant (security key or passkey)"
+	}
+	return "an unrecorded (older token)"
+}
+
+func (e *LevelError) Unwrap() error { return ErrDenied }
 
 // Authorize returns nil if p may take action a on r, or an error wrapping
 // ErrUnauthenticated or ErrDenied that says why.
@@ -130,8 +202,19 @@ type Resource struct {
 // The rule: reading needs nothing (every package is public). Any other
 // action needs credentials whose scope covers the action on the package,
 // and then either a new package (its first publisher becomes its owner),
-// ownership of the package, or an administrator account.
+// ownership of the package, or an administrator account; and credentials
+// whose level meets what the package needs (a *LevelError otherwise).
 func Authorize(p *Principal, a Action, r Resource) error {
+	if err := authorize(p, a, r); err != nil || a == Read {
+		return err
+	}
+	if !p.Level.Meets(r.Needs) {
+		return &LevelError{Ecosystem: r.Ecosystem, Name: r.Name, Have: p.Level, Need: r.Needs, Critical: r.Critical}
+	}
+	return nil
+}
+
+func authorize(p *Principal, a Action, r Resource) error {
 	if a == Read {
 		return nil
 	}

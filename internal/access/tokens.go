@@ -28,6 +28,10 @@ type Spec struct {
 	// NoExpiry asks for a token that never expires, which only
 	// Lifetimes.AllowNoExpiry permits.
 	NoExpiry bool
+	// AuthLevel is how strongly the creator authenticated to mint it: the
+	// level of the web session, of the npm login, or what the operator
+	// CLI verified. The token keeps it for life.
+	AuthLevel trove.AuthLevel
 }
 
 // Lifetimes bound how long tokens live, however they are made: every
@@ -123,6 +127,7 @@ func (t *Tokens) Create(ctx context.Context, userID int64, spec Spec) (string, *
 		Description: spec.Description,
 		CreatedAt:   now,
 		ExpiresAt:   spec.ExpiresAt.UTC(),
+		AuthLevel:   spec.AuthLevel,
 	}
 	for _, p := range spec.Packages {
 		tok.Packages = append(tok.Packages, string(p))
@@ -195,7 +200,7 @@ func (t *Tokens) Authenticate(ctx context.Context, secret string) (*Principal, e
 		return nil, fmt.Errorf("%w: the token's account is disabled", ErrUnauthenticated)
 	}
 	p := &Principal{UserID: u.ID, UserName: u.Name, Email: u.Email, Admin: u.Admin, TokenID: tok.ID, TokenPublicID: tok.PublicID, tokenHash: h,
-		MustChangePassword: u.PasswordReset}
+		Level: tok.AuthLevel, MustChangePassword: u.PasswordReset}
 	for _, s := range tok.Packages {
 		p.Packages = append(p.Packages, Pattern(s))
 	}

@@ -25,6 +25,10 @@ const (
 	EventPasswordReset    EventKind = "password-reset"
 	EventAdminRecovery    EventKind = "admin-recovery"
 	EventBreachedPassword EventKind = "breached-password"
+	// EventPackageCritical: a package the user maintains became critical
+	// (ranked by downloads or marked by an administrator); changing it now
+	// needs a phishing-resistant sign-in (a security key or passkey).
+	EventPackageCritical EventKind = "package-critical"
 )
 
 // An Event is one security event on a user's account.

@@ -121,6 +121,8 @@ func (l *Logins) Poll(ctx context.Context, doneID string) (string, error) {
 		Packages:    []access.Pattern{"*"},
 		Actions:     access.Actions,
 		ExpiresAt:   LoginTokenExpiry(l.tokens, l.now()),
+		// The browser login's page asks for the password alone.
+		AuthLevel: trove.AuthPassword,
 	})
 	return tok, err
 }

@@ -94,6 +94,7 @@ var eventSummaries = map[EventKind]string{
 	EventPasswordReset:    "the password was reset",
 	EventAdminRecovery:    "an administrator recovered access to the account",
 	EventBreachedPassword: "the password was found in a list of breached passwords and must be changed",
+	EventPackageCritical:  "a package you maintain became critical: changing it now needs a sign-in with a security key or passkey",
 }
 
 // eventMail returns the subject and body of the mail about e.

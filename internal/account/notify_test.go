@@ -96,7 +96,7 @@ func TestNotificationsMailEveryEventKindToVerifiedOwners(t *testing.T) {
 	bob := e.user(t, "bob", false) // gets a verification link, no notices
 	kinds := []account.EventKind{account.EventPasswordChanged, account.EventEmailChanged, account.EventFactorAdded, account.EventFactorRemoved,
 		account.EventRecoveryCodeUsed, account.EventRecoveryCodesNew, account.EventTokenCreated, account.EventNewDevice, account.EventLockout,
-		account.EventPasswordReset, account.EventAdminRecovery, account.EventBreachedPassword, account.EventEmailVerified}
+		account.EventPasswordReset, account.EventAdminRecovery, account.EventBreachedPassword, account.EventPackageCritical, account.EventEmailVerified}
 	for _, k := range kinds {
 		for _, u := range []*trove.User{alice, bob} {
 			if err := e.notes.Notify(ctx, account.Event{Kind: k, UserID: u.ID, Detail: `security key "desk"`, Client: "192.0.2.1 Firefox"}); err != nil {

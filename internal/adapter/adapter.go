@@ -23,6 +23,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"path"
+	"strings"
 
 	"github.com/trove-dev/trove/internal/access"
 	"github.com/trove-dev/trove/internal/blob"
@@ -177,7 +178,14 @@ func (e *errReader) Read(p []byte) (int, error) {
 // Download writes a visible file of the registry, found with
 // Registry.File: its bytes as published, under an ETag of its digest and
 // with immutable caching, Range and conditional requests answered.
+//
+// A GET of the whole file, or of a range from its first byte, counts as
+// one download of the package (registry.CountDownload); HEAD requests and
+// resumed downloads do not.
 func Download(w http.ResponseWriter, r *http.Request, reg *registry.Service, f *trove.File, contentType string) error {
+	if r.Method == http.MethodGet && (r.Header.Get("Range") == "" || strings.HasPrefix(r.Header.Get("Range"), "bytes=0-")) {
+		reg.CountDownload(f.PackageID)
+	}
 	return DownloadBlob(w, r, reg, blob.Digest(f.SHA256), f.Size, f, contentType)
 }
 

@@ -46,6 +46,8 @@ type Options struct {
 	Registry *registry.Service
 	Tokens   *access.Tokens
 	Curate   *curate.Service // nil: the curation endpoints answer 405
+	// Notice tells maintainers their package became critical (nil: no one).
+	Notice registry.Notice
 }
 
 // Handler serves the API.
@@ -88,6 +90,8 @@ func parsePath(escaped string) (request, bool) {
 		return request{op: "exception", target: trove.Target{Ecosystem: trove.Ecosystem(parts[3]), Name: name}}, true
 	case len(parts) == 3 && parts[0] == "v1" && parts[1] == "tokens" && parts[2] != "":
 		return request{op: "token", user: parts[2]}, true
+	case len(parts) == 5 && parts[0] == "v1" && parts[1] == "packages" && (parts[4] == "policy" || parts[4] == "critical"):
+		return parsePolicy(parts)
 	case (len(parts) == 5 || len(parts) == 6) && parts[0] == "v1" && parts[1] == "packages" && parts[4] == "owners":
 		// Before yank: no ecosystem has a version "owners", but a user may be called "yank".
 		req := request{op: "owners", target: trove.Target{Ecosystem: trove.Ecosystem(parts[2])}}
@@ -133,6 +137,10 @@ func (h *Handler) routes() adapter.Table[string, request] {
 		{Route: route("unyank", del, pkg+"/{version}/yank", cred), Kind: "yank", Serve: h.unyank},
 		{Route: route("delete", del, pkg+"/{version}", cred), Kind: "release", Serve: h.delete},
 		{Route: route("owners", get, pkg+"/owners", adapter.Open), Kind: "owners", Serve: h.owners},
+		{Route: route("policy", get, pkg+"/policy", adapter.Open), Kind: "policy", Serve: h.policy},
+		{Route: route("policy.set", put, pkg+"/policy", cred), Kind: "policy", Serve: h.setPolicy},
+		{Route: route("critical.mark", put, pkg+"/critical", cred), Kind: "critical", Serve: h.markCritical},
+		{Route: route("critical.unmark", del, pkg+"/critical", cred), Kind: "critical", Serve: h.unmarkCritical},
 		{Route: route("owner.add", put, pkg+"/owners/{user}", cred), Kind: "owner", Serve: h.addOwner},
 		{Route: route("owner.remove", del, pkg+"/owners/{user}", cred), Kind: "owner", Serve: h.removeOwner},
 		{Route: route("upstream.exceptions", get, "/v1/upstream/exceptions", adapter.Open), Kind: "exceptions", Serve: h.exceptions},

@@ -301,6 +301,12 @@ type Accounts struct {
 	// HashWait is how long a sign-in waits for its turn before being
 	// refused with 503 and Retry-After.
 	HashWait Duration `toml:"hash_wait"`
+	// PublishAuth is the level of authentication the MFA policy asks of
+	// every change to a package (publish, tags, owners, yank, deprecate,
+	// delete): password, mfa (the default) or phishing-resistant. Owners
+	// may raise it per package; critical packages need
+	// phishing-resistant whatever it is.
+	PublishAuth string `toml:"publish_auth"`
 	// FactorKeyFile holds the key that seals TOTP secrets in the
 	// database (docs/accounts.md); "" is <data_dir>/keys/factors.key,
 	// created on first use. Servers sharing a database need the same file.
@@ -378,7 +384,7 @@ func Default() Config {
 		Rates: Rates{AnonymousWrites: limit.Rate{N: 30, Per: time.Minute}, Logins: limit.Rate{N: 10, Per: time.Minute},
 			Publishes: limit.Rate{N: 60, Per: time.Minute}, UpstreamFetches: limit.Rate{N: 1200, Per: time.Minute}},
 		Cache:      Cache{MaxBytes: 64 << 20, PageMax: 8 << 20, DiskBytes: 1 << 30, BlobBytes: 32 << 20, BlobMax: 256 << 10},
-		Accounts:   Accounts{HashWait: Duration(2 * time.Second), DomainRecheck: Duration(7 * Day)},
+		Accounts:   Accounts{HashWait: Duration(2 * time.Second), DomainRecheck: Duration(7 * Day), PublishAuth: "mfa"},
 		Web:        Web{SessionLifetime: Duration(12 * time.Hour), SessionIdle: Duration(time.Hour), Sudo: Duration(10 * time.Minute)},
 		Policy:     Policy{UnpublishWindow: Duration(72 * time.Hour)},
 		Tokens:     Tokens{DefaultLifetime: Duration(90 * Day), MaxLifetime: Duration(365 * Day)},
@@ -537,6 +543,9 @@ func (c *Config) Validate() error {
 	errs = append(errs, c.Accounts.validateSignup()...)
 	if c.Accounts.HashWait <= 0 {
 		bad("accounts.hash_wait: must be positive")
+	}
+	if !slices.Contains([]string{"password", "mfa", "phishing-resistant"}, c.Accounts.PublishAuth) {
+		bad("accounts.publish_auth: %q is not a level: want password, mfa (the default) or phishing-resistant", c.Accounts.PublishAuth)
 	}
 	if c.Web.SessionLifetime <= 0 || c.Web.SessionIdle <= 0 || c.Web.Sudo <= 0 {
 		bad("web: session_lifetime, session_idle and sudo must be positive")

@@ -68,7 +68,7 @@ func (e *env) user(t testing.TB, name string, admin bool) *access.Principal {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &access.Principal{UserID: u.ID, UserName: name, Admin: admin, Packages: []access.Pattern{"*"}, Actions: access.Actions}
+	return &access.Principal{UserID: u.ID, UserName: name, Admin: admin, Packages: []access.Pattern{"*"}, Actions: access.Actions, Level: trove.AuthMFA}
 }
 
 func (e *env) policy(t testing.TB, who *access.Principal, eco trove.Ecosystem, pattern, mode string, minAge time.Duration, scripts string) {

@@ -67,6 +67,8 @@ var dumpTables = []dumpTable{
 	{name: "curation_marks", order: "id", serial: true},
 	{name: "curators", order: "user_id"},
 	{name: "upstream_sumdb", order: "name"},
+	{name: "package_policies", order: "package_id"},
+	{name: "package_downloads", order: "package_id, day"},
 	{name: "factors", order: "id", serial: true},
 	{name: "recovery_codes", order: "user_id, hash"},
 	{name: "factor_key", order: "id"},

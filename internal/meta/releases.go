@@ -9,7 +9,7 @@ import (
 	"github.com/trove-dev/trove/internal/trove"
 )
 
-const releaseCols = `id, package_id, version, version_key, state, metadata, publisher_id, created_at, published_at, yanked_reason, deprecated, deleted_at, source`
+const releaseCols = `id, package_id, version, version_key, state, metadata, publisher_id, created_at, published_at, yanked_reason, deprecated, deleted_at, source, auth_level`
 
 func scanRelease(s interface{ Scan(...any) error }) (*trove.Release, error) {
 	var r trove.Release
@@ -18,7 +18,7 @@ func scanRelease(s interface{ Scan(...any) error }) (*trove.Release, error) {
 	var created int64
 	var published, deleted sql.NullInt64
 	if err := s.Scan(&r.ID, &r.PackageID, &r.Version, &r.VersionKey, &r.State, &md, &publisher, &created, &published,
-		&r.YankedReason, &r.Deprecated, &deleted, &r.Source); err != nil {
+		&r.YankedReason, &r.Deprecated, &deleted, &r.Source, &r.AuthLevel); err != nil {
 		return nil, err
 	}
 	r.Metadata = []byte(md)
@@ -35,9 +35,9 @@ func (tx *Tx) InsertRelease(ctx context.Context, r *trove.Release) error {
 	if r.PublisherID != 0 {
 		publisher = r.PublisherID
 	}
-	id, err := tx.insert(ctx, `INSERT INTO releases (package_id, version, version_key, state, metadata, publisher_id, created_at, published_at, source)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		r.PackageID, r.Version, r.VersionKey, r.State, string(r.Metadata), publisher, r.CreatedAt.UnixMicro(), micros(r.PublishedAt), r.Source)
+	id, err := tx.insert(ctx, `INSERT INTO releases (package_id, version, version_key, state, metadata, publisher_id, created_at, published_at, source, auth_level)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		r.PackageID, r.Version, r.VersionKey, r.State, string(r.Metadata), publisher, r.CreatedAt.UnixMicro(), micros(r.PublishedAt), r.Source, int(r.AuthLevel))
 	r.ID = id
 	return err
 }

@@ -79,6 +79,8 @@ type Options struct {
 	// Upstream fetches names that are not local from the npm upstreams
 	// (see proxy.go); nil or disabled serves local packages only.
 	Upstream *upstream.Client
+	// Factors checks one-time passwords (otp.go); nil never challenges.
+	Factors Factors
 }
 
 // DefaultMaxPublishBytes bounds publish requests when Options leave it zero.
@@ -113,14 +115,14 @@ func (h *Handler) routes() adapter.Table[op, request] {
 	route := adapter.NewRoute
 	return adapter.Table[op, request]{
 		{Route: route("packument", get, "/{package}", open), Kind: opPackument, When: noRev, Serve: h.packument},
-		{Route: route("publish", put, "/{package}", cred), Kind: opPackument, When: noRev, Serve: h.putPackage},
-		{Route: route("update", put, "/{package}/-rev/{rev}", cred), Kind: opPackument, When: rev, Serve: h.putPackage},
-		{Route: route("unpublish", del, "/{package}/-rev/{rev}", cred), Kind: opPackument, When: rev, Serve: h.unpublishAll},
+		{Route: route("publish", put, "/{package}", cred), Kind: opPackument, When: noRev, Serve: h.withOTP(h.putPackage)},
+		{Route: route("update", put, "/{package}/-rev/{rev}", cred), Kind: opPackument, When: rev, Serve: h.withOTP(h.putPackage)},
+		{Route: route("unpublish", del, "/{package}/-rev/{rev}", cred), Kind: opPackument, When: rev, Serve: h.withOTP(h.unpublishAll)},
 		{Route: route("tarball", get, "/{package}/-/{file}.tgz", open), Kind: opTarball, When: noRev, Serve: h.tarball},
-		{Route: route("tarball.delete", del, "/{package}/-/{file}.tgz/-rev/{rev}", cred), Kind: opTarball, When: rev, Serve: h.deleteTarball},
+		{Route: route("tarball.delete", del, "/{package}/-/{file}.tgz/-rev/{rev}", cred), Kind: opTarball, When: rev, Serve: h.withOTP(h.deleteTarball)},
 		{Route: route("disttags", get, "/-/package/{package}/dist-tags", open), Kind: opDistTags, Serve: h.distTags},
-		{Route: route("disttag.set", put, "/-/package/{package}/dist-tags/{tag}", cred), Kind: opDistTag, Serve: h.setDistTag},
-		{Route: route("disttag.remove", del, "/-/package/{package}/dist-tags/{tag}", cred), Kind: opDistTag, Serve: h.removeDistTag},
+		{Route: route("disttag.set", put, "/-/package/{package}/dist-tags/{tag}", cred), Kind: opDistTag, Serve: h.withOTP(h.setDistTag)},
+		{Route: route("disttag.remove", del, "/-/package/{package}/dist-tags/{tag}", cred), Kind: opDistTag, Serve: h.withOTP(h.removeDistTag)},
 		{Route: route("ping", get, "/-/ping", open), Kind: opPing, Serve: h.ping},
 		{Route: route("whoami", get, "/-/whoami", cred), Kind: opWhoami, Serve: h.whoami},
 		{Route: route("search", get, "/-/v1/search", open), Kind: opSearch, Serve: h.search},
@@ -131,8 +133,8 @@ func (h *Handler) routes() adapter.Table[op, request] {
 		{Route: route("user", get, "/-/user/org.couchdb.user:{user}", cred), Kind: opCouchUser, When: noRev, Serve: h.couchUser},
 		{Route: route("logout", del, "/-/user/token/{token}", cred), Kind: opLogout, Serve: h.logout},
 		{Route: route("tokens.list", get, "/-/npm/v1/tokens", cred), Kind: opTokens, Serve: h.listTokens},
-		{Route: route("tokens.create", post, "/-/npm/v1/tokens", signIn), Kind: opTokens, Serve: h.createToken},
-		{Route: route("tokens.revoke", del, "/-/npm/v1/tokens/token/{key}", cred), Kind: opToken, Serve: h.revokeToken},
+		{Route: route("tokens.create", post, "/-/npm/v1/tokens", signIn), Kind: opTokens, Serve: h.withOTP(h.createToken)},
+		{Route: route("tokens.revoke", del, "/-/npm/v1/tokens/token/{key}", cred), Kind: opToken, Serve: h.withOTP(h.revokeToken)},
 	}
 }
 

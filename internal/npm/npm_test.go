@@ -276,7 +276,7 @@ func TestDistTags(t *testing.T) {
 // admin returns an administrator principal.
 func admin(e *env) *access.Principal {
 	u := e.User(e.t, fmt.Sprintf("root%d", len(e.URL)), true)
-	return &access.Principal{UserID: u.ID, UserName: u.Name, Admin: true, Packages: []access.Pattern{"*"}, Actions: access.Actions}
+	return &access.Principal{UserID: u.ID, UserName: u.Name, Admin: true, Packages: []access.Pattern{"*"}, Actions: access.Actions, Level: trove.AuthMFA}
 }
 
 func TestConcurrentPublishOfOneVersion(t *testing.T) {

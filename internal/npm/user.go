@@ -59,11 +59,16 @@ func (h *Handler) couchLogin(w http.ResponseWriter, r *http.Request, req request
 	if err != nil {
 		return err
 	}
+	level, err := h.loginLevel(w, r, user.ID)
+	if err != nil || level == trove.AuthNone {
+		return err // the challenge was answered
+	}
 	tok, _, err := h.o.Tokens.Create(ctx, user.ID, access.Spec{
 		Description: "npm login",
 		Packages:    []access.Pattern{"*"},
 		Actions:     access.Actions,
 		ExpiresAt:   account.LoginTokenExpiry(h.o.Tokens, time.Now()),
+		AuthLevel:   level,
 	})
 	if err != nil {
 		return err
@@ -237,6 +242,7 @@ func (h *Handler) createToken(w http.ResponseWriter, r *http.Request, _ request)
 	if _, err := h.o.Users.SignIn(r.Context(), who.UserName, req.Password, limit.RemoteAddr(r.RemoteAddr)); err != nil {
 		return err
 	}
+	spec.AuthLevel = newTokenLevel(r.Context())
 	secret, tok, err := h.o.Tokens.Create(r.Context(), who.UserID, spec)
 	if err != nil {
 		return err

@@ -40,9 +40,13 @@ func (s *Service) recheck(ctx context.Context, tx *meta.Tx, who *access.Principa
 		}
 		r.Owner = owner
 	}
+	r, err := s.withPolicy(ctx, tx, pkg, r)
+	if err != nil {
+		return err
+	}
 	for _, a := range acts {
 		if err := access.Authorize(who, a, r); err != nil {
-			return err
+			return s.explain(err)
 		}
 	}
 	return nil

@@ -199,7 +199,11 @@ func (s *Service) authorize(ctx context.Context, who *access.Principal, a access
 		}
 		r.Owner = owner
 	}
-	return access.Authorize(who, a, r)
+	r, err := s.withPolicy(ctx, s.db, pkg, r)
+	if err != nil {
+		return err
+	}
+	return s.explain(access.Authorize(who, a, r))
 }
 
 // checkLookalike refuses a new name whose skeleton an existing package has.
@@ -390,7 +394,7 @@ func releaseFor(ctx context.Context, tx *meta.Tx, who *access.Principal, rules R
 	switch {
 	case errors.Is(err, meta.ErrNotFound):
 		rel = &trove.Release{PackageID: pkg.ID, Version: u.Version, VersionKey: key, State: trove.Quarantined,
-			Metadata: u.Metadata, PublisherID: who.UserID, CreatedAt: at}
+			Metadata: u.Metadata, PublisherID: who.UserID, CreatedAt: at, AuthLevel: who.Level}
 		if err := tx.InsertRelease(ctx, rel); err != nil {
 			return nil, err
 		}

@@ -152,7 +152,7 @@ func TestRaceTokenRevokedDuringPublish(t *testing.T) {
 					<-p.scanning
 					p.resume = make(chan struct{})
 				}
-				secret, tok, err := tokens.Create(ctx, alice.UserID, access.Spec{Packages: []access.Pattern{"*"}, Actions: access.Actions})
+				secret, tok, err := tokens.Create(ctx, alice.UserID, access.Spec{Packages: []access.Pattern{"*"}, Actions: access.Actions, AuthLevel: trove.AuthMFA})
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -78,6 +78,13 @@ type Config struct {
 	UnpublishWindow time.Duration
 	// Reserved keeps names for some users (see Namespace).
 	Reserved []Reservation
+	// PublishAuth is the level the MFA policy asks by default (see
+	// mfa.go); AuthNone means DefaultPublishAuth. There is no "off": the
+	// lowest level is AuthPassword.
+	PublishAuth trove.AuthLevel
+	// SecurityURL is the page where users add second factors, named in
+	// refusals by the policy ("" for none).
+	SecurityURL string
 }
 
 // A Service is the registry core. It is safe for concurrent use.
@@ -94,6 +101,9 @@ type Service struct {
 	unpublishWindow time.Duration
 	reserved        []Reservation
 	upstreams       Upstreams
+	publishAuth     trove.AuthLevel
+	securityURL     string
+	downloads       downloads
 
 	mu       sync.RWMutex
 	watchers []func(trove.Ecosystem, trove.Name)
@@ -127,6 +137,11 @@ func New(cfg Config) (*Service, error) {
 
 		unpublishWindow: cfg.UnpublishWindow,
 		reserved:        cfg.Reserved,
+		publishAuth:     cfg.PublishAuth,
+		securityURL:     cfg.SecurityURL,
+	}
+	if s.publishAuth == trove.AuthNone {
+		s.publishAuth = DefaultPublishAuth
 	}
 	if s.unpublishWindow <= 0 {
 		s.unpublishWindow = DefaultUnpublishWindow

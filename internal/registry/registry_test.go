@@ -88,7 +88,7 @@ func (e *env) user(t *testing.T, name string, admin bool) *access.Principal {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &access.Principal{UserID: u.ID, UserName: name, Admin: admin, Packages: []access.Pattern{"*"}, Actions: access.Actions}
+	return &access.Principal{UserID: u.ID, UserName: name, Admin: admin, Packages: []access.Pattern{"*"}, Actions: access.Actions, Level: trove.AuthMFA}
 }
 
 func (e *env) upload(t *testing.T, name, version string, files map[string]string) *registry.Upload {

@@ -237,7 +237,7 @@ func userIn(t *testing.T, e *env, db *meta.DB, name string, admin bool) *access.
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &access.Principal{UserID: u.ID, UserName: name, Admin: admin, Packages: []access.Pattern{"*"}, Actions: access.Actions}
+	return &access.Principal{UserID: u.ID, UserName: name, Admin: admin, Packages: []access.Pattern{"*"}, Actions: access.Actions, Level: trove.AuthMFA}
 }
 
 func TestReplayRebuildsImportsAndExceptions(t *testing.T) {

@@ -52,6 +52,10 @@ type Release struct {
 	// Source is the upstream the release was imported from ("" for a
 	// release published here).
 	Source string
+	// AuthLevel is the level of the token that published the release
+	// (AuthNone for releases imported from upstreams or published before
+	// levels were recorded).
+	AuthLevel AuthLevel
 }
 
 // A File is one artifact of a release, stored as a blob named by SHA256.
@@ -118,6 +122,9 @@ type Token struct {
 	ExpiresAt   time.Time // zero: never
 	LastUsedAt  time.Time // zero: never used
 	RevokedAt   time.Time // zero: not revoked
+	// AuthLevel is how strongly the creator had authenticated when the
+	// token was minted; policies compare it with what a package needs.
+	AuthLevel AuthLevel
 }
 
 // A LogEntry is a transparency log record indexed under a package version:

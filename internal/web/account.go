@@ -136,6 +136,7 @@ func (h *Handler) createToken(w http.ResponseWriter, r *http.Request, v *Visit) 
 		return err
 	}
 	spec, err := tokenSpec(r, h.o.Now(), h.patterns)
+	spec.AuthLevel = v.Session.Level // how this session signed in: the MFA policy reads it
 	if err == nil {
 		var secret string
 		secret, _, err = h.o.Tokens.Create(r.Context(), v.User.ID, spec)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/trove-dev/trove/internal/access"
 	"github.com/trove-dev/trove/internal/account"
+	"github.com/trove-dev/trove/internal/trove"
 )
 
 var secretRE = regexp.MustCompile(`trove_[0-9A-Za-z]{49}`)
@@ -28,6 +29,9 @@ func TestTokenCreateAndRevoke(t *testing.T) {
 	p, err := s.toks.Authenticate(context.Background(), secret)
 	if err != nil || p.UserName != "alice" || len(p.Packages) != 2 || len(p.Actions) != 2 {
 		t.Fatalf("new token: %+v %v", p, err)
+	}
+	if p.Level != trove.AuthPassword { // alice signed in with her password alone
+		t.Errorf("new token's level = %s, want the session's, password", p.Level)
 	}
 	// The secret is shown once: the list does not hold it.
 	if _, list := b.get("/-/account/tokens"); strings.Contains(list, secret) || !strings.Contains(list, p.TokenPublicID) {

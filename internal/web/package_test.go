@@ -100,7 +100,8 @@ func newCatalog(t testing.TB, db *meta.DB) *catalog {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &catalog{reg: reg, alice: &access.Principal{UserID: u.ID, UserName: u.Name, Packages: []access.Pattern{"*"}, Actions: access.Actions}}
+	return &catalog{reg: reg, alice: &access.Principal{UserID: u.ID, UserName: u.Name, Packages: []access.Pattern{"*"}, Actions: access.Actions,
+		Level: trove.AuthMFA}} // as a publisher with a second factor (the default MFA policy)
 }
 
 func (c *catalog) publish(t testing.TB, eco trove.Ecosystem, name, version string, md map[string]any, deps ...registry.Dependency) {

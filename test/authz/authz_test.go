@@ -157,6 +157,15 @@ var probes = map[string]probe{
 	}, request: func(w *walk) *http.Request {
 		return w.raw(http.MethodDelete, "/api/v1/packages/pypi/doomed/1.0", "", nil)
 	}},
+	"api.policy.set": {setup: func(w *walk) { w.do(w.npmPublish("policied", "1.0.0"), w.owner) }, request: func(w *walk) *http.Request {
+		return w.json(http.MethodPut, "/api/v1/packages/npm/policied/policy", map[string]string{"publish_auth": "mfa"})
+	}},
+	"api.critical.mark": {admin: true, setup: func(w *walk) { w.do(w.npmPublish("crit", "1.0.0"), w.owner) }, request: func(w *walk) *http.Request {
+		return w.raw(http.MethodPut, "/api/v1/packages/npm/crit/critical", "", nil)
+	}},
+	"api.critical.unmark": {admin: true, setup: func(w *walk) { w.do(w.npmPublish("uncrit", "1.0.0"), w.owner) }, request: func(w *walk) *http.Request {
+		return w.raw(http.MethodDelete, "/api/v1/packages/npm/uncrit/critical", "", nil)
+	}},
 	"api.owner.add": {request: func(w *walk) *http.Request {
 		return w.raw(http.MethodPut, "/api/v1/packages/go/example.test%2Fdemo/owners/carol", "", nil)
 	}},

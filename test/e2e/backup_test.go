@@ -59,6 +59,8 @@ func TestBackupRestore(t *testing.T) {
 	wantOutput(t, "trove restore", out, "restored ", "extends the backup's signed checkpoint", " 0 missing or wrong")
 	wantOutput(t, "trove restore", out, "trove: warning: no log signing key")
 	copyFile(t, filepath.Join(tr.Data, "log", "signer.key"), filepath.Join(restored, "log", "signer.key"), 0o600)
+	// The key sealing the TOTP secrets is not in backups either: copied the same way.
+	copyFile(t, factorKey(tr.Data), factorKey(restored), 0o600)
 
 	// Restoring where the old server's newer checkpoint is kept says so.
 	again := t.TempDir()

@@ -69,6 +69,9 @@ type Trove struct {
 	done    chan struct{} // closed when the process has exited
 	exitErr error         // how it exited, once done is closed
 	killed  bool          // Kill ended it: its exit is no error
+
+	totpMu sync.Mutex
+	totp   map[string][]*totpFactor // the users' authenticators, by user
 }
 
 // syncBuffer is a bytes.Buffer safe for the process's writes and our reads.
@@ -241,11 +244,15 @@ func (tr *Trove) AddUnverifiedUser(t testing.TB, name string) {
 }
 
 // Token creates an API token for user with the given scope patterns and
-// actions (both comma-separated) and returns it.
+// actions (both comma-separated) and returns it. As real users with an
+// authenticator app do, the user proves a second factor to mint it
+// (--otp with a fresh TOTP code, see OTP), so the token is at level mfa,
+// which the registry's default MFA policy asks of publishers.
 func (tr *Trove) Token(t testing.TB, user, scope, actions string) string {
 	t.Helper()
 	var stdout bytes.Buffer
-	cmd := exec.Command(troveBin, "token", "create", "--user", user, "--scope", scope, "--action", actions, "--data", tr.Data)
+	cmd := exec.Command(troveBin, "token", "create", "--user", user, "--scope", scope, "--action", actions, "--data", tr.Data,
+		"--otp", tr.OTP(t, user))
 	cmd.Stdout = &stdout
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr

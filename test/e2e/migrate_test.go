@@ -90,6 +90,9 @@ func TestMigrateStorage(t *testing.T) {
 	out = mustFail(t, "", nil, troveBin, "migrate-storage", "--data", tr.Data, "--to", target)
 	wantOutput(t, "migrate-storage into a filled target", out, "the target database is not empty", "--verify-only")
 
+	// migrate-storage does not carry the key sealing the TOTP secrets:
+	// the operator copies it, as for any server sharing the database.
+	copyFile(t, factorKey(tr.Data), factorKey(filepath.Join(filepath.Dir(target), "data")), 0o600)
 	served := serveTarget(t, target, liba)
 	data := served.Data
 	if err := served.Stop(20e9); err != nil {

@@ -380,8 +380,12 @@ func TestNPMLoginLegacy(t *testing.T) {
 	if got := strings.TrimSpace(npm.must(dir, "whoami")); got != "alice" {
 		t.Errorf("npm whoami = %q", got)
 	}
-	// The login token publishes.
-	npm.must(writePackage(t, libFiles("1.0.0")), "publish")
+	// The login took the password alone, and alice has an authenticator:
+	// publishing with the login token needs a one-time password.
+	code := tr.OTP(t, "alice") // enrols her authenticator
+	lib := writePackage(t, libFiles("1.0.0"))
+	wantOutput(t, "npm publish without --otp", npm.mustFail(lib, "publish"), "EOTP")
+	npm.must(lib, "publish", "--otp="+code)
 }
 
 func TestNPMLoginWeb(t *testing.T) {
@@ -548,9 +552,13 @@ func TestNPMAdduserOpenRegistration(t *testing.T) {
 	if got := strings.TrimSpace(npm.must(t.TempDir(), "whoami")); got != "newbie" {
 		t.Errorf("npm whoami after adduser = %q", got)
 	}
-	// A new account publishes once it followed the link mailed to it.
+	// A new account publishes once it has a second factor and followed the
+	// link mailed to it: the MFA policy refuses it before, saying what to
+	// do; with an authenticator, the login token publishes with a
+	// one-time password once the address is verified.
 	lib := writePackage(t, libFiles("1.0.0"))
-	wantOutput(t, "npm publish before verification", npm.mustFail(lib, "publish"), "403", "verify your email address first")
+	wantOutput(t, "npm publish by a new account without a second factor", npm.mustFail(lib, "publish"), "E403", "second factor")
+	wantOutput(t, "npm publish before verification", npm.mustFail(lib, "publish", "--otp="+tr.OTP(t, "newbie")), "403", "verify your email address first")
 	verifyByMail(t, tr, smtp, "newbie@example.test")
-	npm.must(lib, "publish")
+	npm.must(lib, "publish", "--otp="+tr.OTP(t, "newbie"))
 }

@@ -119,7 +119,8 @@ func startReplicas(t testing.TB, f *front, env []string) (*Trove, *Trove) {
 	out := mustFail(t, "", env, troveBin, "serve", "--data", t.TempDir(), "--listen", freeAddr(t, "127.0.0.1"))
 	wantOutput(t, "a replica without the log's key", out, "no transparency log key in", "already holds this registry's log",
 		"copy signer.key", "transparency.key_dir")
-	b := startTroveAt(t, t.TempDir(), append(env, "TROVE_TRANSPARENCY_KEY_DIR="+filepath.Join(a.Data, "log"))...)
+	b := startTroveAt(t, t.TempDir(), append(env, "TROVE_TRANSPARENCY_KEY_DIR="+filepath.Join(a.Data, "log"),
+		"TROVE_ACCOUNTS_FACTOR_KEY_FILE="+factorKey(a.Data))...) // replicas share the key sealing TOTP secrets
 	f.set(1, b.URL)
 	return a, b
 }

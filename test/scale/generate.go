@@ -148,7 +148,7 @@ func (g *generator) setup(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("creating user %s: %w", name, err)
 		}
-		secret, _, err := g.tokens.Create(ctx, u.ID, access.Spec{Description: "scale generator", Packages: []access.Pattern{"*"}, Actions: access.Actions})
+		secret, _, err := g.tokens.Create(ctx, u.ID, access.Spec{Description: "scale generator", Packages: []access.Pattern{"*"}, Actions: access.Actions, AuthLevel: trove.AuthMFA})
 		if err != nil {
 			return fmt.Errorf("creating a token for %s: %w", name, err)
 		}

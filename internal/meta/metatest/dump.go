@@ -57,6 +57,9 @@ func checkSameReads(t *testing.T, src, dst *meta.DB) {
 		unlocked, err3 := db.SignInUnlockedAt(ctx, "bob")
 		login, err4 := db.LoginSessionByLogin(ctx, "l1")
 		out = append(out, deps, changes, unlocked, login, err, err2, err3, err4)
+		pol, err := db.PackagePolicy(ctx, p.ID)
+		downloads, err2 := db.Downloads(ctx, p.ID, 0)
+		out = append(out, pol, downloads, err, err2)
 		web1, err := db.WebSessionByHash(ctx, "w1")
 		web2, err2 := db.WebSessionByHash(ctx, "w2")
 		out = append(out, web1, web2, err, err2)
@@ -86,7 +89,8 @@ func Fill(t *testing.T, db *meta.DB) {
 	p := addPackage(t, db, "npm", "demo")
 	r1 := addRelease(t, db, p, "1.0.0", trove.Published)
 	big := &trove.Release{PackageID: p.ID, Version: "2.0.0", VersionKey: "2.0.0", State: trove.Quarantined,
-		Metadata: []byte(`{"readme":"` + strings.Repeat("é\"\\\n\t<&>x", 128<<10) + `"}`), PublisherID: alice.ID, CreatedAt: now}
+		Metadata: []byte(`{"readme":"` + strings.Repeat("é\"\\\n\t<&>x", 128<<10) + `"}`), PublisherID: alice.ID, CreatedAt: now,
+		AuthLevel: trove.AuthMFA}
 	proxied := &trove.Package{Ecosystem: "npm", Name: "from-upstream", DisplayName: "from-upstream", CreatedAt: now, Upstream: true}
 	tx(t, db, func(tx *meta.Tx) error {
 		if err := tx.InsertRelease(ctx, big); err != nil {
@@ -121,7 +125,8 @@ func Fill(t *testing.T, db *meta.DB) {
 		return fillLog(tx)
 	})
 	tx(t, db, func(tx *meta.Tx) error {
-		if err := tx.InsertToken(ctx, &trove.Token{PublicID: "p1", Hash: "h1", UserID: alice.ID, Packages: []string{"*"}, Actions: []string{"publish"}, CreatedAt: now}); err != nil {
+		if err := tx.InsertToken(ctx, &trove.Token{PublicID: "p1", Hash: "h1", UserID: alice.ID, Packages: []string{"*"}, Actions: []string{"publish"}, CreatedAt: now,
+			AuthLevel: trove.AuthPhishingResistant}); err != nil {
 			return err
 		}
 		if err := tx.InsertToken(ctx, &trove.Token{PublicID: "p2", Hash: "h2", UserID: bob.ID, Description: "ci", Packages: []string{"demo"},
@@ -135,6 +140,9 @@ func Fill(t *testing.T, db *meta.DB) {
 			return err
 		}
 		if err := fillCuration(tx, bob.ID, now); err != nil {
+			return err
+		}
+		if err := fillPolicy(tx, p.ID); err != nil {
 			return err
 		}
 		if err := fillMail(tx, alice, now); err != nil {
@@ -159,6 +167,16 @@ func Fill(t *testing.T, db *meta.DB) {
 			t.Fatalf("Fill left table %s with %d rows (%v): the dump tests would not cover it", table, n, err)
 		}
 	}
+}
+
+func fillPolicy(tx *meta.Tx, pkg int64) error {
+	if err := tx.SetPublishAuth(ctx, pkg, trove.AuthPhishingResistant); err != nil {
+		return err
+	}
+	if err := tx.SetCriticalMark(ctx, pkg, true); err != nil {
+		return err
+	}
+	return tx.AddDownloads(ctx, []meta.DownloadCount{{PackageID: pkg, Day: 20000, Count: 7}, {PackageID: pkg, Day: 20001, Count: 1}})
 }
 
 func fillCuration(tx *meta.Tx, curator int64, now time.Time) error {

@@ -46,6 +46,8 @@ func Run(t *testing.T, newDB func(t *testing.T) *meta.DB) {
 	t.Run("UpstreamDocs", func(t *testing.T) { testUpstreamDocs(t, newDB(t)) })
 	t.Run("UpstreamExceptions", func(t *testing.T) { testUpstreamExceptions(t, newDB(t)) })
 	t.Run("UpstreamSumState", func(t *testing.T) { testUpstreamSumState(t, newDB(t)) })
+	t.Run("PackagePolicies", func(t *testing.T) { testPackagePolicies(t, newDB(t)) })
+	t.Run("Downloads", func(t *testing.T) { testDownloads(t, newDB(t)) })
 	t.Run("Factors", func(t *testing.T) { testFactors(t, newDB(t)) })
 	t.Run("Recovery", func(t *testing.T) { testRecovery(t, newDB(t)) })
 	t.Run("EmailDomains", func(t *testing.T) { testEmailDomains(t, newDB(t)) })
@@ -232,7 +234,7 @@ func testPublicEmail(t *testing.T, db *meta.DB) {
 func testTokens(t *testing.T, db *meta.DB) {
 	u := addUser(t, db, "alice")
 	tok := &trove.Token{PublicID: "pub1", Hash: "h1", UserID: u.ID, Description: "ci", Packages: []string{"npm:@acme/*"},
-		Actions: []string{"publish"}, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
+		Actions: []string{"publish"}, CreatedAt: now, ExpiresAt: now.Add(time.Hour), AuthLevel: trove.AuthMFA}
 	tx(t, db, func(tx *meta.Tx) error { return tx.InsertToken(ctx, tok) })
 	got, err := db.TokenByHash(ctx, "h1")
 	if err != nil {

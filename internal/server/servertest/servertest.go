@@ -115,8 +115,16 @@ func (e *Env) newUser(t testing.TB, name string, admin, verified bool) *trove.Us
 
 // Token creates a token for the user allowing actions (default: every
 // action) on the package patterns (default: "*"), parsed with the stack's
-// rules.
+// rules. The token is recorded at trove.AuthMFA, as if its creator had
+// signed in with a second factor: what the registry's default MFA policy
+// asks of publishers. Tests of the policy itself use TokenAt.
 func (e *Env) Token(t testing.TB, u *trove.User, patterns []string, actions ...access.Action) string {
+	t.Helper()
+	return e.TokenAt(t, trove.AuthMFA, u, patterns, actions...)
+}
+
+// TokenAt is Token with the token recorded at level l.
+func (e *Env) TokenAt(t testing.TB, l trove.AuthLevel, u *trove.User, patterns []string, actions ...access.Action) string {
 	t.Helper()
 	if len(actions) == 0 {
 		actions = access.Actions
@@ -137,7 +145,7 @@ func (e *Env) Token(t testing.TB, u *trove.User, patterns []string, actions ...a
 		}
 		ps = append(ps, p)
 	}
-	tok, _, err := e.Tokens.Create(context.Background(), u.ID, access.Spec{Description: "test", Packages: ps, Actions: actions})
+	tok, _, err := e.Tokens.Create(context.Background(), u.ID, access.Spec{Description: "test", Packages: ps, Actions: actions, AuthLevel: l})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,9 +153,11 @@ func (e *Env) Token(t testing.TB, u *trove.User, patterns []string, actions ...a
 }
 
 // Principal returns the principal of a token of u for every action on
-// every package, for calling the registry directly.
+// every package, for calling the registry directly, at trove.AuthMFA (as
+// Token).
 func Principal(u *trove.User) *access.Principal {
-	return &access.Principal{UserID: u.ID, UserName: u.Name, Admin: u.Admin, Packages: []access.Pattern{"*"}, Actions: access.Actions}
+	return &access.Principal{UserID: u.ID, UserName: u.Name, Admin: u.Admin, Packages: []access.Pattern{"*"}, Actions: access.Actions,
+		Level: trove.AuthMFA}
 }
 
 // A Response is a response whose body was read.
