@@ -21,22 +21,64 @@ var previous struct {
 	err  error
 }
 
-// previousRelease builds "the previous release": this trove linked to
-// know one migration fewer (meta's schemaCap), as release N beside N+1.
+// previousRelease builds "the previous release" from this repository's
+// history: the newest commit on HEAD's first-parent line whose schema is
+// one migration behind this one (release N beside N+1), exported with
+// git archive and built as it was. The test needs the history: a shallow
+// clone fails it with the command that fetches the rest.
 func previousRelease(t *testing.T) string {
 	t.Helper()
 	previous.once.Do(func() {
-		previous.bin = filepath.Join(filepath.Dir(troveBin), "trove-previous")
-		flags := fmt.Sprintf("-X github.com/trove-dev/trove/internal/meta.schemaCap=%d", meta.LatestSchema()-1)
-		out, err := exec.Command("go", "build", "-ldflags", flags, "-o", previous.bin, "../../cmd/trove").CombinedOutput()
-		if err != nil {
-			previous.err = fmt.Errorf("building the previous release: %v\n%s", err, out)
-		}
+		previous.bin, previous.err = buildPrevious(meta.LatestSchema() - 1)
 	})
 	if previous.err != nil {
 		t.Fatal(previous.err)
 	}
 	return previous.bin
+}
+
+// buildPrevious finds and builds the newest commit at schema version v.
+func buildPrevious(v int64) (string, error) {
+	const root = "../.."
+	git := func(args ...string) (string, error) {
+		out, err := exec.Command("git", append([]string{"-C", root}, args...)...).Output()
+		if err != nil {
+			return "", fmt.Errorf("git %s: %v (TestUpgrade builds the previous release from this repository's history)", strings.Join(args, " "), err)
+		}
+		return strings.TrimSpace(string(out)), nil
+	}
+	shallow, err := git("rev-parse", "--is-shallow-repository")
+	if err != nil {
+		return "", err
+	}
+	if shallow == "true" {
+		return "", fmt.Errorf("this clone is shallow, and TestUpgrade builds the previous release from its history: run git fetch --unshallow")
+	}
+	commits, err := git("log", "--first-parent", "--format=%H", "HEAD")
+	if err != nil {
+		return "", err
+	}
+	for _, c := range strings.Fields(commits) {
+		files, err := git("ls-tree", "--name-only", c, "internal/meta/migrations/")
+		if err != nil {
+			return "", err
+		}
+		if !strings.Contains(files, fmt.Sprintf("/%05d_", v)) || strings.Contains(files, fmt.Sprintf("/%05d_", v+1)) {
+			continue
+		}
+		src, err := os.MkdirTemp("", "trove-previous-")
+		if err != nil {
+			return "", err
+		}
+		bin := filepath.Join(filepath.Dir(troveBin), "trove-previous")
+		script := fmt.Sprintf("git -C %s archive --format=tar %s | tar -x -C %s && cd %s && go build -o %s ./cmd/trove", root, c, src, src, bin)
+		if out, err := exec.Command("sh", "-c", script).CombinedOutput(); err != nil {
+			return "", fmt.Errorf("building the previous release (%s, schema %d): %v\n%s", c[:12], v, err, out)
+		}
+		os.RemoveAll(src)
+		return bin, nil
+	}
+	return "", fmt.Errorf("no commit on HEAD's first-parent history is at schema version %d", v)
 }
 
 // startBin runs bin's trove serve on data.
@@ -64,7 +106,7 @@ func testUpgrade(t *testing.T) {
 	latest := meta.LatestSchema()
 	data := t.TempDir()
 	old := startBin(t, prev, data)
-	if out, err := runCmd(t, "", nil, Password+"\n", prev, "admin", "user", "add", "alice", "--email", "alice@example.test", "--password-stdin", "--data", data); err != nil {
+	if out, err := runCmd(t, "", nil, Password+"\n", prev, "admin", "user", "add", "alice", "--email", "alice@example.test", "--password-stdin", "--verified", "--data", data); err != nil {
 		t.Fatalf("adding a user with the previous release: %v\n%s", err, out)
 	}
 	token := strings.TrimSpace(must(t, "", nil, prev, "token", "create", "--user", "alice", "--scope", "npm:*", "--action", "read,publish", "--data", data))
@@ -88,7 +130,13 @@ func testUpgrade(t *testing.T) {
 	out = must(t, "", nil, troveBin, "migrate", "up", "--data", data)
 	wantOutput(t, "trove migrate up", out, "applied ", fmt.Sprintf("the database is at version %d", latest))
 
+	// A token minted before tokens recorded how their creator signed in
+	// is at level none: the MFA publish policy refuses it, saying what to
+	// do, and a token minted with a second factor publishes.
 	cur := startBin(t, troveBin, data, noAuto...)
+	out = newNPM(t, cur, token).mustFail(writePackage(t, libFiles("1.0.1")), "publish", "--fetch-retries=0")
+	wantOutput(t, "publishing with the previous release's token", out, "403", "/-/account/security")
+	token = cur.Token(t, "alice", "npm:*", "read,publish")
 	npm := newNPM(t, cur, token)
 	npm.must(writePackage(t, libFiles("1.0.1")), "publish")
 	if err := cur.Stop(20e9); err != nil {
