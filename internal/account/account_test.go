@@ -158,13 +158,13 @@ func TestBrowserLogin(t *testing.T) {
 	if err := logins.Pending(ctx, loginID); err != nil {
 		t.Fatalf("Pending = %v", err)
 	}
-	if err := logins.Complete(ctx, doneID, u); !errors.Is(err, ErrLoginNotFound) {
+	if err := logins.Complete(ctx, doneID, u, trove.AuthPassword); !errors.Is(err, ErrLoginNotFound) {
 		t.Errorf("Complete with the done secret = %v, want ErrLoginNotFound: the secrets are not interchangeable", err)
 	}
-	if err := logins.Complete(ctx, loginID, u); err != nil {
+	if err := logins.Complete(ctx, loginID, u, trove.AuthPassword); err != nil {
 		t.Fatal(err)
 	}
-	if err := logins.Complete(ctx, loginID, u); !errors.Is(err, ErrLoginNotFound) {
+	if err := logins.Complete(ctx, loginID, u, trove.AuthPassword); !errors.Is(err, ErrLoginNotFound) {
 		t.Errorf("second Complete = %v, want ErrLoginNotFound", err)
 	}
 	tok, err := logins.Poll(ctx, doneID)
@@ -179,7 +179,7 @@ func TestBrowserLogin(t *testing.T) {
 	}
 	loginID, _, _ = logins.Start(ctx)
 	clock = clock.Add(LoginSessionTTL + time.Second)
-	if err := logins.Complete(ctx, loginID, u); !errors.Is(err, ErrLoginNotFound) {
+	if err := logins.Complete(ctx, loginID, u, trove.AuthPassword); !errors.Is(err, ErrLoginNotFound) {
 		t.Errorf("Complete after expiry = %v, want ErrLoginNotFound", err)
 	}
 }

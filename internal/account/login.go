@@ -89,12 +89,16 @@ func (l *Logins) Pending(ctx context.Context, loginID string) error {
 }
 
 // Complete records that the user signed in to the session.
-func (l *Logins) Complete(ctx context.Context, loginID string, u *trove.User) error {
+//
+// level is how u signed in on the web (their session's level): the token
+// the login mints carries it, so a login after a second factor can
+// publish where the MFA policy asks for one.
+func (l *Logins) Complete(ctx context.Context, loginID string, u *trove.User, level trove.AuthLevel) error {
 	s, err := l.live(l.db.LoginSessionByLogin(ctx, access.HashToken(loginID)))
 	if err != nil {
 		return err
 	}
-	err = l.db.Tx(ctx, func(tx *meta.Tx) error { return tx.CompleteLoginSession(ctx, s.ID, u.ID) })
+	err = l.db.Tx(ctx, func(tx *meta.Tx) error { return tx.CompleteLoginSession(ctx, s.ID, u.ID, int(level)) })
 	if errors.Is(err, meta.ErrNotFound) {
 		return ErrLoginNotFound
 	}
@@ -121,8 +125,8 @@ func (l *Logins) Poll(ctx context.Context, doneID string) (string, error) {
 		Packages:    []access.Pattern{"*"},
 		Actions:     access.Actions,
 		ExpiresAt:   LoginTokenExpiry(l.tokens, l.now()),
-		// The browser login's page asks for the password alone.
-		AuthLevel: trove.AuthPassword,
+		// How the person signed in on the web (at least a password).
+		AuthLevel: max(trove.AuthLevel(s.AuthLevel), trove.AuthPassword),
 	})
 	return tok, err
 }

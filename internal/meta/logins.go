@@ -13,17 +13,19 @@ type LoginSession struct {
 	LoginHash string
 	DoneHash  string
 	UserID    int64 // 0 until someone signed in
+	// AuthLevel is how that person had signed in (trove.AuthLevel).
+	AuthLevel int
 	CreatedAt time.Time
 	ExpiresAt time.Time
 }
 
-const loginCols = `id, login_hash, done_hash, user_id, created_at, expires_at`
+const loginCols = `id, login_hash, done_hash, user_id, created_at, expires_at, auth_level`
 
 func scanLogin(s interface{ Scan(...any) error }) (*LoginSession, error) {
 	var l LoginSession
 	var user sql.NullInt64
 	var created, expires int64
-	if err := s.Scan(&l.ID, &l.LoginHash, &l.DoneHash, &user, &created, &expires); err != nil {
+	if err := s.Scan(&l.ID, &l.LoginHash, &l.DoneHash, &user, &created, &expires, &l.AuthLevel); err != nil {
 		return nil, err
 	}
 	l.UserID = user.Int64
@@ -54,9 +56,9 @@ func (q q) LoginSessionByDone(ctx context.Context, h string) (*LoginSession, err
 	return l, q.err(err)
 }
 
-// CompleteLoginSession records who signed in, once.
-func (tx *Tx) CompleteLoginSession(ctx context.Context, id, userID int64) error {
-	return affected(tx.exec(ctx, `UPDATE login_sessions SET user_id = ? WHERE id = ? AND user_id IS NULL`, userID, id))
+// CompleteLoginSession records who signed in, and at what level, once.
+func (tx *Tx) CompleteLoginSession(ctx context.Context, id, userID int64, level int) error {
+	return affected(tx.exec(ctx, `UPDATE login_sessions SET user_id = ?, auth_level = ? WHERE id = ? AND user_id IS NULL`, userID, level, id))
 }
 
 // DeleteLoginSession removes the session.

@@ -11,6 +11,7 @@ import (
 	"github.com/trove-dev/trove/internal/access"
 	"github.com/trove-dev/trove/internal/account"
 	"github.com/trove-dev/trove/internal/server/servertest"
+	"github.com/trove-dev/trove/internal/trove"
 )
 
 func TestLoginWeb(t *testing.T) {
@@ -47,7 +48,7 @@ func TestLoginWeb(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := e.Logins.Complete(context.Background(), id, alice); err != nil {
+	if err := e.Logins.Complete(context.Background(), id, alice, trove.AuthPassword); err != nil {
 		t.Fatal(err)
 	}
 	tok := do(t, "GET", doneURL, "", nil).want(t, 200).json(t)["token"].(string)

@@ -79,7 +79,7 @@ func newMFASite(t *testing.T) *mfaSite {
 		t.Fatal(err)
 	}
 	s.h, err = New(Options{BaseURL: origin, Serves: []string{"npm under /npm/"}, Users: s.users, Sessions: s.ses, Tokens: s.toks,
-		MFA: m.factors, Notifier: m.events, Now: c.now})
+		MFA: m.factors, Notifier: m.events, Logins: account.NewLogins(db, s.toks, c.now), Now: c.now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -272,5 +272,34 @@ func TestFactorFormsCrossOrigin(t *testing.T) {
 	}
 	if fs, _ := m.db.Factor(context.Background(), m.alice.ID, 1); fs != nil {
 		t.Fatal("a cross-site form began an enrolment")
+	}
+}
+
+// TestNPMLoginCarriesLevel: npm's browser login confirmed from a session
+// that passed a second factor mints a token at that level, so it can
+// publish where the MFA policy asks for one.
+func TestNPMLoginCarriesLevel(t *testing.T) {
+	m := newMFASite(t)
+	secret, _ := m.enrol(t)
+	ctx := context.Background()
+	id, done, err := m.h.o.Logins.Start(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := m.browser()
+	loc := b.signIn("alice", alicePassword)
+	if resp, _ := b.post(loc, url.Values{"code": {totpCode(t, secret, m.clock.now())}}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("second step: %d", resp.StatusCode)
+	}
+	if resp, _ := b.post(npmLoginPrefix+id, nil); resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/-/account?done=npm" {
+		t.Fatalf("confirm: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	tok, err := m.h.o.Logins.Poll(ctx, done)
+	if err != nil || tok == "" {
+		t.Fatalf("poll: %q %v", tok, err)
+	}
+	p, err := m.toks.Authenticate(ctx, tok)
+	if err != nil || p.Level != trove.AuthMFA {
+		t.Fatalf("the npm login's token: %+v %v; want level mfa", p, err)
 	}
 }

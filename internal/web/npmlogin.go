@@ -45,7 +45,7 @@ func (h *Handler) npmLoginConfirm(w http.ResponseWriter, r *http.Request, v *Vis
 		h.notFound(w, r)
 		return nil
 	}
-	if err := h.o.Logins.Complete(r.Context(), id, v.User); err != nil {
+	if err := h.o.Logins.Complete(r.Context(), id, v.User, v.Session.Level); err != nil {
 		return err
 	}
 	return redirect(w, r, "/-/account?done=npm")

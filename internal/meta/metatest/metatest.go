@@ -421,14 +421,14 @@ func testLoginSessions(t *testing.T, db *meta.DB) {
 	u := addUser(t, db, "alice")
 	l := &meta.LoginSession{LoginHash: "l", DoneHash: "d", CreatedAt: now, ExpiresAt: now.Add(10 * time.Minute)}
 	tx(t, db, func(tx *meta.Tx) error { return tx.InsertLoginSession(ctx, l) })
-	tx(t, db, func(tx *meta.Tx) error { return tx.CompleteLoginSession(ctx, l.ID, u.ID) })
-	err := db.Tx(ctx, func(tx *meta.Tx) error { return tx.CompleteLoginSession(ctx, l.ID, u.ID) })
+	tx(t, db, func(tx *meta.Tx) error { return tx.CompleteLoginSession(ctx, l.ID, u.ID, 3) })
+	err := db.Tx(ctx, func(tx *meta.Tx) error { return tx.CompleteLoginSession(ctx, l.ID, u.ID, 1) })
 	if !errors.Is(err, meta.ErrNotFound) {
 		t.Errorf("second CompleteLoginSession = %v, want ErrNotFound", err)
 	}
 	got, err := db.LoginSessionByDone(ctx, "d")
-	if err != nil || got.UserID != u.ID {
-		t.Errorf("LoginSessionByDone = %+v, %v", got, err)
+	if err != nil || got.UserID != u.ID || got.AuthLevel != 3 {
+		t.Errorf("LoginSessionByDone = %+v, %v; want alice at level 3", got, err)
 	}
 	// A new session removes expired ones.
 	tx(t, db, func(tx *meta.Tx) error {

@@ -6,6 +6,10 @@
 -- the MFA policy applies.
 ALTER TABLE tokens ADD COLUMN auth_level INTEGER NOT NULL DEFAULT 0;
 
+-- How the person who completed a browser login (npm login) had signed in
+-- on the web: the token that login mints gets that level.
+ALTER TABLE login_sessions ADD COLUMN auth_level INTEGER NOT NULL DEFAULT 0;
+
 -- The level of the token that published a release (SCVS-4.5): consumers
 -- see whether a release was published with a second factor.
 ALTER TABLE releases ADD COLUMN auth_level INTEGER NOT NULL DEFAULT 0;
@@ -36,4 +40,5 @@ CREATE INDEX package_downloads_day ON package_downloads (day);
 DROP TABLE package_downloads;
 DROP TABLE package_policies;
 ALTER TABLE releases DROP COLUMN auth_level;
+ALTER TABLE login_sessions DROP COLUMN auth_level;
 ALTER TABLE tokens DROP COLUMN auth_level;
