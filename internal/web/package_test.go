@@ -142,6 +142,9 @@ func TestPackagePageCurrent(t *testing.T) {
 		strings.Contains(body, "<script>x()") || strings.Contains(body, "carol@example.test") || !strings.Contains(body, "carol") {
 		t.Fatalf("GET npm lib: %d\n%s", resp.StatusCode, body)
 	}
+	if !strings.Contains(body, `id="published-with">Published with a second factor.`) {
+		t.Errorf("npm lib's page does not say it was published with a second factor:\n%s", body)
+	}
 	// PyPI: reStructuredText is preformatted text; names normalize.
 	resp, body = b.get("/-/package/pypi/tool-kit")
 	if resp.StatusCode != 200 || !strings.Contains(body, `<pre class="readme-text">Tool`) || !strings.Contains(body, "&lt;script&gt;") ||

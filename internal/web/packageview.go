@@ -41,11 +41,15 @@ type releaseView struct {
 	Deprecated   string
 	PublishedAt  time.Time
 	DeletedAt    time.Time
-	Latest       bool
-	Files        []fileView
-	Dependencies []dependencyView
-	Log          []logView
-	LogURL       string // the log's lookup of this version
+	// PublishedWith is how the publisher had authenticated (the level of
+	// the token that published it, SCVS-4.5); AuthNone for releases
+	// published before levels were recorded, and for upstream imports.
+	PublishedWith trove.AuthLevel
+	Latest        bool
+	Files         []fileView
+	Dependencies  []dependencyView
+	Log           []logView
+	LogURL        string // the log's lookup of this version
 }
 
 type fileView struct {
@@ -117,7 +121,7 @@ func (h *Handler) packageView(v *registry.View, version string) (*packageView, e
 func (h *Handler) releaseView(pkg *trove.Package, r *registry.ReleaseView, latest bool) *releaseView {
 	rv := &releaseView{Version: r.Version, URL: packageURL(pkg.Ecosystem, pkg.DisplayName, r.Version), State: r.State,
 		YankedReason: r.YankedReason, Deprecated: r.Deprecated, PublishedAt: r.PublishedAt, DeletedAt: r.DeletedAt,
-		Latest: latest,
+		PublishedWith: r.AuthLevel, Latest: latest,
 		LogURL: "/log/lookup/" + url.PathEscape(string(pkg.Ecosystem)) + "/" + url.PathEscape(string(pkg.Name)) + "/" + url.PathEscape(r.Version)}
 	for _, f := range r.Files {
 		fv := fileView{Filename: f.Filename, Size: size(f.Size), UploadedAt: f.CreatedAt}
