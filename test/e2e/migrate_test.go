@@ -93,12 +93,14 @@ func TestMigrateStorage(t *testing.T) {
 	// migrate-storage does not carry the key sealing the TOTP secrets:
 	// the operator copies it, as for any server sharing the database.
 	copyFile(t, factorKey(tr.Data), factorKey(filepath.Join(filepath.Dir(target), "data")), 0o600)
+	// The damage is checked before the copy is served: a served copy
+	// legitimately moves on (its jobs queue the release notices the
+	// source had not got to, downloads are counted).
+	tamperTarget(t, tr.Data, target, conn, srv, bucket)
 	served := serveTarget(t, target, liba)
-	data := served.Data
 	if err := served.Stop(20e9); err != nil {
 		t.Fatal(err)
 	}
-	tamperTarget(t, tr.Data, target, conn, srv, bucket, data)
 }
 
 // serveTarget serves the migrated install and installs everything from
@@ -134,8 +136,8 @@ func serveTarget(t *testing.T, target, liba string) *Trove {
 }
 
 // tamperTarget changes one blob, then one row, of the copy: the
-// verification names each.
-func tamperTarget(t *testing.T, source, target, conn string, srv *s3test.Server, bucket, data string) {
+// verification names each. Both are put back.
+func tamperTarget(t *testing.T, source, target, conn string, srv *s3test.Server, bucket string) {
 	t.Helper()
 	verify := func() (string, error) {
 		return runCmd(t, "", []string{"TROVE_CONFIG="}, "", troveBin, "migrate-storage", "--data", source, "--to", target, "--verify-only")
@@ -171,6 +173,10 @@ func tamperTarget(t *testing.T, source, target, conn string, srv *s3test.Server,
 		t.Fatal(err)
 	}
 	defer db.Close()
+	var email string
+	if err := db.QueryRowContext(context.Background(), `SELECT email FROM users WHERE name = 'alice'`).Scan(&email); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := db.ExecContext(context.Background(), `UPDATE users SET email = 'mallory@example.test' WHERE name = 'alice'`); err != nil {
 		t.Fatal(err)
 	}
@@ -178,6 +184,9 @@ func tamperTarget(t *testing.T, source, target, conn string, srv *s3test.Server,
 	if err == nil || !strings.Contains(out, "mismatch: table users: 1 rows in the source, 1 in the target; row 1 differs first") || !strings.Contains(out, "differs first") ||
 		strings.Contains(out, "mismatch: blob") {
 		t.Errorf("migrate-storage --verify-only after a row changed: %v\n%s", err, out)
+	}
+	if _, err := db.ExecContext(context.Background(), `UPDATE users SET email = $1 WHERE name = 'alice'`, email); err != nil {
+		t.Fatal(err)
 	}
 }
 
