@@ -69,14 +69,16 @@ func (s factorStep) Required(ctx context.Context, u *trove.User) (bool, error) {
 type factorChoice struct {
 	Next   string
 	Error  string
-	Code   bool // a TOTP or recovery code
-	Key    bool // a security key
+	Code   bool   // a TOTP or recovery code
+	Key    bool   // a security key
+	KeysAt string // the origin the user's keys work at, when not here
 	Action string
 	Begin  string
 	Finish string
 }
 
-func (h *Handler) choices(ctx context.Context, userID int64, next string) (factorChoice, error) {
+func (h *Handler) choices(r *http.Request, userID int64, next string) (factorChoice, error) {
+	ctx := r.Context()
 	c := factorChoice{Next: next}
 	fs, err := h.o.MFA.List(ctx, userID)
 	if err != nil {
@@ -90,6 +92,9 @@ func (h *Handler) choices(ctx context.Context, userID int64, next string) (facto
 			c.Key = true
 		}
 	}
+	if o := h.o.MFA.WebAuthnOrigin(); c.Key && !sameHost(o, r.Host) {
+		c.Key, c.KeysAt = false, o
+	}
 	left, err := h.o.MFA.RecoveryCodesLeft(ctx, userID)
 	c.Code = c.Code || left > 0
 	return c, err
@@ -100,7 +105,7 @@ func (h *Handler) choices(ctx context.Context, userID int64, next string) (facto
 func (s factorStep) Serve(w http.ResponseWriter, r *http.Request, v *Visit) (trove.AuthLevel, error) {
 	h := s.h
 	next := localPath(r.URL.Query().Get("next"), "/-/account")
-	c, err := h.choices(r.Context(), v.User.ID, next)
+	c, err := h.choices(r, v.User.ID, next)
 	if err != nil {
 		return trove.AuthNone, err
 	}
@@ -318,7 +323,7 @@ func (h *Handler) recoveryRegenerate(w http.ResponseWriter, r *http.Request, v *
 // factor instead of the password.
 func (h *Handler) sudoFactorPage(w http.ResponseWriter, r *http.Request, v *Visit) error {
 	next := localPath(r.URL.Query().Get("next"), "/-/account")
-	c, err := h.choices(r.Context(), v.User.ID, next)
+	c, err := h.choices(r, v.User.ID, next)
 	if err != nil {
 		return err
 	}
@@ -335,7 +340,7 @@ func (h *Handler) sudoFactorSubmit(w http.ResponseWriter, r *http.Request, v *Vi
 	next := localPath(r.URL.Query().Get("next"), "/-/account")
 	err := h.o.MFA.VerifyCode(r.Context(), v.User.ID, r.PostForm.Get("code"), limit.RemoteAddr(r.RemoteAddr))
 	if msg, ok := codeRefusal(w, err); ok {
-		c, cerr := h.choices(r.Context(), v.User.ID, next)
+		c, cerr := h.choices(r, v.User.ID, next)
 		if cerr != nil {
 			return cerr
 		}
@@ -362,8 +367,20 @@ func clientOf(r *http.Request) string {
 }
 
 // passkeys reports whether passkey sign-in is offered.
-func (h *Handler) passkeys() bool {
-	return h.o.MFA != nil && h.o.MFA.WebAuthnAvailable() == nil
+func (h *Handler) passkeys(v *Visit) bool {
+	return h.o.MFA != nil && h.o.MFA.WebAuthnAvailable() == nil && sameHost(h.o.MFA.WebAuthnOrigin(), v.Host)
+}
+
+// keysAt returns the origin security keys work at when the visitor came
+// to another (127.0.0.1 when keys are bound to localhost), "" otherwise.
+func (h *Handler) keysAt(v *Visit) string {
+	if h.o.MFA == nil || h.o.MFA.WebAuthnAvailable() != nil {
+		return ""
+	}
+	if o := h.o.MFA.WebAuthnOrigin(); !sameHost(o, v.Host) {
+		return o
+	}
+	return ""
 }
 
 // sameHost reports whether origin (scheme://host[:port]) names host.

@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -301,5 +302,37 @@ func TestNPMLoginCarriesLevel(t *testing.T) {
 	p, err := m.toks.Authenticate(ctx, tok)
 	if err != nil || p.Level != trove.AuthMFA {
 		t.Fatalf("the npm login's token: %+v %v; want level mfa", p, err)
+	}
+}
+
+// TestPasskeysOnlyWhereTheyWork: security keys are bound to the base
+// URL's host (localhost here), so a visitor at 127.0.0.1 is not offered a
+// passkey button that cannot work, but is told where it does.
+func TestPasskeysOnlyWhereTheyWork(t *testing.T) {
+	m := newMFASite(t)
+	get := func(host string) string {
+		req, err := http.NewRequest("GET", m.srv.URL+"/-/signin", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Host = host
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var b strings.Builder
+		if _, err := io.Copy(&b, resp.Body); err != nil {
+			t.Fatal(err)
+		}
+		return b.String()
+	}
+	at127 := get(strings.TrimPrefix(m.srv.URL, "http://"))
+	if strings.Contains(at127, `id="passkey"`) || !strings.Contains(at127, `id="passkey-elsewhere"`) || !strings.Contains(at127, m.origin+"/-/signin") {
+		t.Errorf("the sign-in page at 127.0.0.1 offers a passkey or does not say where they work:\n%s", at127)
+	}
+	atLocalhost := get(strings.TrimPrefix(m.origin, "http://"))
+	if !strings.Contains(atLocalhost, `id="passkey"`) || strings.Contains(atLocalhost, `id="passkey-elsewhere"`) {
+		t.Errorf("the sign-in page at the keys' origin offers no passkey:\n%s", atLocalhost)
 	}
 }

@@ -75,9 +75,11 @@ func (h *Handler) funcs() template.FuncMap {
 		"time":   func(t time.Time) string { return formatTime(t, "2006-01-02 15:04 MST") },
 		"join":   strings.Join,
 		// mfa and passkeys say whether second factors and passkey
-		// sign-in are on (factors.go).
+		// sign-in are on (factors.go); keysAt is the one origin
+		// security keys work at when the visitor is at another.
 		"mfa":      func() bool { return h.o.MFA != nil },
 		"passkeys": h.passkeys,
+		"keysAt":   h.keysAt,
 	}
 }
 

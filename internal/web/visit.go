@@ -28,7 +28,7 @@ func visitOf(r *http.Request) *Visit {
 	if v, ok := r.Context().Value(visitKey{}).(*Visit); ok {
 		return v
 	}
-	return &Visit{Path: r.URL.Path}
+	return &Visit{Path: r.URL.Path, Host: r.Host}
 }
 
 func cookieName(r *http.Request) string {
@@ -53,7 +53,7 @@ func clearSession(w http.ResponseWriter, r *http.Request) {
 
 // visit finds the request's session, if any.
 func (h *Handler) visit(r *http.Request) (*Visit, error) {
-	v := &Visit{Path: r.URL.Path}
+	v := &Visit{Path: r.URL.Path, Host: r.Host}
 	c, err := r.Cookie(cookieName(r))
 	if err != nil || h.o.Sessions == nil {
 		return v, nil

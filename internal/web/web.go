@@ -150,6 +150,9 @@ type Visit struct {
 	User    *trove.User
 	// Path is the request's path, for links back to it.
 	Path string
+	// Host is the request's Host header: security keys work only at
+	// the origin they were made for.
+	Host string
 }
 
 // SignedIn reports whether the visitor has a session past every sign-in
