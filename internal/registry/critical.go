@@ -214,16 +214,9 @@ func (s *Service) SetCritical(ctx context.Context, who *access.Principal, eco tr
 	if err := who.CheckAdmin(access.Publish); err != nil {
 		return err
 	}
-	_, n, _, err := s.parse(eco, name, "")
+	pkg, err := s.maintainedPackage(ctx, eco, name, "to hold to a policy")
 	if err != nil {
 		return err
-	}
-	pkg, err := s.visiblePackage(ctx, eco, n, name)
-	if err != nil {
-		return err
-	}
-	if pkg.Upstream {
-		return trove.Error(trove.ErrInvalid, "%s is imported from upstream registries: it has no maintainers here to hold to a policy", name)
 	}
 	before, err := s.db.PackagePolicy(ctx, pkg.ID)
 	if err != nil {

@@ -125,19 +125,12 @@ func (s *Service) SetPublishAuth(ctx context.Context, who *access.Principal, eco
 	if l < s.publishAuth {
 		return trove.Error(trove.ErrInvalid, "a package's level can only raise the registry's default (%s), not lower it to %s", s.publishAuth, l)
 	}
-	_, n, _, err := s.parse(eco, name, "")
+	pkg, err := s.maintainedPackage(ctx, eco, name, "and no publishing policy")
 	if err != nil {
 		return err
-	}
-	pkg, err := s.visiblePackage(ctx, eco, n, name)
-	if err != nil {
-		return err
-	}
-	if pkg.Upstream {
-		return trove.Error(trove.ErrInvalid, "%s is imported from upstream registries: it has no maintainers here and no publishing policy", name)
 	}
 	if who != nil && !who.Level.Meets(l) {
-		return s.explain(&access.LevelError{Ecosystem: eco, Name: n, Have: who.Level, Need: l})
+		return s.explain(&access.LevelError{Ecosystem: eco, Name: pkg.Name, Have: who.Level, Need: l})
 	}
 	err = s.db.Tx(ctx, func(tx *meta.Tx) error {
 		if err := s.recheck(ctx, tx, who, pkg, access.Publish); err != nil {
@@ -149,4 +142,22 @@ func (s *Service) SetPublishAuth(ctx context.Context, who *access.Principal, eco
 		return tx.SetPublishAuth(ctx, pkg.ID, l)
 	})
 	return s.explain(err)
+}
+
+// maintainedPackage returns the visible package (ecosystem, name) that
+// has maintainers here: an imported one is refused, saying what it
+// therefore has not (what).
+func (s *Service) maintainedPackage(ctx context.Context, eco trove.Ecosystem, name, what string) (*trove.Package, error) {
+	_, n, _, err := s.parse(eco, name, "")
+	if err != nil {
+		return nil, err
+	}
+	pkg, err := s.visiblePackage(ctx, eco, n, name)
+	if err != nil {
+		return nil, err
+	}
+	if pkg.Upstream {
+		return nil, trove.Error(trove.ErrInvalid, "%s is imported from upstream registries: it has no maintainers here %s", name, what)
+	}
+	return pkg, nil
 }
