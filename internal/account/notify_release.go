@@ -14,7 +14,8 @@ import (
 // Release notices (PKM-07)
 //
 // Every owner of a package with a verified address is mailed about every
-// new release of it, whoever published it: a release they did not make
+// new release of it (and its other changes: notify_change.go), whoever
+// published it: a release they did not make
 // is the first sign of a stolen token. The notices follow the change
 // feed: a cursor (notify_cursors 'release-mail', started at the feed's end
 // when the feature was installed) is advanced in the transaction that
@@ -67,11 +68,17 @@ func (r *ReleaseNotices) step(ctx context.Context) (int, error) {
 			return err
 		}
 		n = len(changes)
+		done := map[string]bool{} // changes of one kind to one package in one second are one mail
 		for _, c := range changes {
-			if c.Kind != "publish" {
-				continue
+			key := fmt.Sprint(c.Ecosystem, "\x00", c.Name, "\x00", c.Kind, "\x00", c.At.Truncate(time.Second).Unix())
+			switch {
+			case c.Kind == "publish":
+				err = r.announce(ctx, tx, c)
+			case noticeKinds[c.Kind] != "" && !done[key]:
+				done[key] = true
+				err = r.announceChange(ctx, tx, c)
 			}
-			if err := r.announce(ctx, tx, c); err != nil {
+			if err != nil {
 				return err
 			}
 		}

@@ -140,3 +140,18 @@ func (q q) LogEntries(ctx context.Context, ecosystem trove.Ecosystem, name trove
 		return e, err
 	})
 }
+
+// LogRecordIDs returns the ids of the records of kind about the package
+// (ecosystem, name) below before, newest first, at most limit.
+func (q q) LogRecordIDs(ctx context.Context, ecosystem trove.Ecosystem, name trove.Name, kind string, before int64, limit int) ([]int64, error) {
+	rows, err := q.query(ctx, `SELECT record_id FROM log_index WHERE ecosystem = ? AND name = ? AND kind = ? AND record_id < ? ORDER BY record_id DESC LIMIT ?`,
+		ecosystem, name, kind, before, limit)
+	if err != nil {
+		return nil, err
+	}
+	return collect(rows, func(s interface{ Scan(...any) error }) (int64, error) {
+		var id int64
+		err := s.Scan(&id)
+		return id, err
+	})
+}
