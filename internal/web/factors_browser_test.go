@@ -1,7 +1,10 @@
 package web
 
 import (
+	"bytes"
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -83,6 +86,8 @@ func TestBrowserPasskeys(t *testing.T) {
 	if l, _ := m.factors.Strongest(context.Background(), m.alice.ID); l != trove.AuthPhishingResistant {
 		t.Fatalf("Strongest = %v", l)
 	}
+	do(t, ctx, "opening the security page", chromedp.Navigate(base+"/-/account/security"), chromedp.WaitVisible(chromedp.ID("key-name")))
+	writeShot(t, ctx, "security")
 	signOut(t, ctx)
 
 	// Passwordless.
@@ -119,6 +124,23 @@ func TestBrowserPasskeys(t *testing.T) {
 	}
 	if l := m.level(t); l != trove.AuthNone {
 		t.Fatalf("a bogus signature left the session at %v, want pending", l)
+	}
+}
+
+// writeShot writes a screenshot of the tab as name.png to -screenshots
+// if set (docs/screenshots/), else to a temporary directory.
+func writeShot(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	dir := *screenshots
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil || !bytes.HasPrefix(png, []byte("\x89PNG")) {
+		t.Fatalf("screenshot %s: %v", name, err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
+		t.Fatal(err)
 	}
 }
 
