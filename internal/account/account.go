@@ -171,6 +171,9 @@ func (s *Users) create(ctx context.Context, nu NewUser, also func(context.Contex
 		return s.verifyNew(ctx, tx, u, nu.Verified)
 	})
 	if errors.Is(err, meta.ErrConflict) {
+		if taken, err := s.db.UserByName(ctx, name); err == nil && taken.Deleted() {
+			return nil, fmt.Errorf("%w: %s belonged to an account that was deleted, and names are never given again (nobody inherits another's packages or trust): choose another name", ErrExists, name)
+		}
 		return nil, fmt.Errorf("%w: %s", ErrExists, name)
 	}
 	if err != nil {
@@ -230,11 +233,11 @@ func (s *Users) SignIn(ctx context.Context, name, password string, from netip.Ad
 }
 
 // ByName returns the user with the name, or an error wrapping
-// trove.ErrNotFound that names it.
+// trove.ErrNotFound that names it. A deleted account is not found.
 func (s *Users) ByName(ctx context.Context, name string) (*trove.User, error) {
 	name = strings.ToLower(strings.TrimSpace(name))
 	u, err := s.db.UserByName(ctx, name)
-	if errors.Is(err, meta.ErrNotFound) {
+	if errors.Is(err, meta.ErrNotFound) || err == nil && u.Deleted() {
 		return nil, trove.Error(trove.ErrNotFound, "user %s not found", name)
 	}
 	if err != nil {
