@@ -85,7 +85,9 @@ func testEraseUser(t *testing.T, db *meta.DB) {
 	if h, err := db.WebAuthnHandle(ctx, alice.ID); h != "" {
 		t.Errorf("WebAuthnHandle(erased) = %q, %v", h, err)
 	}
-	if err := db.Tx(ctx, func(tx *meta.Tx) error { return tx.InsertUser(ctx, &trove.User{Name: "alice", Email: "new@example.test", CreatedAt: now}, "x") }); !errors.Is(err, meta.ErrConflict) {
+	if err := db.Tx(ctx, func(tx *meta.Tx) error {
+		return tx.InsertUser(ctx, &trove.User{Name: "alice", Email: "new@example.test", CreatedAt: now}, "x")
+	}); !errors.Is(err, meta.ErrConflict) {
 		t.Errorf("a new user with the erased name = %v, want ErrConflict", err)
 	}
 
