@@ -266,3 +266,21 @@ func (s *Users) SetPublicEmail(ctx context.Context, name string, public bool) (*
 func (s *Users) Count(ctx context.Context) (int, error) {
 	return s.db.CountUsers(ctx)
 }
+
+// Verified reports whether the user's current email address is verified.
+func (s *Users) Verified(ctx context.Context, u *trove.User) (bool, error) {
+	at, err := s.db.EmailVerifiedAt(ctx, u.ID)
+	return !at.IsZero(), err
+}
+
+// Any returns the account with the name, deleted or not (administrators
+// look up deleted accounts' past events), or an error wrapping
+// trove.ErrNotFound.
+func (s *Users) Any(ctx context.Context, name string) (*trove.User, error) {
+	name = strings.ToLower(strings.TrimSpace(name))
+	u, err := s.db.UserByName(ctx, name)
+	if errors.Is(err, meta.ErrNotFound) {
+		return nil, trove.Error(trove.ErrNotFound, "user %s not found", name)
+	}
+	return u, err
+}
