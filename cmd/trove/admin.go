@@ -129,9 +129,16 @@ second.`,
 					return err
 				}
 				tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-				fmt.Fprintln(tw, "NAME\tEMAIL\tADMIN\tPUBLIC EMAIL\tCREATED")
+				fmt.Fprintln(tw, "NAME\tEMAIL\tADMIN\tPUBLIC EMAIL\tCREATED\tSTATE")
 				for _, u := range us {
-					fmt.Fprintf(tw, "%s\t%s\t%v\t%v\t%s\n", u.Name, u.Email, u.Admin, u.PublicEmail, u.CreatedAt.Format("2006-01-02"))
+					state := "active"
+					switch {
+					case u.Deleted():
+						state = "deleted " + u.DeletedAt.Format("2006-01-02")
+					case u.Disabled():
+						state = "disabled"
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%v\t%v\t%s\t%s\n", u.Name, u.Email, u.Admin, u.PublicEmail, u.CreatedAt.Format("2006-01-02"), state)
 				}
 				return tw.Flush()
 			})
@@ -159,7 +166,7 @@ second.`,
 			})
 		},
 	}
-	user.AddCommand(add, set, list, unlock, newAdminUserVerify(g), newRecoverCmd(g))
+	user.AddCommand(add, set, list, unlock, newAdminUserVerify(g), newRecoverCmd(g), newAdminUserDelete(g))
 	addFactorAdmin(g, user)
 	admin.AddCommand(newAdminMail(g), newAdminInvite(g))
 	return admin

@@ -75,6 +75,9 @@ func createToken(cmd *cobra.Command, c *config.Config, db *meta.DB, user, otp st
 	if err != nil {
 		return err
 	}
+	if u.Deleted() {
+		return fmt.Errorf("the account %s was deleted: it cannot have tokens", u.Name)
+	}
 	if spec.AuthLevel, err = tokenLevel(cmd.Context(), c, db, u, otp); err != nil {
 		return err
 	}

@@ -28,6 +28,8 @@ func newWeb(c *config.Config, s *stack, mounts []server.Mount, writable func() e
 		Tokens:     s.tokens,
 		Logins:     s.logins,
 		Events:     s.mail.notes,
+		AllEvents:  s.mail.notes,
+		Deletions:  account.NewDeletions(s.db, s.mail.notes, s.registry, s.tokens, nil),
 		Notifier:   s.mail.notes,
 		Verify:     s.mail.verify,
 		Signup:     c.Accounts.SignupMode(),

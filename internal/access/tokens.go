@@ -199,6 +199,9 @@ func (t *Tokens) Authenticate(ctx context.Context, secret string) (*Principal, e
 	if u.Disabled() {
 		return nil, fmt.Errorf("%w: the token's account is disabled", ErrUnauthenticated)
 	}
+	if u.Deleted() { // its tokens were deleted with it: belt and braces
+		return nil, fmt.Errorf("%w: unknown token", ErrUnauthenticated)
+	}
 	p := &Principal{UserID: u.ID, UserName: u.Name, Email: u.Email, Admin: u.Admin, TokenID: tok.ID, TokenPublicID: tok.PublicID, tokenHash: h,
 		Level: tok.AuthLevel, MustChangePassword: u.PasswordReset}
 	for _, s := range tok.Packages {

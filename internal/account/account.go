@@ -171,6 +171,9 @@ func (s *Users) create(ctx context.Context, nu NewUser, also func(context.Contex
 		return s.verifyNew(ctx, tx, u, nu.Verified)
 	})
 	if errors.Is(err, meta.ErrConflict) {
+		if taken, err := s.db.UserByName(ctx, name); err == nil && taken.Deleted() {
+			return nil, fmt.Errorf("%w: %s belonged to an account that was deleted, and names are never given again (nobody inherits another's packages or trust): choose another name", ErrExists, name)
+		}
 		return nil, fmt.Errorf("%w: %s", ErrExists, name)
 	}
 	if err != nil {
@@ -230,11 +233,11 @@ func (s *Users) SignIn(ctx context.Context, name, password string, from netip.Ad
 }
 
 // ByName returns the user with the name, or an error wrapping
-// trove.ErrNotFound that names it.
+// trove.ErrNotFound that names it. A deleted account is not found.
 func (s *Users) ByName(ctx context.Context, name string) (*trove.User, error) {
 	name = strings.ToLower(strings.TrimSpace(name))
 	u, err := s.db.UserByName(ctx, name)
-	if errors.Is(err, meta.ErrNotFound) {
+	if errors.Is(err, meta.ErrNotFound) || err == nil && u.Deleted() {
 		return nil, trove.Error(trove.ErrNotFound, "user %s not found", name)
 	}
 	if err != nil {
@@ -262,4 +265,22 @@ func (s *Users) SetPublicEmail(ctx context.Context, name string, public bool) (*
 // Count returns the number of accounts.
 func (s *Users) Count(ctx context.Context) (int, error) {
 	return s.db.CountUsers(ctx)
+}
+
+// Verified reports whether the user's current email address is verified.
+func (s *Users) Verified(ctx context.Context, u *trove.User) (bool, error) {
+	at, err := s.db.EmailVerifiedAt(ctx, u.ID)
+	return !at.IsZero(), err
+}
+
+// Any returns the account with the name, deleted or not (administrators
+// look up deleted accounts' past events), or an error wrapping
+// trove.ErrNotFound.
+func (s *Users) Any(ctx context.Context, name string) (*trove.User, error) {
+	name = strings.ToLower(strings.TrimSpace(name))
+	u, err := s.db.UserByName(ctx, name)
+	if errors.Is(err, meta.ErrNotFound) {
+		return nil, trove.Error(trove.ErrNotFound, "user %s not found", name)
+	}
+	return u, err
 }

@@ -120,8 +120,8 @@ func (s *Users) lockedOut(ctx context.Context, name string, since time.Time, fro
 		return
 	}
 	u, err := s.db.UserByName(ctx, name)
-	if err != nil {
-		return // unknown names have no owner to tell
+	if err != nil || u.Deleted() {
+		return // unknown names and deleted accounts have no owner to tell
 	}
 	e := Event{Kind: EventLockout, UserID: u.ID, Client: "last attempt from " + from.String(),
 		Detail: "sign-ins locked until " + since.Add(FailureWindow).UTC().Format(time.RFC3339) + " (or until an administrator unlocks them)", At: s.now()}

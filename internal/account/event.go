@@ -29,7 +29,16 @@ const (
 	// (ranked by downloads or marked by an administrator); changing it now
 	// needs a phishing-resistant sign-in (a security key or passkey).
 	EventPackageCritical EventKind = "package-critical"
+	// EventAccountDeleted: an administrator deleted the account. Its mail
+	// is queued before the address is erased, in the same transaction.
+	EventAccountDeleted EventKind = "account-deleted"
 )
+
+// EventKinds lists every kind, for the administrators' filter.
+var EventKinds = []EventKind{EventPasswordChanged, EventEmailChanged, EventEmailVerified, EventFactorAdded,
+	EventFactorRemoved, EventRecoveryCodeUsed, EventRecoveryCodesNew, EventTokenCreated, EventNewDevice,
+	EventLockout, EventPasswordReset, EventAdminRecovery, EventBreachedPassword, EventPackageCritical,
+	EventAccountDeleted, EventCloneWarning}
 
 // An Event is one security event on a user's account.
 type Event struct {

@@ -72,10 +72,10 @@ func (n *Notifications) List(ctx context.Context, userID int64, limit int) ([]Ev
 	return out, nil
 }
 
-// Recent returns up to limit events of every account, newest first (the
-// administrators' page).
-func (n *Notifications) Recent(ctx context.Context, limit int) ([]*meta.SecurityEvent, error) {
-	return n.db.RecentSecurityEvents(ctx, limit)
+// Recent returns up to limit events of every account that pass the
+// filter, newest first (the administrators' page).
+func (n *Notifications) Recent(ctx context.Context, f meta.EventFilter, limit int) ([]*meta.SecurityEvent, error) {
+	return n.db.RecentSecurityEvents(ctx, f, limit)
 }
 
 // eventSummaries say what happened, per kind, completing "On your Trove
@@ -95,6 +95,7 @@ var eventSummaries = map[EventKind]string{
 	EventAdminRecovery:    "an administrator recovered access to the account",
 	EventBreachedPassword: "the password was found in a list of breached passwords and must be changed",
 	EventPackageCritical:  "a package you maintain became critical: changing it now needs a sign-in with a security key or passkey",
+	EventAccountDeleted:   "an administrator deleted the account: its email address, password, second factors, tokens and sessions are erased, and its name cannot be registered again",
 }
 
 // eventMail returns the subject and body of the mail about e.

@@ -96,7 +96,7 @@ func TestNotificationsMailEveryEventKindToVerifiedOwners(t *testing.T) {
 	bob := e.user(t, "bob", false) // gets a verification link, no notices
 	kinds := []account.EventKind{account.EventPasswordChanged, account.EventEmailChanged, account.EventFactorAdded, account.EventFactorRemoved,
 		account.EventRecoveryCodeUsed, account.EventRecoveryCodesNew, account.EventTokenCreated, account.EventNewDevice, account.EventLockout,
-		account.EventPasswordReset, account.EventAdminRecovery, account.EventBreachedPassword, account.EventPackageCritical, account.EventEmailVerified}
+		account.EventPasswordReset, account.EventAdminRecovery, account.EventBreachedPassword, account.EventPackageCritical, account.EventAccountDeleted, account.EventEmailVerified}
 	for _, k := range kinds {
 		for _, u := range []*trove.User{alice, bob} {
 			if err := e.notes.Notify(ctx, account.Event{Kind: k, UserID: u.ID, Detail: `security key "desk"`, Client: "192.0.2.1 Firefox"}); err != nil {
@@ -127,8 +127,18 @@ func TestNotificationsMailEveryEventKindToVerifiedOwners(t *testing.T) {
 	if err != nil || len(evs) != len(kinds) || evs[0].Kind != account.EventEmailVerified || evs[0].UserID != bob.ID {
 		t.Fatalf("bob's events: %d, %v", len(evs), err)
 	}
-	if recent, _ := e.notes.Recent(ctx, 5); len(recent) != 5 || recent[0].UserName != "bob" {
+	if recent, _ := e.notes.Recent(ctx, meta.EventFilter{}, 5); len(recent) != 5 || recent[0].UserName != "bob" {
 		t.Errorf("Recent(5) = %d events", len(recent))
+	}
+	// The administrators' filters: one user, one kind, older than an event.
+	recent, err := e.notes.Recent(ctx, meta.EventFilter{UserID: alice.ID, Kind: string(account.EventLockout)}, 10)
+	if err != nil || len(recent) != 1 || recent[0].UserName != "alice" || recent[0].Kind != string(account.EventLockout) {
+		t.Errorf("Recent(alice, lockout) = %v, %v", recent, err)
+	}
+	all, _ := e.notes.Recent(ctx, meta.EventFilter{}, 100)
+	older, err := e.notes.Recent(ctx, meta.EventFilter{Before: all[2].ID}, 100)
+	if err != nil || len(older) != len(all)-3 || older[0].ID != all[3].ID {
+		t.Errorf("Recent(before %d) = %d events from %v, want %d", all[2].ID, len(older), older, len(all)-3)
 	}
 }
 

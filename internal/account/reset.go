@@ -136,6 +136,10 @@ func (r *Resets) start(ctx context.Context, who string, from netip.Addr) {
 		return
 	}
 	for _, u := range users {
+		if u.Deleted() {
+			slog.Info("password reset asked for a deleted account", "client", clientString(from))
+			continue
+		}
 		if u.Disabled() {
 			slog.Warn("password reset asked for a disabled account: not sent", "user", u.Name, "client", clientString(from))
 			continue

@@ -102,7 +102,7 @@ type Device struct {
 // second factor is still owed (see Pass). A password sign-in counts as a
 // re-authentication: the session starts in sudo mode.
 func (s *Sessions) Start(ctx context.Context, u *trove.User, pending bool, d Device) (string, *Session, error) {
-	if u.Disabled() {
+	if u.Disabled() || u.Deleted() {
 		return "", nil, ErrBadCredentials
 	}
 	secret := access.NewToken()
@@ -148,7 +148,7 @@ func (s *Sessions) Authenticate(ctx context.Context, secret string) (*Session, *
 	if err != nil {
 		return nil, nil, fmt.Errorf("looking up a session's user: %w", err)
 	}
-	if u.Disabled() {
+	if u.Disabled() || u.Deleted() { // a deleted account has no sessions left: belt and braces
 		return nil, nil, ErrNoSession
 	}
 	if now.Sub(ses.LastSeenAt) >= touchEvery {

@@ -134,7 +134,7 @@ func (s *Service) showPattern(ctx context.Context, eco trove.Ecosystem, pattern 
 // directly, as `trove curator add` does.
 func AddCurator(ctx context.Context, db *meta.DB, user, by string, at time.Time) error {
 	u, err := db.UserByName(ctx, strings.ToLower(strings.TrimSpace(user)))
-	if errors.Is(err, meta.ErrNotFound) {
+	if errors.Is(err, meta.ErrNotFound) || err == nil && u.Deleted() {
 		return trove.Error(trove.ErrNotFound, "no user %s", user)
 	}
 	if err != nil {

@@ -2,6 +2,7 @@ package meta
 
 import (
 	"context"
+	"strings"
 	"time"
 )
 
@@ -44,11 +45,30 @@ func (q q) SecurityEvents(ctx context.Context, userID int64, limit int) ([]*Secu
 	return collect(rows, scanSecurityEvent)
 }
 
-// RecentSecurityEvents returns up to limit events of every account,
+// An EventFilter selects security events across accounts: those of one
+// user (UserID 0: every user), of one kind ("" every kind), older than
+// the event Before (0: from the newest).
+type EventFilter struct {
+	UserID int64
+	Kind   string
+	Before int64
+}
+
+// RecentSecurityEvents returns up to limit events that pass the filter,
 // newest first.
-func (q q) RecentSecurityEvents(ctx context.Context, limit int) ([]*SecurityEvent, error) {
+func (q q) RecentSecurityEvents(ctx context.Context, f EventFilter, limit int) ([]*SecurityEvent, error) {
+	where, args := []string{"1 = 1"}, []any{}
+	if f.UserID != 0 {
+		where, args = append(where, "e.user_id = ?"), append(args, f.UserID)
+	}
+	if f.Kind != "" {
+		where, args = append(where, "e.kind = ?"), append(args, f.Kind)
+	}
+	if f.Before != 0 {
+		where, args = append(where, "e.id < ?"), append(args, f.Before)
+	}
 	rows, err := q.query(ctx, `SELECT `+eventCols+` FROM security_events e JOIN users u ON u.id = e.user_id
-		ORDER BY e.id DESC LIMIT ?`, limit)
+		WHERE `+strings.Join(where, " AND ")+` ORDER BY e.id DESC LIMIT ?`, append(args, limit)...)
 	if err != nil {
 		return nil, err
 	}

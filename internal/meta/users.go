@@ -10,7 +10,7 @@ import (
 	"github.com/trove-dev/trove/internal/trove"
 )
 
-const userCols = `id, name, email, admin, public_email, created_at, disabled_at, password_reset`
+const userCols = `id, name, email, admin, public_email, created_at, disabled_at, password_reset, deleted_at`
 
 func scanUser(s interface{ Scan(...any) error }) (*trove.User, error) {
 	return scanUserAnd(s)
@@ -21,14 +21,15 @@ func scanUserAnd(s interface{ Scan(...any) error }, more ...any) (*trove.User, e
 	var u trove.User
 	var admin, public, reset int
 	var created int64
-	var disabled sql.NullInt64
-	dest := append([]any{&u.ID, &u.Name, &u.Email, &admin, &public, &created, &disabled, &reset}, more...)
+	var disabled, deleted sql.NullInt64
+	dest := append([]any{&u.ID, &u.Name, &u.Email, &admin, &public, &created, &disabled, &reset, &deleted}, more...)
 	if err := s.Scan(dest...); err != nil {
 		return nil, err
 	}
 	u.Admin, u.PublicEmail, u.PasswordReset = admin != 0, public != 0, reset != 0
 	u.CreatedAt = time.UnixMicro(created).UTC()
 	u.DisabledAt = timeOf(disabled)
+	u.DeletedAt = timeOf(deleted)
 	return &u, nil
 }
 
@@ -81,17 +82,20 @@ func (tx *Tx) SetPassword(ctx context.Context, userID int64, hash string) error 
 	return affected(tx.exec(ctx, `UPDATE users SET password_hash = ? WHERE id = ?`, hash, userID))
 }
 
-// UserByName returns the user with the (lowercase) name.
+// UserByName returns the user with the (lowercase) name, deleted or not:
+// a deleted account's name stays taken (its namespace, its releases), and
+// callers that act for a person check User.Deleted.
 func (q q) UserByName(ctx context.Context, name string) (*trove.User, error) {
 	u, err := scanUser(q.row(ctx, `SELECT `+userCols+` FROM users WHERE name = ?`, name))
 	return u, q.err(err)
 }
 
 // PasswordHash returns the stored password hash of the user with the
-// (lowercase) name, and the user.
+// (lowercase) name, and the user. A deleted account is ErrNotFound, like
+// a name never registered.
 func (q q) PasswordHash(ctx context.Context, name string) (*trove.User, string, error) {
 	var hash string
-	u, err := scanUserAnd(q.row(ctx, `SELECT `+userCols+`, password_hash FROM users WHERE name = ?`, name), &hash)
+	u, err := scanUserAnd(q.row(ctx, `SELECT `+userCols+`, password_hash FROM users WHERE name = ? AND deleted_at IS NULL`, name), &hash)
 	if err != nil {
 		return nil, "", q.err(err)
 	}

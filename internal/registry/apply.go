@@ -441,8 +441,13 @@ func (c AddOwner) apply(b *batch, _ *trove.Release, ev *translog.Event) error {
 
 // A RemoveOwner removes a user from the package's owners. Removing a user
 // who is not an owner changes nothing, logs nothing and is not an error;
-// removing the last owner is ErrInvalid.
-type RemoveOwner struct{ User string }
+// removing the last owner is ErrInvalid (except for the deletion of the
+// account, see [Service.Disown]).
+type RemoveOwner struct {
+	User string
+	// leaveOwnerless lets the last owner go: only Disown sets it.
+	leaveOwnerless bool
+}
 
 func (c RemoveOwner) describe() (string, access.Action, string) { return "owner", access.Publish, "" }
 func (c RemoveOwner) check() error                              { return userNeeded(c.User) }
@@ -463,7 +468,7 @@ func (c RemoveOwner) apply(b *batch, _ *trove.Release, ev *translog.Event) error
 	switch {
 	case !found:
 		return errNoChange
-	case len(owners) == 1:
+	case len(owners) == 1 && !c.leaveOwnerless:
 		return trove.Error(trove.ErrInvalid, "%s is the only owner of %s: a package keeps at least one owner; add another owner first", u.Name, b.pkg.DisplayName)
 	}
 	ev.Owners = []translog.OwnerChange{{User: u.Name}}
@@ -477,11 +482,15 @@ func userNeeded(name string) error {
 	return nil
 }
 
-// user returns the user named in an owner change.
+// user returns the user named in an owner change. A deleted account
+// cannot become an owner (nor be removed: it owns nothing).
 func (b *batch) user(name string) (*trove.User, error) {
 	u, err := b.tx.UserByName(b.ctx, strings.ToLower(strings.TrimSpace(name)))
 	if errors.Is(err, meta.ErrNotFound) {
 		return nil, trove.Error(trove.ErrNotFound, "no user %s", name)
+	}
+	if err == nil && u.Deleted() {
+		return nil, trove.Error(trove.ErrInvalid, "the account %s was deleted: a deleted account cannot own packages", u.Name)
 	}
 	return u, err
 }

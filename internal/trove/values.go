@@ -103,10 +103,18 @@ type User struct {
 	// PasswordReset means an administrator asked for a new password: the
 	// next sign-in must change it before anything else.
 	PasswordReset bool
+	// DeletedAt is when an administrator deleted the account (zero: it
+	// was not). A deleted account is a tombstone: its name stays taken
+	// and is shown as the publisher of its releases, and nothing else of
+	// it is kept (no email, password, factor, token or session).
+	DeletedAt time.Time
 }
 
 // Disabled reports whether an administrator disabled the account.
 func (u *User) Disabled() bool { return !u.DisabledAt.IsZero() }
+
+// Deleted reports whether an administrator deleted the account.
+func (u *User) Deleted() bool { return !u.DeletedAt.IsZero() }
 
 // A Token is a stored API token. The secret itself is never stored: Hash
 // is the hex SHA-256 of the whole token string.

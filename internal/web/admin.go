@@ -13,9 +13,16 @@ const adminPageSize = 50
 
 // adminView is what the users page shows.
 type adminView struct {
-	Users   []*trove.User
-	Next    string // the name the next page starts after; "" on the last
-	Message string
+	Users    []adminUser
+	Next     string // the name the next page starts after; "" on the last
+	Message  string
+	Deletion bool // the server deletes accounts here
+}
+
+// adminUser is a row of the users page.
+type adminUser struct {
+	*trove.User
+	Verified bool // its address is verified
 }
 
 var adminMessages = map[string]string{
@@ -23,6 +30,8 @@ var adminMessages = map[string]string{
 	"enable":  "The account was enabled again.",
 	"unlock":  "Failed sign-ins of the account no longer count: it may try again at once.",
 	"reset":   "The account must choose a new password at its next sign-in; its sessions were signed out.",
+	"verify":  "A new verification link was mailed to the account's address.",
+	"delete":  "The account was deleted: its name stays taken, its credentials and personal data are erased, and it was removed from the owners of its packages.",
 }
 
 // adminUsers serves GET /-/admin/users?after=NAME.
@@ -31,17 +40,28 @@ func (h *Handler) adminUsers(w http.ResponseWriter, r *http.Request, _ *Visit) e
 	if err != nil {
 		return err
 	}
-	av := adminView{Users: users, Message: adminMessages[r.URL.Query().Get("done")]}
+	av := adminView{Message: adminMessages[r.URL.Query().Get("done")], Deletion: h.o.Deletions != nil}
 	if len(users) > adminPageSize {
-		av.Users = users[:adminPageSize]
-		av.Next = av.Users[adminPageSize-1].Name
+		users = users[:adminPageSize]
+		av.Next = users[adminPageSize-1].Name
+	}
+	for _, u := range users {
+		row := adminUser{User: u}
+		if !u.Deleted() {
+			if row.Verified, err = h.o.Users.Verified(r.Context(), u); err != nil {
+				return err
+			}
+		}
+		av.Users = append(av.Users, row)
 	}
 	h.page(w, r, http.StatusOK, "admin", av)
 	return nil
 }
 
 // adminAction serves POST /-/admin/users/{name}/{action}: disable,
-// enable, unlock or reset.
+// enable, unlock, reset or verify (mail a new verification link; the
+// outbox limits the mail to one recipient). A deleted account is not
+// found.
 func (h *Handler) adminAction(w http.ResponseWriter, r *http.Request, v *Visit) error {
 	u, err := h.o.Users.ByName(r.Context(), r.PathValue("name"))
 	if err != nil {
@@ -62,6 +82,11 @@ func (h *Handler) adminAction(w http.ResponseWriter, r *http.Request, v *Visit) 
 		if err = h.o.Users.ForceReset(r.Context(), u); err == nil {
 			_, err = h.o.Sessions.RevokeAll(r.Context(), u.ID, 0)
 		}
+	case "verify":
+		if h.o.Verify == nil {
+			return trove.Error(trove.ErrNotFound, "this server does not verify email addresses")
+		}
+		err = h.o.Verify.Resend(r.Context(), u)
 	default:
 		return trove.Error(trove.ErrNotFound, "no administrative action %q", action)
 	}

@@ -77,6 +77,9 @@ func (h *Handler) table() []route {
 
 		{"admin.users", "GET", "/-/admin/users", Admin, h.adminUsers},
 		{"admin.users.action", "POST", "/-/admin/users/{name}/{action}", Admin, h.adminAction},
+		{"admin.users.delete", "GET", "/-/admin/users/{name}/delete", Admin, h.adminDeletePage},
+		{"admin.users.delete.submit", "POST", "/-/admin/users/{name}/delete", Admin, h.adminDelete},
+		{"admin.events", "GET", "/-/admin/events", Admin, h.adminEvents},
 	}, h.factorRoutes()...)
 }
 

@@ -29,6 +29,7 @@ import (
 
 	"github.com/trove-dev/trove/internal/access"
 	"github.com/trove-dev/trove/internal/account"
+	"github.com/trove-dev/trove/internal/meta"
 	"github.com/trove-dev/trove/internal/page"
 	"github.com/trove-dev/trove/internal/registry"
 	"github.com/trove-dev/trove/internal/trove"
@@ -91,6 +92,14 @@ type Options struct {
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 
+	// Deletions deletes accounts from the administrators' users page
+	// (admindelete.go); nil: the page offers no deletion.
+	Deletions *account.Deletions
+	// AllEvents lists the security events of every account for
+	// administrators (/-/admin/events); nil: the page says that this
+	// server does not record them.
+	AllEvents AllEvents
+
 	// Registry, when set, serves the package pages, search and the home
 	// page's lists (package.go, search.go); Pages caches their rendered
 	// parts (nil: a cache of its own, 16 MiB).
@@ -103,6 +112,14 @@ type Options struct {
 type Events interface {
 	// List returns at most limit events of the user, newest first.
 	List(ctx context.Context, userID int64, limit int) ([]account.Event, error)
+}
+
+// AllEvents lists the security events of every account:
+// account.Notifications does.
+type AllEvents interface {
+	// Recent returns at most limit events that pass the filter, newest
+	// first.
+	Recent(ctx context.Context, f meta.EventFilter, limit int) ([]*meta.SecurityEvent, error)
 }
 
 // A Handler serves the web interface.
