@@ -14,6 +14,8 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/trove-dev/trove/internal/account"
+	"github.com/trove-dev/trove/internal/mail"
 	"github.com/trove-dev/trove/internal/web/webtest"
 )
 
@@ -198,4 +200,16 @@ func TestScreenshots(t *testing.T) {
 		chromedp.WaitVisible(chromedp.ID("secret")))
 	shot("tokens", "/-/account/tokens", chromedp.WaitVisible(chromedp.ID("tokens")))
 	shot("admin", "/-/admin/users", chromedp.WaitVisible(chromedp.ID("users")))
+	notes := account.NewNotifications(s.db, mail.NewOutbox(s.db, s.clock.now), "https://trove.example", s.clock.now)
+	s.h.o.AllEvents = notes
+	for _, e := range []account.Event{
+		{Kind: account.EventNewDevice, UserID: s.alice.ID, Detail: "Firefox on Linux", Client: "192.0.2.7"},
+		{Kind: account.EventLockout, UserID: s.alice.ID, Detail: "10 failed sign-ins in 15 minutes", Client: "198.51.100.4"},
+		{Kind: account.EventTokenCreated, UserID: s.root.ID, Detail: `token "CI publishing" for * (read, publish)`, Client: "127.0.0.1"},
+	} {
+		if err := notes.Notify(context.Background(), e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	shot("admin-events", "/-/admin/events", chromedp.WaitVisible(chromedp.ID("events")))
 }
