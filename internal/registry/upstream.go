@@ -118,9 +118,13 @@ func (s *Service) local(ctx context.Context, q upstreamReader, rules Rules, n tr
 	case !errors.Is(err, meta.ErrNotFound):
 		return false, err
 	}
+	// A reservation with owners is a local claim (an organisation's
+	// namespace); one for administrators only (the default list: public
+	// code hosts' Go paths) keeps the names from local squatters, and
+	// those names are exactly the ones upstreams serve.
 	key := trove.Name(rules.Fold(string(n)))
 	for _, r := range s.reserved {
-		if r.Pattern.Match(eco, key) {
+		if len(r.Owners) > 0 && r.Pattern.Match(eco, key) {
 			return true, nil
 		}
 	}

@@ -147,3 +147,21 @@ func TestExceptionsAreLogged(t *testing.T) {
 		t.Fatalf("making an imported package local = %v, want ErrExists", err)
 	}
 }
+
+// TestReservationsWithOwnersAreLocal: a reservation with owners claims
+// its names here, so upstreams are never asked for them; one for
+// administrators only (as the default list reserves public code hosts'
+// Go paths) keeps local squatters out but leaves the names to upstreams.
+func TestReservationsWithOwnersAreLocal(t *testing.T) {
+	e := newEnv(t)
+	reg, err := registry.New(registry.Config{DB: e.db, Blobs: e.blobs, Rules: []registry.Rules{rules{"npm"}}, TempDir: t.TempDir(),
+		Reserved: []registry.Reservation{{Pattern: "npm:corp-*", Owners: []string{"carol"}}, {Pattern: "npm:host-*"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]bool{"corp-lib": true, "host-lib": false, "other": false} {
+		if local, err := reg.Local(ctx, "npm", name); err != nil || local != want {
+			t.Errorf("Local(%s) = %v, %v; want %v", name, local, err, want)
+		}
+	}
+}

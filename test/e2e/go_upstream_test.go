@@ -112,6 +112,14 @@ func TestGoUpstream(t *testing.T) {
 			t.Errorf("go.sum lacks %s:\n%s", m, sum)
 		}
 	}
+	// A module under a public code host's path, which Down's default
+	// configuration reserves for administrators, still comes from Up:
+	// the reservation keeps squatters out, it does not make the path local.
+	const hosted = "github.com/e2e-trove/hosted"
+	p.Up.trove(t, Password+"\n", "admin", "user", "add", "root", "--email", "root@example.test", "--password-stdin", "--admin", "--verified")
+	publishGo(t, p.Up, p.Up.Token(t, "root", "*", "read,publish"), goModule(t, hosted, "hosted"), hosted)
+	must(t, goApp(t, hosted), env, "go", "get", hosted+"@v1.0.0")
+
 	// The upstream's versions of a local module are never served.
 	if out := must(t, app, env, "go", "list", "-m", "-versions", local); strings.TrimSpace(out) != local+" v1.0.0" {
 		t.Errorf("go list -m -versions %s = %q, want only the local v1.0.0", local, out)
