@@ -173,7 +173,7 @@ func TestVerifyPackageLock(t *testing.T) {
 		"": {"name": "proj"},
 		"node_modules/@acme/lib": {"version": "1.0.0", "resolved": %q, "integrity": %q},
 		"node_modules/app": {"version": "1.0.0", "resolved": %q, "integrity": %q},
-		"node_modules/elsewhere": {"version": "1.0.0", "resolved": "https://registry.npmjs.org/elsewhere/-/elsewhere-1.0.0.tgz", "integrity": "sha512-AAAA"},
+		"node_modules/elsewhere": {"version": "1.0.0", "resolved": "https://registry.example/elsewhere/-/elsewhere-1.0.0.tgz", "integrity": "sha512-AAAA"},
 		"node_modules/local": {"resolved": "local", "link": true}}}`, libURL, libSRI, appURL, appSRI)
 	p := write(t, "package-lock.json", lock)
 	out, stderr, err := r.verify("--lockfile", p)

@@ -102,7 +102,7 @@ func TestSumdbClient(t *testing.T) {
 	if r := e.get(t, "/sumdb/"+logName+"/supported"); r.StatusCode != 200 || r.body != "" {
 		t.Errorf("supported: %s %q, want 200 and no body", r.Status, r.body)
 	}
-	if r := e.get(t, "/sumdb/sum.golang.org/supported"); r.StatusCode != 404 {
+	if r := e.get(t, "/sumdb/sum.example.org/supported"); r.StatusCode != 404 {
 		t.Errorf("supported for another database: %s, want 404 (this proxy does not relay it)", r.Status)
 	}
 

@@ -17,7 +17,7 @@ const (
 	// MaxPackageJSONSize bounds package/package.json.
 	MaxPackageJSONSize = 1 << 20
 	// MaxReadmeSize bounds the readme kept for the packument; a longer
-	// one is cut (npmjs cuts them too).
+	// one is cut (the public registry cuts them too).
 	MaxReadmeSize = 256 << 10
 )
 

@@ -1,7 +1,7 @@
 // Package pypi serves the Python Package Index protocols to unmodified
 // pip and twine: the simple repository API, core metadata files, the
 // legacy upload API and the JSON API. It is mounted below a prefix (such
-// as /pypi) that mirrors pypi.org's root:
+// as /pypi) that mirrors the public index's root:
 //
 //	GET  /simple/                          project list (PEP 503, PEP 691)
 //	GET  /simple/<name>/                   project page; other spellings → 301
