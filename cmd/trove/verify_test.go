@@ -181,7 +181,7 @@ func TestVerifyPackageLock(t *testing.T) {
 		t.Fatalf("verify --lockfile: %v\n%s", err, stderr)
 	}
 	wantIn(t, "stdout", out, "ok npm @acme/lib 1.0.0 lib-1.0.0.tgz", "ok npm app 1.0.0 app-1.0.0.tgz", "verified 2 artifacts")
-	wantIn(t, "stderr", stderr, "node_modules/elsewhere: resolved from https://registry.npmjs.org", "node_modules/local: a link")
+	wantIn(t, "stderr", stderr, "node_modules/elsewhere: resolved from https://registry.example", "node_modules/local: a link")
 
 	// A lockfile of another registry verifies nothing, which is an error.
 	p = write(t, "package-lock.json", `{"lockfileVersion": 3, "packages": {"node_modules/x": {"version": "1.0.0", "resolved": "https://registry.npmjs.org/x/-/x-1.0.0.tgz", "integrity": "sha512-AAAA"}}}`)
