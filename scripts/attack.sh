@@ -9,7 +9,9 @@
 #
 # Usage: scripts/attack.sh                  every scenario
 #        scripts/attack.sh -only slow,huge  some (slow, uploads, signins,
-#                                           bruteforce, rates, huge, bytes)
+#                                           bruteforce, rates, huge, bytes,
+#                                           upstream, websignin, webfactor,
+#                                           webmail, webbodies, webpages)
 #        scripts/attack.sh -slow-conns 5000 -hold 15s
 #
 # It needs an open file limit of 20000 or more for the 20,000 slow

@@ -154,13 +154,11 @@ func (r *Resets) start(ctx context.Context, who string, from netip.Addr) {
 // within its budget.
 func (r *Resets) startFor(ctx context.Context, u *trove.User, from netip.Addr) error {
 	now := r.users.now().UTC()
-	n, err := r.db.CountPasswordResets(ctx, u.ID, now.Add(-ResetTTL))
-	if err != nil {
-		return err
-	}
-	if n >= ResetsPerAccount {
-		slog.Warn("password reset dropped: the account had its links for the hour", "user", u.Name, "client", clientString(from))
-		return nil
+	if n, err := r.db.CountPasswordResets(ctx, u.ID, now.Add(-ResetTTL)); err != nil || n >= ResetsPerAccount {
+		if err == nil {
+			slog.Warn("password reset dropped: the account had its links for the hour", "user", u.Name, "client", clientString(from))
+		}
+		return err // the budget is checked again, under a lock, before a link is stored
 	}
 	if r.users.verify != nil {
 		verified, err := r.users.verify.Verified(ctx, u.ID)
@@ -187,8 +185,26 @@ func (r *Resets) startFor(ctx context.Context, u *trove.User, from netip.Addr) e
 	}
 	token, hash := newResetToken()
 	reset := meta.PasswordReset{TokenHash: hash, UserID: u.ID, Email: u.Email, CreatedAt: now, ExpiresAt: now.Add(ResetTTL)}
-	if err := r.db.Tx(ctx, func(tx *meta.Tx) error { return tx.InsertPasswordReset(ctx, reset) }); err != nil {
+	full := false
+	err = r.db.Tx(ctx, func(tx *meta.Tx) error {
+		// The account's row locked, the count and the insert are one step:
+		// however many requests for the account run at once (on however
+		// many replicas), no more than ResetsPerAccount links are made.
+		if _, err := tx.UserForUpdate(ctx, u.ID); err != nil {
+			return err
+		}
+		n, err := tx.CountPasswordResets(ctx, u.ID, now.Add(-ResetTTL))
+		if full = n >= ResetsPerAccount; err != nil || full {
+			return err
+		}
+		return tx.InsertPasswordReset(ctx, reset)
+	})
+	if err != nil {
 		return fmt.Errorf("storing the reset: %w", err)
+	}
+	if full {
+		slog.Warn("password reset dropped: the account had its links for the hour", "user", u.Name, "client", clientString(from))
+		return nil
 	}
 	return r.mail.Send(ctx, Mail{To: u.Email, Subject: "Reset your password", Text: resetText(u.Name, r.link(token), from)})
 }

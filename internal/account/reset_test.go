@@ -298,3 +298,38 @@ func TestDomainsRecheckDue(t *testing.T) {
 		t.Fatalf("recorded %+v %+v", all[0], all[1])
 	}
 }
+
+// TestPasswordResetsConcurrent: however many requests for one account
+// arrive at once, from however many addresses, no more than
+// ResetsPerAccount links are made and mailed (the count was read outside
+// the insert's transaction: 40 requests at once made 10).
+func TestPasswordResetsConcurrent(t *testing.T) {
+	ctx := context.Background()
+	f := newResetFixture(t)
+	u, err := f.users.Create(ctx, NewUser{Name: "carol", Email: "carol@alive.test", Password: freshPW})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for i := range 40 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			who := "carol"
+			if i%2 == 1 {
+				who = "carol@alive.test"
+			}
+			if err := f.resets.Start(ctx, who, netip.AddrFrom4([4]byte{198, 51, 100, byte(i + 1)})); err != nil {
+				t.Errorf("Start(%q) = %v", who, err)
+			}
+		}()
+	}
+	wg.Wait()
+	f.resets.Wait()
+	if n := len(f.out.sent()); n != ResetsPerAccount {
+		t.Errorf("%d links mailed for 40 requests at once, want %d", n, ResetsPerAccount)
+	}
+	if n, err := f.db.CountPasswordResets(ctx, u.ID, f.now.Add(-ResetTTL)); err != nil || n != ResetsPerAccount {
+		t.Errorf("%d links stored, %v; want %d", n, err, ResetsPerAccount)
+	}
+}

@@ -43,9 +43,12 @@ func (h *Handler) adminDelete(w http.ResponseWriter, r *http.Request, v *Visit) 
 	if h.o.Deletions == nil {
 		return trove.Error(trove.ErrNotFound, "this server does not delete accounts from the web interface")
 	}
+	if err := readForm(w, r); err != nil {
+		return err
+	}
 	name := strings.ToLower(r.PathValue("name"))
-	del := account.Deletion{User: name, By: v.User, Heir: strings.TrimSpace(r.PostFormValue("heir")), Client: clientOf(r)}
-	if strings.ToLower(strings.TrimSpace(r.PostFormValue("confirm"))) != name {
+	del := account.Deletion{User: name, By: v.User, Heir: strings.TrimSpace(r.PostForm.Get("heir")), Client: clientOf(r)}
+	if strings.ToLower(strings.TrimSpace(r.PostForm.Get("confirm"))) != name {
 		c, err := h.o.Deletions.Plan(r.Context(), del)
 		if err != nil {
 			return err

@@ -178,6 +178,8 @@ func statusOf(err error) int {
 		return http.StatusBadRequest
 	case errors.Is(err, trove.ErrUnavailable):
 		return http.StatusServiceUnavailable
+	case errors.Is(err, trove.ErrTooLarge):
+		return http.StatusRequestEntityTooLarge
 	}
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {

@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"errors"
+	"mime"
 	"net/http"
 	"net/netip"
 
@@ -30,16 +31,32 @@ type SecondFactor interface {
 	Serve(w http.ResponseWriter, r *http.Request, v *Visit) (trove.AuthLevel, error)
 }
 
-// maxForm bounds a form's body.
+// maxForm bounds the body of every request to the web interface that is
+// not a GET (guard): forms and the security keys' answers.
 const maxForm = 64 << 10
 
-// readForm parses a posted form within maxForm.
+// readForm parses a posted form within maxForm. Forms are URL-encoded:
+// any other body is refused unread (ParseForm leaves multipart bodies
+// alone, and PostFormValue would parse one, 32 MiB in memory and more on
+// disk).
 func readForm(w http.ResponseWriter, r *http.Request) error {
 	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
-	if err := r.ParseForm(); err != nil {
-		return trove.Error(trove.ErrInvalid, "the form could not be read: %w", err)
+	if ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); ct != "application/x-www-form-urlencoded" {
+		return trove.Error(trove.ErrInvalid, "a form is sent as application/x-www-form-urlencoded, not %q; nothing changed", clip(ct))
 	}
-	return nil
+	return formError(r.ParseForm())
+}
+
+// formError words why a form could not be read, if it could not.
+func formError(err error) error {
+	var mbe *http.MaxBytesError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &mbe):
+		return trove.Error(trove.ErrTooLarge, "the form is larger than %d KiB, so it was not read and nothing changed; send the page's own form", mbe.Limit>>10)
+	}
+	return trove.Error(trove.ErrInvalid, "the form could not be read, so nothing changed: %w", err)
 }
 
 // signinView is what the sign-in page shows.

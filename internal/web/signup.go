@@ -63,8 +63,8 @@ func (h *Handler) signupPage(w http.ResponseWriter, r *http.Request, _ *Visit) e
 func (h *Handler) signupSubmit(w http.ResponseWriter, r *http.Request, _ *Visit) error {
 	noReferrer(w)
 	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
-	if err := r.ParseForm(); err != nil {
-		return trove.Error(trove.ErrInvalid, "the form could not be read: %w", err)
+	if err := formError(r.ParseForm()); err != nil {
+		return err
 	}
 	f := r.PostForm
 	sv, err := h.signupForm(r, f.Get("invite"))

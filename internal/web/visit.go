@@ -72,6 +72,13 @@ func (h *Handler) visit(r *http.Request) (*Visit, error) {
 // guard serves a route after checking what it needs of the visitor.
 func (h *Handler) guard(rt route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if rt.method != http.MethodGet && r.Body != nil {
+			// Every form and ceremony body, whoever sends it and whether or
+			// not its page reads it: no more than maxForm is ever read, so
+			// that no page can be made to hold more (readForm's own bound,
+			// and the smaller ones of some pages, apply within it).
+			r.Body = http.MaxBytesReader(w, r.Body, maxForm)
+		}
 		v, err := h.visit(r)
 		r = r.WithContext(context.WithValue(r.Context(), visitKey{}, v))
 		if err == nil {

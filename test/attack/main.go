@@ -16,7 +16,8 @@
 //	-trove PATH       the trove binary (required)
 //	-only NAMES       run only these scenarios (comma-separated: slow,
 //	                  uploads, signins, bruteforce, rates, huge, bytes,
-//	                  upstream)
+//	                  upstream, websignin, webfactor, webmail,
+//	                  webbodies, webpages)
 //	-slow-conns N     slow connections in all (default 20000)
 //	-hold DURATION    how long the slow connections are kept up (default 30s)
 package main
@@ -71,6 +72,7 @@ func run(bin, only string, slowConns int, hold time.Duration) error {
 	}
 	fmt.Printf("# Attack run %s\n\n", time.Now().UTC().Format("2006-01-02 15:04 UTC"))
 	fmt.Printf("Machine: %d CPUs, %s, %s. Each scenario runs against a fresh trove serve with its default configuration "+
+		"except `accounts.publish_auth = \"password\"` (the harness's tokens are minted without a second factor) "+
 		"(data in a temporary directory, two accounts, one small published package).\n\n",
 		runtime.NumCPU(), memTotal(), runtime.Version())
 	for _, sc := range []scenario{
@@ -82,6 +84,11 @@ func run(bin, only string, slowConns int, hold time.Duration) error {
 		{name: "huge", run: hugeScenario},
 		{name: "bytes", run: bytesScenario},
 		{name: "upstream", run: upstreamScenario, setup: upstreamSetup},
+		{name: "websignin", run: webSigninScenario},
+		{name: "webfactor", run: webFactorScenario},
+		{name: "webmail", run: webMailScenario, setup: webMailSetup},
+		{name: "webbodies", run: webBodiesScenario},
+		{name: "webpages", run: webPagesScenario},
 	} {
 		if len(want) > 0 && !want[sc.name] {
 			continue
