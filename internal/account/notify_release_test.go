@@ -38,21 +38,7 @@ func TestReleaseNoticesGoToEveryVerifiedOwnerOnce(t *testing.T) {
 	e := newEnv(t)
 	alice, bob, carol := e.user(t, "alice", true), e.user(t, "bob", true), e.user(t, "carol", false)
 	e.deliver(t, 1) // carol's verification link
-	pkg := &trove.Package{Ecosystem: "npm", Name: "demo", DisplayName: "demo", CreatedAt: e.clk.now()}
-	err := e.db.Tx(ctx, func(tx *meta.Tx) error {
-		if err := tx.InsertPackage(ctx, pkg); err != nil {
-			return err
-		}
-		for _, u := range []*trove.User{alice, bob, carol} {
-			if err := tx.AddOwner(ctx, pkg.ID, u.ID, e.clk.now()); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	pkg := ownedPackage(t, e, alice, bob, carol)
 	notices := account.NewReleaseNotices(e.db, e.outbox, base)
 	publish(t, e, pkg, "1.0.0", alice)
 	publish(t, e, pkg, "1.1.0", bob)
@@ -79,6 +65,28 @@ func TestReleaseNoticesGoToEveryVerifiedOwnerOnce(t *testing.T) {
 	if !strings.Contains(got[2].Body+got[3].Body, "published by bob") {
 		t.Error("the mail does not name the publisher")
 	}
+}
+
+// ownedPackage creates the npm package demo with the owners.
+func ownedPackage(t *testing.T, e *env, owners ...*trove.User) *trove.Package {
+	t.Helper()
+	ctx := context.Background()
+	pkg := &trove.Package{Ecosystem: "npm", Name: "demo", DisplayName: "demo", CreatedAt: e.clk.now()}
+	err := e.db.Tx(ctx, func(tx *meta.Tx) error {
+		if err := tx.InsertPackage(ctx, pkg); err != nil {
+			return err
+		}
+		for _, u := range owners {
+			if err := tx.AddOwner(ctx, pkg.ID, u.ID, e.clk.now()); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pkg
 }
 
 // change records a change of the package as the registry does: its log
@@ -115,21 +123,7 @@ func TestChangeNoticesSayWhatChanged(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t)
 	alice, bob := e.user(t, "alice", true), e.user(t, "bob", true)
-	pkg := &trove.Package{Ecosystem: "npm", Name: "demo", DisplayName: "demo", CreatedAt: e.clk.now()}
-	err := e.db.Tx(ctx, func(tx *meta.Tx) error {
-		if err := tx.InsertPackage(ctx, pkg); err != nil {
-			return err
-		}
-		for _, u := range []*trove.User{alice, bob} {
-			if err := tx.AddOwner(ctx, pkg.ID, u.ID, e.clk.now()); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	pkg := ownedPackage(t, e, alice, bob)
 	notices := account.NewReleaseNotices(e.db, e.outbox, base)
 	publish(t, e, pkg, "1.0.0", alice)
 	publish(t, e, pkg, "1.1.0", alice)

@@ -10,6 +10,15 @@ import (
 	"github.com/trove-dev/trove/internal/trove"
 )
 
+// namedPackage is visiblePackage for a name as a client wrote it.
+func (s *Service) namedPackage(ctx context.Context, eco trove.Ecosystem, name string) (*trove.Package, error) {
+	_, n, _, err := s.parse(eco, name, "")
+	if err != nil {
+		return nil, err
+	}
+	return s.visiblePackage(ctx, eco, n, name)
+}
+
 // visiblePackage returns the package if it has a visible release. One
 // without is ErrNotFound, exactly like one that does not exist, and this is
 // checked before authorization so that a refusal does not reveal it.

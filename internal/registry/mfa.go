@@ -97,11 +97,7 @@ type PackagePolicy struct {
 
 // Policy returns the MFA policy of the package (ecosystem, name).
 func (s *Service) Policy(ctx context.Context, eco trove.Ecosystem, name string) (*PackagePolicy, error) {
-	_, n, _, err := s.parse(eco, name, "")
-	if err != nil {
-		return nil, err
-	}
-	pkg, err := s.visiblePackage(ctx, eco, n, name)
+	pkg, err := s.namedPackage(ctx, eco, name)
 	if err != nil {
 		return nil, err
 	}
@@ -148,11 +144,7 @@ func (s *Service) SetPublishAuth(ctx context.Context, who *access.Principal, eco
 // has maintainers here: an imported one is refused, saying what it
 // therefore has not (what).
 func (s *Service) maintainedPackage(ctx context.Context, eco trove.Ecosystem, name, what string) (*trove.Package, error) {
-	_, n, _, err := s.parse(eco, name, "")
-	if err != nil {
-		return nil, err
-	}
-	pkg, err := s.visiblePackage(ctx, eco, n, name)
+	pkg, err := s.namedPackage(ctx, eco, name)
 	if err != nil {
 		return nil, err
 	}

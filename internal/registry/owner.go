@@ -9,11 +9,7 @@ import (
 
 // Owners returns the owners of a package with a visible release, by name.
 func (s *Service) Owners(ctx context.Context, eco trove.Ecosystem, name string) ([]*trove.User, error) {
-	_, n, _, err := s.parse(eco, name, "")
-	if err != nil {
-		return nil, err
-	}
-	pkg, err := s.visiblePackage(ctx, eco, n, name)
+	pkg, err := s.namedPackage(ctx, eco, name)
 	if err != nil {
 		return nil, err
 	}
