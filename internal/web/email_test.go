@@ -225,3 +225,23 @@ func TestEmailChangeSignedOut(t *testing.T) {
 		t.Fatal("a change was asked for without a session")
 	}
 }
+
+// TestPasswordChangeIsNotified: a password changed on the web is a
+// security event mailed to the verified address, saying from where.
+func TestPasswordChangeIsNotified(t *testing.T) {
+	e := newEmailSite(t)
+	b := e.browser()
+	b.signIn("alice", alicePassword)
+	const next = "a brand new passphrase 77"
+	if resp, _ := b.post("/-/account/password", url.Values{"current": {alicePassword}, "new": {next}, "confirm": {next}}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("password change: %d", resp.StatusCode)
+	}
+	m := e.deliver(t, 2)[1]
+	if m.To[0] != "alice@example.com" || !strings.Contains(m.Subject, "the password was changed") || !strings.Contains(m.Body, "127.0.0.1") ||
+		!strings.Contains(m.Body, "http://trove.test/-/account/security") {
+		t.Fatalf("notice: %v %q\n%s", m.To, m.Subject, m.Body)
+	}
+	if _, page := b.get("/-/account/events"); !strings.Contains(page, "password-changed") {
+		t.Errorf("events page:\n%s", page)
+	}
+}
