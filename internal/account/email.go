@@ -210,7 +210,10 @@ func (v *Verifications) ConfirmChange(ctx context.Context, secret, client string
 // switchEmail makes email u's address, verified at now, and ends any
 // other pending change; u is updated.
 func (v *Verifications) switchEmail(ctx context.Context, tx *meta.Tx, u *trove.User, email string, now time.Time) error {
-	if err := tx.SetEmail(ctx, u.ID, email, now); err != nil {
+	if err := tx.SetUserEmail(ctx, u.ID, email); err != nil {
+		return err
+	}
+	if err := tx.PublicEmailChanged(ctx, u.ID, now); err != nil {
 		return err
 	}
 	if err := tx.SetEmailVerified(ctx, u.ID, email, now); err != nil {

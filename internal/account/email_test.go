@@ -356,3 +356,28 @@ func TestOperatorSetsEmail(t *testing.T) {
 		t.Fatalf("a request changed the address to %s", addr)
 	}
 }
+
+// TestRecoveryEndsAPendingEmailChange: an administrator's recovery ends a
+// pending change of address, which may be the intruder's, and a change
+// of address it makes is the account's new address.
+func TestRecoveryEndsAPendingEmailChange(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	u := e.user(t, "ivy", true)
+	if err := e.verify.RequestChange(ctx, u, "intruder@evil.test", ""); err != nil {
+		t.Fatal(err)
+	}
+	secret := changeLink(t, e.deliver(t, 2), "intruder@evil.test")
+	if _, _, err := e.users.Recover(ctx, account.Recovery{Name: "ivy", NewEmail: " ivy@rescued.test", Operator: "root", Reason: "ticket 1"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.verify.ConfirmChange(ctx, secret, ""); !errors.Is(err, account.ErrBadLink) {
+		t.Fatalf("a pending change survived the recovery: %v", err)
+	}
+	if p, _ := e.verify.PendingChange(ctx, u.ID); p != nil {
+		t.Fatalf("pending after recovery: %+v", p)
+	}
+	if addr, _ := e.address(t, u); addr != "ivy@rescued.test" {
+		t.Fatalf("address after recovery: %q", addr)
+	}
+}

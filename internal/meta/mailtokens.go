@@ -88,25 +88,6 @@ func (tx *Tx) EndMailTokens(ctx context.Context, kind string, userID int64, now 
 	return int(n), err
 }
 
-// SetEmail replaces the user's email address. The new address is not
-// verified until SetEmailVerified says so. When the user shows their
-// address in public metadata, every package they own gets a change of
-// kind "profile" (as SetPublicEmail), so that no cache keeps the old
-// one. A user that does not exist is ErrNotFound.
-func (tx *Tx) SetEmail(ctx context.Context, userID int64, email string, at time.Time) error {
-	if err := affected(tx.exec(ctx, `UPDATE users SET email = ? WHERE id = ?`, email, userID)); err != nil {
-		return err
-	}
-	var public int
-	if err := tx.row(ctx, `SELECT public_email FROM users WHERE id = ?`, userID).Scan(&public); err != nil {
-		return tx.err(err)
-	}
-	if public == 0 {
-		return nil
-	}
-	return tx.touchOwnedPackages(ctx, userID, at)
-}
-
 // SetEmailVerified records that the user's address, if it still is
 // email, was verified at at. A user whose address is another is
 // ErrNotFound.
