@@ -175,18 +175,29 @@ func TestEmailChangePages(t *testing.T) {
 }
 
 // TestEmailChangeCancel: the profile's cancel button ends the pending
-// change (its link stops working), and a form from another site cannot.
+// change (its link stops working); a form from another site can neither
+// ask for a change nor cancel one.
 func TestEmailChangeCancel(t *testing.T) {
 	e := newEmailSite(t)
 	b := e.browser()
 	b.signIn("alice", alicePassword)
+	// A form of another site cannot ask for a change.
+	req, _ := http.NewRequest("POST", e.srv.URL+"/-/account/email", strings.NewReader(url.Values{"email": {"evil@evil.example"}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Sec-Fetch-Site", "cross-site")
+	if resp, err := b.c.Do(req); err != nil || resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("cross-site change: %v %v", resp, err)
+	}
+	if p, _ := e.verify.PendingChange(context.Background(), e.alice.ID); p != nil {
+		t.Fatalf("a cross-site form asked for a change: %+v", p)
+	}
 	if resp, _ := b.post("/-/account/email", url.Values{"email": {"alice@new.example"}}); resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("change: %d", resp.StatusCode)
 	}
 	got := e.deliver(t, 3)
 	link := changeLinkRE.FindStringSubmatch(got[1].Body + got[2].Body)
 
-	req, _ := http.NewRequest("POST", e.srv.URL+"/-/account/email/cancel", nil)
+	req, _ = http.NewRequest("POST", e.srv.URL+"/-/account/email/cancel", nil)
 	req.Header.Set("Origin", "https://evil.example")
 	if resp, err := b.c.Do(req); err != nil || resp.StatusCode != http.StatusForbidden {
 		t.Fatalf("cross-origin cancel: %v %v", resp, err)
