@@ -87,9 +87,10 @@ func newAdmin(g *globals) *cobra.Command {
 	add.Flags().BoolVar(&verified, "verified", false, "vouch for the email address (logged); without it a verification link is mailed, and the user cannot publish until they follow it")
 	add.MarkFlagRequired("email")
 
-	var setPublicEmail bool
+	var setPublicEmail, setVerified bool
+	var setEmail string
 	set := &cobra.Command{
-		Use:   "set NAME --public-email[=true|false]",
+		Use:   "set NAME [--public-email[=true|false]] [--email ADDRESS [--verified]]",
 		Short: "Change a user account's settings",
 		Long: `Change a user account's settings.
 
@@ -97,25 +98,58 @@ func newAdmin(g *globals) *cobra.Command {
 package metadata (npm packuments and search results: maintainers and
 publisher); --public-email=false hides it again. Addresses are private by
 default: metadata names users only. Servers pick the change up within a
-second.`,
+second.
+
+--email ADDRESS changes the user's address as if they had asked on their
+account page: a link is mailed to ADDRESS and the address changes once it
+is followed; the current address is told. With --verified it changes at
+once, on your word (logged, a security event, and the old address is
+told).`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if !cmd.Flags().Changed("public-email") {
-				return hinted{errors.New("nothing to change"), "give --public-email or --public-email=false"}
+			if setVerified && !cmd.Flags().Changed("email") {
+				return hinted{errors.New("--verified vouches for a new address"), "give it with --email ADDRESS (trove admin user verify NAME vouches for the current one)"}
+			}
+			if !cmd.Flags().Changed("public-email") && !cmd.Flags().Changed("email") {
+				return hinted{errors.New("nothing to change"), "give --public-email, --public-email=false or --email ADDRESS"}
 			}
 			return withDB(cmd.Context(), g, func(c *config.Config, db *meta.DB) error {
-				u, err := account.NewUsers(db, nil).SetPublicEmail(cmd.Context(), args[0], setPublicEmail)
+				users := account.NewUsers(db, nil)
+				u, err := users.ByName(cmd.Context(), args[0])
 				if errors.Is(err, trove.ErrNotFound) {
 					return hinted{fmt.Errorf("no user %q", args[0]), "list users with: trove admin user list"}
 				}
 				if err != nil {
 					return err
 				}
-				fmt.Fprintf(cmd.ErrOrStderr(), "trove: %s's email address is %s\n", u.Name, emailVisibility(u.PublicEmail))
+				if cmd.Flags().Changed("email") {
+					m, err := newMailServices(c, db)
+					if err != nil {
+						return err
+					}
+					old := u.Email
+					if err := m.verify.SetEmail(cmd.Context(), u, setEmail, setVerified, "operator (trove admin user set --email)"); err != nil {
+						return err
+					}
+					if setVerified {
+						fmt.Fprintf(cmd.ErrOrStderr(), "trove: the email address of %s is now %s (verified); %s is told\n", u.Name, u.Email, old)
+					} else {
+						fmt.Fprintf(cmd.ErrOrStderr(), "trove: mailed a link to %s: the address of %s changes when it is followed (or run with --verified); %s is told\n",
+							strings.TrimSpace(setEmail), u.Name, old)
+					}
+				}
+				if cmd.Flags().Changed("public-email") {
+					if u, err = users.SetPublicEmail(cmd.Context(), u.Name, setPublicEmail); err != nil {
+						return err
+					}
+					fmt.Fprintf(cmd.ErrOrStderr(), "trove: %s's email address is %s\n", u.Name, emailVisibility(u.PublicEmail))
+				}
 				return nil
 			})
 		},
 	}
+	set.Flags().StringVar(&setEmail, "email", "", "change the email address (a link is mailed to it; see --verified)")
+	set.Flags().BoolVar(&setVerified, "verified", false, "with --email: vouch for the new address, which changes at once (logged and notified)")
 	set.Flags().BoolVar(&setPublicEmail, "public-email", false, "show (or with =false, hide) the email address in public package metadata")
 
 	list := &cobra.Command{

@@ -77,6 +77,23 @@ func CheckName(name string) error {
 	return nil
 }
 
+// maxEmail is the longest address accepted (RFC 5321's 254-octet path).
+const maxEmail = 254
+
+// CheckEmail returns the address s if it is a plain address such as
+// name@example.com (what sign-up accepts), and otherwise an error wrapping
+// ErrInvalid that says what is wrong.
+func CheckEmail(s string) (string, error) {
+	if len(s) > maxEmail {
+		return "", fmt.Errorf("%w: an email address has at most %d characters", ErrInvalid, maxEmail)
+	}
+	addr, err := mail.ParseAddress(s)
+	if err != nil || addr.Address != strings.TrimSpace(s) || s == "" {
+		return "", fmt.Errorf("%w: email %q is not a plain address like name@example.com", ErrInvalid, s)
+	}
+	return addr.Address, nil
+}
+
 // Users manages accounts.
 type Users struct {
 	db    *meta.DB
@@ -141,9 +158,9 @@ func (s *Users) create(ctx context.Context, nu NewUser, also func(context.Contex
 	if err := CheckName(name); err != nil {
 		errs = append(errs, err)
 	}
-	addr, err := mail.ParseAddress(nu.Email)
-	if err != nil || addr.Address != strings.TrimSpace(nu.Email) {
-		errs = append(errs, fmt.Errorf("%w: email %q is not a plain address like name@example.com", ErrInvalid, nu.Email))
+	email, err := CheckEmail(nu.Email)
+	if err != nil {
+		errs = append(errs, err)
 	}
 	if err := CheckPasswordPolicy(nu.Password, name, nu.Email); err != nil {
 		errs = append(errs, fmt.Errorf("%w: %w", ErrInvalid, err))
@@ -158,7 +175,7 @@ func (s *Users) create(ctx context.Context, nu NewUser, also func(context.Contex
 	if err := s.hash(ctx, func() { hash = HashPassword(nu.Password) }); err != nil {
 		return nil, err
 	}
-	u := &trove.User{Name: name, Email: addr.Address, Admin: nu.Admin, PublicEmail: nu.PublicEmail, CreatedAt: s.now().UTC()}
+	u := &trove.User{Name: name, Email: email, Admin: nu.Admin, PublicEmail: nu.PublicEmail, CreatedAt: s.now().UTC()}
 	err = s.db.Tx(ctx, func(tx *meta.Tx) error {
 		if err := tx.InsertUser(ctx, u, hash); err != nil {
 			return err

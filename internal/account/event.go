@@ -12,19 +12,23 @@ type EventKind string
 
 // The security events.
 const (
-	EventPasswordChanged  EventKind = "password-changed"
-	EventEmailChanged     EventKind = "email-changed"
-	EventEmailVerified    EventKind = "email-verified"
-	EventFactorAdded      EventKind = "factor-added"
-	EventFactorRemoved    EventKind = "factor-removed"
-	EventRecoveryCodeUsed EventKind = "recovery-code-used"
-	EventRecoveryCodesNew EventKind = "recovery-codes-regenerated"
-	EventTokenCreated     EventKind = "token-created"
-	EventNewDevice        EventKind = "new-device-sign-in"
-	EventLockout          EventKind = "lockout"
-	EventPasswordReset    EventKind = "password-reset"
-	EventAdminRecovery    EventKind = "admin-recovery"
-	EventBreachedPassword EventKind = "breached-password"
+	EventPasswordChanged EventKind = "password-changed"
+	EventEmailChanged    EventKind = "email-changed"
+	// EventEmailChangeRequested: a change of address waits for the new
+	// address to follow its link; the old address is told, so that its
+	// owner can cancel a change they did not ask for.
+	EventEmailChangeRequested EventKind = "email-change-requested"
+	EventEmailVerified        EventKind = "email-verified"
+	EventFactorAdded          EventKind = "factor-added"
+	EventFactorRemoved        EventKind = "factor-removed"
+	EventRecoveryCodeUsed     EventKind = "recovery-code-used"
+	EventRecoveryCodesNew     EventKind = "recovery-codes-regenerated"
+	EventTokenCreated         EventKind = "token-created"
+	EventNewDevice            EventKind = "new-device-sign-in"
+	EventLockout              EventKind = "lockout"
+	EventPasswordReset        EventKind = "password-reset"
+	EventAdminRecovery        EventKind = "admin-recovery"
+	EventBreachedPassword     EventKind = "breached-password"
 	// EventPackageCritical: a package the user maintains became critical
 	// (ranked by downloads or marked by an administrator); changing it now
 	// needs a phishing-resistant sign-in (a security key or passkey).

@@ -81,8 +81,10 @@ func (n *Notifications) Recent(ctx context.Context, f meta.EventFilter, limit in
 // eventSummaries say what happened, per kind, completing "On your Trove
 // account NAME, ...".
 var eventSummaries = map[EventKind]string{
-	EventPasswordChanged:  "the password was changed",
-	EventEmailChanged:     "the email address was changed",
+	EventPasswordChanged: "the password was changed",
+	EventEmailChanged:    "the email address was changed",
+	EventEmailChangeRequested: "a change of the email address was asked for (it happens only once the new address follows the link mailed to it: " +
+		"if this was not you, cancel it on your account page and change your password)",
 	EventEmailVerified:    "the email address was verified",
 	EventFactorAdded:      "a second factor was added",
 	EventFactorRemoved:    "a second factor was removed",

@@ -49,7 +49,13 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	e := &env{db: dbtest.Open(t), clk: &clock{t: time.Date(2026, 12, 4, 3, 0, 0, 0, time.UTC)}, smtp: mailtest.Start(t)}
+	return newEnvOn(t, dbtest.Open(t))
+}
+
+// newEnvOn is newEnv over db.
+func newEnvOn(t *testing.T, db *meta.DB) *env {
+	t.Helper()
+	e := &env{db: db, clk: &clock{t: time.Date(2026, 12, 4, 3, 0, 0, 0, time.UTC)}, smtp: mailtest.Start(t)}
 	e.outbox = mail.NewOutbox(e.db, e.clk.now)
 	e.notes = account.NewNotifications(e.db, e.outbox, base, e.clk.now)
 	e.verify = account.NewVerifications(e.db, e.outbox, e.notes, base, e.clk.now)
@@ -96,7 +102,7 @@ func TestNotificationsMailEveryEventKindToVerifiedOwners(t *testing.T) {
 	bob := e.user(t, "bob", false) // gets a verification link, no notices
 	kinds := []account.EventKind{account.EventPasswordChanged, account.EventEmailChanged, account.EventFactorAdded, account.EventFactorRemoved,
 		account.EventRecoveryCodeUsed, account.EventRecoveryCodesNew, account.EventTokenCreated, account.EventNewDevice, account.EventLockout,
-		account.EventPasswordReset, account.EventAdminRecovery, account.EventBreachedPassword, account.EventPackageCritical, account.EventAccountDeleted, account.EventEmailVerified}
+		account.EventPasswordReset, account.EventAdminRecovery, account.EventBreachedPassword, account.EventPackageCritical, account.EventAccountDeleted, account.EventEmailChangeRequested, account.EventEmailVerified}
 	for _, k := range kinds {
 		for _, u := range []*trove.User{alice, bob} {
 			if err := e.notes.Notify(ctx, account.Event{Kind: k, UserID: u.ID, Detail: `security key "desk"`, Client: "192.0.2.1 Firefox"}); err != nil {

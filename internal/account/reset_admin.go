@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net/mail"
 	"strings"
 
 	"github.com/trove-dev/trove/internal/meta"
@@ -41,12 +40,11 @@ func (s *Users) Recover(ctx context.Context, rc Recovery) (*trove.User, int, err
 	}
 	old := u.Email
 	if rc.NewEmail != "" {
-		addr, err := mail.ParseAddress(rc.NewEmail)
-		if err != nil || addr.Address != strings.TrimSpace(rc.NewEmail) {
-			return nil, 0, fmt.Errorf("%w: email %q is not a plain address like name@example.com", ErrInvalid, rc.NewEmail)
+		if rc.NewEmail, err = CheckEmail(rc.NewEmail); err != nil {
+			return nil, 0, err
 		}
 	}
-	what := "revoked all API tokens, browser sessions and password reset links"
+	what := "revoked all API tokens, browser sessions, password reset links and any pending change of email address"
 	if rc.NewEmail != "" && !strings.EqualFold(rc.NewEmail, old) {
 		what = fmt.Sprintf("changed the email address from %s to %s, ", old, rc.NewEmail) + what
 	}
@@ -62,8 +60,15 @@ func (s *Users) Recover(ctx context.Context, rc Recovery) (*trove.User, int, err
 			if err := tx.SetUserEmail(ctx, u.ID, rc.NewEmail); err != nil {
 				return err
 			}
+			if err := tx.PublicEmailChanged(ctx, u.ID, now); err != nil {
+				return err
+			}
 		}
 		if err := tx.EndPasswordResets(ctx, u.ID, now); err != nil {
+			return err
+		}
+		// A pending change of address may be the intruder's.
+		if _, err := tx.EndMailTokens(ctx, kindEmailChange, u.ID, now); err != nil {
 			return err
 		}
 		if revoked, err = tx.RevokeTokensOfUser(ctx, u.ID, now); err != nil {

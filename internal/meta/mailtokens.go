@@ -10,10 +10,10 @@ import (
 // stored.
 type MailToken struct {
 	Hash      string
-	Kind      string // "verify" or "invite"
-	UserID    int64  // the account whose address it verifies (verify)
-	Email     string
-	CreatedBy int64 // the administrator who invited (invite)
+	Kind      string // "verify", "invite" or "email-change"
+	UserID    int64  // the account whose address it verifies (verify, email-change)
+	Email     string // the address it was mailed to (for email-change: the new one)
+	CreatedBy int64  // the administrator who invited (invite)
 	CreatedAt time.Time
 	ExpiresAt time.Time
 }
@@ -47,6 +47,45 @@ func (q q) MailTokenByHash(ctx context.Context, kind, hash string, now time.Time
 func (tx *Tx) UseMailToken(ctx context.Context, hash string, now time.Time) error {
 	return affected(tx.exec(ctx, `UPDATE mail_tokens SET used_at = ? WHERE hash = ? AND used_at IS NULL AND expires_at > ?`,
 		now.UnixMicro(), hash, now.UnixMicro()))
+}
+
+// PendingMailToken returns the user's newest unused, unexpired token of
+// the kind, or ErrNotFound.
+func (q q) PendingMailToken(ctx context.Context, kind string, userID int64, now time.Time) (*MailToken, error) {
+	var t MailToken
+	var user, by sql.NullInt64
+	var created, expires int64
+	err := q.row(ctx, `SELECT hash, kind, user_id, email, created_by, created_at, expires_at FROM mail_tokens
+		WHERE user_id = ? AND kind = ? AND used_at IS NULL AND expires_at > ? ORDER BY created_at DESC, hash LIMIT 1`,
+		userID, kind, now.UnixMicro()).
+		Scan(&t.Hash, &t.Kind, &user, &t.Email, &by, &created, &expires)
+	if err != nil {
+		return nil, q.err(err)
+	}
+	t.UserID, t.CreatedBy = user.Int64, by.Int64
+	t.CreatedAt, t.ExpiresAt = time.UnixMicro(created).UTC(), time.UnixMicro(expires).UTC()
+	return &t, nil
+}
+
+// CountMailTokens returns how many tokens of the kind were made for the
+// user after since, used or not (a per-account limit).
+func (q q) CountMailTokens(ctx context.Context, kind string, userID int64, since time.Time) (int, error) {
+	var n int
+	err := q.row(ctx, `SELECT COUNT(*) FROM mail_tokens WHERE user_id = ? AND kind = ? AND created_at > ?`,
+		userID, kind, since.UnixMicro()).Scan(&n)
+	return n, q.err(err)
+}
+
+// EndMailTokens marks every unused, unexpired token of the kind of the
+// user used at now, and returns how many there were.
+func (tx *Tx) EndMailTokens(ctx context.Context, kind string, userID int64, now time.Time) (int, error) {
+	res, err := tx.exec(ctx, `UPDATE mail_tokens SET used_at = ? WHERE user_id = ? AND kind = ? AND used_at IS NULL AND expires_at > ?`,
+		now.UnixMicro(), userID, kind, now.UnixMicro())
+	if err != nil {
+		return 0, tx.err(err)
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
 }
 
 // SetEmailVerified records that the user's address, if it still is

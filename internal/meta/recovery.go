@@ -12,9 +12,24 @@ import (
 // (migration 00014_recovery).
 
 // SetUserEmail replaces a user's email address. A user that does not
-// exist is ErrNotFound.
+// exist is ErrNotFound. The new address is not verified until
+// SetEmailVerified says so; callers also call PublicEmailChanged.
 func (tx *Tx) SetUserEmail(ctx context.Context, userID int64, email string) error {
 	return affected(tx.exec(ctx, `UPDATE users SET email = ? WHERE id = ?`, email, userID))
+}
+
+// PublicEmailChanged records that the user's address changed: when they
+// show it in public metadata, every package they own gets a change of
+// kind "profile" (as SetPublicEmail), so that no cache keeps the old one.
+func (tx *Tx) PublicEmailChanged(ctx context.Context, userID int64, at time.Time) error {
+	var public int
+	if err := tx.row(ctx, `SELECT public_email FROM users WHERE id = ?`, userID).Scan(&public); err != nil {
+		return tx.err(err)
+	}
+	if public == 0 {
+		return nil
+	}
+	return tx.touchOwnedPackages(ctx, userID, at)
 }
 
 // An EmailDomain is the last DNS verdict on an email domain.

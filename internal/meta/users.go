@@ -50,6 +50,12 @@ func (tx *Tx) SetPublicEmail(ctx context.Context, userID int64, public bool, at 
 	if err := affected(tx.exec(ctx, `UPDATE users SET public_email = ? WHERE id = ?`, boolInt(public), userID)); err != nil {
 		return err
 	}
+	return tx.touchOwnedPackages(ctx, userID, at)
+}
+
+// touchOwnedPackages adds a change of kind "profile" to every package the
+// user owns: the documents naming them must be made again.
+func (tx *Tx) touchOwnedPackages(ctx context.Context, userID int64, at time.Time) error {
 	// The rows are locked in id order before the sequencer (see lock.go).
 	rows, err := tx.query(ctx, `SELECT `+packageCols+` FROM packages
 		WHERE id IN (SELECT package_id FROM owners WHERE user_id = ?) ORDER BY id`+tx.d.forUpdate, userID)

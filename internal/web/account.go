@@ -29,6 +29,13 @@ type accountView struct {
 	Events   []account.Event
 	NoEvents bool // the server does not record events yet
 	Reset    bool // an administrator asked for a new password
+
+	// The profile's email address: whether it is verified, a pending
+	// change, and whether this server verifies addresses at all (Verify).
+	EmailVerified bool
+	Pending       *account.PendingEmail
+	CanVerify     bool
+	NewEmail      string // the change form's value, after an error
 }
 
 func (h *Handler) accountPage(w http.ResponseWriter, r *http.Request, status int, v *Visit, av accountView) {
@@ -38,18 +45,40 @@ func (h *Handler) accountPage(w http.ResponseWriter, r *http.Request, status int
 
 // profile serves GET /-/account.
 func (h *Handler) profile(w http.ResponseWriter, r *http.Request, v *Visit) error {
-	h.accountPage(w, r, http.StatusOK, v, accountView{Tab: "profile", Message: messageOf(r)})
+	av, err := h.profileView(r, v)
+	if err != nil {
+		return err
+	}
+	av.Message = messageOf(r)
+	h.accountPage(w, r, http.StatusOK, v, av)
 	return nil
+}
+
+// profileView reads what the profile shows besides the user.
+func (h *Handler) profileView(r *http.Request, v *Visit) (accountView, error) {
+	av := accountView{Tab: "profile", CanVerify: h.o.Verify != nil}
+	if h.o.Verify == nil {
+		return av, nil
+	}
+	var err error
+	if av.EmailVerified, err = h.o.Verify.Verified(r.Context(), v.User.ID); err != nil {
+		return av, err
+	}
+	av.Pending, err = h.o.Verify.PendingChange(r.Context(), v.User.ID)
+	return av, err
 }
 
 // messages are the confirmations a redirect after a change names (?done=).
 var messages = map[string]string{
-	"email":    "Your email visibility was saved.",
-	"password": "Your password was changed, and your other sessions were signed out.",
-	"revoked":  "The token was revoked.",
-	"session":  "The session was signed out.",
-	"others":   "Your other sessions were signed out.",
-	"npm":      "npm is signed in: it receives its token in a moment. You can close this window.",
+	"email":        "Your email visibility was saved.",
+	"email-change": "We mailed a link to your new address: your address changes when you follow it (within 24 hours). Your current address was told.",
+	"email-cancel": "The change of your email address was cancelled: its link no longer works.",
+	"verify-email": "A new verification link is on its way to your address.",
+	"password":     "Your password was changed, and your other sessions were signed out.",
+	"revoked":      "The token was revoked.",
+	"session":      "The session was signed out.",
+	"others":       "Your other sessions were signed out.",
+	"npm":          "npm is signed in: it receives its token in a moment. You can close this window.",
 }
 
 func messageOf(r *http.Request) string { return messages[r.URL.Query().Get("done")] }

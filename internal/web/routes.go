@@ -67,6 +67,10 @@ func (h *Handler) table() []route {
 		{"account.sessions.revoke", "POST", "/-/account/sessions/revoke", Sudo, h.revokeSession},
 		{"account.events", "GET", "/-/account/events", Member, h.eventsPage},
 		{"account.verify-email", "POST", "/-/account/verify-email", Member, h.verifyResend},
+		{"account.email", "POST", "/-/account/email", Sudo, h.emailChange},
+		{"account.email.cancel", "POST", "/-/account/email/cancel", Member, h.emailCancel}, // cancelling only protects
+		{"email-change", "GET", "/-/email-change", Anyone, h.emailChangePage},
+		{"email-change.submit", "POST", "/-/email-change", Anyone, h.emailChangeSubmit},
 		{"signup", "GET", "/-/signup", Credentials, h.signupPage},
 		{"signup.submit", "POST", "/-/signup", Credentials, h.signupSubmit},
 		{"verify-email", "GET", "/-/verify-email", Anyone, h.verifyPage},

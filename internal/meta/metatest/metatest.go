@@ -225,9 +225,26 @@ func testPublicEmail(t *testing.T, db *meta.DB) {
 	if err != nil || !slices.Equal(names, []string{"npm:a:profile", "pypi:b:profile"}) {
 		t.Errorf("changes after SetPublicEmail = %v, %v; want one per package alice owns", names, err)
 	}
+	// A public address that changes marks the packages again.
+	before, _ = db.LastSerial(ctx)
+	tx(t, db, func(tx *meta.Tx) error {
+		if err := tx.SetUserEmail(ctx, alice.ID, "alice@new.example"); err != nil {
+			return err
+		}
+		return tx.PublicEmailChanged(ctx, alice.ID, now)
+	})
+	if changes, err := db.ChangesSince(ctx, before, 10); err != nil || len(changes) != 2 {
+		t.Errorf("changes after a public address changed = %d, %v; want 2", len(changes), err)
+	}
 	tx(t, db, func(tx *meta.Tx) error { return tx.SetPublicEmail(ctx, alice.ID, false, now) })
-	if u, _ := db.UserByName(ctx, "alice"); u.PublicEmail {
-		t.Error("SetPublicEmail(false) left the email public")
+	if u, _ := db.UserByName(ctx, "alice"); u.PublicEmail || u.Email != "alice@new.example" {
+		t.Errorf("after SetPublicEmail(false): %+v", u)
+	}
+	// A private one does not.
+	before, _ = db.LastSerial(ctx)
+	tx(t, db, func(tx *meta.Tx) error { return tx.PublicEmailChanged(ctx, alice.ID, now) })
+	if changes, err := db.ChangesSince(ctx, before, 10); err != nil || len(changes) != 0 {
+		t.Errorf("changes after a private address changed = %d, %v; want 0", len(changes), err)
 	}
 	if err := db.Tx(ctx, func(tx *meta.Tx) error { return tx.SetPublicEmail(ctx, 9999, true, now) }); !errors.Is(err, meta.ErrNotFound) {
 		t.Errorf("SetPublicEmail(unknown user) = %v, want ErrNotFound", err)
