@@ -37,5 +37,6 @@ func newWeb(c *config.Config, s *stack, mounts []server.Mount, writable func() e
 		Limit:      limit,
 		Registry:   s.registry,
 		Pages:      s.pages,
+		Proofs:     s.logServer,
 	})
 }

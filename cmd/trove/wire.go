@@ -154,6 +154,7 @@ type stack struct {
 	tokens    *access.Tokens
 	pages     *page.Cache
 	log       *translog.Log
+	logServer *translog.Server // the log's HTTP API, which also proves records for the web pages
 	metrics   *server.Metrics
 	blobStore blob.Store // the store itself, without the cache in front
 	curate    *curate.Service
@@ -242,6 +243,7 @@ func wire(ctx context.Context, c *config.Config) (*stack, error) {
 		db.Close()
 		return nil, err
 	}
+	s.logServer = translog.NewServer(tlog, db, logLookup(reg))
 	mounts, err := mountEcosystems(c, s)
 	if err != nil {
 		db.Close()
@@ -249,7 +251,7 @@ func wire(ctx context.Context, c *config.Config) (*stack, error) {
 	}
 	mounts = append(mounts,
 		server.Mount{Prefix: "/api", Ecosystem: "api", Adapter: api.New(api.Options{Registry: reg, Tokens: s.tokens, Curate: s.curate, Notice: criticalNotice(s.mail.notes)})},
-		server.Mount{Prefix: "/log", Ecosystem: "log", Handler: translog.NewServer(tlog, db, logLookup(reg))})
+		server.Mount{Prefix: "/log", Ecosystem: "log", Handler: s.logServer})
 	guards := server.Guards{
 		TrustedProxies:  c.Connections.TrustedProxies,
 		MinBodyRate:     int64(c.Connections.MinBodyRate),

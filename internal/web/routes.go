@@ -43,6 +43,7 @@ func (h *Handler) table() []route {
 		{"static", "GET", staticPrefix + "{file}", Anyone, h.serveStatic},
 		{"package", "GET", packagePrefix + "{path...}", Anyone, h.packagePage},
 		{"search", "GET", "/-/search", Anyone, h.searchPage},
+		{"log.record", "GET", logRecordPrefix + "{id}", Anyone, h.logRecordPage},
 
 		{"signin", "GET", "/-/signin", Credentials, h.signinPage},
 		{"signin.submit", "POST", "/-/signin", Credentials, h.signinSubmit},

@@ -96,6 +96,9 @@ type Options struct {
 	// parts (nil: a cache of its own, 16 MiB).
 	Registry *registry.Service
 	Pages    *page.Cache
+	// Proofs, when set, serves the pages of transparency-log records
+	// and their inclusion proofs (/-/log/N, logrecord.go).
+	Proofs Prover
 }
 
 // Events lists the security events of an account, newest first (the mail
