@@ -27,6 +27,7 @@ func newWeb(c *config.Config, s *stack, mounts []server.Mount, writable func() e
 		Sessions:   s.sessions,
 		Tokens:     s.tokens,
 		Logins:     s.logins,
+		NPMOTPs:    s.npmOTPs,
 		Events:     s.mail.notes,
 		Notifier:   s.mail.notes,
 		Verify:     s.mail.verify,

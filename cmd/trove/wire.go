@@ -149,6 +149,7 @@ type stack struct {
 	server    *server.Server
 	users     *account.Users
 	logins    *account.Logins
+	npmOTPs   *account.NPMOTPs
 	sessions  *account.Sessions
 	factors   *account.Factors
 	tokens    *access.Tokens
@@ -226,6 +227,7 @@ func wire(ctx context.Context, c *config.Config) (*stack, error) {
 	s.users = account.NewUsers(db, nil)
 	s.users.SetHashing(limit.NewSlots(account.HashSlots(int64(c.Accounts.HashMemory)), c.Accounts.HashWait.Std()))
 	s.logins = account.NewLogins(db, s.tokens, nil)
+	s.npmOTPs = account.NewNPMOTPs(db, nil)
 	if s.mail, err = newMailServices(c, db); err != nil {
 		db.Close()
 		return nil, err

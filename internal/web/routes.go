@@ -75,6 +75,8 @@ func (h *Handler) table() []route {
 
 		{"npm-login", "GET", npmLoginPrefix + "{id}", Member, h.npmLoginPage},
 		{"npm-login.confirm", "POST", npmLoginPrefix + "{id}", Sudo, h.npmLoginConfirm},
+		{"npm-otp", "GET", npmOTPPrefix + "{id}", Member, h.npmOTPPage},
+		{"npm-otp.confirm", "POST", npmOTPPrefix + "{id}", Sudo, h.npmOTPConfirm},
 
 		{"admin.users", "GET", "/-/admin/users", Admin, h.adminUsers},
 		{"admin.users.action", "POST", "/-/admin/users/{name}/{action}", Admin, h.adminAction},

@@ -59,6 +59,9 @@ type Options struct {
 	// Logins completes npm's browser logins (/-/npm-login/S); nil
 	// disables those pages.
 	Logins *account.Logins
+	// NPMOTPs confirms npm's web one-time passwords (/-/npm-otp/S,
+	// npmotp.go); nil disables those pages.
+	NPMOTPs *account.NPMOTPs
 	// Factors is the second sign-in step; nil means none: a password
 	// alone signs in (see SecondFactor). With MFA set it is MFA's.
 	Factors SecondFactor
