@@ -42,7 +42,7 @@ var ecosystems = []ecosystem{
 		mount: func(p mountParts) server.Adapter {
 			return npm.New(npm.Options{Registry: p.s.registry, Pages: p.s.pages, Tokens: p.s.tokens, Users: p.s.users, Logins: p.s.logins,
 				BaseURL: p.c.BaseURL + "/npm", MaxPublishBytes: p.upload, OpenRegistration: p.c.Accounts.SignupMode() == config.SignupOpen,
-				Upstream: p.up, Factors: p.s.factors})
+				Upstream: p.up, Factors: p.s.factors, WebOTP: p.s.npmOTPs, WebURL: p.c.BaseURL})
 		}},
 	{rules: pypi.Rules{}, upload: pypi.DefaultMaxUploadBytes, lockfiles: []lockfile.Format{pypi.Requirements{}},
 		mount: func(p mountParts) server.Adapter {

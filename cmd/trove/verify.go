@@ -18,10 +18,12 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/mod/sumdb/note"
 
 	"github.com/trove-dev/trove/internal/config"
 	"github.com/trove-dev/trove/internal/lockfile"
 	"github.com/trove-dev/trove/internal/logclient"
+	"github.com/trove-dev/trove/internal/translog"
 )
 
 // maxArtifactSize bounds a tarball downloaded to check a lockfile.
@@ -30,6 +32,7 @@ const maxArtifactSize = 1 << 30
 type verifyFlags struct {
 	url, key, keyFile, state string
 	lockfile, format, file   string
+	proof                    string
 	allowDeleted, audit      bool
 	timeout                  time.Duration
 }
@@ -61,6 +64,9 @@ both signed checkpoints as evidence and leaves the stored one unchanged.
       every line must be in its module version's publish record
   trove verify --audit
       download the whole log, recompute its root hash, parse every record
+  trove verify --proof record-517.tlog-proof
+      offline: check a proof downloaded from <url>/log/proof/517 (the
+      record's page links to it) and print the record it proves
 
 The verifier key (--key, --key-file or $TROVE_LOG_KEY) must come from the
 registry's operator (trove log key), not from the server being checked: a
@@ -69,6 +75,12 @@ key fetched from the server proves nothing.
 A release yanked later is a warning; a deleted or taken-down one fails
 unless --allow-deleted. The exit status is non-zero on any failure.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if f.proof != "" {
+				if len(args) > 0 || f.lockfile != "" || f.audit || f.file != "" {
+					return hinted{errors.New("--proof checks one proof offline, alone"), "run trove verify again for package versions, --lockfile or --audit"}
+				}
+				return verifyProof(f, cmd.OutOrStdout(), cmd.ErrOrStderr())
+			}
 			if len(args) == 0 && f.lockfile == "" && !f.audit {
 				return hinted{errors.New("nothing to verify"), "give NAME@VERSION specs (npm:left-pad@1.3.0, pypi:demo==1.0, go:example.com/m@v1.0.0), --lockfile FILE or --audit"}
 			}
@@ -87,6 +99,7 @@ unless --allow-deleted. The exit status is non-zero on any failure.`,
 	fl.StringVar(&f.format, "format", "", "lockfile format when its name does not tell: package-lock, requirements, go.sum")
 	fl.StringVar(&f.file, "file", "", "a local file that must be a published file of the one version given")
 	fl.BoolVar(&f.allowDeleted, "allow-deleted", false, "warn about, instead of failing, versions deleted or taken down after publishing")
+	fl.StringVar(&f.proof, "proof", "", "check a C2SP tlog-proof file offline (from <url>/log/proof/N) and print its record")
 	fl.BoolVar(&f.audit, "audit", false, "download every record, recompute the log's root hash, and count records by kind")
 	f.timeout = 2 * time.Minute
 	fl.Var((*config.Duration)(&f.timeout), "timeout", "give up on a server that has not answered one request within this time (30s, 2m, 1h)")
@@ -120,6 +133,36 @@ func verifyKey(f *verifyFlags) (string, error) {
 			"get the key from the registry's operator, who prints it with: trove log key"}
 	}
 	return key, nil
+}
+
+// verifyProof checks a C2SP tlog-proof offline: the checkpoint's
+// signature with the log's key, and the record (the proof's extra data) at
+// its index in the checkpoint's tree. It prints the record.
+func verifyProof(f *verifyFlags, stdout, stderr io.Writer) error {
+	key, err := verifyKey(f)
+	if err != nil {
+		return err
+	}
+	v, err := note.NewVerifier(key)
+	if err != nil {
+		return hinted{fmt.Errorf("log verifier key: %w", err), "the key looks like <origin>+<8 hex digits>+<base64>, as trove log key prints it"}
+	}
+	file, err := os.Open(f.proof)
+	if err != nil {
+		return fmt.Errorf("reading --proof: %w", err)
+	}
+	defer file.Close()
+	data, err := io.ReadAll(io.LimitReader(file, translog.MaxProofSize+1))
+	if err != nil {
+		return fmt.Errorf("reading --proof: %w", err)
+	}
+	p, err := translog.OpenProof(data, v, nil)
+	if err != nil {
+		return fmt.Errorf("%s: %w", f.proof, err)
+	}
+	fmt.Fprintf(stdout, "record %d is in the tree of %d records signed by %s (root %v):\n%s", p.ID, p.Tree.N, v.Name(), p.Tree.Hash, p.Text)
+	fmt.Fprintf(stderr, "trove: checked offline: this proves inclusion in that checkpoint only; run trove verify with the release to check the checkpoint against your earlier ones\n")
+	return nil
 }
 
 // stateDir returns where the last verified checkpoint of the log is kept.

@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -326,5 +327,59 @@ func TestVerifyLockfilesWithoutDigests(t *testing.T) {
 		if err == nil || !errors.As(err, &h) || !strings.Contains(h.hint, "pip-compile --generate-hashes") {
 			t.Errorf("verify of requirements without hashes = %v (hint %q); want a hint naming pip-compile --generate-hashes", err, h.hint)
 		}
+	}
+}
+
+// TestVerifyProof: trove verify --proof checks a proof served at
+// /log/proof/N offline, with the log's key, and refuses a tampered one,
+// another log's key and a proof given with other work.
+func TestVerifyProof(t *testing.T) {
+	r := newFakeRegistry(t)
+	r.publishNPM("@acme/lib", "1.0.0")
+	r.publishNPM("other", "2.0.0")
+	r.publishNPM("third", "3.0.0")
+	resp, err := http.Get(r.srv.URL + "/log/proof/1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("GET /log/proof/1 = %d %s", resp.StatusCode, data)
+	}
+	file := write(t, "record-1.tlog-proof", string(data))
+	r.srv.Close() // offline from here on
+	run := func(f *verifyFlags) (string, string, error) {
+		var out, errw bytes.Buffer
+		err := verifyProof(f, &out, &errw)
+		return out.String(), errw.String(), err
+	}
+	out, stderr, err := run(&verifyFlags{key: r.log.VKey, proof: file})
+	if err != nil {
+		t.Fatalf("verify --proof: %v\n%s", err, stderr)
+	}
+	wantIn(t, "stdout", out, "record 1 is in the tree of 3 records signed by ", "publish npm other 2.0.0", "file other-2.0.0.tgz sha256:"+sum256([]byte("tarball of other@2.0.0")))
+
+	// A proof whose record was swapped for another, or whose hashes were
+	// changed, does not verify.
+	p, err := translog.ParseProof(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Text = []byte(strings.Replace(string(p.Text), "other", "evil", 1))
+	bad := write(t, "swapped.tlog-proof", string(p.Format()))
+	if _, _, err := run(&verifyFlags{key: r.log.VKey, proof: bad}); err == nil || !strings.Contains(err.Error(), "record 1 is not in the checkpoint's tree of 3 records") {
+		t.Errorf("verify --proof of a swapped record = %v", err)
+	}
+	// Another log's key.
+	_, vkey2 := logtest.GenerateKey(t)
+	if _, _, err := run(&verifyFlags{key: vkey2, proof: file}); err == nil || !strings.Contains(err.Error(), "verifying the proof's checkpoint") {
+		t.Errorf("verify --proof with another key = %v", err)
+	}
+	if _, _, err := run(&verifyFlags{proof: file}); err == nil || !strings.Contains(err.Error(), "no log verifier key") {
+		t.Errorf("verify --proof without a key = %v", err)
+	}
+	if _, _, err := run(&verifyFlags{key: r.log.VKey, proof: filepath.Join(t.TempDir(), "missing")}); err == nil || !strings.Contains(err.Error(), "reading --proof") {
+		t.Errorf("verify --proof of a missing file = %v", err)
 	}
 }

@@ -27,6 +27,7 @@ func newWeb(c *config.Config, s *stack, mounts []server.Mount, writable func() e
 		Sessions:   s.sessions,
 		Tokens:     s.tokens,
 		Logins:     s.logins,
+		NPMOTPs:    s.npmOTPs,
 		Events:     s.mail.notes,
 		AllEvents:  s.mail.notes,
 		Deletions:  account.NewDeletions(s.db, s.mail.notes, s.registry, s.tokens, nil),
@@ -39,5 +40,6 @@ func newWeb(c *config.Config, s *stack, mounts []server.Mount, writable func() e
 		Limit:      limit,
 		Registry:   s.registry,
 		Pages:      s.pages,
+		Proofs:     s.logServer,
 	})
 }

@@ -149,11 +149,13 @@ type stack struct {
 	server    *server.Server
 	users     *account.Users
 	logins    *account.Logins
+	npmOTPs   *account.NPMOTPs
 	sessions  *account.Sessions
 	factors   *account.Factors
 	tokens    *access.Tokens
 	pages     *page.Cache
 	log       *translog.Log
+	logServer *translog.Server // the log's HTTP API, which also proves records for the web pages
 	metrics   *server.Metrics
 	blobStore blob.Store // the store itself, without the cache in front
 	curate    *curate.Service
@@ -225,6 +227,7 @@ func wire(ctx context.Context, c *config.Config) (*stack, error) {
 	s.users = account.NewUsers(db, nil)
 	s.users.SetHashing(limit.NewSlots(account.HashSlots(int64(c.Accounts.HashMemory)), c.Accounts.HashWait.Std()))
 	s.logins = account.NewLogins(db, s.tokens, nil)
+	s.npmOTPs = account.NewNPMOTPs(db, nil)
 	if s.mail, err = newMailServices(c, db); err != nil {
 		db.Close()
 		return nil, err
@@ -242,6 +245,7 @@ func wire(ctx context.Context, c *config.Config) (*stack, error) {
 		db.Close()
 		return nil, err
 	}
+	s.logServer = translog.NewServer(tlog, db, logLookup(reg))
 	mounts, err := mountEcosystems(c, s)
 	if err != nil {
 		db.Close()
@@ -249,7 +253,7 @@ func wire(ctx context.Context, c *config.Config) (*stack, error) {
 	}
 	mounts = append(mounts,
 		server.Mount{Prefix: "/api", Ecosystem: "api", Adapter: api.New(api.Options{Registry: reg, Tokens: s.tokens, Curate: s.curate, Notice: criticalNotice(s.mail.notes)})},
-		server.Mount{Prefix: "/log", Ecosystem: "log", Handler: translog.NewServer(tlog, db, logLookup(reg))})
+		server.Mount{Prefix: "/log", Ecosystem: "log", Handler: s.logServer})
 	guards := server.Guards{
 		TrustedProxies:  c.Connections.TrustedProxies,
 		MinBodyRate:     int64(c.Connections.MinBodyRate),

@@ -74,6 +74,7 @@ var erasures = []string{
 	`DELETE FROM tokens WHERE user_id = ?`,
 	`DELETE FROM web_sessions WHERE user_id = ?`,
 	`DELETE FROM login_sessions WHERE user_id = ?`,
+	`DELETE FROM npm_otp_challenges WHERE user_id = ?`,
 	`DELETE FROM factors WHERE user_id = ?`,
 	`DELETE FROM recovery_codes WHERE user_id = ?`,
 	`DELETE FROM webauthn_ceremonies WHERE user_id = ?`,
@@ -89,7 +90,7 @@ var erasures = []string{
 // EraseUser turns the user's row into a tombstone deleted at at: the name
 // stays (taken forever), the email address, password hash, WebAuthn user
 // handle, administrator flag and forced reset go, and every row of its
-// tokens, sessions, factors, recovery codes, ceremonies, reset links,
+// tokens, sessions, npm OTP challenges, factors, recovery codes, ceremonies, reset links,
 // verifications, known devices, curator role and mail tokens is deleted.
 // Its security events stay, for administrators. Owners are not touched
 // (the registry removes them, logging it). A user already deleted is

@@ -85,8 +85,9 @@ var dumpTables = []dumpTable{
 // leases, shared rate limits, sign-in budgets and WebAuthn ceremonies under way describe the
 // moment, not the registry, and a restored server starts them afresh; upstream_docs is a cache
 // of other registries' documents; password_resets are single-use links that live an hour: a
-// restored server honours none mailed before.
-var ephemeralTables = []string{"jobs", "rate_limits", "signin_budgets", "upstream_docs", "webauthn_ceremonies", "password_resets"}
+// restored server honours none mailed before; npm_otp_challenges (npm's web one-time
+// passwords) live five minutes and are single-use too.
+var ephemeralTables = []string{"jobs", "rate_limits", "signin_budgets", "upstream_docs", "webauthn_ceremonies", "password_resets", "npm_otp_challenges"}
 
 // MaxDumpRowBytes bounds one row of a dump, as encoded; a longer line is
 // refused rather than buffered.

@@ -81,6 +81,11 @@ type Options struct {
 	Upstream *upstream.Client
 	// Factors checks one-time passwords (otp.go); nil never challenges.
 	Factors Factors
+	// WebOTP runs npm's web one-time passwords (otp.go), confirmed on
+	// the web page at WebURL/-/npm-otp/S; nil offers only codes.
+	WebOTP *account.NPMOTPs
+	// WebURL is the web interface's base URL, without a trailing slash.
+	WebURL string
 }
 
 // DefaultMaxPublishBytes bounds publish requests when Options leave it zero.
@@ -129,6 +134,7 @@ func (h *Handler) routes() adapter.Table[op, request] {
 		{Route: route("login.start", post, "/-/v1/login", signIn), Kind: opLoginStart, Serve: h.loginStart},
 		{Route: route("login.page", get, "/-/v1/login/{session}", signIn), Kind: opLoginPage, Serve: h.loginPage},
 		{Route: route("login.done", get, "/-/v1/done", signIn), Kind: opLoginDone, Serve: h.loginDone},
+		{Route: route("otp.done", get, "/-/v1/otp-done", cred), Kind: opOTPDone, Serve: h.otpDone},
 		{Route: route("login.couch", put, "/-/user/org.couchdb.user:{user}", signIn), Kind: opCouchUser, Serve: h.couchLogin},
 		{Route: route("user", get, "/-/user/org.couchdb.user:{user}", cred), Kind: opCouchUser, When: noRev, Serve: h.couchUser},
 		{Route: route("logout", del, "/-/user/token/{token}", cred), Kind: opLogout, Serve: h.logout},

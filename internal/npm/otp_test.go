@@ -18,7 +18,20 @@ type codeFactors struct {
 	mu    sync.Mutex
 	codes map[int64][]string // user → codes not used yet
 	used  map[string]bool
+	keys  map[int64]bool // users with a security key
 	tries int
+}
+
+func (f *codeFactors) Strongest(_ context.Context, userID int64) (trove.AuthLevel, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	switch _, totp := f.codes[userID]; {
+	case f.keys[userID]:
+		return trove.AuthPhishingResistant, nil
+	case totp:
+		return trove.AuthMFA, nil
+	}
+	return trove.AuthPassword, nil
 }
 
 func (f *codeFactors) HasTOTP(_ context.Context, userID int64) (bool, error) {
@@ -61,6 +74,9 @@ func TestOTPChallenge(t *testing.T) {
 	}
 	if !strings.Contains(r.errorText(), "--otp") {
 		t.Errorf("challenge message %q does not mention --otp", r.errorText())
+	}
+	if strings.Contains(r.String(), "authUrl") {
+		t.Errorf("a TOTP-only account was offered the web flow: %s", r)
 	}
 	r = do(t, "PUT", e.reg+"/demo", weak, doc, OTPHeader, "999999").want(t, http.StatusUnauthorized)
 	if r.header.Get("WWW-Authenticate") != "OTP" || !strings.Contains(r.errorText(), "wrong or was already used") {

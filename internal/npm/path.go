@@ -23,6 +23,7 @@ const (
 	opLoginStart               // /-/v1/login
 	opLoginPage                // /-/v1/login/S
 	opLoginDone                // /-/v1/done
+	opOTPDone                  // /-/v1/otp-done (npm's web one-time password)
 	opCouchUser                // /-/user/org.couchdb.user:U, …/-rev/R
 	opLogout                   // /-/user/token/T
 	opTokens                   // /-/npm/v1/tokens
@@ -182,6 +183,8 @@ func parseSpecial(segs []string) (request, error) {
 		return request{op: opLoginStart}, nil
 	case "v1/done":
 		return request{op: opLoginDone}, nil
+	case "v1/otp-done":
+		return request{op: opOTPDone}, nil
 	case "npm/v1/tokens":
 		return request{op: opTokens}, nil
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"slices"
@@ -66,8 +67,13 @@ func TilePath(t tlog.Tile) string {
 //	                                and version are path-escaped (an npm
 //	                                scope's "/" is %2F). Only records in the
 //	                                returned checkpoint's tree are listed.
+//	proof/<N>                       the inclusion proof of record N in the
+//	                                tree of the latest checkpoint, as a
+//	                                C2SP tlog-proof (Proof.Format)
 //
-// Tiles never change once they exist, so they are served as immutable.
+// Tiles never change once they exist, so they are served as immutable. A
+// proof changes with every new checkpoint: it is served with an ETag
+// naming the record and the tree size, so a client revalidates it cheaply.
 // Clients verify everything they get against the checkpoint's signature.
 type Server struct {
 	log    *Log
@@ -122,9 +128,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveLookup(w, r, rest)
 		return
 	}
+	if strings.HasPrefix(path, "proof/") {
+		s.serveProof(w, r, path)
+		return
+	}
 	t, err := ParseTilePath(path)
 	if err != nil {
-		http.Error(w, "not found: the log serves checkpoint, key, tile/<L>/<N> and tile/entries/<N>", http.StatusNotFound)
+		http.Error(w, "not found: the log serves checkpoint, key, tile/<L>/<N>, tile/entries/<N>, proof/<N> and lookup/<ecosystem>/<name>/<version>", http.StatusNotFound)
 		return
 	}
 	if !Covered(t, s.log.CatchUp(r.Context(), TileEnd(t)).Tree.N) {
@@ -188,6 +198,41 @@ func (s *Server) serveLookup(w http.ResponseWriter, r *http.Request, rest string
 	w.Header().Set("Cache-Control", "no-cache")
 	json.NewEncoder(w).Encode(resp)
 }
+
+func (s *Server) serveProof(w http.ResponseWriter, r *http.Request, path string) {
+	id, err := ParseProofPath(path)
+	if err != nil {
+		http.Error(w, "bad proof request: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-cache")
+	if n := s.log.Latest().Tree.N; id < n && r.Header.Get("If-None-Match") == proofETag(id, n) {
+		w.Header().Set("ETag", proofETag(id, n))
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	p, err := s.Prove(r.Context(), id)
+	if errors.Is(err, ErrNotFound) {
+		http.Error(w, err.Error(), http.StatusNotFound)
+		return
+	}
+	if err != nil {
+		if behind := s.log.Writable(); behind != nil {
+			http.Error(w, behind.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		slog.Error("transparency log: serving a proof", "record", id, "err", err)
+		http.Error(w, "proving the record failed", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("ETag", proofETag(id, p.Tree.N))
+	w.Write(p.Format())
+}
+
+// proofETag names the proof of record id in the tree of n records: the
+// only two things it depends on, since the log is append-only.
+func proofETag(id, n int64) string { return fmt.Sprintf(`"proof-%d-%d"`, id, n) }
 
 // Covered reports whether tile t lies within a tree of n records: its
 // last hash is one the tree of size n has. Servers use it to serve only

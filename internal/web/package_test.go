@@ -18,6 +18,7 @@ import (
 	"github.com/trove-dev/trove/internal/page"
 	"github.com/trove-dev/trove/internal/pypi"
 	"github.com/trove-dev/trove/internal/registry"
+	"github.com/trove-dev/trove/internal/translog"
 	"github.com/trove-dev/trove/internal/trove"
 )
 
@@ -82,9 +83,14 @@ type catalog struct {
 }
 
 func newCatalog(t testing.TB, db *meta.DB) *catalog {
+	return newLoggedCatalog(t, db, nil)
+}
+
+// newLoggedCatalog is newCatalog whose changes append to a transparency log.
+func newLoggedCatalog(t testing.TB, db *meta.DB, l *translog.Log) *catalog {
 	t.Helper()
 	reg, err := registry.New(registry.Config{DB: db, Blobs: memblob.New(), Rules: []registry.Rules{npm.Rules{}, pypi.Rules{}},
-		TempDir: filepath.Join(t.TempDir(), "tmp")})
+		TempDir: filepath.Join(t.TempDir(), "tmp"), Log: l})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -43,6 +43,7 @@ func (h *Handler) table() []route {
 		{"static", "GET", staticPrefix + "{file}", Anyone, h.serveStatic},
 		{"package", "GET", packagePrefix + "{path...}", Anyone, h.packagePage},
 		{"search", "GET", "/-/search", Anyone, h.searchPage},
+		{"log.record", "GET", logRecordPrefix + "{id}", Anyone, h.logRecordPage},
 
 		{"signin", "GET", "/-/signin", Credentials, h.signinPage},
 		{"signin.submit", "POST", "/-/signin", Credentials, h.signinSubmit},
@@ -78,6 +79,8 @@ func (h *Handler) table() []route {
 
 		{"npm-login", "GET", npmLoginPrefix + "{id}", Member, h.npmLoginPage},
 		{"npm-login.confirm", "POST", npmLoginPrefix + "{id}", Sudo, h.npmLoginConfirm},
+		{"npm-otp", "GET", npmOTPPrefix + "{id}", Member, h.npmOTPPage},
+		{"npm-otp.confirm", "POST", npmOTPPrefix + "{id}", Sudo, h.npmOTPConfirm},
 
 		{"admin.users", "GET", "/-/admin/users", Admin, h.adminUsers},
 		{"admin.users.action", "POST", "/-/admin/users/{name}/{action}", Admin, h.adminAction},

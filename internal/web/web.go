@@ -60,6 +60,9 @@ type Options struct {
 	// Logins completes npm's browser logins (/-/npm-login/S); nil
 	// disables those pages.
 	Logins *account.Logins
+	// NPMOTPs confirms npm's web one-time passwords (/-/npm-otp/S,
+	// npmotp.go); nil disables those pages.
+	NPMOTPs *account.NPMOTPs
 	// Factors is the second sign-in step; nil means none: a password
 	// alone signs in (see SecondFactor). With MFA set it is MFA's.
 	Factors SecondFactor
@@ -105,6 +108,9 @@ type Options struct {
 	// parts (nil: a cache of its own, 16 MiB).
 	Registry *registry.Service
 	Pages    *page.Cache
+	// Proofs, when set, serves the pages of transparency-log records
+	// and their inclusion proofs (/-/log/N, logrecord.go).
+	Proofs Prover
 }
 
 // Events lists the security events of an account, newest first (the mail

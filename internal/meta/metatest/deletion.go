@@ -60,6 +60,10 @@ func testEraseUser(t *testing.T, db *meta.DB) {
 			if err := tx.AddCurator(ctx, u.ID, "root", now); err != nil {
 				return err
 			}
+			if err := tx.InsertNPMOTPChallenge(ctx, &meta.NPMOTPChallenge{AuthHash: "oa" + u.Name, DoneHash: "od" + u.Name, UserID: u.ID,
+				Operation: "PUT /npm/demo", Needs: 2, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
+				return err
+			}
 			if err := tx.InsertMailToken(ctx, &meta.MailToken{Hash: "v" + u.Name, Kind: "verify", UserID: u.ID, Email: u.Email, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
 				return err
 			}
@@ -75,6 +79,13 @@ func testEraseUser(t *testing.T, db *meta.DB) {
 		t.Errorf("erasing an erased user = %v, want ErrNotFound", err)
 	}
 
+	// npm OTP challenges are short-lived and left out of dumps: checked here.
+	if _, err := db.NPMOTPChallengeByAuth(ctx, "oaalice"); !errors.Is(err, meta.ErrNotFound) {
+		t.Errorf("the erased user's npm OTP challenge: %v, want ErrNotFound", err)
+	}
+	if c, err := db.NPMOTPChallengeByAuth(ctx, "oabob"); err != nil || c.UserID != bob.ID {
+		t.Errorf("bob's npm OTP challenge: %+v, %v", c, err)
+	}
 	u, err := db.UserByName(ctx, "alice")
 	if err != nil || u.ID != alice.ID || !u.Deleted() || !u.DeletedAt.Equal(now) || u.Email != "" || u.Admin || u.PublicEmail {
 		t.Errorf("UserByName(erased) = %+v, %v; want the tombstone", u, err)

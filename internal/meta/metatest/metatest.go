@@ -31,6 +31,7 @@ func Run(t *testing.T, newDB func(t *testing.T) *meta.DB) {
 	t.Run("Search", func(t *testing.T) { testSearch(t, newDB(t)) })
 	t.Run("PageQueries", func(t *testing.T) { testPageQueries(t, newDB(t)) })
 	t.Run("LoginSessions", func(t *testing.T) { testLoginSessions(t, newDB(t)) })
+	t.Run("NPMOTPChallenges", func(t *testing.T) { testNPMOTPChallenges(t, newDB(t)) })
 	t.Run("WebSessions", func(t *testing.T) { testWebSessions(t, newDB(t)) })
 	t.Run("UserDisabled", func(t *testing.T) { testUserDisabled(t, newDB(t)) })
 	t.Run("TxRollback", func(t *testing.T) { testTxRollback(t, newDB(t)) })
@@ -456,6 +457,49 @@ func testLoginSessions(t *testing.T, db *meta.DB) {
 	})
 	if _, err := db.LoginSessionByLogin(ctx, "l"); !errors.Is(err, meta.ErrNotFound) {
 		t.Errorf("expired session still present: %v", err)
+	}
+}
+
+func testNPMOTPChallenges(t *testing.T, db *meta.DB) {
+	u := addUser(t, db, "alice")
+	c := &meta.NPMOTPChallenge{AuthHash: "a", DoneHash: "d", UserID: u.ID, Operation: "PUT /@acme%2flib", Needs: 3, CreatedAt: now, ExpiresAt: now.Add(5 * time.Minute)}
+	tx(t, db, func(tx *meta.Tx) error { return tx.InsertNPMOTPChallenge(ctx, c) })
+	// Not issued before it is confirmed; confirmed and issued once.
+	if err := db.Tx(ctx, func(tx *meta.Tx) error { return tx.IssueNPMOTP(ctx, c.ID, "o") }); !errors.Is(err, meta.ErrNotFound) {
+		t.Errorf("IssueNPMOTP before confirmation = %v, want ErrNotFound", err)
+	}
+	tx(t, db, func(tx *meta.Tx) error { return tx.ConfirmNPMOTPChallenge(ctx, c.ID, 3) })
+	if err := db.Tx(ctx, func(tx *meta.Tx) error { return tx.ConfirmNPMOTPChallenge(ctx, c.ID, 2) }); !errors.Is(err, meta.ErrNotFound) {
+		t.Errorf("second ConfirmNPMOTPChallenge = %v, want ErrNotFound", err)
+	}
+	tx(t, db, func(tx *meta.Tx) error { return tx.IssueNPMOTP(ctx, c.ID, "o") })
+	if err := db.Tx(ctx, func(tx *meta.Tx) error { return tx.IssueNPMOTP(ctx, c.ID, "o2") }); !errors.Is(err, meta.ErrNotFound) {
+		t.Errorf("second IssueNPMOTP = %v, want ErrNotFound", err)
+	}
+	for name, get := range map[string]func() (*meta.NPMOTPChallenge, error){
+		"auth": func() (*meta.NPMOTPChallenge, error) { return db.NPMOTPChallengeByAuth(ctx, "a") },
+		"done": func() (*meta.NPMOTPChallenge, error) { return db.NPMOTPChallengeByDone(ctx, "d") },
+		"otp":  func() (*meta.NPMOTPChallenge, error) { return db.NPMOTPChallengeByOTP(ctx, "o") },
+	} {
+		got, err := get()
+		if err != nil || got.ID != c.ID || got.UserID != u.ID || got.Operation != c.Operation || got.Needs != 3 || got.AuthLevel != 3 ||
+			got.OTPHash != "o" || !got.ExpiresAt.Equal(c.ExpiresAt) {
+			t.Errorf("NPMOTPChallenge by %s = %+v, %v", name, got, err)
+		}
+	}
+	tx(t, db, func(tx *meta.Tx) error { return tx.DeleteNPMOTPChallenge(ctx, c.ID) })
+	if err := db.Tx(ctx, func(tx *meta.Tx) error { return tx.DeleteNPMOTPChallenge(ctx, c.ID) }); !errors.Is(err, meta.ErrNotFound) {
+		t.Errorf("second DeleteNPMOTPChallenge = %v, want ErrNotFound", err)
+	}
+	// A new challenge removes expired ones.
+	old := &meta.NPMOTPChallenge{AuthHash: "a2", DoneHash: "d2", UserID: u.ID, Operation: "x", Needs: 2, CreatedAt: now, ExpiresAt: now.Add(time.Minute)}
+	tx(t, db, func(tx *meta.Tx) error { return tx.InsertNPMOTPChallenge(ctx, old) })
+	tx(t, db, func(tx *meta.Tx) error {
+		return tx.InsertNPMOTPChallenge(ctx, &meta.NPMOTPChallenge{AuthHash: "a3", DoneHash: "d3", UserID: u.ID, Operation: "x", Needs: 2,
+			CreatedAt: now.Add(time.Hour), ExpiresAt: now.Add(2 * time.Hour)})
+	})
+	if _, err := db.NPMOTPChallengeByAuth(ctx, "a2"); !errors.Is(err, meta.ErrNotFound) {
+		t.Errorf("expired challenge still present: %v", err)
 	}
 }
 
