@@ -380,4 +380,16 @@ func TestRecoveryEndsAPendingEmailChange(t *testing.T) {
 	if addr, _ := e.address(t, u); addr != "ivy@rescued.test" {
 		t.Fatalf("address after recovery: %q", addr)
 	}
+	// The operator vouched for the new address: it is verified, and the
+	// recovery's notice reaches it, as the old address got it before.
+	if ok, err := e.verify.Verified(ctx, u.ID); err != nil || !ok {
+		t.Fatalf("the recovered address is not verified: %v, %v", ok, err)
+	}
+	got := map[string]bool{}
+	for _, m := range e.deliver(t, 4)[2:] {
+		got[m.To[0]] = strings.Contains(m.Body, "recovered your account")
+	}
+	if !got["ivy@example.test"] || !got["ivy@rescued.test"] {
+		t.Fatalf("recovery notices: %v; want the old address before and the new one after", got)
+	}
 }

@@ -63,6 +63,12 @@ func (s *Users) Recover(ctx context.Context, rc Recovery) (*trove.User, int, err
 			if err := tx.PublicEmailChanged(ctx, u.ID, now); err != nil {
 				return err
 			}
+			// The operator checked who the owner is before recovering
+			// (docs/security/account-recovery.md): the new address is
+			// verified on their word, as trove admin user verify does.
+			if err := tx.SetEmailVerified(ctx, u.ID, rc.NewEmail, now); err != nil {
+				return err
+			}
 		}
 		if err := tx.EndPasswordResets(ctx, u.ID, now); err != nil {
 			return err
