@@ -24,10 +24,8 @@ type npmLoginView struct {
 
 // npmLoginPage serves GET /-/npm-login/{id}.
 func (h *Handler) npmLoginPage(w http.ResponseWriter, r *http.Request, _ *Visit) error {
-	noReferrer(w)
-	id := r.PathValue("id")
-	if h.o.Logins == nil || !validLoginID(id) {
-		h.notFound(w, r)
+	id, ok := h.secretPage(w, r, h.o.Logins != nil)
+	if !ok {
 		return nil
 	}
 	if err := h.o.Logins.Pending(r.Context(), id); err != nil {
@@ -39,16 +37,28 @@ func (h *Handler) npmLoginPage(w http.ResponseWriter, r *http.Request, _ *Visit)
 
 // npmLoginConfirm serves POST /-/npm-login/{id}.
 func (h *Handler) npmLoginConfirm(w http.ResponseWriter, r *http.Request, v *Visit) error {
-	noReferrer(w)
-	id := r.PathValue("id")
-	if h.o.Logins == nil || !validLoginID(id) {
-		h.notFound(w, r)
+	id, ok := h.secretPage(w, r, h.o.Logins != nil)
+	if !ok {
 		return nil
 	}
 	if err := h.o.Logins.Complete(r.Context(), id, v.User, v.Session.Level); err != nil {
 		return err
 	}
 	return redirect(w, r, "/-/account?done=npm")
+}
+
+// secretPage starts a page whose path holds a secret ({id}: npm's login
+// and OTP confirmations): it keeps the secret out of Referer headers and
+// answers 404 (reporting false) when the feature is off or the id is not
+// one.
+func (h *Handler) secretPage(w http.ResponseWriter, r *http.Request, on bool) (string, bool) {
+	noReferrer(w)
+	id := r.PathValue("id")
+	if !on || !validLoginID(id) {
+		h.notFound(w, r)
+		return "", false
+	}
+	return id, true
 }
 
 // validLoginID reports whether s looks like a login secret (64 hex

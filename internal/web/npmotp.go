@@ -30,10 +30,8 @@ type npmOTPView struct {
 
 // npmOTPPage serves GET /-/npm-otp/{id}.
 func (h *Handler) npmOTPPage(w http.ResponseWriter, r *http.Request, v *Visit) error {
-	noReferrer(w)
-	id := r.PathValue("id")
-	if h.o.NPMOTPs == nil || !validLoginID(id) {
-		h.notFound(w, r)
+	id, ok := h.secretPage(w, r, h.o.NPMOTPs != nil)
+	if !ok {
 		return nil
 	}
 	c, err := h.o.NPMOTPs.Pending(r.Context(), id, v.User)
@@ -47,10 +45,8 @@ func (h *Handler) npmOTPPage(w http.ResponseWriter, r *http.Request, v *Visit) e
 
 // npmOTPConfirm serves POST /-/npm-otp/{id}.
 func (h *Handler) npmOTPConfirm(w http.ResponseWriter, r *http.Request, v *Visit) error {
-	noReferrer(w)
-	id := r.PathValue("id")
-	if h.o.NPMOTPs == nil || !validLoginID(id) {
-		h.notFound(w, r)
+	id, ok := h.secretPage(w, r, h.o.NPMOTPs != nil)
+	if !ok {
 		return nil
 	}
 	if err := h.o.NPMOTPs.Confirm(r.Context(), id, v.User, v.Session.Level); err != nil {
