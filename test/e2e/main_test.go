@@ -23,6 +23,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/trove-dev/trove/internal/web/webtest"
 )
 
 // troveBin is the trove binary built for this run.
@@ -56,7 +58,9 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "e2e: building trove:", err)
 		return 1
 	}
-	return m.Run()
+	code := m.Run()
+	webtest.Close() // the browser of the tests that use one
+	return code
 }
 
 // A Trove is a running `trove serve`.
