@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"os"
 	"os/exec"
@@ -18,8 +19,21 @@ func weakNPM(t *testing.T, tr *Trove) *npmClient {
 	t.Helper()
 	tr.AddUser(t, "alice")
 	tr.OTP(t, "alice") // enrols her authenticator
-	token := strings.TrimSpace(tr.trove(t, "", "token", "create", "--user", "alice", "--scope", "*", "--action", "read,publish,yank"))
-	return newNPM(t, tr, token)
+	return newNPM(t, tr, passwordToken(t, tr, "alice", "read,publish,yank"))
+}
+
+// passwordToken mints a token for user without a second factor, as npm
+// login with a password gives: level password. Only the command's
+// standard output is the token.
+func passwordToken(t *testing.T, tr *Trove, user, actions string) string {
+	t.Helper()
+	cmd := exec.Command(troveBin, "token", "create", "--user", user, "--scope", "*", "--action", actions, "--data", tr.Data)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil || !strings.Contains(stderr.String(), "level password") {
+		t.Fatalf("trove token create without --otp: %v\n%s", err, stderr.String())
+	}
+	return strings.TrimSpace(stdout.String())
 }
 
 // TestNPMOTP: the real npm against the OTP challenge. Without a code npm

@@ -3,12 +3,10 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
 	"net/http"
-	"os/exec"
 	"regexp"
 	"strings"
 	"testing"
@@ -123,13 +121,7 @@ func TestNPMWebOTP(t *testing.T) {
 
 	// A token minted without a second factor, as npm login with a
 	// password gives: level password.
-	cmd := exec.Command(troveBin, "token", "create", "--user", "alice", "--scope", "*", "--action", "read,publish", "--data", tr.Data)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil || !strings.Contains(stderr.String(), "level password") {
-		t.Fatalf("trove token create without --otp: %v\n%s", err, stderr.String())
-	}
-	token := strings.TrimSpace(stdout.String())
+	token := passwordToken(t, tr, "alice", "read,publish")
 	npm := newNPM(t, tr, token)
 	lib := writePackage(t, libFiles("1.0.0"))
 	out := npm.mustFail(lib, "publish")
