@@ -31,6 +31,7 @@ import (
 	"golang.org/x/crypto/blake2b"
 
 	"github.com/trove-dev/trove/internal/access"
+	"github.com/trove-dev/trove/internal/account"
 	"github.com/trove-dev/trove/internal/adapter"
 	"github.com/trove-dev/trove/internal/api"
 	"github.com/trove-dev/trove/internal/archive/archivetest"
@@ -110,8 +111,18 @@ var probes = map[string]probe{
 	}, request: func(w *walk) *http.Request {
 		return w.raw(http.MethodDelete, "/npm/-/package/untagged/dist-tags/old", "", nil)
 	}},
-	"npm.whoami":      {deny: []string{anonymous}, request: func(w *walk) *http.Request { return w.raw(http.MethodGet, "/npm/-/whoami", "", nil) }},
-	"npm.user":        {deny: []string{anonymous}, request: func(w *walk) *http.Request { return w.raw(http.MethodGet, "/npm/-/user/org.couchdb.user:bob", "", nil) }},
+	"npm.whoami": {deny: []string{anonymous}, request: func(w *walk) *http.Request { return w.raw(http.MethodGet, "/npm/-/whoami", "", nil) }},
+	"npm.user":   {deny: []string{anonymous}, request: func(w *walk) *http.Request { return w.raw(http.MethodGet, "/npm/-/user/org.couchdb.user:bob", "", nil) }},
+	// npm polls a web one-time password's doneUrl with the token of the
+	// user who was challenged: any of alice's tokens (202 while pending),
+	// nobody else's.
+	"npm.otp.done": {deny: []string{anonymous, stranger}, request: func(w *walk) *http.Request {
+		_, done, err := w.otps.Start(ctx, w.ownerPrincipal().UserID, "PUT /npm/demo", trove.AuthMFA)
+		if err != nil {
+			w.t.Fatal(err)
+		}
+		return w.raw(http.MethodGet, "/npm/-/v1/otp-done?id="+done, "", nil)
+	}},
 	"npm.tokens.list": {deny: []string{anonymous, readOnly, scoped}, request: func(w *walk) *http.Request { return w.raw(http.MethodGet, "/npm/-/npm/v1/tokens", "", nil) }},
 	"npm.tokens.revoke": {request: func(w *walk) *http.Request {
 		return w.raw(http.MethodDelete, "/npm/-/npm/v1/tokens/token/"+w.spare(), "", nil)
@@ -279,6 +290,7 @@ type walk struct {
 	admin   string // root's token, every action on every package
 	callers map[string]string
 	version int
+	otps    *account.NPMOTPs
 }
 
 func newWalk(t *testing.T) *walk {
@@ -288,11 +300,12 @@ func newWalk(t *testing.T) *walk {
 	if err != nil {
 		t.Fatal(err)
 	}
+	w.otps = account.NewNPMOTPs(w.env.DB, nil)
 	w.env.Start(t, func(base string) []server.Mount {
 		e := w.env
 		w.mounts = []server.Mount{
 			{Prefix: "/npm", Ecosystem: "npm", Adapter: npm.New(npm.Options{Registry: e.Registry, Pages: e.Pages, Tokens: e.Tokens,
-				Users: e.Users, Logins: e.Logins, BaseURL: base + "/npm"})},
+				Users: e.Users, Logins: e.Logins, WebOTP: w.otps, BaseURL: base + "/npm"})},
 			{Prefix: "/pypi", Ecosystem: "pypi", Adapter: pypi.New(pypi.Options{Registry: e.Registry, Pages: e.Pages, BaseURL: base + "/pypi"})},
 			{Prefix: "/go", Ecosystem: "go", Adapter: goproxy.New(goproxy.Options{Registry: e.Registry, Pages: e.Pages})},
 			{Prefix: "/api", Ecosystem: "api", Adapter: api.New(api.Options{Registry: e.Registry, Tokens: e.Tokens, Curate: cur})},
