@@ -121,7 +121,7 @@ func TestPackagePageHostile(t *testing.T) {
 	if status != 200 {
 		t.Fatalf("GET package page: %d\n%s", status, body)
 	}
-	for _, want := range []string{"1.0.0", sum, "sha512", `href="/log/lookup/npm/xss-demo/1.0.0"`, "publish: record",
+	for _, want := range []string{"1.0.0", sum, "sha512", `href="/log/lookup/npm/xss-demo/1.0.0"`, `publish: <a class="log-record" href="/-/log/`,
 		"<strong>bold</strong>", `id="user-content-main"`, "npm install xss-demo@1.0.0 --registry " + tr.URL + "/npm/",
 		"&lt;script&gt;document.title=&#34;pwned&#34;&lt;/script&gt; a demo", "alice",
 		`<a href="https://images.example/logo.png" class="readme-image" rel="nofollow noreferrer">logo</a>`} {

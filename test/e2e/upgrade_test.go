@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"bytes"
 	"fmt"
 	"net/http"
 	"os"
@@ -105,11 +106,20 @@ func testUpgrade(t *testing.T) {
 	prev := previousRelease(t)
 	latest := meta.LatestSchema()
 	data := t.TempDir()
-	old := startBin(t, prev, data)
+	// The previous release publishes with a token minted with a password
+	// alone, which its MFA policy (if it has one) lets through only when
+	// the operator lowered the policy: this release must still refuse it.
+	old := startBin(t, prev, data, "TROVE_ACCOUNTS_PUBLISH_AUTH=password")
 	if out, err := runCmd(t, "", nil, Password+"\n", prev, "admin", "user", "add", "alice", "--email", "alice@example.test", "--password-stdin", "--verified", "--data", data); err != nil {
 		t.Fatalf("adding a user with the previous release: %v\n%s", err, out)
 	}
-	token := strings.TrimSpace(must(t, "", nil, prev, "token", "create", "--user", "alice", "--scope", "npm:*", "--action", "read,publish", "--data", data))
+	cmd := exec.Command(prev, "token", "create", "--user", "alice", "--scope", "npm:*", "--action", "read,publish", "--data", data)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("trove token create with the previous release: %v\n%s", err, stderr.String())
+	}
+	token := strings.TrimSpace(stdout.String())
 	newNPM(t, old, token).must(writePackage(t, libFiles("1.0.0")), "publish")
 	if err := old.Stop(20e9); err != nil {
 		t.Fatal(err)
@@ -130,9 +140,9 @@ func testUpgrade(t *testing.T) {
 	out = must(t, "", nil, troveBin, "migrate", "up", "--data", data)
 	wantOutput(t, "trove migrate up", out, "applied ", fmt.Sprintf("the database is at version %d", latest))
 
-	// A token minted before tokens recorded how their creator signed in
-	// is at level none: the MFA publish policy refuses it, saying what to
-	// do, and a token minted with a second factor publishes.
+	// That token proved no second factor: this release's default MFA
+	// publish policy refuses it, saying what to do, and a token minted
+	// with a second factor publishes.
 	cur := startBin(t, troveBin, data, noAuto...)
 	out = newNPM(t, cur, token).mustFail(writePackage(t, libFiles("1.0.1")), "publish", "--fetch-retries=0")
 	wantOutput(t, "publishing with the previous release's token", out, "403", "/-/account/security")
