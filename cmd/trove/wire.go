@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/trove-dev/trove/internal/access"
+	"github.com/trove-dev/trove/internal/audit"
 	"github.com/trove-dev/trove/internal/account"
 	"github.com/trove-dev/trove/internal/api"
 	"github.com/trove-dev/trove/internal/blob"
@@ -161,6 +162,7 @@ type stack struct {
 	curate    *curate.Service
 	mail      *mailServices
 	domains   *account.Domains
+	audit     *audit.Log
 }
 
 // wire builds the whole server from a finished configuration.
@@ -245,6 +247,7 @@ func wire(ctx context.Context, c *config.Config) (*stack, error) {
 		db.Close()
 		return nil, err
 	}
+	s.audit = audit.New(db, nil)
 	s.logServer = translog.NewServer(tlog, db, logLookup(reg))
 	mounts, err := mountEcosystems(c, s)
 	if err != nil {
@@ -280,6 +283,7 @@ func wire(ctx context.Context, c *config.Config) (*stack, error) {
 		AccessLog: c.Log.Requests,
 		Guards:    guards,
 		Writable:  tlog.Writable,
+		Audit:     s.audit,
 		Security: server.SecurityTxt{Contact: c.Security.Contact, Expires: c.SecurityExpires(), Policy: c.Security.Policy,
 			PreferredLanguages: c.Security.PreferredLanguages, Canonical: c.BaseURL + "/.well-known/security.txt"},
 		Transport: server.Transport{HSTS: c.HSTS(), HTTPSURL: httpsURL(c)},

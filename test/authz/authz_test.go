@@ -35,8 +35,10 @@ import (
 	"github.com/trove-dev/trove/internal/adapter"
 	"github.com/trove-dev/trove/internal/api"
 	"github.com/trove-dev/trove/internal/archive/archivetest"
+	"github.com/trove-dev/trove/internal/audit"
 	"github.com/trove-dev/trove/internal/curate"
 	"github.com/trove-dev/trove/internal/goproxy"
+	"github.com/trove-dev/trove/internal/meta"
 	"github.com/trove-dev/trove/internal/npm"
 	"github.com/trove-dev/trove/internal/pypi"
 	"github.com/trove-dev/trove/internal/registry"
@@ -249,6 +251,34 @@ func TestEveryRouteAuthorizes(t *testing.T) {
 	for _, name := range walkOrder(names) {
 		t.Run(name, func(t *testing.T) { w.check(t, name, probes[name]) })
 	}
+	w.checkNoSecrets(t)
+}
+
+// checkNoSecrets: no token secret of any caller (nor the one npm's
+// logout put in its URL) is anywhere in the audit log.
+func (w *walk) checkNoSecrets(t *testing.T) {
+	es, err := w.env.DB.AuditEntries(ctx, meta.AuditFilter{}, 100000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(es) == 0 {
+		t.Fatal("the walk left no audit entries")
+	}
+	secrets := append([]string{w.owner, w.admin}, w.secrets...)
+	for _, tok := range w.callers {
+		secrets = append(secrets, tok)
+	}
+	for _, e := range es {
+		row := fmt.Sprintf("%+v", *e)
+		for _, s := range secrets {
+			if s != "" && (strings.Contains(row, s) || strings.Contains(row, s[len(access.TokenPrefix):])) {
+				t.Errorf("audit entry %d holds a token secret: %s", e.ID, row)
+			}
+		}
+		if strings.Contains(strings.ReplaceAll(row, access.TokenPrefix+"REDACTED", ""), access.TokenPrefix) {
+			t.Errorf("audit entry %d holds something shaped like a token: %s", e.ID, row)
+		}
+	}
 }
 
 // check refuses the probe's request to every caller it must deny, then
@@ -267,6 +297,7 @@ func (w *walk) check(t *testing.T, name string, p probe) {
 	for _, caller := range deny {
 		req := p.request(w)
 		before := w.state()
+		who, mark := w.principalOf(w.callers[caller]), w.lastAudit()
 		resp := w.send(req, w.callers[caller])
 		if resp.StatusCode != http.StatusUnauthorized && resp.StatusCode != http.StatusForbidden && resp.StatusCode != http.StatusNotFound {
 			t.Errorf("%s with %s = %s, want 401, 403 or 404", name, caller, resp.Status)
@@ -274,9 +305,79 @@ func (w *walk) check(t *testing.T, name string, p probe) {
 		if after := w.state(); after != before {
 			t.Errorf("%s with %s was refused but changed the state: %s → %s", name, caller, before, after)
 		}
+		w.checkAudit(t, name, caller, who, req, resp, mark)
 	}
-	if resp := w.send(p.request(w), owner); resp.StatusCode >= 300 {
+	req, who, mark := p.request(w), w.principalOf(owner), w.lastAudit()
+	resp := w.send(req, owner)
+	if resp.StatusCode >= 300 {
 		t.Errorf("%s with the owner's token = %s: the request itself is wrong, so its refusals prove nothing", name, resp.Status)
+	}
+	w.checkAudit(t, name, ownerCaller, who, req, resp, mark)
+}
+
+// principalOf returns the principal of a token ("": nil).
+func (w *walk) principalOf(token string) *access.Principal {
+	if token == "" {
+		return nil
+	}
+	p, err := w.env.Tokens.Authenticate(ctx, token)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return p
+}
+
+// lastAudit returns the id of the newest audit entry.
+func (w *walk) lastAudit() int64 {
+	es, err := w.env.DB.AuditEntries(ctx, meta.AuditFilter{}, 1)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	if len(es) == 0 {
+		return 0
+	}
+	return es[0].ID
+}
+
+// checkAudit checks the audit entries written since mark for a request
+// the caller made: exactly one, naming the route, the caller's account
+// and token, and the outcome of the response, for a mutating request of
+// a caller with an account; none for a read or an anonymous caller (whose
+// requests are only counted, see package audit).
+func (w *walk) checkAudit(t *testing.T, name, caller string, p *access.Principal, req *http.Request, resp *http.Response, mark int64) {
+	t.Helper()
+	all, err := w.env.DB.AuditEntries(ctx, meta.AuditFilter{}, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var es []*meta.AuditEntry
+	for _, e := range all {
+		if e.ID > mark {
+			es = append(es, e)
+		}
+	}
+	if !audit.Mutating(req.Method) || caller == anonymous {
+		if len(es) != 0 {
+			t.Errorf("%s %s with %s wrote %d audit entries, want none: %+v", req.Method, name, caller, len(es), *es[0])
+		}
+		return
+	}
+	if len(es) != 1 {
+		t.Errorf("%s with %s wrote %d audit entries, want 1", name, caller, len(es))
+		return
+	}
+	e := es[0]
+	want := meta.AuditEntry{Action: name, UserName: p.UserName, Credential: audit.TokenCredential(p.TokenPublicID),
+		Outcome: string(audit.OutcomeOf(resp.StatusCode)), Status: resp.StatusCode, Count: 1}
+	got := meta.AuditEntry{Action: e.Action, UserName: e.UserName, Credential: e.Credential, Outcome: e.Outcome, Status: e.Status, Count: e.Count}
+	if got != want {
+		t.Errorf("%s with %s: audit entry %+v, want %+v", name, caller, got, want)
+	}
+	if e.Client == "" || e.RequestID == "" || e.Target == "" {
+		t.Errorf("%s with %s: audit entry without a client, request ID or target: %+v", name, caller, *e)
+	}
+	if e.Package != "" && !strings.HasPrefix(e.Target, e.Ecosystem+":"+e.Package) {
+		t.Errorf("%s with %s: audit target %q does not name its package %s:%s", name, caller, e.Target, e.Ecosystem, e.Package)
 	}
 }
 
@@ -291,6 +392,7 @@ type walk struct {
 	callers map[string]string
 	version int
 	otps    *account.NPMOTPs
+	secrets []string // spare tokens' secrets, sent in URLs
 }
 
 func newWalk(t *testing.T) *walk {
@@ -380,6 +482,7 @@ func (w *walk) spareSecret() string {
 	if err != nil {
 		w.t.Fatal(err)
 	}
+	w.secrets = append(w.secrets, secret)
 	return secret
 }
 
@@ -426,6 +529,10 @@ func (w *walk) send(req *http.Request, token string) *http.Response {
 	}
 	defer resp.Body.Close()
 	io.Copy(io.Discard, resp.Body)
+	// The audit entry is written once the response is out: wait for it.
+	if !w.env.Server.Wait(10 * time.Second) {
+		w.t.Fatal("requests still running 10s after their response")
+	}
 	return resp
 }
 
