@@ -12,9 +12,9 @@ import (
 	"time"
 
 	"github.com/trove-dev/trove/internal/access"
-	"github.com/trove-dev/trove/internal/audit"
 	"github.com/trove-dev/trove/internal/account"
 	"github.com/trove-dev/trove/internal/api"
+	"github.com/trove-dev/trove/internal/audit"
 	"github.com/trove-dev/trove/internal/blob"
 	"github.com/trove-dev/trove/internal/blob/fsblob"
 	"github.com/trove-dev/trove/internal/config"

@@ -18,8 +18,8 @@ import (
 	"time"
 
 	"github.com/trove-dev/trove/internal/access"
-	"github.com/trove-dev/trove/internal/audit"
 	"github.com/trove-dev/trove/internal/account"
+	"github.com/trove-dev/trove/internal/audit"
 	"github.com/trove-dev/trove/internal/blob/memblob"
 	"github.com/trove-dev/trove/internal/meta"
 	"github.com/trove-dev/trove/internal/meta/dbtest"
