@@ -109,6 +109,12 @@ func (s *Service) note(ctx context.Context, eco trove.Ecosystem, name, version s
 	audit.SetTarget(ctx, trove.Target{Ecosystem: eco, Name: string(s.key(eco, trove.Name(name))), Version: version})
 }
 
+// Key returns the name as the registry keys it (Rules.Fold): what token
+// scopes and the audit log's package filter compare.
+func (s *Service) Key(eco trove.Ecosystem, name string) string {
+	return string(s.key(eco, trove.Name(name)))
+}
+
 // key returns the name as token scopes compare it (Rules.Fold).
 func (s *Service) key(eco trove.Ecosystem, n trove.Name) trove.Name {
 	if r := s.rules[eco]; r != nil {

@@ -145,6 +145,9 @@ var probes = map[string]probe{
 	"pypi.upload": {request: func(w *walk) *http.Request { return w.pypiUpload("demo", "1."+w.nextVersion()) }},
 	"go.upload":   {request: func(w *walk) *http.Request { return w.goUpload("example.test/demo", "v"+w.nextVersion()) }},
 
+	// Everyone reads their own entries (with a token that may manage
+	// tokens); TestAuditReading proves nobody reads another's.
+	"api.audit":       {deny: []string{anonymous, readOnly, scoped}, request: func(w *walk) *http.Request { return w.raw(http.MethodGet, "/api/v1/audit", "", nil) }},
 	"api.whoami":      {deny: []string{anonymous}, request: func(w *walk) *http.Request { return w.raw(http.MethodGet, "/api/v1/whoami", "", nil) }},
 	"api.tokens.list": {deny: []string{anonymous, readOnly, scoped}, request: func(w *walk) *http.Request { return w.raw(http.MethodGet, "/api/v1/tokens", "", nil) }},
 	"api.tokens.revoke": {request: func(w *walk) *http.Request {
@@ -410,7 +413,7 @@ func newWalk(t *testing.T) *walk {
 				Users: e.Users, Logins: e.Logins, WebOTP: w.otps, BaseURL: base + "/npm"})},
 			{Prefix: "/pypi", Ecosystem: "pypi", Adapter: pypi.New(pypi.Options{Registry: e.Registry, Pages: e.Pages, BaseURL: base + "/pypi"})},
 			{Prefix: "/go", Ecosystem: "go", Adapter: goproxy.New(goproxy.Options{Registry: e.Registry, Pages: e.Pages})},
-			{Prefix: "/api", Ecosystem: "api", Adapter: api.New(api.Options{Registry: e.Registry, Tokens: e.Tokens, Curate: cur})},
+			{Prefix: "/api", Ecosystem: "api", Adapter: api.New(api.Options{Registry: e.Registry, Tokens: e.Tokens, Curate: cur, Audit: e.DB})},
 		}
 		return w.mounts
 	})
@@ -601,4 +604,66 @@ func (w *walk) goUpload(mod, version string) *http.Request {
 func (w *walk) form(path string, parts ...servertest.Part) *http.Request {
 	body, contentType := servertest.Multipart(w.t, parts...)
 	return w.raw(http.MethodPost, path, contentType, body.Bytes())
+}
+
+// TestAuditReading: a user reads their own audit entries and no one
+// else's, whatever the query; an administrator reads anyone's, filtered.
+func TestAuditReading(t *testing.T) {
+	w := newWalk(t) // alice published in every ecosystem
+	bobTok := w.callers[stranger]
+	w.send(w.npmPublish("demo", "9.0.0"), bobTok) // refused: bob owns nothing
+	read := func(token, query string) (int, []map[string]any) {
+		t.Helper()
+		req := w.raw(http.MethodGet, "/api/v1/audit?"+query, "", nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var body struct{ Entries []map[string]any }
+		json.NewDecoder(resp.Body).Decode(&body)
+		return resp.StatusCode, body.Entries
+	}
+	for _, q := range []string{"", "package=npm:demo", "action=npm.publish", "limit=1000", "outcome=ok"} {
+		code, es := read(bobTok, q)
+		if code != http.StatusOK {
+			t.Errorf("bob reading his entries (%q) = %d", q, code)
+		}
+		for _, e := range es {
+			if e["user"] != "bob" {
+				t.Errorf("bob's query %q shows another's entry: %v", q, e)
+			}
+		}
+	}
+	if _, es := read(bobTok, "action=npm.publish"); len(es) != 1 || es[0]["outcome"] != "denied" || es[0]["target"] != "npm:demo@9.0.0" {
+		t.Errorf("bob's refused publish reads back as %v, want one denied npm:demo@9.0.0", es)
+	}
+	for _, q := range []string{"user=alice", "all=true", "user=root&package=npm:demo"} {
+		if code, es := read(bobTok, q); code != http.StatusForbidden || len(es) != 0 {
+			t.Errorf("bob reading %q = %d, %d entries; want 403 and none", q, code, len(es))
+		}
+	}
+	if code, es := read(w.owner, "user=alice&package=npm:demo"); code != http.StatusOK || len(es) == 0 {
+		t.Errorf("alice naming herself = %d, %d entries", code, len(es))
+	}
+	code, es := read(w.admin, "all=true&action=npm.publish&package=npm:demo")
+	users := map[any]bool{}
+	for _, e := range es {
+		users[e["user"]] = true
+	}
+	if code != http.StatusOK || !users["alice"] || !users["bob"] {
+		t.Errorf("the administrator reading every npm:demo publish = %d, users %v; want alice's and bob's", code, users)
+	}
+	if code, es := read(w.admin, "user=bob"); code != http.StatusOK || len(es) == 0 || es[0]["user"] != "bob" {
+		t.Errorf("the administrator reading bob's = %d, %v", code, es)
+	}
+	if code, _ := read(w.callers[adminReadOnly], "all=true"); code != http.StatusForbidden {
+		t.Errorf("an administrator's read-only token reading all = %d, want 403", code)
+	}
+	for _, q := range []string{"outcome=maybe", "package=demo", "since=yesterday", "limit=100000", "before=x"} {
+		if code, _ := read(w.admin, q); code != http.StatusBadRequest {
+			t.Errorf("query %q = %d, want 400", q, code)
+		}
+	}
 }
