@@ -78,7 +78,17 @@ func (h *Handler) guard(rt route) http.Handler {
 			sw := &statusWriter{ResponseWriter: w}
 			w = sw
 			r = r.WithContext(audit.WithNote(r.Context()))
-			defer func() { h.record(r, rt, sw) }()
+			defer func() {
+				if p := recover(); p != nil {
+					// The server recovers it and answers 500: so says the entry.
+					if sw.status == 0 {
+						sw.status = http.StatusInternalServerError
+					}
+					h.record(r, rt, sw)
+					panic(p)
+				}
+				h.record(r, rt, sw)
+			}()
 		}
 		if rt.method != http.MethodGet && r.Body != nil {
 			// Every form and ceremony body, whoever sends it and whether or
