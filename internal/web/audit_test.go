@@ -170,3 +170,72 @@ func TestAuditPendingSession(t *testing.T) {
 		t.Errorf("the second step wrote %v, want one entry of alice's with the password", es)
 	}
 }
+
+// TestAuditPages: the account's page shows its own entries and no one
+// else's; the administrators' page shows everyone's, filtered, and is
+// refused to others.
+func TestAuditPages(t *testing.T) {
+	s := newAuditSite(t)
+	bob := addUser(t, s.db, "bob", "bob's correct horse battery 3", false)
+	ctx := context.Background()
+	now := s.clock.now()
+	err := s.db.Tx(ctx, func(tx *meta.Tx) error {
+		for _, e := range []*meta.AuditEntry{
+			{At: now, UserID: s.alice.ID, UserName: "alice", Credential: "token a1", Action: "npm.publish", Target: "npm:alices-pkg@1.0.0", Ecosystem: "npm", Package: "alices-pkg", Outcome: "ok", Status: 200, Count: 1},
+			{At: now, UserID: bob.ID, UserName: "bob", Credential: "token b1", Action: "npm.publish", Target: "npm:bobs-pkg@1.0.0", Ecosystem: "npm", Package: "bobs-pkg", Outcome: "denied", Status: 403, Count: 1},
+		} {
+			if err := tx.InsertAuditEntry(ctx, e); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	get := func(c *http.Cookie, path string) (int, string) {
+		req, _ := http.NewRequest(http.MethodGet, s.url+path, nil)
+		if c != nil {
+			req.AddCookie(c)
+		}
+		resp, err := http.DefaultTransport.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp.StatusCode, body(t, resp)
+	}
+	alice, root := s.session(t, "alice", false), s.session(t, "root", false)
+	code, page := get(alice, "/-/account/audit")
+	if code != http.StatusOK || !strings.Contains(page, "npm:alices-pkg@1.0.0") || strings.Contains(page, "bobs-pkg") {
+		t.Errorf("alice's audit page = %d, shows alice's entry: %v, bob's: %v", code, strings.Contains(page, "alices-pkg"), strings.Contains(page, "bobs-pkg"))
+	}
+	if code, _ := get(alice, "/-/admin/audit"); code != http.StatusForbidden {
+		t.Errorf("alice on the administrators' audit page = %d, want 403", code)
+	}
+	if code, _ := get(nil, "/-/account/audit"); code != http.StatusSeeOther {
+		t.Errorf("the account's audit page without a session = %d, want a redirect to sign in", code)
+	}
+	for _, tc := range []struct {
+		query      string
+		want, omit string
+	}{
+		{"", "bobs-pkg", ""},
+		{"?user=bob", "bobs-pkg", "alices-pkg"},
+		{"?package=npm:alices-pkg", "alices-pkg", "bobs-pkg"},
+		{"?outcome=denied", "bobs-pkg", "alices-pkg"},
+		{"?action=npm.&user=alice", "alices-pkg", "bobs-pkg"},
+	} {
+		code, page := get(root, "/-/admin/audit"+tc.query)
+		if code != http.StatusOK || !strings.Contains(page, tc.want) || tc.omit != "" && strings.Contains(page, tc.omit) {
+			t.Errorf("the administrators' audit page%s = %d; want %q shown and %q not", tc.query, code, tc.want, tc.omit)
+		}
+	}
+	for _, q := range []string{"?outcome=maybe", "?since=monday", "?package=nocolon"} {
+		if code, _ := get(root, "/-/admin/audit"+q); code != http.StatusBadRequest {
+			t.Errorf("the administrators' audit page%s = %d, want 400", q, code)
+		}
+	}
+	if code, _ := get(root, "/-/admin/audit?user=nobody"); code != http.StatusNotFound {
+		t.Errorf("the administrators' audit page for no such user = %d, want 404", code)
+	}
+}
