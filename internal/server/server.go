@@ -275,7 +275,10 @@ func (s *Server) adapterHandler(m Mount) http.Handler {
 		rec := &recorder{ResponseWriter: w}
 		route := m.Ecosystem + ".unknown"
 		var p *access.Principal
-		r = r.WithContext(audit.WithNote(r.Context()))
+		if s.opts.Audit != nil && audit.Mutating(r.Method) {
+			// Reads, the hot path, carry no note.
+			r = r.WithContext(audit.WithNote(r.Context()))
+		}
 		defer func() {
 			if p := recover(); p != nil {
 				slog.Error("panic serving request", "request_id", RequestID(r.Context()), "route", route, "panic", p)
