@@ -164,3 +164,36 @@ func TestParseQuery(t *testing.T) {
 		}
 	}
 }
+
+// TestAnonymousCountedConcurrently: requests counted from many goroutines
+// while windows pass and flushes run are each counted exactly once.
+func TestAnonymousCountedConcurrently(t *testing.T) {
+	db := dbtest.SQLite(t)
+	c := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	l := New(db, c.now)
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 100 {
+				if g == 0 && i%10 == 0 {
+					c.advance(AggregateWindow)
+				}
+				l.Record(ctx, Entry{Action: "api.yank", Status: 401 + 2*(i%2)})
+			}
+		}()
+	}
+	wg.Wait()
+	if err := l.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	total := 0
+	for _, e := range entries(t, db) {
+		total += e.Count
+	}
+	if total != 800 {
+		t.Errorf("the counts add up to %d, want 800", total)
+	}
+}
