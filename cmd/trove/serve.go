@@ -145,6 +145,9 @@ func serve(ctx context.Context, c *config.Config, ln net.Listener) error {
 			slog.Error("cancelled requests did not end within 10s; exiting anyway")
 		}
 	}
+	if err := s.audit.Flush(context.Background()); err != nil {
+		slog.Error("writing the audit log's anonymous counts", "err", err)
+	}
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}

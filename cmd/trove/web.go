@@ -41,5 +41,7 @@ func newWeb(c *config.Config, s *stack, mounts []server.Mount, writable func() e
 		Registry:   s.registry,
 		Pages:      s.pages,
 		Proofs:     s.logServer,
+		Audit:      s.audit,
+		AuditLog:   s.db,
 	})
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/trove-dev/trove/internal/access"
 	"github.com/trove-dev/trove/internal/account"
 	"github.com/trove-dev/trove/internal/api"
+	"github.com/trove-dev/trove/internal/audit"
 	"github.com/trove-dev/trove/internal/blob"
 	"github.com/trove-dev/trove/internal/blob/fsblob"
 	"github.com/trove-dev/trove/internal/config"
@@ -161,6 +162,7 @@ type stack struct {
 	curate    *curate.Service
 	mail      *mailServices
 	domains   *account.Domains
+	audit     *audit.Log
 }
 
 // wire builds the whole server from a finished configuration.
@@ -245,6 +247,7 @@ func wire(ctx context.Context, c *config.Config) (*stack, error) {
 		db.Close()
 		return nil, err
 	}
+	s.audit = audit.New(db, nil)
 	s.logServer = translog.NewServer(tlog, db, logLookup(reg))
 	mounts, err := mountEcosystems(c, s)
 	if err != nil {
@@ -252,7 +255,7 @@ func wire(ctx context.Context, c *config.Config) (*stack, error) {
 		return nil, err
 	}
 	mounts = append(mounts,
-		server.Mount{Prefix: "/api", Ecosystem: "api", Adapter: api.New(api.Options{Registry: reg, Tokens: s.tokens, Curate: s.curate, Notice: criticalNotice(s.mail.notes)})},
+		server.Mount{Prefix: "/api", Ecosystem: "api", Adapter: api.New(api.Options{Registry: reg, Tokens: s.tokens, Curate: s.curate, Notice: criticalNotice(s.mail.notes), Audit: db})},
 		server.Mount{Prefix: "/log", Ecosystem: "log", Handler: s.logServer})
 	guards := server.Guards{
 		TrustedProxies:  c.Connections.TrustedProxies,
@@ -280,6 +283,7 @@ func wire(ctx context.Context, c *config.Config) (*stack, error) {
 		AccessLog: c.Log.Requests,
 		Guards:    guards,
 		Writable:  tlog.Writable,
+		Audit:     s.audit,
 		Security: server.SecurityTxt{Contact: c.Security.Contact, Expires: c.SecurityExpires(), Policy: c.Security.Policy,
 			PreferredLanguages: c.Security.PreferredLanguages, Canonical: c.BaseURL + "/.well-known/security.txt"},
 		Transport: server.Transport{HSTS: c.HSTS(), HTTPSURL: httpsURL(c)},

@@ -3,6 +3,7 @@
 // API token as Bearer credentials; errors are {"error": "..."}.
 //
 //	GET    /v1/whoami                                       → {"username": …}
+//	GET    /v1/audit?QUERY                                  → {"entries": [{"id", "at", "user", "credential", "client", "action", "target", "outcome", "status", "count", …}]} (audit.go)
 //	GET    /v1/tokens                                       → {"tokens": [{"id", "description", "packages", "actions", "created", "expires", "last_used"}]}
 //	DELETE /v1/tokens                                       → {"revoked": N} (revoke every token of the user, this one too)
 //	DELETE /v1/tokens/ID                                    → {"ok": true} (revoke one)
@@ -48,6 +49,8 @@ type Options struct {
 	Curate   *curate.Service // nil: the curation endpoints answer 405
 	// Notice tells maintainers their package became critical (nil: no one).
 	Notice registry.Notice
+	// Audit reads the audit log (nil: GET /v1/audit answers 405).
+	Audit AuditLog
 }
 
 // Handler serves the API.
@@ -78,6 +81,8 @@ func parsePath(escaped string) (request, bool) {
 		return parseCuration(parts)
 	case len(parts) == 2 && parts[0] == "v1" && parts[1] == "whoami":
 		return request{op: "whoami"}, true
+	case len(parts) == 2 && parts[0] == "v1" && parts[1] == "audit":
+		return request{op: "audit"}, true
 	case len(parts) == 2 && parts[0] == "v1" && parts[1] == "tokens":
 		return request{op: "tokens"}, true
 	case len(parts) == 3 && parts[0] == "v1" && parts[1] == "upstream" && parts[2] == "exceptions":
@@ -130,6 +135,7 @@ func (h *Handler) routes() adapter.Table[string, request] {
 	const pkg, cred = "/v1/packages/{ecosystem}/{name}", adapter.Credential
 	return append(adapter.Table[string, request]{
 		{Route: route("whoami", get, "/v1/whoami", cred), Kind: "whoami", Serve: h.whoami},
+		{Route: route("audit", get, "/v1/audit", cred), Kind: "audit", Serve: h.auditEntries},
 		{Route: route("tokens.list", get, "/v1/tokens", cred), Kind: "tokens", Serve: h.listTokens},
 		{Route: route("tokens.revokeall", del, "/v1/tokens", cred), Kind: "tokens", Serve: h.revokeAll},
 		{Route: route("tokens.revoke", del, "/v1/tokens/{id}", cred), Kind: "token", Serve: h.revokeToken},

@@ -75,6 +75,7 @@ var dumpTables = []dumpTable{
 	{name: "email_verifications", order: "user_id"},
 	{name: "outbox", order: "id", serial: true},
 	{name: "security_events", order: "id", serial: true},
+	{name: "audit_log", order: "id", serial: true},
 	{name: "known_devices", order: "user_id, device"},
 	{name: "mail_tokens", order: "hash"},
 	{name: "notify_cursors", order: "name"},

@@ -1,6 +1,7 @@
 package meta
 
 import (
+	"context"
 	"strconv"
 	"testing"
 )
@@ -12,4 +13,14 @@ func CapSchema(t testing.TB, v int64) {
 	old := schemaCap
 	schemaCap = strconv.FormatInt(v, 10)
 	t.Cleanup(func() { schemaCap = old })
+}
+
+// Exec runs a statement on db as any code of this package could, for
+// tests that prove the engine itself refuses it.
+// It runs in a transaction, where writes are allowed.
+func Exec(db *DB, stmt string) error {
+	return db.Tx(context.Background(), func(tx *Tx) error {
+		_, err := tx.exec(context.Background(), stmt)
+		return err
+	})
 }

@@ -18,7 +18,9 @@ import (
 // Migrations are goose SQL files, run in order, each once. They are
 // text/template files so that one text serves every engine: {{.ID}} is the
 // dialect's auto-assigned key column and {{.Text}} its text type (TEXT on
-// SQLite, TEXT COLLATE "C" on PostgreSQL), {{.Bytes}} its binary type. Never edit a migration that has
+// SQLite, TEXT COLLATE "C" on PostgreSQL), {{.Bytes}} its binary type, and
+// {{if .Postgres}} … {{else}} … {{end}} holds what only one engine can say
+// (triggers). Never edit a migration that has
 // been released; add a new one. What SQLite gets is pinned by
 // testdata/sqlite-migrations.golden.
 //
@@ -63,7 +65,10 @@ func renderMigrations(d dialect) (fs.FS, error) {
 		return nil, err
 	}
 	out := fstest.MapFS{}
-	vars := struct{ ID, Text, Bytes string }{ID: d.id, Text: d.text, Bytes: d.bytes}
+	vars := struct {
+		ID, Text, Bytes string
+		Postgres        bool
+	}{ID: d.id, Text: d.text, Bytes: d.bytes, Postgres: d.name == postgresDialect.name}
 	for _, m := range known {
 		path := "migrations/" + m.Name
 		src, err := migrations.ReadFile(path)

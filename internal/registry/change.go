@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/trove-dev/trove/internal/access"
+	"github.com/trove-dev/trove/internal/audit"
 	"github.com/trove-dev/trove/internal/meta"
 	"github.com/trove-dev/trove/internal/trove"
 )
@@ -47,31 +48,37 @@ func (s *Service) visiblePackage(ctx context.Context, eco trove.Ecosystem, name 
 
 // Yank yanks a release; see [Yank].
 func (s *Service) Yank(ctx context.Context, who *access.Principal, t trove.Target, reason string) error {
+	s.note(ctx, t.Ecosystem, t.Name, t.Version)
 	return s.Apply(ctx, who, t.Ecosystem, t.Name, Yank{Version: t.Version, Reason: reason})
 }
 
 // Unyank makes a yanked release resolvable again; see [Unyank].
 func (s *Service) Unyank(ctx context.Context, who *access.Principal, t trove.Target) error {
+	s.note(ctx, t.Ecosystem, t.Name, t.Version)
 	return s.Apply(ctx, who, t.Ecosystem, t.Name, Unyank{Version: t.Version})
 }
 
 // Deprecate sets or removes a release's deprecation message; see [Deprecate].
 func (s *Service) Deprecate(ctx context.Context, who *access.Principal, t trove.Target, msg string) error {
+	s.note(ctx, t.Ecosystem, t.Name, t.Version)
 	return s.Apply(ctx, who, t.Ecosystem, t.Name, Deprecate{Version: t.Version, Message: msg})
 }
 
 // Delete turns a release into a tombstone; see [Delete].
 func (s *Service) Delete(ctx context.Context, who *access.Principal, t trove.Target, reason string) error {
+	s.note(ctx, t.Ecosystem, t.Name, t.Version)
 	return s.Apply(ctx, who, t.Ecosystem, t.Name, Delete{Version: t.Version, Reason: reason})
 }
 
 // SetDistTag points a tag of the package at the target's release; see [SetTag].
 func (s *Service) SetDistTag(ctx context.Context, who *access.Principal, t trove.Target, tag string) error {
+	s.note(ctx, t.Ecosystem, t.Name, t.Version)
 	return s.Apply(ctx, who, t.Ecosystem, t.Name, SetTag{Tag: tag, Version: t.Version})
 }
 
 // RemoveDistTag removes a tag of the package; see [RemoveTag].
 func (s *Service) RemoveDistTag(ctx context.Context, who *access.Principal, t trove.Target, tag string) error {
+	s.note(ctx, t.Ecosystem, t.Name, t.Version)
 	return s.Apply(ctx, who, t.Ecosystem, t.Name, RemoveTag{Tag: tag})
 }
 
@@ -96,6 +103,18 @@ func (s *Service) CheckScope(who *access.Principal, a access.Action, eco trove.E
 	return nil
 }
 
+// note tells the request's audit entry that it acts on the package (and
+// release): see audit.Note.
+func (s *Service) note(ctx context.Context, eco trove.Ecosystem, name, version string) {
+	audit.SetTarget(ctx, trove.Target{Ecosystem: eco, Name: string(s.key(eco, trove.Name(name))), Version: version})
+}
+
+// Key returns the name as the registry keys it (Rules.Fold): what token
+// scopes and the audit log's package filter compare.
+func (s *Service) Key(eco trove.Ecosystem, name string) string {
+	return string(s.key(eco, trove.Name(name)))
+}
+
 // key returns the name as token scopes compare it (Rules.Fold).
 func (s *Service) key(eco trove.Ecosystem, n trove.Name) trove.Name {
 	if r := s.rules[eco]; r != nil {
@@ -114,6 +133,7 @@ func (s *Service) Authorize(ctx context.Context, who *access.Principal, a access
 	if err != nil {
 		return err
 	}
+	s.note(ctx, eco, string(n), "")
 	pkg, err := s.visiblePackage(ctx, eco, n, name)
 	if err != nil {
 		return err

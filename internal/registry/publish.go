@@ -88,6 +88,7 @@ func (s *Service) Publish(ctx context.Context, who *access.Principal, u *Upload)
 	if err != nil {
 		return nil, err
 	}
+	s.note(ctx, u.Ecosystem, string(name), u.Version)
 	switch {
 	case u.Version == "":
 		return nil, trove.Error(trove.ErrInvalid, "a release needs a version")

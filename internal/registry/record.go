@@ -70,6 +70,7 @@ func (s *Service) Record(ctx context.Context, ev *translog.Event, check func(con
 	if _, err := ev.Format(); err != nil {
 		return trove.Error(trove.ErrInvalid, "%w", err)
 	}
+	s.note(ctx, trove.Ecosystem(ev.Ecosystem), ev.Name, ev.Version)
 	err := s.db.Tx(ctx, func(tx *meta.Tx) error {
 		if err := s.writable(); err != nil {
 			return err

@@ -38,6 +38,7 @@ import (
 
 	"github.com/trove-dev/trove/internal/access"
 	"github.com/trove-dev/trove/internal/adapter"
+	"github.com/trove-dev/trove/internal/audit"
 	"github.com/trove-dev/trove/internal/blob"
 	"github.com/trove-dev/trove/internal/limit"
 	"github.com/trove-dev/trove/internal/trove"
@@ -96,6 +97,9 @@ type Options struct {
 	// /readyz says so while still reporting ready (reads are served). The
 	// error's message starts with "read-only:".
 	Writable func() error
+	// Audit, when set, records every mutating request of the mounts (the
+	// web interface records its own, by page).
+	Audit *audit.Log
 }
 
 // A Pinger reports whether a backend answers; /readyz asks it.
@@ -131,7 +135,7 @@ func New(o Options) *Server {
 	s.mux.HandleFunc("GET /.well-known/security.txt", s.serveSecurityTxt)
 	notFound := "not found: Trove serves " + strings.Join(Served(o.Mounts), ", ")
 	if o.Web != nil {
-		s.mux.Handle("/", s.plainHandler(Mount{Ecosystem: "web", Handler: o.Web}))
+		s.mux.Handle("/", s.plainHandler(Mount{Ecosystem: "web", Handler: o.Web}, false))
 	} else {
 		s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -140,7 +144,7 @@ func New(o Options) *Server {
 		})
 	}
 	for _, m := range o.Mounts {
-		h := s.plainHandler(m)
+		h := s.plainHandler(m, true)
 		if m.Adapter != nil {
 			h = s.adapterHandler(m)
 		}
@@ -270,6 +274,11 @@ func (s *Server) adapterHandler(m Mount) http.Handler {
 		start := time.Now()
 		rec := &recorder{ResponseWriter: w}
 		route := m.Ecosystem + ".unknown"
+		var p *access.Principal
+		if s.opts.Audit != nil && audit.Mutating(r.Method) {
+			// Reads, the hot path, carry no note.
+			r = r.WithContext(audit.WithNote(r.Context()))
+		}
 		defer func() {
 			if p := recover(); p != nil {
 				slog.Error("panic serving request", "request_id", RequestID(r.Context()), "route", route, "panic", p)
@@ -278,6 +287,7 @@ func (s *Server) adapterHandler(m Mount) http.Handler {
 				}
 			}
 			s.finish(m, r, rec, route, start)
+			s.record(r, rec, route, p, m.Prefix)
 		}()
 
 		name, serve := m.Adapter.Route(r)
@@ -287,7 +297,6 @@ func (s *Server) adapterHandler(m Mount) http.Handler {
 			return
 		}
 		route = m.Ecosystem + "." + name
-		var p *access.Principal
 		err := s.requireTLS(r, needs[name], m.Prefix+r.URL.Path)
 		if err == nil {
 			err = s.refuseWrite(r, needs[name] == adapter.SignIn)
@@ -309,8 +318,10 @@ func (s *Server) adapterHandler(m Mount) http.Handler {
 }
 
 // plainHandler serves a mount with its own handler, with the same logs
-// and metrics as adapters (route "<ecosystem>.all").
-func (s *Server) plainHandler(m Mount) http.Handler {
+// and metrics as adapters (route "<ecosystem>.all"), and its mutating
+// requests in the audit log if audited (the web interface records its
+// own).
+func (s *Server) plainHandler(m Mount, audited bool) http.Handler {
 	route := m.Ecosystem + ".all"
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.active.Add(1)
@@ -325,6 +336,9 @@ func (s *Server) plainHandler(m Mount) http.Handler {
 				}
 			}
 			s.finish(m, r, rec, route, start)
+			if audited {
+				s.record(r, rec, route, nil, m.Prefix)
+			}
 		}()
 		m.Handler.ServeHTTP(rec, r)
 	})
@@ -404,6 +418,21 @@ func (s *Server) finish(m Mount, r *http.Request, rec *recorder, route string, s
 		}
 		slog.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs...)
 	}
+}
+
+// record writes a mutating request to the audit log, once, after its
+// response: who (p, nil when no token authenticated), the route, the
+// path (the mount's prefix and the path below it) and the outcome.
+func (s *Server) record(r *http.Request, rec *recorder, route string, p *access.Principal, prefix string) {
+	if s.opts.Audit == nil || !audit.Mutating(r.Method) {
+		return
+	}
+	e := audit.Entry{Client: limit.RemoteAddr(r.RemoteAddr).String(), Action: route, Path: prefix + r.URL.Path,
+		Status: rec.code(), RequestID: RequestID(r.Context())}
+	if p != nil {
+		e.UserID, e.UserName, e.Credential = p.UserID, p.UserName, audit.TokenCredential(p.TokenPublicID)
+	}
+	s.opts.Audit.Record(r.Context(), e)
 }
 
 // redact removes anything shaped like a token from a logged path (npm

@@ -28,6 +28,7 @@ type accountView struct {
 	Current  int64 // the visitor's session id
 	Events   []account.Event
 	NoEvents bool // the server does not record events yet
+	Audit    auditView
 	Reset    bool // an administrator asked for a new password
 
 	// The profile's email address: whether it is verified, a pending

@@ -67,6 +67,7 @@ func (h *Handler) table() []route {
 		{"account.sessions", "GET", "/-/account/sessions", Member, h.sessionsPage},
 		{"account.sessions.revoke", "POST", "/-/account/sessions/revoke", Sudo, h.revokeSession},
 		{"account.events", "GET", "/-/account/events", Member, h.eventsPage},
+		{"account.audit", "GET", "/-/account/audit", Member, h.accountAudit},
 		{"account.verify-email", "POST", "/-/account/verify-email", Member, h.verifyResend},
 		{"account.email", "POST", "/-/account/email", Sudo, h.emailChange},
 		{"account.email.cancel", "POST", "/-/account/email/cancel", Member, h.emailCancel}, // cancelling only protects
@@ -87,6 +88,7 @@ func (h *Handler) table() []route {
 		{"admin.users.delete", "GET", "/-/admin/users/{name}/delete", Admin, h.adminDeletePage},
 		{"admin.users.delete.submit", "POST", "/-/admin/users/{name}/delete", Admin, h.adminDelete},
 		{"admin.events", "GET", "/-/admin/events", Admin, h.adminEvents},
+		{"admin.audit", "GET", "/-/admin/audit", Admin, h.adminAudit},
 	}, h.factorRoutes()...)
 }
 

@@ -10,6 +10,8 @@ import (
 	"github.com/trove-dev/trove/internal/access"
 	"github.com/trove-dev/trove/internal/account"
 	"github.com/trove-dev/trove/internal/adapter"
+	"github.com/trove-dev/trove/internal/audit"
+	"github.com/trove-dev/trove/internal/limit"
 	"github.com/trove-dev/trove/internal/trove"
 )
 
@@ -72,6 +74,22 @@ func (h *Handler) visit(r *http.Request) (*Visit, error) {
 // guard serves a route after checking what it needs of the visitor.
 func (h *Handler) guard(rt route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if h.o.Audit != nil && audit.Mutating(rt.method) {
+			sw := &statusWriter{ResponseWriter: w}
+			w = sw
+			r = r.WithContext(audit.WithNote(r.Context()))
+			defer func() {
+				if p := recover(); p != nil {
+					// The server recovers it and answers 500: so says the entry.
+					if sw.status == 0 {
+						sw.status = http.StatusInternalServerError
+					}
+					h.record(r, rt, sw)
+					panic(p)
+				}
+				h.record(r, rt, sw)
+			}()
+		}
 		if rt.method != http.MethodGet && r.Body != nil {
 			// Every form and ceremony body, whoever sends it and whether or
 			// not its page reads it: no more than maxForm is ever read, so
@@ -92,6 +110,52 @@ func (h *Handler) guard(rt route) http.Handler {
 		}
 	})
 }
+
+// record writes the form's request to the audit log, as "web." and the
+// route's name, with the visitor its session belongs to (one still owing
+// a second factor proved the password); a visitor without a session is
+// counted, not itemised (audit's anonymous requests).
+func (h *Handler) record(r *http.Request, rt route, w *statusWriter) {
+	e := audit.Entry{Client: limit.RemoteAddr(r.RemoteAddr).String(), Action: "web." + rt.name, Path: r.URL.Path,
+		Status: w.code(), RequestID: w.Header().Get("X-Request-Id")} // set by the server
+	if v := visitOf(r); v.Session != nil && v.User != nil {
+		e.UserID, e.UserName, e.Credential = v.User.ID, v.User.Name, audit.CredentialSession
+		if v.Session.Pending {
+			e.Credential = audit.CredentialPassword
+		}
+	}
+	h.o.Audit.Record(r.Context(), e)
+}
+
+// A statusWriter remembers the status of the response written through it.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(p []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(p)
+}
+
+func (w *statusWriter) code() int {
+	if w.status == 0 {
+		return http.StatusOK
+	}
+	return w.status
+}
+
+// Unwrap lets http.ResponseController reach the connection.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // errAnswered reports that a check already wrote the response (a
 // redirect).

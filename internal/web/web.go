@@ -29,6 +29,7 @@ import (
 
 	"github.com/trove-dev/trove/internal/access"
 	"github.com/trove-dev/trove/internal/account"
+	"github.com/trove-dev/trove/internal/audit"
 	"github.com/trove-dev/trove/internal/meta"
 	"github.com/trove-dev/trove/internal/page"
 	"github.com/trove-dev/trove/internal/registry"
@@ -111,6 +112,12 @@ type Options struct {
 	// Proofs, when set, serves the pages of transparency-log records
 	// and their inclusion proofs (/-/log/N, logrecord.go).
 	Proofs Prover
+	// Audit, when set, records every form the route table serves (any
+	// method but GET) in the audit log; AuditLog reads it back for the
+	// account's and the administrators' audit pages (audit.go), which
+	// are left out without it.
+	Audit    *audit.Log
+	AuditLog AuditReader
 }
 
 // Events lists the security events of an account, newest first (the mail

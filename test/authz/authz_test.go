@@ -35,8 +35,10 @@ import (
 	"github.com/trove-dev/trove/internal/adapter"
 	"github.com/trove-dev/trove/internal/api"
 	"github.com/trove-dev/trove/internal/archive/archivetest"
+	"github.com/trove-dev/trove/internal/audit"
 	"github.com/trove-dev/trove/internal/curate"
 	"github.com/trove-dev/trove/internal/goproxy"
+	"github.com/trove-dev/trove/internal/meta"
 	"github.com/trove-dev/trove/internal/npm"
 	"github.com/trove-dev/trove/internal/pypi"
 	"github.com/trove-dev/trove/internal/registry"
@@ -143,6 +145,9 @@ var probes = map[string]probe{
 	"pypi.upload": {request: func(w *walk) *http.Request { return w.pypiUpload("demo", "1."+w.nextVersion()) }},
 	"go.upload":   {request: func(w *walk) *http.Request { return w.goUpload("example.test/demo", "v"+w.nextVersion()) }},
 
+	// Everyone reads their own entries (with a token that may manage
+	// tokens); TestAuditReading proves nobody reads another's.
+	"api.audit":       {deny: []string{anonymous, readOnly, scoped}, request: func(w *walk) *http.Request { return w.raw(http.MethodGet, "/api/v1/audit", "", nil) }},
 	"api.whoami":      {deny: []string{anonymous}, request: func(w *walk) *http.Request { return w.raw(http.MethodGet, "/api/v1/whoami", "", nil) }},
 	"api.tokens.list": {deny: []string{anonymous, readOnly, scoped}, request: func(w *walk) *http.Request { return w.raw(http.MethodGet, "/api/v1/tokens", "", nil) }},
 	"api.tokens.revoke": {request: func(w *walk) *http.Request {
@@ -249,6 +254,34 @@ func TestEveryRouteAuthorizes(t *testing.T) {
 	for _, name := range walkOrder(names) {
 		t.Run(name, func(t *testing.T) { w.check(t, name, probes[name]) })
 	}
+	w.checkNoSecrets(t)
+}
+
+// checkNoSecrets: no token secret of any caller (nor the one npm's
+// logout put in its URL) is anywhere in the audit log.
+func (w *walk) checkNoSecrets(t *testing.T) {
+	es, err := w.env.DB.AuditEntries(ctx, meta.AuditFilter{}, 100000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(es) == 0 {
+		t.Fatal("the walk left no audit entries")
+	}
+	secrets := append([]string{w.owner, w.admin}, w.secrets...)
+	for _, tok := range w.callers {
+		secrets = append(secrets, tok)
+	}
+	for _, e := range es {
+		row := fmt.Sprintf("%+v", *e)
+		for _, s := range secrets {
+			if s != "" && (strings.Contains(row, s) || strings.Contains(row, s[len(access.TokenPrefix):])) {
+				t.Errorf("audit entry %d holds a token secret: %s", e.ID, row)
+			}
+		}
+		if strings.Contains(strings.ReplaceAll(row, access.TokenPrefix+"REDACTED", ""), access.TokenPrefix) {
+			t.Errorf("audit entry %d holds something shaped like a token: %s", e.ID, row)
+		}
+	}
 }
 
 // check refuses the probe's request to every caller it must deny, then
@@ -267,6 +300,7 @@ func (w *walk) check(t *testing.T, name string, p probe) {
 	for _, caller := range deny {
 		req := p.request(w)
 		before := w.state()
+		who, mark := w.principalOf(w.callers[caller]), w.lastAudit()
 		resp := w.send(req, w.callers[caller])
 		if resp.StatusCode != http.StatusUnauthorized && resp.StatusCode != http.StatusForbidden && resp.StatusCode != http.StatusNotFound {
 			t.Errorf("%s with %s = %s, want 401, 403 or 404", name, caller, resp.Status)
@@ -274,9 +308,79 @@ func (w *walk) check(t *testing.T, name string, p probe) {
 		if after := w.state(); after != before {
 			t.Errorf("%s with %s was refused but changed the state: %s → %s", name, caller, before, after)
 		}
+		w.checkAudit(t, name, caller, who, req, resp, mark)
 	}
-	if resp := w.send(p.request(w), owner); resp.StatusCode >= 300 {
+	req, who, mark := p.request(w), w.principalOf(owner), w.lastAudit()
+	resp := w.send(req, owner)
+	if resp.StatusCode >= 300 {
 		t.Errorf("%s with the owner's token = %s: the request itself is wrong, so its refusals prove nothing", name, resp.Status)
+	}
+	w.checkAudit(t, name, ownerCaller, who, req, resp, mark)
+}
+
+// principalOf returns the principal of a token ("": nil).
+func (w *walk) principalOf(token string) *access.Principal {
+	if token == "" {
+		return nil
+	}
+	p, err := w.env.Tokens.Authenticate(ctx, token)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return p
+}
+
+// lastAudit returns the id of the newest audit entry.
+func (w *walk) lastAudit() int64 {
+	es, err := w.env.DB.AuditEntries(ctx, meta.AuditFilter{}, 1)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	if len(es) == 0 {
+		return 0
+	}
+	return es[0].ID
+}
+
+// checkAudit checks the audit entries written since mark for a request
+// the caller made: exactly one, naming the route, the caller's account
+// and token, and the outcome of the response, for a mutating request of
+// a caller with an account; none for a read or an anonymous caller (whose
+// requests are only counted, see package audit).
+func (w *walk) checkAudit(t *testing.T, name, caller string, p *access.Principal, req *http.Request, resp *http.Response, mark int64) {
+	t.Helper()
+	all, err := w.env.DB.AuditEntries(ctx, meta.AuditFilter{}, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var es []*meta.AuditEntry
+	for _, e := range all {
+		if e.ID > mark {
+			es = append(es, e)
+		}
+	}
+	if !audit.Mutating(req.Method) || caller == anonymous {
+		if len(es) != 0 {
+			t.Errorf("%s %s with %s wrote %d audit entries, want none: %+v", req.Method, name, caller, len(es), *es[0])
+		}
+		return
+	}
+	if len(es) != 1 {
+		t.Errorf("%s with %s wrote %d audit entries, want 1", name, caller, len(es))
+		return
+	}
+	e := es[0]
+	want := meta.AuditEntry{Action: name, UserName: p.UserName, Credential: audit.TokenCredential(p.TokenPublicID),
+		Outcome: string(audit.OutcomeOf(resp.StatusCode)), Status: resp.StatusCode, Count: 1}
+	got := meta.AuditEntry{Action: e.Action, UserName: e.UserName, Credential: e.Credential, Outcome: e.Outcome, Status: e.Status, Count: e.Count}
+	if got != want {
+		t.Errorf("%s with %s: audit entry %+v, want %+v", name, caller, got, want)
+	}
+	if e.Client == "" || e.RequestID == "" || e.Target == "" {
+		t.Errorf("%s with %s: audit entry without a client, request ID or target: %+v", name, caller, *e)
+	}
+	if e.Package != "" && !strings.HasPrefix(e.Target, e.Ecosystem+":"+e.Package) {
+		t.Errorf("%s with %s: audit target %q does not name its package %s:%s", name, caller, e.Target, e.Ecosystem, e.Package)
 	}
 }
 
@@ -291,6 +395,7 @@ type walk struct {
 	callers map[string]string
 	version int
 	otps    *account.NPMOTPs
+	secrets []string // spare tokens' secrets, sent in URLs
 }
 
 func newWalk(t *testing.T) *walk {
@@ -308,7 +413,7 @@ func newWalk(t *testing.T) *walk {
 				Users: e.Users, Logins: e.Logins, WebOTP: w.otps, BaseURL: base + "/npm"})},
 			{Prefix: "/pypi", Ecosystem: "pypi", Adapter: pypi.New(pypi.Options{Registry: e.Registry, Pages: e.Pages, BaseURL: base + "/pypi"})},
 			{Prefix: "/go", Ecosystem: "go", Adapter: goproxy.New(goproxy.Options{Registry: e.Registry, Pages: e.Pages})},
-			{Prefix: "/api", Ecosystem: "api", Adapter: api.New(api.Options{Registry: e.Registry, Tokens: e.Tokens, Curate: cur})},
+			{Prefix: "/api", Ecosystem: "api", Adapter: api.New(api.Options{Registry: e.Registry, Tokens: e.Tokens, Curate: cur, Audit: e.DB})},
 		}
 		return w.mounts
 	})
@@ -380,6 +485,7 @@ func (w *walk) spareSecret() string {
 	if err != nil {
 		w.t.Fatal(err)
 	}
+	w.secrets = append(w.secrets, secret)
 	return secret
 }
 
@@ -426,6 +532,10 @@ func (w *walk) send(req *http.Request, token string) *http.Response {
 	}
 	defer resp.Body.Close()
 	io.Copy(io.Discard, resp.Body)
+	// The audit entry is written once the response is out: wait for it.
+	if !w.env.Server.Wait(10 * time.Second) {
+		w.t.Fatal("requests still running 10s after their response")
+	}
 	return resp
 }
 
@@ -494,4 +604,66 @@ func (w *walk) goUpload(mod, version string) *http.Request {
 func (w *walk) form(path string, parts ...servertest.Part) *http.Request {
 	body, contentType := servertest.Multipart(w.t, parts...)
 	return w.raw(http.MethodPost, path, contentType, body.Bytes())
+}
+
+// TestAuditReading: a user reads their own audit entries and no one
+// else's, whatever the query; an administrator reads anyone's, filtered.
+func TestAuditReading(t *testing.T) {
+	w := newWalk(t) // alice published in every ecosystem
+	bobTok := w.callers[stranger]
+	w.send(w.npmPublish("demo", "9.0.0"), bobTok) // refused: bob owns nothing
+	read := func(token, query string) (int, []map[string]any) {
+		t.Helper()
+		req := w.raw(http.MethodGet, "/api/v1/audit?"+query, "", nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var body struct{ Entries []map[string]any }
+		json.NewDecoder(resp.Body).Decode(&body)
+		return resp.StatusCode, body.Entries
+	}
+	for _, q := range []string{"", "package=npm:demo", "action=npm.publish", "limit=1000", "outcome=ok"} {
+		code, es := read(bobTok, q)
+		if code != http.StatusOK {
+			t.Errorf("bob reading his entries (%q) = %d", q, code)
+		}
+		for _, e := range es {
+			if e["user"] != "bob" {
+				t.Errorf("bob's query %q shows another's entry: %v", q, e)
+			}
+		}
+	}
+	if _, es := read(bobTok, "action=npm.publish"); len(es) != 1 || es[0]["outcome"] != "denied" || es[0]["target"] != "npm:demo@9.0.0" {
+		t.Errorf("bob's refused publish reads back as %v, want one denied npm:demo@9.0.0", es)
+	}
+	for _, q := range []string{"user=alice", "all=true", "user=root&package=npm:demo"} {
+		if code, es := read(bobTok, q); code != http.StatusForbidden || len(es) != 0 {
+			t.Errorf("bob reading %q = %d, %d entries; want 403 and none", q, code, len(es))
+		}
+	}
+	if code, es := read(w.owner, "user=alice&package=npm:demo"); code != http.StatusOK || len(es) == 0 {
+		t.Errorf("alice naming herself = %d, %d entries", code, len(es))
+	}
+	code, es := read(w.admin, "all=true&action=npm.publish&package=npm:demo")
+	users := map[any]bool{}
+	for _, e := range es {
+		users[e["user"]] = true
+	}
+	if code != http.StatusOK || !users["alice"] || !users["bob"] {
+		t.Errorf("the administrator reading every npm:demo publish = %d, users %v; want alice's and bob's", code, users)
+	}
+	if code, es := read(w.admin, "user=bob"); code != http.StatusOK || len(es) == 0 || es[0]["user"] != "bob" {
+		t.Errorf("the administrator reading bob's = %d, %v", code, es)
+	}
+	if code, _ := read(w.callers[adminReadOnly], "all=true"); code != http.StatusForbidden {
+		t.Errorf("an administrator's read-only token reading all = %d, want 403", code)
+	}
+	for _, q := range []string{"outcome=maybe", "package=demo", "since=yesterday", "limit=100000", "before=x"} {
+		if code, _ := read(w.admin, q); code != http.StatusBadRequest {
+			t.Errorf("query %q = %d, want 400", q, code)
+		}
+	}
 }

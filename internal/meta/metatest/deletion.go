@@ -14,7 +14,8 @@ import (
 
 // testEraseUser: an erased account keeps its row (its name stays taken)
 // and nothing else that is personal or a credential: no row of any table
-// names it, except its security events (the administrators' record), the
+// names it, except its security events and audit entries (the
+// administrators' record, unchanged: the audit log is append-only), the
 // releases it published and the owners the registry removes itself.
 func testEraseUser(t *testing.T, db *meta.DB) {
 	alice, bob := addUser(t, db, "alice"), addUser(t, db, "bob")
@@ -70,6 +71,10 @@ func testEraseUser(t *testing.T, db *meta.DB) {
 			if err := tx.InsertMailToken(ctx, &meta.MailToken{Hash: "i" + u.Name, Kind: "invite", Email: "friend@example.test", CreatedBy: u.ID, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
 				return err
 			}
+			if err := tx.InsertAuditEntry(ctx, &meta.AuditEntry{At: now, UserID: u.ID, UserName: u.Name, Credential: "web session",
+				Action: "web.account.tokens.create", Target: "/-/account/tokens", Outcome: "ok", Status: 303, Count: 1}); err != nil {
+				return err
+			}
 			return tx.InsertSecurityEvent(ctx, &meta.SecurityEvent{UserID: u.ID, Kind: "factor-added", At: now})
 		})
 	}
@@ -103,7 +108,7 @@ func testEraseUser(t *testing.T, db *meta.DB) {
 	}
 
 	// No row anywhere names alice but those that may.
-	keep := map[string]bool{"users": true, "security_events": true}
+	keep := map[string]bool{"users": true, "security_events": true, "audit_log": true}
 	dumps := dumpRows(t, DumpAll(t, db))
 	for table, rows := range dumps {
 		if keep[table] {

@@ -399,6 +399,15 @@ func fillMail(tx *meta.Tx, u *trove.User, now time.Time) error {
 	if err := tx.InsertSecurityEvent(ctx, &meta.SecurityEvent{UserID: u.ID, Kind: "token-created", Detail: `token "ci"`, Client: "192.0.2.1", At: now}); err != nil {
 		return err
 	}
+	for _, e := range []*meta.AuditEntry{
+		{At: now, UserID: u.ID, UserName: u.Name, Credential: "token tpub", Client: "192.0.2.1", Action: "npm.publish",
+			Target: "npm:demo@1.0.0", Ecosystem: "npm", Package: "demo", Outcome: "ok", Status: 200, Count: 1, RequestID: "r-1"},
+		{At: now, Credential: "anonymous", Action: "npm.publish", Outcome: "unauthenticated", Status: 401, Count: 7, Detail: "7 requests from 3 clients"},
+	} {
+		if err := tx.InsertAuditEntry(ctx, e); err != nil {
+			return err
+		}
+	}
 	if _, err := tx.SeeDevice(ctx, u.ID, "Firefox 192.0.2.0/24", now); err != nil {
 		return err
 	}

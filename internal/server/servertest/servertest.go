@@ -19,6 +19,7 @@ import (
 
 	"github.com/trove-dev/trove/internal/access"
 	"github.com/trove-dev/trove/internal/account"
+	"github.com/trove-dev/trove/internal/audit"
 	"github.com/trove-dev/trove/internal/blob/memblob"
 	"github.com/trove-dev/trove/internal/meta"
 	"github.com/trove-dev/trove/internal/meta/dbtest"
@@ -52,6 +53,10 @@ type Env struct {
 	Logins   *account.Logins
 	Pages    *page.Cache
 	Metrics  *server.Metrics
+	Audit    *audit.Log
+	// Server is the server once Start has run: Wait tells when the
+	// requests in flight, and their audit entries, are done.
+	Server *server.Server
 	// URL is the test server's URL once Start has run.
 	URL string
 }
@@ -72,6 +77,7 @@ func New(t testing.TB, o Options) *Env {
 	e.Tokens = access.NewTokens(db, nil)
 	e.Users = account.NewUsers(db, nil)
 	e.Logins = account.NewLogins(db, e.Tokens, nil)
+	e.Audit = audit.New(db, nil)
 	return e
 }
 
@@ -83,9 +89,9 @@ func (e *Env) Start(t testing.TB, mount func(baseURL string) []server.Mount) *ht
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))
 	t.Cleanup(ts.Close)
 	e.URL = ts.URL
-	s := server.New(server.Options{Mounts: mount(ts.URL), Tokens: e.Tokens, DB: e.DB, Blobs: e.Blobs, Metrics: e.Metrics})
+	s := server.New(server.Options{Mounts: mount(ts.URL), Tokens: e.Tokens, DB: e.DB, Blobs: e.Blobs, Metrics: e.Metrics, Audit: e.Audit})
 	s.SetReady(true)
-	h = s
+	h, e.Server = s, s
 	return ts
 }
 
