@@ -190,6 +190,11 @@ func wire(ctx context.Context, c *config.Config) (*stack, error) {
 		db.Close()
 		return nil, err
 	}
+	mailSvc, err := newMailServices(c, db)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
 	reg, err := registry.New(registry.Config{
 		DB:      db,
 		Blobs:   blobs,
@@ -202,6 +207,8 @@ func wire(ctx context.Context, c *config.Config) (*stack, error) {
 		Reserved:        reserved,
 		PublishAuth:     publishAuth(c),
 		SecurityURL:     securityURL(c),
+		Burst:           registry.Burst{Packages: c.Policy.BurstPackages, Window: c.Policy.BurstWindow.Std()},
+		Held:            heldNotice(mailSvc.notes),
 	})
 	if err != nil {
 		db.Close()
@@ -228,10 +235,7 @@ func wire(ctx context.Context, c *config.Config) (*stack, error) {
 	s.users.SetHashing(limit.NewSlots(account.HashSlots(int64(c.Accounts.HashMemory)), c.Accounts.HashWait.Std()))
 	s.logins = account.NewLogins(db, s.tokens, nil)
 	s.npmOTPs = account.NewNPMOTPs(db, nil)
-	if s.mail, err = newMailServices(c, db); err != nil {
-		db.Close()
-		return nil, err
-	}
+	s.mail = mailSvc
 	s.mail.wireAccounts(s.users, s.tokens)
 	if err := wireRecovery(c, s); err != nil {
 		db.Close()
