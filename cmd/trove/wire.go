@@ -192,6 +192,11 @@ func wire(ctx context.Context, c *config.Config) (*stack, error) {
 		db.Close()
 		return nil, err
 	}
+	mailSvc, err := newMailServices(c, db)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
 	reg, err := registry.New(registry.Config{
 		DB:      db,
 		Blobs:   blobs,
@@ -204,6 +209,8 @@ func wire(ctx context.Context, c *config.Config) (*stack, error) {
 		Reserved:        reserved,
 		PublishAuth:     publishAuth(c),
 		SecurityURL:     securityURL(c),
+		Burst:           registry.Burst{Packages: c.Policy.BurstPackages, Window: c.Policy.BurstWindow.Std()},
+		Held:            heldNotice(mailSvc.notes),
 	})
 	if err != nil {
 		db.Close()
@@ -230,10 +237,7 @@ func wire(ctx context.Context, c *config.Config) (*stack, error) {
 	s.users.SetHashing(limit.NewSlots(account.HashSlots(int64(c.Accounts.HashMemory)), c.Accounts.HashWait.Std()))
 	s.logins = account.NewLogins(db, s.tokens, nil)
 	s.npmOTPs = account.NewNPMOTPs(db, nil)
-	if s.mail, err = newMailServices(c, db); err != nil {
-		db.Close()
-		return nil, err
-	}
+	s.mail = mailSvc
 	s.mail.wireAccounts(s.users, s.tokens)
 	if err := wireRecovery(c, s); err != nil {
 		db.Close()

@@ -36,13 +36,17 @@ const (
 	// EventAccountDeleted: an administrator deleted the account. Its mail
 	// is queued before the address is erased, in the same transaction.
 	EventAccountDeleted EventKind = "account-deleted"
+	// EventReleaseHeld: an upload the user published, or to a package
+	// they maintain, was held for review (the worm guard, a scanner);
+	// its mail is its own (notify_held.go).
+	EventReleaseHeld EventKind = "release-held"
 )
 
 // EventKinds lists every kind, for the administrators' filter.
 var EventKinds = []EventKind{EventPasswordChanged, EventEmailChanged, EventEmailVerified, EventFactorAdded,
 	EventFactorRemoved, EventRecoveryCodeUsed, EventRecoveryCodesNew, EventTokenCreated, EventNewDevice,
 	EventLockout, EventPasswordReset, EventAdminRecovery, EventBreachedPassword, EventPackageCritical,
-	EventAccountDeleted, EventCloneWarning}
+	EventAccountDeleted, EventCloneWarning, EventReleaseHeld}
 
 // An Event is one security event on a user's account.
 type Event struct {

@@ -367,6 +367,12 @@ type Policy struct {
 	// UnpublishWindow is how long after publication owners may delete a
 	// version themselves.
 	UnpublishWindow Duration `toml:"unpublish_window"`
+	// BurstPackages is the worm guard: one credential (an API token, or
+	// a user's other credentials) that published new versions of more
+	// than this many distinct packages within BurstWindow has its later
+	// uploads held for review; 0 turns the guard off.
+	BurstPackages int      `toml:"burst_packages"`
+	BurstWindow   Duration `toml:"burst_window"`
 }
 
 // Default returns the zero-configuration setup: SQLite and files under
@@ -386,7 +392,7 @@ func Default() Config {
 		Cache:      Cache{MaxBytes: 64 << 20, PageMax: 8 << 20, DiskBytes: 1 << 30, BlobBytes: 32 << 20, BlobMax: 256 << 10},
 		Accounts:   Accounts{HashWait: Duration(2 * time.Second), DomainRecheck: Duration(7 * Day), PublishAuth: "mfa"},
 		Web:        Web{SessionLifetime: Duration(12 * time.Hour), SessionIdle: Duration(time.Hour), Sudo: Duration(10 * time.Minute)},
-		Policy:     Policy{UnpublishWindow: Duration(72 * time.Hour)},
+		Policy:     Policy{UnpublishWindow: Duration(72 * time.Hour), BurstPackages: 5, BurstWindow: Duration(10 * time.Minute)},
 		Tokens:     Tokens{DefaultLifetime: Duration(90 * Day), MaxLifetime: Duration(365 * Day)},
 		Namespaces: Namespaces{Reserved: slices.Clone(DefaultReserved)},
 		TLS:        TLS{HSTSMaxAge: Duration(DefaultHSTSMaxAge)},
@@ -558,6 +564,12 @@ func (c *Config) Validate() error {
 	}
 	if c.Policy.UnpublishWindow < 0 {
 		bad("policy.unpublish_window: must not be negative")
+	}
+	if c.Policy.BurstPackages < 0 {
+		bad("policy.burst_packages: must not be negative (0 turns the worm guard off)")
+	}
+	if c.Policy.BurstPackages > 0 && c.Policy.BurstWindow <= 0 {
+		bad("policy.burst_window: must be positive while policy.burst_packages is set (for example \"10m\")")
 	}
 	for i, r := range c.Namespaces.Reserved {
 		if eco, glob, ok := strings.Cut(r.Pattern, ":"); !ok || eco == "" || glob == "" {

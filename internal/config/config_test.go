@@ -406,3 +406,36 @@ func TestWebSessionSettings(t *testing.T) {
 		t.Errorf("valid web settings refused: %v", err)
 	}
 }
+
+// TestBurst: the worm guard is on by default, set by file or variable,
+// off at 0, and refuses values that make no sense.
+func TestBurst(t *testing.T) {
+	if d := Default(); d.Policy.BurstPackages != 5 || d.Policy.BurstWindow.Std() != 10*time.Minute {
+		t.Errorf("default burst = %d in %v, want 5 in 10m", d.Policy.BurstPackages, d.Policy.BurstWindow)
+	}
+	c, err := Load("", []string{"TROVE_POLICY_BURST_PACKAGES=20", "TROVE_POLICY_BURST_WINDOW=1h"})
+	if err != nil || c.Policy.BurstPackages != 20 || c.Policy.BurstWindow.Std() != time.Hour {
+		t.Errorf("Load(burst variables) = %d in %v, %v", c.Policy.BurstPackages, c.Policy.BurstWindow, err)
+	}
+	off := Default()
+	off.Finish()
+	off.Policy.BurstPackages, off.Policy.BurstWindow = 0, 0
+	if err := off.Validate(); err != nil {
+		t.Errorf("the guard turned off: Validate() = %v", err)
+	}
+	for _, tc := range []struct {
+		packages int
+		window   time.Duration
+		want     string
+	}{
+		{-1, 10 * time.Minute, "policy.burst_packages: must not be negative"},
+		{5, 0, "policy.burst_window: must be positive"},
+	} {
+		c := Default()
+		c.Finish()
+		c.Policy.BurstPackages, c.Policy.BurstWindow = tc.packages, Duration(tc.window)
+		if err := c.Validate(); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("Validate(burst %d in %v) = %v, want %q", tc.packages, tc.window, err, tc.want)
+		}
+	}
+}

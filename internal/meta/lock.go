@@ -27,13 +27,17 @@ import (
 //   - LockName takes an advisory lock on a key of names not yet created (a
 //     namespace, a look-alike skeleton), so that the creation of packages
 //     that would collide runs one at a time and the second sees the first.
+//   - LockCredential takes an advisory lock on a publishing credential:
+//     the worm guard's decisions (registry/burst.go) for one credential
+//     run one at a time, each counting the ones before it.
 //   - LockUser locks a user's row: token creation and revoking all of a
 //     user's tokens run one at a time per user.
 //   - LiveToken reads a token FOR SHARE: a revocation waits for the
 //     transactions that rely on the token, and they see a committed one.
 //
-// Lock order, to rule out deadlocks: name locks, then user and package
-// rows, then the sequencer, which is always last.
+// Lock order, to rule out deadlocks: name locks and credential locks
+// (never both in one transaction), then user and package rows, then the
+// sequencer, which is always last.
 const (
 	// sequencerLockKey is the advisory lock that serializes appends to the
 	// transparency log and the change feed (the bytes "trovelog").
@@ -44,6 +48,8 @@ const (
 	// nameLockClass is the first key of the two-key advisory locks of
 	// LockName; two-key and one-key advisory locks never collide.
 	nameLockClass int32 = 0x74726f76
+	// credentialLockClass is the first key of LockCredential's locks.
+	credentialLockClass int32 = 0x63726564
 )
 
 // sequence takes the sequencer lock, once per transaction.
@@ -71,6 +77,18 @@ func (tx *Tx) LockName(ctx context.Context, ecosystem, key string) error {
 	h.Write([]byte{0})
 	h.Write([]byte(key))
 	_, err := tx.exec(ctx, `SELECT pg_advisory_xact_lock(?, ?)`, nameLockClass, int32(h.Sum32()))
+	return err
+}
+
+// LockCredential holds the credential's key until the transaction ends:
+// transactions locking the same credential run one after the other.
+func (tx *Tx) LockCredential(ctx context.Context, c Credential) error {
+	if !tx.d.advisory {
+		return nil
+	}
+	h := fnv.New32a()
+	h.Write([]byte(c.key()))
+	_, err := tx.exec(ctx, `SELECT pg_advisory_xact_lock(?, ?)`, credentialLockClass, int32(h.Sum32()))
 	return err
 }
 

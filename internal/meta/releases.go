@@ -9,18 +9,19 @@ import (
 	"github.com/trove-dev/trove/internal/trove"
 )
 
-const releaseCols = `id, package_id, version, version_key, state, metadata, publisher_id, created_at, published_at, yanked_reason, deprecated, deleted_at, source, auth_level`
+const releaseCols = `id, package_id, version, version_key, state, metadata, publisher_id, created_at, published_at, yanked_reason, deprecated, deleted_at, source, auth_level, token_id`
 
 func scanRelease(s interface{ Scan(...any) error }) (*trove.Release, error) {
 	var r trove.Release
 	var md string
 	var publisher sql.NullInt64
 	var created int64
-	var published, deleted sql.NullInt64
+	var published, deleted, token sql.NullInt64
 	if err := s.Scan(&r.ID, &r.PackageID, &r.Version, &r.VersionKey, &r.State, &md, &publisher, &created, &published,
-		&r.YankedReason, &r.Deprecated, &deleted, &r.Source, &r.AuthLevel); err != nil {
+		&r.YankedReason, &r.Deprecated, &deleted, &r.Source, &r.AuthLevel, &token); err != nil {
 		return nil, err
 	}
+	r.TokenID = token.Int64
 	r.Metadata = []byte(md)
 	r.PublisherID = publisher.Int64
 	r.CreatedAt = time.UnixMicro(created).UTC()
@@ -31,13 +32,16 @@ func scanRelease(s interface{ Scan(...any) error }) (*trove.Release, error) {
 // InsertRelease adds r and sets r.ID. A taken (package, version key) is
 // ErrConflict, whatever the state of the release holding it.
 func (tx *Tx) InsertRelease(ctx context.Context, r *trove.Release) error {
-	var publisher any
+	var publisher, token any
 	if r.PublisherID != 0 {
 		publisher = r.PublisherID
 	}
-	id, err := tx.insert(ctx, `INSERT INTO releases (package_id, version, version_key, state, metadata, publisher_id, created_at, published_at, source, auth_level)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		r.PackageID, r.Version, r.VersionKey, r.State, string(r.Metadata), publisher, r.CreatedAt.UnixMicro(), micros(r.PublishedAt), r.Source, int(r.AuthLevel))
+	if r.TokenID != 0 {
+		token = r.TokenID
+	}
+	id, err := tx.insert(ctx, `INSERT INTO releases (package_id, version, version_key, state, metadata, publisher_id, created_at, published_at, source, auth_level, token_id)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		r.PackageID, r.Version, r.VersionKey, r.State, string(r.Metadata), publisher, r.CreatedAt.UnixMicro(), micros(r.PublishedAt), r.Source, int(r.AuthLevel), token)
 	r.ID = id
 	return err
 }
@@ -109,6 +113,10 @@ func (tx *Tx) DiscardQuarantined(ctx context.Context, releaseID int64) error {
 		return err
 	}
 	if _, err := tx.exec(ctx, `DELETE FROM files WHERE release_id = ? AND state = ?`, releaseID, trove.Quarantined); err != nil {
+		return err
+	}
+	// A hold is on the quarantined files, which are gone.
+	if _, err := tx.exec(ctx, `DELETE FROM held_releases WHERE release_id = ?`, releaseID); err != nil {
 		return err
 	}
 	var n int
@@ -192,9 +200,10 @@ func (q q) File(ctx context.Context, packageID int64, filename string) (*trove.F
 }
 
 // QuarantinedBefore returns the ids of releases with quarantined files
-// created before t.
+// created before t, except those held for review.
 func (q q) QuarantinedBefore(ctx context.Context, t time.Time) ([]int64, error) {
-	rows, err := q.query(ctx, `SELECT DISTINCT release_id FROM files WHERE state = ? AND created_at < ? ORDER BY release_id`,
+	rows, err := q.query(ctx, `SELECT DISTINCT release_id FROM files WHERE state = ? AND created_at < ?
+		AND release_id NOT IN (SELECT release_id FROM held_releases) ORDER BY release_id`,
 		trove.Quarantined, t.UnixMicro())
 	if err != nil {
 		return nil, err

@@ -111,7 +111,7 @@ func (s *Service) Publish(ctx context.Context, who *access.Principal, u *Upload)
 	}
 	// Cleanup must happen even if the client went away.
 	bg := context.WithoutCancel(ctx)
-	if err := s.scanQuarantined(ctx, bg, res, u, name); err != nil {
+	if err := s.scanQuarantined(ctx, bg, who, res, u, name); err != nil {
 		return nil, err
 	}
 	if err := s.publishQuarantined(bg, who, res, u); err != nil {
@@ -171,9 +171,9 @@ func (s *Service) storeBlobs(ctx context.Context, u *Upload) error {
 }
 
 // scanQuarantined runs the scan pipeline on a quarantined upload and
-// returns nil if it may be published; a refused upload is discarded
-// (with bg, which outlives the client).
-func (s *Service) scanQuarantined(ctx, bg context.Context, res *Result, u *Upload, name trove.Name) error {
+// returns nil if it may be published; a refused upload is discarded, a
+// held one recorded as held (with bg, which outlives the client).
+func (s *Service) scanQuarantined(ctx, bg context.Context, who *access.Principal, res *Result, u *Upload, name trove.Name) error {
 	report, err := s.scan.Scan(ctx, artifact(u, name, res.Files))
 	switch {
 	case err != nil:
@@ -185,7 +185,13 @@ func (s *Service) scanQuarantined(ctx, bg context.Context, res *Result, u *Uploa
 		s.discard(bg, res)
 		return trove.Error(trove.ErrRejected, "%s %s was not published: %v", u.Name, u.Version, report.Err())
 	case report.Verdict == scan.Hold:
-		return trove.Error(trove.ErrHeld, "%s %s is held for review by the registry's administrators: %v", u.Name, u.Version, report.Err())
+		msg := fmt.Sprintf("%s %s is held for review and is not visible: %v. The package's owners were emailed; "+
+			"an administrator of this registry will release it (it then becomes installable as uploaded) or reject it", u.Name, u.Version, report.Err())
+		err := s.db.Tx(bg, func(tx *meta.Tx) error { return s.hold(bg, tx, who, res, u, "scan", msg, now(s)) })
+		if err != nil {
+			return err
+		}
+		return trove.Error(trove.ErrHeld, "%s", msg)
 	}
 	return nil
 }
@@ -395,7 +401,7 @@ func releaseFor(ctx context.Context, tx *meta.Tx, who *access.Principal, rules R
 	switch {
 	case errors.Is(err, meta.ErrNotFound):
 		rel = &trove.Release{PackageID: pkg.ID, Version: u.Version, VersionKey: key, State: trove.Quarantined,
-			Metadata: u.Metadata, PublisherID: who.UserID, CreatedAt: at, AuthLevel: who.Level}
+			Metadata: u.Metadata, PublisherID: who.UserID, TokenID: who.TokenID, CreatedAt: at, AuthLevel: who.Level}
 		if err := tx.InsertRelease(ctx, rel); err != nil {
 			return nil, err
 		}
@@ -410,41 +416,66 @@ func releaseFor(ctx context.Context, tx *meta.Tx, who *access.Principal, rules R
 // at it and appends its publish record to the transparency log, all in one
 // transaction, once who is authorized again on the locked package (the
 // token may have been revoked, or who removed as an owner, while the
-// upload was scanned).
+// upload was scanned) and the worm guard lets it (burst.go): otherwise
+// the transaction records the hold and the upload is ErrHeld.
 func (s *Service) publishQuarantined(ctx context.Context, who *access.Principal, res *Result, u *Upload) error {
 	at := now(s)
-	ev := &translog.Event{Kind: "publish", Ecosystem: string(res.Package.Ecosystem), Name: string(res.Package.Name), Version: res.Release.Version,
-		Time: at, Lines: u.Lines}
-	for _, f := range res.Files {
-		ev.Files = append(ev.Files, translog.FileDigest{Name: f.Filename, SHA256: f.SHA256})
-	}
-	for _, t := range u.Tags {
-		ev.Tags = append(ev.Tags, translog.TagChange{Tag: t, Version: res.Release.Version})
-	}
-	return s.db.Tx(ctx, func(tx *meta.Tx) error {
+	held := ""
+	err := s.db.Tx(ctx, func(tx *meta.Tx) error {
 		if err := s.writable(); err != nil {
 			return err
+		}
+		if s.burst.Packages > 0 {
+			// Before the package's row: credential locks come first.
+			if err := tx.LockCredential(ctx, credential(who)); err != nil {
+				return err
+			}
 		}
 		if err := s.recheck(ctx, tx, who, res.Package, access.Publish); err != nil {
 			return err
 		}
-		if err := makeVisible(ctx, tx, res, at); err != nil {
-			return err
-		}
-		for _, t := range u.Tags {
-			if err := tx.SetDistTag(ctx, res.Package.ID, t, res.Release.ID); err != nil {
+		var err error
+		if held, err = s.checkBurst(ctx, tx, who, res, at); err != nil || held != "" {
+			if err != nil {
 				return err
 			}
+			return s.hold(ctx, tx, who, res, u, "burst", held, at)
 		}
-		if err := logFirstOwners(ctx, tx, res.Package, at); err != nil {
-			return err
-		}
-		if err := appendEvent(ctx, tx, ev); err != nil {
-			return err
-		}
-		_, err := tx.AddChange(ctx, res.Package, "publish", at)
-		return err
+		return publishTx(ctx, tx, res, u.Tags, u.Lines, at)
 	})
+	if err == nil && held != "" {
+		return trove.Error(trove.ErrHeld, "%s", held)
+	}
+	return err
+}
+
+// publishTx makes the quarantined upload in res visible within tx, with
+// its tags, its publish record and its change-feed entry.
+func publishTx(ctx context.Context, tx *meta.Tx, res *Result, tags, lines []string, at time.Time) error {
+	ev := &translog.Event{Kind: "publish", Ecosystem: string(res.Package.Ecosystem), Name: string(res.Package.Name), Version: res.Release.Version,
+		Time: at, Lines: lines}
+	for _, f := range res.Files {
+		ev.Files = append(ev.Files, translog.FileDigest{Name: f.Filename, SHA256: f.SHA256})
+	}
+	for _, t := range tags {
+		ev.Tags = append(ev.Tags, translog.TagChange{Tag: t, Version: res.Release.Version})
+	}
+	if err := makeVisible(ctx, tx, res, at); err != nil {
+		return err
+	}
+	for _, t := range tags {
+		if err := tx.SetDistTag(ctx, res.Package.ID, t, res.Release.ID); err != nil {
+			return err
+		}
+	}
+	if err := logFirstOwners(ctx, tx, res.Package, at); err != nil {
+		return err
+	}
+	if err := appendEvent(ctx, tx, ev); err != nil {
+		return err
+	}
+	_, err := tx.AddChange(ctx, res.Package, "publish", at)
+	return err
 }
 
 // makeVisible publishes a quarantined release, or the quarantined files

@@ -9,6 +9,9 @@
 //	               │   │                          │ └────yank──────►  │
 //	               │   └─scan: reject──► (discarded: never visible)   │
 //	               └─held for review                delete ─► deleted (tombstone)
+//	                   (scan: hold, or the worm guard: burst.go; an
+//	                    administrator releases it ─► published, or
+//	                    rejects it ─► discarded: held.go)
 //
 // # Invariants
 //
@@ -85,6 +88,12 @@ type Config struct {
 	// SecurityURL is the page where users add second factors, named in
 	// refusals by the policy ("" for none).
 	SecurityURL string
+	// Burst is the worm guard's threshold (burst.go); the zero value
+	// turns it off.
+	Burst Burst
+	// Held tells people that an upload is held for review (nil: the
+	// hold is only logged).
+	Held HoldNotice
 }
 
 // A Service is the registry core. It is safe for concurrent use.
@@ -103,6 +112,8 @@ type Service struct {
 	upstreams       Upstreams
 	publishAuth     trove.AuthLevel
 	securityURL     string
+	burst           Burst
+	held            HoldNotice
 	downloads       downloads
 
 	mu       sync.RWMutex
@@ -139,6 +150,8 @@ func New(cfg Config) (*Service, error) {
 		reserved:        cfg.Reserved,
 		publishAuth:     cfg.PublishAuth,
 		securityURL:     cfg.SecurityURL,
+		burst:           cfg.Burst,
+		held:            cfg.Held,
 	}
 	if s.publishAuth == trove.AuthNone {
 		s.publishAuth = DefaultPublishAuth

@@ -21,14 +21,14 @@ func TestSweepDiscardsAbandonedUploads(t *testing.T) {
 	}
 	old := time.Now().Add(-2 * StaleQuarantine)
 	var p trove.Package
-	var rels [2]trove.Release
+	var rels [3]trove.Release
 	err = db.Tx(ctx, func(tx *meta.Tx) error {
 		p = trove.Package{Ecosystem: "npm", Name: "demo", DisplayName: "demo", CreatedAt: old}
 		if err := tx.InsertPackage(ctx, &p); err != nil {
 			return err
 		}
-		for i, at := range []time.Time{old, time.Now()} { // one abandoned, one in progress
-			rels[i] = trove.Release{PackageID: p.ID, Version: []string{"1.0.0", "2.0.0"}[i], VersionKey: []string{"1.0.0", "2.0.0"}[i],
+		for i, at := range []time.Time{old, time.Now(), old} { // one abandoned, one in progress, one held
+			rels[i] = trove.Release{PackageID: p.ID, Version: []string{"1.0.0", "2.0.0", "3.0.0"}[i], VersionKey: []string{"1.0.0", "2.0.0", "3.0.0"}[i],
 				State: trove.Quarantined, Metadata: []byte(`{}`), CreatedAt: at}
 			if err := tx.InsertRelease(ctx, &rels[i]); err != nil {
 				return err
@@ -39,7 +39,7 @@ func TestSweepDiscardsAbandonedUploads(t *testing.T) {
 				return err
 			}
 		}
-		return nil
+		return tx.InsertHold(ctx, &meta.Hold{ReleaseID: rels[2].ID, Reason: "burst", Message: "held", At: old})
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -52,5 +52,8 @@ func TestSweepDiscardsAbandonedUploads(t *testing.T) {
 	}
 	if _, err := db.Release(ctx, p.ID, "2.0.0"); err != nil {
 		t.Errorf("upload in progress was discarded: %v", err)
+	}
+	if _, err := db.Release(ctx, p.ID, "3.0.0"); err != nil {
+		t.Errorf("upload held for review was discarded: %v", err)
 	}
 }

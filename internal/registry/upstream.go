@@ -237,7 +237,7 @@ func (s *Service) Import(ctx context.Context, imp *Import) (*Result, error) {
 		return nil, err
 	}
 	bg := context.WithoutCancel(ctx)
-	if err := s.scanQuarantined(ctx, bg, res, u, name); err != nil {
+	if err := s.scanQuarantined(ctx, bg, nil, res, u, name); err != nil {
 		return nil, err
 	}
 	if err := s.publishImport(bg, res, imp); err != nil {

@@ -31,12 +31,15 @@ func status(err error) int {
 		return http.StatusNotFound
 	case errors.Is(err, trove.ErrExists), errors.Is(err, account.ErrExists):
 		return http.StatusConflict
+	case errors.Is(err, trove.ErrHeld):
+		// Not 202: npm and twine show nothing of a 2xx answer and report
+		// success, so the publisher would not learn that nothing is
+		// visible, nor why, nor what happens next (the message says).
+		return http.StatusConflict
 	case errors.Is(err, trove.ErrTooLarge):
 		return http.StatusRequestEntityTooLarge
 	case errors.Is(err, trove.ErrInvalid), errors.Is(err, trove.ErrRejected), errors.Is(err, account.ErrInvalid):
 		return http.StatusBadRequest
-	case errors.Is(err, trove.ErrHeld):
-		return http.StatusAccepted
 	case errors.Is(err, trove.ErrUnsupported):
 		return http.StatusMethodNotAllowed
 	case errors.Is(err, trove.ErrUnavailable), errors.Is(err, blob.ErrDamaged):

@@ -22,6 +22,7 @@ func TestStatus(t *testing.T) {
 		{trove.Retry(time.Second, trove.ErrBusy, "too many sign-ins at once"), http.StatusServiceUnavailable},
 		{trove.Error(trove.ErrUpstream, "upstream public answered 500 for left-pad"), http.StatusBadGateway},
 		{trove.Error(trove.ErrUpstreamTimeout, "no upstream answered for left-pad"), http.StatusGatewayTimeout},
+		{trove.Error(trove.ErrHeld, "left-pad 1.0.0 is held for review"), http.StatusConflict},
 	} {
 		if got := status(tc.err); got != tc.want {
 			t.Errorf("status(%v) = %d, want %d", tc.err, got, tc.want)

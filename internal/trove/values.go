@@ -56,6 +56,10 @@ type Release struct {
 	// (AuthNone for releases imported from upstreams or published before
 	// levels were recorded).
 	AuthLevel AuthLevel
+	// TokenID is the API token the release was published with (0 for
+	// another credential, or a release published before tokens were
+	// recorded).
+	TokenID int64
 }
 
 // A File is one artifact of a release, stored as a blob named by SHA256.

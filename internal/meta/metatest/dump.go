@@ -90,10 +90,14 @@ func Fill(t *testing.T, db *meta.DB) {
 	r1 := addRelease(t, db, p, "1.0.0", trove.Published)
 	big := &trove.Release{PackageID: p.ID, Version: "2.0.0", VersionKey: "2.0.0", State: trove.Quarantined,
 		Metadata: []byte(`{"readme":"` + strings.Repeat("é\"\\\n\t<&>x", 128<<10) + `"}`), PublisherID: alice.ID, CreatedAt: now,
-		AuthLevel: trove.AuthMFA}
+		AuthLevel: trove.AuthMFA, TokenID: 7}
 	proxied := &trove.Package{Ecosystem: "npm", Name: "from-upstream", DisplayName: "from-upstream", CreatedAt: now, Upstream: true}
 	tx(t, db, func(tx *meta.Tx) error {
 		if err := tx.InsertRelease(ctx, big); err != nil {
+			return err
+		}
+		if err := tx.InsertHold(ctx, &meta.Hold{ReleaseID: big.ID, Reason: "burst", Message: "held: more than 5 packages within 10m0s",
+			Tags: []string{"latest"}, Lines: []string{"demo h1:x="}, At: now}); err != nil {
 			return err
 		}
 		if err := tx.InsertPackage(ctx, proxied); err != nil {

@@ -1,0 +1,58 @@
+package account_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/trove-dev/trove/internal/account"
+	"github.com/trove-dev/trove/internal/meta"
+)
+
+// TestHeldNotice: a hold is a security event on each account told, and
+// its mail says why and what to do; an unverified address gets no mail.
+func TestHeldNotice(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	alice, bob := e.user(t, "alice", true), e.user(t, "bob", false)
+	h := account.Held{Ecosystem: "npm", Package: "left-pad", Version: "1.3.1", Publisher: "alice",
+		Why: "left-pad 1.3.1 is held for review: the token trove_x published new versions of more than 5 packages within 10m0s"}
+	err := e.db.Tx(ctx, func(tx *meta.Tx) error {
+		for _, id := range []int64{alice.ID, bob.ID} {
+			if err := e.notes.HeldTx(ctx, tx, id, h); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := e.deliver(t, 2) // bob's verification link and alice's notice
+	var m = got[0]
+	if m.To[0] != "alice@example.test" {
+		m = got[1]
+	}
+	if m.Subject != "Trove: npm left-pad 1.3.1 held for review" {
+		t.Errorf("subject %q", m.Subject)
+	}
+	for _, want := range []string{"Hello alice", "not visible", "Uploaded by:  alice", "more than 5 packages within 10m0s",
+		"trove admin held release npm left-pad 1.3.1", base + "/-/account/security", "rejects it"} {
+		if !strings.Contains(m.Body, want) {
+			t.Errorf("the notice lacks %q:\n%s", want, m.Body)
+		}
+	}
+	for _, u := range []int64{alice.ID, bob.ID} {
+		evs, err := e.notes.List(ctx, u, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		found := false
+		for _, ev := range evs {
+			found = found || ev.Kind == account.EventReleaseHeld && strings.Contains(ev.Detail, "npm left-pad 1.3.1 was held for review")
+		}
+		if !found {
+			t.Errorf("user %d's events lack the hold: %+v", u, evs)
+		}
+	}
+}
