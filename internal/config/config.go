@@ -67,6 +67,10 @@ type Config struct {
 	Mail         Mail         `toml:"mail"`
 	// TrustedPublishing is off until issuers are configured.
 	TrustedPublishing TrustedPublishing `toml:"trusted_publishing"`
+
+	// baseURLDerived records that Finish derived BaseURL from the listen
+	// address: what clients call the server is then unknown.
+	baseURLDerived bool
 }
 
 // Namespaces configures who may create packages where.
@@ -435,6 +439,7 @@ func (c *Config) Finish() {
 	}
 	if scheme, host := c.finishTLS(); c.BaseURL == "" {
 		c.BaseURL = scheme + "://" + host
+		c.baseURLDerived = true
 	}
 	c.BaseURL = strings.TrimRight(c.BaseURL, "/")
 	if c.Transparency.Name == "" {
@@ -544,6 +549,13 @@ func (c *Config) Validate() error {
 	}
 	errs = append(errs, c.Mail.validate()...)
 	errs = append(errs, c.TrustedPublishing.validate()...)
+	if c.TrustedPublishing.Enabled() && (c.BaseURL == "" || c.baseURLDerived) {
+		// The audiences CI jobs ask for are names of the server as they
+		// call it (npm asks for "npm:<host of the registry URL>"), which
+		// the listen address is not.
+		bad("trusted_publishing: issuers need base_url: the ID tokens' audience is the host name CI jobs call this server by " +
+			"(npm asks for npm:<host>); set base_url = \"https://trove.example.com\" (or TROVE_BASE_URL)")
+	}
 	errs = append(errs, c.Accounts.validateSignup()...)
 	if c.Accounts.HashWait <= 0 {
 		bad("accounts.hash_wait: must be positive")
