@@ -218,7 +218,7 @@ func Authorize(p *Principal, a Action, r Resource) error {
 	}
 	if a == Publish && r.TrustedOnly && p.PublisherID == 0 {
 		return fmt.Errorf("%w: %s:%s takes trusted publishing only: publish it from its CI workflow, whose OIDC token is exchanged for a short-lived token "+
-			"(see docs/trusted-publishing.md); an owner may turn this off with PUT /api/v1/packages/ECOSYSTEM/NAME/policy {\"trusted_only\": false}", ErrDenied, r.Ecosystem, r.Name)
+			"(see docs/trusted-publishing.md); an owner may turn this off with: trove package trusted-only %[2]s %[3]s off", ErrDenied, r.Ecosystem, r.Name)
 	}
 	if !p.Level.Meets(r.Needs) {
 		return &LevelError{Ecosystem: r.Ecosystem, Name: r.Name, Have: p.Level, Need: r.Needs, Critical: r.Critical}
