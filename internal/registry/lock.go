@@ -36,6 +36,11 @@ func (s *Service) recheckUpload(ctx context.Context, tx *meta.Tx, who *access.Pr
 }
 
 func (s *Service) recheckAs(ctx context.Context, tx *meta.Tx, who *access.Principal, pkg *trove.Package, upload bool, acts ...access.Action) error {
+	if !upload {
+		if err := uploadOnly(who); err != nil {
+			return err
+		}
+	}
 	if err := tx.LockPackage(ctx, pkg.ID); err != nil {
 		return fmt.Errorf("locking %s: %w", pkg.Name, err)
 	}

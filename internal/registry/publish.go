@@ -197,6 +197,11 @@ func (s *Service) authorize(ctx context.Context, who *access.Principal, a access
 // authorizeAs is authorize; upload also applies the package's
 // trusted-only switch.
 func (s *Service) authorizeAs(ctx context.Context, who *access.Principal, a access.Action, eco trove.Ecosystem, name trove.Name, pkg *trove.Package, upload bool) error {
+	if !upload && a != access.Read {
+		if err := uploadOnly(who); err != nil {
+			return err
+		}
+	}
 	r := access.Resource{Ecosystem: eco, Name: s.key(eco, name), Exists: pkg != nil}
 	if pkg != nil && who != nil {
 		owner, err := s.db.IsOwner(ctx, pkg.ID, who.UserID)

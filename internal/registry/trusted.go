@@ -78,10 +78,18 @@ func (s *Service) SetTrustedOnly(ctx context.Context, who *access.Principal, eco
 		if err := s.recheck(ctx, tx, who, pkg, access.Publish); err != nil {
 			return err
 		}
-		if who != nil && who.PublisherID != 0 {
-			return trove.Error(access.ErrDenied, "a token minted by a trusted publisher cannot change the package's policy")
-		}
 		return tx.SetTrustedOnly(ctx, pkg.ID, on)
 	})
 	return s.explain(err)
+}
+
+// uploadOnly refuses a token a trusted publisher minted anything but
+// uploads (with the dist-tags they set): its publish action would
+// otherwise also reach tags, owners and settings, and a compromised CI
+// job could make its attacker an owner for good.
+func uploadOnly(who *access.Principal) error {
+	if who != nil && who.PublisherID != 0 {
+		return trove.Error(access.ErrDenied, "a token minted by a trusted publisher only uploads releases: tags, owners and settings need an owner's own token")
+	}
+	return nil
 }
