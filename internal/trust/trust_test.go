@@ -251,3 +251,42 @@ func TestRemoveRevokes(t *testing.T) {
 		t.Errorf("List after removal = %v, %v", ps, err)
 	}
 }
+
+// TestReplayWithinLeeway: an ID token is still accepted up to its expiry
+// plus the leeway, so its jti must stay recorded until then: a replay
+// after the expiry, within the leeway, is refused as reuse (the purge of
+// later exchanges keeps it), and once the leeway has passed the token is
+// refused as expired. The key set is fetched once for all of it.
+func TestReplayWithinLeeway(t *testing.T) {
+	e := newEnv(t)
+	var mu sync.Mutex
+	clock := time.Now()
+	e.svc = trust.New(trust.Options{DB: e.DB, Registry: e.Registry, Tokens: e.Tokens, Audience: aud, Host: "trove.test", Leeway: time.Minute,
+		Issuers: []trust.Issuer{{Name: "github", Kind: trust.GitHub, URL: e.github.URL}},
+		Now:     func() time.Time { mu.Lock(); defer mu.Unlock(); return clock }})
+	set := func(at time.Time) { mu.Lock(); clock = at; mu.Unlock() }
+	e.add(t, trove.PyPI, "demo", githubSpec)
+	ctx := context.Background()
+	start := clock
+	tok := e.github.Token(t, aud, trusttest.GitHub(trusttest.Claims{"exp": start.Add(5 * time.Minute).Unix()}))
+	if _, err := e.svc.Exchange(ctx, tok, aud, trove.PyPI, ""); err != nil {
+		t.Fatal(err)
+	}
+	// 30s after the expiry: another exchange purges what has expired, and
+	// the replay is still refused as reuse.
+	set(start.Add(5*time.Minute + 30*time.Second))
+	fresh := e.github.Token(t, aud, trusttest.GitHub(trusttest.Claims{"exp": start.Add(10 * time.Minute).Unix()}))
+	if _, err := e.svc.Exchange(ctx, fresh, aud, trove.PyPI, ""); err != nil {
+		t.Fatalf("a fresh token within the window: %v", err)
+	}
+	if _, err := e.svc.Exchange(ctx, tok, aud, trove.PyPI, ""); code(err) != "invalid-reuse-token" {
+		t.Errorf("replay within the leeway = %v, want invalid-reuse-token", err)
+	}
+	set(start.Add(6*time.Minute + time.Second))
+	if _, err := e.svc.Exchange(ctx, tok, aud, trove.PyPI, ""); code(err) != "invalid-token" || !strings.Contains(err.Error(), "expired") {
+		t.Errorf("replay after the leeway = %v, want invalid-token (expired)", err)
+	}
+	if n := e.github.Keys.Load(); n != 1 {
+		t.Errorf("keys fetched %d times, want once (cached)", n)
+	}
+}
