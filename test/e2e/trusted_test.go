@@ -5,9 +5,11 @@ package e2e
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -25,16 +27,17 @@ import (
 // PyPI's exchange; npm takes its own OIDC path, reading the ID token from
 // a stand-in for GitHub's token service.
 
-// startTrustedTrove runs trove serve trusting issuer as "github", with
-// base_url set (the audiences name its host, 127.0.0.1).
-func startTrustedTrove(t *testing.T, issuer *trusttest.Issuer) *Trove {
+// startTrustedTrove runs trove serve trusting github as "github" and,
+// if it is not nil, ci as "ci", a generic issuer, with base_url set (the
+// audiences name its host, 127.0.0.1).
+func startTrustedTrove(t *testing.T, github, ci *trusttest.Issuer) *Trove {
 	t.Helper()
 	cfg := filepath.Join(t.TempDir(), "trove.toml")
-	if err := os.WriteFile(cfg, []byte(`[[trusted_publishing.issuers]]
-name = "github"
-kind = "github"
-url = "`+issuer.URL+`"
-`), 0o600); err != nil {
+	toml := "[[trusted_publishing.issuers]]\nname = \"github\"\nkind = \"github\"\nurl = \"" + github.URL + "\"\n"
+	if ci != nil {
+		toml += "[[trusted_publishing.issuers]]\nname = \"ci\"\nkind = \"generic\"\nurl = \"" + ci.URL + "\"\n"
+	}
+	if err := os.WriteFile(cfg, []byte(toml), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	tr := &Trove{Data: t.TempDir(), log: &syncBuffer{}}
@@ -91,7 +94,7 @@ func mintedTokenID(t *testing.T, tr *Trove, publisher string) string {
 // replayed ID token refused, and trusted-only refusing alice's own token.
 func TestTrustedPublishingTwine(t *testing.T) {
 	issuer := trusttest.New(t)
-	tr := startTrustedTrove(t, issuer)
+	tr := startTrustedTrove(t, issuer, nil)
 	tr.AddUser(t, "alice")
 	aliceTok := tr.Token(t, "alice", "*", "publish")
 	pub := addPublisher(t, tr, aliceTok, "pypi", pyLib)
@@ -209,7 +212,7 @@ func (g *githubTokens) env() []string {
 // nothing.
 func TestTrustedPublishingNPM(t *testing.T) {
 	issuer := trusttest.New(t)
-	tr := startTrustedTrove(t, issuer)
+	tr := startTrustedTrove(t, issuer, nil)
 	tr.AddUser(t, "alice")
 	aliceTok := tr.Token(t, "alice", "*", "publish")
 	pub := addPublisher(t, tr, aliceTok, "npm", "@acme/lib")
@@ -245,5 +248,42 @@ func TestTrustedPublishingNPM(t *testing.T) {
 	wantOutput(t, "npm publish with a replayed ID token", out, "this ID token was exchanged already", "ENEEDAUTH")
 	if strings.Contains(npm.must("", "view", "@acme/lib", "versions", "--json"), "1.0.1") {
 		t.Error("1.0.1 was published with a replayed ID token")
+	}
+}
+
+// TestTrustedPublishingGo: a generic issuer's job publishes a Go module
+// with trove publish, with a token from the API's exchange
+// (POST /api/v1/oidc/exchange/go/<module>), the way docs/trusted-publishing.md
+// shows; a token whose claims differ from the rules is refused.
+func TestTrustedPublishingGo(t *testing.T) {
+	github, ci := trusttest.New(t), trusttest.New(t)
+	tr := startTrustedTrove(t, github, ci)
+	tr.AddUser(t, "alice")
+	aliceTok := tr.Token(t, "alice", "*", "publish")
+	const mod = "example.test/ci/mod"
+	must(t, "", []string{"TROVE_TOKEN=" + aliceTok}, troveBin, "publisher", "add", "go", mod, "--issuer", "ci",
+		"--claim", "sub=project:acme/mod", "--claim", "pipeline=release", "--url", tr.URL)
+	exchange := func(claims trusttest.Claims) (int, map[string]any) {
+		t.Helper()
+		status, body := postJSON(t, tr.URL+"/api/v1/oidc/exchange/go/"+url.PathEscape(mod), map[string]string{"token": ci.Token(t, "127.0.0.1", claims)})
+		var m map[string]any
+		if err := json.Unmarshal(body, &m); err != nil {
+			t.Fatalf("exchange answered %d %s", status, body)
+		}
+		return status, m
+	}
+	if status, m := exchange(trusttest.Claims{"sub": "project:acme/mod", "pipeline": "nightly"}); status != http.StatusUnauthorized ||
+		!strings.Contains(fmt.Sprint(m["error"]), "no trusted publisher of go:"+mod+" matches") {
+		t.Errorf("exchange of a token of another pipeline = %d %v, want 401 no trusted publisher", status, m)
+	}
+	status, m := exchange(trusttest.Claims{"sub": "project:acme/mod", "pipeline": "release"})
+	minted, _ := m["token"].(string)
+	if status != http.StatusOK || !strings.HasPrefix(minted, "trove_") || m["package"] != "go:"+mod {
+		t.Fatalf("exchange = %d %v", status, m)
+	}
+	publishGo(t, tr, minted, goModule(t, mod, "published by CI"), mod)
+	wantOutput(t, "trove owner list", must(t, "", nil, troveBin, "owner", "list", "go", mod, "--url", tr.URL), "alice")
+	if status, body := getBody(t, tr.URL+"/go/"+mod+"/@v/list"); status != http.StatusOK || !strings.Contains(body, "v1.0.0") {
+		t.Errorf("@v/list after the publish = %d %q", status, body)
 	}
 }
