@@ -43,7 +43,7 @@ func packageURL(server, eco, name string, more ...string) string {
 }
 
 // callAPI sends a request to Trove's API, with body as JSON if it is not
-// nil, and returns the body of a 200 answer; other answers become errors
+// nil, and returns the body of a 2xx answer; other answers become errors
 // with the server's message.
 func callAPI(ctx context.Context, method, u, token, server string, body []byte) ([]byte, error) {
 	req, err := http.NewRequestWithContext(ctx, method, u, bytes.NewReader(body))
@@ -62,7 +62,7 @@ func callAPI(ctx context.Context, method, u, token, server string, body []byte) 
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if resp.StatusCode != http.StatusOK {
+	if resp.StatusCode/100 != 2 {
 		var e struct{ Error string }
 		if json.Unmarshal(b, &e) == nil && e.Error != "" {
 			return nil, fmt.Errorf("%s: %s", resp.Status, e.Error)

@@ -57,7 +57,7 @@ publish action on the package, minted at LEVEL or above.`,
 			}
 			return printPolicy(cmd, args[0], args[1], b)
 		},
-	})
+	}, newTrustedOnly(&registryURL))
 	return cmd
 }
 

@@ -21,7 +21,9 @@ import (
 	"github.com/trove-dev/trove/internal/curate"
 	"github.com/trove-dev/trove/internal/limit"
 	"github.com/trove-dev/trove/internal/meta"
+	"github.com/trove-dev/trove/internal/npm"
 	"github.com/trove-dev/trove/internal/page"
+	"github.com/trove-dev/trove/internal/pypi"
 	"github.com/trove-dev/trove/internal/registry"
 	"github.com/trove-dev/trove/internal/scan"
 	"github.com/trove-dev/trove/internal/server"
@@ -258,8 +260,11 @@ func wire(ctx context.Context, c *config.Config) (*stack, error) {
 		db.Close()
 		return nil, err
 	}
+	tp := newTrust(c, db, reg, s.tokens)
 	mounts = append(mounts,
-		server.Mount{Prefix: "/api", Ecosystem: "api", Adapter: api.New(api.Options{Registry: reg, Tokens: s.tokens, Curate: s.curate, Notice: criticalNotice(s.mail.notes), Audit: db})},
+		server.Mount{Prefix: "/api", Ecosystem: "api", Adapter: api.New(api.Options{Registry: reg, Tokens: s.tokens, Curate: s.curate, Notice: criticalNotice(s.mail.notes), Trust: tp, Audit: db})},
+		server.Mount{Prefix: "/_/oidc", Ecosystem: "pypi", Adapter: pypi.NewOIDC(tp)},
+		server.Mount{Prefix: "/-/npm/v1/oidc", Ecosystem: "npm", Adapter: npm.NewOIDC(tp)},
 		server.Mount{Prefix: "/log", Ecosystem: "log", Handler: s.logServer})
 	guards := server.Guards{
 		TrustedProxies:  c.Connections.TrustedProxies,

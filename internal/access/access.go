@@ -47,6 +47,9 @@ type Principal struct {
 	// minted, or, for one request, the stronger proof it carried (an npm
 	// one-time password: see Raised).
 	Level trove.AuthLevel
+	// PublisherID is the trusted publisher that minted the token (0: a
+	// person made it); such a token is scoped to one package and publish.
+	PublisherID int64
 	// MustChangePassword is set while the user must change their password
 	// (it was found in known breaches at sign-in, or an administrator
 	// forced a reset): nothing but reading is allowed until it changes.
@@ -144,6 +147,9 @@ type Resource struct {
 	// Critical reports whether Needs comes from the package being
 	// critical, for the refusal's message.
 	Critical bool
+	// TrustedOnly is the package's "trusted publishing only" switch:
+	// publishing needs a token minted by a trusted publisher.
+	TrustedOnly bool
 }
 
 // A LevelError is a refusal of credentials minted after a weaker sign-in
@@ -204,9 +210,15 @@ func (e *LevelError) Unwrap() error { return ErrDenied }
 // and then either a new package (its first publisher becomes its owner),
 // ownership of the package, or an administrator account; and credentials
 // whose level meets what the package needs (a *LevelError otherwise).
+// A package that takes trusted publishing only is published only with
+// tokens its trusted publishers minted.
 func Authorize(p *Principal, a Action, r Resource) error {
 	if err := authorize(p, a, r); err != nil || a == Read {
 		return err
+	}
+	if a == Publish && r.TrustedOnly && p.PublisherID == 0 {
+		return fmt.Errorf("%w: %s:%s takes trusted publishing only: publish it from its CI workflow, whose OIDC token is exchanged for a short-lived token "+
+			"(see docs/trusted-publishing.md); an owner may turn this off with: trove package trusted-only %[2]s %[3]s off", ErrDenied, r.Ecosystem, r.Name)
 	}
 	if !p.Level.Meets(r.Needs) {
 		return &LevelError{Ecosystem: r.Ecosystem, Name: r.Name, Have: p.Level, Need: r.Needs, Critical: r.Critical}

@@ -32,6 +32,8 @@ type Spec struct {
 	// level of the web session, of the npm login, or what the operator
 	// CLI verified. The token keeps it for life.
 	AuthLevel trove.AuthLevel
+	// PublisherID is the trusted publisher minting the token (0: none).
+	PublisherID int64
 }
 
 // Lifetimes bound how long tokens live, however they are made: every
@@ -128,6 +130,7 @@ func (t *Tokens) Create(ctx context.Context, userID int64, spec Spec) (string, *
 		CreatedAt:   now,
 		ExpiresAt:   spec.ExpiresAt.UTC(),
 		AuthLevel:   spec.AuthLevel,
+		PublisherID: spec.PublisherID,
 	}
 	for _, p := range spec.Packages {
 		tok.Packages = append(tok.Packages, string(p))
@@ -203,7 +206,7 @@ func (t *Tokens) Authenticate(ctx context.Context, secret string) (*Principal, e
 		return nil, fmt.Errorf("%w: unknown token", ErrUnauthenticated)
 	}
 	p := &Principal{UserID: u.ID, UserName: u.Name, Email: u.Email, Admin: u.Admin, TokenID: tok.ID, TokenPublicID: tok.PublicID, tokenHash: h,
-		Level: tok.AuthLevel, MustChangePassword: u.PasswordReset}
+		Level: tok.AuthLevel, PublisherID: tok.PublisherID, MustChangePassword: u.PasswordReset}
 	for _, s := range tok.Packages {
 		p.Packages = append(p.Packages, Pattern(s))
 	}

@@ -40,6 +40,7 @@ import (
 	"github.com/trove-dev/trove/internal/curate"
 	"github.com/trove-dev/trove/internal/registry"
 	"github.com/trove-dev/trove/internal/trove"
+	"github.com/trove-dev/trove/internal/trust"
 )
 
 // Options configure a Handler.
@@ -51,6 +52,9 @@ type Options struct {
 	Notice registry.Notice
 	// Audit reads the audit log (nil: GET /v1/audit answers 405).
 	Audit AuditLog
+	// Trust configures trusted publishers and exchanges ID tokens (nil or
+	// without issuers: those endpoints refuse).
+	Trust *trust.Service
 }
 
 // Handler serves the API.
@@ -95,6 +99,8 @@ func parsePath(escaped string) (request, bool) {
 		return request{op: "exception", target: trove.Target{Ecosystem: trove.Ecosystem(parts[3]), Name: name}}, true
 	case len(parts) == 3 && parts[0] == "v1" && parts[1] == "tokens" && parts[2] != "":
 		return request{op: "token", user: parts[2]}, true
+	case len(parts) >= 5 && parts[0] == "v1" && (parts[1] == "packages" && parts[4] == "publishers" || parts[1] == "oidc"):
+		return parsePublishers(parts)
 	case len(parts) == 5 && parts[0] == "v1" && parts[1] == "packages" && (parts[4] == "policy" || parts[4] == "critical"):
 		return parsePolicy(parts)
 	case (len(parts) == 5 || len(parts) == 6) && parts[0] == "v1" && parts[1] == "packages" && parts[4] == "owners":
@@ -152,7 +158,7 @@ func (h *Handler) routes() adapter.Table[string, request] {
 		{Route: route("upstream.exceptions", get, "/v1/upstream/exceptions", adapter.Open), Kind: "exceptions", Serve: h.exceptions},
 		{Route: route("upstream.except", put, "/v1/upstream/exceptions/{ecosystem}/{name}", cred), Kind: "exception", Serve: h.except},
 		{Route: route("upstream.unexcept", del, "/v1/upstream/exceptions/{ecosystem}/{name}", cred), Kind: "exception", Serve: h.unexcept},
-	}, h.curationRoutes()...)
+	}, append(h.curationRoutes(), h.publisherRoutes()...)...)
 }
 
 // Routes returns the API's endpoints.

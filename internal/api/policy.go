@@ -13,7 +13,7 @@ import (
 // The MFA policy of a package (registry/mfa.go):
 //
 //	GET    /v1/packages/{eco}/{name}/policy    what changes to it need, and why
-//	PUT    /v1/packages/{eco}/{name}/policy    {"publish_auth": "phishing-resistant"}: owners raise it
+//	PUT    /v1/packages/{eco}/{name}/policy    {"publish_auth": "phishing-resistant", "trusted_only": true}: owners set either or both
 //	PUT    /v1/packages/{eco}/{name}/critical  administrators mark it critical
 //	DELETE /v1/packages/{eco}/{name}/critical  and clear the mark
 
@@ -34,6 +34,8 @@ type policyView struct {
 	Critical bool   `json:"critical"`
 	Marked   bool   `json:"marked"`
 	Ranked   bool   `json:"ranked"`
+	// TrustedOnly: publishing needs a token minted by a trusted publisher.
+	TrustedOnly bool `json:"trusted_only"`
 }
 
 func (h *Handler) policy(w http.ResponseWriter, r *http.Request, req request) error {
@@ -41,7 +43,7 @@ func (h *Handler) policy(w http.ResponseWriter, r *http.Request, req request) er
 	if err != nil {
 		return err
 	}
-	v := policyView{Needs: p.Needs.String(), Default: p.Default.String(), Critical: p.Marked || p.Ranked, Marked: p.Marked, Ranked: p.Ranked}
+	v := policyView{Needs: p.Needs.String(), Default: p.Default.String(), Critical: p.Marked || p.Ranked, Marked: p.Marked, Ranked: p.Ranked, TrustedOnly: p.TrustedOnly}
 	if p.Override != trove.AuthNone {
 		v.Override = p.Override.String()
 	}
@@ -51,16 +53,28 @@ func (h *Handler) policy(w http.ResponseWriter, r *http.Request, req request) er
 func (h *Handler) setPolicy(w http.ResponseWriter, r *http.Request, req request) error {
 	var body struct {
 		PublishAuth string `json:"publish_auth"`
+		TrustedOnly *bool  `json:"trusted_only"`
 	}
 	if err := readJSON(r, &body); err != nil {
 		return err
 	}
-	l, err := registry.ParseAuthLevel(body.PublishAuth)
-	if err != nil {
-		return err
+	if body.PublishAuth == "" && body.TrustedOnly == nil {
+		return trove.Error(trove.ErrInvalid, `the body sets nothing: give {"publish_auth": "mfa"} or {"trusted_only": true}, or both`)
 	}
-	if err := h.o.Registry.SetPublishAuth(r.Context(), access.PrincipalFrom(r.Context()), req.target.Ecosystem, req.target.Name, l); err != nil {
-		return err
+	who := access.PrincipalFrom(r.Context())
+	if body.PublishAuth != "" {
+		l, err := registry.ParseAuthLevel(body.PublishAuth)
+		if err != nil {
+			return err
+		}
+		if err := h.o.Registry.SetPublishAuth(r.Context(), who, req.target.Ecosystem, req.target.Name, l); err != nil {
+			return err
+		}
+	}
+	if body.TrustedOnly != nil {
+		if err := h.o.Registry.SetTrustedOnly(r.Context(), who, req.target.Ecosystem, req.target.Name, *body.TrustedOnly); err != nil {
+			return err
+		}
 	}
 	return h.policy(w, r, req)
 }

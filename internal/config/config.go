@@ -65,6 +65,12 @@ type Config struct {
 	TLS          TLS          `toml:"tls"`
 	Upstream     Upstream     `toml:"upstream"`
 	Mail         Mail         `toml:"mail"`
+	// TrustedPublishing is off until issuers are configured.
+	TrustedPublishing TrustedPublishing `toml:"trusted_publishing"`
+
+	// baseURLDerived records that Finish derived BaseURL from the listen
+	// address: what clients call the server is then unknown.
+	baseURLDerived bool
 }
 
 // Namespaces configures who may create packages where.
@@ -389,15 +395,16 @@ func Default() Config {
 			IdleTimeout: Duration(60 * time.Second), MinBodyRate: 4 << 10, BodyGrace: Duration(10 * time.Second)},
 		Rates: Rates{AnonymousWrites: limit.Rate{N: 30, Per: time.Minute}, Logins: limit.Rate{N: 10, Per: time.Minute},
 			Publishes: limit.Rate{N: 60, Per: time.Minute}, UpstreamFetches: limit.Rate{N: 1200, Per: time.Minute}},
-		Cache:      Cache{MaxBytes: 64 << 20, PageMax: 8 << 20, DiskBytes: 1 << 30, BlobBytes: 32 << 20, BlobMax: 256 << 10},
-		Accounts:   Accounts{HashWait: Duration(2 * time.Second), DomainRecheck: Duration(7 * Day), PublishAuth: "mfa"},
-		Web:        Web{SessionLifetime: Duration(12 * time.Hour), SessionIdle: Duration(time.Hour), Sudo: Duration(10 * time.Minute)},
-		Policy:     Policy{UnpublishWindow: Duration(72 * time.Hour), BurstPackages: 5, BurstWindow: Duration(10 * time.Minute)},
-		Tokens:     Tokens{DefaultLifetime: Duration(90 * Day), MaxLifetime: Duration(365 * Day)},
-		Namespaces: Namespaces{Reserved: slices.Clone(DefaultReserved)},
-		TLS:        TLS{HSTSMaxAge: Duration(DefaultHSTSMaxAge)},
-		Upstream:   DefaultUpstream,
-		Mail:       Mail{Port: 587, TLS: "mandatory", Timeout: Duration(30 * time.Second), PerRecipientHour: 10},
+		Cache:             Cache{MaxBytes: 64 << 20, PageMax: 8 << 20, DiskBytes: 1 << 30, BlobBytes: 32 << 20, BlobMax: 256 << 10},
+		Accounts:          Accounts{HashWait: Duration(2 * time.Second), DomainRecheck: Duration(7 * Day), PublishAuth: "mfa"},
+		Web:               Web{SessionLifetime: Duration(12 * time.Hour), SessionIdle: Duration(time.Hour), Sudo: Duration(10 * time.Minute)},
+		Policy:            Policy{UnpublishWindow: Duration(72 * time.Hour), BurstPackages: 5, BurstWindow: Duration(10 * time.Minute)},
+		Tokens:            Tokens{DefaultLifetime: Duration(90 * Day), MaxLifetime: Duration(365 * Day)},
+		Namespaces:        Namespaces{Reserved: slices.Clone(DefaultReserved)},
+		TLS:               TLS{HSTSMaxAge: Duration(DefaultHSTSMaxAge)},
+		Upstream:          DefaultUpstream,
+		Mail:              Mail{Port: 587, TLS: "mandatory", Timeout: Duration(30 * time.Second), PerRecipientHour: 10},
+		TrustedPublishing: TrustedPublishing{Leeway: Duration(time.Minute)},
 	}
 }
 
@@ -438,6 +445,7 @@ func (c *Config) Finish() {
 	}
 	if scheme, host := c.finishTLS(); c.BaseURL == "" {
 		c.BaseURL = scheme + "://" + host
+		c.baseURLDerived = true
 	}
 	c.BaseURL = strings.TrimRight(c.BaseURL, "/")
 	if c.Transparency.Name == "" {
@@ -546,6 +554,14 @@ func (c *Config) Validate() error {
 		bad("accounts.hash_memory: %d is below 19MiB, the memory of one password hash (0: 19MiB per CPU)", c.Accounts.HashMemory)
 	}
 	errs = append(errs, c.Mail.validate()...)
+	errs = append(errs, c.TrustedPublishing.validate()...)
+	if c.TrustedPublishing.Enabled() && (c.BaseURL == "" || c.baseURLDerived) {
+		// The audiences CI jobs ask for are names of the server as they
+		// call it (npm asks for "npm:<host of the registry URL>"), which
+		// the listen address is not.
+		bad("trusted_publishing: issuers need base_url: the ID tokens' audience is the host name CI jobs call this server by " +
+			"(npm asks for npm:<host>); set base_url = \"https://trove.example.com\" (or TROVE_BASE_URL)")
+	}
 	errs = append(errs, c.Accounts.validateSignup()...)
 	if c.Accounts.HashWait <= 0 {
 		bad("accounts.hash_wait: must be positive")

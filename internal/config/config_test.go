@@ -439,3 +439,34 @@ func TestBurst(t *testing.T) {
 		}
 	}
 }
+
+// TestTrustedPublishingNeedsBaseURL: with issuers configured, a base URL
+// derived from the listen address is refused (the audiences CI jobs ask
+// for name the server as they call it); an explicit one is accepted.
+func TestTrustedPublishingNeedsBaseURL(t *testing.T) {
+	issuers := []Issuer{{Name: "github", Kind: "github", URL: "https://token.actions.example"}}
+	for _, tc := range []struct {
+		name    string
+		base    string
+		issuers []Issuer
+		wantErr string
+	}{
+		{"no issuers, derived", "", nil, ""},
+		{"issuers, derived", "", issuers, "trusted_publishing: issuers need base_url"},
+		{"issuers, explicit", "http://127.0.0.1:8080", issuers, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := Default()
+			c.BaseURL = tc.base
+			c.TrustedPublishing.Issuers = tc.issuers
+			c.Finish()
+			err := c.Validate()
+			switch {
+			case tc.wantErr == "" && err != nil:
+				t.Errorf("Validate() = %v, want nil", err)
+			case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)):
+				t.Errorf("Validate() = %v, want an error containing %q", err, tc.wantErr)
+			}
+		})
+	}
+}

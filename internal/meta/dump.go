@@ -81,6 +81,7 @@ var dumpTables = []dumpTable{
 	{name: "mail_tokens", order: "hash"},
 	{name: "notify_cursors", order: "name"},
 	{name: "email_domains", order: "domain"},
+	{name: "trusted_publishers", order: "id", serial: true},
 }
 
 // ephemeralTables are the tables a dump leaves out: the replicas' job
@@ -88,8 +89,9 @@ var dumpTables = []dumpTable{
 // moment, not the registry, and a restored server starts them afresh; upstream_docs is a cache
 // of other registries' documents; password_resets are single-use links that live an hour: a
 // restored server honours none mailed before; npm_otp_challenges (npm's web one-time
-// passwords) live five minutes and are single-use too.
-var ephemeralTables = []string{"jobs", "rate_limits", "signin_budgets", "upstream_docs", "webauthn_ceremonies", "password_resets", "npm_otp_challenges"}
+// passwords) live five minutes and are single-use too; oidc_jtis (ID tokens already exchanged
+// for trusted publishing) outlive no ID token by more than hours.
+var ephemeralTables = []string{"jobs", "rate_limits", "signin_budgets", "upstream_docs", "webauthn_ceremonies", "password_resets", "npm_otp_challenges", "oidc_jtis"}
 
 // MaxDumpRowBytes bounds one row of a dump, as encoded; a longer line is
 // refused rather than buffered.

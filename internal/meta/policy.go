@@ -18,6 +18,9 @@ type PackagePolicy struct {
 	Marked bool
 	// Ranked is set by the critical job for the top packages by downloads.
 	Ranked bool
+	// TrustedOnly refuses publishing with tokens that none of the
+	// package's trusted publishers minted.
+	TrustedOnly bool
 }
 
 // Critical reports whether the package is critical, marked or ranked.
@@ -26,13 +29,13 @@ func (p PackagePolicy) Critical() bool { return p.Marked || p.Ranked }
 // PackagePolicy returns the package's policy, the zero value if it has none.
 func (q q) PackagePolicy(ctx context.Context, packageID int64) (PackagePolicy, error) {
 	var p PackagePolicy
-	var marked, ranked int
-	err := q.err(q.row(ctx, `SELECT publish_auth, marked, ranked FROM package_policies WHERE package_id = ?`, packageID).
-		Scan(&p.PublishAuth, &marked, &ranked))
+	var marked, ranked, trusted int
+	err := q.err(q.row(ctx, `SELECT publish_auth, marked, ranked, trusted_only FROM package_policies WHERE package_id = ?`, packageID).
+		Scan(&p.PublishAuth, &marked, &ranked, &trusted))
 	if errors.Is(err, ErrNotFound) {
 		return PackagePolicy{}, nil
 	}
-	p.Marked, p.Ranked = marked != 0, ranked != 0
+	p.Marked, p.Ranked, p.TrustedOnly = marked != 0, ranked != 0, trusted != 0
 	return p, err
 }
 

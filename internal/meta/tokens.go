@@ -8,14 +8,14 @@ import (
 	"github.com/trove-dev/trove/internal/trove"
 )
 
-const tokenCols = `id, public_id, hash, user_id, description, packages, actions, created_at, expires_at, last_used_at, revoked_at, auth_level`
+const tokenCols = `id, public_id, hash, user_id, description, packages, actions, created_at, expires_at, last_used_at, revoked_at, auth_level, publisher_id`
 
 func scanToken(s interface{ Scan(...any) error }) (*trove.Token, error) {
 	var t trove.Token
 	var pkgs, acts string
 	var created int64
 	var expires, used, revoked sql.NullInt64
-	if err := s.Scan(&t.ID, &t.PublicID, &t.Hash, &t.UserID, &t.Description, &pkgs, &acts, &created, &expires, &used, &revoked, &t.AuthLevel); err != nil {
+	if err := s.Scan(&t.ID, &t.PublicID, &t.Hash, &t.UserID, &t.Description, &pkgs, &acts, &created, &expires, &used, &revoked, &t.AuthLevel, &t.PublisherID); err != nil {
 		return nil, err
 	}
 	var err error
@@ -32,10 +32,10 @@ func scanToken(s interface{ Scan(...any) error }) (*trove.Token, error) {
 
 // InsertToken adds t and sets t.ID.
 func (tx *Tx) InsertToken(ctx context.Context, t *trove.Token) error {
-	id, err := tx.insert(ctx, `INSERT INTO tokens (public_id, hash, user_id, description, packages, actions, created_at, expires_at, auth_level)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	id, err := tx.insert(ctx, `INSERT INTO tokens (public_id, hash, user_id, description, packages, actions, created_at, expires_at, auth_level, publisher_id)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		t.PublicID, t.Hash, t.UserID, t.Description, marshalStrings(t.Packages), marshalStrings(t.Actions),
-		t.CreatedAt.UnixMicro(), micros(t.ExpiresAt), int(t.AuthLevel))
+		t.CreatedAt.UnixMicro(), micros(t.ExpiresAt), int(t.AuthLevel), t.PublisherID)
 	t.ID = id
 	return err
 }

@@ -26,6 +26,21 @@ import (
 // tx), and ownership is read again, as it may have changed since the
 // checks before the transaction.
 func (s *Service) recheck(ctx context.Context, tx *meta.Tx, who *access.Principal, pkg *trove.Package, acts ...access.Action) error {
+	return s.recheckAs(ctx, tx, who, pkg, false, acts...)
+}
+
+// recheckUpload is recheck for an upload, which also meets the package's
+// trusted-only switch.
+func (s *Service) recheckUpload(ctx context.Context, tx *meta.Tx, who *access.Principal, pkg *trove.Package) error {
+	return s.recheckAs(ctx, tx, who, pkg, true, access.Publish)
+}
+
+func (s *Service) recheckAs(ctx context.Context, tx *meta.Tx, who *access.Principal, pkg *trove.Package, upload bool, acts ...access.Action) error {
+	if !upload {
+		if err := uploadOnly(who); err != nil {
+			return err
+		}
+	}
 	if err := tx.LockPackage(ctx, pkg.ID); err != nil {
 		return fmt.Errorf("locking %s: %w", pkg.Name, err)
 	}
@@ -43,6 +58,11 @@ func (s *Service) recheck(ctx context.Context, tx *meta.Tx, who *access.Principa
 	r, err := s.withPolicy(ctx, tx, pkg, r)
 	if err != nil {
 		return err
+	}
+	if upload {
+		if r, err = withTrustedOnly(ctx, tx, pkg, r); err != nil {
+			return err
+		}
 	}
 	for _, a := range acts {
 		if err := access.Authorize(who, a, r); err != nil {

@@ -74,6 +74,17 @@ func (s *Service) withPolicy(ctx context.Context, q policyReader, pkg *trove.Pac
 	return r, err
 }
 
+// withTrustedOnly sets r's trusted-only switch from pkg's policy: for
+// uploads only (settings, tags and owners stay with the owners' tokens).
+func withTrustedOnly(ctx context.Context, q policyReader, pkg *trove.Package, r access.Resource) (access.Resource, error) {
+	if pkg == nil || pkg.Upstream {
+		return r, nil
+	}
+	pol, err := q.PackagePolicy(ctx, pkg.ID)
+	r.TrustedOnly = pol.TrustedOnly
+	return r, err
+}
+
 // explain completes a refusal by the policy with where users add factors.
 func (s *Service) explain(err error) error {
 	var le *access.LevelError
@@ -93,6 +104,8 @@ type PackagePolicy struct {
 	// Marked and Ranked say why the package is critical, if it is.
 	Marked bool
 	Ranked bool
+	// TrustedOnly: publishing needs a token a trusted publisher minted.
+	TrustedOnly bool
 }
 
 // Policy returns the MFA policy of the package (ecosystem, name).
@@ -109,7 +122,7 @@ func (s *Service) Policy(ctx context.Context, eco trove.Ecosystem, name string) 
 	if err != nil {
 		return nil, err
 	}
-	return &PackagePolicy{Needs: need, Default: s.publishAuth, Override: pol.PublishAuth, Marked: pol.Marked, Ranked: pol.Ranked}, nil
+	return &PackagePolicy{Needs: need, Default: s.publishAuth, Override: pol.PublishAuth, Marked: pol.Marked, Ranked: pol.Ranked, TrustedOnly: pol.TrustedOnly}, nil
 }
 
 // SetPublishAuth sets the package's own level: owners (and administrators)

@@ -136,7 +136,7 @@ func (s *Service) checkUpload(ctx context.Context, who *access.Principal, rules 
 	if err != nil && !errors.Is(err, meta.ErrNotFound) {
 		return nil, err
 	}
-	if err := s.authorize(ctx, who, access.Publish, u.Ecosystem, name, pkg); err != nil {
+	if err := s.authorizeAs(ctx, who, access.Publish, u.Ecosystem, name, pkg, true); err != nil {
 		return nil, err
 	}
 	if err := s.checkVerified(ctx, who); err != nil {
@@ -198,6 +198,17 @@ func (s *Service) scanQuarantined(ctx, bg context.Context, who *access.Principal
 
 // authorize applies access.Authorize to the package, which may not exist.
 func (s *Service) authorize(ctx context.Context, who *access.Principal, a access.Action, eco trove.Ecosystem, name trove.Name, pkg *trove.Package) error {
+	return s.authorizeAs(ctx, who, a, eco, name, pkg, false)
+}
+
+// authorizeAs is authorize; upload also applies the package's
+// trusted-only switch.
+func (s *Service) authorizeAs(ctx context.Context, who *access.Principal, a access.Action, eco trove.Ecosystem, name trove.Name, pkg *trove.Package, upload bool) error {
+	if !upload && a != access.Read {
+		if err := uploadOnly(who); err != nil {
+			return err
+		}
+	}
 	r := access.Resource{Ecosystem: eco, Name: s.key(eco, name), Exists: pkg != nil}
 	if pkg != nil && who != nil {
 		owner, err := s.db.IsOwner(ctx, pkg.ID, who.UserID)
@@ -209,6 +220,11 @@ func (s *Service) authorize(ctx context.Context, who *access.Principal, a access
 	r, err := s.withPolicy(ctx, s.db, pkg, r)
 	if err != nil {
 		return err
+	}
+	if upload {
+		if r, err = withTrustedOnly(ctx, s.db, pkg, r); err != nil {
+			return err
+		}
 	}
 	return s.explain(access.Authorize(who, a, r))
 }
@@ -371,7 +387,7 @@ func (s *Service) packageFor(ctx context.Context, tx *meta.Tx, who *access.Princ
 	case pkg.Upstream:
 		return nil, s.checkUpstreamName(ctx, u.Ecosystem, name, pkg)
 	}
-	return pkg, s.recheck(ctx, tx, who, pkg, access.Publish)
+	return pkg, s.recheckUpload(ctx, tx, who, pkg)
 }
 
 // createPackage creates the upload's package within tx, under the name
@@ -431,7 +447,7 @@ func (s *Service) publishQuarantined(ctx context.Context, who *access.Principal,
 				return err
 			}
 		}
-		if err := s.recheck(ctx, tx, who, res.Package, access.Publish); err != nil {
+		if err := s.recheckUpload(ctx, tx, who, res.Package); err != nil {
 			return err
 		}
 		var err error

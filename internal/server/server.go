@@ -301,7 +301,7 @@ func (s *Server) adapterHandler(m Mount) http.Handler {
 		if err == nil {
 			err = s.refuseWrite(r, needs[name] == adapter.SignIn)
 		}
-		if err == nil {
+		if err == nil && !isExchange(name) {
 			p, err = s.authenticate(r)
 		}
 		if err == nil {
@@ -343,6 +343,12 @@ func (s *Server) plainHandler(m Mount, audited bool) http.Handler {
 		m.Handler.ServeHTTP(rec, r)
 	})
 }
+
+// isExchange reports whether the endpoint named name is a trusted
+// publishing exchange (named "oidc.*"), whose credentials are an OIDC ID
+// token it verifies itself: npm sends it as Bearer credentials, which
+// are not an API token to authenticate.
+func isExchange(name string) bool { return strings.HasPrefix(name, "oidc.") }
 
 // authenticate resolves the request's credentials. No credentials is not
 // an error (the principal is nil); bad credentials are.

@@ -137,6 +137,9 @@ type Token struct {
 	// AuthLevel is how strongly the creator had authenticated when the
 	// token was minted; policies compare it with what a package needs.
 	AuthLevel AuthLevel
+	// PublisherID is the trusted publisher that minted the token (0: a
+	// person made it).
+	PublisherID int64
 }
 
 // A LogEntry is a transparency log record indexed under a package version:

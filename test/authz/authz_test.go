@@ -24,6 +24,7 @@ import (
 	"io"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -45,13 +46,16 @@ import (
 	"github.com/trove-dev/trove/internal/server"
 	"github.com/trove-dev/trove/internal/server/servertest"
 	"github.com/trove-dev/trove/internal/trove"
+	"github.com/trove-dev/trove/internal/trust"
+	"github.com/trove-dev/trove/internal/trust/trusttest"
 )
 
 var ctx = context.Background()
 
 // signIns are the endpoints that take no token because they make
 // credentials from a password or a pending browser sign-in.
-var signIns = []string{"npm.login.start", "npm.login.page", "npm.login.submit", "npm.login.done", "npm.login.couch", "npm.tokens.create"}
+var signIns = []string{"npm.login.start", "npm.login.page", "npm.login.submit", "npm.login.done", "npm.login.couch", "npm.tokens.create",
+	"pypi.oidc.mint", "npm.oidc.exchange", "api.oidc.exchange"} // the trusted publishing exchanges check an OIDC ID token
 
 // The callers who must be refused.
 const (
@@ -172,6 +176,27 @@ var probes = map[string]probe{
 		w.do(w.pypiUpload("doomed", "2.0"), w.owner)
 	}, request: func(w *walk) *http.Request {
 		return w.raw(http.MethodDelete, "/api/v1/packages/pypi/doomed/1.0", "", nil)
+	}},
+	"api.publishers.list": {setup: func(w *walk) { w.do(w.npmPublish("tp-list", "1.0.0"), w.owner) }, request: func(w *walk) *http.Request {
+		return w.raw(http.MethodGet, "/api/v1/packages/npm/tp-list/publishers", "", nil)
+	}},
+	"api.publishers.add": {setup: func(w *walk) { w.do(w.npmPublish("tp-add", "1.0.0"), w.owner) }, request: func(w *walk) *http.Request {
+		return w.json(http.MethodPost, "/api/v1/packages/npm/tp-add/publishers",
+			trust.Spec{Issuer: "github", Repository: "acme/tp", RepositoryOwnerID: "1", Workflow: "release.yml"})
+	}},
+	"api.publishers.remove": {setup: func(w *walk) {
+		w.do(w.npmPublish("tp-rm", "1.0.0"), w.owner)
+		alice, err := w.env.DB.UserByName(ctx, "alice")
+		if err != nil {
+			w.t.Fatal(err)
+		}
+		p, err := w.trust.Add(ctx, servertest.Principal(alice), trove.NPM, "tp-rm", trust.Spec{Issuer: "github", Repository: "acme/tp", RepositoryOwnerID: "1", Workflow: "release.yml"})
+		if err != nil {
+			w.t.Fatal(err)
+		}
+		w.publisher = p.ID
+	}, request: func(w *walk) *http.Request {
+		return w.raw(http.MethodDelete, "/api/v1/packages/npm/tp-rm/publishers/"+strconv.FormatInt(w.publisher, 10), "", nil)
 	}},
 	"api.policy.set": {setup: func(w *walk) { w.do(w.npmPublish("policied", "1.0.0"), w.owner) }, request: func(w *walk) *http.Request {
 		return w.json(http.MethodPut, "/api/v1/packages/npm/policied/policy", map[string]string{"publish_auth": "mfa"})
@@ -396,6 +421,9 @@ type walk struct {
 	version int
 	otps    *account.NPMOTPs
 	secrets []string // spare tokens' secrets, sent in URLs
+	trust   *trust.Service
+	// publisher is the trusted publisher the removal probe removes.
+	publisher int64
 }
 
 func newWalk(t *testing.T) *walk {
@@ -406,6 +434,9 @@ func newWalk(t *testing.T) *walk {
 		t.Fatal(err)
 	}
 	w.otps = account.NewNPMOTPs(w.env.DB, nil)
+	issuer := trusttest.New(t)
+	w.trust = trust.New(trust.Options{DB: w.env.DB, Registry: w.env.Registry, Tokens: w.env.Tokens, Audience: "trove.test", Host: "trove.test",
+		Issuers: []trust.Issuer{{Name: "github", Kind: trust.GitHub, URL: issuer.URL}}})
 	w.env.Start(t, func(base string) []server.Mount {
 		e := w.env
 		w.mounts = []server.Mount{
@@ -413,7 +444,9 @@ func newWalk(t *testing.T) *walk {
 				Users: e.Users, Logins: e.Logins, WebOTP: w.otps, BaseURL: base + "/npm"})},
 			{Prefix: "/pypi", Ecosystem: "pypi", Adapter: pypi.New(pypi.Options{Registry: e.Registry, Pages: e.Pages, BaseURL: base + "/pypi"})},
 			{Prefix: "/go", Ecosystem: "go", Adapter: goproxy.New(goproxy.Options{Registry: e.Registry, Pages: e.Pages})},
-			{Prefix: "/api", Ecosystem: "api", Adapter: api.New(api.Options{Registry: e.Registry, Tokens: e.Tokens, Curate: cur, Audit: e.DB})},
+			{Prefix: "/api", Ecosystem: "api", Adapter: api.New(api.Options{Registry: e.Registry, Tokens: e.Tokens, Curate: cur, Trust: w.trust, Audit: e.DB})},
+			{Prefix: "/_/oidc", Ecosystem: "pypi", Adapter: pypi.NewOIDC(w.trust)},
+			{Prefix: "/-/npm/v1/oidc", Ecosystem: "npm", Adapter: npm.NewOIDC(w.trust)},
 		}
 		return w.mounts
 	})

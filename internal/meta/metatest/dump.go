@@ -146,7 +146,7 @@ func Fill(t *testing.T, db *meta.DB) {
 		if err := fillCuration(tx, bob.ID, now); err != nil {
 			return err
 		}
-		if err := fillPolicy(tx, p.ID); err != nil {
+		if err := fillPolicy(tx, p.ID, alice.ID); err != nil {
 			return err
 		}
 		if err := fillMail(tx, alice, now); err != nil {
@@ -173,11 +173,19 @@ func Fill(t *testing.T, db *meta.DB) {
 	}
 }
 
-func fillPolicy(tx *meta.Tx, pkg int64) error {
+func fillPolicy(tx *meta.Tx, pkg, by int64) error {
 	if err := tx.SetPublishAuth(ctx, pkg, trove.AuthPhishingResistant); err != nil {
 		return err
 	}
 	if err := tx.SetCriticalMark(ctx, pkg, true); err != nil {
+		return err
+	}
+	if err := tx.SetTrustedOnly(ctx, pkg, true); err != nil {
+		return err
+	}
+	if err := tx.InsertPublisher(ctx, &meta.Publisher{Ecosystem: trove.PyPI, Name: "tp", Kind: "github", Issuer: "github",
+		Claims: `{"repository":"acme/tp","repository_owner_id":"1","workflow":"release.yml"}`, CreatedBy: by, AuthLevel: trove.AuthMFA,
+		CreatedAt: time.UnixMicro(1_700_000_000_000_000).UTC()}); err != nil {
 		return err
 	}
 	return tx.AddDownloads(ctx, []meta.DownloadCount{{PackageID: pkg, Day: 20000, Count: 7}, {PackageID: pkg, Day: 20001, Count: 1}})

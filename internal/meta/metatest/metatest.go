@@ -48,6 +48,7 @@ func Run(t *testing.T, newDB func(t *testing.T) *meta.DB) {
 	t.Run("UpstreamExceptions", func(t *testing.T) { testUpstreamExceptions(t, newDB(t)) })
 	t.Run("UpstreamSumState", func(t *testing.T) { testUpstreamSumState(t, newDB(t)) })
 	t.Run("PackagePolicies", func(t *testing.T) { testPackagePolicies(t, newDB(t)) })
+	t.Run("TrustedPublishers", func(t *testing.T) { testTrustedPublishers(t, newDB(t)) })
 	t.Run("Downloads", func(t *testing.T) { testDownloads(t, newDB(t)) })
 	t.Run("Factors", func(t *testing.T) { testFactors(t, newDB(t)) })
 	t.Run("Recovery", func(t *testing.T) { testRecovery(t, newDB(t)) })
