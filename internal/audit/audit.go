@@ -95,6 +95,12 @@ const (
 // TokenCredential names an API token by its public id.
 func TokenCredential(publicID string) string { return "token " + publicID }
 
+// MintedCredential names a token a trusted publisher minted: "token ID
+// (trusted publisher N)", so that a CI job's uploads read as such.
+func MintedCredential(publicID string, publisher int64) string {
+	return fmt.Sprintf("token %s (trusted publisher %d)", publicID, publisher)
+}
+
 // An Entry is one request to record.
 type Entry struct {
 	UserID     int64 // 0: no signed-in account: counted, not written alone

@@ -437,6 +437,9 @@ func (s *Server) record(r *http.Request, rec *recorder, route string, p *access.
 		Status: rec.code(), RequestID: RequestID(r.Context())}
 	if p != nil {
 		e.UserID, e.UserName, e.Credential = p.UserID, p.UserName, audit.TokenCredential(p.TokenPublicID)
+		if p.PublisherID != 0 {
+			e.Credential = audit.MintedCredential(p.TokenPublicID, p.PublisherID)
+		}
 	}
 	s.opts.Audit.Record(r.Context(), e)
 }

@@ -236,6 +236,9 @@ func TestTrustedPublishingNPM(t *testing.T) {
 	if !tr.Logged(`method=PUT path=/@acme/lib route=npm\.publish status=200 .*user=alice token=` + id) {
 		t.Errorf("no publish with the minted token %s in the log:\n%s", id, tr.Log())
 	}
+	// The audit log names the publisher that minted the credential.
+	wantOutput(t, "trove admin audit --package", tr.trove(t, "", "admin", "audit", "--package", "npm:@acme/lib", "--action", "npm.publish"),
+		fmt.Sprintf("token %s (trusted publisher %s)", id, pub))
 	wantOutput(t, "trove owner list", must(t, "", nil, troveBin, "owner", "list", "npm", "@acme/lib", "--url", tr.URL), "alice")
 	wantOutput(t, "npm view", npm.must("", "view", "@acme/lib", "version"), "1.0.0")
 
