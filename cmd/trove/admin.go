@@ -202,7 +202,7 @@ told).`,
 	}
 	user.AddCommand(add, set, list, unlock, newAdminUserVerify(g), newRecoverCmd(g), newAdminUserDelete(g))
 	addFactorAdmin(g, user)
-	admin.AddCommand(newAdminMail(g), newAdminInvite(g))
+	admin.AddCommand(newAdminMail(g), newAdminInvite(g), newAdminToken(g))
 	return admin
 }
 

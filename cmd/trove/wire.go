@@ -18,6 +18,7 @@ import (
 	"github.com/trove-dev/trove/internal/blob/fsblob"
 	"github.com/trove-dev/trove/internal/config"
 	"github.com/trove-dev/trove/internal/curate"
+	"github.com/trove-dev/trove/internal/leak"
 	"github.com/trove-dev/trove/internal/limit"
 	"github.com/trove-dev/trove/internal/meta"
 	"github.com/trove-dev/trove/internal/page"
@@ -251,8 +252,14 @@ func wire(ctx context.Context, c *config.Config) (*stack, error) {
 		db.Close()
 		return nil, err
 	}
+	leaks, err := leakKeys(c)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
 	mounts = append(mounts,
-		server.Mount{Prefix: "/api", Ecosystem: "api", Adapter: api.New(api.Options{Registry: reg, Tokens: s.tokens, Curate: s.curate, Notice: criticalNotice(s.mail.notes)})},
+		server.Mount{Prefix: "/api", Ecosystem: "api", Adapter: api.New(api.Options{Registry: reg, Tokens: s.tokens, Curate: s.curate,
+			Notice: criticalNotice(s.mail.notes), Leaks: leaks})},
 		server.Mount{Prefix: "/log", Ecosystem: "log", Handler: s.logServer})
 	guards := server.Guards{
 		TrustedProxies:  c.Connections.TrustedProxies,
@@ -301,4 +308,17 @@ func setLogger(c *config.Config) *logWriter {
 	}
 	slog.SetDefault(slog.New(h))
 	return lw
+}
+
+// leakKeys returns the verifier of secret scanners' reports, or nil when
+// none is configured.
+func leakKeys(c *config.Config) (*leak.Keys, error) {
+	if !c.SecretScanning.Enabled() {
+		return nil, nil
+	}
+	keys, err := c.SecretScanning.PEMKeys()
+	if err != nil {
+		return nil, err
+	}
+	return leak.NewKeys(keys, c.SecretScanning.KeysURL, nil, nil)
 }

@@ -65,6 +65,9 @@ type Config struct {
 	TLS          TLS          `toml:"tls"`
 	Upstream     Upstream     `toml:"upstream"`
 	Mail         Mail         `toml:"mail"`
+	// SecretScanning configures the endpoint secret scanners report
+	// leaked tokens to.
+	SecretScanning SecretScanning `toml:"secret_scanning"`
 }
 
 // Namespaces configures who may create packages where.
@@ -540,6 +543,7 @@ func (c *Config) Validate() error {
 		bad("accounts.hash_memory: %d is below 19MiB, the memory of one password hash (0: 19MiB per CPU)", c.Accounts.HashMemory)
 	}
 	errs = append(errs, c.Mail.validate()...)
+	errs = append(errs, c.SecretScanning.validate()...)
 	errs = append(errs, c.Accounts.validateSignup()...)
 	if c.Accounts.HashWait <= 0 {
 		bad("accounts.hash_wait: must be positive")

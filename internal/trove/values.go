@@ -133,6 +133,9 @@ type Token struct {
 	// AuthLevel is how strongly the creator had authenticated when the
 	// token was minted; policies compare it with what a package needs.
 	AuthLevel AuthLevel
+	// CIDRs are the client address prefixes (netip.Prefix text) the token
+	// may be presented from; empty: any address.
+	CIDRs []string
 }
 
 // A LogEntry is a transparency log record indexed under a package version:

@@ -223,7 +223,7 @@ func (h *Handler) revokeToken(w http.ResponseWriter, r *http.Request, v *Visit) 
 	if err := readForm(w, r); err != nil {
 		return err
 	}
-	if err := h.o.Tokens.Revoke(r.Context(), v.User.ID, r.PostForm.Get("id")); err != nil {
+	if err := h.o.Tokens.Revoke(r.Context(), v.User.ID, r.PostForm.Get("id"), access.Revocation{By: v.User.Name, Client: clientOf(r)}); err != nil {
 		return err
 	}
 	return redirect(w, r, "/-/account/tokens?done=revoked")

@@ -77,7 +77,15 @@ type probe struct {
 	// (alice's) is refused too, and an administrator's read-only token,
 	// and the positive control is an administrator's full token.
 	admin bool
+	// positive, when set, returns the token of the positive control
+	// instead of the owner's (for a request that would revoke the
+	// owner's token).
+	positive func(w *walk) string
 }
+
+// proofs are the endpoints that take no token but carry their own proof
+// (adapter.Proof); TestProofEndpoints refuses them without it.
+var proofs = []string{"api.tokens.leaked", "api.scanning.github"}
 
 // probes are the requests of every endpoint that needs a credential, by
 // "mount.route".
@@ -149,8 +157,24 @@ var probes = map[string]probe{
 		return w.raw(http.MethodDelete, "/api/v1/tokens/"+w.spare(), "", nil)
 	}},
 	"api.tokens.revokeall": {deny: []string{anonymous, readOnly, scoped}, request: func(w *walk) *http.Request {
-		// The owner's own tokens: the last probe to run (see walkOrder).
+		// The owner's own tokens: the last probe but one to run (see walkOrder).
 		return w.raw(http.MethodDelete, "/api/v1/tokens", "", nil)
+	}},
+	"api.admin.tokens.revokeall": {admin: true, request: func(w *walk) *http.Request {
+		// Every token of every user: the last probe to run (see walkOrder).
+		return w.raw(http.MethodDelete, "/api/v1/admin/tokens", "", nil)
+	}},
+	// The tokens that can write a package: its owners' or an
+	// administrator's token with the tokens action. The package is
+	// carol's, and so is the positive control (a token that cannot write
+	// the package itself), so that alice's tokens survive for the other
+	// probes; alice is a stranger to it like bob.
+	"api.package.tokens.revoke": {setup: func(w *walk) {
+		w.do(w.pypiUpload("carols", "1.0"), w.carolToken(nil, access.Publish))
+	}, positive: func(w *walk) string {
+		return w.carolToken([]string{"npm:other"}, access.ManageTokens)
+	}, request: func(w *walk) *http.Request {
+		return w.raw(http.MethodDelete, "/api/v1/packages/pypi/carols/tokens", "", nil)
 	}},
 	"api.yank": {request: func(w *walk) *http.Request {
 		return w.raw(http.MethodPost, "/api/v1/packages/npm/demo/1.0.0/yank", "application/json", []byte(`{"reason":"x"}`))
@@ -205,8 +229,10 @@ var probes = map[string]probe{
 // probe that revokes every token of the owner last.
 func walkOrder(names []string) []string {
 	slices.Sort(names)
-	if i := slices.Index(names, "api.tokens.revokeall"); i >= 0 {
-		names = append(slices.Delete(names, i, i+1), "api.tokens.revokeall")
+	for _, last := range []string{"api.tokens.revokeall", "api.admin.tokens.revokeall"} {
+		if i := slices.Index(names, last); i >= 0 {
+			names = append(slices.Delete(names, i, i+1), last)
+		}
 	}
 	return names
 }
@@ -231,6 +257,10 @@ func TestEveryRouteAuthorizes(t *testing.T) {
 		case adapter.SignIn:
 			if !slices.Contains(signIns, name) {
 				t.Errorf("%s %s is a sign-in endpoint the walk does not know: list it in signIns if it checks a password", r.Method, name)
+			}
+		case adapter.Proof:
+			if !slices.Contains(proofs, name) {
+				t.Errorf("%s %s takes a proof instead of a token, and the walk does not know it: list it in proofs and test it in TestProofEndpoints", r.Method, name)
 			}
 		case adapter.Credential:
 			if _, ok := probes[name]; !ok {
@@ -274,6 +304,9 @@ func (w *walk) check(t *testing.T, name string, p probe) {
 		if after := w.state(); after != before {
 			t.Errorf("%s with %s was refused but changed the state: %s → %s", name, caller, before, after)
 		}
+	}
+	if p.positive != nil {
+		owner = p.positive(w)
 	}
 	if resp := w.send(p.request(w), owner); resp.StatusCode >= 300 {
 		t.Errorf("%s with the owner's token = %s: the request itself is wrong, so its refusals prove nothing", name, resp.Status)
@@ -345,14 +378,22 @@ func (w *walk) ownerPrincipal() *access.Principal {
 	return p
 }
 
-// state summarizes what a refused request must not change: the log, and
-// the owner's tokens.
+// state summarizes what a refused request must not change: the log, the
+// owner's tokens and everyone's.
 func (w *walk) state() string {
 	n, err := w.env.DB.LogSize(ctx)
 	if err != nil {
 		w.t.Fatal(err)
 	}
-	toks, err := w.env.Tokens.List(ctx, w.ownerPrincipal().UserID)
+	alice, err := w.env.DB.UserByName(ctx, "alice")
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	toks, err := w.env.Tokens.List(ctx, alice.ID)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	all, err := w.env.DB.LiveTokens(ctx, time.Now())
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -362,7 +403,16 @@ func (w *walk) state() string {
 			live++
 		}
 	}
-	return fmt.Sprintf("%d log records, %d live tokens of alice", n, live)
+	return fmt.Sprintf("%d log records, %d live tokens of alice, %d of everyone", n, live, len(all))
+}
+
+// carolToken returns a new token of carol's.
+func (w *walk) carolToken(patterns []string, actions ...access.Action) string {
+	carol, err := w.env.DB.UserByName(ctx, "carol")
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return w.env.Token(w.t, carol, patterns, actions...)
 }
 
 // spare returns the public id of a new token of alice's to revoke, and
@@ -494,4 +544,34 @@ func (w *walk) goUpload(mod, version string) *http.Request {
 func (w *walk) form(path string, parts ...servertest.Part) *http.Request {
 	body, contentType := servertest.Multipart(w.t, parts...)
 	return w.raw(http.MethodPost, path, contentType, body.Bytes())
+}
+
+// TestProofEndpoints: the endpoints that take a proof instead of a token
+// change nothing without it. A leaked-token report with a well-formed
+// secret that names no token, and a secret scanning report without a
+// signature (the walk's server has no scanner keys), leave every token
+// working.
+func TestProofEndpoints(t *testing.T) {
+	w := newWalk(t)
+	before := w.state()
+	for _, tc := range []struct {
+		name string
+		req  *http.Request
+		want int
+	}{
+		{"api.tokens.leaked", w.json(http.MethodPost, "/api/v1/tokens/leaked", map[string]string{"token": access.NewToken()}), http.StatusAccepted},
+		{"api.tokens.leaked", w.json(http.MethodPost, "/api/v1/tokens/leaked", map[string]string{"token": "trove_x"}), http.StatusBadRequest},
+		{"api.scanning.github", w.json(http.MethodPost, "/api/v1/secret-scanning/github", []map[string]string{{"token": w.owner}}), http.StatusNotFound},
+	} {
+		resp := w.send(tc.req, "")
+		if resp.StatusCode != tc.want {
+			t.Errorf("%s without a proof = %s, want %d", tc.name, resp.Status, tc.want)
+		}
+	}
+	if after := w.state(); after != before {
+		t.Errorf("reports without a proof changed the state: %s → %s", before, after)
+	}
+	if _, err := w.env.Tokens.Authenticate(ctx, w.owner); err != nil {
+		t.Errorf("the owner's token after reports without a proof: %v", err)
+	}
 }
