@@ -202,6 +202,11 @@ func tokenSpec(r *http.Request, now time.Time, parse func(string) (access.Patter
 		}
 		spec.Actions = append(spec.Actions, a)
 	}
+	cidrs, err := access.ParseCIDRs(strings.FieldsFunc(f.Get("cidrs"), func(c rune) bool { return c == ',' || c == ' ' || c == '\n' }))
+	if err != nil {
+		return spec, err
+	}
+	spec.CIDRs = cidrs
 	days, err := strconv.Atoi(f.Get("days"))
 	if err != nil || days < 1 {
 		return spec, trove.Error(trove.ErrInvalid, "the token's lifetime must be a whole number of days, at least 1")
