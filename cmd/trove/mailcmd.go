@@ -61,6 +61,13 @@ func (m *mailServices) wireAccounts(users *account.Users, tokens *access.Tokens)
 		detail := fmt.Sprintf("token %s %q for %s (%s)", tok.PublicID, tok.Description, strings.Join(tok.Packages, " "), strings.Join(tok.Actions, ", "))
 		return m.notes.NotifyTx(ctx, tx, account.Event{Kind: account.EventTokenCreated, UserID: tok.UserID, Detail: detail, At: tok.CreatedAt})
 	})
+	tokens.OnRevoke(func(ctx context.Context, tx *meta.Tx, rv access.Revoked) error {
+		kind := account.EventTokenRevoked
+		if rv.Reason == access.RevokedLeaked {
+			kind = account.EventTokenLeaked
+		}
+		return m.notes.NotifyTx(ctx, tx, account.Event{Kind: kind, UserID: rv.UserID, Detail: rv.Detail(), Client: rv.Client})
+	})
 }
 
 // startMailJobs starts the sender and the release notifier as leased jobs.

@@ -19,6 +19,7 @@ import (
 	"github.com/trove-dev/trove/internal/blob/fsblob"
 	"github.com/trove-dev/trove/internal/config"
 	"github.com/trove-dev/trove/internal/curate"
+	"github.com/trove-dev/trove/internal/leak"
 	"github.com/trove-dev/trove/internal/limit"
 	"github.com/trove-dev/trove/internal/meta"
 	"github.com/trove-dev/trove/internal/npm"
@@ -260,9 +261,15 @@ func wire(ctx context.Context, c *config.Config) (*stack, error) {
 		db.Close()
 		return nil, err
 	}
+	leaks, err := leakKeys(c)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
 	tp := newTrust(c, db, reg, s.tokens)
 	mounts = append(mounts,
-		server.Mount{Prefix: "/api", Ecosystem: "api", Adapter: api.New(api.Options{Registry: reg, Tokens: s.tokens, Curate: s.curate, Notice: criticalNotice(s.mail.notes), Trust: tp, Audit: db})},
+		server.Mount{Prefix: "/api", Ecosystem: "api", Adapter: api.New(api.Options{Registry: reg, Tokens: s.tokens, Curate: s.curate,
+			Notice: criticalNotice(s.mail.notes), Trust: tp, Audit: db, Leaks: leaks})},
 		server.Mount{Prefix: "/_/oidc", Ecosystem: "pypi", Adapter: pypi.NewOIDC(tp)},
 		server.Mount{Prefix: "/-/npm/v1/oidc", Ecosystem: "npm", Adapter: npm.NewOIDC(tp)},
 		server.Mount{Prefix: "/log", Ecosystem: "log", Handler: s.logServer})
@@ -314,4 +321,17 @@ func setLogger(c *config.Config) *logWriter {
 	}
 	slog.SetDefault(slog.New(h))
 	return lw
+}
+
+// leakKeys returns the verifier of secret scanners' reports, or nil when
+// none is configured.
+func leakKeys(c *config.Config) (*leak.Keys, error) {
+	if !c.SecretScanning.Enabled() {
+		return nil, nil
+	}
+	keys, err := c.SecretScanning.PEMKeys()
+	if err != nil {
+		return nil, err
+	}
+	return leak.NewKeys(keys, c.SecretScanning.KeysURL, nil, nil)
 }

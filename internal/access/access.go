@@ -16,6 +16,7 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
+	"net/netip"
 	"slices"
 
 	"github.com/trove-dev/trove/internal/trove"
@@ -39,7 +40,8 @@ type Principal struct {
 	// TokenID identifies the API token the request presented.
 	TokenID       int64
 	TokenPublicID string
-	tokenHash     string // HashToken of the token presented
+	tokenHash     string         // HashToken of the token presented
+	cidrs         []netip.Prefix // the token's address allow-list
 	// Packages and Actions are the token's scope.
 	Packages []Pattern
 	Actions  []Action

@@ -221,13 +221,13 @@ func TestTokensLifecycle(t *testing.T) {
 	if _, err := ts.Authenticate(ctx, secret2); err != nil {
 		t.Fatal(err)
 	}
-	if err := ts.Revoke(ctx, u.ID, tok2.PublicID); err != nil {
+	if err := ts.Revoke(ctx, u.ID, tok2.PublicID, Revocation{}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := ts.Authenticate(ctx, secret2); !errors.Is(err, ErrUnauthenticated) {
 		t.Errorf("Authenticate(revoked, cached before) = %v, want ErrUnauthenticated at once", err)
 	}
-	if err := ts.Revoke(ctx, u.ID+1, tok.PublicID); err == nil {
+	if err := ts.Revoke(ctx, u.ID+1, tok.PublicID, Revocation{}); err == nil {
 		t.Errorf("revoking another user's token succeeded")
 	}
 	if _, _, err := ts.Create(ctx, u.ID, Spec{Packages: []Pattern{"*"}, Actions: Actions, ExpiresAt: now.Add(-time.Minute)}); err == nil {
@@ -259,7 +259,7 @@ func TestRevocationReachesReplicas(t *testing.T) {
 	if CacheTTL > time.Second {
 		t.Fatalf("CacheTTL = %v: a revoked token would work on other replicas for longer than a second", CacheTTL)
 	}
-	if err := a.Revoke(ctx, u.ID, tok.PublicID); err != nil {
+	if err := a.Revoke(ctx, u.ID, tok.PublicID, Revocation{}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := a.Authenticate(ctx, secret); !errors.Is(err, ErrUnauthenticated) {
@@ -278,7 +278,7 @@ func TestRevocationReachesReplicas(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if n, err := a.RevokeAll(ctx, u.ID); err != nil || n != 2 {
+	if n, err := a.RevokeAll(ctx, u.ID, Revocation{}); err != nil || n != 2 {
 		t.Errorf("RevokeAll = %d, %v; want 2 (the revoked one does not count)", n, err)
 	}
 	for _, s := range []string{s1, s2} {

@@ -50,7 +50,7 @@ func TestRaceCreateRevokeAll(t *testing.T) {
 				<-start
 				for range 25 {
 					<-created
-					_, err := tokens.RevokeAll(ctx, u.ID)
+					_, err := tokens.RevokeAll(ctx, u.ID, access.Revocation{})
 					errs <- err
 				}
 			})

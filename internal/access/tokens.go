@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -16,6 +16,10 @@ import (
 // revoked on another replica stops working within this time; on the
 // replica that revoked it, at once.
 const CacheTTL = time.Second
+
+// TouchEvery is the granularity of a token's time of last use: it is
+// written at most once per TouchEvery per token, across replicas.
+const TouchEvery = time.Minute
 
 // A Spec describes a token to create.
 type Spec struct {
@@ -34,6 +38,9 @@ type Spec struct {
 	AuthLevel trove.AuthLevel
 	// PublisherID is the trusted publisher minting the token (0: none).
 	PublisherID int64
+	// CIDRs, when not empty, are the only client addresses the token may
+	// be presented from (see ParseCIDRs); at most MaxCIDRs.
+	CIDRs []netip.Prefix
 }
 
 // Lifetimes bound how long tokens live, however they are made: every
@@ -61,6 +68,7 @@ type Tokens struct {
 	cache map[string]cachedPrincipal // by token hash
 
 	onCreate func(ctx context.Context, tx *meta.Tx, tok *trove.Token) error
+	onRevoke func(ctx context.Context, tx *meta.Tx, rv Revoked) error
 }
 
 // OnCreate sets fn to run in the transaction that stores each new token
@@ -74,6 +82,7 @@ type cachedPrincipal struct {
 	p       *Principal
 	expires time.Time // of the token itself; zero: never
 	until   time.Time // of this cache entry
+	used    time.Time // the token's time of last use, as last read or written
 }
 
 // NewTokens returns a token service over db. now may be nil for time.Now.
@@ -108,6 +117,9 @@ func (t *Tokens) Create(ctx context.Context, userID int64, spec Spec) (string, *
 	if len(spec.Actions) == 0 {
 		return "", nil, trove.Error(trove.ErrInvalid, "a token needs at least one action (read, publish, yank, tokens or curate)")
 	}
+	if len(spec.CIDRs) > MaxCIDRs {
+		return "", nil, trove.Error(trove.ErrInvalid, "a token may list at most %d address prefixes, not %d", MaxCIDRs, len(spec.CIDRs))
+	}
 	now := t.now().UTC()
 	switch {
 	case spec.NoExpiry && !t.life.AllowNoExpiry:
@@ -138,6 +150,12 @@ func (t *Tokens) Create(ctx context.Context, userID int64, spec Spec) (string, *
 	for _, a := range spec.Actions {
 		tok.Actions = append(tok.Actions, string(a))
 	}
+	for _, c := range spec.CIDRs {
+		if !c.IsValid() {
+			return "", nil, trove.Error(trove.ErrInvalid, "an address prefix of the token is not valid")
+		}
+		tok.CIDRs = append(tok.CIDRs, c.Masked().String())
+	}
 	// Under the user's row lock, as RevokeAll: a token is created either
 	// before a revocation of all the user's tokens, and revoked by it, or
 	// after it, with a later creation time.
@@ -166,7 +184,11 @@ func (t *Tokens) Create(ctx context.Context, userID int64, spec Spec) (string, *
 }
 
 // Authenticate returns the principal a token secret stands for. Every
-// failure (malformed, unknown, expired, revoked) wraps ErrUnauthenticated.
+// failure (malformed, unknown, expired, revoked) wraps ErrUnauthenticated;
+// a token presented from an address outside its allow-list is refused
+// with ErrDenied (the client's address comes from WithClientAddr; a token
+// with an allow-list is refused when ctx carries none). A successful use
+// is recorded as the token's time of last use, to TouchEvery.
 func (t *Tokens) Authenticate(ctx context.Context, secret string) (*Principal, error) {
 	if err := CheckToken(secret); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrUnauthenticated, err)
@@ -180,6 +202,10 @@ func (t *Tokens) Authenticate(ctx context.Context, secret string) (*Principal, e
 		if !c.expires.IsZero() && !now.Before(c.expires) {
 			return nil, fmt.Errorf("%w: token expired at %s", ErrUnauthenticated, c.expires.Format(time.RFC3339))
 		}
+		if err := checkAddr(ctx, c.p.cidrs); err != nil {
+			return nil, err
+		}
+		t.touch(ctx, h, c.p.TokenID, c.used, now)
 		return c.p, nil
 	}
 	tok, err := t.db.TokenByHash(ctx, h)
@@ -213,44 +239,41 @@ func (t *Tokens) Authenticate(ctx context.Context, secret string) (*Principal, e
 	for _, s := range tok.Actions {
 		p.Actions = append(p.Actions, Action(s))
 	}
-	if now.Sub(tok.LastUsedAt) > time.Minute {
-		// Best effort: the time of last use is informational.
-		_ = t.db.Tx(ctx, func(tx *meta.Tx) error { return tx.TouchToken(ctx, tok.ID, now) })
+	for _, s := range tok.CIDRs {
+		c, err := netip.ParsePrefix(s)
+		if err != nil {
+			return nil, fmt.Errorf("token %s has a stored address prefix %q that does not parse: %w", tok.PublicID, s, err)
+		}
+		p.cidrs = append(p.cidrs, c)
 	}
 	t.mu.Lock()
 	if len(t.cache) > 100_000 {
 		clear(t.cache)
 	}
-	t.cache[h] = cachedPrincipal{p: p, expires: tok.ExpiresAt, until: now.Add(CacheTTL)}
+	t.cache[h] = cachedPrincipal{p: p, expires: tok.ExpiresAt, until: now.Add(CacheTTL), used: tok.LastUsedAt}
 	t.mu.Unlock()
+	if err := checkAddr(ctx, p.cidrs); err != nil {
+		return nil, err
+	}
+	t.touch(ctx, h, tok.ID, tok.LastUsedAt, now)
 	return p, nil
 }
 
-// RevokeAll revokes every live token of the user and forgets them at
-// once on this replica (within CacheTTL on the others). It returns how
-// many it revoked. Tokens created concurrently are created either before
-// it (and revoked) or after it (see Create).
-func (t *Tokens) RevokeAll(ctx context.Context, userID int64) (int, error) {
-	var n int
-	err := t.db.Tx(ctx, func(tx *meta.Tx) error {
-		if err := tx.LockUser(ctx, userID); err != nil {
-			return err
-		}
-		var err error
-		n, err = tx.RevokeTokensOfUser(ctx, userID, t.now().UTC())
-		return err
-	})
-	if err != nil {
-		return 0, fmt.Errorf("revoking the tokens of user %d: %w", userID, err)
+// touch records a use of the token at now if the last one known (used)
+// is TouchEvery old. Best effort: the time of last use is informational.
+// The update itself skips a write another replica made within
+// TouchEvery, so the stored time is right to that granularity.
+func (t *Tokens) touch(ctx context.Context, h string, id int64, used, now time.Time) {
+	if now.Sub(used) < TouchEvery {
+		return
 	}
 	t.mu.Lock()
-	for h, c := range t.cache {
-		if c.p.UserID == userID {
-			delete(t.cache, h)
-		}
+	if c, ok := t.cache[h]; ok {
+		c.used = now
+		t.cache[h] = c
 	}
 	t.mu.Unlock()
-	return n, nil
+	_ = t.db.Tx(ctx, func(tx *meta.Tx) error { return tx.TouchToken(ctx, id, now.UTC(), TouchEvery) })
 }
 
 // Forget drops the user's tokens from this replica's cache, so that a
@@ -269,35 +292,4 @@ func (t *Tokens) Forget(userID int64) {
 // List returns the user's tokens, newest first.
 func (t *Tokens) List(ctx context.Context, userID int64) ([]*trove.Token, error) {
 	return t.db.TokensOfUser(ctx, userID)
-}
-
-// Revoke revokes the user's token with the public id (or with the secret,
-// if publicIDOrSecret is a token) and forgets it at once on this replica.
-func (t *Tokens) Revoke(ctx context.Context, userID int64, publicIDOrSecret string) error {
-	publicID := publicIDOrSecret
-	if strings.HasPrefix(publicIDOrSecret, TokenPrefix) {
-		tok, err := t.db.TokenByHash(ctx, HashToken(publicIDOrSecret))
-		if errors.Is(err, meta.ErrNotFound) || err == nil && tok.UserID != userID {
-			return trove.Error(trove.ErrNotFound, "you have no such token")
-		}
-		if err != nil {
-			return fmt.Errorf("revoking token: %w", err)
-		}
-		publicID = tok.PublicID
-	}
-	err := t.db.Tx(ctx, func(tx *meta.Tx) error { return tx.RevokeToken(ctx, userID, publicID, t.now().UTC()) })
-	if errors.Is(err, meta.ErrNotFound) {
-		return trove.Error(trove.ErrNotFound, "you have no token %s", publicID)
-	}
-	if err != nil {
-		return fmt.Errorf("revoking token %s: %w", publicID, err)
-	}
-	t.mu.Lock()
-	for h, c := range t.cache {
-		if c.p.TokenPublicID == publicID {
-			delete(t.cache, h)
-		}
-	}
-	t.mu.Unlock()
-	return nil
 }

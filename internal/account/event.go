@@ -24,11 +24,19 @@ const (
 	EventRecoveryCodeUsed     EventKind = "recovery-code-used"
 	EventRecoveryCodesNew     EventKind = "recovery-codes-regenerated"
 	EventTokenCreated         EventKind = "token-created"
-	EventNewDevice            EventKind = "new-device-sign-in"
-	EventLockout              EventKind = "lockout"
-	EventPasswordReset        EventKind = "password-reset"
-	EventAdminRecovery        EventKind = "admin-recovery"
-	EventBreachedPassword     EventKind = "breached-password"
+	// EventTokenRevoked: API tokens were revoked (one, all of the user's,
+	// those that could write a package, or every token of the registry);
+	// the detail says which and by whom.
+	EventTokenRevoked EventKind = "token-revoked"
+	// EventTokenLeaked: a token was reported exposed (by a secret
+	// scanner, or by someone holding its secret) and revoked; the detail
+	// says where it was found.
+	EventTokenLeaked      EventKind = "token-leaked"
+	EventNewDevice        EventKind = "new-device-sign-in"
+	EventLockout          EventKind = "lockout"
+	EventPasswordReset    EventKind = "password-reset"
+	EventAdminRecovery    EventKind = "admin-recovery"
+	EventBreachedPassword EventKind = "breached-password"
 	// EventPackageCritical: a package the user maintains became critical
 	// (ranked by downloads or marked by an administrator); changing it now
 	// needs a phishing-resistant sign-in (a security key or passkey).
@@ -46,7 +54,7 @@ const (
 var EventKinds = []EventKind{EventPasswordChanged, EventEmailChanged, EventEmailVerified, EventFactorAdded,
 	EventFactorRemoved, EventRecoveryCodeUsed, EventRecoveryCodesNew, EventTokenCreated, EventNewDevice,
 	EventLockout, EventPasswordReset, EventAdminRecovery, EventBreachedPassword, EventPackageCritical,
-	EventAccountDeleted, EventCloneWarning, EventReleaseHeld}
+	EventAccountDeleted, EventCloneWarning, EventReleaseHeld, EventTokenRevoked, EventTokenLeaked}
 
 // An Event is one security event on a user's account.
 type Event struct {

@@ -91,6 +91,8 @@ var eventSummaries = map[EventKind]string{
 	EventRecoveryCodeUsed: "a recovery code was used to sign in",
 	EventRecoveryCodesNew: "new recovery codes were generated (the old ones no longer work)",
 	EventTokenCreated:     "a new API token was created",
+	EventTokenRevoked:     "API tokens were revoked",
+	EventTokenLeaked:      "an API token was found exposed in public and revoked",
 	EventNewDevice:        "someone signed in from a device or network not seen before",
 	EventLockout:          "sign-ins are locked after many wrong passwords: someone may be guessing your password",
 	EventPasswordReset:    "the password was reset",
@@ -116,6 +118,16 @@ func (n *Notifications) eventMail(name string, e Event) (string, string) {
 		fmt.Fprintf(&b, "From:  %s\n", e.Client)
 	}
 	fmt.Fprintf(&b, "When:  %s\n\n", e.At.UTC().Format(time.RFC1123))
+	if e.Kind == EventTokenLeaked {
+		fmt.Fprintf(&b, "Anyone who saw the token could have used it until now: it no longer works.\n"+
+			"Remove it from where it was found (a file, a commit and its history, a log, a package),\n"+
+			"create a new token and keep it in a secret store rather than in code. Check your\n"+
+			"packages' recent releases and your account's events for anything you did not do:\n\n"+
+			"    %s/-/account/security\n\n"+
+			"If something was published that you did not publish, yank it and tell the registry's\n"+
+			"administrators.\n", n.base)
+		return subject, b.String()
+	}
 	fmt.Fprintf(&b, "If this was you, there is nothing to do.\n\n")
 	fmt.Fprintf(&b, "If this was not you: revoke your tokens, sign out everywhere, change your password\n"+
 		"or lock the account at\n\n    %s/-/account/security\n\nand tell the registry's administrators.\n", n.base)

@@ -37,6 +37,11 @@ const (
 	// what they do (on a package, or on the user's own account), and
 	// refuse any other caller.
 	Credential
+	// Proof endpoints take no token: the request carries its own proof
+	// (the secret of a token it reports leaked, or a secret scanner's
+	// signature over the body) and changes only what that proof covers.
+	// Without credentials they draw on the anonymous write rate limit.
+	Proof
 )
 
 // NewRoute returns a route; route tables list them with their entries.

@@ -7,6 +7,10 @@
 //	GET    /v1/tokens                                       → {"tokens": [{"id", "description", "packages", "actions", "created", "expires", "last_used"}]}
 //	DELETE /v1/tokens                                       → {"revoked": N} (revoke every token of the user, this one too)
 //	DELETE /v1/tokens/ID                                    → {"ok": true} (revoke one)
+//	POST   /v1/tokens/leaked    {"token", "url", "source"}  → 202 {"ok": true} (report a token leaked; no sign-in: the secret is the proof)
+//	POST   /v1/secret-scanning/github   [findings], signed  → 204 (GitHub's secret scanning partner format; see internal/leak)
+//	DELETE /v1/admin/tokens                                 → {"revoked": N, "users": M} (every token of every user; administrators)
+//	DELETE /v1/packages/ECOSYSTEM/NAME/tokens               → {"revoked": N} (every token that can write the package; its owners or administrators)
 //	POST   /v1/packages/ECOSYSTEM/NAME/VERSION/yank        {"reason": …} → {"ok": true}
 //	DELETE /v1/packages/ECOSYSTEM/NAME/VERSION/yank        → {"ok": true} (unyank)
 //	DELETE /v1/packages/ECOSYSTEM/NAME/VERSION             {"reason": …} → {"ok": true} (delete: a tombstone)
@@ -38,6 +42,8 @@ import (
 	"github.com/trove-dev/trove/internal/access"
 	"github.com/trove-dev/trove/internal/adapter"
 	"github.com/trove-dev/trove/internal/curate"
+	"github.com/trove-dev/trove/internal/leak"
+	"github.com/trove-dev/trove/internal/limit"
 	"github.com/trove-dev/trove/internal/registry"
 	"github.com/trove-dev/trove/internal/trove"
 	"github.com/trove-dev/trove/internal/trust"
@@ -48,6 +54,9 @@ type Options struct {
 	Registry *registry.Service
 	Tokens   *access.Tokens
 	Curate   *curate.Service // nil: the curation endpoints answer 405
+	// Leaks verifies secret scanners' reports; nil: the secret scanning
+	// endpoint answers 404 (not configured).
+	Leaks *leak.Keys
 	// Notice tells maintainers their package became critical (nil: no one).
 	Notice registry.Notice
 	// Audit reads the audit log (nil: GET /v1/audit answers 405).
@@ -89,6 +98,19 @@ func parsePath(escaped string) (request, bool) {
 		return request{op: "audit"}, true
 	case len(parts) == 2 && parts[0] == "v1" && parts[1] == "tokens":
 		return request{op: "tokens"}, true
+	case len(parts) == 3 && parts[0] == "v1" && parts[1] == "tokens" && parts[2] == "leaked":
+		return request{op: "leaked"}, true
+	case len(parts) == 3 && parts[0] == "v1" && parts[1] == "secret-scanning" && parts[2] == "github":
+		return request{op: "scanning"}, true
+	case len(parts) == 3 && parts[0] == "v1" && parts[1] == "admin" && parts[2] == "tokens":
+		return request{op: "alltokens"}, true
+	case len(parts) == 5 && parts[0] == "v1" && parts[1] == "packages" && parts[4] == "tokens":
+		// Before releases: no ecosystem has a version "tokens".
+		name, err := url.PathUnescape(parts[3])
+		if err != nil || name == "" {
+			return request{}, false
+		}
+		return request{op: "pkgtokens", target: trove.Target{Ecosystem: trove.Ecosystem(parts[2]), Name: name}}, true
 	case len(parts) == 3 && parts[0] == "v1" && parts[1] == "upstream" && parts[2] == "exceptions":
 		return request{op: "exceptions"}, true
 	case len(parts) == 5 && parts[0] == "v1" && parts[1] == "upstream" && parts[2] == "exceptions":
@@ -145,6 +167,10 @@ func (h *Handler) routes() adapter.Table[string, request] {
 		{Route: route("tokens.list", get, "/v1/tokens", cred), Kind: "tokens", Serve: h.listTokens},
 		{Route: route("tokens.revokeall", del, "/v1/tokens", cred), Kind: "tokens", Serve: h.revokeAll},
 		{Route: route("tokens.revoke", del, "/v1/tokens/{id}", cred), Kind: "token", Serve: h.revokeToken},
+		{Route: route("tokens.leaked", post, "/v1/tokens/leaked", adapter.Proof), Kind: "leaked", Serve: h.reportLeaked},
+		{Route: route("scanning.github", post, "/v1/secret-scanning/github", adapter.Proof), Kind: "scanning", Serve: h.secretScanning},
+		{Route: route("admin.tokens.revokeall", del, "/v1/admin/tokens", cred), Kind: "alltokens", Serve: h.revokeEveryone},
+		{Route: route("package.tokens.revoke", del, pkg+"/tokens", cred), Kind: "pkgtokens", Serve: h.revokePackage},
 		{Route: route("yank", post, pkg+"/{version}/yank", cred), Kind: "yank", Serve: h.yank},
 		{Route: route("unyank", del, pkg+"/{version}/yank", cred), Kind: "yank", Serve: h.unyank},
 		{Route: route("delete", del, pkg+"/{version}", cred), Kind: "release", Serve: h.delete},
@@ -317,7 +343,7 @@ func (h *Handler) revokeAll(w http.ResponseWriter, r *http.Request, _ request) e
 	if err := who.CheckManageTokens(); err != nil {
 		return err
 	}
-	n, err := h.o.Tokens.RevokeAll(r.Context(), who.UserID)
+	n, err := h.o.Tokens.RevokeAll(r.Context(), who.UserID, access.Revocation{By: who.UserName, Client: clientAddr(r)})
 	if err != nil {
 		return err
 	}
@@ -332,8 +358,13 @@ func (h *Handler) revokeToken(w http.ResponseWriter, r *http.Request, req reques
 			return err
 		}
 	}
-	if err := h.o.Tokens.Revoke(r.Context(), who.UserID, id); err != nil {
+	if err := h.o.Tokens.Revoke(r.Context(), who.UserID, id, access.Revocation{By: who.UserName, Client: clientAddr(r)}); err != nil {
 		return err
 	}
 	return adapter.WriteJSON(w, http.StatusOK, map[string]bool{"ok": true})
+}
+
+// clientAddr is the request's client address, for security events.
+func clientAddr(r *http.Request) string {
+	return limit.RemoteAddr(r.RemoteAddr).String()
 }

@@ -12,11 +12,14 @@ func FuzzParsePath(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		req, ok := parsePath(s)
-		if ok && req.op != "whoami" && req.target.Name == "" {
+		if ok && !nameless[req.op] && req.target.Name == "" {
 			t.Errorf("parsePath(%q) = %+v without a name", s, req)
 		}
 	})
 }
+
+// nameless are the operations not about a package.
+var nameless = map[string]bool{"whoami": true, "tokens": true, "token": true, "leaked": true, "scanning": true, "alltokens": true, "exceptions": true}
 
 func TestParsePath(t *testing.T) {
 	for _, tc := range []struct {
@@ -36,6 +39,13 @@ func TestParsePath(t *testing.T) {
 		{"/v1/packages/pypi//owners", request{}, false},
 		{"/v1/packages/go/example.com/mod/owners", request{}, false},
 		{"/v1/packages/pypi/demo/owners/bob/x", request{}, false},
+		{"/v1/packages/npm/@acme%2Fdemo/tokens", request{op: "pkgtokens", target: target("npm", "@acme/demo", "")}, true},
+		{"/v1/packages/npm//tokens", request{}, false},
+		{"/v1/tokens/leaked", request{op: "leaked"}, true},
+		{"/v1/tokens/0123456789abcdef", request{op: "token", user: "0123456789abcdef"}, true},
+		{"/v1/secret-scanning/github", request{op: "scanning"}, true},
+		{"/v1/secret-scanning/other", request{}, false},
+		{"/v1/admin/tokens", request{op: "alltokens"}, true},
 	} {
 		got, ok := parsePath(tc.path)
 		if ok != tc.ok || got != tc.want {

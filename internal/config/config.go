@@ -71,6 +71,10 @@ type Config struct {
 	// baseURLDerived records that Finish derived BaseURL from the listen
 	// address: what clients call the server is then unknown.
 	baseURLDerived bool
+
+	// SecretScanning configures the endpoint secret scanners report
+	// leaked tokens to.
+	SecretScanning SecretScanning `toml:"secret_scanning"`
 }
 
 // Namespaces configures who may create packages where.
@@ -562,6 +566,7 @@ func (c *Config) Validate() error {
 		bad("trusted_publishing: issuers need base_url: the ID tokens' audience is the host name CI jobs call this server by " +
 			"(npm asks for npm:<host>); set base_url = \"https://trove.example.com\" (or TROVE_BASE_URL)")
 	}
+	errs = append(errs, c.SecretScanning.validate()...)
 	errs = append(errs, c.Accounts.validateSignup()...)
 	if c.Accounts.HashWait <= 0 {
 		bad("accounts.hash_wait: must be positive")

@@ -470,3 +470,45 @@ func TestTrustedPublishingNeedsBaseURL(t *testing.T) {
 		})
 	}
 }
+
+// TestSecretScanning: the endpoint is off by default; its key list URL
+// must be https (http only to this machine); keys are inline PEM or files.
+func TestSecretScanning(t *testing.T) {
+	c := Default()
+	c.Finish()
+	if c.SecretScanning.Enabled() {
+		t.Error("secret scanning is enabled by default")
+	}
+	for _, tc := range []struct {
+		s    SecretScanning
+		want string // "" for valid
+	}{
+		{SecretScanning{KeysURL: "https://keys.example/secret_scanning"}, ""},
+		{SecretScanning{KeysURL: "http://127.0.0.1:9000/keys"}, ""},
+		{SecretScanning{KeysURL: "http://keys.example/keys"}, "secret_scanning.keys_url: \"http://keys.example/keys\" must be https"},
+		{SecretScanning{KeysURL: "keys"}, "is not a URL"},
+		{SecretScanning{Keys: map[string]string{"k1": ""}}, "secret_scanning.keys: key \"k1\" needs"},
+	} {
+		c := Default()
+		c.SecretScanning = tc.s
+		c.Finish()
+		err := c.Validate()
+		if tc.want == "" && err != nil || tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)) {
+			t.Errorf("Validate(%+v) = %v, want %q", tc.s, err, tc.want)
+		}
+	}
+	dir := t.TempDir()
+	pemText := "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n"
+	if err := os.WriteFile(filepath.Join(dir, "k.pem"), []byte(pemText), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := SecretScanning{Keys: map[string]string{"inline": pemText, "file": filepath.Join(dir, "k.pem")}}
+	got, err := s.PEMKeys()
+	if err != nil || got["inline"] != strings.TrimSpace(pemText) || got["file"] != pemText {
+		t.Errorf("PEMKeys = %q, %v", got, err)
+	}
+	s.Keys["missing"] = filepath.Join(dir, "nope.pem")
+	if _, err := s.PEMKeys(); err == nil || !strings.Contains(err.Error(), "secret_scanning.keys.missing") {
+		t.Errorf("PEMKeys with a missing file = %v, want an error naming the key", err)
+	}
+}

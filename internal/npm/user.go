@@ -124,15 +124,15 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request, req request) er
 			return err
 		}
 	}
-	if err := h.revoke(r.Context(), who, req.arg); err != nil {
+	if err := h.revoke(r.Context(), who, req.arg, limit.RemoteAddr(r.RemoteAddr).String()); err != nil {
 		return err
 	}
 	return adapter.WriteJSON(w, http.StatusOK, ok)
 }
 
 // revoke revokes one of the user's tokens, by secret or public id.
-func (h *Handler) revoke(ctx context.Context, who *access.Principal, tokenOrKey string) error {
-	err := h.o.Tokens.Revoke(ctx, who.UserID, tokenOrKey)
+func (h *Handler) revoke(ctx context.Context, who *access.Principal, tokenOrKey, client string) error {
+	err := h.o.Tokens.Revoke(ctx, who.UserID, tokenOrKey, access.Revocation{By: who.UserName, Client: client})
 	if errors.Is(err, trove.ErrNotFound) {
 		return trove.Error(trove.ErrNotFound, "you have no such token")
 	}
@@ -171,6 +171,7 @@ func newTokenObject(t *trove.Token) tokenObject {
 	if !t.LastUsedAt.IsZero() {
 		o.Updated = formatTime(t.LastUsedAt)
 	}
+	o.CIDRWhitelist = t.CIDRs
 	if !t.ExpiresAt.IsZero() {
 		o.Expires = formatTime(t.ExpiresAt)
 	}
@@ -275,11 +276,12 @@ type tokenRequest struct {
 // a sign-in does that.
 func (req *tokenRequest) spec() (access.Spec, error) {
 	spec := access.Spec{Actions: []access.Action{access.Read, access.Publish, access.Yank}}
-	switch {
-	case len(req.CIDR) > 0:
-		return spec, trove.Error(trove.ErrInvalid, "tokens limited to IP ranges (--cidr) are not supported; create the token without --cidr")
-	case len(req.Orgs) > 0 || req.OrgsPerm != "":
+	if len(req.Orgs) > 0 || req.OrgsPerm != "" {
 		return spec, trove.Error(trove.ErrInvalid, "organization tokens (--orgs) are not supported")
+	}
+	var err error
+	if spec.CIDRs, err = access.ParseCIDRs(req.CIDR); err != nil {
+		return spec, fmt.Errorf("--cidr: %w", err)
 	}
 	switch req.Permission {
 	case "", "read-write":
@@ -291,7 +293,6 @@ func (req *tokenRequest) spec() (access.Spec, error) {
 	if req.Readonly {
 		spec.Actions = []access.Action{access.Read}
 	}
-	var err error
 	if spec.Packages, err = req.patterns(); err != nil {
 		return spec, err
 	}
@@ -348,7 +349,7 @@ func (h *Handler) revokeToken(w http.ResponseWriter, r *http.Request, req reques
 	if err := who.CheckManageTokens(); err != nil {
 		return err
 	}
-	if err := h.revoke(r.Context(), who, req.arg); err != nil {
+	if err := h.revoke(r.Context(), who, req.arg, limit.RemoteAddr(r.RemoteAddr).String()); err != nil {
 		return err
 	}
 	return adapter.WriteJSON(w, http.StatusOK, ok)

@@ -2,6 +2,7 @@ package npm
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -171,6 +172,19 @@ func TestWhoamiAndTokens(t *testing.T) {
 	if p, _ := e.Tokens.Authenticate(ctx, ro["token"].(string)); p.Allows(access.Publish, "npm", "x") || !p.Allows(access.Read, "npm", "x") {
 		t.Errorf("read-only token may publish: %+v", p)
 	}
+	// npm token create --cidr: the token works from those addresses only
+	// (this test's client is 127.0.0.1).
+	far := do(t, "POST", e.reg+"/-/npm/v1/tokens", tok, map[string]any{"password": servertest.Password, "cidr_whitelist": []string{"192.0.2.0/24"}}).want(t, 200).json(t)
+	if fmt.Sprint(far["cidr_whitelist"]) != "[192.0.2.0/24]" {
+		t.Errorf("token created with a CIDR: cidr_whitelist = %v", far["cidr_whitelist"])
+	}
+	if r := do(t, "GET", e.reg+"/-/whoami", far["token"].(string), nil); r.status != http.StatusForbidden || !strings.Contains(r.errorText(), "only be used from 192.0.2.0/24") {
+		t.Errorf("whoami with a token limited to 192.0.2.0/24 from 127.0.0.1 = %d %s, want 403 naming the rule", r.status, r.body)
+	}
+	near := do(t, "POST", e.reg+"/-/npm/v1/tokens", tok, map[string]any{"password": servertest.Password, "cidr_whitelist": []string{"127.0.0.0/8"}}).want(t, 200).json(t)
+	do(t, "GET", e.reg+"/-/whoami", near["token"].(string), nil).want(t, 200)
+	do(t, "DELETE", e.reg+"/-/npm/v1/tokens/token/"+far["key"].(string), tok, nil).want(t, 200)
+	do(t, "DELETE", e.reg+"/-/npm/v1/tokens/token/"+near["key"].(string), tok, nil).want(t, 200)
 	for _, tc := range []struct {
 		body   map[string]any
 		status int
@@ -178,7 +192,7 @@ func TestWhoamiAndTokens(t *testing.T) {
 	}{
 		{map[string]any{"password": "wrong"}, 401, "wrong user name or password"},
 		{map[string]any{}, 400, "needs your password"},
-		{map[string]any{"password": servertest.Password, "cidr_whitelist": []string{"10.0.0.0/8"}}, 400, "not supported"},
+		{map[string]any{"password": servertest.Password, "cidr_whitelist": []string{"10.0.0.0/33", "nowhere"}}, 400, `"10.0.0.0/33", "nowhere": not an address or CIDR prefix`},
 		{map[string]any{"password": servertest.Password, "orgs": []string{"acme"}}, 400, "not supported"},
 		{map[string]any{"password": servertest.Password, "expires": 0}, 400, "at least 1"},
 		{map[string]any{"password": servertest.Password, "expires": 366}, 400, "at most 365 days"},

@@ -164,7 +164,7 @@ func TestRaceTokenRevokedDuringPublish(t *testing.T) {
 				done := make(chan error)
 				go func() { _, err := e.reg.Publish(ctx, who, u); done <- err }()
 				<-p.scanning
-				if err := tokens.Revoke(ctx, alice.UserID, tok.PublicID); err != nil {
+				if err := tokens.Revoke(ctx, alice.UserID, tok.PublicID, access.Revocation{}); err != nil {
 					t.Fatal(err)
 				}
 				close(p.resume)

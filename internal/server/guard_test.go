@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"io"
 	"net"
@@ -13,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/trove-dev/trove/internal/access"
 	"github.com/trove-dev/trove/internal/adapter"
 	"github.com/trove-dev/trove/internal/limit"
 	"github.com/trove-dev/trove/internal/server"
@@ -253,4 +255,67 @@ func TestClientAddress(t *testing.T) {
 			t.Errorf("X-Forwarded-For %q from a trusted proxy: client %s, want %s", xff, got, want)
 		}
 	}
+}
+
+// TestTokenAddressRule: a token limited to address prefixes is checked
+// against the client address the guards resolved, X-Forwarded-For from a
+// trusted proxy included (and only then), on every route.
+func TestTokenAddressRule(t *testing.T) {
+	env, direct := startGuarded(t, server.Guards{})
+	_, proxied := startGuardedWith(t, env, server.Guards{TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}})
+	alice := env.User(t, "alice", false)
+	cidrs, err := access.ParseCIDRs([]string{"203.0.113.0/24"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret, _, err := env.Tokens.Create(context.Background(), alice.ID, access.Spec{Packages: []access.Pattern{"*"}, Actions: access.Actions, CIDRs: cidrs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	get := func(ts *httptest.Server, path, xff string) (int, string) {
+		req, _ := http.NewRequest("GET", ts.URL+path, nil)
+		req.Header.Set("Authorization", "Bearer "+secret)
+		if xff != "" {
+			req.Header.Set("X-Forwarded-For", xff)
+			req.Header.Set("X-Forwarded-Proto", "https") // a TLS-terminating proxy
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	for _, tc := range []struct {
+		name     string
+		ts       *httptest.Server
+		path     string
+		xff      string
+		wantCode int
+	}{
+		{"direct from 127.0.0.1", direct, "/g/addr", "", http.StatusForbidden},
+		{"direct, forged X-Forwarded-For", direct, "/g/addr", "203.0.113.9", http.StatusForbidden},
+		{"through the proxy, allowed client", proxied, "/g/addr", "203.0.113.9", http.StatusOK},
+		{"through the proxy, allowed client, another route", proxied, "/g/pkg.publish", "203.0.113.9", http.StatusOK},
+		{"through the proxy, other client", proxied, "/g/addr", "198.51.100.7", http.StatusForbidden},
+		{"through the proxy, other client, another route", proxied, "/g/pkg.publish", "198.51.100.7", http.StatusForbidden},
+	} {
+		code, body := get(tc.ts, tc.path, tc.xff)
+		if code != tc.wantCode {
+			t.Errorf("%s: %d %s, want %d", tc.name, code, body, tc.wantCode)
+		}
+		if code == http.StatusForbidden && (!strings.Contains(body, "only be used from 203.0.113.0/24") || strings.Contains(body, secret)) {
+			t.Errorf("%s: refusal %q should name the rule and not the token", tc.name, body)
+		}
+	}
+}
+
+// startGuardedWith is startGuarded over an existing stack.
+func startGuardedWith(t *testing.T, env *servertest.Env, g server.Guards) (*servertest.Env, *httptest.Server) {
+	t.Helper()
+	s := server.New(server.Options{Mounts: []server.Mount{{Prefix: "/g", Ecosystem: "g", Adapter: guarded{}}}, Tokens: env.Tokens, Guards: g})
+	ts := httptest.NewServer(s)
+	t.Cleanup(ts.Close)
+	return env, ts
 }

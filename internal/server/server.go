@@ -239,7 +239,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	r = r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id))
 	r = s.markChannel(w, r)
 	r.RemoteAddr = s.opts.Guards.clientAddr(r)
-	r = r.WithContext(limit.WithClient(r.Context(), limit.Key(limit.RemoteAddr(r.RemoteAddr)).String()))
+	client := limit.RemoteAddr(r.RemoteAddr)
+	r = r.WithContext(access.WithClientAddr(limit.WithClient(r.Context(), limit.Key(client).String()), client))
 	s.opts.Guards.guardBody(w, r, s.opts.Metrics)
 	s.mux.ServeHTTP(w, r)
 }

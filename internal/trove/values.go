@@ -140,6 +140,9 @@ type Token struct {
 	// PublisherID is the trusted publisher that minted the token (0: a
 	// person made it).
 	PublisherID int64
+	// CIDRs are the client address prefixes (netip.Prefix text) the token
+	// may be presented from; empty: any address.
+	CIDRs []string
 }
 
 // A LogEntry is a transparency log record indexed under a package version:

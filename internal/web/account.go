@@ -203,6 +203,11 @@ func tokenSpec(r *http.Request, now time.Time, parse func(string) (access.Patter
 		}
 		spec.Actions = append(spec.Actions, a)
 	}
+	cidrs, err := access.ParseCIDRs(strings.FieldsFunc(f.Get("cidrs"), func(c rune) bool { return c == ',' || c == ' ' || c == '\n' }))
+	if err != nil {
+		return spec, err
+	}
+	spec.CIDRs = cidrs
 	days, err := strconv.Atoi(f.Get("days"))
 	if err != nil || days < 1 {
 		return spec, trove.Error(trove.ErrInvalid, "the token's lifetime must be a whole number of days, at least 1")
@@ -224,7 +229,7 @@ func (h *Handler) revokeToken(w http.ResponseWriter, r *http.Request, v *Visit) 
 	if err := readForm(w, r); err != nil {
 		return err
 	}
-	if err := h.o.Tokens.Revoke(r.Context(), v.User.ID, r.PostForm.Get("id")); err != nil {
+	if err := h.o.Tokens.Revoke(r.Context(), v.User.ID, r.PostForm.Get("id"), access.Revocation{By: v.User.Name, Client: clientOf(r)}); err != nil {
 		return err
 	}
 	return redirect(w, r, "/-/account/tokens?done=revoked")

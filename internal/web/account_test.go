@@ -48,8 +48,23 @@ func TestTokenCreateAndRevoke(t *testing.T) {
 	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(page, "at least one action") {
 		t.Errorf("token without actions: %d", resp.StatusCode)
 	}
+	resp, page = b.post("/-/account/tokens", url.Values{"description": {"x"}, "packages": {"*"}, "actions": {"read"}, "days": {"7"}, "cidrs": {"10.0.0.0/8, 10.0.0.300"}})
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(page, "&#34;10.0.0.300&#34;: not an address or CIDR prefix") {
+		t.Errorf("token with a bad address prefix: %d", resp.StatusCode)
+	}
 	if toks, _ := s.toks.List(context.Background(), s.alice.ID); len(toks) != 1 {
-		t.Errorf("%d tokens after a refused create", len(toks))
+		t.Errorf("%d tokens after refused creates", len(toks))
+	}
+	// An address allow-list, shown in the list.
+	resp, page = b.post("/-/account/tokens", url.Values{"description": {"office"}, "packages": {"*"}, "actions": {"read"}, "days": {"7"}, "cidrs": {"192.0.2.7/24, 2001:db8::/32"}})
+	if resp.StatusCode != 200 {
+		t.Fatalf("token with address prefixes: %d", resp.StatusCode)
+	}
+	if toks, _ := s.toks.List(context.Background(), s.alice.ID); len(toks) != 2 || strings.Join(toks[0].CIDRs, " ") != "192.0.2.0/24 2001:db8::/32" {
+		t.Errorf("stored address prefixes: %v", toks[0].CIDRs)
+	}
+	if _, list := b.get("/-/account/tokens"); !strings.Contains(list, "only from 192.0.2.0/24, 2001:db8::/32") {
+		t.Error("the token list does not show the address prefixes")
 	}
 }
 

@@ -20,6 +20,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -83,7 +84,15 @@ type probe struct {
 	// (alice's) is refused too, and an administrator's read-only token,
 	// and the positive control is an administrator's full token.
 	admin bool
+	// positive, when set, returns the token of the positive control
+	// instead of the owner's (for a request that would revoke the
+	// owner's token).
+	positive func(w *walk) string
 }
+
+// proofs are the endpoints that take no token but carry their own proof
+// (adapter.Proof); TestProofEndpoints refuses them without it.
+var proofs = []string{"api.tokens.leaked", "api.scanning.github"}
 
 // probes are the requests of every endpoint that needs a credential, by
 // "mount.route".
@@ -158,8 +167,24 @@ var probes = map[string]probe{
 		return w.raw(http.MethodDelete, "/api/v1/tokens/"+w.spare(), "", nil)
 	}},
 	"api.tokens.revokeall": {deny: []string{anonymous, readOnly, scoped}, request: func(w *walk) *http.Request {
-		// The owner's own tokens: the last probe to run (see walkOrder).
+		// The owner's own tokens: the last probe but one to run (see walkOrder).
 		return w.raw(http.MethodDelete, "/api/v1/tokens", "", nil)
+	}},
+	"api.admin.tokens.revokeall": {admin: true, request: func(w *walk) *http.Request {
+		// Every token of every user: the last probe to run (see walkOrder).
+		return w.raw(http.MethodDelete, "/api/v1/admin/tokens", "", nil)
+	}},
+	// The tokens that can write a package: its owners' or an
+	// administrator's token with the tokens action. The package is
+	// carol's, and so is the positive control (a token that cannot write
+	// the package itself), so that alice's tokens survive for the other
+	// probes; alice is a stranger to it like bob.
+	"api.package.tokens.revoke": {setup: func(w *walk) {
+		w.do(w.pypiUpload("carols", "1.0"), w.carolToken(nil, access.Publish))
+	}, positive: func(w *walk) string {
+		return w.carolToken([]string{"npm:other"}, access.ManageTokens)
+	}, request: func(w *walk) *http.Request {
+		return w.raw(http.MethodDelete, "/api/v1/packages/pypi/carols/tokens", "", nil)
 	}},
 	"api.yank": {request: func(w *walk) *http.Request {
 		return w.raw(http.MethodPost, "/api/v1/packages/npm/demo/1.0.0/yank", "application/json", []byte(`{"reason":"x"}`))
@@ -235,8 +260,10 @@ var probes = map[string]probe{
 // probe that revokes every token of the owner last.
 func walkOrder(names []string) []string {
 	slices.Sort(names)
-	if i := slices.Index(names, "api.tokens.revokeall"); i >= 0 {
-		names = append(slices.Delete(names, i, i+1), "api.tokens.revokeall")
+	for _, last := range []string{"api.tokens.revokeall", "api.admin.tokens.revokeall"} {
+		if i := slices.Index(names, last); i >= 0 {
+			names = append(slices.Delete(names, i, i+1), last)
+		}
 	}
 	return names
 }
@@ -262,6 +289,10 @@ func TestEveryRouteAuthorizes(t *testing.T) {
 			if !slices.Contains(signIns, name) {
 				t.Errorf("%s %s is a sign-in endpoint the walk does not know: list it in signIns if it checks a password", r.Method, name)
 			}
+		case adapter.Proof:
+			if !slices.Contains(proofs, name) {
+				t.Errorf("%s %s takes a proof instead of a token, and the walk does not know it: list it in proofs and test it in TestProofEndpoints", r.Method, name)
+			}
 		case adapter.Credential:
 			if _, ok := probes[name]; !ok {
 				t.Errorf("%s %s needs a credential and has no probe: add one to probes", r.Method, name)
@@ -278,6 +309,11 @@ func TestEveryRouteAuthorizes(t *testing.T) {
 	}
 	for _, name := range walkOrder(names) {
 		t.Run(name, func(t *testing.T) { w.check(t, name, probes[name]) })
+		if name == "api.tokens.revokeall" {
+			// alice has no live token left: new ones, so that the
+			// probes after it are refused for what they are about.
+			w.aliceTokens()
+		}
 	}
 	w.checkNoSecrets(t)
 }
@@ -335,6 +371,9 @@ func (w *walk) check(t *testing.T, name string, p probe) {
 		}
 		w.checkAudit(t, name, caller, who, req, resp, mark)
 	}
+	if p.positive != nil {
+		owner = p.positive(w)
+	}
 	req, who, mark := p.request(w), w.principalOf(owner), w.lastAudit()
 	resp := w.send(req, owner)
 	if resp.StatusCode >= 300 {
@@ -343,12 +382,28 @@ func (w *walk) check(t *testing.T, name string, p probe) {
 	w.checkAudit(t, name, ownerCaller, who, req, resp, mark)
 }
 
-// principalOf returns the principal of a token ("": nil).
+// aliceTokens mints alice's tokens: the owner's and the callers'. Those
+// they replace stay in secrets for checkNoSecrets.
+func (w *walk) aliceTokens() {
+	if w.owner != "" {
+		w.secrets = append(w.secrets, w.owner, w.callers[readOnly], w.callers[scoped])
+	}
+	w.owner = w.env.Token(w.t, w.alice, nil)
+	w.callers[readOnly] = w.env.Token(w.t, w.alice, nil, access.Read)
+	w.callers[scoped] = w.env.Token(w.t, w.alice, []string{"npm:other", "pypi:other", "go:example.test/other"}, access.Read, access.Publish, access.Yank)
+	w.callers[ownerCaller] = w.owner
+}
+
+// principalOf returns the principal of a token ("", or a token revoked
+// by an earlier probe: nil, as the server will see no account).
 func (w *walk) principalOf(token string) *access.Principal {
 	if token == "" {
 		return nil
 	}
 	p, err := w.env.Tokens.Authenticate(ctx, token)
+	if errors.Is(err, access.ErrUnauthenticated) {
+		return nil
+	}
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -370,8 +425,9 @@ func (w *walk) lastAudit() int64 {
 // checkAudit checks the audit entries written since mark for a request
 // the caller made: exactly one, naming the route, the caller's account
 // and token, and the outcome of the response, for a mutating request of
-// a caller with an account; none for a read or an anonymous caller (whose
-// requests are only counted, see package audit).
+// a caller with an account; none for a read or an anonymous caller, or
+// one whose token an earlier probe revoked (their requests are only
+// counted, see package audit).
 func (w *walk) checkAudit(t *testing.T, name, caller string, p *access.Principal, req *http.Request, resp *http.Response, mark int64) {
 	t.Helper()
 	all, err := w.env.DB.AuditEntries(ctx, meta.AuditFilter{}, 100)
@@ -384,7 +440,7 @@ func (w *walk) checkAudit(t *testing.T, name, caller string, p *access.Principal
 			es = append(es, e)
 		}
 	}
-	if !audit.Mutating(req.Method) || caller == anonymous {
+	if !audit.Mutating(req.Method) || caller == anonymous || p == nil {
 		if len(es) != 0 {
 			t.Errorf("%s %s with %s wrote %d audit entries, want none: %+v", req.Method, name, caller, len(es), *es[0])
 		}
@@ -420,7 +476,8 @@ type walk struct {
 	callers map[string]string
 	version int
 	otps    *account.NPMOTPs
-	secrets []string // spare tokens' secrets, sent in URLs
+	secrets []string // spare tokens' secrets, sent in URLs, and revoked ones
+	alice   *trove.User
 	trust   *trust.Service
 	// publisher is the trusted publisher the removal probe removes.
 	publisher int64
@@ -457,17 +514,12 @@ func newWalk(t *testing.T) *walk {
 	if err := curate.AddCurator(ctx, w.env.DB, "alice", "root", time.Now()); err != nil { // bob is not one
 		t.Fatal(err)
 	}
-	w.owner = w.env.Token(t, alice, nil)
-	w.callers = map[string]string{
-		anonymous: "",
-		readOnly:  w.env.Token(t, alice, nil, access.Read),
-		scoped:    w.env.Token(t, alice, []string{"npm:other", "pypi:other", "go:example.test/other"}, access.Read, access.Publish, access.Yank),
-		stranger:  w.env.Token(t, bob, nil),
-	}
+	w.alice = alice
+	w.callers = map[string]string{anonymous: "", stranger: w.env.Token(t, bob, nil)}
+	w.aliceTokens()
 	root := w.env.User(t, "root", true)
 	w.admin = w.env.Token(t, root, nil)
 	w.callers[adminReadOnly] = w.env.Token(t, root, nil, access.Read)
-	w.callers[ownerCaller] = w.owner
 	w.do(w.npmPublish("demo", "1.0.0"), w.owner)
 	w.do(w.pypiUpload("demo", "1.0"), w.owner)
 	w.do(w.goUpload("example.test/demo", "v1.0.0"), w.owner)
@@ -483,14 +535,22 @@ func (w *walk) ownerPrincipal() *access.Principal {
 	return p
 }
 
-// state summarizes what a refused request must not change: the log, and
-// the owner's tokens.
+// state summarizes what a refused request must not change: the log, the
+// owner's tokens and everyone's.
 func (w *walk) state() string {
 	n, err := w.env.DB.LogSize(ctx)
 	if err != nil {
 		w.t.Fatal(err)
 	}
-	toks, err := w.env.Tokens.List(ctx, w.ownerPrincipal().UserID)
+	alice, err := w.env.DB.UserByName(ctx, "alice")
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	toks, err := w.env.Tokens.List(ctx, alice.ID)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	all, err := w.env.DB.LiveTokens(ctx, time.Now())
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -500,7 +560,16 @@ func (w *walk) state() string {
 			live++
 		}
 	}
-	return fmt.Sprintf("%d log records, %d live tokens of alice", n, live)
+	return fmt.Sprintf("%d log records, %d live tokens of alice, %d of everyone", n, live, len(all))
+}
+
+// carolToken returns a new token of carol's.
+func (w *walk) carolToken(patterns []string, actions ...access.Action) string {
+	carol, err := w.env.DB.UserByName(ctx, "carol")
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return w.env.Token(w.t, carol, patterns, actions...)
 }
 
 // spare returns the public id of a new token of alice's to revoke, and
@@ -698,5 +767,35 @@ func TestAuditReading(t *testing.T) {
 		if code, _ := read(w.admin, q); code != http.StatusBadRequest {
 			t.Errorf("query %q = %d, want 400", q, code)
 		}
+	}
+}
+
+// TestProofEndpoints: the endpoints that take a proof instead of a token
+// change nothing without it. A leaked-token report with a well-formed
+// secret that names no token, and a secret scanning report without a
+// signature (the walk's server has no scanner keys), leave every token
+// working.
+func TestProofEndpoints(t *testing.T) {
+	w := newWalk(t)
+	before := w.state()
+	for _, tc := range []struct {
+		name string
+		req  *http.Request
+		want int
+	}{
+		{"api.tokens.leaked", w.json(http.MethodPost, "/api/v1/tokens/leaked", map[string]string{"token": access.NewToken()}), http.StatusAccepted},
+		{"api.tokens.leaked", w.json(http.MethodPost, "/api/v1/tokens/leaked", map[string]string{"token": "trove_x"}), http.StatusBadRequest},
+		{"api.scanning.github", w.json(http.MethodPost, "/api/v1/secret-scanning/github", []map[string]string{{"token": w.owner}}), http.StatusNotFound},
+	} {
+		resp := w.send(tc.req, "")
+		if resp.StatusCode != tc.want {
+			t.Errorf("%s without a proof = %s, want %d", tc.name, resp.Status, tc.want)
+		}
+	}
+	if after := w.state(); after != before {
+		t.Errorf("reports without a proof changed the state: %s → %s", before, after)
+	}
+	if _, err := w.env.Tokens.Authenticate(ctx, w.owner); err != nil {
+		t.Errorf("the owner's token after reports without a proof: %v", err)
 	}
 }

@@ -137,7 +137,7 @@ func Fill(t *testing.T, db *meta.DB) {
 			Actions: []string{"read"}, CreatedAt: now, ExpiresAt: now.AddDate(0, 1, 0)}); err != nil {
 			return err
 		}
-		if err := tx.RevokeToken(ctx, bob.ID, "p2", now); err != nil {
+		if _, err := tx.RevokeToken(ctx, bob.ID, "p2", now); err != nil {
 			return err
 		}
 		if err := tx.InsertLoginSession(ctx, &meta.LoginSession{LoginHash: "l1", DoneHash: "d1", CreatedAt: now, ExpiresAt: now.Add(600e9)}); err != nil {

@@ -257,8 +257,24 @@ func testPublicEmail(t *testing.T, db *meta.DB) {
 func testTokens(t *testing.T, db *meta.DB) {
 	u := addUser(t, db, "alice")
 	tok := &trove.Token{PublicID: "pub1", Hash: "h1", UserID: u.ID, Description: "ci", Packages: []string{"npm:@acme/*"},
-		Actions: []string{"publish"}, CreatedAt: now, ExpiresAt: now.Add(time.Hour), AuthLevel: trove.AuthMFA}
+		Actions: []string{"publish"}, CreatedAt: now, ExpiresAt: now.Add(time.Hour), AuthLevel: trove.AuthMFA,
+		CIDRs: []string{"10.0.0.0/8", "2001:db8::/32"}}
 	tx(t, db, func(tx *meta.Tx) error { return tx.InsertToken(ctx, tok) })
+	// The time of last use is written at most once a minute, whoever asks.
+	for _, c := range []struct {
+		at   time.Time
+		want time.Time
+	}{
+		{now.Add(time.Second), now.Add(time.Second)},
+		{now.Add(30 * time.Second), now.Add(time.Second)},
+		{now.Add(61 * time.Second), now.Add(61 * time.Second)},
+	} {
+		tx(t, db, func(tx *meta.Tx) error { return tx.TouchToken(ctx, tok.ID, c.at, time.Minute) })
+		if got, _ := db.TokenByHash(ctx, "h1"); !got.LastUsedAt.Equal(c.want) {
+			t.Errorf("after TouchToken(%v): LastUsedAt = %v, want %v", c.at, got.LastUsedAt, c.want)
+		}
+	}
+	tok.LastUsedAt = now.Add(61 * time.Second)
 	got, err := db.TokenByHash(ctx, "h1")
 	if err != nil {
 		t.Fatal(err)
@@ -266,20 +282,68 @@ func testTokens(t *testing.T, db *meta.DB) {
 	if diff := cmp.Diff(tok, got); diff != "" {
 		t.Errorf("TokenByHash mismatch (-want +got):\n%s", diff)
 	}
-	tx(t, db, func(tx *meta.Tx) error { return tx.RevokeToken(ctx, u.ID, "pub1", now.Add(time.Minute)) })
-	tx(t, db, func(tx *meta.Tx) error { return tx.RevokeToken(ctx, u.ID, "pub1", now.Add(time.Hour)) })
+	tx(t, db, func(tx *meta.Tx) error {
+		if ok, err := tx.RevokeToken(ctx, u.ID, "pub1", now.Add(time.Minute)); !ok || err != nil {
+			t.Errorf("first RevokeToken = %v, %v; want true, nil", ok, err)
+		}
+		return nil
+	})
+	tx(t, db, func(tx *meta.Tx) error {
+		if ok, err := tx.RevokeToken(ctx, u.ID, "pub1", now.Add(time.Hour)); ok || err != nil {
+			t.Errorf("second RevokeToken = %v, %v; want false, nil", ok, err)
+		}
+		return nil
+	})
 	got, _ = db.TokenByHash(ctx, "h1")
 	if !got.RevokedAt.Equal(now.Add(time.Minute)) {
 		t.Errorf("RevokedAt = %v, want the first revocation time %v", got.RevokedAt, now.Add(time.Minute))
 	}
 	other := addUser(t, db, "mallory")
-	err = db.Tx(ctx, func(tx *meta.Tx) error { return tx.RevokeToken(ctx, other.ID, "pub1", now) })
+	err = db.Tx(ctx, func(tx *meta.Tx) error { _, err := tx.RevokeToken(ctx, other.ID, "pub1", now); return err })
 	if !errors.Is(err, meta.ErrNotFound) {
 		t.Errorf("RevokeToken(another user's token) = %v, want ErrNotFound", err)
 	}
 	list, err := db.TokensOfUser(ctx, u.ID)
 	if err != nil || len(list) != 1 {
 		t.Errorf("TokensOfUser = %d tokens, %v; want 1", len(list), err)
+	}
+
+	// The live tokens, revoked by id and all at once.
+	mk := func(pub string, user int64, expires time.Time) *trove.Token {
+		tk := &trove.Token{PublicID: pub, Hash: "h-" + pub, UserID: user, Packages: []string{"*"}, Actions: []string{"read"}, CreatedAt: now, ExpiresAt: expires}
+		tx(t, db, func(tx *meta.Tx) error { return tx.InsertToken(ctx, tk) })
+		return tk
+	}
+	a1 := mk("a1", u.ID, now.Add(time.Hour))
+	mk("a2", u.ID, time.Time{})
+	mk("m1", other.ID, now.Add(time.Hour))
+	mk("m2", other.ID, now.Add(-time.Hour)) // expired: not live, but still revoked by RevokeAllTokens
+	live, err := db.LiveTokens(ctx, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pubs []string
+	for _, tk := range live {
+		pubs = append(pubs, tk.PublicID)
+	}
+	if diff := cmp.Diff([]string{"a1", "a2", "m1"}, pubs); diff != "" {
+		t.Errorf("LiveTokens (-want +got):\n%s", diff)
+	}
+	var n int
+	tx(t, db, func(tx *meta.Tx) (err error) {
+		n, err = tx.RevokeTokensByID(ctx, []int64{a1.ID, tok.ID, 99999}, now)
+		return err
+	})
+	if n != 1 {
+		t.Errorf("RevokeTokensByID(live, revoked, unknown) = %d, want 1", n)
+	}
+	var per map[int64]int
+	tx(t, db, func(tx *meta.Tx) (err error) { per, err = tx.RevokeAllTokens(ctx, now); return err })
+	if diff := cmp.Diff(map[int64]int{u.ID: 1, other.ID: 2}, per); diff != "" {
+		t.Errorf("RevokeAllTokens (-want +got):\n%s", diff)
+	}
+	if live, err := db.LiveTokens(ctx, now); err != nil || len(live) != 0 {
+		t.Errorf("LiveTokens after RevokeAllTokens = %d, %v; want none", len(live), err)
 	}
 }
 
