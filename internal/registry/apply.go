@@ -276,7 +276,9 @@ func (c Deprecate) apply(b *batch, rel *trove.Release, ev *translog.Event) error
 // a yanked release cannot be tagged.
 type SetTag struct{ Tag, Version string }
 
-func (c SetTag) describe() (string, access.Action, string) { return "tag", access.Publish, c.Version }
+func (c SetTag) describe() (string, access.Action, string) {
+	return "tag", access.PublishUpdate, c.Version
+}
 
 func (c SetTag) check() error {
 	if err := versionNeeded("a tag", c.Version); err != nil {
@@ -297,8 +299,10 @@ func (c SetTag) apply(b *batch, rel *trove.Release, ev *translog.Event) error {
 // A RemoveTag removes a tag of the package.
 type RemoveTag struct{ Tag string }
 
-func (c RemoveTag) describe() (string, access.Action, string) { return "tag", access.Publish, "" }
-func (c RemoveTag) check() error                              { return checkTagName(c.Tag) }
+func (c RemoveTag) describe() (string, access.Action, string) {
+	return "tag", access.PublishUpdate, ""
+}
+func (c RemoveTag) check() error { return checkTagName(c.Tag) }
 
 func (c RemoveTag) apply(b *batch, _ *trove.Release, ev *translog.Event) error {
 	err := b.tx.DeleteDistTag(b.ctx, b.pkg.ID, c.Tag)
@@ -420,7 +424,7 @@ func (b *batch) mayDelete(rel *trove.Release, reason string) error {
 // owner changes nothing, logs nothing and is not an error.
 type AddOwner struct{ User string }
 
-func (c AddOwner) describe() (string, access.Action, string) { return "owner", access.Publish, "" }
+func (c AddOwner) describe() (string, access.Action, string) { return "owner", access.Owners, "" }
 func (c AddOwner) check() error                              { return userNeeded(c.User) }
 
 func (c AddOwner) apply(b *batch, _ *trove.Release, ev *translog.Event) error {
@@ -449,7 +453,7 @@ type RemoveOwner struct {
 	leaveOwnerless bool
 }
 
-func (c RemoveOwner) describe() (string, access.Action, string) { return "owner", access.Publish, "" }
+func (c RemoveOwner) describe() (string, access.Action, string) { return "owner", access.Owners, "" }
 func (c RemoveOwner) check() error                              { return userNeeded(c.User) }
 
 func (c RemoveOwner) apply(b *batch, _ *trove.Release, ev *translog.Event) error {
@@ -465,10 +469,18 @@ func (c RemoveOwner) apply(b *batch, _ *trove.Release, ev *translog.Event) error
 	for _, o := range owners {
 		found = found || o.ID == u.ID
 	}
+	// The package's organisation as it is now, under the package's lock
+	// (a transfer may have committed since b.pkg was read).
+	pkg, err := b.tx.Package(b.ctx, b.pkg.Ecosystem, b.pkg.Name)
+	if err != nil {
+		return err
+	}
 	switch {
 	case !found:
 		return errNoChange
-	case len(owners) == 1 && !c.leaveOwnerless:
+	case len(owners) == 1 && !c.leaveOwnerless && pkg.OrgID == 0:
+		// A package of an organisation keeps the organisation's owners,
+		// of whom there is always one (see Orgs).
 		return trove.Error(trove.ErrInvalid, "%s is the only owner of %s: a package keeps at least one owner; add another owner first", u.Name, b.pkg.DisplayName)
 	}
 	ev.Owners = []translog.OwnerChange{{User: u.Name}}

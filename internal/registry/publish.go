@@ -193,11 +193,11 @@ func (s *Service) scanQuarantined(ctx, bg context.Context, res *Result, u *Uploa
 func (s *Service) authorize(ctx context.Context, who *access.Principal, a access.Action, eco trove.Ecosystem, name trove.Name, pkg *trove.Package) error {
 	r := access.Resource{Ecosystem: eco, Name: s.key(eco, name), Exists: pkg != nil}
 	if pkg != nil && who != nil {
-		owner, err := s.db.IsOwner(ctx, pkg.ID, who.UserID)
+		role, err := roleOf(ctx, s.db, pkg.ID, who.UserID)
 		if err != nil {
 			return err
 		}
-		r.Owner = owner
+		r.Role = role
 	}
 	r, err := s.withPolicy(ctx, s.db, pkg, r)
 	if err != nil {
