@@ -293,5 +293,12 @@ func (tx *Tx) SetPackageOrg(ctx context.Context, packageID, orgID int64) error {
 			return err
 		}
 	}
+	return tx.MovePackage(ctx, packageID, orgID)
+}
+
+// MovePackage sets the package's organisation (0: none) and nothing else
+// (the replay of a transfer's log record, whose owner lines say what
+// became of the grants).
+func (tx *Tx) MovePackage(ctx context.Context, packageID, orgID int64) error {
 	return affected(tx.exec(ctx, `UPDATE packages SET org_id = ? WHERE id = ?`, nullID(orgID), packageID))
 }

@@ -150,7 +150,8 @@ func (s *Service) checkUpload(ctx context.Context, who *access.Principal, rules 
 	if err := s.checkLookalike(ctx, s.db, rules, name); err != nil {
 		return nil, err
 	}
-	return nil, s.checkCreate(ctx, s.db, who, rules, name)
+	_, err = s.checkCreate(ctx, s.db, who, rules, name)
+	return nil, err
 }
 
 // storeBlobs stores the upload's files and extracted metadata: blobs
@@ -373,7 +374,8 @@ func (s *Service) createPackage(ctx context.Context, tx *meta.Tx, who *access.Pr
 	if err := s.checkLookalike(ctx, tx, rules, name); err != nil {
 		return nil, err
 	}
-	if err := s.checkCreate(ctx, tx, who, rules, name); err != nil {
+	org, err := s.checkCreate(ctx, tx, who, rules, name)
+	if err != nil {
 		return nil, err
 	}
 	if err := liveToken(ctx, tx, who); err != nil {
@@ -381,6 +383,12 @@ func (s *Service) createPackage(ctx context.Context, tx *meta.Tx, who *access.Pr
 	}
 	pkg := &trove.Package{Ecosystem: u.Ecosystem, Name: name, DisplayName: u.Name,
 		Skeleton: rules.Skeleton(name), Namespace: namespaceOf(rules, name).Key, CreatedAt: at}
+	if org != nil {
+		// The organisation's members hold their roles on it; its
+		// creator, a maintainer or owner there, needs no grant of its own.
+		pkg.OrgID = org.ID
+		return pkg, tx.InsertPackage(ctx, pkg)
+	}
 	if err := tx.InsertPackage(ctx, pkg); err != nil {
 		return nil, err
 	}
@@ -487,6 +495,13 @@ func logFirstOwners(ctx context.Context, tx *meta.Tx, pkg *trove.Package, at tim
 	ev := &translog.Event{Kind: "owner", Ecosystem: string(pkg.Ecosystem), Name: string(pkg.Name), Time: at}
 	for _, o := range owners {
 		ev.Owners = append(ev.Owners, translog.OwnerChange{Add: true, User: o.Name})
+	}
+	if pkg.OrgID != 0 {
+		o, err := tx.OrgByID(ctx, pkg.OrgID)
+		if err != nil {
+			return err
+		}
+		ev.Owners = append(ev.Owners, translog.OwnerChange{Add: true, User: OrgOwner(o.Name)})
 	}
 	if len(ev.Owners) == 0 {
 		return nil
