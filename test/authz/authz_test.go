@@ -291,6 +291,7 @@ type walk struct {
 	callers map[string]string
 	version int
 	otps    *account.NPMOTPs
+	acme    bool // the organisation acme exists (see acme)
 }
 
 func newWalk(t *testing.T) *walk {
@@ -362,7 +363,7 @@ func (w *walk) state() string {
 			live++
 		}
 	}
-	return fmt.Sprintf("%d log records, %d live tokens of alice", n, live)
+	return fmt.Sprintf("%d log records, %d live tokens of alice; %s", n, live, w.roles())
 }
 
 // spare returns the public id of a new token of alice's to revoke, and
