@@ -139,7 +139,9 @@ func grants(gs []trove.Grant) []grant {
 	return out
 }
 
-func ok(w http.ResponseWriter) error { return adapter.WriteJSON(w, http.StatusOK, map[string]bool{"ok": true}) }
+func ok(w http.ResponseWriter) error {
+	return adapter.WriteJSON(w, http.StatusOK, map[string]bool{"ok": true})
+}
 
 // role reads a body {"role": "..."}; DELETE means "none".
 func role(r *http.Request) (string, error) {
