@@ -214,7 +214,7 @@ func (h *Handler) createOrg(w http.ResponseWriter, r *http.Request, _ request) e
 	if err != nil {
 		return err
 	}
-	return adapter.WriteJSON(w, http.StatusCreated, map[string]string{"name": o.Name})
+	return adapter.WriteJSON(w, http.StatusOK, map[string]string{"name": o.Name})
 }
 
 // An invitation is an invitation as the API shows it.
