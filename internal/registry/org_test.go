@@ -120,9 +120,14 @@ func join(t *testing.T, e *env, owner, who *access.Principal, role string) {
 
 // TestOrgs: an organisation's creator owns it; people join by accepting
 // invitations; its namespace's packages belong to it and its members'
-// and teams' roles apply; the last owner cannot leave.
+// and teams' roles apply; the last owner cannot leave. On every engine.
 func TestOrgs(t *testing.T) {
-	e := newOrgEnv(t, dbtest.Open(t))
+	for _, engine := range dbtest.Engines {
+		t.Run(engine.Name, func(t *testing.T) { testOrgs(t, newOrgEnv(t, engine.Open(t))) })
+	}
+}
+
+func testOrgs(t *testing.T, e *env) {
 	alice, bob, carol, dave := e.user(t, "alice", false), e.user(t, "bob", false), e.user(t, "carol", false), e.user(t, "dave", false)
 	if _, err := e.reg.CreateOrg(ctx, alice, "acme"); err != nil {
 		t.Fatal(err)
@@ -250,9 +255,14 @@ func lastOwnerEvent(t *testing.T, e *env, name string) (int64, *translog.Event) 
 }
 
 // TestTransfer: a package moves to an organisation and back out, its
-// grants recomputed and each move logged as owner changes.
+// grants recomputed and each move logged as owner changes. On every engine.
 func TestTransfer(t *testing.T) {
-	e := newOrgEnv(t, dbtest.Open(t))
+	for _, engine := range dbtest.Engines {
+		t.Run(engine.Name, func(t *testing.T) { testTransfer(t, newOrgEnv(t, engine.Open(t))) })
+	}
+}
+
+func testTransfer(t *testing.T, e *env) {
 	alice, bob := e.user(t, "alice", false), e.user(t, "bob", false)
 	if _, err := e.reg.CreateOrg(ctx, alice, "acme"); err != nil {
 		t.Fatal(err)
