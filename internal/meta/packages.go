@@ -178,6 +178,21 @@ func (q q) Owners(ctx context.Context, packageID int64) ([]*trove.User, error) {
 	return collect(rows, scanUser)
 }
 
+// AllOwners returns every user with the role owner on the package: those
+// granted it on the package, and the owners of its organisation; by name.
+// They are the people told about its changes.
+func (q q) AllOwners(ctx context.Context, packageID int64) ([]*trove.User, error) {
+	rows, err := q.query(ctx, `SELECT `+prefixed("u.", userCols)+` FROM users u WHERE u.id IN (
+		SELECT o.user_id FROM owners o WHERE o.package_id = ? AND o.role = 'owner'
+		UNION
+		SELECT m.user_id FROM packages p JOIN org_members m ON m.org_id = p.org_id WHERE p.id = ? AND m.role = 'owner')
+		ORDER BY u.name`, packageID, packageID)
+	if err != nil {
+		return nil, err
+	}
+	return collect(rows, scanUser)
+}
+
 // Grants returns the roles granted to users on the package itself, by
 // user name.
 func (q q) Grants(ctx context.Context, packageID int64) ([]trove.Grant, error) {

@@ -29,6 +29,30 @@ import (
 // for its invitee.
 const InvitationLifetime = 14 * 24 * time.Hour
 
+// Limits on what one user or organisation may hold, so that no one fills
+// the database or makes an organisation's page unbounded.
+const (
+	// MaxOrgsPerUser bounds the organisations a user is a member of.
+	MaxOrgsPerUser = 100
+	// MaxTeamsPerOrg bounds an organisation's teams.
+	MaxTeamsPerOrg = 500
+	// MaxInvitationsPerOrg bounds an organisation's pending invitations.
+	MaxInvitationsPerOrg = 1000
+)
+
+// checkMemberships refuses to make the user a member of one more
+// organisation past MaxOrgsPerUser; the caller holds the user's row lock.
+func checkMemberships(ctx context.Context, tx *meta.Tx, userID int64, name string) error {
+	orgs, err := tx.OrgsOfUser(ctx, userID)
+	if err != nil {
+		return err
+	}
+	if len(orgs) >= MaxOrgsPerUser {
+		return trove.Error(trove.ErrInvalid, "%s is a member of %d organisations, the most one may be: leave one first", name, len(orgs))
+	}
+	return nil
+}
+
 // orgNamePattern is the rule of user names: organisation names share
 // their space (npm's @name is the user's or the organisation's).
 var orgNamePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,38}$`)
@@ -65,6 +89,12 @@ func (s *Service) CreateOrg(ctx context.Context, who *access.Principal, name str
 			if errors.Is(err, meta.ErrConflict) {
 				return trove.Error(trove.ErrExists, "the name %s is taken (by a user or an organisation): choose another", name)
 			}
+			return err
+		}
+		if err := tx.LockUser(ctx, who.UserID); err != nil {
+			return err
+		}
+		if err := checkMemberships(ctx, tx, who.UserID, who.UserName); err != nil {
 			return err
 		}
 		return tx.SetOrgMember(ctx, o.ID, who.UserID, access.Owner.String(), o.CreatedAt)
@@ -231,6 +261,13 @@ func (s *Service) Invite(ctx context.Context, who *access.Principal, org, user, 
 			}
 			return err
 		}
+		pending, err := tx.InvitationsOfOrg(ctx, o.ID)
+		if err != nil {
+			return err
+		}
+		if len(pending) >= MaxInvitationsPerOrg {
+			return trove.Error(trove.ErrInvalid, "%s has %d pending invitations, the most it may have: wait for answers, or let some expire", o.Name, len(pending))
+		}
 		at := now(s)
 		return tx.PutInvitation(ctx, o.ID, u.ID, r.String(), who.UserID, at, at.Add(InvitationLifetime))
 	})
@@ -274,6 +311,12 @@ func (s *Service) Answer(ctx context.Context, who *access.Principal, org string,
 			return err
 		}
 		if err := tx.DeleteInvitation(ctx, o.ID, who.UserID); err != nil || !accept {
+			return err
+		}
+		if err := tx.LockUser(ctx, who.UserID); err != nil {
+			return err
+		}
+		if err := checkMemberships(ctx, tx, who.UserID, who.UserName); err != nil {
 			return err
 		}
 		return tx.SetOrgMember(ctx, o.ID, who.UserID, inv.Role, now(s))
@@ -379,7 +422,14 @@ func (s *Service) CreateTeam(ctx context.Context, who *access.Principal, org, te
 		return trove.Error(trove.ErrInvalid, "team name %q must be 1-39 lowercase letters, digits, '.', '_' or '-', starting with a letter or digit", team)
 	}
 	return s.ownOrg(ctx, who, org, func(tx *meta.Tx, o *trove.Org) error {
-		err := tx.InsertTeam(ctx, &trove.Team{OrgID: o.ID, Name: team, CreatedAt: now(s)})
+		teams, err := tx.Teams(ctx, o.ID)
+		if err != nil {
+			return err
+		}
+		if len(teams) >= MaxTeamsPerOrg {
+			return trove.Error(trove.ErrInvalid, "%s has %d teams, the most it may have: delete one first", o.Name, len(teams))
+		}
+		err = tx.InsertTeam(ctx, &trove.Team{OrgID: o.ID, Name: team, CreatedAt: now(s)})
 		if errors.Is(err, meta.ErrConflict) {
 			return trove.Error(trove.ErrExists, "%s already has a team %s", o.Name, team)
 		}

@@ -373,3 +373,30 @@ func TestRaceOrgLastOwner(t *testing.T) {
 		})
 	}
 }
+
+// TestOrgLimits: a user is a member of at most MaxOrgsPerUser
+// organisations, whether by creating them or by accepting invitations.
+func TestOrgLimits(t *testing.T) {
+	e := newOrgEnv(t, dbtest.Open(t))
+	alice, bob := e.user(t, "alice", false), e.user(t, "bob", false)
+	if _, err := e.reg.CreateOrg(ctx, bob, "bobs"); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.reg.Invite(ctx, bob, "bobs", "alice", "reader"); err != nil {
+		t.Fatal(err)
+	}
+	for i := range registry.MaxOrgsPerUser {
+		if _, err := e.reg.CreateOrg(ctx, alice, fmt.Sprintf("o%d", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := e.reg.CreateOrg(ctx, alice, "onemore"); !errors.Is(err, trove.ErrInvalid) {
+		t.Errorf("CreateOrg past the limit = %v, want ErrInvalid", err)
+	}
+	if err := e.reg.Answer(ctx, alice, "bobs", true); !errors.Is(err, trove.ErrInvalid) {
+		t.Errorf("accepting past the limit = %v, want ErrInvalid", err)
+	}
+	if orgs, err := e.reg.Orgs(ctx, alice); err != nil || len(orgs) != registry.MaxOrgsPerUser {
+		t.Errorf("alice's organisations = %d, %v; want %d", len(orgs), err, registry.MaxOrgsPerUser)
+	}
+}

@@ -104,6 +104,9 @@ func testRoles(t *testing.T, db *meta.DB) {
 	if ok, err := db.IsOwner(ctx, p.ID, carol.ID); !ok || err != nil {
 		t.Errorf("IsOwner(organisation owner) = %v, %v", ok, err)
 	}
+	if us, err := db.AllOwners(ctx, p.ID); err != nil || len(us) != 1 || us[0].Name != "carol" {
+		t.Errorf("AllOwners = %v, %v; want carol, the organisation's owner", us, err)
+	}
 	// Leaving the organisation leaves its teams too.
 	tx(t, db, func(tx *meta.Tx) error { return tx.RemoveOrgMember(ctx, acme.ID, carol.ID) })
 	if got := roles(p, carol); len(got) != 0 {
