@@ -14,13 +14,16 @@ func newOwner(g *globals) *cobra.Command {
 	var registryURL string
 	cmd := &cobra.Command{
 		Use:   "owner",
-		Short: "List, add and remove the owners of a package through a server's API",
+		Short: "List, add and remove the owners of a package, grant roles and transfer it, through a server's API",
 		Long: `List, add and remove the owners of a package in any ecosystem (npm users
-can also use npm owner). Owners may publish, yank and change owners; every
-change is recorded in the transparency log. The commands talk to a running
-server (--url, default $TROVE_URL or http://127.0.0.1:8080); add and remove
-need the API token in $TROVE_TOKEN, of an owner or administrator, with the
-publish action on the package.
+can also use npm owner), grant users and teams roles on it (owner, maintainer,
+reader: docs/roles.md), and move it to or out of an organisation. Owners may
+publish, yank and change owners and roles; maintainers publish, yank and move
+tags. Owner changes and transfers are recorded in the transparency log. The
+commands talk to a running server (--url, default $TROVE_URL or
+http://127.0.0.1:8080); changes need the API token in $TROVE_TOKEN, of an
+owner or administrator, with the owners action on the package (a password
+sign-in's token has it; a token made with only publish does not).
 
 NAME is written as in its ecosystem: @scope/name for npm, a module path for Go.`,
 	}
@@ -51,7 +54,7 @@ NAME is written as in its ecosystem: @scope/name for npm, a module path for Go.`
 			Short: short,
 			Args:  cobra.ExactArgs(3),
 			RunE: func(cmd *cobra.Command, args []string) error {
-				token, err := apiToken("publish")
+				token, err := apiToken("owners")
 				if err != nil {
 					return err
 				}
@@ -68,5 +71,6 @@ NAME is written as in its ecosystem: @scope/name for npm, a module path for Go.`
 		change("add", "Make a user an owner of a package", http.MethodPut, "an owner of"),
 		change("remove", "Remove a user from a package's owners (not the last one)", http.MethodDelete, "not an owner of"),
 	)
+	cmd.AddCommand(ownerRoleCommands(&registryURL)...)
 	return cmd
 }

@@ -33,7 +33,7 @@ package being critical (phishing-resistant: a security key or passkey).
 With LEVEL (password, mfa or phishing-resistant), an owner raises the package's
 level, never below the registry's default; giving the default again removes the
 override. This needs the API token in $TROVE_TOKEN, of an owner, with the
-publish action on the package, minted at LEVEL or above.`,
+owners action on the package (docs/roles.md), minted at LEVEL or above.`,
 		Args: cobra.RangeArgs(2, 3),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			u := packageURL(registryURL, args[0], args[1], "policy")
@@ -46,7 +46,7 @@ publish action on the package, minted at LEVEL or above.`,
 					return err
 				}
 				var token string
-				if token, err = apiToken("publish"); err != nil {
+				if token, err = apiToken("owners"); err != nil {
 					return err
 				}
 				body, _ := json.Marshal(map[string]string{"publish_auth": args[2]})

@@ -36,9 +36,13 @@ stored only as a hash.
 
 --scope selects packages, as ECOSYSTEM:NAME where NAME may contain * (npm:@acme/*,
 pypi:demo, npm:*), or * for every package; repeat it for several.
---action is read, publish, yank, tokens (list, create and revoke the user's
-tokens) or curate (curation of upstream versions, for administrators and
-curators); repeat it for several (default: read and publish).
+--action is read, publish (new packages and new versions: publish-new and
+publish-update are one of each), yank (also deprecate and unpublish), owners
+(a package's owners, roles, transfers and settings; an organisation's members
+and teams), tokens (list, create and revoke the user's tokens; it carries
+owners too) or curate (curation of upstream versions, for administrators and
+curators); read-private is reserved for private packages. Repeat it for
+several (default: read and publish).
 --expires is a duration (90d, 12h) or an RFC 3339 time, at most tokens.max_lifetime
 (365d) ahead; without it the token lasts tokens.default_lifetime (90d). "never"
 makes a token without expiry, which only tokens.allow_no_expiry = true permits.
@@ -70,7 +74,7 @@ packages): sign in with a security key on the web and create one there.`,
 	}
 	create.Flags().StringVar(&user, "user", "", "user the token acts as (required)")
 	create.Flags().StringArrayVar(&scopes, "scope", nil, "package pattern the token may act on (required, repeatable)")
-	create.Flags().StringArrayVar(&actions, "action", nil, "action the token may take: read, publish, yank, tokens (repeatable; default read and publish)")
+	create.Flags().StringArrayVar(&actions, "action", nil, "action the token may take: read, publish, publish-new, publish-update, yank, owners, tokens, curate (repeatable; default read and publish)")
 	create.Flags().StringVar(&expires, "expires", "", "expiry: a duration such as 30d or 12h, an RFC 3339 time, or never (default tokens.default_lifetime)")
 	create.Flags().StringVar(&description, "description", "", "what the token is for")
 	create.Flags().StringArrayVar(&cidrs, "cidr", nil, "client address prefix the token may be used from, such as 10.0.0.0/8 (repeatable; default any address)")

@@ -141,7 +141,7 @@ func reservations(c *config.Config) ([]registry.Reservation, error) {
 		if err != nil {
 			return nil, fmt.Errorf("namespaces.reserved[%d]: %w", i, err)
 		}
-		out = append(out, registry.Reservation{Pattern: p, Owners: r.Owners})
+		out = append(out, registry.Reservation{Pattern: p, Owners: r.Owners, Org: r.Org})
 	}
 	return out, nil
 }

@@ -81,7 +81,7 @@ func MustChangePasswordError(user string) error {
 // package (ecosystem, key), key being its name folded by the ecosystem's
 // Namer. Roles are not considered; see Authorize.
 func (p *Principal) Allows(a Action, ecosystem trove.Ecosystem, key trove.Name) bool {
-	if p == nil || !slices.Contains(p.Actions, a) {
+	if p == nil || !covers(p.Actions, a) {
 		return false
 	}
 	for _, pat := range p.Packages {
@@ -141,8 +141,10 @@ type Resource struct {
 	Name      trove.Name // folded by the ecosystem's Namer
 	// Exists is false when the action would create the package.
 	Exists bool
-	// Owner reports whether the principal's user owns the package.
-	Owner bool
+	// Role is the principal's user's role on the package (see [Role]):
+	// the strongest of their own grant, their teams' grants and their
+	// membership of the package's organisation.
+	Role Role
 	// Needs is the level the package's policy asks of the credentials
 	// that change it (see registry's MFA policy); AuthNone asks nothing.
 	Needs trove.AuthLevel
@@ -209,16 +211,19 @@ func (e *LevelError) Unwrap() error { return ErrDenied }
 //
 // The rule: reading needs nothing (every package is public). Any other
 // action needs credentials whose scope covers the action on the package,
-// and then either a new package (its first publisher becomes its owner),
-// ownership of the package, or an administrator account; and credentials
-// whose level meets what the package needs (a *LevelError otherwise).
+// and then either a new package (PublishNew: its first publisher becomes
+// its owner, or its organisation owns it), the role the action needs on
+// the package ([Action.Needs]: a maintainer publishes, only an owner
+// changes owners), or an administrator account; and credentials whose level
+// meets what the package needs (a *LevelError otherwise). Publish asks for
+// PublishNew or PublishUpdate, as the package does not or does exist.
 // A package that takes trusted publishing only is published only with
 // tokens its trusted publishers minted.
 func Authorize(p *Principal, a Action, r Resource) error {
 	if err := authorize(p, a, r); err != nil || a == Read {
 		return err
 	}
-	if a == Publish && r.TrustedOnly && p.PublisherID == 0 {
+	if (a == Publish || a == PublishNew || a == PublishUpdate) && r.TrustedOnly && p.PublisherID == 0 {
 		return fmt.Errorf("%w: %s:%s takes trusted publishing only: publish it from its CI workflow, whose OIDC token is exchanged for a short-lived token "+
 			"(see docs/trusted-publishing.md); an owner may turn this off with: trove package trusted-only %[2]s %[3]s off", ErrDenied, r.Ecosystem, r.Name)
 	}
@@ -232,6 +237,12 @@ func authorize(p *Principal, a Action, r Resource) error {
 	if a == Read {
 		return nil
 	}
+	if a == Publish {
+		a = PublishNew
+		if r.Exists {
+			a = PublishUpdate
+		}
+	}
 	if p == nil {
 		return fmt.Errorf("%w: %s %s:%s needs an API token", ErrUnauthenticated, a, r.Ecosystem, r.Name)
 	}
@@ -239,15 +250,24 @@ func authorize(p *Principal, a Action, r Resource) error {
 		return MustChangePasswordError(p.UserName)
 	}
 	if !p.Allows(a, r.Ecosystem, r.Name) {
-		return fmt.Errorf("%w: this token's scope does not allow %s on %s:%s", ErrDenied, a, r.Ecosystem, r.Name)
+		hint := ""
+		if a == Owners && p.Allows(Publish, r.Ecosystem, r.Name) {
+			hint = " (changing owners and settings needs the owners action, which publish does not carry: sign in again with npm login or trove login, or create a token with --action owners)"
+		}
+		return fmt.Errorf("%w: this token's scope does not allow %s on %s:%s%s", ErrDenied, a, r.Ecosystem, r.Name, hint)
 	}
+	need := a.Needs()
 	switch {
-	case !r.Exists && a == Publish:
+	case !r.Exists && a == PublishNew:
 		return nil
-	case r.Owner, p.Admin:
+	case !r.Exists:
+		return fmt.Errorf("%w: %s %s:%s needs an existing package", ErrDenied, a, r.Ecosystem, r.Name)
+	case r.Role >= need, p.Admin:
 		return nil
+	case r.Role == NoRole:
+		return fmt.Errorf("%w: user %s is not an owner of %s:%s", ErrDenied, p.UserName, r.Ecosystem, r.Name)
 	}
-	return fmt.Errorf("%w: user %s is not an owner of %s:%s", ErrDenied, p.UserName, r.Ecosystem, r.Name)
+	return fmt.Errorf("%w: user %s is a %s of %s:%s, and %s needs the %s role: ask an owner", ErrDenied, p.UserName, r.Role, r.Ecosystem, r.Name, a, need)
 }
 
 type principalKey struct{}

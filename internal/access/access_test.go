@@ -131,14 +131,44 @@ func FuzzGlobMatch(f *testing.F) {
 	})
 }
 
+func TestRoles(t *testing.T) {
+	for _, tc := range []struct {
+		a    Action
+		want Role
+	}{
+		{Read, NoRole}, {ReadPrivate, Reader}, {Publish, Maintainer}, {PublishNew, Maintainer}, {PublishUpdate, Maintainer},
+		{Yank, Maintainer}, {Owners, Owner}, {ManageTokens, Owner},
+	} {
+		if got := tc.a.Needs(); got != tc.want {
+			t.Errorf("%s.Needs() = %v, want %v", tc.a, got, tc.want)
+		}
+	}
+	for _, r := range Roles {
+		if got, err := ParseRole(" " + strings.ToUpper(r.String())); got != r || err != nil {
+			t.Errorf("ParseRole(%q) = %v, %v", r, got, err)
+		}
+	}
+	if _, err := ParseRole("admin"); err == nil {
+		t.Error("ParseRole(admin) succeeded")
+	}
+	if !(Owner > Maintainer && Maintainer > Reader && Reader > NoRole) {
+		t.Error("roles are not ordered weakest first")
+	}
+}
+
 func TestAuthorize(t *testing.T) {
 	owner := &Principal{UserID: 1, UserName: "alice", Packages: []Pattern{"npm:*"}, Actions: []Action{Read, Publish, Yank}}
 	admin := &Principal{UserID: 2, UserName: "root", Admin: true, Packages: []Pattern{"*"}, Actions: Actions}
 	narrow := &Principal{UserID: 1, UserName: "alice", Packages: []Pattern{"npm:other"}, Actions: Actions}
 	publishOnly := &Principal{UserID: 1, UserName: "alice", Packages: []Pattern{"*"}, Actions: []Action{Publish}}
 	existing := Resource{Ecosystem: "npm", Name: "demo", Exists: true}
-	owned := Resource{Ecosystem: "npm", Name: "demo", Exists: true, Owner: true}
+	owned := Resource{Ecosystem: "npm", Name: "demo", Exists: true, Role: Owner}
+	maintained := Resource{Ecosystem: "npm", Name: "demo", Exists: true, Role: Maintainer}
+	read := Resource{Ecosystem: "npm", Name: "demo", Exists: true, Role: Reader}
 	fresh := Resource{Ecosystem: "npm", Name: "demo"}
+	every := &Principal{UserID: 1, UserName: "alice", Packages: []Pattern{"*"}, Actions: Actions}
+	onlyNew := &Principal{UserID: 1, UserName: "alice", Packages: []Pattern{"*"}, Actions: []Action{PublishNew}}
+	onlyUpdate := &Principal{UserID: 1, UserName: "alice", Packages: []Pattern{"*"}, Actions: []Action{PublishUpdate}}
 	for _, tc := range []struct {
 		name string
 		p    *Principal
@@ -157,6 +187,25 @@ func TestAuthorize(t *testing.T) {
 		{"yank creates nothing", owner, Yank, fresh, ErrDenied},
 		{"admin scope still applies", &Principal{Admin: true, Packages: []Pattern{"pypi:*"}, Actions: Actions}, Publish, existing, ErrDenied},
 		{"other ecosystem", owner, Publish, Resource{Ecosystem: "pypi", Name: "demo"}, ErrDenied},
+		// Roles.
+		{"maintainer publishes", owner, Publish, maintained, nil},
+		{"maintainer yanks", owner, Yank, maintained, nil},
+		{"maintainer changes owners", every, Owners, maintained, ErrDenied},
+		{"owner changes owners", every, Owners, owned, nil},
+		{"admin changes owners", admin, Owners, existing, nil},
+		{"reader publishes", owner, Publish, read, ErrDenied},
+		{"reader reads private", every, ReadPrivate, read, nil},
+		{"non-member reads private", every, ReadPrivate, existing, ErrDenied},
+		// Finer publishing actions; publish carries both.
+		{"publish-new creates", onlyNew, Publish, fresh, nil},
+		{"publish-new updates", onlyNew, Publish, owned, ErrDenied},
+		{"publish-update creates", onlyUpdate, Publish, fresh, ErrDenied},
+		{"publish-update updates", onlyUpdate, Publish, owned, nil},
+		{"publish carries publish-update", owner, PublishUpdate, owned, nil},
+		{"publish carries publish-new", owner, PublishNew, fresh, nil},
+		{"publish-new needs no package", every, PublishUpdate, fresh, ErrDenied},
+		{"publish lacks owners", owner, Owners, owned, ErrDenied},
+		{"tokens carries owners", &Principal{UserName: "alice", Packages: []Pattern{"*"}, Actions: []Action{ManageTokens}}, Owners, owned, nil},
 	} {
 		err := Authorize(tc.p, tc.a, tc.r)
 		if tc.want == nil && err != nil || tc.want != nil && !errors.Is(err, tc.want) {

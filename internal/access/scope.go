@@ -11,31 +11,129 @@ import (
 // An Action is something a token may be allowed to do to a package.
 type Action string
 
-// The actions. Publish covers new versions and dist-tags; yank covers
-// yanking, deprecating and unpublishing, which change what existing
-// versions mean to users. ManageTokens is about the user's account, not about
-// packages: listing, creating and revoking the user's tokens. Only a token
-// that carries it explicitly (or a password sign-in) manages tokens.
-// Curate covers curation of upstream versions (internal/curate: policies,
-// approvals, deny lists); it is of use only to administrators and curators.
+// The actions.
+//
+//   - PublishNew creates a package (its first release); PublishUpdate
+//     publishes new versions of an existing package and moves its
+//     dist-tags. Publish is both: a token with it may do either, as tokens
+//     made before the two were told apart did.
+//   - Yank covers yanking, deprecating and unpublishing, which change what
+//     existing versions mean to users.
+//   - Owners covers a package's people and settings: adding and removing
+//     owners, granting roles, transfers, the package's publishing policy;
+//     and an organisation's members, teams and invitations.
+//   - ReadPrivate is reserved for reading private packages.
+//   - ManageTokens is about the user's account, not about packages:
+//     listing, creating and revoking the user's tokens. Only a token that
+//     carries it explicitly (or a password sign-in) manages tokens.
+//   - Curate covers curation of upstream versions (internal/curate:
+//     policies, approvals, deny lists); it is of use only to administrators
+//     and curators.
+//
+// A token that may manage tokens may mint itself any other action, so the
+// password sign-ins (npm login, trove login, the web) carry every action.
 const (
-	Read         Action = "read"
-	Publish      Action = "publish"
-	Yank         Action = "yank"
-	ManageTokens Action = "tokens"
-	Curate       Action = "curate"
+	Read          Action = "read"
+	Publish       Action = "publish"
+	PublishNew    Action = "publish-new"
+	PublishUpdate Action = "publish-update"
+	Yank          Action = "yank"
+	Owners        Action = "owners"
+	ReadPrivate   Action = "read-private"
+	ManageTokens  Action = "tokens"
+	Curate        Action = "curate"
 )
 
 // Actions lists every action, for validation and help texts.
-var Actions = []Action{Read, Publish, Yank, ManageTokens, Curate}
+var Actions = []Action{Read, Publish, PublishNew, PublishUpdate, Yank, Owners, ReadPrivate, ManageTokens, Curate}
 
 // ParseAction checks that s names an action.
 func ParseAction(s string) (Action, error) {
 	a := Action(strings.ToLower(strings.TrimSpace(s)))
 	if !slices.Contains(Actions, a) {
-		return "", fmt.Errorf("unknown action %q (want read, publish, yank, tokens or curate)", s)
+		return "", fmt.Errorf("unknown action %q (want read, publish, publish-new, publish-update, yank, owners, read-private, tokens or curate)", s)
 	}
 	return a, nil
+}
+
+// covers reports whether a token carrying the actions may take action a:
+// Publish carries PublishNew and PublishUpdate; for the early checks made
+// before the package is looked up, either of them carries Publish; and
+// ManageTokens carries Owners.
+func covers(actions []Action, a Action) bool {
+	switch {
+	case slices.Contains(actions, a):
+		return true
+	case a == PublishNew, a == PublishUpdate:
+		return slices.Contains(actions, Publish)
+	case a == Publish:
+		return slices.Contains(actions, PublishNew) || slices.Contains(actions, PublishUpdate)
+	case a == Owners:
+		// A token that manages tokens could mint itself one with the
+		// owners action: tokens made by password sign-ins before the
+		// action existed keep changing owners.
+		return slices.Contains(actions, ManageTokens)
+	}
+	return false
+}
+
+// A Role is what a user may do to a package, granted to them on the
+// package, through a team of the package's organisation, or by their
+// membership of that organisation; the strongest applies. Each role
+// includes the ones below it.
+//
+//   - Owner: everything a maintainer may, and the package's people
+//     (owners, roles, transfers) and settings (its publishing policy).
+//   - Maintainer: publishing new versions, yanking, deprecating,
+//     unpublishing within the window, dist-tags.
+//   - Reader: reserved for private packages (reading them).
+type Role int
+
+// The roles, weakest first; NoRole is none.
+const (
+	NoRole Role = iota
+	Reader
+	Maintainer
+	Owner
+)
+
+// Roles lists the roles that may be granted, weakest first.
+var Roles = []Role{Reader, Maintainer, Owner}
+
+// String returns the role's name as stored and shown ("owner"); "" for NoRole.
+func (r Role) String() string {
+	switch r {
+	case Reader:
+		return "reader"
+	case Maintainer:
+		return "maintainer"
+	case Owner:
+		return "owner"
+	}
+	return ""
+}
+
+// ParseRole checks that s names a role.
+func ParseRole(s string) (Role, error) {
+	for _, r := range Roles {
+		if strings.EqualFold(strings.TrimSpace(s), r.String()) {
+			return r, nil
+		}
+	}
+	return NoRole, fmt.Errorf("unknown role %q (want owner, maintainer or reader)", s)
+}
+
+// Needs returns the role that action a on an existing package needs.
+func (a Action) Needs() Role {
+	switch a {
+	case Read:
+		return NoRole
+	case ReadPrivate:
+		return Reader
+	case Publish, PublishNew, PublishUpdate, Yank:
+		return Maintainer
+	}
+	return Owner
 }
 
 // A Pattern selects packages: "ECOSYSTEM:NAME", where NAME may contain '*'

@@ -87,7 +87,7 @@ func (r *ReleaseNotices) announceChange(ctx context.Context, tx *meta.Tx, c meta
 	if err != nil || len(evs) == 0 {
 		return err
 	}
-	owners, err := tx.Owners(ctx, pkg.ID)
+	owners, err := tx.AllOwners(ctx, pkg.ID)
 	if err != nil {
 		return err
 	}

@@ -100,7 +100,7 @@ func (r *ReleaseNotices) announce(ctx context.Context, tx *meta.Tx, c meta.Chang
 	if err != nil {
 		return err
 	}
-	owners, err := tx.Owners(ctx, pkg.ID)
+	owners, err := tx.AllOwners(ctx, pkg.ID)
 	if err != nil {
 		return err
 	}

@@ -18,6 +18,7 @@
 //	PUT    /v1/packages/ECOSYSTEM/NAME/owners/USER         → {"ok": true} (add an owner)
 //	DELETE /v1/packages/ECOSYSTEM/NAME/owners/USER         → {"ok": true} (remove an owner)
 //	… /v1/curation/…: curation of upstream versions (curate.go)
+//	… /v1/orgs/…, /v1/invitations/…, /v1/packages/…/access…: roles (org.go)
 //
 // NAME is path-escaped: an npm scope's slash is %2F, and so are the
 // slashes of a Go module path. Listing owners needs no token. The token
@@ -83,7 +84,9 @@ func New(o Options) *Handler {
 type request struct {
 	op     string
 	target trove.Target
-	user   string // owner, for owner changes
+	user   string // owner, for owner changes; member, for organisations
+	org    string
+	team   string
 }
 
 // parsePath parses a request path (after the /api prefix), in its escaped form.
@@ -92,6 +95,11 @@ func parsePath(escaped string) (request, bool) {
 	switch {
 	case len(parts) >= 2 && parts[0] == "v1" && parts[1] == "curation":
 		return parseCuration(parts)
+	case len(parts) >= 2 && parts[0] == "v1" && (parts[1] == "orgs" || parts[1] == "invitations"):
+		return parseOrgs(parts)
+	case (len(parts) == 5 || len(parts) == 7) && parts[0] == "v1" && parts[1] == "packages" && (parts[4] == "access" || parts[4] == "transfer"):
+		// Before yank and delete: no ecosystem has these versions.
+		return parseAccess(parts)
 	case len(parts) == 2 && parts[0] == "v1" && parts[1] == "whoami":
 		return request{op: "whoami"}, true
 	case len(parts) == 2 && parts[0] == "v1" && parts[1] == "audit":
@@ -184,7 +192,7 @@ func (h *Handler) routes() adapter.Table[string, request] {
 		{Route: route("upstream.exceptions", get, "/v1/upstream/exceptions", adapter.Open), Kind: "exceptions", Serve: h.exceptions},
 		{Route: route("upstream.except", put, "/v1/upstream/exceptions/{ecosystem}/{name}", cred), Kind: "exception", Serve: h.except},
 		{Route: route("upstream.unexcept", del, "/v1/upstream/exceptions/{ecosystem}/{name}", cred), Kind: "exception", Serve: h.unexcept},
-	}, append(h.curationRoutes(), h.publisherRoutes()...)...)
+	}, append(append(h.curationRoutes(), h.publisherRoutes()...), h.orgRoutes()...)...)
 }
 
 // Routes returns the API's endpoints.

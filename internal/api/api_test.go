@@ -1,19 +1,29 @@
 package api
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/trove-dev/trove/internal/trove"
 )
 
 func FuzzParsePath(f *testing.F) {
-	for _, s := range []string{"/v1/whoami", "/v1/packages/npm/@a%2Fb/1.0.0/yank", "/v1/packages/go/example.com%2Fm/owners/bob"} {
+	for _, s := range []string{"/v1/whoami", "/v1/packages/npm/@a%2Fb/1.0.0/yank", "/v1/packages/go/example.com%2Fm/owners/bob",
+		"/v1/orgs/acme/teams/core/members/bob", "/v1/packages/npm/demo/access/teams/core", "/v1/invitations/acme"} {
 		f.Add(s)
+	}
+	// Requests about no package: the account's and organisations'.
+	unpackaged := func(op string) bool {
+		return strings.HasPrefix(op, "org") || strings.HasPrefix(op, "invitation") || strings.HasPrefix(op, "token") ||
+			op == "whoami" || op == "exceptions" || op == "curation"
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		req, ok := parsePath(s)
-		if ok && !nameless[req.op] && req.target.Name == "" {
+		if ok && !nameless[req.op] && !unpackaged(req.op) && req.target.Name == "" {
 			t.Errorf("parsePath(%q) = %+v without a name", s, req)
+		}
+		if ok && strings.HasPrefix(req.op, "org") && req.op != "orgs" && req.org == "" {
+			t.Errorf("parsePath(%q) = %+v without an organisation", s, req)
 		}
 	})
 }
@@ -46,6 +56,23 @@ func TestParsePath(t *testing.T) {
 		{"/v1/secret-scanning/github", request{op: "scanning"}, true},
 		{"/v1/secret-scanning/other", request{}, false},
 		{"/v1/admin/tokens", request{op: "alltokens"}, true},
+		{"/v1/packages/npm/@acme%2Fdemo/access", request{op: "access", target: target("npm", "@acme/demo", "")}, true},
+		{"/v1/packages/npm/demo/access/users/bob", request{op: "access.user", target: target("npm", "demo", ""), user: "bob"}, true},
+		{"/v1/packages/npm/demo/access/teams/core", request{op: "access.team", target: target("npm", "demo", ""), team: "core"}, true},
+		{"/v1/packages/npm/demo/transfer", request{op: "transfer", target: target("npm", "demo", "")}, true},
+		{"/v1/packages/npm/demo/access/groups/core", request{}, false},
+		{"/v1/packages/npm/demo/access/users/", request{}, false},
+		{"/v1/orgs", request{op: "orgs"}, true},
+		{"/v1/orgs/acme", request{op: "org", org: "acme"}, true},
+		{"/v1/orgs/acme/members/bob", request{op: "org.member", org: "acme", user: "bob"}, true},
+		{"/v1/orgs/acme/invitations/bob", request{op: "org.invitation", org: "acme", user: "bob"}, true},
+		{"/v1/orgs/acme/teams/core", request{op: "org.team", org: "acme", team: "core"}, true},
+		{"/v1/orgs/acme/teams/core/members/bob", request{op: "org.team.member", org: "acme", team: "core", user: "bob"}, true},
+		{"/v1/invitations", request{op: "invitations"}, true},
+		{"/v1/invitations/acme", request{op: "invitation", org: "acme"}, true},
+		{"/v1/orgs/acme/teams", request{}, false},
+		{"/v1/orgs//members/bob", request{}, false},
+		{"/v1/orgs/acme/owners/bob", request{}, false},
 	} {
 		got, ok := parsePath(tc.path)
 		if ok != tc.ok || got != tc.want {

@@ -88,10 +88,12 @@ type Namespaces struct {
 }
 
 // A Reservation keeps the packages a pattern (a token scope pattern such
-// as "go:github.com/acme/*") matches for its owners.
+// as "go:github.com/acme/*") matches for its owners, or for an
+// organisation's maintainers and owners (the packages belong to it).
 type Reservation struct {
 	Pattern string   `toml:"pattern"`
-	Owners  []string `toml:"owners"` // user names; none: administrators only
+	Owners  []string `toml:"owners"` // user names; none (and no org): administrators only
+	Org     string   `toml:"org"`    // an organisation's name
 }
 
 // DefaultReserved are the reservations of the default configuration.
@@ -595,6 +597,9 @@ func (c *Config) Validate() error {
 	for i, r := range c.Namespaces.Reserved {
 		if eco, glob, ok := strings.Cut(r.Pattern, ":"); !ok || eco == "" || glob == "" {
 			bad("namespaces.reserved[%d].pattern: %q is not ECOSYSTEM:NAME (e.g. go:github.com/acme/*)", i, r.Pattern)
+		}
+		if r.Org != "" && len(r.Owners) > 0 {
+			bad("namespaces.reserved[%d]: set owners or org, not both (an organisation's owners decide who publishes there)", i)
 		}
 	}
 	if n := c.Transparency.Name; n != "" && (strings.ContainsAny(n, "+ \t\n") || !utf8.ValidString(n)) {

@@ -73,13 +73,14 @@ func TestValidateReportsEverything(t *testing.T) {
 	c.Limits.UploadBytes["cargo"] = 1 << 20
 	c.Limits.UploadBytes["npm"] = 10
 	c.Transparency.Mirrors = []string{"https://mirror.example/log", "/srv/mirror"}
+	c.Namespaces.Reserved = append(c.Namespaces.Reserved, Reservation{Pattern: "pypi:acme-*", Owners: []string{"alice"}, Org: "acme"})
 	err := c.Validate()
 	if err == nil {
 		t.Fatal("Validate() = nil")
 	}
 	for _, want := range []string{"listen", "base_url", "log.level", "database.driver", "storage.backend",
 		"limits.upload_bytes.go: 600MiB is above 500MiB", "limits.upload_bytes.cargo: there is no ecosystem", "limits.upload_bytes.npm: 10 is below 1KiB",
-		`transparency.mirrors: "/srv/mirror" is not an http:// or https:// URL`} {
+		`transparency.mirrors: "/srv/mirror" is not an http:// or https:// URL`, "set owners or org, not both"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("Validate() = %q, does not mention %s", err, want)
 		}

@@ -161,3 +161,25 @@ func TestAccountRecoveryPolicy(t *testing.T) {
 		}
 	}
 }
+
+// TestRolesGuide: docs/roles.md, the roles guide (PKM-15), covers the
+// roles, the token actions, organisations, succession and the terms of
+// active engagement.
+func TestRolesGuide(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "docs", "roles.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	guide := string(b)
+	for _, want := range []string{
+		"## Roles", "**owner**", "**maintainer**", "**reader**",
+		"## Token actions", "Owner changes need the `owners` action", "Migration of existing tokens",
+		"## Organisations", "trove org accept", "### Namespaces", "### Teams", "### Transfers", "owner add org:acme",
+		"## Succession", "keeps at least one owner", "When an account is deleted",
+		"## Terms of active engagement",
+	} {
+		if !strings.Contains(guide, want) {
+			t.Errorf("docs/roles.md lacks %q", want)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package meta
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"strings"
 	"time"
@@ -19,17 +20,19 @@ type OwnedPackage struct {
 // OwnedPackages returns the packages the user owns, by id (the order
 // their rows are locked in).
 func (q q) OwnedPackages(ctx context.Context, userID int64) ([]OwnedPackage, error) {
-	rows, err := q.query(ctx, `SELECT `+prefixed("p.", packageCols)+`, (SELECT COUNT(*) FROM owners c WHERE c.package_id = p.id)
-		FROM owners o JOIN packages p ON p.id = o.package_id WHERE o.user_id = ? ORDER BY p.id`, userID)
+	rows, err := q.query(ctx, `SELECT `+prefixed("p.", packageCols)+`, (SELECT COUNT(*) FROM owners c WHERE c.package_id = p.id AND c.role = 'owner')
+		FROM owners o JOIN packages p ON p.id = o.package_id WHERE o.user_id = ? AND o.role = 'owner' ORDER BY p.id`, userID)
 	if err != nil {
 		return nil, err
 	}
 	return collect(rows, func(s interface{ Scan(...any) error }) (OwnedPackage, error) {
 		var op OwnedPackage
 		var created, upstream int64
+		var org sql.NullInt64
 		var p trove.Package
-		err := s.Scan(&p.ID, &p.Ecosystem, &p.Name, &p.DisplayName, &p.Skeleton, &p.Namespace, &created, &p.LastSerial, &upstream, &op.Owners)
+		err := s.Scan(&p.ID, &p.Ecosystem, &p.Name, &p.DisplayName, &p.Skeleton, &p.Namespace, &created, &p.LastSerial, &upstream, &org, &op.Owners)
 		p.Upstream = upstream != 0
+		p.OrgID = org.Int64
 		p.CreatedAt = time.UnixMicro(created).UTC()
 		op.Package = &p
 		return op, err
@@ -82,6 +85,14 @@ var erasures = []string{
 	`DELETE FROM email_verifications WHERE user_id = ?`,
 	`DELETE FROM known_devices WHERE user_id = ?`,
 	`DELETE FROM curators WHERE user_id = ?`,
+	// Its roles other than owner (the registry removes owners, logging
+	// it), its memberships of organisations and teams, and the
+	// invitations it did not answer. An organisation whose last owner it
+	// was is left to administrators (docs/roles.md).
+	`DELETE FROM owners WHERE user_id = ? AND role <> 'owner'`,
+	`DELETE FROM team_members WHERE user_id = ?`,
+	`DELETE FROM org_members WHERE user_id = ?`,
+	`DELETE FROM org_invitations WHERE user_id = ?`,
 	// Its own verification links, and the invitations it sent that
 	// nobody used yet: they carried its trust.
 	`DELETE FROM mail_tokens WHERE user_id = ? OR (created_by = ? AND used_at IS NULL)`,
@@ -91,7 +102,9 @@ var erasures = []string{
 // stays (taken forever), the email address, password hash, WebAuthn user
 // handle, administrator flag and forced reset go, and every row of its
 // tokens, sessions, npm OTP challenges, factors, recovery codes, ceremonies, reset links,
-// verifications, known devices, curator role and mail tokens is deleted.
+// verifications, known devices, curator role, mail tokens, package roles
+// other than owner, memberships of organisations and teams, and
+// invitations is deleted.
 // Its security events stay, for administrators. Owners are not touched
 // (the registry removes them, logging it). A user already deleted is
 // ErrNotFound.

@@ -48,9 +48,15 @@ type dumpTable struct {
 // parents before children. TestDumpTablesCoverSchema keeps it complete.
 var dumpTables = []dumpTable{
 	{name: "users", order: "id", serial: true},
+	{name: "orgs", order: "id", serial: true},
+	{name: "org_members", order: "org_id, user_id"},
+	{name: "org_invitations", order: "org_id, user_id"},
+	{name: "teams", order: "id", serial: true},
+	{name: "team_members", order: "team_id, user_id"},
 	{name: "tokens", order: "id", serial: true},
 	{name: "packages", order: "id", serial: true},
 	{name: "owners", order: "package_id, user_id"},
+	{name: "team_grants", order: "team_id, package_id"},
 	{name: "releases", order: "id", serial: true},
 	{name: "files", order: "id", serial: true},
 	{name: "held_releases", order: "release_id"},

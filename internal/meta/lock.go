@@ -32,12 +32,16 @@ import (
 //     run one at a time, each counting the ones before it.
 //   - LockUser locks a user's row: token creation and revoking all of a
 //     user's tokens run one at a time per user.
+//   - LockOrg locks an organisation's row: changes to its members, teams,
+//     invitations and packages run one at a time per organisation (no two
+//     owners removing each other), and so do the checks of the roles its
+//     members hold on its packages where a change depends on them.
 //   - LiveToken reads a token FOR SHARE: a revocation waits for the
 //     transactions that rely on the token, and they see a committed one.
 //
 // Lock order, to rule out deadlocks: name locks and credential locks
-// (never both in one transaction), then user and package rows, then the
-// sequencer, which is always last.
+// (never both in one transaction), then organisation rows, then user and
+// package rows, then the sequencer, which is always last.
 const (
 	// sequencerLockKey is the advisory lock that serializes appends to the
 	// transparency log and the change feed (the bytes "trovelog").

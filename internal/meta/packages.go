@@ -2,29 +2,33 @@ package meta
 
 import (
 	"context"
+	"database/sql"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/trove-dev/trove/internal/trove"
 )
 
-const packageCols = `id, ecosystem, name, display_name, skeleton, namespace, created_at, last_serial, upstream`
+const packageCols = `id, ecosystem, name, display_name, skeleton, namespace, created_at, last_serial, upstream, org_id`
 
 func scanPackage(s interface{ Scan(...any) error }) (*trove.Package, error) {
 	var p trove.Package
 	var created, upstream int64
-	if err := s.Scan(&p.ID, &p.Ecosystem, &p.Name, &p.DisplayName, &p.Skeleton, &p.Namespace, &created, &p.LastSerial, &upstream); err != nil {
+	var org sql.NullInt64
+	if err := s.Scan(&p.ID, &p.Ecosystem, &p.Name, &p.DisplayName, &p.Skeleton, &p.Namespace, &created, &p.LastSerial, &upstream, &org); err != nil {
 		return nil, err
 	}
 	p.Upstream = upstream != 0
+	p.OrgID = org.Int64
 	p.CreatedAt = time.UnixMicro(created).UTC()
 	return &p, nil
 }
 
 // InsertPackage adds p and sets p.ID. A taken (ecosystem, name) is ErrConflict.
 func (tx *Tx) InsertPackage(ctx context.Context, p *trove.Package) error {
-	id, err := tx.insert(ctx, `INSERT INTO packages (ecosystem, name, display_name, skeleton, namespace, created_at, upstream) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		p.Ecosystem, p.Name, p.DisplayName, p.Skeleton, p.Namespace, p.CreatedAt.UnixMicro(), boolInt(p.Upstream))
+	id, err := tx.insert(ctx, `INSERT INTO packages (ecosystem, name, display_name, skeleton, namespace, created_at, upstream, org_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		p.Ecosystem, p.Name, p.DisplayName, p.Skeleton, p.Namespace, p.CreatedAt.UnixMicro(), boolInt(p.Upstream), nullID(p.OrgID))
 	p.ID = id
 	return err
 }
@@ -137,35 +141,101 @@ func escapeLike(s string) string {
 	return r.Replace(s)
 }
 
-// AddOwner makes the user an owner of the package. Adding an existing
-// owner is not an error.
+// AddOwner makes the user an owner of the package (granting the role
+// owner: see SetRole). Adding an existing owner is not an error.
 func (tx *Tx) AddOwner(ctx context.Context, packageID, userID int64, at time.Time) error {
-	_, err := tx.exec(ctx, `INSERT INTO owners (package_id, user_id, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`,
-		packageID, userID, at.UnixMicro())
+	return tx.SetRole(ctx, packageID, userID, "owner", at)
+}
+
+// SetRole grants the user the role on the package, replacing the role
+// they had.
+func (tx *Tx) SetRole(ctx context.Context, packageID, userID int64, role string, at time.Time) error {
+	_, err := tx.exec(ctx, `INSERT INTO owners (package_id, user_id, created_at, role) VALUES (?, ?, ?, ?)
+		ON CONFLICT (package_id, user_id) DO UPDATE SET role = excluded.role`, packageID, userID, at.UnixMicro(), role)
 	return err
 }
 
 // RemoveOwner removes the user from the package's owners; a user who is
 // not an owner is ErrNotFound.
 func (tx *Tx) RemoveOwner(ctx context.Context, packageID, userID int64) error {
+	return affected(tx.exec(ctx, `DELETE FROM owners WHERE package_id = ? AND user_id = ? AND role = 'owner'`, packageID, userID))
+}
+
+// RemoveRole removes the user's own grant on the package, whatever its
+// role; a user without one is ErrNotFound.
+func (tx *Tx) RemoveRole(ctx context.Context, packageID, userID int64) error {
 	return affected(tx.exec(ctx, `DELETE FROM owners WHERE package_id = ? AND user_id = ?`, packageID, userID))
 }
 
-// Owners returns the package's owners, by name.
+// Owners returns the users granted the role owner on the package itself,
+// by name (not the owners of its organisation: see OrgMembers).
 func (q q) Owners(ctx context.Context, packageID int64) ([]*trove.User, error) {
 	rows, err := q.query(ctx, `SELECT `+prefixed("u.", userCols)+`
-		FROM owners o JOIN users u ON u.id = o.user_id WHERE o.package_id = ? ORDER BY u.name`, packageID)
+		FROM owners o JOIN users u ON u.id = o.user_id WHERE o.package_id = ? AND o.role = 'owner' ORDER BY u.name`, packageID)
 	if err != nil {
 		return nil, err
 	}
 	return collect(rows, scanUser)
 }
 
-// IsOwner reports whether the user owns the package.
+// AllOwners returns every user with the role owner on the package: those
+// granted it on the package, and the owners of its organisation; by name.
+// They are the people told about its changes.
+func (q q) AllOwners(ctx context.Context, packageID int64) ([]*trove.User, error) {
+	rows, err := q.query(ctx, `SELECT `+prefixed("u.", userCols)+` FROM users u WHERE u.id IN (
+		SELECT o.user_id FROM owners o WHERE o.package_id = ? AND o.role = 'owner'
+		UNION
+		SELECT m.user_id FROM packages p JOIN org_members m ON m.org_id = p.org_id WHERE p.id = ? AND m.role = 'owner')
+		ORDER BY u.name`, packageID, packageID)
+	if err != nil {
+		return nil, err
+	}
+	return collect(rows, scanUser)
+}
+
+// Grants returns the roles granted to users on the package itself, by
+// user name.
+func (q q) Grants(ctx context.Context, packageID int64) ([]trove.Grant, error) {
+	rows, err := q.query(ctx, `SELECT u.name, o.role FROM owners o JOIN users u ON u.id = o.user_id
+		WHERE o.package_id = ? ORDER BY u.name`, packageID)
+	if err != nil {
+		return nil, err
+	}
+	return collect(rows, scanGrant)
+}
+
+func scanGrant(s interface{ Scan(...any) error }) (trove.Grant, error) {
+	var g trove.Grant
+	err := s.Scan(&g.Name, &g.Role)
+	return g, err
+}
+
+// IsOwner reports whether the user has the role owner on the package
+// itself or as an owner of its organisation.
 func (q q) IsOwner(ctx context.Context, packageID, userID int64) (bool, error) {
-	var n int
-	err := q.row(ctx, `SELECT COUNT(*) FROM owners WHERE package_id = ? AND user_id = ?`, packageID, userID).Scan(&n)
-	return n > 0, q.err(err)
+	roles, err := q.Roles(ctx, packageID, userID)
+	return slices.Contains(roles, "owner"), err
+}
+
+// Roles returns every role the user holds on the package: granted on the
+// package, through the teams of its organisation they are in, and as a
+// member of its organisation. The strongest applies.
+func (q q) Roles(ctx context.Context, packageID, userID int64) ([]string, error) {
+	rows, err := q.query(ctx, `SELECT role FROM owners WHERE package_id = ? AND user_id = ?
+		UNION ALL
+		SELECT m.role FROM packages p JOIN org_members m ON m.org_id = p.org_id WHERE p.id = ? AND m.user_id = ?
+		UNION ALL
+		SELECT g.role FROM team_grants g JOIN team_members tm ON tm.team_id = g.team_id
+			JOIN teams t ON t.id = g.team_id JOIN packages p ON p.id = g.package_id AND p.org_id = t.org_id
+			WHERE g.package_id = ? AND tm.user_id = ?`, packageID, userID, packageID, userID, packageID, userID)
+	if err != nil {
+		return nil, err
+	}
+	return collect(rows, func(s interface{ Scan(...any) error }) (string, error) {
+		var r string
+		err := s.Scan(&r)
+		return r, err
+	})
 }
 
 // SetDistTag points the package's tag at the release.

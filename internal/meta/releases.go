@@ -145,6 +145,9 @@ func (tx *Tx) DiscardQuarantined(ctx context.Context, releaseID int64) error {
 	if _, err := tx.exec(ctx, `DELETE FROM owners WHERE package_id = ?`, packageID); err != nil {
 		return err
 	}
+	if _, err := tx.exec(ctx, `DELETE FROM team_grants WHERE package_id = ?`, packageID); err != nil {
+		return err
+	}
 	_, err = tx.exec(ctx, `DELETE FROM packages WHERE id = ?`, packageID)
 	return err
 }

@@ -36,6 +36,9 @@ func scanUserAnd(s interface{ Scan(...any) error }, more ...any) (*trove.User, e
 // InsertUser adds u, whose password is stored as passwordHash (an
 // argon2id PHC string), and sets u.ID. A taken name is ErrConflict.
 func (tx *Tx) InsertUser(ctx context.Context, u *trove.User, passwordHash string) error {
+	if err := tx.orgTaken(ctx, u.Name); err != nil {
+		return err
+	}
 	id, err := tx.insert(ctx, `INSERT INTO users (name, email, password_hash, admin, public_email, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
 		u.Name, u.Email, passwordHash, boolInt(u.Admin), boolInt(u.PublicEmail), u.CreatedAt.UnixMicro())
 	u.ID = id

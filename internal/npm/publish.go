@@ -85,7 +85,7 @@ func (h *Handler) putPackage(w http.ResponseWriter, r *http.Request, req request
 	if err != nil {
 		return err
 	}
-	if !who.Allows(access.Publish, trove.NPM, req.name) && !who.Allows(access.Yank, trove.NPM, req.name) {
+	if !who.Allows(access.Publish, trove.NPM, req.name) && !who.Allows(access.Yank, trove.NPM, req.name) && !who.Allows(access.Owners, trove.NPM, req.name) {
 		return h.o.Registry.CheckScope(who, access.Publish, trove.NPM, string(req.name))
 	}
 	body, err := adapter.ReadBody(w, r, h.o.MaxPublishBytes, "the publish request")

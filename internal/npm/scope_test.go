@@ -1,9 +1,12 @@
 package npm
 
 import (
+	"context"
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/trove-dev/trove/internal/access"
 )
 
 // tryPublish publishes a package with token and returns the response.
@@ -53,4 +56,57 @@ func TestScopesAreOwned(t *testing.T) {
 			t.Errorf("publishing %s: %q, want a look-alike refusal", name, r.errorText())
 		}
 	}
+}
+
+// TestOrgScopes: the scope named after an organisation is the
+// organisation's: its maintainers and owners create packages there, which
+// belong to it, and its readers and outsiders cannot; a scope that other
+// users' packages claimed before the organisation existed stays theirs.
+func TestOrgScopes(t *testing.T) {
+	e := newEnv(t, nil)
+	alice, bob, carol, dave := e.userToken("alice"), e.userToken("bob"), e.userToken("carol"), e.userToken("dave")
+	who := func(token string) *access.Principal {
+		p, err := e.Tokens.Authenticate(context.Background(), token)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	ctx := context.Background()
+	// dave claims @early before anyone makes an organisation of that name.
+	e.tryPublish(dave, "@early/lib", "1.0.0").want(t, http.StatusOK)
+	for _, org := range []string{"acme", "early"} {
+		if _, err := e.Registry.CreateOrg(ctx, who(alice), org); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for user, role := range map[string]string{"bob": "maintainer", "carol": "reader"} {
+		if err := e.Registry.Invite(ctx, who(alice), "acme", user, role); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := e.Registry.Answer(ctx, who(bob), "acme", true); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Registry.Answer(ctx, who(carol), "acme", true); err != nil {
+		t.Fatal(err)
+	}
+	e.tryPublish(bob, "@acme/core", "1.0.0").want(t, http.StatusOK)
+	for _, token := range []string{carol, dave} {
+		r := e.tryPublish(token, "@acme/other", "1.0.0").want(t, http.StatusForbidden)
+		if !strings.Contains(r.errorText(), "@acme belongs to the organisation acme") {
+			t.Errorf("publishing in @acme as a reader or an outsider: %q", r.errorText())
+		}
+	}
+	a, err := e.Registry.Access(ctx, "npm", "@acme/core")
+	if err != nil || a.Org != "acme" || len(a.Users) != 0 {
+		t.Errorf("Access(@acme/core) = %+v, %v; want acme's, without user grants", a, err)
+	}
+	// The organisation's owner is an owner of its packages: npm owner add works for her.
+	doc := e.writeDoc("@acme/core")
+	doc["maintainers"] = []map[string]string{{"name": "carol"}}
+	do(t, "PUT", e.reg+"/@acme%2fcore/-rev/"+doc["_rev"].(string), alice, map[string]any{"_id": "@acme/core", "_rev": doc["_rev"], "maintainers": doc["maintainers"]}).want(t, http.StatusOK)
+	// @early stays dave's: alice's organisation does not take it over.
+	e.tryPublish(alice, "@early/next", "1.0.0").want(t, http.StatusForbidden)
+	e.tryPublish(dave, "@early/next", "1.0.0").want(t, http.StatusOK)
 }

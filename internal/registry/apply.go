@@ -3,6 +3,7 @@ package registry
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -32,7 +33,8 @@ const (
 
 // A Change is one part of a change to the public state of a package, made
 // by Apply. The changes are the types Yank, Unyank, Deprecate, SetTag,
-// RemoveTag, Delete, AddOwner and RemoveOwner of this package.
+// RemoveTag, Delete, AddOwner, RemoveOwner, Grant, TeamGrant and Transfer
+// of this package.
 type Change interface {
 	// describe returns the change's kind of log record, the action it
 	// needs, and the version it is about ("" for the package).
@@ -46,6 +48,11 @@ type Change interface {
 
 // errNoChange is returned by a change that found nothing to do.
 var errNoChange = errors.New("no change")
+
+// errUnlogged is returned by a change that changed something that is no
+// public record (a maintainer's or a team's role): it is kept, and nothing
+// is logged.
+var errUnlogged = errors.New("changed, not logged")
 
 // A batch is the state of one Apply inside its transaction.
 type batch struct {
@@ -147,7 +154,7 @@ func (b *batch) apply(c Change) (bool, error) {
 		ev.Version = rel.Version
 	}
 	err := c.apply(b, rel, ev)
-	if errors.Is(err, errNoChange) {
+	if errors.Is(err, errNoChange) || errors.Is(err, errUnlogged) || err == nil && kind == "owner" && len(ev.Owners) == 0 {
 		return false, nil
 	}
 	if err != nil {
@@ -277,7 +284,9 @@ func (c Deprecate) apply(b *batch, rel *trove.Release, ev *translog.Event) error
 // a yanked release cannot be tagged.
 type SetTag struct{ Tag, Version string }
 
-func (c SetTag) describe() (string, access.Action, string) { return "tag", access.Publish, c.Version }
+func (c SetTag) describe() (string, access.Action, string) {
+	return "tag", access.PublishUpdate, c.Version
+}
 
 func (c SetTag) check() error {
 	if err := versionNeeded("a tag", c.Version); err != nil {
@@ -298,8 +307,10 @@ func (c SetTag) apply(b *batch, rel *trove.Release, ev *translog.Event) error {
 // A RemoveTag removes a tag of the package.
 type RemoveTag struct{ Tag string }
 
-func (c RemoveTag) describe() (string, access.Action, string) { return "tag", access.Publish, "" }
-func (c RemoveTag) check() error                              { return checkTagName(c.Tag) }
+func (c RemoveTag) describe() (string, access.Action, string) {
+	return "tag", access.PublishUpdate, ""
+}
+func (c RemoveTag) check() error { return checkTagName(c.Tag) }
 
 func (c RemoveTag) apply(b *batch, _ *trove.Release, ev *translog.Event) error {
 	err := b.tx.DeleteDistTag(b.ctx, b.pkg.ID, c.Tag)
@@ -421,7 +432,7 @@ func (b *batch) mayDelete(rel *trove.Release, reason string) error {
 // owner changes nothing, logs nothing and is not an error.
 type AddOwner struct{ User string }
 
-func (c AddOwner) describe() (string, access.Action, string) { return "owner", access.Publish, "" }
+func (c AddOwner) describe() (string, access.Action, string) { return "owner", access.Owners, "" }
 func (c AddOwner) check() error                              { return userNeeded(c.User) }
 
 func (c AddOwner) apply(b *batch, _ *trove.Release, ev *translog.Event) error {
@@ -450,7 +461,7 @@ type RemoveOwner struct {
 	leaveOwnerless bool
 }
 
-func (c RemoveOwner) describe() (string, access.Action, string) { return "owner", access.Publish, "" }
+func (c RemoveOwner) describe() (string, access.Action, string) { return "owner", access.Owners, "" }
 func (c RemoveOwner) check() error                              { return userNeeded(c.User) }
 
 func (c RemoveOwner) apply(b *batch, _ *trove.Release, ev *translog.Event) error {
@@ -466,10 +477,18 @@ func (c RemoveOwner) apply(b *batch, _ *trove.Release, ev *translog.Event) error
 	for _, o := range owners {
 		found = found || o.ID == u.ID
 	}
+	// The package's organisation as it is now, under the package's lock
+	// (a transfer may have committed since b.pkg was read).
+	pkg, err := b.tx.Package(b.ctx, b.pkg.Ecosystem, b.pkg.Name)
+	if err != nil {
+		return err
+	}
 	switch {
 	case !found:
 		return errNoChange
-	case len(owners) == 1 && !c.leaveOwnerless:
+	case len(owners) == 1 && !c.leaveOwnerless && pkg.OrgID == 0:
+		// A package of an organisation keeps the organisation's owners,
+		// of whom there is always one (see Orgs).
 		return trove.Error(trove.ErrInvalid, "%s is the only owner of %s: a package keeps at least one owner; add another owner first", u.Name, b.pkg.DisplayName)
 	}
 	ev.Owners = []translog.OwnerChange{{User: u.Name}}
@@ -553,4 +572,217 @@ func (b *batch) retag(ev *translog.Event) error {
 		return b.tx.DeleteDistTag(b.ctx, b.pkg.ID, LatestTag)
 	}
 	return nil
+}
+
+// OrgOwner is how the transparency log names an organisation that owns a
+// package, in owner lines ("owner add org:acme"): user names have no ':'.
+func OrgOwner(org string) string { return "org:" + org }
+
+// A Grant gives a user a role on the package (owner, maintainer or reader;
+// "none" removes their grant). Owner grants, and the loss of one, are
+// owner changes, logged as AddOwner and RemoveOwner are, under the same
+// last-owner rule; the other roles are not public records.
+type Grant struct{ User, Role string }
+
+func (c Grant) describe() (string, access.Action, string) { return "owner", access.Owners, "" }
+
+func (c Grant) check() error {
+	if err := userNeeded(c.User); err != nil {
+		return err
+	}
+	if c.Role == "none" {
+		return nil
+	}
+	if _, err := access.ParseRole(c.Role); err != nil {
+		return trove.Error(trove.ErrInvalid, "%v, or none to remove the grant", err)
+	}
+	return nil
+}
+
+func (c Grant) apply(b *batch, rel *trove.Release, ev *translog.Event) error {
+	role := access.NoRole
+	if c.Role != "none" {
+		role, _ = access.ParseRole(c.Role)
+	}
+	u, err := b.user(c.User)
+	if err != nil {
+		return err
+	}
+	grants, err := b.tx.Grants(b.ctx, b.pkg.ID)
+	if err != nil {
+		return err
+	}
+	cur := access.NoRole
+	for _, g := range grants {
+		if g.Name == u.Name {
+			cur, _ = access.ParseRole(g.Role)
+		}
+	}
+	switch {
+	case cur == role:
+		return errNoChange
+	case role == access.Owner:
+		if err := (AddOwner{User: u.Name}).apply(b, rel, ev); err != nil {
+			return err
+		}
+	case cur == access.Owner:
+		if err := (RemoveOwner{User: u.Name}).apply(b, rel, ev); err != nil {
+			return err
+		}
+	}
+	if role == access.NoRole {
+		err := b.tx.RemoveRole(b.ctx, b.pkg.ID, u.ID)
+		if errors.Is(err, meta.ErrNotFound) {
+			return nil
+		}
+		return err
+	}
+	return b.tx.SetRole(b.ctx, b.pkg.ID, u.ID, role.String(), b.at)
+}
+
+// A TeamGrant gives a team of the package's organisation a role on the
+// package ("none" removes it). A package that belongs to no organisation
+// has no teams. Team grants are not public records.
+type TeamGrant struct{ Team, Role string }
+
+func (c TeamGrant) describe() (string, access.Action, string) { return "owner", access.Owners, "" }
+
+func (c TeamGrant) check() error {
+	if strings.TrimSpace(c.Team) == "" {
+		return trove.Error(trove.ErrInvalid, "a team grant needs a team name")
+	}
+	if c.Role == "none" {
+		return nil
+	}
+	if _, err := access.ParseRole(c.Role); err != nil {
+		return trove.Error(trove.ErrInvalid, "%v, or none to remove the grant", err)
+	}
+	return nil
+}
+
+func (c TeamGrant) apply(b *batch, _ *trove.Release, _ *translog.Event) error {
+	pkg, err := b.tx.Package(b.ctx, b.pkg.Ecosystem, b.pkg.Name)
+	if err != nil {
+		return err
+	}
+	if pkg.OrgID == 0 {
+		return trove.Error(trove.ErrInvalid, "%s belongs to no organisation, so no team can be granted a role on it: transfer it to one first", b.pkg.DisplayName)
+	}
+	o, err := b.tx.OrgByID(b.ctx, pkg.OrgID)
+	if err != nil {
+		return err
+	}
+	t, err := orgTeam(b.ctx, b.tx, o, c.Team)
+	if err != nil {
+		return err
+	}
+	if c.Role == "none" {
+		err := b.tx.RemoveTeamGrant(b.ctx, t.ID, pkg.ID)
+		if errors.Is(err, meta.ErrNotFound) {
+			return errNoChange
+		}
+		return unlogged(err)
+	}
+	return unlogged(b.tx.SetTeamGrant(b.ctx, t.ID, pkg.ID, c.Role, b.at))
+}
+
+// unlogged turns the success of a change that is no public record into
+// errUnlogged.
+func unlogged(err error) error {
+	if err == nil {
+		return errUnlogged
+	}
+	return err
+}
+
+// A Transfer moves the package to an organisation (Org) or out of its
+// organisation to a user (User), and recomputes its grants: every grant
+// to users and teams goes; a package moved to an organisation is held by
+// its members' roles, one moved to a user has that user as its only
+// owner. Who transfers must own the package and, for a move to an
+// organisation, own that organisation too; a move to a user is to who
+// themselves (others join a package by being added as owners), except for
+// administrators. It is logged as owner changes: the owners that go, and
+// the one that comes ("org:NAME" for an organisation).
+type Transfer struct{ Org, User string }
+
+func (c Transfer) describe() (string, access.Action, string) { return "owner", access.Owners, "" }
+
+func (c Transfer) check() error {
+	if (c.Org == "") == (c.User == "") {
+		return trove.Error(trove.ErrInvalid, "a transfer names either an organisation or a user to move the package to")
+	}
+	return nil
+}
+
+func (c Transfer) apply(b *batch, _ *trove.Release, ev *translog.Event) error {
+	pkg, err := b.tx.Package(b.ctx, b.pkg.Ecosystem, b.pkg.Name)
+	if err != nil {
+		return err
+	}
+	var from, to *trove.Org
+	if pkg.OrgID != 0 {
+		if from, err = b.tx.OrgByID(b.ctx, pkg.OrgID); err != nil {
+			return err
+		}
+	}
+	var heir *trove.User
+	if c.Org != "" {
+		if to, err = b.s.transferTarget(b.ctx, b.tx, b.who, c.Org); err != nil {
+			return err
+		}
+		if from != nil && from.ID == to.ID {
+			return errNoChange
+		}
+	} else {
+		if heir, err = b.user(c.User); err != nil {
+			return err
+		}
+		if from == nil {
+			return trove.Error(trove.ErrInvalid, "%s belongs to no organisation: add %s as an owner instead (trove owner add)", b.pkg.DisplayName, heir.Name)
+		}
+		if b.who != nil && !b.who.Admin && heir.ID != b.who.UserID {
+			return trove.Error(access.ErrDenied, "a package moves out of an organisation to the user who moves it; %s can then add %s as an owner", b.who.UserName, heir.Name)
+		}
+	}
+	owners, err := b.tx.Owners(b.ctx, pkg.ID)
+	if err != nil {
+		return err
+	}
+	for _, o := range owners {
+		if heir == nil || o.ID != heir.ID {
+			ev.Owners = append(ev.Owners, translog.OwnerChange{User: o.Name})
+		}
+	}
+	if from != nil {
+		ev.Owners = append(ev.Owners, translog.OwnerChange{User: OrgOwner(from.Name)})
+	}
+	toID := int64(0)
+	if to != nil {
+		toID = to.ID
+		ev.Owners = append(ev.Owners, translog.OwnerChange{Add: true, User: OrgOwner(to.Name)})
+	}
+	if err := b.tx.SetPackageOrg(b.ctx, pkg.ID, toID); err != nil {
+		return err
+	}
+	if heir == nil {
+		return nil
+	}
+	if !slices.ContainsFunc(owners, func(u *trove.User) bool { return u.ID == heir.ID }) {
+		ev.Owners = append(ev.Owners, translog.OwnerChange{Add: true, User: heir.Name})
+	}
+	return b.tx.AddOwner(b.ctx, pkg.ID, heir.ID, b.at)
+}
+
+// transferTarget returns the organisation a package moves to, which who
+// must own (or be an administrator).
+func (s *Service) transferTarget(ctx context.Context, tx *meta.Tx, who *access.Principal, name string) (*trove.Org, error) {
+	o, role, err := s.org(ctx, tx, who, name)
+	if err != nil {
+		return nil, err
+	}
+	if who == nil || role != access.Owner && !who.Admin {
+		return nil, trove.Error(access.ErrDenied, "only owners of the organisation %s may move packages to it", o.Name)
+	}
+	return o, nil
 }

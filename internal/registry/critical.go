@@ -194,7 +194,7 @@ func (s *Service) tellCritical(ctx context.Context, notice Notice, packageID int
 	pkg, err := s.db.PackageByID(ctx, packageID)
 	if err == nil {
 		var owners []*trove.User
-		owners, err = s.db.Owners(ctx, packageID)
+		owners, err = s.db.AllOwners(ctx, packageID)
 		ids := make([]int64, 0, len(owners))
 		for _, u := range owners {
 			ids = append(ids, u.ID)

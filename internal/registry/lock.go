@@ -49,11 +49,11 @@ func (s *Service) recheckAs(ctx context.Context, tx *meta.Tx, who *access.Princi
 		if err := liveToken(ctx, tx, who); err != nil {
 			return err
 		}
-		owner, err := tx.IsOwner(ctx, pkg.ID, who.UserID)
+		role, err := roleOf(ctx, tx, pkg.ID, who.UserID)
 		if err != nil {
 			return err
 		}
-		r.Owner = owner
+		r.Role = role
 	}
 	r, err := s.withPolicy(ctx, tx, pkg, r)
 	if err != nil {
@@ -70,6 +70,30 @@ func (s *Service) recheckAs(ctx context.Context, tx *meta.Tx, who *access.Princi
 		}
 	}
 	return nil
+}
+
+// roleReader reads the roles a user holds on a package; meta's DB and Tx
+// have it.
+type roleReader interface {
+	Roles(ctx context.Context, packageID, userID int64) ([]string, error)
+}
+
+// roleOf returns the user's effective role on the package: the strongest
+// of their own grant, their teams' and their organisation membership's.
+func roleOf(ctx context.Context, q roleReader, packageID, userID int64) (access.Role, error) {
+	roles, err := q.Roles(ctx, packageID, userID)
+	if err != nil {
+		return access.NoRole, err
+	}
+	best := access.NoRole
+	for _, name := range roles {
+		r, err := access.ParseRole(name)
+		if err != nil {
+			return access.NoRole, fmt.Errorf("reading roles on package %d: %w", packageID, err)
+		}
+		best = max(best, r)
+	}
+	return best, nil
 }
 
 // liveToken checks that the token who presented, if any, is still live,

@@ -142,7 +142,7 @@ func (s *Service) SetPublishAuth(ctx context.Context, who *access.Principal, eco
 		return s.explain(&access.LevelError{Ecosystem: eco, Name: pkg.Name, Have: who.Level, Need: l})
 	}
 	err = s.db.Tx(ctx, func(tx *meta.Tx) error {
-		if err := s.recheck(ctx, tx, who, pkg, access.Publish); err != nil {
+		if err := s.recheck(ctx, tx, who, pkg, access.Owners); err != nil {
 			return err
 		}
 		if l == s.publishAuth {

@@ -52,12 +52,17 @@ type Namespacer interface {
 	Namespace(n trove.Name) Namespace
 }
 
-// A Reservation keeps the names a pattern matches for some users: only
-// they, and administrators, may create packages that match it.
+// A Reservation keeps the names a pattern matches for some users, or
+// for an organisation: only they, and administrators, may create packages
+// that match it.
 type Reservation struct {
 	Pattern access.Pattern
-	// Owners are the user names who may; none means administrators only.
+	// Owners are the user names who may; none (and no Org) means
+	// administrators only.
 	Owners []string
+	// Org, if not "", is the organisation whose maintainers and owners
+	// may: the packages created under the reservation belong to it.
+	Org string
 }
 
 // namespaceOf returns the namespace of a name under its rules.
@@ -75,53 +80,115 @@ type nsReader interface {
 	PackagesBelowNamespace(ctx context.Context, eco trove.Ecosystem, key string) ([]*trove.Package, error)
 	IsOwner(ctx context.Context, packageID, userID int64) (bool, error)
 	UserByName(ctx context.Context, name string) (*trove.User, error)
+	orgReader
 }
 
 // checkCreate applies the reservations and the namespace rules to the
 // creation of a package by who. It runs before anything is written and
-// again inside the transaction that creates the package.
-func (s *Service) checkCreate(ctx context.Context, q nsReader, who *access.Principal, rules Rules, name trove.Name) error {
-	if who.Admin {
-		return nil
-	}
-	if err := s.checkReserved(rules, name, who); err != nil {
-		return err
+// again inside the transaction that creates the package. It returns the
+// organisation the new package belongs to (nil for none): the one of the
+// reservation or the npm scope it is created in.
+func (s *Service) checkCreate(ctx context.Context, q nsReader, who *access.Principal, rules Rules, name trove.Name) (*trove.Org, error) {
+	org, done, err := s.checkReserved(ctx, q, rules, name, who)
+	if err != nil || done {
+		return org, err
 	}
 	ns := namespaceOf(rules, name)
 	if ns.Key == "" {
-		return nil
+		return nil, nil
 	}
 	eco := rules.Ecosystem()
 	if ns.Tree {
-		return checkTree(ctx, q, who, eco, name, ns)
+		if who.Admin {
+			return nil, nil
+		}
+		return nil, checkTree(ctx, q, who, eco, name, ns)
 	}
 	return checkScope(ctx, q, who, eco, name, ns)
 }
 
-// checkReserved refuses a name a reservation keeps for other users.
-func (s *Service) checkReserved(rules Rules, name trove.Name, who *access.Principal) error {
+// checkReserved refuses a name a reservation keeps for other users; done
+// reports that a reservation decided (the namespace rules do not apply).
+func (s *Service) checkReserved(ctx context.Context, q nsReader, rules Rules, name trove.Name, who *access.Principal) (org *trove.Org, done bool, err error) {
 	key := trove.Name(rules.Fold(string(name)))
 	for _, r := range s.reserved {
 		if !r.Pattern.Match(rules.Ecosystem(), key) {
 			continue
 		}
+		if r.Org != "" {
+			org, err := orgPublisher(ctx, q, who, r.Org, fmt.Sprintf("%s:%s is reserved for the organisation %s (%s)", rules.Ecosystem(), name, r.Org, r.Pattern))
+			return org, true, err
+		}
+		if who.Admin {
+			return nil, true, nil
+		}
 		for _, o := range r.Owners {
 			if strings.EqualFold(o, who.UserName) {
-				return nil
+				return nil, true, nil
 			}
 		}
-		return trove.Error(access.ErrDenied, "%s:%s is reserved by this registry's configuration (%s): only its designated owners and administrators may publish it",
+		return nil, true, trove.Error(access.ErrDenied, "%s:%s is reserved by this registry's configuration (%s): only its designated owners and administrators may publish it",
 			rules.Ecosystem(), name, r.Pattern)
 	}
-	return nil
+	return nil, false, nil
+}
+
+// orgPublisher returns the organisation named org if who may create
+// packages in its namespaces: an administrator, or a member whose role is
+// maintainer or owner. why says whose namespace it is, for the refusal.
+func orgPublisher(ctx context.Context, q orgReader, who *access.Principal, org, why string) (*trove.Org, error) {
+	o, err := q.OrgByName(ctx, org)
+	if errors.Is(err, meta.ErrNotFound) {
+		return nil, trove.Error(access.ErrDenied, "%s, which does not exist yet: an administrator must create it first", why)
+	}
+	if err != nil || who.Admin {
+		return o, err
+	}
+	role, err := q.OrgRole(ctx, o.ID, who.UserID)
+	if err != nil {
+		return nil, err
+	}
+	if role != access.Owner.String() && role != access.Maintainer.String() {
+		return nil, trove.Error(access.ErrDenied, "%s: only its maintainers and owners may create packages there (ask an owner of %s for the role maintainer)", why, o.Name)
+	}
+	return o, nil
 }
 
 // checkScope applies the rules of flat namespaces.
-func checkScope(ctx context.Context, q nsReader, who *access.Principal, eco trove.Ecosystem, name trove.Name, ns Namespace) error {
+func checkScope(ctx context.Context, q nsReader, who *access.Principal, eco trove.Ecosystem, name trove.Name, ns Namespace) (*trove.Org, error) {
 	pkgs, err := q.PackagesInNamespaces(ctx, eco, []string{ns.Key})
 	if err != nil {
-		return err
+		return nil, err
 	}
+	// A scope named after an organisation is the organisation's, unless
+	// packages of others claimed it before the organisation existed.
+	if ns.User != "" {
+		o, err := q.OrgByName(ctx, strings.ToLower(ns.User))
+		switch {
+		case err == nil && orgHolds(o, pkgs):
+			return orgPublisher(ctx, q, who, o.Name, fmt.Sprintf("%s belongs to the organisation %s", ns.Key, o.Name))
+		case err != nil && !errors.Is(err, meta.ErrNotFound):
+			return nil, err
+		}
+	}
+	if who.Admin {
+		return nil, nil
+	}
+	return nil, checkClaim(ctx, q, who, name, ns, pkgs)
+}
+
+// orgHolds reports whether every package is the organisation's.
+func orgHolds(o *trove.Org, pkgs []*trove.Package) bool {
+	for _, p := range pkgs {
+		if p.OrgID != o.ID {
+			return false
+		}
+	}
+	return true
+}
+
+// checkClaim applies the rules of scopes claimed by users.
+func checkClaim(ctx context.Context, q nsReader, who *access.Principal, name trove.Name, ns Namespace, pkgs []*trove.Package) error {
 	owns, err := ownsAny(ctx, q, who, pkgs)
 	if err != nil || owns {
 		return err

@@ -151,7 +151,8 @@ func (s *Service) checkUpload(ctx context.Context, who *access.Principal, rules 
 	if err := s.checkLookalike(ctx, s.db, rules, name); err != nil {
 		return nil, err
 	}
-	return nil, s.checkCreate(ctx, s.db, who, rules, name)
+	_, err = s.checkCreate(ctx, s.db, who, rules, name)
+	return nil, err
 }
 
 // storeBlobs stores the upload's files and extracted metadata: blobs
@@ -211,11 +212,11 @@ func (s *Service) authorizeAs(ctx context.Context, who *access.Principal, a acce
 	}
 	r := access.Resource{Ecosystem: eco, Name: s.key(eco, name), Exists: pkg != nil}
 	if pkg != nil && who != nil {
-		owner, err := s.db.IsOwner(ctx, pkg.ID, who.UserID)
+		role, err := roleOf(ctx, s.db, pkg.ID, who.UserID)
 		if err != nil {
 			return err
 		}
-		r.Owner = owner
+		r.Role = role
 	}
 	r, err := s.withPolicy(ctx, s.db, pkg, r)
 	if err != nil {
@@ -396,7 +397,8 @@ func (s *Service) createPackage(ctx context.Context, tx *meta.Tx, who *access.Pr
 	if err := s.checkLookalike(ctx, tx, rules, name); err != nil {
 		return nil, err
 	}
-	if err := s.checkCreate(ctx, tx, who, rules, name); err != nil {
+	org, err := s.checkCreate(ctx, tx, who, rules, name)
+	if err != nil {
 		return nil, err
 	}
 	if err := liveToken(ctx, tx, who); err != nil {
@@ -404,6 +406,12 @@ func (s *Service) createPackage(ctx context.Context, tx *meta.Tx, who *access.Pr
 	}
 	pkg := &trove.Package{Ecosystem: u.Ecosystem, Name: name, DisplayName: u.Name,
 		Skeleton: rules.Skeleton(name), Namespace: namespaceOf(rules, name).Key, CreatedAt: at}
+	if org != nil {
+		// The organisation's members hold their roles on it; its
+		// creator, a maintainer or owner there, needs no grant of its own.
+		pkg.OrgID = org.ID
+		return pkg, tx.InsertPackage(ctx, pkg)
+	}
 	if err := tx.InsertPackage(ctx, pkg); err != nil {
 		return nil, err
 	}
@@ -535,6 +543,13 @@ func logFirstOwners(ctx context.Context, tx *meta.Tx, pkg *trove.Package, at tim
 	ev := &translog.Event{Kind: "owner", Ecosystem: string(pkg.Ecosystem), Name: string(pkg.Name), Time: at}
 	for _, o := range owners {
 		ev.Owners = append(ev.Owners, translog.OwnerChange{Add: true, User: o.Name})
+	}
+	if pkg.OrgID != 0 {
+		o, err := tx.OrgByID(ctx, pkg.OrgID)
+		if err != nil {
+			return err
+		}
+		ev.Owners = append(ev.Owners, translog.OwnerChange{Add: true, User: OrgOwner(o.Name)})
 	}
 	if len(ev.Owners) == 0 {
 		return nil

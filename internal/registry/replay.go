@@ -308,6 +308,12 @@ func (r *replay) tags(pkg *trove.Package) error {
 // owners applies the record's owner lines.
 func (r *replay) owners(pkg *trove.Package) error {
 	for _, o := range r.ev.Owners {
+		if org, ok := strings.CutPrefix(o.User, OrgOwner("")); ok {
+			if err := r.orgOwner(pkg, org, o.Add); err != nil {
+				return err
+			}
+			continue
+		}
 		u, err := r.tx.UserByName(r.ctx, o.User)
 		if errors.Is(err, meta.ErrNotFound) {
 			return r.fail("no user %s in the database (created after the backup?): create the account with `trove admin user add %s --email ADDRESS` and run the recovery again", o.User, o.User)
@@ -329,6 +335,22 @@ func (r *replay) owners(pkg *trove.Package) error {
 		}
 	}
 	return nil
+}
+
+// orgOwner applies an owner line naming an organisation: the package
+// moves to it (add) or out of it (remove).
+func (r *replay) orgOwner(pkg *trove.Package, name string, add bool) error {
+	if !add {
+		return r.tx.MovePackage(r.ctx, pkg.ID, 0)
+	}
+	o, err := r.tx.OrgByName(r.ctx, name)
+	if errors.Is(err, meta.ErrNotFound) {
+		return r.fail("no organisation %s in the database (created after the backup?): create it with trove org create and run the recovery again", name)
+	}
+	if err != nil {
+		return err
+	}
+	return r.tx.MovePackage(r.ctx, pkg.ID, o.ID)
 }
 
 // change replays a record about an existing package.

@@ -16,8 +16,8 @@ import (
 // CheckPublisherChange returns the normalized name of the package
 // (ecosystem, name as written) if who may configure its trusted
 // publishers, and whether it exists. For an existing package that is what
-// changing its settings needs: the publish action in the token's scope,
-// ownership (or an administrator), and the level its MFA policy asks. A
+// changing its settings needs: the owners action in the token's scope,
+// the owner role (or an administrator), and the level its MFA policy asks. A
 // name no package has yet takes a "pending" publisher if who could create
 // it by publishing: the scope, and the name's rules (upstream names,
 // look-alikes, namespaces and reservations).
@@ -30,7 +30,14 @@ func (s *Service) CheckPublisherChange(ctx context.Context, who *access.Principa
 	if err != nil && !errors.Is(err, meta.ErrNotFound) {
 		return "", false, err
 	}
-	if err := s.authorize(ctx, who, access.Publish, eco, n, pkg); err != nil {
+	// An existing package's publishers are its settings (the owner role
+	// and the owners action, like its MFA policy); a pending publisher is
+	// asked what creating the package by publishing would be.
+	act := access.Publish
+	if pkg != nil {
+		act = access.Owners
+	}
+	if err := s.authorize(ctx, who, act, eco, n, pkg); err != nil {
 		return "", false, err
 	}
 	if err := s.checkUpstreamName(ctx, eco, n, pkg); err != nil {
@@ -42,7 +49,7 @@ func (s *Service) CheckPublisherChange(ctx context.Context, who *access.Principa
 	if err := s.checkLookalike(ctx, s.db, rules, n); err != nil {
 		return "", false, err
 	}
-	if err := s.checkCreate(ctx, s.db, who, rules, n); err != nil {
+	if _, err := s.checkCreate(ctx, s.db, who, rules, n); err != nil {
 		return "", false, err
 	}
 	return n, false, nil
@@ -75,7 +82,7 @@ func (s *Service) SetTrustedOnly(ctx context.Context, who *access.Principal, eco
 		return err
 	}
 	err = s.db.Tx(ctx, func(tx *meta.Tx) error {
-		if err := s.recheck(ctx, tx, who, pkg, access.Publish); err != nil {
+		if err := s.recheck(ctx, tx, who, pkg, access.Owners); err != nil {
 			return err
 		}
 		return tx.SetTrustedOnly(ctx, pkg.ID, on)

@@ -124,7 +124,7 @@ func (s *Service) local(ctx context.Context, q upstreamReader, rules Rules, n tr
 	// those names are exactly the ones upstreams serve.
 	key := trove.Name(rules.Fold(string(n)))
 	for _, r := range s.reserved {
-		if len(r.Owners) > 0 && r.Pattern.Match(eco, key) {
+		if (len(r.Owners) > 0 || r.Org != "") && r.Pattern.Match(eco, key) {
 			return true, nil
 		}
 	}
@@ -132,7 +132,7 @@ func (s *Service) local(ctx context.Context, q upstreamReader, rules Rules, n tr
 }
 
 // localNamespace reports whether a namespace is claimed here: by a user
-// of its name, or by a local package in it (for trees: at, above or below
+// or an organisation of its name, or by a local package in it (for trees: at, above or below
 // it).
 func localNamespace(ctx context.Context, q nsReader, eco trove.Ecosystem, ns Namespace) (bool, error) {
 	if ns.Key == "" {
@@ -140,6 +140,12 @@ func localNamespace(ctx context.Context, q nsReader, eco trove.Ecosystem, ns Nam
 	}
 	if ns.User != "" {
 		if _, err := q.UserByName(ctx, ns.User); err == nil {
+			return true, nil
+		} else if !errors.Is(err, meta.ErrNotFound) {
+			return false, err
+		}
+		// A scope named after an organisation is a local claim too.
+		if _, err := q.OrgByName(ctx, strings.ToLower(ns.User)); err == nil {
 			return true, nil
 		} else if !errors.Is(err, meta.ErrNotFound) {
 			return false, err

@@ -23,7 +23,10 @@ type View struct {
 	Tags     []trove.Tag
 	// Owners are names only: a page shows an email address only where
 	// its owner made it public (trove.User.PublicEmail).
-	Owners     []Owner
+	Owners []Owner
+	// Org is the organisation the package belongs to ("" for none): its
+	// owners own the package too (docs/roles.md).
+	Org        string
 	Dependents []meta.Dependent // up to MaxDependents, by name
 }
 
@@ -149,6 +152,13 @@ func readViewPeople(ctx context.Context, q *meta.Snapshot, pkg *trove.Package, v
 	owners, err := q.Owners(ctx, pkg.ID)
 	if err != nil {
 		return err
+	}
+	if pkg.OrgID != 0 {
+		org, err := q.OrgByID(ctx, pkg.OrgID)
+		if err != nil {
+			return err
+		}
+		v.Org = org.Name
 	}
 	for _, u := range owners {
 		o := Owner{Name: u.Name}

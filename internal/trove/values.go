@@ -33,6 +33,41 @@ type Package struct {
 	// Upstream is true for a package whose releases were imported from
 	// upstream registries; a name is local or upstream, never both.
 	Upstream bool
+	// OrgID is the organisation the package belongs to; 0 for none.
+	OrgID int64
+}
+
+// An Org is an organisation: users (members, in teams) who own packages
+// and namespaces together.
+type Org struct {
+	ID        int64
+	Name      string // lower case; one space with user names
+	CreatedAt time.Time
+}
+
+// A Grant is a role (owner, maintainer, reader) held by a user or a team.
+type Grant struct {
+	Name string // the user's or the team's name
+	Role string
+}
+
+// A Team is a group of an organisation's members with roles on some of
+// its packages.
+type Team struct {
+	ID        int64
+	OrgID     int64
+	Name      string
+	CreatedAt time.Time
+}
+
+// An Invitation asks a user to join an organisation with a role.
+type Invitation struct {
+	Org       string
+	User      string
+	Role      string
+	InvitedBy string
+	CreatedAt time.Time
+	ExpiresAt time.Time
 }
 
 // A Release is one version of a package.

@@ -136,6 +136,27 @@ func newPackageSite(t *testing.T) (*site, *catalog) {
 	return s, c
 }
 
+// TestPackagePageOrganisation: the page of a package that belongs to an
+// organisation names it, and follows a transfer.
+func TestPackagePageOrganisation(t *testing.T) {
+	s, c := newPackageSite(t)
+	b := s.browser()
+	c.publish(t, "npm", "orglib", "1.0.0", map[string]any{"description": "lib"})
+	if _, body := b.get("/-/package/npm/orglib"); strings.Contains(body, "Belongs to the organisation") {
+		t.Fatalf("a user's package names an organisation:\n%s", body)
+	}
+	if _, err := c.reg.CreateOrg(context.Background(), c.alice, "acme"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.reg.Transfer(context.Background(), c.alice, "npm", "orglib", registry.Transfer{Org: "acme"}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool {
+		_, body := b.get("/-/package/npm/orglib")
+		return strings.Contains(body, "Belongs to the organisation <strong>acme</strong>")
+	})
+}
+
 func TestPackagePageCurrent(t *testing.T) {
 	s, c := newPackageSite(t)
 	b := s.browser()

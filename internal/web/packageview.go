@@ -27,6 +27,7 @@ type packageView struct {
 	Release     *releaseView
 	Releases    []*releaseView
 	Owners      []registry.Owner
+	Org         string // the organisation the package belongs to, if any
 	Dependents  []dependentView
 	Install     []installCommand
 	Readme      template.HTML
@@ -80,7 +81,7 @@ type installCommand struct{ Client, Command string }
 func (h *Handler) packageView(v *registry.View, version string) (*packageView, error) {
 	pkg := v.Package
 	pv := &packageView{Ecosystem: pkg.Ecosystem, Name: pkg.DisplayName, URL: packageURL(pkg.Ecosystem, pkg.DisplayName, ""),
-		Upstream: pkg.Upstream, Owners: v.Owners}
+		Upstream: pkg.Upstream, Owners: v.Owners, Org: v.Org}
 	latest := v.Latest()
 	shown := latest
 	if version != "" {

@@ -481,6 +481,7 @@ type walk struct {
 	trust   *trust.Service
 	// publisher is the trusted publisher the removal probe removes.
 	publisher int64
+	acme    bool // the organisation acme exists (see acme)
 }
 
 func newWalk(t *testing.T) *walk {
@@ -560,7 +561,7 @@ func (w *walk) state() string {
 			live++
 		}
 	}
-	return fmt.Sprintf("%d log records, %d live tokens of alice, %d of everyone", n, live, len(all))
+	return fmt.Sprintf("%d log records, %d live tokens of alice, %d of everyone; %s", n, live, len(all), w.roles())
 }
 
 // carolToken returns a new token of carol's.

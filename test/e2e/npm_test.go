@@ -120,7 +120,7 @@ func writePackage(t testing.TB, files map[string]string) string {
 func alice(t *testing.T, tr *Trove) string {
 	t.Helper()
 	tr.AddUser(t, "alice")
-	return tr.Token(t, "alice", "*", "read,publish,yank")
+	return tr.Token(t, "alice", "*", "read,publish,yank,owners")
 }
 
 // sameFiles fails unless every file of src is in dst with the same bytes.

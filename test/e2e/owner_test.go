@@ -16,8 +16,8 @@ func TestOwners(t *testing.T) {
 	tr.AddUser(t, "bob")
 	tr.AddUser(t, "carol")
 	npmAlice := newNPM(t, tr, aliceTok)
-	npmBob := newNPM(t, tr, tr.Token(t, "bob", "*", "read,publish"))
-	npmCarol := newNPM(t, tr, tr.Token(t, "carol", "*", "read,publish"))
+	npmBob := newNPM(t, tr, tr.Token(t, "bob", "*", "read,publish,owners"))
+	npmCarol := newNPM(t, tr, tr.Token(t, "carol", "*", "read,publish,owners"))
 	dir := t.TempDir()
 
 	npmAlice.must(writePackage(t, libFiles("1.0.0")), "publish")
@@ -32,6 +32,10 @@ func TestOwners(t *testing.T) {
 	}
 	wantOutput(t, "publish by the new owner", npmBob.must(writePackage(t, libFiles("1.1.0")), "publish"), "+ @acme/lib@1.1.0")
 
+	// Owner changes need the owners action: a token that may only publish
+	// cannot make them, even an owner's.
+	npmBobPublish := newNPM(t, tr, tr.Token(t, "bob", "*", "read,publish"))
+	wantOutput(t, "npm owner rm with a publish token", npmBobPublish.mustFail(dir, "owner", "rm", "alice", "@acme/lib"), "403", "needs the owners action")
 	wantOutput(t, "npm owner rm", npmBob.must(dir, "owner", "rm", "alice", "@acme/lib"), "- alice (@acme/lib)")
 	if out := npmBob.must(dir, "owner", "ls", "@acme/lib"); strings.Contains(out, "alice") {
 		t.Errorf("npm owner ls after rm alice:\n%s", out)

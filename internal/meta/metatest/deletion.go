@@ -75,6 +75,34 @@ func testEraseUser(t *testing.T, db *meta.DB) {
 				Action: "web.account.tokens.create", Target: "/-/account/tokens", Outcome: "ok", Status: 303, Count: 1}); err != nil {
 				return err
 			}
+			// Roles: a maintainer grant, an organisation of their own with a
+			// team they are in, and an invitation to the other's.
+			o := &trove.Org{Name: "org-" + u.Name, CreatedAt: now}
+			if err := tx.InsertOrg(ctx, o); err != nil {
+				return err
+			}
+			if err := tx.SetOrgMember(ctx, o.ID, u.ID, "owner", now); err != nil {
+				return err
+			}
+			team := &trove.Team{OrgID: o.ID, Name: "core", CreatedAt: now}
+			if err := tx.InsertTeam(ctx, team); err != nil {
+				return err
+			}
+			if err := tx.AddTeamMember(ctx, team.ID, u.ID, now); err != nil {
+				return err
+			}
+			p := &trove.Package{Ecosystem: "npm", Name: trove.Name("maintained-" + u.Name), DisplayName: "maintained-" + u.Name, CreatedAt: now}
+			if err := tx.InsertPackage(ctx, p); err != nil {
+				return err
+			}
+			if err := tx.SetRole(ctx, p.ID, u.ID, "maintainer", now); err != nil {
+				return err
+			}
+			if u == bob {
+				if err := tx.PutInvitation(ctx, o.ID, alice.ID, "reader", bob.ID, now, now.Add(time.Hour)); err != nil {
+					return err
+				}
+			}
 			return tx.InsertSecurityEvent(ctx, &meta.SecurityEvent{UserID: u.ID, Kind: "factor-added", At: now})
 		})
 	}

@@ -2,6 +2,7 @@ package metatest
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -108,6 +109,12 @@ func Fill(t *testing.T, db *meta.DB) {
 			return err
 		}
 		if err := tx.AddOwner(ctx, p.ID, alice.ID, now); err != nil {
+			return err
+		}
+		if err := tx.SetRole(ctx, p.ID, bob.ID, "maintainer", now); err != nil {
+			return err
+		}
+		if err := fillOrg(ctx, tx, alice, bob, now); err != nil {
 			return err
 		}
 		if err := tx.SetDistTag(ctx, p.ID, "latest", r1.ID); err != nil {
@@ -427,4 +434,31 @@ func fillMail(tx *meta.Tx, u *trove.User, now time.Time) error {
 		return err
 	}
 	return tx.SetNotifyCursor(ctx, "release-mail", 1)
+}
+
+// fillOrg adds an organisation owned by alice, with a team, a package of
+// its own granted to the team, and an invitation of bob.
+func fillOrg(ctx context.Context, tx *meta.Tx, alice, bob *trove.User, now time.Time) error {
+	o := &trove.Org{Name: "acme", CreatedAt: now}
+	if err := tx.InsertOrg(ctx, o); err != nil {
+		return err
+	}
+	if err := tx.SetOrgMember(ctx, o.ID, alice.ID, "owner", now); err != nil {
+		return err
+	}
+	if err := tx.PutInvitation(ctx, o.ID, bob.ID, "maintainer", alice.ID, now, now.Add(7*24*time.Hour)); err != nil {
+		return err
+	}
+	team := &trove.Team{OrgID: o.ID, Name: "core", CreatedAt: now}
+	if err := tx.InsertTeam(ctx, team); err != nil {
+		return err
+	}
+	if err := tx.AddTeamMember(ctx, team.ID, alice.ID, now); err != nil {
+		return err
+	}
+	pkg := &trove.Package{Ecosystem: "npm", Name: "@acme/lib", DisplayName: "@acme/lib", Namespace: "@acme", CreatedAt: now, OrgID: o.ID}
+	if err := tx.InsertPackage(ctx, pkg); err != nil {
+		return err
+	}
+	return tx.SetTeamGrant(ctx, team.ID, pkg.ID, "maintainer", now)
 }

@@ -1,0 +1,172 @@
+package authz
+
+import (
+	"fmt"
+	"net/http"
+
+	"github.com/trove-dev/trove/internal/access"
+	"github.com/trove-dev/trove/internal/registry"
+	"github.com/trove-dev/trove/internal/trove"
+)
+
+// The probes of roles, organisations and teams (internal/api/org.go).
+// alice owns the organisation acme, with the team core, the member carol
+// and the package orgpkg; bob (the stranger) owns bobco, which invites
+// alice.
+func init() {
+	for name, p := range map[string]probe{
+		"api.access.user.grant": {request: func(w *walk) *http.Request {
+			return w.json(http.MethodPut, "/api/v1/packages/npm/demo/access/users/carol", map[string]string{"role": "maintainer"})
+		}},
+		"api.access.user.revoke": {setup: func(w *walk) {
+			w.do(w.json(http.MethodPut, "/api/v1/packages/npm/demo/access/users/dave", map[string]string{"role": "reader"}), w.owner)
+		}, request: func(w *walk) *http.Request {
+			return w.raw(http.MethodDelete, "/api/v1/packages/npm/demo/access/users/dave", "", nil)
+		}},
+		"api.access.team.grant": {setup: acme, request: func(w *walk) *http.Request {
+			return w.json(http.MethodPut, "/api/v1/packages/npm/orgpkg/access/teams/core", map[string]string{"role": "maintainer"})
+		}},
+		"api.access.team.revoke": {setup: func(w *walk) {
+			acme(w)
+			w.do(w.json(http.MethodPut, "/api/v1/packages/npm/orgpkg/access/teams/core", map[string]string{"role": "reader"}), w.owner)
+		}, request: func(w *walk) *http.Request {
+			return w.raw(http.MethodDelete, "/api/v1/packages/npm/orgpkg/access/teams/core", "", nil)
+		}},
+		"api.transfer": {setup: func(w *walk) {
+			acme(w)
+			w.do(w.npmPublish("moved", "1.0.0"), w.owner)
+		}, request: func(w *walk) *http.Request {
+			return w.json(http.MethodPost, "/api/v1/packages/npm/moved/transfer", map[string]string{"org": "acme"})
+		}},
+		// Anyone lists their own organisations and invitations, and creates
+		// organisations with the owners action.
+		"api.orgs.list":   {deny: []string{anonymous}, request: func(w *walk) *http.Request { return w.raw(http.MethodGet, "/api/v1/orgs", "", nil) }},
+		"api.invitations": {deny: []string{anonymous}, request: func(w *walk) *http.Request { return w.raw(http.MethodGet, "/api/v1/invitations", "", nil) }},
+		"api.orgs.create": {deny: []string{anonymous, readOnly, scoped}, request: func(w *walk) *http.Request {
+			return w.json(http.MethodPost, "/api/v1/orgs", map[string]string{"name": "org" + w.nextVersion()})
+		}},
+		// Members read their organisation, with any token of theirs.
+		"api.org": {deny: []string{anonymous, stranger}, setup: acme, request: func(w *walk) *http.Request {
+			return w.raw(http.MethodGet, "/api/v1/orgs/acme", "", nil)
+		}},
+		"api.org.member.set": {setup: acme, request: func(w *walk) *http.Request {
+			return w.json(http.MethodPut, "/api/v1/orgs/acme/members/carol", map[string]string{"role": "maintainer"})
+		}},
+		"api.org.member.remove": {setup: func(w *walk) {
+			acme(w)
+			w.join("acme", "dave")
+		}, request: func(w *walk) *http.Request {
+			return w.raw(http.MethodDelete, "/api/v1/orgs/acme/members/dave", "", nil)
+		}},
+		"api.org.invite": {setup: acme, request: func(w *walk) *http.Request {
+			return w.json(http.MethodPut, "/api/v1/orgs/acme/invitations/bob", map[string]string{"role": "reader"})
+		}},
+		"api.invitation.accept": {setup: func(w *walk) { w.invited("bobco") }, request: func(w *walk) *http.Request {
+			return w.raw(http.MethodPut, "/api/v1/invitations/bobco", "", nil)
+		}},
+		"api.invitation.decline": {setup: func(w *walk) { w.invited("bobco2") }, request: func(w *walk) *http.Request {
+			return w.raw(http.MethodDelete, "/api/v1/invitations/bobco2", "", nil)
+		}},
+		"api.org.team.create": {setup: acme, request: func(w *walk) *http.Request {
+			return w.raw(http.MethodPut, "/api/v1/orgs/acme/teams/t"+w.nextVersion(), "", nil)
+		}},
+		"api.org.team.delete": {setup: func(w *walk) {
+			acme(w)
+			w.do(w.raw(http.MethodPut, "/api/v1/orgs/acme/teams/gone", "", nil), w.owner)
+		}, request: func(w *walk) *http.Request {
+			return w.raw(http.MethodDelete, "/api/v1/orgs/acme/teams/gone", "", nil)
+		}},
+		"api.org.team.member.add": {setup: acme, request: func(w *walk) *http.Request {
+			return w.raw(http.MethodPut, "/api/v1/orgs/acme/teams/core/members/carol", "", nil)
+		}},
+		"api.org.team.member.remove": {setup: func(w *walk) {
+			acme(w)
+			w.do(w.raw(http.MethodPut, "/api/v1/orgs/acme/teams/core/members/carol", "", nil), w.owner)
+		}, request: func(w *walk) *http.Request {
+			return w.raw(http.MethodDelete, "/api/v1/orgs/acme/teams/core/members/carol", "", nil)
+		}},
+	} {
+		probes[name] = p
+	}
+}
+
+// acme makes, once, the organisation acme of alice's with the team core,
+// the member carol and the package orgpkg.
+func acme(w *walk) {
+	if w.acme {
+		return
+	}
+	w.acme = true
+	alice := w.ownerPrincipal()
+	if _, err := w.env.Registry.CreateOrg(ctx, alice, "acme"); err != nil {
+		w.t.Fatal(err)
+	}
+	if err := w.env.Registry.CreateTeam(ctx, alice, "acme", "core"); err != nil {
+		w.t.Fatal(err)
+	}
+	w.join("acme", "carol")
+	w.do(w.npmPublish("orgpkg", "1.0.0"), w.owner)
+	if err := w.env.Registry.Transfer(ctx, alice, trove.NPM, "orgpkg", registry.Transfer{Org: "acme"}); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+// principal returns a principal of the user with every action.
+func (w *walk) principal(name string) *access.Principal {
+	u, err := w.env.DB.UserByName(ctx, name)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return &access.Principal{UserID: u.ID, UserName: u.Name, Packages: []access.Pattern{"*"}, Actions: access.Actions, Level: trove.AuthMFA}
+}
+
+// join has alice invite the user to the organisation as a reader, and the
+// user accept.
+func (w *walk) join(org, user string) {
+	if err := w.env.Registry.Invite(ctx, w.ownerPrincipal(), org, user, "reader"); err != nil {
+		w.t.Fatal(err)
+	}
+	if err := w.env.Registry.Answer(ctx, w.principal(user), org, true); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+// invited has bob create the organisation and invite alice to it.
+func (w *walk) invited(org string) {
+	bob := w.principal("bob")
+	if _, err := w.env.Registry.CreateOrg(ctx, bob, org); err != nil {
+		w.t.Fatal(err)
+	}
+	if err := w.env.Registry.Invite(ctx, bob, org, "alice", "maintainer"); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+// roles summarizes the roles a refused request must not change: alice's
+// organisations and invitations, acme's members, invitations and teams,
+// and the grants of the packages the probes change.
+func (w *walk) roles() string {
+	alice := w.ownerPrincipal()
+	orgs, err := w.env.Registry.Orgs(ctx, alice)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	invs, err := w.env.Registry.Invitations(ctx, alice)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	s := fmt.Sprintf("orgs %v, invitations %d", orgs, len(invs))
+	if w.acme {
+		v, err := w.env.Registry.Org(ctx, alice, "acme")
+		if err != nil {
+			w.t.Fatal(err)
+		}
+		s += fmt.Sprintf("; acme %v %d %v", v.Members, len(v.Invitations), v.Teams)
+	}
+	for _, name := range []string{"demo", "orgpkg", "moved"} {
+		if a, err := w.env.Registry.Access(ctx, trove.NPM, name); err == nil {
+			s += fmt.Sprintf("; %s %+v", name, *a)
+		}
+	}
+	return s
+}
