@@ -481,7 +481,7 @@ type walk struct {
 	trust   *trust.Service
 	// publisher is the trusted publisher the removal probe removes.
 	publisher int64
-	acme    bool // the organisation acme exists (see acme)
+	acme      bool // the organisation acme exists (see acme)
 }
 
 func newWalk(t *testing.T) *walk {

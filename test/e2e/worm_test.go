@@ -27,7 +27,7 @@ func TestNPMWormGuard(t *testing.T) {
 	tr.AddUser(t, "alice")
 	tr.AddUser(t, "bob")
 	npmAlice := newNPM(t, tr, tr.Token(t, "alice", "*", "read,publish"))
-	npmBob := newNPM(t, tr, tr.Token(t, "bob", "*", "read,publish"))
+	npmBob := newNPM(t, tr, tr.Token(t, "bob", "*", "read,publish,owners"))
 
 	// bob's package, which alice maintains too; then alice's token goes
 	// through burst packages of its own, then bob's, then one more.
