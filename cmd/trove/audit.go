@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/trove-dev/trove/internal/api"
 	"github.com/trove-dev/trove/internal/audit"
 	"github.com/trove-dev/trove/internal/config"
 	"github.com/trove-dev/trove/internal/meta"
@@ -58,20 +59,7 @@ func (f *auditFlags) query() url.Values {
 }
 
 // auditRow is an entry as both commands print it (and the API answers).
-type auditRow struct {
-	ID         int64     `json:"id"`
-	At         time.Time `json:"at"`
-	User       string    `json:"user"`
-	Credential string    `json:"credential"`
-	Client     string    `json:"client"`
-	Action     string    `json:"action"`
-	Target     string    `json:"target"`
-	Outcome    string    `json:"outcome"`
-	Status     int       `json:"status"`
-	Count      int       `json:"count"`
-	Detail     string    `json:"detail,omitempty"`
-	RequestID  string    `json:"request_id,omitempty"`
-}
+type auditRow = api.AuditEntry
 
 func printAudit(w io.Writer, rows []auditRow, asJSON bool) error {
 	if asJSON {
@@ -177,12 +165,7 @@ docs/audit.md.`,
 				if err != nil {
 					return err
 				}
-				rows := make([]auditRow, 0, len(es))
-				for _, e := range es {
-					rows = append(rows, auditRow{ID: e.ID, At: e.At, User: e.UserName, Credential: e.Credential, Client: e.Client,
-						Action: e.Action, Target: e.Target, Outcome: e.Outcome, Status: e.Status, Count: e.Count, Detail: e.Detail, RequestID: e.RequestID})
-				}
-				return printAudit(cmd.OutOrStdout(), rows, f.json)
+				return printAudit(cmd.OutOrStdout(), api.AuditEntries(es), f.json)
 			})
 		},
 	}

@@ -11,7 +11,6 @@ import (
 	"github.com/trove-dev/trove/internal/account"
 	"github.com/trove-dev/trove/internal/config"
 	"github.com/trove-dev/trove/internal/meta"
-	"github.com/trove-dev/trove/internal/registry"
 	"github.com/trove-dev/trove/internal/trove"
 )
 
@@ -71,15 +70,7 @@ stop accepting the account's tokens within a second.`,
 // deletions builds the deletion service as trove serve has it, with the
 // transparency log the owner changes are appended to.
 func deletions(ctx context.Context, c *config.Config, db *meta.DB) (*account.Deletions, error) {
-	blobs, err := openBlobs(ctx, c)
-	if err != nil {
-		return nil, err
-	}
-	l, err := openLog(ctx, c, db, blobs)
-	if err != nil {
-		return nil, err
-	}
-	reg, err := registry.New(registry.Config{DB: db, Blobs: blobs, Rules: ecosystemRules(), TempDir: c.TempDir(), Log: l})
+	reg, err := adminRegistry(ctx, c, db)
 	if err != nil {
 		return nil, err
 	}

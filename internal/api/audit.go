@@ -23,8 +23,9 @@ type AuditLog interface {
 	UserByName(ctx context.Context, name string) (*trove.User, error)
 }
 
-// An auditEntry is an audit entry as the API shows it.
-type auditEntry struct {
+// An AuditEntry is an audit entry as the API shows it (and the trove
+// commands print it).
+type AuditEntry struct {
 	ID         int64     `json:"id"`
 	At         time.Time `json:"at"`
 	User       string    `json:"user"`
@@ -77,12 +78,17 @@ func (h *Handler) auditEntries(w http.ResponseWriter, r *http.Request, _ request
 	if err != nil {
 		return err
 	}
-	out := make([]auditEntry, 0, len(es))
+	return adapter.WriteJSON(w, http.StatusOK, map[string][]AuditEntry{"entries": AuditEntries(es)})
+}
+
+// AuditEntries returns the entries as the API shows them.
+func AuditEntries(es []*meta.AuditEntry) []AuditEntry {
+	out := make([]AuditEntry, 0, len(es))
 	for _, e := range es {
-		out = append(out, auditEntry{ID: e.ID, At: e.At, User: e.UserName, Credential: e.Credential, Client: e.Client, Action: e.Action,
+		out = append(out, AuditEntry{ID: e.ID, At: e.At, User: e.UserName, Credential: e.Credential, Client: e.Client, Action: e.Action,
 			Target: e.Target, Outcome: e.Outcome, Status: e.Status, Count: e.Count, Detail: e.Detail, RequestID: e.RequestID})
 	}
-	return adapter.WriteJSON(w, http.StatusOK, map[string][]auditEntry{"entries": out})
+	return out
 }
 
 // fold folds a package name as the registry keys it.

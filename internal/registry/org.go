@@ -160,14 +160,8 @@ func (s *Service) ownOrg(ctx context.Context, who *access.Principal, name string
 		return err
 	}
 	return s.db.Tx(ctx, func(tx *meta.Tx) error {
-		o, _, err := s.org(ctx, tx, who, name)
+		o, err := s.lockOrg(ctx, tx, who, name)
 		if err != nil {
-			return err
-		}
-		if err := tx.LockOrg(ctx, o.ID); err != nil {
-			return err
-		}
-		if err := liveToken(ctx, tx, who); err != nil {
 			return err
 		}
 		_, role, err := s.org(ctx, tx, who, name) // again, under the lock
@@ -179,6 +173,22 @@ func (s *Service) ownOrg(ctx context.Context, who *access.Principal, name string
 		}
 		return fn(tx, o)
 	})
+}
+
+// lockOrg returns the organisation, which who must be a member of, with
+// its row locked in tx and who's token checked live under the lock.
+func (s *Service) lockOrg(ctx context.Context, tx *meta.Tx, who *access.Principal, name string) (*trove.Org, error) {
+	o, _, err := s.org(ctx, tx, who, name)
+	if err != nil {
+		return nil, err
+	}
+	if err := tx.LockOrg(ctx, o.ID); err != nil {
+		return nil, err
+	}
+	if err := liveToken(ctx, tx, who); err != nil {
+		return nil, err
+	}
+	return o, nil
 }
 
 // Org returns the organisation with its members, invitations and teams,
@@ -368,14 +378,8 @@ func (s *Service) RemoveMember(ctx context.Context, who *access.Principal, org, 
 		return err
 	}
 	return s.db.Tx(ctx, func(tx *meta.Tx) error {
-		o, _, err := s.org(ctx, tx, who, org)
+		o, err := s.lockOrg(ctx, tx, who, org)
 		if err != nil {
-			return err
-		}
-		if err := tx.LockOrg(ctx, o.ID); err != nil {
-			return err
-		}
-		if err := liveToken(ctx, tx, who); err != nil {
 			return err
 		}
 		return remove(tx, o)
