@@ -99,15 +99,21 @@ func (q q) HeldReleases(ctx context.Context, limit int) ([]*HeldRelease, error) 
 }
 
 // A Credential names what published a release, for the worm guard: an
-// API token, or (TokenID 0) the user's other credentials together.
+// API token, (TokenID 0) the user's other credentials together, or
+// (Minted) every token the user's trusted publishers minted together: each
+// of those covers one package, so one by one they would never add up.
 type Credential struct {
 	TokenID int64
 	UserID  int64
+	Minted  bool
 }
 
 // key is the credential's name in LockCredential.
 func (c Credential) key() string {
-	if c.TokenID != 0 {
+	switch {
+	case c.Minted:
+		return fmt.Sprintf("minted:%d", c.UserID)
+	case c.TokenID != 0:
 		return fmt.Sprintf("token:%d", c.TokenID)
 	}
 	return fmt.Sprintf("user:%d", c.UserID)
@@ -119,13 +125,16 @@ func (c Credential) key() string {
 // still being scanned are not counted; their own decision, taken later
 // under LockCredential, counts this one.
 func (q q) PackagesPublishedBy(ctx context.Context, c Credential, since time.Time, limit int) ([]int64, error) {
-	who, arg := `token_id = ?`, c.TokenID
-	if c.TokenID == 0 {
-		who, arg = `publisher_id = ? AND token_id IS NULL`, c.UserID
+	who, args := `token_id = ?`, []any{c.TokenID}
+	switch {
+	case c.Minted:
+		who, args = `publisher_id = ? AND token_id IN (SELECT id FROM tokens WHERE user_id = ? AND publisher_id <> 0)`, []any{c.UserID, c.UserID}
+	case c.TokenID == 0:
+		who, args = `publisher_id = ? AND token_id IS NULL`, []any{c.UserID}
 	}
 	rows, err := q.query(ctx, `SELECT DISTINCT package_id FROM releases r WHERE `+who+` AND created_at > ?
 		AND (state <> ? OR EXISTS (SELECT 1 FROM held_releases h WHERE h.release_id = r.id))
-		ORDER BY package_id LIMIT ?`, arg, since.UnixMicro(), trove.Quarantined, limit)
+		ORDER BY package_id LIMIT ?`, append(args, since.UnixMicro(), trove.Quarantined, limit)...)
 	if err != nil {
 		return nil, err
 	}

@@ -66,8 +66,13 @@ type HeldUpload struct {
 // event and its mail) is durable exactly when the hold is.
 type HoldNotice func(ctx context.Context, tx *meta.Tx, h HeldUpload) error
 
-// credential returns what the worm guard counts publishes by.
+// credential returns what the worm guard counts publishes by: the token,
+// the user's other credentials, or every token the user's trusted
+// publishers minted (each covers one package: see meta.Credential).
 func credential(who *access.Principal) meta.Credential {
+	if who.PublisherID != 0 {
+		return meta.Credential{UserID: who.UserID, Minted: true}
+	}
 	return meta.Credential{TokenID: who.TokenID, UserID: who.UserID}
 }
 
@@ -90,7 +95,9 @@ func (s *Service) checkBurst(ctx context.Context, tx *meta.Tx, who *access.Princ
 		return "", nil
 	}
 	cred := "your account " + who.UserName
-	if who.TokenPublicID != "" {
+	if who.PublisherID != 0 {
+		cred = "the tokens trusted publishers minted for " + who.UserName
+	} else if who.TokenPublicID != "" {
 		cred = "the token " + who.TokenPublicID
 	} else if who.TokenID != 0 {
 		cred = "the token you used"

@@ -204,6 +204,40 @@ func TestBurstPerCredential(t *testing.T) {
 	}
 }
 
+// TestBurstMintedTokensTogether: the tokens a user's trusted publishers
+// mint each cover one package, so the guard counts them together: a worm
+// that mints one per package is held like one token going through many.
+// The user's own token is counted apart.
+func TestBurstMintedTokensTogether(t *testing.T) {
+	e := newBurstEnv(t, dbtest.Open(t))
+	alice := e.user(t, "alice", false)
+	minted := func(i int) *access.Principal {
+		id := fmt.Sprintf("trove_minted%d", i)
+		name := fmt.Sprintf("ci-%d", i)
+		tok := &trove.Token{PublicID: id, Hash: "hash-" + id, UserID: alice.UserID, Packages: []string{"npm:" + name},
+			Actions: []string{"publish"}, CreatedAt: e.now, AuthLevel: trove.AuthMFA, PublisherID: int64(i + 1)}
+		if err := e.db.Tx(ctx, func(tx *meta.Tx) error { return tx.InsertToken(ctx, tok) }); err != nil {
+			t.Fatal(err)
+		}
+		p := *alice
+		p.TokenID, p.TokenPublicID, p.PublisherID = tok.ID, id, tok.PublisherID
+		p.Packages = []access.Pattern{access.Pattern("npm:" + name)}
+		return &p
+	}
+	own := e.token(t, alice, "trove_own")
+	for i := range 5 {
+		if err := e.try(t, minted(i), fmt.Sprintf("ci-%d", i), "1.0"); err != nil {
+			t.Fatalf("package %d with its own minted token: %v", i+1, err)
+		}
+	}
+	if err := e.try(t, own, "by-hand", "1.0"); err != nil {
+		t.Errorf("alice's own token after five minted ones = %v, want published (counted apart)", err)
+	}
+	if err := e.try(t, minted(5), "ci-5", "1.0"); !errors.Is(err, trove.ErrHeld) {
+		t.Errorf("a sixth package with a sixth minted token = %v, want ErrHeld", err)
+	}
+}
+
 func TestBurstOff(t *testing.T) {
 	e := newEnv(t) // no Burst in the config: the guard is off
 	alice := e.token(t, e.user(t, "alice", false), "trove_alice1")
