@@ -94,9 +94,9 @@ func dash(s string) string {
 func newAudit() *cobra.Command {
 	var f auditFlags
 	var all bool
-	var registryURL string
+	var registryURL, org string
 	cmd := &cobra.Command{
-		Use:   "audit [--package ECOSYSTEM:NAME] [--action NAME] [--outcome OUTCOME] [--since TIME] [--until TIME]",
+		Use:   "audit [--org NAME] [--package ECOSYSTEM:NAME] [--action NAME] [--outcome OUTCOME] [--since TIME] [--until TIME]",
 		Short: "Show your account's audit log (every change made with its credentials) through a server's API",
 		Long: `Show the audit log of your account: every request that changed something,
 or tried to, made with its tokens or web sessions: when, from which client
@@ -107,7 +107,9 @@ outcome. Newest first; --before ID pages back. See docs/audit.md.
 The command talks to a running server (--url, default $TROVE_URL or
 http://127.0.0.1:8080) with the API token in $TROVE_TOKEN, which needs the
 tokens action. Administrators (with a token that has the tokens action on
-every package) may pass --user NAME or --all to read other accounts' entries.`,
+every package) may pass --user NAME or --all to read other accounts' entries.
+The owners of an organisation pass --org NAME to read the entries on its
+packages and its own settings, whoever made them.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			token, err := apiToken("tokens")
@@ -117,6 +119,9 @@ every package) may pass --user NAME or --all to read other accounts' entries.`,
 			v := f.query()
 			if all {
 				v.Set("all", "true")
+			}
+			if org != "" {
+				v.Set("org", org)
 			}
 			b, err := callAPI(cmd.Context(), "GET", strings.TrimRight(registryURL, "/")+"/api/v1/audit?"+v.Encode(), token, registryURL, nil)
 			if err != nil {
@@ -131,6 +136,7 @@ every package) may pass --user NAME or --all to read other accounts' entries.`,
 	}
 	f.add(cmd, true)
 	cmd.Flags().BoolVar(&all, "all", false, "administrators: every account's entries")
+	cmd.Flags().StringVar(&org, "org", "", "an organisation's owners: the entries on its packages and settings")
 	cmd.Flags().StringVar(&registryURL, "url", defaultServerURL(), "server URL (env TROVE_URL)")
 	return cmd
 }

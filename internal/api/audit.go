@@ -40,9 +40,11 @@ type AuditEntry struct {
 	RequestID  string    `json:"request_id,omitempty"`
 }
 
-// auditEntries answers GET /v1/audit: the caller's own entries, or, for
-// an administrator's token with the tokens action on every package and
-// all=true or user=NAME, anyone's. The query is audit.Query's.
+// auditEntries answers GET /v1/audit: the caller's own entries; with
+// org=NAME, for an owner of that organisation, the entries on its packages
+// and its own routes; or, for an administrator's token with the tokens
+// action on every package and all=true or user=NAME, anyone's. The query
+// is audit.Query's.
 func (h *Handler) auditEntries(w http.ResponseWriter, r *http.Request, _ request) error {
 	p := access.PrincipalFrom(r.Context())
 	switch {
@@ -58,7 +60,20 @@ func (h *Handler) auditEntries(w http.ResponseWriter, r *http.Request, _ request
 		return err
 	}
 	all := r.URL.Query().Get("all") == "true"
-	if (all || q.User != "" && q.User != p.UserName) && p.CheckAdmin(access.ManageTokens) != nil {
+	if org := r.URL.Query().Get("org"); org != "" {
+		// An organisation's owners read the entries on its packages and
+		// its own routes, whoever made them.
+		if all || q.User != "" {
+			return trove.Error(trove.ErrInvalid, "org= reads an organisation's entries: leave out all= and user=")
+		}
+		if h.o.Registry == nil {
+			return trove.Error(trove.ErrUnsupported, "this server has no organisations")
+		}
+		if q.Filter.Scope, err = h.o.Registry.OrgAuditScope(r.Context(), p, org, "/api"); err != nil {
+			return err
+		}
+		all = true
+	} else if (all || q.User != "" && q.User != p.UserName) && p.CheckAdmin(access.ManageTokens) != nil {
 		return fmt.Errorf("%w: only administrators (with a token that has the tokens action on every package) read other accounts' entries; leave out all= and user= to read your own", access.ErrDenied)
 	}
 	switch {

@@ -3,8 +3,11 @@ package meta
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"strings"
 	"time"
+
+	"github.com/trove-dev/trove/internal/trove"
 )
 
 // An AuditEntry is a row of the audit log (internal/audit says what each
@@ -55,7 +58,23 @@ type AuditFilter struct {
 	Since     time.Time // zero: no bound
 	Until     time.Time // zero: no bound (exclusive)
 	Before    int64     // entries with a smaller id (0: from the newest)
+	// Scope, when set, keeps the entries about its packages or under its
+	// target prefix: an organisation's, for its owners.
+	Scope *AuditScope
 }
+
+// An AuditScope is what an organisation's owners read of the audit log:
+// the entries on its packages (names folded as the log keeps them), and
+// those whose target starts with TargetPrefix (the organisation's own
+// routes, "/api/v1/orgs/acme"; followed by "/" or nothing).
+type AuditScope struct {
+	Packages     []trove.Target // Ecosystem and Name
+	TargetPrefix string
+}
+
+// MaxAuditScopePackages bounds the packages of one AuditScope (one query
+// parameter pair each).
+const MaxAuditScopePackages = 2000
 
 // AuditEntries returns up to limit entries that pass f, newest first.
 func (q q) AuditEntries(ctx context.Context, f AuditFilter, limit int) ([]*AuditEntry, error) {
@@ -86,6 +105,24 @@ func (q q) AuditEntries(ctx context.Context, f AuditFilter, limit int) ([]*Audit
 	}
 	if f.Before != 0 {
 		add("id < ?", f.Before)
+	}
+	if sc := f.Scope; sc != nil {
+		if len(sc.Packages) > MaxAuditScopePackages {
+			return nil, fmt.Errorf("an audit scope of %d packages (at most %d)", len(sc.Packages), MaxAuditScopePackages)
+		}
+		var or []string
+		for _, p := range sc.Packages {
+			or = append(or, "(ecosystem = ? AND package = ?)")
+			args = append(args, string(p.Ecosystem), string(p.Name))
+		}
+		if sc.TargetPrefix != "" {
+			or = append(or, "target = ?", "substr(target, 1, ?) = ?")
+			args = append(args, sc.TargetPrefix, len(sc.TargetPrefix)+1, sc.TargetPrefix+"/")
+		}
+		if len(or) == 0 {
+			or = append(or, "1 = 0")
+		}
+		where = append(where, "("+strings.Join(or, " OR ")+")")
 	}
 	rows, err := q.query(ctx, `SELECT id, at, user_id, user_name, credential, client, action, target, ecosystem, package,
 		outcome, status, count, detail, request_id FROM audit_log WHERE `+strings.Join(where, " AND ")+` ORDER BY id DESC LIMIT ?`,

@@ -107,6 +107,16 @@ func (tx *Tx) RemoveOrgMember(ctx context.Context, orgID, userID int64) error {
 	return affected(tx.exec(ctx, `DELETE FROM org_members WHERE org_id = ? AND user_id = ?`, orgID, userID))
 }
 
+// PackagesOfOrg returns up to limit packages the organisation owns, by
+// ecosystem and name.
+func (q q) PackagesOfOrg(ctx context.Context, orgID int64, limit int) ([]*trove.Package, error) {
+	rows, err := q.query(ctx, `SELECT `+packageCols+` FROM packages WHERE org_id = ? ORDER BY ecosystem, name LIMIT ?`, orgID, limit)
+	if err != nil {
+		return nil, err
+	}
+	return collect(rows, scanPackage)
+}
+
 // OrgMembers returns the organisation's members and their roles, by name.
 func (q q) OrgMembers(ctx context.Context, orgID int64) ([]trove.Grant, error) {
 	rows, err := q.query(ctx, `SELECT u.name, m.role FROM org_members m JOIN users u ON u.id = m.user_id

@@ -175,6 +175,36 @@ func (s *Service) ownOrg(ctx context.Context, who *access.Principal, name string
 	})
 }
 
+// OrgAuditScope returns what the owners of the organisation read of the
+// audit log: its packages, with names as the log keeps them, and its own
+// routes' target prefix (prefix is where the API is mounted, "/api"). who
+// must be an owner of it or an administrator; others get ErrNotFound for
+// an organisation they are not a member of, ErrDenied for one they are.
+func (s *Service) OrgAuditScope(ctx context.Context, who *access.Principal, name, prefix string) (*meta.AuditScope, error) {
+	if who == nil {
+		return nil, fmt.Errorf("%w: reading an organisation's audit log needs an API token", access.ErrUnauthenticated)
+	}
+	o, role, err := s.org(ctx, s.db, who, name)
+	if err != nil {
+		return nil, err
+	}
+	if role != access.Owner && !who.Admin {
+		return nil, trove.Error(access.ErrDenied, "user %s is a %s of the organisation %s: only its owners read its audit log", who.UserName, role, o.Name)
+	}
+	pkgs, err := s.db.PackagesOfOrg(ctx, o.ID, meta.MaxAuditScopePackages+1)
+	if err != nil {
+		return nil, err
+	}
+	if len(pkgs) > meta.MaxAuditScopePackages {
+		return nil, trove.Error(trove.ErrInvalid, "the organisation %s has more than %d packages: read its audit log one package at a time (package=ECOSYSTEM:NAME)", o.Name, meta.MaxAuditScopePackages)
+	}
+	sc := &meta.AuditScope{TargetPrefix: prefix + "/v1/orgs/" + o.Name}
+	for _, p := range pkgs {
+		sc.Packages = append(sc.Packages, trove.Target{Ecosystem: p.Ecosystem, Name: string(s.key(p.Ecosystem, p.Name))})
+	}
+	return sc, nil
+}
+
 // lockOrg returns the organisation, which who must be a member of, with
 // its row locked in tx and who's token checked live under the lock.
 func (s *Service) lockOrg(ctx context.Context, tx *meta.Tx, who *access.Principal, name string) (*trove.Org, error) {

@@ -715,19 +715,7 @@ func TestAuditReading(t *testing.T) {
 	w := newWalk(t) // alice published in every ecosystem
 	bobTok := w.callers[stranger]
 	w.send(w.npmPublish("demo", "9.0.0"), bobTok) // refused: bob owns nothing
-	read := func(token, query string) (int, []map[string]any) {
-		t.Helper()
-		req := w.raw(http.MethodGet, "/api/v1/audit?"+query, "", nil)
-		req.Header.Set("Authorization", "Bearer "+token)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var body struct{ Entries []map[string]any }
-		json.NewDecoder(resp.Body).Decode(&body)
-		return resp.StatusCode, body.Entries
-	}
+	read := w.readAudit
 	for _, q := range []string{"", "package=npm:demo", "action=npm.publish", "limit=1000", "outcome=ok"} {
 		code, es := read(bobTok, q)
 		if code != http.StatusOK {
@@ -769,6 +757,22 @@ func TestAuditReading(t *testing.T) {
 			t.Errorf("query %q = %d, want 400", q, code)
 		}
 	}
+}
+
+// readAudit reads GET /api/v1/audit?query with the token: the status and
+// the entries.
+func (w *walk) readAudit(token, query string) (int, []map[string]any) {
+	w.t.Helper()
+	req := w.raw(http.MethodGet, "/api/v1/audit?"+query, "", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var body struct{ Entries []map[string]any }
+	json.NewDecoder(resp.Body).Decode(&body)
+	return resp.StatusCode, body.Entries
 }
 
 // TestProofEndpoints: the endpoints that take a proof instead of a token

@@ -3,6 +3,8 @@ package authz
 import (
 	"fmt"
 	"net/http"
+	"strings"
+	"testing"
 
 	"github.com/trove-dev/trove/internal/access"
 	"github.com/trove-dev/trove/internal/registry"
@@ -169,4 +171,58 @@ func (w *walk) roles() string {
 		}
 	}
 	return s
+}
+
+// TestAuditReadingOrganisation: an organisation's owners read the audit
+// entries on its packages and its own routes, whoever made them, and
+// nothing else; its other members and strangers read none of it.
+func TestAuditReadingOrganisation(t *testing.T) {
+	w := newWalk(t)
+	acme(w) // alice owns acme, carol reads it, orgpkg is acme's
+	w.do(w.npmPublish("orgpkg", "1.1.0"), w.owner)
+	w.send(w.npmPublish("orgpkg", "9.0.0"), w.callers[stranger]) // bob: refused
+	w.send(w.npmPublish("demo", "9.1.0"), w.callers[stranger])   // bob, not acme's
+	w.do(w.json(http.MethodPut, "/api/v1/orgs/acme/invitations/dave", map[string]string{"role": "reader"}), w.owner)
+
+	code, es := w.readAudit(w.owner, "org=acme")
+	if code != http.StatusOK {
+		t.Fatalf("alice reading acme's entries = %d", code)
+	}
+	seen := map[string]bool{}
+	for _, e := range es {
+		target, _ := e["target"].(string)
+		switch {
+		case strings.HasPrefix(target, "npm:orgpkg@"):
+			seen[fmt.Sprint(e["user"], " ", target, " ", e["outcome"])] = true
+		case target == "/api/v1/orgs/acme/invitations/dave":
+			seen["invitation"] = true
+		default:
+			t.Errorf("acme's audit log shows an entry that is not about acme: %v", e)
+		}
+	}
+	for _, want := range []string{"alice npm:orgpkg@1.1.0 ok", "bob npm:orgpkg@9.0.0 denied", "invitation"} {
+		if !seen[want] {
+			t.Errorf("acme's audit log lacks %q; it has %v", want, seen)
+		}
+	}
+	carol := w.carolToken(nil, access.Read, access.ManageTokens)
+	for _, tc := range []struct {
+		who, token, query string
+		want              int
+	}{
+		{"carol, a reader of acme", carol, "org=acme", http.StatusForbidden},
+		{"bob, a stranger to acme", w.callers[stranger], "org=acme", http.StatusNotFound},
+		{"bob, of an organisation that does not exist", w.callers[stranger], "org=nope", http.StatusNotFound},
+		{"alice, with all=", w.owner, "org=acme&all=true", http.StatusBadRequest},
+		{"alice, with a read-only token", w.callers[readOnly], "org=acme", http.StatusForbidden},
+	} {
+		if code, es := w.readAudit(tc.token, tc.query); code != tc.want || len(es) != 0 {
+			t.Errorf("%s reading %q = %d with %d entries, want %d and none", tc.who, tc.query, code, len(es), tc.want)
+		}
+	}
+	// orgpkg's first version (alice's, before she gave it to acme), the
+	// second, and bob's refused one.
+	if code, es := w.readAudit(w.admin, "org=acme&action=npm.publish"); code != http.StatusOK || len(es) != 3 {
+		t.Errorf("the administrator reading acme's publishes = %d with %d entries, want 3", code, len(es))
+	}
 }
