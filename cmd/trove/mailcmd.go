@@ -70,13 +70,18 @@ func (m *mailServices) wireAccounts(users *account.Users, tokens *access.Tokens)
 	})
 }
 
-// startMailJobs starts the sender and the release notifier as leased jobs.
+// startMailJobs starts the sender, the release notifier and the
+// inactivity reminders (unless policy.inactive_after is 0) as leased jobs.
 func startMailJobs(ctx context.Context, c *config.Config, s *stack, holder string) {
 	if s.mail.sender == nil {
 		slog.Warn("mail is not being delivered: mail.host is not set; messages wait in the outbox (trove admin mail list; docs/mail.md)")
 	}
 	go s.registry.RunJob(ctx, holder, registry.Job{Name: mail.JobName, Every: mail.JobEvery, Run: s.mail.outbox.Run(s.mail.sender)})
 	go s.registry.RunJob(ctx, holder, registry.Job{Name: "release-mail", Every: 10 * time.Second, Run: s.mail.releases.Run})
+	if after := c.Policy.InactiveAfter.Std(); after > 0 {
+		reminders := account.NewRoleReminders(s.db, s.mail.outbox, after, nil)
+		go s.registry.RunJob(ctx, holder, registry.Job{Name: account.ReviewJobName, Every: account.ReviewJobEvery, Run: reminders.Run})
+	}
 }
 
 // newAdminMail is trove admin mail.

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 )
@@ -97,6 +98,9 @@ organisation. The commands talk to a running server (--url, default $TROVE_URL).
 			}
 			resp.Orgs.print(cmd.OutOrStdout(), "")
 			return nil
+		}),
+		simple("review ORG", "List an organisation's members with their last activity; inactive members are marked (owners)", 1, func(cmd *cobra.Command, args []string) error {
+			return printReview(cmd, a, "orgs/"+esc(args[0])+"/review")
 		}),
 		simple("show ORG", "Show an organisation's members, invitations and teams", 1, func(cmd *cobra.Command, args []string) error {
 			var resp struct {
@@ -258,7 +262,49 @@ func ownerRoleCommands(server *string) []*cobra.Command {
 			return nil
 		},
 	}
-	return []*cobra.Command{grant, transfer, access}
+	review := &cobra.Command{
+		Use:   "review ECOSYSTEM NAME",
+		Short: "List everyone with a role on a package you own, with their last activity; inactive people are marked",
+		Args:  cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return printReview(cmd, a, pkgPath(args[0], args[1], "review"))
+		},
+	}
+	return []*cobra.Command{grant, transfer, access, review}
+}
+
+// printReview prints the inactivity review at path (docs/roles.md).
+func printReview(cmd *cobra.Command, a apiCmd, path string) error {
+	var resp struct {
+		InactiveAfterDays int `json:"inactive_after_days"`
+		People            []struct {
+			User, Role, Via string
+			LastActive      string `json:"last_active"`
+			Inactive        bool
+		}
+	}
+	if err := a.call(cmd, http.MethodGet, path, nil, &resp); err != nil {
+		return err
+	}
+	w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "USER\tROLE\tVIA\tLAST ACTIVE\t")
+	for _, p := range resp.People {
+		mark := ""
+		if p.Inactive {
+			mark = "inactive"
+		}
+		day, _, _ := strings.Cut(p.LastActive, "T")
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", p.User, p.Role, p.Via, day, mark)
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	if resp.InactiveAfterDays == 0 {
+		fmt.Fprintln(cmd.ErrOrStderr(), "trove: the inactivity review is off on this server (policy.inactive_after = 0)")
+	} else {
+		fmt.Fprintf(cmd.ErrOrStderr(), "trove: inactive: no sign-in, token use or release for %d days; remove a role with trove owner grant ECOSYSTEM NAME USER none, trove org team remove ORG TEAM USER or trove org remove ORG USER\n", resp.InactiveAfterDays)
+	}
+	return nil
 }
 
 // callOpen reads an endpoint that needs no token.

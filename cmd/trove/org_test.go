@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/trove-dev/trove/internal/access"
 	"github.com/trove-dev/trove/internal/api"
@@ -19,7 +21,7 @@ import (
 // accepts, makes a team; trove owner grants roles and transfers a
 // package; the last owner cannot leave; and the refusals say why.
 func TestOrgCommand(t *testing.T) {
-	e := servertest.New(t, servertest.Options{Rules: []registry.Rules{npm.Rules{}, pypi.Rules{}}})
+	e := servertest.New(t, servertest.Options{Rules: []registry.Rules{npm.Rules{}, pypi.Rules{}}, InactiveAfter: 365 * 24 * time.Hour})
 	e.Start(t, func(string) []server.Mount {
 		return []server.Mount{{Prefix: "/api", Ecosystem: "api", Adapter: api.New(api.Options{Registry: e.Registry, Tokens: e.Tokens})}}
 	})
@@ -72,11 +74,25 @@ func TestOrgCommand(t *testing.T) {
 		t.Errorf("owner access after grants = %q", out)
 	}
 
+	// The owners review the people: alice owns acme and so the package.
+	wantReview := regexp.MustCompile(`^USER +ROLE +VIA +LAST ACTIVE +\n` +
+		`alice +owner +org acme +\d{4}-\d\d-\d\d +\n` +
+		`bob +maintainer +org acme +\d{4}-\d\d-\d\d +\n` +
+		`bob +reader +package +\d{4}-\d\d-\d\d +\n$`)
+	if out, stderr := run(aliceTok, "owner", "review", "pypi", "demo"); !wantReview.MatchString(out) || !strings.Contains(stderr, "no sign-in, token use or release for 365 days") {
+		t.Errorf("owner review = %q, %q", out, stderr)
+	}
+	if out, _ := run(aliceTok, "org", "review", "acme"); !strings.Contains(out, "bob    maintainer  org acme") || strings.Contains(out, "package") {
+		t.Errorf("org review = %q", out)
+	}
 	for _, tc := range []struct {
 		token string
 		args  []string
 		want  string
 	}{
+		{bobTok, []string{"owner", "review", "pypi", "demo"}, "403 Forbidden: user bob is not an owner of pypi demo"},
+		{bobTok, []string{"org", "review", "acme"}, "403 Forbidden: user bob is a maintainer of the organisation acme: only its owners may review its members"},
+		{bobPublish, []string{"org", "review", "acme"}, "403 Forbidden: permission denied: this token cannot review roles"},
 		{"", []string{"org", "create", "other"}, "no API token"},
 		{bobPublish, []string{"org", "create", "other"}, "403 Forbidden: permission denied: this token cannot manage organisations (it lacks the owners action)"},
 		{aliceTok, []string{"org", "create", "bob"}, "409 Conflict: the name bob is taken"},

@@ -213,6 +213,7 @@ func wire(ctx context.Context, c *config.Config) (*stack, error) {
 		PublishAuth:     publishAuth(c),
 		SecurityURL:     securityURL(c),
 		Burst:           registry.Burst{Packages: c.Policy.BurstPackages, Window: c.Policy.BurstWindow.Std()},
+		InactiveAfter:   c.Policy.InactiveAfter.Std(),
 		Held:            heldNotice(mailSvc.notes),
 	})
 	if err != nil {

@@ -97,7 +97,7 @@ func parsePath(escaped string) (request, bool) {
 		return parseCuration(parts)
 	case len(parts) >= 2 && parts[0] == "v1" && (parts[1] == "orgs" || parts[1] == "invitations"):
 		return parseOrgs(parts)
-	case (len(parts) == 5 || len(parts) == 7) && parts[0] == "v1" && parts[1] == "packages" && (parts[4] == "access" || parts[4] == "transfer"):
+	case (len(parts) == 5 || len(parts) == 7) && parts[0] == "v1" && parts[1] == "packages" && (parts[4] == "access" || parts[4] == "transfer" || parts[4] == "review"):
 		// Before yank and delete: no ecosystem has these versions.
 		return parseAccess(parts)
 	case len(parts) == 2 && parts[0] == "v1" && parts[1] == "whoami":

@@ -60,6 +60,8 @@ func TestParsePath(t *testing.T) {
 		{"/v1/packages/npm/demo/access/users/bob", request{op: "access.user", target: target("npm", "demo", ""), user: "bob"}, true},
 		{"/v1/packages/npm/demo/access/teams/core", request{op: "access.team", target: target("npm", "demo", ""), team: "core"}, true},
 		{"/v1/packages/npm/demo/transfer", request{op: "transfer", target: target("npm", "demo", "")}, true},
+		{"/v1/packages/npm/demo/review", request{op: "review", target: target("npm", "demo", "")}, true},
+		{"/v1/orgs/acme/review", request{op: "org.review", org: "acme"}, true},
 		{"/v1/packages/npm/demo/access/groups/core", request{}, false},
 		{"/v1/packages/npm/demo/access/users/", request{}, false},
 		{"/v1/orgs", request{op: "orgs"}, true},

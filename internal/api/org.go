@@ -3,6 +3,7 @@ package api
 import (
 	"net/http"
 	"net/url"
+	"time"
 
 	"github.com/trove-dev/trove/internal/access"
 	"github.com/trove-dev/trove/internal/adapter"
@@ -17,10 +18,12 @@ import (
 //	DELETE /v1/packages/{eco}/{name}/access/users/{user}    remove the user's grant
 //	PUT    /v1/packages/{eco}/{name}/access/teams/{team}    {"role": …}: grant a team of the package's organisation a role
 //	DELETE /v1/packages/{eco}/{name}/access/teams/{team}    remove the team's grant
+//	GET    /v1/packages/{eco}/{name}/review                 the inactivity review: {"inactive_after_days", "people": [{"user", "role", "via", "last_active", "inactive"}]} (owners)
 //	POST   /v1/packages/{eco}/{name}/transfer               {"org": "acme"} or {"user": "alice"} (out of its organisation, to yourself)
 //	GET    /v1/orgs                                         your organisations: {"orgs": [{"name", "role"}]}
 //	POST   /v1/orgs                                         {"name": "acme"}: create one; you are its owner
 //	GET    /v1/orgs/{org}                                   {"name", "members", "invitations", "teams"} (members only)
+//	GET    /v1/orgs/{org}/review                            the inactivity review of its members (owners)
 //	PUT    /v1/orgs/{org}/members/{user}                    {"role": …}: change a member's role
 //	DELETE /v1/orgs/{org}/members/{user}                    remove a member (or leave: your own name)
 //	PUT    /v1/orgs/{org}/invitations/{user}                {"role": …}: invite a user
@@ -61,6 +64,8 @@ func parseAccess(parts []string) (request, bool) {
 		req.op = "transfer"
 	case len(p) == 3 && p[2] == "access":
 		req.op = "access"
+	case len(p) == 3 && p[2] == "review":
+		req.op = "review"
 	case len(p) == 5 && p[2] == "access" && p[3] == "users":
 		req.op, req.user = "access.user", p[4]
 	case len(p) == 5 && p[2] == "access" && p[3] == "teams":
@@ -86,6 +91,8 @@ func parseOrgs(parts []string) (request, bool) {
 		return request{op: "invitation", org: p[1]}, true
 	case len(p) == 2 && p[0] == "orgs":
 		return request{op: "org", org: p[1]}, true
+	case len(p) == 3 && p[0] == "orgs" && p[2] == "review":
+		return request{op: "org.review", org: p[1]}, true
 	case len(p) == 4 && p[0] == "orgs" && p[2] == "members":
 		return request{op: "org.member", org: p[1], user: p[3]}, true
 	case len(p) == 4 && p[0] == "orgs" && p[2] == "invitations":
@@ -109,9 +116,11 @@ func (h *Handler) orgRoutes() []adapter.Entry[string, request] {
 		{Route: route("access.team.grant", put, pkg+"/access/teams/{team}", cred), Kind: "access.team", Serve: h.grantTeam},
 		{Route: route("access.team.revoke", del, pkg+"/access/teams/{team}", cred), Kind: "access.team", Serve: h.grantTeam},
 		{Route: route("transfer", post, pkg+"/transfer", cred), Kind: "transfer", Serve: h.transfer},
+		{Route: route("review", get, pkg+"/review", cred), Kind: "review", Serve: h.reviewPackage},
 		{Route: route("orgs.list", get, "/v1/orgs", cred), Kind: "orgs", Serve: h.listOrgs},
 		{Route: route("orgs.create", post, "/v1/orgs", cred), Kind: "orgs", Serve: h.createOrg},
 		{Route: route("org", get, "/v1/orgs/{org}", cred), Kind: "org", Serve: h.org},
+		{Route: route("org.review", get, "/v1/orgs/{org}/review", cred), Kind: "org.review", Serve: h.reviewOrg},
 		{Route: route("org.member.set", put, "/v1/orgs/{org}/members/{user}", cred), Kind: "org.member", Serve: h.setMember},
 		{Route: route("org.member.remove", del, "/v1/orgs/{org}/members/{user}", cred), Kind: "org.member", Serve: h.removeMember},
 		{Route: route("org.invite", put, "/v1/orgs/{org}/invitations/{user}", cred), Kind: "org.invitation", Serve: h.invite},
@@ -315,4 +324,37 @@ func (h *Handler) teamMember(w http.ResponseWriter, r *http.Request, req request
 		return err
 	}
 	return ok(w)
+}
+
+func (h *Handler) reviewPackage(w http.ResponseWriter, r *http.Request, req request) error {
+	rv, err := h.o.Registry.ReviewPackage(r.Context(), access.PrincipalFrom(r.Context()), req.target.Ecosystem, req.target.Name)
+	if err != nil {
+		return err
+	}
+	return writeReview(w, rv)
+}
+
+func (h *Handler) reviewOrg(w http.ResponseWriter, r *http.Request, req request) error {
+	rv, err := h.o.Registry.ReviewOrg(r.Context(), access.PrincipalFrom(r.Context()), req.org)
+	if err != nil {
+		return err
+	}
+	return writeReview(w, rv)
+}
+
+// writeReview writes an inactivity review: inactive_after in whole days
+// (0: the review is off), each person's last activity in RFC 3339.
+func writeReview(w http.ResponseWriter, rv *registry.Review) error {
+	type person struct {
+		User       string `json:"user"`
+		Role       string `json:"role"`
+		Via        string `json:"via"`
+		LastActive string `json:"last_active"`
+		Inactive   bool   `json:"inactive"`
+	}
+	people := make([]person, 0, len(rv.People))
+	for _, p := range rv.People {
+		people = append(people, person{User: p.User, Role: p.Role, Via: p.Via, LastActive: p.LastActive.UTC().Format(time.RFC3339), Inactive: p.Inactive})
+	}
+	return adapter.WriteJSON(w, http.StatusOK, map[string]any{"inactive_after_days": int(rv.InactiveAfter / (24 * time.Hour)), "people": people})
 }

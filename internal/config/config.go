@@ -385,6 +385,10 @@ type Policy struct {
 	// uploads held for review; 0 turns the guard off.
 	BurstPackages int      `toml:"burst_packages"`
 	BurstWindow   Duration `toml:"burst_window"`
+	// InactiveAfter is the inactivity review's threshold (docs/roles.md):
+	// people with a role and no activity for this long are listed as
+	// inactive to owners, who are reminded; 0 turns the review off.
+	InactiveAfter Duration `toml:"inactive_after"`
 }
 
 // Default returns the zero-configuration setup: SQLite and files under
@@ -404,7 +408,7 @@ func Default() Config {
 		Cache:             Cache{MaxBytes: 64 << 20, PageMax: 8 << 20, DiskBytes: 1 << 30, BlobBytes: 32 << 20, BlobMax: 256 << 10},
 		Accounts:          Accounts{HashWait: Duration(2 * time.Second), DomainRecheck: Duration(7 * Day), PublishAuth: "mfa"},
 		Web:               Web{SessionLifetime: Duration(12 * time.Hour), SessionIdle: Duration(time.Hour), Sudo: Duration(10 * time.Minute)},
-		Policy:            Policy{UnpublishWindow: Duration(72 * time.Hour), BurstPackages: 5, BurstWindow: Duration(10 * time.Minute)},
+		Policy:            Policy{UnpublishWindow: Duration(72 * time.Hour), BurstPackages: 5, BurstWindow: Duration(10 * time.Minute), InactiveAfter: Duration(365 * Day)},
 		Tokens:            Tokens{DefaultLifetime: Duration(90 * Day), MaxLifetime: Duration(365 * Day)},
 		Namespaces:        Namespaces{Reserved: slices.Clone(DefaultReserved)},
 		TLS:               TLS{HSTSMaxAge: Duration(DefaultHSTSMaxAge)},
@@ -587,6 +591,11 @@ func (c *Config) Validate() error {
 	}
 	if c.Policy.UnpublishWindow < 0 {
 		bad("policy.unpublish_window: must not be negative")
+	}
+	if c.Policy.InactiveAfter < 0 {
+		bad("policy.inactive_after: must not be negative (0 turns the inactivity review off)")
+	} else if c.Policy.InactiveAfter > 0 && c.Policy.InactiveAfter < Duration(Day) {
+		bad("policy.inactive_after: %s is less than a day: people are inactive after months, as \"365d\" (0 turns the review off)", time.Duration(c.Policy.InactiveAfter))
 	}
 	if c.Policy.BurstPackages < 0 {
 		bad("policy.burst_packages: must not be negative (0 turns the worm guard off)")

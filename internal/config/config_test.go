@@ -441,6 +441,36 @@ func TestBurst(t *testing.T) {
 	}
 }
 
+// TestInactiveAfter: the inactivity review is on by default (a year),
+// set by file or variable, off at 0, and refuses a negative threshold or
+// one under a day.
+func TestInactiveAfter(t *testing.T) {
+	if d := Default(); d.Policy.InactiveAfter.Std() != 365*Day {
+		t.Errorf("default inactive_after = %v, want 365 days", d.Policy.InactiveAfter)
+	}
+	c, err := Load("", []string{"TROVE_POLICY_INACTIVE_AFTER=180d"})
+	if err != nil || c.Policy.InactiveAfter.Std() != 180*Day {
+		t.Errorf("Load(TROVE_POLICY_INACTIVE_AFTER=180d) = %v, %v", c.Policy.InactiveAfter, err)
+	}
+	for _, tc := range []struct {
+		after time.Duration
+		want  string // "" for valid
+	}{
+		{0, ""},
+		{Day, ""},
+		{-Day, "policy.inactive_after: must not be negative"},
+		{time.Hour, "policy.inactive_after: 1h0m0s is less than a day"},
+	} {
+		c := Default()
+		c.Finish()
+		c.Policy.InactiveAfter = Duration(tc.after)
+		err := c.Validate()
+		if tc.want == "" && err != nil || tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)) {
+			t.Errorf("Validate(inactive_after %v) = %v, want %q", tc.after, err, tc.want)
+		}
+	}
+}
+
 // TestTrustedPublishingNeedsBaseURL: with issuers configured, a base URL
 // derived from the listen address is refused (the audiences CI jobs ask
 // for name the server as they call it); an explicit one is accepted.

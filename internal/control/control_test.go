@@ -163,8 +163,8 @@ func TestAccountRecoveryPolicy(t *testing.T) {
 }
 
 // TestRolesGuide: docs/roles.md, the roles guide (PKM-15), covers the
-// roles, the token actions, organisations, succession and the terms of
-// active engagement.
+// roles, the token actions, organisations, succession, the terms of
+// active engagement and the inactivity review (PKM-16).
 func TestRolesGuide(t *testing.T) {
 	b, err := os.ReadFile(filepath.Join("..", "..", "docs", "roles.md"))
 	if err != nil {
@@ -177,6 +177,7 @@ func TestRolesGuide(t *testing.T) {
 		"## Organisations", "trove org accept", "### Namespaces", "### Teams", "### Transfers", "owner add org:acme",
 		"## Succession", "keeps at least one owner", "When an account is deleted",
 		"## Terms of active engagement",
+		"## Reviewing roles", "trove owner review", "trove org review", "policy.inactive_after", "once every 30 days",
 	} {
 		if !strings.Contains(guide, want) {
 			t.Errorf("docs/roles.md lacks %q", want)

@@ -84,6 +84,7 @@ var erasures = []string{
 	`DELETE FROM password_resets WHERE user_id = ?`,
 	`DELETE FROM email_verifications WHERE user_id = ?`,
 	`DELETE FROM known_devices WHERE user_id = ?`,
+	`DELETE FROM review_reminders WHERE user_id = ?`,
 	`DELETE FROM curators WHERE user_id = ?`,
 	// Its roles other than owner (the registry removes owners, logging
 	// it), its memberships of organisations and teams, and the

@@ -86,6 +86,7 @@ var dumpTables = []dumpTable{
 	{name: "known_devices", order: "user_id, device"},
 	{name: "mail_tokens", order: "hash"},
 	{name: "notify_cursors", order: "name"},
+	{name: "review_reminders", order: "user_id, subject"},
 	{name: "email_domains", order: "domain"},
 	{name: "trusted_publishers", order: "id", serial: true},
 }

@@ -94,6 +94,9 @@ type Config struct {
 	// Held tells people that an upload is held for review (nil: the
 	// hold is only logged).
 	Held HoldNotice
+	// InactiveAfter is the inactivity review's threshold (review.go); 0
+	// marks nobody inactive.
+	InactiveAfter time.Duration
 }
 
 // A Service is the registry core. It is safe for concurrent use.
@@ -114,6 +117,7 @@ type Service struct {
 	securityURL     string
 	burst           Burst
 	held            HoldNotice
+	inactiveAfter   time.Duration
 	downloads       downloads
 
 	mu       sync.RWMutex
@@ -152,6 +156,7 @@ func New(cfg Config) (*Service, error) {
 		securityURL:     cfg.SecurityURL,
 		burst:           cfg.Burst,
 		held:            cfg.Held,
+		inactiveAfter:   cfg.InactiveAfter,
 	}
 	if s.publishAuth == trove.AuthNone {
 		s.publishAuth = DefaultPublishAuth

@@ -51,6 +51,14 @@ func init() {
 		"api.org": {deny: []string{anonymous, stranger}, setup: acme, request: func(w *walk) *http.Request {
 			return w.raw(http.MethodGet, "/api/v1/orgs/acme", "", nil)
 		}},
+		// Owners (and administrators) review the roles of their package or
+		// organisation; members who are not owners may not.
+		"api.review": {request: func(w *walk) *http.Request {
+			return w.raw(http.MethodGet, "/api/v1/packages/npm/demo/review", "", nil)
+		}},
+		"api.org.review": {setup: acme, request: func(w *walk) *http.Request {
+			return w.raw(http.MethodGet, "/api/v1/orgs/acme/review", "", nil)
+		}},
 		"api.org.member.set": {setup: acme, request: func(w *walk) *http.Request {
 			return w.json(http.MethodPut, "/api/v1/orgs/acme/members/carol", map[string]string{"role": "maintainer"})
 		}},

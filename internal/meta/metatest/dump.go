@@ -433,6 +433,9 @@ func fillMail(tx *meta.Tx, u *trove.User, now time.Time) error {
 	if err := tx.InsertMailToken(ctx, &meta.MailToken{Hash: "m1", Kind: "verify", UserID: u.ID, Email: u.Email, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
 		return err
 	}
+	if err := tx.SetReminderSent(ctx, u.ID, "org:1", now); err != nil {
+		return err
+	}
 	return tx.SetNotifyCursor(ctx, "release-mail", 1)
 }
 

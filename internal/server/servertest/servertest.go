@@ -41,6 +41,8 @@ type Options struct {
 	UnpublishWindow time.Duration
 	// Reserved are the registry's reservations.
 	Reserved []registry.Reservation
+	// InactiveAfter is the registry's inactivity review threshold (0: off).
+	InactiveAfter time.Duration
 }
 
 // An Env is a Trove stack for one test.
@@ -69,7 +71,8 @@ func New(t testing.TB, o Options) *Env {
 	e := &Env{DB: db, Blobs: memblob.New(), Pages: page.NewCache(16 << 20), Metrics: server.NewMetrics()}
 	var err error
 	e.Registry, err = registry.New(registry.Config{DB: db, Blobs: e.Blobs, Scan: scan.NewPipeline(o.Scanners...), Rules: o.Rules,
-		TempDir: filepath.Join(dir, "tmp"), UnpublishWindow: o.UnpublishWindow, Reserved: o.Reserved})
+		TempDir: filepath.Join(dir, "tmp"), UnpublishWindow: o.UnpublishWindow, Reserved: o.Reserved,
+		InactiveAfter: o.InactiveAfter})
 	if err != nil {
 		t.Fatal(err)
 	}
