@@ -111,7 +111,7 @@ func (b *bulkWriter) writeVersion(ctx context.Context, tx *meta.Tx, lw *logWrite
 		return err
 	}
 	rel := &trove.Release{PackageID: pkg.ID, Version: v.version, VersionKey: key, State: trove.Published, Metadata: md,
-		PublisherID: owner.ID, CreatedAt: at, PublishedAt: at, AuthLevel: trove.AuthMFA} // the level of the generator's tokens
+		PublisherID: owner.ID, TokenID: b.g.tokenIDs[pp.owner], CreatedAt: at, PublishedAt: at, AuthLevel: trove.AuthMFA} // the level of the generator's tokens
 	if err := tx.InsertRelease(ctx, rel); err != nil {
 		return err
 	}

@@ -58,19 +58,20 @@ type Summary struct {
 
 // A generator holds the stack a generation writes through.
 type generator struct {
-	o       Options
-	plan    *plan
-	db      *meta.DB
-	blobs   blob.Store
-	log     *translog.Log
-	reg     *registry.Service
-	tokens  *access.Tokens
-	handler http.Handler
-	clock   atomic.Int64 // the registry's time, in Unix microseconds
-	users   []*trove.User
-	secrets []string // an API token of each user
-	shared  []*tarball
-	baseURL string
+	o        Options
+	plan     *plan
+	db       *meta.DB
+	blobs    blob.Store
+	log      *translog.Log
+	reg      *registry.Service
+	tokens   *access.Tokens
+	handler  http.Handler
+	clock    atomic.Int64 // the registry's time, in Unix microseconds
+	users    []*trove.User
+	secrets  []string // an API token of each user
+	tokenIDs []int64  // and its id, which the releases it publishes record
+	shared   []*tarball
+	baseURL  string
 
 	start    time.Time
 	done     int // versions written
@@ -148,12 +149,13 @@ func (g *generator) setup(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("creating user %s: %w", name, err)
 		}
-		secret, _, err := g.tokens.Create(ctx, u.ID, access.Spec{Description: "scale generator", Packages: []access.Pattern{"*"}, Actions: access.Actions, AuthLevel: trove.AuthMFA})
+		secret, tok, err := g.tokens.Create(ctx, u.ID, access.Spec{Description: "scale generator", Packages: []access.Pattern{"*"}, Actions: access.Actions, AuthLevel: trove.AuthMFA})
 		if err != nil {
 			return fmt.Errorf("creating a token for %s: %w", name, err)
 		}
 		g.users = append(g.users, u)
 		g.secrets = append(g.secrets, secret)
+		g.tokenIDs = append(g.tokenIDs, tok.ID)
 	}
 	for i := range g.o.SharedBlobs {
 		name := fmt.Sprintf("scale-shared-%d", i)
