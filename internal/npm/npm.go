@@ -1,7 +1,7 @@
 // Package npm serves the npm registry protocol to unmodified npm 10/11
 // clients (and yarn and pnpm, which speak the same protocol): packuments,
 // tarballs, publish, dist-tags, deprecate, unpublish, owners, login,
-// tokens and search.
+// tokens, search, and organisations, teams and their grants.
 //
 // # Endpoints
 //
@@ -28,6 +28,10 @@
 //	DELETE /-/user/token/T                 logout: revoke the token T
 //	GET    /-/npm/v1/tokens, POST          list and create tokens
 //	DELETE /-/npm/v1/tokens/token/K        revoke a token
+//	…      /-/org/O/…, /-/team/O/T/…       npm org, npm team, npm access grant|revoke (org.go)
+//	GET    /-/package/E/collaborators      npm access list collaborators (org.go)
+//	GET    /-/package/E/visibility         npm access get status (org.go)
+//	POST   /-/package/E/access             npm access set (org.go)
 //
 // # Security invariants
 //
@@ -154,6 +158,8 @@ func (h *Handler) routes() adapter.Table[op, request] {
 		{Route: route("access.team.revoke", del, "/-/team/{org}/{team}/package", cred), Kind: opTeamPackage, Serve: h.withOTP(h.teamPackage)},
 		{Route: route("access.collaborators", get, "/-/package/{package}/collaborators", open), Kind: opCollaborators, Serve: h.collaborators},
 		{Route: route("access.visibility", get, "/-/package/{package}/visibility", open), Kind: opVisibility, Serve: h.visibility},
+		{Route: route("access.packages", get, "/-/org/{org}/package", open), Kind: opPackages, Serve: h.listPackages},
+		{Route: route("access.team.packages", get, "/-/team/{org}/{team}/package", open), Kind: opTeamPackage, Serve: h.listPackages},
 		{Route: route("access.set", post, "/-/package/{package}/access", cred), Kind: opPackageAccess, Serve: h.withOTP(h.setPackageAccess)},
 	}
 }

@@ -16,6 +16,7 @@ package npm
 //	DELETE /-/team/O/T/user             {user}: remove them (npm team rm)
 //	PUT    /-/team/O/T/package          {package, permissions}: grant the team a role (npm access grant)
 //	DELETE /-/team/O/T/package          {package}: revoke it (npm access revoke)
+//	GET    /-/org/O/package, /-/user/U/package, /-/team/O/T/package: not available yet (npm access list packages)
 //	GET    /-/package/E/collaborators   {user or O:T: read-only|read-write} (npm access list collaborators)
 //	GET    /-/package/E/visibility      {"public": true} (npm access get status)
 //	POST   /-/package/E/access          {publish_requires_tfa}: the package's publishing level (npm access set mfa)
@@ -303,6 +304,13 @@ func (h *Handler) teamPackage(w http.ResponseWriter, r *http.Request, req reques
 	return adapter.WriteJSON(w, http.StatusOK, ok)
 }
 
+// listPackages serves GET /-/org/O/package, /-/user/U/package and
+// /-/team/O/T/package (npm access list packages), which are not
+// available yet: it says what to use instead.
+func (h *Handler) listPackages(w http.ResponseWriter, r *http.Request, req request) error {
+	return trove.Error(trove.ErrUnsupported, "npm access list packages is not available on this registry yet: list who holds roles on a package with npm access list collaborators PACKAGE (or trove owner access npm PACKAGE)")
+}
+
 // collaborators serves GET /-/package/E/collaborators: the users with a
 // role on the package, and its organisation's teams as O:T.
 func (h *Handler) collaborators(w http.ResponseWriter, r *http.Request, req request) error {
@@ -345,12 +353,12 @@ func (h *Handler) setPackageAccess(w http.ResponseWriter, r *http.Request, req r
 		return err
 	}
 	switch {
-	case body.Access != nil && *body.Access == "private":
+	case body.Access != nil && (*body.Access == "restricted" || *body.Access == "private"): // npm sends restricted
 		return trove.Error(trove.ErrInvalid, "private packages are not available on this registry yet: every package is public")
 	case body.Access != nil && *body.Access == "public":
 		return trove.Error(trove.ErrInvalid, "%s is already public: every package on this registry is", req.name)
 	case body.Access != nil:
-		return trove.Error(trove.ErrInvalid, "unknown status %q: want public", *body.Access)
+		return trove.Error(trove.ErrInvalid, "unknown status %q: want public or private", *body.Access)
 	case body.RequiresTFA == nil:
 		return trove.Error(trove.ErrInvalid, `the request changes nothing: send {"publish_requires_tfa": true|false} or {"access": "public"}`)
 	case body.AutomationSkips != nil && *body.AutomationSkips:

@@ -36,6 +36,7 @@ const (
 	opCollaborators               // /-/package/E/collaborators (npm access list collaborators)
 	opVisibility                  // /-/package/E/visibility (npm access get status)
 	opPackageAccess               // /-/package/E/access (npm access set)
+	opPackages                    // /-/org/O/package, /-/user/U/package (npm access list packages)
 )
 
 // A request is a parsed npm URL path.
@@ -216,6 +217,12 @@ func parseSpecial(segs []string) (request, error) {
 			return request{}, errNoRoute
 		}
 		return request{op: opLogout, arg: tok}, nil
+	case len(segs) == 3 && segs[0] == "user" && segs[2] == "package":
+		user, err := unescape(segs[1])
+		if err != nil || user == "" || len(user) > 256 {
+			return request{}, errNoRoute
+		}
+		return request{op: opPackages, arg: user}, nil
 	case len(segs) >= 2 && segs[0] == "user":
 		return parseCouchUser(segs[1:])
 	case len(segs) >= 3 && segs[0] == "package":
@@ -250,6 +257,8 @@ func parseSpecial(segs []string) (request, error) {
 			return request{op: opOrgUser, arg: org}, nil
 		case "team":
 			return request{op: opOrgTeam, arg: org}, nil
+		case "package":
+			return request{op: opPackages, arg: org}, nil
 		}
 	case (len(segs) == 3 || len(segs) == 4) && segs[0] == "team":
 		org, err1 := unescape(segs[1])
