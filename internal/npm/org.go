@@ -16,7 +16,8 @@ package npm
 //	DELETE /-/team/O/T/user             {user}: remove them (npm team rm)
 //	PUT    /-/team/O/T/package          {package, permissions}: grant the team a role (npm access grant)
 //	DELETE /-/team/O/T/package          {package}: revoke it (npm access revoke)
-//	GET    /-/org/O/package, /-/user/U/package, /-/team/O/T/package: not available yet (npm access list packages)
+//	GET    /-/org/O/package             {package: read-only|read-write} (npm access list packages O, for its members)
+//	GET    /-/user/U/package, /-/team/O/T/package: not available yet (npm access list packages)
 //	GET    /-/package/E/collaborators   {user or O:T: read-only|read-write} (npm access list collaborators)
 //	GET    /-/package/E/visibility      {"public": true} (npm access get status)
 //	POST   /-/package/E/access          {publish_requires_tfa}: the package's publishing level (npm access set mfa)
@@ -304,11 +305,33 @@ func (h *Handler) teamPackage(w http.ResponseWriter, r *http.Request, req reques
 	return adapter.WriteJSON(w, http.StatusOK, ok)
 }
 
-// listPackages serves GET /-/org/O/package, /-/user/U/package and
-// /-/team/O/T/package (npm access list packages), which are not
-// available yet: it says what to use instead.
-func (h *Handler) listPackages(w http.ResponseWriter, r *http.Request, req request) error {
-	return trove.Error(trove.ErrUnsupported, "npm access list packages is not available on this registry yet: list who holds roles on a package with npm access list collaborators PACKAGE (or trove owner access npm PACKAGE)")
+// notListed serves GET /-/team/O/T/package and /-/user/U/package.
+func (h *Handler) notListed(w http.ResponseWriter, r *http.Request, req request) error {
+	return trove.Error(trove.ErrUnsupported, "npm access list packages for a team or a user is not available on this registry yet: list an organisation's packages (npm access list packages ORG), or who holds roles on a package (npm access list collaborators PACKAGE)")
+}
+
+// orgPackages serves GET /-/org/O/package (npm access list packages O):
+// the organisation's npm packages, for its members, with the permission
+// their role in it gives them. Listing a team's or a user's packages
+// (/-/team/O/T/package, /-/user/U/package) is not available yet.
+func (h *Handler) orgPackages(w http.ResponseWriter, r *http.Request, req request) error {
+	who, err := h.needPrincipal(r.Context(), "listing an organisation's packages")
+	if err != nil {
+		return err
+	}
+	pkgs, role, err := h.o.Registry.OrgPackages(r.Context(), who, req.arg, trove.NPM)
+	if err != nil {
+		return err
+	}
+	perm := npmPermissionOf(role.String())
+	if role == access.NoRole { // an administrator who is not a member
+		perm = "read-only"
+	}
+	out := make(map[string]string, len(pkgs))
+	for _, p := range pkgs {
+		out[string(p.Name)] = perm
+	}
+	return adapter.WriteJSON(w, http.StatusOK, out)
 }
 
 // collaborators serves GET /-/package/E/collaborators: the users with a

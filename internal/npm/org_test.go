@@ -219,9 +219,10 @@ func TestNPMAccess(t *testing.T) {
 		{"DELETE", grant, e.bob, map[string]string{"package": "@acme/lib"}, http.StatusForbidden, ""},
 		{"GET", e.reg + "/-/package/nope/collaborators", "", nil, http.StatusNotFound, ""},
 		{"GET", e.reg + "/-/package/nope/visibility", "", nil, http.StatusNotFound, ""},
-		{"GET", e.reg + "/-/org/acme/package", e.alice, nil, http.StatusMethodNotAllowed, "npm access list packages is not available"},
-		{"GET", e.reg + "/-/user/alice/package", e.alice, nil, http.StatusMethodNotAllowed, "npm access list packages is not available"},
-		{"GET", e.reg + "/-/team/acme/core/package", e.alice, nil, http.StatusMethodNotAllowed, "npm access list packages is not available"},
+		{"GET", e.reg + "/-/user/alice/package", e.alice, nil, http.StatusMethodNotAllowed, "for a team or a user is not available"},
+		{"GET", e.reg + "/-/team/acme/core/package", e.alice, nil, http.StatusMethodNotAllowed, "for a team or a user is not available"},
+		{"GET", e.reg + "/-/org/acme/package", e.bob, nil, http.StatusNotFound, "no organisation acme"},
+		{"GET", e.reg + "/-/org/acme/package", "", nil, http.StatusUnauthorized, ""},
 		{"POST", e.reg + "/-/package/@acme%2flib/access", e.alice, map[string]string{"access": "restricted"}, http.StatusBadRequest, "private packages are not available"},
 		{"POST", e.reg + "/-/package/@acme%2flib/access", e.alice, map[string]string{"access": "secret"}, http.StatusBadRequest, "unknown status"},
 		{"POST", e.reg + "/-/package/@acme%2flib/access", e.alice, map[string]string{"access": "public"}, http.StatusBadRequest, "already public"},
@@ -238,6 +239,23 @@ func TestNPMAccess(t *testing.T) {
 	}
 	if a, _ := e.Registry.Access(ctx, trove.NPM, "@acme/lib"); len(a.Teams) != 1 || a.Teams[0].Role != "reader" {
 		t.Errorf("a refused request changed the grants: %+v", a)
+	}
+
+	// npm access list packages acme: a member sees the organisation's
+	// packages with the permission of their role.
+	do(t, "GET", e.reg+"/-/org/acme/package", e.alice, nil).want(t, http.StatusOK).decode(t, fresh(&got))
+	if !reflect.DeepEqual(got, map[string]string{"@acme/lib": "read-write"}) {
+		t.Errorf("npm access list packages acme = %v", got)
+	}
+	if err := e.Registry.Invite(ctx, e.who(e.alice), "acme", "carol", "reader"); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Registry.Answer(ctx, e.who(e.carol), "acme", true); err != nil {
+		t.Fatal(err)
+	}
+	do(t, "GET", e.reg+"/-/org/acme/package", e.carol, nil).want(t, http.StatusOK).decode(t, fresh(&got))
+	if !reflect.DeepEqual(got, map[string]string{"@acme/lib": "read-only"}) {
+		t.Errorf("npm access list packages acme as a reader = %v", got)
 	}
 
 	var vis map[string]bool

@@ -36,7 +36,8 @@ const (
 	opCollaborators               // /-/package/E/collaborators (npm access list collaborators)
 	opVisibility                  // /-/package/E/visibility (npm access get status)
 	opPackageAccess               // /-/package/E/access (npm access set)
-	opPackages                    // /-/org/O/package, /-/user/U/package (npm access list packages)
+	opPackages                    // /-/org/O/package (npm access list packages)
+	opUserPackages                // /-/user/U/package
 )
 
 // A request is a parsed npm URL path.
@@ -222,7 +223,7 @@ func parseSpecial(segs []string) (request, error) {
 		if err != nil || user == "" || len(user) > 256 {
 			return request{}, errNoRoute
 		}
-		return request{op: opPackages, arg: user}, nil
+		return request{op: opUserPackages, arg: user}, nil
 	case len(segs) >= 2 && segs[0] == "user":
 		return parseCouchUser(segs[1:])
 	case len(segs) >= 3 && segs[0] == "package":

@@ -58,7 +58,7 @@ func TestParsePath(t *testing.T) {
 		{"/-/package/left-pad/visibility", request{op: opVisibility, name: "left-pad"}, nil},
 		{"/-/package/@acme/demo/access", request{op: opPackageAccess, name: "@acme/demo"}, nil},
 		{"/-/org/acme/package", request{op: opPackages, arg: "acme"}, nil},
-		{"/-/user/bob/package", request{op: opPackages, arg: "bob"}, nil},
+		{"/-/user/bob/package", request{op: opUserPackages, arg: "bob"}, nil},
 		{"/-/user//package", request{}, errNoRoute},
 		{"/-/org//user", request{}, errNoRoute},
 		{"/-/org/@/user", request{}, errNoRoute},
