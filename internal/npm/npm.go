@@ -1,7 +1,7 @@
 // Package npm serves the npm registry protocol to unmodified npm 10/11
 // clients (and yarn and pnpm, which speak the same protocol): packuments,
 // tarballs, publish, dist-tags, deprecate, unpublish, owners, login,
-// tokens and search.
+// tokens, search, and organisations, teams and their grants.
 //
 // # Endpoints
 //
@@ -28,6 +28,10 @@
 //	DELETE /-/user/token/T                 logout: revoke the token T
 //	GET    /-/npm/v1/tokens, POST          list and create tokens
 //	DELETE /-/npm/v1/tokens/token/K        revoke a token
+//	…      /-/org/O/…, /-/team/O/T/…       npm org, npm team, npm access grant|revoke (org.go)
+//	GET    /-/package/E/collaborators      npm access list collaborators (org.go)
+//	GET    /-/package/E/visibility         npm access get status (org.go)
+//	POST   /-/package/E/access             npm access set (org.go)
 //
 // # Security invariants
 //
@@ -141,6 +145,23 @@ func (h *Handler) routes() adapter.Table[op, request] {
 		{Route: route("tokens.list", get, "/-/npm/v1/tokens", cred), Kind: opTokens, Serve: h.listTokens},
 		{Route: route("tokens.create", post, "/-/npm/v1/tokens", signIn), Kind: opTokens, Serve: h.withOTP(h.createToken)},
 		{Route: route("tokens.revoke", del, "/-/npm/v1/tokens/token/{key}", cred), Kind: opToken, Serve: h.withOTP(h.revokeToken)},
+		{Route: route("org.members", get, "/-/org/{org}/user", cred), Kind: opOrgUser, Serve: h.orgMembers},
+		{Route: route("org.member.set", put, "/-/org/{org}/user", cred), Kind: opOrgUser, Serve: h.withOTP(h.setOrgMember)},
+		{Route: route("org.member.remove", del, "/-/org/{org}/user", cred), Kind: opOrgUser, Serve: h.withOTP(h.removeOrgMember)},
+		{Route: route("org.teams", get, "/-/org/{org}/team", cred), Kind: opOrgTeam, Serve: h.orgTeams},
+		{Route: route("org.team.create", put, "/-/org/{org}/team", cred), Kind: opOrgTeam, Serve: h.withOTP(h.createTeam)},
+		{Route: route("org.team.delete", del, "/-/team/{org}/{team}", cred), Kind: opTeam, Serve: h.withOTP(h.deleteTeam)},
+		{Route: route("org.team.members", get, "/-/team/{org}/{team}/user", cred), Kind: opTeamUser, Serve: h.teamMembers},
+		{Route: route("org.team.member.add", put, "/-/team/{org}/{team}/user", cred), Kind: opTeamUser, Serve: h.withOTP(h.setTeamMember)},
+		{Route: route("org.team.member.remove", del, "/-/team/{org}/{team}/user", cred), Kind: opTeamUser, Serve: h.withOTP(h.setTeamMember)},
+		{Route: route("access.team.grant", put, "/-/team/{org}/{team}/package", cred), Kind: opTeamPackage, Serve: h.withOTP(h.teamPackage)},
+		{Route: route("access.team.revoke", del, "/-/team/{org}/{team}/package", cred), Kind: opTeamPackage, Serve: h.withOTP(h.teamPackage)},
+		{Route: route("access.collaborators", get, "/-/package/{package}/collaborators", open), Kind: opCollaborators, Serve: h.collaborators},
+		{Route: route("access.visibility", get, "/-/package/{package}/visibility", open), Kind: opVisibility, Serve: h.visibility},
+		{Route: route("access.packages", get, "/-/org/{org}/package", cred), Kind: opPackages, Serve: h.orgPackages},
+		{Route: route("access.team.packages", get, "/-/team/{org}/{team}/package", open), Kind: opTeamPackage, Serve: h.notListed},
+		{Route: route("access.user.packages", get, "/-/user/{user}/package", open), Kind: opUserPackages, Serve: h.notListed},
+		{Route: route("access.set", post, "/-/package/{package}/access", cred), Kind: opPackageAccess, Serve: h.withOTP(h.setPackageAccess)},
 	}
 }
 

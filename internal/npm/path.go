@@ -13,21 +13,31 @@ import (
 type op int
 
 const (
-	opPackument  op = iota + 1 // /E, /E/-rev/R
-	opTarball                  // /E/-/F.tgz, /E/-/F.tgz/-rev/R
-	opDistTags                 // /-/package/E/dist-tags
-	opDistTag                  // /-/package/E/dist-tags/T
-	opPing                     // /-/ping
-	opWhoami                   // /-/whoami
-	opSearch                   // /-/v1/search
-	opLoginStart               // /-/v1/login
-	opLoginPage                // /-/v1/login/S
-	opLoginDone                // /-/v1/done
-	opOTPDone                  // /-/v1/otp-done (npm's web one-time password)
-	opCouchUser                // /-/user/org.couchdb.user:U, …/-rev/R
-	opLogout                   // /-/user/token/T
-	opTokens                   // /-/npm/v1/tokens
-	opToken                    // /-/npm/v1/tokens/token/K
+	opPackument     op = iota + 1 // /E, /E/-rev/R
+	opTarball                     // /E/-/F.tgz, /E/-/F.tgz/-rev/R
+	opDistTags                    // /-/package/E/dist-tags
+	opDistTag                     // /-/package/E/dist-tags/T
+	opPing                        // /-/ping
+	opWhoami                      // /-/whoami
+	opSearch                      // /-/v1/search
+	opLoginStart                  // /-/v1/login
+	opLoginPage                   // /-/v1/login/S
+	opLoginDone                   // /-/v1/done
+	opOTPDone                     // /-/v1/otp-done (npm's web one-time password)
+	opCouchUser                   // /-/user/org.couchdb.user:U, …/-rev/R
+	opLogout                      // /-/user/token/T
+	opTokens                      // /-/npm/v1/tokens
+	opToken                       // /-/npm/v1/tokens/token/K
+	opOrgUser                     // /-/org/O/user (npm org)
+	opOrgTeam                     // /-/org/O/team (npm team create|ls)
+	opTeam                        // /-/team/O/T (npm team destroy)
+	opTeamUser                    // /-/team/O/T/user (npm team add|rm|ls)
+	opTeamPackage                 // /-/team/O/T/package (npm access grant|revoke)
+	opCollaborators               // /-/package/E/collaborators (npm access list collaborators)
+	opVisibility                  // /-/package/E/visibility (npm access get status)
+	opPackageAccess               // /-/package/E/access (npm access set)
+	opPackages                    // /-/org/O/package (npm access list packages)
+	opUserPackages                // /-/user/U/package
 )
 
 // A request is a parsed npm URL path.
@@ -43,8 +53,10 @@ type request struct {
 	rev    string
 	hasRev bool
 	// arg is the endpoint's own argument: a dist-tag, a user name, a
-	// login secret, a token or a token key.
+	// login secret, a token, a token key or an organisation.
 	arg string
+	// team is the team of the /-/team/O/T paths.
+	team string
 }
 
 // errNoRoute reports a path that names no endpoint.
@@ -206,6 +218,12 @@ func parseSpecial(segs []string) (request, error) {
 			return request{}, errNoRoute
 		}
 		return request{op: opLogout, arg: tok}, nil
+	case len(segs) == 3 && segs[0] == "user" && segs[2] == "package":
+		user, err := unescape(segs[1])
+		if err != nil || user == "" || len(user) > 256 {
+			return request{}, errNoRoute
+		}
+		return request{op: opUserPackages, arg: user}, nil
 	case len(segs) >= 2 && segs[0] == "user":
 		return parseCouchUser(segs[1:])
 	case len(segs) >= 3 && segs[0] == "package":
@@ -222,6 +240,45 @@ func parseSpecial(segs []string) (request, error) {
 				return request{}, errNoRoute
 			}
 			return request{op: opDistTag, name: name, arg: tag}, nil
+		case len(rest) == 1 && rest[0] == "collaborators":
+			return request{op: opCollaborators, name: name}, nil
+		case len(rest) == 1 && rest[0] == "visibility":
+			return request{op: opVisibility, name: name}, nil
+		case len(rest) == 1 && rest[0] == "access":
+			return request{op: opPackageAccess, name: name}, nil
+		}
+	case len(segs) == 3 && segs[0] == "org":
+		org, err := unescape(segs[1])
+		org = strings.TrimPrefix(org, "@")
+		if err != nil || org == "" || len(org) > 256 {
+			return request{}, errNoRoute
+		}
+		switch segs[2] {
+		case "user":
+			return request{op: opOrgUser, arg: org}, nil
+		case "team":
+			return request{op: opOrgTeam, arg: org}, nil
+		case "package":
+			return request{op: opPackages, arg: org}, nil
+		}
+	case (len(segs) == 3 || len(segs) == 4) && segs[0] == "team":
+		org, err1 := unescape(segs[1])
+		team, err2 := unescape(segs[2])
+		org = strings.TrimPrefix(org, "@")
+		if err1 != nil || err2 != nil || org == "" || team == "" || len(org) > 256 || len(team) > 256 {
+			return request{}, errNoRoute
+		}
+		req := request{op: opTeam, arg: org, team: team}
+		if len(segs) == 3 {
+			return req, nil
+		}
+		switch segs[3] {
+		case "user":
+			req.op = opTeamUser
+			return req, nil
+		case "package":
+			req.op = opTeamPackage
+			return req, nil
 		}
 	}
 	return request{}, errNoRoute

@@ -205,6 +205,36 @@ func (s *Service) OrgAuditScope(ctx context.Context, who *access.Principal, name
 	return sc, nil
 }
 
+// MaxOrgPackagesListed bounds the packages OrgPackages returns.
+const MaxOrgPackagesListed = 1000
+
+// OrgPackages returns the packages of an ecosystem the organisation owns,
+// for its members (and administrators), with who's role in it; more than
+// MaxOrgPackagesListed packages in all is ErrInvalid.
+func (s *Service) OrgPackages(ctx context.Context, who *access.Principal, name string, eco trove.Ecosystem) ([]*trove.Package, access.Role, error) {
+	if who == nil {
+		return nil, access.NoRole, fmt.Errorf("%w: listing an organisation's packages needs an API token", access.ErrUnauthenticated)
+	}
+	o, role, err := s.org(ctx, s.db, who, name)
+	if err != nil {
+		return nil, access.NoRole, err
+	}
+	pkgs, err := s.db.PackagesOfOrg(ctx, o.ID, MaxOrgPackagesListed+1)
+	if err != nil {
+		return nil, access.NoRole, err
+	}
+	if len(pkgs) > MaxOrgPackagesListed {
+		return nil, access.NoRole, trove.Error(trove.ErrInvalid, "the organisation %s has more than %d packages, too many to list at once", o.Name, MaxOrgPackagesListed)
+	}
+	var out []*trove.Package
+	for _, p := range pkgs {
+		if p.Ecosystem == eco {
+			out = append(out, p)
+		}
+	}
+	return out, role, nil
+}
+
 // lockOrg returns the organisation, which who must be a member of, with
 // its row locked in tx and who's token checked live under the lock.
 func (s *Service) lockOrg(ctx context.Context, tx *meta.Tx, who *access.Principal, name string) (*trove.Org, error) {

@@ -95,6 +95,58 @@ func init() {
 		}, request: func(w *walk) *http.Request {
 			return w.raw(http.MethodDelete, "/api/v1/orgs/acme/teams/core/members/carol", "", nil)
 		}},
+		// npm org, npm team and npm access (internal/npm/org.go).
+		"npm.org.members": {deny: []string{anonymous, stranger}, setup: acme, request: func(w *walk) *http.Request {
+			return w.raw(http.MethodGet, "/npm/-/org/acme/user", "", nil)
+		}},
+		"npm.org.member.set": {setup: acme, request: func(w *walk) *http.Request {
+			return w.json(http.MethodPut, "/npm/-/org/acme/user", map[string]string{"user": "carol", "role": "developer"})
+		}},
+		"npm.org.member.remove": {setup: func(w *walk) {
+			acme(w)
+			w.join("acme", "dave")
+		}, request: func(w *walk) *http.Request {
+			return w.json(http.MethodDelete, "/npm/-/org/acme/user", map[string]string{"user": "dave"})
+		}},
+		"npm.org.teams": {deny: []string{anonymous, stranger}, setup: acme, request: func(w *walk) *http.Request {
+			return w.raw(http.MethodGet, "/npm/-/org/acme/team", "", nil)
+		}},
+		"npm.org.team.create": {setup: acme, request: func(w *walk) *http.Request {
+			return w.json(http.MethodPut, "/npm/-/org/acme/team", map[string]string{"name": "n" + w.nextVersion()})
+		}},
+		"npm.org.team.delete": {setup: func(w *walk) {
+			acme(w)
+			w.do(w.json(http.MethodPut, "/npm/-/org/acme/team", map[string]string{"name": "npmgone"}), w.owner)
+		}, request: func(w *walk) *http.Request {
+			return w.raw(http.MethodDelete, "/npm/-/team/acme/npmgone", "", nil)
+		}},
+		"npm.org.team.members": {deny: []string{anonymous, stranger}, setup: acme, request: func(w *walk) *http.Request {
+			return w.raw(http.MethodGet, "/npm/-/team/acme/core/user", "", nil)
+		}},
+		"npm.org.team.member.add": {setup: acme, request: func(w *walk) *http.Request {
+			return w.json(http.MethodPut, "/npm/-/team/acme/core/user", map[string]string{"user": "carol"})
+		}},
+		"npm.org.team.member.remove": {setup: func(w *walk) {
+			acme(w)
+			w.do(w.json(http.MethodPut, "/npm/-/team/acme/core/user", map[string]string{"user": "carol"}), w.owner)
+		}, request: func(w *walk) *http.Request {
+			return w.json(http.MethodDelete, "/npm/-/team/acme/core/user", map[string]string{"user": "carol"})
+		}},
+		"npm.access.team.grant": {setup: acme, request: func(w *walk) *http.Request {
+			return w.json(http.MethodPut, "/npm/-/team/acme/core/package", map[string]string{"package": "orgpkg", "permissions": "read-write"})
+		}},
+		"npm.access.team.revoke": {setup: func(w *walk) {
+			acme(w)
+			w.do(w.json(http.MethodPut, "/npm/-/team/acme/core/package", map[string]string{"package": "orgpkg", "permissions": "read-only"}), w.owner)
+		}, request: func(w *walk) *http.Request {
+			return w.json(http.MethodDelete, "/npm/-/team/acme/core/package", map[string]string{"package": "orgpkg"})
+		}},
+		"npm.access.packages": {deny: []string{anonymous, stranger}, setup: acme, request: func(w *walk) *http.Request {
+			return w.raw(http.MethodGet, "/npm/-/org/acme/package", "", nil)
+		}},
+		"npm.access.set": {request: func(w *walk) *http.Request {
+			return w.json(http.MethodPost, "/npm/-/package/demo/access", map[string]bool{"publish_requires_tfa": true})
+		}},
 	} {
 		probes[name] = p
 	}
