@@ -13,9 +13,14 @@ import (
 func newWeb(c *config.Config, s *stack, mounts []server.Mount, writable func() error, limit func(*http.Request, bool, bool) error) (*web.Handler, error) {
 	s.sessions = account.NewSessions(s.db, nil)
 	s.sessions.SetLimits(account.SessionLimits{Lifetime: c.Web.SessionLifetime.Std(), Idle: c.Web.SessionIdle.Std(), Sudo: c.Web.Sudo.Std()})
+	// Where each ecosystem's clients install from: its own mount, which
+	// comes first; its later ones (the trusted publishing exchanges at
+	// the host's root) are not.
 	ecos := make(map[string]string)
 	for _, m := range mounts {
-		ecos[m.Ecosystem] = m.Prefix
+		if _, ok := ecos[m.Ecosystem]; !ok {
+			ecos[m.Ecosystem] = m.Prefix
+		}
 	}
 	return web.New(web.Options{
 		BaseURL:    c.BaseURL,

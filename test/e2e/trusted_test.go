@@ -96,7 +96,7 @@ func TestTrustedPublishingTwine(t *testing.T) {
 	issuer := trusttest.New(t)
 	tr := startTrustedTrove(t, issuer, nil)
 	tr.AddUser(t, "alice")
-	aliceTok := tr.Token(t, "alice", "*", "publish")
+	aliceTok := tr.Token(t, "alice", "*", "publish,owners")
 	pub := addPublisher(t, tr, aliceTok, "pypi", pyLib)
 
 	resp, err := http.Get(tr.URL + "/_/oidc/audience")
@@ -214,7 +214,7 @@ func TestTrustedPublishingNPM(t *testing.T) {
 	issuer := trusttest.New(t)
 	tr := startTrustedTrove(t, issuer, nil)
 	tr.AddUser(t, "alice")
-	aliceTok := tr.Token(t, "alice", "*", "publish")
+	aliceTok := tr.Token(t, "alice", "*", "publish,owners")
 	pub := addPublisher(t, tr, aliceTok, "npm", "@acme/lib")
 	gh := newGitHubTokens(t, issuer)
 	npm := newNPM(t, tr, "") // no token: only the OIDC path can publish
@@ -262,7 +262,7 @@ func TestTrustedPublishingGo(t *testing.T) {
 	github, ci := trusttest.New(t), trusttest.New(t)
 	tr := startTrustedTrove(t, github, ci)
 	tr.AddUser(t, "alice")
-	aliceTok := tr.Token(t, "alice", "*", "publish")
+	aliceTok := tr.Token(t, "alice", "*", "publish,owners")
 	const mod = "example.test/ci/mod"
 	must(t, "", []string{"TROVE_TOKEN=" + aliceTok}, troveBin, "publisher", "add", "go", mod, "--issuer", "ci",
 		"--claim", "sub=project:acme/mod", "--claim", "pipeline=release", "--url", tr.URL)
