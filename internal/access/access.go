@@ -209,7 +209,9 @@ func (e *LevelError) Unwrap() error { return ErrDenied }
 // Authorize returns nil if p may take action a on r, or an error wrapping
 // ErrUnauthenticated or ErrDenied that says why.
 //
-// The rule: reading needs nothing (every package is public). Any other
+// The rule: reading a public package needs nothing. Reading a private
+// one (ReadPrivate) needs credentials whose scope carries read-private on
+// it and the reader role or stronger (or an administrator). Any other
 // action needs credentials whose scope covers the action on the package,
 // and then either a new package (PublishNew: its first publisher becomes
 // its owner, or its organisation owns it), the role the action needs on
@@ -220,7 +222,7 @@ func (e *LevelError) Unwrap() error { return ErrDenied }
 // A package that takes trusted publishing only is published only with
 // tokens its trusted publishers minted.
 func Authorize(p *Principal, a Action, r Resource) error {
-	if err := authorize(p, a, r); err != nil || a == Read {
+	if err := authorize(p, a, r); err != nil || a == Read || a == ReadPrivate {
 		return err
 	}
 	if (a == Publish || a == PublishNew || a == PublishUpdate) && r.TrustedOnly && p.PublisherID == 0 {
@@ -246,7 +248,7 @@ func authorize(p *Principal, a Action, r Resource) error {
 	if p == nil {
 		return fmt.Errorf("%w: %s %s:%s needs an API token", ErrUnauthenticated, a, r.Ecosystem, r.Name)
 	}
-	if p.MustChangePassword {
+	if p.MustChangePassword && a != ReadPrivate {
 		return MustChangePasswordError(p.UserName)
 	}
 	if !p.Allows(a, r.Ecosystem, r.Name) {
@@ -275,6 +277,15 @@ type principalKey struct{}
 // WithPrincipal returns a context carrying the request's principal.
 func WithPrincipal(ctx context.Context, p *Principal) context.Context {
 	return context.WithValue(ctx, principalKey{}, p)
+}
+
+// InRequest reports whether ctx belongs to a request served to a client:
+// WithPrincipal was called on it, even with nil for an anonymous caller.
+// A context without it is the operator's (the command line on the data
+// directory, background jobs), which reads private packages too.
+func InRequest(ctx context.Context) bool {
+	_, ok := ctx.Value(principalKey{}).(*Principal)
+	return ok
 }
 
 // PrincipalFrom returns the request's principal, or nil for an anonymous request.

@@ -22,7 +22,8 @@ type Action string
 //   - Owners covers a package's people and settings: adding and removing
 //     owners, granting roles, transfers, the package's publishing policy;
 //     and an organisation's members, teams and invitations.
-//   - ReadPrivate is reserved for reading private packages.
+//   - ReadPrivate reads private packages the user holds a role on (read
+//     covers public packages only).
 //   - ManageTokens is about the user's account, not about packages:
 //     listing, creating and revoking the user's tokens. Only a token that
 //     carries it explicitly (or a password sign-in) manages tokens.
@@ -86,7 +87,7 @@ func covers(actions []Action, a Action) bool {
 //     (owners, roles, transfers) and settings (its publishing policy).
 //   - Maintainer: publishing new versions, yanking, deprecating,
 //     unpublishing within the window, dist-tags.
-//   - Reader: reserved for private packages (reading them).
+//   - Reader: reads private packages (with a token carrying read-private).
 type Role int
 
 // The roles, weakest first; NoRole is none.

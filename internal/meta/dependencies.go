@@ -33,11 +33,12 @@ type Dependent struct {
 }
 
 // Dependents returns up to limit dependencies on the package (ecosystem,
-// name) that other packages' visible releases declare, by package name.
+// name) that other public packages' visible releases declare, by package
+// name.
 func (q q) Dependents(ctx context.Context, eco trove.Ecosystem, name trove.Name, limit int) ([]Dependent, error) {
 	rows, err := q.query(ctx, `SELECT DISTINCT p.name, p.display_name, d.constraint_text FROM dependencies d
 		JOIN releases r ON r.id = d.release_id JOIN packages p ON p.id = r.package_id
-		WHERE d.ecosystem = ? AND d.name = ? AND p.name <> ? AND r.state IN ('published', 'yanked')
+		WHERE d.ecosystem = ? AND d.name = ? AND p.name <> ? AND r.state IN ('published', 'yanked') AND p.private = 0
 		ORDER BY p.name LIMIT ?`, eco, name, name, limit)
 	if err != nil {
 		return nil, err

@@ -55,14 +55,15 @@ func (tx *Tx) orgTaken(ctx context.Context, name string) error {
 	return nil
 }
 
-const orgCols = `id, name, created_at`
+const orgCols = `id, name, created_at, private_default`
 
 func scanOrg(s interface{ Scan(...any) error }) (*trove.Org, error) {
 	var o trove.Org
-	var created int64
-	if err := s.Scan(&o.ID, &o.Name, &created); err != nil {
+	var created, private int64
+	if err := s.Scan(&o.ID, &o.Name, &created, &private); err != nil {
 		return nil, err
 	}
+	o.PrivateDefault = private != 0
 	o.CreatedAt = time.UnixMicro(created).UTC()
 	return &o, nil
 }
@@ -87,6 +88,11 @@ func (tx *Tx) LockOrg(ctx context.Context, orgID int64) error {
 	var id int64
 	err := tx.row(ctx, `SELECT id FROM orgs WHERE id = ?`+tx.d.forUpdate, orgID).Scan(&id)
 	return tx.err(err)
+}
+
+// SetOrgPrivateDefault sets whether the organisation's new packages start private.
+func (tx *Tx) SetOrgPrivateDefault(ctx context.Context, orgID int64, private bool) error {
+	return affected(tx.exec(ctx, `UPDATE orgs SET private_default = ? WHERE id = ?`, boolInt(private), orgID))
 }
 
 // SetOrgMember makes the user a member of the organisation with the role,

@@ -10,16 +10,16 @@ import (
 	"github.com/trove-dev/trove/internal/trove"
 )
 
-const packageCols = `id, ecosystem, name, display_name, skeleton, namespace, created_at, last_serial, upstream, org_id`
+const packageCols = `id, ecosystem, name, display_name, skeleton, namespace, created_at, last_serial, upstream, org_id, private`
 
 func scanPackage(s interface{ Scan(...any) error }) (*trove.Package, error) {
 	var p trove.Package
-	var created, upstream int64
+	var created, upstream, private int64
 	var org sql.NullInt64
-	if err := s.Scan(&p.ID, &p.Ecosystem, &p.Name, &p.DisplayName, &p.Skeleton, &p.Namespace, &created, &p.LastSerial, &upstream, &org); err != nil {
+	if err := s.Scan(&p.ID, &p.Ecosystem, &p.Name, &p.DisplayName, &p.Skeleton, &p.Namespace, &created, &p.LastSerial, &upstream, &org, &private); err != nil {
 		return nil, err
 	}
-	p.Upstream = upstream != 0
+	p.Upstream, p.Private = upstream != 0, private != 0
 	p.OrgID = org.Int64
 	p.CreatedAt = time.UnixMicro(created).UTC()
 	return &p, nil
@@ -27,8 +27,8 @@ func scanPackage(s interface{ Scan(...any) error }) (*trove.Package, error) {
 
 // InsertPackage adds p and sets p.ID. A taken (ecosystem, name) is ErrConflict.
 func (tx *Tx) InsertPackage(ctx context.Context, p *trove.Package) error {
-	id, err := tx.insert(ctx, `INSERT INTO packages (ecosystem, name, display_name, skeleton, namespace, created_at, upstream, org_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		p.Ecosystem, p.Name, p.DisplayName, p.Skeleton, p.Namespace, p.CreatedAt.UnixMicro(), boolInt(p.Upstream), nullID(p.OrgID))
+	id, err := tx.insert(ctx, `INSERT INTO packages (ecosystem, name, display_name, skeleton, namespace, created_at, upstream, org_id, private) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		p.Ecosystem, p.Name, p.DisplayName, p.Skeleton, p.Namespace, p.CreatedAt.UnixMicro(), boolInt(p.Upstream), nullID(p.OrgID), boolInt(p.Private))
 	p.ID = id
 	return err
 }
@@ -100,17 +100,47 @@ func (q q) EachPackage(ctx context.Context, fn func(*trove.Package) error) error
 	return rows.Err()
 }
 
+// SetPackagePrivate makes the package private or public.
+func (tx *Tx) SetPackagePrivate(ctx context.Context, packageID int64, private bool) error {
+	return affected(tx.exec(ctx, `UPDATE packages SET private = ? WHERE id = ?`, boolInt(private), packageID))
+}
+
+// A Viewer is whom a list of packages is for. Private packages appear
+// only to the users holding a role on them (their own grant, their
+// organisation's membership, their teams' grants), and to All
+// (administrators); the zero Viewer sees public packages only.
+type Viewer struct {
+	UserID int64
+	All    bool
+}
+
+// filter returns the condition (to AND into a WHERE clause on packages
+// aliased p) and its arguments that keeps the packages v may see.
+func (v Viewer) filter() (string, []any) {
+	switch {
+	case v.All:
+		return ``, nil
+	case v.UserID == 0:
+		return ` AND p.private = 0`, nil
+	}
+	return ` AND (p.private = 0 OR p.id IN (SELECT package_id FROM owners WHERE user_id = ?)
+		OR p.org_id IN (SELECT org_id FROM org_members WHERE user_id = ?)
+		OR p.id IN (SELECT g.package_id FROM team_grants g JOIN team_members tm ON tm.team_id = g.team_id WHERE tm.user_id = ?))`,
+		[]any{v.UserID, v.UserID, v.UserID}
+}
+
 // SetPackageKeys replaces the keys a package's rules compute from its name.
 func (tx *Tx) SetPackageKeys(ctx context.Context, packageID int64, skeleton, namespace string) error {
 	return affected(tx.exec(ctx, `UPDATE packages SET skeleton = ?, namespace = ? WHERE id = ?`, skeleton, namespace, packageID))
 }
 
 // Packages returns the ecosystem's packages that have at least one
-// published or yanked release, by name.
-func (q q) Packages(ctx context.Context, ecosystem trove.Ecosystem) ([]*trove.Package, error) {
+// published or yanked release and that v may see, by name.
+func (q q) Packages(ctx context.Context, ecosystem trove.Ecosystem, v Viewer) ([]*trove.Package, error) {
+	cond, args := v.filter()
 	rows, err := q.query(ctx, `SELECT `+packageCols+` FROM packages p WHERE ecosystem = ?
-		AND EXISTS (SELECT 1 FROM releases r WHERE r.package_id = p.id AND r.state IN ('published', 'yanked'))
-		ORDER BY name`, ecosystem)
+		AND EXISTS (SELECT 1 FROM releases r WHERE r.package_id = p.id AND r.state IN ('published', 'yanked'))`+cond+`
+		ORDER BY name`, append([]any{ecosystem}, args...)...)
 	if err != nil {
 		return nil, err
 	}
@@ -118,17 +148,19 @@ func (q q) Packages(ctx context.Context, ecosystem trove.Ecosystem) ([]*trove.Pa
 }
 
 // SearchPackages returns up to limit visible packages of the ecosystem
-// whose name contains text (case-insensitively), skipping the first
-// offset, and the number of all matches.
-func (q q) SearchPackages(ctx context.Context, ecosystem trove.Ecosystem, text string, limit, offset int) ([]*trove.Package, int, error) {
+// that v may see whose name contains text (case-insensitively), skipping
+// the first offset, and the number of all matches.
+func (q q) SearchPackages(ctx context.Context, ecosystem trove.Ecosystem, text string, limit, offset int, v Viewer) ([]*trove.Package, int, error) {
 	pattern := "%" + escapeLike(strings.ToLower(text)) + "%"
-	const where = ` FROM packages p WHERE ecosystem = ? AND LOWER(name) LIKE ? ESCAPE '\'
-		AND EXISTS (SELECT 1 FROM releases r WHERE r.package_id = p.id AND r.state IN ('published', 'yanked'))`
+	cond, vargs := v.filter()
+	where := ` FROM packages p WHERE ecosystem = ? AND LOWER(name) LIKE ? ESCAPE '\'
+		AND EXISTS (SELECT 1 FROM releases r WHERE r.package_id = p.id AND r.state IN ('published', 'yanked'))` + cond
+	args := append([]any{ecosystem, pattern}, vargs...)
 	var total int
-	if err := q.row(ctx, `SELECT COUNT(*)`+where, ecosystem, pattern).Scan(&total); err != nil {
+	if err := q.row(ctx, `SELECT COUNT(*)`+where, args...).Scan(&total); err != nil {
 		return nil, 0, q.err(err)
 	}
-	rows, err := q.query(ctx, `SELECT `+packageCols+where+` ORDER BY name LIMIT ? OFFSET ?`, ecosystem, pattern, limit, offset)
+	rows, err := q.query(ctx, `SELECT `+packageCols+where+` ORDER BY name LIMIT ? OFFSET ?`, append(args, limit, offset)...)
 	if err != nil {
 		return nil, 0, err
 	}

@@ -79,10 +79,10 @@ func scanListing(s interface{ Scan(...any) error }) (Listing, error) {
 	return l, err
 }
 
-// EachListing calls fn with every package that has a visible release,
-// in no particular order, stopping at fn's first error.
+// EachListing calls fn with every public package that has a visible
+// release, in no particular order, stopping at fn's first error.
 func (q q) EachListing(ctx context.Context, fn func(Listing) error) error {
-	rows, err := q.query(ctx, listingSelect)
+	rows, err := q.query(ctx, listingSelect+` WHERE p.private = 0`)
 	if err != nil {
 		return err
 	}
@@ -116,12 +116,12 @@ type RecentRelease struct {
 	Upstream    bool
 }
 
-// RecentReleases returns the limit most recently published releases that
-// are still published, newest first.
+// RecentReleases returns the limit most recently published releases of
+// public packages that are still published, newest first.
 func (q q) RecentReleases(ctx context.Context, limit int) ([]RecentRelease, error) {
 	rows, err := q.query(ctx, `SELECT p.ecosystem, p.name, p.display_name, r.version, r.published_at, p.upstream
 		FROM releases r JOIN packages p ON p.id = r.package_id
-		WHERE r.state = 'published' ORDER BY r.published_at DESC, r.id DESC LIMIT ?`, limit)
+		WHERE r.state = 'published' AND p.private = 0 ORDER BY r.published_at DESC, r.id DESC LIMIT ?`, limit)
 	if err != nil {
 		return nil, err
 	}
@@ -142,11 +142,12 @@ type Count struct {
 	Releases  int64
 }
 
-// Counts returns the counts of every ecosystem with a visible release.
+// Counts returns the counts of public packages and their visible
+// releases, of every ecosystem with one.
 func (q q) Counts(ctx context.Context) ([]Count, error) {
 	rows, err := q.query(ctx, `SELECT p.ecosystem, COUNT(DISTINCT p.id), COUNT(*)
 		FROM releases r JOIN packages p ON p.id = r.package_id
-		WHERE r.state IN ('published', 'yanked') GROUP BY p.ecosystem ORDER BY p.ecosystem`)
+		WHERE r.state IN ('published', 'yanked') AND p.private = 0 GROUP BY p.ecosystem ORDER BY p.ecosystem`)
 	if err != nil {
 		return nil, err
 	}

@@ -82,6 +82,7 @@ func (s *Service) Apply(ctx context.Context, who *access.Principal, eco trove.Ec
 	if err != nil {
 		return err
 	}
+	ctx = as(ctx, who)
 	s.note(ctx, eco, string(n), "")
 	if len(changes) == 0 {
 		return trove.Error(trove.ErrInvalid, "no change to make to %s", name)

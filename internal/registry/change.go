@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -22,7 +23,8 @@ func (s *Service) namedPackage(ctx context.Context, eco trove.Ecosystem, name st
 
 // visiblePackage returns the package if it has a visible release. One
 // without is ErrNotFound, exactly like one that does not exist, and this is
-// checked before authorization so that a refusal does not reveal it.
+// checked before authorization so that a refusal does not reveal it; so
+// is a private package the request may not read.
 func (s *Service) visiblePackage(ctx context.Context, eco trove.Ecosystem, name trove.Name, asWritten string) (*trove.Package, error) {
 	notFound := trove.Error(trove.ErrNotFound, "package %s not found", asWritten)
 	pkg, err := s.db.Package(ctx, eco, name)
@@ -31,6 +33,9 @@ func (s *Service) visiblePackage(ctx context.Context, eco trove.Ecosystem, name 
 	}
 	if err != nil {
 		return nil, err
+	}
+	if ok, err := s.mayRead(ctx, pkg); err != nil || !ok {
+		return nil, cmp.Or(err, notFound)
 	}
 	rels, err := s.db.Releases(ctx, pkg.ID)
 	if err != nil {

@@ -38,6 +38,11 @@ type Upload struct {
 	// each "<name> <word>…" (Go: the version's go.sum lines, so that the log
 	// doubles as a checksum database).
 	Lines []string
+	// Private makes a new package private (npm publish --access
+	// restricted); a new package in an organisation that makes its
+	// packages private is private anyway. An existing package keeps its
+	// access (SetPrivate changes it).
+	Private bool
 	// Dependencies are the packages of the same ecosystem that the release
 	// depends on, as its artifact declares them. Names that are not valid
 	// in the ecosystem are ignored.
@@ -405,7 +410,8 @@ func (s *Service) createPackage(ctx context.Context, tx *meta.Tx, who *access.Pr
 		return nil, err
 	}
 	pkg := &trove.Package{Ecosystem: u.Ecosystem, Name: name, DisplayName: u.Name,
-		Skeleton: rules.Skeleton(name), Namespace: namespaceOf(rules, name).Key, CreatedAt: at}
+		Skeleton: rules.Skeleton(name), Namespace: namespaceOf(rules, name).Key, CreatedAt: at,
+		Private: u.Private || org != nil && org.PrivateDefault}
 	if org != nil {
 		// The organisation's members hold their roles on it; its
 		// creator, a maintainer or owner there, needs no grant of its own.

@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -45,6 +46,9 @@ func (s *Service) Project(ctx context.Context, eco trove.Ecosystem, name string)
 		if err != nil {
 			return err
 		}
+		if ok, err := s.mayRead(ctx, pkg); err != nil || !ok {
+			return cmp.Or(err, meta.ErrNotFound)
+		}
 		p.Package = pkg
 		rels, err := q.Releases(ctx, pkg.ID)
 		if err != nil {
@@ -79,20 +83,37 @@ func (s *Service) Project(ctx context.Context, eco trove.Ecosystem, name string)
 	return p, nil
 }
 
-// Packages returns the ecosystem's packages that have a visible release.
+// Packages returns the ecosystem's public packages that have a visible
+// release (a list shared by every reader, such as PyPI's project index:
+// private packages are found by name only).
 func (s *Service) Packages(ctx context.Context, eco trove.Ecosystem) ([]*trove.Package, error) {
-	return s.db.Packages(ctx, eco)
+	return s.db.Packages(ctx, eco, meta.Viewer{})
 }
 
 // Search returns up to limit visible packages whose name contains text,
-// after skipping offset, and the total number of matches.
+// after skipping offset, and the total number of matches: public
+// packages, and the private ones the request may read.
 func (s *Service) Search(ctx context.Context, eco trove.Ecosystem, text string, limit, offset int) ([]*trove.Package, int, error) {
-	return s.db.SearchPackages(ctx, eco, text, limit, offset)
+	ps, total, err := s.db.SearchPackages(ctx, eco, text, limit, offset, viewer(ctx))
+	if err != nil {
+		return nil, 0, err
+	}
+	n := len(ps)
+	if ps, err = s.readablePackages(ctx, ps); err != nil {
+		return nil, 0, err
+	}
+	return ps, total - (n - len(ps)), nil
 }
 
 // File returns a visible file of a package by its filename. Results are
 // cached until the package changes, so a download costs no query.
 func (s *Service) File(ctx context.Context, eco trove.Ecosystem, name trove.Name, filename string) (*trove.File, error) {
+	notFound := trove.Error(trove.ErrNotFound, "file %s of %s not found", filename, name)
+	if err := s.CanRead(ctx, eco, name); errors.Is(err, trove.ErrNotFound) {
+		return nil, notFound
+	} else if err != nil {
+		return nil, err
+	}
 	k := fileKey{eco, name, filename}
 	s.mu.RLock()
 	f, ok := s.files[k]
@@ -101,7 +122,6 @@ func (s *Service) File(ctx context.Context, eco trove.Ecosystem, name trove.Name
 	if ok {
 		return f, nil
 	}
-	notFound := trove.Error(trove.ErrNotFound, "file %s of %s not found", filename, name)
 	pkg, err := s.db.Package(ctx, eco, name)
 	if errors.Is(err, meta.ErrNotFound) {
 		return nil, notFound
@@ -163,6 +183,9 @@ func (s *Service) LogEntries(ctx context.Context, eco trove.Ecosystem, name, ver
 	if err != nil {
 		return nil, err
 	}
+	if ok, err := s.mayRead(ctx, pkg); err != nil || !ok {
+		return nil, cmp.Or(err, notFound)
+	}
 	rel, err := s.db.Release(ctx, pkg.ID, key)
 	if errors.Is(err, meta.ErrNotFound) || err == nil && rel.State == trove.Quarantined {
 		return nil, notFound
@@ -189,6 +212,9 @@ func (s *Service) Deleted(ctx context.Context, eco trove.Ecosystem, name, versio
 		return false, nil
 	}
 	if err != nil {
+		return false, err
+	}
+	if ok, err := s.mayRead(ctx, pkg); err != nil || !ok {
 		return false, err
 	}
 	rel, err := s.db.Release(ctx, pkg.ID, key)

@@ -126,6 +126,7 @@ type Service struct {
 	recorders map[string]Recorder
 	files     map[fileKey]*trove.File // visible files by key, filled on demand
 	locals    map[fileKey]localEntry  // Local's answers by (eco, name), filled on demand
+	privates  map[fileKey]privEntry   // CanRead's private flags by (eco, name), filled on demand
 	gen       uint64                  // incremented by every change; guards fills of files
 }
 
@@ -225,6 +226,7 @@ func (s *Service) changed(eco trove.Ecosystem, name trove.Name) {
 			delete(s.files, k)
 		}
 	}
+	delete(s.privates, fileKey{eco: eco, name: name})
 	// One package can make others local (its scope, its module tree).
 	clear(s.locals)
 	ws := s.watchers
@@ -235,8 +237,12 @@ func (s *Service) changed(eco trove.Ecosystem, name trove.Name) {
 }
 
 // appendEvent appends the event to the transparency log within tx and
-// indexes it under its package version.
+// indexes it under its package version. A private package's event is
+// salted first.
 func appendEvent(ctx context.Context, tx *meta.Tx, ev *translog.Event) error {
+	if err := saltFor(ctx, tx, ev); err != nil {
+		return err
+	}
 	text, err := ev.Format()
 	if err != nil {
 		return err

@@ -76,6 +76,11 @@ func (s *Service) View(ctx context.Context, eco trove.Ecosystem, name string) (*
 	if err != nil {
 		return nil, err
 	}
+	if err := s.CanRead(ctx, eco, n); errors.Is(err, trove.ErrNotFound) {
+		return nil, trove.Error(trove.ErrNotFound, "package %s not found", name)
+	} else if err != nil {
+		return nil, err
+	}
 	v := &View{}
 	err = s.db.Snapshot(ctx, func(q *meta.Snapshot) error { return readView(ctx, q, eco, n, v) })
 	if errors.Is(err, meta.ErrNotFound) || err == nil && v.Latest() == nil {
@@ -180,6 +185,9 @@ func (s *Service) Listings(ctx context.Context, fn func(meta.Listing) error) err
 // Listing returns one package's listing; ErrNotFound without a visible
 // release.
 func (s *Service) Listing(ctx context.Context, eco trove.Ecosystem, name trove.Name) (meta.Listing, error) {
+	if err := s.CanRead(ctx, eco, name); err != nil {
+		return meta.Listing{}, err
+	}
 	l, err := s.db.Listing(ctx, eco, name)
 	if errors.Is(err, meta.ErrNotFound) {
 		return l, trove.Error(trove.ErrNotFound, "package %s not found", name)

@@ -341,6 +341,16 @@ func (s *Server) plainHandler(m Mount, audited bool) http.Handler {
 				s.record(r, rec, route, nil, m.Prefix)
 			}
 		}()
+		// Every request carries a principal, nil for anonymous ones, so
+		// that the registry reads private packages only for those who may
+		// (registry.CanRead): a token presented here (the transparency
+		// log's lookups of private records) is honoured, a bad one is
+		// anonymous; the web interface sets its session's user itself.
+		p, err := s.authenticate(r)
+		if err != nil {
+			p = nil
+		}
+		r = r.WithContext(access.WithPrincipal(r.Context(), p))
 		m.Handler.ServeHTTP(rec, r)
 	})
 }

@@ -2,6 +2,7 @@ package translog
 
 import (
 	"bytes"
+	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -22,6 +23,8 @@ import (
 //	trove-event 1
 //	<kind> <ecosystem> <name> [<version>]
 //	time <RFC 3339 UTC, seconds>
+//	salt <64 hex>                          (private packages' records: a random
+//	                                        value that makes the record unguessable)
 //	source <upstream> <url>                (proxy: where the files came from)
 //	file <filename> sha256:<64 hex>        (publish; one line per file)
 //	tag <tag> <version>                    (tag: a dist-tag now points at version)
@@ -49,12 +52,18 @@ type Event struct {
 	Name      string
 	Version   string
 	Time      time.Time
-	Upstream  *Upstream // proxy: the upstream the files came from
-	Files     []FileDigest
-	Tags      []TagChange
-	Reason    *string
-	Message   *string
-	Owners    []OwnerChange
+	// Salt is set on the records of private packages: 32 random bytes as
+	// 64 lowercase hex digits (NewSalt). Such a record is served only to
+	// those who may read the package; everyone else gets its leaf hash,
+	// which the salt makes a commitment nobody can confirm by guessing
+	// the text (docs/transparency-log.md, Private packages).
+	Salt     string
+	Upstream *Upstream // proxy: the upstream the files came from
+	Files    []FileDigest
+	Tags     []TagChange
+	Reason   *string
+	Message  *string
+	Owners   []OwnerChange
 	// Lines are ecosystem-specific lines, without "\n": words separated
 	// by single spaces, the first being the package name (Go: go.sum lines).
 	Lines []string
@@ -145,6 +154,12 @@ func (e *Event) Format() ([]byte, error) {
 		return fail("time", errors.New("missing"))
 	}
 	b.WriteString("time " + e.Time.UTC().Truncate(time.Second).Format(time.RFC3339) + "\n")
+	if e.Salt != "" {
+		if !isHex64(e.Salt) {
+			return fail("salt", errors.New("not 64 lowercase hex digits"))
+		}
+		b.WriteString("salt " + e.Salt + "\n")
+	}
 	if e.Upstream != nil {
 		if err := word(e.Upstream.Name); err != nil {
 			return fail("source name", err)
@@ -158,11 +173,8 @@ func (e *Event) Format() ([]byte, error) {
 		if err := word(f.Name); err != nil {
 			return fail("file name", err)
 		}
-		if len(f.SHA256) != 64 || strings.ToLower(f.SHA256) != f.SHA256 {
+		if !isHex64(f.SHA256) {
 			return fail("file sha256", errors.New("not 64 lowercase hex digits"))
-		}
-		if _, err := hex.DecodeString(f.SHA256); err != nil {
-			return fail("file sha256", err)
 		}
 		b.WriteString("file " + f.Name + " sha256:" + f.SHA256 + "\n")
 	}
@@ -240,7 +252,13 @@ func ParseEvent(text []byte) (*Event, error) {
 		return bad(2, err.Error())
 	}
 	e.Time = t
-	for i := 3; i < len(lines); i++ {
+	first := 3
+	if len(lines) > 3 {
+		if salt, ok := strings.CutPrefix(lines[3], "salt "); ok && isHex64(salt) {
+			e.Salt, first = salt, 4
+		}
+	}
+	for i := first; i < len(lines); i++ {
 		l := lines[i]
 		key, rest, _ := strings.Cut(l, " ")
 		switch key {
@@ -293,6 +311,22 @@ func ParseEvent(text []byte) (*Event, error) {
 		return nil, errors.New("parsing event: not in canonical form")
 	}
 	return e, nil
+}
+
+// isHex64 reports whether s is 64 lowercase hex digits (a SHA-256, a salt).
+func isHex64(s string) bool {
+	if len(s) != 64 || strings.ToLower(s) != s {
+		return false
+	}
+	_, err := hex.DecodeString(s)
+	return err == nil
+}
+
+// NewSalt returns a fresh salt for a private package's record.
+func NewSalt() string {
+	b := make([]byte, 32)
+	rand.Read(b) // never fails (crypto/rand)
+	return hex.EncodeToString(b)
 }
 
 // HasFile reports whether the event lists a file with the name and digest.

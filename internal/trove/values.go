@@ -35,6 +35,8 @@ type Package struct {
 	Upstream bool
 	// OrgID is the organisation the package belongs to; 0 for none.
 	OrgID int64
+	// Private packages are read only by those holding a role on them.
+	Private bool
 }
 
 // An Org is an organisation: users (members, in teams) who own packages
@@ -43,6 +45,8 @@ type Org struct {
 	ID        int64
 	Name      string // lower case; one space with user names
 	CreatedAt time.Time
+	// PrivateDefault makes the organisation's new packages private.
+	PrivateDefault bool
 }
 
 // A Grant is a role (owner, maintainer, reader) held by a user or a team.

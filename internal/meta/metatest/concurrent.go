@@ -21,7 +21,7 @@ func testByteOrder(t *testing.T, db *meta.DB) {
 	for _, n := range names {
 		addRelease(t, db, addPackage(t, db, "npm", n), "1.0.0", trove.Published)
 	}
-	ps, err := db.Packages(ctx, "npm")
+	ps, err := db.Packages(ctx, "npm", meta.Viewer{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -32,6 +33,7 @@ func Run(t *testing.T, newDB func(t *testing.T) *meta.DB) {
 	t.Run("Review", func(t *testing.T) { testReview(t, newDB(t)) })
 	t.Run("Changes", func(t *testing.T) { testChanges(t, newDB(t)) })
 	t.Run("Search", func(t *testing.T) { testSearch(t, newDB(t)) })
+	t.Run("PrivateViewers", func(t *testing.T) { testPrivateViewers(t, newDB(t)) })
 	t.Run("PageQueries", func(t *testing.T) { testPageQueries(t, newDB(t)) })
 	t.Run("LoginSessions", func(t *testing.T) { testLoginSessions(t, newDB(t)) })
 	t.Run("NPMOTPChallenges", func(t *testing.T) { testNPMOTPChallenges(t, newDB(t)) })
@@ -491,19 +493,97 @@ func testSearch(t *testing.T, db *meta.DB) {
 		}
 		addRelease(t, db, p, "1.0.0", state)
 	}
-	ps, total, err := db.SearchPackages(ctx, "npm", "pad", 1, 0)
+	ps, total, err := db.SearchPackages(ctx, "npm", "pad", 1, 0, meta.Viewer{})
 	if err != nil || total != 3 || len(ps) != 1 || ps[0].Name != "left-pad" {
 		t.Errorf("SearchPackages(pad, limit 1) = %v, %d, %v; want left-pad of 3", ps, total, err)
 	}
-	if _, total, _ := db.SearchPackages(ctx, "npm", "_", 10, 0); total != 1 {
+	if _, total, _ := db.SearchPackages(ctx, "npm", "_", 10, 0, meta.Viewer{}); total != 1 {
 		t.Errorf("SearchPackages(_) matched %d, want 1: LIKE wildcards must be escaped", total)
 	}
-	if _, total, _ := db.SearchPackages(ctx, "npm", "hidden", 10, 0); total != 0 {
+	if _, total, _ := db.SearchPackages(ctx, "npm", "hidden", 10, 0, meta.Viewer{}); total != 0 {
 		t.Errorf("SearchPackages found a package with no visible release")
 	}
-	all, err := db.Packages(ctx, "npm")
+	all, err := db.Packages(ctx, "npm", meta.Viewer{})
 	if err != nil || len(all) != 3 {
 		t.Errorf("Packages = %d, %v; want the 3 with visible releases", len(all), err)
+	}
+}
+
+// testPrivateViewers: lists show a private package to the users holding a
+// role on it (own grant, organisation membership, team grant) and to All,
+// never to anyone else, nor in the lists shared by everyone.
+func testPrivateViewers(t *testing.T, db *meta.DB) {
+	owner, member, teamed, other := addUser(t, db, "owner"), addUser(t, db, "member"), addUser(t, db, "teamed"), addUser(t, db, "other")
+	o := &trove.Org{Name: "acme", CreatedAt: now}
+	tx(t, db, func(tx *meta.Tx) error { return tx.InsertOrg(ctx, o) })
+	pub := addPackage(t, db, "npm", "pub-lib")
+	own := addPackage(t, db, "npm", "own-lib")
+	inOrg := &trove.Package{Ecosystem: "npm", Name: "@acme/org-lib", DisplayName: "@acme/org-lib", CreatedAt: now, OrgID: o.ID}
+	tx(t, db, func(tx *meta.Tx) error { return tx.InsertPackage(ctx, inOrg) })
+	for _, p := range []*trove.Package{pub, own, inOrg} {
+		addRelease(t, db, p, "1.0.0", trove.Published)
+	}
+	tx(t, db, func(tx *meta.Tx) error {
+		if err := tx.SetOrgMember(ctx, o.ID, member.ID, "reader", now); err != nil {
+			return err
+		}
+		tm := &trove.Team{OrgID: o.ID, Name: "devs", CreatedAt: now}
+		if err := tx.InsertTeam(ctx, tm); err != nil {
+			return err
+		}
+		if err := tx.AddTeamMember(ctx, tm.ID, teamed.ID, now); err != nil {
+			return err
+		}
+		if err := tx.SetTeamGrant(ctx, tm.ID, inOrg.ID, "reader", now); err != nil {
+			return err
+		}
+		if err := tx.AddOwner(ctx, own.ID, owner.ID, now); err != nil {
+			return err
+		}
+		for _, p := range []*trove.Package{own, inOrg} {
+			if err := tx.SetPackagePrivate(ctx, p.ID, true); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	for _, c := range []struct {
+		name string
+		v    meta.Viewer
+		want string
+	}{
+		{"anonymous", meta.Viewer{}, "pub-lib"},
+		{"other", meta.Viewer{UserID: other.ID}, "pub-lib"},
+		{"owner", meta.Viewer{UserID: owner.ID}, "own-lib pub-lib"},
+		{"member", meta.Viewer{UserID: member.ID}, "@acme/org-lib pub-lib"},
+		{"teamed", meta.Viewer{UserID: teamed.ID}, "@acme/org-lib pub-lib"},
+		{"all", meta.Viewer{All: true}, "@acme/org-lib own-lib pub-lib"},
+	} {
+		ps, total, err := db.SearchPackages(ctx, "npm", "lib", 10, 0, c.v)
+		var names []string
+		for _, p := range ps {
+			names = append(names, string(p.Name))
+		}
+		if got := strings.Join(names, " "); err != nil || got != c.want || total != len(ps) {
+			t.Errorf("%s: SearchPackages = %q (total %d), %v; want %q", c.name, got, total, err, c.want)
+		}
+		all, err := db.Packages(ctx, "npm", c.v)
+		if err != nil || len(all) != len(ps) {
+			t.Errorf("%s: Packages = %d packages, %v; want %d", c.name, len(all), err, len(ps))
+		}
+	}
+	if p, err := db.Package(ctx, "npm", "own-lib"); err != nil || !p.Private {
+		t.Errorf("Package(own-lib) = %+v, %v; want it private", p, err)
+	}
+	var listed []string
+	if err := db.EachListing(ctx, func(l meta.Listing) error { listed = append(listed, string(l.Name)); return nil }); err != nil || len(listed) != 1 {
+		t.Errorf("EachListing = %v, %v; want the public package only", listed, err)
+	}
+	if rs, err := db.RecentReleases(ctx, 10); err != nil || len(rs) != 1 {
+		t.Errorf("RecentReleases = %d, %v; want the public package's only", len(rs), err)
+	}
+	if cs, err := db.Counts(ctx); err != nil || len(cs) != 1 || cs[0].Packages != 1 {
+		t.Errorf("Counts = %+v, %v; want one public package", cs, err)
 	}
 }
 
