@@ -371,6 +371,11 @@ func (r *replay) change() error {
 	if err := r.state(rel); err != nil {
 		return err
 	}
+	if r.ev.Kind == "access" {
+		if err := r.tx.SetPackagePrivate(r.ctx, pkg.ID, deref(r.ev.Message) == "private"); err != nil {
+			return err
+		}
+	}
 	if err := r.owners(pkg); err != nil {
 		return err
 	}
@@ -410,7 +415,7 @@ func (r *replay) state(rel *trove.Release) error {
 		return tx.SetDeprecated(ctx, rel.ID, deref(ev.Message))
 	case "delete":
 		return tx.SetReleaseState(ctx, rel.ID, rel.State, trove.Deleted, ev.Time)
-	case "tag", "owner":
+	case "tag", "owner", "access":
 		return nil
 	}
 	return r.fail("this version of trove cannot rebuild %q records; upgrade it, then recover", ev.Kind)
@@ -531,7 +536,8 @@ func (r *replay) target(up *Upload) (*trove.Package, *trove.Release, error) {
 	}
 	if errors.Is(err, meta.ErrNotFound) {
 		pkg = &trove.Package{Ecosystem: eco, Name: r.name, DisplayName: up.Name, Skeleton: r.rules.Skeleton(r.name),
-			Namespace: namespaceOf(r.rules, r.name).Key, CreatedAt: r.ev.Time, Upstream: r.ev.Upstream != nil}
+			Namespace: namespaceOf(r.rules, r.name).Key, CreatedAt: r.ev.Time, Upstream: r.ev.Upstream != nil,
+			Private: r.ev.Salt != ""} // a private package's records are salted
 		err = tx.InsertPackage(ctx, pkg)
 	}
 	if err != nil {

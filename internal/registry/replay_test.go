@@ -282,3 +282,36 @@ func TestReplayRebuildsImportsAndExceptions(t *testing.T) {
 		t.Fatalf("replayed exceptions = %+v, %v", es, err)
 	}
 }
+
+// TestReplayRebuildsPrivatePackages: a private package's salted records
+// rebuild it private, and an access record switches it.
+func TestReplayRebuildsPrivatePackages(t *testing.T) {
+	e := newEnv(t)
+	live := newLogged(t, e, t.TempDir(), nil)
+	e.reg = live.reg
+	alice := userIn(t, e, live.db, "alice", true)
+	up := e.upload(t, "sec", "1.0", map[string]string{"sec-1.0.tgz": "s"})
+	up.Private = true
+	if _, err := live.reg.Publish(ctx, alice, up); err != nil {
+		t.Fatal(err)
+	}
+	e.publish(t, alice, "demo", "1.0", "d")
+	if err := live.reg.SetPrivate(ctx, alice, "npm", "demo", true); err != nil {
+		t.Fatal(err)
+	}
+	n, _ := live.db.LogSize(ctx)
+	recs, err := live.db.ReadLogRecords(ctx, 0, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := newLogged(t, e, t.TempDir(), nil)
+	userIn(t, e, old.db, "alice", true)
+	if err := old.reg.Replay(ctx, 0, recs, false, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []trove.Name{"sec", "demo"} {
+		if p, err := old.db.Package(ctx, "npm", name); err != nil || !p.Private {
+			t.Errorf("rebuilt %s = %+v, %v; want it private", name, p, err)
+		}
+	}
+}

@@ -1,0 +1,158 @@
+package registry_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/trove-dev/trove/internal/access"
+	"github.com/trove-dev/trove/internal/trove"
+)
+
+// TestPrivatePackageReads: a private package is read by those holding a
+// role on it with a token carrying read-private, by administrators, and by
+// the operator (a context without a request); to everyone else every read
+// answers exactly as for a name never published.
+func TestPrivatePackageReads(t *testing.T) {
+	e := newEnv(t)
+	alice, bob, carol, root := e.user(t, "alice", false), e.user(t, "bob", false), e.user(t, "carol", false), e.user(t, "root", true)
+	up := e.upload(t, "secret", "1.0", map[string]string{"secret-1.0.tgz": "s"})
+	up.Private = true
+	if _, err := e.reg.Publish(ctx, alice, up); err != nil {
+		t.Fatal(err)
+	}
+	e.publish(t, alice, "open", "1.0", "o")
+	if err := e.reg.Grant(ctx, alice, "npm", "secret", "bob", "reader"); err != nil {
+		t.Fatal(err)
+	}
+	noRead := *bob
+	noRead.Actions = []access.Action{access.Read, access.Publish}
+	otherScope := *alice
+	otherScope.Packages = []access.Pattern{"npm:open"}
+	readers := map[string]context.Context{
+		"owner":    access.WithPrincipal(ctx, alice),
+		"reader":   access.WithPrincipal(ctx, bob),
+		"admin":    access.WithPrincipal(ctx, root),
+		"operator": ctx,
+	}
+	others := map[string]context.Context{
+		"anonymous":                 access.WithPrincipal(ctx, nil),
+		"outsider":                  access.WithPrincipal(ctx, carol),
+		"reader without the action": access.WithPrincipal(ctx, &noRead),
+		"owner scoped elsewhere":    access.WithPrincipal(ctx, &otherScope),
+	}
+	type read func(context.Context, string) error
+	reads := map[string]read{
+		"Project": func(c context.Context, n string) error { _, err := e.reg.Project(c, "npm", n); return err },
+		"View":    func(c context.Context, n string) error { _, err := e.reg.View(c, "npm", n); return err },
+		"File": func(c context.Context, n string) error {
+			_, err := e.reg.File(c, "npm", trove.Name(n), n+"-1.0.tgz")
+			return err
+		},
+		"Listing":    func(c context.Context, n string) error { _, err := e.reg.Listing(c, "npm", trove.Name(n)); return err },
+		"LogEntries": func(c context.Context, n string) error { _, err := e.reg.LogEntries(c, "npm", n, "1.0"); return err },
+		"Owners":     func(c context.Context, n string) error { _, err := e.reg.Owners(c, "npm", n); return err },
+		"Policy":     func(c context.Context, n string) error { _, err := e.reg.Policy(c, "npm", n); return err },
+		"Access":     func(c context.Context, n string) error { _, err := e.reg.Access(c, "npm", n); return err },
+	}
+	for rname, rd := range reads {
+		for who, c := range readers {
+			if err := rd(c, "secret"); err != nil {
+				t.Errorf("%s by %s: %v", rname, who, err)
+			}
+		}
+		for who, c := range others {
+			got, want := rd(c, "secret"), rd(c, "never")
+			if !errors.Is(got, trove.ErrNotFound) || got.Error() != replaceName(want.Error(), "never", "secret") {
+				t.Errorf("%s by %s: %v; want the answer of a name never published: %v", rname, who, got, want)
+			}
+		}
+	}
+	for who, c := range others {
+		if err := e.reg.CanRead(c, "npm", "secret"); !errors.Is(err, trove.ErrNotFound) {
+			t.Errorf("CanRead by %s = %v, want not found", who, err)
+		}
+	}
+	for who, c := range readers {
+		if err := e.reg.CanRead(c, "npm", "secret"); err != nil {
+			t.Errorf("CanRead by %s = %v", who, err)
+		}
+	}
+	// The file cache, filled for a reader, is not served to others.
+	if _, err := e.reg.File(readers["reader"], "npm", "secret", "secret-1.0.tgz"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.reg.File(others["anonymous"], "npm", "secret", "secret-1.0.tgz"); !errors.Is(err, trove.ErrNotFound) {
+		t.Errorf("cached File for anonymous = %v, want not found", err)
+	}
+	// Changes by outsiders answer as for an unknown package, not "not an owner".
+	err := e.reg.Yank(others["outsider"], carol, trove.Target{Ecosystem: "npm", Name: "secret", Version: "1.0"}, "x")
+	if !errors.Is(err, trove.ErrNotFound) {
+		t.Errorf("Yank by an outsider = %v, want not found", err)
+	}
+	// Search shows it to readers only.
+	for who, c := range map[string]context.Context{"owner": readers["owner"], "reader": readers["reader"], "anonymous": others["anonymous"], "outsider": others["outsider"], "scoped elsewhere": others["owner scoped elsewhere"]} {
+		ps, total, err := e.reg.Search(c, "npm", "e", 10, 0)
+		found := false
+		for _, p := range ps {
+			found = found || p.Name == "secret"
+		}
+		want := who == "owner" || who == "reader"
+		if err != nil || found != want || total != len(ps) {
+			t.Errorf("Search by %s: found secret = %v (total %d of %d), %v; want %v", who, found, total, len(ps), err, want)
+		}
+	}
+	if ps, _ := e.reg.Packages(readers["owner"], "npm"); len(ps) != 1 {
+		t.Errorf("Packages = %d packages, want the public one only (shared lists never hold private names)", len(ps))
+	}
+}
+
+// TestSetPrivate: owners switch a package's access; the records of a
+// private package are salted, the switch itself is an access record, and
+// a maintainer may not switch it.
+func TestSetPrivate(t *testing.T) {
+	e := newEnv(t)
+	alice, bob := e.user(t, "alice", false), e.user(t, "bob", false)
+	e.publish(t, alice, "demo", "1.0", "x")
+	if _, ev := lastEvent(t, e); ev.Salt != "" {
+		t.Errorf("a public package's record is salted: %+v", ev)
+	}
+	if err := e.reg.Grant(ctx, alice, "npm", "demo", "bob", "maintainer"); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.reg.SetPrivate(ctx, bob, "npm", "demo", true); !errors.Is(err, access.ErrDenied) {
+		t.Errorf("SetPrivate by a maintainer = %v, want denied", err)
+	}
+	if err := e.reg.SetPrivate(ctx, alice, "npm", "demo", true); err != nil {
+		t.Fatal(err)
+	}
+	n, ev := lastEvent(t, e)
+	if ev.Kind != "access" || ev.Message == nil || *ev.Message != "private" || ev.Salt == "" {
+		t.Errorf("making it private logged %+v; want a salted access record saying private", ev)
+	}
+	if err := e.reg.SetPrivate(ctx, alice, "npm", "demo", true); err != nil {
+		t.Errorf("SetPrivate again: %v", err)
+	}
+	if m, _ := lastEvent(t, e); m != n {
+		t.Errorf("a SetPrivate that changes nothing appended a record")
+	}
+	e.publish(t, bob, "demo", "1.1", "y")
+	_, pub := lastEvent(t, e)
+	if pub.Kind != "publish" || pub.Salt == "" || pub.Salt == ev.Salt {
+		t.Errorf("a private package's publish record = %+v; want its own salt", pub)
+	}
+	if err := e.reg.SetPrivate(ctx, alice, "npm", "demo", false); err != nil {
+		t.Fatal(err)
+	}
+	if _, ev := lastEvent(t, e); ev.Salt != "" || *ev.Message != "public" {
+		t.Errorf("making it public logged %+v; want an unsalted access record saying public", ev)
+	}
+	if err := e.reg.CanRead(access.WithPrincipal(ctx, nil), "npm", "demo"); err != nil {
+		t.Errorf("CanRead after making it public: %v (the cached answer must follow the change)", err)
+	}
+}
+
+func replaceName(s, from, to string) string {
+	return strings.ReplaceAll(s, from, to)
+}
