@@ -290,3 +290,28 @@ func TestReplayWithinLeeway(t *testing.T) {
 		t.Errorf("keys fetched %d times, want once (cached)", n)
 	}
 }
+
+// TestIssuerKeyRotation: after the issuer rotates its signing key, a token
+// under the new key id makes the verifier fetch the key set again and is
+// accepted; a token signed by a key the issuer never published is refused.
+func TestIssuerKeyRotation(t *testing.T) {
+	e := newEnv(t)
+	e.add(t, trove.PyPI, "demo", githubSpec)
+	ctx := context.Background()
+	if _, err := e.svc.Exchange(ctx, e.github.Token(t, aud, trusttest.GitHub(nil)), aud, trove.PyPI, ""); err != nil {
+		t.Fatal(err)
+	}
+	before := e.github.Keys.Load()
+	e.github.Rotate(t)
+	if _, err := e.svc.Exchange(ctx, e.github.Token(t, aud, trusttest.GitHub(nil)), aud, trove.PyPI, ""); err != nil {
+		t.Fatalf("a token under the rotated key: %v", err)
+	}
+	if n := e.github.Keys.Load(); n <= before {
+		t.Errorf("keys fetched %d times after the rotation, want a new fetch (had %d)", n, before)
+	}
+	// A token from another issuer's key, claiming to be GitHub's.
+	forged := e.other.Token(t, aud, trusttest.GitHub(trusttest.Claims{"iss": e.github.URL}))
+	if _, err := e.svc.Exchange(ctx, forged, aud, trove.PyPI, ""); code(err) != "invalid-token" {
+		t.Errorf("a token signed by a key the issuer never published = %v, want invalid-token", err)
+	}
+}

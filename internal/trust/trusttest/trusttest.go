@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -22,11 +23,29 @@ import (
 // An Issuer is an OIDC issuer serving on a local address.
 type Issuer struct {
 	URL string
+	mu  sync.Mutex // guards key, kid and the server's key set
 	key *ecdsa.PrivateKey
+	kid string
 	// Discoveries counts the requests for the discovery document, Keys
 	// those for the key set.
 	Discoveries, Keys atomic.Int64
 	jti               atomic.Int64
+	server            *oidctest.Server
+}
+
+// Rotate replaces the issuer's signing key with a new one under a new key
+// id, as issuers rotate keys: tokens are signed with the new key, and the
+// key set serves the new key only.
+func (is *Issuer) Rotate(t testing.TB) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	is.mu.Lock()
+	defer is.mu.Unlock()
+	is.key, is.kid = key, is.kid+"r"
+	is.server.PublicKeys = []oidctest.PublicKey{{PublicKey: key.Public(), KeyID: is.kid, Algorithm: oidc.ES256}}
 }
 
 // New starts an issuer, closed when the test ends.
@@ -36,8 +55,9 @@ func New(t testing.TB) *Issuer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	is := &Issuer{key: key}
+	is := &Issuer{key: key, kid: "k1"}
 	s := &oidctest.Server{PublicKeys: []oidctest.PublicKey{{PublicKey: key.Public(), KeyID: "k1", Algorithm: oidc.ES256}}, Algorithms: []string{oidc.ES256}}
+	is.server = s
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case strings.HasSuffix(r.URL.Path, "/openid-configuration"):
@@ -45,6 +65,8 @@ func New(t testing.TB) *Issuer {
 		case r.URL.Path == "/keys":
 			is.Keys.Add(1)
 		}
+		is.mu.Lock()
+		defer is.mu.Unlock()
 		s.ServeHTTP(w, r)
 	}))
 	t.Cleanup(srv.Close)
@@ -75,7 +97,9 @@ func (is *Issuer) Token(t testing.TB, aud string, claims Claims) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return oidctest.SignIDToken(is.key, "k1", oidc.ES256, string(b))
+	is.mu.Lock()
+	defer is.mu.Unlock()
+	return oidctest.SignIDToken(is.key, is.kid, oidc.ES256, string(b))
 }
 
 func itoa(n int64) string {
