@@ -17,17 +17,18 @@ import (
 )
 
 // heldNotice tells the publisher and the owners of a held upload, each by
-// a security event and its mail, in the transaction that holds it.
+// a security event and its mail, and the administrators who must decide,
+// in the transaction that holds it.
 func heldNotice(n *account.Notifications) registry.HoldNotice {
 	return func(ctx context.Context, tx *meta.Tx, h registry.HeldUpload) error {
+		held := account.Held{Ecosystem: string(h.Package.Ecosystem), Package: h.Package.DisplayName,
+			Version: h.Version, Publisher: h.Publisher, Why: h.Message}
 		for _, id := range h.UserIDs {
-			err := n.HeldTx(ctx, tx, id, account.Held{Ecosystem: string(h.Package.Ecosystem), Package: h.Package.DisplayName,
-				Version: h.Version, Publisher: h.Publisher, Why: h.Message})
-			if err != nil {
+			if err := n.HeldTx(ctx, tx, id, held); err != nil {
 				return err
 			}
 		}
-		return nil
+		return n.HeldAdminsTx(ctx, tx, held, h.UserIDs)
 	}
 }
 

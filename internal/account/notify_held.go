@@ -3,6 +3,7 @@ package account
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -66,4 +67,43 @@ func (n *Notifications) HeldTx(ctx context.Context, tx *meta.Tx, userID int64, h
 		"sign out everywhere at\n\n    %s/-/account/security\n\n"+
 		"and tell the registry's administrators, who reject it.\n", h.Ecosystem, h.Package, h.Version, n.base)
 	return n.outbox.Enqueue(ctx, tx, mail.Message{To: u.Email, Subject: subject, Body: b.String(), Kind: string(EventReleaseHeld)})
+}
+
+// HeldAdminsTx tells the registry's administrators, within tx, that an
+// upload is held and waits for their decision: one mail each (to
+// verified addresses), except to those in told, who got HeldTx's notice
+// as its publisher or owners.
+func (n *Notifications) HeldAdminsTx(ctx context.Context, tx *meta.Tx, h Held, told []int64) error {
+	admins, err := tx.Admins(ctx)
+	if err != nil {
+		return err
+	}
+	for _, u := range admins {
+		if slices.Contains(told, u.ID) {
+			continue
+		}
+		verified, err := tx.EmailVerifiedAt(ctx, u.ID)
+		if err != nil {
+			return err
+		}
+		if verified.IsZero() {
+			continue
+		}
+		subject := fmt.Sprintf("Trove: %s %s %s held for your review", h.Ecosystem, h.Package, h.Version)
+		var b strings.Builder
+		fmt.Fprintf(&b, "Hello %s,\n\nAn upload to Trove is held for review and waits for an administrator's decision.\n\n", u.Name)
+		fmt.Fprintf(&b, "Package:  %s %s\nVersion:  %s\n", h.Ecosystem, h.Package, h.Version)
+		if h.Publisher != "" {
+			fmt.Fprintf(&b, "Uploaded by:  %s\n", h.Publisher)
+		}
+		fmt.Fprintf(&b, "\nWhy:\n  %s\n\n", h.Why)
+		fmt.Fprintf(&b, "Its publisher and owners were told. Ask them whether they published it, then:\n\n"+
+			"    trove admin held list\n    trove admin held release %[1]s %[2]s %[3]s\n    trove admin held reject %[1]s %[2]s %[3]s\n\n"+
+			"If nobody published it, a token was probably stolen: reject it, and revoke the\n"+
+			"credential's tokens (trove token revoke --package %[1]s:%[2]s).\n", h.Ecosystem, h.Package, h.Version)
+		if err := n.outbox.Enqueue(ctx, tx, mail.Message{To: u.Email, Subject: subject, Body: b.String(), Kind: string(EventReleaseHeld)}); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -4,9 +4,11 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/trove-dev/trove/internal/account"
 	"github.com/trove-dev/trove/internal/meta"
+	"github.com/trove-dev/trove/internal/trove"
 )
 
 // TestHeldNotice: a hold is a security event on each account told, and
@@ -54,5 +56,44 @@ func TestHeldNotice(t *testing.T) {
 		if !found {
 			t.Errorf("user %d's events lack the hold: %+v", u, evs)
 		}
+	}
+}
+
+// TestHeldNoticeToAdmins: administrators who were not told as publisher
+// or owner get one mail each saying what to run; a disabled one does not.
+func TestHeldNoticeToAdmins(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	admin := func(name string) *trove.User {
+		u, err := e.users.Create(ctx, account.NewUser{Name: name, Email: name + "@example.test", Password: "correct horse battery staple", Verified: true, Admin: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return u
+	}
+	owner, root, other := admin("owner"), admin("root"), admin("other")
+	e.user(t, "plain", true)
+	if err := e.db.Tx(ctx, func(tx *meta.Tx) error { return tx.SetUserDisabled(ctx, other.ID, time.Now()) }); err != nil {
+		t.Fatal(err)
+	}
+	h := account.Held{Ecosystem: "npm", Package: "left-pad", Version: "1.3.1", Publisher: "owner", Why: "too many packages at once"}
+	err := e.db.Tx(ctx, func(tx *meta.Tx) error { return e.notes.HeldAdminsTx(ctx, tx, h, []int64{owner.ID}) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mine []string
+	for _, m := range e.deliver(t, 1) {
+		if strings.Contains(m.Subject, "held for your review") {
+			mine = append(mine, m.To[0])
+			for _, want := range []string{"Hello root", "too many packages at once", "trove admin held release npm left-pad 1.3.1",
+				"trove admin held reject npm left-pad 1.3.1", "trove token revoke --package npm:left-pad"} {
+				if !strings.Contains(m.Body, want) {
+					t.Errorf("the administrators' notice lacks %q:\n%s", want, m.Body)
+				}
+			}
+		}
+	}
+	if len(mine) != 1 || mine[0] != root.Email {
+		t.Errorf("administrators' notices went to %q, want root's only (owner was told already, other is disabled)", mine)
 	}
 }

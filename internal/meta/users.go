@@ -126,6 +126,16 @@ func (q q) Users(ctx context.Context) ([]*trove.User, error) {
 	return collect(rows, scanUser)
 }
 
+// Admins returns the administrators whose accounts are neither disabled
+// nor deleted, by name.
+func (q q) Admins(ctx context.Context) ([]*trove.User, error) {
+	rows, err := q.query(ctx, `SELECT `+userCols+` FROM users WHERE admin = 1 AND disabled_at IS NULL AND deleted_at IS NULL ORDER BY name`)
+	if err != nil {
+		return nil, err
+	}
+	return collect(rows, scanUser)
+}
+
 // CountUsers returns how many accounts exist.
 func (q q) CountUsers(ctx context.Context) (int, error) {
 	var n int
