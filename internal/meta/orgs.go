@@ -133,6 +133,13 @@ func (q q) OrgMembers(ctx context.Context, orgID int64) ([]trove.Grant, error) {
 	return collect(rows, scanGrant)
 }
 
+// CountOrgMembers returns how many members the organisation has.
+func (q q) CountOrgMembers(ctx context.Context, orgID int64) (int, error) {
+	var n int
+	err := q.row(ctx, `SELECT COUNT(*) FROM org_members WHERE org_id = ?`, orgID).Scan(&n)
+	return n, q.err(err)
+}
+
 // OrgRole returns the user's role in the organisation; "" if they are not
 // a member.
 func (q q) OrgRole(ctx context.Context, orgID, userID int64) (string, error) {

@@ -40,6 +40,26 @@ const (
 	MaxInvitationsPerOrg = 1000
 )
 
+// MaxMembersPerOrg bounds an organisation's members, counting those
+// invited: its pages, reviews and reminders list them all. A variable for
+// tests only.
+var MaxMembersPerOrg = 5000
+
+// checkMembers refuses one more member of o past MaxMembersPerOrg, with
+// the pending invitations counted as members (Invite) or not (accepting
+// one); the caller holds the organisation's row lock.
+func checkMembers(ctx context.Context, tx *meta.Tx, o *trove.Org, pending int) error {
+	n, err := tx.CountOrgMembers(ctx, o.ID)
+	if err != nil {
+		return err
+	}
+	if n+pending >= MaxMembersPerOrg {
+		return trove.Error(trove.ErrInvalid, "%s has %d members and %d pending invitations; an organisation has at most %d: remove members or withdraw invitations first",
+			o.Name, n, pending, MaxMembersPerOrg)
+	}
+	return nil
+}
+
 // checkMemberships refuses to make the user a member of one more
 // organisation past MaxOrgsPerUser; the caller holds the user's row lock.
 func checkMemberships(ctx context.Context, tx *meta.Tx, userID int64, name string) error {
@@ -338,6 +358,9 @@ func (s *Service) Invite(ctx context.Context, who *access.Principal, org, user, 
 		if len(pending) >= MaxInvitationsPerOrg {
 			return trove.Error(trove.ErrInvalid, "%s has %d pending invitations, the most it may have: wait for answers, or let some expire", o.Name, len(pending))
 		}
+		if err := checkMembers(ctx, tx, o, len(pending)); err != nil {
+			return err
+		}
 		at := now(s)
 		return tx.PutInvitation(ctx, o.ID, u.ID, r.String(), who.UserID, at, at.Add(InvitationLifetime))
 	})
@@ -387,6 +410,9 @@ func (s *Service) Answer(ctx context.Context, who *access.Principal, org string,
 			return err
 		}
 		if err := checkMemberships(ctx, tx, who.UserID, who.UserName); err != nil {
+			return err
+		}
+		if err := checkMembers(ctx, tx, o, 0); err != nil {
 			return err
 		}
 		return tx.SetOrgMember(ctx, o.ID, who.UserID, inv.Role, now(s))

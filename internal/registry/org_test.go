@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -398,5 +399,35 @@ func TestOrgLimits(t *testing.T) {
 	}
 	if orgs, err := e.reg.Orgs(ctx, alice); err != nil || len(orgs) != registry.MaxOrgsPerUser {
 		t.Errorf("alice's organisations = %d, %v; want %d", len(orgs), err, registry.MaxOrgsPerUser)
+	}
+}
+
+// TestOrgMemberLimit: members and pending invitations together stay under
+// MaxMembersPerOrg; an invitation sent before the organisation filled up
+// cannot be accepted past it.
+func TestOrgMemberLimit(t *testing.T) {
+	defer func(n int) { registry.MaxMembersPerOrg = n }(registry.MaxMembersPerOrg)
+	registry.MaxMembersPerOrg = 3
+	e := newOrgEnv(t, dbtest.Open(t))
+	owner := e.user(t, "owner", false)
+	bob, carol := e.user(t, "bob", false), e.user(t, "carol", false)
+	e.user(t, "dave", false)
+	if _, err := e.reg.CreateOrg(ctx, owner, "small"); err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range []string{"bob", "carol"} {
+		if err := e.reg.Invite(ctx, owner, "small", u, "reader"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := e.reg.Invite(ctx, owner, "small", "dave", "reader"); !errors.Is(err, trove.ErrInvalid) || !strings.Contains(err.Error(), "at most 3") {
+		t.Errorf("inviting past the limit = %v, want ErrInvalid naming it", err)
+	}
+	if err := e.reg.Answer(ctx, bob, "small", true); err != nil {
+		t.Fatal(err)
+	}
+	registry.MaxMembersPerOrg = 2 // the limit fell while carol's invitation waited
+	if err := e.reg.Answer(ctx, carol, "small", true); !errors.Is(err, trove.ErrInvalid) {
+		t.Errorf("accepting past the limit = %v, want ErrInvalid", err)
 	}
 }
