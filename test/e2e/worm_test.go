@@ -120,3 +120,30 @@ func waitStatus(t *testing.T, url string, status int) {
 		time.Sleep(100 * time.Millisecond)
 	}
 }
+
+// TestTwineWormGuard: with the real twine, the upload of a token's second
+// package within the window (burst 1) is held: twine fails with 409 and
+// the reason phrase saying it is held; pip cannot install it; an
+// administrator is mailed what to decide and the commands to run.
+func TestTwineWormGuard(t *testing.T) {
+	smtp := mailtest.Start(t)
+	tr := startTrove(t, "TROVE_MAIL_HOST=127.0.0.1", "TROVE_MAIL_PORT="+strconv.Itoa(smtp.Port), "TROVE_MAIL_TLS=none",
+		"TROVE_MAIL_FROM=Trove <trove@localhost>", "TROVE_POLICY_BURST_PACKAGES=1", "TROVE_POLICY_BURST_WINDOW=10m")
+	tr.trove(t, Password+"\n", "admin", "user", "add", "root", "--email", "root@example.test", "--password-stdin", "--verified", "--admin")
+	tok := alice(t, tr)
+	_, first := pyBuild(t, pyProject(t, "worm-one", "1.0.0", "one"))
+	_, second := pyBuild(t, pyProject(t, "worm-two", "1.0.0", "two"))
+	if out, err := twine(t, tr, tok, nil, first); err != nil {
+		t.Fatalf("twine upload of the first package: %v\n%s", err, out)
+	}
+	out, err := twine(t, tr, tok, nil, second)
+	if err == nil {
+		t.Fatalf("twine upload of the burst's second package succeeded:\n%s", out)
+	}
+	wantOutput(t, "twine upload of the burst's second package", out, "409", "held for review")
+	if out, err := pip(t, tr, "download", "--no-deps", "-d", t.TempDir(), "worm-two==1.0.0"); err == nil {
+		t.Errorf("pip downloaded a held package:\n%s", out)
+	}
+	wantMail(t, smtp, "root@example.test", "Trove: pypi worm-two 1.0.0 held for your review", "trove admin held release pypi worm-two 1.0.0")
+	wantOutput(t, "trove admin held list", tr.trove(t, "", "admin", "held", "list"), "worm-two", "burst")
+}
