@@ -13,10 +13,16 @@ import (
 const packageCols = `id, ecosystem, name, display_name, skeleton, namespace, created_at, last_serial, upstream, org_id, private`
 
 func scanPackage(s interface{ Scan(...any) error }) (*trove.Package, error) {
+	return scanPackageAnd(s)
+}
+
+// scanPackageAnd reads packageCols followed by more columns.
+func scanPackageAnd(s interface{ Scan(...any) error }, more ...any) (*trove.Package, error) {
 	var p trove.Package
 	var created, upstream, private int64
 	var org sql.NullInt64
-	if err := s.Scan(&p.ID, &p.Ecosystem, &p.Name, &p.DisplayName, &p.Skeleton, &p.Namespace, &created, &p.LastSerial, &upstream, &org, &private); err != nil {
+	dest := append([]any{&p.ID, &p.Ecosystem, &p.Name, &p.DisplayName, &p.Skeleton, &p.Namespace, &created, &p.LastSerial, &upstream, &org, &private}, more...)
+	if err := s.Scan(dest...); err != nil {
 		return nil, err
 	}
 	p.Upstream, p.Private = upstream != 0, private != 0
@@ -223,6 +229,41 @@ func (q q) AllOwners(ctx context.Context, packageID int64) ([]*trove.User, error
 		return nil, err
 	}
 	return collect(rows, scanUser)
+}
+
+// A PackageGrant is a package and a role granted on it.
+type PackageGrant struct {
+	Package *trove.Package
+	Role    string
+}
+
+func scanPackageGrant(s interface{ Scan(...any) error }) (PackageGrant, error) {
+	var g PackageGrant
+	var err error
+	g.Package, err = scanPackageAnd(s, &g.Role)
+	return g, err
+}
+
+// PackagesOfUser returns up to limit packages of the ecosystem on which
+// the user holds a role granted to them on the package itself, by name.
+func (q q) PackagesOfUser(ctx context.Context, userID int64, ecosystem trove.Ecosystem, limit int) ([]PackageGrant, error) {
+	rows, err := q.query(ctx, `SELECT `+prefixed("p.", packageCols)+`, o.role FROM owners o JOIN packages p ON p.id = o.package_id
+		WHERE o.user_id = ? AND p.ecosystem = ? ORDER BY p.name LIMIT ?`, userID, ecosystem, limit)
+	if err != nil {
+		return nil, err
+	}
+	return collect(rows, scanPackageGrant)
+}
+
+// PackagesOfTeam returns up to limit packages of the ecosystem on which
+// the team holds a role, by name.
+func (q q) PackagesOfTeam(ctx context.Context, teamID int64, ecosystem trove.Ecosystem, limit int) ([]PackageGrant, error) {
+	rows, err := q.query(ctx, `SELECT `+prefixed("p.", packageCols)+`, g.role FROM team_grants g JOIN packages p ON p.id = g.package_id
+		WHERE g.team_id = ? AND p.ecosystem = ? ORDER BY p.name LIMIT ?`, teamID, ecosystem, limit)
+	if err != nil {
+		return nil, err
+	}
+	return collect(rows, scanPackageGrant)
 }
 
 // Grants returns the roles granted to users on the package itself, by

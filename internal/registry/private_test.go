@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/trove-dev/trove/internal/access"
+	"github.com/trove-dev/trove/internal/meta/dbtest"
+	"github.com/trove-dev/trove/internal/registry"
 	"github.com/trove-dev/trove/internal/trove"
 )
 
@@ -155,4 +157,65 @@ func TestSetPrivate(t *testing.T) {
 
 func replaceName(s, from, to string) string {
 	return strings.ReplaceAll(s, from, to)
+}
+
+// TestUserAndTeamPackages: a user's own grants and a team's grants are
+// listed with their roles; private packages only to those who may read
+// them; a team's list only to its organisation's members.
+func TestUserAndTeamPackages(t *testing.T) {
+	e := newOrgEnv(t, dbtest.Open(t))
+	alice, bob, carol := e.user(t, "alice", false), e.user(t, "bob", false), e.user(t, "carol", false)
+	e.publish(t, alice, "open", "1.0", "o")
+	up := e.upload(t, "shut", "1.0", map[string]string{"shut-1.0.tgz": "s"})
+	up.Private = true
+	if _, err := e.reg.Publish(ctx, alice, up); err != nil {
+		t.Fatal(err)
+	}
+	names := func(prs []registry.PackageRole) string {
+		var out []string
+		for _, p := range prs {
+			out = append(out, string(p.Package.Name)+"="+p.Role.String())
+		}
+		return strings.Join(out, " ")
+	}
+	for who, c := range map[string]struct {
+		ctx  context.Context
+		want string
+	}{
+		"alice":     {access.WithPrincipal(ctx, alice), "open=owner shut=owner"},
+		"carol":     {access.WithPrincipal(ctx, carol), "open=owner"},
+		"anonymous": {access.WithPrincipal(ctx, nil), "open=owner"},
+	} {
+		got, err := e.reg.UserPackages(c.ctx, "npm", "alice")
+		if err != nil || names(got) != c.want {
+			t.Errorf("UserPackages(alice) for %s = %q, %v; want %q", who, names(got), err, c.want)
+		}
+	}
+	if _, err := e.reg.UserPackages(ctx, "npm", "nobody"); !errors.Is(err, trove.ErrNotFound) {
+		t.Errorf("UserPackages(nobody) = %v, want not found", err)
+	}
+
+	if _, err := e.reg.CreateOrg(ctx, alice, "acme"); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.reg.CreateTeam(ctx, alice, "acme", "devs"); err != nil {
+		t.Fatal(err)
+	}
+	org := e.upload(t, "acme-lib", "1.0", map[string]string{"acme-lib-1.0.tgz": "a"})
+	if _, err := e.reg.Publish(ctx, alice, org); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.reg.GrantTeam(ctx, alice, "npm", "acme-lib", "devs", "maintainer"); err != nil {
+		t.Fatal(err)
+	}
+	got, err := e.reg.TeamPackages(ctx, alice, "acme", "devs", "npm")
+	if err != nil || names(got) != "acme-lib=maintainer" {
+		t.Errorf("TeamPackages(acme:devs) = %q, %v", names(got), err)
+	}
+	if _, err := e.reg.TeamPackages(ctx, bob, "acme", "devs", "npm"); !errors.Is(err, trove.ErrNotFound) {
+		t.Errorf("TeamPackages for a non-member = %v, want not found", err)
+	}
+	if _, err := e.reg.TeamPackages(ctx, alice, "acme", "nope", "npm"); !errors.Is(err, trove.ErrNotFound) {
+		t.Errorf("TeamPackages of an unknown team = %v, want not found", err)
+	}
 }
