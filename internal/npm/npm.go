@@ -159,8 +159,8 @@ func (h *Handler) routes() adapter.Table[op, request] {
 		{Route: route("access.collaborators", get, "/-/package/{package}/collaborators", open), Kind: opCollaborators, Serve: h.collaborators},
 		{Route: route("access.visibility", get, "/-/package/{package}/visibility", open), Kind: opVisibility, Serve: h.visibility},
 		{Route: route("access.packages", get, "/-/org/{org}/package", cred), Kind: opPackages, Serve: h.orgPackages},
-		{Route: route("access.team.packages", get, "/-/team/{org}/{team}/package", open), Kind: opTeamPackage, Serve: h.notListed},
-		{Route: route("access.user.packages", get, "/-/user/{user}/package", open), Kind: opUserPackages, Serve: h.notListed},
+		{Route: route("access.team.packages", get, "/-/team/{org}/{team}/package", cred), Kind: opTeamPackage, Serve: h.teamPackages},
+		{Route: route("access.user.packages", get, "/-/user/{user}/package", open), Kind: opUserPackages, Serve: h.userPackages},
 		{Route: route("access.set", post, "/-/package/{package}/access", cred), Kind: opPackageAccess, Serve: h.withOTP(h.setPackageAccess)},
 	}
 }

@@ -17,7 +17,8 @@ package npm
 //	PUT    /-/team/O/T/package          {package, permissions}: grant the team a role (npm access grant)
 //	DELETE /-/team/O/T/package          {package}: revoke it (npm access revoke)
 //	GET    /-/org/O/package             {package: read-only|read-write} (npm access list packages O, for its members)
-//	GET    /-/user/U/package, /-/team/O/T/package: not available yet (npm access list packages)
+//	GET    /-/user/U/package           {package: read-only|read-write}: the user's own grants (npm access list packages U)
+//	GET    /-/team/O/T/package         {package: read-only|read-write}: the team's grants, for O's members (npm access list packages O:T)
 //	GET    /-/package/E/collaborators   {user or O:T: read-only|read-write} (npm access list collaborators)
 //	GET    /-/package/E/visibility      {"public": true} (npm access get status)
 //	POST   /-/package/E/access          {publish_requires_tfa}: the package's publishing level (npm access set mfa)
@@ -305,15 +306,44 @@ func (h *Handler) teamPackage(w http.ResponseWriter, r *http.Request, req reques
 	return adapter.WriteJSON(w, http.StatusOK, ok)
 }
 
-// notListed serves GET /-/team/O/T/package and /-/user/U/package.
-func (h *Handler) notListed(w http.ResponseWriter, r *http.Request, req request) error {
-	return trove.Error(trove.ErrUnsupported, "npm access list packages for a team or a user is not available on this registry yet: list an organisation's packages (npm access list packages ORG), or who holds roles on a package (npm access list collaborators PACKAGE)")
+// userPackages serves GET /-/user/U/package (npm access list packages
+// U, after /-/org/U/package answered 404): the npm packages on which the
+// user holds a role of their own, with the permission it gives.
+func (h *Handler) userPackages(w http.ResponseWriter, r *http.Request, req request) error {
+	prs, err := h.o.Registry.UserPackages(r.Context(), trove.NPM, req.arg)
+	if err != nil {
+		return err
+	}
+	return writePackageRoles(w, prs)
+}
+
+// teamPackages serves GET /-/team/O/T/package (npm access list packages
+// O:T), for the organisation's members: the packages the team holds
+// roles on, with the permission each gives.
+func (h *Handler) teamPackages(w http.ResponseWriter, r *http.Request, req request) error {
+	who, err := h.needPrincipal(r.Context(), "listing a team's packages")
+	if err != nil {
+		return err
+	}
+	prs, err := h.o.Registry.TeamPackages(r.Context(), who, req.arg, req.team, trove.NPM)
+	if err != nil {
+		return err
+	}
+	return writePackageRoles(w, prs)
+}
+
+// writePackageRoles answers {package: read-only|read-write}.
+func writePackageRoles(w http.ResponseWriter, prs []registry.PackageRole) error {
+	out := make(map[string]string, len(prs))
+	for _, p := range prs {
+		out[string(p.Package.Name)] = npmPermissionOf(p.Role.String())
+	}
+	return adapter.WriteJSON(w, http.StatusOK, out)
 }
 
 // orgPackages serves GET /-/org/O/package (npm access list packages O):
 // the organisation's npm packages, for its members, with the permission
-// their role in it gives them. Listing a team's or a user's packages
-// (/-/team/O/T/package, /-/user/U/package) is not available yet.
+// their role in it gives them.
 func (h *Handler) orgPackages(w http.ResponseWriter, r *http.Request, req request) error {
 	who, err := h.needPrincipal(r.Context(), "listing an organisation's packages")
 	if err != nil {

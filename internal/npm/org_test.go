@@ -219,8 +219,9 @@ func TestNPMAccess(t *testing.T) {
 		{"DELETE", grant, e.bob, map[string]string{"package": "@acme/lib"}, http.StatusForbidden, ""},
 		{"GET", e.reg + "/-/package/nope/collaborators", "", nil, http.StatusNotFound, ""},
 		{"GET", e.reg + "/-/package/nope/visibility", "", nil, http.StatusNotFound, ""},
-		{"GET", e.reg + "/-/user/alice/package", e.alice, nil, http.StatusMethodNotAllowed, "for a team or a user is not available"},
-		{"GET", e.reg + "/-/team/acme/core/package", e.alice, nil, http.StatusMethodNotAllowed, "for a team or a user is not available"},
+		{"GET", e.reg + "/-/user/nobody/package", "", nil, http.StatusNotFound, "no user nobody"},
+		{"GET", e.reg + "/-/team/acme/core/package", "", nil, http.StatusUnauthorized, ""},
+		{"GET", e.reg + "/-/team/acme/nope/package", e.alice, nil, http.StatusNotFound, "has no team nope"},
 		{"GET", e.reg + "/-/org/acme/package", e.bob, nil, http.StatusNotFound, "no organisation acme"},
 		{"GET", e.reg + "/-/org/acme/package", "", nil, http.StatusUnauthorized, ""},
 		{"POST", e.reg + "/-/package/@acme%2flib/access", e.alice, map[string]string{"access": "restricted"}, http.StatusBadRequest, "private packages are not available"},
@@ -239,6 +240,15 @@ func TestNPMAccess(t *testing.T) {
 	}
 	if a, _ := e.Registry.Access(ctx, trove.NPM, "@acme/lib"); len(a.Teams) != 1 || a.Teams[0].Role != "reader" {
 		t.Errorf("a refused request changed the grants: %+v", a)
+	}
+	// npm access list packages acme:core and USER.
+	do(t, "GET", e.reg+"/-/team/acme/core/package", e.alice, nil).want(t, http.StatusOK).decode(t, fresh(&got))
+	if len(got) != 1 || got["@acme/lib"] != "read-only" {
+		t.Errorf("the team's packages = %v, want @acme/lib read-only", got)
+	}
+	do(t, "GET", e.reg+"/-/user/bob/package", "", nil).want(t, http.StatusOK).decode(t, fresh(&got))
+	if got["solo"] != "read-write" || got["@acme/lib"] != "" {
+		t.Errorf("bob's own packages = %v, want solo read-write and not the organisation's", got)
 	}
 
 	// npm access list packages acme: a member sees the organisation's

@@ -144,6 +144,9 @@ func init() {
 		"npm.access.packages": {deny: []string{anonymous, stranger}, setup: acme, request: func(w *walk) *http.Request {
 			return w.raw(http.MethodGet, "/npm/-/org/acme/package", "", nil)
 		}},
+		"npm.access.team.packages": {deny: []string{anonymous, stranger}, setup: acme, request: func(w *walk) *http.Request {
+			return w.raw(http.MethodGet, "/npm/-/team/acme/core/package", "", nil)
+		}},
 		"npm.access.set": {request: func(w *walk) *http.Request {
 			return w.json(http.MethodPost, "/npm/-/package/demo/access", map[string]bool{"publish_requires_tfa": true})
 		}},

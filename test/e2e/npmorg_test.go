@@ -45,7 +45,9 @@ func TestNPMOrgTeamAccess(t *testing.T) {
 	wantOutput(t, "npm access get status", npmAlice.must(dir, "access", "get", "status", "@acme/lib"), "public")
 	wantOutput(t, "npm access set status=private", npmAlice.mustFail(dir, "access", "set", "status=private", "@acme/lib"), "400", "private packages are not available")
 	wantOutput(t, "npm access list packages acme", npmBob.must(dir, "access", "list", "packages", "acme"), "@acme/lib: read-write")
-	wantOutput(t, "npm access list packages acme:core", npmAlice.mustFail(dir, "access", "list", "packages", "acme:core"), "not available on this registry yet")
+	wantOutput(t, "npm access list packages acme:core", npmBob.must(dir, "access", "list", "packages", "acme:core"), "@acme/lib: read-write")
+	npmAlice.must(writePackage(t, plainPackage("alice-own", "1.0.0")), "publish")
+	wantOutput(t, "npm access list packages alice", npmBob.must(dir, "access", "list", "packages", "alice"), "alice-own: read-write")
 	wantOutput(t, "npm access revoke by a developer", npmBob.mustFail(dir, "access", "revoke", "acme:core", "@acme/lib"), "403")
 
 	npmAlice.must(dir, "access", "revoke", "acme:core", "@acme/lib")
