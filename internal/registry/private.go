@@ -147,7 +147,7 @@ func as(ctx context.Context, who *access.Principal) context.Context {
 type SetAccess struct{ Private bool }
 
 func (c SetAccess) describe() (string, access.Action, string) { return "access", access.Owners, "" }
-func (c SetAccess) check() error                                { return nil }
+func (c SetAccess) check() error                              { return nil }
 
 func (c SetAccess) apply(b *batch, _ *trove.Release, ev *translog.Event) error {
 	if b.pkg.Private == c.Private {
