@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/trove-dev/trove/internal/access"
+	"github.com/trove-dev/trove/internal/adapter"
 	"github.com/trove-dev/trove/internal/server/servertest"
 	"github.com/trove-dev/trove/internal/trove"
 )
@@ -90,6 +91,13 @@ func TestPrivateGateBeforeCache(t *testing.T) {
 		}
 		etags[r.what] = got.header.Get("ETag")
 	}
+	// Its tarball is not for shared caches (a CDN in front of Trove).
+	tarball := e.reg + "/@alice%2fsecret/-/secret-1.0.0.tgz"
+	for _, h := range [][]string{nil, {"Range", "bytes=0-9"}} {
+		if cc := do(t, "GET", tarball, alice, nil, h...).header.Get("Cache-Control"); cc != "private, max-age=31536000, immutable" {
+			t.Errorf("Cache-Control of the private tarball (%v) = %q, want private", h, cc)
+		}
+	}
 	if vis := do(t, "GET", e.reg+"/-/package/@alice%2fsecret/visibility", alice, nil).json(t); vis["public"] != false {
 		t.Errorf("visibility for alice = %v, want public false", vis)
 	}
@@ -129,6 +137,9 @@ func TestPrivateGateBeforeCache(t *testing.T) {
 	do(t, "POST", e.reg+"/-/package/@alice%2fsecret/access", alice, map[string]string{"access": "public"}).want(t, http.StatusOK)
 	for _, r := range routes {
 		do(t, "GET", e.reg+r.path, "", nil, r.headers...).want(t, http.StatusOK)
+	}
+	if cc := do(t, "GET", tarball, alice, nil).header.Get("Cache-Control"); cc != adapter.Immutable {
+		t.Errorf("Cache-Control of the tarball made public = %q, want %q", cc, adapter.Immutable)
 	}
 }
 
