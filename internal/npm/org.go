@@ -20,8 +20,8 @@ package npm
 //	GET    /-/user/U/package           {package: read-only|read-write}: the user's own grants (npm access list packages U)
 //	GET    /-/team/O/T/package         {package: read-only|read-write}: the team's grants, for O's members (npm access list packages O:T)
 //	GET    /-/package/E/collaborators   {user or O:T: read-only|read-write} (npm access list collaborators)
-//	GET    /-/package/E/visibility      {"public": true} (npm access get status)
-//	POST   /-/package/E/access          {publish_requires_tfa}: the package's publishing level (npm access set mfa)
+//	GET    /-/package/E/visibility      {"public": true|false} (npm access get status)
+//	POST   /-/package/E/access          {access}: private or public (npm access set status); {publish_requires_tfa}: the publishing level (npm access set mfa)
 
 import (
 	"errors"
@@ -359,6 +359,13 @@ func (h *Handler) orgPackages(w http.ResponseWriter, r *http.Request, req reques
 	}
 	out := make(map[string]string, len(pkgs))
 	for _, p := range pkgs {
+		// A private package is listed to those who may read it: every
+		// member holds a role, but their token may not carry read-private.
+		if err := h.o.Registry.CanRead(r.Context(), trove.NPM, p.Name); isNotFound(err) {
+			continue
+		} else if err != nil {
+			return err
+		}
 		out[string(p.Name)] = perm
 	}
 	return adapter.WriteJSON(w, http.StatusOK, out)
@@ -381,17 +388,22 @@ func (h *Handler) collaborators(w http.ResponseWriter, r *http.Request, req requ
 	return adapter.WriteJSON(w, http.StatusOK, out)
 }
 
-// visibility serves GET /-/package/E/visibility: every package is public.
+// visibility serves GET /-/package/E/visibility (npm access get status,
+// which prints private for {"public": false}). A private package the
+// request may not read is not found, as a name never published.
 func (h *Handler) visibility(w http.ResponseWriter, r *http.Request, req request) error {
-	if _, err := h.o.Registry.Access(r.Context(), trove.NPM, string(req.name)); err != nil {
+	v, err := h.o.Registry.View(r.Context(), trove.NPM, string(req.name))
+	if err != nil {
 		return err
 	}
-	return adapter.WriteJSON(w, http.StatusOK, map[string]bool{"public": true})
+	return adapter.WriteJSON(w, http.StatusOK, map[string]bool{"public": !v.Package.Private})
 }
 
 // setPackageAccess serves POST /-/package/E/access: npm access set
-// mfa=none|publish sets the package's publishing level; private packages
-// and tokens that bypass the level do not exist, and are refused.
+// status=private|public (npm sends {"access": "restricted"} for private)
+// makes the package private or public (registry.Service.SetPrivate, its
+// owners' change); npm access set mfa=none|publish sets its publishing
+// level. Tokens that bypass the level do not exist, and are refused.
 func (h *Handler) setPackageAccess(w http.ResponseWriter, r *http.Request, req request) error {
 	who, err := h.needPrincipal(r.Context(), "changing a package's settings")
 	if err != nil {
@@ -406,14 +418,12 @@ func (h *Handler) setPackageAccess(w http.ResponseWriter, r *http.Request, req r
 		return err
 	}
 	switch {
-	case body.Access != nil && (*body.Access == "restricted" || *body.Access == "private"): // npm sends restricted
-		return trove.Error(trove.ErrInvalid, "private packages are not available on this registry yet: every package is public")
-	case body.Access != nil && *body.Access == "public":
-		return trove.Error(trove.ErrInvalid, "%s is already public: every package on this registry is", req.name)
+	case body.Access != nil && body.RequiresTFA != nil:
+		return trove.Error(trove.ErrInvalid, "the request sets both the status and the publishing level: send one at a time (npm access set status=… or mfa=…)")
 	case body.Access != nil:
-		return trove.Error(trove.ErrInvalid, "unknown status %q: want public or private", *body.Access)
+		return h.setStatus(w, r, who, req.name, *body.Access)
 	case body.RequiresTFA == nil:
-		return trove.Error(trove.ErrInvalid, `the request changes nothing: send {"publish_requires_tfa": true|false} or {"access": "public"}`)
+		return trove.Error(trove.ErrInvalid, `the request changes nothing: send {"publish_requires_tfa": true|false} or {"access": "public"|"restricted"}`)
 	case body.AutomationSkips != nil && *body.AutomationSkips:
 		return trove.Error(trove.ErrInvalid, "no token skips a package's publishing level on this registry: use mfa=publish, and trusted publishing for automation")
 	}
@@ -422,6 +432,24 @@ func (h *Handler) setPackageAccess(w http.ResponseWriter, r *http.Request, req r
 		level = trove.AuthMFA
 	}
 	if err := h.o.Registry.SetPublishAuth(r.Context(), who, trove.NPM, string(req.name), level); err != nil {
+		return err
+	}
+	return adapter.WriteJSON(w, http.StatusOK, ok)
+}
+
+// setStatus makes a package private (npm's "restricted"; "private" is
+// taken too) or public. Making it what it already is changes nothing and
+// succeeds, as on npm's registry.
+func (h *Handler) setStatus(w http.ResponseWriter, r *http.Request, who *access.Principal, name trove.Name, status string) error {
+	var private bool
+	switch status {
+	case "restricted", "private":
+		private = true
+	case "public":
+	default:
+		return trove.Error(trove.ErrInvalid, "unknown status %q: want public or private", status)
+	}
+	if err := h.o.Registry.SetPrivate(r.Context(), who, trove.NPM, string(name), private); err != nil {
 		return err
 	}
 	return adapter.WriteJSON(w, http.StatusOK, ok)

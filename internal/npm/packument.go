@@ -78,7 +78,15 @@ func (h *Handler) serveVariant(w http.ResponseWriter, r *http.Request, name trov
 
 // page returns a cached document of a package, rendering it on a miss
 // from one snapshot of the package. A hit does no SQL and no encoding.
+//
+// The cache is shared by every reader, so the request is checked before
+// it: a private package the request may not read is the ErrNotFound of a
+// name never published (registry.Service.CanRead), whoever rendered the
+// page. For a public package the check costs a map lookup.
 func (h *Handler) page(ctx context.Context, name trove.Name, variant string) (*page.Page, error) {
+	if err := h.o.Registry.CanRead(ctx, trove.NPM, name); err != nil {
+		return nil, err
+	}
 	return h.o.Pages.Get(page.Key{Group: string(trove.NPM), Name: string(name), Variant: variant}, func() (*page.Page, error) {
 		// Other requests may wait on this render: a client going away
 		// must not fail it for them.

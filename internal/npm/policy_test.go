@@ -172,21 +172,6 @@ func TestUnpublishWithDependents(t *testing.T) {
 	}
 }
 
-func TestPublishRestrictedRefused(t *testing.T) {
-	e := newEnv(t, nil)
-	tok := e.userToken("alice")
-	pj := pkgJSONOf("@alice/secret", "1.0.0", nil)
-	doc := publishDoc(t, e.reg, pj, pkgTgz(t, pj))
-	doc["access"] = "restricted"
-	r := do(t, "PUT", e.reg+"/@alice%2fsecret", tok, doc).want(t, http.StatusBadRequest)
-	if !strings.Contains(r.errorText(), "no private packages") {
-		t.Errorf("restricted publish: %q", r.errorText())
-	}
-	do(t, "GET", e.reg+"/@alice%2fsecret", "", nil).want(t, http.StatusNotFound)
-	doc["access"] = "public"
-	do(t, "PUT", e.reg+"/@alice%2fsecret", tok, doc).want(t, http.StatusOK)
-}
-
 // TestLogoutRevokesItself checks that any token may revoke itself (npm
 // logout), while revoking another token needs the tokens action.
 func TestLogoutRevokesItself(t *testing.T) {

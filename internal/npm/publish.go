@@ -122,10 +122,9 @@ func (h *Handler) publish(ctx context.Context, who *access.Principal, name trove
 	if err := h.o.Registry.CheckScope(who, access.Publish, trove.NPM, string(name)); err != nil {
 		return nil, err
 	}
-	if doc.Access != nil && *doc.Access == "restricted" {
-		// TODO(issue 12): private packages. Until they exist, a package
-		// published as restricted would be public: refuse it.
-		return nil, trove.Error(trove.ErrInvalid, "this registry has no private packages yet: everything published here is public, so --access restricted is refused; publish with --access public if %s may be public", name)
+	private, err := publishAccess(doc)
+	if err != nil {
+		return nil, err
 	}
 	sent, version, err := sentManifest(name, doc)
 	if err != nil {
@@ -156,7 +155,23 @@ func (h *Handler) publish(ctx context.Context, who *access.Principal, name trove
 		}},
 		Tags:         tags,
 		Dependencies: dependencies(mustManifest(derived)),
+		Private:      private,
 	})
+}
+
+// publishAccess reads a publish request's access: "restricted" (npm
+// publish --access restricted) asks for a private package, "public" or
+// null (no --access) for a public one. As on npm's registry it applies
+// to the first publish only: an existing package keeps its access
+// (registry.Upload.Private), which npm access set status changes.
+func publishAccess(doc *packageDoc) (bool, error) {
+	switch {
+	case doc.Access == nil || *doc.Access == "public":
+		return false, nil
+	case *doc.Access == "restricted":
+		return true, nil
+	}
+	return false, trove.Error(trove.ErrInvalid, "unknown access %q: want restricted (a private package) or public", *doc.Access)
 }
 
 // sentManifest returns the one version manifest a publish request sends,

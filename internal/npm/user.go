@@ -275,7 +275,9 @@ type tokenRequest struct {
 // spec returns the token the request asks for. It never manages tokens:
 // a sign-in does that.
 func (req *tokenRequest) spec() (access.Spec, error) {
-	spec := access.Spec{Actions: []access.Action{access.Read, access.Publish, access.Yank}}
+	// Both kinds read private packages: a read-only token is what
+	// automation installs them with (npm's own semantics).
+	spec := access.Spec{Actions: []access.Action{access.Read, access.ReadPrivate, access.Publish, access.Yank}}
 	if len(req.Orgs) > 0 || req.OrgsPerm != "" {
 		return spec, trove.Error(trove.ErrInvalid, "organization tokens (--orgs) are not supported")
 	}
@@ -291,7 +293,7 @@ func (req *tokenRequest) spec() (access.Spec, error) {
 		return spec, trove.Error(trove.ErrInvalid, "unknown permission %q (want read-only or read-write)", req.Permission)
 	}
 	if req.Readonly {
-		spec.Actions = []access.Action{access.Read}
+		spec.Actions = []access.Action{access.Read, access.ReadPrivate}
 	}
 	if spec.Packages, err = req.patterns(); err != nil {
 		return spec, err

@@ -43,7 +43,6 @@ func TestNPMOrgTeamAccess(t *testing.T) {
 	npmAlice.must(dir, "access", "grant", "read-write", "acme:core", "@acme/lib")
 	wantOutput(t, "npm access list collaborators", npmAlice.must(dir, "access", "list", "collaborators", "@acme/lib"), "acme:core: read-write")
 	wantOutput(t, "npm access get status", npmAlice.must(dir, "access", "get", "status", "@acme/lib"), "public")
-	wantOutput(t, "npm access set status=private", npmAlice.mustFail(dir, "access", "set", "status=private", "@acme/lib"), "400", "private packages are not available")
 	wantOutput(t, "npm access list packages acme", npmBob.must(dir, "access", "list", "packages", "acme"), "@acme/lib: read-write")
 	wantOutput(t, "npm access list packages acme:core", npmBob.must(dir, "access", "list", "packages", "acme:core"), "@acme/lib: read-write")
 	npmAlice.must(writePackage(t, plainPackage("alice-own", "1.0.0")), "publish")
