@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"golang.org/x/mod/sumdb/tlog"
@@ -27,6 +28,11 @@ type Recovery struct {
 // records the database lacks of it from the first source (extra, the
 // mirrors, the state store) whose records make, after the database's
 // own, exactly the signed tree. It changes nothing.
+//
+// A mirror of /log holds private records only as placeholders (see
+// Redact): it proves them, but cannot restore them, so a source whose
+// records include one is passed over for the next (the state store keeps
+// full texts).
 //
 // A database that differs from a published tree is a *ForkError naming
 // the first record that differs; no source holding matching records is
@@ -71,6 +77,12 @@ func (l *Log) Missing(ctx context.Context, extra []Source) (*Recovery, error) {
 			why = append(why, err.Error())
 			continue
 		}
+		if withheld := placeholders(n, recs); len(withheld) > 0 {
+			why = append(why, fmt.Sprintf("%s holds the right records, but %d of them (%s) are private records whose texts a mirror of /log never holds (it serves them redacted): "+
+				"only the blob store's copy of the log (the state objects, used without --from when they are in the blob store) has them",
+				src, len(withheld), clipIDs(withheld)))
+			continue
+		}
 		r.Records, r.From = recs, src.String()
 		return r, nil
 	}
@@ -112,4 +124,36 @@ func (l *Log) matching(ctx context.Context, src Source, n int64, newest *found, 
 		}
 	}
 	return recs, nil
+}
+
+// placeholders returns the ids of the records of recs, the first being
+// record first, that are private records' placeholders.
+func placeholders(first int64, recs [][]byte) []int64 {
+	var out []int64
+	for i, r := range recs {
+		if IsPlaceholder(r) {
+			out = append(out, first+int64(i))
+		}
+	}
+	return out
+}
+
+// clipIDs lists record ids for a message, the first few only.
+func clipIDs(ids []int64) string {
+	var b strings.Builder
+	b.WriteString("record")
+	if len(ids) > 1 {
+		b.WriteString("s")
+	}
+	for i, id := range ids {
+		if i == 5 {
+			fmt.Fprintf(&b, " and %d more", len(ids)-i)
+			break
+		}
+		if i > 0 {
+			b.WriteString(",")
+		}
+		b.WriteString(" " + strconv.FormatInt(id, 10))
+	}
+	return b.String()
 }
