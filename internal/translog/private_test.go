@@ -72,7 +72,7 @@ func TestRedactAndPlaceholder(t *testing.T) {
 		good + "\n",
 		strings.Replace(good, "leaf ", "leaf  ", 1),
 		strings.Replace(good, "leaf ", "hash ", 1),
-		strings.Replace(good, "=\n", "A\n", 1),                        // not canonical base64 (or not 32 bytes)
+		strings.Replace(good, "=\n", "A\n", 1),                         // not canonical base64 (or not 32 bytes)
 		PlaceholderHeader + "\nleaf " + strings.Repeat("A", 44) + "\n", // 33 bytes
 		PlaceholderHeader + "\nleaf !" + strings.Repeat("A", 43) + "\n",
 	} {
