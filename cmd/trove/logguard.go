@@ -48,6 +48,11 @@ tree. Each is then appended byte for byte with the state change it
 describes: releases and files (from the blobs, whose digests must match
 the record), yanks, deprecations, deletions, tags and owners.
 
+A mirror of /log holds the records of private packages redacted (their
+leaf hashes only): it proves them but cannot restore them, so missing
+private records come from the blob store's copy alone, and without it the
+command says which records no source holds in full.
+
 A database that differs from the published log (a fork) is refused, with
 the first record that differs. Blobs or users the records need and the
 blob store or database lack are listed, and nothing is changed. Running it
