@@ -128,6 +128,9 @@ func TestLogPrivateRecords(t *testing.T) {
 	if r.StatusCode != 200 || json.Unmarshal([]byte(r.Text), &lr) != nil || len(lr.Records) == 0 || lr.Records[0].Text != string(full) {
 		t.Fatalf("lookup by the reader: %d %q", r.StatusCode, r.Text)
 	}
+	if cc := r.Header.Get("Cache-Control"); cc != "private, no-cache" {
+		t.Errorf("lookup by the reader: Cache-Control %q, want private, no-cache", cc)
+	}
 	ops := &logclient.HTTPOps{Base: env.URL + "/log/", Dir: t.TempDir(), Token: reader}
 	c, err := logclient.New(ops, vkey)
 	if err != nil {

@@ -200,8 +200,8 @@ func TestPrivateRecordProofIsGated(t *testing.T) {
 		b, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode, string(b), resp.Header
 	}
-	if code, body, _ := get("proof/0", false, ""); code != 200 || !strings.Contains(body, "extra ") {
-		t.Fatalf("proof of a public record = %d %q", code, body)
+	if code, body, hdr := get("proof/0", false, ""); code != 200 || !strings.Contains(body, "extra ") || hdr.Get("Cache-Control") != "no-cache" {
+		t.Fatalf("proof of a public record = %d %q (Cache-Control %q)", code, body, hdr.Get("Cache-Control"))
 	}
 	allow[1] = true
 	for _, tc := range []struct {
@@ -224,8 +224,11 @@ func TestPrivateRecordProofIsGated(t *testing.T) {
 		if code != 200 || err != nil || !strings.Contains(string(p.Text), "@acme/secret-1") {
 			t.Fatalf("proof/1 for a reader = %d, %v", code, err)
 		}
-		if c, _, _ := get("proof/1", true, hdr.Get("ETag")); c != http.StatusNotModified {
-			t.Errorf("proof/1 revalidated by a reader = %d, want 304", c)
+		if cc := hdr.Get("Cache-Control"); cc != "private, no-cache" {
+			t.Errorf("proof/1 for a reader: Cache-Control %q, want private, no-cache (no shared cache keeps it)", cc)
+		}
+		if c, _, h := get("proof/1", true, hdr.Get("ETag")); c != http.StatusNotModified || h.Get("Cache-Control") != "private, no-cache" {
+			t.Errorf("proof/1 revalidated by a reader = %d (Cache-Control %q), want 304, private", c, h.Get("Cache-Control"))
 		}
 	}
 	// Without a gate, nobody gets a private record's proof.

@@ -209,6 +209,7 @@ func (s *Server) serveLookup(w http.ResponseWriter, r *http.Request, rest string
 		return
 	}
 	resp := LookupResponse{Checkpoint: string(signed.Checkpoint), Records: []LookupRecord{}}
+	private := false
 	for _, id := range ids {
 		if id >= signed.Tree.N {
 			continue // appended just now, not yet signed by any replica
@@ -219,9 +220,10 @@ func (s *Server) serveLookup(w http.ResponseWriter, r *http.Request, rest string
 			return
 		}
 		resp.Records = append(resp.Records, LookupRecord{ID: id, Text: string(recs[0])})
+		private = private || IsPrivate(recs[0])
 	}
 	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-cache")
+	w.Header().Set("Cache-Control", cacheControl(private))
 	json.NewEncoder(w).Encode(resp)
 }
 
@@ -232,10 +234,13 @@ func (s *Server) serveProof(w http.ResponseWriter, r *http.Request, path string)
 		return
 	}
 	w.Header().Set("Cache-Control", "no-cache")
-	if n := s.log.Latest().Tree.N; id < n && r.Header.Get("If-None-Match") == proofETag(id, n) && s.revalidate(r.Context(), id) {
-		w.Header().Set("ETag", proofETag(id, n))
-		w.WriteHeader(http.StatusNotModified)
-		return
+	if n := s.log.Latest().Tree.N; id < n && r.Header.Get("If-None-Match") == proofETag(id, n) {
+		if private, ok := s.revalidate(r.Context(), id); ok {
+			w.Header().Set("Cache-Control", cacheControl(private))
+			w.Header().Set("ETag", proofETag(id, n))
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
 	}
 	p, err := s.Prove(r.Context(), id)
 	if errors.Is(err, ErrNotFound) {
@@ -252,16 +257,30 @@ func (s *Server) serveProof(w http.ResponseWriter, r *http.Request, path string)
 		return
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", cacheControl(IsPrivate(p.Text)))
 	w.Header().Set("ETag", proofETag(id, p.Tree.N))
 	w.Write(p.Format())
 }
 
 // revalidate reports whether a proof of record id may be answered "not
-// modified": the request may read the record (a private record's proof
-// is refused as a whole).
-func (s *Server) revalidate(ctx context.Context, id int64) bool {
+// modified" (ok): the request may read the record (a private record's
+// proof is refused as a whole); and whether the record is private.
+func (s *Server) revalidate(ctx context.Context, id int64) (private, ok bool) {
 	recs, err := s.store.ReadLogRecords(ctx, id, 1)
-	return err == nil && s.mayRead(ctx, id, recs[0]) == nil
+	if err != nil {
+		return false, false
+	}
+	return IsPrivate(recs[0]), s.mayRead(ctx, id, recs[0]) == nil
+}
+
+// cacheControl is the Cache-Control of a lookup or proof: revalidated
+// every time, and kept by no shared cache when it holds a private
+// record's text (served only to those who may read it).
+func cacheControl(private bool) string {
+	if private {
+		return "private, no-cache"
+	}
+	return "no-cache"
 }
 
 // proofETag names the proof of record id in the tree of n records: the
