@@ -11,6 +11,7 @@ import (
 	"golang.org/x/mod/module"
 	"golang.org/x/mod/sumdb/tlog"
 
+	"github.com/trove-dev/trove/internal/access"
 	"github.com/trove-dev/trove/internal/adapter"
 	"github.com/trove-dev/trove/internal/registry"
 	"github.com/trove-dev/trove/internal/translog"
@@ -133,7 +134,13 @@ func (h *Handler) serveSumdb(w http.ResponseWriter, r *http.Request, req request
 		if err := h.fillLookup(r.Context(), strings.TrimPrefix(op, "lookup/")); err != nil {
 			return err
 		}
-		w.Header().Set("Cache-Control", "no-cache")
+		// An authenticated lookup may hold a private module's record:
+		// no shared cache keeps it.
+		if access.PrincipalFrom(r.Context()) != nil {
+			w.Header().Set("Cache-Control", "private, no-cache")
+		} else {
+			w.Header().Set("Cache-Control", "no-cache")
+		}
 	case op == "latest":
 		w.Header().Set("Cache-Control", "no-cache")
 	case strings.HasPrefix(op, "tile/"):

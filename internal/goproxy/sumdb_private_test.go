@@ -90,6 +90,9 @@ func TestSumdbPrivateModule(t *testing.T) {
 	if lines, err := sumdb.NewClient(owner).Lookup(modA, "v1.1.0"); err != nil || len(lines) != 1 || !strings.Contains(string(full), lines[0]) {
 		t.Fatalf("owner's Lookup(%s, v1.1.0) = %q, %v", modA, lines, err)
 	}
+	if r := lookup(e.token, modA, "v1.1.0"); r.StatusCode != 200 || r.Header.Get("Cache-Control") != "private, no-cache" {
+		t.Errorf("owner's lookup: %s, Cache-Control %q; want 200, private, no-cache", r.Status, r.Header.Get("Cache-Control"))
+	}
 
 	// Data tiles hold the private records redacted, whoever asks.
 	n := e.log.Latest().Tree.N
