@@ -228,7 +228,11 @@ func runVerify(ctx context.Context, f *verifyFlags, args []string, stdout, stder
 		v.seen(a.Checkpoint)
 		fmt.Fprintf(stdout, "audited %d records: the root hash recomputed from every record matches the signed checkpoint\n", a.Checkpoint.Tree.N)
 		if a.Private > 0 {
-			fmt.Fprintf(stdout, "  %d private records, contents withheld (each counted by the leaf hash the log gives for it)\n", a.Private)
+			noun := "records"
+			if a.Private == 1 {
+				noun = "record"
+			}
+			fmt.Fprintf(stdout, "  %d private %s, contents withheld (each counted by the leaf hash the log gives for it)\n", a.Private, noun)
 		}
 		for _, m := range []map[string]int{a.Kinds, a.Ecosystems} {
 			keys := make([]string, 0, len(m))
