@@ -92,6 +92,10 @@ func recoverLog(ctx context.Context, out io.Writer, c *config.Config, from []str
 		return err
 	}
 	rec, err := l.Missing(ctx, nil)
+	if errors.Is(err, translog.ErrWithheld) {
+		return hinted{fmt.Errorf("recovering the transparency log: %w", err),
+			"private packages' records are restored only from the blob store's copy of the log (state objects log-entries-*): run trove log recover with the blob store that served the log, or restore it from a backup taken after those records"}
+	}
 	if err != nil {
 		return hinted{fmt.Errorf("recovering the transparency log: %w", err),
 			"give a copy of the public log with --from URL|DIR (any mirror of /log: tiles and entry bundles are public), or configure transparency.mirrors"}

@@ -282,6 +282,9 @@ func TestMirrorWithPrivateRecords(t *testing.T) {
 		t.Fatalf("OpenWith(old database) = %v; want read-only", err)
 	}
 	_, err = lo.Missing(ctx, nil)
+	if !errors.Is(err, ErrWithheld) {
+		t.Errorf("Missing from a redacted mirror = %v, want ErrWithheld", err)
+	}
 	for _, want := range []string{mirrorDir, "private records whose texts a mirror of /log never holds", "records 10, 13, 16, 19, 22 and 5 more", "blob store"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("Missing from a redacted mirror = %v, want %q in it", err, want)

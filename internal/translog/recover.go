@@ -10,6 +10,11 @@ import (
 	"golang.org/x/mod/sumdb/tlog"
 )
 
+// ErrWithheld is what Missing wraps when the only sources holding the
+// missing records hold some of them as private records' placeholders: a
+// mirror of /log proves them but cannot restore them.
+var ErrWithheld = errors.New("private records are withheld from mirrors")
+
 // A Recovery is what the database lacks of the newest checkpoint the log
 // published: the missing records, proved to be the ones it signed.
 type Recovery struct {
@@ -62,6 +67,7 @@ func (l *Log) Missing(ctx context.Context, extra []Source) (*Recovery, error) {
 	}
 	r := &Recovery{Checkpoint: newest.signed, Source: newest.src, First: n}
 	var why []string
+	redacted := false // a source held the records, some only as placeholders
 	for _, src := range srcs {
 		recs, err := l.matching(ctx, src, n, newest, fs)
 		var fork *ForkError
@@ -78,6 +84,7 @@ func (l *Log) Missing(ctx context.Context, extra []Source) (*Recovery, error) {
 			continue
 		}
 		if withheld := placeholders(n, recs); len(withheld) > 0 {
+			redacted = true
 			why = append(why, fmt.Sprintf("%s holds the right records, but %d of them (%s) are private records whose texts a mirror of /log never holds (it serves them redacted): "+
 				"only the blob store's copy of the log (the state objects, used without --from when they are in the blob store) has them",
 				src, len(withheld), clipIDs(withheld)))
@@ -89,8 +96,12 @@ func (l *Log) Missing(ctx context.Context, extra []Source) (*Recovery, error) {
 	if len(srcs) == 0 {
 		why = append(why, "there is no mirror of /log to read them from: give one with --from URL|DIR")
 	}
-	return nil, fmt.Errorf("no source holds records %d to %d of the checkpoint of %d records in %s: %s",
+	err = fmt.Errorf("no source holds records %d to %d of the checkpoint of %d records in %s: %s",
 		n, newest.signed.Tree.N-1, newest.signed.Tree.N, newest.src, strings.Join(why, "; "))
+	if redacted {
+		err = fmt.Errorf("%w: %w", ErrWithheld, err)
+	}
+	return nil, err
 }
 
 // matching reads records n onwards of the newest checkpoint from src and
