@@ -48,6 +48,11 @@ tree. Each is then appended byte for byte with the state change it
 describes: releases and files (from the blobs, whose digests must match
 the record), yanks, deprecations, deletions, tags and owners.
 
+A mirror of /log holds the records of private packages redacted (their
+leaf hashes only): it proves them but cannot restore them, so missing
+private records come from the blob store's copy alone, and without it the
+command says which records no source holds in full.
+
 A database that differs from the published log (a fork) is refused, with
 the first record that differs. Blobs or users the records need and the
 blob store or database lack are listed, and nothing is changed. Running it
@@ -87,6 +92,10 @@ func recoverLog(ctx context.Context, out io.Writer, c *config.Config, from []str
 		return err
 	}
 	rec, err := l.Missing(ctx, nil)
+	if errors.Is(err, translog.ErrWithheld) {
+		return hinted{fmt.Errorf("recovering the transparency log: %w", err),
+			"private packages' records are restored only from the blob store's copy of the log (state objects log-entries-*): run trove log recover with the blob store that served the log, or restore it from a backup taken after those records"}
+	}
 	if err != nil {
 		return hinted{fmt.Errorf("recovering the transparency log: %w", err),
 			"give a copy of the public log with --from URL|DIR (any mirror of /log: tiles and entry bundles are public), or configure transparency.mirrors"}

@@ -68,6 +68,11 @@ both signed checkpoints as evidence and leaves the stored one unchanged.
       offline: check a proof downloaded from <url>/log/proof/517 (the
       record's page links to it) and print the record it proves
 
+Private packages are verified with a token ($TROVE_TOKEN, sent to the
+registry only) that may read them (a reader role and the read-private
+action); without one they are unknown names, and --audit counts their
+records as private, contents withheld.
+
 The verifier key (--key, --key-file or $TROVE_LOG_KEY) must come from the
 registry's operator (trove log key), not from the server being checked: a
 key fetched from the server proves nothing.
@@ -197,7 +202,10 @@ func runVerify(ctx context.Context, f *verifyFlags, args []string, stdout, stder
 		return err
 	}
 	client := &http.Client{Timeout: f.timeout}
-	ops := &logclient.HTTPOps{Base: strings.TrimRight(f.url, "/") + "/log/", Client: client, Stderr: stderr, Ctx: ctx}
+	// A token (TROVE_TOKEN) with read-private lets the server answer for
+	// the private packages it may read; without one they are unknown.
+	token := os.Getenv("TROVE_TOKEN")
+	ops := &logclient.HTTPOps{Base: strings.TrimRight(f.url, "/") + "/log/", Token: token, Client: client, Stderr: stderr, Ctx: ctx}
 	c, err := logclient.New(ops, key)
 	if err != nil {
 		return hinted{err, "the key looks like <origin>+<8 hex digits>+<base64>, as trove log key prints it"}
@@ -205,7 +213,7 @@ func runVerify(ctx context.Context, f *verifyFlags, args []string, stdout, stder
 	if ops.Dir, err = stateDir(f, c.Origin()); err != nil {
 		return err
 	}
-	v := &verifier{c: c, f: f, base: strings.TrimRight(f.url, "/"), out: stdout, errw: stderr, ctx: ctx, client: client}
+	v := &verifier{c: c, f: f, base: strings.TrimRight(f.url, "/"), token: token, out: stdout, errw: stderr, ctx: ctx, client: client}
 	cp, err := c.Latest()
 	if err != nil {
 		return v.fatal(err)
@@ -219,6 +227,13 @@ func runVerify(ctx context.Context, f *verifyFlags, args []string, stdout, stder
 		}
 		v.seen(a.Checkpoint)
 		fmt.Fprintf(stdout, "audited %d records: the root hash recomputed from every record matches the signed checkpoint\n", a.Checkpoint.Tree.N)
+		if a.Private > 0 {
+			noun := "records"
+			if a.Private == 1 {
+				noun = "record"
+			}
+			fmt.Fprintf(stdout, "  %d private %s, contents withheld (each counted by the leaf hash the log gives for it)\n", a.Private, noun)
+		}
 		for _, m := range []map[string]int{a.Kinds, a.Ecosystems} {
 			keys := make([]string, 0, len(m))
 			for k := range m {
@@ -256,6 +271,7 @@ type verifier struct {
 	c        *logclient.Client
 	f        *verifyFlags
 	base     string // the registry's base URL, without a trailing "/"
+	token    string // sent to the registry (base) only
 	out      io.Writer
 	errw     io.Writer
 	ctx      context.Context
@@ -564,6 +580,9 @@ func (v *verifier) download(u string) (sha512b64, sha256hex string, err error) {
 	req, err := http.NewRequestWithContext(v.ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return "", "", err
+	}
+	if v.token != "" && strings.HasPrefix(u, v.base+"/") {
+		req.Header.Set("Authorization", "Bearer "+v.token)
 	}
 	resp, err := v.client.Do(req)
 	if err != nil {

@@ -33,6 +33,8 @@ type fakeRegistry struct {
 	srv      *httptest.Server
 	state    string
 	log2     http.Handler // when set, served at /log/ instead of log (a fork)
+	// auth is the Authorization header a tarball's path needs (none if absent).
+	auth map[string]string
 }
 
 func newFakeRegistry(t *testing.T) *fakeRegistry {
@@ -49,6 +51,9 @@ func newFakeRegistry(t *testing.T) *fakeRegistry {
 			return
 		}
 		b, ok := r.tarballs[req.URL.Path]
+		if want, need := r.auth[req.URL.Path]; need && req.Header.Get("Authorization") != want {
+			ok = false
+		}
 		if !ok {
 			http.NotFound(w, req)
 			return

@@ -115,6 +115,23 @@ func openLog(ctx context.Context, c *config.Config, db *meta.DB, blobs blob.Stor
 	return l, err
 }
 
+// newLogServer returns the transparency log's HTTP API: lookups answer
+// for the private packages the request may read only (registry.LogEntries),
+// proofs of private records likewise (registry.CanReadRecord), and entry
+// bundles hold private records redacted for everyone
+// (docs/transparency-log.md, Private packages).
+func newLogServer(l *translog.Log, db *meta.DB, reg *registry.Service) *translog.Server {
+	s := translog.NewServer(l, db, logLookup(reg))
+	s.GateRecords(func(ctx context.Context, id int64) (bool, error) {
+		err := reg.CanReadRecord(ctx, id)
+		if errors.Is(err, trove.ErrNotFound) {
+			return false, nil
+		}
+		return err == nil, err
+	})
+	return s
+}
+
 // logLookup finds the transparency log records about a package version.
 func logLookup(reg *registry.Service) translog.LookupFunc {
 	return func(ctx context.Context, eco, name, version string) ([]int64, error) {
@@ -256,7 +273,7 @@ func wire(ctx context.Context, c *config.Config) (*stack, error) {
 		return nil, err
 	}
 	s.audit = audit.New(db, nil)
-	s.logServer = translog.NewServer(tlog, db, logLookup(reg))
+	s.logServer = newLogServer(tlog, db, reg)
 	mounts, err := mountEcosystems(c, s)
 	if err != nil {
 		db.Close()

@@ -11,6 +11,7 @@ import (
 	"golang.org/x/mod/module"
 	"golang.org/x/mod/sumdb/tlog"
 
+	"github.com/trove-dev/trove/internal/access"
 	"github.com/trove-dev/trove/internal/adapter"
 	"github.com/trove-dev/trove/internal/registry"
 	"github.com/trove-dev/trove/internal/translog"
@@ -37,7 +38,16 @@ func (d *checksumDB) Signed(ctx context.Context) ([]byte, error) {
 	return d.log.Latest().GoSumTree, nil
 }
 
+// lookupKey marks the context of a lookup request: the only request
+// whose records are served in full (see ReadRecords).
+type lookupKey struct{}
+
 // ReadRecords returns records id through id+n-1, all in the signed tree.
+// sumdb.Server reads records for two requests: a lookup (one record,
+// whose module Lookup has checked the request may read) and a data tile
+// (public and immutable, whoever asks). Only a lookup's context
+// (lookupKey, set by serveSumdb) gets private records in full; a data
+// tile gets them redacted (translog.Redact).
 func (d *checksumDB) ReadRecords(ctx context.Context, id, n int64) ([][]byte, error) {
 	size := d.log.Latest().Tree.N
 	if id >= 0 && n >= 0 && id+n > size {
@@ -46,12 +56,18 @@ func (d *checksumDB) ReadRecords(ctx context.Context, id, n int64) ([][]byte, er
 	if id < 0 || n < 0 || id > size || n > size-id {
 		return nil, notExist("reading records", fmt.Sprintf("%d+%d beyond the signed tree of %d records", id, n, size))
 	}
-	return d.store.ReadLogRecords(ctx, id, n)
+	recs, err := d.store.ReadLogRecords(ctx, id, n)
+	if err != nil || ctx.Value(lookupKey{}) != nil {
+		return recs, err
+	}
+	return translog.RedactAll(recs), nil
 }
 
 // Lookup returns the id of the record holding a module version's go.sum
 // lines: its publish record, or the proxy record of a version imported
 // from an upstream (serveSumdb imports one that is not here yet first).
+// A private module's version is found only for a request that may read
+// it (registry.LogEntries); for anyone else it was never published.
 func (d *checksumDB) Lookup(ctx context.Context, m module.Version) (int64, error) {
 	entries, err := d.reg.LogEntries(ctx, trove.Go, m.Path, m.Version)
 	if err == nil && len(entries) == 0 {
@@ -118,7 +134,13 @@ func (h *Handler) serveSumdb(w http.ResponseWriter, r *http.Request, req request
 		if err := h.fillLookup(r.Context(), strings.TrimPrefix(op, "lookup/")); err != nil {
 			return err
 		}
-		w.Header().Set("Cache-Control", "no-cache")
+		// An authenticated lookup may hold a private module's record:
+		// no shared cache keeps it.
+		if access.PrincipalFrom(r.Context()) != nil {
+			w.Header().Set("Cache-Control", "private, no-cache")
+		} else {
+			w.Header().Set("Cache-Control", "no-cache")
+		}
 	case op == "latest":
 		w.Header().Set("Cache-Control", "no-cache")
 	case strings.HasPrefix(op, "tile/"):
@@ -127,7 +149,11 @@ func (h *Handler) serveSumdb(w http.ResponseWriter, r *http.Request, req request
 	default:
 		return trove.Error(trove.ErrNotFound, "the checksum database serves supported, latest, lookup/<module>@<version> and tile/…")
 	}
-	sub := r.Clone(r.Context())
+	ctx := r.Context()
+	if strings.HasPrefix(op, "lookup/") {
+		ctx = context.WithValue(ctx, lookupKey{}, true)
+	}
+	sub := r.Clone(ctx)
 	sub.URL.Path, sub.URL.RawPath = "/"+op, ""
 	h.sumdb.ServeHTTP(w, sub)
 	return nil

@@ -13,12 +13,18 @@ type Audit struct {
 	Checkpoint *Checkpoint
 	Kinds      map[string]int // records per kind
 	Ecosystems map[string]int // records per ecosystem
+	// Private counts the private records, served as placeholders that
+	// give only their leaf hash (translog.Redact): they count in the
+	// root hash, not in Kinds or Ecosystems.
+	Private int
 }
 
 // Audit verifies the log's latest checkpoint (as Latest does), downloads
 // every record up to it from the entry bundles, recomputes the tree's root
 // hash from them and checks it against the signed one, and parses every
-// record. progress, if not nil, is called after each bundle.
+// record. A private record's placeholder counts with its leaf hash (a
+// placeholder giving another leaf than the tree's fails the root hash)
+// and in Audit.Private. progress, if not nil, is called after each bundle.
 func (c *Client) Audit(progress func(done, total int64)) (*Audit, error) {
 	cp, err := c.Latest()
 	if err != nil {
@@ -66,11 +72,19 @@ func (c *Client) Audit(progress func(done, total int64)) (*Audit, error) {
 		}
 		for i, text := range records {
 			id := start + int64(i)
-			hs, err := tlog.StoredHashes(id, text, siblings)
+			leaf, err := translog.LeafHash(text)
+			if err != nil {
+				return nil, fmt.Errorf("auditing: record %d: %w", id, err)
+			}
+			hs, err := tlog.StoredHashesForRecordHash(id, leaf, siblings)
 			if err != nil {
 				return nil, fmt.Errorf("auditing: hashing record %d: %w", id, err)
 			}
 			top[tlog.StoredHashIndex(0, id)+int64(len(hs))-1] = hs[len(hs)-1]
+			if translog.IsPlaceholder(text) {
+				a.Private++
+				continue
+			}
 			ev, err := translog.ParseEvent(text)
 			if err != nil {
 				return nil, fmt.Errorf("auditing: record %d: %w", id, err)

@@ -550,3 +550,64 @@ func FuzzSplitBundle(f *testing.F) {
 		}
 	})
 }
+
+// TestAuditPrivateRecords: a log whose private records are served as
+// placeholders audits, counting them; a placeholder giving another leaf
+// than the tree's is a security error; the full text, once revealed (a
+// lookup by someone who may read the package), proves against the leaf.
+func TestAuditPrivateRecords(t *testing.T) {
+	skey, vkey := logtest.GenerateKey(t)
+	l := logtest.New(t, skey, vkey)
+	fill(l, 0, 100)
+	secret := logtest.Publish("npm", "@acme/secret", "1.0.0", "secret-1.0.0.tgz", digest(999))
+	secret.Salt = translog.NewSalt()
+	id := l.Append(secret)
+	fill(l, 100, 200)
+	h := &swap{l}
+	f := serve(t, h)
+	a, err := f.client(vkey).Audit(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Checkpoint.Tree.N != 301 || a.Private != 1 || a.Kinds["publish"] != 300 || a.Ecosystems["npm"] != 300 {
+		t.Errorf("Audit = tree %d, %d private, %v %v; want 301 records, 1 private, 300 publish", a.Checkpoint.Tree.N, a.Private, a.Kinds, a.Ecosystems)
+	}
+
+	// The full text proves against the leaf the placeholder gave.
+	rel, err := f.client(vkey).Lookup(Query{Ecosystem: "npm", Name: "@acme/secret", Version: "1.0.0"})
+	if err != nil || len(rel.Records) != 1 || rel.Records[0].ID != id || rel.Records[0].Event.Salt != secret.Salt {
+		t.Fatalf("Lookup(private release) = %+v, %v", rel, err)
+	}
+
+	// A server whose placeholder gives another leaf.
+	fake := translog.Placeholder(tlog.RecordHash([]byte("something else\n")))
+	h.h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rec := httptest.NewRecorder()
+		l.ServeHTTP(rec, r)
+		body := rec.Body.Bytes()
+		if strings.HasPrefix(r.URL.Path, "/tile/entries/000") {
+			real := translog.Redact(l.Record(id))
+			if !bytes.Contains(body, real) {
+				t.Fatalf("bundle 0 does not hold record %d's placeholder", id)
+			}
+			body = bytes.Replace(body, real, fake, 1)
+		}
+		w.Write(body)
+	})
+	if _, err := f.client(vkey).Audit(nil); !errors.Is(err, ErrSecurity) {
+		t.Errorf("Audit with a tampered placeholder = %v, want ErrSecurity", err)
+	}
+	// A malformed placeholder is an error naming the record.
+	h.h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rec := httptest.NewRecorder()
+		l.ServeHTTP(rec, r)
+		body := rec.Body.Bytes()
+		if strings.HasPrefix(r.URL.Path, "/tile/entries/000") {
+			body = bytes.Replace(body, []byte("trove-private 1\nleaf "), []byte("trove-private 1\nleaf!"), 1)
+		}
+		w.Write(body)
+	})
+	if _, err := f.client(vkey).Audit(nil); err == nil || !strings.Contains(err.Error(), fmt.Sprintf("record %d: malformed private record placeholder", id)) {
+		t.Errorf("Audit with a malformed placeholder = %v", err)
+	}
+}

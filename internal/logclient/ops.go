@@ -21,10 +21,14 @@ const MaxRemoteSize = 256*(2+0xffff) + 1024
 
 // HTTPOps is the Ops of a command-line client: the log over HTTP at Base
 // (ending in "/", such as "https://trove.example/log/"), and the state in
-// the directory Dir. Security errors are written to Stderr.
+// the directory Dir. Security errors are written to Stderr. A Token, if
+// set, is sent as a bearer token: the server then answers lookups about
+// the private packages it may read, with their full records, which the
+// client proves like any other.
 type HTTPOps struct {
 	Base   string
 	Dir    string
+	Token  string
 	Client *http.Client // nil: http.DefaultClient
 	Stderr io.Writer    // nil: os.Stderr
 	Ctx    context.Context
@@ -41,6 +45,9 @@ func (o *HTTPOps) ReadRemote(path string) ([]byte, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, o.Base+path, nil)
 	if err != nil {
 		return nil, err
+	}
+	if o.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+o.Token)
 	}
 	c := o.Client
 	if c == nil {

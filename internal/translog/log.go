@@ -101,7 +101,9 @@ func ProveTree(ctx context.Context, s Store, old, n int64) (tlog.TreeProof, erro
 
 // ReadTile returns the bytes of tile t: stored hashes for a hash tile
 // (t.L >= 0), or the records for a data tile (t.L == -1) in the C2SP entry
-// bundle format (each record prefixed by its length as a big-endian uint16).
+// bundle format (each record prefixed by its length as a big-endian uint16),
+// private records redacted (Redact): a tile is public and immutable,
+// whoever asks for it.
 func ReadTile(ctx context.Context, s Store, t tlog.Tile) ([]byte, error) {
 	if t.L >= 0 {
 		return tlog.ReadTileData(t, hashReader(ctx, s))
@@ -110,5 +112,5 @@ func ReadTile(ctx context.Context, s Store, t tlog.Tile) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return AppendBundle(nil, recs...)
+	return AppendBundle(nil, RedactAll(recs)...)
 }

@@ -139,7 +139,8 @@ func OpenProof(data []byte, verifier note.Verifier, text []byte) (*Proof, error)
 // Prove returns the proof that record id is in the tree of the latest
 // signed checkpoint, signing the store's tree first (CatchUp) if the
 // latest does not cover it. A record beyond every signed tree is an
-// error wrapping ErrNotFound. The proof is checked before it is returned,
+// error wrapping ErrNotFound, and so is a private record the request may
+// not read (*PrivateError, see GateRecords). The proof is checked before it is returned,
 // so a damaged stored hash is an error here rather than a proof that
 // fails for its reader.
 func (s *Server) Prove(ctx context.Context, id int64) (*Proof, error) {
@@ -154,6 +155,9 @@ func (s *Server) Prove(ctx context.Context, id int64) (*Proof, error) {
 	if err != nil {
 		return nil, fmt.Errorf("proving record %d: %w", id, err)
 	}
+	if err := s.mayRead(ctx, id, recs[0]); err != nil {
+		return nil, err
+	}
 	p, err := ProveRecord(ctx, s.store, id, signed.Tree.N)
 	if err != nil {
 		return nil, fmt.Errorf("proving record %d: %w", id, err)
@@ -162,6 +166,25 @@ func (s *Server) Prove(ctx context.Context, id int64) (*Proof, error) {
 		return nil, fmt.Errorf("proving record %d: the stored hashes do not prove it: %w", id, err)
 	}
 	return &Proof{ID: id, Text: recs[0], Tree: signed.Tree, Checkpoint: signed.Checkpoint, Hashes: p}, nil
+}
+
+// mayRead returns nil if the request of ctx may read record id, whose
+// text is text: any record that is not private, and a private one the
+// gate allows; else a *PrivateError.
+func (s *Server) mayRead(ctx context.Context, id int64, text []byte) error {
+	if !IsPrivate(text) {
+		return nil
+	}
+	if s.gate != nil {
+		ok, err := s.gate(ctx, id)
+		if err != nil {
+			return fmt.Errorf("record %d: %w", id, err)
+		}
+		if ok {
+			return nil
+		}
+	}
+	return &PrivateError{ID: id}
 }
 
 // ParseProofPath parses the path of a proof, "proof/<N>" relative to the

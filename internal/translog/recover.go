@@ -4,10 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"golang.org/x/mod/sumdb/tlog"
 )
+
+// ErrWithheld is what Missing wraps when the only sources holding the
+// missing records hold some of them as private records' placeholders: a
+// mirror of /log proves them but cannot restore them.
+var ErrWithheld = errors.New("private records are withheld from mirrors")
 
 // A Recovery is what the database lacks of the newest checkpoint the log
 // published: the missing records, proved to be the ones it signed.
@@ -27,6 +33,11 @@ type Recovery struct {
 // records the database lacks of it from the first source (extra, the
 // mirrors, the state store) whose records make, after the database's
 // own, exactly the signed tree. It changes nothing.
+//
+// A mirror of /log holds private records only as placeholders (see
+// Redact): it proves them, but cannot restore them, so a source whose
+// records include one is passed over for the next (the state store keeps
+// full texts).
 //
 // A database that differs from a published tree is a *ForkError naming
 // the first record that differs; no source holding matching records is
@@ -56,6 +67,7 @@ func (l *Log) Missing(ctx context.Context, extra []Source) (*Recovery, error) {
 	}
 	r := &Recovery{Checkpoint: newest.signed, Source: newest.src, First: n}
 	var why []string
+	redacted := false // a source held the records, some only as placeholders
 	for _, src := range srcs {
 		recs, err := l.matching(ctx, src, n, newest, fs)
 		var fork *ForkError
@@ -71,14 +83,25 @@ func (l *Log) Missing(ctx context.Context, extra []Source) (*Recovery, error) {
 			why = append(why, err.Error())
 			continue
 		}
+		if withheld := placeholders(n, recs); len(withheld) > 0 {
+			redacted = true
+			why = append(why, fmt.Sprintf("%s holds the right records, but %d of them (%s) are private records whose texts a mirror of /log never holds (it serves them redacted): "+
+				"only the blob store's copy of the log (the state objects, used without --from when they are in the blob store) has them",
+				src, len(withheld), clipIDs(withheld)))
+			continue
+		}
 		r.Records, r.From = recs, src.String()
 		return r, nil
 	}
 	if len(srcs) == 0 {
 		why = append(why, "there is no mirror of /log to read them from: give one with --from URL|DIR")
 	}
-	return nil, fmt.Errorf("no source holds records %d to %d of the checkpoint of %d records in %s: %s",
+	err = fmt.Errorf("no source holds records %d to %d of the checkpoint of %d records in %s: %s",
 		n, newest.signed.Tree.N-1, newest.signed.Tree.N, newest.src, strings.Join(why, "; "))
+	if redacted {
+		err = fmt.Errorf("%w: %w", ErrWithheld, err)
+	}
+	return nil, err
 }
 
 // matching reads records n onwards of the newest checkpoint from src and
@@ -112,4 +135,36 @@ func (l *Log) matching(ctx context.Context, src Source, n int64, newest *found, 
 		}
 	}
 	return recs, nil
+}
+
+// placeholders returns the ids of the records of recs, the first being
+// record first, that are private records' placeholders.
+func placeholders(first int64, recs [][]byte) []int64 {
+	var out []int64
+	for i, r := range recs {
+		if IsPlaceholder(r) {
+			out = append(out, first+int64(i))
+		}
+	}
+	return out
+}
+
+// clipIDs lists record ids for a message, the first few only.
+func clipIDs(ids []int64) string {
+	var b strings.Builder
+	b.WriteString("record")
+	if len(ids) > 1 {
+		b.WriteString("s")
+	}
+	for i, id := range ids {
+		if i == 5 {
+			fmt.Fprintf(&b, " and %d more", len(ids)-i)
+			break
+		}
+		if i > 0 {
+			b.WriteString(",")
+		}
+		b.WriteString(" " + strconv.FormatInt(id, 10))
+	}
+	return b.String()
 }

@@ -71,6 +71,11 @@ func TilePath(t tlog.Tile) string {
 //	                                tree of the latest checkpoint, as a
 //	                                C2SP tlog-proof (Proof.Format)
 //
+// Private records (IsPrivate) are served redacted in entry bundles, to
+// everyone; their proofs, which carry their text, only to requests the
+// gate allows (GateRecords). Lookups are as private as the LookupFunc
+// makes them: it answers ErrNotFound to a request that may not read the
+// package.
 // Tiles never change once they exist, so they are served as immutable. A
 // proof changes with every new checkpoint: it is served with an ETag
 // naming the record and the tree size, so a client revalidates it cheaply.
@@ -79,7 +84,28 @@ type Server struct {
 	log    *Log
 	store  Store
 	lookup LookupFunc
+	gate   RecordGate
 }
+
+// A RecordGate reports whether the request of ctx may read private
+// record id (IsPrivate): whether it may read the package the record is
+// about. An error is a failure to find out, not a refusal.
+type RecordGate func(ctx context.Context, id int64) (bool, error)
+
+// GateRecords makes proofs of private records (proof/<N>, Prove) answer
+// only the requests gate allows; without a gate they answer none. It is
+// set before the server serves.
+func (s *Server) GateRecords(gate RecordGate) { s.gate = gate }
+
+// A PrivateError refuses the text of a private record to a request that
+// may not read its package. It wraps ErrNotFound.
+type PrivateError struct{ ID int64 }
+
+func (e *PrivateError) Error() string {
+	return fmt.Sprintf("record %d is private: its text is shown only to those who may read its package", e.ID)
+}
+
+func (e *PrivateError) Unwrap() error { return ErrNotFound }
 
 // A LookupFunc returns the ids of the records about a package version.
 // An unknown package version is an error satisfying IsNotFound.
@@ -183,6 +209,7 @@ func (s *Server) serveLookup(w http.ResponseWriter, r *http.Request, rest string
 		return
 	}
 	resp := LookupResponse{Checkpoint: string(signed.Checkpoint), Records: []LookupRecord{}}
+	private := false
 	for _, id := range ids {
 		if id >= signed.Tree.N {
 			continue // appended just now, not yet signed by any replica
@@ -193,9 +220,10 @@ func (s *Server) serveLookup(w http.ResponseWriter, r *http.Request, rest string
 			return
 		}
 		resp.Records = append(resp.Records, LookupRecord{ID: id, Text: string(recs[0])})
+		private = private || IsPrivate(recs[0])
 	}
 	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-cache")
+	w.Header().Set("Cache-Control", cacheControl(private))
 	json.NewEncoder(w).Encode(resp)
 }
 
@@ -207,9 +235,12 @@ func (s *Server) serveProof(w http.ResponseWriter, r *http.Request, path string)
 	}
 	w.Header().Set("Cache-Control", "no-cache")
 	if n := s.log.Latest().Tree.N; id < n && r.Header.Get("If-None-Match") == proofETag(id, n) {
-		w.Header().Set("ETag", proofETag(id, n))
-		w.WriteHeader(http.StatusNotModified)
-		return
+		if private, ok := s.revalidate(r.Context(), id); ok {
+			w.Header().Set("Cache-Control", cacheControl(private))
+			w.Header().Set("ETag", proofETag(id, n))
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
 	}
 	p, err := s.Prove(r.Context(), id)
 	if errors.Is(err, ErrNotFound) {
@@ -226,8 +257,30 @@ func (s *Server) serveProof(w http.ResponseWriter, r *http.Request, path string)
 		return
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", cacheControl(IsPrivate(p.Text)))
 	w.Header().Set("ETag", proofETag(id, p.Tree.N))
 	w.Write(p.Format())
+}
+
+// revalidate reports whether a proof of record id may be answered "not
+// modified" (ok): the request may read the record (a private record's
+// proof is refused as a whole); and whether the record is private.
+func (s *Server) revalidate(ctx context.Context, id int64) (private, ok bool) {
+	recs, err := s.store.ReadLogRecords(ctx, id, 1)
+	if err != nil {
+		return false, false
+	}
+	return IsPrivate(recs[0]), s.mayRead(ctx, id, recs[0]) == nil
+}
+
+// cacheControl is the Cache-Control of a lookup or proof: revalidated
+// every time, and kept by no shared cache when it holds a private
+// record's text (served only to those who may read it).
+func cacheControl(private bool) string {
+	if private {
+		return "private, no-cache"
+	}
+	return "no-cache"
 }
 
 // proofETag names the proof of record id in the tree of n records: the
