@@ -89,8 +89,8 @@ func TestPrivatePackagePage(t *testing.T) {
 	}
 	for _, suffix := range []string{"", "@1.0.0", "@2.0.0"} {
 		for who, get := range map[string]func(string) (int, string){
-			"anonymous": func(p string) (int, string) { resp, b := s.browser().get(p); return resp.StatusCode, b },
-			"bob":       func(p string) (int, string) { resp, b := bob.get(p); return resp.StatusCode, b },
+			"anonymous":                          func(p string) (int, string) { resp, b := s.browser().get(p); return resp.StatusCode, b },
+			"bob":                                func(p string) (int, string) { resp, b := bob.get(p); return resp.StatusCode, b },
 			"alice's token without read-private": func(p string) (int, string) { return s.getAs(t, noPrivate, p) },
 		} {
 			code, got := get("/-/package/npm/secret" + suffix)
