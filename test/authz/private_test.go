@@ -62,19 +62,29 @@ var privateProbes = map[string]privateProbe{
 	"npm.access.collaborators": func(w *walk, n string) []string { return []string{"/npm/-/package/" + n + "/collaborators"} },
 	"npm.access.visibility":    func(w *walk, n string) []string { return []string{"/npm/-/package/" + n + "/visibility"} },
 	// A name not normalized redirects to the normalized one.
-	"pypi.redirect": func(w *walk, n string) []string { return []string{"/pypi/simple/" + strings.ToUpper(n[:1]) + n[1:] + "/"} },
-	"pypi.project":  func(w *walk, n string) []string { return []string{"/pypi/simple/" + n + "/"} },
+	"pypi.redirect": func(w *walk, n string) []string {
+		return []string{"/pypi/simple/" + strings.ToUpper(n[:1]) + n[1:] + "/"}
+	},
+	"pypi.project": func(w *walk, n string) []string { return []string{"/pypi/simple/" + n + "/"} },
 	// The private file's digest, with the name's file.
-	"pypi.file":     func(w *walk, n string) []string { return []string{"/pypi/packages/" + w.privSHA + "/" + n + "-1.0-py3-none-any.whl"} },
-	"pypi.metadata": func(w *walk, n string) []string { return []string{"/pypi/packages/" + w.privSHA + "/" + n + "-1.0-py3-none-any.whl.metadata"} },
-	"pypi.json":     func(w *walk, n string) []string { return []string{"/pypi/pypi/" + n + "/json", "/pypi/pypi/" + n + "/1.0/json"} },
-	"go.list":       func(w *walk, n string) []string { return []string{"/go/" + goName(n) + "/@v/list"} },
-	"go.info":       func(w *walk, n string) []string { return []string{"/go/" + goName(n) + "/@v/v1.0.0.info"} },
-	"go.latest":     func(w *walk, n string) []string { return []string{"/go/" + goName(n) + "/@latest"} },
+	"pypi.file": func(w *walk, n string) []string {
+		return []string{"/pypi/packages/" + w.privSHA + "/" + n + "-1.0-py3-none-any.whl"}
+	},
+	"pypi.metadata": func(w *walk, n string) []string {
+		return []string{"/pypi/packages/" + w.privSHA + "/" + n + "-1.0-py3-none-any.whl.metadata"}
+	},
+	"pypi.json": func(w *walk, n string) []string {
+		return []string{"/pypi/pypi/" + n + "/json", "/pypi/pypi/" + n + "/1.0/json"}
+	},
+	"go.list":   func(w *walk, n string) []string { return []string{"/go/" + goName(n) + "/@v/list"} },
+	"go.info":   func(w *walk, n string) []string { return []string{"/go/" + goName(n) + "/@v/v1.0.0.info"} },
+	"go.latest": func(w *walk, n string) []string { return []string{"/go/" + goName(n) + "/@latest"} },
 	"go.download": func(w *walk, n string) []string {
 		return []string{"/go/" + goName(n) + "/@v/v1.0.0.mod", "/go/" + goName(n) + "/@v/v1.0.0.zip"}
 	},
-	"go.sumdb":   func(w *walk, n string) []string { return []string{"/go/sumdb/" + logName + "/lookup/" + goName(n) + "@v1.0.0"} },
+	"go.sumdb": func(w *walk, n string) []string {
+		return []string{"/go/sumdb/" + logName + "/lookup/" + goName(n) + "@v1.0.0"}
+	},
 	"api.owners": func(w *walk, n string) []string { return apiPaths(n, "owners") },
 	"api.policy": func(w *walk, n string) []string { return apiPaths(n, "policy") },
 	"api.access": func(w *walk, n string) []string { return apiPaths(n, "access") },
