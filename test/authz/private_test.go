@@ -129,7 +129,7 @@ var packageless = map[string]string{
 	"web.static":              "serves the interface's own stylesheets and scripts",
 	"web.email-change":        "confirms an email change by the secret in its link",
 	"web.verify-email":        "verifies an email address by the secret in its link",
-	"web.log.record":          "shows a transparency log record by its number; private records are the log's (internal/web/logrecord.go)",
+	"web.log.record":          "shows a transparency log record by its index, not a package by name: the log decides what a private package's records show (docs/transparency-log.md)",
 }
 
 func TestPrivateReadsAnswerAsNeverPublished(t *testing.T) {
@@ -302,4 +302,74 @@ func (w *walk) pypiWheel(name, version string) *http.Request {
 		parts = append(parts, servertest.Part{Name: f[0], Data: []byte(f[1])})
 	}
 	return w.form("/pypi/legacy/", append(parts, servertest.Part{Name: "content", Filename: name + "-" + version + "-py3-none-any.whl", Data: whl})...)
+}
+
+// TestPrivateAccessAPI: PUT …/access and PUT /orgs/ORG/private refuse
+// bodies that do not say {"private": true|false} with a message, and
+// callers who are not owners, changing nothing; the owner's change reads
+// back.
+func TestPrivateAccessAPI(t *testing.T) {
+	w := newWalk(t) // alice owns npm demo
+	acme(w)         // alice owns acme, carol reads it
+	state := func() string {
+		private, err := w.env.Registry.Private(ctx, trove.NPM, "demo")
+		if err != nil {
+			t.Fatal(err)
+		}
+		o, err := w.env.DB.OrgByName(ctx, "acme")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fmt.Sprint(private, o.PrivateDefault)
+	}
+	before := state()
+	carol := w.carolToken(nil, access.Actions...)
+	for _, tc := range []struct {
+		path, body, token string
+		status            int
+		message           string
+	}{
+		{"/api/v1/packages/npm/demo/access", `{}`, w.owner, 400, `the request body needs {\"private\": true} or {\"private\": false}`}, // as JSON
+		{"/api/v1/packages/npm/demo/access", `{"private": "yes"}`, w.owner, 400, "not the JSON object this endpoint takes"},
+		{"/api/v1/packages/npm/demo/access", `{"private": true, "public": false}`, w.owner, 400, "unknown field"},
+		{"/api/v1/packages/npm/demo/access", ``, w.owner, 400, "needs a JSON body"},
+		{"/api/v1/packages/npm/demo/access", `{"private": true}`, "", 401, ""},
+		{"/api/v1/packages/npm/demo/access", `{"private": true}`, w.callers[stranger], 403, "bob is not an owner of npm:demo"},
+		{"/api/v1/packages/npm/demo/access", `{"private": true}`, w.callers[readOnly], 403, "owners"},
+		{"/api/v1/packages/npm/nopepkg/access", `{"private": true}`, w.owner, 404, "package nopepkg not found"},
+		{"/api/v1/orgs/acme/private", `{"private": 1}`, w.owner, 400, "not the JSON object this endpoint takes"},
+		{"/api/v1/orgs/acme/private", `{"private": true}`, carol, 403, "only its owners may change it"},
+		{"/api/v1/orgs/acme/private", `{"private": true}`, w.callers[stranger], 404, ""},
+		{"/api/v1/orgs/nope/private", `{"private": true}`, w.owner, 404, ""},
+	} {
+		req := w.raw(http.MethodPut, tc.path, "application/json", []byte(tc.body))
+		if tc.token != "" {
+			req.Header.Set("Authorization", "Bearer "+tc.token)
+		}
+		r := servertest.Do(t, req)
+		if r.StatusCode != tc.status || !strings.Contains(r.Text, tc.message) {
+			t.Errorf("PUT %s %s = %d %s, want %d with %q", tc.path, tc.body, r.StatusCode, r.Text, tc.status, tc.message)
+		}
+	}
+	if after := state(); after != before {
+		t.Fatalf("refused requests changed the state: %s → %s", before, after)
+	}
+	for _, tc := range []struct{ path, want string }{
+		{"/api/v1/packages/npm/demo/access", `"private":true`},
+		{"/api/v1/orgs/acme/private", `{"name":"acme","private":true}`},
+	} {
+		req := w.raw(http.MethodPut, tc.path, "application/json", []byte(`{"private": true}`))
+		req.Header.Set("Authorization", "Bearer "+w.owner)
+		if r := servertest.Do(t, req); r.StatusCode != 200 || !strings.Contains(r.Text, tc.want) {
+			t.Errorf("the owner's PUT %s = %d %s, want %s", tc.path, r.StatusCode, r.Text, tc.want)
+		}
+	}
+	if got := state(); got != "true true" {
+		t.Errorf("after the owner's changes: %s, want demo private and acme's new packages private", got)
+	}
+	// acme's next package starts private.
+	w.do(w.npmPublish("@acme/fresh", "1.0.0"), w.owner)
+	if private, err := w.env.Registry.Private(ctx, trove.NPM, "@acme/fresh"); err != nil || !private {
+		t.Errorf("acme's new package: private %v, %v", private, err)
+	}
 }
