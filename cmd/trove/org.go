@@ -104,6 +104,7 @@ organisation. The commands talk to a running server (--url, default $TROVE_URL).
 		}),
 		simple("show ORG", "Show an organisation's members, invitations and teams", 1, func(cmd *cobra.Command, args []string) error {
 			var resp struct {
+				Private     bool
 				Members     grantList
 				Invitations []struct{ User, Role, Expires string }
 				Teams       []struct {
@@ -115,6 +116,9 @@ organisation. The commands talk to a running server (--url, default $TROVE_URL).
 				return err
 			}
 			w := cmd.OutOrStdout()
+			if resp.Private {
+				fmt.Fprintln(w, "private: new packages start private")
+			}
 			resp.Members.print(w, "member ")
 			for _, i := range resp.Invitations {
 				fmt.Fprintf(w, "invited %s %s (until %s)\n", i.User, i.Role, i.Expires)
@@ -169,6 +173,7 @@ organisation. The commands talk to a running server (--url, default $TROVE_URL).
 			return nil
 		}),
 		newOrgTeam(a),
+		newOrgPrivate(a),
 	)
 	return cmd
 }
@@ -247,6 +252,7 @@ func ownerRoleCommands(server *string) []*cobra.Command {
 		Args:  cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var resp struct {
+				Private      bool
 				Org          string
 				Users, Teams grantList
 			}
@@ -254,6 +260,9 @@ func ownerRoleCommands(server *string) []*cobra.Command {
 				return err
 			}
 			w := cmd.OutOrStdout()
+			if resp.Private {
+				fmt.Fprintln(w, "private")
+			}
 			if resp.Org != "" {
 				fmt.Fprintf(w, "org %s\n", resp.Org)
 			}

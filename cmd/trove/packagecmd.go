@@ -57,7 +57,7 @@ owners action on the package (docs/roles.md), minted at LEVEL or above.`,
 			}
 			return printPolicy(cmd, args[0], args[1], b)
 		},
-	}, newTrustedOnly(&registryURL))
+	}, newTrustedOnly(&registryURL), newPackagePrivate(&registryURL))
 	return cmd
 }
 

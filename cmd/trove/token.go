@@ -41,8 +41,9 @@ publish-update are one of each), yank (also deprecate and unpublish), owners
 (a package's owners, roles, transfers and settings; an organisation's members
 and teams), tokens (list, create and revoke the user's tokens; it carries
 owners too) or curate (curation of upstream versions, for administrators and
-curators); read-private is reserved for private packages. Repeat it for
-several (default: read and publish).
+curators) or read-private (reads the private packages in its scope on which
+the user holds a role: reader, maintainer or owner; docs/private-packages.md).
+Repeat it for several (default: read and publish).
 --expires is a duration (90d, 12h) or an RFC 3339 time, at most tokens.max_lifetime
 (365d) ahead; without it the token lasts tokens.default_lifetime (90d). "never"
 makes a token without expiry, which only tokens.allow_no_expiry = true permits.

@@ -62,6 +62,7 @@ func TestParsePath(t *testing.T) {
 		{"/v1/packages/npm/demo/transfer", request{op: "transfer", target: target("npm", "demo", "")}, true},
 		{"/v1/packages/npm/demo/review", request{op: "review", target: target("npm", "demo", "")}, true},
 		{"/v1/orgs/acme/review", request{op: "org.review", org: "acme"}, true},
+		{"/v1/orgs/acme/private", request{op: "org.private", org: "acme"}, true},
 		{"/v1/packages/npm/demo/access/groups/core", request{}, false},
 		{"/v1/packages/npm/demo/access/users/", request{}, false},
 		{"/v1/orgs", request{op: "orgs"}, true},

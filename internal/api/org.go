@@ -13,7 +13,8 @@ import (
 
 // Roles on packages, organisations and teams (docs/roles.md):
 //
-//	GET    /v1/packages/{eco}/{name}/access                 {"org", "users": [{"name", "role"}], "teams": […]}
+//	GET    /v1/packages/{eco}/{name}/access                 {"private", "org", "users": [{"name", "role"}], "teams": […]}
+//	PUT    /v1/packages/{eco}/{name}/access                 {"private": true}: make the package private (false: public); owners
 //	PUT    /v1/packages/{eco}/{name}/access/users/{user}    {"role": "maintainer"}: grant a user a role
 //	DELETE /v1/packages/{eco}/{name}/access/users/{user}    remove the user's grant
 //	PUT    /v1/packages/{eco}/{name}/access/teams/{team}    {"role": …}: grant a team of the package's organisation a role
@@ -22,7 +23,8 @@ import (
 //	POST   /v1/packages/{eco}/{name}/transfer               {"org": "acme"} or {"user": "alice"} (out of its organisation, to yourself)
 //	GET    /v1/orgs                                         your organisations: {"orgs": [{"name", "role"}]}
 //	POST   /v1/orgs                                         {"name": "acme"}: create one; you are its owner
-//	GET    /v1/orgs/{org}                                   {"name", "members", "invitations", "teams"} (members only)
+//	GET    /v1/orgs/{org}                                   {"name", "private", "members", "invitations", "teams"} (members only)
+//	PUT    /v1/orgs/{org}/private                           {"private": true}: the organisation's new packages start private (owners)
 //	GET    /v1/orgs/{org}/review                            the inactivity review of its members (owners)
 //	PUT    /v1/orgs/{org}/members/{user}                    {"role": …}: change a member's role
 //	DELETE /v1/orgs/{org}/members/{user}                    remove a member (or leave: your own name)
@@ -93,6 +95,8 @@ func parseOrgs(parts []string) (request, bool) {
 		return request{op: "org", org: p[1]}, true
 	case len(p) == 3 && p[0] == "orgs" && p[2] == "review":
 		return request{op: "org.review", org: p[1]}, true
+	case len(p) == 3 && p[0] == "orgs" && p[2] == "private":
+		return request{op: "org.private", org: p[1]}, true
 	case len(p) == 4 && p[0] == "orgs" && p[2] == "members":
 		return request{op: "org.member", org: p[1], user: p[3]}, true
 	case len(p) == 4 && p[0] == "orgs" && p[2] == "invitations":
@@ -111,6 +115,7 @@ func (h *Handler) orgRoutes() []adapter.Entry[string, request] {
 	const pkg, cred = "/v1/packages/{ecosystem}/{name}", adapter.Credential
 	return []adapter.Entry[string, request]{
 		{Route: route("access", get, pkg+"/access", adapter.Open), Kind: "access", Serve: h.access},
+		{Route: route("access.set", put, pkg+"/access", cred), Kind: "access", Serve: h.setAccess},
 		{Route: route("access.user.grant", put, pkg+"/access/users/{user}", cred), Kind: "access.user", Serve: h.grantUser},
 		{Route: route("access.user.revoke", del, pkg+"/access/users/{user}", cred), Kind: "access.user", Serve: h.grantUser},
 		{Route: route("access.team.grant", put, pkg+"/access/teams/{team}", cred), Kind: "access.team", Serve: h.grantTeam},
@@ -121,6 +126,7 @@ func (h *Handler) orgRoutes() []adapter.Entry[string, request] {
 		{Route: route("orgs.create", post, "/v1/orgs", cred), Kind: "orgs", Serve: h.createOrg},
 		{Route: route("org", get, "/v1/orgs/{org}", cred), Kind: "org", Serve: h.org},
 		{Route: route("org.review", get, "/v1/orgs/{org}/review", cred), Kind: "org.review", Serve: h.reviewOrg},
+		{Route: route("org.private", put, "/v1/orgs/{org}/private", cred), Kind: "org.private", Serve: h.setOrgPrivate},
 		{Route: route("org.member.set", put, "/v1/orgs/{org}/members/{user}", cred), Kind: "org.member", Serve: h.setMember},
 		{Route: route("org.member.remove", del, "/v1/orgs/{org}/members/{user}", cred), Kind: "org.member", Serve: h.removeMember},
 		{Route: route("org.invite", put, "/v1/orgs/{org}/invitations/{user}", cred), Kind: "org.invitation", Serve: h.invite},
@@ -169,12 +175,58 @@ func role(r *http.Request) (string, error) {
 	return body.Role, nil
 }
 
+// access answers who may do what with a package, and whether it is
+// private. A private package the caller may not read is not found, like a
+// name never published (registry.CanRead).
 func (h *Handler) access(w http.ResponseWriter, r *http.Request, req request) error {
 	a, err := h.o.Registry.Access(r.Context(), req.target.Ecosystem, req.target.Name)
 	if err != nil {
 		return err
 	}
-	return adapter.WriteJSON(w, http.StatusOK, map[string]any{"org": a.Org, "users": grants(a.Users), "teams": grants(a.Teams)})
+	private, err := h.o.Registry.Private(r.Context(), req.target.Ecosystem, req.target.Name)
+	if err != nil {
+		return err
+	}
+	return adapter.WriteJSON(w, http.StatusOK, map[string]any{"private": private, "org": a.Org, "users": grants(a.Users), "teams": grants(a.Teams)})
+}
+
+// privateBody reads a body {"private": true|false}.
+func privateBody(r *http.Request) (bool, error) {
+	var body struct {
+		Private *bool `json:"private"`
+	}
+	if err := readJSON(r, &body); err != nil {
+		return false, err
+	}
+	if body.Private == nil {
+		return false, trove.Error(trove.ErrInvalid, `the request body needs {"private": true} or {"private": false}`)
+	}
+	return *body.Private, nil
+}
+
+// setAccess makes a package private or public (its owners).
+func (h *Handler) setAccess(w http.ResponseWriter, r *http.Request, req request) error {
+	private, err := privateBody(r)
+	if err != nil {
+		return err
+	}
+	if err := h.o.Registry.SetPrivate(r.Context(), access.PrincipalFrom(r.Context()), req.target.Ecosystem, req.target.Name, private); err != nil {
+		return err
+	}
+	return h.access(w, r, req)
+}
+
+// setOrgPrivate sets whether an organisation's new packages start private
+// (its owners).
+func (h *Handler) setOrgPrivate(w http.ResponseWriter, r *http.Request, req request) error {
+	private, err := privateBody(r)
+	if err != nil {
+		return err
+	}
+	if err := h.o.Registry.SetOrgPrivate(r.Context(), access.PrincipalFrom(r.Context()), req.org, private); err != nil {
+		return err
+	}
+	return adapter.WriteJSON(w, http.StatusOK, map[string]any{"name": req.org, "private": private})
 }
 
 func (h *Handler) grantUser(w http.ResponseWriter, r *http.Request, req request) error {
@@ -256,7 +308,7 @@ func (h *Handler) org(w http.ResponseWriter, r *http.Request, req request) error
 	for _, t := range v.Teams {
 		teams = append(teams, team{Name: t.Name, Members: append([]string{}, t.Members...)})
 	}
-	return adapter.WriteJSON(w, http.StatusOK, map[string]any{"name": v.Org.Name, "members": grants(v.Members),
+	return adapter.WriteJSON(w, http.StatusOK, map[string]any{"name": v.Org.Name, "private": v.Org.PrivateDefault, "members": grants(v.Members),
 		"invitations": invitations(v.Invitations), "teams": teams})
 }
 

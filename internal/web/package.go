@@ -3,6 +3,7 @@ package web
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"html/template"
 	"log/slog"
@@ -10,6 +11,8 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/trove-dev/trove/internal/access"
+	"github.com/trove-dev/trove/internal/meta"
 	"github.com/trove-dev/trove/internal/page"
 	"github.com/trove-dev/trove/internal/trove"
 )
@@ -112,6 +115,14 @@ func (h *Handler) packageBody(ctx context.Context, p packagePath) (template.HTML
 	if p.Version != "" {
 		title += " " + p.Version
 	}
+	// The cache holds pages rendered for whoever asked first: a private
+	// package's page is served only to those who may read it, and everyone
+	// else gets the answer of a name never published.
+	if err := h.o.Registry.CanRead(ctx, p.Ecosystem, n); errors.Is(err, trove.ErrNotFound) {
+		return "", "", trove.Error(trove.ErrNotFound, "package %s not found", p.Name)
+	} else if err != nil {
+		return "", "", err
+	}
 	k := page.Key{Group: string(p.Ecosystem), Name: string(n), Variant: "web@" + p.Version}
 	// The render may serve other requests waiting on it (singleflight):
 	// this request's end must not fail theirs.
@@ -189,6 +200,11 @@ func (h *Handler) setupPackages() {
 		h.search = &searchIndex{}
 		return
 	}
-	h.search = &searchIndex{list: h.o.Registry.Listings, one: h.o.Registry.Listing}
+	// The index is everyone's: public packages only (Listings lists no
+	// other), even when a reader's search re-reads a changed package.
+	public := func(ctx context.Context, eco trove.Ecosystem, name trove.Name) (meta.Listing, error) {
+		return h.o.Registry.Listing(access.WithPrincipal(ctx, nil), eco, name)
+	}
+	h.search = &searchIndex{list: h.o.Registry.Listings, one: public}
 	h.watchPackages()
 }

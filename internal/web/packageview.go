@@ -23,6 +23,7 @@ type packageView struct {
 	Description string
 	Keywords    []string
 	Upstream    bool
+	Private     bool   // read only by those holding a role on it
 	Source      string // the upstream of the shown release
 	Release     *releaseView
 	Releases    []*releaseView
@@ -81,7 +82,7 @@ type installCommand struct{ Client, Command string }
 func (h *Handler) packageView(v *registry.View, version string) (*packageView, error) {
 	pkg := v.Package
 	pv := &packageView{Ecosystem: pkg.Ecosystem, Name: pkg.DisplayName, URL: packageURL(pkg.Ecosystem, pkg.DisplayName, ""),
-		Upstream: pkg.Upstream, Owners: v.Owners, Org: v.Org}
+		Upstream: pkg.Upstream, Private: pkg.Private, Owners: v.Owners, Org: v.Org}
 	latest := v.Latest()
 	shown := latest
 	if version != "" {

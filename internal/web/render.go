@@ -125,8 +125,12 @@ func (h *Handler) page(w http.ResponseWriter, r *http.Request, status int, name 
 }
 
 // personal reports whether the request carries a session cookie, even one
-// that no longer works: its answer must not be cached.
+// that no longer works, or credentials (a token, which may read private
+// packages): its answer must not be cached.
 func personal(r *http.Request) bool {
+	if r.Header.Get("Authorization") != "" {
+		return true
+	}
 	for _, c := range r.Cookies() {
 		if c.Name == cookieHTTPS || c.Name == cookiePlain {
 			return true

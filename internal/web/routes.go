@@ -2,6 +2,8 @@ package web
 
 import (
 	"net/http"
+
+	"github.com/trove-dev/trove/internal/adapter"
 )
 
 // A Need is what a page needs of its visitor.
@@ -90,6 +92,25 @@ func (h *Handler) table() []route {
 		{"admin.events", "GET", "/-/admin/events", Admin, h.adminEvents},
 		{"admin.audit", "GET", "/-/admin/audit", Admin, h.adminAudit},
 	}, h.factorRoutes()...)
+}
+
+// Routes returns the pages of the route table as adapter routes, for
+// tests that walk every route (test/authz): pages anyone may see are
+// Open, those where credentials are made SignIn, the others Credential (a
+// signed-in session). Paths are the table's patterns.
+func (h *Handler) Routes() []adapter.Route {
+	var out []adapter.Route
+	for _, rt := range h.table() {
+		a := adapter.Credential
+		switch rt.need {
+		case Anyone:
+			a = adapter.Open
+		case Credentials:
+			a = adapter.SignIn
+		}
+		out = append(out, adapter.NewRoute(rt.name, rt.method, rt.path, a))
+	}
+	return out
 }
 
 // routes builds the handler serving the table: each page behind its

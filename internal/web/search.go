@@ -22,6 +22,9 @@ const (
 	searchPage = 20
 	// maxSearchPage bounds the page number asked for.
 	maxSearchPage = 500
+	// maxPrivateResults bounds the private packages a search shows its
+	// reader besides the public index.
+	maxPrivateResults = 200
 	// maxDirty is how many changed packages are re-read one by one before
 	// the index is rebuilt whole instead.
 	maxDirty = 256
@@ -45,6 +48,7 @@ type searchEntry struct {
 	text        string // lowercase description and keywords
 	version     string
 	upstream    bool
+	private     bool // a reader's private package, never in the index
 }
 
 type pkgKey struct {
@@ -191,12 +195,15 @@ type searchResult struct {
 	Description string
 	URL         string
 	Upstream    bool
+	Private     bool
 }
 
 // search returns the results of a query, best first: exact name, then
 // name prefix, name containing the query, description or keywords
-// containing it; ties by name and ecosystem. It returns the total.
-func (x *searchIndex) search(ctx context.Context, q string, offset, limit int) ([]searchResult, int, error) {
+// containing it; ties by name and ecosystem. It returns the total. extra
+// are entries outside the index that the request may see (the reader's
+// private packages), ranked with it.
+func (x *searchIndex) search(ctx context.Context, q string, offset, limit int, extra ...*searchEntry) ([]searchResult, int, error) {
 	if err := x.refresh(ctx); err != nil {
 		return nil, 0, err
 	}
@@ -209,13 +216,26 @@ func (x *searchIndex) search(ctx context.Context, q string, offset, limit int) (
 			ranks[r] = append(ranks[r], e)
 		}
 	}
+	if len(extra) > 0 {
+		var mixed [rankText + 1]bool
+		for _, e := range extra {
+			if r := rankOf(e, q); r >= 0 && !slices.ContainsFunc(ranks[r], func(o *searchEntry) bool { return o.key == e.key }) {
+				ranks[r], mixed[r] = append(ranks[r], e), true
+			}
+		}
+		for r, list := range ranks {
+			if mixed[r] {
+				ranks[r] = slices.SortedFunc(slices.Values(list), compareEntries)
+			}
+		}
+	}
 	var out []searchResult
 	total := 0
 	for _, list := range ranks {
 		for _, e := range list {
 			if total >= offset && len(out) < limit {
 				out = append(out, searchResult{Ecosystem: e.key.eco, Name: e.display, Version: e.version,
-					Description: e.description, Upstream: e.upstream, URL: packageURL(e.key.eco, e.display, "")})
+					Description: e.description, Upstream: e.upstream, Private: e.private, URL: packageURL(e.key.eco, e.display, "")})
 			}
 			total++
 		}
@@ -251,8 +271,19 @@ func (h *Handler) searchPage(w http.ResponseWriter, r *http.Request, _ *Visit) e
 	}
 	v := searchView{Query: q, Page: n}
 	if strings.TrimSpace(q) != "" && h.o.Registry != nil {
-		var err error
-		if v.Results, v.Total, err = h.search.search(r.Context(), q, (n-1)*searchPage, searchPage); err != nil {
+		// The index is public; a reader's own private packages are
+		// found by name and ranked with it.
+		ls, err := h.o.Registry.PrivateMatches(r.Context(), strings.TrimSpace(q), maxPrivateResults)
+		if err != nil {
+			return err
+		}
+		extra := make([]*searchEntry, 0, len(ls))
+		for _, l := range ls {
+			e := entryOf(l)
+			e.private = true
+			extra = append(extra, e)
+		}
+		if v.Results, v.Total, err = h.search.search(r.Context(), q, (n-1)*searchPage, searchPage, extra...); err != nil {
 			return err
 		}
 		v.From, v.To = (n-1)*searchPage+1, (n-1)*searchPage+len(v.Results)

@@ -98,7 +98,14 @@ func (h *Handler) guard(rt route) http.Handler {
 			r.Body = http.MaxBytesReader(w, r.Body, maxForm)
 		}
 		v, err := h.visit(r)
-		r = r.WithContext(context.WithValue(r.Context(), visitKey{}, v))
+		ctx := context.WithValue(r.Context(), visitKey{}, v)
+		if p := sessionPrincipal(v); p != nil {
+			// The registry reads for the signed-in user (private packages,
+			// registry.CanRead); without a session, for whom the server
+			// authenticated (a token, or nobody).
+			ctx = access.WithPrincipal(ctx, p)
+		}
+		r = r.WithContext(ctx)
 		if err == nil {
 			err = h.check(w, r, rt, v)
 		}
@@ -109,6 +116,19 @@ func (h *Handler) guard(rt route) http.Handler {
 			h.fail(w, r, err)
 		}
 	})
+}
+
+// sessionPrincipal is whom the registry reads for on a visit with a
+// signed-in session: its user, with every action on every package (the
+// session is the user), as an administrator if they are one. nil for a
+// visit without a session, or one still owing a second factor.
+func sessionPrincipal(v *Visit) *access.Principal {
+	if v == nil || v.Session == nil || v.Session.Pending || v.User == nil {
+		return nil
+	}
+	u := v.User
+	return &access.Principal{UserID: u.ID, UserName: u.Name, Email: u.Email, Admin: u.Admin,
+		Packages: []access.Pattern{"*"}, Actions: access.Actions, Level: v.Session.Level, MustChangePassword: u.PasswordReset}
 }
 
 // record writes the form's request to the audit log, as "web." and the

@@ -49,7 +49,12 @@ const rootPassword = "another correct horse staple 2"
 
 func newSite(t *testing.T, edit ...func(*Options)) *site {
 	t.Helper()
-	db := dbtest.Open(t)
+	return newSiteOn(t, dbtest.Open(t), edit...)
+}
+
+// newSiteOn is newSite on the database db.
+func newSiteOn(t *testing.T, db *meta.DB, edit ...func(*Options)) *site {
+	t.Helper()
 	c := &clock{t: time.Now().UTC()}
 	s := &site{t: t, db: db, clock: c, users: account.NewUsers(db, c.now), ses: account.NewSessions(db, c.now), toks: access.NewTokens(db, c.now)}
 	var err error
@@ -65,9 +70,16 @@ func newSite(t *testing.T, edit ...func(*Options)) *site {
 	if s.h, err = New(o); err != nil {
 		t.Fatal(err)
 	}
-	// As internal/server does: the channel is loopback for this test server.
+	// As internal/server does: the channel is loopback for this test
+	// server, and every request carries a principal, the Bearer token's or
+	// nil.
 	s.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.h.ServeHTTP(w, r.WithContext(adapter.WithChannel(r.Context(), adapter.Loopback)))
+		var p *access.Principal
+		if tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
+			p, _ = s.toks.Authenticate(r.Context(), tok)
+		}
+		ctx := access.WithPrincipal(adapter.WithChannel(r.Context(), adapter.Loopback), p)
+		s.h.ServeHTTP(w, r.WithContext(ctx))
 	}))
 	t.Cleanup(s.srv.Close)
 	return s

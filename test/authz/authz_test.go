@@ -24,6 +24,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -46,9 +47,11 @@ import (
 	"github.com/trove-dev/trove/internal/registry"
 	"github.com/trove-dev/trove/internal/server"
 	"github.com/trove-dev/trove/internal/server/servertest"
+	"github.com/trove-dev/trove/internal/translog"
 	"github.com/trove-dev/trove/internal/trove"
 	"github.com/trove-dev/trove/internal/trust"
 	"github.com/trove-dev/trove/internal/trust/trusttest"
+	"github.com/trove-dev/trove/internal/web"
 )
 
 var ctx = context.Background()
@@ -482,7 +485,19 @@ type walk struct {
 	// publisher is the trusted publisher the removal probe removes.
 	publisher int64
 	acme      bool // the organisation acme exists (see acme)
+	// web is the web interface, mounted at /web (not in mounts: its
+	// pages are walked by private_test.go); log is the transparency log
+	// the Go proxy serves as its checksum database, named logName.
+	web *web.Handler
+	log *translog.Log
+	// privSHA is the digest of the private PyPI file, and privCallers the
+	// tokens of private_test.go's callers (see privatePackages).
+	privSHA     string
+	privCallers map[string]string
 }
+
+// logName is the walk's transparency log's name (its checksum database's).
+const logName = "trove.test/log"
 
 func newWalk(t *testing.T) *walk {
 	w := &walk{t: t}
@@ -495,18 +510,32 @@ func newWalk(t *testing.T) *walk {
 	issuer := trusttest.New(t)
 	w.trust = trust.New(trust.Options{DB: w.env.DB, Registry: w.env.Registry, Tokens: w.env.Tokens, Audience: "trove.test", Host: "trove.test",
 		Issuers: []trust.Issuer{{Name: "github", Kind: trust.GitHub, URL: issuer.URL}}})
+	dir := t.TempDir()
+	signer, vkey, err := translog.LoadOrCreateKey(dir, logName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w.log, err = translog.Open(ctx, w.env.DB, signer, vkey, filepath.Join(dir, "checkpoint")); err != nil {
+		t.Fatal(err)
+	}
 	w.env.Start(t, func(base string) []server.Mount {
 		e := w.env
+		var err error
+		w.web, err = web.New(web.Options{BaseURL: base + "/web", Ecosystems: map[string]string{"npm": "/npm", "pypi": "/pypi", "go": "/go"},
+			Registry: e.Registry, Pages: e.Pages, Users: e.Users, Tokens: e.Tokens})
+		if err != nil {
+			t.Fatal(err)
+		}
 		w.mounts = []server.Mount{
 			{Prefix: "/npm", Ecosystem: "npm", Adapter: npm.New(npm.Options{Registry: e.Registry, Pages: e.Pages, Tokens: e.Tokens,
 				Users: e.Users, Logins: e.Logins, WebOTP: w.otps, BaseURL: base + "/npm"})},
 			{Prefix: "/pypi", Ecosystem: "pypi", Adapter: pypi.New(pypi.Options{Registry: e.Registry, Pages: e.Pages, BaseURL: base + "/pypi"})},
-			{Prefix: "/go", Ecosystem: "go", Adapter: goproxy.New(goproxy.Options{Registry: e.Registry, Pages: e.Pages})},
+			{Prefix: "/go", Ecosystem: "go", Adapter: goproxy.New(goproxy.Options{Registry: e.Registry, Pages: e.Pages, Log: w.log, LogStore: e.DB})},
 			{Prefix: "/api", Ecosystem: "api", Adapter: api.New(api.Options{Registry: e.Registry, Tokens: e.Tokens, Curate: cur, Trust: w.trust, Audit: e.DB})},
 			{Prefix: "/_/oidc", Ecosystem: "pypi", Adapter: pypi.NewOIDC(w.trust)},
 			{Prefix: "/-/npm/v1/oidc", Ecosystem: "npm", Adapter: npm.NewOIDC(w.trust)},
 		}
-		return w.mounts
+		return append(slices.Clone(w.mounts), server.Mount{Prefix: "/web", Ecosystem: "web", Handler: w.web})
 	})
 	alice := w.env.User(t, "alice", false)
 	bob := w.env.User(t, "bob", false)

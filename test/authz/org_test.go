@@ -34,6 +34,18 @@ func init() {
 		}, request: func(w *walk) *http.Request {
 			return w.raw(http.MethodDelete, "/api/v1/packages/npm/orgpkg/access/teams/core", "", nil)
 		}},
+		// Owners make a package private or public, and an organisation's
+		// new packages start private (private_test.go proves what that hides).
+		"api.access.set": {setup: func(w *walk) { w.do(w.npmPublish("privy", "1.0.0"), w.owner) }, request: func(w *walk) *http.Request {
+			return w.json(http.MethodPut, "/api/v1/packages/npm/privy/access", map[string]bool{"private": true})
+		}},
+		"api.org.private": {setup: func(w *walk) {
+			if _, err := w.env.Registry.CreateOrg(ctx, w.ownerPrincipal(), "privco"); err != nil {
+				w.t.Fatal(err)
+			}
+		}, request: func(w *walk) *http.Request {
+			return w.json(http.MethodPut, "/api/v1/orgs/privco/private", map[string]bool{"private": true})
+		}},
 		"api.transfer": {setup: func(w *walk) {
 			acme(w)
 			w.do(w.npmPublish("moved", "1.0.0"), w.owner)
@@ -228,9 +240,15 @@ func (w *walk) roles() string {
 		}
 		s += fmt.Sprintf("; acme %v %d %v", v.Members, len(v.Invitations), v.Teams)
 	}
-	for _, name := range []string{"demo", "orgpkg", "moved"} {
+	for _, name := range []string{"demo", "orgpkg", "moved", "privy"} {
 		if a, err := w.env.Registry.Access(ctx, trove.NPM, name); err == nil {
-			s += fmt.Sprintf("; %s %+v", name, *a)
+			private, _ := w.env.Registry.Private(ctx, trove.NPM, name)
+			s += fmt.Sprintf("; %s %+v private %v", name, *a, private)
+		}
+	}
+	for _, org := range []string{"acme", "privco"} {
+		if o, err := w.env.DB.OrgByName(ctx, org); err == nil {
+			s += fmt.Sprintf("; %s private %v", org, o.PrivateDefault)
 		}
 	}
 	return s
