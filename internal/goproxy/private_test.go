@@ -113,25 +113,48 @@ var privateRoutes = []string{
 func TestPrivateModuleReadRoutes(t *testing.T) {
 	p := newPrivateEnv(t, newTestEnv(t))
 	for _, path := range privateRoutes {
-		first := p.getAs(t, p.reader, path)
-		want := http.StatusOK
-		if strings.Contains(path, "v1.1.0") {
-			want = http.StatusNotFound
-		}
-		if first.StatusCode != want {
-			t.Errorf("%s for a reader with read-private: %s %s, want %d", path, first.Status, first.body, want)
-			continue
-		}
-		unknown := p.getAs(t, "", strings.ReplaceAll(path, secretMod, unknownMod))
-		if unknown.StatusCode != http.StatusNotFound {
-			t.Errorf("%s of a module never published: %s, want 404", path, unknown.Status)
-		}
-		for who, tok := range p.denied {
-			sameAnswer(t, path+" for "+who, p.getAs(t, tok, path), unknown)
-		}
-		if again := p.getAs(t, p.reader, path); again.StatusCode != first.StatusCode || again.body != first.body {
-			t.Errorf("%s for the reader again: %s, want what it got first", path, again.Status)
-		}
+		t.Run(path, func(t *testing.T) {
+			want := http.StatusOK
+			if strings.Contains(path, "v1.1.0") {
+				want = http.StatusNotFound
+			}
+			p.checkRoute(t, path, want)
+		})
+	}
+}
+
+// checkRoute fetches path as the reader, who must get the status want,
+// then as each person who may not read the module, who must get what a
+// module path never published gets, then as the reader again.
+func (p *privateEnv) checkRoute(t *testing.T, path string, want int) {
+	t.Helper()
+	first := p.getAs(t, p.reader, path)
+	if first.StatusCode != want {
+		t.Fatalf("%s for a reader with read-private: %s %s, want %d", path, first.Status, first.body, want)
+	}
+	unknown := p.getAs(t, "", strings.ReplaceAll(path, secretMod, unknownMod))
+	if unknown.StatusCode != http.StatusNotFound {
+		t.Errorf("%s of a module never published: %s, want 404", path, unknown.Status)
+	}
+	for who, tok := range p.denied {
+		sameAnswer(t, path+" for "+who, p.getAs(t, tok, path), unknown)
+	}
+	if again := p.getAs(t, p.reader, path); again.StatusCode != first.StatusCode || again.body != first.body {
+		t.Errorf("%s for the reader again: %s, want what it got first", path, again.Status)
+	}
+}
+
+// TestPrivateModuleDeletedVersion checks that a deleted version of a
+// private module answers 410 to its readers only: 404 to everyone else,
+// as a version never published.
+func TestPrivateModuleDeletedVersion(t *testing.T) {
+	p := newPrivateEnv(t, newTestEnv(t))
+	target := trove.Target{Ecosystem: trove.Go, Name: secretMod, Version: "v1.0.0"}
+	if err := p.Registry.Delete(context.Background(), principal(p.alice), target, ""); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range privateRoutes[2:5] {
+		t.Run(path, func(t *testing.T) { p.checkRoute(t, path, http.StatusGone) })
 	}
 }
 
@@ -167,13 +190,15 @@ func TestPrivateModuleNeverProxied(t *testing.T) {
 	pair.mu.Unlock()
 	plain := newTestEnv(t) // no upstreams: the answers of a module never published
 	for _, path := range privateRoutes {
-		if r := p.getAs(t, p.reader, path); r.StatusCode != http.StatusOK && !strings.Contains(path, "v1.1.0") {
-			t.Errorf("%s for a reader: %s %s", path, r.Status, r.body)
-		}
-		unknown := plain.getAs(t, "", strings.ReplaceAll(path, secretMod, unknownMod))
-		for who, tok := range p.denied {
-			sameAnswer(t, path+" for "+who+" with an upstream", p.getAs(t, tok, path), unknown)
-		}
+		t.Run(path, func(t *testing.T) {
+			if r := p.getAs(t, p.reader, path); r.StatusCode != http.StatusOK && !strings.Contains(path, "v1.1.0") {
+				t.Errorf("for a reader: %s %s", r.Status, r.body)
+			}
+			unknown := plain.getAs(t, "", strings.ReplaceAll(path, secretMod, unknownMod))
+			for who, tok := range p.denied {
+				sameAnswer(t, "for "+who+" with an upstream", p.getAs(t, tok, path), unknown)
+			}
+		})
 	}
 	pair.mu.Lock()
 	defer pair.mu.Unlock()

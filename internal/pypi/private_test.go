@@ -134,26 +134,26 @@ func (p *privateEnv) privateRoutes() []struct{ path, accept string } {
 func TestPrivateProjectReadRoutes(t *testing.T) {
 	p := newPrivateEnv(t, newTestEnv(t))
 	for _, rt := range p.privateRoutes() {
-		what := rt.path + " (Accept " + rt.accept + ")"
-		first := p.getAs(t, p.reader, rt.path, rt.accept)
-		wantStatus := http.StatusOK
-		if strings.HasSuffix(rt.path, ".tar.gz"+metadataSuffix) {
-			wantStatus = http.StatusNotFound
-		}
-		if first.StatusCode != wantStatus {
-			t.Errorf("%s for a reader with read-private: %s %s, want %d", what, first.Status, first.body, wantStatus)
-			continue
-		}
-		unknown := p.getAs(t, "", strings.ReplaceAll(rt.path, secretName, unknownName), rt.accept)
-		if unknown.StatusCode != http.StatusNotFound {
-			t.Errorf("%s of a name never published: %s, want 404", what, unknown.Status)
-		}
-		for who, tok := range p.denied {
-			sameAnswer(t, what+" for "+who, p.getAs(t, tok, rt.path, rt.accept), unknown)
-		}
-		if again := p.getAs(t, p.reader, rt.path, rt.accept); again.StatusCode != first.StatusCode || again.body != first.body {
-			t.Errorf("%s for the reader again: %s, want what it got first", what, again.Status)
-		}
+		t.Run(rt.path+" Accept="+rt.accept, func(t *testing.T) {
+			want := http.StatusOK
+			if strings.HasSuffix(rt.path, ".tar.gz"+metadataSuffix) {
+				want = http.StatusNotFound
+			}
+			first := p.getAs(t, p.reader, rt.path, rt.accept)
+			if first.StatusCode != want {
+				t.Fatalf("for a reader with read-private: %s %s, want %d", first.Status, first.body, want)
+			}
+			unknown := p.getAs(t, "", strings.ReplaceAll(rt.path, secretName, unknownName), rt.accept)
+			if unknown.StatusCode != http.StatusNotFound {
+				t.Errorf("a name never published: %s, want 404", unknown.Status)
+			}
+			for who, tok := range p.denied {
+				sameAnswer(t, "for "+who, p.getAs(t, tok, rt.path, rt.accept), unknown)
+			}
+			if again := p.getAs(t, p.reader, rt.path, rt.accept); again.StatusCode != first.StatusCode || again.body != first.body {
+				t.Errorf("for the reader again: %s, want what it got first", again.Status)
+			}
+		})
 	}
 }
 
@@ -213,14 +213,15 @@ func TestPrivateProjectNeverProxied(t *testing.T) {
 	pp.front.mu.Unlock()
 	plain := newTestEnv(t) // no upstreams: the answers of a name never published
 	for _, rt := range p.privateRoutes() {
-		what := rt.path + " (Accept " + rt.accept + ")"
-		if r := p.getAs(t, p.reader, rt.path, rt.accept); r.StatusCode != http.StatusOK && !strings.HasSuffix(rt.path, ".tar.gz"+metadataSuffix) {
-			t.Errorf("%s for a reader: %s %s", what, r.Status, r.body)
-		}
-		unknown := plain.getAs(t, "", strings.ReplaceAll(rt.path, secretName, unknownName), rt.accept)
-		for who, tok := range p.denied {
-			sameAnswer(t, what+" for "+who+" with an upstream", p.getAs(t, tok, rt.path, rt.accept), unknown)
-		}
+		t.Run(rt.path+" Accept="+rt.accept, func(t *testing.T) {
+			if r := p.getAs(t, p.reader, rt.path, rt.accept); r.StatusCode != http.StatusOK && !strings.HasSuffix(rt.path, ".tar.gz"+metadataSuffix) {
+				t.Errorf("for a reader: %s %s", r.Status, r.body)
+			}
+			unknown := plain.getAs(t, "", strings.ReplaceAll(rt.path, secretName, unknownName), rt.accept)
+			for who, tok := range p.denied {
+				sameAnswer(t, "for "+who+" with an upstream", p.getAs(t, tok, rt.path, rt.accept), unknown)
+			}
+		})
 	}
 	pp.front.mu.Lock()
 	defer pp.front.mu.Unlock()
