@@ -25,6 +25,17 @@
 // Deleted versions answer 410 Gone; unknown ones 404 (both let the go
 // command try its next proxy).
 //
+// # Private modules
+//
+// Every route below a module path asks registry.Service.CanRead first,
+// before the page cache, the registry's file lookups and any upstream: a
+// private module is read only by those holding a role on it with a token
+// carrying read-private (from a .netrc, which the go command sends over
+// https only). Everyone else gets exactly the 404 of a module path never
+// published, so that private paths stay secret (a deleted version too
+// answers them 404, not 410); a private module is local, never asked of
+// an upstream. See docs/private-packages.md.
+//
 // # Checksum database
 //
 // Every publish appends a record to the transparency log that carries the

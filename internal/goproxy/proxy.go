@@ -32,6 +32,9 @@ type Info struct {
 // list serves the published versions that are neither yanked nor
 // pseudo-versions (which the go command ignores in lists), oldest first.
 func (h *Handler) list(w http.ResponseWriter, r *http.Request, req request) error {
+	if err := h.canRead(r.Context(), req); err != nil {
+		return err
+	}
 	if up, err := h.proxied(r.Context(), req.module); err != nil || up {
 		if err != nil {
 			return err
@@ -76,6 +79,9 @@ func listed(proj *registry.Project) []string {
 // highest release, else the highest pre-release, else the highest
 // pseudo-version, leaving yanked versions out.
 func (h *Handler) latest(w http.ResponseWriter, r *http.Request, req request) error {
+	if err := h.canRead(r.Context(), req); err != nil {
+		return err
+	}
 	if up, err := h.proxied(r.Context(), req.module); err != nil || up {
 		if err != nil {
 			return err
@@ -128,6 +134,9 @@ func infoPage(rel *trove.Release) (*page.Page, error) {
 // info serves a version's .info, yanked or not, importing it first if
 // it is an upstream module's that is not here yet.
 func (h *Handler) info(w http.ResponseWriter, r *http.Request, req request) error {
+	if err := h.canRead(r.Context(), req); err != nil {
+		return err
+	}
 	p, err := h.infoPage(r.Context(), req)
 	if isMissing(err) {
 		if filled, ferr := h.fill(r.Context(), req.module, req.version); ferr != nil {
@@ -177,7 +186,28 @@ func (h *Handler) missing(ctx context.Context, req request) error {
 	if deleted {
 		return trove.Error(trove.ErrGone, "%s@%s was deleted from this registry; choose another version", req.module, req.version)
 	}
+	return versionNotFound(req)
+}
+
+// versionNotFound is the answer for a version that is not here and never was.
+func versionNotFound(req request) error {
 	return trove.Error(trove.ErrNotFound, "%s@%s: not found", req.module, req.version)
+}
+
+// canRead checks, before any cache or upstream is asked, that the request
+// may read the module of req (docs/private-packages.md). A private module
+// it may not read answers exactly as a module path nobody published does
+// without upstreams: it is local, so it is never fetched from one.
+func (h *Handler) canRead(ctx context.Context, req request) error {
+	err := h.o.Registry.CanRead(ctx, trove.Go, trove.Name(req.module))
+	if err == nil || !errors.Is(err, trove.ErrNotFound) {
+		return err
+	}
+	switch req.ep {
+	case epInfo, epMod, epZip:
+		return versionNotFound(req)
+	}
+	return err // list and @latest: that of registry.Project, "package <module> not found"
 }
 
 // download serves a version's .mod or .zip, yanked or not.
@@ -185,6 +215,9 @@ func (h *Handler) download(w http.ResponseWriter, r *http.Request, req request) 
 	filename, ct := req.version+".zip", zipContentType
 	if req.ep == epMod {
 		filename, ct = req.version+".mod", textContentType
+	}
+	if err := h.canRead(r.Context(), req); err != nil {
+		return err
 	}
 	f, err := h.o.Registry.File(r.Context(), trove.Go, trove.Name(req.module), filename)
 	if errors.Is(err, trove.ErrNotFound) {

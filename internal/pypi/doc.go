@@ -24,6 +24,19 @@
 // Cache-Control, Range support and, from the filesystem store, sendfile.
 // Yanked files stay downloadable and are marked yanked (PEP 592).
 //
+// # Private projects
+//
+// Every read of a project asks registry.Service.CanRead first, before
+// the page cache, the registry's file lookups and any upstream: a
+// private project is read only by those holding a role on it with a
+// token carrying read-private. Everyone else gets exactly the answer of
+// a name never published (a 404, the same body with the name swapped),
+// so that private names stay secret; a private project is local, never
+// asked of an upstream. The project list is one page for everyone and
+// lists public projects only (registry.Packages). pip must therefore send
+// credentials with its first request (in the index URL or a .netrc entry):
+// it would never retry a 404 with them. See docs/private-packages.md.
+//
 // # Uploads
 //
 // An upload is one multipart/form-data POST per file. The form is read as

@@ -50,13 +50,44 @@ func (h *Handler) lookupFile(ctx context.Context, req request) (*trove.File, err
 			return f, nil
 		}
 	}
-	return nil, trove.Error(trove.ErrNotFound, "file %s with sha256 %s not found", req.filename, req.digest)
+	return nil, fileNotFound(req)
+}
+
+// fileNotFound is the answer to a /packages/ URL naming no file Trove
+// holds (and no upstream's).
+func fileNotFound(req request) error {
+	return trove.Error(trove.ErrNotFound, "file %s with sha256 %s not found", req.filename, req.digest)
+}
+
+// canReadFile checks, before any cache or upstream is asked, that the
+// request may read a project the /packages/ URL's filename may name. When
+// every project it may name is private and not readable, the answer is
+// that of a file Trove does not hold, without upstreams (a private
+// project is local: it is never fetched from an upstream). Otherwise the
+// lookups go on, and skip the projects not readable (registry.File
+// answers for them as for names never published, and upstreams are asked
+// only for names that are not local).
+func (h *Handler) canReadFile(ctx context.Context, req request) error {
+	ds, err := parseFilename(req.filename)
+	if err != nil {
+		return nil // lookupFile answers
+	}
+	for _, d := range ds {
+		err := h.o.Registry.CanRead(ctx, trove.PyPI, trove.Name(Normalize(d.Name)))
+		if err == nil || !errors.Is(err, trove.ErrNotFound) {
+			return err
+		}
+	}
+	return fileNotFound(req)
 }
 
 // file serves a distribution file. Yanked files are served too (PEP 592).
 // A file of a proxied project that Trove does not hold yet is imported
 // from its upstream first.
 func (h *Handler) file(w http.ResponseWriter, r *http.Request, req request) error {
+	if err := h.canReadFile(r.Context(), req); err != nil {
+		return err
+	}
 	err := h.serveFile(w, r, req)
 	if errors.Is(err, trove.ErrNotFound) && h.upstreamEnabled() {
 		return h.proxyFile(w, r, req)
@@ -77,6 +108,9 @@ func (h *Handler) serveFile(w http.ResponseWriter, r *http.Request, req request)
 // in the wheel. Only files whose metadata was extracted have it; that of
 // a proxied file not imported yet is the upstream's.
 func (h *Handler) metadata(w http.ResponseWriter, r *http.Request, req request) error {
+	if err := h.canReadFile(r.Context(), req); err != nil {
+		return err
+	}
 	f, err := h.lookupFile(r.Context(), req)
 	if errors.Is(err, trove.ErrNotFound) && h.upstreamEnabled() {
 		return h.proxyMetadata(w, r, req)

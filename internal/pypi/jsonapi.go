@@ -29,6 +29,12 @@ func (h *Handler) jsonAPI(w http.ResponseWriter, r *http.Request, req request) e
 		}
 		variant = "json@" + key
 	}
+	// Before the cache: a private project's document is served only to
+	// those who may read it; others get the answer of a name never
+	// published.
+	if err := h.o.Registry.CanRead(r.Context(), trove.PyPI, name); err != nil {
+		return err
+	}
 	p, err := h.o.Pages.Get(page.Key{Group: string(trove.PyPI), Name: string(name), Variant: variant}, func() (*page.Page, error) {
 		proj, err := h.o.Registry.Project(context.WithoutCancel(r.Context()), trove.PyPI, string(name))
 		if err != nil {

@@ -104,7 +104,8 @@ func negotiate(accept string) format {
 	return best
 }
 
-// index serves the project list.
+// index serves the project list: public projects only (registry.Packages),
+// the same page for everyone; private projects are found by name only.
 func (h *Handler) index(w http.ResponseWriter, r *http.Request, _ request) error {
 	f := negotiate(r.Header.Get("Accept"))
 	p, err := h.o.Pages.Get(page.Key{Group: string(trove.PyPI), Variant: "index-" + formats[f].variant}, func() (*page.Page, error) {
@@ -123,7 +124,14 @@ func (h *Handler) index(w http.ResponseWriter, r *http.Request, _ request) error
 
 // project serves a project's page: a local project's from its releases, a
 // proxied one's from its upstream.
+//
+// A private project the request may not read answers, before any cache
+// or upstream is asked, exactly as a name never published does without
+// upstreams: it is local, so never fetched from an upstream.
 func (h *Handler) project(w http.ResponseWriter, r *http.Request, req request) error {
+	if err := h.o.Registry.CanRead(r.Context(), trove.PyPI, trove.Name(req.name)); err != nil {
+		return err
+	}
 	proxied, err := h.proxies(r.Context(), req.name)
 	if err != nil {
 		return err
