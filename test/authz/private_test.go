@@ -118,13 +118,15 @@ var listProbes = map[string]listProbe{
 	"npm.search":               {"/npm/-/v1/search?text=" + privName, privName},
 	"npm.access.user.packages": {"/npm/-/user/alice/package", privName},
 	"npm.access.team.packages": {"/npm/-/team/acme/core/package", "privorg"},
+	"npm.access.packages":      {"/npm/-/org/acme/package", "privorg"},
 	"pypi.index":               {"/pypi/simple/", privName},
 	"web.home":                 {"/web/", privName},
 	"web.search":               {"/web/-/search?q=" + privName, "/-/package/npm/" + privName}, // the page repeats the query
 }
 
 // reads reports whether the walk reads r: every Open GET route, and the
-// GET routes needing a credential whose path names a package.
+// GET routes needing a credential whose path names a package or that list
+// packages.
 func reads(r adapter.Route) bool {
 	if r.Method != http.MethodGet {
 		return false
@@ -133,7 +135,10 @@ func reads(r adapter.Route) bool {
 	case adapter.Open:
 		return true
 	case adapter.Credential:
-		return strings.Contains(r.Path, "{name}") || strings.Contains(r.Path, "{package}") || strings.Contains(r.Path, "{module}")
+		// Routes naming a package, and lists of packages (npm access
+		// list packages: /-/org/{org}/package, /-/team/{org}/{team}/package).
+		return strings.Contains(r.Path, "{name}") || strings.Contains(r.Path, "{package}") || strings.Contains(r.Path, "{module}") ||
+			strings.HasSuffix(r.Path, "/package")
 	}
 	return false
 }
