@@ -213,7 +213,9 @@ func (h *Handler) setAccess(w http.ResponseWriter, r *http.Request, req request)
 	if err := h.o.Registry.SetPrivate(r.Context(), access.PrincipalFrom(r.Context()), req.target.Ecosystem, req.target.Name, private); err != nil {
 		return err
 	}
-	return h.access(w, r, req)
+	// Not read again: an owner's token without read-private makes a
+	// package private and may then not read it.
+	return adapter.WriteJSON(w, http.StatusOK, map[string]any{"ecosystem": req.target.Ecosystem, "name": req.target.Name, "private": private})
 }
 
 // setOrgPrivate sets whether an organisation's new packages start private

@@ -92,7 +92,7 @@ func (s *Service) Apply(ctx context.Context, who *access.Principal, eco trove.Ec
 			return err
 		}
 	}
-	pkg, err := s.visiblePackage(ctx, eco, n, name)
+	pkg, err := s.visiblePackage(ctx, eco, n, name, true)
 	if err != nil {
 		return err
 	}

@@ -12,20 +12,32 @@ import (
 	"github.com/trove-dev/trove/internal/trove"
 )
 
-// namedPackage is visiblePackage for a name as a client wrote it.
+// namedPackage is visiblePackage for a name as a client wrote it, to
+// read it.
 func (s *Service) namedPackage(ctx context.Context, eco trove.Ecosystem, name string) (*trove.Package, error) {
 	_, n, _, err := s.parse(eco, name, "")
 	if err != nil {
 		return nil, err
 	}
-	return s.visiblePackage(ctx, eco, n, name)
+	return s.visiblePackage(ctx, eco, n, name, false)
+}
+
+// changedPackage is visiblePackage for a name as a client wrote it, to
+// change it.
+func (s *Service) changedPackage(ctx context.Context, eco trove.Ecosystem, name string) (*trove.Package, error) {
+	_, n, _, err := s.parse(eco, name, "")
+	if err != nil {
+		return nil, err
+	}
+	return s.visiblePackage(ctx, eco, n, name, true)
 }
 
 // visiblePackage returns the package if it has a visible release. One
 // without is ErrNotFound, exactly like one that does not exist, and this is
 // checked before authorization so that a refusal does not reveal it; so
-// is a private package the request may not read.
-func (s *Service) visiblePackage(ctx context.Context, eco trove.Ecosystem, name trove.Name, asWritten string) (*trove.Package, error) {
+// is a private package to those who may not read it, or, for a change,
+// who hold no role on it either (mayKnow).
+func (s *Service) visiblePackage(ctx context.Context, eco trove.Ecosystem, name trove.Name, asWritten string, change bool) (*trove.Package, error) {
 	notFound := trove.Error(trove.ErrNotFound, "package %s not found", asWritten)
 	pkg, err := s.db.Package(ctx, eco, name)
 	if errors.Is(err, meta.ErrNotFound) {
@@ -34,7 +46,11 @@ func (s *Service) visiblePackage(ctx context.Context, eco trove.Ecosystem, name 
 	if err != nil {
 		return nil, err
 	}
-	if ok, err := s.mayRead(ctx, pkg); err != nil || !ok {
+	known := s.mayRead
+	if change {
+		known = s.mayKnow
+	}
+	if ok, err := known(ctx, pkg); err != nil || !ok {
 		return nil, cmp.Or(err, notFound)
 	}
 	rels, err := s.db.Releases(ctx, pkg.ID)
@@ -139,7 +155,7 @@ func (s *Service) Authorize(ctx context.Context, who *access.Principal, a access
 		return err
 	}
 	s.note(ctx, eco, string(n), "")
-	pkg, err := s.visiblePackage(ctx, eco, n, name)
+	pkg, err := s.visiblePackage(ctx, eco, n, name, true)
 	if err != nil {
 		return err
 	}

@@ -157,7 +157,7 @@ func (s *Service) SetPublishAuth(ctx context.Context, who *access.Principal, eco
 // has maintainers here: an imported one is refused, saying what it
 // therefore has not (what).
 func (s *Service) maintainedPackage(ctx context.Context, eco trove.Ecosystem, name, what string) (*trove.Package, error) {
-	pkg, err := s.namedPackage(ctx, eco, name)
+	pkg, err := s.changedPackage(ctx, eco, name)
 	if err != nil {
 		return nil, err
 	}

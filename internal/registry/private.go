@@ -85,6 +85,27 @@ func (s *Service) mayRead(ctx context.Context, pkg *trove.Package) (bool, error)
 	return s.mayReadPrivate(ctx, pkg.Ecosystem, pkg.Name, pkg.ID)
 }
 
+// mayKnow reports whether the request of ctx may know that pkg exists,
+// for changes to it: those who may read it, and the people holding a role
+// on it (or administrators) whatever their token's scope, whose changes
+// are then authorized as any other (an owner's token without read-private
+// still changes owners).
+func (s *Service) mayKnow(ctx context.Context, pkg *trove.Package) (bool, error) {
+	ok, err := s.mayRead(ctx, pkg)
+	if err != nil || ok {
+		return ok, err
+	}
+	p := access.PrincipalFrom(ctx)
+	if p == nil {
+		return false, nil
+	}
+	if p.Admin {
+		return true, nil
+	}
+	role, err := roleOf(ctx, s.db, pkg.ID, p.UserID)
+	return role != access.NoRole, err
+}
+
 // mayReadPrivate reports whether the request's principal may read the
 // private package with the id.
 func (s *Service) mayReadPrivate(ctx context.Context, eco trove.Ecosystem, name trove.Name, id int64) (bool, error) {

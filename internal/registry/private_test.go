@@ -219,3 +219,30 @@ func TestUserAndTeamPackages(t *testing.T) {
 		t.Errorf("TeamPackages of an unknown team = %v, want not found", err)
 	}
 }
+
+// TestPrivateChangesByRoleHolders: people holding a role on a private
+// package change it with tokens that lack read-private (their changes are
+// authorized as any other); outsiders are answered as for an unknown name.
+func TestPrivateChangesByRoleHolders(t *testing.T) {
+	e := newEnv(t)
+	alice := e.user(t, "alice", false)
+	e.user(t, "carol", false)
+	up := e.upload(t, "secret", "1.0", map[string]string{"secret-1.0.tgz": "s"})
+	up.Private = true
+	if _, err := e.reg.Publish(ctx, alice, up); err != nil {
+		t.Fatal(err)
+	}
+	noRead := *alice
+	noRead.Actions = []access.Action{access.Read, access.Publish, access.Owners}
+	if err := e.reg.Grant(access.WithPrincipal(ctx, &noRead), &noRead, "npm", "secret", "carol", "reader"); err != nil {
+		t.Errorf("Grant by the owner without read-private: %v", err)
+	}
+	if _, err := e.reg.Owners(access.WithPrincipal(ctx, &noRead), "npm", "secret"); !errors.Is(err, trove.ErrNotFound) {
+		t.Errorf("Owners read by the owner without read-private = %v, want not found (reading needs the action)", err)
+	}
+	stranger := e.user(t, "stranger", false)
+	err := e.reg.Grant(access.WithPrincipal(ctx, stranger), stranger, "npm", "secret", "stranger", "owner")
+	if want := e.reg.Grant(access.WithPrincipal(ctx, stranger), stranger, "npm", "never", "stranger", "owner"); err == nil || err.Error() != replaceName(want.Error(), "never", "secret") {
+		t.Errorf("Grant by a stranger = %v; want the answer of a name never published: %v", err, want)
+	}
+}

@@ -15,7 +15,7 @@ import (
 // data directory). A package without a visible release is ErrNotFound,
 // like a name that never existed, before who is checked.
 func (s *Service) TokenHolders(ctx context.Context, who *access.Principal, eco trove.Ecosystem, name string) (trove.Name, []int64, error) {
-	pkg, err := s.namedPackage(ctx, eco, name)
+	pkg, err := s.changedPackage(ctx, eco, name)
 	if err != nil {
 		return "", nil, err
 	}

@@ -3,23 +3,12 @@
 package e2e
 
 import (
-	"context"
-	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/trove-dev/trove/internal/access"
-	"github.com/trove-dev/trove/internal/blob/fsblob"
-	"github.com/trove-dev/trove/internal/goproxy"
-	"github.com/trove-dev/trove/internal/meta"
-	"github.com/trove-dev/trove/internal/pypi"
-	"github.com/trove-dev/trove/internal/registry"
-	"github.com/trove-dev/trove/internal/trove"
 )
 
 // The private package tests publish a PyPI project and a Go module with
@@ -36,44 +25,6 @@ const (
 	privMod    = "example.test/secretmod"
 	unknownMod = "example.test/nosuchmod"
 )
-
-// setAccess stops tr, runs the changes on its data directory with the
-// registry, as alice (the owner of the packages, with a token of every
-// action), and starts tr again on the same address: the access changes
-// are recorded in the transparency log like those the API makes.
-// TODO(issue 12): `trove package private ECO NAME on` once the API has it.
-func setAccess(t *testing.T, tr *Trove, client *http.Client, change func(ctx context.Context, reg *registry.Service, alice *access.Principal) error) {
-	t.Helper()
-	if err := tr.Stop(20 * time.Second); err != nil {
-		t.Fatalf("stopping trove serve: %v", err)
-	}
-	ctx := context.Background()
-	db, err := meta.OpenSQLite(ctx, filepath.Join(tr.Data, "trove.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	blobs, err := fsblob.New(filepath.Join(tr.Data, "blobs"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg, err := registry.New(registry.Config{DB: db, Blobs: blobs, Rules: []registry.Rules{pypi.Rules{}, goproxy.Rules{}}, TempDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	u, err := db.UserByName(ctx, "alice")
-	if err != nil {
-		t.Fatal(err)
-	}
-	who := &access.Principal{UserID: u.ID, UserName: u.Name, Packages: []access.Pattern{"*"}, Actions: access.Actions, Level: trove.AuthMFA}
-	if err := change(ctx, reg, who); err != nil {
-		t.Fatal(err)
-	}
-	if err := db.Close(); err != nil {
-		t.Fatal(err)
-	}
-	host := strings.TrimPrefix(tr.URL, "https://")
-	tr.launch(t, client, []string{"--listen", host, "--tls", "self-signed"}, nil)
-}
 
 // sameFailure fails the test unless out, the output of a client that
 // failed for the private name, is the output it gives for a name never
@@ -96,7 +47,7 @@ func clean(s string) string { return tmpDir.ReplaceAllString(s, "<tmp>") }
 // trove publish go, makes them private, and installs them with pip and
 // the go command.
 func TestPrivatePyPIAndGo(t *testing.T) {
-	tr, ca, client := startTroveTLS(t)
+	tr, ca, _ := startTroveTLS(t)
 	token := alice(t, tr)
 	tr.AddUser(t, "bob") // a reader of both packages
 	tr.AddUser(t, "carol")
@@ -116,20 +67,12 @@ func TestPrivatePyPIAndGo(t *testing.T) {
 	pubEnv := append([]string{"TROVE_TOKEN=" + tr.Token(t, "alice", "go:"+privMod, "publish"), "TROVE_URL=" + tr.URL}, trust...)
 	must(t, "", pubEnv, troveBin, "publish", "go", mod, "--version", "v1.0.0")
 
-	setAccess(t, tr, client, func(ctx context.Context, reg *registry.Service, alice *access.Principal) error {
-		for _, p := range []struct {
-			eco  trove.Ecosystem
-			name string
-		}{{trove.PyPI, privPy}, {trove.Go, privMod}} {
-			if err := reg.SetPrivate(ctx, alice, p.eco, p.name, true); err != nil {
-				return err
-			}
-			if err := reg.Grant(ctx, alice, p.eco, p.name, "bob", "reader"); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	// alice makes both private and bob their reader, with the CLI.
+	ownerEnv := append([]string{"TROVE_TOKEN=" + token, "TROVE_URL=" + tr.URL}, trust...)
+	for _, p := range [][2]string{{"pypi", privPy}, {"go", privMod}} {
+		wantOutput(t, "trove package private "+p[1], must(t, "", ownerEnv, troveBin, "package", "private", p[0], p[1], "on"), "private")
+		must(t, "", ownerEnv, troveBin, "owner", "grant", p[0], p[1], "bob", "reader")
+	}
 	tokens := map[string]string{
 		"bob, a reader, with read-private":    tr.Token(t, "bob", "*", "read,read-private"),
 		"bob, a reader, without read-private": tr.Token(t, "bob", "*", "read"),
