@@ -246,3 +246,31 @@ func TestPrivateChangesByRoleHolders(t *testing.T) {
 		t.Errorf("Grant by a stranger = %v; want the answer of a name never published: %v", err, want)
 	}
 }
+
+// TestPublishUnderAPrivateName: an upload under a private package's name
+// by someone who may not know it exists is refused without naming it, and
+// a look-alike of it is refused without naming it either.
+func TestPublishUnderAPrivateName(t *testing.T) {
+	e := newEnv(t)
+	alice, mallory := e.user(t, "alice", false), e.user(t, "mallory", false)
+	up := e.upload(t, "secret-lib", "1.0", map[string]string{"secret-lib-1.0.tgz": "s"})
+	up.Private = true
+	if _, err := e.reg.Publish(ctx, alice, up); err != nil {
+		t.Fatal(err)
+	}
+	_, err := e.reg.Publish(access.WithPrincipal(ctx, mallory), mallory, e.upload(t, "secret-lib", "2.0", map[string]string{"secret-lib-2.0.tgz": "m"}))
+	if !errors.Is(err, access.ErrDenied) || err.Error() != "the name secret-lib is not available: choose another name" {
+		t.Errorf("publishing under a private name = %v, want it refused as not available", err)
+	}
+	_, err = e.reg.Publish(access.WithPrincipal(ctx, mallory), mallory, e.upload(t, "secretlib", "1.0", map[string]string{"secretlib-1.0.tgz": "m"}))
+	if !errors.Is(err, access.ErrDenied) || strings.Contains(err.Error(), "secret-lib") {
+		t.Errorf("publishing a look-alike of a private name = %v, want it refused without naming it", err)
+	}
+	// Its owner still publishes, and a public look-alike is named.
+	e.publish(t, alice, "secret-lib", "2.0", "a")
+	e.publish(t, alice, "open-lib", "1.0", "o")
+	_, err = e.reg.Publish(access.WithPrincipal(ctx, mallory), mallory, e.upload(t, "openlib", "1.0", map[string]string{"openlib-1.0.tgz": "m"}))
+	if err == nil || !strings.Contains(err.Error(), `"open-lib"`) {
+		t.Errorf("publishing a look-alike of a public name = %v, want it named", err)
+	}
+}

@@ -2,6 +2,7 @@ package registry
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -93,6 +94,7 @@ func (s *Service) Publish(ctx context.Context, who *access.Principal, u *Upload)
 	if err != nil {
 		return nil, err
 	}
+	ctx = as(ctx, who)
 	s.note(ctx, u.Ecosystem, string(name), u.Version)
 	switch {
 	case u.Version == "":
@@ -140,6 +142,13 @@ func (s *Service) checkUpload(ctx context.Context, who *access.Principal, rules 
 	pkg, err := s.db.Package(ctx, u.Ecosystem, name)
 	if err != nil && !errors.Is(err, meta.ErrNotFound) {
 		return nil, err
+	}
+	if pkg != nil {
+		if known, err := s.mayKnow(ctx, pkg); err != nil {
+			return nil, err
+		} else if !known {
+			return nil, s.hiddenTaken(ctx, who, rules, name, u)
+		}
 	}
 	if err := s.authorizeAs(ctx, who, access.Publish, u.Ecosystem, name, pkg, true); err != nil {
 		return nil, err
@@ -248,11 +257,35 @@ func (s *Service) checkLookalike(ctx context.Context, q nsReader, rules Rules, n
 		return err
 	}
 	for _, p := range similar {
-		if p.Name != name {
-			return trove.Error(access.ErrDenied, "package name %q is too similar to the existing package %q; choose another name", name, p.DisplayName)
+		if p.Name == name {
+			continue
 		}
+		if ok, err := s.mayRead(ctx, p); err != nil || !ok {
+			// A private package's name is not told.
+			return cmp.Or(err, trove.Error(access.ErrDenied, "package name %q is too similar to an existing package; choose another name", name))
+		}
+		return trove.Error(access.ErrDenied, "package name %q is too similar to the existing package %q; choose another name", name, p.DisplayName)
 	}
 	return nil
+}
+
+// hiddenTaken answers an upload to a private package that who may not
+// know exists: as far as the registry can, as for a name never published
+// — the refusals a new package of that name would get (the token's scope,
+// the namespace's claim, look-alikes) — and otherwise that the name is
+// taken, without saying by what. That a name is taken cannot be hidden
+// from someone trying to take it.
+func (s *Service) hiddenTaken(ctx context.Context, who *access.Principal, rules Rules, name trove.Name, u *Upload) error {
+	if err := s.authorizeAs(ctx, who, access.Publish, u.Ecosystem, name, nil, true); err != nil {
+		return err
+	}
+	if err := s.checkVerified(ctx, who); err != nil {
+		return err
+	}
+	if _, err := s.checkCreate(ctx, s.db, who, rules, name); err != nil {
+		return err
+	}
+	return trove.Error(access.ErrDenied, "the name %s is not available: choose another name", u.Name)
 }
 
 // checkNew refuses an upload that would reuse a version or a filename of
