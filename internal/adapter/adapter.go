@@ -36,6 +36,11 @@ import (
 // forever (files: filenames are never reused).
 const Immutable = "public, max-age=31536000, immutable"
 
+// PrivateImmutable is Immutable for the files of private packages: the
+// client's own cache keeps them, a shared cache in front of Trove (a CDN,
+// a company proxy) must not, or it would hand them to anyone.
+const PrivateImmutable = "private, max-age=31536000, immutable"
+
 // An Endpoint serves a request; its error becomes the response.
 type Endpoint = func(http.ResponseWriter, *http.Request) error
 
@@ -200,8 +205,12 @@ func DownloadBlob(w http.ResponseWriter, r *http.Request, reg *registry.Service,
 		return err
 	}
 	defer rc.Close()
+	cc := Immutable
+	if f.Private {
+		cc = PrivateImmutable
+	}
 	return page.ServeBlob(w, r, rc, page.Blob{ETag: `"` + string(d) + `"`, Size: size, ContentType: contentType,
-		CacheControl: Immutable, ModTime: f.CreatedAt})
+		CacheControl: cc, ModTime: f.CreatedAt})
 }
 
 // RedirectStatus is the status of a redirect to a presigned download URL.

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/trove-dev/trove/internal/access"
+	"github.com/trove-dev/trove/internal/adapter"
 	"github.com/trove-dev/trove/internal/trove"
 )
 
@@ -142,6 +143,11 @@ func TestPrivateProjectReadRoutes(t *testing.T) {
 			first := p.getAs(t, p.reader, rt.path, rt.accept)
 			if first.StatusCode != want {
 				t.Fatalf("for a reader with read-private: %s %s, want %d", first.Status, first.body, want)
+			}
+			// Files (and their metadata) of a private project are not
+			// for shared caches.
+			if cc := first.Header.Get("Cache-Control"); strings.Contains(rt.path, "/packages/") && want == http.StatusOK && cc != adapter.PrivateImmutable {
+				t.Errorf("Cache-Control for the reader = %q, want %q", cc, adapter.PrivateImmutable)
 			}
 			unknown := p.getAs(t, "", strings.ReplaceAll(rt.path, secretName, unknownName), rt.accept)
 			if unknown.StatusCode != http.StatusNotFound {

@@ -81,9 +81,14 @@ func TestPrivatePackageReads(t *testing.T) {
 			t.Errorf("CanRead by %s = %v", who, err)
 		}
 	}
-	// The file cache, filled for a reader, is not served to others.
-	if _, err := e.reg.File(readers["reader"], "npm", "secret", "secret-1.0.tgz"); err != nil {
-		t.Fatal(err)
+	// The file cache, filled for a reader, is not served to others; the
+	// files of private packages are marked so (not cacheable by shared
+	// caches), those of public ones not.
+	if f, err := e.reg.File(readers["reader"], "npm", "secret", "secret-1.0.tgz"); err != nil || !f.Private {
+		t.Fatalf("File(secret) = %+v, %v; want it marked private", f, err)
+	}
+	if f, err := e.reg.File(readers["reader"], "npm", "open", "open-1.0.tgz"); err != nil || f.Private {
+		t.Fatalf("File(open) = %+v, %v; want it not marked private", f, err)
 	}
 	if _, err := e.reg.File(others["anonymous"], "npm", "secret", "secret-1.0.tgz"); !errors.Is(err, trove.ErrNotFound) {
 		t.Errorf("cached File for anonymous = %v, want not found", err)

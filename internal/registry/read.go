@@ -105,8 +105,9 @@ func (s *Service) Search(ctx context.Context, eco trove.Ecosystem, text string, 
 	return ps, total - (n - len(ps)), nil
 }
 
-// File returns a visible file of a package by its filename. Results are
-// cached until the package changes, so a download costs no query.
+// File returns a visible file of a package by its filename, marked
+// Private if the package is. Results are cached until the package
+// changes, so a download costs no query.
 func (s *Service) File(ctx context.Context, eco trove.Ecosystem, name trove.Name, filename string) (*trove.File, error) {
 	notFound := trove.Error(trove.ErrNotFound, "file %s of %s not found", filename, name)
 	if err := s.CanRead(ctx, eco, name); errors.Is(err, trove.ErrNotFound) {
@@ -136,6 +137,7 @@ func (s *Service) File(ctx context.Context, eco trove.Ecosystem, name trove.Name
 	if err != nil {
 		return nil, err
 	}
+	f.Private = pkg.Private
 	s.mu.Lock()
 	if s.gen == gen { // no change raced with the lookup
 		if len(s.files) > 200_000 {

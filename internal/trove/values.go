@@ -118,6 +118,9 @@ type File struct {
 	MetadataSHA256 string // blob of metadata extracted from the file, if any
 	Attrs          []byte // JSON owned by the ecosystem adapter
 	CreatedAt      time.Time
+	// Private is set by registry.File on a file of a private package (it
+	// is not stored): downloads of it are not cacheable by shared caches.
+	Private bool
 }
 
 // A Tag points a named tag of a package (npm's dist-tags: latest, next)
