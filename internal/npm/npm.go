@@ -51,7 +51,7 @@
 //     in maintainers are ignored); never a version's manifest or dist.
 //   - A cached packument read does no SQL and no JSON encoding: documents
 //     are rendered once per change of their package ([page.Cache]).
-//   - Private packages (docs/npm-private.md): every read route naming a
+//   - Private packages (docs/private-packages.md): every read route naming a
 //     package checks registry.Service.CanRead before any cache, and a
 //     package the request may not read answers exactly as a name never
 //     published; a private name is local, never proxied from upstreams.
