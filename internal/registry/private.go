@@ -3,6 +3,7 @@ package registry
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/trove-dev/trove/internal/access"
 	"github.com/trove-dev/trove/internal/meta"
@@ -26,6 +27,12 @@ import (
 // for anonymous requests); a context without one is the operator's (the
 // command line on the data directory, background jobs) and reads
 // everything.
+
+// ErrNotAvailable refuses to take a name a private package holds to
+// someone who may not know it exists (an upload, a pending trusted
+// publisher), once every refusal a new name would get was tried. It wraps
+// access.ErrDenied.
+var ErrNotAvailable = fmt.Errorf("%w: name not available", access.ErrDenied)
 
 // A privEntry is a cached answer of CanRead's first question: is the
 // package private, and which is it.

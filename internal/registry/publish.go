@@ -147,7 +147,7 @@ func (s *Service) checkUpload(ctx context.Context, who *access.Principal, rules 
 		if known, err := s.mayKnow(ctx, pkg); err != nil {
 			return nil, err
 		} else if !known {
-			return nil, s.hiddenTaken(ctx, who, rules, name, u)
+			return nil, s.hiddenTaken(ctx, who, name, u)
 		}
 	}
 	if err := s.authorizeAs(ctx, who, access.Publish, u.Ecosystem, name, pkg, true); err != nil {
@@ -270,22 +270,19 @@ func (s *Service) checkLookalike(ctx context.Context, q nsReader, rules Rules, n
 }
 
 // hiddenTaken answers an upload to a private package that who may not
-// know exists: as far as the registry can, as for a name never published
-// — the refusals a new package of that name would get (the token's scope,
-// the namespace's claim, look-alikes) — and otherwise that the name is
-// taken, without saying by what. That a name is taken cannot be hidden
-// from someone trying to take it.
-func (s *Service) hiddenTaken(ctx context.Context, who *access.Principal, rules Rules, name trove.Name, u *Upload) error {
+// know exists: the refusals of the credentials a new package of that name
+// would get (the token's scope, an unverified address), and otherwise
+// that the name is not available, without saying why (the namespace's
+// checks are not run: they would see the package). That a name is taken
+// cannot be hidden from someone trying to take it.
+func (s *Service) hiddenTaken(ctx context.Context, who *access.Principal, name trove.Name, u *Upload) error {
 	if err := s.authorizeAs(ctx, who, access.Publish, u.Ecosystem, name, nil, true); err != nil {
 		return err
 	}
 	if err := s.checkVerified(ctx, who); err != nil {
 		return err
 	}
-	if _, err := s.checkCreate(ctx, s.db, who, rules, name); err != nil {
-		return err
-	}
-	return trove.Error(access.ErrDenied, "the name %s is not available: choose another name", u.Name)
+	return trove.Error(ErrNotAvailable, "the name %s is not available: choose another name", u.Name)
 }
 
 // checkNew refuses an upload that would reuse a version or a filename of

@@ -22,6 +22,17 @@ import (
 // it by publishing: the scope, and the name's rules (upstream names,
 // look-alikes, namespaces and reservations).
 func (s *Service) CheckPublisherChange(ctx context.Context, who *access.Principal, eco trove.Ecosystem, name string) (trove.Name, bool, error) {
+	return s.checkPublishers(ctx, who, eco, name, s.mayKnow)
+}
+
+// CheckPublisherRead is CheckPublisherChange for listing the publishers:
+// a private package is known to those who may read it.
+func (s *Service) CheckPublisherRead(ctx context.Context, who *access.Principal, eco trove.Ecosystem, name string) (trove.Name, bool, error) {
+	return s.checkPublishers(ctx, who, eco, name, s.mayRead)
+}
+
+func (s *Service) checkPublishers(ctx context.Context, who *access.Principal, eco trove.Ecosystem, name string,
+	known func(context.Context, *trove.Package) (bool, error)) (trove.Name, bool, error) {
 	rules, n, _, err := s.parse(eco, name, "")
 	if err != nil {
 		return "", false, err
@@ -29,6 +40,18 @@ func (s *Service) CheckPublisherChange(ctx context.Context, who *access.Principa
 	pkg, err := s.db.Package(ctx, eco, n)
 	if err != nil && !errors.Is(err, meta.ErrNotFound) {
 		return "", false, err
+	}
+	hidden := false
+	if pkg != nil {
+		// A private package someone may not know exists is answered as a
+		// new name, up to the end (ErrNotAvailable).
+		ok, err := known(as(ctx, who), pkg)
+		if err != nil {
+			return "", false, err
+		}
+		if !ok {
+			hidden, pkg = true, nil
+		}
 	}
 	// An existing package's publishers are its settings (the owner role
 	// and the owners action, like its MFA policy); a pending publisher is
@@ -39,6 +62,10 @@ func (s *Service) CheckPublisherChange(ctx context.Context, who *access.Principa
 	}
 	if err := s.authorize(ctx, who, act, eco, n, pkg); err != nil {
 		return "", false, err
+	}
+	if hidden {
+		// Not the namespace's checks: they would see the package.
+		return "", false, trove.Error(ErrNotAvailable, "the name %s is not available: choose another name", name)
 	}
 	if err := s.checkUpstreamName(ctx, eco, n, pkg); err != nil {
 		return "", false, err

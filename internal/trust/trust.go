@@ -196,7 +196,12 @@ func (s *Service) List(ctx context.Context, who *access.Principal, eco trove.Eco
 	if err := minter(who); err != nil {
 		return nil, err
 	}
-	n, exists, err := s.o.Registry.CheckPublisherChange(ctx, who, eco, name)
+	n, exists, err := s.o.Registry.CheckPublisherRead(ctx, who, eco, name)
+	if errors.Is(err, registry.ErrNotAvailable) {
+		// A private package's name, to someone who may not know it: as
+		// for a name nobody has, with none of their pending publishers.
+		return []*Publisher{}, nil
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/trove-dev/trove/internal/registry"
 	"github.com/trove-dev/trove/internal/server/servertest"
 	"github.com/trove-dev/trove/internal/trove"
+	"github.com/trove-dev/trove/internal/trust"
 )
 
 // Private packages (docs/private-packages.md): every read route naming a
@@ -87,10 +88,11 @@ var privateProbes = map[string]privateProbe{
 	"go.sumdb": func(w *walk, n string) []string {
 		return []string{"/go/sumdb/" + logName + "/lookup/" + goName(n) + "@v1.0.0"}
 	},
-	"api.owners": func(w *walk, n string) []string { return apiPaths(n, "owners") },
-	"api.policy": func(w *walk, n string) []string { return apiPaths(n, "policy") },
-	"api.access": func(w *walk, n string) []string { return apiPaths(n, "access") },
-	"api.review": func(w *walk, n string) []string { return apiPaths(n, "review") },
+	"api.owners":          func(w *walk, n string) []string { return apiPaths(n, "owners") },
+	"api.policy":          func(w *walk, n string) []string { return apiPaths(n, "policy") },
+	"api.access":          func(w *walk, n string) []string { return apiPaths(n, "access") },
+	"api.review":          func(w *walk, n string) []string { return apiPaths(n, "review") },
+	"api.publishers.list": func(w *walk, n string) []string { return apiPaths(n, "publishers") },
 	"web.package": func(w *walk, n string) []string {
 		return []string{"/web/-/package/npm/" + n, "/web/-/package/npm/" + n + "@1.0.0", "/web/-/package/pypi/" + n,
 			"/web/-/package/go/" + goName(n) + "@v1.0.0"}
@@ -145,15 +147,13 @@ func reads(r adapter.Route) bool {
 
 // ownersRead are the probed routes only owners read: a reader's token is
 // refused there, as on a public package.
-var ownersRead = map[string]bool{"api.review": true}
+var ownersRead = map[string]bool{"api.review": true, "api.publishers.list": true}
 
 // takenNames are the read routes naming a package that answer for a
 // private package as for any package the caller does not own, not as for a
 // name never published, and why: a published name is taken, private or
 // not (docs/private-packages.md).
-var takenNames = map[string]string{
-	"api.publishers.list": "lists a package's trusted publishers to its owners; of a name never published it lists the caller's own pending publishers, which a taken name cannot have",
-}
+var takenNames = map[string]string{}
 
 // packageless are the Open routes that neither name nor list packages,
 // and why.
@@ -266,6 +266,10 @@ func (w *walk) privatePackages() {
 			t.Fatal(err)
 		}
 		if err := w.env.Registry.Apply(ctx, alice, eco, name, registry.Grant{User: "carol", Role: "reader"}); err != nil {
+			t.Fatal(err)
+		}
+		// A trusted publisher, which its owners list.
+		if _, err := w.trust.Add(ctx, alice, eco, name, trust.Spec{Issuer: "github", Repository: "acme/priv", RepositoryOwnerID: "1", Workflow: "release.yml"}); err != nil {
 			t.Fatal(err)
 		}
 	}
