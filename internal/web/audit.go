@@ -31,6 +31,10 @@ type auditView struct {
 	Outcomes []audit.Outcome
 	Next     template.URL // the next (older) page; "" on the last
 	Off      bool         // this server does not serve its audit log
+	// Org is the organisation whose entries the page shows ("": the
+	// visitor's own); Orgs are those the visitor owns, to choose from.
+	Org  string
+	Orgs []string
 }
 
 // fold folds a package name as the registry keys it (nil: as written).
@@ -65,7 +69,8 @@ func (h *Handler) readAudit(r *http.Request, q audit.Query, base string, keep ur
 }
 
 // accountAudit serves GET /-/account/audit?before=ID: the visitor's own
-// audit entries, newest first.
+// audit entries, newest first; with org=NAME, for an owner of the
+// organisation, the entries on its packages and its settings.
 func (h *Handler) accountAudit(w http.ResponseWriter, r *http.Request, v *Visit) error {
 	av := accountView{Tab: "audit"}
 	if h.o.AuditLog == nil {
@@ -74,13 +79,42 @@ func (h *Handler) accountAudit(w http.ResponseWriter, r *http.Request, v *Visit)
 		return nil
 	}
 	keep := url.Values{"before": r.URL.Query()["before"]}
-	q, err := audit.ParseQuery(keep, nil)
+	org := r.URL.Query().Get("org")
+	if org != "" {
+		keep.Set("org", org)
+	}
+	q, err := audit.ParseQuery(url.Values{"before": keep["before"]}, nil)
 	if err != nil {
 		return err
 	}
-	q.Filter.UserID = v.User.ID
+	who := sessionPrincipal(v)
+	switch {
+	case org == "":
+		q.Filter.UserID = v.User.ID
+	case h.o.Registry == nil:
+		return trove.Error(trove.ErrNotFound, "this server has no organisations")
+	default:
+		// An organisation's owners read the entries on its packages and
+		// its own routes (the API's, where organisations are managed),
+		// whoever made them.
+		if q.Filter.Scope, err = h.o.Registry.OrgAuditScope(r.Context(), who, org, "/api"); err != nil {
+			return err
+		}
+	}
 	if av.Audit, err = h.readAudit(r, q, "/-/account/audit", keep); err != nil {
 		return err
+	}
+	av.Audit.Org = org
+	if h.o.Registry != nil && who != nil {
+		orgs, err := h.o.Registry.Orgs(r.Context(), who)
+		if err != nil {
+			return err
+		}
+		for _, g := range orgs {
+			if g.Role == "owner" {
+				av.Audit.Orgs = append(av.Audit.Orgs, g.Name)
+			}
+		}
 	}
 	h.accountPage(w, r, http.StatusOK, v, av)
 	return nil

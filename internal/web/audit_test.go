@@ -8,11 +8,17 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
+	"github.com/trove-dev/trove/internal/access"
 	"github.com/trove-dev/trove/internal/account"
 	"github.com/trove-dev/trove/internal/adapter"
 	"github.com/trove-dev/trove/internal/audit"
 	"github.com/trove-dev/trove/internal/meta"
+	"github.com/trove-dev/trove/internal/meta/dbtest"
+	"github.com/trove-dev/trove/internal/page"
+	"github.com/trove-dev/trove/internal/registry"
+	"github.com/trove-dev/trove/internal/trove"
 )
 
 // auditSite is a site whose forms are recorded in the audit log, served
@@ -237,5 +243,67 @@ func TestAuditPages(t *testing.T) {
 	}
 	if code, _ := get(root, "/-/admin/audit?user=nobody"); code != http.StatusNotFound {
 		t.Errorf("the administrators' audit page for no such user = %d, want 404", code)
+	}
+}
+
+// TestAuditPageOfOrganisation: an organisation's owners read, on their
+// account's audit page, the entries on its packages by anyone; its other
+// members and strangers are refused, and the page lists the
+// organisations the visitor owns.
+func TestAuditPageOfOrganisation(t *testing.T) {
+	db := dbtest.Open(t)
+	c := newCatalog(t, db)
+	s := newSiteOn(t, db, func(o *Options) { o.Registry, o.Pages = c.reg, page.NewCache(1<<20) })
+	s.h.o.AuditLog = db
+	ctx := context.Background()
+	addUser(t, db, "bob", alicePassword, false)
+	c.publish(t, "npm", "orglib", "1.0.0", nil)
+	c.publish(t, "npm", "other", "1.0.0", nil)
+	if _, err := c.reg.CreateOrg(ctx, c.alice, "acme"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.reg.Transfer(ctx, c.alice, "npm", "orglib", registry.Transfer{Org: "acme"}); err != nil {
+		t.Fatal(err)
+	}
+	// The catalog's publisher makes the site's alice an owner of acme.
+	if err := c.reg.Invite(ctx, c.alice, "acme", "alice", "owner"); err != nil {
+		t.Fatal(err)
+	}
+	me := &access.Principal{UserID: s.alice.ID, UserName: "alice", Packages: []access.Pattern{"*"}, Actions: access.Actions, Level: trove.AuthMFA}
+	if err := c.reg.Answer(ctx, me, "acme", true); err != nil {
+		t.Fatal(err)
+	}
+	bob, err := db.UserByName(ctx, "bob")
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.Tx(ctx, func(tx *meta.Tx) error {
+		for _, e := range []*meta.AuditEntry{
+			{At: time.Now(), UserID: bob.ID, UserName: "bob", Credential: "token b1", Action: "npm.publish", Target: "npm:orglib@2.0.0", Ecosystem: "npm", Package: "orglib", Outcome: "denied", Status: 403, Count: 1},
+			{At: time.Now(), UserID: bob.ID, UserName: "bob", Credential: "token b1", Action: "npm.publish", Target: "npm:other@2.0.0", Ecosystem: "npm", Package: "other", Outcome: "denied", Status: 403, Count: 1},
+		} {
+			if err := tx.InsertAuditEntry(ctx, e); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	alice := s.browser()
+	alice.signIn("alice", alicePassword)
+	resp, page := alice.get("/-/account/audit")
+	if resp.StatusCode != 200 || !strings.Contains(page, `href="/-/account/audit?org=acme"`) || strings.Contains(page, "orglib@2.0.0") {
+		t.Errorf("alice's own audit page = %d; want a link to acme's and not bob's entries:\n%s", resp.StatusCode, page)
+	}
+	resp, page = alice.get("/-/account/audit?org=acme")
+	if resp.StatusCode != 200 || !strings.Contains(page, "npm:orglib@2.0.0") || !strings.Contains(page, "<td>bob</td>") || strings.Contains(page, "npm:other@2.0.0") {
+		t.Errorf("acme's audit page for its owner = %d; want bob's entry on orglib only:\n%s", resp.StatusCode, page)
+	}
+	b := s.browser()
+	b.signIn("bob", alicePassword)
+	if resp, _ := b.get("/-/account/audit?org=acme"); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("acme's audit page for a stranger = %d, want 404 (as for no organisation)", resp.StatusCode)
 	}
 }
