@@ -43,7 +43,10 @@ type logRecordView struct {
 	ProofURL    string
 	RecordURL   string // the record's entry bundle: its bytes, served by the log
 	BundleIndex int    // the record's position in that bundle
-	BaseURL     string
+	// Private is set for a private package's record (shown only to its
+	// readers): the entry bundle holds its placeholder, not its bytes.
+	Private bool
+	BaseURL string
 }
 
 // logRecordPage shows a record of the transparency log, the inclusion
@@ -77,6 +80,7 @@ func (h *Handler) logRecordPage(w http.ResponseWriter, r *http.Request, _ *Visit
 		ProofURL:    "/log/proof/" + strconv.FormatInt(id, 10),
 		RecordURL:   "/log/" + translog.TilePath(recordTile(id, p.Tree.N)),
 		BundleIndex: int(id % (1 << translog.TileHeight)),
+		Private:     translog.IsPrivate(p.Text),
 		BaseURL:     h.o.BaseURL,
 	}
 	for _, x := range p.Hashes {

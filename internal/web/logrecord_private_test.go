@@ -30,6 +30,13 @@ func TestLogRecordPagePrivate(t *testing.T) {
 		strings.Contains(body, "hidden-lib") {
 		t.Errorf("GET /-/log/%s = %d, want 404 saying the record is private, naming nothing:\n%s", id, resp.StatusCode, body)
 	}
+	// An administrator's session reads it, told that the entry bundle
+	// holds only its placeholder.
+	root := s.browser()
+	root.signIn("root", rootPassword)
+	if resp, body := root.get("/-/log/" + id); resp.StatusCode != 200 || !strings.Contains(body, "hidden-lib") || !strings.Contains(body, "holds only its placeholder") {
+		t.Errorf("GET /-/log/%s by an administrator = %d, want the record and the placeholder's note:\n%s", id, resp.StatusCode, body)
+	}
 	if resp, body := b.get("/-/log/0"); resp.StatusCode != 200 {
 		t.Errorf("GET /-/log/0 (public) = %d\n%s", resp.StatusCode, body)
 	}

@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"encoding/base64"
+	"errors"
 	"html"
 	"path/filepath"
 	"regexp"
@@ -15,6 +16,7 @@ import (
 	"github.com/trove-dev/trove/internal/meta/dbtest"
 	"github.com/trove-dev/trove/internal/page"
 	"github.com/trove-dev/trove/internal/translog"
+	"github.com/trove-dev/trove/internal/trove"
 )
 
 // newLoggedPackageSite is newPackageSite with a transparency log, whose
@@ -35,7 +37,15 @@ func newLoggedPackageSite(t *testing.T) (*site, *catalog, *translog.Log) {
 		}
 		c = newLoggedCatalog(t, db, l)
 		o.Registry, o.Pages = c.reg, page.NewCache(1<<20)
-		o.Proofs = translog.NewServer(l, db, nil)
+		srv := translog.NewServer(l, db, nil)
+		srv.GateRecords(func(ctx context.Context, id int64) (bool, error) { // as trove serve does
+			err := c.reg.CanReadRecord(ctx, id)
+			if errors.Is(err, trove.ErrNotFound) {
+				return false, nil
+			}
+			return err == nil, err
+		})
+		o.Proofs = srv
 	})
 	return s, c, l
 }
