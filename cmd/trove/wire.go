@@ -232,6 +232,7 @@ func wire(ctx context.Context, c *config.Config) (*stack, error) {
 		Burst:           registry.Burst{Packages: c.Policy.BurstPackages, Window: c.Policy.BurstWindow.Std()},
 		InactiveAfter:   c.Policy.InactiveAfter.Std(),
 		Held:            heldNotice(mailSvc.notes),
+		APIPrefix:       registry.DefaultAPIPrefix,
 	})
 	if err != nil {
 		db.Close()
@@ -286,7 +287,7 @@ func wire(ctx context.Context, c *config.Config) (*stack, error) {
 	}
 	tp := newTrust(c, db, reg, s.tokens)
 	mounts = append(mounts,
-		server.Mount{Prefix: "/api", Ecosystem: "api", Adapter: api.New(api.Options{Registry: reg, Tokens: s.tokens, Curate: s.curate,
+		server.Mount{Prefix: registry.DefaultAPIPrefix, Ecosystem: "api", Adapter: api.New(api.Options{Registry: reg, Tokens: s.tokens, Curate: s.curate,
 			Notice: criticalNotice(s.mail.notes), Trust: tp, Audit: db, Leaks: leaks})},
 		server.Mount{Prefix: "/_/oidc", Ecosystem: "pypi", Adapter: pypi.NewOIDC(tp)},
 		server.Mount{Prefix: "/-/npm/v1/oidc", Ecosystem: "npm", Adapter: npm.NewOIDC(tp)},

@@ -69,7 +69,7 @@ func (h *Handler) auditEntries(w http.ResponseWriter, r *http.Request, _ request
 		if h.o.Registry == nil {
 			return trove.Error(trove.ErrUnsupported, "this server has no organisations")
 		}
-		if q.Filter.Scope, err = h.o.Registry.OrgAuditScope(r.Context(), p, org, "/api"); err != nil {
+		if q.Filter.Scope, err = h.o.Registry.OrgAuditScope(r.Context(), p, org); err != nil {
 			return err
 		}
 		all = true

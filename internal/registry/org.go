@@ -197,10 +197,10 @@ func (s *Service) ownOrg(ctx context.Context, who *access.Principal, name string
 
 // OrgAuditScope returns what the owners of the organisation read of the
 // audit log: its packages, with names as the log keeps them, and its own
-// routes' target prefix (prefix is where the API is mounted, "/api"). who
+// routes' target prefix (below Config.APIPrefix, where the API is mounted). who
 // must be an owner of it or an administrator; others get ErrNotFound for
 // an organisation they are not a member of, ErrDenied for one they are.
-func (s *Service) OrgAuditScope(ctx context.Context, who *access.Principal, name, prefix string) (*meta.AuditScope, error) {
+func (s *Service) OrgAuditScope(ctx context.Context, who *access.Principal, name string) (*meta.AuditScope, error) {
 	if who == nil {
 		return nil, fmt.Errorf("%w: reading an organisation's audit log needs an API token", access.ErrUnauthenticated)
 	}
@@ -218,7 +218,7 @@ func (s *Service) OrgAuditScope(ctx context.Context, who *access.Principal, name
 	if len(pkgs) > meta.MaxAuditScopePackages {
 		return nil, trove.Error(trove.ErrInvalid, "the organisation %s has more than %d packages: read its audit log one package at a time (package=ECOSYSTEM:NAME)", o.Name, meta.MaxAuditScopePackages)
 	}
-	sc := &meta.AuditScope{TargetPrefix: prefix + "/v1/orgs/" + o.Name}
+	sc := &meta.AuditScope{TargetPrefix: s.apiPrefix + "/v1/orgs/" + o.Name}
 	for _, p := range pkgs {
 		sc.Packages = append(sc.Packages, trove.Target{Ecosystem: p.Ecosystem, Name: string(s.key(p.Ecosystem, p.Name))})
 	}

@@ -28,6 +28,7 @@
 package registry
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -97,7 +98,13 @@ type Config struct {
 	// InactiveAfter is the inactivity review's threshold (review.go); 0
 	// marks nobody inactive.
 	InactiveAfter time.Duration
+	// APIPrefix is where Trove's API is mounted (DefaultAPIPrefix if ""):
+	// the audit entries of an organisation's own routes are below it.
+	APIPrefix string
 }
+
+// DefaultAPIPrefix is where trove serve mounts Trove's API.
+const DefaultAPIPrefix = "/api"
 
 // A Service is the registry core. It is safe for concurrent use.
 type Service struct {
@@ -118,6 +125,7 @@ type Service struct {
 	burst           Burst
 	held            HoldNotice
 	inactiveAfter   time.Duration
+	apiPrefix       string
 	downloads       downloads
 
 	mu       sync.RWMutex
@@ -158,6 +166,7 @@ func New(cfg Config) (*Service, error) {
 		burst:           cfg.Burst,
 		held:            cfg.Held,
 		inactiveAfter:   cfg.InactiveAfter,
+		apiPrefix:       cmp.Or(cfg.APIPrefix, DefaultAPIPrefix),
 	}
 	if s.publishAuth == trove.AuthNone {
 		s.publishAuth = DefaultPublishAuth

@@ -97,7 +97,7 @@ func (h *Handler) accountAudit(w http.ResponseWriter, r *http.Request, v *Visit)
 		// An organisation's owners read the entries on its packages and
 		// its own routes (the API's, where organisations are managed),
 		// whoever made them.
-		if q.Filter.Scope, err = h.o.Registry.OrgAuditScope(r.Context(), who, org, "/api"); err != nil {
+		if q.Filter.Scope, err = h.o.Registry.OrgAuditScope(r.Context(), who, org); err != nil {
 			return err
 		}
 	}
