@@ -448,8 +448,22 @@ func (c AddOwner) apply(b *batch, _ *trove.Release, ev *translog.Event) error {
 	if owner {
 		return errNoChange
 	}
+	grants, err := b.tx.Grants(b.ctx, b.pkg.ID)
+	if err != nil {
+		return err
+	}
+	if len(grants) >= MaxGrantsPerPackage && !slices.ContainsFunc(grants, func(g trove.Grant) bool { return g.Name == u.Name }) {
+		return b.tooManyGrants(len(grants))
+	}
 	ev.Owners = []translog.OwnerChange{{Add: true, User: u.Name}}
 	return b.tx.AddOwner(b.ctx, b.pkg.ID, u.ID, ev.Time)
+}
+
+// tooManyGrants refuses one more person with a role of their own on the
+// batch's package, which has n.
+func (b *batch) tooManyGrants(n int) error {
+	return trove.Error(trove.ErrInvalid, "%s has %d people with roles of their own, the most a package may have: grant roles to a team of its organisation instead, or remove some",
+		b.pkg.DisplayName, n)
 }
 
 // A RemoveOwner removes a user from the package's owners. Removing a user
@@ -622,6 +636,8 @@ func (c Grant) apply(b *batch, rel *trove.Release, ev *translog.Event) error {
 	switch {
 	case cur == role:
 		return errNoChange
+	case cur == access.NoRole && len(grants) >= MaxGrantsPerPackage:
+		return b.tooManyGrants(len(grants))
 	case role == access.Owner:
 		if err := (AddOwner{User: u.Name}).apply(b, rel, ev); err != nil {
 			return err
@@ -640,6 +656,11 @@ func (c Grant) apply(b *batch, rel *trove.Release, ev *translog.Event) error {
 	}
 	return b.tx.SetRole(b.ctx, b.pkg.ID, u.ID, role.String(), b.at)
 }
+
+// MaxGrantsPerPackage bounds the people holding a role of their own on a
+// package (teams hold roles for groups), so that its owners' review and
+// its pages stay bounded. A variable for tests only.
+var MaxGrantsPerPackage = 1000
 
 // A TeamGrant gives a team of the package's organisation a role on the
 // package ("none" removes it). A package that belongs to no organisation

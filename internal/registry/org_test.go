@@ -431,3 +431,33 @@ func TestOrgMemberLimit(t *testing.T) {
 		t.Errorf("accepting past the limit = %v, want ErrInvalid", err)
 	}
 }
+
+// TestGrantLimit: a package has at most MaxGrantsPerPackage people with
+// roles of their own; changing the role of one of them is still allowed.
+func TestGrantLimit(t *testing.T) {
+	defer func(n int) { registry.MaxGrantsPerPackage = n }(registry.MaxGrantsPerPackage)
+	registry.MaxGrantsPerPackage = 2
+	e := newEnv(t)
+	alice := e.user(t, "alice", false)
+	for _, n := range []string{"bob", "carol", "dave"} {
+		e.user(t, n, false)
+	}
+	e.publish(t, alice, "demo", "1.0", "x")
+	if err := e.reg.Grant(ctx, alice, "npm", "demo", "bob", "reader"); err != nil {
+		t.Fatal(err)
+	}
+	for what, err := range map[string]error{
+		"Grant":    e.reg.Grant(ctx, alice, "npm", "demo", "carol", "reader"),
+		"AddOwner": e.reg.AddOwner(ctx, alice, "npm", "demo", "dave"),
+	} {
+		if !errors.Is(err, trove.ErrInvalid) || !strings.Contains(err.Error(), "the most a package may have") {
+			t.Errorf("%s past the limit = %v, want ErrInvalid naming it", what, err)
+		}
+	}
+	if err := e.reg.Grant(ctx, alice, "npm", "demo", "bob", "maintainer"); err != nil {
+		t.Errorf("changing a role at the limit: %v", err)
+	}
+	if err := e.reg.AddOwner(ctx, alice, "npm", "demo", "bob"); err != nil {
+		t.Errorf("making a maintainer owner at the limit: %v", err)
+	}
+}
