@@ -2,7 +2,6 @@ package meta
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"strings"
 	"time"
@@ -27,14 +26,8 @@ func (q q) OwnedPackages(ctx context.Context, userID int64) ([]OwnedPackage, err
 	}
 	return collect(rows, func(s interface{ Scan(...any) error }) (OwnedPackage, error) {
 		var op OwnedPackage
-		var created, upstream int64
-		var org sql.NullInt64
-		var p trove.Package
-		err := s.Scan(&p.ID, &p.Ecosystem, &p.Name, &p.DisplayName, &p.Skeleton, &p.Namespace, &created, &p.LastSerial, &upstream, &org, &op.Owners)
-		p.Upstream = upstream != 0
-		p.OrgID = org.Int64
-		p.CreatedAt = time.UnixMicro(created).UTC()
-		op.Package = &p
+		var err error
+		op.Package, err = scanPackageAnd(s, &op.Owners)
 		return op, err
 	})
 }
