@@ -62,6 +62,28 @@ func BenchmarkScanTarball(b *testing.B) {
 	}
 }
 
+// BenchmarkScanWheel is BenchmarkScanTarball for the same files in a
+// wheel (zip: each member inflated and its CRC checked), per unpacked byte.
+func BenchmarkScanWheel(b *testing.B) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	var entries []archivetest.ZipEntry
+	var unpacked int64
+	for i := range 400 {
+		body := benchSource(rng, 2<<10+rng.IntN(62<<10))
+		entries = append(entries, archivetest.ZipEntry{Name: fmt.Sprintf("bench/m%d/f%d.py", i%20, i), Body: body})
+		unpacked += int64(len(body))
+	}
+	whl := archivetest.Zip(b, entries...)
+	a := &scan.Artifact{Ecosystem: "pypi", Name: "bench", Version: "1.0", Files: []scan.File{file("bench-1.0-py3-none-any.whl", whl)}}
+	sc := New(&fakeRevoker{})
+	b.SetBytes(unpacked)
+	for b.Loop() {
+		if fs, err := sc.Scan(context.Background(), a); err != nil || len(fs) != 0 {
+			b.Fatal(fs, err)
+		}
+	}
+}
+
 // BenchmarkScanSearch measures the search alone over the same unpacked
 // source, per byte: what the scanner adds to the walk the adapter does.
 func BenchmarkScanSearch(b *testing.B) {
