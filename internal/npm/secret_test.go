@@ -48,7 +48,7 @@ func TestPublishWithTokenRejected(t *testing.T) {
 		"lib/config.js", "// settings\nmodule.exports = {\n  token: '"+tok+"',\n}\n")
 	r := do(t, "PUT", e.reg+"/leaky", tok, publishDoc(t, e.reg, pkg, tgz)).want(t, http.StatusBadRequest)
 	msg := r.errorText()
-	for _, want := range []string{"leaky 1.0.0 was not published", "package/lib/config.js:3", "live Trove API token", "revoked now", tok[:10] + "…"} {
+	for _, want := range []string{"leaky 1.0.0 was not published", "package/lib/config.js:3", "live Trove API token", "revoked now", tok[:10] + "..."} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("error %q does not say %q", msg, want)
 		}

@@ -178,7 +178,7 @@ func (st *scanState) add(ctx context.Context, rev Revoker, tok string, loc Locat
 // describe says what was found without the secret: its prefix and first
 // four characters, enough for the owner to recognise it among their own.
 func describe(tok string, live, again bool) string {
-	shown := tok[:len(access.TokenPrefix)+4] + "…"
+	shown := tok[:len(access.TokenPrefix)+4] + "..." // ASCII: twine shows the message in a reason phrase
 	switch {
 	case again:
 		return fmt.Sprintf("a Trove API token (%s, found above too)", shown)

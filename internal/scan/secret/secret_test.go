@@ -93,7 +93,7 @@ func TestScanFindsTokensInEveryEcosystem(t *testing.T) {
 				t.Errorf("revocations (-want +got):\n%s", diff)
 			}
 			msg := report.Err().Error()
-			for _, want := range []string{tc.wantAt + ": secrets: a live Trove API token", "revoked now", tok[:10] + "…"} {
+			for _, want := range []string{tc.wantAt + ": secrets: a live Trove API token", "revoked now", tok[:10] + "..."} {
 				if !strings.Contains(msg, want) {
 					t.Errorf("message %q does not say %q", msg, want)
 				}
