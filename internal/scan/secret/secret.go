@@ -171,14 +171,18 @@ func (st *scanState) add(ctx context.Context, rev Revoker, tok string, loc Locat
 		return nil
 	}
 	st.findings = append(st.findings, scan.Finding{Rule: RuleTroveToken, File: loc.File, Line: loc.Line, Verdict: scan.Reject,
-		Message: describe(tok, live, seen)})
+		Message: describe(tok, live, seen, loc)})
 	return nil
 }
 
 // describe says what was found without the secret: its prefix and first
-// four characters, enough for the owner to recognise it among their own.
-func describe(tok string, live, again bool) string {
+// four characters, enough for the owner to recognise it among their own;
+// in a binary file, where (a finding's line says where in a text file).
+func describe(tok string, live, again bool, loc Location) string {
 	shown := tok[:len(access.TokenPrefix)+4] + "..." // ASCII: twine shows the message in a reason phrase
+	if loc.Line == 0 {
+		shown += fmt.Sprintf(" at byte %d of this binary file", loc.Offset)
+	}
 	switch {
 	case again:
 		return fmt.Sprintf("a Trove API token (%s, found above too)", shown)

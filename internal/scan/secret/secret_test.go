@@ -118,7 +118,8 @@ func TestScanBinaryMember(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(fs) != 1 || fs[0].Line != 0 || fs[0].File != "package/build/Release/addon.node" || !strings.Contains(fs[0].Message, "not live here") {
+	if len(fs) != 1 || fs[0].Line != 0 || fs[0].File != "package/build/Release/addon.node" || !strings.Contains(fs[0].Message, "not live here") ||
+		!strings.Contains(fs[0].Message, fmt.Sprintf("at byte %d of this binary file", off)) {
 		t.Fatalf("findings = %+v, want one for the binary member, by offset, not live", fs)
 	}
 	if want := fmt.Sprintf("%s at package/build/Release/addon.node (binary, at byte %d)", tok, off); len(rev.calls) != 1 || rev.calls[0] != want {
