@@ -27,6 +27,7 @@ import (
 	"github.com/trove-dev/trove/internal/pypi"
 	"github.com/trove-dev/trove/internal/registry"
 	"github.com/trove-dev/trove/internal/scan"
+	"github.com/trove-dev/trove/internal/scan/secret"
 	"github.com/trove-dev/trove/internal/server"
 	"github.com/trove-dev/trove/internal/translog"
 	"github.com/trove-dev/trove/internal/trove"
@@ -217,10 +218,11 @@ func wire(ctx context.Context, c *config.Config) (*stack, error) {
 		db.Close()
 		return nil, err
 	}
+	tokens := access.NewTokens(db, nil)
 	reg, err := registry.New(registry.Config{
 		DB:      db,
 		Blobs:   blobs,
-		Scan:    scan.NewPipeline(), // TODO(issue: scanners): secrets, malware, install scripts, typosquats
+		Scan:    scan.NewPipeline(secret.New(uploadRevoker{tokens})), // TODO(issue 13): other secrets, malware, install scripts
 		Rules:   ecosystemRules(),
 		TempDir: c.TempDir(),
 		Log:     tlog,
@@ -253,7 +255,7 @@ func wire(ctx context.Context, c *config.Config) (*stack, error) {
 		}
 		s.pages.Invalidate(string(eco), string(name))
 	})
-	s.tokens = access.NewTokens(db, nil)
+	s.tokens = tokens
 	s.tokens.SetLifetimes(tokenLifetimes(c))
 	s.users = account.NewUsers(db, nil)
 	s.users.SetHashing(limit.NewSlots(account.HashSlots(int64(c.Accounts.HashMemory)), c.Accounts.HashWait.Std()))
@@ -353,4 +355,23 @@ func leakKeys(c *config.Config) (*leak.Keys, error) {
 		return nil, err
 	}
 	return leak.NewKeys(keys, c.SecretScanning.KeysURL, nil, nil)
+}
+
+// An uploadRevoker revokes the live tokens the secret scanner finds in
+// uploads through the leaked-token path (access.Tokens.RevokeLeaked): the
+// owner's token-leaked event and mail come from its OnRevoke hook, in the
+// revocation's own transaction, which commits though the upload is
+// refused.
+type uploadRevoker struct{ tokens *access.Tokens }
+
+func (u uploadRevoker) Revoke(ctx context.Context, token string, at secret.Location) (bool, error) {
+	rv := access.Revocation{
+		URL:    fmt.Sprintf("%s in the upload of %s %s %s (%s)", at, at.Ecosystem, at.Name, at.Version, at.Artifact),
+		Source: "this registry's upload scanner, which refused the upload",
+		Client: "an upload",
+	}
+	if who := access.PrincipalFrom(ctx); who != nil {
+		rv.Client = "an upload by " + who.UserName
+	}
+	return u.tokens.RevokeLeaked(context.WithoutCancel(ctx), token, rv)
 }

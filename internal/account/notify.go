@@ -92,7 +92,7 @@ var eventSummaries = map[EventKind]string{
 	EventRecoveryCodesNew: "new recovery codes were generated (the old ones no longer work)",
 	EventTokenCreated:     "a new API token was created",
 	EventTokenRevoked:     "API tokens were revoked",
-	EventTokenLeaked:      "an API token was found exposed in public and revoked",
+	EventTokenLeaked:      "an API token was found exposed (in public, or in an upload to this registry) and revoked",
 	EventNewDevice:        "someone signed in from a device or network not seen before",
 	EventLockout:          "sign-ins are locked after many wrong passwords: someone may be guessing your password",
 	EventPasswordReset:    "the password was reset",

@@ -58,7 +58,8 @@ type File struct {
 type Finding struct {
 	Scanner string
 	Rule    string
-	File    string // the artifact file it is about, if any
+	File    string // the file it is about, if any: an artifact or one of its archive's members
+	Line    int    // the 1-based line in File, if known
 	Message string // for the publisher; never contains a secret in full
 	Verdict Verdict
 }
@@ -79,8 +80,11 @@ func (r Report) Err() error {
 	for _, f := range r.Findings {
 		if f.Verdict == r.Verdict {
 			m := f.Scanner + ": " + f.Message
-			if f.File != "" {
-				m += " (" + f.File + ")"
+			switch {
+			case f.File != "" && f.Line > 0:
+				m = fmt.Sprintf("%s:%d: %s", f.File, f.Line, m)
+			case f.File != "":
+				m = f.File + ": " + m
 			}
 			msgs = append(msgs, m)
 		}
