@@ -62,6 +62,11 @@ type Finding struct {
 	Line    int    // the 1-based line in File, if known
 	Message string // for the publisher; never contains a secret in full
 	Verdict Verdict
+	// Malicious says the finding establishes that the artifact is
+	// malicious (a known-bad hash or record, an antivirus signature), not
+	// merely suspicious: an upstream version with such a finding is marked
+	// malicious in curation, so that it is never offered again.
+	Malicious bool
 }
 
 // A Report is the combined result of a pipeline.
