@@ -22,11 +22,14 @@ import (
 func heldNotice(n *account.Notifications) registry.HoldNotice {
 	return func(ctx context.Context, tx *meta.Tx, h registry.HeldUpload) error {
 		held := account.Held{Ecosystem: string(h.Package.Ecosystem), Package: h.Package.DisplayName,
-			Version: h.Version, Publisher: h.Publisher, Why: h.Message}
+			Version: h.Version, Publisher: h.Publisher, Why: h.Message, Rejected: h.Rejected}
 		for _, id := range h.UserIDs {
 			if err := n.HeldTx(ctx, tx, id, held); err != nil {
 				return err
 			}
+		}
+		if h.Rejected {
+			return nil // nothing for the administrators to decide
 		}
 		return n.HeldAdminsTx(ctx, tx, held, h.UserIDs)
 	}

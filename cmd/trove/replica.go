@@ -21,11 +21,12 @@ import (
 // Replicas).
 
 // startJobs starts the background jobs, which every replica runs in turn
-// (registry.Job): the sweep of abandoned uploads and, if configured, the
-// scrub.
+// (registry.Job): the sweep of abandoned uploads, the pending scans and,
+// if configured, the scrub.
 func startJobs(ctx context.Context, c *config.Config, s *stack) {
 	holder := registry.Holder()
 	go s.registry.RunJob(ctx, holder, s.registry.SweepJob())
+	go s.registry.RunJob(ctx, holder, s.registry.ScanJob())
 	go s.registry.FlushDownloadsLoop(ctx)
 	go s.registry.RunJob(ctx, holder, s.registry.CriticalJob(criticalNotice(s.mail.notes)))
 	if c.Storage.ScrubInterval.Std() > 0 {

@@ -275,6 +275,17 @@ func wire(ctx context.Context, c *config.Config) (*stack, error) {
 		db.Close()
 		return nil, err
 	}
+	// An upstream version a scanner found malicious is never offered again.
+	reg.OnMalicious(func(ctx context.Context, eco trove.Ecosystem, name trove.Name, version, why string) error {
+		if len(why) > curate.MaxWhyLen {
+			why = strings.ToValidUTF8(why[:curate.MaxWhyLen-3], "") + "..."
+		}
+		err := s.curate.FeedMalicious(ctx, "scan", curate.MarkChange{Ecosystem: eco, Name: string(name), Versions: version, Why: why})
+		if errors.Is(err, trove.ErrExists) {
+			return nil
+		}
+		return err
+	})
 	s.audit = audit.New(db, nil)
 	s.logServer = newLogServer(tlog, db, reg)
 	mounts, err := mountEcosystems(c, s)

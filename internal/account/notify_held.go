@@ -28,11 +28,17 @@ type Held struct {
 	Publisher string
 	// Why is what the publisher was told.
 	Why string
+	// Rejected says it was not held but rejected and discarded, after its
+	// publisher was told it was held until the scanners finished.
+	Rejected bool
 }
 
 // HeldTx records a hold as a security event on the user's account and
 // queues its mail to the user's verified address, within tx.
 func (n *Notifications) HeldTx(ctx context.Context, tx *meta.Tx, userID int64, h Held) error {
+	if h.Rejected {
+		return n.rejectedTx(ctx, tx, userID, h)
+	}
 	at := n.now().UTC()
 	detail := fmt.Sprintf("%s %s %s was held for review", h.Ecosystem, h.Package, h.Version)
 	if h.Publisher != "" {
@@ -66,6 +72,39 @@ func (n *Notifications) HeldTx(ctx context.Context, tx *meta.Tx, userID int64, h
 		"If nobody you know published it, a token was probably stolen: revoke your tokens and\n"+
 		"sign out everywhere at\n\n    %s/-/account/security\n\n"+
 		"and tell the registry's administrators, who reject it.\n", h.Ecosystem, h.Package, h.Version, n.base)
+	return n.outbox.Enqueue(ctx, tx, mail.Message{To: u.Email, Subject: subject, Body: b.String(), Kind: string(EventReleaseHeld)})
+}
+
+// rejectedTx records and mails that an upload held until the scanners
+// finished was rejected by them.
+func (n *Notifications) rejectedTx(ctx context.Context, tx *meta.Tx, userID int64, h Held) error {
+	at := n.now().UTC()
+	detail := fmt.Sprintf("%s %s %s was rejected by the scanners", h.Ecosystem, h.Package, h.Version)
+	se := &meta.SecurityEvent{UserID: userID, Kind: string(EventReleaseHeld), Detail: detail, At: at}
+	if err := tx.InsertSecurityEvent(ctx, se); err != nil {
+		return fmt.Errorf("recording security event: %w", err)
+	}
+	u, err := tx.UserByID(ctx, userID)
+	if err != nil {
+		return fmt.Errorf("recording security event: %w", err)
+	}
+	verified, err := tx.EmailVerifiedAt(ctx, userID)
+	if err != nil || verified.IsZero() {
+		return err
+	}
+	subject := fmt.Sprintf("Trove: %s %s %s rejected by the upload checks", h.Ecosystem, h.Package, h.Version)
+	var b strings.Builder
+	fmt.Fprintf(&b, "Hello %s,\n\nA new version of the %s package %s, which you maintain or published, was uploaded to Trove\n"+
+		"and held until the registry's scanners finished checking it. They rejected it: it was discarded\n"+
+		"and was never visible.\n\n", u.Name, h.Ecosystem, h.Package)
+	fmt.Fprintf(&b, "Version:  %s\n", h.Version)
+	if h.Publisher != "" {
+		fmt.Fprintf(&b, "Uploaded by:  %s\n", h.Publisher)
+	}
+	fmt.Fprintf(&b, "When:  %s\n\nWhy:\n  %s\n\n", at.Format(time.RFC1123), h.Why)
+	fmt.Fprintf(&b, "If you published it: fix what the scanners found and upload it again (the version is free).\n"+
+		"If nobody you know published it, a token was probably stolen: revoke your tokens and\n"+
+		"sign out everywhere at\n\n    %s/-/account/security\n", n.base)
 	return n.outbox.Enqueue(ctx, tx, mail.Message{To: u.Email, Subject: subject, Body: b.String(), Kind: string(EventReleaseHeld)})
 }
 

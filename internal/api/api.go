@@ -146,7 +146,7 @@ func parsePath(escaped string) (request, bool) {
 			return request{}, false
 		}
 		return req, true
-	case (len(parts) == 5 || len(parts) == 6 && parts[5] == "yank") && parts[0] == "v1" && parts[1] == "packages":
+	case (len(parts) == 5 || len(parts) == 6 && (parts[5] == "yank" || parts[5] == "scan" || parts[5] == "findings")) && parts[0] == "v1" && parts[1] == "packages":
 		var t trove.Target
 		var err1, err2 error
 		t.Ecosystem = trove.Ecosystem(parts[2])
@@ -157,7 +157,7 @@ func parsePath(escaped string) (request, bool) {
 		}
 		op := "release"
 		if len(parts) == 6 {
-			op = "yank"
+			op = parts[5]
 		}
 		return request{op: op, target: t}, true
 	}
@@ -182,6 +182,8 @@ func (h *Handler) routes() adapter.Table[string, request] {
 		{Route: route("yank", post, pkg+"/{version}/yank", cred), Kind: "yank", Serve: h.yank},
 		{Route: route("unyank", del, pkg+"/{version}/yank", cred), Kind: "yank", Serve: h.unyank},
 		{Route: route("delete", del, pkg+"/{version}", cred), Kind: "release", Serve: h.delete},
+		{Route: route("scan.summary", get, pkg+"/{version}/scan", adapter.Open), Kind: "scan", Serve: h.scanSummary},
+		{Route: route("scan.findings", get, pkg+"/{version}/findings", cred), Kind: "findings", Serve: h.scanFindings},
 		{Route: route("owners", get, pkg+"/owners", adapter.Open), Kind: "owners", Serve: h.owners},
 		{Route: route("policy", get, pkg+"/policy", adapter.Open), Kind: "policy", Serve: h.policy},
 		{Route: route("policy.set", put, pkg+"/policy", cred), Kind: "policy", Serve: h.setPolicy},

@@ -44,6 +44,8 @@ func TestParsePath(t *testing.T) {
 		{"/v1/packages/pypi/demo/1.0", request{op: "release", target: target("pypi", "demo", "1.0")}, true},
 		{"/v1/packages/go/example.com%2Fm/v1.0.0", request{op: "release", target: target("go", "example.com/m", "v1.0.0")}, true},
 		{"/v1/packages/pypi/demo/1.0/unyank", request{}, false},
+		{"/v1/packages/pypi/demo/1.0/scan", request{op: "scan", target: target("pypi", "demo", "1.0")}, true},
+		{"/v1/packages/npm/@acme%2Fdemo/1.0.0/findings", request{op: "findings", target: target("npm", "@acme/demo", "1.0.0")}, true},
 		{"/v1/packages/pypi/demo/", request{}, false},
 		{"/v1/packages/pypi/demo/owners/", request{}, false},
 		{"/v1/packages/pypi//owners", request{}, false},

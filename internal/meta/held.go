@@ -13,7 +13,8 @@ import (
 // or rejects it.
 type Hold struct {
 	ReleaseID int64
-	// Reason is "burst" (the worm guard) or "scan" (a scanner's verdict).
+	// Reason is "burst" (the worm guard), "scan" (a scanner's verdict) or
+	// HoldPending (a scan not finished yet).
 	Reason string
 	// Message is what the publisher was told.
 	Message string
@@ -68,13 +69,34 @@ func (q q) HoldOf(ctx context.Context, releaseID int64) (*Hold, error) {
 	return &h, nil
 }
 
+// HoldPending is the reason of a hold that waits for the scanners that
+// did not finish during the upload (docs/scanning.md): the scan job
+// decides it, not an administrator.
+const HoldPending = "scanning"
+
+// UpdateHold changes the reason and message of a release's hold;
+// ErrNotFound if there is none.
+func (tx *Tx) UpdateHold(ctx context.Context, releaseID int64, reason, message string) error {
+	return affected(tx.exec(ctx, `UPDATE held_releases SET reason = ?, message = ? WHERE release_id = ?`, reason, message, releaseID))
+}
+
 // HeldReleases returns up to limit holds, oldest first.
 func (q q) HeldReleases(ctx context.Context, limit int) ([]*HeldRelease, error) {
+	return q.heldReleases(ctx, ``, nil, limit)
+}
+
+// PendingScans returns up to limit holds waiting for the scan job
+// (reason HoldPending), oldest first.
+func (q q) PendingScans(ctx context.Context, limit int) ([]*HeldRelease, error) {
+	return q.heldReleases(ctx, `WHERE h.reason = ?`, []any{HoldPending}, limit)
+}
+
+func (q q) heldReleases(ctx context.Context, where string, args []any, limit int) ([]*HeldRelease, error) {
 	rows, err := q.query(ctx, `SELECT h.release_id, h.reason, h.message, h.tags, h.lines, h.held_at,
 		p.ecosystem, p.name, p.display_name, r.version, COALESCE(u.name, ''), COALESCE(r.token_id, 0), COALESCE(t.public_id, '')
 		FROM held_releases h JOIN releases r ON r.id = h.release_id JOIN packages p ON p.id = r.package_id
 		LEFT JOIN users u ON u.id = r.publisher_id LEFT JOIN tokens t ON t.id = r.token_id
-		ORDER BY h.held_at, h.release_id LIMIT ?`, limit)
+		`+where+` ORDER BY h.held_at, h.release_id LIMIT ?`, append(args, limit)...)
 	if err != nil {
 		return nil, err
 	}

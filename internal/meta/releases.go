@@ -136,6 +136,9 @@ func (tx *Tx) DiscardQuarantined(ctx context.Context, releaseID int64) error {
 	if _, err := tx.exec(ctx, `DELETE FROM dependencies WHERE release_id = ?`, releaseID); err != nil {
 		return err
 	}
+	if _, err := tx.exec(ctx, `DELETE FROM scan_results WHERE release_id = ?`, releaseID); err != nil {
+		return err
+	}
 	if _, err := tx.exec(ctx, `DELETE FROM releases WHERE id = ?`, releaseID); err != nil {
 		return err
 	}

@@ -59,6 +59,9 @@ type HeldUpload struct {
 	// UserIDs are the people to tell: the publisher and the package's
 	// owners, each once.
 	UserIDs []int64
+	// Rejected says the upload was rejected, not held: a pending scan's
+	// scanners refused it after the client was told it was held.
+	Rejected bool
 }
 
 // A HoldNotice tells the people of h that an upload is held. It runs in

@@ -118,10 +118,11 @@ func (s *Service) Publish(ctx context.Context, who *access.Principal, u *Upload)
 	}
 	// Cleanup must happen even if the client went away.
 	bg := context.WithoutCancel(ctx)
-	if err := s.scanQuarantined(ctx, bg, who, res, u, name); err != nil {
+	pending, err := s.scanQuarantined(ctx, bg, who, res, u, name, false)
+	if err != nil {
 		return nil, err
 	}
-	if err := s.publishQuarantined(bg, who, res, u); err != nil {
+	if err := s.publishQuarantined(bg, who, res, u, pending); err != nil {
 		if errors.Is(err, access.ErrUnauthenticated) || errors.Is(err, access.ErrDenied) {
 			s.discard(bg, res) // refused after the scan: nothing may stay
 		}
@@ -186,29 +187,55 @@ func (s *Service) storeBlobs(ctx context.Context, u *Upload) error {
 }
 
 // scanQuarantined runs the scan pipeline on a quarantined upload and
-// returns nil if it may be published; a refused upload is discarded, a
-// held one recorded as held (with bg, which outlives the client).
-func (s *Service) scanQuarantined(ctx, bg context.Context, who *access.Principal, res *Result, u *Upload, name trove.Name) error {
-	report, err := s.scan.Scan(ctx, artifact(u, name, res.Files))
+// returns nil if it may be published, or the message telling the client
+// that it waits for scanners that did not finish in time (pending); a
+// refused upload is discarded, a held one recorded as held (with bg, which
+// outlives the client). An import waits for every scanner: a proxy's
+// client is waiting for the file, and must not get it before the scan.
+func (s *Service) scanQuarantined(ctx, bg context.Context, who *access.Principal, res *Result, u *Upload, name trove.Name, imported bool) (pending string, err error) {
+	a := artifact(u, name, res.Files)
+	var report scan.Report
+	var wait bool
+	if imported {
+		report, err = s.scan.Scan(ctx, a)
+	} else {
+		report, wait, err = s.scan.ScanUpload(ctx, a)
+	}
 	switch {
 	case err != nil:
 		s.discard(bg, res)
-		// TODO(issue 13): keep the release quarantined and retry in the
-		// background instead of asking the client to retry.
-		return trove.Error(trove.ErrUnavailable, "upload checks could not run, nothing was published; try again later (%w)", err)
+		return "", trove.Error(trove.ErrUnavailable, "upload checks could not run, nothing was published; try again later (%w)", err)
 	case report.Verdict == scan.Reject:
 		s.discard(bg, res)
-		return trove.Error(trove.ErrRejected, "%s %s was not published: %v", u.Name, u.Version, report.Err())
-	case report.Verdict == scan.Hold:
-		msg := fmt.Sprintf("%s %s is held for review and is not visible: %v. The package's owners were emailed; "+
-			"an administrator of this registry will release it (it then becomes installable as uploaded) or reject it", u.Name, u.Version, report.Err())
-		err := s.db.Tx(bg, func(tx *meta.Tx) error { return s.hold(bg, tx, who, res, u, "scan", msg, now(s)) })
-		if err != nil {
-			return err
+		if imported {
+			s.feedMalicious(bg, res, report)
 		}
-		return trove.Error(trove.ErrHeld, "%s", msg)
+		return "", trove.Error(trove.ErrRejected, "%s %s was not published: %v", u.Name, u.Version, report.Err())
+	case wait:
+		return fmt.Sprintf("%s %s is held until this registry's scanners finish checking it, and is not visible yet: "+
+			"it is published by itself when they pass (usually within a minute); if they hold or reject it, "+
+			"the package's owners are emailed", u.Name, u.Version), nil
+	case report.Verdict == scan.Hold:
+		msg := heldMessage(u.Name, u.Version, report)
+		err := s.db.Tx(bg, func(tx *meta.Tx) error {
+			if err := saveScan(bg, tx, res, report, now(s)); err != nil {
+				return err
+			}
+			return s.hold(bg, tx, who, res, u, "scan", msg, now(s))
+		})
+		if err != nil {
+			return "", err
+		}
+		return "", trove.Error(trove.ErrHeld, "%s", msg)
 	}
-	return nil
+	return "", s.db.Tx(bg, func(tx *meta.Tx) error { return saveScan(bg, tx, res, report, now(s)) })
+}
+
+// heldMessage is what the publisher of an upload the scanners hold is
+// told.
+func heldMessage(name, version string, report scan.Report) string {
+	return fmt.Sprintf("%s %s is held for review and is not visible: %v. The package's owners were emailed; "+
+		"an administrator of this registry will release it (it then becomes installable as uploaded) or reject it", name, version, report.Err())
 }
 
 // authorize applies access.Authorize to the package, which may not exist.
@@ -473,12 +500,11 @@ func releaseFor(ctx context.Context, tx *meta.Tx, who *access.Principal, rules R
 }
 
 // publishQuarantined makes a quarantined upload visible, points its tags
-// at it and appends its publish record to the transparency log, all in one
-// transaction, once who is authorized again on the locked package (the
-// token may have been revoked, or who removed as an owner, while the
-// upload was scanned) and the worm guard lets it (burst.go): otherwise
-// the transaction records the hold and the upload is ErrHeld.
-func (s *Service) publishQuarantined(ctx context.Context, who *access.Principal, res *Result, u *Upload) error {
+// and logs it, after the worm guard: an upload that makes its credential
+// cross the burst limit is held instead. An upload whose scan is pending
+// (its message) passes the same checks and is then held for the scan job
+// (HoldPending), which publishes it when the scanners pass.
+func (s *Service) publishQuarantined(ctx context.Context, who *access.Principal, res *Result, u *Upload, pending string) error {
 	at := now(s)
 	held := ""
 	err := s.db.Tx(ctx, func(tx *meta.Tx) error {
@@ -500,6 +526,10 @@ func (s *Service) publishQuarantined(ctx context.Context, who *access.Principal,
 				return err
 			}
 			return s.hold(ctx, tx, who, res, u, "burst", held, at)
+		}
+		if pending != "" {
+			held = pending
+			return tx.InsertHold(ctx, &meta.Hold{ReleaseID: res.Release.ID, Reason: meta.HoldPending, Message: pending, Tags: u.Tags, Lines: u.Lines, At: at})
 		}
 		return publishTx(ctx, tx, res, u.Tags, u.Lines, at)
 	})

@@ -108,14 +108,17 @@ const DefaultAPIPrefix = "/api"
 
 // A Service is the registry core. It is safe for concurrent use.
 type Service struct {
-	db      *meta.DB
-	blobs   blob.Store
-	scan    *scan.Pipeline
-	rules   map[trove.Ecosystem]Rules
-	list    []Rules // the rules, in the order given
-	tempDir string
-	now     func() time.Time
-	log     *translog.Log
+	db    *meta.DB
+	blobs blob.Store
+	scan  *scan.Pipeline
+	// malicious marks upstream versions a scanner found malicious
+	// (OnMalicious); guarded by mu.
+	malicious func(ctx context.Context, eco trove.Ecosystem, name trove.Name, version, why string) error
+	rules     map[trove.Ecosystem]Rules
+	list      []Rules // the rules, in the order given
+	tempDir   string
+	now       func() time.Time
+	log       *translog.Log
 
 	unpublishWindow time.Duration
 	reserved        []Reservation

@@ -243,7 +243,7 @@ func (s *Service) Import(ctx context.Context, imp *Import) (*Result, error) {
 		return nil, err
 	}
 	bg := context.WithoutCancel(ctx)
-	if err := s.scanQuarantined(ctx, bg, nil, res, u, name); err != nil {
+	if _, err := s.scanQuarantined(ctx, bg, nil, res, u, name, true); err != nil {
 		return nil, err
 	}
 	if err := s.publishImport(bg, res, imp); err != nil {

@@ -11,9 +11,12 @@ package scan
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
+	"time"
 )
 
 // A Verdict is what should happen to a release. Larger is stricter.
@@ -72,7 +75,8 @@ type Finding struct {
 // A Report is the combined result of a pipeline.
 type Report struct {
 	Findings []Finding
-	Verdict  Verdict // the strictest verdict of any finding
+	Verdict  Verdict  // the strictest verdict of any finding
+	Scanners []string // the scanners that ran to the end, in order
 }
 
 // Err returns nil unless the report rejects or holds the artifact, and
@@ -106,25 +110,116 @@ type Scanner interface {
 	Scan(ctx context.Context, a *Artifact) ([]Finding, error)
 }
 
-// A Pipeline runs scanners in order.
+// A SlowScanner is a Scanner whose work may take longer than an upload
+// request should wait (an antivirus daemon): a request waits for it for
+// the pipeline's Wait, and a release it did not finish with stays
+// quarantined while a background job completes the scan.
+type SlowScanner interface {
+	Scanner
+	Slow() bool
+}
+
+func isSlow(s Scanner) bool {
+	sl, ok := s.(SlowScanner)
+	return ok && sl.Slow()
+}
+
+// Default times of a pipeline.
+const (
+	// DefaultInline bounds the inline scanners' work in a request.
+	DefaultInline = 10 * time.Second
+	// DefaultWait is how long a request waits for the slow scanners.
+	DefaultWait = 2 * time.Second
+)
+
+// A Pipeline runs scanners in order: the inline ones, then the slow ones.
 type Pipeline struct {
-	scanners []Scanner
+	inline, slow []Scanner
+	inlineTime   time.Duration
+	wait         time.Duration
 }
 
-// NewPipeline returns a pipeline running the scanners in the given order.
-// A pipeline with no scanners publishes everything.
+// NewPipeline returns a pipeline running the scanners in the given order,
+// the inline ones first, with the default times. A pipeline with no
+// scanners publishes everything.
 func NewPipeline(scanners ...Scanner) *Pipeline {
-	return &Pipeline{scanners: scanners}
+	p := &Pipeline{inlineTime: DefaultInline, wait: DefaultWait}
+	for _, s := range scanners {
+		if isSlow(s) {
+			p.slow = append(p.slow, s)
+		} else {
+			p.inline = append(p.inline, s)
+		}
+	}
+	return p
 }
 
-// Scan runs every scanner and combines their findings. It stops at the
-// first scanner error.
+// SetTimes sets how long a request's inline scan may take and how long it
+// waits for the slow scanners (0 keeps a time).
+func (p *Pipeline) SetTimes(inline, wait time.Duration) {
+	if inline > 0 {
+		p.inlineTime = inline
+	}
+	if wait > 0 {
+		p.wait = wait
+	}
+}
+
+// Names returns the names of the scanners, in the order they run.
+func (p *Pipeline) Names() []string {
+	var names []string
+	for _, s := range append(slices.Clip(p.inline), p.slow...) {
+		names = append(names, s.Name())
+	}
+	return names
+}
+
+// Scan runs every scanner to the end and combines their findings (the
+// background scan of a pending release). It stops at the first scanner
+// error.
 func (p *Pipeline) Scan(ctx context.Context, a *Artifact) (Report, error) {
 	var r Report
-	for _, s := range p.scanners {
+	if err := run(ctx, a, p.inline, &r); err != nil {
+		return Report{}, err
+	}
+	if err := run(ctx, a, p.slow, &r); err != nil {
+		return Report{}, err
+	}
+	return r, nil
+}
+
+// ScanUpload runs the pipeline for a request: the inline scanners within
+// the pipeline's inline time, then (unless they reject) the slow ones
+// within its wait. Pending says that a scanner did not finish in time:
+// the report has what the others found, and the release must stay
+// quarantined until Scan has run to the end. Other scanner errors are
+// returned.
+func (p *Pipeline) ScanUpload(ctx context.Context, a *Artifact) (r Report, pending bool, err error) {
+	timed := func(d time.Duration, ss []Scanner) (bool, error) {
+		tctx, cancel := context.WithTimeout(ctx, d)
+		defer cancel()
+		err := run(tctx, a, ss, &r)
+		if err != nil && ctx.Err() == nil && errors.Is(tctx.Err(), context.DeadlineExceeded) {
+			return true, nil
+		}
+		return false, err
+	}
+	if pending, err = timed(p.inlineTime, p.inline); err != nil || pending || r.Verdict == Reject || len(p.slow) == 0 {
+		return r, pending, err
+	}
+	pending, err = timed(p.wait, p.slow)
+	return r, pending, err
+}
+
+// run runs scanners in order, adding their findings to r.
+func run(ctx context.Context, a *Artifact, scanners []Scanner, r *Report) error {
+	for _, s := range scanners {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("scanner %s: %w", s.Name(), err)
+		}
 		fs, err := s.Scan(ctx, a)
 		if err != nil {
-			return Report{}, fmt.Errorf("scanner %s: %w", s.Name(), err)
+			return fmt.Errorf("scanner %s: %w", s.Name(), err)
 		}
 		for _, f := range fs {
 			if f.Scanner == "" {
@@ -133,6 +228,7 @@ func (p *Pipeline) Scan(ctx context.Context, a *Artifact) (Report, error) {
 			r.Findings = append(r.Findings, f)
 			r.Verdict = max(r.Verdict, f.Verdict)
 		}
+		r.Scanners = append(r.Scanners, s.Name())
 	}
-	return r, nil
+	return nil
 }

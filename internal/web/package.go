@@ -81,10 +81,13 @@ func escapeName(name string) string {
 type packagePageView struct {
 	Title string
 	Body  template.HTML
+	// Findings are the shown release's scan findings, for a signed-in
+	// maintainer of the package (never cached).
+	Findings []*meta.ScanResult
 }
 
 // packagePage serves a package page from the page cache.
-func (h *Handler) packagePage(w http.ResponseWriter, r *http.Request, _ *Visit) error {
+func (h *Handler) packagePage(w http.ResponseWriter, r *http.Request, v *Visit) error {
 	if h.o.Registry == nil {
 		h.notFound(w, r)
 		return nil
@@ -97,7 +100,15 @@ func (h *Handler) packagePage(w http.ResponseWriter, r *http.Request, _ *Visit) 
 	if err != nil {
 		return err
 	}
-	h.page(w, r, http.StatusOK, "package", packagePageView{Title: title, Body: body})
+	view := packagePageView{Title: title, Body: body}
+	if who := sessionPrincipal(v); who != nil && p.Version != "" {
+		// Maintainers and administrators see the findings; for anyone
+		// else the registry refuses, and the page shows the summary alone.
+		if scans, err := h.o.Registry.ScanFindings(r.Context(), who, p.Ecosystem, p.Name, p.Version); err == nil {
+			view.Findings = scans
+		}
+	}
+	h.page(w, r, http.StatusOK, "package", view)
 	return nil
 }
 
@@ -150,6 +161,13 @@ func (h *Handler) renderPackage(ctx context.Context, p packagePath) ([]byte, err
 	pv, err := h.packageView(v, p.Version)
 	if err != nil {
 		return nil, err
+	}
+	if pv.Release != nil && pv.Release.State.Visible() {
+		// The summary changes only with the release (a scan stores it before
+		// the release becomes visible), whose change drops this page.
+		if pv.Scan, err = h.o.Registry.ScanSummary(ctx, p.Ecosystem, p.Name, pv.Release.Version); err != nil {
+			return nil, err
+		}
 	}
 	var b bytes.Buffer
 	if err := h.pages["package"].ExecuteTemplate(&b, "package-body", pv); err != nil {

@@ -33,6 +33,8 @@ type packageView struct {
 	Install     []installCommand
 	Readme      template.HTML
 	ReadmeNote  string // why there is no README shown
+	// Scan is the public summary of the shown release's scans (SCVS-4.17).
+	Scan *registry.ScanSummary
 }
 
 type releaseView struct {

@@ -192,6 +192,11 @@ var probes = map[string]probe{
 	"api.yank": {request: func(w *walk) *http.Request {
 		return w.raw(http.MethodPost, "/api/v1/packages/npm/demo/1.0.0/yank", "application/json", []byte(`{"reason":"x"}`))
 	}},
+	// The scan findings are the maintainers', read with any token of theirs
+	// that covers the package, read-only ones too.
+	"api.scan.findings": {deny: []string{anonymous, scoped, stranger}, request: func(w *walk) *http.Request {
+		return w.raw(http.MethodGet, "/api/v1/packages/npm/demo/1.0.0/findings", "", nil)
+	}},
 	"api.unyank": {setup: func(w *walk) {
 		w.do(w.npmPublish("yanked", "1.0.0"), w.owner)
 		w.do(w.npmPublish("yanked", "1.1.0"), w.owner)

@@ -93,6 +93,8 @@ var privateProbes = map[string]privateProbe{
 	"api.access":          func(w *walk, n string) []string { return apiPaths(n, "access") },
 	"api.review":          func(w *walk, n string) []string { return apiPaths(n, "review") },
 	"api.publishers.list": func(w *walk, n string) []string { return apiPaths(n, "publishers") },
+	"api.scan.summary":    func(w *walk, n string) []string { return releasePaths(n, "scan") },
+	"api.scan.findings":   func(w *walk, n string) []string { return releasePaths(n, "findings") },
 	"web.package": func(w *walk, n string) []string {
 		return []string{"/web/-/package/npm/" + n, "/web/-/package/npm/" + n + "@1.0.0", "/web/-/package/pypi/" + n,
 			"/web/-/package/go/" + goName(n) + "@v1.0.0"}
@@ -103,6 +105,12 @@ var privateProbes = map[string]privateProbe{
 func apiPaths(n, what string) []string {
 	return []string{"/api/v1/packages/npm/" + n + "/" + what, "/api/v1/packages/pypi/" + n + "/" + what,
 		"/api/v1/packages/go/" + url.PathEscape(goName(n)) + "/" + what}
+}
+
+// releasePaths are the API's paths of the name's releases.
+func releasePaths(n, what string) []string {
+	return []string{"/api/v1/packages/npm/" + n + "/1.0.0/" + what, "/api/v1/packages/pypi/" + n + "/1.0/" + what,
+		"/api/v1/packages/go/" + url.PathEscape(goName(n)) + "/v1.0.0/" + what}
 }
 
 // A listProbe reads a route that lists packages: for anyone but its
@@ -147,7 +155,7 @@ func reads(r adapter.Route) bool {
 
 // ownersRead are the probed routes only owners read: a reader's token is
 // refused there, as on a public package.
-var ownersRead = map[string]bool{"api.review": true, "api.publishers.list": true}
+var ownersRead = map[string]bool{"api.review": true, "api.publishers.list": true, "api.scan.findings": true}
 
 // takenNames are the read routes naming a package that answer for a
 // private package as for any package the caller does not own, not as for a

@@ -101,6 +101,11 @@ func Fill(t *testing.T, db *meta.DB) {
 			Tags: []string{"latest"}, Lines: []string{"demo h1:x="}, At: now}); err != nil {
 			return err
 		}
+		if err := tx.InsertScanResult(ctx, &meta.ScanResult{ReleaseID: big.ID, Files: []string{"demo-9.9.9.tgz"}, Scanners: []string{"secrets", "malware"},
+			Verdict: "hold", Findings: []meta.ScanFinding{{Scanner: "malware", Rule: "install-download", File: "package/package.json", Line: 7,
+				Message: "postinstall pipes a download into a shell", Verdict: "hold"}}, At: now}); err != nil {
+			return err
+		}
 		if err := tx.InsertPackage(ctx, proxied); err != nil {
 			return err
 		}
