@@ -26,7 +26,6 @@ import (
 	"github.com/trove-dev/trove/internal/page"
 	"github.com/trove-dev/trove/internal/pypi"
 	"github.com/trove-dev/trove/internal/registry"
-	"github.com/trove-dev/trove/internal/scan"
 	"github.com/trove-dev/trove/internal/scan/secret"
 	"github.com/trove-dev/trove/internal/server"
 	"github.com/trove-dev/trove/internal/translog"
@@ -219,10 +218,15 @@ func wire(ctx context.Context, c *config.Config) (*stack, error) {
 		return nil, err
 	}
 	tokens := access.NewTokens(db, nil)
+	pipeline, err := newPipeline(c, db, uploadRevoker{tokens})
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
 	reg, err := registry.New(registry.Config{
 		DB:      db,
 		Blobs:   blobs,
-		Scan:    scan.NewPipeline(secret.New(uploadRevoker{tokens})), // TODO(issue 13): other secrets, malware, install scripts
+		Scan:    pipeline,
 		Rules:   ecosystemRules(),
 		TempDir: c.TempDir(),
 		Log:     tlog,

@@ -228,6 +228,9 @@ func (s *Service) scanQuarantined(ctx, bg context.Context, who *access.Principal
 		}
 		return "", trove.Error(trove.ErrHeld, "%s", msg)
 	}
+	if len(report.Scanners) == 0 {
+		return "", nil // no scanner configured: nothing to record
+	}
 	return "", s.db.Tx(bg, func(tx *meta.Tx) error { return saveScan(bg, tx, res, report, now(s)) })
 }
 
