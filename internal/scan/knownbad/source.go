@@ -228,8 +228,7 @@ func (r *Reader) ReadOSV(name string, data []byte, inTree bool) error {
 		rec.Patterns = append(rec.Patterns, meta.MalwarePattern{Kind: meta.PatternSHA256, Value: h})
 	}
 	if len(rec.Versions) == 0 && len(rec.Patterns) == 0 {
-		r.b.Skipped++
-		return nil
+		return nil // its packages were skipped above
 	}
 	r.b.Records = append(r.b.Records, rec)
 	return nil
