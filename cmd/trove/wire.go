@@ -27,6 +27,7 @@ import (
 	"github.com/trove-dev/trove/internal/pypi"
 	"github.com/trove-dev/trove/internal/registry"
 	"github.com/trove-dev/trove/internal/scan"
+	"github.com/trove-dev/trove/internal/scan/clamd"
 	"github.com/trove-dev/trove/internal/scan/knownbad"
 	"github.com/trove-dev/trove/internal/scan/secret"
 	"github.com/trove-dev/trove/internal/server"
@@ -220,10 +221,15 @@ func wire(ctx context.Context, c *config.Config) (*stack, error) {
 		return nil, err
 	}
 	tokens := access.NewTokens(db, nil)
+	scanners, err := uploadScanners(c, db, tokens)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
 	reg, err := registry.New(registry.Config{
 		DB:      db,
 		Blobs:   blobs,
-		Scan:    scan.NewPipeline(secret.New(uploadRevoker{tokens}), knownbad.New(db)), // TODO(issue 13): other secrets, install scripts
+		Scan:    scan.NewPipeline(scanners...), // TODO(issue 13): other secrets, install scripts
 		Rules:   ecosystemRules(),
 		TempDir: c.TempDir(),
 		Log:     tlog,
@@ -375,4 +381,19 @@ func (u uploadRevoker) Revoke(ctx context.Context, token string, at secret.Locat
 		rv.Client = "an upload by " + who.UserName
 	}
 	return u.tokens.RevokeLeaked(context.WithoutCancel(ctx), token, rv)
+}
+
+// uploadScanners returns the scanners every upload and upstream import
+// passes, in order: Trove tokens, the known-bad database, and ClamAV when
+// scan.clamd is set.
+func uploadScanners(c *config.Config, db *meta.DB, tokens *access.Tokens) ([]scan.Scanner, error) {
+	out := []scan.Scanner{secret.New(uploadRevoker{tokens}), knownbad.New(db)}
+	if c.Scan.Clamd != "" {
+		cl, err := clamd.New(c.Scan.Clamd)
+		if err != nil {
+			return nil, fmt.Errorf("scan.clamd: %w", err)
+		}
+		out = append(out, clamd.NewScanner(cl))
+	}
+	return out, nil
 }
