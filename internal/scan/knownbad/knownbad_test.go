@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 	"testing"
 	"testing/iotest"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -38,14 +40,16 @@ func newDB(t testing.TB) *meta.DB {
 
 func newReader() *Reader { return NewReader(now, npm.Rules{}, pypi.Rules{}) }
 
-// fakeMarker records curation marks as FeedMalicious would make them.
+// fakeMarker records curation marks as FeedMalicious makes them (the
+// feedMarker of cmd/trove ignores ErrExists and ErrNotFound).
 type fakeMarker struct{ marks map[string]string }
 
 func (f *fakeMarker) MarkMalicious(ctx context.Context, eco trove.Ecosystem, name trove.Name, versions, why string, remove bool) error {
 	k := fmt.Sprintf("%s %s %s", eco, name, versions)
-	if remove {
+	switch _, marked := f.marks[k]; {
+	case remove:
 		delete(f.marks, k)
-	} else {
+	case !marked: // a mark that exists stays as it was
 		f.marks[k] = why
 	}
 	return nil
@@ -343,4 +347,77 @@ func TestSearchAcrossWindows(t *testing.T) {
 			t.Errorf("snippet at byte %d: hits %+v, %v; want one at line %d", at, hits, err, at/2+1)
 		}
 	}
+}
+
+// TestRemoveKeepsSharedMarks: removing a record unmarks only the versions
+// no other record lists; an unknown id is ErrNotFound.
+func TestRemoveKeepsSharedMarks(t *testing.T) {
+	db := newDB(t)
+	m := &fakeMarker{marks: map[string]string{}}
+	r := newReader()
+	for _, id := range []string{"MAL-2026-1", "MAL-2026-2"} {
+		extra := ""
+		if id == "MAL-2026-2" {
+			extra = `,"2.0.0"`
+		}
+		if err := r.ReadOSV(id+".json", []byte(`{"id":"`+id+`","affected":[{"package":{"ecosystem":"npm","name":"evil"},"versions":["1.0.0"`+extra+`]}]}`), false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := Apply(context.Background(), db, r.Batch(), m); err != nil {
+		t.Fatal(err)
+	}
+	if err := Remove(context.Background(), db, "MAL-2026-2", m); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"npm evil 1.0.0": "MAL-2026-1: malicious package"}
+	if diff := cmp.Diff(want, m.marks); diff != "" {
+		t.Errorf("marks after removing MAL-2026-2 (-want +got):\n%s", diff)
+	}
+	if err := Remove(context.Background(), db, "MAL-2026-2", m); !errors.Is(err, trove.ErrNotFound) {
+		t.Errorf("Remove(again) = %v, want ErrNotFound", err)
+	}
+}
+
+// FuzzRead: any bytes read as an OSV record or a hash list either fail
+// with an error naming the file or give records whose specs parse and
+// whose patterns are well formed.
+func FuzzRead(f *testing.F) {
+	for _, p := range []string{"testdata/osv/malicious/npm/--hiljson/MAL-2022-2.json", "testdata/osv/malicious/pypi/123bla/MAL-2024-10238.json"} {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Add([]byte("# summary: x\n" + strings.Repeat("ab", 32) + "  a.js\nsnippet: eval(atob('ZXZpbA=='))\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		for _, name := range []string{"fuzz.json", "fuzz.sha256"} {
+			r := newReader()
+			var err error
+			if strings.HasSuffix(name, ".json") {
+				err = r.ReadOSV(name, data, false)
+			} else {
+				err = r.ReadHashList(name, data)
+			}
+			if err != nil {
+				if !strings.Contains(err.Error(), name) {
+					t.Errorf("error %q does not name %s", err, name)
+				}
+				continue
+			}
+			for _, rec := range r.Batch().Records {
+				for _, v := range rec.Versions {
+					if _, err := parseSpec(v.Spec); err != nil {
+						t.Errorf("%s: stored spec %q does not parse: %v", rec.ID, v.Spec, err)
+					}
+				}
+				for _, p := range rec.Patterns {
+					if p.Kind == meta.PatternSHA256 && len(p.Value) != 64 || p.Kind == meta.PatternSnippet && (len(p.Value) < MinSnippetLen || !utf8.ValidString(p.Value)) {
+						t.Errorf("%s: bad pattern %+v", rec.ID, p)
+					}
+				}
+			}
+		}
+	})
 }
