@@ -35,6 +35,10 @@ compgen -G '/usr/share/python-wheels/wheel-*.whl' >/dev/null || need+=(python3-w
 /usr/bin/python3 -m pip --version >/dev/null 2>&1 || need+=(python3-pip)
 # PostgreSQL's server binaries: tests start their own server (internal/meta/pgtest).
 command -v initdb >/dev/null || compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need+=(postgresql)
+# ClamAV's daemon: tests start their own clamd with a signature database of
+# their own (internal/scan/clamd/clamdtest). freshclam, which it brings, is
+# never run: the tests need no downloaded signatures.
+[ -x /usr/sbin/clamd ] || need+=(clamav-daemon)
 if [ ${#need[@]} -gt 0 ]; then
 	SUDO=; [ "$(id -u)" -eq 0 ] || SUDO=sudo
 	$SUDO apt-get update -qq

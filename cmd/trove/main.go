@@ -54,7 +54,7 @@ func newRoot() *cobra.Command {
 	root.AddCommand(newServe(g), newAdmin(g), newAccountCmd(g), newToken(g), newYank(g), newDelete(g), newOwner(g), newOrg(g), newConfigCmd(g), newLogCmd(g),
 		newPublish(g), newVerify(g), newFsck(g), newBackup(g), newRestore(g), newVersion(),
 		newMigrate(g), newMigrateStorage(g), newUpstream(g), newMirror(),
-		newPolicy(g), newApprove(g), newAudit(), newDeny(g), newAllow(g), newCurator(g), newPackageCmd(g), newPublisher(g), newScanCmd(g))
+		newPolicy(g), newApprove(g), newAudit(), newDeny(g), newAllow(g), newCurator(g), newPackageCmd(g), newPublisher(g), newScanCmd(g), newMalware(g))
 	refuseUnknown(root)
 	return root
 }

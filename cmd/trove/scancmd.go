@@ -25,7 +25,11 @@ import (
 // newPipeline builds the configured scan pipeline: the one trove serve
 // runs on every upload and import, and trove scan on files.
 func newPipeline(c *config.Config, db *meta.DB, rev secret.Revoker) (*scan.Pipeline, error) {
-	return scan.NewPipeline(secret.New(rev)), nil
+	scanners, err := uploadScanners(c, db, rev)
+	if err != nil {
+		return nil, err
+	}
+	return scan.NewPipeline(scanners...), nil
 }
 
 // noRevoker revokes nothing: trove scan reports tokens, it does not act.

@@ -26,6 +26,9 @@ import (
 	"github.com/trove-dev/trove/internal/page"
 	"github.com/trove-dev/trove/internal/pypi"
 	"github.com/trove-dev/trove/internal/registry"
+	"github.com/trove-dev/trove/internal/scan"
+	"github.com/trove-dev/trove/internal/scan/clamd"
+	"github.com/trove-dev/trove/internal/scan/knownbad"
 	"github.com/trove-dev/trove/internal/scan/secret"
 	"github.com/trove-dev/trove/internal/server"
 	"github.com/trove-dev/trove/internal/translog"
@@ -389,4 +392,19 @@ func (u uploadRevoker) Revoke(ctx context.Context, token string, at secret.Locat
 		rv.Client = "an upload by " + who.UserName
 	}
 	return u.tokens.RevokeLeaked(context.WithoutCancel(ctx), token, rv)
+}
+
+// uploadScanners returns the scanners every upload and upstream import
+// passes, in order: Trove tokens, the known-bad database, and ClamAV when
+// scan.clamd is set.
+func uploadScanners(c *config.Config, db *meta.DB, rev secret.Revoker) ([]scan.Scanner, error) {
+	out := []scan.Scanner{secret.New(rev), knownbad.New(db)}
+	if c.Scan.Clamd != "" {
+		cl, err := clamd.New(c.Scan.Clamd)
+		if err != nil {
+			return nil, fmt.Errorf("scan.clamd: %w", err)
+		}
+		out = append(out, clamd.NewScanner(cl))
+	}
+	return out, nil
 }

@@ -75,6 +75,9 @@ type Config struct {
 	// SecretScanning configures the endpoint secret scanners report
 	// leaked tokens to.
 	SecretScanning SecretScanning `toml:"secret_scanning"`
+
+	// Scan configures the upload scanners (docs/scanning.md).
+	Scan Scan `toml:"scan"`
 }
 
 // Namespaces configures who may create packages where.
@@ -573,6 +576,7 @@ func (c *Config) Validate() error {
 			"(npm asks for npm:<host>); set base_url = \"https://trove.example.com\" (or TROVE_BASE_URL)")
 	}
 	errs = append(errs, c.SecretScanning.validate()...)
+	errs = append(errs, c.Scan.validate()...)
 	errs = append(errs, c.Accounts.validateSignup()...)
 	if c.Accounts.HashWait <= 0 {
 		bad("accounts.hash_wait: must be positive")

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
@@ -541,5 +542,30 @@ func TestSecretScanning(t *testing.T) {
 	s.Keys["missing"] = filepath.Join(dir, "nope.pem")
 	if _, err := s.PEMKeys(); err == nil || !strings.Contains(err.Error(), "secret_scanning.keys.missing") {
 		t.Errorf("PEMKeys with a missing file = %v, want an error naming the key", err)
+	}
+}
+
+// TestScanClamd: the clamd address is off by default, read from the file
+// or TROVE_SCAN_CLAMD, and checked.
+func TestScanClamd(t *testing.T) {
+	for _, tc := range []struct{ addr, wantErr string }{
+		{"", ""},
+		{"unix:/run/clamav/clamd.ctl", ""},
+		{"tcp:127.0.0.1:3310", ""},
+		{"/run/clamav/clamd.ctl", `scan.clamd: "/run/clamav/clamd.ctl": want unix:/path/to/clamd.ctl or tcp:host:port`},
+		{"tcp:localhost", "scan.clamd"},
+		{"unix:", "scan.clamd"},
+	} {
+		c, err := Load("", []string{"TROVE_SCAN_CLAMD=" + tc.addr})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Scan.Clamd != tc.addr {
+			t.Errorf("TROVE_SCAN_CLAMD=%q: Scan.Clamd = %q", tc.addr, c.Scan.Clamd)
+		}
+		err = errors.Join(c.Scan.validate()...)
+		if tc.wantErr == "" && err != nil || tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)) {
+			t.Errorf("Validate(clamd %q) = %v, want %q", tc.addr, err, tc.wantErr)
+		}
 	}
 }

@@ -77,3 +77,28 @@ func isLoopback(host string) bool {
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
 }
+
+// Scan configures the upload scanners.
+type Scan struct {
+	// Clamd is the address of a ClamAV daemon every uploaded and
+	// imported file is sent to: "unix:/run/clamav/clamd.ctl" (its
+	// LocalSocket) or "tcp:127.0.0.1:3310" (its TCPSocket). Empty: no
+	// ClamAV scan. Its StreamMaxLength must exceed the largest upload.
+	Clamd string `toml:"clamd"`
+}
+
+func (s *Scan) validate() []error {
+	if s.Clamd == "" {
+		return nil
+	}
+	network, addr, _ := strings.Cut(s.Clamd, ":")
+	switch {
+	case network == "unix" && addr != "":
+		return nil
+	case network == "tcp":
+		if _, _, err := net.SplitHostPort(addr); err == nil {
+			return nil
+		}
+	}
+	return []error{fmt.Errorf("scan.clamd: %q: want unix:/path/to/clamd.ctl or tcp:host:port", s.Clamd)}
+}

@@ -90,6 +90,9 @@ var dumpTables = []dumpTable{
 	{name: "review_reminders", order: "user_id, subject"},
 	{name: "email_domains", order: "domain"},
 	{name: "trusted_publishers", order: "id", serial: true},
+	{name: "malware_records", order: "id"},
+	{name: "malware_versions", order: "record_id, ecosystem, name, spec"},
+	{name: "malware_patterns", order: "kind, value, record_id"},
 }
 
 // ephemeralTables are the tables a dump leaves out: the replicas' job

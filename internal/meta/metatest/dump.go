@@ -97,6 +97,11 @@ func Fill(t *testing.T, db *meta.DB) {
 		if err := tx.InsertRelease(ctx, big); err != nil {
 			return err
 		}
+		if err := tx.PutMalwareRecord(ctx, &meta.MalwareRecord{ID: "MAL-2026-7", Origin: "osv", Summary: "Malicious code in évil (npm)", Imported: now,
+			Versions: []meta.MalwareVersions{{Ecosystem: trove.NPM, Name: "evil", Spec: "*"}},
+			Patterns: []meta.MalwarePattern{{Kind: meta.PatternSnippet, Value: "eval(atob('ZXZpbA=='))", Label: "é"}}}); err != nil {
+			return err
+		}
 		if err := tx.InsertHold(ctx, &meta.Hold{ReleaseID: big.ID, Reason: "burst", Message: "held: more than 5 packages within 10m0s",
 			Tags: []string{"latest"}, Lines: []string{"demo h1:x="}, At: now}); err != nil {
 			return err

@@ -62,6 +62,7 @@ func Run(t *testing.T, newDB func(t *testing.T) *meta.DB) {
 	t.Run("ActiveAdmins", func(t *testing.T) { testActiveAdmins(t, newDB(t)) })
 	t.Run("SecurityEventFilters", func(t *testing.T) { testSecurityEventFilters(t, newDB(t)) })
 	t.Run("AuditLog", func(t *testing.T) { testAuditLog(t, newDB(t)) })
+	t.Run("Malware", func(t *testing.T) { testMalware(t, newDB(t)) })
 	t.Run("DumpRoundTrip", func(t *testing.T) { testDumpRoundTrip(t, newDB) })
 	t.Run("DumpLoadErrors", func(t *testing.T) { testDumpLoadErrors(t, newDB(t)) })
 }
