@@ -37,10 +37,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strings"
 
 	"github.com/trove-dev/trove/internal/access"
-	"github.com/trove-dev/trove/internal/archive"
 	"github.com/trove-dev/trove/internal/scan"
 	"github.com/trove-dev/trove/internal/trove"
 )
@@ -119,7 +117,7 @@ func (sc *Scanner) Scan(ctx context.Context, a *scan.Artifact) ([]scan.Finding, 
 	s := newSearcher()
 	for _, f := range a.Files {
 		loc := Location{Ecosystem: a.Ecosystem, Name: a.Name, Version: a.Version, Artifact: f.Name}
-		err := walk(f, func(member string, r io.Reader) error {
+		err := scan.Walk(f, func(member string, r io.Reader) error {
 			loc.File = member
 			return s.search(r, func(h hit) error {
 				l := loc
@@ -192,31 +190,4 @@ func describe(tok string, live, again bool, loc Location) string {
 	}
 	return fmt.Sprintf("a Trove API token (%s) that is not live here (unknown, revoked or expired); "+
 		"credentials do not belong in packages: remove it", shown)
-}
-
-// walk calls fn with each file of f: an archive's members by their
-// names, anything else as itself.
-func walk(f scan.File, fn func(name string, r io.Reader) error) error {
-	lim := archive.DefaultLimits()
-	each := func(e archive.Entry, r io.Reader) error {
-		if e.Dir {
-			return nil
-		}
-		return fn(e.Name, r)
-	}
-	whole := io.NewSectionReader(f.Content, 0, f.Size)
-	name := strings.ToLower(f.Name)
-	switch {
-	case strings.HasSuffix(name, ".tgz") || strings.HasSuffix(name, ".tar.gz"):
-		return archive.WalkTarGz(whole, lim, each)
-	case strings.HasSuffix(name, ".tar"):
-		return archive.WalkTar(whole, lim, each)
-	case strings.HasSuffix(name, ".zip") || strings.HasSuffix(name, ".whl"):
-		z, err := archive.OpenZip(f.Content, f.Size, lim)
-		if err != nil {
-			return err
-		}
-		return z.Walk(each)
-	}
-	return fn(f.Name, whole)
 }
