@@ -27,6 +27,7 @@ import (
 	"github.com/trove-dev/trove/internal/pypi"
 	"github.com/trove-dev/trove/internal/registry"
 	"github.com/trove-dev/trove/internal/scan"
+	"github.com/trove-dev/trove/internal/scan/malware"
 	"github.com/trove-dev/trove/internal/scan/secret"
 	"github.com/trove-dev/trove/internal/server"
 	"github.com/trove-dev/trove/internal/translog"
@@ -222,7 +223,7 @@ func wire(ctx context.Context, c *config.Config) (*stack, error) {
 	reg, err := registry.New(registry.Config{
 		DB:      db,
 		Blobs:   blobs,
-		Scan:    scan.NewPipeline(secret.New(uploadRevoker{tokens})), // TODO(issue 13): other secrets, malware, install scripts
+		Scan:    scan.NewPipeline(secret.New(uploadRevoker{tokens}), malware.New()), // TODO(issue 13): other secrets
 		Rules:   ecosystemRules(),
 		TempDir: c.TempDir(),
 		Log:     tlog,
