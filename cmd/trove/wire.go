@@ -29,6 +29,7 @@ import (
 	"github.com/trove-dev/trove/internal/scan"
 	"github.com/trove-dev/trove/internal/scan/clamd"
 	"github.com/trove-dev/trove/internal/scan/knownbad"
+	"github.com/trove-dev/trove/internal/scan/malware"
 	"github.com/trove-dev/trove/internal/scan/secret"
 	"github.com/trove-dev/trove/internal/server"
 	"github.com/trove-dev/trove/internal/translog"
@@ -398,7 +399,7 @@ func (u uploadRevoker) Revoke(ctx context.Context, token string, at secret.Locat
 // passes, in order: Trove tokens, the known-bad database, and ClamAV when
 // scan.clamd is set.
 func uploadScanners(c *config.Config, db *meta.DB, rev secret.Revoker) ([]scan.Scanner, error) {
-	out := []scan.Scanner{secret.New(rev), knownbad.New(db)}
+	out := []scan.Scanner{secret.New(rev), knownbad.New(db), malware.New()}
 	if c.Scan.Clamd != "" {
 		cl, err := clamd.New(c.Scan.Clamd)
 		if err != nil {
