@@ -12,9 +12,13 @@ for (const file of files) {
   const tgz = readFileSync(file);
   let pkg;
   try {
-    pkg = JSON.parse(execFileSync('tar', ['-xzOf', file, 'package/package.json'], { maxBuffer: 1 << 24 }));
+    // The manifest is the top directory's package.json ("package/" for
+    // most tarballs; @types packages use the package's own name).
+    const top = execFileSync('tar', ['-tzf', file], { maxBuffer: 1 << 26 }).toString().split('\n')
+      .find((n) => /^[^/]+\/package\.json$/.test(n));
+    pkg = JSON.parse(execFileSync('tar', ['-xzOf', file, top], { maxBuffer: 1 << 24 }));
   } catch (e) {
-    console.log(`${file}\t-\t0\tno package/package.json`);
+    console.log(`${file}\t-\t0\tno top-level package.json`);
     continue;
   }
   // What npm strips or adds on publish; publishConfig never redirects here.
