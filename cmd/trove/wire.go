@@ -219,10 +219,15 @@ func wire(ctx context.Context, c *config.Config) (*stack, error) {
 		return nil, err
 	}
 	tokens := access.NewTokens(db, nil)
+	credentials, err := secret.NewLeaks(secretsVerdict(c))
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
 	reg, err := registry.New(registry.Config{
 		DB:      db,
 		Blobs:   blobs,
-		Scan:    scan.NewPipeline(secret.New(uploadRevoker{tokens})), // TODO(issue 13): other secrets, malware, install scripts
+		Scan:    scan.NewPipeline(secret.New(uploadRevoker{tokens}), credentials), // TODO(issue 13): malware, install scripts
 		Rules:   ecosystemRules(),
 		TempDir: c.TempDir(),
 		Log:     tlog,
@@ -374,4 +379,12 @@ func (u uploadRevoker) Revoke(ctx context.Context, token string, at secret.Locat
 		rv.Client = "an upload by " + who.UserName
 	}
 	return u.tokens.RevokeLeaked(context.WithoutCancel(ctx), token, rv)
+}
+
+// secretsVerdict is what scan.secrets makes of credentials in uploads.
+func secretsVerdict(c *config.Config) scan.Verdict {
+	if c.Scan.Secrets == "hold" {
+		return scan.Hold
+	}
+	return scan.Reject
 }

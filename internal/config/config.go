@@ -65,6 +65,7 @@ type Config struct {
 	TLS          TLS          `toml:"tls"`
 	Upstream     Upstream     `toml:"upstream"`
 	Mail         Mail         `toml:"mail"`
+	Scan         Scan         `toml:"scan"`
 	// TrustedPublishing is off until issuers are configured.
 	TrustedPublishing TrustedPublishing `toml:"trusted_publishing"`
 
@@ -413,6 +414,7 @@ func Default() Config {
 		Namespaces:        Namespaces{Reserved: slices.Clone(DefaultReserved)},
 		TLS:               TLS{HSTSMaxAge: Duration(DefaultHSTSMaxAge)},
 		Upstream:          DefaultUpstream,
+		Scan:              Scan{Secrets: "reject"},
 		Mail:              Mail{Port: 587, TLS: "mandatory", Timeout: Duration(30 * time.Second), PerRecipientHour: 10},
 		TrustedPublishing: TrustedPublishing{Leeway: Duration(time.Minute)},
 	}
@@ -573,6 +575,7 @@ func (c *Config) Validate() error {
 			"(npm asks for npm:<host>); set base_url = \"https://trove.example.com\" (or TROVE_BASE_URL)")
 	}
 	errs = append(errs, c.SecretScanning.validate()...)
+	errs = append(errs, c.Scan.validate()...)
 	errs = append(errs, c.Accounts.validateSignup()...)
 	if c.Accounts.HashWait <= 0 {
 		bad("accounts.hash_wait: must be positive")

@@ -10,6 +10,24 @@ import (
 	"strings"
 )
 
+// Scan configures the scanners every upload passes (docs/scanning.md).
+type Scan struct {
+	// Secrets is what becomes of an upload holding another service's
+	// credential (a cloud key, a provider's API token): "reject" (the
+	// default) or "hold" for review. Heuristic matches and findings in
+	// test files are held either way.
+	Secrets string `toml:"secrets"`
+}
+
+// validate reports the problems of the scan settings.
+func (s *Scan) validate() []error {
+	switch s.Secrets {
+	case "reject", "hold":
+		return nil
+	}
+	return []error{fmt.Errorf(`scan.secrets: %q is not a choice: "reject" refuses uploads holding credentials, "hold" keeps them for review`, s.Secrets)}
+}
+
 // SecretScanning configures the endpoint secret scanners report exposed
 // Trove tokens to (POST /api/v1/secret-scanning/github, in GitHub's
 // secret scanning partner format; docs/accounts.md). Without keys and
