@@ -1,6 +1,8 @@
 package secret
 
 import (
+	"time"
+
 	"regexp"
 
 	"bytes"
@@ -39,6 +41,9 @@ type Leaks struct {
 	rules   *ruleSet
 	idx     *keywordIndex
 	verdict scan.Verdict
+	// budget is the regexps' time per scan, and perMiB what each MiB
+	// read adds to it (budgetBase, budgetPerMiB).
+	budget, perMiB time.Duration
 }
 
 // NewLeaks returns the scanner, whose findings have the verdict v
@@ -52,7 +57,7 @@ func NewLeaks(v scan.Verdict) (*Leaks, error) {
 	if v != scan.Reject && v != scan.Hold {
 		return nil, fmt.Errorf("secret: leaks verdict must be reject or hold, not %v", v)
 	}
-	return &Leaks{rules: rs, idx: rs.index(), verdict: v}, nil
+	return &Leaks{rules: rs, idx: rs.index(), verdict: v, budget: budgetBase, perMiB: budgetPerMiB}, nil
 }
 
 // index builds the keyword automaton of the rules.
@@ -116,6 +121,10 @@ func (l *Leaks) Scan(ctx context.Context, a *scan.Artifact) ([]scan.Finding, err
 		case err != nil:
 			return nil, fmt.Errorf("searching %s for credentials: %w", f.Name, err)
 		}
+	}
+	if s.exhausted {
+		findings = append(findings, scan.Finding{Rule: "credentials-budget", Verdict: scan.Hold,
+			Message: "this upload holds too many strings shaped like credentials to check them all: held for review"})
 	}
 	if more > 0 {
 		findings = append(findings, scan.Finding{Rule: "credentials", Verdict: l.verdict,
@@ -213,6 +222,11 @@ const (
 	// the rules' reach.
 	overlapAfter = longReach
 	leakBuf      = back + chunk + overlapAfter
+	// budgetBase and budgetPerMiB bound the time the regexps may take
+	// per scan (see leakSearch): ordinary code takes under 20 ms per MiB,
+	// text made of keywords up to seconds.
+	budgetBase   = 2 * time.Second
+	budgetPerMiB = 200 * time.Millisecond
 	// maxSeen bounds the matches remembered to drop those found twice in
 	// overlapping windows.
 	maxSeen = 4096
@@ -223,11 +237,18 @@ type span struct{ from, to int }
 
 // A leakSearch is the state of one scan: its buffer and scratch space.
 type leakSearch struct {
-	l     *Leaks
-	buf   []byte
-	spans map[int][]span // rule index → spans, this round
-	found []leak
-	seen  map[[3]int64]bool
+	l   *Leaks
+	buf []byte
+	// The regexps' work is bounded per scan: they may run for
+	// budgetBase plus budgetPerMiB for each MiB read. Text crowded with
+	// keywords (hostile, or very unusual) exhausts it: the rest of the
+	// scan is then not checked, and the upload is held (exhausted).
+	read       int64
+	regexpTime time.Duration
+	exhausted  bool
+	spans      map[int][]span // rule index → spans, this round
+	found      []leak
+	seen       map[[3]int64]bool
 }
 
 func (l *Leaks) newSearch() *leakSearch {
@@ -242,6 +263,9 @@ func (s *leakSearch) search(path string, r io.Reader, found func(leak)) error {
 		return nil
 	}
 	clear(s.seen)
+	if s.exhausted {
+		return nil
+	}
 	buf := s.buf
 	n := 0         // bytes in buf
 	own := 0       // where the bytes this round owns start
@@ -251,6 +275,7 @@ func (s *leakSearch) search(path string, r io.Reader, found func(leak)) error {
 	for {
 		m, err := io.ReadFull(r, buf[n:])
 		n += m
+		s.read += int64(m)
 		eof := err == io.EOF || err == io.ErrUnexpectedEOF
 		if err != nil && !eof {
 			return err
@@ -325,8 +350,15 @@ func (s *leakSearch) round(path string, base int64, own, end, n int, binary bool
 			continue
 		}
 		for _, sp := range ss {
+			if s.regexpTime > s.l.budget+time.Duration(s.read>>20)*s.l.perMiB {
+				s.exhausted = true
+				return
+			}
 			text := buf[sp.from:sp.to]
-			for _, m := range r.re.FindAllSubmatchIndex(text, -1) {
+			start := time.Now()
+			matches := r.re.FindAllSubmatchIndex(text, -1)
+			s.regexpTime += time.Since(start)
+			for _, m := range matches {
 				s.check(path, base, sp.from, text, r, ri, m)
 			}
 		}

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/trove-dev/trove/internal/archive/archivetest"
 	"github.com/trove-dev/trove/internal/scan"
@@ -295,5 +296,24 @@ func TestLeaksFixtures(t *testing.T) {
 	fs := scanText(t, l, "package/lib/sa.json", `{"type": "service_account", "private_key": "`+pemKey("", `\n`)+`"}`)
 	if len(fs) != 1 || fs[0].Verdict != scan.Reject || !strings.HasPrefix(fs[0].Message, "the private key of a cloud service account (") {
 		t.Errorf("service account key: got %+v", fs)
+	}
+}
+
+// TestLeaksBudget: text made of keywords makes the regexps slow; past the
+// scan's time budget the rest is not checked and the upload is held.
+func TestLeaksBudget(t *testing.T) {
+	l := leaksScanner(t, scan.Reject)
+	l.budget, l.perMiB = 20*time.Millisecond, time.Millisecond
+	start := time.Now()
+	fs := scanText(t, l, "package/a.js", strings.Repeat("sk_live_ curl -----BEGIN ", 200_000))
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("the scan took %v", d)
+	}
+	if len(fs) != 1 || fs[0].Rule != "credentials-budget" || fs[0].Verdict != scan.Hold {
+		t.Fatalf("got %+v", fs)
+	}
+	// Ordinary code is far within the budget.
+	if fs := scanText(t, leaksScanner(t, scan.Reject), "package/b.js", lines(50000, "")); len(fs) != 0 {
+		t.Errorf("ordinary code: %+v", fs)
 	}
 }
