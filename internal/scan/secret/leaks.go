@@ -33,7 +33,7 @@ import (
 //
 // Files are walked as the Trove-token scanner walks them (same archive
 // limits), read in 64 KiB pieces that overlap by what a match may span,
-// so memory is one buffer of about 81 KiB per scan. Files gitleaks' global
+// so memory is one buffer of about 80 KiB per scan. Files gitleaks' global
 // allowlist skips by path (images, fonts, lock files, bundled
 // node_modules, .dist-info) are not read. Rules excluded as too noisy for
 // packages are listed in docs/scanning.md.
@@ -90,7 +90,7 @@ type leak struct {
 // Scan implements scan.Scanner.
 func (l *Leaks) Scan(ctx context.Context, a *scan.Artifact) ([]scan.Finding, error) {
 	var findings []scan.Finding
-	more := 0
+	more, moreVerdict := 0, scan.Publish // beyond MaxFindings: how many, the strictest verdict
 	s := l.newSearch()
 	for _, f := range a.Files {
 		err := walk(f, func(member string, r io.Reader) error {
@@ -108,6 +108,7 @@ func (l *Leaks) Scan(ctx context.Context, a *scan.Artifact) ([]scan.Finding, err
 				}
 				if len(findings) >= MaxFindings {
 					more++
+					moreVerdict = max(moreVerdict, v)
 					return
 				}
 				findings = append(findings, scan.Finding{Rule: k.rule.id, File: member, Line: k.line, Verdict: v,
@@ -127,7 +128,7 @@ func (l *Leaks) Scan(ctx context.Context, a *scan.Artifact) ([]scan.Finding, err
 			Message: "this upload holds too many strings shaped like credentials to check them all: held for review"})
 	}
 	if more > 0 {
-		findings = append(findings, scan.Finding{Rule: "credentials", Verdict: l.verdict,
+		findings = append(findings, scan.Finding{Rule: "credentials", Verdict: moreVerdict,
 			Message: fmt.Sprintf("and %d more places holding credentials", more)})
 	}
 	return findings, nil

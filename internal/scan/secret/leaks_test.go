@@ -205,8 +205,13 @@ func TestLeaksMaxFindings(t *testing.T) {
 		fmt.Fprintf(&b, "k%d = %s\n", i, "gh"+"p_"+randFrom(uint64(100+i), alnum, 36))
 	}
 	fs := scanText(t, leaksScanner(t, scan.Reject), "package/a.js", b.String())
-	if len(fs) != MaxFindings+1 || !strings.Contains(fs[MaxFindings].Message, "and 5 more places") {
+	if len(fs) != MaxFindings+1 || !strings.Contains(fs[MaxFindings].Message, "and 5 more places") || fs[MaxFindings].Verdict != scan.Reject {
 		t.Fatalf("got %d findings, last %+v", len(fs), fs[len(fs)-1])
+	}
+	// In a test file they all hold, the count too.
+	fs = scanText(t, leaksScanner(t, scan.Reject), "package/test/a.js", b.String())
+	if len(fs) != MaxFindings+1 || fs[MaxFindings].Verdict != scan.Hold {
+		t.Fatalf("in a test file: got %d findings, last %+v", len(fs), fs[len(fs)-1])
 	}
 }
 
