@@ -16,17 +16,9 @@ type keywordIndex struct {
 // A kwOut is a keyword that ends in a state: its length and the rules
 // that name it.
 type kwOut struct {
-	n         int
-	rules     []int
-	wordStart bool // only at the start of a word (wordStartKeywords)
+	n     int
+	rules []int
 }
-
-// wordStartKeywords are keywords whose rules match only where the
-// keyword starts a word (the regexp begins with \b and the keyword), so
-// an occurrence inside a word is not a hit. "s." is vault-service-token's
-// (\b(?:hvs\.…|s\.…)): as a hit anywhere it would run the rule over
-// nearly every byte of code ("this.s.x", "props.items").
-var wordStartKeywords = map[string]bool{"s.": true}
 
 // newKeywordIndex builds the automaton for keywords (lowercase), each
 // mapped to the indexes of the rules that name it.
@@ -65,7 +57,7 @@ func newKeywordIndex(keywords map[string][]int) *keywordIndex {
 			}
 			s = k.delta[s*int32(k.ncls)+c]
 		}
-		k.out[s] = append(k.out[s], kwOut{n: len(w), rules: rules, wordStart: wordStartKeywords[w]})
+		k.out[s] = append(k.out[s], kwOut{n: len(w), rules: rules})
 	}
 	// Breadth first: failure links, completing the transitions and the
 	// outputs of each state with those of its failure state.
@@ -107,9 +99,7 @@ func (k *keywordIndex) find(text []byte, hit func(start int, rules []int)) {
 		s = k.delta[s*ncls+int32(k.class[b])]
 		if s != 0 && k.out[s] != nil {
 			for _, o := range k.out[s] {
-				if start := i + 1 - o.n; !o.wordStart || start == 0 || !isWordByte(text[start-1]) {
-					hit(start, o.rules)
-				}
+				hit(i+1-o.n, o.rules)
 			}
 		}
 	}

@@ -332,6 +332,9 @@ func (s *leakSearch) round(path string, base int64, own, end, n int, binary bool
 			return
 		}
 		for _, ri := range rs {
+			if rules[ri].wordStart && p > 0 && isWordByte(buf[p-1]) {
+				continue
+			}
 			sp := span{max(0, p-back), min(n, p+rules[ri].reach)}
 			ss := s.spans[ri]
 			if k := len(ss) - 1; k >= 0 && sp.from <= ss[k].to {

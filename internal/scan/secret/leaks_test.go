@@ -268,7 +268,7 @@ func TestKeywordIndex(t *testing.T) {
 	k := newKeywordIndex(map[string][]int{"he": {0}, "she": {1}, "his": {2}, "hers": {3}, "s.": {4}})
 	var got []string
 	k.find([]byte("uSHErs his s.x is.y"), func(start int, rules []int) { got = append(got, fmt.Sprint(start, rules)) })
-	want := "[1 [1] 2 [0] 2 [3] 7 [2] 11 [4]]"
+	want := "[1 [1] 2 [0] 2 [3] 7 [2] 11 [4] 16 [4]]"
 	if fmt.Sprint(got) != want {
 		t.Errorf("got %v, want %v", got, want)
 	}
@@ -320,5 +320,31 @@ func TestLeaksBudget(t *testing.T) {
 	// Ordinary code is far within the budget.
 	if fs := scanText(t, leaksScanner(t, scan.Reject), "package/b.js", lines(50000, "")); len(fs) != 0 {
 		t.Errorf("ordinary code: %+v", fs)
+	}
+}
+
+// TestWordStarts: the rules whose keywords count only at a word start
+// are those whose matches begin, after \b, with a keyword.
+func TestWordStarts(t *testing.T) {
+	rs, err := loadRules()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make(map[string]bool)
+	for _, r := range rs.rules {
+		got[r.id] = r.wordStart
+	}
+	for id, want := range map[string]bool{
+		"vault-service-token": true, "aws-access-token": true, "authress-service-client-access-key": true,
+		"square-access-token": true, "stripe-access-token": true, "gcp-api-key": true, "1password-secret-key": true,
+		"airtable-personnal-access-token": false, // \b(pat…, keyword airtable
+		"github-pat":                      false, // no \b
+		"private-key":                     false,
+		"adafruit-api-key":                false,
+		"facebook-page-access-token":      false, // \bEAA[MC]: the keywords are longer than the literal
+	} {
+		if got[id] != want {
+			t.Errorf("%s: wordStart = %v, want %v", id, got[id], want)
+		}
 	}
 }

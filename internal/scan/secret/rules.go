@@ -4,6 +4,7 @@ import (
 	_ "embed"
 	"fmt"
 	"regexp"
+	"regexp/syntax"
 	"slices"
 	"strings"
 	"sync"
@@ -52,6 +53,10 @@ type rule struct {
 	// such as "adafruit" or "curl -u" before it) rather than by a
 	// credential's own format: its findings hold rather than reject.
 	heuristic bool
+	// wordStart says every match starts at a word start with one of the
+	// rule's keywords (wordStarts): occurrences of its keywords inside a
+	// word need not be looked at.
+	wordStart bool
 }
 
 // contextRules are the rules that match by context, besides those built
@@ -161,6 +166,7 @@ func parseRules(text string) (*ruleSet, error) {
 		for _, k := range tr.Keywords {
 			r.keywords = append(r.keywords, strings.ToLower(k))
 		}
+		r.wordStart = wordStarts(tr.Regex, r.keywords)
 		for _, ta := range tr.Allowlists {
 			a, err := compileAllowlist(ta)
 			if err != nil {
@@ -171,6 +177,99 @@ func parseRules(text string) (*ruleSet, error) {
 		rs.rules = append(rs.rules, r)
 	}
 	return rs, nil
+}
+
+// wordStarts reports whether every match of expr starts at a word start
+// with one of keywords: expr is \b followed by literal alternatives
+// (\b(?:AKIA|ASIA…), \b(hvs\.…|s\.…)) that each begin with a word
+// character and with a keyword. For such a rule a keyword found inside
+// a word ("this.s.x", "desc_") is no hit: any match begins with another
+// occurrence of a keyword, at a word start.
+func wordStarts(expr string, keywords []string) bool {
+	re, err := syntax.Parse(expr, syntax.Perl)
+	if err != nil {
+		return false
+	}
+	seq := flatten(re)
+	if len(seq) < 2 || seq[0].Op != syntax.OpWordBoundary {
+		return false
+	}
+	prefixes, _ := literals(&syntax.Regexp{Op: syntax.OpConcat, Sub: seq[1:]})
+	if len(prefixes) == 0 {
+		return false
+	}
+	for _, p := range prefixes {
+		p = strings.ToLower(p)
+		if p == "" || !isWordByte(p[0]) || !slices.ContainsFunc(keywords, func(k string) bool { return strings.HasPrefix(p, k) }) {
+			return false
+		}
+	}
+	return true
+}
+
+// flatten returns the sequence of re's leading concatenation, with
+// captures opened.
+func flatten(re *syntax.Regexp) []*syntax.Regexp {
+	switch re.Op {
+	case syntax.OpCapture:
+		return flatten(re.Sub[0])
+	case syntax.OpConcat:
+		var out []*syntax.Regexp
+		for i, sub := range re.Sub {
+			if i == 0 {
+				out = append(out, flatten(sub)...)
+			} else {
+				out = append(out, sub)
+			}
+		}
+		return out
+	}
+	return []*syntax.Regexp{re}
+}
+
+// literals returns the literal strings every match of re begins with,
+// and whether they are the whole of its matches.
+func literals(re *syntax.Regexp) ([]string, bool) {
+	switch re.Op {
+	case syntax.OpLiteral:
+		return []string{string(re.Rune)}, true
+	case syntax.OpEmptyMatch:
+		return []string{""}, true
+	case syntax.OpCapture:
+		return literals(re.Sub[0])
+	case syntax.OpAlternate:
+		var out []string
+		whole := true
+		for _, sub := range re.Sub {
+			l, w := literals(sub)
+			if l == nil {
+				return nil, false
+			}
+			out = append(out, l...)
+			whole = whole && w
+		}
+		return out, whole
+	case syntax.OpConcat:
+		out := []string{""}
+		for _, sub := range re.Sub {
+			l, w := literals(sub)
+			if l == nil {
+				return out, false
+			}
+			var next []string
+			for _, a := range out {
+				for _, b := range l {
+					next = append(next, a+b)
+				}
+			}
+			out = next
+			if !w {
+				return out, false
+			}
+		}
+		return out, true
+	}
+	return nil, false
 }
 
 func compileAllowlist(ta tomlAllowlist) (allowlist, error) {
