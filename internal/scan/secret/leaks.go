@@ -26,7 +26,9 @@ import (
 //     (one Aho-Corasick automaton over each piece of a file);
 //   - only around the keywords found is the rule's regular expression run
 //     (from 256 bytes before a keyword to 1 KiB after it, 16 KiB for
-//     private keys), once per rule over the merged spans of a piece;
+//     private keys), once per rule over the merged spans of a piece; for
+//     rules whose matches start a word with a keyword, occurrences inside
+//     a word are skipped;
 //   - a match is then dropped if its secret's Shannon entropy is at most
 //     the rule's threshold, or if gitleaks' global allowlist or the rule's
 //     allowlists (regexes, stopwords, paths) allow it.
@@ -37,6 +39,11 @@ import (
 // allowlist skips by path (images, fonts, lock files, bundled
 // node_modules, .dist-info) are not read. Rules excluded as too noisy for
 // packages are listed in docs/scanning.md.
+//
+// Findings have the scanner's verdict (reject by default), except that
+// heuristics hold: context rules (a value named by its service), PEM
+// private keys other than a cloud service account's, and anything in a
+// test, fixture or example file, where private keys are no finding.
 type Leaks struct {
 	rules   *ruleSet
 	idx     *keywordIndex
