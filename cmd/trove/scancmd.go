@@ -29,7 +29,9 @@ func newPipeline(c *config.Config, db *meta.DB, rev secret.Revoker) (*scan.Pipel
 	if err != nil {
 		return nil, err
 	}
-	return scan.NewPipeline(scanners...), nil
+	p := scan.NewPipeline(scanners...)
+	p.SetTimes(c.Scan.InlineTimeout.Std(), c.Scan.SlowWait.Std())
+	return p, nil
 }
 
 // noRevoker revokes nothing: trove scan reports tokens, it does not act.

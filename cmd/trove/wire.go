@@ -396,10 +396,14 @@ func (u uploadRevoker) Revoke(ctx context.Context, token string, at secret.Locat
 }
 
 // uploadScanners returns the scanners every upload and upstream import
-// passes, in order: Trove tokens, the known-bad database, and ClamAV when
-// scan.clamd is set.
+// passes, in order: Trove tokens, other credentials, the known-bad
+// database, the malware heuristics, and ClamAV when scan.clamd is set.
 func uploadScanners(c *config.Config, db *meta.DB, rev secret.Revoker) ([]scan.Scanner, error) {
-	out := []scan.Scanner{secret.New(rev), knownbad.New(db), malware.New()}
+	credentials, err := secret.NewLeaks(secretsVerdict(c))
+	if err != nil {
+		return nil, err
+	}
+	out := []scan.Scanner{secret.New(rev), credentials, knownbad.New(db), malware.New()}
 	if c.Scan.Clamd != "" {
 		cl, err := clamd.New(c.Scan.Clamd)
 		if err != nil {
@@ -408,4 +412,12 @@ func uploadScanners(c *config.Config, db *meta.DB, rev secret.Revoker) ([]scan.S
 		out = append(out, clamd.NewScanner(cl))
 	}
 	return out, nil
+}
+
+// secretsVerdict is what scan.secrets makes of credentials in uploads.
+func secretsVerdict(c *config.Config) scan.Verdict {
+	if c.Scan.Secrets == "hold" {
+		return scan.Hold
+	}
+	return scan.Reject
 }

@@ -65,6 +65,8 @@ type Config struct {
 	TLS          TLS          `toml:"tls"`
 	Upstream     Upstream     `toml:"upstream"`
 	Mail         Mail         `toml:"mail"`
+	// Scan configures the upload scanners (docs/scanning.md).
+	Scan Scan `toml:"scan"`
 	// TrustedPublishing is off until issuers are configured.
 	TrustedPublishing TrustedPublishing `toml:"trusted_publishing"`
 
@@ -75,9 +77,6 @@ type Config struct {
 	// SecretScanning configures the endpoint secret scanners report
 	// leaked tokens to.
 	SecretScanning SecretScanning `toml:"secret_scanning"`
-
-	// Scan configures the upload scanners (docs/scanning.md).
-	Scan Scan `toml:"scan"`
 }
 
 // Namespaces configures who may create packages where.
@@ -416,6 +415,7 @@ func Default() Config {
 		Namespaces:        Namespaces{Reserved: slices.Clone(DefaultReserved)},
 		TLS:               TLS{HSTSMaxAge: Duration(DefaultHSTSMaxAge)},
 		Upstream:          DefaultUpstream,
+		Scan:              Scan{Secrets: "reject"},
 		Mail:              Mail{Port: 587, TLS: "mandatory", Timeout: Duration(30 * time.Second), PerRecipientHour: 10},
 		TrustedPublishing: TrustedPublishing{Leeway: Duration(time.Minute)},
 	}

@@ -569,3 +569,33 @@ func TestScanClamd(t *testing.T) {
 		}
 	}
 }
+
+// TestScanSecrets: credentials found in uploads reject by default; the
+// file or the environment can make them hold; anything else is refused.
+func TestScanSecrets(t *testing.T) {
+	c := Default()
+	c.Finish()
+	if c.Scan.Secrets != "reject" || c.Validate() != nil {
+		t.Fatalf("default scan.secrets = %q, %v", c.Scan.Secrets, c.Validate())
+	}
+	path := filepath.Join(t.TempDir(), "trove.toml")
+	if err := os.WriteFile(path, []byte("[scan]\nsecrets = \"hold\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load(path, nil)
+	if err != nil || c.Scan.Secrets != "hold" {
+		t.Fatalf("Load: scan.secrets = %q, %v", c.Scan.Secrets, err)
+	}
+	c, err = Load("", []string{"TROVE_SCAN_SECRETS=hold"})
+	if err != nil || c.Scan.Secrets != "hold" {
+		t.Fatalf("TROVE_SCAN_SECRETS: scan.secrets = %q, %v", c.Scan.Secrets, err)
+	}
+	for _, bad := range []string{"", "publish", "Reject"} {
+		c := Default()
+		c.Scan.Secrets = bad
+		c.Finish()
+		if err := c.Validate(); err == nil || !strings.Contains(err.Error(), `scan.secrets: "`+bad+`" is not a choice`) {
+			t.Errorf("scan.secrets = %q: Validate = %v", bad, err)
+		}
+	}
+}

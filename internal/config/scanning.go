@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"maps"
 	"net"
@@ -9,6 +10,53 @@ import (
 	"slices"
 	"strings"
 )
+
+// Scan configures the scanners every upload passes (docs/scanning.md).
+type Scan struct {
+	// Secrets is what becomes of an upload holding another service's
+	// credential (a cloud key, a provider's API token): "reject" (the
+	// default) or "hold" for review. Heuristic matches and findings in
+	// test files are held either way.
+	Secrets string `toml:"secrets"`
+	// Clamd is the address of a ClamAV daemon every uploaded and
+	// imported file is sent to: "unix:/run/clamav/clamd.ctl" (its
+	// LocalSocket) or "tcp:127.0.0.1:3310" (its TCPSocket). Empty: no
+	// ClamAV scan. Its StreamMaxLength must exceed the largest upload.
+	Clamd string `toml:"clamd"`
+	// InlineTimeout bounds the inline scanners' work in an upload request
+	// (default 10s); an upload they do not finish is held until the scan
+	// job has scanned it.
+	InlineTimeout Duration `toml:"inline_timeout"`
+	// SlowWait is how long an upload request waits for the slow scanners
+	// (ClamAV; default 2s) before the release is held for the scan job.
+	SlowWait Duration `toml:"slow_wait"`
+}
+
+// validate reports the problems of the scan settings.
+func (s *Scan) validate() []error {
+	var errs []error
+	switch s.Secrets {
+	case "reject", "hold":
+	default:
+		errs = append(errs, fmt.Errorf(`scan.secrets: %q is not a choice: "reject" refuses uploads holding credentials, "hold" keeps them for review`, s.Secrets))
+	}
+	if s.InlineTimeout < 0 || s.SlowWait < 0 {
+		errs = append(errs, errors.New("scan.inline_timeout and scan.slow_wait: must not be negative (0 is the default)"))
+	}
+	if s.Clamd == "" {
+		return errs
+	}
+	network, addr, _ := strings.Cut(s.Clamd, ":")
+	switch {
+	case network == "unix" && addr != "":
+		return errs
+	case network == "tcp":
+		if _, _, err := net.SplitHostPort(addr); err == nil {
+			return errs
+		}
+	}
+	return append(errs, fmt.Errorf("scan.clamd: %q: want unix:/path/to/clamd.ctl or tcp:host:port", s.Clamd))
+}
 
 // SecretScanning configures the endpoint secret scanners report exposed
 // Trove tokens to (POST /api/v1/secret-scanning/github, in GitHub's
@@ -76,29 +124,4 @@ func isLoopback(host string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
-}
-
-// Scan configures the upload scanners.
-type Scan struct {
-	// Clamd is the address of a ClamAV daemon every uploaded and
-	// imported file is sent to: "unix:/run/clamav/clamd.ctl" (its
-	// LocalSocket) or "tcp:127.0.0.1:3310" (its TCPSocket). Empty: no
-	// ClamAV scan. Its StreamMaxLength must exceed the largest upload.
-	Clamd string `toml:"clamd"`
-}
-
-func (s *Scan) validate() []error {
-	if s.Clamd == "" {
-		return nil
-	}
-	network, addr, _ := strings.Cut(s.Clamd, ":")
-	switch {
-	case network == "unix" && addr != "":
-		return nil
-	case network == "tcp":
-		if _, _, err := net.SplitHostPort(addr); err == nil {
-			return nil
-		}
-	}
-	return []error{fmt.Errorf("scan.clamd: %q: want unix:/path/to/clamd.ctl or tcp:host:port", s.Clamd)}
 }

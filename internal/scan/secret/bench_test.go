@@ -96,3 +96,30 @@ func BenchmarkScanSearch(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkLeaksTarball is BenchmarkScanTarball for the credentials
+// scanner: every gitleaks rule Trove keeps, per unpacked byte.
+func BenchmarkLeaksTarball(b *testing.B) {
+	tgz, unpacked := benchTarball(b)
+	a := &scan.Artifact{Ecosystem: "npm", Name: "bench", Version: "1.0.0", Files: []scan.File{file("bench-1.0.0.tgz", tgz)}}
+	l := leaksScanner(b, scan.Reject)
+	b.SetBytes(unpacked)
+	for b.Loop() {
+		if fs, err := l.Scan(context.Background(), a); err != nil || len(fs) != 0 {
+			b.Fatal(fs, err)
+		}
+	}
+}
+
+// BenchmarkLeaksSearch measures the credentials search alone over the
+// unpacked source, per byte.
+func BenchmarkLeaksSearch(b *testing.B) {
+	src := []byte(benchSource(rand.New(rand.NewPCG(1, 2)), 16<<20))
+	s := leaksScanner(b, scan.Reject).newSearch()
+	b.SetBytes(int64(len(src)))
+	for b.Loop() {
+		if err := s.search("lib/bench.js", bytes.NewReader(src), func(k leak) { b.Fatal(k.rule.id) }); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -2,8 +2,11 @@ package secret
 
 import (
 	"bytes"
+	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/trove-dev/trove/internal/scan"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
@@ -60,6 +63,45 @@ func FuzzSearch(f *testing.F) {
 			if diff := cmp.Diff(want, got, cmp.AllowUnexported(hit{}), cmpopts.EquateEmpty()); diff != "" {
 				t.Fatalf("search with a %d-byte chunk (-reference +got):\n%s", size, diff)
 			}
+		}
+	})
+}
+
+// FuzzLeaks checks the credentials search on any text: a GitHub token
+// put on a line of its own anywhere is found there, once, whatever
+// surrounds it, and no match is reported twice.
+func FuzzLeaks(f *testing.F) {
+	f.Add([]byte("const a = 1;\n"), uint32(0))
+	f.Add([]byte(strings.Repeat("ghp_ s. AKIA -----BEGIN ", 3000)), uint32(chunk-10))
+	f.Add([]byte(strings.Repeat("x", 3*chunk)), uint32(2*chunk+back))
+	f.Add([]byte("\x00binary"), uint32(3))
+	l := leaksScanner(f, scan.Reject)
+	tok := "gh" + "p_" + randFrom(6, alnum, 36)
+	f.Fuzz(func(t *testing.T, b []byte, at uint32) {
+		pos := int(at) % (len(b) + 1)
+		text := append(append(append([]byte{}, b[:pos]...), "\n"+tok+"\n"...), b[pos:]...)
+		binary := bytes.IndexByte(text[:min(len(text), binarySniff)], 0) >= 0
+		var got []leak
+		if err := l.newSearch().search("lib/a.js", bytes.NewReader(text), func(k leak) { got = append(got, k) }); err != nil {
+			t.Fatal(err)
+		}
+		seen := make(map[string]bool)
+		found := 0
+		for _, k := range got {
+			id := fmt.Sprint(k.rule.id, k.offset, len(k.secret))
+			if seen[id] {
+				t.Errorf("reported twice: %s at %d", k.rule.id, k.offset)
+			}
+			seen[id] = true
+			if k.rule.id == "github-pat" && k.secret == tok && k.offset == int64(pos+1) {
+				found++
+				if wantLine := bytes.Count(text[:pos+1], []byte{'\n'}) + 1; !binary && k.line != wantLine {
+					t.Errorf("token on line %d, found on line %d", wantLine, k.line)
+				}
+			}
+		}
+		if found != 1 {
+			t.Errorf("token at byte %d found %d times; findings %v", pos+1, found, got)
 		}
 	})
 }

@@ -1,4 +1,6 @@
-// Package secret is the upload scanner that finds Trove API tokens in
+// Package secret holds the upload scanners that find credentials: [Leaks]
+// finds other services' (cloud keys, private keys, provider tokens; see
+// leaks.go), and [Scanner] Trove API tokens in
 // what is published: every member of an npm tarball, a wheel, an sdist
 // (.tar.gz or .zip) or a Go module zip, and any other file of an upload
 // (a Go module's go.mod) as it is. An upload holding a string with a
