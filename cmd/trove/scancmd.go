@@ -41,16 +41,16 @@ func (noRevoker) Revoke(context.Context, string, secret.Location) (bool, error) 
 
 // scanOutcome is one file's result, as trove scan --json prints it.
 type scanOutcome struct {
-	File      string         `json:"file"`
-	Ecosystem string         `json:"ecosystem"`
-	Name      string         `json:"name"`
-	Version   string         `json:"version"`
-	Bytes     int64          `json:"bytes"`              // the file's size
-	Unpacked  int64          `json:"unpacked,omitempty"` // its members' total size, for an archive
-	Seconds   float64        `json:"seconds"`            // the scan's wall time
-	Verdict   string         `json:"verdict"`
-	Findings  []scan.Finding `json:"findings,omitempty"`
-	Error     string         `json:"error,omitempty"`
+	File      string             `json:"file"`
+	Ecosystem string             `json:"ecosystem"`
+	Name      string             `json:"name"`
+	Version   string             `json:"version"`
+	Bytes     int64              `json:"bytes"`              // the file's size
+	Unpacked  int64              `json:"unpacked,omitempty"` // its members' total size, for an archive
+	Seconds   float64            `json:"seconds"`            // the scan's wall time
+	Verdict   string             `json:"verdict"`
+	Findings  []meta.ScanFinding `json:"findings,omitempty"`
+	Error     string             `json:"error,omitempty"`
 }
 
 func newScanCmd(g *globals) *cobra.Command {
@@ -175,7 +175,11 @@ func scanFile(ctx context.Context, p *scan.Pipeline, name string, eco trove.Ecos
 	if err != nil {
 		return fail(err)
 	}
-	o.Verdict, o.Findings = r.Verdict.String(), r.Findings
+	o.Verdict = r.Verdict.String()
+	for _, f := range r.Findings {
+		o.Findings = append(o.Findings, meta.ScanFinding{Scanner: f.Scanner, Rule: f.Rule, File: f.File, Line: f.Line,
+			Message: f.Message, Verdict: f.Verdict.String(), Malicious: f.Malicious})
+	}
 	return o
 }
 

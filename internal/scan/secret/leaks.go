@@ -267,7 +267,7 @@ func (l *Leaks) newSearch() *leakSearch {
 // leak in it, in order within each 64 KiB piece.
 func (s *leakSearch) search(path string, r io.Reader, found func(leak)) error {
 	rs := s.l.rules
-	if rs.global.pathAllowed(path) {
+	if rs.global.pathAllowed(path) || sourceMap.MatchString(path) {
 		return nil
 	}
 	clear(s.seen)
@@ -406,6 +406,9 @@ func (s *leakSearch) check(path string, base int64, from int, text []byte, r *ru
 	}
 	if r.entropy != 0 && shannon(secret) <= r.entropy {
 		return
+	}
+	if r.id == "private-key" && !plausibleKey(string(match)) {
+		return // an elided example
 	}
 	lineText := ""
 	lineFrom := bytes.LastIndexByte(text[:m[0]], '\n') + 1

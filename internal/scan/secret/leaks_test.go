@@ -2,9 +2,16 @@ package secret
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	crand "crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/base64"
 	"fmt"
 	"math/rand/v2"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -33,19 +40,38 @@ const (
 	digits   = "0123456789"
 )
 
-// pemKey returns a PEM private key block of the given type, its body
-// random base64 in 64-character lines joined by nl ("\n", or `\n` as in
-// JSON).
+// pemKey returns a PEM private key block of the given type ("RSA ", "EC "
+// or "" for PKCS #8) holding a key generated for the test, its body in
+// 64-character lines joined by nl ("\n", or `\n` as in JSON): elided
+// examples are no finding (plausibleKey), so samples must be real keys.
 func pemKey(kind, nl string) string {
+	keysOnce.Do(func() {
+		rsaKey, err := rsa.GenerateKey(crand.Reader, 2048)
+		if err != nil {
+			panic(err)
+		}
+		ecKey, err := ecdsa.GenerateKey(elliptic.P256(), crand.Reader)
+		if err != nil {
+			panic(err)
+		}
+		ecDER, _ := x509.MarshalECPrivateKey(ecKey)
+		p8, _ := x509.MarshalPKCS8PrivateKey(rsaKey)
+		keyDER = map[string][]byte{"RSA ": x509.MarshalPKCS1PrivateKey(rsaKey), "EC ": ecDER, "": p8}
+	})
 	var b strings.Builder
 	b.WriteString("-----BEGIN " + kind + "PRIVATE KEY-----" + nl)
-	body := randFrom(9, b64, 1600)
+	body := base64.StdEncoding.EncodeToString(keyDER[kind])
 	for i := 0; i < len(body); i += 64 {
 		b.WriteString(body[i:min(i+64, len(body))] + nl)
 	}
 	b.WriteString("-----END " + kind + "PRIVATE KEY-----" + nl)
 	return b.String()
 }
+
+var (
+	keysOnce sync.Once
+	keyDER   map[string][]byte
+)
 
 func leaksScanner(t testing.TB, v scan.Verdict) *Leaks {
 	t.Helper()
@@ -106,6 +132,10 @@ func TestLeaksRuleFamilies(t *testing.T) {
 		{"pem private key", pemKey("RSA ", "\n"), "private-key", true, ""},
 		{"pem public key", strings.ReplaceAll(pemKey("", "\n"), "PRIVATE", "PUBLIC"), "", false, ""},
 		{"pem key elided", "-----BEGIN RSA PRIVATE KEY-----\n...\n-----END RSA PRIVATE KEY-----\n", "", false, ""},
+		// As in dotenv's README and twilio's type declarations: shapes of keys, not keys.
+		{"pem key elided in the middle", "PRIVATE_KEY=\"-----BEGIN RSA PRIVATE KEY-----\n...\nKh9NV...\n...\n-----END RSA PRIVATE KEY-----\"\n", "", false, ""},
+		{"pem key truncated in a comment", "/** For example, `-----BEGIN RSA PRIVATE KEY----- MIIEpQIBAAKCAQEAuyf/lNrH9ck8DmNyo3fGgvCI1l9s+cmBY3WIz+cUDqmxiieR. -----END RSA PRIVATE KEY-----` */\n", "", false, ""},
+		{"pkcs8 key", pemKey("", "\n"), "private-key", true, ""},
 		{"npm token", "//registry.example/:_authToken=np" + "m_" + randFrom(17, alnum, 36), "npm-access-token", false, ""},
 		{"npm token placeholder", "//registry.example/:_authToken=np" + "m_" + strings.Repeat("a", 36), "", false, ""},
 		{"pypi token", "password = py" + "pi-AgEIcHlwaS5vcmc" + randFrom(18, alnum+"-_", 120), "pypi-upload-token", false, ""},
