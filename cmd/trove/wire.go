@@ -27,6 +27,7 @@ import (
 	"github.com/trove-dev/trove/internal/pypi"
 	"github.com/trove-dev/trove/internal/registry"
 	"github.com/trove-dev/trove/internal/scan"
+	"github.com/trove-dev/trove/internal/scan/delta"
 	"github.com/trove-dev/trove/internal/scan/secret"
 	"github.com/trove-dev/trove/internal/server"
 	"github.com/trove-dev/trove/internal/translog"
@@ -222,7 +223,7 @@ func wire(ctx context.Context, c *config.Config) (*stack, error) {
 	reg, err := registry.New(registry.Config{
 		DB:      db,
 		Blobs:   blobs,
-		Scan:    scan.NewPipeline(secret.New(uploadRevoker{tokens})), // TODO(issue 13): other secrets, malware, install scripts
+		Scan:    scan.NewPipeline(secret.New(uploadRevoker{tokens}), delta.New(deltaOptions(c.ScanChanges))), // TODO(issue 13): other secrets, malware
 		Rules:   ecosystemRules(),
 		TempDir: c.TempDir(),
 		Log:     tlog,
@@ -374,4 +375,11 @@ func (u uploadRevoker) Revoke(ctx context.Context, token string, at secret.Locat
 		rv.Client = "an upload by " + who.UserName
 	}
 	return u.tokens.RevokeLeaked(context.WithoutCancel(ctx), token, rv)
+}
+
+// deltaOptions are the thresholds of the comparison with the previous
+// release.
+func deltaOptions(c config.ScanChanges) delta.Options {
+	return delta.Options{SizeFactor: c.SizeFactor, SizeFloor: int64(c.SizeFloor), YoungDependency: c.YoungDependency.Std(),
+		NewMaintainer: c.NewMaintainer.Std(), MissingDependency: c.MissingDependency}
 }

@@ -75,6 +75,10 @@ type Config struct {
 	// SecretScanning configures the endpoint secret scanners report
 	// leaked tokens to.
 	SecretScanning SecretScanning `toml:"secret_scanning"`
+
+	// ScanChanges configures the comparison of each release with the
+	// package's previous one.
+	ScanChanges ScanChanges `toml:"scan_changes"`
 }
 
 // Namespaces configures who may create packages where.
@@ -415,6 +419,7 @@ func Default() Config {
 		Upstream:          DefaultUpstream,
 		Mail:              Mail{Port: 587, TLS: "mandatory", Timeout: Duration(30 * time.Second), PerRecipientHour: 10},
 		TrustedPublishing: TrustedPublishing{Leeway: Duration(time.Minute)},
+		ScanChanges:       DefaultScanChanges,
 	}
 }
 
@@ -573,6 +578,7 @@ func (c *Config) Validate() error {
 			"(npm asks for npm:<host>); set base_url = \"https://trove.example.com\" (or TROVE_BASE_URL)")
 	}
 	errs = append(errs, c.SecretScanning.validate()...)
+	errs = append(errs, c.ScanChanges.validate()...)
 	errs = append(errs, c.Accounts.validateSignup()...)
 	if c.Accounts.HashWait <= 0 {
 		bad("accounts.hash_wait: must be positive")
