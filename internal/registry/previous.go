@@ -6,7 +6,6 @@ import (
 	"io"
 	"slices"
 
-	"github.com/trove-dev/trove/internal/access"
 	"github.com/trove-dev/trove/internal/blob"
 	"github.com/trove-dev/trove/internal/meta"
 	"github.com/trove-dev/trove/internal/scan"
@@ -25,26 +24,42 @@ type UpstreamProxier interface {
 	Proxies(eco trove.Ecosystem) bool
 }
 
-// scanArtifact runs the scan pipeline on a quarantined upload by who (nil
-// for an import), with what the scanners that compare releases need: the
-// package's previous release, its publisher's history, and what is known
-// of the dependencies the previous release did not have.
-func (s *Service) scanArtifact(ctx context.Context, who *access.Principal, u *Upload, name trove.Name, res *Result) (scan.Report, error) {
+// scanArtifact runs the scan pipeline on a quarantined upload, with its
+// history (addHistory).
+func (s *Service) scanArtifact(ctx context.Context, u *Upload, name trove.Name, res *Result) (scan.Report, error) {
 	a := artifact(u, name, res.Files)
-	rels, err := s.db.Releases(ctx, res.Package.ID)
-	if err != nil {
-		return scan.Report{}, err
-	}
-	if a.Previous, err = s.previous(ctx, res, rels); err != nil {
-		return scan.Report{}, err
-	}
-	if a.Publisher, err = s.publisher(ctx, who, res, rels); err != nil {
-		return scan.Report{}, err
-	}
-	if a.Dependencies, err = s.newDependencies(ctx, u, a.Previous, who != nil); err != nil {
+	if err := s.addHistory(ctx, a, res); err != nil {
 		return scan.Report{}, err
 	}
 	return s.scan.Scan(ctx, a)
+}
+
+// addHistory gives the artifact of a quarantined release what the
+// scanners that compare releases need, all read from the database (so it
+// serves an upload being scanned and a held release scanned again
+// alike): the package's previous release (Previous), the publisher's
+// history (Publisher; nil for an import, Release.Source set) and what is
+// known of the dependencies the previous release did not have.
+func (s *Service) addHistory(ctx context.Context, a *scan.Artifact, res *Result) error {
+	rels, err := s.db.Releases(ctx, res.Package.ID)
+	if err != nil {
+		return err
+	}
+	deps, err := s.db.PackageDependencies(ctx, res.Package.ID)
+	if err != nil {
+		return err
+	}
+	if a.Previous, err = s.previous(ctx, res, rels, deps); err != nil {
+		return err
+	}
+	imported := res.Release.Source != ""
+	if !imported {
+		if a.Publisher, err = s.publisher(ctx, res, rels); err != nil {
+			return err
+		}
+	}
+	a.Dependencies, err = s.newDependencies(ctx, res, deps, a.Previous, !imported)
+	return err
 }
 
 // previous returns the release an upload follows, as scanners see it:
@@ -52,7 +67,7 @@ func (s *Service) scanArtifact(ctx context.Context, who *access.Principal, u *Up
 // latest tag: the highest version that is not a prerelease), else the
 // most recently published one; nil for none. Its files read the stored
 // blobs; its dependencies have names only.
-func (s *Service) previous(ctx context.Context, res *Result, rels []*trove.Release) (*scan.Artifact, error) {
+func (s *Service) previous(ctx context.Context, res *Result, rels []*trove.Release, deps []meta.ReleaseDependency) (*scan.Artifact, error) {
 	var (
 		byVersion = map[string]*trove.Release{}
 		versions  []string
@@ -87,10 +102,6 @@ func (s *Service) previous(ctx context.Context, res *Result, rels []*trove.Relea
 				Content: &blobReaderAt{ctx: ctx, blobs: s.blobs, digest: blob.Digest(f.SHA256)}})
 		}
 	}
-	deps, err := s.db.PackageDependencies(ctx, res.Package.ID)
-	if err != nil {
-		return nil, err
-	}
 	for _, d := range deps {
 		if d.ReleaseID == prev.ID && d.Ecosystem == res.Package.Ecosystem {
 			a.Dependencies = append(a.Dependencies, scan.Dependency{Name: string(d.Name)})
@@ -99,19 +110,25 @@ func (s *Service) previous(ctx context.Context, res *Result, rels []*trove.Relea
 	return a, nil
 }
 
-// publisher returns who as scanners see them: whether they published
-// the package before, and for how long they have held a role on it.
-func (s *Service) publisher(ctx context.Context, who *access.Principal, res *Result, rels []*trove.Release) (*scan.Publisher, error) {
-	if who == nil {
+// publisher returns the release's publisher as scanners see them:
+// whether they published the package before, and for how long they have
+// held a role on it; nil when the release has no known publisher.
+func (s *Service) publisher(ctx context.Context, res *Result, rels []*trove.Release) (*scan.Publisher, error) {
+	id := res.Release.PublisherID
+	if id == 0 {
 		return nil, nil
 	}
-	p := &scan.Publisher{Name: who.UserName, FirstRelease: true}
+	user, err := s.db.UserByID(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	p := &scan.Publisher{Name: user.Name, FirstRelease: true}
 	for _, r := range rels {
-		if r.ID != res.Release.ID && r.PublisherID == who.UserID && (r.State == trove.Published || r.State == trove.Yanked) {
+		if r.ID != res.Release.ID && r.PublisherID == id && (r.State == trove.Published || r.State == trove.Yanked) {
 			p.FirstRelease = false
 		}
 	}
-	since, err := s.db.RoleSince(ctx, res.Package.ID, who.UserID)
+	since, err := s.db.RoleSince(ctx, res.Package.ID, id)
 	if err != nil || since.IsZero() {
 		return p, err
 	}
@@ -119,32 +136,32 @@ func (s *Service) publisher(ctx context.Context, who *access.Principal, res *Res
 	return p, nil
 }
 
-// newDependencies returns the upload's dependencies, with what this
-// registry (and, for up to MaxUpstreamLookups of them, its upstreams)
-// knows of those prev did not have. Nothing is looked up without a
-// previous release (there is nothing to compare), nor for an import
-// (lookup false): an upstream's releases depend on the upstream's
-// packages, and asking the upstream about each would multiply the cost
-// of every proxied fetch.
-func (s *Service) newDependencies(ctx context.Context, u *Upload, prev *scan.Artifact, lookup bool) ([]scan.Dependency, error) {
-	rules := s.rules[u.Ecosystem]
-	if rules == nil {
-		return nil, nil
-	}
+// newDependencies returns the release's dependencies (as recorded when
+// it was quarantined), with what this registry (and, for up to
+// MaxUpstreamLookups of them, its upstreams) knows of those prev did not
+// have. Nothing is looked up without a previous release (there is
+// nothing to compare), nor for an import (lookup false): an upstream's
+// releases depend on the upstream's packages, and asking the upstream
+// about each would multiply the cost of every proxied fetch.
+func (s *Service) newDependencies(ctx context.Context, res *Result, deps []meta.ReleaseDependency, prev *scan.Artifact, lookup bool) ([]scan.Dependency, error) {
+	eco := res.Package.Ecosystem
 	proxied := false
 	if p, ok := s.upstreams.(UpstreamProxier); ok {
-		proxied = p.Proxies(u.Ecosystem)
+		proxied = p.Proxies(eco)
 	}
 	var out []scan.Dependency
 	asked := 0
-	for _, d := range dependencies(rules, u.Dependencies) {
+	for _, d := range deps {
+		if d.ReleaseID != res.Release.ID || d.Ecosystem != eco {
+			continue
+		}
 		dep := scan.Dependency{Name: string(d.Name)}
 		if !lookup || prev == nil || slices.ContainsFunc(prev.Dependencies, func(p scan.Dependency) bool { return p.Name == dep.Name }) ||
 			slices.ContainsFunc(out, func(p scan.Dependency) bool { return p.Name == dep.Name }) {
 			out = append(out, dep)
 			continue
 		}
-		pkg, err := s.db.Package(ctx, u.Ecosystem, d.Name)
+		pkg, err := s.db.Package(ctx, eco, d.Name)
 		switch {
 		case err == nil && !pkg.Upstream:
 			dep.Age = max(now(s).Sub(pkg.CreatedAt), 1)
@@ -155,7 +172,7 @@ func (s *Service) newDependencies(ctx context.Context, u *Upload, prev *scan.Art
 			return nil, err
 		case proxied && asked < MaxUpstreamLookups:
 			asked++
-			exists, err := s.upstreams.Exists(ctx, u.Ecosystem, d.Name)
+			exists, err := s.upstreams.Exists(ctx, eco, d.Name)
 			// An upstream that cannot answer leaves the name unknown, not
 			// missing: an outage upstream must not hold every release.
 			dep.Missing = err == nil && !exists

@@ -70,12 +70,12 @@ func TestScanSeesPrevious(t *testing.T) {
 	if diff := cmp.Diff([]scan.Dependency{{Name: "old-dep"}}, a.Previous.Dependencies); diff != "" {
 		t.Errorf("previous dependencies (-want +got):\n%s", diff)
 	}
-	want := []scan.Dependency{
-		{Name: "old-dep"},                       // not new: not looked up
-		{Name: "young-dep", Age: 3 * time.Hour}, // created here 3 hours ago
-		{Name: "upstream-only"},                 // an upstream has it
+	want := []scan.Dependency{ // by name
 		{Name: "nowhere", Missing: true},        // no one has it
+		{Name: "old-dep"},                       // not new: not looked up
 		{Name: "unreachable"},                   // the upstream could not say
+		{Name: "upstream-only"},                 // an upstream has it
+		{Name: "young-dep", Age: 3 * time.Hour}, // created here 3 hours ago
 	}
 	if diff := cmp.Diff(want, a.Dependencies); diff != "" {
 		t.Errorf("dependencies (-want +got):\n%s", diff)

@@ -189,7 +189,7 @@ func (s *Service) storeBlobs(ctx context.Context, u *Upload) error {
 // returns nil if it may be published; a refused upload is discarded, a
 // held one recorded as held (with bg, which outlives the client).
 func (s *Service) scanQuarantined(ctx, bg context.Context, who *access.Principal, res *Result, u *Upload, name trove.Name) error {
-	report, err := s.scanArtifact(ctx, who, u, name, res)
+	report, err := s.scanArtifact(ctx, u, name, res)
 	switch {
 	case err != nil:
 		s.discard(bg, res)
