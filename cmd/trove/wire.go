@@ -28,6 +28,7 @@ import (
 	"github.com/trove-dev/trove/internal/registry"
 	"github.com/trove-dev/trove/internal/scan"
 	"github.com/trove-dev/trove/internal/scan/clamd"
+	"github.com/trove-dev/trove/internal/scan/delta"
 	"github.com/trove-dev/trove/internal/scan/knownbad"
 	"github.com/trove-dev/trove/internal/scan/malware"
 	"github.com/trove-dev/trove/internal/scan/secret"
@@ -397,13 +398,14 @@ func (u uploadRevoker) Revoke(ctx context.Context, token string, at secret.Locat
 
 // uploadScanners returns the scanners every upload and upstream import
 // passes, in order: Trove tokens, other credentials, the known-bad
-// database, the malware heuristics, and ClamAV when scan.clamd is set.
+// database, the malware heuristics, the comparison with the previous
+// release, and ClamAV when scan.clamd is set.
 func uploadScanners(c *config.Config, db *meta.DB, rev secret.Revoker) ([]scan.Scanner, error) {
 	credentials, err := secret.NewLeaks(secretsVerdict(c))
 	if err != nil {
 		return nil, err
 	}
-	out := []scan.Scanner{secret.New(rev), credentials, knownbad.New(db), malware.New()}
+	out := []scan.Scanner{secret.New(rev), credentials, knownbad.New(db), malware.New(), delta.New(deltaOptions(c.ScanChanges))}
 	if c.Scan.Clamd != "" {
 		cl, err := clamd.New(c.Scan.Clamd)
 		if err != nil {
@@ -420,4 +422,11 @@ func secretsVerdict(c *config.Config) scan.Verdict {
 		return scan.Hold
 	}
 	return scan.Reject
+}
+
+// deltaOptions are the thresholds of the comparison with the previous
+// release.
+func deltaOptions(c config.ScanChanges) delta.Options {
+	return delta.Options{SizeFactor: c.SizeFactor, SizeFloor: int64(c.SizeFloor), YoungDependency: c.YoungDependency.Std(),
+		NewMaintainer: c.NewMaintainer.Std(), MissingDependency: c.MissingDependency}
 }

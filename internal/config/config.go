@@ -77,6 +77,10 @@ type Config struct {
 	// SecretScanning configures the endpoint secret scanners report
 	// leaked tokens to.
 	SecretScanning SecretScanning `toml:"secret_scanning"`
+
+	// ScanChanges configures the comparison of each release with the
+	// package's previous one.
+	ScanChanges ScanChanges `toml:"scan_changes"`
 }
 
 // Namespaces configures who may create packages where.
@@ -418,6 +422,7 @@ func Default() Config {
 		Scan:              Scan{Secrets: "reject"},
 		Mail:              Mail{Port: 587, TLS: "mandatory", Timeout: Duration(30 * time.Second), PerRecipientHour: 10},
 		TrustedPublishing: TrustedPublishing{Leeway: Duration(time.Minute)},
+		ScanChanges:       DefaultScanChanges,
 	}
 }
 
@@ -577,6 +582,7 @@ func (c *Config) Validate() error {
 	}
 	errs = append(errs, c.SecretScanning.validate()...)
 	errs = append(errs, c.Scan.validate()...)
+	errs = append(errs, c.ScanChanges.validate()...)
 	errs = append(errs, c.Accounts.validateSignup()...)
 	if c.Accounts.HashWait <= 0 {
 		bad("accounts.hash_wait: must be positive")

@@ -599,3 +599,31 @@ func TestScanSecrets(t *testing.T) {
 		}
 	}
 }
+
+// TestScanChanges: the comparison with the previous release has defaults,
+// is set by file or variable, and refuses thresholds that make no sense.
+func TestScanChanges(t *testing.T) {
+	if d := Default(); d.ScanChanges != DefaultScanChanges || d.ScanChanges.SizeFactor != 10 || d.ScanChanges.YoungDependency.Std() != 7*24*time.Hour {
+		t.Errorf("default = %+v", d.ScanChanges)
+	}
+	c, err := Load("", []string{"TROVE_SCAN_CHANGES_SIZE_FACTOR=20", "TROVE_SCAN_CHANGES_SIZE_FLOOR=1MiB",
+		"TROVE_SCAN_CHANGES_YOUNG_DEPENDENCY=2d", "TROVE_SCAN_CHANGES_NEW_MAINTAINER=0", "TROVE_SCAN_CHANGES_MISSING_DEPENDENCY=false"})
+	want := ScanChanges{SizeFactor: 20, SizeFloor: 1 << 20, YoungDependency: Duration(2 * Day)}
+	if err != nil || c.ScanChanges != want {
+		t.Errorf("Load(variables) = %+v, %v; want %+v", c.ScanChanges, err, want)
+	}
+	for _, tc := range []struct {
+		mod  func(*ScanChanges)
+		want string
+	}{
+		{func(s *ScanChanges) { s.YoungDependency = -1 }, "must not be negative"},
+		{func(s *ScanChanges) { s.SizeFactor = 1 }, "scan_changes.size_factor: 1 would hold every release"},
+	} {
+		c := Default()
+		c.Finish()
+		tc.mod(&c.ScanChanges)
+		if err := c.Validate(); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("Validate(%+v) = %v, want %q", c.ScanChanges, err, tc.want)
+		}
+	}
+}

@@ -336,3 +336,27 @@ func (q q) DistTags(ctx context.Context, packageID int64) ([]trove.Tag, error) {
 		return t, err
 	})
 }
+
+// RoleSince returns when the user got the first of the roles they hold
+// on the package (see Roles): their grant on it, their membership of its
+// organisation, or their membership of a team granted it (from the later
+// of joining the team and the team's grant). It is the zero time when
+// they hold none. A role changed later (reader to maintainer) keeps the
+// time it was first granted.
+func (q q) RoleSince(ctx context.Context, packageID, userID int64) (time.Time, error) {
+	var at sql.NullInt64
+	err := q.row(ctx, `SELECT MIN(t) FROM (
+		SELECT created_at AS t FROM owners WHERE package_id = ? AND user_id = ?
+		UNION ALL
+		SELECT m.created_at FROM packages p JOIN org_members m ON m.org_id = p.org_id WHERE p.id = ? AND m.user_id = ?
+		UNION ALL
+		SELECT CASE WHEN tm.created_at > g.created_at THEN tm.created_at ELSE g.created_at END
+			FROM team_grants g JOIN team_members tm ON tm.team_id = g.team_id
+			JOIN teams t ON t.id = g.team_id JOIN packages p ON p.id = g.package_id AND p.org_id = t.org_id
+			WHERE g.package_id = ? AND tm.user_id = ?) roles`,
+		packageID, userID, packageID, userID, packageID, userID).Scan(&at)
+	if err != nil || !at.Valid {
+		return time.Time{}, q.err(err)
+	}
+	return time.UnixMicro(at.Int64).UTC(), nil
+}

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/trove-dev/trove/internal/confusable"
 	"github.com/trove-dev/trove/internal/registry"
 	"github.com/trove-dev/trove/internal/trove"
 	"golang.org/x/mod/semver"
@@ -52,8 +53,8 @@ func (Rules) ParseName(s string) (trove.Name, error) {
 	if err := checkPart(s, base); err != nil {
 		return "", err
 	}
-	if base == "node_modules" || base == "favicon.ico" {
-		return "", fmt.Errorf("package name %q is reserved", s)
+	if sk := skeletonPart(base); sk == skeletonPart("node_modules") || sk == skeletonPart("favicon.ico") {
+		return "", fmt.Errorf("package name %q is reserved (node_modules and favicon.ico, and names that look like them)", s)
 	}
 	return trove.Name(s), nil
 }
@@ -87,12 +88,15 @@ func (Rules) VersionKey(v string) (string, error) {
 }
 
 // Skeleton returns the key under which look-alike names collide: each part
-// of the name (a scope, the name) without punctuation and with ASCII
-// characters that read alike folded together (0 and o, 1 and l; rn and m,
-// vv and w, cl and d: the Latin entries of Unicode's confusables, UTS #39,
-// that npm's lowercase ASCII names can hold). So a new "reactdom" or
-// "react-d0m" collides with an existing "react-dom", and "@acrne/lib" with
-// "@acme/lib"; npm refuses such names too.
+// of the name (a scope, the name) as its case-folded confusable skeleton
+// (UTS #39, internal/confusable: Cyrillic, Greek and fullwidth letters
+// become the Latin ones they look like), without punctuation, and with
+// ASCII characters that read alike folded together (0 and o, 1 and l; rn
+// and m, vv and w, cl and d). So a new "reactdom" or "react-d0m" collides
+// with an existing "react-dom", and "@acrne/lib" with "@acme/lib"; npm
+// refuses such names too. For the lowercase ASCII names npm accepts, the
+// Unicode step changes nothing the ASCII folds do not: it guards names
+// that reach the rules by other ways.
 func (Rules) Skeleton(n trove.Name) string {
 	scope, name, scoped := strings.Cut(strings.TrimPrefix(string(n), "@"), "/")
 	if !scoped {
@@ -109,13 +113,9 @@ func skeletonPart(s string) string {
 		switch r {
 		case '-', '_', '.':
 			return -1
-		case '0':
-			return 'o'
-		case '1':
-			return 'l'
 		}
 		return r
-	}, strings.ToLower(s))
+	}, confusable.Skeleton(s))
 	return confusables.Replace(s)
 }
 

@@ -1,6 +1,7 @@
 package npm
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/trove-dev/trove/internal/trove"
@@ -48,6 +49,9 @@ func TestSkeleton(t *testing.T) {
 	for _, pair := range [][2]string{
 		{"@acme/react-dom", "@acme/reactdom"}, {"@acme/lib", "@acrne/lib"}, {"@acme/lib", "@acme/1ib"},
 		{"lodash", "l0dash"}, {"wow", "vvow"}, {"@a.b/x", "@ab/x"}, {"load", "loacl"},
+		{"react", "rеact"}, {"lodash", "lоdash"}, {"axios", "аxios"}, // Cyrillic е, о, а
+		{"lodash", "lοdash"}, {"react", "ｒｅａｃｔ"}, {"@acme/lib", "@ａｃｍｅ/lib"}, // Greek ο, fullwidth
+		{"lodash", "1odash"}, {"moment", "rnoment"}, {"@acme/moment", "@acme/rnornent"},
 	} {
 		if a, b := (Rules{}).Skeleton(trove.Name(pair[0])), (Rules{}).Skeleton(trove.Name(pair[1])); a != b {
 			t.Errorf("Skeleton(%s) = %q, Skeleton(%s) = %q; want equal", pair[0], a, pair[1], b)
@@ -58,6 +62,44 @@ func TestSkeleton(t *testing.T) {
 			t.Errorf("Skeleton(%s) = Skeleton(%s) = %q; want different", pair[0], pair[1], a)
 		}
 	}
+}
+
+// oldSkeletonPart is the npm skeleton before the UTS #39 step: for the
+// ASCII names npm accepts the two must agree, so that stored skeletons
+// stay valid (rekey would recompute them otherwise, but it need not).
+func oldSkeletonPart(s string) string {
+	s = strings.Map(func(r rune) rune {
+		switch r {
+		case '-', '_', '.':
+			return -1
+		case '0':
+			return 'o'
+		case '1':
+			return 'l'
+		}
+		return r
+	}, strings.ToLower(s))
+	return confusables.Replace(s)
+}
+
+func FuzzSkeletonASCII(f *testing.F) {
+	for _, s := range []string{"react-dom", "m0m1", "rnvvcl", "@acme/lib", "a.b_c-d"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		n, err := (Rules{}).ParseName(s)
+		if err != nil {
+			return
+		}
+		scope, name, scoped := strings.Cut(strings.TrimPrefix(string(n), "@"), "/")
+		want := oldSkeletonPart(string(n))
+		if scoped {
+			want = "@" + oldSkeletonPart(scope) + "/" + oldSkeletonPart(name)
+		}
+		if got := (Rules{}).Skeleton(n); got != want {
+			t.Errorf("Skeleton(%q) = %q, want %q as before", n, got, want)
+		}
+	})
 }
 
 func FuzzParseName(f *testing.F) {

@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/trove-dev/trove/internal/access"
+	"github.com/trove-dev/trove/internal/registry"
+	"github.com/trove-dev/trove/internal/server/servertest"
 )
 
 // tryPublish publishes a package with token and returns the response.
@@ -109,4 +111,46 @@ func TestOrgScopes(t *testing.T) {
 	// @early stays dave's: alice's organisation does not take it over.
 	e.tryPublish(alice, "@early/next", "1.0.0").want(t, http.StatusForbidden)
 	e.tryPublish(dave, "@early/next", "1.0.0").want(t, http.StatusOK)
+}
+
+// TestLookalikeNames checks the look-alike refusals beyond existing
+// packages: names that read like the names a reservation keeps (for users
+// other than its owners), and names outside ASCII, which npm's rules
+// refuse before any look-alike check could be fooled by them.
+func TestLookalikeNames(t *testing.T) {
+	e := newEnvWith(t, servertest.Options{Reserved: []registry.Reservation{
+		{Pattern: "npm:@acme/*", Owners: []string{"carol"}},
+		{Pattern: "npm:react"},
+	}}, nil)
+	bob, carol := e.userToken("bob"), e.userToken("carol")
+	for _, name := range []string{"@acrne/core", "@a-cme/core", "@acm3/x", "re-act", "r.eact"} {
+		r := e.tryPublish(bob, name, "1.0.0")
+		if name == "@acm3/x" {
+			r.want(t, http.StatusOK) // 3 and e are not folded
+			continue
+		}
+		r.want(t, http.StatusForbidden)
+		if !strings.Contains(r.errorText(), "too similar to the names reserved by this registry's configuration") {
+			t.Errorf("bob publishing %s: %q, want a refusal naming the reservation", name, r.errorText())
+		}
+	}
+	r := e.tryPublish(bob, "re-act", "1.0.0")
+	if !strings.Contains(r.errorText(), `"re-act"`) || !strings.Contains(r.errorText(), "(npm:react)") {
+		t.Errorf("refusal %q, want it to name the name and the reserved pattern", r.errorText())
+	}
+	// Those the reservation is for may create its look-alikes; nothing
+	// was claimed by bob's refused uploads.
+	e.tryPublish(carol, "@acrne/core", "1.0.0").want(t, http.StatusOK)
+	// Confusable characters outside ASCII never make a name.
+	for _, name := range []string{"rеact", "lοdash", "ｒｅａｃｔ", "@аcme/core"} {
+		r := e.tryPublish(bob, name, "1.0.0").want(t, http.StatusBadRequest)
+		if !strings.Contains(r.errorText(), "use only lowercase letters") {
+			t.Errorf("bob publishing %s: %q, want the name refused", name, r.errorText())
+		}
+	}
+	// Prohibited names cannot be taken by a look-alike either.
+	r = e.tryPublish(bob, "node-modules", "1.0.0").want(t, http.StatusBadRequest)
+	if !strings.Contains(r.errorText(), "reserved") {
+		t.Errorf("publishing node-modules: %q, want it refused as reserved", r.errorText())
+	}
 }

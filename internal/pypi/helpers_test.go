@@ -190,7 +190,15 @@ func newTestEnv(t testing.TB, opts ...func(*Options)) *testEnv {
 // newTestEnvOf is newTestEnv with options made from the env's parts.
 func newTestEnvOf(t testing.TB, opt func(*testEnv, *Options)) *testEnv {
 	t.Helper()
-	env := servertest.New(t, servertest.Options{Rules: []registry.Rules{Rules{}}})
+	return newTestEnvWith(t, servertest.Options{}, opt)
+}
+
+// newTestEnvWith is newTestEnvOf on a stack with the options so (its
+// rules are PyPI's).
+func newTestEnvWith(t testing.TB, so servertest.Options, opt func(*testEnv, *Options)) *testEnv {
+	t.Helper()
+	so.Rules = []registry.Rules{Rules{}}
+	env := servertest.New(t, so)
 	e := &testEnv{Env: env}
 	env.Start(t, func(base string) []server.Mount {
 		o := Options{Registry: env.Registry, Pages: env.Pages, BaseURL: base + "/pypi", MaxUploadBytes: 8 << 20}

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	pep440 "github.com/aquasecurity/go-pep440-version"
+	"github.com/trove-dev/trove/internal/confusable"
 	"github.com/trove-dev/trove/internal/trove"
 )
 
@@ -79,22 +80,33 @@ func canonical(norm string) string {
 	return m[1] + rel + m[3]
 }
 
-// Skeleton is warehouse's "ultranormalized" name: no '.', '_' or '-', and
-// 'l', 'i' as '1', 'o' as '0', so that "req-uests" collides with
-// "requests", and "pi11ow" with "pillow".
+// Skeleton extends warehouse's "ultranormalized" name (no '.', '_' or
+// '-', and 'l', 'i' as '1', 'o' as '0', so that "req-uests" collides with
+// "requests", and "pi11ow" with "pillow"): the name is first taken to its
+// case-folded confusable skeleton (UTS #39, internal/confusable), and the
+// ASCII sequences rn and m, vv and w, cl and d are folded together, as
+// npm's are, so that "nurnpy" collides with "numpy".
 func (Rules) Skeleton(n trove.Name) string {
-	return strings.Map(func(r rune) rune {
+	s := strings.Map(func(r rune) rune {
 		switch r {
 		case '-', '_', '.':
 			return -1
+		}
+		return r
+	}, confusable.Skeleton(string(n)))
+	return strings.Map(func(r rune) rune {
+		switch r {
 		case 'l', 'i':
 			return '1'
 		case 'o':
 			return '0'
 		}
 		return r
-	}, strings.ToLower(string(n)))
+	}, asciiConfusables.Replace(s))
 }
+
+// asciiConfusables fold sequences of ASCII characters that read alike.
+var asciiConfusables = strings.NewReplacer("rn", "m", "vv", "w", "cl", "d")
 
 // Fold implements access.Namer: names are compared normalized (PEP 503),
 // so a scope pattern "pypi:Alice_Proj*" means the projects alice-proj….

@@ -54,10 +54,18 @@ func TestVersionKey(t *testing.T) {
 }
 
 func TestSkeleton(t *testing.T) {
-	same := [][2]string{{"requests", "req-uests"}, {"pillow", "pi11ow"}, {"foo", "f0o"}}
+	same := [][2]string{{"requests", "req-uests"}, {"pillow", "pi11ow"}, {"foo", "f0o"},
+		{"requests", "rеquеsts"}, {"flask", "flаsk"}, {"boto3", "bоto3"}, // Cyrillic е, а, о
+		{"boto3", "bοto3"}, {"django", "ｄｊａｎｇｏ"}, // Greek ο, fullwidth
+		{"numpy", "nurnpy"}, {"pillow", "piIlow"}, {"wheel", "vvheel"}, {"pandas", "panclas"}}
 	for _, p := range same {
 		if a, b := (Rules{}).Skeleton(trove.Name(p[0])), (Rules{}).Skeleton(trove.Name(p[1])); a != b {
 			t.Errorf("Skeleton(%q) = %q, Skeleton(%q) = %q; want equal", p[0], a, p[1], b)
+		}
+	}
+	for _, p := range [][2]string{{"numpy", "numba"}, {"requests", "request"}, {"six", "sax"}} {
+		if a, b := (Rules{}).Skeleton(trove.Name(p[0])), (Rules{}).Skeleton(trove.Name(p[1])); a == b {
+			t.Errorf("Skeleton(%q) = Skeleton(%q) = %q; want different", p[0], p[1], a)
 		}
 	}
 }

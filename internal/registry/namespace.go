@@ -130,7 +130,69 @@ func (s *Service) checkReserved(ctx context.Context, q nsReader, rules Rules, na
 		return nil, true, trove.Error(access.ErrDenied, "%s:%s is reserved by this registry's configuration (%s): only its designated owners and administrators may publish it",
 			rules.Ecosystem(), name, r.Pattern)
 	}
-	return nil, false, nil
+	return nil, false, s.checkReservedLookalike(ctx, q, rules, name, who)
+}
+
+// checkReservedLookalike refuses a name that no reservation matches but
+// that looks like names one keeps: its skeleton matches the pattern whose
+// literal parts are replaced by their skeletons ("npm:@acrne/*" looks like
+// "npm:@acme/*", "pypi:dj4ngo" does not but "pypi:djang0" looks like
+// "pypi:django"). Those the reservation is for may create such names.
+func (s *Service) checkReservedLookalike(ctx context.Context, q nsReader, rules Rules, name trove.Name, who *access.Principal) error {
+	sk := rules.Skeleton(name)
+	if sk == "" || who.Admin {
+		return nil
+	}
+	for _, r := range s.reserved {
+		p, ok := skeletonPattern(rules, r.Pattern)
+		if !ok || !p.Match(rules.Ecosystem(), trove.Name(sk)) {
+			continue
+		}
+		if ok, err := mayCreateReserved(ctx, q, r, who); err != nil || ok {
+			if err != nil {
+				return err
+			}
+			continue
+		}
+		return trove.Error(access.ErrDenied, "package name %q is too similar to the names reserved by this registry's configuration (%s), which only their designated owners and administrators may publish; choose another name",
+			name, r.Pattern)
+	}
+	return nil
+}
+
+// skeletonPattern returns a reservation's pattern with each literal part
+// replaced by its skeleton under rules; ok is false for a pattern of
+// another ecosystem, or for "*".
+func skeletonPattern(rules Rules, p access.Pattern) (_ access.Pattern, ok bool) {
+	eco, glob, ok := strings.Cut(string(p), ":")
+	if !ok || eco != string(rules.Ecosystem()) {
+		return "", false
+	}
+	parts := strings.Split(glob, "*")
+	for i, part := range parts {
+		if part != "" {
+			parts[i] = rules.Skeleton(trove.Name(part))
+		}
+	}
+	return access.Pattern(eco + ":" + strings.Join(parts, "*")), true
+}
+
+// mayCreateReserved reports whether who is one of those a reservation
+// keeps its names for (administrators are, but are not asked here).
+func mayCreateReserved(ctx context.Context, q nsReader, r Reservation, who *access.Principal) (bool, error) {
+	if r.Org != "" {
+		_, err := orgPublisher(ctx, q, who, r.Org, "")
+		if errors.Is(err, access.ErrDenied) {
+			return false, nil
+		}
+		return err == nil, err
+	}
+	for _, o := range r.Owners {
+		if strings.EqualFold(o, who.UserName) {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // orgPublisher returns the organisation named org if who may create

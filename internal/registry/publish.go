@@ -194,6 +194,10 @@ func (s *Service) storeBlobs(ctx context.Context, u *Upload) error {
 // client is waiting for the file, and must not get it before the scan.
 func (s *Service) scanQuarantined(ctx, bg context.Context, who *access.Principal, res *Result, u *Upload, name trove.Name, imported bool) (pending string, err error) {
 	a := artifact(u, name, res.Files)
+	if err := s.addHistory(ctx, a, res); err != nil {
+		s.discard(bg, res)
+		return "", err
+	}
 	var report scan.Report
 	var wait bool
 	if imported {

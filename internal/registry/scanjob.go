@@ -136,6 +136,11 @@ func (s *Service) finishScan(ctx context.Context, h *meta.HeldRelease) error {
 		return err
 	}
 	defer done()
+	// The scanners comparing releases need the history, as during the
+	// upload.
+	if err := s.addHistory(ctx, a, res); err != nil {
+		return err
+	}
 	sctx, cancel := context.WithTimeout(ctx, pendingScanTimeout)
 	report, err := s.scan.Scan(sctx, a)
 	cancel()

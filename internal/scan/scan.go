@@ -48,6 +48,43 @@ type Artifact struct {
 	Version   string
 	Metadata  json.RawMessage // the adapter's release metadata
 	Files     []File
+	// Previous is the package's release this one follows, for scanners
+	// that compare the two (the latest published release; nil for a
+	// package's first release). Its Previous and Publisher are nil, and
+	// its Dependencies have names only.
+	Previous *Artifact
+	// Dependencies are the packages of the ecosystem the release depends
+	// on (normalized names), with what the registry knows of those the
+	// previous release did not depend on.
+	Dependencies []Dependency
+	// Publisher is who uploads the release; nil for a release imported
+	// from an upstream registry.
+	Publisher *Publisher
+}
+
+// A Dependency is a package a release depends on.
+type Dependency struct {
+	Name string
+	// Age is how long the package has existed in this registry; 0 when
+	// not known (not looked up, not local, or a package of an upstream
+	// registry, whose age there is not known).
+	Age time.Duration
+	// Missing reports that no registry Trove can see has the package: not
+	// this one, and not the upstream registries, which must be configured
+	// for a name to be missing.
+	Missing bool
+}
+
+// A Publisher is the user who uploads a release.
+type Publisher struct {
+	Name string
+	// FirstRelease reports that they never published a release of the
+	// package before.
+	FirstRelease bool
+	// RoleAge is how long they have held a role on the package (as a
+	// user, an organisation member or in a team); 0 for none (an
+	// administrator).
+	RoleAge time.Duration
 }
 
 // A File is one file of an artifact; its bytes are readable at random.

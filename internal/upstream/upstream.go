@@ -467,3 +467,7 @@ func (n Names) Exists(ctx context.Context, eco trove.Ecosystem, name trove.Name)
 	}
 	return false, nil
 }
+
+// Proxies implements registry.UpstreamProxier: whether the ecosystem has
+// an upstream.
+func (n Names) Proxies(eco trove.Ecosystem) bool { return n[eco] != nil }

@@ -33,6 +33,16 @@ func TestNamespacesWithRealClients(t *testing.T) {
 		"package.json": `{"name":"@alice/t00l","version":"1.0.0","license":"MIT"}` + "\n",
 	}), "publish")
 	wantOutput(t, "bob's npm publish of a look-alike in @alice", out, "403")
+	// Look-alikes of an existing name: digits for letters, dropped dashes,
+	// rn for m.
+	lookalike := func(name string) map[string]string {
+		return map[string]string{"package.json": `{"name":"` + name + `","version":"1.0.0","license":"MIT"}` + "\n"}
+	}
+	newNPM(t, tr, aliceToken).must(writePackage(t, lookalike("left-pad-moment")), "publish")
+	for _, name := range []string{"1eft-pad-moment", "leftpad-m0ment", "left-pad-rnoment"} {
+		out = bob.mustFail(writePackage(t, lookalike(name)), "publish")
+		wantOutput(t, "bob's npm publish of "+name, out, "403", `package name "`+name+`" is too similar to the existing package "left-pad-moment"`)
+	}
 
 	// Go: alice's module example.test/owned has a package util; bob's
 	// module example.test/owned/util would take its place.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -155,5 +156,50 @@ func testOrgs(t *testing.T, db *meta.DB) {
 	}
 	if orgs, err := db.OrgsOfUser(ctx, alice.ID); err != nil || len(orgs) != 1 || orgs[0] != (trove.Grant{Name: "acme", Role: "owner"}) {
 		t.Errorf("OrgsOfUser(alice) = %v, %v", orgs, err)
+	}
+}
+
+// testRoleSince checks when a user's roles on a package began: their
+// own grant, their organisation's membership, a team's membership and
+// grant (the later of the two), the earliest of them; zero for none.
+func testRoleSince(t *testing.T, db *meta.DB) {
+	alice, bob, carol, dave := addUser(t, db, "alice"), addUser(t, db, "bob"), addUser(t, db, "carol"), addUser(t, db, "dave")
+	pkg := addPackage(t, db, trove.NPM, "demo")
+	acme := &trove.Org{Name: "acme", CreatedAt: now}
+	team := &trove.Team{Name: "core", CreatedAt: now}
+	day := 24 * time.Hour
+	tx(t, db, func(tx *meta.Tx) error {
+		if err := tx.InsertOrg(ctx, acme); err != nil {
+			return err
+		}
+		if err := tx.SetPackageOrg(ctx, pkg.ID, acme.ID); err != nil {
+			return err
+		}
+		team.OrgID = acme.ID
+		if err := tx.InsertTeam(ctx, team); err != nil {
+			return err
+		}
+		for _, err := range []error{
+			tx.SetRole(ctx, pkg.ID, alice.ID, "maintainer", now.Add(-3*day)),
+			tx.SetOrgMember(ctx, acme.ID, alice.ID, "member", now.Add(-5*day)),
+			tx.SetOrgMember(ctx, acme.ID, bob.ID, "maintainer", now.Add(-2*day)),
+			tx.AddTeamMember(ctx, team.ID, carol.ID, now.Add(-9*day)),
+			tx.SetTeamGrant(ctx, team.ID, pkg.ID, "maintainer", now.Add(-day)),
+		} {
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	for _, tc := range []struct {
+		who  *trove.User
+		want time.Time
+	}{
+		{alice, now.Add(-5 * day)}, {bob, now.Add(-2 * day)}, {carol, now.Add(-day)}, {dave, time.Time{}},
+	} {
+		if got, err := db.RoleSince(ctx, pkg.ID, tc.who.ID); err != nil || !got.Equal(tc.want) {
+			t.Errorf("RoleSince(%s) = %v, %v; want %v", tc.who.Name, got, err, tc.want)
+		}
 	}
 }
