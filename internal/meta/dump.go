@@ -89,6 +89,8 @@ var dumpTables = []dumpTable{
 	{name: "review_reminders", order: "user_id, subject"},
 	{name: "email_domains", order: "domain"},
 	{name: "trusted_publishers", order: "id", serial: true},
+	{name: "reports", order: "id", serial: true},
+	{name: "advisories", order: "id", serial: true},
 }
 
 // ephemeralTables are the tables a dump leaves out: the replicas' job
