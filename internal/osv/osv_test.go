@@ -84,7 +84,10 @@ func TestFeed(t *testing.T) {
 		t.Errorf("a matching If-None-Match = %d, want 304", r.StatusCode)
 	}
 
-	want := map[string]struct{ eco, name, purl, version string; withdrawn bool }{
+	want := map[string]struct {
+		eco, name, purl, version string
+		withdrawn                bool
+	}{
 		"MAL-2026-1": {"npm", "@evil/pkg", "pkg:npm/%40evil/pkg", "1.0.1", false},
 		"MAL-2026-2": {"PyPI", "reqeusts", "pkg:pypi/reqeusts", "2.0", true},
 		"MAL-2026-3": {"Go", "example.com/m", "pkg:golang/example.com/m", "v1.0.0", false},

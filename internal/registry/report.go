@@ -243,7 +243,9 @@ type Takedown struct {
 	Malicious       bool
 }
 
-func (c *Takedown) describe() (string, access.Action, string) { return "takedown", access.Yank, c.Version }
+func (c *Takedown) describe() (string, access.Action, string) {
+	return "takedown", access.Yank, c.Version
+}
 
 func (c *Takedown) check() error {
 	if err := versionNeeded("taking down", c.Version); err != nil {
