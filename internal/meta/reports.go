@@ -23,8 +23,8 @@ type Report struct {
 
 // InsertReport records an open report and returns its id. A user's second
 // open report on the same target is ErrConflict.
-func (q q) InsertReport(ctx context.Context, r *Report) (int64, error) {
-	return q.insert(ctx, `INSERT INTO reports (user_id, ecosystem, name, version, category, reason, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+func (tx *Tx) InsertReport(ctx context.Context, r *Report) (int64, error) {
+	return tx.insert(ctx, `INSERT INTO reports (user_id, ecosystem, name, version, category, reason, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 		r.UserID, r.Ecosystem, r.Name, r.Version, r.Category, r.Reason, r.At.UnixMicro())
 }
 

@@ -100,8 +100,11 @@ func (s *Service) Report(ctx context.Context, who *access.Principal, in ReportIn
 	if ok, wait := s.reportRates.Allow("user:" + strconv.FormatInt(who.UserID, 10)); !ok {
 		return trove.Retry(wait, trove.ErrTooMany, "you have filed too many reports; try again in %s", wait.Round(time.Second))
 	}
-	_, err = s.db.InsertReport(ctx, &meta.Report{UserID: who.UserID, Ecosystem: pkg.Ecosystem, Name: pkg.Name, Version: version,
-		Category: in.Category, Reason: in.Reason, At: now(s)})
+	err = s.db.Tx(ctx, func(tx *meta.Tx) error {
+		_, err := tx.InsertReport(ctx, &meta.Report{UserID: who.UserID, Ecosystem: pkg.Ecosystem, Name: pkg.Name, Version: version,
+			Category: in.Category, Reason: in.Reason, At: now(s)})
+		return err
+	})
 	if errors.Is(err, meta.ErrConflict) {
 		return trove.Error(trove.ErrExists, "you already reported %s %s; the administrators have it", t.Ecosystem, strings.TrimSpace(t.Name+" "+version))
 	}
