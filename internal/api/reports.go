@@ -149,4 +149,3 @@ func (h *Handler) queueAction(w http.ResponseWriter, r *http.Request, _ request)
 	}
 	return adapter.WriteJSON(w, http.StatusOK, map[string]bool{"ok": true})
 }
-
