@@ -82,11 +82,11 @@ Each action closes the target's reports, is recorded in the audit log (and a
 removal in the transparency log as a takedown) and mailed to the package's
 owners and the reporters. Unlike the other trove admin commands these talk
 to a running server (--url, default $TROVE_URL or http://127.0.0.1:8080)
-with an administrator's API token in $TROVE_TOKEN (read, and for actions
-yank, on every package).`,
+with an administrator's API token in $TROVE_TOKEN (with the yank action on
+every package).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			token, err := apiToken("read")
+			token, err := apiToken("yank")
 			if err != nil {
 				return err
 			}

@@ -20,8 +20,9 @@ import (
 // category is malicious, spam, typosquat or other. A user's second open
 // report on a target is 409, more than the report rate (10 an hour) 429
 // with Retry-After; a private package the user cannot read is 404. The
-// queue and its actions are for administrators (a token with the read,
-// and for actions the yank, action on every package): action is remove
+// queue and its actions are for administrators, with a token carrying
+// the yank action on every package (the queue names the reporters):
+// action is remove
 // (a takedown, for good; "malicious": true publishes an OSV record),
 // release (publish a held upload) or dismiss (close the reports).
 

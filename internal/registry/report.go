@@ -142,9 +142,11 @@ type ReportedTarget struct {
 	HeldRelease bool // the release is held for review
 }
 
-// Queue returns the administrators' queue; only administrators may read it.
+// Queue returns the administrators' queue; only administrators may read
+// it, with a token that may act on it (the yank action): it names the
+// reporters.
 func (s *Service) Queue(ctx context.Context, who *access.Principal) (*Queue, error) {
-	if err := who.CheckAdmin(access.Read); err != nil {
+	if err := who.CheckAdmin(access.Yank); err != nil {
 		return nil, err
 	}
 	rs, err := s.db.OpenReports(ctx, MaxQueued, reasonsShown)
