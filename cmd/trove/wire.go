@@ -265,6 +265,7 @@ func wire(ctx context.Context, c *config.Config) (*stack, error) {
 	s.mail = mailSvc
 	s.mail.wireAccounts(s.users, s.tokens)
 	reg.SetTakedownNotice(takedownNotice(s.mail.notes))
+	reg.SetReportRate(rates(db, registry.DefaultReportRate, "reports"))
 	if err := wireRecovery(c, s); err != nil {
 		db.Close()
 		return nil, err

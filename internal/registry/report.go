@@ -50,8 +50,9 @@ var DefaultReportRate = limit.Rate{N: 10, Per: time.Hour}
 // replay rebuilds the advisories from them).
 const takedownPrefix = "malicious: "
 
-// SetReportRate sets how many reports one user may file (the zero Rate: no
-// limit). Call it before serving.
+// SetReportRate sets the limiter of the reports one user may file, keyed
+// "user:ID" (New sets DefaultReportRate, kept in memory; trove serve keeps
+// it in a shared database when there is one). Call it before serving.
 func (s *Service) SetReportRate(rates *limit.Rates) { s.reportRates = rates }
 
 // A ReportInput is a report as a user files it.
