@@ -202,7 +202,7 @@ told).`,
 	}
 	user.AddCommand(add, set, list, unlock, newAdminUserVerify(g), newRecoverCmd(g), newAdminUserDelete(g))
 	addFactorAdmin(g, user)
-	admin.AddCommand(newAdminMail(g), newAdminInvite(g), newAdminAudit(g), newAdminHeld(g), newAdminToken(g))
+	admin.AddCommand(newAdminMail(g), newAdminInvite(g), newAdminAudit(g), newAdminHeld(g), newAdminToken(g), newAdminQueue(g))
 	return admin
 }
 

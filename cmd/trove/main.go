@@ -51,7 +51,7 @@ func newRoot() *cobra.Command {
 	}
 	root.PersistentFlags().StringVar(&g.config, "config", os.Getenv("TROVE_CONFIG"), "TOML config file (env TROVE_CONFIG)")
 	root.PersistentFlags().StringVar(&g.data, "data", "", "data directory (default ./trove-data; env TROVE_DATA_DIR)")
-	root.AddCommand(newServe(g), newAdmin(g), newAccountCmd(g), newToken(g), newYank(g), newDelete(g), newOwner(g), newOrg(g), newConfigCmd(g), newLogCmd(g),
+	root.AddCommand(newServe(g), newAdmin(g), newAccountCmd(g), newToken(g), newYank(g), newDelete(g), newReport(g), newOwner(g), newOrg(g), newConfigCmd(g), newLogCmd(g),
 		newPublish(g), newVerify(g), newFsck(g), newBackup(g), newRestore(g), newVersion(),
 		newMigrate(g), newMigrateStorage(g), newUpstream(g), newMirror(),
 		newPolicy(g), newApprove(g), newAudit(), newDeny(g), newAllow(g), newCurator(g), newPackageCmd(g), newPublisher(g), newScanCmd(g), newMalware(g))

@@ -23,6 +23,7 @@ import (
 	"github.com/trove-dev/trove/internal/limit"
 	"github.com/trove-dev/trove/internal/meta"
 	"github.com/trove-dev/trove/internal/npm"
+	"github.com/trove-dev/trove/internal/osv"
 	"github.com/trove-dev/trove/internal/page"
 	"github.com/trove-dev/trove/internal/pypi"
 	"github.com/trove-dev/trove/internal/registry"
@@ -272,6 +273,8 @@ func wire(ctx context.Context, c *config.Config) (*stack, error) {
 	s.npmOTPs = account.NewNPMOTPs(db, nil)
 	s.mail = mailSvc
 	s.mail.wireAccounts(s.users, s.tokens)
+	reg.SetTakedownNotice(takedownNotice(s.mail.notes))
+	reg.SetReportRate(rates(db, registry.DefaultReportRate, "reports"))
 	if err := wireRecovery(c, s); err != nil {
 		db.Close()
 		return nil, err
@@ -313,7 +316,8 @@ func wire(ctx context.Context, c *config.Config) (*stack, error) {
 			Notice: criticalNotice(s.mail.notes), Trust: tp, Audit: db, Leaks: leaks})},
 		server.Mount{Prefix: "/_/oidc", Ecosystem: "pypi", Adapter: pypi.NewOIDC(tp)},
 		server.Mount{Prefix: "/-/npm/v1/oidc", Ecosystem: "npm", Adapter: npm.NewOIDC(tp)},
-		server.Mount{Prefix: "/log", Ecosystem: "log", Handler: s.logServer})
+		server.Mount{Prefix: "/log", Ecosystem: "log", Handler: s.logServer},
+		server.Mount{Prefix: "/osv", Ecosystem: "osv", Handler: osv.New(advisorySource{db}, c.BaseURL)})
 	guards := server.Guards{
 		TrustedProxies:  c.Connections.TrustedProxies,
 		MinBodyRate:     int64(c.Connections.MinBodyRate),

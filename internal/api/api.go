@@ -19,6 +19,7 @@
 //	DELETE /v1/packages/ECOSYSTEM/NAME/owners/USER         → {"ok": true} (remove an owner)
 //	… /v1/curation/…: curation of upstream versions (curate.go)
 //	… /v1/orgs/…, /v1/invitations/…, /v1/packages/…/access…: roles (org.go)
+//	… /v1/reports, /v1/admin/queue: reports and the administrators' queue (reports.go)
 //
 // NAME is path-escaped: an npm scope's slash is %2F, and so are the
 // slashes of a Go module path. Listing owners needs no token. The token
@@ -100,6 +101,10 @@ func parsePath(escaped string) (request, bool) {
 	case (len(parts) == 5 || len(parts) == 7) && parts[0] == "v1" && parts[1] == "packages" && (parts[4] == "access" || parts[4] == "transfer" || parts[4] == "review"):
 		// Before yank and delete: no ecosystem has these versions.
 		return parseAccess(parts)
+	case len(parts) == 2 && parts[0] == "v1" && parts[1] == "reports":
+		return request{op: "reports"}, true
+	case len(parts) == 3 && parts[0] == "v1" && parts[1] == "admin" && parts[2] == "queue":
+		return request{op: "queue"}, true
 	case len(parts) == 2 && parts[0] == "v1" && parts[1] == "whoami":
 		return request{op: "whoami"}, true
 	case len(parts) == 2 && parts[0] == "v1" && parts[1] == "audit":
@@ -194,7 +199,7 @@ func (h *Handler) routes() adapter.Table[string, request] {
 		{Route: route("upstream.exceptions", get, "/v1/upstream/exceptions", adapter.Open), Kind: "exceptions", Serve: h.exceptions},
 		{Route: route("upstream.except", put, "/v1/upstream/exceptions/{ecosystem}/{name}", cred), Kind: "exception", Serve: h.except},
 		{Route: route("upstream.unexcept", del, "/v1/upstream/exceptions/{ecosystem}/{name}", cred), Kind: "exception", Serve: h.unexcept},
-	}, append(append(h.curationRoutes(), h.publisherRoutes()...), h.orgRoutes()...)...)
+	}, append(append(append(h.curationRoutes(), h.publisherRoutes()...), h.orgRoutes()...), h.reportRoutes()...)...)
 }
 
 // Routes returns the API's endpoints.

@@ -93,6 +93,8 @@ var dumpTables = []dumpTable{
 	{name: "malware_records", order: "id"},
 	{name: "malware_versions", order: "record_id, ecosystem, name, spec"},
 	{name: "malware_patterns", order: "kind, value, record_id"},
+	{name: "reports", order: "id", serial: true},
+	{name: "advisories", order: "id", serial: true},
 }
 
 // ephemeralTables are the tables a dump leaves out: the replicas' job

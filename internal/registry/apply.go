@@ -346,6 +346,12 @@ func (c Delete) apply(b *batch, rel *trove.Release, ev *translog.Event) error {
 	if c.Reason != "" {
 		ev.Reason = &c.Reason
 	}
+	return b.tombstone(rel, ev)
+}
+
+// tombstone turns a visible release into a tombstone, removing the tags
+// that pointed at it (a delete, a takedown).
+func (b *batch) tombstone(rel *trove.Release, ev *translog.Event) error {
 	tags, err := b.tx.DistTags(b.ctx, b.pkg.ID)
 	if err != nil {
 		return err

@@ -39,6 +39,7 @@ import (
 
 	"github.com/trove-dev/trove/internal/access"
 	"github.com/trove-dev/trove/internal/blob"
+	"github.com/trove-dev/trove/internal/limit"
 	"github.com/trove-dev/trove/internal/meta"
 	"github.com/trove-dev/trove/internal/scan"
 	"github.com/trove-dev/trove/internal/translog"
@@ -130,6 +131,8 @@ type Service struct {
 	inactiveAfter   time.Duration
 	apiPrefix       string
 	downloads       downloads
+	reportRates     *limit.Rates
+	takedownNotice  TakedownNotice
 
 	mu       sync.RWMutex
 	watchers []func(trove.Ecosystem, trove.Name)
@@ -170,6 +173,7 @@ func New(cfg Config) (*Service, error) {
 		held:            cfg.Held,
 		inactiveAfter:   cfg.InactiveAfter,
 		apiPrefix:       cmp.Or(cfg.APIPrefix, DefaultAPIPrefix),
+		reportRates:     limit.NewRates(DefaultReportRate, cfg.Now),
 	}
 	if s.publishAuth == trove.AuthNone {
 		s.publishAuth = DefaultPublishAuth

@@ -388,7 +388,7 @@ func (r *replay) change() error {
 // state applies a record's change to its release.
 func (r *replay) state(rel *trove.Release) error {
 	ctx, tx, ev := r.ctx, r.tx, r.ev
-	needRelease := ev.Kind == "yank" || ev.Kind == "unyank" || ev.Kind == "deprecate" || ev.Kind == "delete"
+	needRelease := ev.Kind == "yank" || ev.Kind == "unyank" || ev.Kind == "deprecate" || ev.Kind == "delete" || ev.Kind == "takedown"
 	switch {
 	case needRelease && rel == nil:
 		return r.fail("the record names no version")
@@ -415,6 +415,17 @@ func (r *replay) state(rel *trove.Release) error {
 		return tx.SetDeprecated(ctx, rel.ID, deref(ev.Message))
 	case "delete":
 		return tx.SetReleaseState(ctx, rel.ID, rel.State, trove.Deleted, ev.Time)
+	case "takedown":
+		if err := tx.SetReleaseState(ctx, rel.ID, rel.State, trove.Deleted, ev.Time); err != nil {
+			return err
+		}
+		// A takedown as malicious is an OSV advisory; its serial is
+		// assigned again, in log order, as it was first.
+		if summary, ok := strings.CutPrefix(deref(ev.Reason), takedownPrefix); ok {
+			return tx.PutAdvisory(ctx, &meta.Advisory{Ecosystem: trove.Ecosystem(ev.Ecosystem), Name: trove.Name(ev.Name), Version: rel.Version,
+				Summary: summary, Published: ev.Time, Modified: ev.Time})
+		}
+		return nil
 	case "tag", "owner", "access":
 		return nil
 	}

@@ -56,6 +56,8 @@ func (h *Handler) table() []route {
 		{"reset.submit", "POST", "/-/reset", Credentials, h.resetSubmit},
 		{"reset.confirm", "GET", "/-/reset/confirm", Credentials, h.resetConfirmPage},
 		{"reset.confirm.submit", "POST", "/-/reset/confirm", Credentials, h.resetConfirmSubmit},
+		{"report", "GET", "/-/report", Member, h.reportPage},
+		{"report.submit", "POST", "/-/report", Member, h.reportSubmit},
 		{"sudo", "GET", "/-/sudo", Member, h.sudoPage},
 		{"sudo.submit", "POST", "/-/sudo", Member, h.sudoSubmit},
 

@@ -158,6 +158,19 @@ var probes = map[string]probe{
 		return w.raw(http.MethodDelete, "/api/v1/upstream/exceptions/npm/kept", "", nil)
 	}},
 
+	// Anyone signed in reports (any token of theirs); the queue and its
+	// actions are the administrators'.
+	"api.reports.file": {deny: []string{anonymous}, request: func(w *walk) *http.Request {
+		return w.json(http.MethodPost, "/api/v1/reports", map[string]string{"ecosystem": "npm", "name": "demo", "version": "1.0.0", "category": "malicious", "reason": "probe"})
+	}},
+	"api.admin.queue": {admin: true, request: func(w *walk) *http.Request { return w.raw(http.MethodGet, "/api/v1/admin/queue", "", nil) }},
+	"api.admin.queue.act": {admin: true, setup: func(w *walk) {
+		w.do(w.npmPublish("queued", "1.0.0"), w.owner)
+		w.do(w.json(http.MethodPost, "/api/v1/reports", map[string]string{"ecosystem": "npm", "name": "queued", "category": "spam", "reason": "probe"}), w.callers[stranger])
+	}, request: func(w *walk) *http.Request {
+		return w.json(http.MethodPost, "/api/v1/admin/queue", map[string]string{"action": "dismiss", "ecosystem": "npm", "name": "queued"})
+	}},
+
 	"pypi.upload": {request: func(w *walk) *http.Request { return w.pypiUpload("demo", "1."+w.nextVersion()) }},
 	"go.upload":   {request: func(w *walk) *http.Request { return w.goUpload("example.test/demo", "v"+w.nextVersion()) }},
 

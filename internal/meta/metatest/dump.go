@@ -127,6 +127,13 @@ func Fill(t *testing.T, db *meta.DB) {
 		if err := fillOrg(ctx, tx, alice, bob, now); err != nil {
 			return err
 		}
+		if _, err := tx.InsertReport(ctx, &meta.Report{UserID: bob.ID, Ecosystem: "npm", Name: "demo", Version: "1.0.0", Category: "malicious",
+			Reason: "postinstall: curl … | sh \"é\"", At: now}); err != nil {
+			return err
+		}
+		if err := tx.PutAdvisory(ctx, &meta.Advisory{Ecosystem: "npm", Name: "demo", Version: "0.9.0", Summary: "steals tokens", Published: now, Modified: now}); err != nil {
+			return err
+		}
 		if err := tx.SetDistTag(ctx, p.ID, "latest", r1.ID); err != nil {
 			return err
 		}

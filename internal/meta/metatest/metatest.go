@@ -32,6 +32,7 @@ func Run(t *testing.T, newDB func(t *testing.T) *meta.DB) {
 	t.Run("Orgs", func(t *testing.T) { testOrgs(t, newDB(t)) })
 	t.Run("RoleSince", func(t *testing.T) { testRoleSince(t, newDB(t)) })
 	t.Run("Review", func(t *testing.T) { testReview(t, newDB(t)) })
+	t.Run("Reports", func(t *testing.T) { testReports(t, newDB(t)) })
 	t.Run("Changes", func(t *testing.T) { testChanges(t, newDB(t)) })
 	t.Run("Search", func(t *testing.T) { testSearch(t, newDB(t)) })
 	t.Run("PrivateViewers", func(t *testing.T) { testPrivateViewers(t, newDB(t)) })
