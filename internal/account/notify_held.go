@@ -9,6 +9,7 @@ import (
 
 	"github.com/trove-dev/trove/internal/mail"
 	"github.com/trove-dev/trove/internal/meta"
+	"github.com/trove-dev/trove/internal/trove"
 )
 
 // Hold notices
@@ -39,21 +40,12 @@ func (n *Notifications) HeldTx(ctx context.Context, tx *meta.Tx, userID int64, h
 	if h.Rejected {
 		return n.rejectedTx(ctx, tx, userID, h)
 	}
-	at := n.now().UTC()
 	detail := fmt.Sprintf("%s %s %s was held for review", h.Ecosystem, h.Package, h.Version)
 	if h.Publisher != "" {
 		detail += ", uploaded by " + h.Publisher
 	}
-	se := &meta.SecurityEvent{UserID: userID, Kind: string(EventReleaseHeld), Detail: detail, At: at}
-	if err := tx.InsertSecurityEvent(ctx, se); err != nil {
-		return fmt.Errorf("recording security event: %w", err)
-	}
-	u, err := tx.UserByID(ctx, userID)
-	if err != nil {
-		return fmt.Errorf("recording security event: %w", err)
-	}
-	verified, err := tx.EmailVerifiedAt(ctx, userID)
-	if err != nil || verified.IsZero() {
+	u, at, err := n.heldEvent(ctx, tx, userID, detail)
+	if err != nil || u == nil {
 		return err
 	}
 	subject := fmt.Sprintf("Trove: %s %s %s held for review", h.Ecosystem, h.Package, h.Version)
@@ -75,21 +67,30 @@ func (n *Notifications) HeldTx(ctx context.Context, tx *meta.Tx, userID int64, h
 	return n.outbox.Enqueue(ctx, tx, mail.Message{To: u.Email, Subject: subject, Body: b.String(), Kind: string(EventReleaseHeld)})
 }
 
-// rejectedTx records and mails that an upload held until the scanners
-// finished was rejected by them.
-func (n *Notifications) rejectedTx(ctx context.Context, tx *meta.Tx, userID int64, h Held) error {
+// heldEvent records a release-held security event on the user's account
+// and returns the user to mail, nil without a verified address.
+func (n *Notifications) heldEvent(ctx context.Context, tx *meta.Tx, userID int64, detail string) (*trove.User, time.Time, error) {
 	at := n.now().UTC()
-	detail := fmt.Sprintf("%s %s %s was rejected by the scanners", h.Ecosystem, h.Package, h.Version)
 	se := &meta.SecurityEvent{UserID: userID, Kind: string(EventReleaseHeld), Detail: detail, At: at}
 	if err := tx.InsertSecurityEvent(ctx, se); err != nil {
-		return fmt.Errorf("recording security event: %w", err)
+		return nil, at, fmt.Errorf("recording security event: %w", err)
 	}
 	u, err := tx.UserByID(ctx, userID)
 	if err != nil {
-		return fmt.Errorf("recording security event: %w", err)
+		return nil, at, fmt.Errorf("recording security event: %w", err)
 	}
 	verified, err := tx.EmailVerifiedAt(ctx, userID)
 	if err != nil || verified.IsZero() {
+		return nil, at, err
+	}
+	return u, at, nil
+}
+
+// rejectedTx records and mails that an upload held until the scanners
+// finished was rejected by them.
+func (n *Notifications) rejectedTx(ctx context.Context, tx *meta.Tx, userID int64, h Held) error {
+	u, at, err := n.heldEvent(ctx, tx, userID, fmt.Sprintf("%s %s %s was rejected by the scanners", h.Ecosystem, h.Package, h.Version))
+	if err != nil || u == nil {
 		return err
 	}
 	subject := fmt.Sprintf("Trove: %s %s %s rejected by the upload checks", h.Ecosystem, h.Package, h.Version)

@@ -97,3 +97,30 @@ func TestHeldNoticeToAdmins(t *testing.T) {
 		t.Errorf("administrators' notices went to %q, want root's only (owner was told already, other is disabled)", mine)
 	}
 }
+
+// TestRejectedNotice: an upload the scan job rejected after its publisher
+// was told it was held is a security event, and its mail says it was
+// discarded and why.
+func TestRejectedNotice(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	alice := e.user(t, "alice", true)
+	h := account.Held{Ecosystem: "npm", Package: "left-pad", Version: "1.3.1", Publisher: "alice", Rejected: true,
+		Why: "left-pad 1.3.1 was rejected by this registry's scanners and discarded: reject: left-pad-1.3.1.tgz: clamav: Eicar-Signature FOUND"}
+	if err := e.db.Tx(ctx, func(tx *meta.Tx) error { return e.notes.HeldTx(ctx, tx, alice.ID, h) }); err != nil {
+		t.Fatal(err)
+	}
+	m := e.deliver(t, 1)[0]
+	if m.Subject != "Trove: npm left-pad 1.3.1 rejected by the upload checks" {
+		t.Errorf("subject %q", m.Subject)
+	}
+	for _, want := range []string{"Hello alice", "They rejected it: it was discarded", "Eicar-Signature FOUND", "upload it again", base + "/-/account/security"} {
+		if !strings.Contains(m.Body, want) {
+			t.Errorf("the notice lacks %q:\n%s", want, m.Body)
+		}
+	}
+	evs, err := e.notes.List(ctx, alice.ID, 10)
+	if err != nil || len(evs) == 0 || !strings.Contains(evs[0].Detail, "npm left-pad 1.3.1 was rejected by the scanners") {
+		t.Errorf("events = %+v, %v", evs, err)
+	}
+}
