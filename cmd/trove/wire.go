@@ -432,5 +432,5 @@ func secretsVerdict(c *config.Config) scan.Verdict {
 // release.
 func deltaOptions(c config.ScanChanges) delta.Options {
 	return delta.Options{SizeFactor: c.SizeFactor, SizeFloor: int64(c.SizeFloor), YoungDependency: c.YoungDependency.Std(),
-		NewMaintainer: c.NewMaintainer.Std(), MissingDependency: c.MissingDependency}
+		NewMaintainer: c.NewMaintainer.Std(), MissingDependency: c.MissingDependency, ObfuscatedFloor: int64(c.ObfuscatedFloor)}
 }

@@ -3,7 +3,7 @@
 // supply-chain attacks change packages: an install script that was not
 // there, a new dependency on a package created days ago or that exists
 // nowhere, a first release by someone who just got a role on the package,
-// a sudden jump in size.
+// a sudden jump in size or in obfuscated code.
 package delta
 
 import (
@@ -35,12 +35,16 @@ type Options struct {
 	// MissingDependency: a new dependency on a package that neither this
 	// registry nor its upstreams have holds the release.
 	MissingDependency bool
+	// ObfuscatedFloor: a release with at least this many bytes of
+	// obfuscated code, more than four times the previous release's, is
+	// held (obfuscation.go).
+	ObfuscatedFloor int64
 }
 
 // Defaults returns the default thresholds.
 func Defaults() Options {
 	return Options{SizeFactor: 10, SizeFloor: 5 << 20, YoungDependency: 7 * 24 * time.Hour,
-		NewMaintainer: 30 * 24 * time.Hour, MissingDependency: true}
+		NewMaintainer: 30 * 24 * time.Hour, MissingDependency: true, ObfuscatedFloor: 16 << 10}
 }
 
 // A Scanner compares releases with their predecessors.
@@ -75,6 +79,11 @@ func (s *Scanner) Scan(ctx context.Context, a *scan.Artifact) ([]scan.Finding, e
 	fs = append(fs, s.dependencies(a)...)
 	fs = append(fs, s.maintainer(a)...)
 	fs = append(fs, s.sizeJump(a, now, before)...)
+	obf, err := s.obfuscationJump(ctx, a)
+	if err != nil {
+		return nil, err
+	}
+	fs = append(fs, obf...)
 	for i := range fs {
 		fs[i].Scanner, fs[i].Verdict = s.Name(), scan.Hold
 	}
