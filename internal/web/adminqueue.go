@@ -1,6 +1,8 @@
 package web
 
 import (
+	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -187,6 +189,16 @@ func (h *Handler) adminQueueAction(w http.ResponseWriter, r *http.Request, v *Vi
 		if err = who.CheckAdmin(access.Yank); err == nil {
 			err = h.o.Registry.RejectHeld(ctx, t.Ecosystem, name, version)
 		}
+	}
+	var le *access.LevelError
+	if errors.As(err, &le) {
+		// The registry words it for a token; here it is the session.
+		need := "a second factor"
+		if le.Need == trove.AuthPhishingResistant {
+			need = "a security key or passkey"
+		}
+		return fmt.Errorf("%w: changing %s:%s needs a sign-in with %s (the registry's policy), and this session was signed in without one: add one at /-/account/security if you have none, then sign out and sign in with it; nothing changed",
+			access.ErrDenied, le.Ecosystem, le.Name, need)
 	}
 	if err != nil {
 		return err

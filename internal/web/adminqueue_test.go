@@ -63,6 +63,22 @@ func report(t *testing.T, c *catalog, user *trove.User, eco trove.Ecosystem, nam
 	}
 }
 
+// hold uploads an npm release the registry holds for review (the name
+// starts "held-").
+func hold(t *testing.T, c *catalog, name, version string) {
+	t.Helper()
+	st, err := c.reg.Stage(strings.NewReader(name+version), 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	_, err = c.reg.Publish(context.Background(), c.alice, &registry.Upload{Ecosystem: "npm", Name: name, Version: version, Metadata: []byte(`{}`),
+		Tags: []string{"latest"}, Files: []registry.UploadFile{{Filename: name + "-" + version + ".tgz", Kind: "tarball", Content: st}}})
+	if !errors.Is(err, trove.ErrHeld) {
+		t.Fatalf("publishing %s %s = %v, want held", name, version, err)
+	}
+}
+
 // TestAdminQueueRefusals: the queue and its actions refuse an anonymous
 // visitor (to the sign-in), a signed-in user (403) and an administrator
 // out of sudo (to the sudo page), as the other admin pages do, and an
@@ -137,18 +153,8 @@ func TestAdminQueue(t *testing.T) {
 	report(t, c, s.alice, "npm", "evil", "1.0.1", "postinstall sends ~/.npmrc to a remote host")
 	report(t, c, bob, "npm", "evil", "1.0.1", "install.js:2 pipes curl into sh")
 	report(t, c, s.alice, "npm", "fine", "", "looks like a typosquat <b>of</b> something")
-	for _, v := range []string{"1.0.0", "2.0.0"} {
-		st, err := c.reg.Stage(strings.NewReader("held"+v), 1<<20)
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, err = c.reg.Publish(ctx, c.alice, &registry.Upload{Ecosystem: "npm", Name: "held-pkg", Version: v, Metadata: []byte(`{}`),
-			Tags: []string{"latest"}, Files: []registry.UploadFile{{Filename: "held-pkg-" + v + ".tgz", Kind: "tarball", Content: st}}})
-		st.Close()
-		if !errors.Is(err, trove.ErrHeld) {
-			t.Fatalf("publishing held-pkg %s = %v, want held", v, err)
-		}
-	}
+	hold(t, c, "held-pkg", "1.0.0")
+	hold(t, c, "held-pkg", "2.0.0")
 
 	root := s.browser()
 	root.signIn("root", rootPassword)
@@ -321,7 +327,7 @@ func TestAdminQueueMFA(t *testing.T) {
 	root := s.browser()
 	root.signIn("root", rootPassword)
 	resp, page := root.post("/-/admin/queue/remove", url.Values{"ecosystem": {"npm"}, "name": {"evil"}, "version": {"1.0.0"}, "reason": {"bad"}, "confirm": {"evil"}})
-	if resp.StatusCode != http.StatusForbidden || !strings.Contains(page, "needs a second-factor sign-in") {
+	if resp.StatusCode != http.StatusForbidden || !strings.Contains(page, "needs a sign-in with a second factor") || !strings.Contains(page, "this session was signed in without one") {
 		t.Errorf("a takedown by a password-only session: %d\n%s", resp.StatusCode, page)
 	}
 	if v, err := c.reg.View(context.Background(), "npm", "evil"); err != nil || v.Releases[0].State != trove.Published {
