@@ -115,6 +115,22 @@ func (h *Handler) adminQueueRemovePage(w http.ResponseWriter, r *http.Request, _
 	if err := queueTarget(rv.Ecosystem, rv.Name, rv.Version, true); err != nil {
 		return err
 	}
+	// Only a visible release is taken down (a held upload is rejected):
+	// the page offers no form for anything else.
+	pv, err := h.o.Registry.View(r.Context(), trove.Ecosystem(rv.Ecosystem), rv.Name)
+	if err != nil {
+		return err
+	}
+	found := false
+	for _, rel := range pv.Releases {
+		if rel.Version == rv.Version && rel.State.Visible() {
+			found, rv.Name = true, pv.Package.DisplayName
+		}
+	}
+	if !found {
+		return trove.Error(trove.ErrNotFound, "%s %s has no visible version %s to remove (a held upload is rejected instead); nothing changed",
+			rv.Ecosystem, pv.Package.DisplayName, clip(rv.Version))
+	}
 	h.page(w, r, http.StatusOK, "adminqueueremove", rv)
 	return nil
 }

@@ -185,6 +185,12 @@ func TestAdminQueue(t *testing.T) {
 	if resp, _ := root.get("/-/admin/queue/remove?ecosystem=npm&name=evil"); resp.StatusCode != http.StatusBadRequest {
 		t.Errorf("a removal page without a version: %d, want 400", resp.StatusCode)
 	}
+	for q, want := range map[string]int{"ecosystem=npm&name=evil&version=9.9.9": 404, "ecosystem=npm&name=nobody-has-it&version=1.0.0": 404,
+		"ecosystem=npm&name=held-pkg&version=1.0.0": 404, "ecosystem=npm&version=1.0.0": 400} {
+		if resp, page := root.get("/-/admin/queue/remove?" + q); resp.StatusCode != want || strings.Contains(page, `id="confirm"`) {
+			t.Errorf("the removal page of %s: %d, want %d without a form", q, resp.StatusCode, want)
+		}
+	}
 	removal := url.Values{"ecosystem": {"npm"}, "name": {"evil"}, "version": {"1.0.1"}, "reason": {"exfiltrates npm tokens"}, "malicious": {"1"}, "confirm": {"evil"}}
 	for _, bad := range []struct {
 		path, key, value, says string
