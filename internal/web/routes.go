@@ -93,6 +93,9 @@ func (h *Handler) table() []route {
 		{"admin.users.delete.submit", "POST", "/-/admin/users/{name}/delete", Admin, h.adminDelete},
 		{"admin.events", "GET", "/-/admin/events", Admin, h.adminEvents},
 		{"admin.audit", "GET", "/-/admin/audit", Admin, h.adminAudit},
+		{"admin.queue", "GET", "/-/admin/queue", Admin, h.adminQueue},
+		{"admin.queue.remove", "GET", "/-/admin/queue/remove", Admin, h.adminQueueRemovePage},
+		{"admin.queue.action", "POST", "/-/admin/queue/{action}", Admin, h.adminQueueAction},
 	}, h.factorRoutes()...)
 }
 
