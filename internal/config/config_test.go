@@ -607,8 +607,9 @@ func TestScanChanges(t *testing.T) {
 		t.Errorf("default = %+v", d.ScanChanges)
 	}
 	c, err := Load("", []string{"TROVE_SCAN_CHANGES_SIZE_FACTOR=20", "TROVE_SCAN_CHANGES_SIZE_FLOOR=1MiB",
-		"TROVE_SCAN_CHANGES_YOUNG_DEPENDENCY=2d", "TROVE_SCAN_CHANGES_NEW_MAINTAINER=0", "TROVE_SCAN_CHANGES_MISSING_DEPENDENCY=false"})
-	want := ScanChanges{SizeFactor: 20, SizeFloor: 1 << 20, YoungDependency: Duration(2 * Day)}
+		"TROVE_SCAN_CHANGES_YOUNG_DEPENDENCY=2d", "TROVE_SCAN_CHANGES_NEW_MAINTAINER=0", "TROVE_SCAN_CHANGES_MISSING_DEPENDENCY=false",
+		"TROVE_SCAN_CHANGES_OBFUSCATED_FLOOR=64KiB"})
+	want := ScanChanges{SizeFactor: 20, SizeFloor: 1 << 20, YoungDependency: Duration(2 * Day), ObfuscatedFloor: 64 << 10}
 	if err != nil || c.ScanChanges != want {
 		t.Errorf("Load(variables) = %+v, %v; want %+v", c.ScanChanges, err, want)
 	}
@@ -617,6 +618,7 @@ func TestScanChanges(t *testing.T) {
 		want string
 	}{
 		{func(s *ScanChanges) { s.YoungDependency = -1 }, "must not be negative"},
+		{func(s *ScanChanges) { s.ObfuscatedFloor = -1 }, "obfuscated_floor must not be negative"},
 		{func(s *ScanChanges) { s.SizeFactor = 1 }, "scan_changes.size_factor: 1 would hold every release"},
 	} {
 		c := Default()
