@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"slices"
@@ -60,7 +61,7 @@ func (s *Service) ScanFindings(ctx context.Context, who *access.Principal, eco t
 			return nil, notFound
 		}
 		if known, err := s.mayRead(ctx, pkg); err != nil || !known {
-			return nil, cmpErr(err, notFound)
+			return nil, cmp.Or(err, notFound)
 		}
 		if who == nil {
 			return nil, trove.Error(access.ErrUnauthenticated, "sign in as a maintainer of %s to read its scan findings; the summary is public", name)
@@ -78,13 +79,6 @@ func scopeCovers(who *access.Principal, eco trove.Ecosystem, key trove.Name) boo
 		}
 	}
 	return false
-}
-
-func cmpErr(err, otherwise error) error {
-	if err != nil {
-		return err
-	}
-	return otherwise
 }
 
 // A ScanSummary is the public summary of a published release's scans.
