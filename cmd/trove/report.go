@@ -71,16 +71,21 @@ func newAdminQueue(*globals) *cobra.Command {
 and the uploads held for review, in one list.
 
   trove admin queue                                   list it
+  trove admin queue quarantine ECO NAME VERSION --reason R
+                          take a visible release out of view while you look into
+                          it: nothing installs it, its version stays taken, its
+                          reports stay open
   trove admin queue remove ECO NAME VERSION --reason R [--malicious]
-                          take the release down for good (a tombstone: its version
-                          stays taken); --malicious also publishes it as an OSV
-                          record (/osv/)
-  trove admin queue release ECO NAME VERSION          publish a held upload
+                          take the release (visible or quarantined) down for good
+                          (a tombstone: its version stays taken); --malicious also
+                          publishes it as an OSV record (/osv/)
+  trove admin queue release ECO NAME VERSION          publish a held upload, or put
+                          a quarantined release back as it was
   trove admin queue dismiss ECO NAME [VERSION]        the reports were wrong
 
-Each action closes the target's reports, is recorded in the audit log (and a
-removal in the transparency log as a takedown) and mailed to the package's
-owners and the reporters. Unlike the other trove admin commands these talk
+Each action but quarantine closes the target's reports; each is recorded in the
+audit log (a quarantine, its release and a removal in the transparency log too)
+and mailed to the package's owners (and, when it closes them, the reporters). Unlike the other trove admin commands these talk
 to a running server (--url, default $TROVE_URL or http://127.0.0.1:8080)
 with an administrator's API token in $TROVE_TOKEN (with the yank action on
 every package).`,
@@ -98,8 +103,8 @@ every package).`,
 			if err := json.Unmarshal(b, &q); err != nil {
 				return fmt.Errorf("reading the queue: %w", err)
 			}
-			if len(q.Reports) == 0 && len(q.Held) == 0 {
-				fmt.Fprintln(cmd.ErrOrStderr(), "trove: the queue is empty: no open reports, nothing held")
+			if len(q.Reports) == 0 && len(q.Held) == 0 && len(q.Quarantined) == 0 {
+				fmt.Fprintln(cmd.ErrOrStderr(), "trove: the queue is empty: no open reports, nothing held or quarantined")
 				return nil
 			}
 			w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
@@ -109,6 +114,8 @@ every package).`,
 				switch {
 				case r.Held:
 					state = "held"
+				case r.Quarantined:
+					state = "quarantined"
 				case !r.Visible:
 					state = "gone"
 				}
@@ -116,6 +123,9 @@ every package).`,
 			}
 			for _, h := range q.Held {
 				fmt.Fprintf(w, "held\t%s\t%s\t%s\t%s\t-\t%s\n", h.Ecosystem, h.Name, h.Version, h.At.Format(time.RFC3339), h.Reason)
+			}
+			for _, qr := range q.Quarantined {
+				fmt.Fprintf(w, "quarantined\t%s\t%s\t%s\t%s\t-\twas %s\n", qr.Ecosystem, qr.Name, qr.Version, qr.At.Format(time.RFC3339), qr.PriorState)
 			}
 			if err := w.Flush(); err != nil {
 				return err
@@ -127,6 +137,9 @@ every package).`,
 			}
 			for _, h := range q.Held {
 				fmt.Fprintf(cmd.OutOrStdout(), "%s %s %s: held: %s\n", h.Ecosystem, h.Name, h.Version, h.Message)
+			}
+			for _, qr := range q.Quarantined {
+				fmt.Fprintf(cmd.OutOrStdout(), "%s %s %s: quarantined by %s: %q\n", qr.Ecosystem, qr.Name, qr.Version, qr.By, qr.Reason)
 			}
 			return nil
 		},
@@ -154,15 +167,16 @@ every package).`,
 				return nil
 			},
 		}
-		c.Flags().StringVar(&reason, "reason", "", "why (mailed to the owners and reporters; a removal's goes into the transparency log)")
+		c.Flags().StringVar(&reason, "reason", "", "why (mailed to the owners and reporters; a quarantine's, a release's and a removal's go into the transparency log)")
 		if action == "remove" {
 			c.Flags().BoolVar(&malicious, "malicious", false, "the release is malicious: publish it as an OSV record")
 		}
 		return c
 	}
 	queue.AddCommand(
+		act("quarantine", "ECOSYSTEM NAME VERSION --reason TEXT", "Take a visible release out of view while it is looked into", "quarantined", cobra.ExactArgs(3)),
 		act("remove", "ECOSYSTEM NAME VERSION --reason TEXT [--malicious]", "Take a release down for good", "took down", cobra.ExactArgs(3)),
-		act("release", "ECOSYSTEM NAME VERSION", "Publish a held upload and close its reports", "released", cobra.ExactArgs(3)),
+		act("release", "ECOSYSTEM NAME VERSION", "Publish a held upload, or put a quarantined release back, and close its reports", "released", cobra.ExactArgs(3)),
 		act("dismiss", "ECOSYSTEM NAME [VERSION]", "Close the reports on a package or release as wrong", "dismissed the reports on", cobra.RangeArgs(2, 3)))
 	return queue
 }
@@ -173,7 +187,7 @@ every package).`,
 func takedownNotice(n *account.Notifications) registry.TakedownNotice {
 	return func(ctx context.Context, tx *meta.Tx, d registry.Decision) error {
 		dec := account.Decision{Ecosystem: string(d.Package.Ecosystem), Package: d.Package.DisplayName, Version: d.Version,
-			Action: d.Action, Reason: d.Reason, Malicious: d.Malicious}
+			Action: d.Action, Reason: d.Reason, Malicious: d.Malicious, Quarantine: d.Quarantine}
 		told := make(map[int64]bool)
 		for _, id := range d.Owners {
 			if !told[id] {

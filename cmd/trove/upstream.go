@@ -56,5 +56,5 @@ func upstreamClient(c *config.Config, s *stack, eco trove.Ecosystem, mem *semaph
 	}
 	return upstream.New(upstream.Options{Ecosystem: eco, Sources: sources, Store: s.db, TTL: c.Upstream.TTL.Std(),
 		Offline: c.Upstream.Offline, Timeout: c.Upstream.Timeout.Std(), MaxDocBytes: int64(c.Upstream.MaxDocBytes),
-		Policy: s.curate, Logger: slog.Default().With("upstream", string(eco)), Rates: rates(s.db, c.Rates.UpstreamFetches, "upstream_fetches"), Memory: mem}), nil
+		Policy: s.curate, Withheld: s.registry, Logger: slog.Default().With("upstream", string(eco)), Rates: rates(s.db, c.Rates.UpstreamFetches, "upstream_fetches"), Memory: mem}), nil
 }

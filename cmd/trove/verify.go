@@ -77,8 +77,8 @@ The verifier key (--key, --key-file or $TROVE_LOG_KEY) must come from the
 registry's operator (trove log key), not from the server being checked: a
 key fetched from the server proves nothing.
 
-A release yanked later is a warning; a deleted or taken-down one fails
-unless --allow-deleted. The exit status is non-zero on any failure.`,
+A release yanked later is a warning; a deleted, taken-down or quarantined
+one fails unless --allow-deleted. The exit status is non-zero on any failure.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if f.proof != "" {
 				if len(args) > 0 || f.lockfile != "" || f.audit || f.file != "" {
@@ -103,7 +103,7 @@ unless --allow-deleted. The exit status is non-zero on any failure.`,
 	fl.StringVar(&f.lockfile, "lockfile", "", "verify every package of a package-lock.json, requirements.txt or go.sum")
 	fl.StringVar(&f.format, "format", "", "lockfile format when its name does not tell: package-lock, requirements, go.sum")
 	fl.StringVar(&f.file, "file", "", "a local file that must be a published file of the one version given")
-	fl.BoolVar(&f.allowDeleted, "allow-deleted", false, "warn about, instead of failing, versions deleted or taken down after publishing")
+	fl.BoolVar(&f.allowDeleted, "allow-deleted", false, "warn about, instead of failing, versions deleted, taken down or quarantined after publishing")
 	fl.StringVar(&f.proof, "proof", "", "check a C2SP tlog-proof file offline (from <url>/log/proof/N) and print its record")
 	fl.BoolVar(&f.audit, "audit", false, "download every record, recompute the log's root hash, and count records by kind")
 	f.timeout = 2 * time.Minute
@@ -332,6 +332,11 @@ func (v *verifier) release(q logclient.Query) (*logclient.Release, error) {
 		return nil, nil
 	case s.Deleted:
 		fmt.Fprintf(v.errw, "trove: warning: %s: %s after publishing (reason %q)\n", q, s.DeleteKind, s.Reason)
+	case s.Quarantined && !v.f.allowDeleted:
+		v.fail("%s: quarantined by the registry's administrators after publishing (reason %q): it cannot be installed while they look into it; --allow-deleted accepts it", q, s.QuarantineReason)
+		return nil, nil
+	case s.Quarantined:
+		fmt.Fprintf(v.errw, "trove: warning: %s: quarantined by the registry's administrators after publishing (reason %q)\n", q, s.QuarantineReason)
 	}
 	if s.Yanked {
 		fmt.Fprintf(v.errw, "trove: warning: %s: yanked (reason %q)\n", q, s.YankReason)

@@ -11,8 +11,8 @@ import (
 
 // Report decisions
 //
-// When an administrator acts on the queue (removes a release, releases a
-// held upload, dismisses reports), the package's owners and the users
+// When an administrator acts on the queue (removes a release, quarantines
+// one or releases it, releases a held upload, dismisses reports), the package's owners and the users
 // whose reports the action closed are mailed, at their verified address,
 // in the transaction of the decision. Reporters learn the decision on
 // what they reported, never who else reported it.
@@ -21,9 +21,12 @@ import (
 // release, as its mail says it.
 type Decision struct {
 	Ecosystem, Package, Version string
-	// Action is "removed", "released" or "dismissed".
+	// Action is "removed", "released", "dismissed" or "quarantined".
 	Action string
 	Reason string
+	// Quarantine: the release was quarantined (Action "released": it
+	// came back from quarantine).
+	Quarantine bool
 	// Malicious: removed as malicious, and published as an OSV record.
 	Malicious bool
 }
@@ -55,6 +58,15 @@ func (n *Notifications) DecisionTx(ctx context.Context, tx *meta.Tx, userID int6
 				"If you did not publish it, a credential of yours was probably stolen: revoke your tokens\n"+
 				"and sign out everywhere at %s/-/account/security.\n", n.base, n.base)
 		}
+	case owner && d.Action == "quarantined":
+		fmt.Fprintf(&b, "The administrators of this Trove registry quarantined %s, a release of a package you own,\n"+
+			"while they look into reports about it: it cannot be installed, nor seen, until they\n"+
+			"release it (it comes back as it was) or take it down for good. Its version stays taken.\n"+
+			"If you did not publish it, a credential of yours was probably stolen: revoke your tokens\n"+
+			"and sign out everywhere at %s/-/account/security.\n", what, n.base)
+	case owner && d.Action == "released" && d.Quarantine:
+		fmt.Fprintf(&b, "The administrators of this Trove registry released %s, a release of a package you own,\n"+
+			"from quarantine: it is back as it was, and its reports are closed.\n", what)
 	case owner:
 		fmt.Fprintf(&b, "Reports about %s, which you own, were closed by the administrators of this Trove registry (%s).\n", what, d.Action)
 	default:

@@ -13,7 +13,7 @@ import (
 // Reports and the administrators' queue (docs/scanning.md):
 //
 //	POST /v1/reports      {"ecosystem", "name", "version", "category", "reason"} → 201 {"ok": true}
-//	GET  /v1/admin/queue  → {"reports": [{"ecosystem", "name", "version", "count", "first", "categories", "reasons", "reporters", "visible", "held"}], "held": [{"ecosystem", "name", "version", "reason", "message", "at", "publisher"}]}
+//	GET  /v1/admin/queue  → {"reports": [{"ecosystem", "name", "version", "count", "first", "categories", "reasons", "reporters", "visible", "held", "quarantined"}], "held": [{"ecosystem", "name", "version", "reason", "message", "at", "publisher"}], "quarantined": [{"ecosystem", "name", "version", "reason", "by", "at", "prior_state"}]}
 //	POST /v1/admin/queue  {"action", "ecosystem", "name", "version", "reason", "malicious"} → {"ok": true}
 //
 // Anyone signed in reports a package ("version" left out) or a release;
@@ -22,9 +22,12 @@ import (
 // with Retry-After; a private package the user cannot read is 404. The
 // queue and its actions are for administrators, with a token carrying
 // the yank action on every package (the queue names the reporters):
-// action is remove
-// (a takedown, for good; "malicious": true publishes an OSV record),
-// release (publish a held upload) or dismiss (close the reports).
+// action is quarantine
+// (take a visible release out of view while it is looked into; its
+// reports stay open), remove (a takedown, for good, of a visible or
+// quarantined release; "malicious": true publishes an OSV record),
+// release (publish a held upload, or put a quarantined release back as
+// it was) or dismiss (close the reports).
 
 // reportRoutes are the report and queue endpoints of the route table.
 func (h *Handler) reportRoutes() adapter.Table[string, request] {
@@ -63,17 +66,29 @@ func (h *Handler) report(w http.ResponseWriter, r *http.Request, _ request) erro
 
 // A QueuedReport is a target with open reports, as the queue shows it.
 type QueuedReport struct {
+	Ecosystem   string    `json:"ecosystem"`
+	Name        string    `json:"name"`
+	Version     string    `json:"version,omitempty"`
+	Count       int       `json:"count"`
+	First       time.Time `json:"first"`
+	Categories  []string  `json:"categories"`
+	Reasons     []string  `json:"reasons"`
+	Reporters   []string  `json:"reporters"`
+	Visible     bool      `json:"visible"`
+	Held        bool      `json:"held"`
+	Quarantined bool      `json:"quarantined"`
+	Private     bool      `json:"private"`
+}
+
+// A QueuedQuarantine is a quarantined release, as the queue shows it.
+type QueuedQuarantine struct {
 	Ecosystem  string    `json:"ecosystem"`
 	Name       string    `json:"name"`
-	Version    string    `json:"version,omitempty"`
-	Count      int       `json:"count"`
-	First      time.Time `json:"first"`
-	Categories []string  `json:"categories"`
-	Reasons    []string  `json:"reasons"`
-	Reporters  []string  `json:"reporters"`
-	Visible    bool      `json:"visible"`
-	Held       bool      `json:"held"`
-	Private    bool      `json:"private"`
+	Version    string    `json:"version"`
+	Reason     string    `json:"reason"`
+	By         string    `json:"by"`
+	At         time.Time `json:"at"`
+	PriorState string    `json:"prior_state"`
 }
 
 // A QueuedHold is an upload held for review, as the queue shows it.
@@ -89,8 +104,9 @@ type QueuedHold struct {
 
 // A QueueView is the answer of GET /v1/admin/queue.
 type QueueView struct {
-	Reports []QueuedReport `json:"reports"`
-	Held    []QueuedHold   `json:"held"`
+	Reports     []QueuedReport     `json:"reports"`
+	Held        []QueuedHold       `json:"held"`
+	Quarantined []QueuedQuarantine `json:"quarantined"`
 }
 
 func (h *Handler) queue(w http.ResponseWriter, r *http.Request, _ request) error {
@@ -98,10 +114,15 @@ func (h *Handler) queue(w http.ResponseWriter, r *http.Request, _ request) error
 	if err != nil {
 		return err
 	}
-	out := QueueView{Reports: []QueuedReport{}, Held: []QueuedHold{}}
+	out := QueueView{Reports: []QueuedReport{}, Held: []QueuedHold{}, Quarantined: []QueuedQuarantine{}}
 	for _, t := range q.Reports {
 		out.Reports = append(out.Reports, QueuedReport{Ecosystem: string(t.Ecosystem), Name: t.Name, Version: t.Version, Count: t.Count, First: t.First,
-			Categories: t.Categories, Reasons: t.Reasons, Reporters: t.Reporters, Visible: t.Visible, Held: t.HeldRelease, Private: t.Private})
+			Categories: t.Categories, Reasons: t.Reasons, Reporters: t.Reporters, Visible: t.Visible, Held: t.HeldRelease,
+			Quarantined: t.Quarantined, Private: t.Private})
+	}
+	for _, qr := range q.Quarantined {
+		out.Quarantined = append(out.Quarantined, QueuedQuarantine{Ecosystem: string(qr.Ecosystem), Name: qr.DisplayName, Version: qr.Version,
+			Reason: qr.Reason, By: qr.By, At: qr.At, PriorState: string(qr.PriorState)})
 	}
 	for _, hr := range q.Held {
 		out.Held = append(out.Held, QueuedHold{Ecosystem: string(hr.Ecosystem), Name: hr.DisplayName, Version: hr.Version, Reason: hr.Reason,
@@ -136,6 +157,8 @@ func (h *Handler) queueAction(w http.ResponseWriter, r *http.Request, _ request)
 	t := trove.Target{Ecosystem: trove.Ecosystem(in.Ecosystem), Name: in.Name, Version: in.Version}
 	var err error
 	switch in.Action {
+	case "quarantine":
+		err = h.o.Registry.Quarantine(r.Context(), who, t, in.Reason)
 	case "remove":
 		err = h.o.Registry.TakeDown(r.Context(), who, t, in.Reason, in.Malicious)
 	case "release":
@@ -143,7 +166,7 @@ func (h *Handler) queueAction(w http.ResponseWriter, r *http.Request, _ request)
 	case "dismiss":
 		err = h.o.Registry.Dismiss(r.Context(), who, t, in.Reason)
 	default:
-		return trove.Error(trove.ErrInvalid, "unknown action %q: use remove, release or dismiss", in.Action)
+		return trove.Error(trove.ErrInvalid, "unknown action %q: use quarantine, remove, release or dismiss", in.Action)
 	}
 	if err != nil {
 		return err

@@ -160,7 +160,11 @@ type State struct {
 	Deleted    bool // deleted or taken down
 	DeleteKind string
 	Reason     string // the delete's or takedown's reason
-	Deprecated string // the deprecation message, "" if none
+	// Quarantined: the registry's administrators took it out of view
+	// while they look into it; QuarantineReason says why.
+	Quarantined      bool
+	QuarantineReason string
+	Deprecated       string // the deprecation message, "" if none
 }
 
 // State replays the release's records in log order.
@@ -179,6 +183,11 @@ func (r *Release) State() State {
 			s.Yanked, s.YankReason = false, ""
 		case "delete", "takedown":
 			s.Deleted, s.DeleteKind, s.Reason = true, ev.Kind, reason
+			s.Quarantined, s.QuarantineReason = false, ""
+		case "quarantine":
+			s.Quarantined, s.QuarantineReason = true, reason
+		case "unquarantine":
+			s.Quarantined, s.QuarantineReason = false, ""
 		case "deprecate":
 			if ev.Message != nil {
 				s.Deprecated = *ev.Message

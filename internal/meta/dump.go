@@ -60,6 +60,7 @@ var dumpTables = []dumpTable{
 	{name: "releases", order: "id", serial: true},
 	{name: "files", order: "id", serial: true},
 	{name: "held_releases", order: "release_id"},
+	{name: "quarantined_releases", order: "release_id"},
 	{name: "scan_results", order: "id", serial: true},
 	{name: "dist_tags", order: "package_id, tag"},
 	{name: "dependencies", order: "release_id, ecosystem, name, constraint_text"},

@@ -146,7 +146,8 @@ func (b *batch) apply(c Change) (bool, error) {
 	var rel *trove.Release
 	if version != "" {
 		var err error
-		if rel, err = b.release(version); err != nil {
+		_, suspended := c.(suspendedChange)
+		if rel, err = b.release(version, suspended); err != nil {
 			return false, err
 		}
 	}
@@ -168,14 +169,19 @@ func (b *batch) apply(c Change) (bool, error) {
 	return err == nil, err
 }
 
-// release returns the visible release of the batch's package with the version.
-func (b *batch) release(version string) (*trove.Release, error) {
+// A suspendedChange is a change that may name a quarantined release as
+// well as a visible one (an administrator's release or takedown).
+type suspendedChange interface{ suspendedOK() }
+
+// release returns the visible release of the batch's package with the
+// version, or a quarantined one too when suspended is set.
+func (b *batch) release(version string, suspended bool) (*trove.Release, error) {
 	key, err := b.rules.VersionKey(version)
 	if err != nil {
 		return nil, trove.Error(trove.ErrInvalid, "%w", err)
 	}
 	rel, err := b.tx.Release(b.ctx, b.pkg.ID, key)
-	if errors.Is(err, meta.ErrNotFound) || err == nil && !rel.State.Visible() {
+	if errors.Is(err, meta.ErrNotFound) || err == nil && !rel.State.Visible() && !(suspended && rel.State == trove.Suspended) {
 		return nil, trove.Error(trove.ErrNotFound, "version %s of %s not found", version, b.pkg.DisplayName)
 	}
 	return rel, err

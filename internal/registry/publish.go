@@ -372,6 +372,8 @@ func versionTaken(pkg *trove.Package, rel *trove.Release, u *Upload) error {
 	switch {
 	case rel.State == trove.Deleted:
 		return trove.Error(trove.ErrExists, "%s %s was deleted; a deleted version can never be published again, publish a new version", pkg.DisplayName, rel.Version)
+	case rel.State == trove.Suspended:
+		return trove.Error(trove.ErrExists, "%s %s is quarantined by this registry's administrators: nothing can be added to it, nor published over it; publish a new version, or ask them", pkg.DisplayName, rel.Version)
 	case rel.State == trove.Quarantined:
 		return trove.Error(trove.ErrInProgress, "%s %s is being published by another upload, or is held for review", pkg.DisplayName, rel.Version)
 	case !u.AddFiles:

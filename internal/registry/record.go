@@ -28,7 +28,7 @@ func (s *Service) Register(kind string, r Recorder) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	switch kind {
-	case "publish", "proxy", "except", "yank", "unyank", "deprecate", "delete", "tag", "owner":
+	case "publish", "proxy", "except", "yank", "unyank", "deprecate", "delete", "tag", "owner", "access", "takedown", "quarantine", "unquarantine":
 		panic(fmt.Sprintf("registry: kind %q is the registry's own", kind))
 	}
 	if s.recorders == nil {

@@ -388,11 +388,15 @@ func (r *replay) change() error {
 // state applies a record's change to its release.
 func (r *replay) state(rel *trove.Release) error {
 	ctx, tx, ev := r.ctx, r.tx, r.ev
-	needRelease := ev.Kind == "yank" || ev.Kind == "unyank" || ev.Kind == "deprecate" || ev.Kind == "delete" || ev.Kind == "takedown"
+	needRelease := ev.Kind == "yank" || ev.Kind == "unyank" || ev.Kind == "deprecate" || ev.Kind == "delete" || ev.Kind == "takedown" ||
+		ev.Kind == "quarantine" || ev.Kind == "unquarantine"
+	// A quarantined release is taken down or released; the others change
+	// visible ones.
+	suspendedOK := ev.Kind == "takedown" || ev.Kind == "unquarantine"
 	switch {
 	case needRelease && rel == nil:
 		return r.fail("the record names no version")
-	case needRelease && !rel.State.Visible():
+	case needRelease && !rel.State.Visible() && !(suspendedOK && rel.State == trove.Suspended):
 		return r.fail("release %s is %s in the database", rel.Version, rel.State)
 	}
 	switch ev.Kind {
@@ -415,7 +419,18 @@ func (r *replay) state(rel *trove.Release) error {
 		return tx.SetDeprecated(ctx, rel.ID, deref(ev.Message))
 	case "delete":
 		return tx.SetReleaseState(ctx, rel.ID, rel.State, trove.Deleted, ev.Time)
+	case "quarantine":
+		return tx.Quarantine(ctx, rel, deref(ev.Reason), "trove log recover", ev.Time)
+	case "unquarantine":
+		if rel.State != trove.Suspended {
+			return r.fail("release %s is not quarantined in the database", rel.Version)
+		}
+		_, err := tx.Unquarantine(ctx, rel.ID)
+		return err
 	case "takedown":
+		if err := tx.EndQuarantine(ctx, rel.ID); err != nil {
+			return err
+		}
 		if err := tx.SetReleaseState(ctx, rel.ID, rel.State, trove.Deleted, ev.Time); err != nil {
 			return err
 		}

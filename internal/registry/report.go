@@ -23,10 +23,12 @@ import (
 // fault (a bad category, a reason too long, a target the reporter cannot
 // see, their own open report on it already, their rate limit). The
 // administrators see the open reports grouped by target, beside the held
-// uploads, and act: remove (a takedown: the release becomes a tombstone,
+// uploads and the quarantined releases, and act: quarantine (a visible
+// release is taken out of view while they look into it, see
+// quarantine.go), remove (a takedown: the release becomes a tombstone,
 // logged as a takedown record, and, when malicious, an OSV advisory),
-// release (a held upload is published), or dismiss (the reports were
-// wrong). Each action closes the target's reports and tells the package's
+// release (a held upload is published, a quarantined release comes
+// back), or dismiss (the reports were wrong). Each action closes the target's reports and tells the package's
 // owners and the reporters (TakedownNotice).
 
 // Report categories.
@@ -124,8 +126,9 @@ func slicesContains(list []string, s string) bool {
 // A Queue is what waits for the administrators: the open reports, by
 // target, and the uploads held for review.
 type Queue struct {
-	Reports []*ReportedTarget
-	Held    []*meta.HeldRelease
+	Reports     []*ReportedTarget
+	Held        []*meta.HeldRelease
+	Quarantined []*meta.QuarantinedRelease // visible releases taken out of view
 }
 
 // A ReportedTarget is a package or release with open reports.
@@ -141,6 +144,7 @@ type ReportedTarget struct {
 	Private     bool
 	Visible     bool // the release (or package) is still visible
 	HeldRelease bool // the release is held for review
+	Quarantined bool // the release is quarantined
 }
 
 // Queue returns the administrators' queue; only administrators may read
@@ -164,6 +168,7 @@ func (s *Service) Queue(ctx context.Context, who *access.Principal) (*Queue, err
 			if r.Version != "" {
 				rel, err := s.db.Release(ctx, pkg.ID, s.versionKey(r.Ecosystem, r.Version))
 				t.Visible = err == nil && rel.State.Visible()
+				t.Quarantined = err == nil && rel.State == trove.Suspended
 				if err == nil {
 					if _, err := s.db.HoldOf(ctx, rel.ID); err == nil {
 						t.HeldRelease = true
@@ -174,6 +179,9 @@ func (s *Service) Queue(ctx context.Context, who *access.Principal) (*Queue, err
 		q.Reports = append(q.Reports, t)
 	}
 	if q.Held, err = s.HeldReleases(ctx); err != nil {
+		return nil, err
+	}
+	if q.Quarantined, err = s.db.QuarantinedReleases(ctx, MaxQueued); err != nil {
 		return nil, err
 	}
 	return q, nil
@@ -194,8 +202,11 @@ func (s *Service) versionKey(eco trove.Ecosystem, version string) string {
 type Decision struct {
 	Package *trove.Package
 	Version string // "" for the whole package
-	// Action is "removed", "released" or "dismissed".
+	// Action is "removed", "released", "dismissed" or "quarantined".
 	Action string
+	// Quarantine is set when the release was quarantined: Action
+	// "quarantined", or "released" from quarantine.
+	Quarantine bool
 	// Reason is the administrator's reason.
 	Reason string
 	// Malicious is set for a removal as malicious (an OSV advisory).
@@ -253,6 +264,8 @@ func (c *Takedown) describe() (string, access.Action, string) {
 	return "takedown", access.Yank, c.Version
 }
 
+func (c *Takedown) suspendedOK() {}
+
 func (c *Takedown) check() error {
 	if err := versionNeeded("taking down", c.Version); err != nil {
 		return err
@@ -272,6 +285,9 @@ func (c *Takedown) apply(b *batch, rel *trove.Release, ev *translog.Event) error
 		reason = takedownPrefix + reason
 	}
 	ev.Reason = &reason
+	if err := b.tx.EndQuarantine(b.ctx, rel.ID); err != nil {
+		return err
+	}
 	if err := b.tombstone(rel, ev); err != nil {
 		return err
 	}
@@ -296,11 +312,19 @@ func (s *Service) Dismiss(ctx context.Context, who *access.Principal, t trove.Ta
 	return s.decide(ctx, who, t, "dismissed", reason)
 }
 
-// ReleaseReported publishes a held upload (see [Service.ReleaseHeld]) and
-// closes the open reports on it as released.
+// ReleaseReported puts a quarantined release back (see [Unquarantine]) or
+// publishes a held upload (see [Service.ReleaseHeld]), and closes the
+// open reports on it as released.
 func (s *Service) ReleaseReported(ctx context.Context, who *access.Principal, t trove.Target, reason string) error {
 	if err := who.CheckAdmin(access.Yank); err != nil {
 		return err
+	}
+	if quarantined, err := s.quarantined(ctx, t); err != nil || quarantined {
+		if err != nil {
+			return err
+		}
+		s.note(ctx, t.Ecosystem, t.Name, t.Version)
+		return s.Apply(ctx, who, t.Ecosystem, t.Name, &Unquarantine{Version: t.Version, Reason: reason})
 	}
 	if _, err := s.ReleaseHeld(ctx, t.Ecosystem, t.Name, t.Version); err != nil {
 		return err

@@ -7,6 +7,10 @@ import "time"
 //	upload ──► Quarantined ──scan: publish──► Published ◄──unyank── Yanked
 //	               │                              │ └────yank──────►  │
 //	               └─scan: reject──► (discarded)  └──delete──► Deleted ◄┘
+//
+// An administrator's quarantine takes a Published or Yanked release out
+// of view as Suspended, and its release puts it back in the state it was
+// in; a takedown makes a Suspended release Deleted.
 type State string
 
 // The states. Only Published and Yanked are visible to readers.
@@ -15,6 +19,10 @@ const (
 	Published   State = "published"
 	Yanked      State = "yanked"
 	Deleted     State = "deleted"
+	// Suspended is a release that was visible and is quarantined by an
+	// administrator (registry.Quarantine): invisible on every read path,
+	// its version and filenames taken, until it is released or taken down.
+	Suspended State = "suspended"
 )
 
 // Visible reports whether a release or file in state s is visible to readers.

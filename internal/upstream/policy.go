@@ -42,17 +42,65 @@ type Decision struct {
 	Why string
 }
 
-// Decide applies the client's policy; without one every version is
-// allowed.
+// A Withholder names the versions of an upstream name that the registry
+// holds and does not serve: deleted or taken down (a tombstone) or
+// quarantined by its administrators (internal/registry). A proxy never
+// serves, nor fetches again, such a version from an upstream.
+type Withholder interface {
+	// Withheld returns the state of each of versions that is withheld,
+	// by the version as given.
+	Withheld(ctx context.Context, eco trove.Ecosystem, name trove.Name, versions []string) (map[string]trove.State, error)
+}
+
+// withheldWhy says, by state, why a withheld version is refused.
+var withheldWhy = map[trove.State]string{
+	trove.Deleted:   "this registry deleted or took down this version; it is never served again",
+	trove.Suspended: "this registry's administrators quarantined this version while they look into it; ask them",
+}
+
+// Decide applies the client's policy (without one every version is
+// allowed), then refuses the versions the registry withholds (rule
+// "deleted" or "quarantined").
 func (c *Client) Decide(ctx context.Context, vs []Version) ([]Decision, error) {
+	out := make([]Decision, len(vs))
 	if c.o.Policy == nil {
-		out := make([]Decision, len(vs))
 		for i := range out {
 			out[i].Allowed = true
 		}
+	} else {
+		var err error
+		if out, err = c.o.Policy.Decide(ctx, vs); err != nil {
+			return nil, err
+		}
+	}
+	if c.o.Withheld == nil {
 		return out, nil
 	}
-	return c.o.Policy.Decide(ctx, vs)
+	byName := make(map[Version][]int) // by ecosystem and name
+	for i, v := range vs {
+		k := Version{Ecosystem: v.Ecosystem, Name: v.Name}
+		byName[k] = append(byName[k], i)
+	}
+	for k, idx := range byName {
+		versions := make([]string, len(idx))
+		for j, i := range idx {
+			versions[j] = vs[i].Version
+		}
+		held, err := c.o.Withheld.Withheld(ctx, k.Ecosystem, k.Name, versions)
+		if err != nil {
+			return nil, fmt.Errorf("reading which versions of %s the registry withholds: %w", k.Name, err)
+		}
+		for _, i := range idx {
+			if st, ok := held[vs[i].Version]; ok && out[i].Allowed {
+				rule := "deleted"
+				if st == trove.Suspended {
+					rule = "quarantined"
+				}
+				out[i] = Decision{Rule: rule, Why: withheldWhy[st]}
+			}
+		}
+	}
+	return out, nil
 }
 
 // A BlockedError refuses an exact request of a version the policy blocks
@@ -64,6 +112,10 @@ type BlockedError struct {
 }
 
 func (e *BlockedError) Error() string {
+	if e.Decision.Rule == "deleted" || e.Decision.Rule == "quarantined" {
+		return fmt.Sprintf("%s %s %s is not served by this registry (%s): %s",
+			e.Version.Ecosystem, e.Version.Name, e.Version.Version, e.Decision.Rule, e.Decision.Why)
+	}
 	return fmt.Sprintf("%s %s %s is blocked by this registry's curation policy (rule %s): %s",
 		e.Version.Ecosystem, e.Version.Name, e.Version.Version, e.Decision.Rule, e.Decision.Why)
 }

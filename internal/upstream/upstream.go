@@ -85,8 +85,11 @@ type Options struct {
 	// Policy decides which upstream versions clients see (curation); nil
 	// allows every version.
 	Policy Policy
-	Now    func() time.Time
-	Logger *slog.Logger
+	// Withheld names the versions the registry holds and does not serve;
+	// Decide refuses them. nil for none.
+	Withheld Withholder
+	Now      func() time.Time
+	Logger   *slog.Logger
 	// Rates limits the upstream requests each client causes (by its
 	// address, limit.ClientFrom); nil for no limit.
 	Rates *limit.Rates

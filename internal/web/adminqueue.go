@@ -24,9 +24,10 @@ import (
 
 // queueView is the queue page.
 type queueView struct {
-	Reports []queuedTarget
-	Held    []queuedHold
-	Message string
+	Reports     []queuedTarget
+	Held        []queuedHold
+	Quarantined []queuedQuarantine
+	Message     string
 	// MaxReason bounds the reason an administrator types.
 	MaxReason int
 }
@@ -43,6 +44,12 @@ type queuedReason struct {
 	Category, Reason, Reporter string
 }
 
+// queuedQuarantine is a row of the quarantined releases.
+type queuedQuarantine struct {
+	*meta.QuarantinedRelease
+	Page string // the release's page, which says it is quarantined
+}
+
 // queuedHold is a row of the held uploads.
 type queuedHold struct {
 	*meta.HeldRelease
@@ -50,14 +57,15 @@ type queuedHold struct {
 }
 
 var queueMessages = map[string]string{
-	"remove":  "The release was taken down: it is a tombstone now, the takedown is in the transparency log, and its owners and reporters were told.",
-	"release": "The held upload was published as it was uploaded; its reports, if any, were closed and the owners and reporters told.",
-	"dismiss": "The reports were dismissed; the reporters and the owners were told. Nothing else changed.",
-	"reject":  "The held upload was discarded: its version and filenames are free again.",
+	"remove":     "The release was taken down: it is a tombstone now, the takedown is in the transparency log, and its owners and reporters were told.",
+	"release":    "The release is published: a held upload as it was uploaded, a quarantined release back as it was; its reports, if any, were closed and the owners and reporters told.",
+	"dismiss":    "The reports were dismissed; the reporters and the owners were told. Nothing else changed.",
+	"quarantine": "The release was quarantined: it is out of view and cannot be installed, the quarantine is in the transparency log, and its owners were told. Its reports stay open: release it or remove it.",
+	"reject":     "The held upload was discarded: its version and filenames are free again.",
 }
 
 // queueActions are the actions the queue's forms post.
-var queueActions = []string{"remove", "release", "dismiss", "reject"}
+var queueActions = []string{"quarantine", "remove", "release", "dismiss", "reject"}
 
 // adminQueue serves GET /-/admin/queue?done=ACTION.
 func (h *Handler) adminQueue(w http.ResponseWriter, r *http.Request, v *Visit) error {
@@ -87,6 +95,9 @@ func (h *Handler) adminQueue(w http.ResponseWriter, r *http.Request, v *Visit) e
 	for _, hr := range q.Held {
 		qv.Held = append(qv.Held, queuedHold{HeldRelease: hr, Page: packageURL(hr.Ecosystem, hr.DisplayName, "")})
 	}
+	for _, qr := range q.Quarantined {
+		qv.Quarantined = append(qv.Quarantined, queuedQuarantine{QuarantinedRelease: qr, Page: packageURL(qr.Ecosystem, qr.DisplayName, qr.Version)})
+	}
 	h.page(w, r, http.StatusOK, "adminqueue", qv)
 	return nil
 }
@@ -115,20 +126,20 @@ func (h *Handler) adminQueueRemovePage(w http.ResponseWriter, r *http.Request, _
 	if err := queueTarget(rv.Ecosystem, rv.Name, rv.Version, true); err != nil {
 		return err
 	}
-	// Only a visible release is taken down (a held upload is rejected):
-	// the page offers no form for anything else.
+	// Only a visible or quarantined release is taken down (a held upload
+	// is rejected): the page offers no form for anything else.
 	pv, err := h.o.Registry.View(r.Context(), trove.Ecosystem(rv.Ecosystem), rv.Name)
 	if err != nil {
 		return err
 	}
 	found := false
 	for _, rel := range pv.Releases {
-		if rel.Version == rv.Version && rel.State.Visible() {
+		if rel.Version == rv.Version && (rel.State.Visible() || rel.State == trove.Suspended) {
 			found, rv.Name = true, pv.Package.DisplayName
 		}
 	}
 	if !found {
-		return trove.Error(trove.ErrNotFound, "%s %s has no visible version %s to remove (a held upload is rejected instead); nothing changed",
+		return trove.Error(trove.ErrNotFound, "%s %s has no visible or quarantined version %s to remove (a held upload is rejected instead); nothing changed",
 			rv.Ecosystem, pv.Package.DisplayName, clip(rv.Version))
 	}
 	h.page(w, r, http.StatusOK, "adminqueueremove", rv)
@@ -143,13 +154,13 @@ func queueTarget(eco, name, version string, needVersion bool) error {
 	case len(eco) > maxQueryField || len(name) > maxQueryField || len(version) > maxQueryField:
 		return trove.Error(trove.ErrInvalid, "the target's ecosystem, name or version is longer than %d bytes; nothing changed", maxQueryField)
 	case needVersion && version == "":
-		return trove.Error(trove.ErrInvalid, "a takedown or a held upload is named by its version: remove releases one at a time, or dismiss the reports on the whole package; nothing changed")
+		return trove.Error(trove.ErrInvalid, "a takedown, a quarantine or a held upload is named by its version: act on releases one at a time, or dismiss the reports on the whole package; nothing changed")
 	}
 	return nil
 }
 
-// adminQueueAction serves POST /-/admin/queue/{action}: remove, release,
-// dismiss (a target's reports) or reject (a held upload), with the
+// adminQueueAction serves POST /-/admin/queue/{action}: quarantine,
+// remove, release, dismiss (a target's reports) or reject (a held upload), with the
 // target, a required reason, and for remove the malicious box and the
 // package's name typed to confirm. It redirects to the queue with what
 // was done.
@@ -160,7 +171,7 @@ func (h *Handler) adminQueueAction(w http.ResponseWriter, r *http.Request, v *Vi
 	}
 	action := r.PathValue("action")
 	if !slices.Contains(queueActions, action) {
-		return trove.Error(trove.ErrNotFound, "no queue action %q: use remove, release, dismiss or reject", clip(action))
+		return trove.Error(trove.ErrNotFound, "no queue action %q: use quarantine, remove, release, dismiss or reject", clip(action))
 	}
 	if err := readForm(w, r); err != nil {
 		return err
@@ -193,6 +204,8 @@ func (h *Handler) adminQueueAction(w http.ResponseWriter, r *http.Request, v *Vi
 	audit.SetTarget(ctx, trove.Target{Ecosystem: t.Ecosystem, Name: h.o.Registry.Key(t.Ecosystem, name), Version: version})
 	var err error
 	switch action {
+	case "quarantine":
+		err = h.o.Registry.Quarantine(ctx, who, t, reason)
 	case "remove":
 		err = h.o.Registry.TakeDown(ctx, who, t, reason, malicious)
 	case "release":
@@ -221,7 +234,7 @@ func (h *Handler) adminQueueAction(w http.ResponseWriter, r *http.Request, v *Vi
 	}
 	if action == "release" || action == "reject" {
 		// The registry logs the decision; the reason is the administrator's.
-		slog.Warn("held upload decided from the web interface", "action", action, "ecosystem", eco, "package", name,
+		slog.Warn("held or quarantined release decided from the web interface", "action", action, "ecosystem", eco, "package", name,
 			"version", version, "by", who.UserName, "reason", reason)
 	}
 	return redirect(w, r, "/-/admin/queue?done="+action)

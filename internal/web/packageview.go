@@ -116,6 +116,8 @@ func (h *Handler) packageView(v *registry.View, version string) (*packageView, e
 		pv.Description, pv.Keywords = a.Description, a.Keywords
 		pv.Readme, pv.ReadmeNote = renderReadme(a)
 		pv.Install = h.install(pkg.Ecosystem, pkg.DisplayName, shown.Version)
+	} else if shown.State == trove.Suspended {
+		pv.ReadmeNote = "This version is quarantined: its README is not shown while the administrators look into it."
 	} else {
 		pv.ReadmeNote = "This version was deleted: its README and files are no longer shown."
 	}

@@ -64,6 +64,8 @@ func checkSameReads(t *testing.T, src, dst *meta.DB) {
 		web1, err := db.WebSessionByHash(ctx, "w1")
 		web2, err2 := db.WebSessionByHash(ctx, "w2")
 		out = append(out, web1, web2, err, err2)
+		quarantined, err := db.QuarantinedReleases(ctx, 10)
+		out = append(out, quarantined, err)
 		pols, err := db.CurationPolicies(ctx, "", "")
 		marks, err2 := db.CurationMarks(ctx, "", "")
 		curators, err3 := db.Curators(ctx)
@@ -112,6 +114,14 @@ func Fill(t *testing.T, db *meta.DB) {
 			return err
 		}
 		if err := tx.InsertPackage(ctx, proxied); err != nil {
+			return err
+		}
+		suspended := &trove.Release{PackageID: p.ID, Version: "0.5.0", VersionKey: "0.5.0", State: trove.Yanked, Metadata: []byte(`{}`),
+			CreatedAt: now, PublishedAt: now}
+		if err := tx.InsertRelease(ctx, suspended); err != nil {
+			return err
+		}
+		if err := tx.Quarantine(ctx, suspended, "reported: \"é\" steals tokens", "root", now); err != nil {
 			return err
 		}
 		if err := tx.InsertRelease(ctx, &trove.Release{PackageID: proxied.ID, Version: "1.0.0", VersionKey: "1.0.0", State: trove.Published,

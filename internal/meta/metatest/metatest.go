@@ -26,6 +26,7 @@ func Run(t *testing.T, newDB func(t *testing.T) *meta.DB) {
 	t.Run("Tokens", func(t *testing.T) { testTokens(t, newDB(t)) })
 	t.Run("ReleasesNeverReused", func(t *testing.T) { testReleasesNeverReused(t, newDB(t)) })
 	t.Run("QuarantineRollback", func(t *testing.T) { testQuarantineRollback(t, newDB(t)) })
+	t.Run("AdminQuarantine", func(t *testing.T) { testAdminQuarantine(t, newDB(t)) })
 	t.Run("DistTags", func(t *testing.T) { testDistTags(t, newDB(t)) })
 	t.Run("Owners", func(t *testing.T) { testOwners(t, newDB(t)) })
 	t.Run("Roles", func(t *testing.T) { testRoles(t, newDB(t)) })
