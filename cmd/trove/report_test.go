@@ -32,7 +32,9 @@ import (
 // TestReportToTakedown is issue 13's "reports flow to the queue and a
 // takedown is logged and published as OSV", over the real HTTP stack: a
 // user reports a release with trove report, the administrator sees it in
-// trove admin queue (others get 403), removes it as malicious; the
+// trove admin queue (others get 403), quarantines it (out of view at
+// once, the owner mailed, the reports still queued), removes it as
+// malicious; the
 // transparency log holds a takedown record that the log's verifier
 // accepts, the OSV index, record and zip hold its MAL- record, the npm
 // client can no longer fetch the version, the audit log has the action,
@@ -127,7 +129,31 @@ func TestReportToTakedown(t *testing.T) {
 		}
 	}
 
-	// The takedown.
+	// A quarantine first: out of view at once, its reports kept open.
+	if _, _, err := runTrove(t, rootTok, "admin", "queue", "quarantine", "npm", "evil-pkg", "1.0.1", url); err == nil || !strings.Contains(err.Error(), "400 Bad Request: a quarantine needs a reason") {
+		t.Errorf("a quarantine without a reason = %v, want 400", err)
+	}
+	if _, _, err := runTrove(t, bobTok, "admin", "queue", "quarantine", "npm", "evil-pkg", "1.0.1", "--reason=x", url); err == nil || !strings.Contains(err.Error(), "403 Forbidden") {
+		t.Errorf("a quarantine by a user = %v, want 403", err)
+	}
+	if _, stderr, err = runTrove(t, rootTok, "admin", "queue", "quarantine", "npm", "evil-pkg", "1.0.1", "--reason=two reports of token theft", url); err != nil ||
+		!strings.Contains(stderr, "quarantined npm evil-pkg 1.0.1") {
+		t.Fatalf("trove admin queue quarantine = %q, %v", stderr, err)
+	}
+	if r := servertest.Do(t, servertest.Request(t, "GET", tarball, nil)); r.StatusCode != http.StatusNotFound {
+		t.Errorf("after the quarantine, GET the tarball = %d, want 404", r.StatusCode)
+	}
+	if r := servertest.Do(t, servertest.Request(t, "GET", e.URL+"/npm/evil-pkg", nil)); r.StatusCode != 200 || strings.Contains(r.Text, `"1.0.1"`) || !strings.Contains(r.Text, `"latest":"1.0.0"`) {
+		t.Errorf("after the quarantine the packument = %d %s, want 1.0.0, latest, without 1.0.1", r.StatusCode, r.Text)
+	}
+	stdout, _, err = runTrove(t, rootTok, "admin", "queue", url)
+	for _, want := range []string{"  2      quarantined", "quarantined  npm        evil-pkg  1.0.1", "was published", "quarantined by root: \"two reports of token theft\""} {
+		if err != nil || !strings.Contains(stdout, want) {
+			t.Errorf("trove admin queue after the quarantine does not show %q:\n%s%v", want, stdout, err)
+		}
+	}
+
+	// The takedown, of the quarantined release.
 	if _, _, err := runTrove(t, rootTok, "admin", "queue", "remove", "npm", "evil-pkg", "1.0.1", url); err == nil || !strings.Contains(err.Error(), "400 Bad Request: a takedown needs a reason") {
 		t.Errorf("a takedown without a reason = %v, want 400", err)
 	}
@@ -167,12 +193,12 @@ func TestReportToTakedown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s := rel.State(); !s.Deleted || s.DeleteKind != "takedown" || s.Reason != "malicious: exfiltrates npm tokens in postinstall" {
+	if s := rel.State(); !s.Deleted || s.DeleteKind != "takedown" || s.Reason != "malicious: exfiltrates npm tokens in postinstall" || s.Quarantined {
 		t.Errorf("the log's state of the release = %+v, want a malicious takedown", s)
 	}
 	a, err := c.Audit(nil)
-	if err != nil || a.Kinds["takedown"] != 1 {
-		t.Fatalf("the log's audit = %+v, %v; want it accepted, with one takedown", a, err)
+	if err != nil || a.Kinds["takedown"] != 1 || a.Kinds["quarantine"] != 1 {
+		t.Fatalf("the log's audit = %+v, %v; want it accepted, with one quarantine and one takedown", a, err)
 	}
 
 	// The OSV feed.
@@ -242,6 +268,14 @@ func TestReportToTakedown(t *testing.T) {
 		if !told[who+"@example.test"] {
 			t.Errorf("%s was not mailed the decision (mails to %v)", who, told)
 		}
+	}
+	quarantined := false
+	for _, m := range mails {
+		quarantined = quarantined || m.Kind == "report-decision" && m.Recipient == "alice@example.test" &&
+			strings.Contains(m.Subject, "npm evil-pkg 1.0.1 quarantined") && strings.Contains(m.Body, "two reports of token theft")
+	}
+	if !quarantined {
+		t.Error("the owner was not mailed the quarantine")
 	}
 	if told["root@example.test"] {
 		t.Error("the administrator, who is neither owner nor reporter, was mailed")

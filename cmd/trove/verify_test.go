@@ -171,6 +171,24 @@ func TestVerifyYankAndDelete(t *testing.T) {
 	}
 }
 
+// TestVerifyQuarantine: a version the administrators quarantined fails
+// (a warning with --allow-deleted); released, it verifies again.
+func TestVerifyQuarantine(t *testing.T) {
+	r := newFakeRegistry(t)
+	r.publishNPM("q", "1.0.0")
+	r.log.Append(logtest.Change("quarantine", "npm", "q", "1.0.0", "reported"))
+	if _, stderr, err := r.verify("npm:q@1.0.0"); err == nil || !strings.Contains(stderr, `quarantined by the registry's administrators after publishing (reason "reported")`) {
+		t.Errorf("verify of a quarantined version = %v\n%s", err, stderr)
+	}
+	if _, stderr, err := r.verify("npm:q@1.0.0", "--allow-deleted"); err != nil || !strings.Contains(stderr, "warning: npm q 1.0.0: quarantined") {
+		t.Errorf("verify --allow-deleted of a quarantined version = %v\n%s", err, stderr)
+	}
+	r.log.Append(logtest.Change("unquarantine", "npm", "q", "1.0.0", ""))
+	if _, stderr, err := r.verify("npm:q@1.0.0"); err != nil || strings.Contains(stderr, "quarantined") {
+		t.Errorf("verify of a released version = %v\n%s", err, stderr)
+	}
+}
+
 func TestVerifyPackageLock(t *testing.T) {
 	r := newFakeRegistry(t)
 	libURL, libSRI := r.publishNPM("@acme/lib", "1.0.0")

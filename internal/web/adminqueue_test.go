@@ -340,3 +340,72 @@ func TestAdminQueueMFA(t *testing.T) {
 		t.Errorf("the refused takedown changed the release: %v", err)
 	}
 }
+
+// TestAdminQueueQuarantine: a reported release is quarantined from the
+// queue's form: it leaves the package page's view (its version page says
+// it is quarantined), the queue lists it with its reason and keeps its
+// reports; it can still be removed (the confirmation page offers the
+// form), and released, back as it was with its reports closed. A
+// quarantine needs a reason and names a visible release.
+func TestAdminQueueQuarantine(t *testing.T) {
+	s, c := queueSite(t, trove.AuthPassword)
+	ctx := context.Background()
+	c.publish(t, "npm", "odd", "1.0.0", map[string]any{"description": "odd"})
+	c.publish(t, "npm", "odd", "1.0.1", map[string]any{"description": "odd"})
+	report(t, c, s.alice, "npm", "odd", "1.0.1", "index.js:40 decodes and evals a payload")
+	root := s.browser()
+	root.signIn("root", rootPassword)
+	if _, page := root.get("/-/admin/queue"); !strings.Contains(page, `action="/-/admin/queue/quarantine"`) || !strings.Contains(page, `id="no-quarantined"`) {
+		t.Fatalf("the queue offers no quarantine of a visible release:\n%s", page)
+	}
+	form := url.Values{"ecosystem": {"npm"}, "name": {"odd"}, "version": {"1.0.1"}, "reason": {"looking into the payload"}}
+	for key, bad := range map[string]string{"reason": " ", "version": "", "name": ""} {
+		f := url.Values{}
+		for k, v := range form {
+			f[k] = v
+		}
+		f.Set(key, bad)
+		if resp, _ := root.post("/-/admin/queue/quarantine", f); resp.StatusCode != http.StatusBadRequest {
+			t.Errorf("a quarantine without %s: %d, want 400", key, resp.StatusCode)
+		}
+	}
+	if resp, _ := root.post("/-/admin/queue/quarantine", url.Values{"ecosystem": {"npm"}, "name": {"odd"}, "version": {"9.9.9"}, "reason": {"x"}}); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("a quarantine of a version never published: %d, want 404", resp.StatusCode)
+	}
+	resp, _ := root.post("/-/admin/queue/quarantine", form)
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/-/admin/queue?done=quarantine" {
+		t.Fatalf("quarantine: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	_, page := root.get("/-/admin/queue?done=quarantine")
+	for _, want := range []string{"The release was quarantined", `id="quarantined-npm-odd-1.0.1"`, "looking into the payload", "(was published)",
+		`id="report-npm-odd-1.0.1"`, "<td>quarantined</td>", `id="remove-quarantined-npm-odd-1.0.1"`} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the queue after the quarantine lacks %q", want)
+		}
+	}
+	anon := s.browser()
+	if _, page := anon.get("/-/package/npm/odd@1.0.1"); !strings.Contains(page, `id="quarantined"`) || strings.Contains(page, "npm install odd@1.0.1") {
+		t.Errorf("the quarantined version's page:\n%s", page)
+	}
+	if _, page := anon.get("/-/package/npm/odd"); !strings.Contains(page, "odd@1.0.0") {
+		t.Errorf("the package page does not show 1.0.0 as its latest:\n%s", page)
+	}
+	if resp, page := root.get("/-/admin/queue/remove?ecosystem=npm&name=odd&version=1.0.1"); resp.StatusCode != http.StatusOK || !strings.Contains(page, `name="malicious"`) {
+		t.Errorf("the removal page of a quarantined release: %d", resp.StatusCode)
+	}
+	if resp, _ := root.post("/-/admin/queue/quarantine", form); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("quarantining twice: %d, want 404", resp.StatusCode)
+	}
+
+	resp, _ = root.post("/-/admin/queue/release", url.Values{"ecosystem": {"npm"}, "name": {"odd"}, "version": {"1.0.1"}, "reason": {"a bundled test fixture"}})
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("release: %d", resp.StatusCode)
+	}
+	v, err := c.reg.View(ctx, "npm", "odd")
+	if err != nil || v.Releases[0].Version != "1.0.1" || v.Releases[0].State != trove.Published {
+		t.Fatalf("odd after the release: %+v, %v", v, err)
+	}
+	if _, page := root.get("/-/admin/queue"); !strings.Contains(page, `id="no-reports"`) || !strings.Contains(page, `id="no-quarantined"`) {
+		t.Errorf("the queue after the release:\n%s", page)
+	}
+}
