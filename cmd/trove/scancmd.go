@@ -17,6 +17,7 @@ import (
 	"github.com/trove-dev/trove/internal/archive"
 	"github.com/trove-dev/trove/internal/config"
 	"github.com/trove-dev/trove/internal/meta"
+	"github.com/trove-dev/trove/internal/pypi"
 	"github.com/trove-dev/trove/internal/scan"
 	"github.com/trove-dev/trove/internal/scan/secret"
 	"github.com/trove-dev/trove/internal/trove"
@@ -167,7 +168,9 @@ func scanFile(ctx context.Context, p *scan.Pipeline, name string, eco trove.Ecos
 	if o.Unpacked, a.Metadata, err = inspect(f, o.Bytes, base); err != nil {
 		return fail(fmt.Errorf("reading %s: %w", base, err))
 	}
-	a.Name, a.Version = artifactName(eco, base, a.Metadata)
+	if a.Name, a.Version, err = artifactName(eco, f, o.Bytes, base, a.Metadata); err != nil {
+		return fail(fmt.Errorf("naming %s: %w", base, err))
+	}
 	o.Ecosystem, o.Name, o.Version = string(eco), a.Name, a.Version
 	start := time.Now()
 	r, err := p.Scan(ctx, a)
@@ -211,18 +214,21 @@ func inspect(f *os.File, size int64, base string) (unpacked int64, pkgJSON []byt
 	return unpacked, pkgJSON, err
 }
 
-// artifactName returns the name and version of a file: an npm tarball's
-// from its package.json, others' from the file name.
-func artifactName(eco trove.Ecosystem, base string, pkgJSON []byte) (string, string) {
+// artifactName returns the name and version of a file as the registry
+// would find them: an npm tarball's from its package.json, a PyPI
+// distribution's from its core metadata (checked against its file name),
+// others' from the file name.
+func artifactName(eco trove.Ecosystem, f io.ReaderAt, size int64, base string, pkgJSON []byte) (string, string, error) {
 	var m struct{ Name, Version string }
-	if eco == trove.NPM && json.Unmarshal(pkgJSON, &m) == nil && m.Name != "" {
-		return m.Name, m.Version
+	switch {
+	case eco == trove.NPM && json.Unmarshal(pkgJSON, &m) == nil && m.Name != "":
+		return m.Name, m.Version, nil
+	case eco == trove.PyPI:
+		return pypi.Identify(f, size, base)
 	}
-	stem := strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(base, ".whl"), ".tar.gz"), ".zip"), ".tgz")
-	name, version, _ := strings.Cut(stem, "-")
-	if i := strings.LastIndex(stem, "-"); eco != trove.PyPI && i > 0 {
-		name, version = stem[:i], stem[i+1:]
+	stem := strings.TrimSuffix(strings.TrimSuffix(base, ".tgz"), ".zip")
+	if i := strings.LastIndex(stem, "-"); i > 0 {
+		return stem[:i], stem[i+1:], nil
 	}
-	version, _, _ = strings.Cut(version, "-") // a wheel's tags
-	return name, version
+	return stem, "", nil
 }

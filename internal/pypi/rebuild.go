@@ -1,9 +1,6 @@
 package pypi
 
 import (
-	"fmt"
-	"strings"
-
 	"github.com/trove-dev/trove/internal/registry"
 	"github.com/trove-dev/trove/internal/translog"
 )
@@ -30,22 +27,12 @@ func readDist(fn string, st *registry.Staged) (*registry.Upload, error) {
 		return nil, invalid("%w", err)
 	}
 	ft, pyversion := ds[0].Kind, ds[0].Python
-	var raw []byte
-	if ft == kindWheel {
-		raw, err = readWheel(st, st.Size(), ds[0])
-	} else {
+	if ft != kindWheel {
 		pyversion = "source"
-		raw, err = readSdist(st, st.Size(), ds[0].Ext, strings.TrimSuffix(fn, ds[0].Ext))
 	}
+	raw, md, err := distMetadata(st, st.Size(), fn, ds[0])
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", fn, err)
-	}
-	md, err := parseMetadata(raw)
-	if err != nil {
-		return nil, invalid("%s: %w", fn, err)
-	}
-	if _, err := matchFilename(fn, md.Name(), md.Version()); err != nil {
-		return nil, invalid("%w", err)
+		return nil, err
 	}
 	return newUpload(fn, ft, pyversion, st, raw, md)
 }

@@ -23,8 +23,12 @@ import (
 // more than four times what the previous release had, is held. The
 // previous release is read only when the new one has that much.
 
-// maxObfuscationRead bounds what is read of one file for the measure.
-const maxObfuscationRead = 4 << 20
+// maxObfuscationRead bounds what is read of one file for the measure,
+// and obfuscationChunk the buffer it is read through.
+const (
+	maxObfuscationRead = 4 << 20
+	obfuscationChunk   = 64 << 10
+)
 
 // obfuscation is what a release holds of obfuscated code.
 type obfuscation struct {
@@ -35,7 +39,7 @@ type obfuscation struct {
 // obfuscatedCode measures the obfuscated source files of an artifact.
 func obfuscatedCode(ctx context.Context, a *scan.Artifact) (obfuscation, error) {
 	var o obfuscation
-	buf := make([]byte, maxObfuscationRead)
+	buf := make([]byte, obfuscationChunk)
 	for _, f := range a.Files {
 		if f.Content == nil {
 			continue // described, not stored (the tests' artifacts)
@@ -49,12 +53,12 @@ func obfuscatedCode(ctx context.Context, a *scan.Artifact) (obfuscation, error) 
 			default:
 				return nil
 			}
-			n, err := io.ReadFull(r, buf)
-			if err != nil && err != io.ErrUnexpectedEOF && err != io.EOF {
+			m, err := measure(io.LimitReader(r, maxObfuscationRead), buf)
+			if err != nil {
 				return err
 			}
-			if obfuscated(buf[:n]) {
-				o.bytes += int64(n)
+			if m.obfuscated() {
+				o.bytes += int64(m.n)
 				if len(o.files) < 3 {
 					o.files = append(o.files, member)
 				}
@@ -68,27 +72,74 @@ func obfuscatedCode(ctx context.Context, a *scan.Artifact) (obfuscation, error) 
 	return o, nil
 }
 
-// obfuscated reports whether source text bears an obfuscator's marks.
-func obfuscated(b []byte) bool {
-	if len(b) < 1024 {
+// marks counts an obfuscator's marks in source text of n bytes.
+type marks struct{ n, idents, escapes int }
+
+// obfuscated reports whether the text bears an obfuscator's marks.
+func (m marks) obfuscated() bool {
+	if m.n < 1024 {
 		return false
 	}
-	idents, escapes := 0, 0
-	for i := 0; i+5 < len(b); i++ {
-		switch {
-		case b[i] == '_' && b[i+1] == '0' && b[i+2] == 'x' && hexRun(b[i+3:]) >= 4:
-			idents++
-		case b[i] == '\\' && b[i+1] == 'x' && hexRun(b[i+2:]) >= 2:
-			escapes++
-		}
-	}
-	return idents >= 50 && idents*1024 >= 2*len(b) || escapes*4*10 >= len(b)
+	return m.idents >= 50 && m.idents*1024 >= 2*m.n || m.escapes*4*10 >= m.n
 }
+
+// obfuscated reports whether source text bears an obfuscator's marks.
+func obfuscated(b []byte) bool {
+	m, _ := measure(bytes.NewReader(b), make([]byte, len(b)+markLen))
+	return m.obfuscated()
+}
+
+// markLen is the most a mark needs to be read: "_0x" and 8 hex digits.
+const markLen = 3 + 8
+
+// measure counts the marks of what r holds, reading it through buf (at
+// least markLen+1 bytes long): the counts are those of the whole text,
+// whatever the chunks, as a mark across two reads is kept for the next.
+func measure(r io.Reader, buf []byte) (marks, error) {
+	var m marks
+	have := 0 // bytes in buf not yet looked at
+	for {
+		n, err := io.ReadFull(r, buf[have:])
+		have += n
+		m.n += n
+		end := err != nil // the text ends in buf
+		if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
+			return m, err
+		}
+		b := buf[:have]
+		// Without the end, look only where a whole mark fits.
+		last := len(b) - markLen
+		if end {
+			last = len(b) - 6
+		}
+		i := 0
+		for ; i <= last; i++ {
+			switch {
+			case b[i] == '_' && b[i+1] == '0' && b[i+2] == 'x' && hexRun(b[i+3:]) >= 4:
+				m.idents++
+			case b[i] == '\\' && b[i+1] == 'x' && hexRun(b[i+2:]) >= 2:
+				m.escapes++
+			}
+		}
+		if end {
+			return m, nil
+		}
+		have = copy(buf, b[i:])
+	}
+}
+
+// isHex is the table of hexadecimal digits.
+var isHex = func() (t [256]bool) {
+	for _, c := range []byte("0123456789abcdefABCDEF") {
+		t[c] = true
+	}
+	return t
+}()
 
 // hexRun counts the hexadecimal digits b starts with (up to 8).
 func hexRun(b []byte) int {
 	n := 0
-	for n < len(b) && n < 8 && bytes.IndexByte([]byte("0123456789abcdefABCDEF"), b[n]) >= 0 {
+	for n < len(b) && n < 8 && isHex[b[n]] {
 		n++
 	}
 	return n

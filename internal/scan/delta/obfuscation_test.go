@@ -6,6 +6,7 @@ import (
 	"compress/gzip"
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"strings"
 	"testing"
 
@@ -95,5 +96,29 @@ func TestObfuscationJump(t *testing.T) {
 				t.Errorf("finding %+v", got)
 			}
 		})
+	}
+}
+
+// TestMeasureInChunks: reading through a small buffer counts the marks of
+// the whole text, marks across two reads included, at every buffer size.
+func TestMeasureInChunks(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	pieces := []string{"_0x4f2a", "_0x1234abcd99", "\\x41", "\\x4", "_0x12", "var ", "x", "\\", "_", "0", "\n"}
+	for round := 0; round < 200; round++ {
+		var b strings.Builder
+		for b.Len() < 300+rng.IntN(3000) {
+			b.WriteString(pieces[rng.IntN(len(pieces))])
+		}
+		text := b.String()
+		want, err := measure(strings.NewReader(text), make([]byte, len(text)+markLen))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, size := range []int{markLen + 1, markLen + 2, 17, 64, 1000} {
+			got, err := measure(strings.NewReader(text), make([]byte, size))
+			if err != nil || got != want {
+				t.Fatalf("round %d, buffer %d: %+v, %v; the whole text: %+v", round, size, got, err, want)
+			}
+		}
 	}
 }
