@@ -205,16 +205,7 @@ func TestReplayRebuildsQuarantines(t *testing.T) {
 	if err := live.reg.TakeDown(ctx, root, target("1.0.2"), "bad", false); err != nil {
 		t.Fatal(err)
 	}
-	n, _ := live.db.LogSize(ctx)
-	recs, err := live.db.ReadLogRecords(ctx, 0, n)
-	if err != nil {
-		t.Fatal(err)
-	}
-	old := newLogged(t, e, t.TempDir(), nil)
-	userIn(t, e, old.db, "root", true)
-	if err := old.reg.Replay(ctx, 0, recs, false, nil); err != nil {
-		t.Fatal(err)
-	}
+	old := rebuild(t, e, live, "root")
 	states := func(db *meta.DB) map[string]trove.State {
 		pkg, err := db.Package(ctx, "npm", "q")
 		if err != nil {

@@ -222,6 +222,25 @@ func summarize(p *registry.Project) projection {
 	return out
 }
 
+
+// rebuild replays every record of live's log into a fresh database with
+// the user (an administrator), as trove log recover would after losing
+// the database, and returns it.
+func rebuild(t *testing.T, e *env, live *logged, user string) *logged {
+	t.Helper()
+	n, _ := live.db.LogSize(ctx)
+	recs, err := live.db.ReadLogRecords(ctx, 0, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := newLogged(t, e, t.TempDir(), nil)
+	userIn(t, e, old.db, user, true)
+	if err := old.reg.Replay(ctx, 0, recs, false, nil); err != nil {
+		t.Fatal(err)
+	}
+	return old
+}
+
 // userIn adds a user to db.
 func userIn(t *testing.T, e *env, db *meta.DB, name string, admin bool) *access.Principal {
 	t.Helper()
@@ -259,13 +278,7 @@ func TestReplayRebuildsImportsAndExceptions(t *testing.T) {
 		t.Fatal(err)
 	}
 	n, _ := live.db.LogSize(ctx)
-	recs, _ := live.db.ReadLogRecords(ctx, 0, n)
-
-	empty := newLogged(t, e, t.TempDir(), nil)
-	userIn(t, e, empty.db, "alice", true)
-	if err := empty.reg.Replay(ctx, 0, recs, false, nil); err != nil {
-		t.Fatal(err)
-	}
+	empty := rebuild(t, e, live, "alice")
 	if m, _ := empty.db.LogSize(ctx); m != n {
 		t.Fatalf("replayed log has %d records, want %d", m, n)
 	}
@@ -299,16 +312,7 @@ func TestReplayRebuildsPrivatePackages(t *testing.T) {
 	if err := live.reg.SetPrivate(ctx, alice, "npm", "demo", true); err != nil {
 		t.Fatal(err)
 	}
-	n, _ := live.db.LogSize(ctx)
-	recs, err := live.db.ReadLogRecords(ctx, 0, n)
-	if err != nil {
-		t.Fatal(err)
-	}
-	old := newLogged(t, e, t.TempDir(), nil)
-	userIn(t, e, old.db, "alice", true)
-	if err := old.reg.Replay(ctx, 0, recs, false, nil); err != nil {
-		t.Fatal(err)
-	}
+	old := rebuild(t, e, live, "alice")
 	for _, name := range []trove.Name{"sec", "demo"} {
 		if p, err := old.db.Package(ctx, "npm", name); err != nil || !p.Private {
 			t.Errorf("rebuilt %s = %+v, %v; want it private", name, p, err)

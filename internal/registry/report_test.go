@@ -144,16 +144,7 @@ func TestReplayRebuildsAdvisories(t *testing.T) {
 	if err != nil || len(want) != 1 || want[0].Version != "1.0.1" || want[0].Summary != "steals tokens" {
 		t.Fatalf("advisories = %+v, %v; want one, for 1.0.1", want, err)
 	}
-	n, _ := live.db.LogSize(ctx)
-	recs, err := live.db.ReadLogRecords(ctx, 0, n)
-	if err != nil {
-		t.Fatal(err)
-	}
-	old := newLogged(t, e, t.TempDir(), nil)
-	userIn(t, e, old.db, "root", true)
-	if err := old.reg.Replay(ctx, 0, recs, false, nil); err != nil {
-		t.Fatal(err)
-	}
+	old := rebuild(t, e, live, "root")
 	got, err := old.db.Advisories(ctx, 10)
 	if err != nil || len(got) != 1 || *got[0] != *want[0] {
 		t.Errorf("rebuilt advisories = %+v, %v; want %+v", got, err, want[0])

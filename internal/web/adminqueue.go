@@ -53,7 +53,7 @@ type queuedQuarantine struct {
 // queuedHold is a row of the held uploads.
 type queuedHold struct {
 	*meta.HeldRelease
-	Page string
+	Page string // the package's page; "" when it has no visible release
 }
 
 var queueMessages = map[string]string{
@@ -93,7 +93,14 @@ func (h *Handler) adminQueue(w http.ResponseWriter, r *http.Request, v *Visit) e
 		qv.Reports = append(qv.Reports, row)
 	}
 	for _, hr := range q.Held {
-		qv.Held = append(qv.Held, queuedHold{HeldRelease: hr, Page: packageURL(hr.Ecosystem, hr.DisplayName, "")})
+		row := queuedHold{HeldRelease: hr}
+		// A first upload held has no page to link to.
+		if _, err := h.o.Registry.Project(r.Context(), hr.Ecosystem, string(hr.Name)); err == nil {
+			row.Page = packageURL(hr.Ecosystem, hr.DisplayName, "")
+		} else if !errors.Is(err, trove.ErrNotFound) {
+			return err
+		}
+		qv.Held = append(qv.Held, row)
 	}
 	for _, qr := range q.Quarantined {
 		qv.Quarantined = append(qv.Quarantined, queuedQuarantine{QuarantinedRelease: qr, Page: packageURL(qr.Ecosystem, qr.DisplayName, qr.Version)})

@@ -168,6 +168,7 @@ func TestAdminQueue(t *testing.T) {
 		`href="/-/admin/queue/remove?ecosystem=npm&amp;name=evil&amp;version=1.0.1"`,
 		`id="report-npm-fine"`, "(whole package)", "looks like a typosquat &lt;b&gt;of&lt;/b&gt; something",
 		`id="held-npm-held-pkg-1.0.0"`, `id="held-npm-held-pkg-2.0.0"`, "scan: ", "<td>carol</td>",
+		"held-pkg (no visible release yet) 1.0.0", // a first upload held: no page to link to
 	} {
 		if !strings.Contains(page, want) {
 			t.Errorf("the queue page lacks %q", want)

@@ -74,6 +74,22 @@ func (h *Handler) funcs() template.FuncMap {
 		"date":   func(t time.Time) string { return formatTime(t, "2006-01-02") },
 		"time":   func(t time.Time) string { return formatTime(t, "2006-01-02 15:04 MST") },
 		"join":   strings.Join,
+		// dict makes a map of its key, value arguments, for templates
+		// called with more than one value.
+		"dict": func(kv ...any) (map[string]any, error) {
+			if len(kv)%2 != 0 {
+				return nil, fmt.Errorf("dict: %d arguments, want key, value pairs", len(kv))
+			}
+			m := make(map[string]any, len(kv)/2)
+			for i := 0; i < len(kv); i += 2 {
+				k, ok := kv[i].(string)
+				if !ok {
+					return nil, fmt.Errorf("dict: key %v is not a string", kv[i])
+				}
+				m[k] = kv[i+1]
+			}
+			return m, nil
+		},
 		// mfa and passkeys say whether second factors and passkey
 		// sign-in are on (factors.go); keysAt is the one origin
 		// security keys work at when the visitor is at another.
