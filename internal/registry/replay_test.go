@@ -222,7 +222,6 @@ func summarize(p *registry.Project) projection {
 	return out
 }
 
-
 // rebuild replays every record of live's log into a fresh database with
 // the user (an administrator), as trove log recover would after losing
 // the database, and returns it.
