@@ -247,12 +247,13 @@ func TestReportToTakedown(t *testing.T) {
 	}
 	var audited bool
 	for _, en := range entries {
-		if en.Action == "api.admin.queue.act" && en.UserName == "root" && en.Status == 200 && en.Package == "evil-pkg" {
+		if en.Action == "api.admin.queue.act" && en.UserName == "root" && en.Status == 200 && en.Package == "evil-pkg" &&
+			en.Detail == "reason: exfiltrates npm tokens in postinstall" {
 			audited = true
 		}
 	}
 	if !audited {
-		t.Errorf("the audit log has no entry for the takedown: %+v", entries)
+		t.Errorf("the audit log has no entry for the takedown with its reason: %+v", entries)
 	}
 	mails, err := e.DB.Outbox(ctx, "", 100)
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 
 	"github.com/trove-dev/trove/internal/access"
 	"github.com/trove-dev/trove/internal/adapter"
+	"github.com/trove-dev/trove/internal/audit"
 	"github.com/trove-dev/trove/internal/registry"
 	"github.com/trove-dev/trove/internal/trove"
 )
@@ -155,6 +156,9 @@ func (h *Handler) queueAction(w http.ResponseWriter, r *http.Request, _ request)
 		return trove.Error(trove.ErrInvalid, "an action names its target: {\"ecosystem\", \"name\", \"version\"}")
 	}
 	t := trove.Target{Ecosystem: trove.Ecosystem(in.Ecosystem), Name: in.Name, Version: in.Version}
+	if in.Reason != "" {
+		audit.SetDetail(r.Context(), "reason: "+in.Reason)
+	}
 	var err error
 	switch in.Action {
 	case "quarantine":

@@ -38,6 +38,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/trove-dev/trove/internal/access"
 	"github.com/trove-dev/trove/internal/meta"
 	"github.com/trove-dev/trove/internal/trove"
 )
@@ -81,6 +82,7 @@ func Mutating(method string) bool {
 const (
 	maxTarget = 512
 	maxField  = 128
+	maxDetail = 1100 // a reason of 1024 bytes and its label
 )
 
 // Credentials as entries name them (a token is "token " + its public id).
@@ -165,7 +167,8 @@ func (l *Log) Record(ctx context.Context, e Entry) {
 	}
 	row := &meta.AuditEntry{At: now, UserID: e.UserID, UserName: cut(e.UserName, maxField), Credential: cut(e.Credential, maxField),
 		Client: cut(e.Client, maxField), Action: cut(e.Action, maxField), Target: cut(redactPath(e.Path), maxTarget),
-		Outcome: string(OutcomeOf(e.Status)), Status: e.Status, Count: 1, RequestID: cut(e.RequestID, maxField)}
+		Outcome: string(OutcomeOf(e.Status)), Status: e.Status, Count: 1, RequestID: cut(e.RequestID, maxField),
+		Detail: cut(access.Redact(detailOf(ctx)), maxDetail)}
 	if t, ok := noteOf(ctx); ok {
 		row.Ecosystem, row.Package, row.Target = cut(string(t.Ecosystem), maxField), cut(t.Name, maxTarget), cut(TargetString(t), maxTarget)
 	}

@@ -23,6 +23,7 @@ type Note struct {
 	set     bool
 	several bool // packages
 	pinned  bool // the version: several were named
+	detail  string
 }
 
 type noteKey struct{}
@@ -53,6 +54,30 @@ func SetTarget(ctx context.Context, t trove.Target) {
 	case n.target.Version != t.Version:
 		n.target.Version, n.pinned = "", true
 	}
+}
+
+// SetDetail notes what the entry should say beyond its action and target:
+// an administrator's reason for a decision. Without a note in ctx, it
+// does nothing; the last detail set wins.
+func SetDetail(ctx context.Context, detail string) {
+	n, _ := ctx.Value(noteKey{}).(*Note)
+	if n == nil {
+		return
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.detail = detail
+}
+
+// detailOf returns the detail noted in ctx, or "".
+func detailOf(ctx context.Context) string {
+	n, _ := ctx.Value(noteKey{}).(*Note)
+	if n == nil {
+		return ""
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.detail
 }
 
 // noteOf returns the target noted in ctx, if exactly one package was.

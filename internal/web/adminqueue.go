@@ -3,7 +3,6 @@ package web
 import (
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"slices"
 	"strings"
@@ -209,6 +208,7 @@ func (h *Handler) adminQueueAction(w http.ResponseWriter, r *http.Request, v *Vi
 	who := sessionPrincipal(v)
 	ctx := r.Context()
 	audit.SetTarget(ctx, trove.Target{Ecosystem: t.Ecosystem, Name: h.o.Registry.Key(t.Ecosystem, name), Version: version})
+	audit.SetDetail(ctx, "reason: "+reason)
 	var err error
 	switch action {
 	case "quarantine":
@@ -238,11 +238,6 @@ func (h *Handler) adminQueueAction(w http.ResponseWriter, r *http.Request, v *Vi
 	}
 	if err != nil {
 		return err
-	}
-	if action == "release" || action == "reject" {
-		// The registry logs the decision; the reason is the administrator's.
-		slog.Warn("held or quarantined release decided from the web interface", "action", action, "ecosystem", eco, "package", name,
-			"version", version, "by", who.UserName, "reason", reason)
 	}
 	return redirect(w, r, "/-/admin/queue?done="+action)
 }

@@ -315,6 +315,9 @@ func TestAdminQueue(t *testing.T) {
 			if e.UserName != "root" {
 				t.Errorf("audit entry by %q", e.UserName)
 			}
+			if e.Target == "npm:held-pkg@2.0.0" && e.Detail != "reason: really a dropper" {
+				t.Errorf("the rejection's audit entry says %q, want its reason", e.Detail)
+			}
 			got = append(got, e.Target)
 		}
 		time.Sleep(10 * time.Millisecond)
