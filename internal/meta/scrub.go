@@ -18,12 +18,13 @@ type StoredFile struct {
 }
 
 // VisibleFilesAfter returns up to limit files in state published or
-// yanked whose id is above afterID, in id order: a scrub reads them a
+// yanked, or quarantined by an administrator (suspended: they may be
+// released), whose id is above afterID, in id order: a scrub reads them a
 // page at a time, holding no transaction open while it checks blobs.
 func (q q) VisibleFilesAfter(ctx context.Context, afterID int64, limit int) ([]StoredFile, error) {
 	rows, err := q.query(ctx, `SELECT f.id, p.ecosystem, p.name, f.filename, f.size, f.sha256, f.metadata_sha256
 		FROM files f JOIN packages p ON p.id = f.package_id
-		WHERE f.id > ? AND f.state IN (?, ?) ORDER BY f.id LIMIT ?`, afterID, trove.Published, trove.Yanked, limit)
+		WHERE f.id > ? AND f.state IN (?, ?, ?) ORDER BY f.id LIMIT ?`, afterID, trove.Published, trove.Yanked, trove.Suspended, limit)
 	if err != nil {
 		return nil, err
 	}

@@ -9,8 +9,9 @@ import (
 )
 
 // testAdminQuarantine: a visible release and its files go Suspended and
-// come back in the state they were in (published, yanked); a release that
-// is not visible cannot be quarantined; EndQuarantine forgets one.
+// come back in the state they were in (published, yanked), and the scrub
+// keeps checking their blobs meanwhile; a release that is not visible
+// cannot be quarantined; EndQuarantine forgets one.
 func testAdminQuarantine(t *testing.T, db *meta.DB) {
 	p := addPackage(t, db, "npm", "q")
 	pub := addRelease(t, db, p, "1.0.0", trove.Published)
@@ -39,6 +40,10 @@ func testAdminQuarantine(t *testing.T, db *meta.DB) {
 		if f.ReleaseID != held.ID && f.State != trove.Suspended {
 			t.Errorf("file %s is %s after the quarantine, want suspended", f.Filename, f.State)
 		}
+	}
+	// The scrub still checks them: they may come back.
+	if stored, err := db.VisibleFilesAfter(ctx, 0, 10); err != nil || len(stored) != 2 {
+		t.Errorf("files the scrub checks after the quarantine: %+v, %v; want the two quarantined", stored, err)
 	}
 	for _, c := range []struct {
 		rel  *trove.Release
