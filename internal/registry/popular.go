@@ -54,7 +54,8 @@ type Affixer interface {
 // its skeleton, or its skeleton with one byte deleted, among those keys.
 // A check is len(skeleton)+1 map lookups, each candidate found confirmed
 // by a linear comparison. Skeletons of valid npm and PyPI names are
-// ASCII; edits are counted in bytes.
+// ASCII; edits are counted in bytes. A Popular is read-only once made,
+// and safe for concurrent use.
 type Popular struct {
 	rules   Rules
 	names   map[trove.Name]bool   // the popular names themselves
