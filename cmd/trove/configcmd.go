@@ -51,6 +51,9 @@ from the log key's). Exits non-zero when the server would refuse to start.`,
 			if err != nil {
 				return err
 			}
+			if _, _, err := popularNames(&c); err != nil {
+				return fmt.Errorf("invalid configuration:\n%w", err)
+			}
 			for _, w := range append(notes, c.Warnings(time.Now())...) {
 				fmt.Fprintln(cmd.ErrOrStderr(), "trove: warning:", w)
 			}

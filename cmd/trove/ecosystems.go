@@ -22,6 +22,9 @@ type ecosystem struct {
 	// needs saying).
 	upload, maxUpload config.ByteSize
 	lockfiles         []lockfile.Format
+	// popular is the built-in list of the ecosystem's popular names
+	// (registry.NewPopular); "" for none.
+	popular string
 	// mount returns the adapter, mounted at /<ecosystem>.
 	mount func(p mountParts) server.Adapter
 }
@@ -38,13 +41,13 @@ type mountParts struct {
 
 // ecosystems are the ecosystems Trove serves.
 var ecosystems = []ecosystem{
-	{rules: npm.Rules{}, upload: npm.DefaultMaxPublishBytes, lockfiles: []lockfile.Format{npm.PackageLock{}},
+	{rules: npm.Rules{}, upload: npm.DefaultMaxPublishBytes, lockfiles: []lockfile.Format{npm.PackageLock{}}, popular: npm.PopularNames(),
 		mount: func(p mountParts) server.Adapter {
 			return npm.New(npm.Options{Registry: p.s.registry, Pages: p.s.pages, Tokens: p.s.tokens, Users: p.s.users, Logins: p.s.logins,
 				BaseURL: p.c.BaseURL + "/npm", MaxPublishBytes: p.upload, OpenRegistration: p.c.Accounts.SignupMode() == config.SignupOpen,
 				Upstream: p.up, Factors: p.s.factors, WebOTP: p.s.npmOTPs, WebURL: p.c.BaseURL})
 		}},
-	{rules: pypi.Rules{}, upload: pypi.DefaultMaxUploadBytes, lockfiles: []lockfile.Format{pypi.Requirements{}},
+	{rules: pypi.Rules{}, upload: pypi.DefaultMaxUploadBytes, lockfiles: []lockfile.Format{pypi.Requirements{}}, popular: pypi.PopularNames(),
 		mount: func(p mountParts) server.Adapter {
 			return pypi.New(pypi.Options{Registry: p.s.registry, Pages: p.s.pages, BaseURL: p.c.BaseURL + "/pypi", MaxUploadBytes: p.upload,
 				Upstream: p.up})

@@ -169,6 +169,56 @@ func reservations(c *config.Config) ([]registry.Reservation, error) {
 	return out, nil
 }
 
+// popularNames reads the ecosystems' popular names (namespaces.popular):
+// each built-in list, or the file that replaces it, and the names allowed
+// through. It returns nothing when the check is off.
+func popularNames(c *config.Config) ([]*registry.Popular, []access.Pattern, error) {
+	p := c.Namespaces.Popular
+	if !p.Enabled {
+		return nil, nil, nil
+	}
+	var errs []error
+	var lists []*registry.Popular
+	for _, e := range ecosystems {
+		eco := string(e.rules.Ecosystem())
+		file, replaced := p.Files[eco]
+		if e.popular == "" {
+			if replaced {
+				errs = append(errs, fmt.Errorf("namespaces.popular.files.%s: %s has no check of popular names (only npm and pypi do)", eco, eco))
+			}
+			continue
+		}
+		list := e.popular
+		if replaced {
+			b, err := os.ReadFile(file)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("namespaces.popular.files.%s: %w", eco, err))
+				continue
+			}
+			list = string(b)
+		}
+		pop, err := registry.NewPopular(e.rules, list)
+		if err != nil {
+			if !replaced {
+				file = "the built-in list"
+			}
+			errs = append(errs, fmt.Errorf("namespaces.popular.files.%s: %s: %w", eco, file, err))
+			continue
+		}
+		lists = append(lists, pop)
+	}
+	var allow []access.Pattern
+	for i, a := range p.Allow {
+		pat, err := access.ParsePattern(a, registry.Namers(ecosystemRules()...)...)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("namespaces.popular.allow[%d]: %w", i, err))
+			continue
+		}
+		allow = append(allow, pat)
+	}
+	return lists, allow, errors.Join(errs...)
+}
+
 // stack is a wired Trove.
 type stack struct {
 	db        *meta.DB
@@ -218,6 +268,11 @@ func wire(ctx context.Context, c *config.Config) (*stack, error) {
 		db.Close()
 		return nil, err
 	}
+	popular, popularAllowed, err := popularNames(c)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
 	mailSvc, err := newMailServices(c, db)
 	if err != nil {
 		db.Close()
@@ -239,6 +294,8 @@ func wire(ctx context.Context, c *config.Config) (*stack, error) {
 
 		UnpublishWindow: c.Policy.UnpublishWindow.Std(),
 		Reserved:        reserved,
+		Popular:         popular,
+		PopularAllowed:  popularAllowed,
 		PublishAuth:     publishAuth(c),
 		SecurityURL:     securityURL(c),
 		Burst:           registry.Burst{Packages: c.Policy.BurstPackages, Window: c.Policy.BurstWindow.Std()},

@@ -91,6 +91,25 @@ type Namespaces struct {
 	// can publish a private github.com/… or golang.org/x/… module in their
 	// place; a configuration file's list replaces it.
 	Reserved []Reservation `toml:"reserved"`
+	// Popular is the check of new names against the popular names of
+	// public registries.
+	Popular PopularNames `toml:"popular"`
+}
+
+// PopularNames configures the refusal of new npm and PyPI names that look
+// like popular ones (docs/namespaces.md, "Popular names"): the same
+// skeleton, one edit away, or a popular name with a common prefix or
+// suffix added. Administrators are exempt.
+type PopularNames struct {
+	// Enabled turns the check on; it is on by default.
+	Enabled bool `toml:"enabled"`
+	// Files replace an ecosystem's built-in list by a file's (one name a
+	// line, '#' comments): files.npm, files.pypi. An empty file turns the
+	// check off for its ecosystem.
+	Files map[string]string `toml:"files"`
+	// Allow are names the check lets through, as ECOSYSTEM:NAME patterns
+	// in the syntax of token scopes ("npm:reactx", "pypi:acme-*").
+	Allow []string `toml:"allow"`
 }
 
 // A Reservation keeps the packages a pattern (a token scope pattern such
@@ -416,7 +435,7 @@ func Default() Config {
 		Web:               Web{SessionLifetime: Duration(12 * time.Hour), SessionIdle: Duration(time.Hour), Sudo: Duration(10 * time.Minute)},
 		Policy:            Policy{UnpublishWindow: Duration(72 * time.Hour), BurstPackages: 5, BurstWindow: Duration(10 * time.Minute), InactiveAfter: Duration(365 * Day)},
 		Tokens:            Tokens{DefaultLifetime: Duration(90 * Day), MaxLifetime: Duration(365 * Day)},
-		Namespaces:        Namespaces{Reserved: slices.Clone(DefaultReserved)},
+		Namespaces:        Namespaces{Reserved: slices.Clone(DefaultReserved), Popular: PopularNames{Enabled: true}},
 		TLS:               TLS{HSTSMaxAge: Duration(DefaultHSTSMaxAge)},
 		Upstream:          DefaultUpstream,
 		Scan:              Scan{Secrets: "reject"},
@@ -621,6 +640,7 @@ func (c *Config) Validate() error {
 			bad("namespaces.reserved[%d]: set owners or org, not both (an organisation's owners decide who publishes there)", i)
 		}
 	}
+	errs = append(errs, c.Namespaces.Popular.validate(c.ecosystems())...)
 	if n := c.Transparency.Name; n != "" && (strings.ContainsAny(n, "+ \t\n") || !utf8.ValidString(n)) {
 		bad("transparency.name: %q must not contain spaces or '+'", n)
 	}
@@ -639,6 +659,27 @@ func (c *Config) Validate() error {
 	errs = append(errs, c.validateTLS()...)
 	errs = append(errs, c.Accounts.validateRecovery()...)
 	return errors.Join(errs...)
+}
+
+// validate checks the popular names' settings; which ecosystems have a
+// list is known where the lists are (trove serve reads the files).
+func (p PopularNames) validate(ecosystems []string) []error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	for _, eco := range slices.Sorted(maps.Keys(p.Files)) {
+		switch {
+		case ecosystems != nil && !slices.Contains(ecosystems, eco):
+			bad("namespaces.popular.files.%s: there is no ecosystem %q (known: %s)", eco, eco, strings.Join(ecosystems, ", "))
+		case strings.TrimSpace(p.Files[eco]) == "":
+			bad("namespaces.popular.files.%s: empty: name a file (an empty file turns the check off for %s), or remove the setting to use the built-in list", eco, eco)
+		}
+	}
+	for i, a := range p.Allow {
+		if eco, name, ok := strings.Cut(a, ":"); !ok || eco == "" || name == "" {
+			bad("namespaces.popular.allow[%d]: %q is not ECOSYSTEM:NAME (e.g. npm:reactx)", i, a)
+		}
+	}
+	return errs
 }
 
 // validateSecurity checks the security.txt settings (RFC 9116).

@@ -629,3 +629,57 @@ func TestScanChanges(t *testing.T) {
 		}
 	}
 }
+
+// TestPopularNames: the check of popular names is on by default; a file
+// and the environment set its lists and allowed names, or turn it off.
+func TestPopularNames(t *testing.T) {
+	if p := Default().Namespaces.Popular; !p.Enabled || p.Files != nil || p.Allow != nil {
+		t.Errorf("default namespaces.popular = %+v, want enabled with the built-in lists", p)
+	}
+	path := filepath.Join(t.TempDir(), "trove.toml")
+	os.WriteFile(path, []byte(`
+[namespaces.popular]
+allow = ["npm:reactx"]
+[namespaces.popular.files]
+npm = "/etc/trove/popular-npm.txt"
+`), 0o600)
+	c, err := Load(path, []string{"TROVE_NAMESPACES_POPULAR_FILES_PYPI=/etc/trove/popular-pypi.txt"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := c.Namespaces.Popular
+	if !p.Enabled || p.Files["npm"] != "/etc/trove/popular-npm.txt" || p.Files["pypi"] != "/etc/trove/popular-pypi.txt" || !slices.Equal(p.Allow, []string{"npm:reactx"}) {
+		t.Errorf("namespaces.popular = %+v, want the file's and the variable's", p)
+	}
+	c, err = Load(path, []string{"TROVE_NAMESPACES_POPULAR_ENABLED=false", "TROVE_NAMESPACES_POPULAR_ALLOW=npm:reactx, pypi:acme-*"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := c.Namespaces.Popular; p.Enabled || !slices.Equal(p.Allow, []string{"npm:reactx", "pypi:acme-*"}) {
+		t.Errorf("namespaces.popular = %+v, want it off and the variable's allowed names", p)
+	}
+	if _, err := Load("", []string{"TROVE_NAMESPACES_POPULAR_ENABLED=sometimes"}); err == nil || !strings.Contains(err.Error(), "TROVE_NAMESPACES_POPULAR_ENABLED") {
+		t.Errorf("Load(TROVE_NAMESPACES_POPULAR_ENABLED=sometimes) = %v, want an error naming it", err)
+	}
+	vars := strings.Join(EnvVars(), " ")
+	for _, want := range []string{"TROVE_NAMESPACES_POPULAR_ENABLED", "TROVE_NAMESPACES_POPULAR_FILES_<ECOSYSTEM>", "TROVE_NAMESPACES_POPULAR_ALLOW"} {
+		if !strings.Contains(vars, want) {
+			t.Errorf("EnvVars() lacks %s", want)
+		}
+	}
+
+	c = Default()
+	c.SetUploadLimits(map[string][2]ByteSize{"npm": {1 << 20, 0}, "pypi": {1 << 20, 0}, "go": {500 << 20, 500 << 20}})
+	c.Namespaces.Popular.Files = map[string]string{"cargo": "/x", "npm": " "}
+	c.Namespaces.Popular.Allow = []string{"npm:ok", "reactx", "npm:"}
+	err = c.Validate()
+	for _, want := range []string{`namespaces.popular.files.cargo: there is no ecosystem "cargo"`, "namespaces.popular.files.npm: empty",
+		`namespaces.popular.allow[1]: "reactx" is not ECOSYSTEM:NAME`, `namespaces.popular.allow[2]: "npm:" is not ECOSYSTEM:NAME`} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Validate() = %v, want %s", err, want)
+		}
+	}
+	if err != nil && strings.Contains(err.Error(), "allow[0]") {
+		t.Errorf("Validate() = %v, refuses npm:ok", err)
+	}
+}

@@ -163,7 +163,7 @@ func (s *Service) checkUpload(ctx context.Context, who *access.Principal, rules 
 	if pkg != nil {
 		return s.checkNew(ctx, pkg, key, u)
 	}
-	if err := s.checkLookalike(ctx, s.db, rules, name); err != nil {
+	if err := s.checkLookalike(ctx, s.db, who, rules, name); err != nil {
 		return nil, err
 	}
 	_, err = s.checkCreate(ctx, s.db, who, rules, name)
@@ -278,10 +278,11 @@ func (s *Service) authorizeAs(ctx context.Context, who *access.Principal, a acce
 	return s.explain(access.Authorize(who, a, r))
 }
 
-// checkLookalike refuses a new name whose skeleton an existing package has.
-// It runs before anything is written and again inside the transaction that
-// creates the package.
-func (s *Service) checkLookalike(ctx context.Context, q nsReader, rules Rules, name trove.Name) error {
+// checkLookalike refuses a new name whose skeleton an existing package has,
+// or that looks like a popular name (checkPopular). It runs before
+// anything is written and again inside the transaction that creates the
+// package.
+func (s *Service) checkLookalike(ctx context.Context, q nsReader, who *access.Principal, rules Rules, name trove.Name) error {
 	sk := rules.Skeleton(name)
 	if sk == "" {
 		return nil
@@ -300,7 +301,7 @@ func (s *Service) checkLookalike(ctx context.Context, q nsReader, rules Rules, n
 		}
 		return trove.Error(access.ErrDenied, "package name %q is too similar to the existing package %q; choose another name", name, p.DisplayName)
 	}
-	return nil
+	return s.checkPopular(rules, name, who)
 }
 
 // hiddenTaken answers an upload to a private package that who may not
@@ -465,7 +466,7 @@ func (s *Service) packageFor(ctx context.Context, tx *meta.Tx, who *access.Princ
 // createPackage creates the upload's package within tx, under the name
 // locks, once the look-alike and namespace checks pass.
 func (s *Service) createPackage(ctx context.Context, tx *meta.Tx, who *access.Principal, rules Rules, name trove.Name, u *Upload, at time.Time) (*trove.Package, error) {
-	if err := s.checkLookalike(ctx, tx, rules, name); err != nil {
+	if err := s.checkLookalike(ctx, tx, who, rules, name); err != nil {
 		return nil, err
 	}
 	org, err := s.checkCreate(ctx, tx, who, rules, name)

@@ -83,6 +83,13 @@ type Config struct {
 	UnpublishWindow time.Duration
 	// Reserved keeps names for some users (see Namespace).
 	Reserved []Reservation
+	// Popular are the ecosystems' popular names, at most one list an
+	// ecosystem: new names that look like them are refused to all but
+	// administrators (see Popular). None: no such check.
+	Popular []*Popular
+	// PopularAllowed are the names (patterns, as in token scopes) the
+	// check against popular names lets through.
+	PopularAllowed []access.Pattern
 	// PublishAuth is the level the MFA policy asks by default (see
 	// mfa.go); AuthNone means DefaultPublishAuth. There is no "off": the
 	// lowest level is AuthPassword.
@@ -123,6 +130,8 @@ type Service struct {
 
 	unpublishWindow time.Duration
 	reserved        []Reservation
+	popular         map[trove.Ecosystem]*Popular
+	popularAllowed  []access.Pattern
 	upstreams       Upstreams
 	publishAuth     trove.AuthLevel
 	securityURL     string
@@ -167,6 +176,8 @@ func New(cfg Config) (*Service, error) {
 
 		unpublishWindow: cfg.UnpublishWindow,
 		reserved:        cfg.Reserved,
+		popular:         make(map[trove.Ecosystem]*Popular),
+		popularAllowed:  cfg.PopularAllowed,
 		publishAuth:     cfg.PublishAuth,
 		securityURL:     cfg.SecurityURL,
 		burst:           cfg.Burst,
@@ -197,6 +208,12 @@ func New(cfg Config) (*Service, error) {
 	for _, r := range cfg.Rules {
 		s.rules[r.Ecosystem()] = r
 		s.list = append(s.list, r)
+	}
+	for _, p := range cfg.Popular {
+		if s.popular[p.Ecosystem()] != nil {
+			return nil, fmt.Errorf("registry: two lists of popular %s names", p.Ecosystem())
+		}
+		s.popular[p.Ecosystem()] = p
 	}
 	if err := s.rekey(context.Background()); err != nil {
 		return nil, fmt.Errorf("registry: %w", err)

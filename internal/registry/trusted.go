@@ -73,7 +73,7 @@ func (s *Service) checkPublishers(ctx context.Context, who *access.Principal, ec
 	if pkg != nil {
 		return n, true, nil
 	}
-	if err := s.checkLookalike(ctx, s.db, rules, n); err != nil {
+	if err := s.checkLookalike(ctx, s.db, who, rules, n); err != nil {
 		return "", false, err
 	}
 	if _, err := s.checkCreate(ctx, s.db, who, rules, n); err != nil {

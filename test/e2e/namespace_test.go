@@ -11,9 +11,11 @@ import (
 // TestNamespacesWithRealClients checks with the real npm and go commands
 // that namespaces are owned: bob cannot publish in alice's npm scope, nor
 // a Go module below alice's module (where the go command would otherwise
-// resolve her package paths to his module), nor a reserved module path.
+// resolve her package paths to his module), nor a reserved module path;
+// nor, with npm, look-alikes of existing and of popular names, but for
+// the names the configuration allows.
 func TestNamespacesWithRealClients(t *testing.T) {
-	tr := startTrove(t)
+	tr := startTrove(t, "TROVE_NAMESPACES_POPULAR_ALLOW=npm:expresss")
 	aliceToken := alice(t, tr)
 	tr.AddUser(t, "bob")
 	bobToken := tr.Token(t, "bob", "*", "read,publish,yank")
@@ -43,6 +45,14 @@ func TestNamespacesWithRealClients(t *testing.T) {
 		out = bob.mustFail(writePackage(t, lookalike(name)), "publish")
 		wantOutput(t, "bob's npm publish of "+name, out, "403", `package name "`+name+`" is too similar to the existing package "left-pad-moment"`)
 	}
+	// Look-alikes of popular names (the built-in list), which no one here
+	// published: a typo, and an affix typosquats add.
+	for _, tc := range []struct{ name, popular string }{{"lodahs", "lodash"}, {"node-lodash", "lodash"}} {
+		out = bob.mustFail(writePackage(t, lookalike(tc.name)), "publish")
+		wantOutput(t, "bob's npm publish of "+tc.name, out, "403",
+			`package name "`+tc.name+`" is too similar to the popular package "`+tc.popular+`"; choose another name, or ask an administrator`)
+	}
+	bob.must(writePackage(t, lookalike("expresss")), "publish") // allowed by the configuration
 
 	// Go: alice's module example.test/owned has a package util; bob's
 	// module example.test/owned/util would take its place.

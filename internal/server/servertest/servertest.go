@@ -41,6 +41,10 @@ type Options struct {
 	UnpublishWindow time.Duration
 	// Reserved are the registry's reservations.
 	Reserved []registry.Reservation
+	// Popular and PopularAllowed are the registry's popular names (none:
+	// no such check) and the names allowed through.
+	Popular        []*registry.Popular
+	PopularAllowed []access.Pattern
 	// InactiveAfter is the registry's inactivity review threshold (0: off).
 	InactiveAfter time.Duration
 }
@@ -72,7 +76,7 @@ func New(t testing.TB, o Options) *Env {
 	var err error
 	e.Registry, err = registry.New(registry.Config{DB: db, Blobs: e.Blobs, Scan: scan.NewPipeline(o.Scanners...), Rules: o.Rules,
 		TempDir: filepath.Join(dir, "tmp"), UnpublishWindow: o.UnpublishWindow, Reserved: o.Reserved,
-		InactiveAfter: o.InactiveAfter})
+		Popular: o.Popular, PopularAllowed: o.PopularAllowed, InactiveAfter: o.InactiveAfter})
 	if err != nil {
 		t.Fatal(err)
 	}
