@@ -388,7 +388,7 @@ func scanningScenario(h *harness) error {
 	wg.Go(func() {
 		under, over := membersKinds()
 		kinds = []scanKind{credentialsKind(rng), obfuscatedKind(rng), under, over, bombKind()}
-		slow = slowScanKind(rng, 32<<20)
+		slow = slowScanKind(rng, 64<<20)
 	})
 	wg.Go(func() { accounts, setupErr[0] = h.scanAccounts(5) })
 	wg.Go(func() {
