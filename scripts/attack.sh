@@ -11,7 +11,8 @@
 #        scripts/attack.sh -only slow,huge  some (slow, uploads, signins,
 #                                           bruteforce, rates, huge, bytes,
 #                                           upstream, websignin, webfactor,
-#                                           webmail, webbodies, webpages)
+#                                           webmail, webbodies, webpages,
+#                                           scanning)
 #        scripts/attack.sh -slow-conns 5000 -hold 15s
 #
 # It needs an open file limit of 20000 or more for the 20,000 slow

@@ -38,18 +38,16 @@ func newHarness(bin string, env ...string) (*harness, error) {
 	}
 	h := &harness{srv: srv, tokens: map[string]string{}, local: clientFrom("127.0.0.1", true)}
 	for _, u := range []string{"alice", "bob"} {
-		if out, err := srv.cli(password+"\n", "admin", "user", "add", u, "--email", u+"@example.test", "--password-stdin", "--verified"); err != nil {
+		if err := srv.addUser(u); err != nil {
 			h.close()
-			return nil, fmt.Errorf("adding %s: %v\n%s", u, err, out)
+			return nil, err
 		}
 	}
 	for _, purpose := range []string{"setup", "npm", "pypi", "go", "huge1", "huge2", "rates"} {
-		out, err := srv.cli("", "token", "create", "--user", "alice", "--scope", "*", "--action", "read,publish,yank")
-		if err != nil {
+		if h.tokens[purpose], err = srv.mintToken("alice", "read,publish,yank"); err != nil {
 			h.close()
-			return nil, fmt.Errorf("token: %v\n%s", err, out)
+			return nil, err
 		}
-		h.tokens[purpose] = strings.TrimSpace(strings.SplitN(out, "\n", 2)[0])
 	}
 	if h.smallTgz, err = h.publish(h.tokens["setup"], "attack-small", "1.0.0", nil); err != nil {
 		h.close()
@@ -64,22 +62,59 @@ func newHarness(bin string, env ...string) (*harness, error) {
 
 func (h *harness) close() { h.srv.stop() }
 
+// addUser adds an account with the harness's password and a verified
+// address; extra are more flags of trove admin user add (--admin).
+func (s *server) addUser(name string, extra ...string) error {
+	args := append([]string{"admin", "user", "add", name, "--email", name + "@example.test", "--password-stdin", "--verified"}, extra...)
+	if out, err := s.cli(password+"\n", args...); err != nil {
+		return fmt.Errorf("adding %s: %v\n%s", name, err, out)
+	}
+	return nil
+}
+
+// mintToken creates a token of user's for every package with the actions
+// (comma-separated) and returns it.
+func (s *server) mintToken(user, actions string) (string, error) {
+	out, err := s.cli("", "token", "create", "--user", user, "--scope", "*", "--action", actions)
+	if err != nil {
+		return "", fmt.Errorf("token for %s: %v\n%s", user, err, out)
+	}
+	return strings.TrimSpace(strings.SplitN(out, "\n", 2)[0]), nil
+}
+
+// A member is a file of a tar archive.
+type member struct {
+	name string
+	body []byte
+}
+
 // tgz returns an npm package tarball holding package.json.
 func tgz(pkgJSON []byte) []byte {
+	return gz(tarOf(true, member{"package/package.json", pkgJSON}, member{"package/index.js", []byte("module.exports = 1\n")}))
+}
+
+// tarOf returns a tar archive of the members, with its end-of-archive
+// blocks if end is true (without them, more members may follow).
+func tarOf(end bool, members ...member) []byte {
 	var tb bytes.Buffer
 	tw := tar.NewWriter(&tb)
-	for _, f := range []struct {
-		name string
-		body []byte
-	}{{"package/package.json", pkgJSON}, {"package/index.js", []byte("module.exports = 1\n")}} {
-		name, body := f.name, f.body
-		tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(body)), ModTime: time.Unix(499162500, 0), Typeflag: tar.TypeReg})
-		tw.Write(body)
+	for _, m := range members {
+		tw.WriteHeader(&tar.Header{Name: m.name, Mode: 0o644, Size: int64(len(m.body)), ModTime: time.Unix(499162500, 0), Typeflag: tar.TypeReg})
+		tw.Write(m.body)
 	}
-	tw.Close()
+	if end {
+		tw.Close()
+	} else {
+		tw.Flush()
+	}
+	return tb.Bytes()
+}
+
+// gz returns b gzip-compressed.
+func gz(b []byte) []byte {
 	var gb bytes.Buffer
 	zw := gzip.NewWriter(&gb)
-	zw.Write(tb.Bytes())
+	zw.Write(b)
 	zw.Close()
 	return gb.Bytes()
 }
@@ -87,28 +122,45 @@ func tgz(pkgJSON []byte) []byte {
 // publish publishes name@version with npm's publish request; extra fields
 // go into its package.json.
 func (h *harness) publish(token, name, version string, extra map[string]any) ([]byte, error) {
-	m := map[string]any{"name": name, "version": version, "description": "attack test package", "main": "index.js", "license": "MIT"}
-	for k, v := range extra {
-		m[k] = v
-	}
+	m := pkgMeta(name, version, extra)
 	pkgJSON, _ := json.Marshal(m)
 	t := tgz(pkgJSON)
-	s512 := sha512.Sum512(t)
-	s1 := sha1.Sum(t)
-	m["_id"] = name + "@" + version
-	m["dist"] = map[string]any{"integrity": "sha512-" + base64.StdEncoding.EncodeToString(s512[:]), "shasum": hex.EncodeToString(s1[:]),
-		"tarball": h.srv.url + "/npm/" + name + "/-/" + name + "-" + version + ".tgz"}
-	doc, _ := json.Marshal(map[string]any{
-		"_id": name, "name": name, "dist-tags": map[string]any{"latest": version},
-		"versions": map[string]any{version: m},
-		"_attachments": map[string]any{name + "-" + version + ".tgz": map[string]any{
-			"content_type": "application/octet-stream", "data": base64.StdEncoding.EncodeToString(t), "length": len(t)}},
-	})
-	code, _, body := do(h.local, "PUT", h.srv.url+"/npm/"+name, doc, "Authorization", "Bearer "+token, "Content-Type", "application/json")
+	code, _, body := do(h.local, "PUT", h.srv.url+"/npm/"+name, h.publishDoc(m, t), "Authorization", "Bearer "+token, "Content-Type", "application/json")
 	if code != http.StatusOK {
 		return nil, fmt.Errorf("publishing %s@%s: %d %s", name, version, code, body)
 	}
 	return t, nil
+}
+
+// pkgMeta returns the package.json of name@version with the extra fields.
+func pkgMeta(name, version string, extra map[string]any) map[string]any {
+	m := map[string]any{"name": name, "version": version, "description": "attack test package", "main": "index.js", "license": "MIT"}
+	for k, v := range extra {
+		m[k] = v
+	}
+	return m
+}
+
+// publishDoc returns npm's publish request for the package.json m and
+// its tarball t.
+func (h *harness) publishDoc(m map[string]any, t []byte) []byte {
+	name, version := m["name"].(string), m["version"].(string)
+	v := make(map[string]any, len(m)+2)
+	for k, x := range m {
+		v[k] = x
+	}
+	s512 := sha512.Sum512(t)
+	s1 := sha1.Sum(t)
+	v["_id"] = name + "@" + version
+	v["dist"] = map[string]any{"integrity": "sha512-" + base64.StdEncoding.EncodeToString(s512[:]), "shasum": hex.EncodeToString(s1[:]),
+		"tarball": h.srv.url + "/npm/" + name + "/-/" + name + "-" + version + ".tgz"}
+	doc, _ := json.Marshal(map[string]any{
+		"_id": name, "name": name, "dist-tags": map[string]any{"latest": version},
+		"versions": map[string]any{version: v},
+		"_attachments": map[string]any{name + "-" + version + ".tgz": map[string]any{
+			"content_type": "application/octet-stream", "data": base64.StdEncoding.EncodeToString(t), "length": len(t)}},
+	})
+	return doc
 }
 
 // A probe measures a request the measuring client keeps making.

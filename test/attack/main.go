@@ -17,7 +17,7 @@
 //	-only NAMES       run only these scenarios (comma-separated: slow,
 //	                  uploads, signins, bruteforce, rates, huge, bytes,
 //	                  upstream, websignin, webfactor, webmail,
-//	                  webbodies, webpages)
+//	                  webbodies, webpages, scanning)
 //	-slow-conns N     slow connections in all (default 20000)
 //	-hold DURATION    how long the slow connections are kept up (default 30s)
 package main
@@ -89,6 +89,7 @@ func run(bin, only string, slowConns int, hold time.Duration) error {
 		{name: "webmail", run: webMailScenario, setup: webMailSetup},
 		{name: "webbodies", run: webBodiesScenario},
 		{name: "webpages", run: webPagesScenario},
+		{name: "scanning", run: scanningScenario},
 	} {
 		if len(want) > 0 && !want[sc.name] {
 			continue

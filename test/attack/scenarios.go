@@ -134,9 +134,15 @@ func uploadsScenario(h *harness) error {
 // couchLogin signs in with npm's legacy login and returns the status and
 // Retry-After.
 func couchLogin(c *http.Client, url, name, pw string) (int, string) {
-	code, ra, _ := do(c, "PUT", url+"/npm/-/user/org.couchdb.user:"+name,
-		[]byte(fmt.Sprintf(`{"name":%q,"password":%q}`, name, pw)), "Content-Type", "application/json")
+	code, ra, _ := couchLoginBody(c, url, name, pw)
 	return code, ra
+}
+
+// couchLoginBody is couchLogin with the answer's body, which holds the
+// token the login created ({"token": …}).
+func couchLoginBody(c *http.Client, url, name, pw string) (int, string, []byte) {
+	return do(c, "PUT", url+"/npm/-/user/org.couchdb.user:"+name,
+		[]byte(fmt.Sprintf(`{"name":%q,"password":%q}`, name, pw)), "Content-Type", "application/json")
 }
 
 // signinsScenario: 400 sign-ins at once, again and again, from 400

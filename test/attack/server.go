@@ -142,6 +142,24 @@ func (s *server) procStatus(field string) int64 {
 // rss returns the server's resident memory in bytes.
 func (s *server) rss() int64 { return s.procStatus("VmRSS") }
 
+// cpu returns the CPU time the server has used so far, user and system
+// (utime and stime of /proc/PID/stat, in clock ticks of 1/100 s).
+func (s *server) cpu() time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", s.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	// The fields after the command name, which may hold spaces: state is
+	// the first, utime the 12th and stime the 13th.
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(ut+st) * 10 * time.Millisecond
+}
+
 // fds returns how many files the server has open.
 func (s *server) fds() int {
 	es, _ := os.ReadDir(fmt.Sprintf("/proc/%d/fd", s.cmd.Process.Pid))
