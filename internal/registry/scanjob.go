@@ -100,7 +100,8 @@ func (s *Service) ScanJob() Job {
 
 // ScanPending finishes the pending scans (at most maxPendingPerRun,
 // oldest first). A scan that fails stays pending for the next run, and
-// after PendingGiveUp is held for an administrator.
+// after PendingGiveUp is held for an administrator; one that outlasts
+// pendingScanTimeout is held at once.
 func (s *Service) ScanPending(ctx context.Context) error {
 	if err := s.writable(); err != nil {
 		return nil // a read-only replica decides nothing
@@ -114,9 +115,19 @@ func (s *Service) ScanPending(ctx context.Context) error {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			log().Warn("pending scan failed; retrying later", "ecosystem", h.Ecosystem, "package", h.Name, "version", h.Version, "err", err)
-			if now(s).Sub(h.At) > PendingGiveUp {
-				if err := s.giveUpScan(ctx, h, err); err != nil {
+			why := ""
+			switch {
+			case errors.Is(err, context.DeadlineExceeded):
+				// Scanning it again would take as long: an upload
+				// built to outlast the scanners is for an administrator.
+				why = fmt.Sprintf("could not check it within %s", pendingScanTimeout)
+			case now(s).Sub(h.At) > PendingGiveUp:
+				why = fmt.Sprintf("could not check it for %s (%v)", PendingGiveUp, err)
+			default:
+				log().Warn("pending scan failed; retrying later", "ecosystem", h.Ecosystem, "package", h.Name, "version", h.Version, "err", err)
+			}
+			if why != "" {
+				if err := s.giveUpScan(ctx, h, why); err != nil {
 					log().Error("holding a scan that keeps failing", "package", h.Name, "version", h.Version, "err", err)
 				}
 			}
@@ -204,13 +215,13 @@ func (s *Service) finishScan(ctx context.Context, h *meta.HeldRelease) error {
 
 // giveUpScan holds a release whose scan kept failing for an
 // administrator.
-func (s *Service) giveUpScan(ctx context.Context, h *meta.HeldRelease, cause error) error {
+func (s *Service) giveUpScan(ctx context.Context, h *meta.HeldRelease, why string) error {
 	res, err := s.heldRelease(ctx, h.Ecosystem, h.DisplayName, h.Version)
 	if err != nil {
 		return err
 	}
-	msg := fmt.Sprintf("%s %s is held for review: this registry's scanners could not check it for %s (%v). "+
-		"An administrator will release or reject it", res.Package.DisplayName, h.Version, PendingGiveUp, cause)
+	msg := fmt.Sprintf("%s %s is held for review: this registry's scanners %s. "+
+		"An administrator will release or reject it", res.Package.DisplayName, h.Version, why)
 	return s.db.Tx(ctx, func(tx *meta.Tx) error {
 		if err := tx.LockPackage(ctx, res.Package.ID); err != nil {
 			return err

@@ -3,6 +3,7 @@ package registry_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -25,6 +26,7 @@ type slowScanner struct {
 	verdict scan.Verdict
 	gate    chan struct{} // closed: answer at once
 	saw     []string
+	err     error // the scan's failure, once the gate is open
 }
 
 func newSlowScanner(v scan.Verdict) *slowScanner {
@@ -41,6 +43,9 @@ func (s *slowScanner) Scan(ctx context.Context, a *scan.Artifact) ([]scan.Findin
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.err != nil {
+		return nil, s.err
+	}
 	for _, f := range a.Files {
 		b := make([]byte, f.Size)
 		if _, err := f.Content.ReadAt(b, 0); err != nil {
@@ -171,6 +176,30 @@ func TestPendingScanHolds(t *testing.T) {
 	}
 	if _, err := e.reg.ScanFindings(ctx, bob, "npm", "demo", "1.0"); !errors.Is(err, access.ErrDenied) {
 		t.Errorf("findings of a published release for another user: %v, want denied", err)
+	}
+}
+
+// TestPendingScanOutlastingItsTime: a background scan that runs out of
+// its time is not tried again (it would take as long each time): the
+// upload is held for an administrator at once, saying why.
+func TestPendingScanOutlastingItsTime(t *testing.T) {
+	e := newScanEnv(t, scan.Publish)
+	alice := e.user(t, "alice", false)
+	_, err := e.reg.Publish(ctx, alice, e.upload(t, "demo", "1.0", map[string]string{"demo-1.0.tgz": "payload"}))
+	if !errors.Is(err, trove.ErrHeld) {
+		t.Fatalf("Publish = %v, want pending", err)
+	}
+	e.av.err = fmt.Errorf("scanner av: %w", context.DeadlineExceeded)
+	close(e.av.gate)
+	if err := e.reg.ScanPending(ctx); err != nil {
+		t.Fatal(err)
+	}
+	held, err := e.reg.HeldReleases(ctx)
+	if err != nil || len(held) != 1 || held[0].Reason != "scan" || !strings.Contains(held[0].Message, "could not check it within 5m0s") {
+		t.Fatalf("held = %+v, %v; want held for an administrator at once", held, err)
+	}
+	if len(e.notices) != 1 || e.notices[0].Rejected {
+		t.Errorf("notices = %+v, want one hold notice", e.notices)
 	}
 }
 

@@ -70,7 +70,7 @@ func (s *Scanner) Scan(ctx context.Context, a *scan.Artifact) ([]scan.Finding, e
 		now, before = cmp.Or(m.Dist.UnpackedSize, now), cmp.Or(prev.Dist.UnpackedSize, before)
 	}
 	if a.Ecosystem == "pypi" {
-		hooks, err := pypiHooks(a)
+		hooks, err := pypiHooks(ctx, a)
 		if err != nil {
 			return nil, err
 		}

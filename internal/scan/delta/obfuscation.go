@@ -44,7 +44,7 @@ func obfuscatedCode(ctx context.Context, a *scan.Artifact) (obfuscation, error) 
 		if f.Content == nil {
 			continue // described, not stored (the tests' artifacts)
 		}
-		err := scan.Walk(f, func(member string, r io.Reader) error {
+		err := scan.Walk(ctx, f, func(member string, r io.Reader) error {
 			if err := ctx.Err(); err != nil {
 				return err
 			}

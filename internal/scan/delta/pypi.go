@@ -3,6 +3,7 @@ package delta
 import (
 	"bytes"
 	"cmp"
+	"context"
 	"fmt"
 	"io"
 	"path"
@@ -28,7 +29,7 @@ type pythonHooks struct {
 
 // readHooks reads the hooks of an artifact's files: wheels by their
 // central directories, sdists by their setup.py.
-func readHooks(a *scan.Artifact) (pythonHooks, error) {
+func readHooks(ctx context.Context, a *scan.Artifact) (pythonHooks, error) {
 	var h pythonHooks
 	lim := archive.DefaultLimits()
 	for _, f := range a.Files {
@@ -36,7 +37,7 @@ func readHooks(a *scan.Artifact) (pythonHooks, error) {
 		switch {
 		case strings.HasSuffix(name, ".whl"):
 			h.wheels = true
-			z, err := archive.OpenZip(f.Content, f.Size, lim)
+			z, err := archive.OpenZip(scan.ContextReaderAt(ctx, f.Content), f.Size, lim)
 			if err != nil {
 				return h, fmt.Errorf("reading %s of %s: %w", f.Name, a.Version, err)
 			}
@@ -47,7 +48,7 @@ func readHooks(a *scan.Artifact) (pythonHooks, error) {
 			}
 		case strings.HasSuffix(name, ".tar.gz") || strings.HasSuffix(name, ".zip"):
 			h.sdists = true
-			err := walkSdist(f, lim, func(setup []byte) {
+			err := walkSdist(ctx, f, lim, func(setup []byte) {
 				h.setupPy = cmp.Or(h.setupPy, f.Name)
 				if bytes.Contains(setup, []byte("cmdclass")) {
 					h.cmdclass = cmp.Or(h.cmdclass, f.Name)
@@ -63,7 +64,8 @@ func readHooks(a *scan.Artifact) (pythonHooks, error) {
 
 // walkSdist calls fn with the (bounded) setup.py at the top of an sdist
 // (NAME-VERSION/setup.py), if it has one.
-func walkSdist(f scan.File, lim archive.Limits, fn func(setup []byte)) error {
+func walkSdist(ctx context.Context, f scan.File, lim archive.Limits, fn func(setup []byte)) error {
+	content := scan.ContextReaderAt(ctx, f.Content)
 	each := func(e archive.Entry, r io.Reader) error {
 		if e.Dir || path.Base(e.Name) != "setup.py" || strings.Count(e.Name, "/") != 1 {
 			return nil
@@ -76,28 +78,28 @@ func walkSdist(f scan.File, lim archive.Limits, fn func(setup []byte)) error {
 		return nil
 	}
 	if strings.HasSuffix(strings.ToLower(f.Name), ".zip") {
-		z, err := archive.OpenZip(f.Content, f.Size, lim)
+		z, err := archive.OpenZip(content, f.Size, lim)
 		if err != nil {
 			return err
 		}
 		return z.Walk(each)
 	}
-	return archive.WalkTarGz(io.NewSectionReader(f.Content, 0, f.Size), lim, each)
+	return archive.WalkTarGz(io.NewSectionReader(content, 0, f.Size), lim, each)
 }
 
 // pypiHooks reports hooks the release has and the previous one did not,
 // comparing files of the same kind only (wheels with wheels, sdists with
 // sdists): a release uploaded file by file is compared with what the
 // previous release had of each kind.
-func pypiHooks(a *scan.Artifact) ([]scan.Finding, error) {
-	now, err := readHooks(a)
+func pypiHooks(ctx context.Context, a *scan.Artifact) ([]scan.Finding, error) {
+	now, err := readHooks(ctx, a)
 	if err != nil {
 		return nil, err
 	}
 	if len(now.pth) == 0 && now.setupPy == "" {
 		return nil, nil
 	}
-	before, err := readHooks(a.Previous)
+	before, err := readHooks(ctx, a.Previous)
 	if err != nil {
 		return nil, err
 	}

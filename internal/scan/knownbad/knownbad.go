@@ -98,12 +98,12 @@ func (sc *Scanner) Scan(ctx context.Context, a *scan.Artifact) ([]scan.Finding, 
 	var digests []digest
 	for _, f := range a.Files {
 		h := sha256.New()
-		if _, err := io.Copy(h, io.NewSectionReader(f.Content, 0, f.Size)); err != nil {
+		if _, err := io.Copy(h, io.NewSectionReader(scan.ContextReaderAt(ctx, f.Content), 0, f.Size)); err != nil {
 			return nil, fmt.Errorf("reading %s: %w", f.Name, err)
 		}
 		whole := hex.EncodeToString(h.Sum(nil))
 		digests = append(digests, digest{whole, f.Name})
-		err := scan.Walk(f, func(member string, r io.Reader) error {
+		err := scan.Walk(ctx, f, func(member string, r io.Reader) error {
 			hits, sum, err := se.search(r)
 			if err != nil {
 				return err

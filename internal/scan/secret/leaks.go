@@ -100,7 +100,7 @@ func (l *Leaks) Scan(ctx context.Context, a *scan.Artifact) ([]scan.Finding, err
 	more, moreVerdict := 0, scan.Publish // beyond MaxFindings: how many, the strictest verdict
 	s := l.newSearch()
 	for _, f := range a.Files {
-		err := scan.Walk(f, func(member string, r io.Reader) error {
+		err := scan.Walk(ctx, f, func(member string, r io.Reader) error {
 			if err := ctx.Err(); err != nil {
 				return err
 			}

@@ -119,7 +119,7 @@ func (sc *Scanner) Scan(ctx context.Context, a *scan.Artifact) ([]scan.Finding, 
 	s := newSearcher()
 	for _, f := range a.Files {
 		loc := Location{Ecosystem: a.Ecosystem, Name: a.Name, Version: a.Version, Artifact: f.Name}
-		err := scan.Walk(f, func(member string, r io.Reader) error {
+		err := scan.Walk(ctx, f, func(member string, r io.Reader) error {
 			loc.File = member
 			return s.search(r, func(h hit) error {
 				l := loc
