@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/trove-dev/trove/internal/access"
 	"github.com/trove-dev/trove/internal/trove"
 )
 
@@ -108,5 +109,41 @@ func TestProxyCaseEncoded(t *testing.T) {
 	}
 	if r := e.get(t, "/example.test/burntsushi/toml/@v/list"); r.StatusCode != 404 {
 		t.Errorf("list of the lowercased path: %s, want 404", r.Status)
+	}
+}
+
+// TestProxyQuarantinedVersion: a version an administrator quarantines
+// leaves the list and @latest, and its .info, .mod and .zip answer 404
+// (not 410: it may come back); released, it is served again.
+func TestProxyQuarantinedVersion(t *testing.T) {
+	e := newTestEnv(t)
+	e.publish(t, modA, "v1.0.0")
+	z2, _ := e.publish(t, modA, "v1.1.0")
+	root := e.User(t, "root", true)
+	admin := &access.Principal{UserID: root.ID, UserName: "root", Admin: true, Packages: []access.Pattern{"*"}, Actions: access.Actions, Level: trove.AuthMFA}
+	ctx := context.Background()
+	v11 := trove.Target{Ecosystem: trove.Go, Name: modA, Version: "v1.1.0"}
+	if err := e.Registry.Quarantine(ctx, admin, v11, "reported"); err != nil {
+		t.Fatal(err)
+	}
+	if r := e.get(t, "/example.test/liba/@v/list"); r.body != "v1.0.0\n" {
+		t.Errorf("list with v1.1.0 quarantined: %q", r.body)
+	}
+	if r := e.get(t, "/example.test/liba/@latest"); !strings.Contains(r.body, `"v1.0.0"`) {
+		t.Errorf("@latest with v1.1.0 quarantined: %s, want v1.0.0", r.body)
+	}
+	for _, p := range []string{"/example.test/liba/@v/v1.1.0.info", "/example.test/liba/@v/v1.1.0.mod", "/example.test/liba/@v/v1.1.0.zip"} {
+		if r := e.get(t, p); r.StatusCode != http.StatusNotFound {
+			t.Errorf("GET %s of a quarantined version: %s %s, want 404", p, r.Status, r.body)
+		}
+	}
+	if err := e.Registry.ReleaseReported(ctx, admin, v11, "fine"); err != nil {
+		t.Fatal(err)
+	}
+	if r := e.get(t, "/example.test/liba/@v/v1.1.0.zip"); r.StatusCode != 200 || r.body != string(z2) {
+		t.Errorf("zip after the release: %s", r.Status)
+	}
+	if r := e.get(t, "/example.test/liba/@latest"); !strings.Contains(r.body, `"v1.1.0"`) {
+		t.Errorf("@latest after the release: %s, want v1.1.0", r.body)
 	}
 }
